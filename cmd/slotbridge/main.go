@@ -1,0 +1,59 @@
+// Command slotbridge is the Slotbridge binary: a multi-practice GP Connect
+// Appointment Management provider and its tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `slotbridge: GP Connect appointments for NHS primary care
+
+Usage:
+  slotbridge serve [--addr 127.0.0.1:8080] [--data ./slotbridge-data] [--database postgres://...] [--demo]
+  slotbridge token --interaction <id or short name> [--ods CODE]
+  slotbridge audit --ods A20047 [--since 1h] [--limit 100]
+  slotbridge migrate [--data DIR | --database URL]
+
+Environment: SLOTBRIDGE_DATABASE_URL, SLOTBRIDGE_DATA, SLOTBRIDGE_ADDR, SLOTBRIDGE_PG_DRIVER.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "slotbridge:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run dispatches a subcommand; it is main without the process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "token":
+		return runToken(args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

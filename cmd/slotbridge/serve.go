@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/store"
+	"github.com/slotbridge/slotbridge/provider"
+)
+
+// horizon is how far ahead sessions are materialised and kept topped up.
+const horizon = 6*7*24*time.Hour + 24*time.Hour
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var db dbConfig
+	db.register(fs)
+	addr := fs.String("addr", envOr("SLOTBRIDGE_ADDR", "127.0.0.1:8080"), "listen address")
+	withDemo := fs.Bool("demo", false, "load the embedded demo and test-pack data (idempotent)")
+	logJSON := fs.Bool("log-json", false, "log as JSON instead of text")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if *logJSON {
+		h = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(h)
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log.Info("store open", "engine", st.Engine())
+	if *withDemo {
+		t0 := time.Now()
+		if err := demo.Load(ctx, st, time.Now(), horizon); err != nil {
+			return err
+		}
+		log.Info("demo data loaded", "took", time.Since(t0).Round(time.Millisecond))
+	}
+	go topUp(ctx, st, log)
+
+	prov := provider.New(st, &auth.Verifier{}, log, provider.Config{})
+	defer prov.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: prov.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "slotbridge listening on http://%s\n", ln.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// topUp keeps the rolling horizon of sessions materialised as days pass.
+func topUp(ctx context.Context, st *store.Store, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			now := time.Now()
+			n, err := st.Materialise(ctx, 0, now.Add(-24*time.Hour), now.Add(horizon))
+			if err != nil {
+				log.Error("horizon top-up failed", "err", err)
+				continue
+			}
+			if n > 0 {
+				log.Info("horizon topped up", "sessions", n)
+			}
+		}
+	}
+}

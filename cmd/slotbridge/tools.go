@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+func runToken(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	interaction := fs.String("interaction", "", "interaction ID or short name (e.g. metadata, patient.search, slot.search, appointment.book)")
+	ods := fs.String("ods", "", "requesting organisation ODS code (default: the test pack's GPCA0001)")
+	aud := fs.String("aud", "", "audience (provider service root URL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	info, ok := gpconnect.LookupInteraction(*interaction)
+	if !ok {
+		fmt.Fprintln(stderr, "known interactions:")
+		for _, in := range gpconnect.Interactions {
+			fmt.Fprintf(stderr, "  %-26s %s\n", in.Short, in.ID)
+		}
+		return fmt.Errorf("unknown interaction %q", *interaction)
+	}
+	id := auth.DefaultTestIdentity()
+	if *ods != "" {
+		for i := range id.Organization.Identifier {
+			id.Organization.Identifier[i].Value = *ods
+		}
+	}
+	if *aud != "" {
+		id.Audience = *aud
+	}
+	tok, err := auth.Mint(id, info.Scope, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var db dbConfig
+	db.register(fs)
+	ods := fs.String("ods", "", "practice ODS code (empty = all)")
+	since := fs.Duration("since", time.Hour, "how far back")
+	limit := fs.Int("limit", 200, "most records to show")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	recs, err := st.AuditRecords(ctx, scheduling.AuditFilter{PracticeODS: *ods, Since: time.Now().Add(-*since), Limit: *limit})
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tPRACTICE\tINTERACTION\tSTATUS\tCODE\tTRACE\tFROM\tORG\tUSER\tRESOURCES")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", scheduling.FormatLocal(r.At), r.PracticeODS, shortInteraction(r.Interaction),
+			r.Status, r.SpineCode, r.TraceID, r.FromASID, r.RequestingOrg, r.RequestingUser, r.ResourceIDs)
+	}
+	return tw.Flush()
+}
+
+func shortInteraction(s string) string {
+	if in, ok := gpconnect.LookupInteraction(s); ok {
+		return in.Short
+	}
+	return s
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var db dbConfig
+	db.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "migrated (%s)\n", st.Engine())
+	return nil
+}

@@ -1,0 +1,135 @@
+// Package fhir holds hand-written FHIR STU3 (3.0.1) wire types for the
+// resources GP Connect Appointment Management uses, with JSON and XML codecs.
+//
+// Cardinalities follow STU3: a 0..1 element is a single value (a pointer when
+// it is a complex type or a primitive whose zero value is meaningful), a 0..*
+// element is a slice. Elements GP Connect forbids but consumers may still send
+// (reason, specialty, ...) are present so that validation can see and reject them.
+package fhir
+
+import "encoding/json"
+
+// Meta is STU3 Meta.
+type Meta struct {
+	VersionID   string      `json:"versionId,omitempty"`
+	LastUpdated string      `json:"lastUpdated,omitempty"`
+	Profile     []string    `json:"profile,omitempty"`
+	Security    []Coding    `json:"security,omitempty"`
+	Tag         []Coding    `json:"tag,omitempty"`
+	Extension   []Extension `json:"extension,omitempty"`
+}
+
+// Extension is STU3 Extension with the value[x] choices GP Connect uses.
+type Extension struct {
+	URL                  string           `json:"url"`
+	Extension            []Extension      `json:"extension,omitempty"`
+	ValueString          *string          `json:"valueString,omitempty"`
+	ValueCode            *string          `json:"valueCode,omitempty"`
+	ValueBoolean         *bool            `json:"valueBoolean,omitempty"`
+	ValueInteger         *int             `json:"valueInteger,omitempty"`
+	ValueDateTime        *string          `json:"valueDateTime,omitempty"`
+	ValueURI             *string          `json:"valueUri,omitempty"`
+	ValueReference       *Reference       `json:"valueReference,omitempty"`
+	ValueCodeableConcept *CodeableConcept `json:"valueCodeableConcept,omitempty"`
+	ValueCoding          *Coding          `json:"valueCoding,omitempty"`
+	ValuePeriod          *Period          `json:"valuePeriod,omitempty"`
+	ValueIdentifier      *Identifier      `json:"valueIdentifier,omitempty"`
+}
+
+// Coding is STU3 Coding.
+type Coding struct {
+	System       string `json:"system,omitempty"`
+	Version      string `json:"version,omitempty"`
+	Code         string `json:"code,omitempty"`
+	Display      string `json:"display,omitempty"`
+	UserSelected *bool  `json:"userSelected,omitempty"`
+}
+
+// CodeableConcept is STU3 CodeableConcept.
+type CodeableConcept struct {
+	Coding []Coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
+}
+
+// Identifier is STU3 Identifier.
+type Identifier struct {
+	Extension []Extension      `json:"extension,omitempty"`
+	Use       string           `json:"use,omitempty"`
+	Type      *CodeableConcept `json:"type,omitempty"`
+	System    string           `json:"system,omitempty"`
+	Value     string           `json:"value,omitempty"`
+	Period    *Period          `json:"period,omitempty"`
+	Assigner  *Reference       `json:"assigner,omitempty"`
+}
+
+// Reference is STU3 Reference.
+type Reference struct {
+	Reference  string      `json:"reference,omitempty"`
+	Identifier *Identifier `json:"identifier,omitempty"`
+	Display    string      `json:"display,omitempty"`
+}
+
+// Period is STU3 Period; start and end are dateTimes.
+type Period struct {
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+}
+
+// HumanName is STU3 HumanName.
+type HumanName struct {
+	Use    string   `json:"use,omitempty"`
+	Text   string   `json:"text,omitempty"`
+	Family string   `json:"family,omitempty"`
+	Given  []string `json:"given,omitempty"`
+	Prefix []string `json:"prefix,omitempty"`
+	Suffix []string `json:"suffix,omitempty"`
+	Period *Period  `json:"period,omitempty"`
+}
+
+// ContactPoint is STU3 ContactPoint.
+type ContactPoint struct {
+	System string  `json:"system,omitempty"`
+	Value  string  `json:"value,omitempty"`
+	Use    string  `json:"use,omitempty"`
+	Rank   *int    `json:"rank,omitempty"`
+	Period *Period `json:"period,omitempty"`
+}
+
+// Address is STU3 Address.
+type Address struct {
+	Use        string   `json:"use,omitempty"`
+	Type       string   `json:"type,omitempty"`
+	Text       string   `json:"text,omitempty"`
+	Line       []string `json:"line,omitempty"`
+	City       string   `json:"city,omitempty"`
+	District   string   `json:"district,omitempty"`
+	State      string   `json:"state,omitempty"`
+	PostalCode string   `json:"postalCode,omitempty"`
+	Country    string   `json:"country,omitempty"`
+	Period     *Period  `json:"period,omitempty"`
+}
+
+// Narrative is STU3 Narrative.
+type Narrative struct {
+	Status string `json:"status"`
+	Div    string `json:"div"`
+}
+
+// Resource is any STU3 resource this package knows.
+type Resource interface {
+	// GetResourceType names the resource type, e.g. "Slot".
+	GetResourceType() string
+}
+
+// RawResource is a resource of a type this package has no struct for; it
+// keeps the original JSON so nothing is lost.
+type RawResource struct {
+	Type string
+	JSON json.RawMessage
+}
+
+// GetResourceType implements Resource.
+func (r *RawResource) GetResourceType() string { return r.Type }
+
+// MarshalJSON writes the original JSON back.
+func (r *RawResource) MarshalJSON() ([]byte, error) { return r.JSON, nil }

@@ -1,0 +1,80 @@
+package gpconnect
+
+// SpineCode is a code of the Spine-ErrorOrWarningCode-1 code system.
+type SpineCode string
+
+// Spine codes GP Connect uses (spec §9.2).
+const (
+	BadRequest                 SpineCode = "BAD_REQUEST"
+	InvalidIdentifierSystem    SpineCode = "INVALID_IDENTIFIER_SYSTEM"
+	InvalidIdentifierValue     SpineCode = "INVALID_IDENTIFIER_VALUE"
+	InvalidNHSNumber           SpineCode = "INVALID_NHS_NUMBER"
+	InvalidPatientDemographics SpineCode = "INVALID_PATIENT_DEMOGRAPHICS"
+	AccessDenied               SpineCode = "ACCESS_DENIED"
+	PatientNotFound            SpineCode = "PATIENT_NOT_FOUND"
+	OrganisationNotFound       SpineCode = "ORGANISATION_NOT_FOUND"
+	PractitionerNotFound       SpineCode = "PRACTITIONER_NOT_FOUND"
+	NoRecordFound              SpineCode = "NO_RECORD_FOUND"
+	DuplicateRejected          SpineCode = "DUPLICATE_REJECTED"
+	ConstraintViolation        SpineCode = "FHIR_CONSTRAINT_VIOLATION"
+	InvalidResource            SpineCode = "INVALID_RESOURCE"
+	InvalidParameter           SpineCode = "INVALID_PARAMETER"
+	ReferenceNotFound          SpineCode = "REFERENCE_NOT_FOUND"
+	UnsupportedMediaType       SpineCode = "UNSUPPORTED_MEDIA_TYPE"
+	InternalServerError        SpineCode = "INTERNAL_SERVER_ERROR"
+	NotImplemented             SpineCode = "NOT_IMPLEMENTED"
+)
+
+type spineInfo struct {
+	status    int
+	issueType string
+	display   string
+}
+
+var spineInfos = map[SpineCode]spineInfo{
+	BadRequest:                 {400, "invalid", "Bad request"},
+	InvalidIdentifierSystem:    {400, "value", "Invalid identifier system"},
+	InvalidIdentifierValue:     {400, "value", "Invalid identifier value"},
+	InvalidNHSNumber:           {400, "value", "Invalid NHS number"},
+	InvalidPatientDemographics: {400, "business-rule", "Invalid patient demographics"},
+	AccessDenied:               {403, "forbidden", "Access denied"},
+	PatientNotFound:            {404, "not-found", "Patient not found"},
+	OrganisationNotFound:       {404, "not-found", "Organisation not found"},
+	PractitionerNotFound:       {404, "not-found", "Practitioner not found"},
+	NoRecordFound:              {404, "not-found", "No record found"},
+	DuplicateRejected:          {409, "duplicate", "Create would lead to creation of a duplicate resource"},
+	ConstraintViolation:        {409, "conflict", "FHIR constraint violated"},
+	InvalidResource:            {422, "invalid", "Invalid validation of resource"},
+	InvalidParameter:           {422, "invalid", "Invalid parameter"},
+	ReferenceNotFound:          {422, "invalid", "Reference not found"},
+	UnsupportedMediaType:       {415, "not-supported", "Unsupported media type"},
+	InternalServerError:        {500, "processing", "Unexpected internal server error"},
+	NotImplemented:             {501, "not-supported", "Not implemented"},
+}
+
+// HTTPStatus is the HTTP status GP Connect pairs with the code.
+func (c SpineCode) HTTPStatus() int {
+	if i, ok := spineInfos[c]; ok {
+		return i.status
+	}
+	return 500
+}
+
+// IssueType is the FHIR issue-type code GP Connect pairs with the code.
+func (c SpineCode) IssueType() string {
+	if i, ok := spineInfos[c]; ok {
+		return i.issueType
+	}
+	return "processing"
+}
+
+// Display is the code-system display text of the code.
+func (c SpineCode) Display() string {
+	if i, ok := spineInfos[c]; ok {
+		return i.display
+	}
+	return string(c)
+}
+
+// Known reports whether c is a code this package describes.
+func (c SpineCode) Known() bool { _, ok := spineInfos[c]; return ok }

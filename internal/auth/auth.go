@@ -1,0 +1,91 @@
+// Package auth verifies and mints the GP Connect JWT access token carried in
+// the Authorization header (spec §3).
+//
+// The unsigned ("alg":"none") token GP Connect uses is parsed by hand so that
+// every rule of spec §3.1/§3.2 gets a precise BAD_REQUEST or INVALID_RESOURCE
+// error. An optional signed-token mode (Verifier.KeySet) verifies signatures
+// with github.com/lestrrat-go/jwx/v2.
+package auth
+
+import (
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+)
+
+// Error is a token or claim failure with the Spine code to report.
+type Error struct {
+	Code    gpconnect.SpineCode
+	Message string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// HTTPStatus is the HTTP status that goes with the error's Spine code.
+func (e *Error) HTTPStatus() int { return e.Code.HTTPStatus() }
+
+func badRequest(msg string) *Error { return &Error{Code: gpconnect.BadRequest, Message: msg} }
+
+func invalidResource(msg string) *Error {
+	return &Error{Code: gpconnect.InvalidResource, Message: msg}
+}
+
+// Claims are the verified claims of a GP Connect access token.
+type Claims struct {
+	Issuer           string
+	Subject          string
+	Audience         string
+	IssuedAt         int64
+	Expires          int64
+	ReasonForRequest string
+	Scope            gpconnect.Scope
+	Device           fhir.Device
+	Organization     fhir.Organization
+	Practitioner     fhir.Practitioner
+}
+
+// ReasonDirectCare is the only reason_for_request GP Connect allows.
+const ReasonDirectCare = "directcare"
+
+// Lifetime is the exact token lifetime (exp − iat) GP Connect requires, in seconds.
+const Lifetime = 300
+
+// OrgODS is the requesting organisation's ODS code (current system first, then the legacy one).
+func (c *Claims) OrgODS() string {
+	if v, ok := identifierValue(c.Organization.Identifier, gpconnect.SystemODSOrganisation); ok {
+		return v
+	}
+	v, _ := identifierValue(c.Organization.Identifier, gpconnect.SystemODSOrganisationOld)
+	return v
+}
+
+// PractitionerSDSID is the requesting practitioner's SDS user id (may be "UNK").
+func (c *Claims) PractitionerSDSID() string {
+	v, _ := identifierValue(c.Practitioner.Identifier, gpconnect.SystemSDSUser)
+	return v
+}
+
+// PractitionerRoleProfile is the practitioner's SDS role profile id, "" when absent.
+func (c *Claims) PractitionerRoleProfile() string {
+	v, _ := identifierValue(c.Practitioner.Identifier, gpconnect.SystemSDSRoleProfile)
+	return v
+}
+
+// DeviceID is the requesting device's first identifier as "system|value", "" when absent.
+func (c *Claims) DeviceID() string {
+	if len(c.Device.Identifier) == 0 {
+		return ""
+	}
+	id := c.Device.Identifier[0]
+	return id.System + "|" + id.Value
+}
+
+// identifierValue returns the value of the first identifier of system that has a value.
+func identifierValue(ids []fhir.Identifier, system string) (string, bool) {
+	for i := range ids {
+		if ids[i].System == system && ids[i].Value != "" {
+			return ids[i].Value, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,92 @@
+package auth
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+)
+
+// fuzzSeeds are Authorization header values: the default token and variants
+// of it, valid and invalid. testdata/fuzz/FuzzVerify holds the same seeds.
+func fuzzSeeds(t testing.TB) []string {
+	t.Helper()
+	var seeds []string
+	for _, tc := range verifyCases {
+		seeds = append(seeds, tc.auth(t))
+	}
+	return seeds
+}
+
+// FuzzVerify checks that Verify never panics, that every failure is an
+// *Error with a Spine code GP Connect knows, and that every accepted token
+// satisfies the claim invariants and survives re-minting.
+func FuzzVerify(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		checkVerify(t, h)
+	})
+}
+
+// FuzzVerifyPayload fuzzes the decoded payload JSON, which FuzzVerify only
+// reaches through base64.
+func FuzzVerifyPayload(f *testing.F) {
+	f.Add(marshal(f, defaultPayload(f)))
+	f.Add([]byte(`{"iss":"a","sub":"1","aud":"b","exp":1700000100,"iat":1699999800,"reason_for_request":"directcare","requested_scope":"patient/*.read","requesting_device":{"resourceType":"Device"},"requesting_organization":{"resourceType":"Organization","name":"n","identifier":[{"system":"http://fhir.nhs.net/Id/ods-organization-code","value":"X"}]},"requesting_practitioner":{"resourceType":"Practitioner","id":"1","identifier":[{"system":"https://fhir.nhs.uk/Id/sds-user-id","value":"UNK"}],"name":[{"family":"F"}]}}`))
+	f.Add([]byte(`{"requesting_device":{"resourceType":"Device","identifier":[{"extension":[{"url":"u","extension":[{"url":"v","valueInteger":1.5}]}]}]}}`))
+	f.Add([]byte(`{"\u0069ss":"\ud800","requested_record":null}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		checkVerify(t, bearer(payload))
+	})
+}
+
+func checkVerify(t *testing.T, h string) {
+	v := &Verifier{Now: fixedClock}
+	c, err := v.Verify(h)
+	if err != nil {
+		var ae *Error
+		if !errors.As(err, &ae) {
+			t.Fatalf("error %v (%T) is not *auth.Error", err, err)
+		}
+		if ae.Code != gpconnect.BadRequest && ae.Code != gpconnect.InvalidResource {
+			t.Fatalf("unexpected Spine code %q", ae.Code)
+		}
+		if !ae.Code.Known() || ae.Message == "" {
+			t.Fatalf("bad error %#v", ae)
+		}
+		if c != nil {
+			t.Fatal("claims returned with an error")
+		}
+		return
+	}
+	switch {
+	case c == nil:
+		t.Fatal("nil claims without an error")
+	case c.Expires-c.IssuedAt != Lifetime || c.Expires <= testNow.Unix():
+		t.Fatalf("accepted iat/exp %d/%d", c.IssuedAt, c.Expires)
+	case c.Issuer == "" || c.Audience == "" || c.Subject == "" || c.Subject != c.Practitioner.ID:
+		t.Fatalf("accepted iss/aud/sub %q/%q/%q", c.Issuer, c.Audience, c.Subject)
+	case c.ReasonForRequest != ReasonDirectCare || !gpconnect.ValidScope(c.Scope):
+		t.Fatalf("accepted reason/scope %q/%q", c.ReasonForRequest, c.Scope)
+	case c.Device.ResourceType != "Device" || c.Organization.ResourceType != "Organization" || c.Practitioner.ResourceType != "Practitioner":
+		t.Fatal("accepted a resource of the wrong type")
+	case c.OrgODS() == "" || c.Organization.Name == "" || c.PractitionerSDSID() == "":
+		t.Fatal("accepted a resource without its required content")
+	}
+	// What Verify accepts, Mint must be able to reproduce.
+	id := Identity{Issuer: c.Issuer, Audience: c.Audience, Device: c.Device, Organization: c.Organization, Practitioner: c.Practitioner}
+	tok, err := Mint(id, c.Scope, time.Unix(c.IssuedAt, 0))
+	if err != nil {
+		t.Fatalf("re-mint: %v", err)
+	}
+	c2, err := v.Verify("Bearer " + tok)
+	if err != nil {
+		t.Fatalf("re-minted token refused: %v", err)
+	}
+	if c2.Issuer != c.Issuer || c2.Subject != c.Subject || c2.IssuedAt != c.IssuedAt || c2.OrgODS() != c.OrgODS() || c2.DeviceID() != c.DeviceID() {
+		t.Fatalf("re-minted claims differ: %+v vs %+v", c2, c)
+	}
+}

@@ -1,0 +1,567 @@
+package auth
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+)
+
+// MaxTokenLength is the longest bearer token Verify accepts, in bytes.
+const MaxTokenLength = 64 << 10
+
+// unsignedHeader is the only JOSE header GP Connect allows (spec §3.1).
+const unsignedHeader = `{"alg":"none","typ":"JWT"}`
+
+// unsignedHeaderB64 is unsignedHeader in base64url, the common fast path.
+var unsignedHeaderB64 = base64.RawURLEncoding.EncodeToString([]byte(unsignedHeader))
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// Verifier checks GP Connect access tokens. The zero value verifies unsigned
+// tokens against the system clock with no leeway.
+type Verifier struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Leeway tolerates clock skew after exp; whole seconds count, negative
+	// means 0. Keep it well below 300 s: test J22 sends a token whose exp
+	// passed 300 s ago and expects it to be refused.
+	Leeway time.Duration
+	// KeySet, when set, makes signed tokens mandatory: "alg":"none" is
+	// refused and the signature must verify against a key of the set.
+	KeySet jwk.Set
+}
+
+// Verify checks the Authorization header value ("Bearer <token>") and
+// returns the token's claims. Every failure is an *Error: BAD_REQUEST for a
+// malformed header, token or claim, INVALID_RESOURCE for a requesting_*
+// claim that is not a valid FHIR resource of the right type.
+func (v *Verifier) Verify(authorizationHeader string) (*Claims, error) {
+	c, err := v.verify(authorizationHeader)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (v *Verifier) verify(h string) (*Claims, *Error) {
+	if h == "" {
+		return nil, badRequest("Authorization header is missing")
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || strings.IndexByte(tok, ' ') >= 0 {
+		return nil, badRequest(`Authorization header must be "Bearer <token>" (exactly two space-separated parts)`)
+	}
+	if scheme != "Bearer" {
+		return nil, badRequest(`Authorization scheme must be "Bearer"`)
+	}
+	if tok == "" {
+		return nil, badRequest("bearer token is empty")
+	}
+	if len(tok) > MaxTokenLength {
+		return nil, badRequest(fmt.Sprintf("bearer token is longer than %d bytes", MaxTokenLength))
+	}
+	if e := checkAlphabet(tok); e != nil {
+		return nil, e
+	}
+	hdr, rest, _ := strings.Cut(tok, ".")
+	payload, sig, ok := strings.Cut(rest, ".")
+	if !ok || strings.IndexByte(sig, '.') >= 0 {
+		return nil, badRequest("JWT must have three dot-separated parts (header.payload.signature); an unsigned token ends with '.'")
+	}
+	if hdr == "" {
+		return nil, badRequest("JWT header part is empty")
+	}
+	if payload == "" {
+		return nil, badRequest("JWT payload part is empty")
+	}
+
+	var body []byte
+	if v == nil || v.KeySet == nil {
+		if hdr != unsignedHeaderB64 {
+			d, e := decodePart("header", hdr)
+			if e != nil {
+				return nil, e
+			}
+			if e := checkUnsignedHeader(d); e != nil {
+				return nil, e
+			}
+		}
+		if sig != "" {
+			return nil, badRequest(`JWT signature part must be empty for "alg":"none"`)
+		}
+		d, e := decodePart("payload", payload)
+		if e != nil {
+			return nil, e
+		}
+		body = d
+	} else {
+		d, e := decodePart("header", hdr)
+		if e != nil {
+			return nil, e
+		}
+		if body, e = v.verifySigned(tok, d, payload, sig); e != nil {
+			return nil, e
+		}
+	}
+	return v.claims(body)
+}
+
+// checkAlphabet reports the first byte of tok outside base64url and '.'.
+func checkAlphabet(tok string) *Error {
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
+		case c == '=':
+			return badRequest("JWT must use base64url without '=' padding")
+		case c == '+' || c == '/':
+			return badRequest("JWT must use the base64url alphabet ('-' and '_', not '+' and '/')")
+		default:
+			return badRequest(fmt.Sprintf("JWT contains a character that is not base64url (at offset %d)", i))
+		}
+	}
+	return nil
+}
+
+func decodePart(what, s string) ([]byte, *Error) {
+	d, err := b64.DecodeString(s)
+	if err != nil {
+		return nil, badRequest("JWT " + what + " is not valid base64url")
+	}
+	return d, nil
+}
+
+// checkUnsignedHeader requires the decoded JOSE header to be exactly
+// {"alg":"none","typ":"JWT"}, member order and whitespace aside.
+func checkUnsignedHeader(d []byte) *Error {
+	var alg, typ bool
+	e := eachHeaderMember(d, func(name string, val []byte, kind byte) *Error {
+		switch name {
+		case "alg":
+			if alg {
+				return badRequest(`JWT header has a duplicate "alg"`)
+			}
+			alg = true
+			if kind != kindString || string(val) != `"none"` {
+				return badRequest(`JWT header "alg" must be "none" (signed tokens are not accepted)`)
+			}
+		case "typ":
+			if typ {
+				return badRequest(`JWT header has a duplicate "typ"`)
+			}
+			typ = true
+			if kind != kindString || string(val) != `"JWT"` {
+				return badRequest(`JWT header "typ" must be "JWT"`)
+			}
+		default:
+			return badRequest(fmt.Sprintf("JWT header has an unexpected key %q; it must be exactly %s", clip(name), unsignedHeader))
+		}
+		return nil
+	})
+	if e != nil {
+		return e
+	}
+	if !alg {
+		return badRequest(`JWT header has no "alg"`)
+	}
+	if !typ {
+		return badRequest(`JWT header has no "typ"`)
+	}
+	return nil
+}
+
+// eachHeaderMember calls fn for each member of the JOSE header object d.
+func eachHeaderMember(d []byte, fn func(name string, val []byte, kind byte) *Error) *Error {
+	i := skipWS(d, 0)
+	if i >= len(d) || d[i] != '{' {
+		return badRequest("JWT header is not a JSON object")
+	}
+	r := objReader{d: d, i: i}
+	for {
+		key, esc, more, err := r.next()
+		if err != nil {
+			return badRequest("JWT header is not valid JSON")
+		}
+		if !more {
+			break
+		}
+		end, kind, err := scanValue(d, r.i, 1)
+		if err != nil {
+			return badRequest("JWT header is not valid JSON")
+		}
+		if e := fn(decodeKey(key, esc), d[r.i:end], kind); e != nil {
+			return e
+		}
+		r.i = end
+	}
+	if skipWS(d, r.i) != len(d) {
+		return badRequest("JWT header has data after the JSON object")
+	}
+	return nil
+}
+
+// verifySigned checks a signed token's header and signature against
+// v.KeySet and returns the verified payload.
+func (v *Verifier) verifySigned(tok string, hdr []byte, payload, sig string) ([]byte, *Error) {
+	var alg, kid string
+	var typ bool
+	e := eachHeaderMember(hdr, func(name string, val []byte, kind byte) *Error {
+		var dst *string
+		switch name {
+		case "alg":
+			dst = &alg
+		case "kid":
+			dst = &kid
+		case "typ":
+			if typ {
+				return badRequest(`JWT header has a duplicate "typ"`)
+			}
+			typ = true
+			if kind != kindString || string(val) != `"JWT"` {
+				return badRequest(`JWT header "typ" must be "JWT"`)
+			}
+			return nil
+		default:
+			return badRequest(fmt.Sprintf(`JWT header has an unexpected key %q; only "alg", "typ" and "kid" are allowed`, clip(name)))
+		}
+		if kind != kindString {
+			return badRequest(fmt.Sprintf("JWT header %q must be a string", name))
+		}
+		if *dst != "" {
+			return badRequest(fmt.Sprintf("JWT header has a duplicate %q", name))
+		}
+		*dst = stringValue(val, bytes.IndexByte(val, '\\') >= 0)
+		if *dst == "" {
+			return badRequest(fmt.Sprintf("JWT header %q is empty", name))
+		}
+		return nil
+	})
+	if e != nil {
+		return nil, e
+	}
+	switch {
+	case alg == "":
+		return nil, badRequest(`JWT header has no "alg"`)
+	case alg == "none":
+		return nil, badRequest(`unsigned JWT ("alg":"none") refused: this endpoint requires a signed token`)
+	case sig == "":
+		return nil, badRequest("JWT signature part is empty")
+	}
+	if _, e := decodePart("payload", payload); e != nil {
+		return nil, e
+	}
+	if _, e := decodePart("signature", sig); e != nil {
+		return nil, e
+	}
+	var opts []jws.WithKeySetSuboption
+	if kid == "" {
+		opts = append(opts, jws.WithRequireKid(false), jws.WithInferAlgorithmFromKey(true))
+	} else {
+		opts = append(opts, jws.WithInferAlgorithmFromKey(true))
+	}
+	var used any
+	body, err := jws.Verify([]byte(tok), jws.WithCompact(), jws.WithKeySet(v.KeySet, opts...), jws.WithKeyUsed(&used))
+	if err != nil {
+		return nil, badRequest("JWT signature could not be verified with the configured keys")
+	}
+	if k, ok := used.(jwk.Key); ok {
+		if ka := k.Algorithm().String(); ka != "" && ka != alg {
+			return nil, badRequest(`JWT header "alg" does not match the verifying key`)
+		}
+	}
+	return body, nil
+}
+
+// Indexes of the claims Verify reads.
+const (
+	cIss = iota
+	cSub
+	cAud
+	cExp
+	cIat
+	cReason
+	cScope
+	cDevice
+	cOrg
+	cPract
+	cRecord
+	numClaims
+)
+
+var claimNames = [numClaims]string{
+	cIss:    "iss",
+	cSub:    "sub",
+	cAud:    "aud",
+	cExp:    "exp",
+	cIat:    "iat",
+	cReason: "reason_for_request",
+	cScope:  "requested_scope",
+	cDevice: "requesting_device",
+	cOrg:    "requesting_organization",
+	cPract:  "requesting_practitioner",
+	cRecord: "requested_record",
+}
+
+func claimIndex(name string) int {
+	switch name {
+	case "iss":
+		return cIss
+	case "sub":
+		return cSub
+	case "aud":
+		return cAud
+	case "exp":
+		return cExp
+	case "iat":
+		return cIat
+	case "reason_for_request":
+		return cReason
+	case "requested_scope":
+		return cScope
+	case "requesting_device":
+		return cDevice
+	case "requesting_organization":
+		return cOrg
+	case "requesting_practitioner":
+		return cPract
+	case "requested_record":
+		return cRecord
+	}
+	return -1
+}
+
+// rawClaims holds the raw JSON value of each known claim (nil when absent).
+type rawClaims struct {
+	val  [numClaims][]byte
+	kind [numClaims]byte
+}
+
+func (r *rawClaims) check(idx int, want byte, what string) *Error {
+	name := claimNames[idx]
+	switch r.kind[idx] {
+	case 0:
+		return badRequest("JWT claim " + name + " is missing")
+	case kindNull:
+		return badRequest("JWT claim " + name + " is null")
+	case want:
+		return nil
+	}
+	return badRequest("JWT claim " + name + " must be " + what)
+}
+
+func (r *rawClaims) str(idx int) (string, *Error) {
+	if e := r.check(idx, kindString, "a string"); e != nil {
+		return "", e
+	}
+	raw := r.val[idx]
+	s := stringValue(raw, bytes.IndexByte(raw, '\\') >= 0)
+	if s == "" {
+		return "", badRequest("JWT claim " + claimNames[idx] + " is empty")
+	}
+	return s, nil
+}
+
+func (r *rawClaims) int(idx int) (int64, *Error) {
+	const what = "an integer number of seconds since the epoch"
+	if e := r.check(idx, kindNumber, what); e != nil {
+		return 0, e
+	}
+	raw := r.val[idx]
+	if _, isInt, _ := scanNumber(raw, 0); !isInt {
+		return 0, badRequest("JWT claim " + claimNames[idx] + " must be " + what + ", not a decimal")
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0, badRequest("JWT claim " + claimNames[idx] + " is out of range")
+	}
+	return n, nil
+}
+
+func (r *rawClaims) object(idx int, resource string) *Error {
+	return r.check(idx, kindObject, "a JSON object (a FHIR "+resource+" resource)")
+}
+
+// claims parses and validates the JSON payload (spec §3.2).
+func (v *Verifier) claims(p []byte) (*Claims, *Error) {
+	var r rawClaims
+	i := skipWS(p, 0)
+	if i >= len(p) || p[i] != '{' {
+		return nil, badRequest("JWT payload is not a JSON object")
+	}
+	or := objReader{d: p, i: i}
+	for {
+		key, esc, more, err := or.next()
+		if err != nil {
+			return nil, badRequest("JWT payload is not valid JSON: " + err.Error())
+		}
+		if !more {
+			break
+		}
+		end, kind, err := scanValue(p, or.i, 1)
+		if err != nil {
+			return nil, badRequest("JWT payload is not valid JSON: " + err.Error())
+		}
+		var idx int
+		if esc {
+			idx = claimIndex(unescape(key))
+		} else {
+			idx = claimIndex(string(key))
+		}
+		if idx >= 0 {
+			if r.kind[idx] != 0 {
+				return nil, badRequest("JWT payload has a duplicate " + claimNames[idx] + " claim")
+			}
+			r.val[idx], r.kind[idx] = p[or.i:end], kind
+		}
+		or.i = end
+	}
+	if skipWS(p, or.i) != len(p) {
+		return nil, badRequest("JWT payload has data after the JSON object")
+	}
+
+	if r.kind[cRecord] != 0 {
+		return nil, badRequest("JWT claim requested_record is not allowed in an STU3 token")
+	}
+	c := new(Claims)
+	var e *Error
+	if c.Issuer, e = r.str(cIss); e != nil {
+		return nil, e
+	}
+	if c.Subject, e = r.str(cSub); e != nil {
+		return nil, e
+	}
+	if c.Audience, e = r.str(cAud); e != nil {
+		return nil, e
+	}
+	if c.Expires, e = r.int(cExp); e != nil {
+		return nil, e
+	}
+	if c.IssuedAt, e = r.int(cIat); e != nil {
+		return nil, e
+	}
+	if c.IssuedAt > math.MaxInt64-Lifetime || c.Expires != c.IssuedAt+Lifetime {
+		msg := "JWT exp must be exactly iat + 300 seconds"
+		if d, ok := sub64(c.Expires, c.IssuedAt); ok {
+			msg += " (exp − iat is " + strconv.FormatInt(d, 10) + ")"
+		}
+		return nil, badRequest(msg)
+	}
+	now := v.now()
+	if c.Expires <= now.Unix()-v.leeway() {
+		return nil, badRequest(fmt.Sprintf("JWT has expired (exp %d is not after the current time %d)", c.Expires, now.Unix()))
+	}
+	if c.ReasonForRequest, e = r.str(cReason); e != nil {
+		return nil, e
+	}
+	if c.ReasonForRequest != ReasonDirectCare {
+		return nil, badRequest(fmt.Sprintf("JWT claim reason_for_request must be %q, got %q", ReasonDirectCare, clip(c.ReasonForRequest)))
+	}
+	scope, e := r.str(cScope)
+	if e != nil {
+		return nil, e
+	}
+	c.Scope = gpconnect.Scope(scope)
+	if !gpconnect.ValidScope(c.Scope) {
+		return nil, badRequest(fmt.Sprintf("JWT claim requested_scope %q is not one of %s, %s, %s, %s", clip(scope),
+			gpconnect.ScopePatientRead, gpconnect.ScopePatientWrite, gpconnect.ScopeOrgRead, gpconnect.ScopeOrgWrite))
+	}
+	if e := r.object(cDevice, "Device"); e != nil {
+		return nil, e
+	}
+	if e := r.object(cOrg, "Organization"); e != nil {
+		return nil, e
+	}
+	if e := r.object(cPract, "Practitioner"); e != nil {
+		return nil, e
+	}
+	if e := decodeResource("requesting_device", r.val[cDevice], "Device", deviceSchema, &c.Device); e != nil {
+		return nil, e
+	}
+	if e := decodeResource("requesting_organization", r.val[cOrg], "Organization", organizationSchema, &c.Organization); e != nil {
+		return nil, e
+	}
+	if e := decodeResource("requesting_practitioner", r.val[cPract], "Practitioner", practitionerSchema, &c.Practitioner); e != nil {
+		return nil, e
+	}
+	if c.Subject != c.Practitioner.ID {
+		return nil, badRequest("JWT claim sub must equal requesting_practitioner.id")
+	}
+	if e := checkOrganization(c); e != nil {
+		return nil, e
+	}
+	if e := checkPractitioner(c); e != nil {
+		return nil, e
+	}
+	return c, nil
+}
+
+func sub64(a, b int64) (int64, bool) {
+	d := a - b
+	if (b > 0 && d > a) || (b < 0 && d < a) {
+		return 0, false
+	}
+	return d, true
+}
+
+func (v *Verifier) now() time.Time {
+	if v == nil || v.Now == nil {
+		return time.Now()
+	}
+	return v.Now()
+}
+
+func (v *Verifier) leeway() int64 {
+	if v == nil || v.Leeway <= 0 {
+		return 0
+	}
+	return int64(v.Leeway / time.Second)
+}
+
+func checkOrganization(c *Claims) *Error {
+	if c.Organization.Name == "" {
+		return invalidResource("requesting_organization must have a name")
+	}
+	if c.OrgODS() == "" {
+		return invalidResource("requesting_organization must have an identifier with system " +
+			gpconnect.SystemODSOrganisation + " and a value")
+	}
+	return nil
+}
+
+func checkPractitioner(c *Claims) *Error {
+	if c.PractitionerSDSID() == "" {
+		return invalidResource("requesting_practitioner must have an identifier with system " +
+			gpconnect.SystemSDSUser + " and a value (UNK when unknown)")
+	}
+	for _, n := range c.Practitioner.Name {
+		if n.Family != "" {
+			return nil
+		}
+	}
+	return invalidResource("requesting_practitioner must have a name with a family name")
+}
+
+// CheckScope reports a BAD_REQUEST *Error unless the token's requested_scope
+// is the scope the interaction requires (spec §3.3): a read scope on a write
+// interaction, the reverse, or a patient scope on an organisation
+// interaction (and vice versa) is refused.
+func CheckScope(c *Claims, required gpconnect.Scope) error {
+	switch {
+	case c == nil:
+		return badRequest("no verified JWT claims")
+	case !gpconnect.ValidScope(required):
+		return badRequest("the interaction has no JWT scope defined")
+	case c.Scope != required:
+		return badRequest(fmt.Sprintf("JWT requested_scope %s does not allow this interaction, which requires %s", c.Scope, required))
+	}
+	return nil
+}

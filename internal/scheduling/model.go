@@ -1,0 +1,215 @@
+package scheduling
+
+import "time"
+
+// Address is a postal address.
+type Address struct {
+	Use        string   `json:"use,omitempty"`
+	Lines      []string `json:"lines,omitempty"`
+	City       string   `json:"city,omitempty"`
+	District   string   `json:"district,omitempty"`
+	PostalCode string   `json:"postalCode,omitempty"`
+	Country    string   `json:"country,omitempty"`
+	// End is set on temporary addresses given at registration.
+	End string `json:"end,omitempty"`
+}
+
+// Telecom is a phone number or email address.
+type Telecom struct {
+	System string `json:"system"`
+	Value  string `json:"value"`
+	Use    string `json:"use,omitempty"`
+	End    string `json:"end,omitempty"`
+}
+
+// Organisation is a practice, hub or any other organisation known by ODS code.
+type Organisation struct {
+	ID      int64
+	ODS     string
+	Name    string
+	Kind    string // "practice" or "other"
+	ASID    string // provider ASID; practices only
+	Phone   string
+	Address Address
+	// GPConnectEnabled is the practice's global GP Connect switch.
+	GPConnectEnabled bool
+	// AppointmentsEnabled is the Appointment Management capability switch.
+	AppointmentsEnabled bool
+	Version             int64
+	Updated             time.Time
+}
+
+// IsPractice reports whether the organisation hosts a GP Connect endpoint.
+func (o *Organisation) IsPractice() bool { return o.Kind == KindPractice }
+
+// Organisation kinds.
+const (
+	KindPractice = "practice"
+	KindOther    = "other"
+)
+
+// Location is a surgery or branch site of a practice.
+type Location struct {
+	ID         int64
+	PracticeID int64
+	Name       string
+	SiteCode   string
+	Phone      string
+	Address    Address
+	Status     string
+	Version    int64
+}
+
+// Practitioner is a clinician known by SDS user id.
+type Practitioner struct {
+	ID             int64
+	PracticeID     int64
+	SDSUserID      string
+	RoleProfileIDs []string
+	Family         string
+	Given          []string
+	Prefix         []string
+	Gender         string
+	Version        int64
+}
+
+// Registration types.
+const (
+	RegRegular   = "R"
+	RegTemporary = "T"
+)
+
+// Patient is a patient registered (regular or temporary) at a practice.
+type Patient struct {
+	ID                  int64
+	PracticeID          int64
+	NHSNumber           string
+	Family              string
+	Given               []string
+	Prefix              []string
+	Gender              string
+	BirthDate           string
+	Telecoms            []Telecom
+	Addresses           []Address
+	Active              bool
+	Sensitive           bool
+	Deceased            string // date of death, "" if alive
+	RegistrationType    string
+	RegistrationStart   string
+	RegistrationEnd     string
+	PreferredLocationID int64
+	GPPractitionerID    int64
+	Language            string
+	InterpreterRequired bool
+	Version             int64
+}
+
+// Findable reports whether Find a patient may return the record: active, not sensitive, not deceased.
+func (p *Patient) Findable() bool { return p.Active && !p.Sensitive && p.Deceased == "" }
+
+// PDSPerson is what the national spine (PDS) says about an NHS number.
+type PDSPerson struct {
+	NHSNumber  string
+	Family     string
+	Given      []string
+	Gender     string
+	BirthDate  string
+	Deceased   string
+	Sensitive  bool
+	Superseded bool
+	Invalid    bool
+}
+
+// SlotStatus is a slot's state.
+type SlotStatus string
+
+// Slot states.
+const (
+	SlotFree    SlotStatus = "free"
+	SlotBusy    SlotStatus = "busy"
+	SlotBlocked SlotStatus = "busy-unavailable"
+)
+
+// Schedule is one session: a clinician (optional) at a location for a period.
+type Schedule struct {
+	ID              int64
+	PracticeID      int64
+	LocationID      int64
+	PractitionerID  int64 // 0 when the session has no named clinician
+	Role            string
+	ServiceCategory string // schedule type, shown as Schedule.serviceCategory.text
+	Start, End      time.Time
+	AccessProfileID int64
+	TemplateID      int64
+	Status          string // "active" or "cancelled"
+	Version         int64
+}
+
+// Slot is one bookable period of a schedule.
+type Slot struct {
+	ID              int64
+	ScheduleID      int64
+	PracticeID      int64
+	Start, End      time.Time
+	Status          SlotStatus
+	DeliveryChannel string
+	ServiceType     string // slot type, shown as Slot.serviceType[0].text
+	AccessProfileID int64  // effective profile: the slot's own, else the session's
+	Version         int64
+}
+
+// Appointment statuses used here.
+const (
+	ApptBooked    = "booked"
+	ApptCancelled = "cancelled"
+)
+
+// BookingOrg is the organisation that made a booking, as the consumer sent it.
+type BookingOrg struct {
+	ODS  string
+	Name string
+	Type string
+	// Raw is the contained Organization exactly as received (JSON), returned on every read.
+	Raw []byte
+}
+
+// Identifier is a business identifier of an appointment.
+type Identifier struct {
+	System string `json:"system"`
+	Value  string `json:"value"`
+}
+
+// Participant is a non-derived appointment participant status.
+type Participant struct {
+	Reference string `json:"reference"`
+	Status    string `json:"status"`
+}
+
+// Appointment is a booking of one or more adjacent slots of one schedule.
+type Appointment struct {
+	ID                 int64
+	PracticeID         int64
+	ScheduleID         int64
+	PatientID          int64
+	LocationID         int64
+	PractitionerID     int64
+	SlotIDs            []int64
+	Status             string
+	Start, End         time.Time
+	Description        string
+	Comment            string
+	Created            time.Time
+	CancellationReason string
+	BookingOrg         BookingOrg
+	DeliveryChannel    string
+	PractitionerRole   string
+	ServiceCategory    string
+	ServiceType        string
+	Priority           *int
+	MinutesDuration    *int
+	Identifiers        []Identifier
+	Participants       []Participant
+	AccessProfileID    int64
+	Version            int64
+	Updated            time.Time
+}

@@ -1,0 +1,50 @@
+package scheduling
+
+import (
+	"fmt"
+	"time"
+	_ "time/tzdata" // a clean machine may lack the zoneinfo files; UK time must always work
+)
+
+// London is the UK civil time zone all GP Connect times are shown in.
+var London = mustLoad("Europe/London")
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(fmt.Sprintf("scheduling: load %s: %v", name, err))
+	}
+	return loc
+}
+
+// LocalLayout is the GP Connect dateTime layout: local time, seconds, numeric offset, never Z.
+const LocalLayout = "2006-01-02T15:04:05-07:00"
+
+// FormatLocal formats t in UK local time with a numeric offset.
+func FormatLocal(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(London).Format(LocalLayout)
+}
+
+// FormatDate formats t as a UK local date.
+func FormatDate(t time.Time) string { return t.In(London).Format("2006-01-02") }
+
+// LocalMidnight returns 00:00 UK local time on the day of t.
+func LocalMidnight(t time.Time) time.Time {
+	l := t.In(London)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, London)
+}
+
+// AtLocal returns the instant of wall-clock hh:mm on the local day of day.
+func AtLocal(day time.Time, hh, mm int) time.Time {
+	l := day.In(London)
+	return time.Date(l.Year(), l.Month(), l.Day(), hh, mm, 0, 0, London)
+}
+
+// AddDaysLocal moves t by n calendar days, keeping the local wall-clock time.
+func AddDaysLocal(t time.Time, n int) time.Time {
+	l := t.In(London)
+	return time.Date(l.Year(), l.Month(), l.Day()+n, l.Hour(), l.Minute(), l.Second(), 0, London)
+}

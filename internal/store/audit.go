@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"github.com/jmoiron/sqlx"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+type auditRow struct {
+	ID          int64  `db:"id"`
+	At          int64  `db:"at"`
+	TraceID     string `db:"trace_id"`
+	Interaction string `db:"interaction"`
+	Method      string `db:"method"`
+	Path        string `db:"path"`
+	PracticeODS string `db:"practice_ods"`
+	FromASID    string `db:"from_asid"`
+	ToASID      string `db:"to_asid"`
+	ReqOrg      string `db:"req_org"`
+	ReqUser     string `db:"req_practitioner"`
+	ReqDevice   string `db:"req_device"`
+	Status      int    `db:"status"`
+	SpineCode   string `db:"spine_code"`
+	ResourceIDs string `db:"resource_ids"`
+	DurationUS  int64  `db:"duration_us"`
+}
+
+// Audit appends one record. The table refuses updates and deletes.
+func (s *Store) Audit(ctx context.Context, a *scheduling.AuditRecord) error {
+	_, err := s.w.ExecContext(ctx, s.w.Rebind(`INSERT INTO audit (at, trace_id, interaction, method, path, practice_ods, from_asid, to_asid,
+		req_org, req_practitioner, req_device, status, spine_code, resource_ids, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		a.At.UnixMicro(), a.TraceID, a.Interaction, a.Method, a.Path, a.PracticeODS, a.FromASID, a.ToASID, a.RequestingOrg,
+		a.RequestingUser, a.RequestingDevice, a.Status, a.SpineCode, a.ResourceIDs, a.Duration.Microseconds())
+	return err
+}
+
+// AuditRecords lists audit records, newest first.
+func (s *Store) AuditRecords(ctx context.Context, f scheduling.AuditFilter) ([]scheduling.AuditRecord, error) {
+	q := `SELECT id, at, trace_id, interaction, method, path, practice_ods, from_asid, to_asid, req_org, req_practitioner, req_device,
+		status, spine_code, resource_ids, duration_us FROM audit WHERE at >= ?`
+	args := []any{f.Since.UnixMicro()}
+	if f.PracticeODS != "" {
+		q += ` AND practice_ods = ?`
+		args = append(args, f.PracticeODS)
+	}
+	q += ` ORDER BY id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	var rows []auditRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	out := make([]scheduling.AuditRecord, len(rows))
+	for i, r := range rows {
+		out[i] = scheduling.AuditRecord{ID: r.ID, At: time.UnixMicro(r.At), TraceID: r.TraceID, Interaction: r.Interaction, Method: r.Method,
+			Path: r.Path, PracticeODS: r.PracticeODS, FromASID: r.FromASID, ToASID: r.ToASID, RequestingOrg: r.ReqOrg, RequestingUser: r.ReqUser,
+			RequestingDevice: r.ReqDevice, Status: r.Status, SpineCode: r.SpineCode, ResourceIDs: r.ResourceIDs, Duration: time.Duration(r.DurationUS) * time.Microsecond}
+	}
+	return out, nil
+}
+
+// AuditBatch appends several records in one transaction.
+func (s *Store) AuditBatch(ctx context.Context, recs []scheduling.AuditRecord) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		q := tx.Rebind(`INSERT INTO audit (at, trace_id, interaction, method, path, practice_ods, from_asid, to_asid,
+		req_org, req_practitioner, req_device, status, spine_code, resource_ids, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		for i := range recs {
+			a := &recs[i]
+			if _, err := tx.ExecContext(ctx, q, a.At.UnixMicro(), a.TraceID, a.Interaction, a.Method, a.Path, a.PracticeODS, a.FromASID, a.ToASID,
+				a.RequestingOrg, a.RequestingUser, a.RequestingDevice, a.Status, a.SpineCode, a.ResourceIDs, a.Duration.Microseconds()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

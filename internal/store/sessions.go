@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+type profileRow struct {
+	ID          int64  `db:"id"`
+	PracticeID  int64  `db:"practice_id"`
+	Name        string `db:"name"`
+	Bookable    bool   `db:"bookable"`
+	OrgTypes    string `db:"org_types"`
+	ODSCodes    string `db:"ods_codes"`
+	Cap         int    `db:"cap"`
+	Booked      int    `db:"booked"`
+	WindowSecs  int64  `db:"window_secs"`
+	EmbargoSecs int64  `db:"embargo_secs"`
+	ReleaseTime string `db:"release_time"`
+	ReleaseDays int    `db:"release_days"`
+	Version     int64  `db:"version"`
+}
+
+const profileCols = `id, practice_id, name, bookable, org_types, ods_codes, cap, booked, window_secs, embargo_secs, release_time, release_days, version`
+
+func (r profileRow) domain() *scheduling.AccessProfile {
+	return &scheduling.AccessProfile{ID: r.ID, PracticeID: r.PracticeID, Name: r.Name, Bookable: r.Bookable, OrgTypes: splitList(r.OrgTypes),
+		ODSCodes: splitList(r.ODSCodes), Cap: r.Cap, Booked: r.Booked, BookingWindow: time.Duration(r.WindowSecs) * time.Second,
+		Embargo: time.Duration(r.EmbargoSecs) * time.Second, ReleaseTime: r.ReleaseTime, ReleaseDaysBefore: r.ReleaseDays, Version: r.Version}
+}
+
+// AccessProfiles lists a practice's access profiles keyed by id.
+func (s *Store) AccessProfiles(ctx context.Context, practiceID int64) (map[int64]*scheduling.AccessProfile, error) {
+	var rows []profileRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE practice_id = ? ORDER BY id`), practiceID); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*scheduling.AccessProfile, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.domain()
+	}
+	return out, nil
+}
+
+// SaveAccessProfile inserts a profile, or updates the practice's profile of the same name. Returns its id.
+func (s *Store) SaveAccessProfile(ctx context.Context, p *scheduling.AccessProfile) (int64, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var cur profileRow
+		err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE practice_id = ? AND name = ?`), p.PracticeID, p.Name)
+		args := []any{p.Bookable, joinList(p.OrgTypes), joinList(p.ODSCodes), p.Cap, int64(p.BookingWindow / time.Second),
+			int64(p.Embargo / time.Second), p.ReleaseTime, p.ReleaseDaysBefore}
+		if err == nil {
+			id = cur.ID
+			c := cur.domain()
+			c.Booked, c.Version, c.ID = p.Booked, p.Version, p.ID
+			if sameJSON(c, p) {
+				return nil
+			}
+			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET bookable = ?, org_types = ?, ods_codes = ?, cap = ?, window_secs = ?,
+				embargo_secs = ?, release_time = ?, release_days = ?, version = version + 1 WHERE id = ?`), append(args, cur.ID)...)
+			if isCheckViolation(err) {
+				return scheduling.Errorf(scheduling.EINVALID, "the cap is below the slots already booked under this profile")
+			}
+			return err
+		}
+		if scheduling.ErrorCode(notFound(err, "", "")) != scheduling.ENOTFOUND {
+			return err
+		}
+		id, err = insertReturningID(ctx, tx, "access_profiles", p.ID, []string{"practice_id", "name", "bookable", "org_types", "ods_codes", "cap",
+			"window_secs", "embargo_secs", "release_time", "release_days"}, append([]any{p.PracticeID, p.Name}, args...)...)
+		return err
+	})
+	return id, err
+}
+
+type templateRow struct {
+	ID              int64  `db:"id"`
+	PracticeID      int64  `db:"practice_id"`
+	Name            string `db:"name"`
+	Weekday         int    `db:"weekday"`
+	StartLocal      string `db:"start_local"`
+	EndLocal        string `db:"end_local"`
+	SlotMinutes     int    `db:"slot_minutes"`
+	LocationID      int64  `db:"location_id"`
+	PractitionerID  int64  `db:"practitioner_id"`
+	Role            string `db:"role"`
+	ServiceCategory string `db:"service_category"`
+	ServiceType     string `db:"service_type"`
+	Channels        string `db:"channels"`
+	AccessProfileID int64  `db:"access_profile_id"`
+	Active          bool   `db:"active"`
+	Version         int64  `db:"version"`
+}
+
+const templateCols = `id, practice_id, name, weekday, start_local, end_local, slot_minutes, location_id, practitioner_id, role,
+	service_category, service_type, channels, access_profile_id, active, version`
+
+func (r templateRow) domain() *scheduling.SessionTemplate {
+	return &scheduling.SessionTemplate{ID: r.ID, PracticeID: r.PracticeID, Name: r.Name, Weekday: time.Weekday(r.Weekday), StartLocal: r.StartLocal,
+		EndLocal: r.EndLocal, SlotMinutes: r.SlotMinutes, LocationID: r.LocationID, PractitionerID: r.PractitionerID, Role: r.Role,
+		ServiceCategory: r.ServiceCategory, ServiceType: r.ServiceType, Channels: splitList(r.Channels), AccessProfileID: r.AccessProfileID,
+		Active: r.Active, Version: r.Version}
+}
+
+// SessionTemplates lists a practice's templates (all practices when practiceID is 0).
+func (s *Store) SessionTemplates(ctx context.Context, practiceID int64) ([]*scheduling.SessionTemplate, error) {
+	q, args := `SELECT `+templateCols+` FROM session_templates`, []any{}
+	if practiceID != 0 {
+		q += ` WHERE practice_id = ?`
+		args = append(args, practiceID)
+	}
+	var rows []templateRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q+` ORDER BY id`), args...); err != nil {
+		return nil, err
+	}
+	out := make([]*scheduling.SessionTemplate, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// SaveSessionTemplate inserts a template, or updates the practice's template of the same name. Returns its id.
+func (s *Store) SaveSessionTemplate(ctx context.Context, t *scheduling.SessionTemplate) (int64, error) {
+	if err := t.Validate(); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var cur templateRow
+		err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT `+templateCols+` FROM session_templates WHERE practice_id = ? AND name = ?`), t.PracticeID, t.Name)
+		args := []any{int(t.Weekday), t.StartLocal, t.EndLocal, t.SlotMinutes, t.LocationID, t.PractitionerID, t.Role, t.ServiceCategory,
+			t.ServiceType, joinList(t.Channels), t.AccessProfileID, t.Active}
+		if err == nil {
+			id = cur.ID
+			c := cur.domain()
+			c.ID, c.Version = t.ID, t.Version
+			if sameJSON(c, t) {
+				return nil
+			}
+			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE session_templates SET weekday = ?, start_local = ?, end_local = ?, slot_minutes = ?,
+				location_id = ?, practitioner_id = ?, role = ?, service_category = ?, service_type = ?, channels = ?, access_profile_id = ?,
+				active = ?, version = version + 1 WHERE id = ?`), append(args, cur.ID)...)
+			return err
+		}
+		if scheduling.ErrorCode(notFound(err, "", "")) != scheduling.ENOTFOUND {
+			return err
+		}
+		id, err = insertReturningID(ctx, tx, "session_templates", t.ID, []string{"practice_id", "name", "weekday", "start_local", "end_local",
+			"slot_minutes", "location_id", "practitioner_id", "role", "service_category", "service_type", "channels", "access_profile_id", "active"},
+			append([]any{t.PracticeID, t.Name}, args...)...)
+		return err
+	})
+	return id, err
+}
+
+// Materialise creates the sessions and slots of every active template in
+// [from, to) that do not exist yet; existing, cancelled or edited sessions are
+// left alone, so running it again never duplicates. Returns the sessions created.
+func (s *Store) Materialise(ctx context.Context, practiceID int64, from, to time.Time) (int, error) {
+	tpls, err := s.SessionTemplates(ctx, practiceID)
+	if err != nil {
+		return 0, err
+	}
+	created := 0
+	for _, t := range tpls {
+		if !t.Active {
+			continue
+		}
+		sessions := t.Sessions(from, to)
+		// One transaction per template keeps write locks short on SQLite.
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			for i := range sessions {
+				ok, err := insertSession(ctx, tx, &sessions[i], true)
+				if err != nil {
+					return err
+				}
+				if ok {
+					created++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return created, err
+		}
+	}
+	return created, nil
+}
+
+// insertSession stores a schedule and its slots. With skipExisting, a template
+// session already present is skipped (reported false).
+func insertSession(ctx context.Context, tx *sqlx.Tx, ses *scheduling.Session, skipExisting bool) (bool, error) {
+	sc := &ses.Schedule
+	q := `INSERT INTO schedules (practice_id, location_id, practitioner_id, role, service_category, start_at, end_at, access_profile_id, template_id, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	if skipExisting && sc.TemplateID != 0 {
+		q += ` ON CONFLICT (template_id, start_at) WHERE template_id <> 0 DO NOTHING`
+	}
+	q += ` RETURNING id`
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(q), sc.PracticeID, sc.LocationID, sc.PractitionerID, sc.Role, sc.ServiceCategory,
+		sc.Start.Unix(), sc.End.Unix(), sc.AccessProfileID, sc.TemplateID, sc.Status)
+	if scheduling.ErrorCode(notFound(err, "", "")) == scheduling.ENOTFOUND {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	sc.ID = id
+	ins := tx.Rebind(`INSERT INTO slots (schedule_id, practice_id, start_at, end_at, status, channel, service_type, access_profile_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	for i := range ses.Slots {
+		sl := &ses.Slots[i]
+		sl.ScheduleID = id
+		if _, err := tx.ExecContext(ctx, ins, id, sc.PracticeID, sl.Start.Unix(), sl.End.Unix(), string(sl.Status), sl.DeliveryChannel, sl.ServiceType, sl.AccessProfileID); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}

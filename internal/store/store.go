@@ -1,0 +1,261 @@
+// Package store implements the scheduling services with sqlx over SQLite
+// (the embedded default) and PostgreSQL. Each engine has its own embedded
+// migrations; queries are shared and rebound per driver.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // driver "postgres"
+	_ "modernc.org/sqlite" // driver "sqlite"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// Engines.
+const (
+	EngineSQLite   = "sqlite"
+	EnginePostgres = "postgres"
+)
+
+// Postgres driver names accepted in Config.PGDriver.
+const (
+	DriverPgx = "pgx"
+	DriverPQ  = "postgres"
+)
+
+// Config says where the data lives.
+type Config struct {
+	// URL is a postgres:// URL; empty means SQLite at Path.
+	URL string
+	// PGDriver is "pgx" (default) or "postgres" (lib/pq).
+	PGDriver string
+	// Path is the SQLite database file; ":memory:" gives a private in-memory database.
+	Path string
+	// Synchronous is the SQLite synchronous pragma (default FULL).
+	Synchronous string
+	// MaxConns bounds the PostgreSQL pool (default 32).
+	MaxConns int
+}
+
+// Store is the sqlx implementation of the scheduling services.
+type Store struct {
+	engine string
+	// w serialises writes on SQLite (one connection, BEGIN IMMEDIATE);
+	// on PostgreSQL it is the same pool as r.
+	w *sqlx.DB
+	r *sqlx.DB
+	// Now is the clock (tests move it).
+	Now func() time.Time
+}
+
+// Engine names the SQL engine in use.
+func (s *Store) Engine() string { return s.engine }
+
+// DB returns the read pool (for tests and benchmarks).
+func (s *Store) DB() *sqlx.DB { return s.r }
+
+// Open opens (and migrates) the store.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s := &Store{Now: time.Now}
+	if cfg.URL != "" {
+		drv := cfg.PGDriver
+		if drv == "" {
+			drv = DriverPgx
+		}
+		if drv != DriverPgx && drv != DriverPQ {
+			return nil, fmt.Errorf("store: unknown postgres driver %q (want pgx or postgres)", drv)
+		}
+		db, err := sqlx.Open(drv, cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		n := cfg.MaxConns
+		if n <= 0 {
+			n = 32
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s.engine, s.w, s.r = EnginePostgres, db, db
+	} else {
+		path := cfg.Path
+		if path == "" {
+			path = "slotbridge.db"
+		}
+		sync := cfg.Synchronous
+		if sync == "" {
+			sync = "FULL"
+		}
+		if path != ":memory:" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return nil, fmt.Errorf("store: data directory: %w", err)
+			}
+		}
+		var wdsn, rdsn string
+		if path == ":memory:" {
+			// A shared-cache memory database so both pools see the same data.
+			name := fmt.Sprintf("file:mem%d?mode=memory&cache=shared", time.Now().UnixNano())
+			wdsn = name + "&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+			rdsn = name + "&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		} else {
+			base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")"
+			wdsn = base + "&_txlock=immediate"
+			rdsn = base
+		}
+		w, err := sqlx.Open("sqlite", wdsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+		r, err := sqlx.Open("sqlite", rdsn)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		r.SetMaxOpenConns(8)
+		r.SetMaxIdleConns(8)
+		r.SetConnMaxLifetime(0)
+		r.SetConnMaxIdleTime(0)
+		s.engine, s.w, s.r = EngineSQLite, w, r
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the pools.
+func (s *Store) Close() error {
+	var err error
+	if s.r != nil && s.r != s.w {
+		err = s.r.Close()
+	}
+	if s.w != nil {
+		if e := s.w.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Ping checks the database answers (used by /healthz).
+func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
+func (s *Store) migrate(ctx context.Context) error {
+	dir := "migrations/" + s.engine
+	entries, err := fs.ReadDir(migrationsFS, dir)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	if s.engine == EnginePostgres {
+		// Serialise concurrent starters on one database.
+		conn, err := s.w.Connx(ctx)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(727001)`); err != nil {
+			return fmt.Errorf("store: migrate lock: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(727001)`)
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, name := range names {
+		var n int
+		if err := s.w.GetContext(ctx, &n, s.w.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE name = ?`), name); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrationsFS.ReadFile(dir + "/" + name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.w.BeginTxx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("store: migrate %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migrate %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`), name, time.Now().Unix()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migrate %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in one write transaction and commits it, retrying on
+// serialization failures and deadlocks (PostgreSQL) a few times.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = s.tryTx(ctx, fn)
+		if err == nil || !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// notFound turns sql.ErrNoRows into a domain ENOTFOUND.
+func notFound(err error, kind, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return scheduling.NotFound(kind, format, args...)
+	}
+	return err
+}

@@ -1,0 +1,76 @@
+package provider
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// auditor writes audit records in small batches off the request path, so a
+// search does not wait for a write lock; close flushes everything pending.
+type auditor struct {
+	st   Store
+	log  *slog.Logger
+	ch   chan scheduling.AuditRecord
+	done chan struct{}
+	once sync.Once
+}
+
+func newAuditor(st Store, log *slog.Logger) *auditor {
+	a := &auditor{st: st, log: log, ch: make(chan scheduling.AuditRecord, 8192), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+// add queues a record; when the queue is full it waits rather than drop one.
+func (a *auditor) add(r scheduling.AuditRecord) { a.ch <- r }
+
+func (a *auditor) run() {
+	defer close(a.done)
+	batch := make([]scheduling.AuditRecord, 0, 512)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := a.st.AuditBatch(ctx, batch)
+			cancel()
+			if err == nil {
+				break
+			}
+			a.log.Error("audit write failed; retrying", "err", err, "records", len(batch))
+			if attempt >= 20 {
+				a.log.Error("audit records dropped after retries", "records", len(batch))
+				break
+			}
+			time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+		}
+		batch = batch[:0]
+	}
+	for r := range a.ch {
+		batch = append(batch, r)
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case r, ok := <-a.ch:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		flush()
+	}
+	flush()
+}
+
+func (a *auditor) close() {
+	a.once.Do(func() { close(a.ch) })
+	<-a.done
+}

@@ -1,0 +1,119 @@
+package provider
+
+import (
+	"compress/gzip"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+)
+
+// format is the wire format of a body.
+type format int
+
+const (
+	formatJSON format = iota
+	formatXML
+)
+
+func (f format) contentType() string {
+	if f == formatXML {
+		return gpconnect.MediaXML + ";charset=utf-8"
+	}
+	return gpconnect.MediaJSON + ";charset=utf-8"
+}
+
+// parseMedia maps a media type (parameters allowed) to a format.
+func parseMedia(v string) (format, bool) {
+	mt, params, err := mime.ParseMediaType(strings.TrimSpace(v))
+	if err != nil {
+		return 0, false
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return 0, false
+	}
+	switch mt {
+	case gpconnect.MediaJSON, "application/json", "json", "application/json+fhir":
+		return formatJSON, true
+	case gpconnect.MediaXML, "application/xml", "xml", "application/xml+fhir", "text/xml":
+		return formatXML, true
+	}
+	return 0, false
+}
+
+// parseFormatParam maps a _format value; short forms are allowed.
+func parseFormatParam(v string) (format, bool) {
+	switch strings.TrimSpace(v) {
+	case "json":
+		return formatJSON, true
+	case "xml":
+		return formatXML, true
+	}
+	return parseMedia(v)
+}
+
+// negotiate picks the response format: _format, then Accept, then
+// Content-Type, then JSON. ok is false when what was asked for is unsupported.
+func negotiate(r *http.Request) (format, bool) {
+	if vs, present := r.URL.Query()["_format"]; present {
+		if len(vs) != 1 {
+			return formatJSON, false
+		}
+		return parseFormatParam(vs[0])
+	}
+	if acc := strings.TrimSpace(r.Header.Get("Accept")); acc != "" {
+		for _, part := range strings.Split(acc, ",") {
+			part = strings.TrimSpace(part)
+			if f, ok := parseMedia(part); ok {
+				return f, true
+			}
+			if mt, _, err := mime.ParseMediaType(part); err == nil && (mt == "*/*" || mt == "application/*") {
+				return formatJSON, true
+			}
+		}
+		return formatJSON, false
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if f, ok := parseMedia(ct); ok {
+			return f, true
+		}
+	}
+	return formatJSON, true
+}
+
+var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed); return w }}
+
+// acceptsGzip reports whether the client accepts a gzip response.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.TrimSpace(q) != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeBody writes a complete body, gzipped when the client asked and it is worth it.
+func writeBody(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept, Accept-Encoding")
+	if len(body) > 512 && acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		h.Del("Content-Length")
+		w.WriteHeader(status)
+		gz := gzipPool.Get().(*gzip.Writer)
+		gz.Reset(w)
+		gz.Write(body)
+		gz.Close()
+		gzipPool.Put(gz)
+		return
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,198 @@
+package provider
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/fhirmap"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+func init() {
+	handlers[gpconnect.ReadMetadata] = (*Server).metadata
+	handlers[gpconnect.SearchPatient] = (*Server).findPatient
+	handlers[gpconnect.ReadPatient] = (*Server).readPatient
+	handlers[gpconnect.SearchOrganization] = (*Server).findOrganization
+	handlers[gpconnect.ReadOrganization] = (*Server).readOrganization
+	handlers[gpconnect.SearchPractitioner] = (*Server).findPractitioner
+	handlers[gpconnect.ReadPractitioner] = (*Server).readPractitioner
+	handlers[gpconnect.ReadLocation] = (*Server).readLocation
+	handlers[gpconnect.SearchHealthcareService] = (*Server).findHealthcareService
+	handlers[gpconnect.ReadHealthcareService] = (*Server).readHealthcareService
+}
+
+// identifierParam reads the single `identifier=system|value` search parameter
+// with the error rules of spec §4 notes.
+func identifierParam(rq *request) (system, value string, err error) {
+	q := rq.query()
+	for k := range q {
+		if k != "identifier" && strings.EqualFold(k, "identifier") {
+			return "", "", fail(gpconnect.BadRequest, "Search parameter %q is not recognised (parameter names are case-sensitive)", k)
+		}
+	}
+	vs := q["identifier"]
+	switch {
+	case len(vs) == 0:
+		return "", "", fail(gpconnect.BadRequest, "The identifier search parameter is required")
+	case len(vs) > 1:
+		return "", "", fail(gpconnect.BadRequest, "The identifier search parameter may be given only once")
+	}
+	system, value, ok := strings.Cut(vs[0], "|")
+	if !ok || strings.TrimSpace(system) == "" || strings.TrimSpace(value) == "" {
+		return "", "", fail(gpconnect.InvalidParameter, "The identifier parameter must be system|value with both parts present")
+	}
+	return system, value, nil
+}
+
+// logicalID parses a numeric logical id; anything else is simply not found.
+func logicalID(s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n > 0 && strconv.FormatInt(n, 10) == s
+}
+
+func (s *Server) findPatient(rq *request) error {
+	system, value, err := identifierParam(rq)
+	if err != nil {
+		return err
+	}
+	if system != gpconnect.SystemNHSNumber {
+		return fail(gpconnect.InvalidIdentifierSystem, "Only the NHS number system %s is supported", gpconnect.SystemNHSNumber)
+	}
+	if !scheduling.ValidNHSNumber(value) {
+		return fail(gpconnect.InvalidNHSNumber, "The NHS number is not a valid 10-digit NHS number")
+	}
+	b := fhir.NewSearchset()
+	p, err := s.store.PatientByNHSNumber(rq.c.Request.Context(), rq.practice.ID, value)
+	switch {
+	case err == nil && p.Findable():
+		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Patient(p, rq.practice.ID)})
+		rq.noteResource("Patient", strconv.FormatInt(p.ID, 10))
+	case err != nil && scheduling.ErrorCode(err) != scheduling.ENOTFOUND:
+		return err
+	}
+	s.write(rq, http.StatusOK, b)
+	return nil
+}
+
+func (s *Server) readPatient(rq *request) error {
+	id, ok := logicalID(rq.id)
+	if !ok {
+		return fail(gpconnect.PatientNotFound, "No patient with id %q", clip(rq.id, 64))
+	}
+	p, err := s.store.PatientByID(rq.c.Request.Context(), rq.practice.ID, id)
+	if err != nil {
+		return err
+	}
+	if !p.Findable() {
+		return fail(gpconnect.PatientNotFound, "No patient with id %q", rq.id)
+	}
+	rq.noteResource("Patient", rq.id)
+	s.writeVersioned(rq, http.StatusOK, fhirmap.Patient(p, rq.practice.ID), strconv.FormatInt(p.Version, 10))
+	return nil
+}
+
+func (s *Server) findOrganization(rq *request) error {
+	system, value, err := identifierParam(rq)
+	if err != nil {
+		return err
+	}
+	if system != gpconnect.SystemODSOrganisation && system != gpconnect.SystemODSOrganisationOld {
+		return fail(gpconnect.InvalidIdentifierSystem, "Only the ODS organisation code system %s is supported", gpconnect.SystemODSOrganisation)
+	}
+	b := fhir.NewSearchset()
+	o, err := s.store.OrganisationByODS(rq.c.Request.Context(), value)
+	switch {
+	case err == nil:
+		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Organization(o)})
+		rq.noteResource("Organization", strconv.FormatInt(o.ID, 10))
+	case scheduling.ErrorCode(err) != scheduling.ENOTFOUND:
+		return err
+	}
+	s.write(rq, http.StatusOK, b)
+	return nil
+}
+
+func (s *Server) readOrganization(rq *request) error {
+	id, ok := logicalID(rq.id)
+	if !ok {
+		return fail(gpconnect.OrganisationNotFound, "No organisation with id %q", clip(rq.id, 64))
+	}
+	o, err := s.store.OrganisationByID(rq.c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	rq.noteResource("Organization", rq.id)
+	s.writeVersioned(rq, http.StatusOK, fhirmap.Organization(o), strconv.FormatInt(o.Version, 10))
+	return nil
+}
+
+func (s *Server) findPractitioner(rq *request) error {
+	system, value, err := identifierParam(rq)
+	if err != nil {
+		return err
+	}
+	if system != gpconnect.SystemSDSUser {
+		return fail(gpconnect.InvalidIdentifierSystem, "Only the SDS user id system %s is supported", gpconnect.SystemSDSUser)
+	}
+	ps, err := s.store.PractitionersBySDS(rq.c.Request.Context(), rq.practice.ID, value)
+	if err != nil {
+		return err
+	}
+	b := fhir.NewSearchset()
+	for _, p := range ps {
+		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Practitioner(p)})
+		rq.noteResource("Practitioner", strconv.FormatInt(p.ID, 10))
+	}
+	s.write(rq, http.StatusOK, b)
+	return nil
+}
+
+func (s *Server) readPractitioner(rq *request) error {
+	id, ok := logicalID(rq.id)
+	if !ok {
+		return fail(gpconnect.PractitionerNotFound, "No practitioner with id %q", clip(rq.id, 64))
+	}
+	p, err := s.store.PractitionerByID(rq.c.Request.Context(), rq.practice.ID, id)
+	if err != nil {
+		return err
+	}
+	rq.noteResource("Practitioner", rq.id)
+	s.writeVersioned(rq, http.StatusOK, fhirmap.Practitioner(p), strconv.FormatInt(p.Version, 10))
+	return nil
+}
+
+func (s *Server) readLocation(rq *request) error {
+	id, ok := logicalID(rq.id)
+	if !ok {
+		return fail(gpconnect.NoRecordFound, "No location with id %q", clip(rq.id, 64))
+	}
+	l, err := s.store.LocationByID(rq.c.Request.Context(), rq.practice.ID, id)
+	if err != nil {
+		return err
+	}
+	rq.noteResource("Location", rq.id)
+	s.writeVersioned(rq, http.StatusOK, fhirmap.Location(l), strconv.FormatInt(l.Version, 10))
+	return nil
+}
+
+// Service filtering (1.2.8): Slotbridge has no DOS service list, so the
+// organisation switch is effectively OFF: find answers an empty Bundle and
+// read answers 404, as spec §5.10 requires in that state.
+func (s *Server) findHealthcareService(rq *request) error {
+	if vs, ok := rq.query()["identifier"]; ok {
+		for _, v := range vs {
+			if sys, val, ok := strings.Cut(v, "|"); !ok || sys == "" || val == "" {
+				return fail(gpconnect.InvalidParameter, "The identifier parameter must be system|value")
+			}
+		}
+	}
+	s.write(rq, http.StatusOK, fhir.NewSearchset())
+	return nil
+}
+
+func (s *Server) readHealthcareService(rq *request) error {
+	return fail(gpconnect.NoRecordFound, "No healthcare service with id %q (service filtering is not enabled at this practice)", clip(rq.id, 64))
+}

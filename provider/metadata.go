@@ -1,0 +1,57 @@
+package provider
+
+import (
+	"net/http"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// capability describes what this server implements, and nothing it does not.
+func (s *Server) capability(practice *scheduling.Organisation) *fhir.CapabilityStatement {
+	t := true
+	f := false
+	status := "organization-disabled"
+	read := []fhir.CapabilityInteraction{{Code: "read"}}
+	readSearch := []fhir.CapabilityInteraction{{Code: "read"}, {Code: "search-type"}}
+	ident := []fhir.CapabilitySearchParam{{Name: "identifier", Type: "token"}}
+	profiles := []gpconnect.Profile{gpconnect.ProfileAppointment, gpconnect.ProfileSlot, gpconnect.ProfileSchedule, gpconnect.ProfilePatient,
+		gpconnect.ProfilePractitioner, gpconnect.ProfilePractitionerRole, gpconnect.ProfileOrganization, gpconnect.ProfileLocation,
+		gpconnect.ProfileHealthcareService, gpconnect.ProfileOperationOutcome, gpconnect.ProfileSearchsetBundle}
+	cs := &fhir.CapabilityStatement{ResourceType: "CapabilityStatement",
+		Extension: []fhir.Extension{{URL: gpconnect.ExtServiceFilteringState, ValueCode: &status}},
+		Version:   gpconnect.SpecVersion, Name: "GP Connect", Status: "active", Date: s.cfg.ReleaseDate, Publisher: "Slotbridge",
+		Contact:     []fhir.ContactDetail{{Name: "Slotbridge maintainers"}},
+		Description: "This server implements the GP Connect API version " + gpconnect.SpecVersion + " (Appointment Management and Foundations) for " + practice.Name,
+		Kind:        "capability",
+		Software:    &fhir.CapabilitySoftware{Name: s.cfg.Software, Version: s.cfg.Version, ReleaseDate: s.cfg.ReleaseDate},
+		FHIRVersion: gpconnect.FHIRVersion, AcceptUnknown: "both", Format: []string{gpconnect.MediaJSON, gpconnect.MediaXML}}
+	for _, p := range profiles {
+		cs.Profile = append(cs.Profile, fhir.Reference{Reference: string(p)})
+	}
+	cs.Rest = []fhir.CapabilityRest{{Mode: "server", Security: &fhir.CapabilitySecurity{CORS: &t},
+		Resource: []fhir.CapabilityResource{
+			{Type: "Patient", Interaction: readSearch, SearchParam: ident},
+			{Type: "Organization", Interaction: readSearch, SearchParam: ident},
+			{Type: "HealthcareService", Interaction: readSearch, SearchParam: ident},
+			{Type: "Practitioner", Interaction: readSearch, SearchParam: ident},
+			{Type: "Location", Interaction: read},
+			{Type: "Appointment", Interaction: []fhir.CapabilityInteraction{{Code: "read"}, {Code: "create"}, {Code: "update"}, {Code: "search-type"}},
+				UpdateCreate: &f, SearchParam: []fhir.CapabilitySearchParam{{Name: "start", Type: "date"}}},
+			{Type: "Slot", Interaction: []fhir.CapabilityInteraction{{Code: "search-type"}},
+				SearchInclude: []string{"Schedule:actor:Location", "Schedule:actor:Practitioner", "Schedule:actor:HealthcareService", "Slot:schedule", "Location:managingOrganization"},
+				SearchParam: []fhir.CapabilitySearchParam{{Name: "start", Type: "date"}, {Name: "end", Type: "date"}, {Name: "status", Type: "token"},
+					{Name: "searchFilter", Type: "token"},
+					{Name: "service.identifier", Type: "token", Definition: string(gpconnect.ProfileServiceIdentifier),
+						Documentation: "UEC DOS service ID (i.e. https://fhir.nhs.uk/Id/uec-dos-service-id|1000123)"}}},
+		},
+		Operation: []fhir.CapabilityOperation{{Name: "gpc.registerpatient", Definition: fhir.Reference{Reference: string(gpconnect.ProfileRegisterPatientOp)}}},
+	}}
+	return cs
+}
+
+func (s *Server) metadata(rq *request) error {
+	s.write(rq, http.StatusOK, s.capability(rq.practice))
+	return nil
+}

@@ -1,0 +1,293 @@
+package provider
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/fhirmap"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// request is one FHIR request as it moves through the pipeline.
+type request struct {
+	c           *gin.Context
+	start       time.Time
+	ods         string
+	practice    *scheduling.Organisation
+	interaction gpconnect.InteractionID
+	claims      *auth.Claims
+	fmt         format
+	id          string // the {id} path segment
+	resourceIDs []string
+	status      int
+	code        gpconnect.SpineCode
+	written     bool
+}
+
+func (rq *request) query() map[string][]string { return rq.c.Request.URL.Query() }
+
+// noteResource records a resource id for the audit trail.
+func (rq *request) noteResource(typ string, id string) {
+	rq.resourceIDs = append(rq.resourceIDs, typ+"/"+id)
+}
+
+// handler serves one interaction after the pipeline has passed.
+type handler func(s *Server, rq *request) error
+
+var handlers = map[gpconnect.InteractionID]handler{}
+
+// serveFHIR runs the §3.5 pipeline then the interaction's handler.
+func (s *Server) serveFHIR(c *gin.Context) {
+	rq := &request{c: c, start: time.Now(), ods: c.Param("ods"), fmt: formatJSON}
+	c.Header("Cache-Control", "no-store")
+	if f, ok := negotiate(c.Request); ok {
+		rq.fmt = f
+	}
+	defer s.record(rq)
+	if err := s.pipeline(rq); err != nil {
+		s.writeError(rq, err)
+	}
+}
+
+func (s *Server) pipeline(rq *request) error {
+	r := rq.c.Request
+	ctx := r.Context()
+	org, err := s.practice(ctx, rq.ods)
+	if err != nil || !org.IsPractice() {
+		if err != nil && scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+			return err
+		}
+		return failStatus(http.StatusNotFound, gpconnect.NoRecordFound, "No GP Connect service root for ODS code %q", rq.ods)
+	}
+	rq.practice = org
+	m, ok := resolve(strings.TrimPrefix(rq.c.Param("rest"), "/"))
+	if !ok {
+		return failStatus(http.StatusNotFound, gpconnect.NoRecordFound, "Unknown resource path %q", r.URL.Path)
+	}
+	rq.id = m.id
+	allowed, ok := m.route.verbs[r.Method]
+	if !ok {
+		return failStatus(http.StatusMethodNotAllowed, gpconnect.BadRequest, "Method %s is not supported on this path", r.Method)
+	}
+
+	// 1. SSP headers.
+	h := r.Header
+	if strings.TrimSpace(h.Get(gpconnect.HeaderTraceID)) == "" {
+		return fail(gpconnect.BadRequest, "Ssp-TraceID header is missing or empty")
+	}
+	if strings.TrimSpace(h.Get(gpconnect.HeaderFrom)) == "" {
+		return fail(gpconnect.BadRequest, "Ssp-From header is missing or empty")
+	}
+	to := strings.TrimSpace(h.Get(gpconnect.HeaderTo))
+	if to == "" {
+		return fail(gpconnect.BadRequest, "Ssp-To header is missing or empty")
+	}
+	if to != org.ASID {
+		return fail(gpconnect.BadRequest, "Ssp-To does not match this endpoint's ASID")
+	}
+	// 2. Interaction ID, known and consistent with verb and path.
+	iid := gpconnect.InteractionID(strings.TrimSpace(h.Get(gpconnect.HeaderInteractionID)))
+	if iid == "" {
+		return fail(gpconnect.BadRequest, "Ssp-InteractionID header is missing or empty")
+	}
+	if !iid.Known() {
+		return fail(gpconnect.BadRequest, "Ssp-InteractionID %q is not a known interaction", string(iid))
+	}
+	if !slices.Contains(allowed, iid) {
+		return fail(gpconnect.BadRequest, "Ssp-InteractionID does not match the request (%s %s)", r.Method, r.URL.Path)
+	}
+	rq.interaction = iid
+	// 3. Authorization present and Bearer.
+	authz := h.Get("Authorization")
+	if authz == "" {
+		return fail(gpconnect.BadRequest, "Authorization header is missing")
+	}
+	// 4. Content-Type on writes, then Accept/_format.
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		ct := h.Get("Content-Type")
+		if ct == "" {
+			return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Content-Type header is required on %s", r.Method)
+		}
+		if _, ok := parseMedia(ct); !ok {
+			return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Unsupported Content-Type %q", ct)
+		}
+	}
+	if _, ok := negotiate(r); !ok {
+		return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Unsupported response format requested (Accept or _format)")
+	}
+	// 5. JWT and 6. scope.
+	claims, err := s.verifier.Verify(authz)
+	if err != nil {
+		return err
+	}
+	rq.claims = claims
+	if err := auth.CheckScope(claims, iid.Scope()); err != nil {
+		return err
+	}
+	// 7. Enablement switches.
+	if !org.GPConnectEnabled {
+		return fail(gpconnect.AccessDenied, "GP Connect is not enabled at this practice")
+	}
+	if needsAppointments(iid) && !org.AppointmentsEnabled {
+		return fail(gpconnect.AccessDenied, "Appointment Management is not enabled at this practice")
+	}
+	hd := handlers[iid]
+	if hd == nil {
+		return fail(gpconnect.NotImplemented, "This interaction is not implemented")
+	}
+	return hd(s, rq)
+}
+
+func needsAppointments(iid gpconnect.InteractionID) bool {
+	switch iid {
+	case gpconnect.SearchSlot, gpconnect.CreateAppointment, gpconnect.ReadAppointment, gpconnect.UpdateAppointment,
+		gpconnect.CancelAppointment, gpconnect.SearchPatientAppointment:
+		return true
+	}
+	return false
+}
+
+// readBody reads a bounded request body and decodes it as a resource of type want.
+// Anything that is not such a resource is 422 INVALID_RESOURCE.
+func (s *Server) readBody(rq *request, want string) (fhir.Resource, []byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(rq.c.Writer, rq.c.Request.Body, s.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, nil, failStatus(http.StatusRequestEntityTooLarge, gpconnect.BadRequest, "Request body is larger than %d bytes", s.cfg.MaxBody)
+		}
+		return nil, nil, fail(gpconnect.BadRequest, "Request body could not be read")
+	}
+	in, _ := parseMedia(rq.c.Request.Header.Get("Content-Type"))
+	var res fhir.Resource
+	if in == formatXML {
+		res, err = fhir.DecodeXML(body, want)
+	} else {
+		res, err = fhir.DecodeJSON(body, want)
+	}
+	if err != nil {
+		return nil, nil, fail(gpconnect.InvalidResource, "The request body is not a valid %s resource: %s", want, clip(err.Error(), 200))
+	}
+	return res, body, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// encode renders a resource in the negotiated format.
+func encode(f format, r fhir.Resource) ([]byte, error) {
+	if f == formatXML {
+		return fhir.MarshalXML(r)
+	}
+	return json.Marshal(r)
+}
+
+// write sends a resource with the given status.
+func (s *Server) write(rq *request, status int, r fhir.Resource) {
+	body, err := encode(rq.fmt, r)
+	if err != nil {
+		s.writeError(rq, fmt.Errorf("encode %s: %w", r.GetResourceType(), err))
+		return
+	}
+	rq.status, rq.written = status, true
+	writeBody(rq.c.Writer, rq.c.Request, status, rq.fmt.contentType(), body)
+}
+
+// writeVersioned sends a single resource with its ETag.
+func (s *Server) writeVersioned(rq *request, status int, r fhir.Resource, version string) {
+	rq.c.Header("ETag", `W/"`+version+`"`)
+	s.write(rq, status, r)
+}
+
+// writeError is the one error adapter: any error becomes an OperationOutcome.
+func (s *Server) writeError(rq *request, err error) {
+	status, code, diag, internal := classify(err)
+	if internal {
+		s.log.Error("internal error", "err", err, "path", rq.c.Request.URL.Path, "trace", rq.c.Request.Header.Get(gpconnect.HeaderTraceID))
+	}
+	rq.code = code
+	body, encErr := encode(rq.fmt, fhirmap.Outcome(code, diag))
+	ct := rq.fmt.contentType()
+	if encErr != nil {
+		body, _ = json.Marshal(fhirmap.Outcome(code, diag))
+		ct = formatJSON.contentType()
+	}
+	rq.status, rq.written = status, true
+	writeBody(rq.c.Writer, rq.c.Request, status, ct, body)
+}
+
+// recoverer turns a panic into a 500 OperationOutcome without leaking internals.
+func (s *Server) recoverer() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "value", fmt.Sprint(v), "path", c.Request.URL.Path, "stack", string(debug.Stack()))
+				if !c.Writer.Written() {
+					rq := &request{c: c, fmt: formatJSON}
+					s.writeError(rq, errors.New("panic"))
+				}
+				c.Abort()
+			}
+		}()
+		c.Next()
+	}
+}
+
+// record appends the request to the audit trail, success or failure.
+func (s *Server) record(rq *request) {
+	if v := recover(); v != nil {
+		if !rq.written {
+			s.log.Error("panic", "value", fmt.Sprint(v), "path", rq.c.Request.URL.Path, "stack", string(debug.Stack()))
+			s.writeError(rq, errors.New("panic"))
+		}
+	}
+	h := rq.c.Request.Header
+	a := scheduling.AuditRecord{At: rq.start, TraceID: clip(h.Get(gpconnect.HeaderTraceID), 100), Interaction: string(rq.interaction),
+		Method: rq.c.Request.Method, Path: clip(rq.c.Request.URL.Path, 300), PracticeODS: clip(rq.ods, 20),
+		FromASID: clip(h.Get(gpconnect.HeaderFrom), 40), ToASID: clip(h.Get(gpconnect.HeaderTo), 40),
+		Status: rq.status, SpineCode: string(rq.code), ResourceIDs: strings.Join(rq.resourceIDs, " "), Duration: time.Since(rq.start)}
+	if rq.interaction == "" {
+		a.Interaction = clip(h.Get(gpconnect.HeaderInteractionID), 120)
+	}
+	if c := rq.claims; c != nil {
+		a.RequestingOrg = c.OrgODS()
+		a.RequestingUser = c.PractitionerSDSID()
+		a.RequestingDevice = c.DeviceID()
+	}
+	s.audit.add(a)
+}
+
+// etagVersion parses an If-Match value W/"n" (or "n"); ok is false when absent.
+func etagVersion(v string) (int64, bool, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false, nil
+	}
+	v = strings.TrimPrefix(v, "W/")
+	v = strings.Trim(v, `"`)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, true, fail(gpconnect.ConstraintViolation, "If-Match does not name a version of this resource")
+	}
+	return n, true, nil
+}

@@ -1,0 +1,130 @@
+// Package provider is the GP Connect Appointment Management HTTP API: one
+// service root per practice, the request pipeline of spec §3.5, and one error
+// adapter that turns any error into an OperationOutcome.
+package provider
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// Store is what the provider needs from the data layer.
+type Store interface {
+	Ping(ctx context.Context) error
+	OrganisationByODS(ctx context.Context, ods string) (*scheduling.Organisation, error)
+	OrganisationByID(ctx context.Context, id int64) (*scheduling.Organisation, error)
+	LocationByID(ctx context.Context, practiceID, id int64) (*scheduling.Location, error)
+	PractitionerByID(ctx context.Context, practiceID, id int64) (*scheduling.Practitioner, error)
+	PractitionersBySDS(ctx context.Context, practiceID int64, sds string) ([]*scheduling.Practitioner, error)
+	PatientByID(ctx context.Context, practiceID, id int64) (*scheduling.Patient, error)
+	PatientByNHSNumber(ctx context.Context, practiceID int64, nhs string) (*scheduling.Patient, error)
+	AuditBatch(ctx context.Context, recs []scheduling.AuditRecord) error
+	SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*scheduling.SlotResult, error)
+}
+
+// Config tunes the provider.
+type Config struct {
+	// Software and Version go in the CapabilityStatement.
+	Software, Version, ReleaseDate string
+	// MaxBody bounds request bodies (default 1 MiB).
+	MaxBody int64
+	// PracticeCacheTTL is how long a practice lookup (and its switches) is reused (default 2s).
+	PracticeCacheTTL time.Duration
+}
+
+// Server is the provider HTTP API.
+type Server struct {
+	store    Store
+	verifier *auth.Verifier
+	log      *slog.Logger
+	cfg      Config
+	now      func() time.Time
+	audit    *auditor
+
+	mu        sync.Mutex
+	practices map[string]cachedPractice
+}
+
+type cachedPractice struct {
+	org *scheduling.Organisation
+	at  time.Time
+}
+
+// New builds a provider over a store. Call Close to flush the audit trail.
+func New(st Store, v *auth.Verifier, log *slog.Logger, cfg Config) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.PracticeCacheTTL == 0 {
+		cfg.PracticeCacheTTL = 2 * time.Second
+	}
+	if cfg.Software == "" {
+		cfg.Software = "Slotbridge"
+	}
+	if cfg.Version == "" {
+		cfg.Version = "0.1.0"
+	}
+	if cfg.ReleaseDate == "" {
+		cfg.ReleaseDate = "2026-11-22"
+	}
+	s := &Server{store: st, verifier: v, log: log, cfg: cfg, now: time.Now, practices: map[string]cachedPractice{}}
+	s.audit = newAuditor(st, log)
+	return s
+}
+
+// SetClock replaces the clock (tests).
+func (s *Server) SetClock(now func() time.Time) { s.now = now }
+
+// Close flushes pending audit records.
+func (s *Server) Close() { s.audit.close() }
+
+// Handler returns the HTTP handler serving every practice's service root and /healthz.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = false
+	e.UseRawPath = true
+	e.UnescapePathValues = false
+	e.Use(s.recoverer())
+	e.GET("/healthz", func(c *gin.Context) {
+		c.Header("Cache-Control", "no-store")
+		if err := s.store.Ping(c.Request.Context()); err != nil {
+			c.String(http.StatusServiceUnavailable, "unavailable\n")
+			return
+		}
+		c.String(http.StatusOK, "ok\n")
+	})
+	e.Any("/:ods/STU3/1/gpconnect/*rest", s.serveFHIR)
+	e.NoRoute(func(c *gin.Context) {
+		rq := &request{c: c, fmt: formatJSON}
+		s.writeError(rq, failStatus(http.StatusNotFound, gpconnect.NoRecordFound, "Unknown path %q; GP Connect service roots are /{ODS}/STU3/1/gpconnect", c.Request.URL.Path))
+	})
+	return e
+}
+
+func (s *Server) practice(ctx context.Context, ods string) (*scheduling.Organisation, error) {
+	now := time.Now()
+	s.mu.Lock()
+	cp, ok := s.practices[ods]
+	s.mu.Unlock()
+	if ok && now.Sub(cp.at) < s.cfg.PracticeCacheTTL {
+		return cp.org, nil
+	}
+	org, err := s.store.OrganisationByODS(ctx, ods)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.practices[ods] = cachedPractice{org: org, at: now}
+	s.mu.Unlock()
+	return org, nil
+}

@@ -1,0 +1,170 @@
+package provider
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/fhirmap"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+func init() { handlers[gpconnect.SearchSlot] = (*Server).searchSlots }
+
+// slotQuery is a parsed search-for-free-slots request.
+type slotQuery struct {
+	start, end  time.Time
+	consumer    scheduling.Consumer
+	includes    fhirmap.Includes
+	serviceSent bool
+}
+
+var (
+	dateRe     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	dateTimeRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$`)
+)
+
+// parseDateParam parses a prefixed date or dateTime search value. A dateTime
+// must carry the UK offset in force at that instant; Z is refused.
+func parseDateParam(v, prefix string) (time.Time, bool, error) {
+	if !strings.HasPrefix(v, prefix) {
+		return time.Time{}, false, fail(gpconnect.InvalidParameter, "The value %q must use the %q prefix", clip(v, 40), prefix)
+	}
+	s := v[len(prefix):]
+	switch {
+	case dateRe.MatchString(s):
+		t, err := time.ParseInLocation("2006-01-02", s, scheduling.London)
+		if err != nil {
+			return time.Time{}, false, fail(gpconnect.InvalidParameter, "Invalid date %q", s)
+		}
+		return t, true, nil
+	case dateTimeRe.MatchString(s):
+		t, err := time.Parse(scheduling.LocalLayout, s)
+		if err != nil {
+			return time.Time{}, false, fail(gpconnect.InvalidParameter, "Invalid dateTime %q", s)
+		}
+		if _, want := t.In(scheduling.London).Zone(); func() bool { _, off := t.Zone(); return off != want }() {
+			return time.Time{}, false, fail(gpconnect.InvalidParameter, "The dateTime %q does not carry the UK offset in force at that time", s)
+		}
+		return t, false, nil
+	}
+	return time.Time{}, false, fail(gpconnect.InvalidParameter, "Invalid date or dateTime %q (use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+hh:mm)", clip(s, 40))
+}
+
+// wallClock reads an instant's UK local wall-clock time as if it were UTC, so
+// that differences across a clock change count calendar time.
+func wallClock(t time.Time) time.Time {
+	l := t.In(scheduling.London)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
+}
+
+// parseSlotQuery applies the parameter rules and error table of spec §5.1–5.3.
+func parseSlotQuery(q url.Values) (*slotQuery, error) {
+	starts, ends := q["start"], q["end"]
+	if len(starts) == 0 || len(ends) == 0 {
+		return nil, fail(gpconnect.BadRequest, "Both start and end search parameters are required")
+	}
+	if len(q["status"]) == 0 {
+		return nil, fail(gpconnect.BadRequest, "The status search parameter is required")
+	}
+	hasSchedule := false
+	for _, v := range q["_include"] {
+		if v == "Slot:schedule" {
+			hasSchedule = true
+		}
+	}
+	if !hasSchedule {
+		return nil, fail(gpconnect.BadRequest, "_include=Slot:schedule is required")
+	}
+	if len(starts) > 1 || len(ends) > 1 {
+		return nil, fail(gpconnect.BadRequest, "start and end may each be given only once")
+	}
+	if st := q["status"]; len(st) != 1 || st[0] != "free" {
+		return nil, fail(gpconnect.InvalidParameter, "Only status=free is supported")
+	}
+	sq := &slotQuery{}
+	start, _, err := parseDateParam(starts[0], "ge")
+	if err != nil {
+		return nil, err
+	}
+	end, endDateOnly, err := parseDateParam(ends[0], "le")
+	if err != nil {
+		return nil, err
+	}
+	span := wallClock(end).Sub(wallClock(start))
+	if span < 0 {
+		return nil, fail(gpconnect.InvalidParameter, "The end of the period is before its start")
+	}
+	if span > 14*24*time.Hour {
+		return nil, fail(gpconnect.InvalidParameter, "Invalid time period, was %.1f days between (max is 14)", span.Hours()/24)
+	}
+	if endDateOnly {
+		end = scheduling.AddDaysLocal(end, 1) // le on a date covers that whole day
+	}
+	sq.start, sq.end = start, end
+	for _, v := range q["_include:recurse"] {
+		switch v {
+		case "Schedule:actor:Practitioner":
+			sq.includes.Practitioner = true
+		case "Schedule:actor:Location":
+			sq.includes.Location = true
+		}
+	}
+	for _, v := range q["searchFilter"] {
+		system, code, ok := strings.Cut(v, "|")
+		if !ok || code == "" {
+			continue
+		}
+		switch system {
+		case gpconnect.SystemODSOrganisation:
+			if sq.consumer.ODS == "" {
+				sq.consumer.ODS = code
+			}
+		case gpconnect.SystemOrganisationType:
+			if sq.consumer.OrgType == "" {
+				sq.consumer.OrgType = code
+			}
+		}
+	}
+	if vs := q["service.identifier"]; len(vs) > 0 {
+		if len(vs) > 1 {
+			return nil, fail(gpconnect.BadRequest, "service.identifier may be given only once")
+		}
+		system, val, ok := strings.Cut(vs[0], "|")
+		if !ok || system != gpconnect.SystemDOSService || val == "" {
+			return nil, fail(gpconnect.InvalidParameter, "service.identifier must be %s|{id}", gpconnect.SystemDOSService)
+		}
+		sq.serviceSent = true
+	}
+	return sq, nil
+}
+
+func (s *Server) searchSlots(rq *request) error {
+	sq, err := parseSlotQuery(rq.query())
+	if err != nil {
+		return err
+	}
+	res, err := s.store.SearchFreeSlots(rq.c.Request.Context(), scheduling.SlotSearch{PracticeID: rq.practice.ID,
+		Start: sq.start, End: sq.end, Consumer: sq.consumer, Now: s.now()})
+	if err != nil {
+		return err
+	}
+	b := fhirmap.SlotBundle(res, rq.practice, sq.includes)
+	if sq.serviceSent {
+		// No DOS service list is kept, so the organisation switch is effectively OFF.
+		st := "organization-disabled"
+		b.Meta = &fhir.Meta{Extension: []fhir.Extension{{URL: gpconnect.ExtServiceFilteringState, ValueCode: &st}}}
+	}
+	if len(res.Slots) > 0 {
+		rq.resourceIDs = append(rq.resourceIDs, "Slot*"+itoa(len(res.Slots)))
+	}
+	s.write(rq, http.StatusOK, b)
+	return nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
