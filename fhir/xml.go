@@ -110,8 +110,11 @@ type xmlField struct {
 	name  string
 	index int
 	kind  xmlKind
-	ptr   bool         // single value held through a pointer
-	typ   reflect.Type // the struct or primitive type (slice element, pointee)
+	ptr   bool // single value held through a pointer
+	// emptyList: a list without omitempty, decoded as [] rather than nil so
+	// that it encodes as [] in JSON (Bundle.entry).
+	emptyList bool
+	typ       reflect.Type // the struct or primitive type (slice element, pointee)
 }
 
 type xmlType struct {
@@ -163,6 +166,7 @@ func xmlTypeOf(t reflect.Type) (*xmlType, error) {
 			}
 		}
 		f := xmlField{name: name, index: i, typ: sf.Type}
+		omitEmpty := strings.Contains(sf.Tag.Get("json"), ",omitempty")
 		ft := sf.Type
 		switch {
 		case name == "resourceType" && ft.Kind() == reflect.String:
@@ -190,6 +194,10 @@ func xmlTypeOf(t reflect.Type) (*xmlType, error) {
 			f.kind, f.typ = xkComplexList, ft.Elem()
 		default:
 			return nil, fmt.Errorf("fhir: xml: unsupported field %s.%s of type %s", t.Name(), sf.Name, ft)
+		}
+		switch f.kind {
+		case xkPrimitiveList, xkComplexList, xkResourceList:
+			f.emptyList = !omitEmpty
 		}
 		all = append(all, f)
 	}
@@ -1087,6 +1095,12 @@ func (r *xmlReader) structure(v reflect.Value, xt *xmlType, start xml.StartEleme
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
+			for i := range xt.fields {
+				f := &xt.fields[i]
+				if f.emptyList && v.Field(f.index).IsNil() {
+					v.Field(f.index).Set(reflect.MakeSlice(v.Field(f.index).Type(), 0, 0))
+				}
+			}
 			return nil
 		case xml.CharData:
 			if !isXMLSpace(t) {

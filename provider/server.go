@@ -29,6 +29,13 @@ type Store interface {
 	PatientByNHSNumber(ctx context.Context, practiceID int64, nhs string) (*scheduling.Patient, error)
 	AuditBatch(ctx context.Context, recs []scheduling.AuditRecord) error
 	SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*scheduling.SlotResult, error)
+	Book(ctx context.Context, r *scheduling.BookRequest) (*scheduling.Appointment, bool, error)
+	AppointmentByID(ctx context.Context, practiceID, id int64) (*scheduling.Appointment, error)
+	PatientAppointments(ctx context.Context, f scheduling.AppointmentFilter) ([]*scheduling.Appointment, error)
+	Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time) (*scheduling.Appointment, error)
+	Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time) (*scheduling.Appointment, error)
+	PDSLookup(ctx context.Context, nhs string) (*scheduling.PDSPerson, error)
+	RegisterTemporary(ctx context.Context, p *scheduling.Patient) (*scheduling.Patient, error)
 }
 
 // Config tunes the provider.

@@ -1,9 +1,16 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/slotbridge/slotbridge/fhir"
 
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 )
@@ -76,6 +83,8 @@ func checkVerify(t *testing.T, h string) {
 	case c.OrgODS() == "" || c.Organization.Name == "" || c.PractitionerSDSID() == "":
 		t.Fatal("accepted a resource without its required content")
 	}
+	// The one-pass decoder must agree with encoding/json.
+	compareWithEncodingJSON(t, h, c)
 	// What Verify accepts, Mint must be able to reproduce.
 	id := Identity{Issuer: c.Issuer, Audience: c.Audience, Device: c.Device, Organization: c.Organization, Practitioner: c.Practitioner}
 	tok, err := Mint(id, c.Scope, time.Unix(c.IssuedAt, 0))
@@ -88,5 +97,38 @@ func checkVerify(t *testing.T, h string) {
 	}
 	if c2.Issuer != c.Issuer || c2.Subject != c.Subject || c2.IssuedAt != c.IssuedAt || c2.OrgODS() != c.OrgODS() || c2.DeviceID() != c.DeviceID() {
 		t.Fatalf("re-minted claims differ: %+v vs %+v", c2, c)
+	}
+}
+
+// compareWithEncodingJSON decodes the resource claims of an accepted token
+// with encoding/json (DisallowUnknownFields) and compares the results.
+func compareWithEncodingJSON(t *testing.T, h string, c *Claims) {
+	t.Helper()
+	parts := strings.Split(strings.TrimPrefix(h, "Bearer "), ".")
+	p, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(p, &raw); err != nil {
+		t.Fatalf("encoding/json refuses an accepted payload: %v", err)
+	}
+	strict := func(claim string, dst any) {
+		dec := json.NewDecoder(bytes.NewReader(raw[claim]))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(dst); err != nil {
+			t.Fatalf("encoding/json refuses accepted %s: %v", claim, err)
+		}
+	}
+	var (
+		d  fhir.Device
+		o  fhir.Organization
+		pr fhir.Practitioner
+	)
+	strict("requesting_device", &d)
+	strict("requesting_organization", &o)
+	strict("requesting_practitioner", &pr)
+	if !reflect.DeepEqual(d, c.Device) || !reflect.DeepEqual(o, c.Organization) || !reflect.DeepEqual(pr, c.Practitioner) {
+		t.Fatalf("decoders disagree:\n%+v\n%+v\n%+v\nvs\n%+v\n%+v\n%+v", d, o, pr, c.Device, c.Organization, c.Practitioner)
 	}
 }

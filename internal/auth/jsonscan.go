@@ -30,7 +30,7 @@ var (
 	errTooDeep = errors.New("JSON nested too deeply")
 )
 
-func skipWS(d []byte, i int) int {
+func skipWS(d string, i int) int {
 	for i < len(d) {
 		switch d[i] {
 		case ' ', '\t', '\n', '\r':
@@ -46,14 +46,28 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
+// plainASCII marks the bytes a JSON string may hold without further
+// checks: printable ASCII other than '"' and '\\'.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // scanString scans the string starting at d[i] == '"'. It returns the index
 // after the closing quote and whether the string contains escapes.
-func scanString(d []byte, i int) (int, bool, error) {
+func scanString(d string, i int) (int, bool, error) {
 	i++
 	esc := false
-	for i < len(d) {
-		c := d[i]
-		switch {
+	for {
+		for i < len(d) && plainASCII[d[i]] {
+			i++
+		}
+		if i >= len(d) {
+			return 0, false, errSyntax
+		}
+		switch c := d[i]; {
 		case c == '"':
 			return i + 1, esc, nil
 		case c == '\\':
@@ -74,22 +88,19 @@ func scanString(d []byte, i int) (int, bool, error) {
 			}
 		case c < 0x20:
 			return 0, false, errSyntax
-		case c < utf8.RuneSelf:
-			i++
 		default:
-			r, size := utf8.DecodeRune(d[i:])
+			r, size := utf8.DecodeRuneInString(d[i:])
 			if r == utf8.RuneError && size == 1 {
 				return 0, false, errUTF8
 			}
 			i += size
 		}
 	}
-	return 0, false, errSyntax
 }
 
 // scanNumber scans the number starting at d[i]; it reports whether the number
 // is an integer (no fraction, no exponent).
-func scanNumber(d []byte, i int) (int, bool, error) {
+func scanNumber(d string, i int) (int, bool, error) {
 	if i < len(d) && d[i] == '-' {
 		i++
 	}
@@ -135,8 +146,8 @@ func scanNumber(d []byte, i int) (int, bool, error) {
 	return i, isInt, nil
 }
 
-func scanLiteral(d []byte, i int, lit string) (int, error) {
-	if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
+func scanLiteral(d string, i int, lit string) (int, error) {
+	if len(d)-i < len(lit) || d[i:i+len(lit)] != lit {
 		return 0, errSyntax
 	}
 	return i + len(lit), nil
@@ -144,7 +155,7 @@ func scanLiteral(d []byte, i int, lit string) (int, error) {
 
 // scanValue scans any JSON value starting at d[i] (no leading whitespace)
 // and returns the index after it and its kind.
-func scanValue(d []byte, i, depth int) (int, byte, error) {
+func scanValue(d string, i, depth int) (int, byte, error) {
 	if i >= len(d) {
 		return 0, 0, errSyntax
 	}
@@ -206,51 +217,51 @@ func scanValue(d []byte, i, depth int) (int, byte, error) {
 // next reports a member, r.i is the start of its value and the caller must
 // set r.i to the index just past that value before calling next again.
 type objReader struct {
-	d       []byte
+	d       string
 	i       int
 	started bool
 }
 
 // next reads the next member name. key is the raw name without quotes; esc
 // says it contains escapes (see decodeKey). more is false at the closing '}'.
-func (r *objReader) next() (key []byte, esc bool, more bool, err error) {
+func (r *objReader) next() (key string, esc bool, more bool, err error) {
 	d := r.d
 	if !r.started {
 		r.started = true
 		if r.i >= len(d) || d[r.i] != '{' {
-			return nil, false, false, errSyntax
+			return "", false, false, errSyntax
 		}
 		r.i = skipWS(d, r.i+1)
 		if r.i < len(d) && d[r.i] == '}' {
 			r.i++
-			return nil, false, false, nil
+			return "", false, false, nil
 		}
 	} else {
 		r.i = skipWS(d, r.i)
 		if r.i >= len(d) {
-			return nil, false, false, errSyntax
+			return "", false, false, errSyntax
 		}
 		switch d[r.i] {
 		case '}':
 			r.i++
-			return nil, false, false, nil
+			return "", false, false, nil
 		case ',':
 			r.i = skipWS(d, r.i+1)
 		default:
-			return nil, false, false, errSyntax
+			return "", false, false, errSyntax
 		}
 	}
 	if r.i >= len(d) || d[r.i] != '"' {
-		return nil, false, false, errSyntax
+		return "", false, false, errSyntax
 	}
 	start := r.i
 	end, esc, err := scanString(d, r.i)
 	if err != nil {
-		return nil, false, false, err
+		return "", false, false, err
 	}
 	r.i = skipWS(d, end)
 	if r.i >= len(d) || d[r.i] != ':' {
-		return nil, false, false, errSyntax
+		return "", false, false, errSyntax
 	}
 	r.i = skipWS(d, r.i+1)
 	return d[start+1 : end-1], esc, true, nil
@@ -259,7 +270,7 @@ func (r *objReader) next() (key []byte, esc bool, more bool, err error) {
 // arrReader walks the elements of an array starting at d[i] == '['; it is
 // used like objReader.
 type arrReader struct {
-	d       []byte
+	d       string
 	i       int
 	started bool
 }
@@ -294,33 +305,30 @@ func (r *arrReader) next() (more bool, err error) {
 	return false, errSyntax
 }
 
-// decodeKey returns a member name as a string, resolving escapes.
-func decodeKey(key []byte, esc bool) string {
+// decodeKey returns a member name, resolving escapes.
+func decodeKey(key string, esc bool) string {
 	if !esc {
-		return string(key)
+		return key
 	}
 	return unescape(key)
 }
 
 // unescape decodes the body of an already validated JSON string containing
 // escapes. The rare escaped form is left to encoding/json.
-func unescape(body []byte) string {
-	q := make([]byte, 0, len(body)+2)
-	q = append(q, '"')
-	q = append(q, body...)
-	q = append(q, '"')
+func unescape(body string) string {
 	var s string
-	if json.Unmarshal(q, &s) != nil {
-		return string(body) // unreachable: body was validated by scanString
+	if json.Unmarshal([]byte(`"`+body+`"`), &s) != nil {
+		return body // unreachable: body was validated by scanString
 	}
 	return s
 }
 
-// stringValue returns the content of the validated JSON string d[start:end].
-func stringValue(raw []byte, esc bool) string {
+// stringValue returns the content of the validated JSON string raw
+// (quotes included). Without escapes it is a substring of raw.
+func stringValue(raw string, esc bool) string {
 	body := raw[1 : len(raw)-1]
 	if !esc {
-		return string(body)
+		return body
 	}
 	return unescape(body)
 }

@@ -73,7 +73,7 @@ func buildPayload(id Identity, scope gpconnect.Scope, now time.Time) ([]byte, er
 		return nil, fmt.Errorf("auth: encoding claims: %w", err)
 	}
 	v := Verifier{Now: func() time.Time { return now }}
-	if _, e := v.claims(p); e != nil {
+	if _, e := v.claims(string(p)); e != nil {
 		return nil, fmt.Errorf("auth: identity would make an invalid token: %w", e)
 	}
 	return p, nil

@@ -1,36 +1,53 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/slotbridge/slotbridge/fhir"
 )
 
-// schema is the element layout of a fhir struct type, derived from its json
-// tags. It lets the resource claims be checked for exact (case-sensitive)
-// element names, duplicates and nulls before encoding/json decodes them.
+// schema is how a fhir struct type is decoded, derived from its json tags.
+// Decoding the resource claims with it, rather than with encoding/json,
+// takes one pass and is strict where FHIR is: element names match exactly
+// (encoding/json ignores case), an element may not repeat and null is not a
+// value. Types it does not model (custom json.Unmarshaler, maps, floats,
+// embedded structs, ",string" fields) are handed to encoding/json with
+// DisallowUnknownFields.
 type schema struct {
-	kind  int            // schemaAny, schemaStruct or schemaSlice
-	names map[string]int // struct: element name -> index in subs
-	subs  []*schema      // struct: element schemas
-	elem  *schema        // slice: element schema
+	kind   int
+	typ    reflect.Type
+	names  map[string]int // struct: element name -> index in fields
+	fields []field        // struct
+	elem   *schema        // slice and pointer: element schema
+	bits   int            // int: size in bits
+}
+
+type field struct {
+	index int // Go field index
+	s     *schema
 }
 
 const (
-	schemaAny = iota
+	schemaDelegate = iota // decoded by encoding/json
+	schemaString
+	schemaBool
+	schemaInt
 	schemaStruct
 	schemaSlice
+	schemaPointer
 )
 
 var (
 	deviceSchema       = schemaOf(reflect.TypeFor[fhir.Device]())
 	organizationSchema = schemaOf(reflect.TypeFor[fhir.Organization]())
 	practitionerSchema = schemaOf(reflect.TypeFor[fhir.Practitioner]())
+
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 )
 
 func schemaOf(t reflect.Type) *schema {
@@ -38,44 +55,63 @@ func schemaOf(t reflect.Type) *schema {
 }
 
 func buildSchema(t reflect.Type, seen map[reflect.Type]*schema) *schema {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
 	if s, ok := seen[t]; ok {
 		return s
 	}
-	s := &schema{}
+	s := &schema{typ: t}
 	seen[t] = s
+	if t.Kind() != reflect.Pointer && (t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType)) {
+		return s // schemaDelegate
+	}
 	switch t.Kind() {
-	case reflect.Struct:
-		if t.NumField() > 64 {
-			panic("auth: " + t.String() + " has too many fields for duplicate detection")
-		}
-		s.kind = schemaStruct
-		s.names = make(map[string]int, t.NumField())
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			s.names[name] = len(s.subs)
-			s.subs = append(s.subs, buildSchema(f.Type, seen))
-		}
+	case reflect.String:
+		s.kind = schemaString
+	case reflect.Bool:
+		s.kind = schemaBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		s.kind, s.bits = schemaInt, t.Bits()
+	case reflect.Pointer:
+		s.kind, s.elem = schemaPointer, buildSchema(t.Elem(), seen)
 	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 { // json.RawMessage, []byte
-			break
+		if t.Elem().Kind() != reflect.Uint8 { // []byte is base64 in encoding/json
+			s.kind, s.elem = schemaSlice, buildSchema(t.Elem(), seen)
 		}
-		s.kind = schemaSlice
-		s.elem = buildSchema(t.Elem(), seen)
+	case reflect.Struct:
+		buildStruct(s, t, seen)
 	}
 	return s
+}
+
+// buildStruct fills in a struct schema, or leaves s as delegate when the
+// struct uses encoding/json features this decoder does not model.
+func buildStruct(s *schema, t reflect.Type, seen map[reflect.Type]*schema) {
+	names := make(map[string]int, t.NumField())
+	var fields []field
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous {
+			return
+		}
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" && opts == "" {
+			continue
+		}
+		if strings.Contains(","+opts+",", ",string,") {
+			return
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names[name] = len(fields)
+		fields = append(fields, field{index: i, s: buildSchema(f.Type, seen)})
+	}
+	if len(fields) > 64 { // duplicate detection uses a uint64 bit set
+		return
+	}
+	s.kind, s.names, s.fields = schemaStruct, names, fields
 }
 
 // elementError is a structural problem at a path inside a resource.
@@ -107,13 +143,81 @@ func within(err error, seg string) error {
 	return err
 }
 
-// walk checks the value at d[i] against s and returns the index past it.
-func walk(d []byte, i int, s *schema, depth int) (int, error) {
-	if i < len(d) && d[i] == 'n' {
+func typeError(d string, i int, want string) error {
+	got := "number"
+	switch d[i] {
+	case '"':
+		got = "string"
+	case '{':
+		got = "object"
+	case '[':
+		got = "array"
+	case 't', 'f':
+		got = "boolean"
+	}
+	return &elementError{msg: "must be a JSON " + want + ", not a JSON " + got}
+}
+
+// decodeValue decodes the value at d[i] into v (addressable) as described by
+// s and returns the index past it. d has already been checked to be valid
+// JSON.
+func decodeValue(d string, i int, s *schema, v reflect.Value, depth int) (int, error) {
+	if i >= len(d) {
+		return 0, errSyntax
+	}
+	if d[i] == 'n' {
 		return 0, &elementError{msg: "null is not allowed in FHIR JSON"}
 	}
-	switch {
-	case s.kind == schemaStruct && i < len(d) && d[i] == '{':
+	switch s.kind {
+	case schemaString:
+		if d[i] != '"' {
+			return 0, typeError(d, i, "string")
+		}
+		end, esc, err := scanString(d, i)
+		if err != nil {
+			return 0, err
+		}
+		v.SetString(stringValue(d[i:end], esc))
+		return end, nil
+	case schemaBool:
+		if d[i] != 't' && d[i] != 'f' {
+			return 0, typeError(d, i, "boolean")
+		}
+		end, _, err := scanValue(d, i, depth)
+		if err != nil {
+			return 0, err
+		}
+		v.SetBool(d[i] == 't')
+		return end, nil
+	case schemaInt:
+		if d[i] != '-' && (d[i] < '0' || d[i] > '9') {
+			return 0, typeError(d, i, "integer")
+		}
+		end, isInt, err := scanNumber(d, i)
+		if err != nil {
+			return 0, err
+		}
+		if !isInt {
+			return 0, &elementError{msg: "must be an integer"}
+		}
+		n, err := strconv.ParseInt(d[i:end], 10, s.bits)
+		if err != nil {
+			return 0, &elementError{msg: "integer out of range"}
+		}
+		v.SetInt(n)
+		return end, nil
+	case schemaPointer:
+		p := reflect.New(s.elem.typ)
+		end, err := decodeValue(d, i, s.elem, p.Elem(), depth)
+		if err != nil {
+			return 0, err
+		}
+		v.Set(p)
+		return end, nil
+	case schemaStruct:
+		if d[i] != '{' {
+			return 0, typeError(d, i, "object")
+		}
 		if depth >= maxDepth {
 			return 0, errTooDeep
 		}
@@ -136,15 +240,21 @@ func walk(d []byte, i int, s *schema, depth int) (int, error) {
 				return 0, &elementError{path: []string{name}, msg: "duplicate element"}
 			}
 			seen |= 1 << idx
-			if r.i, err = walk(d, r.i, s.subs[idx], depth+1); err != nil {
+			f := s.fields[idx]
+			if r.i, err = decodeValue(d, r.i, f.s, v.Field(f.index), depth+1); err != nil {
 				return 0, within(err, name)
 			}
 		}
-	case s.kind == schemaSlice && i < len(d) && d[i] == '[':
+	case schemaSlice:
+		if d[i] != '[' {
+			return 0, typeError(d, i, "array")
+		}
 		if depth >= maxDepth {
 			return 0, errTooDeep
 		}
 		r := arrReader{d: d, i: i}
+		zero := reflect.Zero(s.elem.typ)
+		v.Set(reflect.MakeSlice(s.typ, 0, 0)) // [] decodes to an empty, non-nil slice, as in encoding/json
 		for n := 0; ; n++ {
 			more, err := r.next()
 			if err != nil {
@@ -153,22 +263,36 @@ func walk(d []byte, i int, s *schema, depth int) (int, error) {
 			if !more {
 				return r.i, nil
 			}
-			if r.i, err = walk(d, r.i, s.elem, depth+1); err != nil {
+			v.Set(reflect.Append(v, zero))
+			if r.i, err = decodeValue(d, r.i, s.elem, v.Index(n), depth+1); err != nil {
 				return 0, within(err, fmt.Sprintf("[%d]", n))
 			}
 		}
 	}
-	// A primitive, or a value of the wrong JSON type (left for encoding/json to report).
 	end, _, err := scanValue(d, i, depth)
-	return end, err
+	if err != nil {
+		return 0, err
+	}
+	dec := json.NewDecoder(strings.NewReader(d[i:end]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v.Addr().Interface()); err != nil {
+		return 0, &elementError{msg: strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	return end, nil
 }
 
-// decodeResource decodes the resource claim raw (a JSON object) into dst,
-// which must be a pointer to the fhir struct described by s, and checks that
-// its resourceType is want. Every failure is INVALID_RESOURCE.
-func decodeResource(claim string, raw []byte, want string, s *schema, dst any) *Error {
-	fail := func(format string, args ...any) *Error {
-		return invalidResource(claim + " is not a valid FHIR " + want + ": " + fmt.Sprintf(format, args...))
+// decodeResource decodes the resource claim (a JSON object at d[i]) into
+// dst, which must be a pointer to the fhir struct described by s, checks
+// that its resourceType is want and returns the index past the object.
+// Every failure is INVALID_RESOURCE; a wrong or missing resourceType is
+// reported in preference to other faults.
+func decodeResource(claim, d string, i int, want string, s *schema, dst any) (int, *Error) {
+	fail := func(err error) *Error {
+		return invalidResource(claim + " is not a valid FHIR " + want + ": " + err.Error())
+	}
+	rv := reflect.ValueOf(dst).Elem()
+	if s.kind != schemaStruct || rv.Type() != s.typ {
+		panic("auth: decodeResource: schema does not describe " + rv.Type().String())
 	}
 	var (
 		rt       string
@@ -176,76 +300,70 @@ func decodeResource(claim string, raw []byte, want string, s *schema, dst any) *
 		firstErr error
 		seen     uint64
 	)
-	r := objReader{d: raw}
+	r := objReader{d: d, i: i}
 	for {
 		key, esc, more, err := r.next()
 		if err != nil {
-			return fail("%v", err)
+			return 0, fail(err)
 		}
 		if !more {
 			break
 		}
 		name := decodeKey(key, esc)
-		idx, known := s.names[name]
-		switch {
-		case name == "resourceType":
-			end, kind, err := scanValue(raw, r.i, 1)
-			if err != nil {
-				return fail("%v", err)
-			}
+		if name == "resourceType" {
 			if rtSet {
-				return fail("duplicate resourceType")
-			}
-			if kind != kindString {
-				return fail("resourceType must be a string")
+				return 0, fail(errors.New("duplicate resourceType"))
 			}
 			rtSet = true
-			v := raw[r.i:end]
-			rt = stringValue(v, bytes.IndexByte(v, '\\') >= 0)
+			end, kind, err := scanValue(d, r.i, 1)
+			if err != nil {
+				return 0, fail(err)
+			}
+			if kind != kindString {
+				return 0, fail(errors.New("resourceType must be a string"))
+			}
+			v := d[r.i:end]
+			rt = stringValue(v, strings.IndexByte(v, '\\') >= 0)
 			r.i = end
 			continue
-		case firstErr != nil:
-		case !known:
-			firstErr = &elementError{path: []string{clip(name)}, msg: "unknown element"}
-		case seen&(1<<idx) != 0:
-			firstErr = &elementError{path: []string{name}, msg: "duplicate element"}
-		default:
-			seen |= 1 << idx
-			end, err := walk(raw, r.i, s.subs[idx], 1)
-			if err == nil {
-				r.i = end
-				continue
-			}
-			firstErr = within(err, name)
 		}
-		end, _, err := scanValue(raw, r.i, 1)
+		if firstErr == nil {
+			idx, known := s.names[name]
+			switch {
+			case !known:
+				firstErr = &elementError{path: []string{clip(name)}, msg: "unknown element"}
+			case seen&(1<<idx) != 0:
+				firstErr = &elementError{path: []string{name}, msg: "duplicate element"}
+			default:
+				seen |= 1 << idx
+				f := s.fields[idx]
+				end, err := decodeValue(d, r.i, f.s, rv.Field(f.index), 1)
+				if err == nil {
+					r.i = end
+					continue
+				}
+				firstErr = within(err, name)
+			}
+		}
+		end, _, err := scanValue(d, r.i, 1)
 		if err != nil {
-			return fail("%v", err)
+			return 0, fail(err)
 		}
 		r.i = end
 	}
 	if !rtSet {
-		return fail("resourceType is missing")
+		return 0, fail(errors.New("resourceType is missing"))
 	}
 	if rt != want {
-		return invalidResource(fmt.Sprintf("%s must be a FHIR %s resource, got resourceType %q", claim, want, clip(rt)))
+		return 0, invalidResource(fmt.Sprintf("%s must be a FHIR %s resource, got resourceType %q", claim, want, clip(rt)))
 	}
 	if firstErr != nil {
-		return fail("%v", firstErr)
+		return 0, fail(firstErr)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field != "" {
-				return fail("element %s has the wrong JSON type (%s)", te.Field, te.Value)
-			}
-			return fail("wrong JSON type (%s)", te.Value)
-		}
-		return fail("%v", strings.TrimPrefix(err.Error(), "json: "))
+	if idx, ok := s.names["resourceType"]; ok {
+		rv.Field(s.fields[idx].index).SetString(rt)
 	}
-	return nil
+	return r.i, nil
 }
 
 // clip shortens an untrusted value for use in an error message.

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -69,9 +68,6 @@ func (v *Verifier) verify(h string) (*Claims, *Error) {
 	if len(tok) > MaxTokenLength {
 		return nil, badRequest(fmt.Sprintf("bearer token is longer than %d bytes", MaxTokenLength))
 	}
-	if e := checkAlphabet(tok); e != nil {
-		return nil, e
-	}
 	hdr, rest, _ := strings.Cut(tok, ".")
 	payload, sig, ok := strings.Cut(rest, ".")
 	if !ok || strings.IndexByte(sig, '.') >= 0 {
@@ -84,7 +80,7 @@ func (v *Verifier) verify(h string) (*Claims, *Error) {
 		return nil, badRequest("JWT payload part is empty")
 	}
 
-	var body []byte
+	var body string
 	if v == nil || v.KeySet == nil {
 		if hdr != unsignedHeaderB64 {
 			d, e := decodePart("header", hdr)
@@ -115,43 +111,49 @@ func (v *Verifier) verify(h string) (*Claims, *Error) {
 	return v.claims(body)
 }
 
-// checkAlphabet reports the first byte of tok outside base64url and '.'.
-func checkAlphabet(tok string) *Error {
-	for i := 0; i < len(tok); i++ {
-		c := tok[i]
+// checkAlphabet reports the first byte of a token part outside base64url.
+func checkAlphabet(what, part string) *Error {
+	for i := 0; i < len(part); i++ {
+		c := part[i]
 		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
 		case c == '=':
 			return badRequest("JWT must use base64url without '=' padding")
 		case c == '+' || c == '/':
 			return badRequest("JWT must use the base64url alphabet ('-' and '_', not '+' and '/')")
 		default:
-			return badRequest(fmt.Sprintf("JWT contains a character that is not base64url (at offset %d)", i))
+			return badRequest(fmt.Sprintf("JWT %s contains a character that is not base64url (at offset %d)", what, i))
 		}
 	}
 	return nil
 }
 
-func decodePart(what, s string) ([]byte, *Error) {
+// decodePart decodes one base64url token part. The decoder skips CR and
+// LF, so those are refused here; the alphabet is only examined on failure,
+// to name the fault.
+func decodePart(what, s string) (string, *Error) {
 	d, err := b64.DecodeString(s)
-	if err != nil {
-		return nil, badRequest("JWT " + what + " is not valid base64url")
+	if err != nil || strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 {
+		if e := checkAlphabet(what, s); e != nil {
+			return "", e
+		}
+		return "", badRequest("JWT " + what + " is not valid base64url")
 	}
-	return d, nil
+	return string(d), nil
 }
 
 // checkUnsignedHeader requires the decoded JOSE header to be exactly
 // {"alg":"none","typ":"JWT"}, member order and whitespace aside.
-func checkUnsignedHeader(d []byte) *Error {
+func checkUnsignedHeader(d string) *Error {
 	var alg, typ bool
-	e := eachHeaderMember(d, func(name string, val []byte, kind byte) *Error {
+	e := eachHeaderMember(d, func(name string, val string, kind byte) *Error {
 		switch name {
 		case "alg":
 			if alg {
 				return badRequest(`JWT header has a duplicate "alg"`)
 			}
 			alg = true
-			if kind != kindString || string(val) != `"none"` {
+			if kind != kindString || val != `"none"` {
 				return badRequest(`JWT header "alg" must be "none" (signed tokens are not accepted)`)
 			}
 		case "typ":
@@ -159,7 +161,7 @@ func checkUnsignedHeader(d []byte) *Error {
 				return badRequest(`JWT header has a duplicate "typ"`)
 			}
 			typ = true
-			if kind != kindString || string(val) != `"JWT"` {
+			if kind != kindString || val != `"JWT"` {
 				return badRequest(`JWT header "typ" must be "JWT"`)
 			}
 		default:
@@ -180,7 +182,7 @@ func checkUnsignedHeader(d []byte) *Error {
 }
 
 // eachHeaderMember calls fn for each member of the JOSE header object d.
-func eachHeaderMember(d []byte, fn func(name string, val []byte, kind byte) *Error) *Error {
+func eachHeaderMember(d string, fn func(name string, val string, kind byte) *Error) *Error {
 	i := skipWS(d, 0)
 	if i >= len(d) || d[i] != '{' {
 		return badRequest("JWT header is not a JSON object")
@@ -211,10 +213,10 @@ func eachHeaderMember(d []byte, fn func(name string, val []byte, kind byte) *Err
 
 // verifySigned checks a signed token's header and signature against
 // v.KeySet and returns the verified payload.
-func (v *Verifier) verifySigned(tok string, hdr []byte, payload, sig string) ([]byte, *Error) {
+func (v *Verifier) verifySigned(tok string, hdr string, payload, sig string) (string, *Error) {
 	var alg, kid string
 	var typ bool
-	e := eachHeaderMember(hdr, func(name string, val []byte, kind byte) *Error {
+	e := eachHeaderMember(hdr, func(name string, val string, kind byte) *Error {
 		var dst *string
 		switch name {
 		case "alg":
@@ -226,7 +228,7 @@ func (v *Verifier) verifySigned(tok string, hdr []byte, payload, sig string) ([]
 				return badRequest(`JWT header has a duplicate "typ"`)
 			}
 			typ = true
-			if kind != kindString || string(val) != `"JWT"` {
+			if kind != kindString || val != `"JWT"` {
 				return badRequest(`JWT header "typ" must be "JWT"`)
 			}
 			return nil
@@ -239,28 +241,28 @@ func (v *Verifier) verifySigned(tok string, hdr []byte, payload, sig string) ([]
 		if *dst != "" {
 			return badRequest(fmt.Sprintf("JWT header has a duplicate %q", name))
 		}
-		*dst = stringValue(val, bytes.IndexByte(val, '\\') >= 0)
+		*dst = stringValue(val, strings.IndexByte(val, '\\') >= 0)
 		if *dst == "" {
 			return badRequest(fmt.Sprintf("JWT header %q is empty", name))
 		}
 		return nil
 	})
 	if e != nil {
-		return nil, e
+		return "", e
 	}
 	switch {
 	case alg == "":
-		return nil, badRequest(`JWT header has no "alg"`)
+		return "", badRequest(`JWT header has no "alg"`)
 	case alg == "none":
-		return nil, badRequest(`unsigned JWT ("alg":"none") refused: this endpoint requires a signed token`)
+		return "", badRequest(`unsigned JWT ("alg":"none") refused: this endpoint requires a signed token`)
 	case sig == "":
-		return nil, badRequest("JWT signature part is empty")
+		return "", badRequest("JWT signature part is empty")
 	}
 	if _, e := decodePart("payload", payload); e != nil {
-		return nil, e
+		return "", e
 	}
 	if _, e := decodePart("signature", sig); e != nil {
-		return nil, e
+		return "", e
 	}
 	var opts []jws.WithKeySetSuboption
 	if kid == "" {
@@ -271,14 +273,14 @@ func (v *Verifier) verifySigned(tok string, hdr []byte, payload, sig string) ([]
 	var used any
 	body, err := jws.Verify([]byte(tok), jws.WithCompact(), jws.WithKeySet(v.KeySet, opts...), jws.WithKeyUsed(&used))
 	if err != nil {
-		return nil, badRequest("JWT signature could not be verified with the configured keys")
+		return "", badRequest("JWT signature could not be verified with the configured keys")
 	}
 	if k, ok := used.(jwk.Key); ok {
 		if ka := k.Algorithm().String(); ka != "" && ka != alg {
-			return nil, badRequest(`JWT header "alg" does not match the verifying key`)
+			return "", badRequest(`JWT header "alg" does not match the verifying key`)
 		}
 	}
-	return body, nil
+	return string(body), nil
 }
 
 // Indexes of the claims Verify reads.
@@ -339,10 +341,12 @@ func claimIndex(name string) int {
 	return -1
 }
 
-// rawClaims holds the raw JSON value of each known claim (nil when absent).
+// rawClaims holds the raw JSON value and kind of each known claim (kind 0
+// when absent) and, for the resource claims, the decoding error.
 type rawClaims struct {
-	val  [numClaims][]byte
-	kind [numClaims]byte
+	val    [numClaims]string
+	kind   [numClaims]byte
+	resErr [numClaims]*Error
 }
 
 func (r *rawClaims) check(idx int, want byte, what string) *Error {
@@ -363,7 +367,7 @@ func (r *rawClaims) str(idx int) (string, *Error) {
 		return "", e
 	}
 	raw := r.val[idx]
-	s := stringValue(raw, bytes.IndexByte(raw, '\\') >= 0)
+	s := stringValue(raw, strings.IndexByte(raw, '\\') >= 0)
 	if s == "" {
 		return "", badRequest("JWT claim " + claimNames[idx] + " is empty")
 	}
@@ -379,7 +383,7 @@ func (r *rawClaims) int(idx int) (int64, *Error) {
 	if _, isInt, _ := scanNumber(raw, 0); !isInt {
 		return 0, badRequest("JWT claim " + claimNames[idx] + " must be " + what + ", not a decimal")
 	}
-	n, err := strconv.ParseInt(string(raw), 10, 64)
+	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
 		return 0, badRequest("JWT claim " + claimNames[idx] + " is out of range")
 	}
@@ -391,8 +395,9 @@ func (r *rawClaims) object(idx int, resource string) *Error {
 }
 
 // claims parses and validates the JSON payload (spec §3.2).
-func (v *Verifier) claims(p []byte) (*Claims, *Error) {
+func (v *Verifier) claims(p string) (*Claims, *Error) {
 	var r rawClaims
+	c := new(Claims)
 	i := skipWS(p, 0)
 	if i >= len(p) || p[i] != '{' {
 		return nil, badRequest("JWT payload is not a JSON object")
@@ -406,20 +411,23 @@ func (v *Verifier) claims(p []byte) (*Claims, *Error) {
 		if !more {
 			break
 		}
-		end, kind, err := scanValue(p, or.i, 1)
-		if err != nil {
-			return nil, badRequest("JWT payload is not valid JSON: " + err.Error())
+		idx := claimIndex(decodeKey(key, esc))
+		if idx >= 0 && r.kind[idx] != 0 {
+			return nil, badRequest("JWT payload has a duplicate " + claimNames[idx] + " claim")
 		}
-		var idx int
-		if esc {
-			idx = claimIndex(unescape(key))
-		} else {
-			idx = claimIndex(string(key))
+		// Resource claims are decoded in this same pass; their errors wait
+		// until the BAD_REQUEST checks below have run.
+		end, kind := 0, byte(0)
+		if idx >= cDevice && idx <= cPract && p[or.i] == '{' {
+			end, r.resErr[idx] = c.decodeClaim(idx, p, or.i)
+			kind = kindObject
+		}
+		if end == 0 {
+			if end, kind, err = scanValue(p, or.i, 1); err != nil {
+				return nil, badRequest("JWT payload is not valid JSON: " + err.Error())
+			}
 		}
 		if idx >= 0 {
-			if r.kind[idx] != 0 {
-				return nil, badRequest("JWT payload has a duplicate " + claimNames[idx] + " claim")
-			}
 			r.val[idx], r.kind[idx] = p[or.i:end], kind
 		}
 		or.i = end
@@ -431,7 +439,6 @@ func (v *Verifier) claims(p []byte) (*Claims, *Error) {
 	if r.kind[cRecord] != 0 {
 		return nil, badRequest("JWT claim requested_record is not allowed in an STU3 token")
 	}
-	c := new(Claims)
 	var e *Error
 	if c.Issuer, e = r.str(cIss); e != nil {
 		return nil, e
@@ -483,14 +490,10 @@ func (v *Verifier) claims(p []byte) (*Claims, *Error) {
 	if e := r.object(cPract, "Practitioner"); e != nil {
 		return nil, e
 	}
-	if e := decodeResource("requesting_device", r.val[cDevice], "Device", deviceSchema, &c.Device); e != nil {
-		return nil, e
-	}
-	if e := decodeResource("requesting_organization", r.val[cOrg], "Organization", organizationSchema, &c.Organization); e != nil {
-		return nil, e
-	}
-	if e := decodeResource("requesting_practitioner", r.val[cPract], "Practitioner", practitionerSchema, &c.Practitioner); e != nil {
-		return nil, e
+	for _, idx := range [...]int{cDevice, cOrg, cPract} {
+		if e := r.resErr[idx]; e != nil {
+			return nil, e
+		}
 	}
 	if c.Subject != c.Practitioner.ID {
 		return nil, badRequest("JWT claim sub must equal requesting_practitioner.id")
@@ -502,6 +505,19 @@ func (v *Verifier) claims(p []byte) (*Claims, *Error) {
 		return nil, e
 	}
 	return c, nil
+}
+
+// decodeClaim decodes the resource claim idx at p[i] into c.
+func (c *Claims) decodeClaim(idx int, p string, i int) (int, *Error) {
+	name := claimNames[idx]
+	switch idx {
+	case cDevice:
+		return decodeResource(name, p, i, "Device", deviceSchema, &c.Device)
+	case cOrg:
+		return decodeResource(name, p, i, "Organization", organizationSchema, &c.Organization)
+	default:
+		return decodeResource(name, p, i, "Practitioner", practitionerSchema, &c.Practitioner)
+	}
 }
 
 func sub64(a, b int64) (int64, bool) {

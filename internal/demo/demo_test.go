@@ -225,7 +225,7 @@ func TestPatients(t *testing.T) {
 	// Never present: patient19, patientNotInSystem, and every number the suite registers.
 	absent := append([]string{"9866105660", "9999999999"}, registerNumbers(t)...)
 	for _, nhs := range absent {
-		if err := st.DB().Get(&n, `SELECT COUNT(*) FROM patients WHERE nhs_number = ?`, nhs); err != nil || n != 0 {
+		if err := st.DB().Get(&n, st.DB().Rebind(`SELECT COUNT(*) FROM patients WHERE nhs_number = ?`), nhs); err != nil || n != 0 {
 			t.Errorf("%s must not be a patient (%d, %v)", nhs, n, err)
 		}
 	}
@@ -239,6 +239,13 @@ func TestPatients(t *testing.T) {
 		if !scheduling.ValidNHSNumber(nhs) {
 			t.Errorf("NHS number %q fails the Modulus 11 check", nhs)
 		}
+	}
+
+	// Explicit demo ids leave the id sequences usable: a new record gets a fresh id.
+	newID, err := st.SavePatient(ctx, &scheduling.Patient{PracticeID: 7, NHSNumber: "9651258500", Family: "REA", Given: []string{"Clive"},
+		Active: true, RegistrationType: scheduling.RegTemporary})
+	if err != nil || newID <= 121 {
+		t.Errorf("a patient saved after Load got id %d (%v)", newID, err)
 	}
 }
 
@@ -329,8 +336,8 @@ func offered(t *testing.T, st *store.Store, now, from, to time.Time, c schedulin
 		t.Fatal(err)
 	}
 	var rows []slotRow
-	err = st.DB().Select(&rows, `SELECT s.start_at, s.access_profile_id FROM slots s JOIN access_profiles p ON p.id = s.access_profile_id
-		WHERE s.practice_id = 7 AND s.status = 'free' AND s.start_at >= ? AND s.start_at < ? ORDER BY s.start_at`, from.Unix(), to.Unix())
+	err = st.DB().Select(&rows, st.DB().Rebind(`SELECT s.start_at, s.access_profile_id FROM slots s JOIN access_profiles p ON p.id = s.access_profile_id
+		WHERE s.practice_id = 7 AND s.status = 'free' AND s.start_at >= ? AND s.start_at < ? ORDER BY s.start_at`), from.Unix(), to.Unix())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,9 +386,9 @@ func TestSlotsForTestPack(t *testing.T) {
 			}
 			// Unrestricted bookable slots exist (the ones a search without searchFilter sees).
 			var n int
-			err := st.DB().Get(&n, `SELECT COUNT(*) FROM slots s JOIN access_profiles p ON p.id = s.access_profile_id
-				WHERE s.practice_id = 7 AND s.status = 'free' AND p.bookable = 1 AND p.org_types = '' AND p.ods_codes = ''
-				AND p.embargo_secs = 0 AND s.start_at >= ? AND s.start_at < ?`, tomorrow.Unix(), scheduling.AddDaysLocal(tomorrow, 1).Unix())
+			err := st.DB().Get(&n, st.DB().Rebind(`SELECT COUNT(*) FROM slots s JOIN access_profiles p ON p.id = s.access_profile_id
+				WHERE s.practice_id = 7 AND s.status = 'free' AND p.bookable = TRUE AND p.org_types = '' AND p.ods_codes = ''
+				AND p.embargo_secs = 0 AND s.start_at >= ? AND s.start_at < ?`), tomorrow.Unix(), scheduling.AddDaysLocal(tomorrow, 1).Unix())
 			if err != nil || n < 50 {
 				t.Errorf("tomorrow: %d unrestricted bookable slots (%v)", n, err)
 			}
@@ -436,7 +443,7 @@ func TestClockChanges(t *testing.T) {
 			now := london(tc.now)
 			load(t, st, now)
 			var starts []int64
-			err := st.DB().Select(&starts, `SELECT start_at FROM schedules WHERE practice_id = 7 AND start_at < ? ORDER BY start_at`,
+			err := st.DB().Select(&starts, st.DB().Rebind(`SELECT start_at FROM schedules WHERE practice_id = 7 AND start_at < ? ORDER BY start_at`),
 				scheduling.AddDaysLocal(scheduling.LocalMidnight(now), 7).Unix())
 			if err != nil {
 				t.Fatal(err)

@@ -170,11 +170,12 @@ CREATE TABLE appointments (
     participants TEXT NOT NULL DEFAULT '[]',
     access_profile_id BIGINT NOT NULL DEFAULT 0,
     idem_key TEXT NOT NULL DEFAULT '',
+    booked_at BIGINT NOT NULL DEFAULT 0,
     version BIGINT NOT NULL DEFAULT 1,
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX appointments_patient ON appointments (patient_id, start_at);
-CREATE INDEX appointments_idem ON appointments (idem_key, created_at) WHERE idem_key <> '';
+CREATE INDEX appointments_idem ON appointments (idem_key, booked_at) WHERE idem_key <> '';
 
 CREATE TABLE appointment_slots (
     appointment_id BIGINT NOT NULL REFERENCES appointments(id),

@@ -1,0 +1,198 @@
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// Run with, for example:
+//
+//	go test ./fhir -run XXX -fuzz FuzzDecodeXML -fuzztime 60s
+//
+// Seeds come from f.Add below (the realistic samples in testdata/stu3, in
+// both encodings, plus edge cases) and from testdata/fuzz/<FuzzName>/.
+
+// addSampleSeeds adds every testdata/stu3 sample, as JSON or as XML.
+func addSampleSeeds(f *testing.F, asXML bool) {
+	files, err := filepath.Glob(filepath.Join("testdata", "stu3", "*.json"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no samples: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if !asXML {
+			f.Add(b)
+			continue
+		}
+		r, err := UnmarshalResource(b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		x, err := MarshalXML(r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(x)
+	}
+}
+
+// hasRawResource reports whether v holds a *RawResource anywhere.
+func hasRawResource(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if v.IsNil() {
+			return false
+		}
+		if _, ok := v.Interface().(*RawResource); ok {
+			return true
+		}
+		return hasRawResource(v.Elem())
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() && hasRawResource(v.Field(i)) {
+				return true
+			}
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			if hasRawResource(v.Index(i)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	addSampleSeeds(f, false)
+	for _, s := range []string{
+		`{"resourceType":"Slot","id":"1","schedule":{"reference":"Schedule/1"},"status":"free","start":"2024-03-26T09:00:00+00:00","end":"2024-03-26T09:10:00+00:00"}`,
+		`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Encounter","status":"planned","_status":{"id":"x"}}},{"resource":null},{"search":{"score":0.5}}]}`,
+		`{"resourceType":"Appointment","contained":[{"resourceType":"Organization","id":"1"},{"resourceType":"Unknown","text":{"div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"/>"}}],"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>a</p></div>"}}`,
+		`{"resourceType":"Parameters","parameter":[{"name":"a","part":[{"name":"b","valueBoolean":true,"resource":{"resourceType":"Patient","deceasedBoolean":true}}]}]}`,
+		`{"resourceType":"Patient","name":[{"given":["","\u0001"]}],"telecom":[{"rank":-1}]}`,
+		`{"resourceType":"OperationOutcome","issue":null}`,
+		`{"resourceType":""}`,
+		`[]`,
+		`null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := UnmarshalResource(data)
+		if rt, perr := PeekResourceType(data); perr == nil {
+			if _, derr := DecodeJSON(data, rt); (derr == nil) != (err == nil) {
+				t.Fatalf("DecodeJSON and UnmarshalResource disagree: %v / %v", derr, err)
+			}
+		}
+		if err != nil {
+			return
+		}
+		// JSON: what decodes re-encodes, and re-encoding is a fixed point.
+		j1, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("json.Marshal of a decoded resource: %v", err)
+		}
+		r2, err := UnmarshalResource(j1)
+		if err != nil {
+			t.Fatalf("re-decoding own JSON: %v\n%s", err, j1)
+		}
+		j2, err := json.Marshal(r2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(j1, j2) {
+			t.Fatalf("JSON not stable\nfirst  %s\nsecond %s", j1, j2)
+		}
+		// XML: MarshalXML may refuse (characters XML cannot carry, a
+		// narrative that is not XHTML, nesting deeper than 64), but what it
+		// writes must decode, unless it holds a type with no struct.
+		x, err := MarshalXML(r)
+		if err != nil {
+			return
+		}
+		r3, err := UnmarshalXML(x)
+		if err != nil {
+			if hasRawResource(reflect.ValueOf(r)) {
+				return
+			}
+			t.Fatalf("decoding own XML: %v\n%s", err, x)
+		}
+		x2, err := MarshalXML(r3)
+		if err != nil {
+			t.Fatalf("re-encoding decoded XML: %v", err)
+		}
+		if !bytes.Equal(x, x2) {
+			t.Fatalf("XML not stable\nfirst  %s\nsecond %s", x, x2)
+		}
+	})
+}
+
+func FuzzDecodeXML(f *testing.F) {
+	addSampleSeeds(f, true)
+	const ns = ` xmlns="http://hl7.org/fhir"`
+	for _, s := range []string{
+		`<?xml version="1.0" encoding="UTF-8"?><Slot` + ns + `><id value="1"/><schedule><reference value="Schedule/1"/></schedule><status value="free"/><start value="2024-03-26T09:00:00+00:00"/><end value="2024-03-26T09:10:00+00:00"/></Slot>`,
+		`<f:Appointment xmlns:f="http://hl7.org/fhir" xmlns:h="http://www.w3.org/1999/xhtml"><f:text><f:status value="generated"/><h:div><h:p a="1">x<h:br/></h:p><![CDATA[<>]]></h:div></f:text><f:priority value="-0"/><f:minutesDuration value="20"/></f:Appointment>`,
+		`<Bundle` + ns + `><type value="searchset"/><total value="2"/><entry><resource><Patient><name><given/><given value="x"/></name><deceasedBoolean value="true"/></Patient></resource><search><score value="1.5e3"/></search></entry></Bundle>`,
+		`<Parameters` + ns + `><parameter><name value="a"/><valueString/><resource><Organization><extension url="u"><extension url="v"><valueInteger value="1"/></extension></extension></Organization></resource><part><name value="b"/></part></parameter></Parameters>`,
+		`<Patient` + ns + `><unknown><a><b/></a></unknown><active value="true"><extension url="u"/></active><telecom><rank value="1"/></telecom></Patient>`,
+		`<!DOCTYPE x><Slot` + ns + `/>`,
+		`<Slot xmlns="urn:wrong"/>`,
+		`<Encounter` + ns + `/>`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := UnmarshalXML(data)
+		if err != nil {
+			if _, derr := DecodeXML(data, "Slot"); derr == nil {
+				t.Fatalf("DecodeXML accepted what UnmarshalXML rejected: %v", err)
+			}
+			return
+		}
+		rt := r.GetResourceType()
+		if _, err := DecodeXML(data, rt); err != nil {
+			t.Fatalf("DecodeXML(%s): %v", rt, err)
+		}
+		// What decodes must encode, decode again and encode the same.
+		x, err := MarshalXML(r)
+		if err != nil {
+			t.Fatalf("MarshalXML of a decoded resource: %v", err)
+		}
+		r2, err := UnmarshalXML(x)
+		if err != nil {
+			t.Fatalf("decoding own XML: %v\n%s", err, x)
+		}
+		x2, err := MarshalXML(r2)
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		if !bytes.Equal(x, x2) {
+			t.Fatalf("XML not stable\nfirst  %s\nsecond %s", x, x2)
+		}
+		// The same resource through JSON gives the same XML.
+		j, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("json.Marshal of a decoded resource: %v", err)
+		}
+		r3, err := UnmarshalResource(j)
+		if err != nil {
+			t.Fatalf("decoding JSON of decoded XML: %v\n%s", err, j)
+		}
+		x3, err := MarshalXML(r3)
+		if err != nil {
+			t.Fatalf("MarshalXML after JSON: %v", err)
+		}
+		if !bytes.Equal(x, x3) {
+			t.Fatalf("XML differs after a JSON round trip\nbefore %s\nafter  %s", x, x3)
+		}
+	})
+}

@@ -1,0 +1,470 @@
+package fhirmap
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// Appointment maps a stored appointment to GPConnect-Appointment-1, with the
+// booking organisation contained exactly as the consumer sent it.
+func Appointment(a *scheduling.Appointment) *fhir.Appointment {
+	r := &fhir.Appointment{ResourceType: "Appointment", ID: id(a.ID), Meta: meta(a.Version, gpconnect.ProfileAppointment),
+		Status: a.Status, Description: a.Description, Comment: a.Comment, Priority: a.Priority, MinutesDuration: a.MinutesDuration,
+		Start: scheduling.FormatLocal(a.Start), End: scheduling.FormatLocal(a.End), Created: scheduling.FormatLocal(a.Created)}
+	for _, i := range a.Identifiers {
+		r.Identifier = append(r.Identifier, fhir.Identifier{System: i.System, Value: i.Value})
+	}
+	if org := bookingOrg(a.BookingOrg); org != nil {
+		r.Contained = fhir.ResourceList{org}
+		r.Extension = append(r.Extension, fhir.Extension{URL: gpconnect.ExtBookingOrganisation, ValueReference: &fhir.Reference{Reference: "#" + org.ID}})
+	}
+	if a.PractitionerRole != "" {
+		r.Extension = append(r.Extension, fhir.Extension{URL: gpconnect.ExtPractitionerRole, ValueCodeableConcept: RoleConcept(a.PractitionerRole)})
+	}
+	if a.DeliveryChannel != "" {
+		ch := a.DeliveryChannel
+		r.Extension = append(r.Extension, fhir.Extension{URL: gpconnect.ExtDeliveryChannel, ValueCode: &ch})
+	}
+	if a.Status == scheduling.ApptCancelled && a.CancellationReason != "" {
+		reason := a.CancellationReason
+		r.Extension = append(r.Extension, fhir.Extension{URL: gpconnect.ExtCancellationReason, ValueString: &reason})
+	}
+	if a.ServiceCategory != "" {
+		r.ServiceCategory = &fhir.CodeableConcept{Text: a.ServiceCategory}
+	}
+	if a.ServiceType != "" {
+		r.ServiceType = []fhir.CodeableConcept{{Text: a.ServiceType}}
+	}
+	for _, sid := range a.SlotIDs {
+		r.Slot = append(r.Slot, Ref("Slot", sid))
+	}
+	status := func(ref string) string {
+		for _, p := range a.Participants {
+			if p.Reference == ref && p.Status != "" {
+				return p.Status
+			}
+		}
+		return "accepted"
+	}
+	add := func(typ string, n int64) {
+		ref := Ref(typ, n)
+		r.Participant = append(r.Participant, fhir.AppointmentParticipant{Actor: &ref, Status: status(ref.Reference)})
+	}
+	add("Patient", a.PatientID)
+	add("Location", a.LocationID)
+	if a.PractitionerID != 0 {
+		add("Practitioner", a.PractitionerID)
+	}
+	return r
+}
+
+func bookingOrg(b scheduling.BookingOrg) *fhir.Organization {
+	if len(b.Raw) > 0 {
+		var o fhir.Organization
+		if err := json.Unmarshal(b.Raw, &o); err == nil {
+			o.ResourceType = "Organization"
+			if o.ID == "" {
+				o.ID = "1"
+			}
+			return &o
+		}
+	}
+	if b.ODS == "" && b.Name == "" {
+		return nil
+	}
+	o := &fhir.Organization{ResourceType: "Organization", ID: "1", Meta: &fhir.Meta{Profile: []string{string(gpconnect.ProfileOrganization)}},
+		Identifier: []fhir.Identifier{{System: gpconnect.SystemODSOrganisation, Value: b.ODS}}, Name: b.Name}
+	return o
+}
+
+// problems collects every issue found in a request body.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return scheduling.Errorf(scheduling.EINVALID, "%s", strings.Join(p, "; "))
+}
+
+// refID parses a local relative reference "Type/id" to its numeric id.
+func refID(ref *fhir.Reference, typ string) (int64, bool) {
+	if ref == nil || !strings.HasPrefix(ref.Reference, typ+"/") {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(ref.Reference, typ+"/"), 10, 64)
+	return n, err == nil && n > 0
+}
+
+func hasProfile(m *fhir.Meta, p gpconnect.Profile) bool {
+	if m == nil {
+		return false
+	}
+	for _, x := range m.Profile {
+		if x == string(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// BookRequest turns a POSTed Appointment into a booking request, reporting
+// every problem of spec §6.2 at once as one EINVALID error.
+func BookRequest(a *fhir.Appointment, practiceID int64, now time.Time) (*scheduling.BookRequest, error) {
+	var p problems
+	r := &scheduling.BookRequest{PracticeID: practiceID, Now: now, Description: a.Description, Comment: a.Comment,
+		MinutesDuration: a.MinutesDuration, Priority: a.Priority, StartText: a.Start, EndText: a.End}
+	if a.ID != "" {
+		p.add("Appointment.id must not be sent on create")
+	}
+	if !hasProfile(a.Meta, gpconnect.ProfileAppointment) {
+		p.add("meta.profile must contain %s", gpconnect.ProfileAppointment)
+	}
+	if a.Status != "booked" {
+		p.add("status must be booked")
+	}
+	checkForbidden(a, &p)
+	checkText(a, &p)
+	if a.Start == "" || a.End == "" {
+		p.add("start and end are required")
+	} else {
+		var err1, err2 error
+		r.Start, err1 = time.Parse(scheduling.LocalLayout, a.Start)
+		r.End, err2 = time.Parse(scheduling.LocalLayout, a.End)
+		if err1 != nil || err2 != nil {
+			p.add("start and end must be dateTimes with a numeric offset")
+		}
+	}
+	if a.Created == "" {
+		p.add("created is required")
+	} else if t, err := parseDateTime(a.Created); err != nil {
+		p.add("created must be a dateTime")
+	} else {
+		r.Created = t
+	}
+	if len(a.Slot) == 0 {
+		p.add("at least one slot is required")
+	}
+	seen := map[int64]bool{}
+	for _, s := range a.Slot {
+		n, ok := refID(&s, "Slot")
+		if !ok {
+			p.add("slot reference %q is not a local Slot reference", clip(s.Reference))
+			continue
+		}
+		if seen[n] {
+			p.add("slot %d is listed twice", n)
+		}
+		seen[n] = true
+		r.SlotIDs = append(r.SlotIDs, n)
+	}
+	for _, i := range a.Identifier {
+		if i.System == "" || i.Value == "" {
+			p.add("identifier needs system and value")
+		}
+		r.Identifiers = append(r.Identifiers, scheduling.Identifier{System: i.System, Value: i.Value})
+	}
+	participants(a, r, &p)
+	bookingOrgFrom(a, r, &p)
+	for _, e := range a.Extension {
+		switch e.URL {
+		case gpconnect.ExtDeliveryChannel:
+			if e.ValueCode == nil || *e.ValueCode == "" {
+				p.add("the delivery channel extension needs valueCode")
+			} else {
+				r.DeliveryChannel = *e.ValueCode
+			}
+		case gpconnect.ExtPractitionerRole:
+			if e.ValueCodeableConcept == nil || len(e.ValueCodeableConcept.Coding) == 0 {
+				p.add("the practitioner role extension needs a coding")
+			} else {
+				r.PractitionerRole = e.ValueCodeableConcept.Coding[0].Code
+			}
+		case gpconnect.ExtCancellationReason:
+			p.add("the cancellation reason extension must not be sent when booking")
+		}
+	}
+	return r, p.err()
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
+}
+
+func parseDateTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad dateTime %q", s)
+}
+
+func checkForbidden(a *fhir.Appointment, p *problems) {
+	if len(a.Specialty) > 0 {
+		p.add("specialty must not be sent")
+	}
+	if a.AppointmentType != nil {
+		p.add("appointmentType must not be sent")
+	}
+	if len(a.Reason) > 0 {
+		p.add("reason must not be sent")
+	}
+	if len(a.Indication) > 0 || len(a.SupportingInformation) > 0 || len(a.IncomingReferral) > 0 || len(a.RequestedPeriod) > 0 {
+		p.add("indication, supportingInformation, incomingReferral and requestedPeriod must not be sent")
+	}
+}
+
+func checkText(a *fhir.Appointment, p *problems) {
+	if strings.TrimSpace(a.Description) == "" {
+		p.add("description is required")
+	}
+	if n := utf8.RuneCountInString(a.Description); n > scheduling.MaxDescription {
+		p.add("description is %d characters; at most %d can be stored", n, scheduling.MaxDescription)
+	}
+	if n := utf8.RuneCountInString(a.Comment); n > scheduling.MaxComment {
+		p.add("comment is %d characters; at most %d can be stored", n, scheduling.MaxComment)
+	}
+}
+
+func participants(a *fhir.Appointment, r *scheduling.BookRequest, p *problems) {
+	if len(a.Participant) == 0 {
+		p.add("participants are required")
+		return
+	}
+	for i, pt := range a.Participant {
+		if pt.Status == "" {
+			p.add("participant[%d].status is required", i)
+		}
+		if pt.Actor == nil || pt.Actor.Reference == "" {
+			p.add("participant[%d].actor is required", i)
+			continue
+		}
+		ref := pt.Actor.Reference
+		typ, _, _ := strings.Cut(ref, "/")
+		var n int64
+		var ok bool
+		switch typ {
+		case "Patient":
+			n, ok = refID(pt.Actor, "Patient")
+			r.PatientID = n
+		case "Location":
+			n, ok = refID(pt.Actor, "Location")
+			r.LocationID = n
+		case "Practitioner":
+			n, ok = refID(pt.Actor, "Practitioner")
+			r.PractitionerID = n
+		case "HealthcareService":
+			p.add("participant[%d]: no healthcare service is linked to this practice's schedules", i)
+			continue
+		default:
+			p.add("participant[%d].actor %q is not a local Patient, Location, Practitioner or HealthcareService reference", i, clip(ref))
+			continue
+		}
+		if !ok {
+			p.add("participant[%d].actor %q is not a valid local reference", i, clip(ref))
+			continue
+		}
+		r.Participants = append(r.Participants, scheduling.Participant{Reference: ref, Status: pt.Status})
+	}
+	if r.PatientID == 0 {
+		p.add("a Patient participant is required")
+	}
+	if r.LocationID == 0 {
+		p.add("a Location participant is required")
+	}
+}
+
+func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems) {
+	var ref string
+	n := 0
+	for _, e := range a.Extension {
+		if e.URL == gpconnect.ExtBookingOrganisation {
+			n++
+			if e.ValueReference != nil {
+				ref = e.ValueReference.Reference
+			}
+		}
+	}
+	if n == 0 {
+		p.add("the booking organisation extension is required")
+		return
+	}
+	if n > 1 || !strings.HasPrefix(ref, "#") || len(ref) < 2 {
+		p.add("the booking organisation extension must reference a contained Organization (#id)")
+		return
+	}
+	var org *fhir.Organization
+	for _, c := range a.Contained {
+		if o, ok := c.(*fhir.Organization); ok && o.ID == ref[1:] {
+			org = o
+		}
+	}
+	if org == nil {
+		p.add("the booking organisation %s is not a contained Organization", ref)
+		return
+	}
+	if org.Name == "" {
+		p.add("the booking organisation needs a name")
+	}
+	phone := false
+	for _, t := range org.Telecom {
+		if t.System == "phone" && t.Value != "" {
+			phone = true
+		}
+	}
+	if !phone {
+		p.add("the booking organisation needs a phone telecom")
+	}
+	for _, i := range org.Identifier {
+		if i.System == gpconnect.SystemODSOrganisation || i.System == gpconnect.SystemODSOrganisationOld {
+			r.BookingOrg.ODS = i.Value
+		}
+	}
+	if r.BookingOrg.ODS == "" {
+		p.add("the booking organisation needs an identifier with system %s", gpconnect.SystemODSOrganisation)
+	}
+	for _, t := range org.Type {
+		for _, c := range t.Coding {
+			if c.System == gpconnect.SystemOrganisationType {
+				r.BookingOrg.Type = c.Code
+			}
+		}
+	}
+	r.BookingOrg.Name = org.Name
+	raw, err := json.Marshal(org)
+	if err == nil {
+		r.BookingOrg.Raw = raw
+	}
+}
+
+// Editable are the elements an amend or cancel may differ in; everything else
+// must equal the stored appointment.
+type Editable struct {
+	Description, Comment string
+	Status               string
+	CancelReason         *string
+	CancelURLs           []string // extension URLs that are neither known nor allowed
+}
+
+// CompareForUpdate checks a PUT body against the stored appointment: only the
+// fields an amend (or cancel) may change may differ. serviceType and
+// serviceCategory are ignored, and optional elements the consumer left out
+// (practitioner participant, minutesDuration, extensions) are allowed.
+func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (Editable, error) {
+	var p problems
+	var ed Editable
+	cur := Appointment(stored)
+	if sent.ID != "" && sent.ID != cur.ID {
+		p.add("the id in the body does not match the URL")
+	}
+	if !hasProfile(sent.Meta, gpconnect.ProfileAppointment) {
+		p.add("meta.profile must contain %s", gpconnect.ProfileAppointment)
+	}
+	checkForbidden(sent, &p)
+	if sent.Start != cur.Start || sent.End != cur.End {
+		p.add("start and end cannot be changed")
+	}
+	if sent.MinutesDuration != nil && (cur.MinutesDuration == nil || *sent.MinutesDuration != *cur.MinutesDuration) &&
+		*sent.MinutesDuration != int(stored.End.Sub(stored.Start).Minutes()) {
+		p.add("minutesDuration cannot be changed")
+	}
+	if !sameRefs(sent.Slot, cur.Slot) {
+		p.add("slots cannot be changed")
+	}
+	if sent.Priority != nil && (cur.Priority == nil || *sent.Priority != *cur.Priority) {
+		p.add("priority cannot be changed")
+	}
+	if len(sent.Identifier) != len(cur.Identifier) {
+		p.add("identifiers cannot be changed")
+	}
+	// Participants: every one sent must be a stored one (same actor), Patient and Location present.
+	stRefs := map[string]bool{}
+	for _, pt := range cur.Participant {
+		stRefs[pt.Actor.Reference] = true
+	}
+	hasPat, hasLoc := false, false
+	for i, pt := range sent.Participant {
+		if pt.Actor == nil || !stRefs[pt.Actor.Reference] {
+			p.add("participant[%d] cannot be added or changed", i)
+			continue
+		}
+		if pt.Status == "" {
+			p.add("participant[%d].status is required", i)
+		}
+		hasPat = hasPat || strings.HasPrefix(pt.Actor.Reference, "Patient/")
+		hasLoc = hasLoc || strings.HasPrefix(pt.Actor.Reference, "Location/")
+	}
+	if !hasPat || !hasLoc {
+		p.add("the Patient and Location participants must be kept")
+	}
+	if sent.Created != "" && sent.Created != cur.Created {
+		if t, err := parseDateTime(sent.Created); err != nil || !t.Equal(stored.Created) {
+			p.add("created cannot be changed")
+		}
+	}
+	bookingSeen := false
+	for _, e := range sent.Extension {
+		switch e.URL {
+		case gpconnect.ExtBookingOrganisation:
+			bookingSeen = true
+		case gpconnect.ExtDeliveryChannel:
+			if e.ValueCode == nil || *e.ValueCode != stored.DeliveryChannel {
+				p.add("the delivery channel cannot be changed")
+			}
+		case gpconnect.ExtPractitionerRole:
+			if e.ValueCodeableConcept == nil || len(e.ValueCodeableConcept.Coding) == 0 || e.ValueCodeableConcept.Coding[0].Code != stored.PractitionerRole {
+				p.add("the practitioner role cannot be changed")
+			}
+		case gpconnect.ExtCancellationReason:
+			v := ""
+			if e.ValueString != nil {
+				v = *e.ValueString
+			}
+			ed.CancelReason = &v
+		default:
+			ed.CancelURLs = append(ed.CancelURLs, e.URL)
+		}
+	}
+	if !bookingSeen && stored.BookingOrg.ODS != "" {
+		p.add("the booking organisation extension must be kept")
+	}
+	ed.Description, ed.Comment, ed.Status = sent.Description, sent.Comment, sent.Status
+	return ed, p.err()
+}
+
+func sameRefs(a, b []fhir.Reference) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	set := map[string]bool{}
+	for _, r := range b {
+		set[r.Reference] = true
+	}
+	for _, r := range a {
+		if !set[r.Reference] {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckAmendText applies the description/comment limits to an amend.
+func CheckAmendText(ed Editable) error {
+	var p problems
+	checkText(&fhir.Appointment{Description: ed.Description, Comment: ed.Comment}, &p)
+	return p.err()
+}

@@ -1,0 +1,62 @@
+package scheduling
+
+import "time"
+
+// BookRequest is a validated request to book one or more adjacent slots.
+type BookRequest struct {
+	PracticeID     int64
+	PatientID      int64
+	LocationID     int64
+	PractitionerID int64 // 0 when the consumer sent none
+	SlotIDs        []int64
+	Start, End     time.Time
+	// StartText and EndText are the exact strings the consumer sent.
+	StartText, EndText string
+	Description        string
+	Comment            string
+	Created            time.Time
+	BookingOrg         BookingOrg
+	DeliveryChannel    string // "" when not sent
+	PractitionerRole   string // "" when not sent
+	MinutesDuration    *int
+	Priority           *int
+	Identifiers        []Identifier
+	Participants       []Participant
+	Now                time.Time
+}
+
+// IdempotencyWindow is how long a repeated identical booking (same patient,
+// slots and booking organisation) returns the original appointment.
+const IdempotencyWindow = 2 * time.Minute
+
+// Description and comment limits (spec §6.2); longer text is refused, never truncated.
+const (
+	MaxDescription = 100
+	MaxComment     = 500
+)
+
+// CheckSlots applies the multi-slot rules of spec §6.3 to slots sorted by start:
+// consecutive, one schedule, one delivery channel, one slot type.
+func CheckSlots(slots []Slot) error {
+	for i := 1; i < len(slots); i++ {
+		a, b := slots[i-1], slots[i]
+		switch {
+		case !a.End.Equal(b.Start):
+			return Errorf(EINVALID, "the slots are not consecutive")
+		case a.ScheduleID != b.ScheduleID:
+			return Errorf(EINVALID, "the slots belong to different schedules")
+		case a.DeliveryChannel != b.DeliveryChannel:
+			return Errorf(EINVALID, "the slots have different delivery channels")
+		case a.ServiceType != b.ServiceType:
+			return Errorf(EINVALID, "the slots have different slot types")
+		}
+	}
+	return nil
+}
+
+// AppointmentFilter selects a patient's appointments by local start date.
+type AppointmentFilter struct {
+	PracticeID int64
+	PatientID  int64
+	From, To   time.Time // [From, To)
+}

@@ -1,0 +1,387 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+type apptRow struct {
+	ID              int64  `db:"id"`
+	PracticeID      int64  `db:"practice_id"`
+	ScheduleID      int64  `db:"schedule_id"`
+	PatientID       int64  `db:"patient_id"`
+	LocationID      int64  `db:"location_id"`
+	PractitionerID  int64  `db:"practitioner_id"`
+	Status          string `db:"status"`
+	StartAt         int64  `db:"start_at"`
+	EndAt           int64  `db:"end_at"`
+	Description     string `db:"description"`
+	Comment         string `db:"comment"`
+	CreatedAt       int64  `db:"created_at"`
+	CancelReason    string `db:"cancel_reason"`
+	BookingODS      string `db:"booking_ods"`
+	BookingName     string `db:"booking_name"`
+	BookingType     string `db:"booking_type"`
+	BookingRaw      string `db:"booking_raw"`
+	Channel         string `db:"channel"`
+	Role            string `db:"role"`
+	ServiceCategory string `db:"service_category"`
+	ServiceType     string `db:"service_type"`
+	Priority        *int   `db:"priority"`
+	MinutesDuration *int   `db:"minutes_duration"`
+	Identifiers     string `db:"identifiers"`
+	Participants    string `db:"participants"`
+	AccessProfileID int64  `db:"access_profile_id"`
+	Version         int64  `db:"version"`
+	UpdatedAt       int64  `db:"updated_at"`
+}
+
+const apptCols = `id, practice_id, schedule_id, patient_id, location_id, practitioner_id, status, start_at, end_at, description, comment,
+	created_at, cancel_reason, booking_ods, booking_name, booking_type, booking_raw, channel, role, service_category, service_type,
+	priority, minutes_duration, identifiers, participants, access_profile_id, version, updated_at`
+
+func (r *apptRow) domain(slotIDs []int64) *scheduling.Appointment {
+	a := &scheduling.Appointment{ID: r.ID, PracticeID: r.PracticeID, ScheduleID: r.ScheduleID, PatientID: r.PatientID, LocationID: r.LocationID,
+		PractitionerID: r.PractitionerID, SlotIDs: slotIDs, Status: r.Status, Start: time.Unix(r.StartAt, 0), End: time.Unix(r.EndAt, 0),
+		Description: r.Description, Comment: r.Comment, Created: time.Unix(r.CreatedAt, 0), CancellationReason: r.CancelReason,
+		BookingOrg:      scheduling.BookingOrg{ODS: r.BookingODS, Name: r.BookingName, Type: r.BookingType, Raw: []byte(r.BookingRaw)},
+		DeliveryChannel: r.Channel, PractitionerRole: r.Role, ServiceCategory: r.ServiceCategory, ServiceType: r.ServiceType,
+		Priority: r.Priority, MinutesDuration: r.MinutesDuration, AccessProfileID: r.AccessProfileID, Version: r.Version, Updated: time.Unix(r.UpdatedAt, 0)}
+	_ = json.Unmarshal([]byte(r.Identifiers), &a.Identifiers)
+	_ = json.Unmarshal([]byte(r.Participants), &a.Participants)
+	return a
+}
+
+// idemKey recognises a retry: the same practice, patient, slots and booking organisation.
+func idemKey(r *scheduling.BookRequest) string {
+	ids := slices.Clone(r.SlotIDs)
+	slices.Sort(ids)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d|%d|%s|", r.PracticeID, r.PatientID, r.BookingOrg.ODS)
+	for _, id := range ids {
+		b.WriteString(strconv.FormatInt(id, 10))
+		b.WriteByte(',')
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Book books the request's slots in one transaction. The slots are claimed
+// with a conditional UPDATE (status must still be free) and guarded by a unique
+// index on active slot bookings, so two bookings of one slot cannot both
+// commit on either engine. The access profile (bookable, §5.4, window,
+// embargo) is re-checked with the same rule the search uses, and the cap is
+// claimed with a conditional counter update. A retry of the same booking within
+// scheduling.IdempotencyWindow returns the original appointment (created=false).
+// Errors: EINVALID (bad slots, rule broken), ECONFLICT (a slot is taken).
+func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *scheduling.Appointment, created bool, err error) {
+	key := idemKey(r)
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		appt, created = nil, false
+		if a, err := findRetry(ctx, tx, key, r.Now); err != nil || a != nil {
+			appt = a
+			return err
+		}
+		a, err := book(ctx, tx, r, key)
+		if scheduling.ErrorCode(err) == scheduling.ECONFLICT {
+			// A concurrent identical request may have won: that is a retry, not a conflict.
+			if prev, e2 := findRetry(ctx, tx, key, r.Now); e2 == nil && prev != nil {
+				appt = prev
+				return nil
+			}
+		}
+		if err != nil {
+			return err
+		}
+		appt, created = a, true
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return appt, created, nil
+}
+
+func findRetry(ctx context.Context, tx *sqlx.Tx, key string, now time.Time) (*scheduling.Appointment, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM appointments WHERE idem_key = ? AND booked_at >= ? AND status = 'booked' ORDER BY id LIMIT 1`),
+		key, now.Add(-scheduling.IdempotencyWindow).Unix())
+	if scheduling.ErrorCode(notFound(err, "", "")) == scheduling.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return appointmentByID(ctx, tx, 0, id)
+}
+
+func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key string) (*scheduling.Appointment, error) {
+	q, args, err := sqlx.In(`SELECT `+slotCols+` FROM slots WHERE practice_id = ? AND id IN (?) ORDER BY start_at, id`, r.PracticeID, r.SlotIDs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []slotRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	if len(rows) != len(r.SlotIDs) {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "one or more slots do not exist at this practice")
+	}
+	slots := make([]scheduling.Slot, len(rows))
+	for i := range rows {
+		slots[i] = rows[i].domain()
+	}
+	if err := scheduling.CheckSlots(slots); err != nil {
+		return nil, err
+	}
+	first, last := slots[0], slots[len(slots)-1]
+	if !first.Start.After(r.Now) {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "the appointment start is in the past")
+	}
+	if !r.Start.Equal(first.Start) || !r.End.Equal(last.End) ||
+		r.StartText != scheduling.FormatLocal(first.Start) || r.EndText != scheduling.FormatLocal(last.End) {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "start and end must equal the start of the first slot (%s) and the end of the last (%s)",
+			scheduling.FormatLocal(first.Start), scheduling.FormatLocal(last.End))
+	}
+	if r.MinutesDuration != nil && *r.MinutesDuration != int(last.End.Sub(first.Start).Minutes()) {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "minutesDuration does not match the slots")
+	}
+	if r.DeliveryChannel != "" && r.DeliveryChannel != first.DeliveryChannel {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "the delivery channel does not match the slot's (%s)", first.DeliveryChannel)
+	}
+	var sc scheduleRow
+	if err := tx.GetContext(ctx, &sc, tx.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE id = ?`), first.ScheduleID); err != nil {
+		return nil, err
+	}
+	if sc.Status != "active" {
+		return nil, scheduling.Errorf(scheduling.ECONFLICT, "the session has been cancelled")
+	}
+	if r.LocationID != sc.LocationID {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "the Location participant is not the schedule's location (Location/%d)", sc.LocationID)
+	}
+	if r.PractitionerID != 0 && r.PractitionerID != sc.PractitionerID {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "the Practitioner participant is not the schedule's practitioner")
+	}
+	if r.PractitionerRole != "" && r.PractitionerRole != sc.Role {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "the practitioner role does not match the schedule's (%s)", sc.Role)
+	}
+	var pcount int
+	if err := tx.GetContext(ctx, &pcount, tx.Rebind(`SELECT COUNT(*) FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE`), r.PatientID, r.PracticeID); err != nil {
+		return nil, err
+	}
+	if pcount == 0 {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "the Patient participant is not a patient of this practice")
+	}
+	for _, sl := range slots {
+		if sl.Status != scheduling.SlotFree {
+			return nil, scheduling.Errorf(scheduling.ECONFLICT, "slot %d is no longer free", sl.ID)
+		}
+	}
+	// The access rules, re-checked here with the rule the search uses.
+	profileID := first.AccessProfileID
+	for _, sl := range slots[1:] {
+		if sl.AccessProfileID != profileID {
+			return nil, scheduling.Errorf(scheduling.EINVALID, "the slots have different access profiles")
+		}
+	}
+	var pr profileRow
+	if err := tx.GetContext(ctx, &pr, tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE id = ?`), profileID); err != nil {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
+	}
+	consumer := scheduling.Consumer{OrgType: r.BookingOrg.Type, ODS: r.BookingOrg.ODS}
+	if why := pr.domain().Offer(consumer, r.Now, first.Start); why != scheduling.ReasonNone {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not available to this booking organisation (%s)", why)
+	}
+	n := len(slots)
+	if pr.Cap > 0 {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = booked + ? WHERE id = ? AND booked + ? <= cap`), n, profileID, n)
+		if err != nil {
+			return nil, err
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not available to this booking organisation (%s)", scheduling.ReasonCap)
+		}
+	}
+	// Claim the slots: the WHERE re-checks free under the row lock.
+	q, args, err = sqlx.In(`UPDATE slots SET status = 'busy', version = version + 1 WHERE id IN (?) AND status = 'free'`, r.SlotIDs)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	if k, _ := res.RowsAffected(); int(k) != n {
+		return nil, scheduling.Errorf(scheduling.ECONFLICT, "a slot is no longer free")
+	}
+	now := r.Now.Unix()
+	created := r.Created.Unix()
+	if r.Created.IsZero() {
+		created = now
+	}
+	var id int64
+	err = tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO appointments (practice_id, schedule_id, patient_id, location_id, practitioner_id, status,
+		start_at, end_at, description, comment, created_at, booking_ods, booking_name, booking_type, booking_raw, channel, role,
+		service_category, service_type, priority, minutes_duration, identifiers, participants, access_profile_id, idem_key, booked_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'booked', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		r.PracticeID, sc.ID, r.PatientID, sc.LocationID, sc.PractitionerID, first.Start.Unix(), last.End.Unix(), r.Description, r.Comment,
+		created, r.BookingOrg.ODS, r.BookingOrg.Name, r.BookingOrg.Type, string(r.BookingOrg.Raw), first.DeliveryChannel, sc.Role,
+		sc.ServiceCategory, first.ServiceType, r.Priority, r.MinutesDuration, toJSON(nonNil(r.Identifiers)), toJSON(nonNil(r.Participants)),
+		capProfile(pr), key, now, now)
+	if err != nil {
+		return nil, err
+	}
+	ins := tx.Rebind(`INSERT INTO appointment_slots (appointment_id, slot_id, active) VALUES (?, ?, TRUE)`)
+	for _, sl := range slots {
+		if _, err := tx.ExecContext(ctx, ins, id, sl.ID); err != nil {
+			if isUniqueViolation(err) {
+				return nil, scheduling.Errorf(scheduling.ECONFLICT, "slot %d is already booked", sl.ID)
+			}
+			return nil, err
+		}
+	}
+	return appointmentByID(ctx, tx, r.PracticeID, id)
+}
+
+// capProfile is the profile whose cap counter the booking holds (0 = none).
+func capProfile(p profileRow) int64 {
+	if p.Cap > 0 {
+		return p.ID
+	}
+	return 0
+}
+
+type querier interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	Rebind(string) string
+}
+
+func appointmentByID(ctx context.Context, q querier, practiceID, id int64) (*scheduling.Appointment, error) {
+	var r apptRow
+	query, args := `SELECT `+apptCols+` FROM appointments WHERE id = ?`, []any{id}
+	if practiceID != 0 {
+		query += ` AND practice_id = ?`
+		args = append(args, practiceID)
+	}
+	if err := q.GetContext(ctx, &r, q.Rebind(query), args...); err != nil {
+		return nil, notFound(err, "appointment", "no appointment with id %d", id)
+	}
+	var slotIDs []int64
+	if err := q.SelectContext(ctx, &slotIDs, q.Rebind(`SELECT slot_id FROM appointment_slots WHERE appointment_id = ? ORDER BY slot_id`), id); err != nil {
+		return nil, err
+	}
+	return r.domain(slotIDs), nil
+}
+
+// AppointmentByID reads an appointment of a practice. Returns ENOTFOUND.
+func (s *Store) AppointmentByID(ctx context.Context, practiceID, id int64) (*scheduling.Appointment, error) {
+	return appointmentByID(ctx, s.r, practiceID, id)
+}
+
+// PatientAppointments lists a patient's appointments (any status) starting in [From, To).
+func (s *Store) PatientAppointments(ctx context.Context, f scheduling.AppointmentFilter) ([]*scheduling.Appointment, error) {
+	var ids []int64
+	if err := s.r.SelectContext(ctx, &ids, s.r.Rebind(`SELECT id FROM appointments WHERE practice_id = ? AND patient_id = ? AND start_at >= ? AND start_at < ? ORDER BY start_at, id`),
+		f.PracticeID, f.PatientID, f.From.Unix(), f.To.Unix()); err != nil {
+		return nil, err
+	}
+	out := make([]*scheduling.Appointment, 0, len(ids))
+	for _, id := range ids {
+		a, err := appointmentByID(ctx, s.r, f.PracticeID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Amend changes description and comment of a booked appointment, if its
+// version is still expected (0 = any). Errors: ENOTFOUND, ESTALE, EINVALID.
+func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time) (*scheduling.Appointment, error) {
+	var out *scheduling.Appointment
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := appointmentByID(ctx, tx, practiceID, id)
+		if err != nil {
+			return err
+		}
+		if err := checkChangeable(cur, expected, now); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE appointments SET description = ?, comment = ?, version = version + 1, updated_at = ?
+			WHERE id = ? AND version = ? AND status = 'booked'`), description, comment, now.Unix(), id, cur.Version)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return scheduling.Errorf(scheduling.ESTALE, "the appointment was changed by someone else; read it again")
+		}
+		out, err = appointmentByID(ctx, tx, practiceID, id)
+		return err
+	})
+	return out, err
+}
+
+func checkChangeable(cur *scheduling.Appointment, expected int64, now time.Time) error {
+	if expected != 0 && expected != cur.Version {
+		return scheduling.Errorf(scheduling.ESTALE, "If-Match names version %d but the current version is %d", expected, cur.Version)
+	}
+	if cur.Status == scheduling.ApptCancelled {
+		return scheduling.Errorf(scheduling.EINVALID, "the appointment is cancelled")
+	}
+	if !cur.Start.After(now) {
+		return scheduling.Errorf(scheduling.EINVALID, "the appointment has already started")
+	}
+	return nil
+}
+
+// Cancel cancels a booked appointment and frees its slots in one transaction.
+// Errors: ENOTFOUND, ESTALE, EINVALID.
+func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time) (*scheduling.Appointment, error) {
+	var out *scheduling.Appointment
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := appointmentByID(ctx, tx, practiceID, id)
+		if err != nil {
+			return err
+		}
+		if err := checkChangeable(cur, expected, now); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE appointments SET status = 'cancelled', cancel_reason = ?, version = version + 1, updated_at = ?
+			WHERE id = ? AND version = ? AND status = 'booked'`), reason, now.Unix(), id, cur.Version)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return scheduling.Errorf(scheduling.ESTALE, "the appointment was changed by someone else; read it again")
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE slots SET status = 'free', version = version + 1
+			WHERE id IN (SELECT slot_id FROM appointment_slots WHERE appointment_id = ? AND active = TRUE) AND status = 'busy'`), id); err != nil {
+			return err
+		}
+		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE appointment_slots SET active = FALSE WHERE appointment_id = ? AND active = TRUE`), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 && cur.AccessProfileID != 0 {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = booked - ? WHERE id = ?`), n, cur.AccessProfileID); err != nil {
+				return err
+			}
+		}
+		out, err = appointmentByID(ctx, tx, practiceID, id)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,244 @@
+package provider
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/fhirmap"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+func init() {
+	handlers[gpconnect.CreateAppointment] = (*Server).book
+	handlers[gpconnect.ReadAppointment] = (*Server).readAppointment
+	handlers[gpconnect.UpdateAppointment] = (*Server).updateAppointment
+	handlers[gpconnect.CancelAppointment] = (*Server).updateAppointment
+	handlers[gpconnect.SearchPatientAppointment] = (*Server).retrieveAppointments
+}
+
+// writeAppointment sends an appointment with ETag, honouring Prefer: return=minimal.
+func (s *Server) writeAppointment(rq *request, status int, a *scheduling.Appointment) {
+	v := strconv.FormatInt(a.Version, 10)
+	rq.noteResource("Appointment", strconv.FormatInt(a.ID, 10))
+	h := rq.c.Writer.Header()
+	h.Set("ETag", `W/"`+v+`"`)
+	h.Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
+	if status == http.StatusCreated {
+		h.Set("Location", "/"+rq.ods+"/STU3/1/gpconnect/Appointment/"+strconv.FormatInt(a.ID, 10)+"/_history/"+v)
+	}
+	if strings.Contains(strings.ToLower(rq.c.Request.Header.Get("Prefer")), "return=minimal") {
+		h.Set("Cache-Control", "no-store")
+		rq.status, rq.written = status, true
+		rq.c.Writer.WriteHeader(status)
+		return
+	}
+	s.write(rq, status, fhirmap.Appointment(a))
+}
+
+func (s *Server) book(rq *request) error {
+	res, _, err := s.readBody(rq, "Appointment")
+	if err != nil {
+		return err
+	}
+	req, err := fhirmap.BookRequest(res.(*fhir.Appointment), rq.practice.ID, s.now())
+	if err != nil {
+		return err
+	}
+	a, created, err := s.store.Book(rq.c.Request.Context(), req)
+	if err != nil {
+		if scheduling.ErrorCode(err) == scheduling.EINVALID && strings.Contains(err.Error(), "do not exist") {
+			return fail(gpconnect.InvalidResource, "%s", scheduling.ErrorMessage(err))
+		}
+		return err
+	}
+	if !created {
+		rq.c.Header("X-Slotbridge-Replayed", "true")
+	}
+	s.writeAppointment(rq, http.StatusCreated, a)
+	return nil
+}
+
+// visible reports whether an appointment is in scope for read and update:
+// Read and Retrieve cover appointments from today on (today counts as future).
+func (s *Server) visible(a *scheduling.Appointment) bool {
+	return !a.Start.Before(scheduling.LocalMidnight(s.now()))
+}
+
+func (s *Server) loadAppointment(rq *request) (*scheduling.Appointment, error) {
+	id, ok := logicalID(rq.id)
+	if !ok {
+		return nil, fail(gpconnect.NoRecordFound, "No appointment with id %q", clip(rq.id, 64))
+	}
+	a, err := s.store.AppointmentByID(rq.c.Request.Context(), rq.practice.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (s *Server) readAppointment(rq *request) error {
+	a, err := s.loadAppointment(rq)
+	if err != nil {
+		return err
+	}
+	if !s.visible(a) {
+		return fail(gpconnect.NoRecordFound, "Appointment %s is in the past and out of scope", rq.id)
+	}
+	s.writeAppointment(rq, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) updateAppointment(rq *request) error {
+	expected, _, err := etagVersion(rq.c.Request.Header.Get("If-Match"))
+	if err != nil {
+		return err
+	}
+	res, _, err := s.readBody(rq, "Appointment")
+	if err != nil {
+		return err
+	}
+	sent := res.(*fhir.Appointment)
+	if sent.ID != "" && sent.ID != rq.id {
+		return fail(gpconnect.BadRequest, "The id in the body (%q) does not match the URL", clip(sent.ID, 64))
+	}
+	cur, err := s.loadAppointment(rq)
+	if err != nil {
+		return err
+	}
+	if expected != 0 && expected != cur.Version {
+		return fail(gpconnect.ConstraintViolation, "If-Match names version %d but the current version is %d", expected, cur.Version)
+	}
+	if cur.Status == scheduling.ApptCancelled {
+		return fail(gpconnect.InvalidResource, "The appointment is cancelled and cannot be changed")
+	}
+	ed, err := fhirmap.CompareForUpdate(sent, cur)
+	if err != nil {
+		return err
+	}
+	if len(ed.CancelURLs) > 0 {
+		return fail(gpconnect.InvalidResource, "Unknown extension %q", clip(ed.CancelURLs[0], 120))
+	}
+	now := s.now()
+	ctx := rq.c.Request.Context()
+	if rq.interaction == gpconnect.CancelAppointment {
+		switch {
+		case ed.Status != scheduling.ApptCancelled:
+			return fail(gpconnect.InvalidResource, "A cancel must set status to cancelled")
+		case ed.Description != cur.Description || ed.Comment != cur.Comment:
+			return fail(gpconnect.InvalidResource, "A cancel may change only status and the cancellation reason")
+		case ed.CancelReason == nil:
+			return fail(gpconnect.InvalidResource, "The cancellation reason extension is required")
+		case strings.TrimSpace(*ed.CancelReason) == "":
+			return fail(gpconnect.InvalidParameter, "The cancellation reason must not be empty")
+		}
+		a, err := s.store.Cancel(ctx, rq.practice.ID, cur.ID, expected, clipReason(*ed.CancelReason), now)
+		if err != nil {
+			return err
+		}
+		s.writeAppointment(rq, http.StatusOK, a)
+		return nil
+	}
+	switch {
+	case ed.Status != scheduling.ApptBooked:
+		return fail(gpconnect.InvalidResource, "An amend must keep status booked")
+	case ed.CancelReason != nil:
+		return fail(gpconnect.InvalidResource, "The cancellation reason must not be sent on an amend")
+	}
+	if err := fhirmap.CheckAmendText(ed); err != nil {
+		return err
+	}
+	a, err := s.store.Amend(ctx, rq.practice.ID, cur.ID, expected, ed.Description, ed.Comment, now)
+	if err != nil {
+		return err
+	}
+	s.writeAppointment(rq, http.StatusOK, a)
+	return nil
+}
+
+// clipReason bounds the stored cancellation reason, the one field the spec lets providers truncate.
+func clipReason(s string) string {
+	const max = 2000
+	if len(s) > max {
+		return s[:max]
+	}
+	return s
+}
+
+func (s *Server) retrieveAppointments(rq *request) error {
+	id, ok := logicalID(rq.id)
+	if !ok {
+		return fail(gpconnect.PatientNotFound, "No patient with id %q", clip(rq.id, 64))
+	}
+	from, to, err := parseRetrieveRange(rq.query()["start"], s.now())
+	if err != nil {
+		return err
+	}
+	ctx := rq.c.Request.Context()
+	p, err := s.store.PatientByID(ctx, rq.practice.ID, id)
+	if err != nil {
+		return err
+	}
+	if p.Sensitive {
+		return fail(gpconnect.PatientNotFound, "No patient with id %q", rq.id)
+	}
+	appts, err := s.store.PatientAppointments(ctx, scheduling.AppointmentFilter{PracticeID: rq.practice.ID, PatientID: id, From: from, To: to})
+	if err != nil {
+		return err
+	}
+	b := fhir.NewSearchset()
+	for _, a := range appts {
+		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Appointment(a)})
+		rq.noteResource("Appointment", strconv.FormatInt(a.ID, 10))
+	}
+	s.write(rq, http.StatusOK, b)
+	return nil
+}
+
+// parseRetrieveRange applies spec §7.4: start twice, one ge and one le, dates
+// only, not in the past, upper not before lower. It returns [from, to).
+func parseRetrieveRange(vs []string, now time.Time) (time.Time, time.Time, error) {
+	if len(vs) != 2 {
+		return time.Time{}, time.Time{}, fail(gpconnect.InvalidParameter, "start must be sent twice: once with ge and once with le")
+	}
+	var ge, le string
+	for _, v := range vs {
+		switch {
+		case strings.HasPrefix(v, "ge") && ge == "":
+			ge = v[2:]
+		case strings.HasPrefix(v, "le") && le == "":
+			le = v[2:]
+		default:
+			return time.Time{}, time.Time{}, fail(gpconnect.InvalidParameter, "start must be sent once with ge and once with le")
+		}
+	}
+	parse := func(s string) (time.Time, error) {
+		if !dateRe.MatchString(s) {
+			return time.Time{}, fail(gpconnect.InvalidParameter, "start values must be dates (YYYY-MM-DD) without a time")
+		}
+		t, err := time.ParseInLocation("2006-01-02", s, scheduling.London)
+		if err != nil {
+			return time.Time{}, fail(gpconnect.InvalidParameter, "invalid date %q", s)
+		}
+		return t, nil
+	}
+	from, err := parse(ge)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	upper, err := parse(le)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	today := scheduling.LocalMidnight(now)
+	if from.Before(today) || upper.Before(today) {
+		return time.Time{}, time.Time{}, fail(gpconnect.InvalidParameter, "The search range must not include dates in the past; only future appointments are returned")
+	}
+	if upper.Before(from) {
+		return time.Time{}, time.Time{}, fail(gpconnect.InvalidParameter, "The upper bound of the range is before the lower bound")
+	}
+	return from, scheduling.AddDaysLocal(upper, 1), nil
+}
