@@ -1,0 +1,482 @@
+package provider_test
+
+// The §3.5 request pipeline: SSP headers (§2.1), the JWT (§3), scopes
+// (§3.3), formats (§2.1), paths (§1.1, §4) and enablement (§1.4).
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pipelineRow is one request mutation and the error it must produce.
+type pipelineRow struct {
+	name   string
+	method string // GET when empty
+	path   string // metadata when empty
+	iid    string // metadata when empty
+	scope  string // organization/*.read when empty
+	mutate func(t testing.TB, r *http.Request)
+	status int
+	code   string // Spine code; alternatives separated by "|"
+}
+
+func (row pipelineRow) run(t *testing.T, e *env) {
+	t.Helper()
+	method, path, iid, scope := row.method, row.path, row.iid, row.scope
+	if method == "" {
+		method = http.MethodGet
+	}
+	if path == "" {
+		path = "metadata"
+	}
+	if iid == "" {
+		iid = iidMetadata
+	}
+	if scope == "" {
+		scope = scopeOrgRead
+	}
+	r := e.request(t, method, path, iid, scope)
+	if row.mutate != nil {
+		row.mutate(t, r)
+	}
+	wantOutcome(t, e.do(t, r), row.status, row.code)
+}
+
+func setHeader(name, value string) func(testing.TB, *http.Request) {
+	return func(_ testing.TB, r *http.Request) { r.Header.Set(name, value) }
+}
+
+func delHeader(name string) func(testing.TB, *http.Request) {
+	return func(_ testing.TB, r *http.Request) { r.Header.Del(name) }
+}
+
+func TestSSPHeaders(t *testing.T) {
+	t.Parallel()
+	rows := []pipelineRow{
+		{name: "Ssp-TraceID missing", mutate: delHeader("Ssp-TraceID"), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-TraceID blank", mutate: setHeader("Ssp-TraceID", "   "), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-From missing", mutate: delHeader("Ssp-From"), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-From blank", mutate: setHeader("Ssp-From", ""), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-To missing", mutate: delHeader("Ssp-To"), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-To blank", mutate: setHeader("Ssp-To", " "), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-To another endpoint's ASID", mutate: setHeader("Ssp-To", asidNorthgate), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-To unknown ASID", mutate: setHeader("Ssp-To", "123456789012"), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-InteractionID missing", mutate: delHeader("Ssp-InteractionID"), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-InteractionID blank", mutate: setHeader("Ssp-InteractionID", ""), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-InteractionID unknown URN", mutate: setHeader("Ssp-InteractionID", iidPrefix+"rest:read:metadata-9"), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-InteractionID structured metadata on this root",
+			mutate: setHeader("Ssp-InteractionID", "urn:nhs:names:services:gpconnect:structured:fhir:rest:read:metadata-1"), status: 400, code: "BAD_REQUEST"},
+		// [TEST] sends the search:organization-1 ID to /Patient/{id}/Appointment.
+		{name: "search:organization-1 to /Patient/1/Appointment", path: "Patient/1/Appointment?start=ge2030-01-01&start=le2030-01-02",
+			iid: iidFindOrg, scope: scopePatRead, status: 400, code: "BAD_REQUEST"},
+		{name: "read:patient-1 to /metadata", iid: iidReadPatient, scope: scopePatRead, status: 400, code: "BAD_REQUEST"},
+		{name: "search:patient-1 to /Patient/1", path: "Patient/1", iid: iidFindPatient, scope: scopePatRead, status: 400, code: "BAD_REQUEST"},
+		{name: "read:patient-1 to /Patient?identifier", path: "Patient?identifier=" + url.QueryEscape(sysNHSNumber+"|9658218865"),
+			iid: iidReadPatient, scope: scopePatRead, status: 400, code: "BAD_REQUEST"},
+		{name: "slot search ID to /Organization/7", path: "Organization/7", iid: iidSlots, status: 400, code: "BAD_REQUEST"},
+		{name: "Authorization missing", mutate: delHeader("Authorization"), status: 400, code: "BAD_REQUEST"},
+		{name: "Authorization blank", mutate: setHeader("Authorization", ""), status: 400, code: "BAD_REQUEST"},
+		{name: "Authorization Basic", mutate: func(t testing.TB, r *http.Request) {
+			r.Header.Set("Authorization", "Basic "+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		}, status: 400, code: "BAD_REQUEST"},
+		{name: "Authorization token only", mutate: func(t testing.TB, r *http.Request) {
+			r.Header.Set("Authorization", strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		}, status: 400, code: "BAD_REQUEST"},
+		{name: "Authorization Bearer without token", mutate: setHeader("Authorization", "Bearer"), status: 400, code: "BAD_REQUEST"},
+		{name: "Authorization three parts", mutate: func(t testing.TB, r *http.Request) {
+			r.Header.Set("Authorization", r.Header.Get("Authorization")+" extra")
+		}, status: 400, code: "BAD_REQUEST"},
+	}
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for _, row := range rows {
+			t.Run(row.name, func(t *testing.T) { row.run(t, e) })
+		}
+		t.Run("all headers present", func(t *testing.T) {
+			wantOK(t, e.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
+		})
+	})
+}
+
+// claimsOf decodes the payload of a minted token.
+func claimsOf(t testing.TB, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("minted token has %d parts", len(parts))
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("minted payload: %v", err)
+	}
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(string(raw)))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("minted payload: %v", err)
+	}
+	return m
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+const noneHeader = `{"alg":"none","typ":"JWT"}`
+
+// unsigned assembles header.payload. from JSON texts.
+func unsigned(header string, payload any) string {
+	p, err := json.Marshal(payload)
+	if err != nil {
+		panic(err)
+	}
+	return b64(header) + "." + b64(string(p)) + "."
+}
+
+// withClaims returns a mutator that replaces the bearer token by one whose
+// claims (those of a valid token for the row's scope) were edited by edit.
+func withClaims(edit func(c map[string]any)) func(testing.TB, *http.Request) {
+	return func(t testing.TB, r *http.Request) {
+		c := claimsOf(t, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		edit(c)
+		r.Header.Set("Authorization", "Bearer "+unsigned(noneHeader, c))
+	}
+}
+
+// withToken replaces the bearer token by the one make builds from the valid token.
+func withToken(build func(valid string) string) func(testing.TB, *http.Request) {
+	return func(t testing.TB, r *http.Request) {
+		r.Header.Set("Authorization", "Bearer "+build(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")))
+	}
+}
+
+func resourceClaim(c map[string]any, name string) map[string]any { return c[name].(map[string]any) }
+
+func TestJWT(t *testing.T) {
+	t.Parallel()
+	now := func() int64 { return time.Now().Unix() }
+	rows := []pipelineRow{
+		{name: "expired (iat now-600)", mutate: withClaims(func(c map[string]any) {
+			c["iat"], c["exp"] = now()-600, now()-300
+		}), status: 400, code: "BAD_REQUEST"},
+		{name: "exp-iat 299", mutate: withClaims(func(c map[string]any) { c["exp"] = now() + 299; c["iat"] = now() }), status: 400, code: "BAD_REQUEST"},
+		{name: "exp-iat 301", mutate: withClaims(func(c map[string]any) { c["exp"] = now() + 301; c["iat"] = now() }), status: 400, code: "BAD_REQUEST"},
+		{name: "exp-iat -1", mutate: withClaims(func(c map[string]any) { c["exp"] = now() - 1; c["iat"] = now() }), status: 400, code: "BAD_REQUEST"},
+		{name: "exp as string", mutate: withClaims(func(c map[string]any) { c["exp"] = "1700000300" }), status: 400, code: "BAD_REQUEST"},
+		{name: "alg HS256", mutate: withToken(func(v string) string {
+			return b64(`{"alg":"HS256","typ":"JWT"}`) + v[strings.IndexByte(v, '.'):]
+		}), status: 400, code: "BAD_REQUEST"},
+		{name: "typ not JWT", mutate: withToken(func(v string) string {
+			return b64(`{"alg":"none","typ":"JWS"}`) + v[strings.IndexByte(v, '.'):]
+		}), status: 400, code: "BAD_REQUEST"},
+		{name: "extra header key", mutate: withToken(func(v string) string {
+			return b64(`{"alg":"none","typ":"JWT","kid":"1"}`) + v[strings.IndexByte(v, '.'):]
+		}), status: 400, code: "BAD_REQUEST"},
+		{name: "not base64", mutate: setHeader("Authorization", "Bearer not*base64.at!all."), status: 400, code: "BAD_REQUEST"},
+		{name: "padded base64", mutate: withToken(func(v string) string {
+			p := strings.Split(v, ".")
+			return p[0] + "." + base64.URLEncoding.EncodeToString(mustB64(p[1])) + "=."
+		}), status: 400, code: "BAD_REQUEST"},
+		{name: "no trailing dot", mutate: withToken(func(v string) string { return strings.TrimSuffix(v, ".") }), status: 400, code: "BAD_REQUEST"},
+		{name: "non-empty signature", mutate: withToken(func(v string) string { return v + "c2ln" }), status: 400, code: "BAD_REQUEST"},
+		{name: "payload not JSON", mutate: withToken(func(v string) string { return b64(noneHeader) + "." + b64("{not json") + "." }), status: 400, code: "BAD_REQUEST"},
+		{name: "iss missing", mutate: withClaims(func(c map[string]any) { delete(c, "iss") }), status: 400, code: "BAD_REQUEST"},
+		{name: "iss null", mutate: withClaims(func(c map[string]any) { c["iss"] = nil }), status: 400, code: "BAD_REQUEST"},
+		{name: "sub missing", mutate: withClaims(func(c map[string]any) { delete(c, "sub") }), status: 400, code: "BAD_REQUEST"},
+		{name: "sub differs from requesting_practitioner.id", mutate: withClaims(func(c map[string]any) { c["sub"] = "2" }), status: 400, code: "BAD_REQUEST"},
+		{name: "aud empty", mutate: withClaims(func(c map[string]any) { c["aud"] = "" }), status: 400, code: "BAD_REQUEST"},
+		{name: "aud missing", mutate: withClaims(func(c map[string]any) { delete(c, "aud") }), status: 400, code: "BAD_REQUEST"},
+		{name: "exp missing", mutate: withClaims(func(c map[string]any) { delete(c, "exp") }), status: 400, code: "BAD_REQUEST"},
+		{name: "iat missing", mutate: withClaims(func(c map[string]any) { delete(c, "iat") }), status: 400, code: "BAD_REQUEST"},
+		{name: "reason_for_request missing", mutate: withClaims(func(c map[string]any) { delete(c, "reason_for_request") }), status: 400, code: "BAD_REQUEST"},
+		{name: "reason_for_request wrong", mutate: withClaims(func(c map[string]any) { c["reason_for_request"] = "secondaryuses" }), status: 400, code: "BAD_REQUEST"},
+		{name: "requested_scope missing", mutate: withClaims(func(c map[string]any) { delete(c, "requested_scope") }), status: 400, code: "BAD_REQUEST"},
+		{name: "requested_scope bad", mutate: withClaims(func(c map[string]any) { c["requested_scope"] = "organization/*.readwrite" }), status: 400, code: "BAD_REQUEST"},
+		{name: "requested_record present (DSTU2 layout)", mutate: withClaims(func(c map[string]any) {
+			c["requested_record"] = map[string]any{"resourceType": "Organization", "identifier": []any{map[string]any{"system": sysODSOrg, "value": odsLegg}}}
+		}), status: 400, code: "BAD_REQUEST"},
+		{name: "requesting_device missing", mutate: withClaims(func(c map[string]any) { delete(c, "requesting_device") }), status: 400, code: "BAD_REQUEST"},
+		{name: "requesting_organization missing", mutate: withClaims(func(c map[string]any) { delete(c, "requesting_organization") }), status: 400, code: "BAD_REQUEST"},
+		{name: "requesting_practitioner missing", mutate: withClaims(func(c map[string]any) { delete(c, "requesting_practitioner") }), status: 400, code: "BAD_REQUEST"},
+		{name: "requesting_device unknown element", mutate: withClaims(func(c map[string]any) {
+			resourceClaim(c, "requesting_device")["notAnElement"] = "x"
+		}), status: 422, code: "INVALID_RESOURCE"},
+		{name: "requesting_device resourceType Patient", mutate: withClaims(func(c map[string]any) {
+			resourceClaim(c, "requesting_device")["resourceType"] = "Patient"
+		}), status: 422, code: "INVALID_RESOURCE"},
+		{name: "requesting_practitioner resourceType Patient", mutate: withClaims(func(c map[string]any) {
+			resourceClaim(c, "requesting_practitioner")["resourceType"] = "Patient"
+		}), status: 422, code: "INVALID_RESOURCE"},
+		{name: "requesting_practitioner unknown element", mutate: withClaims(func(c map[string]any) {
+			resourceClaim(c, "requesting_practitioner")["favouriteColour"] = "blue"
+		}), status: 422, code: "INVALID_RESOURCE"},
+		{name: "requesting_organization resourceType Device", mutate: withClaims(func(c map[string]any) {
+			resourceClaim(c, "requesting_organization")["resourceType"] = "Device"
+		}), status: 422, code: "INVALID_RESOURCE"},
+		// Scope versus interaction (§3.3).
+		{name: "patient/*.write on Find a patient", path: "Patient?identifier=" + url.QueryEscape(sysNHSNumber+"|9658218865"),
+			iid: iidFindPatient, scope: scopePatWrite, status: 400, code: "BAD_REQUEST"},
+		{name: "patient/*.read on metadata", scope: scopePatRead, status: 400, code: "BAD_REQUEST"},
+		{name: "organization/*.write on metadata", scope: scopeOrgWrite, status: 400, code: "BAD_REQUEST"},
+		{name: "organization/*.read on Read a patient", path: "Patient/1", iid: iidReadPatient, scope: scopeOrgRead, status: 400, code: "BAD_REQUEST"},
+		{name: "patient/*.read on slot search", path: "Slot?" + slotQuery(time.Now(), 1).Encode(), iid: iidSlots, scope: scopePatRead, status: 400, code: "BAD_REQUEST"},
+	}
+	accepted := []struct {
+		name   string
+		mutate func(testing.TB, *http.Request)
+	}{
+		// [TEST] J8: iat up to 200 s in the future must succeed.
+		{"iat now+200", withClaims(func(c map[string]any) { c["iat"], c["exp"] = now()+200, now()+500 })},
+		// J15/J16: UNK identifiers; a practitioner with only the sds-user-id identifier.
+		{"UNK practitioner identifiers", withClaims(func(c map[string]any) {
+			resourceClaim(c, "requesting_practitioner")["identifier"] = []any{
+				map[string]any{"system": sysSDSUser, "value": "UNK"}, map[string]any{"system": sysSDSRole, "value": "UNK"}}
+		})},
+		{"practitioner with sds-user-id only", withClaims(func(c map[string]any) {
+			resourceClaim(c, "requesting_practitioner")["identifier"] = []any{map[string]any{"system": sysSDSUser, "value": "GCASDS0001"}}
+		})},
+		{"legacy ODS system on requesting_organization", withClaims(func(c map[string]any) {
+			resourceClaim(c, "requesting_organization")["identifier"] = []any{
+				map[string]any{"system": "http://fhir.nhs.net/Id/ods-organization-code", "value": "GPCA0001"}}
+		})},
+		{"aud is not our root (not checked)", withClaims(func(c map[string]any) { c["aud"] = "https://elsewhere.example/" })},
+	}
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for _, row := range rows {
+			t.Run(row.name, func(t *testing.T) { row.run(t, e) })
+		}
+		for _, a := range accepted {
+			t.Run("accepted/"+a.name, func(t *testing.T) {
+				r := e.request(t, http.MethodGet, "metadata", iidMetadata, scopeOrgRead)
+				a.mutate(t, r)
+				wantOK(t, e.do(t, r), "CapabilityStatement")
+			})
+		}
+	})
+}
+
+func mustB64(s string) []byte {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// wellFormedXML reads every token of an XML document and returns the root element.
+func wellFormedXML(t testing.TB, body []byte) xml.StartElement {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(string(body)))
+	var root xml.StartElement
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("response is not well-formed XML: %v\n%.400s", err, body)
+		}
+		if se, ok := tok.(xml.StartElement); ok && root.Name.Local == "" {
+			root = se.Copy()
+		}
+	}
+	if root.Name.Space != "http://hl7.org/fhir" {
+		t.Errorf("XML root namespace = %q, want http://hl7.org/fhir", root.Name.Space)
+	}
+	return root
+}
+
+func TestFormats(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, e *env) {
+		xmlCases := []struct {
+			name, accept, format, wantCT string
+		}{
+			{"Accept xml", "application/fhir+xml", "", mediaXMLCT},
+			{"Accept xml with charset", "application/fhir+xml;charset=utf-8", "", mediaXMLCT},
+			{"Accept json with charset", "application/fhir+json;charset=utf-8", "", mediaJSONCT},
+			{"_format xml overrides Accept json", "application/fhir+json", "application/fhir+xml", mediaXMLCT},
+			{"_format json overrides Accept xml", "application/fhir+xml", "application/fhir+json", mediaJSONCT},
+			{"_format xml with no Accept", "", "application/fhir+xml", mediaXMLCT},
+			{"no Accept, no _format: JSON", "", "", mediaJSONCT},
+		}
+		for _, c := range xmlCases {
+			t.Run(c.name, func(t *testing.T) {
+				path := "metadata"
+				if c.format != "" {
+					path += "?_format=" + url.QueryEscape(c.format)
+				}
+				r := e.request(t, http.MethodGet, path, iidMetadata, scopeOrgRead)
+				if c.accept == "" {
+					r.Header.Del("Accept")
+				} else {
+					r.Header.Set("Accept", c.accept)
+				}
+				res := e.do(t, r)
+				if res.status != 200 {
+					t.Fatalf("status %d: %.300s", res.status, res.body)
+				}
+				if got := res.header.Get("Content-Type"); got != c.wantCT {
+					t.Fatalf("Content-Type = %q, want %q", got, c.wantCT)
+				}
+				if res.header.Get("Cache-Control") != "no-store" {
+					t.Errorf("Cache-Control = %q", res.header.Get("Cache-Control"))
+				}
+				if c.wantCT == mediaXMLCT {
+					if root := wellFormedXML(t, res.body); root.Name.Local != "CapabilityStatement" {
+						t.Errorf("XML root = %s, want CapabilityStatement", root.Name.Local)
+					}
+				} else {
+					wantOK(t, res, "CapabilityStatement")
+				}
+			})
+		}
+		t.Run("XML OperationOutcome", func(t *testing.T) {
+			r := e.request(t, http.MethodGet, "Patient/999999", iidReadPatient, scopePatRead)
+			r.Header.Set("Accept", "application/fhir+xml")
+			res := e.do(t, r)
+			if res.status != 404 || res.header.Get("Content-Type") != mediaXMLCT || res.header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("got %d %q %q", res.status, res.header.Get("Content-Type"), res.header.Get("Cache-Control"))
+			}
+			if root := wellFormedXML(t, res.body); root.Name.Local != "OperationOutcome" {
+				t.Errorf("XML root = %s, want OperationOutcome", root.Name.Local)
+			}
+			if !strings.Contains(string(res.body), "PATIENT_NOT_FOUND") {
+				t.Errorf("XML outcome lacks PATIENT_NOT_FOUND: %s", res.body)
+			}
+		})
+		t.Run("XML slot bundle", func(t *testing.T) {
+			r := e.request(t, http.MethodGet, "Slot?"+slotQuery(e.now, 2).Encode(), iidSlots, scopeOrgRead)
+			r.Header.Set("Accept", "application/fhir+xml")
+			res := e.do(t, r)
+			if res.status != 200 || res.header.Get("Content-Type") != mediaXMLCT {
+				t.Fatalf("got %d %q: %.300s", res.status, res.header.Get("Content-Type"), res.body)
+			}
+			if root := wellFormedXML(t, res.body); root.Name.Local != "Bundle" {
+				t.Errorf("XML root = %s, want Bundle", root.Name.Local)
+			}
+		})
+		unsupported := []pipelineRow{
+			{name: "Accept text/html", mutate: setHeader("Accept", "text/html"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+			{name: "Accept application/pdf", mutate: setHeader("Accept", "application/pdf"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+			{name: "Accept json with charset latin1", mutate: setHeader("Accept", "application/fhir+json;charset=iso-8859-1"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+			{name: "_format text/plain", path: "metadata?_format=text%2Fplain", status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+			{name: "_format unsupported overrides a good Accept", path: "metadata?_format=application%2Fpdf", status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+		}
+		for _, row := range unsupported {
+			t.Run(row.name, func(t *testing.T) { row.run(t, e) })
+		}
+		t.Run("gzip", func(t *testing.T) {
+			r := e.request(t, http.MethodGet, "Slot?"+slotQuery(e.now, 7).Encode(), iidSlots, scopeOrgRead)
+			r.Header.Set("Accept-Encoding", "gzip")
+			res := e.do(t, r)
+			if got := res.header.Get("Content-Encoding"); got != "gzip" {
+				t.Fatalf("Content-Encoding = %q, want gzip (body %d bytes)", got, len(res.body))
+			}
+			if len(res.raw) >= len(res.body) {
+				t.Errorf("gzip body (%d bytes) is not smaller than the JSON (%d bytes)", len(res.raw), len(res.body))
+			}
+			b := wantOK(t, res, "Bundle")
+			if len(entries(b)) == 0 {
+				t.Errorf("gzipped bundle has no entries")
+			}
+		})
+		t.Run("gzip not requested", func(t *testing.T) {
+			res := e.get(t, "Slot?"+slotQuery(e.now, 7).Encode(), iidSlots, scopeOrgRead)
+			if got := res.header.Get("Content-Encoding"); got != "" {
+				t.Errorf("Content-Encoding = %q without Accept-Encoding", got)
+			}
+			wantOK(t, res, "Bundle")
+		})
+	})
+}
+
+func TestPaths(t *testing.T) {
+	t.Parallel()
+	root := "/" + odsLegg + "/STU3/1/gpconnect"
+	cases := []struct {
+		name, method, path string
+	}{
+		{"Metadata wrong case", "GET", root + "/Metadata"},
+		{"appointmentqq/!", "GET", root + "/appointmentqq/!"},
+		{"metadata trailing slash", "GET", root + "/metadata/"},
+		{"service root itself", "GET", root},
+		{"service root with slash", "GET", root + "/"},
+		{"Slot read (no such interaction)", "GET", root + "/Slot/1"},
+		{"Schedule search (no such interaction)", "GET", root + "/Schedule"},
+		{"Location search (no such interaction)", "GET", root + "/Location"},
+		{"lower-case stu3", "GET", "/" + odsLegg + "/stu3/1/gpconnect/metadata"},
+		{"unknown ODS code", "GET", "/ZZZ999/STU3/1/gpconnect/metadata"},
+		{"ODS code of a non-practice", "GET", "/R1A14/STU3/1/gpconnect/metadata"},
+		{"ODS code wrong case", "GET", "/a20047/STU3/1/gpconnect/metadata"},
+		{"not under a service root", "GET", "/metadata"},
+		{"server root", "GET", "/"},
+		{"PATCH metadata", "PATCH", root + "/metadata"},
+		{"DELETE metadata", "DELETE", root + "/metadata"},
+		{"POST metadata", "POST", root + "/metadata"},
+		{"PUT metadata", "PUT", root + "/metadata"},
+		{"OPTIONS metadata", "OPTIONS", root + "/metadata"},
+		{"DELETE Patient/1", "DELETE", root + "/Patient/1"},
+	}
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.rawRequest(t, c.method, c.path)
+				if c.method == "POST" || c.method == "PUT" || c.method == "PATCH" {
+					r.Header.Set("Content-Type", "application/fhir+json;charset=utf-8")
+					r.Body = io.NopCloser(strings.NewReader(`{"resourceType":"Parameters"}`))
+				}
+				res := e.do(t, r)
+				if res.status < 400 || res.status > 499 {
+					t.Fatalf("status = %d, want 4xx; body %.300s", res.status, res.body)
+				}
+				if res.header.Get("Cache-Control") != "no-store" {
+					t.Errorf("Cache-Control = %q, want no-store", res.header.Get("Cache-Control"))
+				}
+				if ct := res.header.Get("Content-Type"); ct != mediaJSONCT {
+					t.Fatalf("Content-Type = %q, want %q (never HTML); body %.200s", ct, mediaJSONCT, res.body)
+				}
+				var v obj
+				if err := json.Unmarshal(res.body, &v); err != nil {
+					t.Fatalf("body is not JSON: %v: %.200s", err, res.body)
+				}
+				checkOutcome(t, v, res.body, "BAD_REQUEST|NO_RECORD_FOUND|NOT_IMPLEMENTED")
+			})
+		}
+		// A panic cannot be provoked through the public API; see
+		// TestPanicBecomesOutcome (export_test.go hook) for the recoverer.
+	})
+}
+
+func TestEnablement(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, e *env) {
+		off := []struct{ name, path, iid, scope string }{
+			{"metadata", "metadata", iidMetadata, scopeOrgRead},
+			{"find organisation", "Organization?identifier=" + url.QueryEscape(sysODSOrg+"|"+odsWestbrook), iidFindOrg, scopeOrgRead},
+			{"find patient", "Patient?identifier=" + url.QueryEscape(sysNHSNumber+"|9990000050"), iidFindPatient, scopePatRead},
+			{"slot search", "Slot?" + slotQuery(e.now, 1).Encode(), iidSlots, scopeOrgRead},
+		}
+		for _, c := range off {
+			t.Run("D81001 "+c.name, func(t *testing.T) {
+				r := e.requestAt(t, odsWestbrook, asidWestbrook, http.MethodGet, c.path, c.iid, c.scope)
+				wantOutcome(t, e.do(t, r), 403, "ACCESS_DENIED")
+			})
+		}
+		// §3.5: enablement comes after the header and token checks.
+		t.Run("D81001 bad token is still 400", func(t *testing.T) {
+			r := e.requestAt(t, odsWestbrook, asidWestbrook, http.MethodGet, "metadata", iidMetadata, scopeOrgRead)
+			r.Header.Set("Authorization", "Bearer x.y.")
+			wantOutcome(t, e.do(t, r), 400, "BAD_REQUEST")
+		})
+		t.Run("D81001 wrong Ssp-To is still 400", func(t *testing.T) {
+			r := e.requestAt(t, odsWestbrook, asidLegg, http.MethodGet, "metadata", iidMetadata, scopeOrgRead)
+			wantOutcome(t, e.do(t, r), 400, "BAD_REQUEST")
+		})
+	})
+}
