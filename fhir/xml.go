@@ -597,7 +597,7 @@ func writeDiv(out *bytes.Buffer, next func() (xml.Token, error), selfClosing fun
 }
 
 func writeDivAttrs(out *bytes.Buffer, attrs []xml.Attr) error {
-	var seen []string
+	seen := make(map[string]bool, len(attrs))
 	for _, a := range attrs {
 		var name string
 		switch {
@@ -613,12 +613,10 @@ func writeDivAttrs(out *bytes.Buffer, attrs []xml.Attr) error {
 		if strings.Contains(a.Name.Local, ":") || a.Name.Local == "" {
 			return fmt.Errorf("invalid attribute name %q", a.Name.Local)
 		}
-		for _, s := range seen {
-			if s == name {
-				return fmt.Errorf("repeated attribute %s", name)
-			}
+		if seen[name] {
+			return fmt.Errorf("repeated attribute %s", name)
 		}
-		seen = append(seen, name)
+		seen[name] = true
 		out.WriteString(" " + name + `="`)
 		if err := escapeXML(out, a.Value, true); err != nil {
 			return err
@@ -700,14 +698,28 @@ type jsonNode struct {
 	text string
 	keys []string
 	vals []*jsonNode
+	idx  map[string]int // key -> last index, for large objects
 }
 
+// get returns the member key of object n (the last one, as encoding/json does).
 func (n *jsonNode) get(key string) *jsonNode {
 	if n == nil || n.kind != 'o' {
 		return nil
 	}
-	for i, k := range n.keys {
-		if k == key {
+	if len(n.keys) > 16 {
+		if n.idx == nil {
+			n.idx = make(map[string]int, len(n.keys))
+			for i, k := range n.keys {
+				n.idx[k] = i
+			}
+		}
+		if i, ok := n.idx[key]; ok {
+			return n.vals[i]
+		}
+		return nil
+	}
+	for i := len(n.keys) - 1; i >= 0; i-- {
+		if n.keys[i] == key {
 			return n.vals[i]
 		}
 	}
@@ -821,8 +833,8 @@ func (w *xmlWriter) jsonMembers(n *jsonNode, first []string, skip map[string]boo
 	write := func(i int) error {
 		done[i] = true
 		k := n.keys[i]
-		if skip[k] {
-			return nil
+		if skip[k] || n.get(k) != n.vals[i] {
+			return nil // left out, or a repeated key (the last one wins)
 		}
 		if base, ok := strings.CutPrefix(k, "_"); ok {
 			if n.get(base) != nil {

@@ -418,7 +418,7 @@ func (v *Verifier) claims(p string) (*Claims, *Error) {
 		// Resource claims are decoded in this same pass; their errors wait
 		// until the BAD_REQUEST checks below have run.
 		end, kind := 0, byte(0)
-		if idx >= cDevice && idx <= cPract && p[or.i] == '{' {
+		if idx >= cDevice && idx <= cPract && or.i < len(p) && p[or.i] == '{' {
 			end, r.resErr[idx] = c.decodeClaim(idx, p, or.i)
 			kind = kindObject
 		}

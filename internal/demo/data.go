@@ -98,6 +98,8 @@ type session struct {
 	profile     string
 }
 
+// site builds an active location. Status is spelt out: the store inserts ""
+// as "active" but compares the raw value on the next save.
 func site(id int64, name, code, line, city, postcode, phone string) scheduling.Location {
 	return scheduling.Location{ID: id, Name: name, SiteCode: code, Phone: phone, Status: "active",
 		Address: scheduling.Address{Use: "work", Lines: []string{name, line}, City: city, District: "West Yorkshire", PostalCode: postcode}}
@@ -110,6 +112,7 @@ var openProfiles = []scheduling.AccessProfile{
 	{Name: profUrgentCare, Bookable: true, OrgTypes: []string{urgentCare}},
 }
 
+// Schedule types (service category) and slot types (service type).
 const (
 	catGP     = "General GP Appointments"
 	typeGP    = "General GP Appointment"

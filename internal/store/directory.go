@@ -218,6 +218,10 @@ func (s *Store) Locations(ctx context.Context, practiceID int64) ([]*scheduling.
 // SaveLocation inserts a location (explicit id kept) or updates it when the id exists.
 func (s *Store) SaveLocation(ctx context.Context, l *scheduling.Location) (int64, error) {
 	var id int64
+	status := l.Status
+	if status == "" {
+		status = "active"
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		addr := toJSON(l.Address)
 		if l.ID > 0 {
@@ -225,20 +229,16 @@ func (s *Store) SaveLocation(ctx context.Context, l *scheduling.Location) (int64
 			err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT `+locCols+` FROM locations WHERE id = ?`), l.ID)
 			if err == nil {
 				id = cur.ID
-				if cur.PracticeID == l.PracticeID && cur.Name == l.Name && cur.SiteCode == l.SiteCode && cur.Phone == l.Phone && cur.Address == addr && cur.Status == l.Status {
+				if cur.PracticeID == l.PracticeID && cur.Name == l.Name && cur.SiteCode == l.SiteCode && cur.Phone == l.Phone && cur.Address == addr && cur.Status == status {
 					return nil
 				}
 				_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE locations SET practice_id = ?, name = ?, site_code = ?, phone = ?, address = ?, status = ?, version = version + 1 WHERE id = ?`),
-					l.PracticeID, l.Name, l.SiteCode, l.Phone, addr, l.Status, l.ID)
+					l.PracticeID, l.Name, l.SiteCode, l.Phone, addr, status, l.ID)
 				return err
 			}
 			if scheduling.ErrorCode(notFound(err, "", "")) != scheduling.ENOTFOUND {
 				return err
 			}
-		}
-		status := l.Status
-		if status == "" {
-			status = "active"
 		}
 		var err error
 		id, err = insertReturningID(ctx, tx, "locations", l.ID, []string{"practice_id", "name", "site_code", "phone", "address", "status"},

@@ -92,7 +92,7 @@ func (s *Store) SavePatient(ctx context.Context, p *scheduling.Patient) (int64, 
 			id = cur.ID
 			next := *p
 			next.ID, next.Version = cur.ID, cur.Version
-			if sameJSON(cur.domain(), &next) {
+			if sameJSON(patientArgs(cur.domain()), patientArgs(&next)) {
 				return nil
 			}
 			return updatePatient(ctx, tx, &next)

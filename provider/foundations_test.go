@@ -1,0 +1,538 @@
+package provider_test
+
+// Foundations interactions (spec §12): capability statement, find/read
+// patient, organisation, practitioner, location and healthcare service,
+// against the test-pack data of spec/testpack-data.md.
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const (
+	profPatient      = "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Patient-1"
+	profOrganization = "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Organization-1"
+	profPractitioner = "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Practitioner-1"
+	profLocation     = "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Location-1"
+	profSlot         = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Slot-1"
+	profSchedule     = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Schedule-1"
+
+	extNHSVerification = "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-CareConnect-GPC-NHSNumberVerificationStatus-1"
+	sysNHSVerification = "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-NHSNumberVerificationStatus-1"
+	extRegistration    = "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-CareConnect-GPC-RegistrationDetails-1"
+	extFilteringStatus = "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-ServiceFilteringStatus-1"
+	extDeliveryChannel = "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-DeliveryChannel-2"
+	extPractRole       = "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-PractitionerRole-1"
+	sysSDSJobRole      = "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-SDSJobRoleName-1"
+)
+
+func identifierQuery(system, value string) string {
+	return "identifier=" + url.QueryEscape(system+"|"+value)
+}
+
+func TestCapabilityStatement(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, e *env) {
+		cs := wantOK(t, e.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
+		if v := str(cs, "version"); v != "1.2.8" {
+			t.Errorf("version = %q, want 1.2.8", v)
+		}
+		if v := str(cs, "fhirVersion"); v != "3.0.1" {
+			t.Errorf("fhirVersion = %q, want 3.0.1", v)
+		}
+		if v := str(cs, "acceptUnknown"); v != "both" {
+			t.Errorf("acceptUnknown = %q, want both", v)
+		}
+		formats := strSlice(arr(cs, "format"))
+		for _, f := range []string{"application/fhir+json", "application/fhir+xml"} {
+			if !slices.Contains(formats, f) {
+				t.Errorf("format %v lacks %s", formats, f)
+			}
+		}
+		for _, k := range []string{"name", "version", "releaseDate"} {
+			if str(cs, "software", k) == "" {
+				t.Errorf("software.%s is empty", k)
+			}
+		}
+		if x := extension(cs, extFilteringStatus); x == nil || !slices.Contains([]string{"enabled", "organization-disabled", "supplier-disabled"}, str(x, "valueCode")) {
+			t.Errorf("ServiceFilteringStatus root extension = %v", x)
+		}
+		var profiles []string
+		for _, p := range arr(cs, "profile") {
+			profiles = append(profiles, str(p, "reference"))
+		}
+		for _, p := range []string{"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Appointment-1", profSlot, profSchedule,
+			profPatient, profPractitioner, profOrganization, profLocation,
+			"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1"} {
+			if !slices.Contains(profiles, p) {
+				t.Errorf("profile list lacks %s", p)
+			}
+		}
+		var opOK bool
+		for _, op := range arr(cs, "rest", 0, "operation") {
+			if str(op, "name") == "gpc.registerpatient" &&
+				str(op, "definition", "reference") == "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-RegisterPatient-Operation-1" {
+				opOK = true
+			}
+		}
+		if !opOK {
+			t.Errorf("no gpc.registerpatient operation: %v", at(cs, "rest", 0, "operation"))
+		}
+		var slot any
+		for _, r := range arr(cs, "rest", 0, "resource") {
+			if str(r, "type") == "Slot" {
+				slot = r
+			}
+		}
+		if slot == nil {
+			t.Fatalf("no Slot resource in rest")
+		}
+		incs := strSlice(arr(slot, "searchInclude"))
+		for _, inc := range []string{"Location:managingOrganization", "Slot:schedule", "Schedule:actor:Location", "Schedule:actor:Practitioner"} {
+			if !slices.Contains(incs, inc) {
+				t.Errorf("Slot searchInclude %v lacks %s", incs, inc)
+			}
+		}
+		var params []string
+		for _, p := range arr(slot, "searchParam") {
+			params = append(params, str(p, "name"))
+		}
+		for _, p := range []string{"start", "end", "status", "searchFilter", "service.identifier"} {
+			if !slices.Contains(params, p) {
+				t.Errorf("Slot searchParam %v lacks %s", params, p)
+			}
+		}
+	})
+}
+
+// patientClass is one test-pack patient and what Find a patient must return.
+type patientClass struct {
+	name    string
+	nhs     string
+	entries int
+}
+
+var patientClasses = []patientClass{
+	{"patient1 active", "9658218865", 1},
+	{"patient2 active", "9658218873", 1},
+	{"patient3 active", "9658218881", 1},
+	{"patient4 active", "9658218903", 1},
+	{"patient5 active", "9658218989", 1},
+	{"patient6 active", "9658218997", 1},
+	{"patient7 active", "9658219004", 1},
+	{"patient8 active", "9658219012", 1},
+	{"patient13 in transit (active)", "9658219691", 1},
+	{"patient16 active", "9658219705", 1},
+	{"patient17 active", "9658219713", 1},
+	{"patientNoAppointments active", "9658219721", 1},
+	{"patient15 no consent", "9658220169", 1},
+	{"patient9 sensitive", "9658220142", 0},
+	{"patient10 sensitive", "9658220150", 0},
+	{"patient18 deceased", "9658220290", 0},
+	{"patient21 inactive", "9658219748", 0},
+	{"patientNotInSystem", "9999999999", 0},
+	{"patient14 registered at another practice", "9476718943", 0},
+}
+
+func TestFindPatient(t *testing.T) {
+	t.Parallel()
+	errRows := []struct {
+		name, query string
+		status      int
+		code        string
+	}{
+		{"invalid NHS number check digit", identifierQuery(sysNHSNumber, "9658218866"), 400, "INVALID_NHS_NUMBER"},
+		{"NHS number too short", identifierQuery(sysNHSNumber, "965821886"), 400, "INVALID_NHS_NUMBER"},
+		{"NHS number not digits", identifierQuery(sysNHSNumber, "96582188AB"), 400, "INVALID_NHS_NUMBER"},
+		{"wrong identifier system", identifierQuery("https://fhir.nhs.uk/Id/sds-user-id", "9658218865"), 400, "INVALID_IDENTIFIER_SYSTEM"},
+		{"legacy NHS number system", identifierQuery("http://fhir.nhs.net/Id/nhs-number", "9658218865"), 400, "INVALID_IDENTIFIER_SYSTEM"},
+		{"duplicate identifier", identifierQuery(sysNHSNumber, "9658218865") + "&" + identifierQuery(sysNHSNumber, "9658218873"), 400, "BAD_REQUEST"},
+		{"wrong-case Identifier", "Identifier=" + url.QueryEscape(sysNHSNumber+"|9658218865"), 400, "BAD_REQUEST"},
+		{"identifier missing", "", 400, "BAD_REQUEST"},
+		{"identifier missing, other parameter", "name=WRIGHT", 400, "BAD_REQUEST"},
+		{"empty system", "identifier=" + url.QueryEscape("|9658218865"), 422, "INVALID_PARAMETER"},
+		{"empty value", "identifier=" + url.QueryEscape(sysNHSNumber+"|"), 422, "INVALID_PARAMETER"},
+		{"empty system and value", "identifier=" + url.QueryEscape("|"), 422, "INVALID_PARAMETER"},
+	}
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for _, pc := range patientClasses {
+			t.Run(pc.name, func(t *testing.T) {
+				b := wantOK(t, e.get(t, "Patient?"+identifierQuery(sysNHSNumber, pc.nhs), iidFindPatient, scopePatRead), "Bundle")
+				if str(b, "type") != "searchset" {
+					t.Errorf("Bundle.type = %q, want searchset", str(b, "type"))
+				}
+				es := entries(b)
+				if len(es) != pc.entries {
+					t.Fatalf("%d entries, want %d", len(es), pc.entries)
+				}
+				for _, p := range es {
+					checkPatient(t, e, p, pc.nhs)
+				}
+			})
+		}
+		for _, row := range errRows {
+			t.Run(row.name, func(t *testing.T) {
+				wantOutcome(t, e.get(t, "Patient?"+row.query, iidFindPatient, scopePatRead), row.status, row.code)
+			})
+		}
+	})
+}
+
+// checkPatient applies the CareConnect-GPC-Patient-1 population rules of §12.2.
+func checkPatient(t *testing.T, e *env, p obj, nhs string) {
+	t.Helper()
+	if str(p, "resourceType") != "Patient" {
+		t.Fatalf("entry is %s, want Patient", str(p, "resourceType"))
+	}
+	wantProfile(t, p, profPatient)
+	ids := arr(p, "identifier")
+	if len(ids) != 1 || str(ids[0], "system") != sysNHSNumber || str(ids[0], "value") != nhs {
+		t.Errorf("identifier = %v, want one NHS number %s", ids, nhs)
+	}
+	if len(ids) > 0 {
+		x := extension(ids[0], extNHSVerification)
+		if x == nil {
+			t.Errorf("NHS number identifier has no verification status extension")
+		} else if c := at(x, "valueCodeableConcept", "coding", 0); str(c, "system") != sysNHSVerification || str(c, "code") == "" {
+			t.Errorf("verification status coding = %v", c)
+		}
+	}
+	var official int
+	for _, n := range arr(p, "name") {
+		if str(n, "use") == "official" {
+			official++
+		}
+		if str(n, "use") == "" || str(n, "family") == "" {
+			t.Errorf("name %v lacks use or family", n)
+		}
+	}
+	if official != 1 {
+		t.Errorf("%d official names, want exactly 1", official)
+	}
+	var regs int
+	for _, x := range arr(p, "extension") {
+		if str(x, "url") == extRegistration {
+			regs++
+			for _, sub := range arr(x, "extension") {
+				if str(sub, "url") == "preferredBranchSurgery" && !strings.HasPrefix(str(sub, "valueReference", "reference"), "Location/") {
+					t.Errorf("preferredBranchSurgery = %v", sub)
+				}
+			}
+		}
+	}
+	if regs != 1 {
+		t.Errorf("%d RegistrationDetails extensions, want 1", regs)
+	}
+	if mo := str(p, "managingOrganization", "reference"); !strings.HasPrefix(mo, "Organization/") {
+		t.Errorf("managingOrganization = %q", mo)
+	} else {
+		org := wantOK(t, e.get(t, mo, iidReadOrg, scopeOrgRead), "Organization")
+		if id := str(org, "identifier", 0, "value"); id != odsLegg {
+			t.Errorf("managingOrganization is %s, want the practice addressed (%s)", id, odsLegg)
+		}
+	}
+	for _, tc := range arr(p, "telecom") {
+		if str(tc, "system") == "" || str(tc, "value") == "" || str(tc, "use") == "" {
+			t.Errorf("telecom %v lacks system, value or use", tc)
+		}
+	}
+	for _, a := range arr(p, "address") {
+		if str(a, "use") == "" || str(a, "text") != "" {
+			t.Errorf("address %v: use is required and text is not used", a)
+		}
+	}
+	for _, k := range []string{"maritalStatus", "multipleBirthBoolean", "multipleBirthInteger", "photo", "link", "animal"} {
+		if at(p, k) != nil {
+			t.Errorf("Patient has %s, which SHALL NOT be populated", k)
+		}
+	}
+	for _, x := range arr(p, "extension") {
+		for _, bad := range []string{"EthnicCategory", "ReligiousAffiliation", "CadavericDonor", "ResidentialStatus", "TreatmentCategory", "birthPlace"} {
+			if strings.Contains(str(x, "url"), bad) {
+				t.Errorf("Patient has extension %s, which SHALL NOT be populated", str(x, "url"))
+			}
+		}
+	}
+}
+
+func TestReadPatient(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for _, pc := range patientClasses {
+			if pc.entries != 1 {
+				continue
+			}
+			t.Run(pc.name, func(t *testing.T) {
+				b := wantOK(t, e.get(t, "Patient?"+identifierQuery(sysNHSNumber, pc.nhs), iidFindPatient, scopePatRead), "Bundle")
+				id := str(entries(b)[0], "id")
+				res := e.get(t, "Patient/"+id, iidReadPatient, scopePatRead)
+				p := wantOK(t, res, "Patient")
+				wantETag(t, res, p)
+				if str(p, "id") != id {
+					t.Errorf("id = %q, want %q", str(p, "id"), id)
+				}
+				checkPatient(t, e, p, pc.nhs)
+			})
+		}
+		notFound := []struct{ name, id string }{
+			{"unknown id", "999999"},
+			{"non-numeric id", "abc"},
+			{"zero", "0"},
+			{"sensitive patient 9", "9"},
+			{"patient 14 of another practice", "14"},
+			{"patient of a federation practice", "101"},
+		}
+		for _, c := range notFound {
+			t.Run(c.name, func(t *testing.T) {
+				wantOutcome(t, e.get(t, "Patient/"+c.id, iidReadPatient, scopePatRead), 404, "PATIENT_NOT_FOUND")
+			})
+		}
+	})
+}
+
+func checkOrganization(t *testing.T, o obj) {
+	t.Helper()
+	wantProfile(t, o, profOrganization)
+	ids := arr(o, "identifier")
+	if len(ids) != 1 || str(ids[0], "system") != sysODSOrg || str(ids[0], "value") != odsLegg {
+		t.Errorf("identifier = %v, want one ODS code %s", ids, odsLegg)
+	}
+	if str(o, "name") == "" {
+		t.Errorf("Organization has no name")
+	}
+	for _, k := range []string{"contact", "endpoint"} {
+		if at(o, k) != nil {
+			t.Errorf("Organization has %s, which SHALL NOT be populated", k)
+		}
+	}
+	for _, tc := range arr(o, "telecom") {
+		if str(tc, "system") == "" || str(tc, "value") == "" {
+			t.Errorf("telecom %v lacks system or value", tc)
+		}
+	}
+}
+
+func TestOrganisation(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, e *env) {
+		var orgID string
+		t.Run("find A20047", func(t *testing.T) {
+			b := wantOK(t, e.get(t, "Organization?"+identifierQuery(sysODSOrg, odsLegg), iidFindOrg, scopeOrgRead), "Bundle")
+			es := entries(b)
+			if len(es) != 1 {
+				t.Fatalf("%d entries, want 1", len(es))
+			}
+			checkOrganization(t, es[0])
+			orgID = str(es[0], "id")
+		})
+		t.Run("find unknown ODS INVOC1", func(t *testing.T) {
+			b := wantOK(t, e.get(t, "Organization?"+identifierQuery(sysODSOrg, "INVOC1"), iidFindOrg, scopeOrgRead), "Bundle")
+			if n := len(entries(b)); n != 0 {
+				t.Errorf("%d entries, want 0", n)
+			}
+		})
+		errRows := []struct {
+			name, query string
+			status      int
+			code        string
+		}{
+			{"wrong system", identifierQuery(sysNHSNumber, odsLegg), 400, "INVALID_IDENTIFIER_SYSTEM"},
+			{"empty value", "identifier=" + url.QueryEscape(sysODSOrg+"|"), 422, "INVALID_PARAMETER"},
+			{"empty system", "identifier=" + url.QueryEscape("|"+odsLegg), 422, "INVALID_PARAMETER"},
+			{"duplicate identifier", identifierQuery(sysODSOrg, odsLegg) + "&" + identifierQuery(sysODSOrg, odsLegg), 400, "BAD_REQUEST"},
+			{"wrong-case Identifier", "Identifier=" + url.QueryEscape(sysODSOrg+"|"+odsLegg), 400, "BAD_REQUEST"},
+			{"identifier missing", "", 400, "BAD_REQUEST"},
+		}
+		for _, row := range errRows {
+			t.Run(row.name, func(t *testing.T) {
+				wantOutcome(t, e.get(t, "Organization?"+row.query, iidFindOrg, scopeOrgRead), row.status, row.code)
+			})
+		}
+		t.Run("read A20047", func(t *testing.T) {
+			if orgID == "" {
+				t.Skip("find failed")
+			}
+			res := e.get(t, "Organization/"+orgID, iidReadOrg, scopeOrgRead)
+			o := wantOK(t, res, "Organization")
+			wantETag(t, res, o)
+			checkOrganization(t, o)
+		})
+		for _, id := range []string{"999999", "abc"} {
+			t.Run("read unknown "+id, func(t *testing.T) {
+				wantOutcome(t, e.get(t, "Organization/"+id, iidReadOrg, scopeOrgRead), 404, "ORGANISATION_NOT_FOUND")
+			})
+		}
+	})
+}
+
+func checkPractitioner(t *testing.T, p obj, sds string, roles int) {
+	t.Helper()
+	wantProfile(t, p, profPractitioner)
+	var users, roleIDs int
+	for _, id := range arr(p, "identifier") {
+		switch str(id, "system") {
+		case sysSDSUser:
+			users++
+			if str(id, "value") != sds {
+				t.Errorf("sds-user-id = %q, want %s", str(id, "value"), sds)
+			}
+		case sysSDSRole:
+			roleIDs++
+		case "https://fhir.nhs.uk/Id/gmp-number":
+		default:
+			t.Errorf("unexpected identifier system %q", str(id, "system"))
+		}
+	}
+	if users != 1 {
+		t.Errorf("%d sds-user-id identifiers, want 1", users)
+	}
+	if roleIDs != roles {
+		t.Errorf("%d sds-role-profile-id identifiers, want %d", roleIDs, roles)
+	}
+	if n := arr(p, "name"); len(n) != 1 || str(n[0], "family") == "" {
+		t.Errorf("name = %v, want exactly one with a family name", n)
+	}
+	for _, k := range []string{"telecom", "address", "birthDate", "photo", "qualification"} {
+		if at(p, k) != nil {
+			t.Errorf("Practitioner has %s, which SHALL NOT be populated", k)
+		}
+	}
+}
+
+func TestPractitioner(t *testing.T) {
+	t.Parallel()
+	pracs := []struct {
+		name, sds string
+		roles     int
+	}{
+		{"practitioner1", "G13579135", 0},
+		{"practitioner2", "G11111116", 1},
+		{"practitioner3", "G22345655", 2},
+	}
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for _, pr := range pracs {
+			t.Run(pr.name, func(t *testing.T) {
+				b := wantOK(t, e.get(t, "Practitioner?"+identifierQuery(sysSDSUser, pr.sds), iidFindPrac, scopeOrgRead), "Bundle")
+				es := entries(b)
+				if len(es) != 1 {
+					t.Fatalf("%d entries, want 1", len(es))
+				}
+				checkPractitioner(t, es[0], pr.sds, pr.roles)
+				res := e.get(t, "Practitioner/"+str(es[0], "id"), iidReadPrac, scopeOrgRead)
+				p := wantOK(t, res, "Practitioner")
+				wantETag(t, res, p)
+				checkPractitioner(t, p, pr.sds, pr.roles)
+			})
+		}
+		t.Run("unknownSDSUserID", func(t *testing.T) {
+			b := wantOK(t, e.get(t, "Practitioner?"+identifierQuery(sysSDSUser, "unknownSDSUserID"), iidFindPrac, scopeOrgRead), "Bundle")
+			if n := len(entries(b)); n != 0 {
+				t.Errorf("%d entries, want 0", n)
+			}
+		})
+		errRows := []struct {
+			name, query string
+			status      int
+			code        string
+		}{
+			{"two identifiers", identifierQuery(sysSDSUser, "G13579135") + "&" + identifierQuery(sysSDSUser, "G11111116"), 400, "BAD_REQUEST"},
+			{"wrong-case Identifier", "Identifier=" + url.QueryEscape(sysSDSUser+"|G13579135"), 400, "BAD_REQUEST"},
+			{"identifier missing", "", 400, "BAD_REQUEST"},
+			{"empty value", "identifier=" + url.QueryEscape(sysSDSUser+"|"), 422, "INVALID_PARAMETER"},
+			{"empty system", "identifier=" + url.QueryEscape("|G13579135"), 422, "INVALID_PARAMETER"},
+		}
+		for _, row := range errRows {
+			t.Run(row.name, func(t *testing.T) {
+				wantOutcome(t, e.get(t, "Practitioner?"+row.query, iidFindPrac, scopeOrgRead), row.status, row.code)
+			})
+		}
+		for _, id := range []string{"999999", "abc", "101"} {
+			t.Run("read unknown "+id, func(t *testing.T) {
+				wantOutcome(t, e.get(t, "Practitioner/"+id, iidReadPrac, scopeOrgRead), 404, "PRACTITIONER_NOT_FOUND")
+			})
+		}
+	})
+}
+
+func TestReadLocation(t *testing.T) {
+	t.Parallel()
+	sites := []struct{ name, id, site string }{
+		{"SIT1", "1", "Z26556"},
+		{"SIT2", "8", "Z33432"},
+		{"SIT3", "3", "Z33433"},
+	}
+	forEachEngine(t, func(t *testing.T, e *env) {
+		for _, s := range sites {
+			t.Run(s.name, func(t *testing.T) {
+				res := e.get(t, "Location/"+s.id, iidReadLocation, scopeOrgRead)
+				l := wantOK(t, res, "Location")
+				wantETag(t, res, l)
+				checkLocation(t, e, l)
+				var siteCodes []string
+				for _, id := range arr(l, "identifier") {
+					if str(id, "system") == sysODSSite {
+						siteCodes = append(siteCodes, str(id, "value"))
+					}
+				}
+				if len(siteCodes) != 1 || siteCodes[0] != s.site {
+					t.Errorf("ods-site-code identifiers = %v, want [%s]", siteCodes, s.site)
+				}
+			})
+		}
+		for _, id := range []string{"999999", "abc", "101"} {
+			t.Run("read unknown "+id, func(t *testing.T) {
+				wantOutcome(t, e.get(t, "Location/"+id, iidReadLocation, scopeOrgRead), 404, "NO_RECORD_FOUND")
+			})
+		}
+	})
+}
+
+// checkLocation applies CareConnect-GPC-Location-1 as §12.5 and the test
+// pack describe it; the managing organisation must be readable.
+func checkLocation(t *testing.T, e *env, l obj) {
+	t.Helper()
+	wantProfile(t, l, profLocation)
+	if str(l, "name") == "" {
+		t.Errorf("Location has no name")
+	}
+	if _, ok := at(l, "address").(map[string]any); !ok {
+		t.Errorf("Location.address = %v, want one Address object", at(l, "address"))
+	}
+	if at(l, "endpoint") != nil {
+		t.Errorf("Location has endpoint, which SHALL NOT be populated")
+	}
+	mo := str(l, "managingOrganization", "reference")
+	if !strings.HasPrefix(mo, "Organization/") {
+		t.Fatalf("managingOrganization = %q", mo)
+	}
+	if e != nil {
+		org := wantOK(t, e.get(t, mo, iidReadOrg, scopeOrgRead), "Organization")
+		if str(org, "identifier", 0, "value") != odsLegg {
+			t.Errorf("managingOrganization %s is not %s", mo, odsLegg)
+		}
+	}
+}
+
+func TestHealthcareService(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, e *env) {
+		// Service filtering is effectively OFF (§5.10): find gives an empty
+		// Bundle and read gives 404 NO_RECORD_FOUND.
+		for _, q := range []string{"", "?" + identifierQuery(sysDOS, "1000000123")} {
+			t.Run("find "+q, func(t *testing.T) {
+				b := wantOK(t, e.get(t, "HealthcareService"+q, iidFindHCS, scopeOrgRead), "Bundle")
+				if n := len(entries(b)); n != 0 {
+					t.Errorf("%d entries, want 0", n)
+				}
+			})
+		}
+		t.Run("find unparseable token", func(t *testing.T) {
+			wantOutcome(t, e.get(t, "HealthcareService?identifier="+url.QueryEscape(sysDOS+"|"), iidFindHCS, scopeOrgRead), 422, "INVALID_PARAMETER")
+		})
+		t.Run("read", func(t *testing.T) {
+			wantOutcome(t, e.get(t, "HealthcareService/1", iidReadHCS, scopeOrgRead), 404, "NO_RECORD_FOUND")
+		})
+	})
+}
