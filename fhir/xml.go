@@ -351,13 +351,12 @@ func (w *xmlWriter) children(v reflect.Value, xt *xmlType, depth int) error {
 				err = w.complex(f.name, fv.Index(j), depth+1, true)
 			}
 		case xkResource:
-			if fv.IsNil() {
-				continue
-			}
-			err = w.wrapped(f.name, fv.Interface().(Resource), depth+1)
+			r, _ := fv.Interface().(Resource)
+			err = w.wrapped(f.name, r, depth+1)
 		case xkResourceList:
 			for j := 0; j < fv.Len() && err == nil; j++ {
-				err = w.wrapped(f.name, fv.Index(j).Interface().(Resource), depth+1)
+				r, _ := fv.Index(j).Interface().(Resource)
+				err = w.wrapped(f.name, r, depth+1)
 			}
 		case xkDiv:
 			if fv.String() == "" {
@@ -1002,6 +1001,7 @@ func (r *xmlReader) pop()             { r.path = r.path[:len(r.path)-1] }
 // newXMLReader reads the prolog and returns the root element, which must be
 // in the FHIR namespace.
 func newXMLReader(data []byte) (*xmlReader, xml.StartElement, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	if !utf8.Valid(data) {
 		return nil, xml.StartElement{}, errors.New("fhir: xml: invalid UTF-8")
 	}
@@ -1219,7 +1219,13 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 		}
 	case xkDiv:
 		var out bytes.Buffer
-		next := func() (xml.Token, error) { return r.token() }
+		next := func() (xml.Token, error) {
+			tok, err := r.d.Token()
+			if _, ok := tok.(xml.Directive); ok {
+				return nil, errors.New("DOCTYPE and other directives are not allowed")
+			}
+			return tok, err
+		}
 		selfClosing := func() bool { return endsSelfClosing(r.data, r.d.InputOffset()) }
 		if err := writeDiv(&out, next, selfClosing, t, depth); err != nil {
 			return r.errorf("%v", err)

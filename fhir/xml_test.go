@@ -240,7 +240,7 @@ func TestUnmarshalXMLHandWritten(t *testing.T) {
   <f:participant><f:actor><f:reference value="Patient/2"/></f:actor><f:status value="accepted"/></f:participant>
 </f:Appointment>
 `
-	r, err := DecodeXML([]byte(doc), "Appointment")
+	r, err := DecodeXML([]byte("\xef\xbb\xbf"+doc), "Appointment")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,6 +344,7 @@ func TestMarshalXMLRejects(t *testing.T) {
 	}
 	for name, r := range map[string]Resource{
 		"nil":             nil,
+		"nil contained":   &Appointment{Contained: ResourceList{nil, (*Organization)(nil), &Organization{Name: "\x00"}}},
 		"typed nil":       (*Slot)(nil),
 		"control char":    &Slot{Comment: "a\x01b"},
 		"invalid utf8":    &Slot{Comment: "a\xffb"},
@@ -451,4 +452,52 @@ func TestXMLErrorPath(t *testing.T) {
 	if want := "fhir: xml: Appointment.participant.type.coding.userSelected: invalid boolean \"maybe\""; err.Error() != want {
 		t.Errorf("got %q, want %q", err, want)
 	}
+}
+
+func BenchmarkMarshalXML(b *testing.B) {
+	r, err := UnmarshalResource(readSample(b, "searchset.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MarshalXML(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUnmarshalXML(b *testing.B) {
+	x := sampleXML(b, "searchset.json")
+	b.SetBytes(int64(len(x)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := UnmarshalXML(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkJSONForComparison(b *testing.B) {
+	data := readSample(b, "searchset.json")
+	r, err := UnmarshalResource(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := UnmarshalResource(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -44,6 +44,10 @@ func parseDateParam(v, prefix string) (time.Time, bool, error) {
 		}
 		return t, true, nil
 	case dateTimeRe.MatchString(s):
+		if strings.HasSuffix(s, "-00:00") {
+			// UK offsets are +00:00 and +01:00; "-00:00" means "offset unknown" (RFC 3339).
+			return time.Time{}, false, fail(gpconnect.InvalidParameter, "The dateTime %q must carry the UK offset +00:00 or +01:00", s)
+		}
 		t, err := time.Parse(scheduling.LocalLayout, s)
 		if err != nil {
 			return time.Time{}, false, fail(gpconnect.InvalidParameter, "Invalid dateTime %q", s)
@@ -96,16 +100,20 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	if err != nil {
 		return nil, err
 	}
-	span := wallClock(end).Sub(wallClock(start))
-	if span < 0 {
+	// le on a date covers that whole day: the period runs to the next local midnight.
+	effEnd := end
+	if endDateOnly {
+		effEnd = scheduling.AddDaysLocal(end, 1)
+	}
+	if w := wallClock(effEnd).Sub(wallClock(start)); w < 0 || (endDateOnly && w == 0) {
 		return nil, fail(gpconnect.InvalidParameter, "The end of the period is before its start")
 	}
-	if span > 14*24*time.Hour {
+	// The 14-day limit compares the values as sent (UK wall-clock time), so
+	// ge{date} le{date+14} is allowed, as is a range spanning a clock change.
+	if span := wallClock(end).Sub(wallClock(start)); span > 14*24*time.Hour {
 		return nil, fail(gpconnect.InvalidParameter, "Invalid time period, was %.1f days between (max is 14)", span.Hours()/24)
 	}
-	if endDateOnly {
-		end = scheduling.AddDaysLocal(end, 1) // le on a date covers that whole day
-	}
+	end = effEnd
 	sq.start, sq.end = start, end
 	for _, v := range q["_include:recurse"] {
 		switch v {

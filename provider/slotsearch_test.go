@@ -135,7 +135,7 @@ func TestSlotSearchAccepted(t *testing.T) {
 			name   string
 			mutate func(url.Values)
 		}{
-			{"range 0 days", func(q url.Values) { q["end"] = q["start"] }},
+			{"range 0 days", func(q url.Values) { q["end"] = []string{"le" + gpcTime(tomorrow)} }},
 			{"range 8 days", func(q url.Values) { q["end"] = []string{"le" + gpcTime(scheduling.AddDaysLocal(tomorrow, 8))} }},
 			{"range 14 days", func(q url.Values) { q["end"] = []string{"le" + gpcTime(scheduling.AddDaysLocal(tomorrow, 14))} }},
 			{"dates only, 14 days", func(q url.Values) { q["start"], q["end"] = []string{"ge" + date(0)}, []string{"le" + date(14)} }},

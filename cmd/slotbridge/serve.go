@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", envOr("SLOTBRIDGE_ADDR", "127.0.0.1:8080"), "listen address")
 	withDemo := fs.Bool("demo", false, "load the embedded demo and test-pack data (idempotent)")
 	logJSON := fs.Bool("log-json", false, "log as JSON instead of text")
+	jwks := fs.String("jwks", envOr("SLOTBRIDGE_JWKS", ""), "JWKS file: when set, only tokens signed by one of its keys are accepted")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,7 +52,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	go topUp(ctx, st, log)
 
-	prov := provider.New(st, &auth.Verifier{}, log, provider.Config{})
+	verifier := &auth.Verifier{}
+	if *jwks != "" {
+		set, err := auth.LoadKeySet(*jwks)
+		if err != nil {
+			return err
+		}
+		verifier.KeySet = set
+		log.Info("signed tokens required", "jwks", *jwks)
+	}
+	prov := provider.New(st, verifier, log, provider.Config{})
 	defer prov.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -14,7 +14,9 @@ import (
 
 // Error is a token or claim failure with the Spine code to report.
 type Error struct {
-	Code    gpconnect.SpineCode
+	// Code is BAD_REQUEST (400) or INVALID_RESOURCE (422).
+	Code gpconnect.SpineCode
+	// Message is a diagnostic for the OperationOutcome; it never repeats the token.
 	Message string
 }
 
@@ -32,16 +34,26 @@ func invalidResource(msg string) *Error {
 
 // Claims are the verified claims of a GP Connect access token.
 type Claims struct {
-	Issuer           string
-	Subject          string
-	Audience         string
-	IssuedAt         int64
-	Expires          int64
+	// Issuer is iss, the consumer system's endpoint URL.
+	Issuer string
+	// Subject is sub, equal to Practitioner.ID.
+	Subject string
+	// Audience is aud, the provider service root URL the consumer addressed (not checked).
+	Audience string
+	// IssuedAt is iat in Unix seconds.
+	IssuedAt int64
+	// Expires is exp in Unix seconds, always IssuedAt + 300.
+	Expires int64
+	// ReasonForRequest is reason_for_request, always "directcare".
 	ReasonForRequest string
-	Scope            gpconnect.Scope
-	Device           fhir.Device
-	Organization     fhir.Organization
-	Practitioner     fhir.Practitioner
+	// Scope is requested_scope, one of the four GP Connect scopes.
+	Scope gpconnect.Scope
+	// Device is requesting_device.
+	Device fhir.Device
+	// Organization is requesting_organization.
+	Organization fhir.Organization
+	// Practitioner is requesting_practitioner.
+	Practitioner fhir.Practitioner
 }
 
 // ReasonDirectCare is the only reason_for_request GP Connect allows.

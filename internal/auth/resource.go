@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 // Decoding the resource claims with it, rather than with encoding/json,
 // takes one pass and is strict where FHIR is: element names match exactly
 // (encoding/json ignores case), an element may not repeat and null is not a
-// value. Types it does not model (custom json.Unmarshaler, maps, floats,
+// value. Types it does not model (json or text unmarshalers, maps, floats,
 // embedded structs, ",string" fields) are handed to encoding/json with
 // DisallowUnknownFields.
 type schema struct {
@@ -47,8 +48,16 @@ var (
 	organizationSchema = schemaOf(reflect.TypeFor[fhir.Organization]())
 	practitionerSchema = schemaOf(reflect.TypeFor[fhir.Practitioner]())
 
-	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
+
+// customJSON reports whether encoding/json would decode t through a method.
+func customJSON(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return t.Implements(unmarshalerType) || pt.Implements(unmarshalerType) ||
+		t.Implements(textUnmarshalerType) || pt.Implements(textUnmarshalerType)
+}
 
 func schemaOf(t reflect.Type) *schema {
 	return buildSchema(t, map[reflect.Type]*schema{})
@@ -60,7 +69,7 @@ func buildSchema(t reflect.Type, seen map[reflect.Type]*schema) *schema {
 	}
 	s := &schema{typ: t}
 	seen[t] = s
-	if t.Kind() != reflect.Pointer && (t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType)) {
+	if t.Kind() != reflect.Pointer && customJSON(t) {
 		return s // schemaDelegate
 	}
 	switch t.Kind() {
@@ -95,10 +104,11 @@ func buildStruct(s *schema, t reflect.Type, seen map[reflect.Type]*schema) {
 		if !f.IsExported() {
 			continue
 		}
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" && opts == "" {
+		tag := f.Tag.Get("json")
+		if tag == "-" {
 			continue
 		}
+		name, opts, _ := strings.Cut(tag, ",")
 		if strings.Contains(","+opts+",", ",string,") {
 			return
 		}
@@ -159,8 +169,9 @@ func typeError(d string, i int, want string) error {
 }
 
 // decodeValue decodes the value at d[i] into v (addressable) as described by
-// s and returns the index past it. d has already been checked to be valid
-// JSON.
+// s and returns the index past it. It validates the JSON it reads; the
+// caller re-scans a failed value to tell a syntax error (BAD_REQUEST) from
+// a FHIR fault (INVALID_RESOURCE).
 func decodeValue(d string, i int, s *schema, v reflect.Value, depth int) (int, error) {
 	if i >= len(d) {
 		return 0, errSyntax

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
@@ -125,5 +126,66 @@ func TestSchemaCoversResourceTypes(t *testing.T) {
 		if _, ok := s.names["resourceType"]; !ok {
 			t.Fatalf("%s has no resourceType", s.typ)
 		}
+	}
+}
+
+type embedded struct {
+	A string `json:"a"`
+}
+
+type withEmbedded struct {
+	embedded
+	B int `json:"b"`
+}
+
+type withStringOpt struct {
+	N int `json:"n,string"`
+}
+
+type mixed struct {
+	Raw      json.RawMessage `json:"raw"`
+	When     time.Time       `json:"when"`
+	F        float64         `json:"f"`
+	M        map[string]int  `json:"m"`
+	Skip     string          `json:"-"`
+	Dash     string          `json:"-,"`
+	Emb      *withEmbedded   `json:"e"`
+	Opt      withStringOpt   `json:"o"`
+	Untagged string
+	Bytes    []byte `json:"bytes"`
+	Small    int8   `json:"small"`
+}
+
+// TestDecoderDelegatesUnmodelledTypes checks the encoding/json fallback.
+func TestDecoderDelegatesUnmodelledTypes(t *testing.T) {
+	const in = `{"raw":{"x":[1,2]},"when":"2024-01-02T03:04:05Z","f":1.5,"m":{"k":1},"-":"dash",` +
+		`"e":{"a":"A","b":2},"o":{"n":"42"},"Untagged":"u","bytes":"aGk=","small":-128}`
+	s := schemaOf(reflect.TypeFor[mixed]())
+	if s.kind != schemaStruct {
+		t.Fatal("mixed should be decoded natively")
+	}
+	for name, kind := range map[string]int{"raw": schemaDelegate, "when": schemaDelegate, "f": schemaDelegate, "m": schemaDelegate, "e": schemaPointer, "o": schemaDelegate, "bytes": schemaDelegate, "small": schemaInt} {
+		if got := s.fields[s.names[name]].s.kind; got != kind {
+			t.Errorf("%s: kind %d, want %d", name, got, kind)
+		}
+	}
+	if _, ok := s.names["Skip"]; ok {
+		t.Error(`json:"-" field is decodable`)
+	}
+	var got, want mixed
+	if _, err := decodeValue(in, 0, s, reflect.ValueOf(&got).Elem(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(in), &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	if _, err := decodeValue(`{"small":128}`, 0, s, reflect.ValueOf(&got).Elem(), 0); err == nil {
+		t.Error("int8 overflow accepted")
+	}
+	if _, err := decodeValue(`{"e":{"a":"A","zz":1}}`, 0, s, reflect.ValueOf(&got).Elem(), 0); err == nil {
+		t.Error("unknown field in a delegated struct accepted")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -206,5 +208,36 @@ func TestMintSignedErrors(t *testing.T) {
 	none := privateJWK(t, rawA, "", jwa.NoSignature)
 	if _, err := MintSigned(DefaultTestIdentity(), gpconnect.ScopeOrgRead, testNow, none); err == nil {
 		t.Error(`"alg":"none" key accepted for signing`)
+	}
+}
+
+func TestLoadKeySet(t *testing.T) {
+	rawA, _ := rsaKeys(t)
+	keyA := privateJWK(t, rawA, "key-a", jwa.RS256)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jwks.json")
+	if err := os.WriteFile(path, marshal(t, jwks(t, keyA)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadKeySet(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Verifier{Now: fixedClock, KeySet: set}
+	if _, err := v.Verify("Bearer " + mintSigned(t, keyA)); err != nil {
+		t.Fatalf("signed token refused with a loaded key set: %v", err)
+	}
+	if _, err := v.Verify(defaultToken(t)); spineCode(t, err) != gpconnect.BadRequest {
+		t.Fatalf("unsigned token with a loaded key set: %v", err)
+	}
+
+	empty := filepath.Join(dir, "empty.json")
+	if err := os.WriteFile(empty, []byte(`{"keys":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{empty, filepath.Join(dir, "missing.json")} {
+		if _, err := LoadKeySet(p); err == nil {
+			t.Errorf("LoadKeySet(%s) succeeded", filepath.Base(p))
+		}
 	}
 }

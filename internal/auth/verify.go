@@ -153,7 +153,7 @@ func checkUnsignedHeader(d string) *Error {
 				return badRequest(`JWT header has a duplicate "alg"`)
 			}
 			alg = true
-			if kind != kindString || val != `"none"` {
+			if kind != kindString || stringValue(val, strings.IndexByte(val, '\\') >= 0) != "none" {
 				return badRequest(`JWT header "alg" must be "none" (signed tokens are not accepted)`)
 			}
 		case "typ":
@@ -161,7 +161,7 @@ func checkUnsignedHeader(d string) *Error {
 				return badRequest(`JWT header has a duplicate "typ"`)
 			}
 			typ = true
-			if kind != kindString || val != `"JWT"` {
+			if kind != kindString || stringValue(val, strings.IndexByte(val, '\\') >= 0) != "JWT" {
 				return badRequest(`JWT header "typ" must be "JWT"`)
 			}
 		default:
@@ -228,7 +228,7 @@ func (v *Verifier) verifySigned(tok string, hdr string, payload, sig string) (st
 				return badRequest(`JWT header has a duplicate "typ"`)
 			}
 			typ = true
-			if kind != kindString || val != `"JWT"` {
+			if kind != kindString || stringValue(val, strings.IndexByte(val, '\\') >= 0) != "JWT" {
 				return badRequest(`JWT header "typ" must be "JWT"`)
 			}
 			return nil

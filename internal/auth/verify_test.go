@@ -84,6 +84,7 @@ var verifyCases = []verifyCase{
 	{"valid: test-pack default token", defaultToken, ok},
 	{"valid: header members reordered", rawHeader(`{"typ":"JWT","alg":"none"}`, ""), ok},
 	{"valid: header with whitespace", rawHeader(`{ "alg" : "none" , "typ" : "JWT" }`, ""), ok},
+	{"valid: header with escaped values", rawHeader(`{"alg":"\u006eone","typ":"J\u0057T"}`, ""), ok},
 	{"valid: iat 200 s in the future (J8)", claims(func(m map[string]any) { times(m, 200, 500) }), ok},
 	{"valid: exp 1 s from now", claims(func(m map[string]any) { times(m, -299, 1) }), ok},
 	{"valid: scope patient/*.read", claims(func(m map[string]any) { m["requested_scope"] = "patient/*.read" }), ok},
@@ -162,6 +163,9 @@ var verifyCases = []verifyCase{
 	{"payload: requested_record (DSTU2)", claims(func(m map[string]any) { m["requested_record"] = map[string]any{"resourceType": "Patient"} }), bad},
 	{"payload: requested_record null", claims(func(m map[string]any) { m["requested_record"] = nil }), bad},
 	{"payload: duplicate claim", replaceIn(`"iss":`, `"iss":"x","iss":`), bad},
+	{"payload: syntax error inside a resource claim", replaceIn(`"model":"v1"`, `"model":"v1",`), bad},
+	{"payload: bad literal inside a resource claim", replaceIn(`"model":"v1"`, `"model":nope`), bad},
+	{"payload: resource claim without value at the end", rawPayload(`{"requesting_practitioner":`), bad},
 
 	// §3.2 iss, sub, aud.
 	{"iss: missing", claims(func(m map[string]any) { delete(m, "iss") }), bad},

@@ -94,7 +94,7 @@ func Patient(p *scheduling.Patient, practiceID int64) *fhir.Patient {
 		Gender: p.Gender, BirthDate: p.BirthDate}
 	code, display := "01", "Number present and verified"
 	r.Identifier = []fhir.Identifier{{System: gpconnect.SystemNHSNumber, Value: p.NHSNumber, Extension: []fhir.Extension{{
-		URL: gpconnect.ExtNHSNumberVerification,
+		URL:                  gpconnect.ExtNHSNumberVerification,
 		ValueCodeableConcept: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: gpconnect.SystemNHSNumberVerifStatus, Code: code, Display: display}}},
 	}}}}
 	r.Name = []fhir.HumanName{{Use: "official", Family: p.Family, Given: p.Given, Prefix: p.Prefix}}

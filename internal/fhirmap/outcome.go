@@ -10,6 +10,6 @@ func Outcome(code gpconnect.SpineCode, diagnostics string) *fhir.OperationOutcom
 	return &fhir.OperationOutcome{ResourceType: "OperationOutcome",
 		Meta: &fhir.Meta{Profile: []string{string(gpconnect.ProfileOperationOutcome)}},
 		Issue: []fhir.OperationOutcomeIssue{{Severity: "error", Code: code.IssueType(),
-			Details: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: gpconnect.SystemSpineError, Code: string(code), Display: code.Display()}}},
+			Details:     &fhir.CodeableConcept{Coding: []fhir.Coding{{System: gpconnect.SystemSpineError, Code: string(code), Display: code.Display()}}},
 			Diagnostics: diagnostics}}}
 }

@@ -1,0 +1,94 @@
+package provider
+
+// parseSlotQuery on its own: clock-change ranges (§5.2 [REC], the wall-clock
+// rule of gpconnect-provider-testing#313) and the offset rules of §5.1 around
+// the changes, with fixed dates the real clock and demo horizon never reach.
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+func slotValues(start, end string) url.Values {
+	return url.Values{"start": {start}, "end": {end}, "status": {"free"}, "_include": {"Slot:schedule"}}
+}
+
+// statusOf is the HTTP status an error from parseSlotQuery would be sent with.
+func statusOf(err error) (int, string, bool) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return 0, "", false
+	}
+	st := ae.status
+	if st == 0 {
+		st = ae.code.HTTPStatus()
+	}
+	return st, string(ae.code), true
+}
+
+func TestParseSlotQueryClockChange(t *testing.T) {
+	lon := func(s string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", s, scheduling.London)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	rows := []struct {
+		name       string
+		start, end string
+		status     int       // 0 = accepted
+		wantStart  time.Time // checked when accepted
+		wantEnd    time.Time
+	}{
+		// Autumn 2027: BST ends 01:00 UTC on Sunday 31 October.
+		{name: "Oct: 14 wall-clock days (14 d + 1 h elapsed)", start: "ge2027-10-24T00:00:00+01:00", end: "le2027-11-07T00:00:00+00:00",
+			wantStart: lon("2027-10-24 00:00"), wantEnd: lon("2027-11-07 00:00")},
+		{name: "Oct: 14 wall-clock days + 1 s", start: "ge2027-10-24T00:00:00+01:00", end: "le2027-11-07T00:00:01+00:00", status: 422},
+		{name: "Oct: dates only, 14 days", start: "ge2027-10-24", end: "le2027-11-07",
+			wantStart: lon("2027-10-24 00:00"), wantEnd: lon("2027-11-08 00:00")},
+		{name: "Oct: dates only, 15 days", start: "ge2027-10-24", end: "le2027-11-08", status: 422},
+		{name: "Oct: wrong offset after the change", start: "ge2027-10-24T00:00:00+01:00", end: "le2027-11-01T00:00:00+01:00", status: 422},
+		{name: "Oct: repeated hour, first (BST)", start: "ge2027-10-31T01:30:00+01:00", end: "le2027-10-31T02:00:00+00:00",
+			wantStart: time.Date(2027, 10, 31, 0, 30, 0, 0, time.UTC), wantEnd: time.Date(2027, 10, 31, 2, 0, 0, 0, time.UTC)},
+		{name: "Oct: repeated hour, second (GMT)", start: "ge2027-10-31T01:30:00+00:00", end: "le2027-10-31T02:00:00+00:00",
+			wantStart: time.Date(2027, 10, 31, 1, 30, 0, 0, time.UTC), wantEnd: time.Date(2027, 10, 31, 2, 0, 0, 0, time.UTC)},
+		{name: "Oct: 00:59 UTC is still BST", start: "ge2027-10-31T00:59:00+00:00", end: "le2027-10-31T03:00:00+00:00", status: 422},
+		// Spring 2027: BST starts 01:00 UTC on Sunday 28 March.
+		{name: "Mar: 14 wall-clock days (14 d - 1 h elapsed)", start: "ge2027-03-21T00:00:00+00:00", end: "le2027-04-04T00:00:00+01:00",
+			wantStart: lon("2027-03-21 00:00"), wantEnd: lon("2027-04-04 00:00")},
+		{name: "Mar: 14 wall-clock days + 1 s", start: "ge2027-03-21T00:00:00+00:00", end: "le2027-04-04T00:00:01+01:00", status: 422},
+		{name: "Mar: wrong offset before the change", start: "ge2027-03-27T09:00:00+01:00", end: "le2027-03-29T00:00:00+01:00", status: 422},
+		{name: "Mar: 00:30 GMT before the change", start: "ge2027-03-28T00:30:00+00:00", end: "le2027-03-28T03:00:00+01:00",
+			wantStart: time.Date(2027, 3, 28, 0, 30, 0, 0, time.UTC), wantEnd: time.Date(2027, 3, 28, 2, 0, 0, 0, time.UTC)},
+		{name: "Mar: 01:30 +00:00 does not exist (BST by then)", start: "ge2027-03-28T01:30:00+00:00", end: "le2027-03-28T03:00:00+01:00", status: 422},
+		{name: "Mar: dates only across the change", start: "ge2027-03-21", end: "le2027-04-04",
+			wantStart: lon("2027-03-21 00:00"), wantEnd: lon("2027-04-05 00:00")},
+		// Mixed forms.
+		{name: "dateTime start, date end, same day", start: "ge2027-03-28T10:00:00+01:00", end: "le2027-03-28",
+			wantStart: lon("2027-03-28 10:00"), wantEnd: lon("2027-03-29 00:00")},
+		{name: "date end the day before a dateTime start", start: "ge2027-03-28T00:00:00+00:00", end: "le2027-03-27", status: 422},
+	}
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			sq, err := parseSlotQuery(slotValues(r.start, r.end))
+			if r.status != 0 {
+				st, code, ok := statusOf(err)
+				if !ok || st != r.status || code != "INVALID_PARAMETER" {
+					t.Fatalf("err = %v, want %d INVALID_PARAMETER", err, r.status)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !sq.start.Equal(r.wantStart) || !sq.end.Equal(r.wantEnd) {
+				t.Errorf("period = [%s, %s], want [%s, %s]", sq.start, sq.end, r.wantStart, r.wantEnd)
+			}
+		})
+	}
+}
