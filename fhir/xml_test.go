@@ -443,6 +443,23 @@ func TestMarshalXMLRawResource(t *testing.T) {
 	}
 }
 
+func TestMarshalXMLSkipsNilResources(t *testing.T) {
+	a := &Appointment{Contained: ResourceList{nil, (*Organization)(nil), &Organization{ID: "1"}}}
+	b := &Bundle{Type: "searchset", Entry: []BundleEntry{{FullURL: "urn:x", Resource: (*Slot)(nil)}}}
+	for r, want := range map[Resource]string{
+		a: `<Appointment xmlns="http://hl7.org/fhir"><contained><Organization><id value="1"/></Organization></contained></Appointment>`,
+		b: `<Bundle xmlns="http://hl7.org/fhir"><type value="searchset"/><entry><fullUrl value="urn:x"/></entry></Bundle>`,
+	} {
+		x, err := MarshalXML(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(x) != want {
+			t.Errorf("got  %s\nwant %s", x, want)
+		}
+	}
+}
+
 func TestXMLErrorPath(t *testing.T) {
 	doc := `<Appointment xmlns="http://hl7.org/fhir"><participant><actor/></participant><participant><type><coding><userSelected value="maybe"/></coding></type></participant></Appointment>`
 	_, err := UnmarshalXML([]byte(doc))
@@ -500,4 +517,114 @@ func BenchmarkJSONForComparison(b *testing.B) {
 			}
 		}
 	})
+}
+
+// knownResourceTypes lists every type NewResource knows.
+var knownResourceTypes = []string{
+	"Slot", "Schedule", "Appointment", "Organization", "Practitioner", "Location", "Patient",
+	"Device", "Parameters", "HealthcareService", "Bundle", "OperationOutcome", "CapabilityStatement",
+}
+
+// fill sets every field of v to a non-zero value, recursing into nested
+// types down to depth 0, so that a round trip exercises every field.
+func fill(t *testing.T, v reflect.Value, depth int) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("s-" + v.Type().Name() + "-" + strings.Repeat("x", max(depth, 0)))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int:
+		v.SetInt(int64(7 + depth))
+	case reflect.Float64:
+		v.SetFloat(2.5)
+	case reflect.Pointer:
+		if depth <= 0 {
+			return
+		}
+		n := reflect.New(v.Type().Elem())
+		fill(t, n.Elem(), depth)
+		v.Set(n)
+	case reflect.Slice:
+		if depth <= 0 {
+			return
+		}
+		if v.Type() == reflect.TypeOf(ResourceList(nil)) {
+			org := &Organization{}
+			fill(t, reflect.ValueOf(org).Elem(), depth-1)
+			v.Set(reflect.ValueOf(ResourceList{org, org}))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		for i := 0; i < 2; i++ {
+			fill(t, s.Index(i), depth-1)
+		}
+		v.Set(s)
+	case reflect.Interface:
+		if depth <= 0 {
+			return
+		}
+		p := &Patient{}
+		fill(t, reflect.ValueOf(p).Elem(), depth-1)
+		v.Set(reflect.ValueOf(p))
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			sf := v.Type().Field(i)
+			switch {
+			case sf.Name == "ResourceType":
+				v.Field(i).SetString(strings.TrimPrefix(v.Type().Name(), "*"))
+			case v.Type() == reflect.TypeOf(Narrative{}) && sf.Name == "Div":
+				v.Field(i).SetString(`<div xmlns="http://www.w3.org/1999/xhtml"><p>filled</p></div>`)
+			default:
+				fill(t, v.Field(i), depth-1)
+			}
+		}
+	default:
+		t.Fatalf("fill: unexpected kind %s", v.Kind())
+	}
+}
+
+func TestXMLRoundTripEveryField(t *testing.T) {
+	for _, name := range knownResourceTypes {
+		t.Run(name, func(t *testing.T) {
+			r := NewResource(name)
+			fill(t, reflect.ValueOf(r).Elem(), 6)
+			j1, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, err := MarshalXML(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2, err := DecodeXML(x, name)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, x)
+			}
+			j2, err := json.Marshal(r2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(j1, j2) {
+				t.Errorf("round trip differs\nwant %s\ngot  %s\nxml  %s", j1, j2, x)
+			}
+			// Every JSON member name appears as an element or attribute.
+			var walk func(v any)
+			walk = func(v any) {
+				switch v := v.(type) {
+				case map[string]any:
+					for k, c := range v {
+						if k != "resourceType" && !bytes.Contains(x, []byte("<"+k)) && !bytes.Contains(x, []byte(" "+k+`="`)) {
+							t.Errorf("%s missing from the XML", k)
+						}
+						walk(c)
+					}
+				case []any:
+					for _, c := range v {
+						walk(c)
+					}
+				}
+			}
+			walk(jsonValue(t, j1))
+		})
+	}
 }

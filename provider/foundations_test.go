@@ -32,79 +32,76 @@ func identifierQuery(system, value string) string {
 	return "identifier=" + url.QueryEscape(system+"|"+value)
 }
 
-func TestCapabilityStatement(t *testing.T) {
-	t.Parallel()
-	forEachEngine(t, func(t *testing.T, e *env) {
-		cs := wantOK(t, e.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
-		if v := str(cs, "version"); v != "1.2.8" {
-			t.Errorf("version = %q, want 1.2.8", v)
+func testCapabilityStatement(t *testing.T, e *env) {
+	cs := wantOK(t, e.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
+	if v := str(cs, "version"); v != "1.2.8" {
+		t.Errorf("version = %q, want 1.2.8", v)
+	}
+	if v := str(cs, "fhirVersion"); v != "3.0.1" {
+		t.Errorf("fhirVersion = %q, want 3.0.1", v)
+	}
+	if v := str(cs, "acceptUnknown"); v != "both" {
+		t.Errorf("acceptUnknown = %q, want both", v)
+	}
+	formats := strSlice(arr(cs, "format"))
+	for _, f := range []string{"application/fhir+json", "application/fhir+xml"} {
+		if !slices.Contains(formats, f) {
+			t.Errorf("format %v lacks %s", formats, f)
 		}
-		if v := str(cs, "fhirVersion"); v != "3.0.1" {
-			t.Errorf("fhirVersion = %q, want 3.0.1", v)
+	}
+	for _, k := range []string{"name", "version", "releaseDate"} {
+		if str(cs, "software", k) == "" {
+			t.Errorf("software.%s is empty", k)
 		}
-		if v := str(cs, "acceptUnknown"); v != "both" {
-			t.Errorf("acceptUnknown = %q, want both", v)
+	}
+	if x := extension(cs, extFilteringStatus); x == nil || !slices.Contains([]string{"enabled", "organization-disabled", "supplier-disabled"}, str(x, "valueCode")) {
+		t.Errorf("ServiceFilteringStatus root extension = %v", x)
+	}
+	var profiles []string
+	for _, p := range arr(cs, "profile") {
+		profiles = append(profiles, str(p, "reference"))
+	}
+	for _, p := range []string{"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Appointment-1", profSlot, profSchedule,
+		profPatient, profPractitioner, profOrganization, profLocation,
+		"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1"} {
+		if !slices.Contains(profiles, p) {
+			t.Errorf("profile list lacks %s", p)
 		}
-		formats := strSlice(arr(cs, "format"))
-		for _, f := range []string{"application/fhir+json", "application/fhir+xml"} {
-			if !slices.Contains(formats, f) {
-				t.Errorf("format %v lacks %s", formats, f)
-			}
+	}
+	var opOK bool
+	for _, op := range arr(cs, "rest", 0, "operation") {
+		if str(op, "name") == "gpc.registerpatient" &&
+			str(op, "definition", "reference") == "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-RegisterPatient-Operation-1" {
+			opOK = true
 		}
-		for _, k := range []string{"name", "version", "releaseDate"} {
-			if str(cs, "software", k) == "" {
-				t.Errorf("software.%s is empty", k)
-			}
+	}
+	if !opOK {
+		t.Errorf("no gpc.registerpatient operation: %v", at(cs, "rest", 0, "operation"))
+	}
+	var slot any
+	for _, r := range arr(cs, "rest", 0, "resource") {
+		if str(r, "type") == "Slot" {
+			slot = r
 		}
-		if x := extension(cs, extFilteringStatus); x == nil || !slices.Contains([]string{"enabled", "organization-disabled", "supplier-disabled"}, str(x, "valueCode")) {
-			t.Errorf("ServiceFilteringStatus root extension = %v", x)
+	}
+	if slot == nil {
+		t.Fatalf("no Slot resource in rest")
+	}
+	incs := strSlice(arr(slot, "searchInclude"))
+	for _, inc := range []string{"Location:managingOrganization", "Slot:schedule", "Schedule:actor:Location", "Schedule:actor:Practitioner"} {
+		if !slices.Contains(incs, inc) {
+			t.Errorf("Slot searchInclude %v lacks %s", incs, inc)
 		}
-		var profiles []string
-		for _, p := range arr(cs, "profile") {
-			profiles = append(profiles, str(p, "reference"))
+	}
+	var params []string
+	for _, p := range arr(slot, "searchParam") {
+		params = append(params, str(p, "name"))
+	}
+	for _, p := range []string{"start", "end", "status", "searchFilter", "service.identifier"} {
+		if !slices.Contains(params, p) {
+			t.Errorf("Slot searchParam %v lacks %s", params, p)
 		}
-		for _, p := range []string{"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Appointment-1", profSlot, profSchedule,
-			profPatient, profPractitioner, profOrganization, profLocation,
-			"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1"} {
-			if !slices.Contains(profiles, p) {
-				t.Errorf("profile list lacks %s", p)
-			}
-		}
-		var opOK bool
-		for _, op := range arr(cs, "rest", 0, "operation") {
-			if str(op, "name") == "gpc.registerpatient" &&
-				str(op, "definition", "reference") == "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-RegisterPatient-Operation-1" {
-				opOK = true
-			}
-		}
-		if !opOK {
-			t.Errorf("no gpc.registerpatient operation: %v", at(cs, "rest", 0, "operation"))
-		}
-		var slot any
-		for _, r := range arr(cs, "rest", 0, "resource") {
-			if str(r, "type") == "Slot" {
-				slot = r
-			}
-		}
-		if slot == nil {
-			t.Fatalf("no Slot resource in rest")
-		}
-		incs := strSlice(arr(slot, "searchInclude"))
-		for _, inc := range []string{"Location:managingOrganization", "Slot:schedule", "Schedule:actor:Location", "Schedule:actor:Practitioner"} {
-			if !slices.Contains(incs, inc) {
-				t.Errorf("Slot searchInclude %v lacks %s", incs, inc)
-			}
-		}
-		var params []string
-		for _, p := range arr(slot, "searchParam") {
-			params = append(params, str(p, "name"))
-		}
-		for _, p := range []string{"start", "end", "status", "searchFilter", "service.identifier"} {
-			if !slices.Contains(params, p) {
-				t.Errorf("Slot searchParam %v lacks %s", params, p)
-			}
-		}
-	})
+	}
 }
 
 // patientClass is one test-pack patient and what Find a patient must return.
@@ -136,8 +133,7 @@ var patientClasses = []patientClass{
 	{"patient14 registered at another practice", "9476718943", 0},
 }
 
-func TestFindPatient(t *testing.T) {
-	t.Parallel()
+func testFindPatient(t *testing.T, e *env) {
 	errRows := []struct {
 		name, query string
 		status      int
@@ -156,28 +152,26 @@ func TestFindPatient(t *testing.T) {
 		{"empty value", "identifier=" + url.QueryEscape(sysNHSNumber+"|"), 422, "INVALID_PARAMETER"},
 		{"empty system and value", "identifier=" + url.QueryEscape("|"), 422, "INVALID_PARAMETER"},
 	}
-	forEachEngine(t, func(t *testing.T, e *env) {
-		for _, pc := range patientClasses {
-			t.Run(pc.name, func(t *testing.T) {
-				b := wantOK(t, e.get(t, "Patient?"+identifierQuery(sysNHSNumber, pc.nhs), iidFindPatient, scopePatRead), "Bundle")
-				if str(b, "type") != "searchset" {
-					t.Errorf("Bundle.type = %q, want searchset", str(b, "type"))
-				}
-				es := entries(b)
-				if len(es) != pc.entries {
-					t.Fatalf("%d entries, want %d", len(es), pc.entries)
-				}
-				for _, p := range es {
-					checkPatient(t, e, p, pc.nhs)
-				}
-			})
-		}
-		for _, row := range errRows {
-			t.Run(row.name, func(t *testing.T) {
-				wantOutcome(t, e.get(t, "Patient?"+row.query, iidFindPatient, scopePatRead), row.status, row.code)
-			})
-		}
-	})
+	for _, pc := range patientClasses {
+		t.Run(pc.name, func(t *testing.T) {
+			b := wantOK(t, e.get(t, "Patient?"+identifierQuery(sysNHSNumber, pc.nhs), iidFindPatient, scopePatRead), "Bundle")
+			if str(b, "type") != "searchset" {
+				t.Errorf("Bundle.type = %q, want searchset", str(b, "type"))
+			}
+			es := entries(b)
+			if len(es) != pc.entries {
+				t.Fatalf("%d entries, want %d", len(es), pc.entries)
+			}
+			for _, p := range es {
+				checkPatient(t, e, p, pc.nhs)
+			}
+		})
+	}
+	for _, row := range errRows {
+		t.Run(row.name, func(t *testing.T) {
+			wantOutcome(t, e.get(t, "Patient?"+row.query, iidFindPatient, scopePatRead), row.status, row.code)
+		})
+	}
 }
 
 // checkPatient applies the CareConnect-GPC-Patient-1 population rules of §12.2.
@@ -257,39 +251,36 @@ func checkPatient(t *testing.T, e *env, p obj, nhs string) {
 	}
 }
 
-func TestReadPatient(t *testing.T) {
-	t.Parallel()
-	forEachEngine(t, func(t *testing.T, e *env) {
-		for _, pc := range patientClasses {
-			if pc.entries != 1 {
-				continue
+func testReadPatient(t *testing.T, e *env) {
+	for _, pc := range patientClasses {
+		if pc.entries != 1 {
+			continue
+		}
+		t.Run(pc.name, func(t *testing.T) {
+			b := wantOK(t, e.get(t, "Patient?"+identifierQuery(sysNHSNumber, pc.nhs), iidFindPatient, scopePatRead), "Bundle")
+			id := str(entries(b)[0], "id")
+			res := e.get(t, "Patient/"+id, iidReadPatient, scopePatRead)
+			p := wantOK(t, res, "Patient")
+			wantETag(t, res, p)
+			if str(p, "id") != id {
+				t.Errorf("id = %q, want %q", str(p, "id"), id)
 			}
-			t.Run(pc.name, func(t *testing.T) {
-				b := wantOK(t, e.get(t, "Patient?"+identifierQuery(sysNHSNumber, pc.nhs), iidFindPatient, scopePatRead), "Bundle")
-				id := str(entries(b)[0], "id")
-				res := e.get(t, "Patient/"+id, iidReadPatient, scopePatRead)
-				p := wantOK(t, res, "Patient")
-				wantETag(t, res, p)
-				if str(p, "id") != id {
-					t.Errorf("id = %q, want %q", str(p, "id"), id)
-				}
-				checkPatient(t, e, p, pc.nhs)
-			})
-		}
-		notFound := []struct{ name, id string }{
-			{"unknown id", "999999"},
-			{"non-numeric id", "abc"},
-			{"zero", "0"},
-			{"sensitive patient 9", "9"},
-			{"patient 14 of another practice", "14"},
-			{"patient of a federation practice", "101"},
-		}
-		for _, c := range notFound {
-			t.Run(c.name, func(t *testing.T) {
-				wantOutcome(t, e.get(t, "Patient/"+c.id, iidReadPatient, scopePatRead), 404, "PATIENT_NOT_FOUND")
-			})
-		}
-	})
+			checkPatient(t, e, p, pc.nhs)
+		})
+	}
+	notFound := []struct{ name, id string }{
+		{"unknown id", "999999"},
+		{"non-numeric id", "abc"},
+		{"zero", "0"},
+		{"sensitive patient 9", "9"},
+		{"patient 14 of another practice", "14"},
+		{"patient of a federation practice", "101"},
+	}
+	for _, c := range notFound {
+		t.Run(c.name, func(t *testing.T) {
+			wantOutcome(t, e.get(t, "Patient/"+c.id, iidReadPatient, scopePatRead), 404, "PATIENT_NOT_FOUND")
+		})
+	}
 }
 
 func checkOrganization(t *testing.T, o obj) {
@@ -314,57 +305,54 @@ func checkOrganization(t *testing.T, o obj) {
 	}
 }
 
-func TestOrganisation(t *testing.T) {
-	t.Parallel()
-	forEachEngine(t, func(t *testing.T, e *env) {
-		var orgID string
-		t.Run("find A20047", func(t *testing.T) {
-			b := wantOK(t, e.get(t, "Organization?"+identifierQuery(sysODSOrg, odsLegg), iidFindOrg, scopeOrgRead), "Bundle")
-			es := entries(b)
-			if len(es) != 1 {
-				t.Fatalf("%d entries, want 1", len(es))
-			}
-			checkOrganization(t, es[0])
-			orgID = str(es[0], "id")
-		})
-		t.Run("find unknown ODS INVOC1", func(t *testing.T) {
-			b := wantOK(t, e.get(t, "Organization?"+identifierQuery(sysODSOrg, "INVOC1"), iidFindOrg, scopeOrgRead), "Bundle")
-			if n := len(entries(b)); n != 0 {
-				t.Errorf("%d entries, want 0", n)
-			}
-		})
-		errRows := []struct {
-			name, query string
-			status      int
-			code        string
-		}{
-			{"wrong system", identifierQuery(sysNHSNumber, odsLegg), 400, "INVALID_IDENTIFIER_SYSTEM"},
-			{"empty value", "identifier=" + url.QueryEscape(sysODSOrg+"|"), 422, "INVALID_PARAMETER"},
-			{"empty system", "identifier=" + url.QueryEscape("|"+odsLegg), 422, "INVALID_PARAMETER"},
-			{"duplicate identifier", identifierQuery(sysODSOrg, odsLegg) + "&" + identifierQuery(sysODSOrg, odsLegg), 400, "BAD_REQUEST"},
-			{"wrong-case Identifier", "Identifier=" + url.QueryEscape(sysODSOrg+"|"+odsLegg), 400, "BAD_REQUEST"},
-			{"identifier missing", "", 400, "BAD_REQUEST"},
+func testOrganisation(t *testing.T, e *env) {
+	var orgID string
+	t.Run("find A20047", func(t *testing.T) {
+		b := wantOK(t, e.get(t, "Organization?"+identifierQuery(sysODSOrg, odsLegg), iidFindOrg, scopeOrgRead), "Bundle")
+		es := entries(b)
+		if len(es) != 1 {
+			t.Fatalf("%d entries, want 1", len(es))
 		}
-		for _, row := range errRows {
-			t.Run(row.name, func(t *testing.T) {
-				wantOutcome(t, e.get(t, "Organization?"+row.query, iidFindOrg, scopeOrgRead), row.status, row.code)
-			})
-		}
-		t.Run("read A20047", func(t *testing.T) {
-			if orgID == "" {
-				t.Skip("find failed")
-			}
-			res := e.get(t, "Organization/"+orgID, iidReadOrg, scopeOrgRead)
-			o := wantOK(t, res, "Organization")
-			wantETag(t, res, o)
-			checkOrganization(t, o)
-		})
-		for _, id := range []string{"999999", "abc"} {
-			t.Run("read unknown "+id, func(t *testing.T) {
-				wantOutcome(t, e.get(t, "Organization/"+id, iidReadOrg, scopeOrgRead), 404, "ORGANISATION_NOT_FOUND")
-			})
+		checkOrganization(t, es[0])
+		orgID = str(es[0], "id")
+	})
+	t.Run("find unknown ODS INVOC1", func(t *testing.T) {
+		b := wantOK(t, e.get(t, "Organization?"+identifierQuery(sysODSOrg, "INVOC1"), iidFindOrg, scopeOrgRead), "Bundle")
+		if n := len(entries(b)); n != 0 {
+			t.Errorf("%d entries, want 0", n)
 		}
 	})
+	errRows := []struct {
+		name, query string
+		status      int
+		code        string
+	}{
+		{"wrong system", identifierQuery(sysNHSNumber, odsLegg), 400, "INVALID_IDENTIFIER_SYSTEM"},
+		{"empty value", "identifier=" + url.QueryEscape(sysODSOrg+"|"), 422, "INVALID_PARAMETER"},
+		{"empty system", "identifier=" + url.QueryEscape("|"+odsLegg), 422, "INVALID_PARAMETER"},
+		{"duplicate identifier", identifierQuery(sysODSOrg, odsLegg) + "&" + identifierQuery(sysODSOrg, odsLegg), 400, "BAD_REQUEST"},
+		{"wrong-case Identifier", "Identifier=" + url.QueryEscape(sysODSOrg+"|"+odsLegg), 400, "BAD_REQUEST"},
+		{"identifier missing", "", 400, "BAD_REQUEST"},
+	}
+	for _, row := range errRows {
+		t.Run(row.name, func(t *testing.T) {
+			wantOutcome(t, e.get(t, "Organization?"+row.query, iidFindOrg, scopeOrgRead), row.status, row.code)
+		})
+	}
+	t.Run("read A20047", func(t *testing.T) {
+		if orgID == "" {
+			t.Skip("find failed")
+		}
+		res := e.get(t, "Organization/"+orgID, iidReadOrg, scopeOrgRead)
+		o := wantOK(t, res, "Organization")
+		wantETag(t, res, o)
+		checkOrganization(t, o)
+	})
+	for _, id := range []string{"999999", "abc"} {
+		t.Run("read unknown "+id, func(t *testing.T) {
+			wantOutcome(t, e.get(t, "Organization/"+id, iidReadOrg, scopeOrgRead), 404, "ORGANISATION_NOT_FOUND")
+		})
+	}
 }
 
 func checkPractitioner(t *testing.T, p obj, sds string, roles int) {
@@ -401,8 +389,7 @@ func checkPractitioner(t *testing.T, p obj, sds string, roles int) {
 	}
 }
 
-func TestPractitioner(t *testing.T) {
-	t.Parallel()
+func testPractitioner(t *testing.T, e *env) {
 	pracs := []struct {
 		name, sds string
 		roles     int
@@ -411,82 +398,77 @@ func TestPractitioner(t *testing.T) {
 		{"practitioner2", "G11111116", 1},
 		{"practitioner3", "G22345655", 2},
 	}
-	forEachEngine(t, func(t *testing.T, e *env) {
-		for _, pr := range pracs {
-			t.Run(pr.name, func(t *testing.T) {
-				b := wantOK(t, e.get(t, "Practitioner?"+identifierQuery(sysSDSUser, pr.sds), iidFindPrac, scopeOrgRead), "Bundle")
-				es := entries(b)
-				if len(es) != 1 {
-					t.Fatalf("%d entries, want 1", len(es))
-				}
-				checkPractitioner(t, es[0], pr.sds, pr.roles)
-				res := e.get(t, "Practitioner/"+str(es[0], "id"), iidReadPrac, scopeOrgRead)
-				p := wantOK(t, res, "Practitioner")
-				wantETag(t, res, p)
-				checkPractitioner(t, p, pr.sds, pr.roles)
-			})
-		}
-		t.Run("unknownSDSUserID", func(t *testing.T) {
-			b := wantOK(t, e.get(t, "Practitioner?"+identifierQuery(sysSDSUser, "unknownSDSUserID"), iidFindPrac, scopeOrgRead), "Bundle")
-			if n := len(entries(b)); n != 0 {
-				t.Errorf("%d entries, want 0", n)
+	for _, pr := range pracs {
+		t.Run(pr.name, func(t *testing.T) {
+			b := wantOK(t, e.get(t, "Practitioner?"+identifierQuery(sysSDSUser, pr.sds), iidFindPrac, scopeOrgRead), "Bundle")
+			es := entries(b)
+			if len(es) != 1 {
+				t.Fatalf("%d entries, want 1", len(es))
 			}
+			checkPractitioner(t, es[0], pr.sds, pr.roles)
+			res := e.get(t, "Practitioner/"+str(es[0], "id"), iidReadPrac, scopeOrgRead)
+			p := wantOK(t, res, "Practitioner")
+			wantETag(t, res, p)
+			checkPractitioner(t, p, pr.sds, pr.roles)
 		})
-		errRows := []struct {
-			name, query string
-			status      int
-			code        string
-		}{
-			{"two identifiers", identifierQuery(sysSDSUser, "G13579135") + "&" + identifierQuery(sysSDSUser, "G11111116"), 400, "BAD_REQUEST"},
-			{"wrong-case Identifier", "Identifier=" + url.QueryEscape(sysSDSUser+"|G13579135"), 400, "BAD_REQUEST"},
-			{"identifier missing", "", 400, "BAD_REQUEST"},
-			{"empty value", "identifier=" + url.QueryEscape(sysSDSUser+"|"), 422, "INVALID_PARAMETER"},
-			{"empty system", "identifier=" + url.QueryEscape("|G13579135"), 422, "INVALID_PARAMETER"},
-		}
-		for _, row := range errRows {
-			t.Run(row.name, func(t *testing.T) {
-				wantOutcome(t, e.get(t, "Practitioner?"+row.query, iidFindPrac, scopeOrgRead), row.status, row.code)
-			})
-		}
-		for _, id := range []string{"999999", "abc", "101"} {
-			t.Run("read unknown "+id, func(t *testing.T) {
-				wantOutcome(t, e.get(t, "Practitioner/"+id, iidReadPrac, scopeOrgRead), 404, "PRACTITIONER_NOT_FOUND")
-			})
+	}
+	t.Run("unknownSDSUserID", func(t *testing.T) {
+		b := wantOK(t, e.get(t, "Practitioner?"+identifierQuery(sysSDSUser, "unknownSDSUserID"), iidFindPrac, scopeOrgRead), "Bundle")
+		if n := len(entries(b)); n != 0 {
+			t.Errorf("%d entries, want 0", n)
 		}
 	})
+	errRows := []struct {
+		name, query string
+		status      int
+		code        string
+	}{
+		{"two identifiers", identifierQuery(sysSDSUser, "G13579135") + "&" + identifierQuery(sysSDSUser, "G11111116"), 400, "BAD_REQUEST"},
+		{"wrong-case Identifier", "Identifier=" + url.QueryEscape(sysSDSUser+"|G13579135"), 400, "BAD_REQUEST"},
+		{"identifier missing", "", 400, "BAD_REQUEST"},
+		{"empty value", "identifier=" + url.QueryEscape(sysSDSUser+"|"), 422, "INVALID_PARAMETER"},
+		{"empty system", "identifier=" + url.QueryEscape("|G13579135"), 422, "INVALID_PARAMETER"},
+	}
+	for _, row := range errRows {
+		t.Run(row.name, func(t *testing.T) {
+			wantOutcome(t, e.get(t, "Practitioner?"+row.query, iidFindPrac, scopeOrgRead), row.status, row.code)
+		})
+	}
+	for _, id := range []string{"999999", "abc", "101"} {
+		t.Run("read unknown "+id, func(t *testing.T) {
+			wantOutcome(t, e.get(t, "Practitioner/"+id, iidReadPrac, scopeOrgRead), 404, "PRACTITIONER_NOT_FOUND")
+		})
+	}
 }
 
-func TestReadLocation(t *testing.T) {
-	t.Parallel()
+func testReadLocation(t *testing.T, e *env) {
 	sites := []struct{ name, id, site string }{
 		{"SIT1", "1", "Z26556"},
 		{"SIT2", "8", "Z33432"},
 		{"SIT3", "3", "Z33433"},
 	}
-	forEachEngine(t, func(t *testing.T, e *env) {
-		for _, s := range sites {
-			t.Run(s.name, func(t *testing.T) {
-				res := e.get(t, "Location/"+s.id, iidReadLocation, scopeOrgRead)
-				l := wantOK(t, res, "Location")
-				wantETag(t, res, l)
-				checkLocation(t, e, l)
-				var siteCodes []string
-				for _, id := range arr(l, "identifier") {
-					if str(id, "system") == sysODSSite {
-						siteCodes = append(siteCodes, str(id, "value"))
-					}
+	for _, s := range sites {
+		t.Run(s.name, func(t *testing.T) {
+			res := e.get(t, "Location/"+s.id, iidReadLocation, scopeOrgRead)
+			l := wantOK(t, res, "Location")
+			wantETag(t, res, l)
+			checkLocation(t, e, l)
+			var siteCodes []string
+			for _, id := range arr(l, "identifier") {
+				if str(id, "system") == sysODSSite {
+					siteCodes = append(siteCodes, str(id, "value"))
 				}
-				if len(siteCodes) != 1 || siteCodes[0] != s.site {
-					t.Errorf("ods-site-code identifiers = %v, want [%s]", siteCodes, s.site)
-				}
-			})
-		}
-		for _, id := range []string{"999999", "abc", "101"} {
-			t.Run("read unknown "+id, func(t *testing.T) {
-				wantOutcome(t, e.get(t, "Location/"+id, iidReadLocation, scopeOrgRead), 404, "NO_RECORD_FOUND")
-			})
-		}
-	})
+			}
+			if len(siteCodes) != 1 || siteCodes[0] != s.site {
+				t.Errorf("ods-site-code identifiers = %v, want [%s]", siteCodes, s.site)
+			}
+		})
+	}
+	for _, id := range []string{"999999", "abc", "101"} {
+		t.Run("read unknown "+id, func(t *testing.T) {
+			wantOutcome(t, e.get(t, "Location/"+id, iidReadLocation, scopeOrgRead), 404, "NO_RECORD_FOUND")
+		})
+	}
 }
 
 // checkLocation applies CareConnect-GPC-Location-1 as §12.5 and the test
@@ -515,24 +497,21 @@ func checkLocation(t *testing.T, e *env, l obj) {
 	}
 }
 
-func TestHealthcareService(t *testing.T) {
-	t.Parallel()
-	forEachEngine(t, func(t *testing.T, e *env) {
-		// Service filtering is effectively OFF (§5.10): find gives an empty
-		// Bundle and read gives 404 NO_RECORD_FOUND.
-		for _, q := range []string{"", "?" + identifierQuery(sysDOS, "1000000123")} {
-			t.Run("find "+q, func(t *testing.T) {
-				b := wantOK(t, e.get(t, "HealthcareService"+q, iidFindHCS, scopeOrgRead), "Bundle")
-				if n := len(entries(b)); n != 0 {
-					t.Errorf("%d entries, want 0", n)
-				}
-			})
-		}
-		t.Run("find unparseable token", func(t *testing.T) {
-			wantOutcome(t, e.get(t, "HealthcareService?identifier="+url.QueryEscape(sysDOS+"|"), iidFindHCS, scopeOrgRead), 422, "INVALID_PARAMETER")
+func testHealthcareService(t *testing.T, e *env) {
+	// Service filtering is effectively OFF (§5.10): find gives an empty
+	// Bundle and read gives 404 NO_RECORD_FOUND.
+	for _, q := range []string{"", "?" + identifierQuery(sysDOS, "1000000123")} {
+		t.Run("find "+q, func(t *testing.T) {
+			b := wantOK(t, e.get(t, "HealthcareService"+q, iidFindHCS, scopeOrgRead), "Bundle")
+			if n := len(entries(b)); n != 0 {
+				t.Errorf("%d entries, want 0", n)
+			}
 		})
-		t.Run("read", func(t *testing.T) {
-			wantOutcome(t, e.get(t, "HealthcareService/1", iidReadHCS, scopeOrgRead), 404, "NO_RECORD_FOUND")
-		})
+	}
+	t.Run("find unparseable token", func(t *testing.T) {
+		wantOutcome(t, e.get(t, "HealthcareService?identifier="+url.QueryEscape(sysDOS+"|"), iidFindHCS, scopeOrgRead), 422, "INVALID_PARAMETER")
+	})
+	t.Run("read", func(t *testing.T) {
+		wantOutcome(t, e.get(t, "HealthcareService/1", iidReadHCS, scopeOrgRead), 404, "NO_RECORD_FOUND")
 	})
 }

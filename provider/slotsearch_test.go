@@ -31,170 +31,164 @@ func wrongSeasonOffset(t time.Time) string {
 	return "+00:00"
 }
 
-func TestSlotSearchErrors(t *testing.T) {
-	t.Parallel()
-	forEachEngine(t, func(t *testing.T, e *env) {
-		tomorrow := localDay(e.now, 1)
-		tomorrowStr := gpcTime(tomorrow)
-		endStr := gpcTime(scheduling.AddDaysLocal(tomorrow, 7))
-		noOffset := tomorrow.In(scheduling.London).Format("2006-01-02T15:04:05")
-		date := tomorrow.In(scheduling.London).Format("2006-01-02")
-		set := func(k string, vs ...string) func(url.Values) { return func(q url.Values) { q[k] = vs } }
-		del := func(ks ...string) func(url.Values) {
-			return func(q url.Values) {
-				for _, k := range ks {
-					delete(q, k)
-				}
+func testSlotSearchErrors(t *testing.T, e *env) {
+	tomorrow := localDay(e.now, 1)
+	tomorrowStr := gpcTime(tomorrow)
+	endStr := gpcTime(scheduling.AddDaysLocal(tomorrow, 7))
+	noOffset := tomorrow.In(scheduling.London).Format("2006-01-02T15:04:05")
+	date := tomorrow.In(scheduling.London).Format("2006-01-02")
+	set := func(k string, vs ...string) func(url.Values) { return func(q url.Values) { q[k] = vs } }
+	del := func(ks ...string) func(url.Values) {
+		return func(q url.Values) {
+			for _, k := range ks {
+				delete(q, k)
 			}
 		}
-		rows := []struct {
-			name   string
-			mutate func(url.Values)
-			status int
-			code   string
-		}{
-			{"start missing", del("start"), 400, "BAD_REQUEST"},
-			{"end missing", del("end"), 400, "BAD_REQUEST"},
-			{"start and end missing", del("start", "end"), 400, "BAD_REQUEST"},
-			{"status missing", del("status"), 400, "BAD_REQUEST"},
-			{"_include missing", del("_include"), 400, "BAD_REQUEST"},
-			{"_include other than Slot:schedule", set("_include", "Schedule:actor:Location"), 400, "BAD_REQUEST"},
-			{"_include wrong case", set("_include", "slot:schedule"), 400, "BAD_REQUEST"},
-			{"status busy", set("status", "busy"), 422, "INVALID_PARAMETER"},
-			{"status empty", set("status", ""), 422, "INVALID_PARAMETER"},
-			{"start empty", set("start", ""), 422, "INVALID_PARAMETER"},
-			{"end empty", set("end", ""), 422, "INVALID_PARAMETER"},
-			{"start prefix only", set("start", "ge"), 422, "INVALID_PARAMETER"},
-			{"start not a date", set("start", "getomorrow"), 422, "INVALID_PARAMETER"},
-			{"start impossible date", set("start", "ge2031-02-30"), 422, "INVALID_PARAMETER"},
-			{"start hour 24", set("start", "ge"+date+"T24:00:00+00:00"), 422, "INVALID_PARAMETER"},
-			{"start prefix lt", set("start", "lt"+tomorrowStr), 422, "INVALID_PARAMETER"},
-			{"start prefix gt", set("start", "gt"+tomorrowStr), 422, "INVALID_PARAMETER"},
-			{"start prefix eq", set("start", "eq"+tomorrowStr), 422, "INVALID_PARAMETER"},
-			{"start prefix ne", set("start", "ne"+tomorrowStr), 422, "INVALID_PARAMETER"},
-			{"start no prefix", set("start", tomorrowStr), 422, "INVALID_PARAMETER"},
-			{"start prefix upper case", set("start", "GE"+tomorrowStr), 422, "INVALID_PARAMETER"},
-			{"end prefix lt", set("end", "lt"+endStr), 422, "INVALID_PARAMETER"},
-			{"end prefix gt", set("end", "gt"+endStr), 422, "INVALID_PARAMETER"},
-			{"end prefix eq", set("end", "eq"+endStr), 422, "INVALID_PARAMETER"},
-			{"start/end prefixes swapped", func(q url.Values) {
-				q["start"], q["end"] = []string{"le" + tomorrowStr}, []string{"ge" + endStr}
-			}, 422, "INVALID_PARAMETER"},
-			{"start le", set("start", "le"+tomorrowStr), 422, "INVALID_PARAMETER"},
-			{"end ge", set("end", "ge"+endStr), 422, "INVALID_PARAMETER"},
-			{"partial date YYYY", set("start", "ge"+date[:4]), 422, "INVALID_PARAMETER"},
-			{"partial date YYYY-MM", set("start", "ge"+date[:7]), 422, "INVALID_PARAMETER"},
-			{"partial end date YYYY-MM", set("end", "le"+date[:7]), 422, "INVALID_PARAMETER"},
-			{"Z offset", set("start", "ge"+noOffset+"Z"), 422, "INVALID_PARAMETER"},
-			{"no offset", set("start", "ge"+noOffset), 422, "INVALID_PARAMETER"},
-			{"no seconds", set("start", "ge"+noOffset[:16]+tomorrowStr[19:]), 422, "INVALID_PARAMETER"},
-			{"wrong-season offset", set("start", "ge"+noOffset+wrongSeasonOffset(tomorrow)), 422, "INVALID_PARAMETER"},
-			{"foreign offset -05:00", set("start", "ge"+noOffset+"-05:00"), 422, "INVALID_PARAMETER"},
-			{"negative zero offset -00:00", set("start", "ge"+noOffset+"-00:00"), 422, "INVALID_PARAMETER"},
-			{"Z offset on end", set("end", "le"+strings.TrimSuffix(endStr, endStr[19:])+"Z"), 422, "INVALID_PARAMETER"},
-			{"range 15 days", set("end", "le"+gpcTime(scheduling.AddDaysLocal(tomorrow, 15))), 422, "INVALID_PARAMETER"},
-			{"range 31 days", set("end", "le"+gpcTime(scheduling.AddDaysLocal(tomorrow, 31))), 422, "INVALID_PARAMETER"},
-			{"range 14 days and 1 second", set("end", "le"+gpcTime(scheduling.AddDaysLocal(tomorrow, 14).Add(time.Second))), 422, "INVALID_PARAMETER"},
-			{"range -1 day", set("end", "le"+gpcTime(scheduling.AddDaysLocal(tomorrow, -1))), 422, "INVALID_PARAMETER"},
-			{"range -1 second", set("end", "le"+gpcTime(tomorrow.Add(-time.Second))), 422, "INVALID_PARAMETER"},
-			{"range 15 days, dates only", func(q url.Values) {
-				q["start"] = []string{"ge" + date}
-				q["end"] = []string{"le" + scheduling.AddDaysLocal(tomorrow, 15).Format("2006-01-02")}
-			}, 422, "INVALID_PARAMETER"},
-			{"start repeated", set("start", "ge"+tomorrowStr, "ge"+tomorrowStr), 400, "BAD_REQUEST"},
-			{"end repeated", set("end", "le"+endStr, "le"+endStr), 400, "BAD_REQUEST"},
-			{"service.identifier wrong system", set("service.identifier", "https://fhir.nhs.uk/Id/ods-organization-code|1000000123"), 422, "INVALID_PARAMETER"},
-			{"service.identifier no system", set("service.identifier", "1000000123"), 422, "INVALID_PARAMETER"},
-		}
-		for _, row := range rows {
-			t.Run(row.name, func(t *testing.T) {
-				q := slotQuery(e.now, 7)
-				row.mutate(q)
-				wantOutcome(t, e.searchSlots(t, q), row.status, row.code)
-			})
-		}
-		// A raw '+' in the query is a space (§5.1): the offset is then invalid.
-		t.Run("unencoded + in offset", func(t *testing.T) {
+	}
+	rows := []struct {
+		name   string
+		mutate func(url.Values)
+		status int
+		code   string
+	}{
+		{"start missing", del("start"), 400, "BAD_REQUEST"},
+		{"end missing", del("end"), 400, "BAD_REQUEST"},
+		{"start and end missing", del("start", "end"), 400, "BAD_REQUEST"},
+		{"status missing", del("status"), 400, "BAD_REQUEST"},
+		{"_include missing", del("_include"), 400, "BAD_REQUEST"},
+		{"_include other than Slot:schedule", set("_include", "Schedule:actor:Location"), 400, "BAD_REQUEST"},
+		{"_include wrong case", set("_include", "slot:schedule"), 400, "BAD_REQUEST"},
+		{"status busy", set("status", "busy"), 422, "INVALID_PARAMETER"},
+		{"status empty", set("status", ""), 422, "INVALID_PARAMETER"},
+		{"start empty", set("start", ""), 422, "INVALID_PARAMETER"},
+		{"end empty", set("end", ""), 422, "INVALID_PARAMETER"},
+		{"start prefix only", set("start", "ge"), 422, "INVALID_PARAMETER"},
+		{"start not a date", set("start", "getomorrow"), 422, "INVALID_PARAMETER"},
+		{"start impossible date", set("start", "ge2031-02-30"), 422, "INVALID_PARAMETER"},
+		{"start hour 24", set("start", "ge"+date+"T24:00:00+00:00"), 422, "INVALID_PARAMETER"},
+		{"start prefix lt", set("start", "lt"+tomorrowStr), 422, "INVALID_PARAMETER"},
+		{"start prefix gt", set("start", "gt"+tomorrowStr), 422, "INVALID_PARAMETER"},
+		{"start prefix eq", set("start", "eq"+tomorrowStr), 422, "INVALID_PARAMETER"},
+		{"start prefix ne", set("start", "ne"+tomorrowStr), 422, "INVALID_PARAMETER"},
+		{"start no prefix", set("start", tomorrowStr), 422, "INVALID_PARAMETER"},
+		{"start prefix upper case", set("start", "GE"+tomorrowStr), 422, "INVALID_PARAMETER"},
+		{"end prefix lt", set("end", "lt"+endStr), 422, "INVALID_PARAMETER"},
+		{"end prefix gt", set("end", "gt"+endStr), 422, "INVALID_PARAMETER"},
+		{"end prefix eq", set("end", "eq"+endStr), 422, "INVALID_PARAMETER"},
+		{"start/end prefixes swapped", func(q url.Values) {
+			q["start"], q["end"] = []string{"le" + tomorrowStr}, []string{"ge" + endStr}
+		}, 422, "INVALID_PARAMETER"},
+		{"start le", set("start", "le"+tomorrowStr), 422, "INVALID_PARAMETER"},
+		{"end ge", set("end", "ge"+endStr), 422, "INVALID_PARAMETER"},
+		{"partial date YYYY", set("start", "ge"+date[:4]), 422, "INVALID_PARAMETER"},
+		{"partial date YYYY-MM", set("start", "ge"+date[:7]), 422, "INVALID_PARAMETER"},
+		{"partial end date YYYY-MM", set("end", "le"+date[:7]), 422, "INVALID_PARAMETER"},
+		{"Z offset", set("start", "ge"+noOffset+"Z"), 422, "INVALID_PARAMETER"},
+		{"no offset", set("start", "ge"+noOffset), 422, "INVALID_PARAMETER"},
+		{"no seconds", set("start", "ge"+noOffset[:16]+tomorrowStr[19:]), 422, "INVALID_PARAMETER"},
+		{"wrong-season offset", set("start", "ge"+noOffset+wrongSeasonOffset(tomorrow)), 422, "INVALID_PARAMETER"},
+		{"foreign offset -05:00", set("start", "ge"+noOffset+"-05:00"), 422, "INVALID_PARAMETER"},
+		{"negative zero offset -00:00", set("start", "ge"+noOffset+"-00:00"), 422, "INVALID_PARAMETER"},
+		{"Z offset on end", set("end", "le"+strings.TrimSuffix(endStr, endStr[19:])+"Z"), 422, "INVALID_PARAMETER"},
+		{"range 15 days", set("end", "le"+gpcTime(scheduling.AddDaysLocal(tomorrow, 15))), 422, "INVALID_PARAMETER"},
+		{"range 31 days", set("end", "le"+gpcTime(scheduling.AddDaysLocal(tomorrow, 31))), 422, "INVALID_PARAMETER"},
+		{"range 14 days and 1 second", set("end", "le"+gpcTime(scheduling.AddDaysLocal(tomorrow, 14).Add(time.Second))), 422, "INVALID_PARAMETER"},
+		{"range -1 day", set("end", "le"+gpcTime(scheduling.AddDaysLocal(tomorrow, -1))), 422, "INVALID_PARAMETER"},
+		{"range -1 second", set("end", "le"+gpcTime(tomorrow.Add(-time.Second))), 422, "INVALID_PARAMETER"},
+		{"range 15 days, dates only", func(q url.Values) {
+			q["start"] = []string{"ge" + date}
+			q["end"] = []string{"le" + scheduling.AddDaysLocal(tomorrow, 15).Format("2006-01-02")}
+		}, 422, "INVALID_PARAMETER"},
+		{"start repeated", set("start", "ge"+tomorrowStr, "ge"+tomorrowStr), 400, "BAD_REQUEST"},
+		{"end repeated", set("end", "le"+endStr, "le"+endStr), 400, "BAD_REQUEST"},
+		{"service.identifier wrong system", set("service.identifier", "https://fhir.nhs.uk/Id/ods-organization-code|1000000123"), 422, "INVALID_PARAMETER"},
+		{"service.identifier no system", set("service.identifier", "1000000123"), 422, "INVALID_PARAMETER"},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
 			q := slotQuery(e.now, 7)
-			delete(q, "start")
-			raw := q.Encode() + "&start=ge" + tomorrowStr
-			if !strings.Contains(tomorrowStr, "+") {
-				t.Fatalf("no + in %s", tomorrowStr)
-			}
-			wantOutcome(t, e.get(t, "Slot?"+raw, iidSlots, scopeOrgRead), 422, "INVALID_PARAMETER")
+			row.mutate(q)
+			wantOutcome(t, e.searchSlots(t, q), row.status, row.code)
 		})
+	}
+	// A raw '+' in the query is a space (§5.1): the offset is then invalid.
+	t.Run("unencoded + in offset", func(t *testing.T) {
+		q := slotQuery(e.now, 7)
+		delete(q, "start")
+		raw := q.Encode() + "&start=ge" + tomorrowStr
+		if !strings.Contains(tomorrowStr, "+") {
+			t.Fatalf("no + in %s", tomorrowStr)
+		}
+		wantOutcome(t, e.get(t, "Slot?"+raw, iidSlots, scopeOrgRead), 422, "INVALID_PARAMETER")
 	})
 }
 
-func TestSlotSearchAccepted(t *testing.T) {
-	t.Parallel()
-	forEachEngine(t, func(t *testing.T, e *env) {
-		tomorrow := localDay(e.now, 1)
-		date := func(n int) string { return scheduling.AddDaysLocal(tomorrow, n).Format("2006-01-02") }
-		rows := []struct {
-			name   string
-			mutate func(url.Values)
-		}{
-			{"range 0 days", func(q url.Values) { q["end"] = []string{"le" + gpcTime(tomorrow)} }},
-			{"range 8 days", func(q url.Values) { q["end"] = []string{"le" + gpcTime(scheduling.AddDaysLocal(tomorrow, 8))} }},
-			{"range 14 days", func(q url.Values) { q["end"] = []string{"le" + gpcTime(scheduling.AddDaysLocal(tomorrow, 14))} }},
-			{"dates only, 14 days", func(q url.Values) { q["start"], q["end"] = []string{"ge" + date(0)}, []string{"le" + date(14)} }},
-			{"dates only, same day", func(q url.Values) { q["start"], q["end"] = []string{"ge" + date(0)}, []string{"le" + date(0)} }},
-			{"dateTime start, date end on the same day", func(q url.Values) {
-				q["start"], q["end"] = []string{"ge" + gpcTime(scheduling.AtLocal(tomorrow, 10, 0))}, []string{"le" + date(0)}
-			}},
-			{"unknown searchFilter system ignored", func(q url.Values) {
-				q["searchFilter"] = append(q["searchFilter"], "https://fhir.nhs.uk/STU3/CodeSystem/UEC-Disposition-1|Dx10")
-			}},
-			{"unknown extra parameter ignored", func(q url.Values) { q["foo"] = []string{"bar"} }},
-			{"no searchFilter", func(q url.Values) { delete(q, "searchFilter") }},
-			{"no _include:recurse", func(q url.Values) { delete(q, "_include:recurse") }},
-			{"HealthcareService include", func(q url.Values) {
-				q["_include:recurse"] = append(q["_include:recurse"], "Schedule:actor:HealthcareService")
-			}},
-			{"searching in the past", func(q url.Values) {
-				q["start"], q["end"] = []string{"ge" + date(-30)}, []string{"le" + date(-20)}
-			}},
-		}
-		for _, row := range rows {
-			t.Run(row.name, func(t *testing.T) {
-				q := slotQuery(e.now, 7)
-				row.mutate(q)
-				b := wantOK(t, e.searchSlots(t, q), "Bundle")
-				checkSlotBundle(t, b, q)
-			})
-		}
-		t.Run("service.identifier with the DOS system", func(t *testing.T) {
-			plain := slotQuery(e.now, 3)
-			q := slotQuery(e.now, 3)
-			q["service.identifier"] = []string{sysDOS + "|1000000123"}
+func testSlotSearchAccepted(t *testing.T, e *env) {
+	tomorrow := localDay(e.now, 1)
+	date := func(n int) string { return scheduling.AddDaysLocal(tomorrow, n).Format("2006-01-02") }
+	rows := []struct {
+		name   string
+		mutate func(url.Values)
+	}{
+		{"range 0 days", func(q url.Values) { q["end"] = []string{"le" + gpcTime(tomorrow)} }},
+		{"range 8 days", func(q url.Values) { q["end"] = []string{"le" + gpcTime(scheduling.AddDaysLocal(tomorrow, 8))} }},
+		{"range 14 days", func(q url.Values) { q["end"] = []string{"le" + gpcTime(scheduling.AddDaysLocal(tomorrow, 14))} }},
+		{"dates only, 14 days", func(q url.Values) { q["start"], q["end"] = []string{"ge" + date(0)}, []string{"le" + date(14)} }},
+		{"dates only, same day", func(q url.Values) { q["start"], q["end"] = []string{"ge" + date(0)}, []string{"le" + date(0)} }},
+		{"dateTime start, date end on the same day", func(q url.Values) {
+			q["start"], q["end"] = []string{"ge" + gpcTime(scheduling.AtLocal(tomorrow, 10, 0))}, []string{"le" + date(0)}
+		}},
+		{"unknown searchFilter system ignored", func(q url.Values) {
+			q["searchFilter"] = append(q["searchFilter"], "https://fhir.nhs.uk/STU3/CodeSystem/UEC-Disposition-1|Dx10")
+		}},
+		{"unknown extra parameter ignored", func(q url.Values) { q["foo"] = []string{"bar"} }},
+		{"no searchFilter", func(q url.Values) { delete(q, "searchFilter") }},
+		{"no _include:recurse", func(q url.Values) { delete(q, "_include:recurse") }},
+		{"HealthcareService include", func(q url.Values) {
+			q["_include:recurse"] = append(q["_include:recurse"], "Schedule:actor:HealthcareService")
+		}},
+		{"searching in the past", func(q url.Values) {
+			q["start"], q["end"] = []string{"ge" + date(-30)}, []string{"le" + date(-20)}
+		}},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			q := slotQuery(e.now, 7)
+			row.mutate(q)
 			b := wantOK(t, e.searchSlots(t, q), "Bundle")
 			checkSlotBundle(t, b, q)
-			x := extension(at(b, "meta"), extFilteringStatus)
-			if x == nil {
-				t.Fatalf("Bundle.meta has no ServiceFilteringStatus extension: %v", at(b, "meta"))
-			}
-			st := str(x, "valueCode")
-			if !slices.Contains([]string{"enabled", "organization-disabled", "supplier-disabled"}, st) {
-				t.Errorf("ServiceFilteringStatus = %q", st)
-			}
-			if extension(b, extFilteringStatus) != nil {
-				t.Errorf("ServiceFilteringStatus is a root extension; it belongs in Bundle.meta")
-			}
-			if st != "enabled" {
-				// With filtering off the parameter is ignored: the same slots.
-				pb := wantOK(t, e.searchSlots(t, plain), "Bundle")
-				if a, b := slotIDs(pb), slotIDs(b); !slices.Equal(a, b) {
-					t.Errorf("service.identifier changed the slots although filtering is %s: %d vs %d", st, len(a), len(b))
-				}
-			}
 		})
-		t.Run("no ServiceFilteringStatus without service.identifier", func(t *testing.T) {
-			b := wantOK(t, e.searchSlots(t, slotQuery(e.now, 3)), "Bundle")
-			if extension(at(b, "meta"), extFilteringStatus) != nil {
-				t.Errorf("Bundle.meta carries ServiceFilteringStatus though no service.identifier was sent")
+	}
+	t.Run("service.identifier with the DOS system", func(t *testing.T) {
+		plain := slotQuery(e.now, 3)
+		q := slotQuery(e.now, 3)
+		q["service.identifier"] = []string{sysDOS + "|1000000123"}
+		b := wantOK(t, e.searchSlots(t, q), "Bundle")
+		checkSlotBundle(t, b, q)
+		x := extension(at(b, "meta"), extFilteringStatus)
+		if x == nil {
+			t.Fatalf("Bundle.meta has no ServiceFilteringStatus extension: %v", at(b, "meta"))
+		}
+		st := str(x, "valueCode")
+		if !slices.Contains([]string{"enabled", "organization-disabled", "supplier-disabled"}, st) {
+			t.Errorf("ServiceFilteringStatus = %q", st)
+		}
+		if extension(b, extFilteringStatus) != nil {
+			t.Errorf("ServiceFilteringStatus is a root extension; it belongs in Bundle.meta")
+		}
+		if st != "enabled" {
+			// With filtering off the parameter is ignored: the same slots.
+			pb := wantOK(t, e.searchSlots(t, plain), "Bundle")
+			if a, b := slotIDs(pb), slotIDs(b); !slices.Equal(a, b) {
+				t.Errorf("service.identifier changed the slots although filtering is %s: %d vs %d", st, len(a), len(b))
 			}
-		})
+		}
+	})
+	t.Run("no ServiceFilteringStatus without service.identifier", func(t *testing.T) {
+		b := wantOK(t, e.searchSlots(t, slotQuery(e.now, 3)), "Bundle")
+		if extension(at(b, "meta"), extFilteringStatus) != nil {
+			t.Errorf("Bundle.meta carries ServiceFilteringStatus though no service.identifier was sent")
+		}
 	})
 }
 
@@ -420,8 +414,7 @@ const (
 	catTelephone = "Telephone Triage"                  // types urgent-care/gp-practice AND ODS A20047/B81016/M85015/RNR01
 )
 
-func TestSlotSearchMatching(t *testing.T) {
-	t.Parallel()
+func testSlotSearchMatching(t *testing.T, e *env) {
 	unrestricted := []string{catGP, catHCA, catSameDay}
 	with := func(extra ...string) []string {
 		out := append(append([]string{}, unrestricted...), extra...)
@@ -449,113 +442,111 @@ func TestSlotSearchMatching(t *testing.T) {
 		{"oncology + X12345", []string{odsF("X12345"), typeF("oncology")}, with()},
 		{"unknown system only", []string{"https://example.org/other|A20047"}, with()},
 	}
-	forEachEngine(t, func(t *testing.T, e *env) {
-		for _, row := range rows {
-			t.Run(row.name, func(t *testing.T) {
-				q := slotQuery(e.now, 3)
-				q["searchFilter"] = row.filters
-				if row.filters == nil {
-					delete(q, "searchFilter")
-				}
-				b := wantOK(t, e.searchSlots(t, q), "Bundle")
-				checkSlotBundle(t, b, q)
-				if got := categories(b); !slices.Equal(got, row.want) {
-					t.Errorf("schedule types = %v, want %v", got, row.want)
-				}
-			})
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			q := slotQuery(e.now, 3)
+			q["searchFilter"] = row.filters
+			if row.filters == nil {
+				delete(q, "searchFilter")
+			}
+			b := wantOK(t, e.searchSlots(t, q), "Bundle")
+			checkSlotBundle(t, b, q)
+			if got := categories(b); !slices.Equal(got, row.want) {
+				t.Errorf("schedule types = %v, want %v", got, row.want)
+			}
+		})
+	}
+	t.Run("held-back slots are never offered", func(t *testing.T) {
+		b := wantOK(t, e.searchSlots(t, slotQuery(e.now, 3)), "Bundle")
+		sched := map[string]string{}
+		for _, r := range entries(b) {
+			if str(r, "resourceType") == "Schedule" {
+				sched["Schedule/"+str(r, "id")] = str(r, "serviceCategory", "text")
+			}
 		}
-		t.Run("held-back slots are never offered", func(t *testing.T) {
-			b := wantOK(t, e.searchSlots(t, slotQuery(e.now, 3)), "Bundle")
-			sched := map[string]string{}
-			for _, r := range entries(b) {
-				if str(r, "resourceType") == "Schedule" {
-					sched["Schedule/"+str(r, "id")] = str(r, "serviceCategory", "text")
+		for _, r := range entries(b) {
+			if str(r, "resourceType") != "Slot" || sched[str(r, "schedule", "reference")] != catGP {
+				continue
+			}
+			st := parseGPC(t, "start", str(r, "start")).In(scheduling.London)
+			if st.Hour() == 9 && st.Minute() < 40 {
+				t.Errorf("not-bookable GP slot %s offered", str(r, "start"))
+			}
+		}
+	})
+	t.Run("slots straddling the bounds are not returned", func(t *testing.T) {
+		q := slotQuery(e.now, 0)
+		tomorrow := localDay(e.now, 1)
+		q["start"] = []string{"ge" + gpcTime(scheduling.AtLocal(tomorrow, 9, 45))}
+		q["end"] = []string{"le" + gpcTime(scheduling.AtLocal(tomorrow, 10, 55))}
+		b := wantOK(t, e.searchSlots(t, q), "Bundle")
+		checkSlotBundle(t, b, q) // every slot fully inside
+		var n int
+		for _, r := range entries(b) {
+			if str(r, "resourceType") == "Slot" {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("no slot fully inside 09:45-10:55")
+		}
+	})
+	t.Run("date-only end covers the whole day", func(t *testing.T) {
+		q := slotQuery(e.now, 0)
+		day := localDay(e.now, 1).Format("2006-01-02")
+		q["start"], q["end"] = []string{"ge" + day}, []string{"le" + day}
+		b := wantOK(t, e.searchSlots(t, q), "Bundle")
+		var latest time.Time
+		for _, r := range entries(b) {
+			if str(r, "resourceType") == "Slot" {
+				if en := parseGPC(t, "end", str(r, "end")); en.After(latest) {
+					latest = en
 				}
 			}
-			for _, r := range entries(b) {
-				if str(r, "resourceType") != "Slot" || sched[str(r, "schedule", "reference")] != catGP {
-					continue
-				}
-				st := parseGPC(t, "start", str(r, "start")).In(scheduling.London)
-				if st.Hour() == 9 && st.Minute() < 40 {
-					t.Errorf("not-bookable GP slot %s offered", str(r, "start"))
-				}
+		}
+		if h := latest.In(scheduling.London).Hour(); h < 17 {
+			t.Errorf("latest slot ends %s; le<date> should cover the afternoon sessions", gpcTime(latest))
+		}
+	})
+	t.Run("no slots: empty searchset without Organization", func(t *testing.T) {
+		q := slotQuery(e.now, 0)
+		tomorrow := localDay(e.now, 1)
+		q["start"] = []string{"ge" + gpcTime(tomorrow)}
+		q["end"] = []string{"le" + gpcTime(scheduling.AtLocal(tomorrow, 7, 0))}
+		res := e.searchSlots(t, q)
+		b := wantOK(t, res, "Bundle")
+		checkSlotBundle(t, b, q)
+		if n := len(arr(b, "entry")); n != 0 {
+			t.Errorf("%d entries, want none", n)
+		}
+	})
+	t.Run("without recurse includes: Slot, Schedule, Organization only", func(t *testing.T) {
+		q := slotQuery(e.now, 2)
+		delete(q, "_include:recurse")
+		b := wantOK(t, e.searchSlots(t, q), "Bundle")
+		checkSlotBundle(t, b, q)
+		for _, r := range entries(b) {
+			if rt := str(r, "resourceType"); rt != "Slot" && rt != "Schedule" && rt != "Organization" {
+				t.Errorf("%s included without its _include:recurse", rt)
 			}
-		})
-		t.Run("slots straddling the bounds are not returned", func(t *testing.T) {
-			q := slotQuery(e.now, 0)
-			tomorrow := localDay(e.now, 1)
-			q["start"] = []string{"ge" + gpcTime(scheduling.AtLocal(tomorrow, 9, 45))}
-			q["end"] = []string{"le" + gpcTime(scheduling.AtLocal(tomorrow, 10, 55))}
-			b := wantOK(t, e.searchSlots(t, q), "Bundle")
-			checkSlotBundle(t, b, q) // every slot fully inside
-			var n int
-			for _, r := range entries(b) {
-				if str(r, "resourceType") == "Slot" {
-					n++
-				}
-			}
-			if n == 0 {
-				t.Errorf("no slot fully inside 09:45-10:55")
-			}
-		})
-		t.Run("date-only end covers the whole day", func(t *testing.T) {
-			q := slotQuery(e.now, 0)
-			day := localDay(e.now, 1).Format("2006-01-02")
-			q["start"], q["end"] = []string{"ge" + day}, []string{"le" + day}
-			b := wantOK(t, e.searchSlots(t, q), "Bundle")
-			var latest time.Time
-			for _, r := range entries(b) {
-				if str(r, "resourceType") == "Slot" {
-					if en := parseGPC(t, "end", str(r, "end")); en.After(latest) {
-						latest = en
-					}
-				}
-			}
-			if h := latest.In(scheduling.London).Hour(); h < 17 {
-				t.Errorf("latest slot ends %s; le<date> should cover the afternoon sessions", gpcTime(latest))
-			}
-		})
-		t.Run("no slots: empty searchset without Organization", func(t *testing.T) {
-			q := slotQuery(e.now, 0)
-			tomorrow := localDay(e.now, 1)
-			q["start"] = []string{"ge" + gpcTime(tomorrow)}
-			q["end"] = []string{"le" + gpcTime(scheduling.AtLocal(tomorrow, 7, 0))}
-			res := e.searchSlots(t, q)
-			b := wantOK(t, res, "Bundle")
-			checkSlotBundle(t, b, q)
-			if n := len(arr(b, "entry")); n != 0 {
-				t.Errorf("%d entries, want none", n)
-			}
-		})
-		t.Run("without recurse includes: Slot, Schedule, Organization only", func(t *testing.T) {
-			q := slotQuery(e.now, 2)
-			delete(q, "_include:recurse")
-			b := wantOK(t, e.searchSlots(t, q), "Bundle")
-			checkSlotBundle(t, b, q)
-			for _, r := range entries(b) {
-				if rt := str(r, "resourceType"); rt != "Slot" && rt != "Schedule" && rt != "Organization" {
-					t.Errorf("%s included without its _include:recurse", rt)
-				}
-			}
-		})
-		t.Run("identical searches give identical bodies", func(t *testing.T) {
-			q := slotQuery(e.now, 14)
-			a := e.searchSlots(t, q)
-			b := e.searchSlots(t, q)
-			wantOK(t, a, "Bundle")
-			if !bytes.Equal(a.body, b.body) {
-				t.Errorf("two identical searches gave different bodies (%d and %d bytes)", len(a.body), len(b.body))
-			}
-		})
-		t.Run("full two weeks", func(t *testing.T) {
-			q := slotQuery(e.now, 14)
-			b := wantOK(t, e.searchSlots(t, q), "Bundle")
-			checkSlotBundle(t, b, q)
-			if n := len(slotIDs(b)); n < 150 {
-				t.Errorf("%d slots for A20047/urgent-care in two weeks; the test pack needs >= 150", n)
-			}
-		})
+		}
+	})
+	t.Run("identical searches give identical bodies", func(t *testing.T) {
+		q := slotQuery(e.now, 14)
+		a := e.searchSlots(t, q)
+		b := e.searchSlots(t, q)
+		wantOK(t, a, "Bundle")
+		if !bytes.Equal(a.body, b.body) {
+			t.Errorf("two identical searches gave different bodies (%d and %d bytes)", len(a.body), len(b.body))
+		}
+	})
+	t.Run("full two weeks", func(t *testing.T) {
+		q := slotQuery(e.now, 14)
+		b := wantOK(t, e.searchSlots(t, q), "Bundle")
+		checkSlotBundle(t, b, q)
+		if n := len(slotIDs(b)); n < 150 {
+			t.Errorf("%d slots for A20047/urgent-care in two weeks; the test pack needs >= 150", n)
+		}
 	})
 }
 

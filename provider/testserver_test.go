@@ -89,14 +89,43 @@ type env struct {
 	now    time.Time // the clock the demo data was loaded with
 }
 
-// forEachEngine runs fn once per store engine, each in a parallel subtest
-// with its own server and freshly loaded demo data.
-func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
-	t.Helper()
+// suites are the provider test suites. They only read, so one server per
+// engine serves them all (loading the demo data into a fresh PostgreSQL
+// database is the slow part of the run).
+var suites = []struct {
+	name string
+	fn   func(t *testing.T, e *env)
+}{
+	{"SSPHeaders", testSSPHeaders},
+	{"JWT", testJWT},
+	{"Formats", testFormats},
+	{"Paths", testPaths},
+	{"Enablement", testEnablement},
+	{"CapabilityStatement", testCapabilityStatement},
+	{"FindPatient", testFindPatient},
+	{"ReadPatient", testReadPatient},
+	{"Organisation", testOrganisation},
+	{"Practitioner", testPractitioner},
+	{"ReadLocation", testReadLocation},
+	{"HealthcareService", testHealthcareService},
+	{"SlotSearchErrors", testSlotSearchErrors},
+	{"SlotSearchAccepted", testSlotSearchAccepted},
+	{"SlotSearchMatching", testSlotSearchMatching},
+}
+
+// TestProvider runs every suite against each engine, e.g.
+// go test ./provider/ -run 'TestProvider/sqlite/SlotSearchErrors'.
+func TestProvider(t *testing.T) {
 	for _, eng := range storetest.Engines(false) {
 		t.Run(eng.Name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, newEnv(t, eng, time.Time{}))
+			e := newEnv(t, eng, time.Time{})
+			for _, s := range suites {
+				t.Run(s.name, func(t *testing.T) {
+					t.Parallel()
+					s.fn(t, e)
+				})
+			}
 		})
 	}
 }

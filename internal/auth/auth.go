@@ -1,10 +1,21 @@
 // Package auth verifies and mints the GP Connect JWT access token carried in
 // the Authorization header (spec §3).
 //
-// The unsigned ("alg":"none") token GP Connect uses is parsed by hand so that
-// every rule of spec §3.1/§3.2 gets a precise BAD_REQUEST or INVALID_RESOURCE
-// error. An optional signed-token mode (Verifier.KeySet) verifies signatures
-// with github.com/lestrrat-go/jwx/v2.
+// The unsigned ("alg":"none") token GP Connect uses is parsed by hand, in
+// one pass and without jwx, so that every rule of spec §3.1/§3.2 gets a
+// precise error. Verify fails with an *Error whose code is BAD_REQUEST (400)
+// for a malformed header, token, claim or claim type, and INVALID_RESOURCE
+// (422) for a requesting_device/organization/practitioner object that is not
+// a valid FHIR STU3 resource of the right type or lacks the content GP
+// Connect requires. BAD_REQUEST checks come first, in the order of the §3.2
+// table; messages never repeat the token.
+//
+// With Verifier.KeySet set, tokens must instead be signed (RS256, ES256, ...)
+// and are checked with github.com/lestrrat-go/jwx/v2; the claim rules are
+// the same.
+//
+// Mint and MintSigned are the consumer side; they refuse to mint a token
+// Verify would reject.
 package auth
 
 import (

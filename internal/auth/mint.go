@@ -15,8 +15,7 @@ import (
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 )
 
-// Identity is what a consumer puts into every token it mints. The consumer
-// ASID travels in Ssp-From, not in the token.
+// Identity is the consumer identity put into every minted token (the consumer ASID goes in Ssp-From).
 type Identity struct {
 	// Issuer is the consumer system's endpoint URL (iss).
 	Issuer string
@@ -79,9 +78,7 @@ func buildPayload(id Identity, scope gpconnect.Scope, now time.Time) ([]byte, er
 	return p, nil
 }
 
-// Mint returns an unsigned GP Connect token ("alg":"none", trailing '.')
-// for id and scope, issued at now and expiring 300 s later. It fails when
-// the identity would not pass Verify.
+// Mint returns an unsigned token ("header.payload.") for id and scope, issued at now and valid 300 s.
 func Mint(id Identity, scope gpconnect.Scope, now time.Time) (string, error) {
 	p, err := buildPayload(id, scope, now)
 	if err != nil {
@@ -90,10 +87,7 @@ func Mint(id Identity, scope gpconnect.Scope, now time.Time) (string, error) {
 	return unsignedHeaderB64 + "." + base64.RawURLEncoding.EncodeToString(p) + ".", nil
 }
 
-// MintSigned is Mint with a JWS signature made by key (a private jwk.Key).
-// The algorithm is the key's "alg", or else the usual one for its type
-// (RS256, ES256/384/512 by curve, EdDSA, HS256); the key's "kid" is copied
-// into the header.
+// MintSigned is Mint signed with the private key, using its alg (or its type's usual one) and kid.
 func MintSigned(id Identity, scope gpconnect.Scope, now time.Time, key jwk.Key) (string, error) {
 	if key == nil {
 		return "", errors.New("auth: MintSigned needs a key")
@@ -147,8 +141,7 @@ func signingAlgorithm(key jwk.Key) (jwa.SignatureAlgorithm, error) {
 	return "", fmt.Errorf("auth: cannot sign with a %s key (need a private key)", key.KeyType())
 }
 
-// DefaultTestIdentity is the consumer identity of the GP Connect provider
-// test pack (JwtHelper/FhirHelper defaults, testpack-data.md §6).
+// DefaultTestIdentity is the provider test pack's default consumer identity (testpack-data.md §6).
 func DefaultTestIdentity() Identity {
 	return Identity{
 		Issuer:   "https://ConsumerSystemURL",

@@ -265,13 +265,15 @@ func decodeValue(d string, i int, s *schema, v reflect.Value, depth int) (int, e
 		}
 		r := arrReader{d: d, i: i}
 		zero := reflect.Zero(s.elem.typ)
-		v.Set(reflect.MakeSlice(s.typ, 0, 0)) // [] decodes to an empty, non-nil slice, as in encoding/json
 		for n := 0; ; n++ {
 			more, err := r.next()
 			if err != nil {
 				return 0, err
 			}
 			if !more {
+				if n == 0 { // [] is an empty, non-nil slice, as in encoding/json
+					v.Set(reflect.MakeSlice(s.typ, 0, 0))
+				}
 				return r.i, nil
 			}
 			v.Set(reflect.Append(v, zero))

@@ -25,8 +25,7 @@ var unsignedHeaderB64 = base64.RawURLEncoding.EncodeToString([]byte(unsignedHead
 
 var b64 = base64.RawURLEncoding.Strict()
 
-// Verifier checks GP Connect access tokens. The zero value verifies unsigned
-// tokens against the system clock with no leeway.
+// Verifier checks GP Connect access tokens; its zero value accepts unsigned tokens by the system clock.
 type Verifier struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -39,10 +38,7 @@ type Verifier struct {
 	KeySet jwk.Set
 }
 
-// Verify checks the Authorization header value ("Bearer <token>") and
-// returns the token's claims. Every failure is an *Error: BAD_REQUEST for a
-// malformed header, token or claim, INVALID_RESOURCE for a requesting_*
-// claim that is not a valid FHIR resource of the right type.
+// Verify checks an Authorization header value and returns its claims, or an *Error.
 func (v *Verifier) Verify(authorizationHeader string) (*Claims, error) {
 	c, err := v.verify(authorizationHeader)
 	if err != nil {
@@ -566,10 +562,7 @@ func checkPractitioner(c *Claims) *Error {
 	return invalidResource("requesting_practitioner must have a name with a family name")
 }
 
-// CheckScope reports a BAD_REQUEST *Error unless the token's requested_scope
-// is the scope the interaction requires (spec §3.3): a read scope on a write
-// interaction, the reverse, or a patient scope on an organisation
-// interaction (and vice versa) is refused.
+// CheckScope returns a BAD_REQUEST *Error unless the token's scope is exactly the one required (spec §3.3).
 func CheckScope(c *Claims, required gpconnect.Scope) error {
 	switch {
 	case c == nil:
