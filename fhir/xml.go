@@ -20,10 +20,20 @@ package fhir
 // comments), so a div that is already in that form survives a round trip
 // byte for byte.
 //
+// Values: an empty string is not written (FHIR XML has no empty value
+// attributes), except as a list item or through a pointer, where it is an
+// element without a value (<given/>) so that positions survive. Lists without
+// omitempty (Bundle.entry) decode as [] rather than nil. MarshalXML refuses
+// characters XML 1.0 cannot carry (control characters) rather than replace
+// them, and a narrative that is not one XHTML div.
+//
 // Decoding is strict about the document (namespaces, DOCTYPE, malformed XML,
-// text where none belongs, values that do not fit the field, repeated
-// single-valued elements) and lenient about content: unknown elements and
-// attributes are skipped and element order is not checked.
+// invalid UTF-8, text where none belongs, values that do not fit the field,
+// repeated single-valued elements, nesting deeper than 64) and lenient about
+// content: unknown elements and attributes (element ids, primitive
+// extensions) are skipped and element order is not checked. Resource types
+// without a struct cannot be decoded from XML; as a *RawResource they can be
+// encoded, from their JSON.
 
 import (
 	"bytes"
