@@ -131,6 +131,7 @@ var patientClasses = []patientClass{
 	{"patient21 inactive", "9658219748", 0},
 	{"patientNotInSystem", "9999999999", 0},
 	{"patient14 registered at another practice", "9476718943", 0},
+	{"patient of the Northgate practice", "9990000018", 0},
 }
 
 func testFindPatient(t *testing.T, e *env) {
@@ -209,9 +210,25 @@ func checkPatient(t *testing.T, e *env, p obj, nhs string) {
 	for _, x := range arr(p, "extension") {
 		if str(x, "url") == extRegistration {
 			regs++
+			subs := map[string]int{}
 			for _, sub := range arr(x, "extension") {
-				if str(sub, "url") == "preferredBranchSurgery" && !strings.HasPrefix(str(sub, "valueReference", "reference"), "Location/") {
+				subs[str(sub, "url")]++
+				if str(sub, "url") == "registrationStatus" {
+					t.Errorf("RegistrationDetails has registrationStatus")
+				}
+				if str(sub, "url") != "preferredBranchSurgery" {
+					continue
+				}
+				// The preferred branch must be a readable Location.
+				if ref := str(sub, "valueReference", "reference"); !strings.HasPrefix(ref, "Location/") {
 					t.Errorf("preferredBranchSurgery = %v", sub)
+				} else {
+					wantOK(t, e.get(t, ref, iidReadLocation, scopeOrgRead), "Location")
+				}
+			}
+			for _, k := range []string{"registrationPeriod", "registrationType", "preferredBranchSurgery"} {
+				if subs[k] > 1 {
+					t.Errorf("RegistrationDetails has %d %s", subs[k], k)
 				}
 			}
 		}
@@ -225,6 +242,16 @@ func checkPatient(t *testing.T, e *env, p obj, nhs string) {
 		org := wantOK(t, e.get(t, mo, iidReadOrg, scopeOrgRead), "Organization")
 		if id := str(org, "identifier", 0, "value"); id != odsLegg {
 			t.Errorf("managingOrganization is %s, want the practice addressed (%s)", id, odsLegg)
+		}
+	}
+	if gps := arr(p, "generalPractitioner"); len(gps) > 1 {
+		t.Errorf("%d generalPractitioner references, want at most 1", len(gps))
+	} else if len(gps) == 1 {
+		ref := str(gps[0], "reference")
+		if !strings.HasPrefix(ref, "Practitioner/") {
+			t.Errorf("generalPractitioner = %q", ref)
+		} else {
+			wantOK(t, e.get(t, ref, iidReadPrac, scopeOrgRead), "Practitioner")
 		}
 	}
 	for _, tc := range arr(p, "telecom") {
@@ -412,6 +439,13 @@ func testPractitioner(t *testing.T, e *env) {
 			checkPractitioner(t, p, pr.sds, pr.roles)
 		})
 	}
+	t.Run("_count and _sort are ignored", func(t *testing.T) {
+		q := identifierQuery(sysSDSUser, "G13579135") + "&_sort=practitioner.coding&_count=1"
+		b := wantOK(t, e.get(t, "Practitioner?"+q, iidFindPrac, scopeOrgRead), "Bundle")
+		if n := len(entries(b)); n != 1 {
+			t.Errorf("%d entries, want 1", n)
+		}
+	})
 	t.Run("unknownSDSUserID", func(t *testing.T) {
 		b := wantOK(t, e.get(t, "Practitioner?"+identifierQuery(sysSDSUser, "unknownSDSUserID"), iidFindPrac, scopeOrgRead), "Bundle")
 		if n := len(entries(b)); n != 0 {

@@ -6,6 +6,7 @@ package provider_test
 import (
 	"bytes"
 	"net/url"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -338,6 +339,21 @@ func checkSlotBundle(t *testing.T, b obj, q url.Values) {
 			if locs != 1 || pracs > 1 {
 				t.Errorf("%s has %d Location and %d Practitioner actors, want 1 and at most 1", key, locs, pracs)
 			}
+			var roles int
+			for _, x := range arr(r, "extension") {
+				switch str(x, "url") {
+				case extPractRole:
+					roles++
+				case "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-DeliveryChannel-1":
+					t.Errorf("%s carries the old DeliveryChannel-1 extension", key)
+				}
+			}
+			if roles != 1 {
+				t.Errorf("%s has %d PractitionerRole-1 extensions, want 1", key, roles)
+			}
+			if n := len(arr(r, "identifier")); n > 1 {
+				t.Errorf("%s has %d identifiers", key, n)
+			}
 			x := extension(r, extPractRole)
 			if c := at(x, "valueCodeableConcept", "coding", 0); x == nil || str(c, "system") != sysSDSJobRole || str(c, "code") == "" || str(c, "display") == "" {
 				t.Errorf("%s PractitionerRole-1 extension = %v", key, x)
@@ -529,6 +545,29 @@ func testSlotSearchMatching(t *testing.T, e *env) {
 			if rt := str(r, "resourceType"); rt != "Slot" && rt != "Schedule" && rt != "Organization" {
 				t.Errorf("%s included without its _include:recurse", rt)
 			}
+		}
+	})
+	t.Run("included resources are as their reads", func(t *testing.T) {
+		// §5.5: Practitioner, Location and Organization are populated
+		// exactly as in their Read interactions.
+		b := wantOK(t, e.searchSlots(t, slotQuery(e.now, 2)), "Bundle")
+		iids := map[string]string{"Practitioner": iidReadPrac, "Location": iidReadLocation, "Organization": iidReadOrg}
+		seen := map[string]bool{}
+		for _, r := range entries(b) {
+			rt := str(r, "resourceType")
+			iid, ok := iids[rt]
+			if !ok {
+				continue
+			}
+			seen[rt] = true
+			ref := rt + "/" + str(r, "id")
+			read := wantOK(t, e.get(t, ref, iid, scopeOrgRead), rt)
+			if !reflect.DeepEqual(read, r) {
+				t.Errorf("%s in the Bundle differs from its read:\nbundle %v\nread   %v", ref, r, read)
+			}
+		}
+		if len(seen) != 3 {
+			t.Errorf("included types %v, want Practitioner, Location and Organization", seen)
 		}
 	})
 	t.Run("identical searches give identical bodies", func(t *testing.T) {

@@ -41,6 +41,8 @@ const (
 	odsWestbrook  = "D81001"       // demo practice with GP Connect switched off
 	asidWestbrook = "918999198996"
 	asidNorthgate = "918999198994" // another demo practice's ASID
+	odsCastle     = "C81001"       // demo practice whose switches TestProvider/*/Enablement turns
+	asidCastle    = "918999198995"
 
 	spineSystem  = "https://fhir.nhs.uk/STU3/CodeSystem/Spine-ErrorOrWarningCode-1"
 	ooProfile    = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1"
@@ -337,6 +339,30 @@ func wantOutcome(t testing.TB, r *response, status int, codes string) string {
 	return checkOutcome(t, v, r.body, codes)
 }
 
+// issueTypes is OperationOutcome.issue.code for each Spine code (§9.2).
+var issueTypes = map[string]string{
+	"BAD_REQUEST":                  "invalid",
+	"INVALID_IDENTIFIER_SYSTEM":    "value",
+	"INVALID_IDENTIFIER_VALUE":     "value",
+	"INVALID_NHS_NUMBER":           "value",
+	"INVALID_PATIENT_DEMOGRAPHICS": "business-rule",
+	"ACCESS_DENIED":                "forbidden",
+	"PATIENT_NOT_FOUND":            "not-found",
+	"ORGANISATION_NOT_FOUND":       "not-found",
+	"PRACTITIONER_NOT_FOUND":       "not-found",
+	"NO_RECORD_FOUND":              "not-found",
+	"DUPLICATE_REJECTED":           "duplicate",
+	"FHIR_CONSTRAINT_VIOLATION":    "conflict",
+	"INVALID_RESOURCE":             "invalid",
+	"INVALID_PARAMETER":            "invalid",
+	"REFERENCE_NOT_FOUND":          "invalid",
+	"INTERNAL_SERVER_ERROR":        "processing|exception",
+	"NOT_IMPLEMENTED":              "not-supported",
+}
+
+// mustDiagnose are the codes whose diagnostics are MUST (§9.1).
+var mustDiagnose = []string{"INVALID_RESOURCE", "INVALID_PARAMETER", "REFERENCE_NOT_FOUND", "INTERNAL_SERVER_ERROR"}
+
 func checkOutcome(t testing.TB, v obj, body []byte, codes string) string {
 	t.Helper()
 	if rt := str(v, "resourceType"); rt != "OperationOutcome" {
@@ -365,8 +391,15 @@ func checkOutcome(t testing.TB, v obj, body []byte, codes string) string {
 	if str(c, "display") == "" {
 		t.Errorf("coding.display is empty")
 	}
-	if str(v, "issue", 0, "code") == "" {
+	code, itype := str(c, "code"), str(v, "issue", 0, "code")
+	if want, ok := issueTypes[code]; ok && !slices.Contains(strings.Split(want, "|"), itype) {
+		t.Errorf("issue[0].code = %q for %s, want %s (§9.2)", itype, code, want)
+	}
+	if itype == "" {
 		t.Errorf("issue[0].code is empty")
+	}
+	if slices.Contains(mustDiagnose, code) && str(v, "issue", 0, "diagnostics") == "" {
+		t.Errorf("%s outcome has no diagnostics (MUST, §9.1)", code)
 	}
 	validateSTU3(t, "OperationOutcome", body)
 	return str(v, "issue", 0, "diagnostics")
@@ -392,7 +425,7 @@ func entries(b obj) []obj {
 	return out
 }
 
-// hasExtension finds the first extension with url.
+// extension finds the first extension with url.
 func extension(v any, url string) obj {
 	for _, x := range arr(v, "extension") {
 		if str(x, "url") == url {
