@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +14,7 @@ import (
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/auth"
-	"github.com/slotbridge/slotbridge/internal/demo"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
-	"github.com/slotbridge/slotbridge/provider"
 )
 
 type client struct {
@@ -64,14 +60,7 @@ func TestAppointmentFlow(t *testing.T) {
 	for _, e := range storetest.Engines(false) {
 		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
-			st := storetest.Open(t, e)
-			if err := demo.Load(ctx, st, time.Now(), 10*24*time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			prov := provider.New(st, &auth.Verifier{}, slog.New(slog.NewTextHandler(io.Discard, nil)), provider.Config{})
-			srv := httptest.NewServer(prov.Handler())
-			defer srv.Close()
-			defer prov.Close()
+			st, srv := newServer(t, e)
 			c := &client{t: t, base: srv.URL}
 			var pid int64
 			if err := st.DB().GetContext(ctx, &pid, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218873"); err != nil {

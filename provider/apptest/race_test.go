@@ -76,20 +76,27 @@ func spineCode(b []byte) string {
 	return oo.Issue[0].Details.Coding[0].Code
 }
 
+// newServer opens a fresh store on the engine, loads the demo data and serves
+// the provider on loopback until the test ends.
+func newServer(t *testing.T, e storetest.Engine) (*store.Store, *httptest.Server) {
+	t.Helper()
+	st := storetest.Open(t, e)
+	if err := demo.Load(context.Background(), st, time.Now(), 10*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	prov := provider.New(st, &auth.Verifier{}, slog.New(slog.NewTextHandler(io.Discard, nil)), provider.Config{})
+	srv := httptest.NewServer(prov.Handler())
+	t.Cleanup(func() { srv.Close(); prov.Close() })
+	return st, srv
+}
+
 // TestNoDoubleBooking: 64 clients, each a different booking organisation, race
 // for each of 50 free slots at the same moment. Exactly one wins each slot.
 func TestNoDoubleBooking(t *testing.T) {
 	for _, e := range storetest.Engines(false) {
 		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
-			st := storetest.Open(t, e)
-			if err := demo.Load(ctx, st, time.Now(), 10*24*time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			prov := provider.New(st, &auth.Verifier{}, slog.New(slog.NewTextHandler(io.Discard, nil)), provider.Config{})
-			srv := httptest.NewServer(prov.Handler())
-			defer srv.Close()
-			defer prov.Close()
+			st, srv := newServer(t, e)
 
 			var patientID int64
 			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
