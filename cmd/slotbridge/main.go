@@ -20,6 +20,12 @@ Usage:
   slotbridge token --interaction <id or short name> [--ods CODE]
   slotbridge audit --ods A20047 [--since 1h] [--limit 100]
   slotbridge migrate [--data DIR | --database URL]
+  slotbridge admin ...          practice administration (tokens, profiles, sessions, switches, explain)
+  slotbridge bench ...          benchmarks (search, book, fanout, all)
+  slotbridge hub|directory ...  federation hubs and the endpoint directory
+  slotbridge slots|book ...     federated search and booking through a hub
+  slotbridge sim ...            a simulated federation of providers on loopback
+  slotbridge conformance ...    black-box GP Connect conformance suite against any provider
 
 Environment: SLOTBRIDGE_DATABASE_URL, SLOTBRIDGE_DATA, SLOTBRIDGE_ADDR, SLOTBRIDGE_PG_DRIVER.
 `
@@ -50,6 +56,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAudit(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
+	case "hub":
+		return runHub(ctx, args[1:], stdout, stderr)
+	case "directory":
+		return runDirectory(ctx, args[1:], stdout, stderr)
+	case "slots":
+		return runSlots(ctx, args[1:], stdout, stderr)
+	case "book":
+		return runBook(ctx, args[1:], stdout, stderr)
+	case "sim":
+		return runSim(ctx, args[1:], stdout, stderr)
+	case "conformance":
+		return runConformance(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

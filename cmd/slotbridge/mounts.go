@@ -1,0 +1,42 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/slotbridge/slotbridge/internal/store"
+)
+
+// mount is an extra HTTP API served beside the GP Connect service roots
+// (the admin API, the hub API). Each lives in its own file and registers
+// itself from init, so serve.go does not change when one is added.
+type mount struct {
+	// prefix is the path prefix routed to the handler, e.g. "/admin/api/".
+	prefix string
+	// build makes the handler once the store is open.
+	build func(st *store.Store, log *slog.Logger) (http.Handler, error)
+}
+
+var mounts []mount
+
+// registerMount adds an extra API to serve.
+func registerMount(prefix string, build func(st *store.Store, log *slog.Logger) (http.Handler, error)) {
+	mounts = append(mounts, mount{prefix: prefix, build: build})
+}
+
+// withMounts routes each registered prefix to its handler and the rest to fallback.
+func withMounts(st *store.Store, log *slog.Logger, fallback http.Handler) (http.Handler, error) {
+	if len(mounts) == 0 {
+		return fallback, nil
+	}
+	mux := http.NewServeMux()
+	for _, m := range mounts {
+		h, err := m.build(st, log)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(m.prefix, h)
+	}
+	mux.Handle("/", fallback)
+	return mux, nil
+}
