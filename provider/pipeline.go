@@ -80,7 +80,8 @@ func (s *Server) pipeline(rq *request) error {
 	rq.id = m.id
 	allowed, ok := m.route.verbs[r.Method]
 	if !ok {
-		return failStatus(http.StatusMethodNotAllowed, gpconnect.BadRequest, "Method %s is not supported on this path", r.Method)
+		// §9.2 lists a wrong HTTP verb under 400 BAD_REQUEST (not 405).
+		return fail(gpconnect.BadRequest, "Method %s is not supported on this path", r.Method)
 	}
 
 	// 1. SSP headers.
@@ -114,6 +115,9 @@ func (s *Server) pipeline(rq *request) error {
 	authz := h.Get("Authorization")
 	if authz == "" {
 		return fail(gpconnect.BadRequest, "Authorization header is missing")
+	}
+	if scheme, _, _ := strings.Cut(authz, " "); !strings.EqualFold(scheme, "Bearer") {
+		return fail(gpconnect.BadRequest, "Authorization header must use the Bearer scheme")
 	}
 	// 4. Content-Type on writes, then Accept/_format.
 	if r.Method == http.MethodPost || r.Method == http.MethodPut {
@@ -223,10 +227,15 @@ func (s *Server) writeError(rq *request, err error) {
 		s.log.Error("internal error", "err", err, "path", rq.c.Request.URL.Path, "trace", rq.c.Request.Header.Get(gpconnect.HeaderTraceID))
 	}
 	rq.code = code
-	body, encErr := encode(rq.fmt, fhirmap.Outcome(code, diag))
+	oo := fhirmap.Outcome(code, diag)
+	if status == http.StatusUnsupportedMediaType {
+		// §9.2: a 415 is issue type not-supported whatever its Spine code.
+		oo.Issue[0].Code = "not-supported"
+	}
+	body, encErr := encode(rq.fmt, oo)
 	ct := rq.fmt.contentType()
 	if encErr != nil {
-		body, _ = json.Marshal(fhirmap.Outcome(code, diag))
+		body, _ = json.Marshal(oo)
 		ct = formatJSON.contentType()
 	}
 	rq.status, rq.written = status, true

@@ -30,16 +30,10 @@ type pipelineRow struct {
 	mutate func(t testing.TB, r *http.Request)
 	status int
 	code   string // Spine code; alternatives separated by "|"
-	// knownBug names a pipeline bug reported to the lead (pipeline.go and
-	// server.go are not the test author's to fix); the row is skipped.
-	knownBug string
 }
 
 func (row pipelineRow) run(t *testing.T, e *env) {
 	t.Helper()
-	if row.knownBug != "" {
-		t.Skip("KNOWN PIPELINE BUG, reported: " + row.knownBug)
-	}
 	method, path, iid, scope := row.method, row.path, row.iid, row.scope
 	if method == "" {
 		method = http.MethodGet
@@ -109,7 +103,7 @@ func testSSPHeaders(t *testing.T, e *env) {
 			r.Header.Set("Authorization", "Basic "+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 			r.Header.Set("Accept", "text/html")
 		}, status: 400, code: "BAD_REQUEST",
-			knownBug: "pipeline.go checks only that Authorization is present before Accept/_format; the Bearer check happens in Verify after negotiation, so a non-Bearer header with a bad Accept gets 415 instead of 400 (§3.5 steps 4-5)"},
+		},
 		{name: "Ssp-TraceID missing, Accept unsupported", mutate: func(t testing.TB, r *http.Request) {
 			r.Header.Del("Ssp-TraceID")
 			r.Header.Set("Accept", "text/html")
@@ -455,8 +449,7 @@ func testFormats(t *testing.T, e *env) {
 		res := e.do(t, r)
 		v := wantJSON(t, res, 415)
 		if got := str(v, "issue", 0, "code"); got != "not-supported" {
-			t.Skipf("KNOWN BUG, reported: 415 outcome has issue.code %q, want not-supported; the issue type comes from the Spine code "+
-				"(BAD_REQUEST -> invalid) in fhirmap.Outcome/pipeline.go writeError", got)
+			t.Errorf("415 outcome has issue.code %q, want not-supported", got)
 		}
 	})
 	t.Run("gzip", func(t *testing.T) {
@@ -487,34 +480,30 @@ func testPaths(t *testing.T, e *env) {
 	root := "/" + odsLegg + "/STU3/1/gpconnect"
 	cases := []struct {
 		name, method, path string
-		knownBug           string // a pipeline bug reported to the lead (server.go is not ours to fix)
 	}{
-		{"Metadata wrong case", "GET", root + "/Metadata", ""},
-		{"appointmentqq/!", "GET", root + "/appointmentqq/!", ""},
-		{"metadata trailing slash", "GET", root + "/metadata/", ""},
-		{"service root itself", "GET", root, "server.go: gin's RedirectTrailingSlash answers 301 with an HTML body; set RedirectTrailingSlash = false on the engine"},
-		{"service root with slash", "GET", root + "/", ""},
-		{"Slot read (no such interaction)", "GET", root + "/Slot/1", ""},
-		{"Schedule search (no such interaction)", "GET", root + "/Schedule", ""},
-		{"Location search (no such interaction)", "GET", root + "/Location", ""},
-		{"lower-case stu3", "GET", "/" + odsLegg + "/stu3/1/gpconnect/metadata", ""},
-		{"unknown ODS code", "GET", "/ZZZ999/STU3/1/gpconnect/metadata", ""},
-		{"ODS code of a non-practice", "GET", "/R1A14/STU3/1/gpconnect/metadata", ""},
-		{"ODS code wrong case", "GET", "/a20047/STU3/1/gpconnect/metadata", ""},
-		{"not under a service root", "GET", "/metadata", ""},
-		{"server root", "GET", "/", ""},
-		{"PATCH metadata", "PATCH", root + "/metadata", ""},
-		{"DELETE metadata", "DELETE", root + "/metadata", ""},
-		{"POST metadata", "POST", root + "/metadata", ""},
-		{"PUT metadata", "PUT", root + "/metadata", ""},
-		{"OPTIONS metadata", "OPTIONS", root + "/metadata", ""},
-		{"DELETE Patient/1", "DELETE", root + "/Patient/1", ""},
+		{"Metadata wrong case", "GET", root + "/Metadata"},
+		{"appointmentqq/!", "GET", root + "/appointmentqq/!"},
+		{"metadata trailing slash", "GET", root + "/metadata/"},
+		{"service root itself", "GET", root},
+		{"service root with slash", "GET", root + "/"},
+		{"Slot read (no such interaction)", "GET", root + "/Slot/1"},
+		{"Schedule search (no such interaction)", "GET", root + "/Schedule"},
+		{"Location search (no such interaction)", "GET", root + "/Location"},
+		{"lower-case stu3", "GET", "/" + odsLegg + "/stu3/1/gpconnect/metadata"},
+		{"unknown ODS code", "GET", "/ZZZ999/STU3/1/gpconnect/metadata"},
+		{"ODS code of a non-practice", "GET", "/R1A14/STU3/1/gpconnect/metadata"},
+		{"ODS code wrong case", "GET", "/a20047/STU3/1/gpconnect/metadata"},
+		{"not under a service root", "GET", "/metadata"},
+		{"server root", "GET", "/"},
+		{"PATCH metadata", "PATCH", root + "/metadata"},
+		{"DELETE metadata", "DELETE", root + "/metadata"},
+		{"POST metadata", "POST", root + "/metadata"},
+		{"PUT metadata", "PUT", root + "/metadata"},
+		{"OPTIONS metadata", "OPTIONS", root + "/metadata"},
+		{"DELETE Patient/1", "DELETE", root + "/Patient/1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if c.knownBug != "" {
-				t.Skip("KNOWN PIPELINE BUG, reported: " + c.knownBug)
-			}
 			r := e.rawRequest(t, c.method, c.path)
 			if c.method == "POST" || c.method == "PUT" || c.method == "PATCH" {
 				r.Header.Set("Content-Type", "application/fhir+json;charset=utf-8")
@@ -534,7 +523,11 @@ func testPaths(t *testing.T, e *env) {
 			if err := json.Unmarshal(res.body, &v); err != nil {
 				t.Fatalf("body is not JSON: %v: %.200s", err, res.body)
 			}
-			checkOutcome(t, v, res.body, "BAD_REQUEST|NO_RECORD_FOUND|NOT_IMPLEMENTED")
+			checkOutcome(t, v, res.body, res.status, "BAD_REQUEST|NO_RECORD_FOUND|NOT_IMPLEMENTED")
+			if strings.HasSuffix(c.path, "/metadata") && c.method != "GET" && strings.HasPrefix(c.path, root) && res.status != 400 {
+				// §9.2: a wrong HTTP verb is 400 BAD_REQUEST.
+				t.Errorf("wrong verb %s: status = %d, want 400", c.method, res.status)
+			}
 		})
 	}
 	// A panic cannot be provoked through the public API; see

@@ -99,6 +99,9 @@ func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = false
+	// A bare service root must get an OperationOutcome, not gin's 301 to "root/".
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
 	e.UseRawPath = true
 	e.UnescapePathValues = false
 	e.Use(s.recoverer())
