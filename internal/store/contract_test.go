@@ -303,11 +303,6 @@ func testReopenIsNoOp(t *testing.T, e storetest.Engine) {
 // as several processes starting together would: each must succeed and the
 // migrations must be applied exactly once.
 func testConcurrentOpen(t *testing.T, e storetest.Engine) {
-	if e.Engine == store.EngineSQLite {
-		t.Skip("known bug: on SQLite, concurrent opens of one file race in store.go migrate (the schema_migrations check runs outside " +
-			"the migration transaction, so a second opener re-runs 0001_init.sql and fails with \"table organisations already exists\"); " +
-			"remove this skip once the check moves inside the transaction")
-	}
 	ctx := t.Context()
 	cfg := reopenConfig(t, e)
 	errs := make([]error, 4)
@@ -342,8 +337,6 @@ func testOpenWithOneConnection(t *testing.T, e storetest.Engine) {
 	if e.Engine == store.EngineSQLite {
 		t.Skip("MaxConns bounds the PostgreSQL pool only")
 	}
-	t.Skip("known bug: store.go migrate holds the advisory lock on one pooled connection and runs the migrations on another, " +
-		"so with MaxConns 1 Open blocks until its context ends; remove this skip once migrate uses the locked connection throughout")
 	cfg := reopenConfig(t, e)
 	cfg.MaxConns = 1
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

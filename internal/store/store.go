@@ -178,50 +178,60 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	sort.Strings(names)
+	// Every step runs on one connection: on PostgreSQL the advisory lock is
+	// session-scoped, so the migrations must use the connection that holds it
+	// (and a pool of one connection must not deadlock waiting for another).
+	conn, err := s.w.Connx(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
 	if s.engine == EnginePostgres {
 		// Serialise concurrent starters on one database.
-		conn, err := s.w.Connx(ctx)
-		if err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
-		}
-		defer conn.Close()
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(727001)`); err != nil {
 			return fmt.Errorf("store: migrate lock: %w", err)
 		}
 		defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(727001)`)
 	}
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	for _, name := range names {
-		var n int
-		if err := s.w.GetContext(ctx, &n, s.w.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE name = ?`), name); err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
-		}
-		if n > 0 {
-			continue
-		}
 		body, err := migrationsFS.ReadFile(dir + "/" + name)
 		if err != nil {
 			return err
 		}
-		tx, err := s.w.BeginTxx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("store: migrate %s: %w", name, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migrate %s: %w", name, err)
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`), name, time.Now().Unix()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store: migrate %s: %w", name, err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := applyMigration(ctx, conn, name, string(body)); err != nil {
 			return fmt.Errorf("store: migrate %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// applyMigration applies one migration unless it is recorded as applied. The
+// check is inside the transaction: on SQLite the writer's BEGIN IMMEDIATE
+// takes the write lock first, so two processes opening one file cannot both
+// decide to apply it.
+func applyMigration(ctx context.Context, conn *sqlx.Conn, name, body string) error {
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE name = ?`), name); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`), name, time.Now().Unix()); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // inTx runs fn in one write transaction and commits it, retrying on
