@@ -74,7 +74,7 @@ type Config struct {
 	IdleConnTimeout                      time.Duration
 	// TLS is the client TLS configuration (mutual TLS: set Certificates).
 	// Alternatively CertFile/KeyFile (client certificate) and CAFile (trusted roots).
-	TLS                      *tls.Config
+	TLS                       *tls.Config
 	CertFile, KeyFile, CAFile string
 
 	// Timeout, if positive, bounds each call on top of the caller's context.

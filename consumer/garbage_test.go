@@ -208,7 +208,9 @@ func TestProxyPrefixAndHeaders(t *testing.T) {
 }
 
 func TestNewBookingRules(t *testing.T) {
-	ch := func(s string) []fhir.Extension { return []fhir.Extension{{URL: gpconnect.ExtDeliveryChannel, ValueCode: &s}} }
+	ch := func(s string) []fhir.Extension {
+		return []fhir.Extension{{URL: gpconnect.ExtDeliveryChannel, ValueCode: &s}}
+	}
 	b := fhir.NewSearchset()
 	add := func(r fhir.Resource) { b.Entry = append(b.Entry, fhir.BundleEntry{Resource: r}) }
 	add(&fhir.Schedule{ResourceType: "Schedule", ID: "s1", Actor: []fhir.Reference{{Reference: "Location/1"}, {Reference: "Practitioner/2"}}})
