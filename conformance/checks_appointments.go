@@ -166,6 +166,22 @@ func slotChecks() []check {
 			}
 			return slotBundleShape(r, q)
 		}},
+		{g, "organization-without-include", func(ctx context.Context, e *env) error {
+			// Known issue (§5.5): the practice Organization comes whenever a slot does, _include or not.
+			q := e.stdQuery()
+			q.Includes = consumer.Includes{}
+			r, err := e.c.SearchSlots(ctx, q)
+			if err != nil {
+				return wantOK("a search with only _include=Slot:schedule", err)
+			}
+			if len(r.Slots) == 0 {
+				return skipf("no slots found")
+			}
+			if len(r.Organizations) != 1 || len(r.Schedules) == 0 {
+				return failf("%d Organizations and %d Schedules, want the practice Organization and the slots' Schedules", len(r.Organizations), len(r.Schedules))
+			}
+			return nil
+		}},
 		{g, "range-0-days", slotAccepted("a 0-day range", func(e *env, v url.Values) {
 			v.Set("end", "le"+consumer.FormatLocal(e.tomorrow()))
 		})},
@@ -935,6 +951,14 @@ func retrieveChecks() []check {
 		{g, "partial-date", retrieveRefused(func(e *env) string { return "start=ge" + day(e, 1)[:7] + "&start=le" + day(e, 5) })},
 		{g, "upper-before-lower", retrieveRefused(func(e *env) string { return "start=ge" + day(e, 5) + "&start=le" + day(e, 1) })},
 		{g, "prefix-gt", retrieveRefused(func(e *env) string { return "start=gt" + day(e, 1) + "&start=le" + day(e, 5) })},
+		{g, "long-range-accepted", func(ctx context.Context, e *env) error {
+			pid, err := e.patient(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = e.c.RetrieveAppointments(ctx, pid, e.now, e.now.AddDate(0, 0, 90))
+			return wantOK("a 90-day range (1.2.8 sets no maximum)", err)
+		}},
 		{g, "unknown-patient", func(ctx context.Context, e *env) error {
 			_, err := e.c.RetrieveAppointments(ctx, "dd", e.now, e.now.AddDate(0, 0, 1))
 			return wantRefusal(err, 404, gpconnect.PatientNotFound, gpconnect.NoRecordFound)

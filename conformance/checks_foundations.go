@@ -17,7 +17,7 @@ import (
 func allChecks() []check {
 	var out []check
 	for _, g := range [][]check{metadataChecks(), headerChecks(), tokenChecks(), patientChecks(), organizationChecks(),
-		practitionerChecks(), locationChecks(), slotChecks(), bookChecks(), readChecks(), amendChecks(), cancelChecks(), retrieveChecks()} {
+		practitionerChecks(), locationChecks(), healthcareServiceChecks(), slotChecks(), bookChecks(), readChecks(), amendChecks(), cancelChecks(), retrieveChecks()} {
 		out = append(out, g...)
 	}
 	return out
@@ -296,6 +296,8 @@ func tokenChecks() []check {
 			m["iat"], m["exp"] = iat, iat+300
 		}))},
 		{g, "missing-iss", bad(claim("iss", nil))},
+		{g, "missing-exp", bad(claim("exp", nil))},
+		{g, "missing-iat", bad(claim("iat", nil))},
 		{g, "missing-aud", bad(claim("aud", nil))},
 		{g, "missing-reason", bad(claim("reason_for_request", nil))},
 		{g, "wrong-reason", bad(claim("reason_for_request", "secondaryuses"))},
@@ -500,8 +502,20 @@ func patientChecks() []check {
 			return skipf("every patient of the data map's register list is already registered")
 		}},
 		{g, "register-duplicate", func(ctx context.Context, e *env) error {
-			_, err := e.c.RegisterPatient(ctx, &fhir.Patient{Identifier: []fhir.Identifier{{System: gpconnect.SystemNHSNumber, Value: e.d.Patients.Bookable}},
-				Name: []fhir.HumanName{{Use: "official", Family: "WRIGHT", Given: []string{"Garth"}}}, Gender: "male", BirthDate: "1933-11-14"})
+			// Register the bookable (already active) patient again with the
+			// demographics the provider itself holds, so only the duplicate is wrong.
+			ps, err := e.c.FindPatient(ctx, e.d.Patients.Bookable)
+			if err != nil || len(ps) != 1 {
+				return fixture("find the bookable patient", err)
+			}
+			p := ps[0]
+			np := NewPatient{NHS: e.d.Patients.Bookable, Gender: p.Gender, BirthDate: p.BirthDate}
+			for _, n := range p.Name {
+				if n.Use == "official" && len(n.Given) > 0 {
+					np.Family, np.Given = n.Family, n.Given[0]
+				}
+			}
+			_, err = e.c.RegisterPatient(ctx, registerBody(np))
 			return wantRefusal(err, 409, gpconnect.DuplicateRejected)
 		}},
 		{g, "register-sensitive", registerRefused(func(d Data) string { return d.Patients.Sensitive }, 400, gpconnect.InvalidPatientDemographics)},
@@ -758,4 +772,33 @@ func locationShape(l *fhir.Location) error {
 		return failf("managingOrganization %q is not a relative Organization reference", l.ManagingOrganization.Reference)
 	}
 	return nil
+}
+
+func healthcareServiceChecks() []check {
+	g := "healthcareservice"
+	return []check{
+		{g, "find-all", func(ctx context.Context, e *env) error {
+			hs, err := e.c.FindHealthcareService(ctx, "")
+			if err != nil {
+				return wantOK("find healthcare services", err)
+			}
+			for _, h := range hs {
+				if err := hasProfile("HealthcareService/"+h.ID, h.Meta, gpconnect.ProfileHealthcareService); err != nil {
+					return err
+				}
+				if h.Name == "" || h.ProvidedBy == nil {
+					return failf("HealthcareService/%s needs name and providedBy", h.ID)
+				}
+			}
+			return nil
+		}},
+		{g, "find-unparseable-token", func(ctx context.Context, e *env) error {
+			_, err := e.c.FindHealthcareService(ctx, "", consumer.WithRawQuery("identifier=not-a-token"))
+			return wantRefusal(err, 422, gpconnect.InvalidParameter)
+		}},
+		{g, "read-unknown", func(ctx context.Context, e *env) error {
+			_, err := e.c.ReadHealthcareService(ctx, "999999999")
+			return wantRefusal(err, 404, gpconnect.NoRecordFound)
+		}},
+	}
 }
