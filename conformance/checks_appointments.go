@@ -484,6 +484,45 @@ func bookChecks() []check {
 			}
 			return nil
 		}},
+		{g, "xml-body", func(ctx context.Context, e *env) error {
+			a, _, err := e.newBooking(ctx, 1, "Conformance XML booking")
+			if err != nil {
+				return err
+			}
+			body, err := fhir.MarshalXML(a)
+			if err != nil {
+				return skipf("encoding the booking as XML: %v", err)
+			}
+			r, err := e.book(ctx, a, consumer.WithBody(body), consumer.WithHeader("Content-Type", gpconnect.MediaXML+";charset=utf-8"))
+			if err != nil {
+				return wantOK("a booking sent as XML (JSON asked for in Accept)", err)
+			}
+			if r.Appointment == nil || r.Appointment.Description != a.Description {
+				return failf("the XML booking did not come back as the same appointment in JSON")
+			}
+			return nil
+		}},
+		{g, "service-type-ignored", func(ctx context.Context, e *env) error {
+			r, slots, err := e.freeSlotsWithResult(ctx)
+			if err != nil {
+				return err
+			}
+			a, err := e.bookingFor(ctx, r, slots, "Conformance serviceType echo")
+			if err != nil {
+				return err
+			}
+			a.ServiceType = []fhir.CodeableConcept{{Text: "Consumer-supplied slot type"}}
+			a.ServiceCategory = &fhir.CodeableConcept{Text: "Consumer-supplied schedule type"}
+			res, err := e.book(ctx, a)
+			if err != nil {
+				return wantOK("a booking echoing serviceType/serviceCategory (ignored by providers, spec §6.2)", err)
+			}
+			want := slots[0].ServiceType[0].Text
+			if res.Appointment == nil || len(res.Appointment.ServiceType) == 0 || res.Appointment.ServiceType[0].Text != want {
+				return failf("serviceType must come from the slot (%q), not from the consumer", want)
+			}
+			return nil
+		}},
 		{g, "unknown-slot", badBooking(func(m map[string]any) { m["slot"] = []any{map[string]any{"reference": "Slot/999999999"}} },
 			gpconnect.InvalidResource, gpconnect.ReferenceNotFound)},
 		{g, "malformed-slot-reference", badBooking(func(m map[string]any) { m["slot"] = []any{map[string]any{"reference": "Slot/hello"}} },
@@ -689,6 +728,31 @@ func amendChecks() []check {
 			ed.Comment = "Conformance amend without If-Match"
 			_, err = e.c.Amend(ctx, &ed, consumer.WithIfMatch(""))
 			return wantOK("an amend without If-Match (optional for providers, spec §2.1)", err)
+		}},
+		{g, "service-type-ignored", func(ctx context.Context, e *env) error {
+			b, err := e.appointment(ctx, "amend")
+			if err != nil {
+				return err
+			}
+			cur, err := e.current(ctx, b.Appointment.ID)
+			if err != nil {
+				return err
+			}
+			if len(cur.ServiceType) == 0 {
+				return skipf("the appointment has no serviceType")
+			}
+			want := cur.ServiceType[0].Text
+			ed := *cur
+			ed.ServiceType = []fhir.CodeableConcept{{Text: "Consumer-supplied slot type"}}
+			ed.Comment = "Conformance serviceType echo"
+			r, err := e.c.Amend(ctx, &ed)
+			if err != nil {
+				return wantOK("an amend with a changed serviceType (ignored and re-populated, spec §7.2)", err)
+			}
+			if r.Appointment == nil || len(r.Appointment.ServiceType) == 0 || r.Appointment.ServiceType[0].Text != want {
+				return failf("serviceType must stay %q", want)
+			}
+			return nil
 		}},
 		{g, "change-start", amendRefused(func(m map[string]any) {
 			t, _ := time.Parse(time.RFC3339, m["start"].(string))

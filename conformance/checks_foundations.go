@@ -52,7 +52,7 @@ func metadataChecks() []check {
 			case cs.Software == nil || cs.Software.Name == "" || cs.Software.Version == "" || cs.Software.ReleaseDate == "":
 				return failf("software must give name, version and releaseDate")
 			}
-			return noStore(raw.Header)
+			return first(noStore(raw.Header), utf8(raw.Header))
 		}},
 		{g, "register-operation", func(ctx context.Context, e *env) error {
 			cs, err := e.c.Metadata(ctx)
@@ -484,18 +484,33 @@ func patientChecks() []check {
 				if len(found) > 0 {
 					continue
 				}
-				p, err := e.c.RegisterPatient(ctx, registerBody(np))
+				var raw consumer.Response
+				p, err := e.c.RegisterPatient(ctx, registerBody(np), consumer.Capture(&raw))
 				if err != nil {
 					return wantOK("register patient "+np.NHS, err)
 				}
 				e.registered = np.NHS
+				if b, ok := raw.Resource.(*fhir.Bundle); !ok || b.Type != "searchset" || b.Meta == nil || !slices.Contains(b.Meta.Profile, string(gpconnect.ProfileSearchsetBundle)) {
+					return failf("the register response must be a searchset Bundle with meta.profile %s (spec §12.4)", gpconnect.ProfileSearchsetBundle)
+				}
 				if err := patientShape(p, np.NHS); err != nil {
 					return err
 				}
 				for _, x := range p.Extension {
-					if x.URL == gpconnect.ExtRegistrationDetails {
-						return nil
+					if x.URL != gpconnect.ExtRegistrationDetails {
+						continue
 					}
+					hasType := false
+					for _, sub := range x.Extension {
+						if sub.URL == "registrationStatus" {
+							return failf("RegistrationDetails of a register response must not carry registrationStatus")
+						}
+						hasType = hasType || sub.URL == "registrationType"
+					}
+					if !hasType {
+						return failf("RegistrationDetails lacks registrationType (spec §12.4)")
+					}
+					return nil
 				}
 				return failf("registered Patient lacks the RegistrationDetails extension")
 			}

@@ -249,20 +249,34 @@ func (e *env) freeSlots(ctx context.Context, n int) (*consumer.SlotResult, []*fh
 
 // newBooking builds a booking of n fresh slots for the bookable patient.
 func (e *env) newBooking(ctx context.Context, n int, description string) (*fhir.Appointment, []*fhir.Slot, error) {
-	pid, err := e.patient(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
 	r, slots, err := e.freeSlots(ctx, n)
 	if err != nil {
 		return nil, nil, err
 	}
+	a, err := e.bookingFor(ctx, r, slots, description)
+	return a, slots, err
+}
+
+// freeSlotsWithResult picks one fresh slot.
+func (e *env) freeSlotsWithResult(ctx context.Context) (*consumer.SlotResult, []*fhir.Slot, error) {
+	if _, err := e.patient(ctx); err != nil {
+		return nil, nil, err
+	}
+	return e.freeSlots(ctx, 1)
+}
+
+// bookingFor builds the booking of slots for the bookable patient by the data map's organisation.
+func (e *env) bookingFor(ctx context.Context, r *consumer.SlotResult, slots []*fhir.Slot, description string) (*fhir.Appointment, error) {
+	pid, err := e.patient(ctx)
+	if err != nil {
+		return nil, err
+	}
 	a, err := r.NewBooking(slots, consumer.Booking{PatientID: pid, Description: description, Comment: "Booked by the Slotbridge conformance suite",
 		Org: consumer.BookingOrg{ODS: e.d.ConsumerODS, Name: e.d.ConsumerName, Phone: e.d.ConsumerPhone, OrgType: gpconnect.OrganisationType(e.d.ConsumerOrgType)}})
 	if err != nil {
-		return nil, nil, skipf("building a booking: %v", err)
+		return nil, skipf("building a booking: %v", err)
 	}
-	return a, slots, nil
+	return a, nil
 }
 
 // book books and remembers the appointment for the clean-up.
@@ -336,6 +350,15 @@ func wantOutcomeResponse(resp *consumer.Response, status int) error {
 func noStore(h http.Header) error {
 	if !strings.Contains(strings.ToLower(h.Get("Cache-Control")), "no-store") {
 		return failf("Cache-Control %q, want no-store", h.Get("Cache-Control"))
+	}
+	return nil
+}
+
+// utf8 checks that a FHIR body's Content-Type carries charset=utf-8 (spec §2.1).
+func utf8(h http.Header) error {
+	ct := strings.ToLower(strings.ReplaceAll(h.Get("Content-Type"), " ", ""))
+	if !strings.Contains(ct, "charset=utf-8") {
+		return failf("Content-Type %q lacks charset=utf-8", h.Get("Content-Type"))
 	}
 	return nil
 }
