@@ -88,7 +88,9 @@ func jsonOrEmpty(v any) string {
 	return string(b)
 }
 
-func invalid(format string, args ...any) error { return scheduling.Errorf(scheduling.EINVALID, format, args...) }
+func invalid(format string, args ...any) error {
+	return scheduling.Errorf(scheduling.EINVALID, format, args...)
+}
 
 // ---- practice and switches ----
 
