@@ -44,7 +44,7 @@ func toJSON(v any) string {
 }
 
 // joinList encodes a list column as a JSON array, so values may hold commas;
-// the empty list is stored as "" (as before, so queries on ” still mean "none").
+// the empty list is stored as the empty string, as before, so queries for "no restriction" still work.
 func joinList(l []string) string {
 	if len(l) == 0 {
 		return ""
