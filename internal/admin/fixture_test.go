@@ -32,17 +32,23 @@ type fx struct {
 	open int64 // the demo's unrestricted profile at A20047
 }
 
-func newFx(t *testing.T, e storetest.Engine) *fx {
+func newFx(t *testing.T, e storetest.Engine) *fx { return newFxAt(t, e, fixtureNow, false) }
+
+// newFxAt loads the demo data as at now; with realClock the service keeps the
+// real clock (for tests that go through the provider, which has one).
+func newFxAt(t *testing.T, e storetest.Engine, now time.Time, realClock bool) *fx {
 	t.Helper()
 	st := storetest.Open(t, e)
 	ctx := t.Context()
-	if err := demo.Load(ctx, st, fixtureNow, 10*24*time.Hour); err != nil {
+	if err := demo.Load(ctx, st, now, 10*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	svc := admin.New(st)
-	svc.Now = func() time.Time { return fixtureNow }
+	if !realClock {
+		svc.Now = func() time.Time { return now }
+	}
 	svc.Horizon = 10 * 24 * time.Hour
-	f := &fx{t: t, ctx: ctx, st: st, svc: svc, cli: admin.Actor{Name: "cli:test"}, now: fixtureNow}
+	f := &fx{t: t, ctx: ctx, st: st, svc: svc, cli: admin.Actor{Name: "cli:test"}, now: now}
 	org, err := st.OrganisationByODS(ctx, ods)
 	f.ok(err)
 	f.org = org
