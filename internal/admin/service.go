@@ -644,7 +644,8 @@ func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in Sessio
 
 // BlockSession blocks every free slot of a session, so none is offered.
 // Booked slots are never touched: their appointments stand and are listed in
-// KeptBooked (cancel them through the appointment book if they must go).
+// KeptBooked (cancel them through the appointment book if they must go). While
+// the session stays blocked, a slot freed by a cancellation is blocked too.
 // Errors: ENOTFOUND, EINVALID (the session is cancelled).
 func (s *Service) BlockSession(ctx context.Context, a Actor, ods string, id int64) (SessionChange, error) {
 	return s.sessionChange(ctx, a, ods, id, "session.block", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
@@ -652,9 +653,12 @@ func (s *Service) BlockSession(ctx context.Context, a Actor, ods string, id int6
 			return invalid("session %d is cancelled", id)
 		}
 		n, err := tx.SetSessionSlots(id, scheduling.SlotFree, scheduling.SlotBlocked)
+		if err != nil {
+			return err
+		}
 		out.Changed = n
 		out.KeptBooked = slices.Clone(cur.AppointmentIDs)
-		return err
+		return tx.SetSessionBlocked(id, true)
 	})
 }
 
@@ -665,8 +669,11 @@ func (s *Service) UnblockSession(ctx context.Context, a Actor, ods string, id in
 			return invalid("session %d is cancelled; add a new session instead", id)
 		}
 		n, err := tx.SetSessionSlots(id, scheduling.SlotBlocked, scheduling.SlotFree)
+		if err != nil {
+			return err
+		}
 		out.Changed = n
-		return err
+		return tx.SetSessionBlocked(id, false)
 	})
 }
 

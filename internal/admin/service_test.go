@@ -296,7 +296,7 @@ func testBlockCancelSession(t *testing.T, f *fx) {
 	t.Run("BlockKeepsBooking", func(t *testing.T) {
 		ch, err := f.svc.BlockSession(f.ctx, f.cli, ods, id)
 		f.ok(err)
-		if ch.Changed != len(slots)-1 || !slices.Equal(ch.KeptBooked, []int64{appt.ID}) || ch.Session.Free != 0 || ch.Session.Booked != 1 {
+		if ch.Changed != len(slots)-1 || !slices.Equal(ch.KeptBooked, []int64{appt.ID}) || ch.Session.Free != 0 || ch.Session.Booked != 1 || !ch.Session.SessionBlocked {
 			t.Fatalf("block %+v", ch)
 		}
 		got, err := f.st.AppointmentByID(f.ctx, f.org.ID, appt.ID)
@@ -312,16 +312,21 @@ func testBlockCancelSession(t *testing.T, f *fx) {
 			}
 		}
 	})
+	t.Run("CancelledBookingStaysBlocked", func(t *testing.T) {
+		_, err := f.st.Cancel(f.ctx, f.org.ID, appt.ID, 0, "patient cancelled", f.now)
+		f.ok(err)
+		if n := f.scalar(`SELECT COUNT(*) FROM slots WHERE id = ? AND status = 'busy-unavailable'`, slots[0]); n != 1 {
+			t.Fatal("cancelling a booking on a blocked session offered its slot again")
+		}
+	})
 	t.Run("Unblock", func(t *testing.T) {
 		ch, err := f.svc.UnblockSession(f.ctx, f.cli, ods, id)
 		f.ok(err)
-		if ch.Changed != len(slots)-1 || ch.Session.Free != len(slots)-1 {
+		if ch.Changed != len(slots) || ch.Session.Free != len(slots) || ch.Session.SessionBlocked {
 			t.Fatalf("unblock %+v", ch)
 		}
 	})
 	t.Run("CancelWhenFree", func(t *testing.T) {
-		_, err := f.st.Cancel(f.ctx, f.org.ID, appt.ID, 0, "test", f.now)
-		f.ok(err)
 		ch, err := f.svc.CancelSession(f.ctx, f.cli, ods, id)
 		f.ok(err)
 		if ch.Session.Status != "cancelled" || ch.Session.Free != 0 || ch.Session.Blocked != len(slots) {

@@ -213,6 +213,7 @@ type Session struct {
 	Free            int     `json:"free"`
 	Booked          int     `json:"booked"`
 	Blocked         int     `json:"blocked"`
+	SessionBlocked  bool    `json:"session_blocked"`
 	AppointmentIDs  []int64 `json:"appointment_ids"`
 	Version         int64   `json:"version"`
 }
@@ -225,7 +226,7 @@ func toSession(s *scheduling.SessionSummary) Session {
 	}
 	return Session{ID: sc.ID, Start: scheduling.FormatLocal(sc.Start), End: scheduling.FormatLocal(sc.End), Status: sc.Status, LocationID: sc.LocationID,
 		PractitionerID: sc.PractitionerID, Role: sc.Role, ServiceCategory: sc.ServiceCategory, AccessProfileID: sc.AccessProfileID,
-		TemplateID: sc.TemplateID, Free: s.Free, Booked: s.Booked, Blocked: s.Blocked, AppointmentIDs: ids, Version: sc.Version}
+		TemplateID: sc.TemplateID, Free: s.Free, Booked: s.Booked, Blocked: s.Blocked, SessionBlocked: s.SessionBlocked, AppointmentIDs: ids, Version: sc.Version}
 }
 
 // SessionInput is a one-off session on one date.

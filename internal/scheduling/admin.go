@@ -36,6 +36,8 @@ type SessionSummary struct {
 	Free     int
 	Booked   int
 	Blocked  int
+	// SessionBlocked is set while the practice has the whole session blocked.
+	SessionBlocked bool
 	// AppointmentIDs are the active (booked) appointments on the session.
 	AppointmentIDs []int64
 }

@@ -286,6 +286,14 @@ func (a *AdminTx) SetSessionSlots(scheduleID int64, from, to scheduling.SlotStat
 	return int(n), nil
 }
 
+// SetSessionBlocked marks a session blocked or not; while blocked, a slot
+// freed by cancelling its appointment is blocked instead of offered.
+func (a *AdminTx) SetSessionBlocked(scheduleID int64, blocked bool) error {
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET blocked = ?, version = version + 1 WHERE id = ? AND blocked <> ?`),
+		blocked, scheduleID, blocked)
+	return err
+}
+
 // SetSessionStatus sets a session's status ("active" or "cancelled") and bumps its version.
 func (a *AdminTx) SetSessionStatus(scheduleID int64, status string) error {
 	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET status = ?, version = version + 1 WHERE id = ?`), status, scheduleID)
@@ -378,6 +386,17 @@ func summarise(ctx context.Context, q querier, rows []scheduleRow) ([]scheduling
 		default:
 			ss.Booked += c.N
 		}
+	}
+	query, args, err = sqlx.In(`SELECT id FROM schedules WHERE id IN (?) AND blocked = TRUE`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var blocked []int64
+	if err := q.SelectContext(ctx, &blocked, q.Rebind(query), args...); err != nil {
+		return nil, err
+	}
+	for _, id := range blocked {
+		out[idx[id]].SessionBlocked = true
 	}
 	type apptRef struct {
 		ID         int64 `db:"id"`

@@ -3,6 +3,8 @@ ALTER TABLE admin_audit ADD COLUMN target TEXT NOT NULL DEFAULT '';
 ALTER TABLE admin_audit ADD COLUMN before_json TEXT NOT NULL DEFAULT '';
 ALTER TABLE admin_audit ADD COLUMN after_json TEXT NOT NULL DEFAULT '';
 ALTER TABLE admin_tokens ADD COLUMN revoked_at BIGINT NOT NULL DEFAULT 0;
+-- A blocked session: its free slots are blocked, and a slot freed by a cancellation is blocked too.
+ALTER TABLE schedules ADD COLUMN blocked BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX admin_audit_practice_at ON admin_audit (practice_id, at);
 CREATE INDEX admin_tokens_practice ON admin_tokens (practice_id);
 
