@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -178,6 +179,10 @@ func notes(ex *scheduling.Explanation, q scheduling.ExplainQuery) []string {
 	}
 	if ex.Total == 0 {
 		out = append(out, "No slot lies fully inside the period: check the session templates and that sessions were made for these dates.")
+	}
+	if t := q.Consumer.OrgType; t != "" && t != string(gpconnect.OrgTypeGPPractice) && t != string(gpconnect.OrgTypeUrgentCare) {
+		out = append(out, fmt.Sprintf("Organisation type %q is not a GPConnect-OrganisationType-1 code (gp-practice, urgent-care): "+
+			"it never matches a slot restricted by organisation type.", t))
 	}
 	if q.Consumer.OrgType == "" && q.Consumer.ODS == "" {
 		out = append(out, "No consumer given: only slots with no organisation-type and no ODS restriction are offered (spec §5.4).")

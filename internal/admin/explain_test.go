@@ -141,6 +141,11 @@ func TestExplainSwitchesAndSessions(t *testing.T) {
 					t.Fatalf("%s off: offered %d, %s %d of %d, notes %v", c.which, ex.Offered, c.reason, count(ex.Removed, c.reason), ex.Total, ex.Notes)
 				}
 			}
+			typo, err := f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{OrgType: "urgent_care", Start: day, End: scheduling.AddDaysLocal(day, 1)})
+			f.ok(err)
+			if !strings.Contains(strings.Join(typo.Notes, " "), `"urgent_care" is not a GPConnect-OrganisationType-1 code`) {
+				t.Fatalf("no note about the unknown organisation type: %v", typo.Notes)
+			}
 			_, err = f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{Start: day, End: day.Add(-time.Second)})
 			wantCode(t, err, scheduling.EPARAM)
 			_, err = f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{Start: day, End: day.Add(admin.MaxExplainPeriod + time.Second)})

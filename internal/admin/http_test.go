@@ -209,6 +209,11 @@ func TestAdminAPIFlow(t *testing.T) {
 				}
 			}
 
+			status, _, m, raw = a.do(call{"GET", pp + "/slots/" + itoa(slot), a.token, "", ""})
+			if status != 200 || m["access_profile_id"] != float64(pid) || m["id"] != float64(slot) {
+				t.Fatalf("get slot: %d %s", status, raw)
+			}
+
 			// Templates: create, list, end.
 			tpl := `{"name":"Sunday clinic","weekday":"sunday","start":"10:00","end":"11:00","slot_minutes":15,"location_id":1,
 				"role":"R0260","service_category":"Clinic","service_type":"Clinic slot","channels":["Video"],"access_profile_id":` + itoa(a.open) + `}`

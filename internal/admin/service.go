@@ -738,19 +738,15 @@ func (s *Service) sessionChange(ctx context.Context, a Actor, ods string, id int
 
 // Slot reads one slot. Returns ENOTFOUND.
 func (s *Service) Slot(ctx context.Context, a Actor, ods string, id int64) (Slot, error) {
-	var out Slot
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
-		return out, err
+		return Slot{}, err
 	}
-	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
-		sl, err := tx.Slot(org.ID, id)
-		if err == nil {
-			out = toSlot(sl)
-		}
-		return nil, err
-	})
-	return out, err
+	sl, err := s.st.SlotByID(ctx, org.ID, id)
+	if err != nil {
+		return Slot{}, err
+	}
+	return toSlot(sl), nil
 }
 
 // BlockSlot blocks a free slot. A booked slot is refused (ECONFLICT, naming

@@ -417,6 +417,16 @@ func summarise(ctx context.Context, q querier, rows []scheduleRow) ([]scheduling
 	return out, nil
 }
 
+// SlotByID reads a practice's slot. Returns ENOTFOUND (kind "slot").
+func (s *Store) SlotByID(ctx context.Context, practiceID, id int64) (*scheduling.Slot, error) {
+	var r slotRow
+	if err := s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT `+slotCols+` FROM slots WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+		return nil, notFound(err, "slot", "no slot %d at this practice", id)
+	}
+	sl := r.domain()
+	return &sl, nil
+}
+
 // SlotsInPeriod lists a practice's slots of any status lying fully inside
 // [start, end] (the candidate set of a search, before any rule), by start then id.
 func (s *Store) SlotsInPeriod(ctx context.Context, practiceID int64, start, end time.Time) ([]scheduling.Slot, error) {
