@@ -94,6 +94,18 @@ func (f *fx) openSession() int64 {
 // book books one slot for the demo patient, as an urgent-care consumer.
 func (f *fx) book(slotID int64) *scheduling.Appointment {
 	f.t.Helper()
+	a, err := f.bookErr(slotID)
+	f.ok(err)
+	return a
+}
+
+// tryBook books like book but returns the error (safe from any goroutine).
+func (f *fx) tryBook(slotID int64) error {
+	_, err := f.bookErr(slotID)
+	return err
+}
+
+func (f *fx) bookErr(slotID int64) (*scheduling.Appointment, error) {
 	var row struct {
 		Start int64 `db:"start_at"`
 		End   int64 `db:"end_at"`
@@ -102,14 +114,13 @@ func (f *fx) book(slotID int64) *scheduling.Appointment {
 	db := f.st.DB()
 	if err := db.GetContext(f.ctx, &row, db.Rebind(`SELECT s.start_at, s.end_at, sc.location_id FROM slots s JOIN schedules sc ON sc.id = s.schedule_id
 		WHERE s.id = ?`), slotID); err != nil {
-		f.t.Fatal(err)
+		return nil, err
 	}
 	start, end := time.Unix(row.Start, 0), time.Unix(row.End, 0)
 	a, _, err := f.st.Book(f.ctx, &scheduling.BookRequest{PracticeID: f.org.ID, PatientID: f.pat, LocationID: row.Loc, SlotIDs: []int64{slotID},
 		Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end), Description: "test",
 		BookingOrg: scheduling.BookingOrg{ODS: "GPCA0001", Name: "Test", Type: "urgent-care"}, Now: f.now})
-	f.ok(err)
-	return a
+	return a, err
 }
 
 func wantCode(t *testing.T, err error, code scheduling.Code) {

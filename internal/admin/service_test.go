@@ -504,3 +504,38 @@ func testAdminAuditAppendOnly(t *testing.T, f *fx) {
 		}
 	}
 }
+
+// TestBlockRacesBooking: a practice blocking a slot while a consumer books it
+// never ends with both succeeding; the database decides, on both engines.
+func TestBlockRacesBooking(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			slots := f.ids(`SELECT id FROM slots WHERE practice_id = ? AND access_profile_id = ? AND status = 'free' AND start_at > ? ORDER BY id LIMIT 20`,
+				f.org.ID, f.open, f.now.Add(24*time.Hour).Unix())
+			for _, id := range slots {
+				var booked, blocked error
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					_, blocked = f.svc.BlockSlot(f.ctx, f.cli, ods, id)
+				}()
+				booked = f.tryBook(id)
+				<-done
+				if (booked == nil) == (blocked == nil) {
+					t.Fatalf("slot %d: book err %v, block err %v; exactly one must win", id, booked, blocked)
+				}
+				for _, err := range []error{booked, blocked} {
+					if err != nil && scheduling.ErrorCode(err) != scheduling.ECONFLICT {
+						t.Fatalf("slot %d: loser's error %v, want a conflict", id, err)
+					}
+				}
+				active := f.scalar(`SELECT COUNT(*) FROM appointment_slots WHERE slot_id = ? AND active = TRUE`, id)
+				status := f.scalar(`SELECT COUNT(*) FROM slots WHERE id = ? AND status = 'busy'`, id)
+				if (booked == nil) != (active == 1 && status == 1) {
+					t.Fatalf("slot %d: booked %v but %d active bookings, busy %d", id, booked == nil, active, status)
+				}
+			}
+		})
+	}
+}
