@@ -488,7 +488,7 @@ func shapeChanged(a, b *scheduling.SessionTemplate) bool {
 // changes (or it is ended), its future sessions that hold no booking are
 // retired (cancelled, free slots blocked) and made again from the new shape;
 // future sessions holding bookings are kept exactly as they are and listed, so
-// no booking is ever lost silently. Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
+// no booking is ever lost silently, and those days get no new-shape session. Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
 func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id int64, in TemplateInput) (TemplateChange, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
@@ -552,7 +552,49 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 	if err != nil {
 		return TemplateChange{}, err
 	}
-	out.Created, err = s.materialise(ctx, org.ID)
+	if out.Created, err = s.materialise(ctx, org.ID); err != nil || len(out.Kept) == 0 || out.Created == 0 {
+		return out, err
+	}
+	// On a day that kept its booked old-shape session, the new shape must not
+	// run beside it. The new session (just made, so without bookings) is
+	// cancelled but stays attached to the template, so that later top-ups see
+	// it and do not make it again.
+	var dropped []int64
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		dropped = nil // the transaction may be retried: only the committed attempt counts
+		for _, k := range out.Kept {
+			start, err := time.Parse(scheduling.LocalLayout, k.Start)
+			if err != nil {
+				return nil, err
+			}
+			day := scheduling.LocalMidnight(start)
+			same, err := tx.TemplateSessionsBetween(id, day, scheduling.AddDaysLocal(day, 1))
+			if err != nil {
+				return nil, err
+			}
+			for _, ss := range same {
+				if ss.Schedule.ID == k.ID || ss.Booked > 0 || len(ss.AppointmentIDs) > 0 {
+					continue
+				}
+				if _, err := tx.SetSessionSlots(ss.Schedule.ID, scheduling.SlotFree, scheduling.SlotBlocked); err != nil {
+					return nil, err
+				}
+				if err := tx.SetSessionStatus(ss.Schedule.ID, "cancelled"); err != nil {
+					return nil, err
+				}
+				dropped = append(dropped, ss.Schedule.ID)
+			}
+		}
+		if len(dropped) == 0 {
+			return nil, nil
+		}
+		rec := s.record(org, a, "template.keep-booked-days", fmt.Sprintf("template/%d", id), nil, nil)
+		rec.Detail = fmt.Sprintf("new-shape sessions %v cancelled on days that kept booked sessions %v", dropped, sessionIDs(out.Kept))
+		return rec, nil
+	})
+	if err == nil {
+		out.Created -= len(dropped)
+	}
 	return out, err
 }
 

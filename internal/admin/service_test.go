@@ -226,15 +226,33 @@ func testTemplateShapeChange(t *testing.T, f *fx) {
 	up, err := f.svc.UpdateTemplate(f.ctx, f.cli, ods, ch.Template.ID, admin.TemplateInput{Start: ptr("17:00")})
 	f.ok(err)
 	if !slices.Equal(up.Retired, sessions[:1]) || len(up.Kept) != 1 || up.Kept[0].ID != sessions[1] ||
-		!slices.Equal(up.Kept[0].AppointmentIDs, []int64{appt.ID}) || up.Created != 2 {
+		!slices.Equal(up.Kept[0].AppointmentIDs, []int64{appt.ID}) || up.Created != 1 {
 		t.Fatalf("shape change %+v (sessions %v)", up, sessions)
+	}
+	// The kept day runs only its booked old session; the other day runs the new shape.
+	for i, sid := range sessions {
+		day := f.scalar(`SELECT start_at FROM schedules WHERE id = ?`, sid)
+		dayStart := scheduling.LocalMidnight(time.Unix(day, 0))
+		active := f.ids(`SELECT id FROM schedules WHERE practice_id = ? AND status = 'active' AND start_at >= ? AND start_at < ?
+			AND (template_id = ? OR id = ?)`, f.org.ID, dayStart.Unix(), scheduling.AddDaysLocal(dayStart, 1).Unix(), ch.Template.ID, sid)
+		if len(active) != 1 || (i == 1) != (active[0] == sid) {
+			t.Fatalf("day %d: active sessions %v (old session %d)", i, active, sid)
+		}
+	}
+	// A later top-up does not bring the new shape back beside the booked session.
+	n, err := f.st.Materialise(f.ctx, f.org.ID, scheduling.LocalMidnight(f.now), f.now.Add(10*24*time.Hour))
+	f.ok(err)
+	if n != 0 {
+		t.Fatalf("top-up after the shape change made %d sessions", n)
 	}
 	if st := f.scalar(`SELECT COUNT(*) FROM slots WHERE id = ? AND status = 'busy'`, booked); st != 1 {
 		t.Fatal("the booked slot was touched")
 	}
-	a := f.lastAudit()
-	if !strings.Contains(a.Detail, "kept") || !strings.Contains(string(a.Before), `"18:00"`) || !strings.Contains(string(a.After), `"17:00"`) {
-		t.Fatalf("audit %+v", a)
+	es, err := f.svc.Audit(f.ctx, f.cli, ods, 2)
+	f.ok(err)
+	if es[0].Action != "template.keep-booked-days" || es[1].Action != "template.update" || !strings.Contains(es[1].Detail, "kept") ||
+		!strings.Contains(string(es[1].Before), `"18:00"`) || !strings.Contains(string(es[1].After), `"17:00"`) {
+		t.Fatalf("audit %+v", es)
 	}
 }
 

@@ -455,6 +455,16 @@ func (a *AdminTx) FutureTemplateSessions(templateID int64, after time.Time) ([]s
 	return summarise(a.ctx, a.tx, rows)
 }
 
+// TemplateSessionsBetween lists a template's active sessions starting in [from, to).
+func (a *AdminTx) TemplateSessionsBetween(templateID int64, from, to time.Time) ([]scheduling.SessionSummary, error) {
+	var rows []scheduleRow
+	if err := a.tx.SelectContext(a.ctx, &rows, a.tx.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE template_id = ? AND start_at >= ? AND start_at < ?
+		AND status = 'active' ORDER BY start_at, id`), templateID, from.Unix(), to.Unix()); err != nil {
+		return nil, err
+	}
+	return summarise(a.ctx, a.tx, rows)
+}
+
 // RetireSession cancels a session, blocks its free slots and detaches it from
 // its template, so that materialising the template's new shape may make that
 // day's session again. The caller checks that it holds no booking.
