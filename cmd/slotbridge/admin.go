@@ -2,11 +2,699 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/slotbridge/slotbridge/internal/admin"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store"
 )
 
-// runAdmin is not built yet; its issue is open.
+func init() {
+	registerMount("/admin/api/", func(st *store.Store, log *slog.Logger) (http.Handler, error) {
+		return admin.NewHandler(admin.New(st), log), nil
+	})
+}
+
+const adminUsage = `slotbridge admin: practice administration (the same rules and audit trail as /admin/api/)
+
+  admin token create --ods A20047 [--label NAME]     prints a new admin API token once
+  admin token list|revoke --ods A20047 [--id N]
+  admin profiles list|create|update --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
+                 [--ods-codes A1,B2] [--cap N] [--window 14d] [--embargo 2h] [--release-time 08:00 --release-days 1]
+  admin templates list|create|update|end --ods X [--id N] [--name N --weekday mon --start 09:00 --end 12:00 --slot-minutes 15
+                 --location ID --practitioner ID --role R0260 --category TEXT --type TEXT --channels In-person --profile ID] [--active]
+  admin sessions list --ods X [--from DATE --to DATE]
+  admin sessions add --ods X --date 2026-12-01 --start 09:00 --end 12:00 --slot-minutes 15 --location ID [--practitioner ID]
+                 --role R0260 --category TEXT --type TEXT --channels In-person --profile ID
+  admin sessions block|unblock|cancel --ods X --id N
+  admin slots block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
+  admin enable|disable --ods X [--switch all|gp_connect|appointments]
+  admin explain --ods X [--org-type urgent-care] [--consumer-ods Y] --start DATE|DATETIME --end DATE|DATETIME [--now DATETIME]
+  admin audit --ods X [--limit 50]
+
+Every command takes --data DIR or --database URL, and --json for JSON output.
+`
+
+// adminCmd is one admin subcommand's flags and output.
+type adminCmd struct {
+	fs     *flag.FlagSet
+	db     dbConfig
+	ods    *string
+	asJSON *bool
+	out    io.Writer
+	set    map[string]bool
+}
+
+func newAdminCmd(name string, stdout, stderr io.Writer) *adminCmd {
+	c := &adminCmd{fs: flag.NewFlagSet("admin "+name, flag.ContinueOnError), out: stdout}
+	c.fs.SetOutput(stderr)
+	c.db.register(c.fs)
+	c.ods = c.fs.String("ods", "", "practice ODS code (required)")
+	c.asJSON = c.fs.Bool("json", false, "print JSON")
+	return c
+}
+
+func (c *adminCmd) parse(args []string) error {
+	if err := c.fs.Parse(args); err != nil {
+		return err
+	}
+	if c.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", c.fs.Arg(0))
+	}
+	if *c.ods == "" {
+		return errors.New("--ods is required")
+	}
+	c.set = map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	return nil
+}
+
+func (c *adminCmd) open(ctx context.Context) (*admin.Service, func(), error) {
+	st, err := c.db.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return admin.New(st), func() { st.Close() }, nil
+}
+
+// cliActor names the person at the terminal in the audit trail.
+func cliActor() admin.Actor {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	return admin.Actor{Name: "cli:" + name}
+}
+
+func (c *adminCmd) printJSON(v any) error {
+	enc := json.NewEncoder(c.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("admin: not built yet")
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, adminUsage)
+		if len(args) == 0 {
+			return flag.ErrHelp
+		}
+		return nil
+	}
+	group, rest := args[0], args[1:]
+	sub := ""
+	needsSub := map[string]bool{"token": true, "profiles": true, "templates": true, "sessions": true, "slots": true}
+	if needsSub[group] {
+		if len(rest) == 0 {
+			fmt.Fprint(stderr, adminUsage)
+			return fmt.Errorf("admin %s needs a subcommand", group)
+		}
+		sub, rest = rest[0], rest[1:]
+	}
+	switch group {
+	case "token":
+		return adminToken(ctx, sub, rest, stdout, stderr)
+	case "profiles":
+		return adminProfiles(ctx, sub, rest, stdout, stderr)
+	case "templates":
+		return adminTemplates(ctx, sub, rest, stdout, stderr)
+	case "sessions":
+		return adminSessions(ctx, sub, rest, stdout, stderr)
+	case "slots":
+		return adminSlots(ctx, sub, rest, stdout, stderr)
+	case "enable", "disable":
+		return adminSwitch(ctx, group == "enable", rest, stdout, stderr)
+	case "explain":
+		return adminExplain(ctx, rest, stdout, stderr)
+	case "audit":
+		return adminAudit(ctx, rest, stdout, stderr)
+	}
+	fmt.Fprint(stderr, adminUsage)
+	return fmt.Errorf("unknown admin command %q", group)
+}
+
+func unknownSub(group, sub string) error {
+	return fmt.Errorf("unknown command \"admin %s %s\"", group, sub)
+}
+
+// ---- tokens ----
+
+func adminToken(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	c := newAdminCmd("token "+sub, stdout, stderr)
+	label := c.fs.String("label", "", "what the token is for (create)")
+	id := c.fs.Int64("id", 0, "token id (revoke)")
+	if sub != "create" && sub != "list" && sub != "revoke" {
+		return unknownSub("token", sub)
+	}
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	a := cliActor()
+	switch sub {
+	case "create":
+		tok, t, err := svc.CreateToken(ctx, a, *c.ods, *label)
+		if err != nil {
+			return err
+		}
+		if *c.asJSON {
+			return c.printJSON(map[string]any{"token": tok, "id": t.ID, "ods": t.ODS, "label": t.Label})
+		}
+		fmt.Fprintln(stdout, tok)
+		fmt.Fprintf(stderr, "admin token %d for %s created; it is shown only now. Use it as: Authorization: Bearer <token>\n", t.ID, t.ODS)
+		return nil
+	case "list":
+		ts, err := svc.Tokens(ctx, a, *c.ods)
+		if err != nil || *c.asJSON {
+			return orJSON(c, ts, err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tLABEL\tCREATED\tREVOKED")
+		for _, t := range ts {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%v\n", t.ID, t.Label, t.Created, t.Revoked)
+		}
+		return tw.Flush()
+	default:
+		if *id <= 0 {
+			return errors.New("--id is required")
+		}
+		if err := svc.RevokeToken(ctx, a, *c.ods, *id); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "token %d revoked\n", *id)
+		return nil
+	}
+}
+
+func orJSON(c *adminCmd, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.printJSON(v)
+}
+
+// ---- profiles ----
+
+func adminProfiles(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	if sub != "list" && sub != "create" && sub != "update" && sub != "get" {
+		return unknownSub("profiles", sub)
+	}
+	c := newAdminCmd("profiles "+sub, stdout, stderr)
+	id := c.fs.Int64("id", 0, "profile id (get, update)")
+	name := c.fs.String("name", "", "profile name")
+	bookable := c.fs.Bool("bookable", true, "GP Connect bookable")
+	orgTypes := c.fs.String("org-types", "", "comma-separated organisation types (gp-practice, urgent-care); empty = no restriction")
+	odsCodes := c.fs.String("ods-codes", "", "comma-separated consumer ODS codes; empty = no restriction")
+	capN := c.fs.Int("cap", 0, "most slots consumers may hold booked under the profile (0 = no cap)")
+	window := c.fs.String("window", "", "booking window: how far ahead slots may be booked, e.g. 14d (0 = no limit)")
+	embargo := c.fs.String("embargo", "", "embargo: how close to the start slots may still be booked, e.g. 2h (0 = none)")
+	relTime := c.fs.String("release-time", "", "release slots at this local time (HH:MM; empty = no release rule)")
+	relDays := c.fs.Int("release-days", 0, "release that many days before the slot's day")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	a := cliActor()
+	var in admin.ProfileInput
+	if c.set["name"] {
+		in.Name = name
+	}
+	if c.set["bookable"] {
+		in.Bookable = bookable
+	}
+	if c.set["org-types"] {
+		l := splitFlag(*orgTypes)
+		in.OrgTypes = &l
+	}
+	if c.set["ods-codes"] {
+		l := splitFlag(*odsCodes)
+		in.ODSCodes = &l
+	}
+	if c.set["cap"] {
+		in.Cap = capN
+	}
+	for _, f := range []struct {
+		name string
+		val  string
+		dst  **admin.Span
+	}{{"window", *window, &in.BookingWindow}, {"embargo", *embargo, &in.Embargo}} {
+		if c.set[f.name] {
+			sp, err := admin.ParseSpan(f.val)
+			if err != nil {
+				return fmt.Errorf("--%s: %w", f.name, err)
+			}
+			*f.dst = &sp
+		}
+	}
+	if c.set["release-time"] {
+		in.ReleaseTime = relTime
+	}
+	if c.set["release-days"] {
+		in.ReleaseDaysBefore = relDays
+	}
+	var ps []admin.Profile
+	switch sub {
+	case "list":
+		ps, err = svc.Profiles(ctx, a, *c.ods)
+	case "get":
+		var p admin.Profile
+		p, err = svc.Profile(ctx, a, *c.ods, *id)
+		ps = []admin.Profile{p}
+	case "create":
+		var p admin.Profile
+		p, err = svc.CreateProfile(ctx, a, *c.ods, in)
+		ps = []admin.Profile{p}
+	case "update":
+		if *id <= 0 {
+			return errors.New("--id is required")
+		}
+		var p admin.Profile
+		p, err = svc.UpdateProfile(ctx, a, *c.ods, *id, in)
+		ps = []admin.Profile{p}
+	}
+	if err != nil || *c.asJSON {
+		if sub != "list" && err == nil {
+			return c.printJSON(ps[0])
+		}
+		return orJSON(c, ps, err)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tBOOKABLE\tORG TYPES\tODS CODES\tCAP\tBOOKED\tWINDOW\tEMBARGO\tRELEASE\tVERSION")
+	for _, p := range ps {
+		rel := "-"
+		if p.ReleaseTime != "" {
+			rel = fmt.Sprintf("%s, %d day(s) before", p.ReleaseTime, p.ReleaseDaysBefore)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%v\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\n", p.ID, p.Name, p.Bookable, listOrDash(p.OrgTypes), listOrDash(p.ODSCodes),
+			p.Cap, p.Booked, p.BookingWindow, p.Embargo, rel, p.Version)
+	}
+	return tw.Flush()
+}
+
+func splitFlag(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func listOrDash(l []string) string {
+	if len(l) == 0 {
+		return "-"
+	}
+	return strings.Join(l, ",")
+}
+
+// ---- templates ----
+
+func adminTemplates(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	if sub != "list" && sub != "create" && sub != "update" && sub != "end" {
+		return unknownSub("templates", sub)
+	}
+	c := newAdminCmd("templates "+sub, stdout, stderr)
+	id := c.fs.Int64("id", 0, "template id (update, end)")
+	name := c.fs.String("name", "", "template name")
+	weekday := c.fs.String("weekday", "", "day of the week (mon..sun)")
+	start := c.fs.String("start", "", "start, HH:MM UK local time")
+	end := c.fs.String("end", "", "end, HH:MM UK local time")
+	slotMin := c.fs.Int("slot-minutes", 0, "slot length in minutes")
+	loc := c.fs.Int64("location", 0, "location id")
+	prac := c.fs.Int64("practitioner", 0, "practitioner id (0 = none)")
+	role := c.fs.String("role", "", "practitioner role code (GPConnect-PractitionerRole-1), e.g. R0260")
+	cat := c.fs.String("category", "", "schedule type (Schedule.serviceCategory)")
+	typ := c.fs.String("type", "", "slot type (Slot.serviceType)")
+	channels := c.fs.String("channels", "", "comma-separated delivery channels (In-person, Telephone, Video)")
+	profile := c.fs.Int64("profile", 0, "access profile id")
+	active := c.fs.Bool("active", true, "whether the template makes sessions")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	a := cliActor()
+	var in admin.TemplateInput
+	strs := map[string]struct {
+		v   *string
+		dst **string
+	}{"name": {name, &in.Name}, "weekday": {weekday, &in.Weekday}, "start": {start, &in.Start}, "end": {end, &in.End},
+		"role": {role, &in.Role}, "category": {cat, &in.ServiceCategory}, "type": {typ, &in.ServiceType}}
+	for k, f := range strs {
+		if c.set[k] {
+			*f.dst = f.v
+		}
+	}
+	ids := map[string]struct {
+		v   *int64
+		dst **int64
+	}{"location": {loc, &in.LocationID}, "practitioner": {prac, &in.PractitionerID}, "profile": {profile, &in.AccessProfileID}}
+	for k, f := range ids {
+		if c.set[k] {
+			*f.dst = f.v
+		}
+	}
+	if c.set["slot-minutes"] {
+		in.SlotMinutes = slotMin
+	}
+	if c.set["channels"] {
+		l := splitFlag(*channels)
+		in.Channels = &l
+	}
+	if c.set["active"] {
+		in.Active = active
+	}
+	var ch admin.TemplateChange
+	switch sub {
+	case "list":
+		ts, err := svc.Templates(ctx, a, *c.ods)
+		if err != nil || *c.asJSON {
+			return orJSON(c, ts, err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tDAY\tTIME\tSLOT\tLOCATION\tPRACTITIONER\tROLE\tCHANNELS\tPROFILE\tACTIVE")
+		for _, t := range ts {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s-%s\t%dm\t%d\t%d\t%s\t%s\t%d\t%v\n", t.ID, t.Name, t.Weekday, t.Start, t.End, t.SlotMinutes,
+				t.LocationID, t.PractitionerID, t.Role, strings.Join(t.Channels, ","), t.AccessProfileID, t.Active)
+		}
+		return tw.Flush()
+	case "create":
+		ch, err = svc.CreateTemplate(ctx, a, *c.ods, in)
+	case "update", "end":
+		if *id <= 0 {
+			return errors.New("--id is required")
+		}
+		if sub == "end" {
+			ch, err = svc.EndTemplate(ctx, a, *c.ods, *id)
+		} else {
+			ch, err = svc.UpdateTemplate(ctx, a, *c.ods, *id, in)
+		}
+	}
+	if err != nil || *c.asJSON {
+		return orJSON(c, ch, err)
+	}
+	t := ch.Template
+	fmt.Fprintf(stdout, "template %d %q: %s %s-%s, %d-minute slots, active %v (version %d)\n", t.ID, t.Name, t.Weekday, t.Start, t.End,
+		t.SlotMinutes, t.Active, t.Version)
+	fmt.Fprintf(stdout, "sessions made: %d; retired (no bookings): %v\n", ch.Created, ch.Retired)
+	for _, s := range ch.Kept {
+		fmt.Fprintf(stdout, "kept session %d at %s: it holds appointments %v; cancel or block it by hand if needed\n", s.ID, s.Start, s.AppointmentIDs)
+	}
+	return nil
+}
+
+// ---- sessions and slots ----
+
+func adminSessions(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	if sub != "list" && sub != "add" && sub != "block" && sub != "unblock" && sub != "cancel" {
+		return unknownSub("sessions", sub)
+	}
+	c := newAdminCmd("sessions "+sub, stdout, stderr)
+	id := c.fs.Int64("id", 0, "session id (block, unblock, cancel)")
+	from := c.fs.String("from", "", "list from this date or dateTime (default today)")
+	to := c.fs.String("to", "", "list up to the end of this date, or this dateTime (default 14 days on)")
+	var in admin.SessionInput
+	c.fs.StringVar(&in.Date, "date", "", "date of a one-off session (YYYY-MM-DD)")
+	c.fs.StringVar(&in.Start, "start", "", "start, HH:MM UK local time")
+	c.fs.StringVar(&in.End, "end", "", "end, HH:MM UK local time")
+	c.fs.IntVar(&in.SlotMinutes, "slot-minutes", 0, "slot length in minutes")
+	c.fs.Int64Var(&in.LocationID, "location", 0, "location id")
+	c.fs.Int64Var(&in.PractitionerID, "practitioner", 0, "practitioner id (0 = none)")
+	c.fs.StringVar(&in.Role, "role", "", "practitioner role code, e.g. R0260")
+	c.fs.StringVar(&in.ServiceCategory, "category", "", "schedule type")
+	c.fs.StringVar(&in.ServiceType, "type", "", "slot type")
+	channels := c.fs.String("channels", "", "comma-separated delivery channels")
+	c.fs.Int64Var(&in.AccessProfileID, "profile", 0, "access profile id")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	in.Channels = splitFlag(*channels)
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	a := cliActor()
+	switch sub {
+	case "list":
+		now := svc.Now()
+		f, t := scheduling.LocalMidnight(now), scheduling.AddDaysLocal(scheduling.LocalMidnight(now), 14)
+		if *from != "" {
+			if f, err = admin.ParseTime(*from, false); err != nil {
+				return err
+			}
+		}
+		if *to != "" {
+			if t, err = admin.ParseTime(*to, true); err != nil {
+				return err
+			}
+		}
+		ss, err := svc.Sessions(ctx, a, *c.ods, f, t)
+		if err != nil || *c.asJSON {
+			return orJSON(c, ss, err)
+		}
+		return printSessions(stdout, ss)
+	case "add":
+		s, err := svc.AddSession(ctx, a, *c.ods, in)
+		if err != nil || *c.asJSON {
+			return orJSON(c, s, err)
+		}
+		return printSessions(stdout, []admin.Session{s})
+	}
+	if *id <= 0 {
+		return errors.New("--id is required")
+	}
+	var ch admin.SessionChange
+	switch sub {
+	case "block":
+		ch, err = svc.BlockSession(ctx, a, *c.ods, *id)
+	case "unblock":
+		ch, err = svc.UnblockSession(ctx, a, *c.ods, *id)
+	case "cancel":
+		ch, err = svc.CancelSession(ctx, a, *c.ods, *id)
+	}
+	if err != nil || *c.asJSON {
+		return orJSON(c, ch, err)
+	}
+	fmt.Fprintf(stdout, "%s session %d: %d slot(s) changed\n", sub, *id, ch.Changed)
+	if len(ch.KeptBooked) > 0 {
+		fmt.Fprintf(stdout, "booked appointments left untouched: %v\n", ch.KeptBooked)
+	}
+	return printSessions(stdout, []admin.Session{ch.Session})
+}
+
+func printSessions(w io.Writer, ss []admin.Session) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTART\tEND\tSTATUS\tLOCATION\tPRACTITIONER\tPROFILE\tTEMPLATE\tFREE\tBOOKED\tBLOCKED\tAPPOINTMENTS")
+	for _, s := range ss {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%v\n", s.ID, s.Start, s.End, s.Status, s.LocationID, s.PractitionerID,
+			s.AccessProfileID, s.TemplateID, s.Free, s.Booked, s.Blocked, s.AppointmentIDs)
+	}
+	return tw.Flush()
+}
+
+func adminSlots(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	if sub != "block" && sub != "unblock" && sub != "profile" && sub != "get" {
+		return unknownSub("slots", sub)
+	}
+	c := newAdminCmd("slots "+sub, stdout, stderr)
+	id := c.fs.Int64("id", 0, "slot id")
+	profile := c.fs.Int64("profile", 0, "access profile id (profile)")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if *id <= 0 {
+		return errors.New("--id is required")
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	a := cliActor()
+	var s admin.Slot
+	switch sub {
+	case "get":
+		s, err = svc.Slot(ctx, a, *c.ods, *id)
+	case "block":
+		s, err = svc.BlockSlot(ctx, a, *c.ods, *id)
+	case "unblock":
+		s, err = svc.UnblockSlot(ctx, a, *c.ods, *id)
+	case "profile":
+		if *profile <= 0 {
+			return errors.New("--profile is required")
+		}
+		s, err = svc.SetSlotProfile(ctx, a, *c.ods, *id, *profile)
+	}
+	if err != nil || *c.asJSON {
+		return orJSON(c, s, err)
+	}
+	fmt.Fprintf(stdout, "slot %d (session %d) %s-%s: %s, profile %d, %s\n", s.ID, s.SessionID, s.Start, s.End, s.Status, s.AccessProfileID, s.DeliveryChannel)
+	return nil
+}
+
+// ---- switches, explain, audit ----
+
+func adminSwitch(ctx context.Context, on bool, args []string, stdout, stderr io.Writer) error {
+	verb := map[bool]string{true: "enable", false: "disable"}[on]
+	c := newAdminCmd(verb, stdout, stderr)
+	which := c.fs.String("switch", "all", "which switch: all, gp_connect or appointments")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	in, err := admin.SwitchesFor(*which, on)
+	if err != nil {
+		return err
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	p, err := svc.SetSwitches(ctx, cliActor(), *c.ods, in)
+	if err != nil || *c.asJSON {
+		return orJSON(c, p, err)
+	}
+	fmt.Fprintf(stdout, "%s (%s): GP Connect %s, Appointment Management %s (running servers pick this up within 2 s)\n", p.ODS, p.Name,
+		onOff(p.GPConnectEnabled), onOff(p.AppointmentsEnabled))
+	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func adminExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newAdminCmd("explain", stdout, stderr)
+	orgType := c.fs.String("org-type", "", "the consumer's organisation type searchFilter (gp-practice, urgent-care; empty = not sent)")
+	consumer := c.fs.String("consumer-ods", "", "the consumer's ODS code searchFilter (empty = not sent)")
+	start := c.fs.String("start", "", "period start: YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+01:00 (required)")
+	end := c.fs.String("end", "", "period end: YYYY-MM-DD (whole day) or a dateTime (required)")
+	nowFlag := c.fs.String("now", "", "explain as at this dateTime (default now)")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if *start == "" || *end == "" {
+		return errors.New("--start and --end are required")
+	}
+	in := admin.ExplainInput{OrgType: *orgType, ConsumerODS: *consumer}
+	var err error
+	if in.Start, err = admin.ParseTime(*start, false); err != nil {
+		return err
+	}
+	if in.End, err = admin.ParseTime(*end, true); err != nil {
+		return err
+	}
+	if *nowFlag != "" {
+		if in.Now, err = admin.ParseTime(*nowFlag, false); err != nil {
+			return err
+		}
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ex, err := svc.Explain(ctx, cliActor(), *c.ods, in)
+	if err != nil || *c.asJSON {
+		return orJSON(c, ex, err)
+	}
+	return printExplanation(stdout, ex)
+}
+
+func printExplanation(w io.Writer, ex *admin.Explanation) error {
+	who := "no searchFilter"
+	if ex.OrgType != "" || ex.ConsumerODS != "" {
+		who = fmt.Sprintf("org type %q, ODS %q", ex.OrgType, ex.ConsumerODS)
+	}
+	fmt.Fprintf(w, "Practice %s, consumer: %s\nPeriod %s to %s, as at %s\n\n", ex.Practice, who, ex.Start, ex.End, ex.Now)
+	fmt.Fprintf(w, "%d slot(s) in the period; %d offered to this consumer.\n\n", ex.Total, ex.Offered)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REMOVED BY\tSLOTS\t")
+	for _, r := range ex.Removed {
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", r.Reason, r.Count, r.Label)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(ex.Sessions) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SESSION\tSTART\tEND\tCLINICIAN\tLOCATION\tSLOTS\tOFFERED\tREMOVED")
+		for _, s := range ex.Sessions {
+			var parts []string
+			for _, r := range s.Removed {
+				parts = append(parts, fmt.Sprintf("%s=%d", r.Reason, r.Count))
+			}
+			clin := s.Clinician
+			if clin == "" {
+				clin = "-"
+			}
+			status := ""
+			if s.Status != "active" {
+				status = " (" + s.Status + ")"
+			}
+			fmt.Fprintf(tw, "%d%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.ID, status, s.Start, s.End, clin, s.Location, s.Total, s.Offered, strings.Join(parts, " "))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, n := range ex.Notes {
+		fmt.Fprintln(w, "\nNote:", n)
+	}
+	return nil
+}
+
+func adminAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newAdminCmd("audit", stdout, stderr)
+	limit := c.fs.Int("limit", 50, "most entries to show")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	es, err := svc.Audit(ctx, cliActor(), *c.ods, *limit)
+	if err != nil || *c.asJSON {
+		return orJSON(c, es, err)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tAT\tACTOR\tACTION\tTARGET\tDETAIL")
+	for _, e := range es {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.At, e.Actor, e.Action, e.Target, e.Detail)
+	}
+	return tw.Flush()
 }

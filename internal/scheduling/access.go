@@ -50,7 +50,8 @@ const (
 	ReasonNotEnabled    Reason = "not_enabled"    // GP Connect switched off at the practice
 	ReasonCapabilityOff Reason = "capability_off" // Appointment Management switched off
 	ReasonPast          Reason = "past"           // the slot has started
-	ReasonBooked        Reason = "booked"         // the slot is not free
+	ReasonBooked        Reason = "booked"         // the slot is booked (busy)
+	ReasonBlocked       Reason = "blocked"        // the practice blocked the slot or cancelled its session
 	ReasonNotBookable   Reason = "not_bookable"   // the profile is not GP Connect bookable
 	ReasonOrgType       Reason = "org_type"       // restricted to other organisation types
 	ReasonODS           Reason = "ods_code"       // restricted to other ODS codes

@@ -23,12 +23,39 @@ type SlotResult struct {
 func Offered(cands []Slot, profiles map[int64]*AccessProfile, c Consumer, now time.Time) []Slot {
 	out := cands[:0:0]
 	for _, s := range cands {
-		if s.Status != SlotFree || !s.Start.After(now) {
-			continue
-		}
-		if profiles[s.AccessProfileID].Offer(c, now, s.Start) == ReasonNone {
+		if Why(s, profiles, c, now) == ReasonNone {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// Why returns the first slot-level rule that withholds s from consumer c at
+// now, or ReasonNone when it is offered. Search (through Offered) and the
+// admin explanation both call it, so they cannot disagree. The practice
+// switches are not slot rules: see SwitchReason.
+func Why(s Slot, profiles map[int64]*AccessProfile, c Consumer, now time.Time) Reason {
+	if !s.Start.After(now) {
+		return ReasonPast
+	}
+	switch s.Status {
+	case SlotFree:
+	case SlotBlocked:
+		return ReasonBlocked
+	default:
+		return ReasonBooked
+	}
+	return profiles[s.AccessProfileID].Offer(c, now, s.Start)
+}
+
+// SwitchReason returns why a practice serves no slots at all (GP Connect or
+// Appointment Management switched off), or ReasonNone.
+func SwitchReason(o *Organisation) Reason {
+	switch {
+	case !o.GPConnectEnabled:
+		return ReasonNotEnabled
+	case !o.AppointmentsEnabled:
+		return ReasonCapabilityOff
+	}
+	return ReasonNone
 }

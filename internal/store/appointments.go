@@ -367,8 +367,11 @@ func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reas
 		if k, _ := res.RowsAffected(); k != 1 {
 			return scheduling.Errorf(scheduling.ESTALE, "the appointment was changed by someone else; read it again")
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE slots SET status = 'free', version = version + 1
-			WHERE id IN (SELECT slot_id FROM appointment_slots WHERE appointment_id = ? AND active = TRUE) AND status = 'busy'`), id); err != nil {
+		// A slot of a session the practice has blocked (or cancelled) since the
+		// booking goes back to blocked, not free: the admin's block still holds.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE slots SET status = CASE WHEN EXISTS (SELECT 1 FROM schedules sc
+				WHERE sc.id = slots.schedule_id AND (sc.blocked = TRUE OR sc.status <> 'active')) THEN 'busy-unavailable' ELSE 'free' END,
+			version = version + 1 WHERE id IN (SELECT slot_id FROM appointment_slots WHERE appointment_id = ? AND active = TRUE) AND status = 'busy'`), id); err != nil {
 			return err
 		}
 		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE appointment_slots SET active = FALSE WHERE appointment_id = ? AND active = TRUE`), id)

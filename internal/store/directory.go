@@ -43,11 +43,32 @@ func toJSON(v any) string {
 	return string(b)
 }
 
-func joinList(l []string) string { return strings.Join(l, ",") }
+// joinList encodes a list column as a JSON array, so values may hold commas;
+// the empty list is stored as the empty string, as before, so queries for "no restriction" still work.
+func joinList(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // store "<" as is, as migration 0002 does
+	if err := enc.Encode(l); err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
 
+// splitList decodes a list column. A value that is not a JSON array is read
+// as the comma-joined form used before migration 0002.
 func splitList(s string) []string {
 	if s == "" {
 		return nil
+	}
+	if s[0] == '[' {
+		var l []string
+		if err := json.Unmarshal([]byte(s), &l); err == nil {
+			return l
+		}
 	}
 	return strings.Split(s, ",")
 }

@@ -174,14 +174,18 @@ func (s *Store) Materialise(ctx context.Context, practiceID int64, from, to time
 		}
 		sessions := t.Sessions(from, to)
 		// One transaction per template keeps write locks short on SQLite.
+		// n is reset on every attempt: inTx may run the function again after a
+		// serialization failure, and only the committed attempt counts.
+		var n int
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			n = 0
 			for i := range sessions {
 				ok, err := insertSession(ctx, tx, &sessions[i], true)
 				if err != nil {
 					return err
 				}
 				if ok {
-					created++
+					n++
 				}
 			}
 			return nil
@@ -189,6 +193,7 @@ func (s *Store) Materialise(ctx context.Context, practiceID int64, from, to time
 		if err != nil {
 			return created, err
 		}
+		created += n
 	}
 	return created, nil
 }

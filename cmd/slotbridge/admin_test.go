@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/admin"
+	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/store"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// cliFx runs admin commands through run() against a database holding the demo data.
+type cliFx struct {
+	t  *testing.T
+	db []string // --data or --database
+	st *store.Store
+}
+
+func newCLIFx(t *testing.T, e storetest.Engine) *cliFx {
+	t.Helper()
+	ctx := context.Background()
+	var cfg store.Config
+	var db []string
+	if e.Engine == store.EngineSQLite {
+		dir := t.TempDir()
+		cfg = store.Config{Path: filepath.Join(dir, "slotbridge.db")}
+		db = []string{"--data", dir}
+	} else {
+		url, drop := storetest.FreshDatabase(t)
+		t.Cleanup(drop)
+		cfg = store.Config{URL: url}
+		db = []string{"--database", url}
+	}
+	st, err := store.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := demo.Load(ctx, st, time.Now(), 8*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	return &cliFx{t: t, db: db, st: st}
+}
+
+// run runs "slotbridge admin <args> <db flags>" and returns stdout, stderr and the error.
+func (c *cliFx) run(args ...string) (string, string, error) {
+	c.t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), append(append([]string{"admin"}, args...), c.db...), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func (c *cliFx) must(args ...string) string {
+	c.t.Helper()
+	out, stderr, err := c.run(args...)
+	if err != nil {
+		c.t.Fatalf("admin %v: %v\n%s", args, err, stderr)
+	}
+	return out
+}
+
+func (c *cliFx) mustJSON(v any, args ...string) {
+	c.t.Helper()
+	out := c.must(append(args, "--json")...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		c.t.Fatalf("admin %v: output is not JSON: %v\n%s", args, err, out)
+	}
+}
+
+func TestAdminCLI(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			c := newCLIFx(t, e)
+			ctx := context.Background()
+
+			// token create prints a token that authenticates for A20047 only.
+			tok := strings.TrimSpace(c.must("token", "create", "--ods", "A20047", "--label", "ops"))
+			actor, err := admin.New(c.st).Authenticate(ctx, tok)
+			if err != nil || actor.PracticeID == 0 {
+				t.Fatalf("token %q does not authenticate: %v", tok, err)
+			}
+			if out := c.must("token", "list", "--ods", "A20047"); !strings.Contains(out, "ops") || strings.Contains(out, tok) {
+				t.Fatalf("token list:\n%s", out)
+			}
+
+			var p admin.Profile
+			c.mustJSON(&p, "profiles", "create", "--ods", "A20047", "--name", "111, weekends", "--org-types", "urgent-care", "--window", "7d", "--embargo", "30m")
+			if p.Name != "111, weekends" || p.BookingWindow.String() != "7d" || p.Embargo.String() != "30m" || len(p.OrgTypes) != 1 {
+				t.Fatalf("created %+v", p)
+			}
+			c.mustJSON(&p, "profiles", "update", "--ods", "A20047", "--id", strconv.FormatInt(p.ID, 10), "--cap", "4")
+			if p.Cap != 4 || p.Name != "111, weekends" || p.Embargo.String() != "30m" {
+				t.Fatalf("update changed more than --cap: %+v", p)
+			}
+			if out := c.must("profiles", "list", "--ods", "A20047"); !strings.Contains(out, "111, weekends") || !strings.Contains(out, "urgent-care") {
+				t.Fatalf("profiles list:\n%s", out)
+			}
+
+			date := time.Now().Add(72 * time.Hour).In(time.UTC).Format("2006-01-02")
+			var s admin.Session
+			c.mustJSON(&s, "sessions", "add", "--ods", "A20047", "--date", date, "--start", "06:00", "--end", "07:00", "--slot-minutes", "20",
+				"--location", "1", "--role", "R0260", "--category", "Early", "--type", "Early slot", "--channels", "Telephone", "--profile", strconv.FormatInt(p.ID, 10))
+			if s.Free != 3 {
+				t.Fatalf("session %+v", s)
+			}
+			sid := strconv.FormatInt(s.ID, 10)
+			if out := c.must("sessions", "list", "--ods", "A20047", "--from", date, "--to", date); !strings.Contains(out, sid) {
+				t.Fatalf("sessions list has no session %s:\n%s", sid, out)
+			}
+
+			out := c.must("explain", "--ods", "A20047", "--org-type", "urgent-care", "--consumer-ods", "Y11111", "--start", date, "--end", date)
+			for _, want := range []string{"REMOVED BY", "not_enabled", "cap_reached", "SESSION", "CLINICIAN", sid} {
+				if !strings.Contains(out, want) {
+					t.Fatalf("explain table lacks %q:\n%s", want, out)
+				}
+			}
+			var ex admin.Explanation
+			c.mustJSON(&ex, "explain", "--ods", "A20047", "--org-type", "gp-practice", "--start", date, "--end", date)
+			for _, se := range ex.Sessions {
+				if se.ID == s.ID && (se.Offered != 0 || se.Total != 3) {
+					t.Fatalf("gp-practice should not be offered the urgent-care session: %+v", se)
+				}
+			}
+
+			if out := c.must("sessions", "block", "--ods", "A20047", "--id", sid); !strings.Contains(out, "3 slot(s) changed") {
+				t.Fatalf("block:\n%s", out)
+			}
+			c.must("sessions", "cancel", "--ods", "A20047", "--id", sid)
+			if out := c.must("disable", "--ods", "A20047", "--switch", "appointments"); !strings.Contains(out, "Appointment Management off") {
+				t.Fatalf("disable:\n%s", out)
+			}
+			if out := c.must("enable", "--ods", "A20047"); !strings.Contains(out, "GP Connect on, Appointment Management on") {
+				t.Fatalf("enable:\n%s", out)
+			}
+			var tc admin.TemplateChange
+			c.mustJSON(&tc, "templates", "create", "--ods", "A20047", "--name", "Sat", "--weekday", "sat", "--start", "09:00", "--end", "10:00",
+				"--slot-minutes", "30", "--location", "1", "--role", "R0260", "--category", "Sat", "--type", "Sat slot", "--channels", "In-person",
+				"--profile", strconv.FormatInt(p.ID, 10))
+			if tc.Created < 1 {
+				t.Fatalf("template %+v", tc)
+			}
+			c.must("templates", "end", "--ods", "A20047", "--id", strconv.FormatInt(tc.Template.ID, 10))
+
+			audit := c.must("audit", "--ods", "A20047")
+			for _, want := range []string{"cli:", "token.create", "profile.create", "profile.update", "session.add", "session.block",
+				"session.cancel", "practice.switches", "template.create", "template.end"} {
+				if !strings.Contains(audit, want) {
+					t.Errorf("audit lacks %q:\n%s", want, audit)
+				}
+			}
+
+			for _, bad := range [][]string{
+				{"profiles", "list"},                              // no --ods
+				{"profiles", "fly", "--ods", "A20047"},            // unknown subcommand
+				{"sessions", "block", "--ods", "A20047"},          // no --id
+				{"explain", "--ods", "A20047"},                    // no period
+				{"profiles", "create", "--ods", "A20047"},         // no name
+				{"enable", "--ods", "A20047", "--switch", "most"}, // bad switch
+				{"profiles", "list", "--ods", "ZZZZZ9"},           // unknown practice
+				{"frobnicate"},                                    // unknown command
+				{"profiles", "create", "--ods", "A20047", "--name", "x", "--window", "a while"},
+			} {
+				if _, _, err := c.run(bad...); err == nil {
+					t.Errorf("admin %v succeeded", bad)
+				}
+			}
+		})
+	}
+}

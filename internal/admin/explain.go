@@ -1,0 +1,194 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// ExplainInput is "why does this consumer see (no) slots in this period?".
+type ExplainInput struct {
+	OrgType     string
+	ConsumerODS string
+	Start, End  time.Time
+	// Now is the moment to explain for; zero means now.
+	Now time.Time
+}
+
+// ReasonCount is how many slots one rule removed.
+type ReasonCount struct {
+	Reason string `json:"reason"`
+	Label  string `json:"label"`
+	Count  int    `json:"count"`
+}
+
+// ExplainSession is one session's part of an explanation.
+type ExplainSession struct {
+	ID             int64         `json:"id"`
+	Start          string        `json:"start"`
+	End            string        `json:"end"`
+	Status         string        `json:"status"`
+	PractitionerID int64         `json:"practitioner_id"`
+	Clinician      string        `json:"clinician"`
+	LocationID     int64         `json:"location_id"`
+	Location       string        `json:"location"`
+	Total          int           `json:"total"`
+	Offered        int           `json:"offered"`
+	Removed        []ReasonCount `json:"removed"`
+}
+
+// Explanation is what Explain answers.
+type Explanation struct {
+	Practice    string `json:"practice"`
+	OrgType     string `json:"org_type"`
+	ConsumerODS string `json:"consumer_ods"`
+	Start       string `json:"start"`
+	End         string `json:"end"`
+	Now         string `json:"now"`
+	// Total is every slot lying fully inside the period, whatever its state.
+	Total int `json:"total"`
+	// Offered is how many a slot search by this consumer returns now.
+	Offered  int              `json:"offered"`
+	Removed  []ReasonCount    `json:"removed"`
+	Sessions []ExplainSession `json:"sessions"`
+	Notes    []string         `json:"notes"`
+}
+
+// ReasonLabels describes each reason for people.
+var ReasonLabels = map[scheduling.Reason]string{
+	scheduling.ReasonNotEnabled:    "GP Connect switched off at the practice",
+	scheduling.ReasonCapabilityOff: "Appointment Management switched off",
+	scheduling.ReasonPast:          "already started",
+	scheduling.ReasonBooked:        "booked",
+	scheduling.ReasonBlocked:       "blocked or session cancelled",
+	scheduling.ReasonNotBookable:   "profile not GP Connect bookable",
+	scheduling.ReasonOrgType:       "restricted to other organisation types",
+	scheduling.ReasonODS:           "restricted to other ODS codes",
+	scheduling.ReasonWindow:        "outside the booking window (too far ahead)",
+	scheduling.ReasonEmbargo:       "under embargo (too close, or not released yet)",
+	scheduling.ReasonCap:           "profile's booking cap reached",
+}
+
+func reasonCounts(c scheduling.Counts, all bool) []ReasonCount {
+	out := []ReasonCount{}
+	for _, r := range scheduling.ExplainReasons {
+		if n := c.Removed[r]; n > 0 || all {
+			out = append(out, ReasonCount{Reason: string(r), Label: ReasonLabels[r], Count: n})
+		}
+	}
+	return out
+}
+
+// Explain counts, for one consumer and period, the slots there are, how many
+// a search offers, and how many each rule removed, practice-wide and per
+// session. It classifies slots with scheduling.Why, the function the search
+// itself filters with, so the two cannot disagree. Errors: EPARAM (period).
+func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainInput) (*Explanation, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return nil, err
+	}
+	if in.Start.IsZero() || in.End.IsZero() {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "start and end are required")
+	}
+	if in.End.Before(in.Start) {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "the end of the period is before its start")
+	}
+	if in.End.Sub(in.Start) > MaxExplainPeriod {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "explain at most %d days at a time", int(MaxExplainPeriod.Hours()/24))
+	}
+	now := in.Now
+	if now.IsZero() {
+		now = s.Now()
+	}
+	q := scheduling.ExplainQuery{PracticeID: org.ID, Start: in.Start, End: in.End, Now: now,
+		Consumer: scheduling.Consumer{OrgType: strings.TrimSpace(in.OrgType), ODS: strings.ToUpper(strings.TrimSpace(in.ConsumerODS))}}
+	slots, err := s.st.SlotsInPeriod(ctx, org.ID, q.Start, q.End)
+	if err != nil {
+		return nil, err
+	}
+	profiles, err := s.st.AccessProfiles(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	var schedIDs []int64
+	seen := map[int64]bool{}
+	for _, sl := range slots {
+		if !seen[sl.ScheduleID] {
+			seen[sl.ScheduleID] = true
+			schedIDs = append(schedIDs, sl.ScheduleID)
+		}
+	}
+	schedules, err := s.st.SchedulesByIDs(ctx, schedIDs)
+	if err != nil {
+		return nil, err
+	}
+	var locIDs, pracIDs []int64
+	for _, sc := range schedules {
+		locIDs = append(locIDs, sc.LocationID)
+		if sc.PractitionerID != 0 {
+			pracIDs = append(pracIDs, sc.PractitionerID)
+		}
+	}
+	locs, err := s.st.LocationsByIDs(ctx, locIDs)
+	if err != nil {
+		return nil, err
+	}
+	pracs, err := s.st.PractitionersByIDs(ctx, pracIDs)
+	if err != nil {
+		return nil, err
+	}
+	ex := scheduling.Explain(org, slots, schedules, profiles, q)
+	out := &Explanation{Practice: org.ODS, OrgType: q.Consumer.OrgType, ConsumerODS: q.Consumer.ODS, Start: scheduling.FormatLocal(q.Start),
+		End: scheduling.FormatLocal(q.End), Now: scheduling.FormatLocal(now), Total: ex.Total, Offered: ex.Offered,
+		Removed: reasonCounts(ex.Counts, true), Sessions: []ExplainSession{}, Notes: []string{}}
+	for _, se := range ex.Sessions {
+		sc := se.Schedule
+		es := ExplainSession{ID: sc.ID, Start: scheduling.FormatLocal(sc.Start), End: scheduling.FormatLocal(sc.End), Status: sc.Status,
+			PractitionerID: sc.PractitionerID, LocationID: sc.LocationID, Total: se.Total, Offered: se.Offered, Removed: reasonCounts(se.Counts, false)}
+		if p := pracs[sc.PractitionerID]; p != nil {
+			es.Clinician = clinicianName(p)
+		}
+		if l := locs[sc.LocationID]; l != nil {
+			es.Location = l.Name
+		}
+		out.Sessions = append(out.Sessions, es)
+	}
+	out.Notes = notes(ex, q)
+	return out, nil
+}
+
+func clinicianName(p *scheduling.Practitioner) string {
+	parts := append(append([]string{}, p.Prefix...), p.Given...)
+	parts = append(parts, p.Family)
+	return strings.Join(parts, " ")
+}
+
+// notes says in words what the numbers mean.
+func notes(ex *scheduling.Explanation, q scheduling.ExplainQuery) []string {
+	var out []string
+	switch ex.Switch {
+	case scheduling.ReasonNotEnabled:
+		out = append(out, "GP Connect is switched off: every request gets 403 ACCESS_DENIED, not an empty list (slotbridge admin enable).")
+	case scheduling.ReasonCapabilityOff:
+		out = append(out, "Appointment Management is switched off: slot searches get 403 ACCESS_DENIED (slotbridge admin enable).")
+	}
+	if ex.Total == 0 {
+		out = append(out, "No slot lies fully inside the period: check the session templates and that sessions were made for these dates.")
+	}
+	if t := q.Consumer.OrgType; t != "" && t != string(gpconnect.OrgTypeGPPractice) && t != string(gpconnect.OrgTypeUrgentCare) {
+		out = append(out, fmt.Sprintf("Organisation type %q is not a GPConnect-OrganisationType-1 code (gp-practice, urgent-care): "+
+			"it never matches a slot restricted by organisation type.", t))
+	}
+	if q.Consumer.OrgType == "" && q.Consumer.ODS == "" {
+		out = append(out, "No consumer given: only slots with no organisation-type and no ODS restriction are offered (spec §5.4).")
+	}
+	if n := ex.Removed[scheduling.ReasonOrgType] + ex.Removed[scheduling.ReasonODS]; n > 0 {
+		out = append(out, fmt.Sprintf("%d slot(s) are restricted to other consumers by their access profiles.", n))
+	}
+	return out
+}

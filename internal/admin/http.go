@@ -1,0 +1,489 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// MaxBody bounds an admin request body.
+const MaxBody = 64 << 10
+
+// Handler is the admin JSON API under /admin/api/, authenticated with
+// "Authorization: Bearer <admin token>". A token reaches only its own
+// practice: /admin/api/practices/{ods}/... answers 403 for any other.
+type Handler struct {
+	svc *Service
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// NewHandler builds the admin API over a service.
+func NewHandler(svc *Service, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{svc: svc, log: log, mux: http.NewServeMux()}
+	const p = "/admin/api/practices/{ods}"
+	h.route(p, map[string]apiFunc{"GET": h.getPractice})
+	h.route(p+"/switches", map[string]apiFunc{"PATCH": h.patchSwitches})
+	h.route(p+"/enable", map[string]apiFunc{"POST": h.enable(true)})
+	h.route(p+"/disable", map[string]apiFunc{"POST": h.enable(false)})
+	h.route(p+"/profiles", map[string]apiFunc{"GET": h.listProfiles, "POST": h.createProfile})
+	h.route(p+"/profiles/{id}", map[string]apiFunc{"GET": h.getProfile, "PATCH": h.updateProfile})
+	h.route(p+"/templates", map[string]apiFunc{"GET": h.listTemplates, "POST": h.createTemplate})
+	h.route(p+"/templates/{id}", map[string]apiFunc{"PATCH": h.updateTemplate, "DELETE": h.endTemplate})
+	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession})
+	h.route(p+"/sessions/{id}/{action}", map[string]apiFunc{"POST": h.sessionAction})
+	h.route(p+"/slots/{id}", map[string]apiFunc{"GET": h.getSlot})
+	h.route(p+"/slots/{id}/{action}", map[string]apiFunc{"POST": h.slotAction})
+	h.route(p+"/explain", map[string]apiFunc{"GET": h.explain})
+	h.route(p+"/audit", map[string]apiFunc{"GET": h.audit})
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, scheduling.NotFound("path", "no admin API at %s", r.URL.Path))
+	})
+	return h
+}
+
+// apiFunc is an authenticated handler that returns its body or an error.
+type apiFunc func(r *http.Request, a Actor) (int, any, error)
+
+// route registers a path's methods, plus a JSON 405 for the others.
+func (h *Handler) route(path string, methods map[string]apiFunc) {
+	allowed := make([]string, 0, len(methods))
+	for m, fn := range methods {
+		allowed = append(allowed, m)
+		h.mux.HandleFunc(m+" "+path, h.serve(fn))
+	}
+	allow := strings.Join(allowed, ", ")
+	h.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		h.writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: fmt.Sprintf("method %s is not allowed here (allowed: %s)", r.Method, allow), Code: "method_not_allowed"})
+	})
+}
+
+// ServeHTTP authenticates every request before routing it, so an unknown
+// path without a token is a 401 too.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	tok, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="slotbridge-admin"`)
+		h.writeError(w, r, scheduling.Errorf(EUNAUTHORIZED, "a valid admin token is required (Authorization: Bearer sbadm_...)"))
+		return
+	}
+	a, err := h.svc.Authenticate(r.Context(), tok)
+	if err != nil {
+		if scheduling.ErrorCode(err) == EUNAUTHORIZED {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="slotbridge-admin", error="invalid_token"`)
+		}
+		h.writeError(w, r, err)
+		return
+	}
+	h.mux.ServeHTTP(w, r.WithContext(withActor(r.Context(), a)))
+}
+
+func bearer(v string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+func (h *Handler) serve(fn apiFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				h.log.Error("admin API panic", "path", r.URL.Path, "panic", v)
+				h.writeError(w, r, errors.New("panic"))
+			}
+		}()
+		a := actorFrom(r.Context())
+		if a.Name == "" || a.PracticeID == 0 {
+			// Only ServeHTTP's authenticated path gets here; refuse rather than act unscoped.
+			h.writeError(w, r, scheduling.Errorf(EUNAUTHORIZED, "a valid admin token is required"))
+			return
+		}
+		status, body, err := fn(r, a)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeJSON(w, status, body)
+	}
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// statusOf maps a domain code to its HTTP status, once, here.
+func statusOf(c scheduling.Code) int {
+	switch c {
+	case EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case scheduling.EFORBIDDEN:
+		return http.StatusForbidden
+	case scheduling.ENOTFOUND:
+		return http.StatusNotFound
+	case scheduling.EPARAM:
+		return http.StatusBadRequest
+	case scheduling.EINVALID:
+		return http.StatusUnprocessableEntity
+	case scheduling.ECONFLICT, scheduling.ESTALE, scheduling.EDUPLICATE:
+		return http.StatusConflict
+	case codeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case codeMediaType:
+		return http.StatusUnsupportedMediaType
+	}
+	return http.StatusInternalServerError
+}
+
+// Codes only the HTTP edge uses.
+const (
+	codeTooLarge  scheduling.Code = "too_large"
+	codeMediaType scheduling.Code = "unsupported_media_type"
+)
+
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := scheduling.ErrorCode(err)
+	status := statusOf(code)
+	if status == http.StatusInternalServerError {
+		h.log.Error("admin API error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	h.writeJSON(w, status, errorBody{Error: scheduling.ErrorMessage(err), Code: string(code)})
+}
+
+func (h *Handler) writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(body); err != nil {
+		h.log.Warn("admin API write", "err", err)
+	}
+}
+
+// decode reads a bounded JSON body into v, refusing unknown fields and trailing data.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return scheduling.Errorf(codeMediaType, "send the body as application/json")
+		}
+	}
+	body := http.MaxBytesReader(nil, r.Body, MaxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return scheduling.Errorf(codeTooLarge, "the body is larger than %d bytes", MaxBody)
+		case errors.Is(err, io.EOF):
+			return scheduling.Errorf(scheduling.EPARAM, "a JSON body is required")
+		}
+		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: %s", clip(err.Error(), 200))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: data after the JSON value")
+	}
+	return nil
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, scheduling.Errorf(scheduling.EPARAM, "%s must be a positive whole number", name)
+	}
+	return id, nil
+}
+
+// ParseTime reads a date (YYYY-MM-DD, UK local; as an end it means the end of
+// that day) or an RFC 3339 dateTime with offset.
+func ParseTime(s string, end bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.ParseInLocation("2006-01-02", s, scheduling.London); err == nil {
+		if end {
+			return scheduling.AddDaysLocal(t, 1), nil
+		}
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, scheduling.Errorf(scheduling.EPARAM, "bad time %q (use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+01:00)", clip(s, 40))
+	}
+	return t, nil
+}
+
+type actorKey struct{}
+
+func withActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// actorFrom returns the authenticated actor; the zero Actor (no name, no
+// practice) never reaches a handler, since ServeHTTP rejects the request first.
+func actorFrom(ctx context.Context) Actor {
+	a, _ := ctx.Value(actorKey{}).(Actor)
+	return a
+}
+
+// ---- handlers ----
+
+func (h *Handler) getPractice(r *http.Request, a Actor) (int, any, error) {
+	p, err := h.svc.Practice(r.Context(), a, r.PathValue("ods"))
+	return http.StatusOK, p, err
+}
+
+func (h *Handler) patchSwitches(r *http.Request, a Actor) (int, any, error) {
+	var in Switches
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	p, err := h.svc.SetSwitches(r.Context(), a, r.PathValue("ods"), in)
+	return http.StatusOK, p, err
+}
+
+// enable turns switches on or off: both, or the one named by ?switch=gp_connect|appointments.
+func (h *Handler) enable(on bool) apiFunc {
+	return func(r *http.Request, a Actor) (int, any, error) {
+		in, err := SwitchesFor(r.URL.Query().Get("switch"), on)
+		if err != nil {
+			return 0, nil, err
+		}
+		p, err := h.svc.SetSwitches(r.Context(), a, r.PathValue("ods"), in)
+		return http.StatusOK, p, err
+	}
+}
+
+// SwitchesFor names the switches "all" (or ""), "gp_connect" or "appointments" set to on.
+func SwitchesFor(which string, on bool) (Switches, error) {
+	v := on
+	switch strings.ToLower(strings.ReplaceAll(which, "-", "_")) {
+	case "", "all":
+		return Switches{GPConnect: &v, Appointments: &v}, nil
+	case "gp_connect", "gpconnect":
+		return Switches{GPConnect: &v}, nil
+	case "appointments":
+		return Switches{Appointments: &v}, nil
+	}
+	return Switches{}, scheduling.Errorf(scheduling.EPARAM, "switch must be all, gp_connect or appointments")
+}
+
+func (h *Handler) listProfiles(r *http.Request, a Actor) (int, any, error) {
+	l, err := h.svc.Profiles(r.Context(), a, r.PathValue("ods"))
+	return http.StatusOK, l, err
+}
+
+func (h *Handler) getProfile(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := h.svc.Profile(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, p, err
+}
+
+func (h *Handler) createProfile(r *http.Request, a Actor) (int, any, error) {
+	var in ProfileInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	p, err := h.svc.CreateProfile(r.Context(), a, r.PathValue("ods"), in)
+	return http.StatusCreated, p, err
+}
+
+func (h *Handler) updateProfile(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	var in ProfileInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	p, err := h.svc.UpdateProfile(r.Context(), a, r.PathValue("ods"), id, in)
+	return http.StatusOK, p, err
+}
+
+func (h *Handler) listTemplates(r *http.Request, a Actor) (int, any, error) {
+	l, err := h.svc.Templates(r.Context(), a, r.PathValue("ods"))
+	return http.StatusOK, l, err
+}
+
+func (h *Handler) createTemplate(r *http.Request, a Actor) (int, any, error) {
+	var in TemplateInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	c, err := h.svc.CreateTemplate(r.Context(), a, r.PathValue("ods"), in)
+	return http.StatusCreated, c, err
+}
+
+func (h *Handler) updateTemplate(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	var in TemplateInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	c, err := h.svc.UpdateTemplate(r.Context(), a, r.PathValue("ods"), id, in)
+	return http.StatusOK, c, err
+}
+
+func (h *Handler) endTemplate(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	c, err := h.svc.EndTemplate(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, c, err
+}
+
+func (h *Handler) listSessions(r *http.Request, a Actor) (int, any, error) {
+	q := r.URL.Query()
+	now := h.svc.Now()
+	from, to := scheduling.LocalMidnight(now), scheduling.AddDaysLocal(scheduling.LocalMidnight(now), 14)
+	var err error
+	if v := q.Get("from"); v != "" {
+		if from, err = ParseTime(v, false); err != nil {
+			return 0, nil, err
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if to, err = ParseTime(v, true); err != nil {
+			return 0, nil, err
+		}
+	}
+	l, err := h.svc.Sessions(r.Context(), a, r.PathValue("ods"), from, to)
+	return http.StatusOK, l, err
+}
+
+func (h *Handler) addSession(r *http.Request, a Actor) (int, any, error) {
+	var in SessionInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	s, err := h.svc.AddSession(r.Context(), a, r.PathValue("ods"), in)
+	return http.StatusCreated, s, err
+}
+
+func (h *Handler) sessionAction(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	ods := r.PathValue("ods")
+	var c SessionChange
+	switch r.PathValue("action") {
+	case "block":
+		c, err = h.svc.BlockSession(r.Context(), a, ods, id)
+	case "unblock":
+		c, err = h.svc.UnblockSession(r.Context(), a, ods, id)
+	case "cancel":
+		c, err = h.svc.CancelSession(r.Context(), a, ods, id)
+	default:
+		return 0, nil, scheduling.NotFound("path", "sessions have the actions block, unblock and cancel")
+	}
+	return http.StatusOK, c, err
+}
+
+func (h *Handler) getSlot(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	s, err := h.svc.Slot(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, s, err
+}
+
+func (h *Handler) slotAction(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	ods := r.PathValue("ods")
+	var s Slot
+	switch r.PathValue("action") {
+	case "block":
+		s, err = h.svc.BlockSlot(r.Context(), a, ods, id)
+	case "unblock":
+		s, err = h.svc.UnblockSlot(r.Context(), a, ods, id)
+	case "profile":
+		return h.setSlotProfile(r, a, id)
+	default:
+		return 0, nil, scheduling.NotFound("path", "slots have the actions block, unblock and profile")
+	}
+	return http.StatusOK, s, err
+}
+
+func (h *Handler) setSlotProfile(r *http.Request, a Actor, id int64) (int, any, error) {
+	var in struct {
+		AccessProfileID int64 `json:"access_profile_id"`
+	}
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	s, err := h.svc.SetSlotProfile(r.Context(), a, r.PathValue("ods"), id, in.AccessProfileID)
+	return http.StatusOK, s, err
+}
+
+func (h *Handler) explain(r *http.Request, a Actor) (int, any, error) {
+	q := r.URL.Query()
+	in := ExplainInput{OrgType: q.Get("org_type"), ConsumerODS: q.Get("consumer_ods")}
+	var err error
+	if q.Get("start") == "" || q.Get("end") == "" {
+		return 0, nil, scheduling.Errorf(scheduling.EPARAM, "start and end are required (YYYY-MM-DD or a dateTime with offset)")
+	}
+	if in.Start, err = ParseTime(q.Get("start"), false); err != nil {
+		return 0, nil, err
+	}
+	if in.End, err = ParseTime(q.Get("end"), true); err != nil {
+		return 0, nil, err
+	}
+	if v := q.Get("now"); v != "" {
+		if in.Now, err = ParseTime(v, false); err != nil {
+			return 0, nil, err
+		}
+	}
+	ex, err := h.svc.Explain(r.Context(), a, r.PathValue("ods"), in)
+	return http.StatusOK, ex, err
+}
+
+func (h *Handler) audit(r *http.Request, a Actor) (int, any, error) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 1000 {
+			return 0, nil, scheduling.Errorf(scheduling.EPARAM, "limit must be between 1 and 1000")
+		}
+		limit = n
+	}
+	l, err := h.svc.Audit(r.Context(), a, r.PathValue("ods"), limit)
+	return http.StatusOK, l, err
+}

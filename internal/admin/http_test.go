@@ -1,0 +1,293 @@
+package admin_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/admin"
+	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+	"github.com/slotbridge/slotbridge/provider"
+)
+
+// apiFx is the admin API and the GP Connect provider served together on
+// loopback, as serve mounts them, over a store with demo data as at now.
+type apiFx struct {
+	*fx
+	base  string
+	token string
+	other string // a token of another practice
+}
+
+func newAPIFx(t *testing.T, e storetest.Engine) *apiFx {
+	t.Helper()
+	f := newFxAt(t, e, time.Now(), true)
+	log := slog.New(slog.DiscardHandler)
+	prov := provider.New(f.st, &auth.Verifier{}, log, provider.Config{PracticeCacheTTL: time.Nanosecond})
+	mux := http.NewServeMux()
+	mux.Handle("/admin/api/", admin.NewHandler(f.svc, log))
+	mux.Handle("/", prov.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.Close(); prov.Close() })
+	tok, _, err := f.svc.CreateToken(f.ctx, f.cli, ods, "api test")
+	f.ok(err)
+	other, _, err := f.svc.CreateToken(f.ctx, f.cli, "B82005", "other")
+	f.ok(err)
+	return &apiFx{fx: f, base: srv.URL, token: tok, other: other}
+}
+
+type call struct {
+	method, path string
+	token        string // "" = no Authorization header
+	body         string
+	ctype        string
+}
+
+func (a *apiFx) do(c call) (int, http.Header, map[string]any, []byte) {
+	a.t.Helper()
+	req, err := http.NewRequest(c.method, a.base+c.path, strings.NewReader(c.body))
+	a.ok(err)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.ctype != "" {
+		req.Header.Set("Content-Type", c.ctype)
+	} else if c.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	a.ok(err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return resp.StatusCode, resp.Header, m, b
+}
+
+const pp = "/admin/api/practices/A20047"
+
+// TestAdminAPIErrors: every refusal is a JSON {"error", "code"} with the right 4xx.
+func TestAdminAPIErrors(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			a := newAPIFx(t, e)
+			big := `{"name":"` + strings.Repeat("x", admin.MaxBody) + `"}`
+			cases := []struct {
+				name   string
+				c      call
+				status int
+				code   string
+			}{
+				{"NoToken", call{"GET", pp + "/profiles", "", "", ""}, 401, "unauthorized"},
+				{"NoTokenUnknownPath", call{"GET", "/admin/api/nothing", "", "", ""}, 401, "unauthorized"},
+				{"BadToken", call{"GET", pp + "/profiles", "sbadm_1_wrong", "", ""}, 401, "unauthorized"},
+				{"OtherPractice", call{"GET", "/admin/api/practices/B82005/profiles", a.token, "", ""}, 403, "forbidden"},
+				{"OtherPracticesToken", call{"GET", pp + "/profiles", a.other, "", ""}, 403, "forbidden"},
+				{"UnknownPractice", call{"GET", "/admin/api/practices/ZZZZZ9", a.token, "", ""}, 403, "forbidden"},
+				{"UnknownPath", call{"GET", "/admin/api/nothing", a.token, "", ""}, 404, "not_found"},
+				{"MethodNotAllowed", call{"DELETE", pp + "/profiles", a.token, "", ""}, 405, "method_not_allowed"},
+				{"BadJSON", call{"POST", pp + "/profiles", a.token, `{"name":`, ""}, 400, "invalid_param"},
+				{"WrongType", call{"POST", pp + "/profiles", a.token, `{"name":7}`, ""}, 400, "invalid_param"},
+				{"UnknownField", call{"POST", pp + "/profiles", a.token, `{"name":"x","colour":"red"}`, ""}, 400, "invalid_param"},
+				{"TrailingData", call{"POST", pp + "/profiles", a.token, `{"name":"x"} {}`, ""}, 400, "invalid_param"},
+				{"EmptyBody", call{"POST", pp + "/profiles", a.token, ``, ""}, 400, "invalid_param"},
+				{"NotAnObject", call{"POST", pp + "/profiles", a.token, `[1,2]`, ""}, 400, "invalid_param"},
+				{"BadSpan", call{"POST", pp + "/profiles", a.token, `{"name":"x","embargo":"soon"}`, ""}, 400, "invalid_param"},
+				{"TooLarge", call{"POST", pp + "/profiles", a.token, big, ""}, 413, "too_large"},
+				{"WrongMediaType", call{"POST", pp + "/profiles", a.token, `{"name":"x"}`, "text/plain"}, 415, "unsupported_media_type"},
+				{"Invalid", call{"POST", pp + "/profiles", a.token, `{"name":"x","org_types":["pharmacy"]}`, ""}, 422, "invalid"},
+				{"Duplicate", call{"POST", pp + "/profiles", a.token, `{"name":"open"}`, ""}, 409, "duplicate"},
+				{"BadID", call{"GET", pp + "/profiles/abc", a.token, "", ""}, 400, "invalid_param"},
+				{"NoSuchProfile", call{"GET", pp + "/profiles/999999", a.token, "", ""}, 404, "not_found"},
+				{"UnknownSessionAction", call{"POST", pp + "/sessions/1/explode", a.token, "", ""}, 404, "not_found"},
+				{"ExplainNoPeriod", call{"GET", pp + "/explain", a.token, "", ""}, 400, "invalid_param"},
+				{"ExplainBadTime", call{"GET", pp + "/explain?start=tomorrow&end=2026-01-01", a.token, "", ""}, 400, "invalid_param"},
+				{"AuditBadLimit", call{"GET", pp + "/audit?limit=-1", a.token, "", ""}, 400, "invalid_param"},
+				{"SwitchesEmpty", call{"PATCH", pp + "/switches", a.token, `{}`, ""}, 422, "invalid"},
+				{"EnableBadSwitch", call{"POST", pp + "/enable?switch=everything", a.token, "", ""}, 400, "invalid_param"},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					status, hdr, m, raw := a.do(c.c)
+					if status != c.status || m["code"] != c.code || m["error"] == "" || m["error"] == nil {
+						t.Fatalf("status %d code %v, want %d %s: %s", status, m["code"], c.status, c.code, raw)
+					}
+					if ct := hdr.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+						t.Fatalf("Content-Type %q", ct)
+					}
+					if status == 401 && hdr.Get("WWW-Authenticate") == "" {
+						t.Fatal("401 without WWW-Authenticate")
+					}
+					if status == 405 && hdr.Get("Allow") == "" {
+						t.Fatal("405 without Allow")
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestAdminAPIFlow drives the API end to end over loopback and checks the
+// effects through the GP Connect provider beside it.
+func TestAdminAPIFlow(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			a := newAPIFx(t, e)
+			status, _, m, raw := a.do(call{"GET", pp, a.token, "", ""})
+			if status != 200 || m["ods"] != "A20047" || m["gp_connect_enabled"] != true {
+				t.Fatalf("practice: %d %s", status, raw)
+			}
+			status, _, m, raw = a.do(call{"POST", pp + "/profiles", a.token, `{"name":"111 only","org_types":["urgent-care"],"embargo":"1h"}`, ""})
+			if status != 201 || m["embargo"] != "1h" {
+				t.Fatalf("create profile: %d %s", status, raw)
+			}
+			pid := int64(m["id"].(float64))
+			status, _, m, raw = a.do(call{"PATCH", pp + "/profiles/" + itoa(pid), a.token, `{"cap":5,"version":1}`, ""})
+			if status != 200 || m["cap"] != float64(5) || m["version"] != float64(2) {
+				t.Fatalf("patch profile: %d %s", status, raw)
+			}
+			if status, _, _, raw = a.do(call{"PATCH", pp + "/profiles/" + itoa(pid), a.token, `{"cap":6,"version":1}`, ""}); status != 409 {
+				t.Fatalf("stale patch: %d %s", status, raw)
+			}
+
+			date := scheduling.FormatDate(time.Now().Add(48 * time.Hour))
+			body := `{"date":"` + date + `","start":"07:00","end":"08:00","slot_minutes":30,"location_id":1,"role":"R0260",
+				"service_category":"Early","service_type":"Early slot","channels":["In-person"],"access_profile_id":` + itoa(pid) + `}`
+			status, _, m, raw = a.do(call{"POST", pp + "/sessions", a.token, body, ""})
+			if status != 201 || m["free"] != float64(2) {
+				t.Fatalf("add session: %d %s", status, raw)
+			}
+			sid := int64(m["id"].(float64))
+
+			// The new session is offered to urgent care only, through the provider too.
+			start := scheduling.FormatLocal(scheduling.AtLocal(time.Now().Add(48*time.Hour), 7, 0))
+			end := scheduling.FormatLocal(scheduling.AtLocal(time.Now().Add(48*time.Hour), 8, 0))
+			for _, c := range []struct {
+				orgType string
+				want    int
+			}{{"urgent-care", 2}, {"gp-practice", 0}} {
+				got := a.explainOffered(start, end, c.orgType, "GPCA0001")
+				slots, status := a.providerSearch(start, end, c.orgType, "GPCA0001")
+				if status != 200 || got != c.want || slots != c.want {
+					t.Fatalf("%s: explain %d, provider search %d (status %d), want %d", c.orgType, got, slots, status, c.want)
+				}
+			}
+
+			status, _, m, raw = a.do(call{"POST", pp + "/sessions/" + itoa(sid) + "/block", a.token, "", ""})
+			if status != 200 || m["slots_changed"] != float64(2) {
+				t.Fatalf("block session: %d %s", status, raw)
+			}
+			if slots, _ := a.providerSearch(start, end, "urgent-care", "GPCA0001"); slots != 0 {
+				t.Fatalf("blocked session still offered: %d slots", slots)
+			}
+			status, _, _, raw = a.do(call{"POST", pp + "/sessions/" + itoa(sid) + "/cancel", a.token, "", ""})
+			if status != 200 {
+				t.Fatalf("cancel session: %d %s", status, raw)
+			}
+			status, _, m, raw = a.do(call{"GET", pp + "/sessions?from=" + date + "&to=" + date, a.token, "", ""})
+			if status != 200 || !strings.Contains(string(raw), `"cancelled"`) {
+				t.Fatalf("list sessions: %d %s", status, raw)
+			}
+
+			slot := a.scalar(`SELECT MIN(id) FROM slots WHERE schedule_id = ?`, a.openSession())
+			for _, step := range []struct {
+				path, body, status string
+			}{{"/block", "", "busy-unavailable"}, {"/unblock", "", "free"}, {"/profile", `{"access_profile_id":` + itoa(pid) + `}`, "free"}} {
+				status, _, m, raw = a.do(call{"POST", pp + "/slots/" + itoa(slot) + step.path, a.token, step.body, ""})
+				if status != 200 || m["status"] != step.status {
+					t.Fatalf("slot %s: %d %s", step.path, status, raw)
+				}
+			}
+
+			status, _, m, raw = a.do(call{"GET", pp + "/slots/" + itoa(slot), a.token, "", ""})
+			if status != 200 || m["access_profile_id"] != float64(pid) || m["id"] != float64(slot) {
+				t.Fatalf("get slot: %d %s", status, raw)
+			}
+
+			// Templates: create, list, end.
+			tpl := `{"name":"Sunday clinic","weekday":"sunday","start":"10:00","end":"11:00","slot_minutes":15,"location_id":1,
+				"role":"R0260","service_category":"Clinic","service_type":"Clinic slot","channels":["Video"],"access_profile_id":` + itoa(a.open) + `}`
+			status, _, m, raw = a.do(call{"POST", pp + "/templates", a.token, tpl, ""})
+			if status != 201 || m["sessions_created"].(float64) < 1 {
+				t.Fatalf("create template: %d %s", status, raw)
+			}
+			tid := int64(m["template"].(map[string]any)["id"].(float64))
+			status, _, m, raw = a.do(call{"DELETE", pp + "/templates/" + itoa(tid), a.token, "", ""})
+			if status != 200 || m["template"].(map[string]any)["active"] != false {
+				t.Fatalf("end template: %d %s", status, raw)
+			}
+
+			// Switches: the provider answers 403 once GP Connect is off (its practice cache is 1 ns here, 2 s by default).
+			if status, _, _, raw = a.do(call{"POST", pp + "/disable?switch=gp_connect", a.token, "", ""}); status != 200 {
+				t.Fatalf("disable: %d %s", status, raw)
+			}
+			if _, status := a.providerSearch(start, end, "urgent-care", "GPCA0001"); status != 403 {
+				t.Fatalf("provider search with GP Connect off: %d, want 403", status)
+			}
+			if status, _, m, raw = a.do(call{"PATCH", pp + "/switches", a.token, `{"gp_connect_enabled":true}`, ""}); status != 200 || m["gp_connect_enabled"] != true {
+				t.Fatalf("enable: %d %s", status, raw)
+			}
+			if _, status := a.providerSearch(start, end, "urgent-care", "GPCA0001"); status != 200 {
+				t.Fatalf("provider search with GP Connect on again: %d", status)
+			}
+
+			// Every change above is in the audit trail, by this token.
+			status, _, _, raw = a.do(call{"GET", pp + "/audit?limit=50", a.token, "", ""})
+			var entries []admin.AuditEntry
+			a.ok(json.Unmarshal(raw, &entries))
+			actions := map[string]bool{}
+			for _, en := range entries {
+				if strings.HasPrefix(en.Actor, "token:") {
+					actions[en.Action] = true
+				}
+			}
+			for _, want := range []string{"profile.create", "profile.update", "session.add", "session.block", "session.cancel", "slot.block",
+				"slot.unblock", "slot.profile", "template.create", "template.end", "practice.switches"} {
+				if !actions[want] {
+					t.Errorf("audit has no %s by the token (status %d): %v", want, status, actions)
+				}
+			}
+		})
+	}
+}
+
+func (a *apiFx) explainOffered(start, end, orgType, consumer string) int {
+	a.t.Helper()
+	q := url.Values{"start": {start}, "end": {end}, "org_type": {orgType}, "consumer_ods": {consumer}}
+	status, _, m, raw := a.do(call{"GET", pp + "/explain?" + q.Encode(), a.token, "", ""})
+	if status != 200 {
+		a.t.Fatalf("explain: %d %s", status, raw)
+	}
+	return int(m["offered"].(float64))
+}
+
+// providerSearch searches free slots through the GP Connect API and returns the Slot count and status.
+func (a *apiFx) providerSearch(start, end, orgType, consumer string) (int, int) {
+	a.t.Helper()
+	q := url.Values{"start": {"ge" + start}, "end": {"le" + end}, "status": {"free"}, "_include": {"Slot:schedule"},
+		"searchFilter": {gpconnect.SystemODSOrganisation + "|" + consumer, gpconnect.SystemOrganisationType + "|" + orgType}}
+	req, err := http.NewRequest("GET", a.base+"/A20047/STU3/1/gpconnect/Slot?"+q.Encode(), nil)
+	a.ok(err)
+	tok, err := auth.Mint(auth.DefaultTestIdentity(), gpconnect.SearchSlot.Scope(), time.Now())
+	a.ok(err)
+	req.Header.Set("Ssp-TraceID", "admin-test")
+	req.Header.Set("Ssp-From", "200000000359")
+	req.Header.Set("Ssp-To", "918999198993")
+	req.Header.Set("Ssp-InteractionID", string(gpconnect.SearchSlot))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	a.ok(err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return bytes.Count(b, []byte(`"resourceType":"Slot"`)), resp.StatusCode
+}

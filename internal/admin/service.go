@@ -1,0 +1,920 @@
+// Package admin is practice administration: admin tokens, access profiles,
+// session templates, one-off sessions, blocking and cancelling, the
+// enablement switches, and "why no slots?" explanations. The HTTP API
+// (Handler) and the CLI both call Service, so the rules and the audit trail
+// are the same whichever way a change is made.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store"
+)
+
+// EUNAUTHORIZED is the code of a missing, malformed, unknown or revoked admin token.
+const EUNAUTHORIZED scheduling.Code = "unauthorized"
+
+// DefaultHorizon is how far ahead templates are materialised after a change
+// (the same rolling horizon serve keeps topped up).
+const DefaultHorizon = 6*7*24*time.Hour + 24*time.Hour
+
+// MaxExplainPeriod bounds an explanation's period (a search allows 14 days).
+const MaxExplainPeriod = 62 * 24 * time.Hour
+
+// Actor is who makes a change.
+type Actor struct {
+	// Name is recorded in the audit trail: "token:12" or "cli:alice".
+	Name string
+	// PracticeID limits the actor to one practice; 0 means any (the CLI,
+	// which holds the database itself).
+	PracticeID int64
+}
+
+// Service holds the administration operations.
+type Service struct {
+	st *store.Store
+	// Now is the clock (tests move it).
+	Now func() time.Time
+	// Horizon is how far ahead templates are materialised after a change.
+	Horizon time.Duration
+}
+
+// New returns a service over a store.
+func New(st *store.Store) *Service {
+	return &Service{st: st, Now: time.Now, Horizon: DefaultHorizon}
+}
+
+// practice finds the practice an actor asks for. An actor bound to another
+// practice gets EFORBIDDEN, and so does one asking for an unknown ODS code,
+// so a token cannot probe which practices exist.
+func (s *Service) practice(ctx context.Context, a Actor, ods string) (*scheduling.Organisation, error) {
+	org, err := s.st.OrganisationByODS(ctx, strings.ToUpper(strings.TrimSpace(ods)))
+	if err != nil {
+		if scheduling.ErrorCode(err) == scheduling.ENOTFOUND && a.PracticeID != 0 {
+			return nil, scheduling.Errorf(scheduling.EFORBIDDEN, "this token does not administer practice %q", ods)
+		}
+		return nil, err
+	}
+	if a.PracticeID != 0 && a.PracticeID != org.ID {
+		return nil, scheduling.Errorf(scheduling.EFORBIDDEN, "this token does not administer practice %q", ods)
+	}
+	if !org.IsPractice() {
+		return nil, scheduling.NotFound("organisation", "%s is not a practice", org.ODS)
+	}
+	return org, nil
+}
+
+func (s *Service) record(org *scheduling.Organisation, a Actor, action, target string, before, after any) *scheduling.AdminAuditRecord {
+	return &scheduling.AdminAuditRecord{At: s.Now(), PracticeID: org.ID, Actor: a.Name, Action: action, Target: target,
+		Before: jsonOrEmpty(before), After: jsonOrEmpty(after)}
+}
+
+func jsonOrEmpty(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func invalid(format string, args ...any) error {
+	return scheduling.Errorf(scheduling.EINVALID, format, args...)
+}
+
+// ---- practice and switches ----
+
+// Practice returns a practice's identity and switches.
+func (s *Service) Practice(ctx context.Context, a Actor, ods string) (Practice, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Practice{}, err
+	}
+	return toPractice(org), nil
+}
+
+// SetSwitches turns a practice's GP Connect and/or Appointment Management
+// switches on or off. The provider caches practice lookups for up to 2 s, so
+// the change reaches GP Connect consumers within that time.
+func (s *Service) SetSwitches(ctx context.Context, a Actor, ods string, in Switches) (Practice, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Practice{}, err
+	}
+	if in.GPConnect == nil && in.Appointments == nil {
+		return Practice{}, invalid("give gp_connect_enabled and/or appointments_enabled")
+	}
+	var out Practice
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		cur, err := tx.Organisation(org.ODS)
+		if err != nil {
+			return nil, err
+		}
+		before := toPractice(cur)
+		next := before
+		if in.GPConnect != nil {
+			next.GPConnectEnabled = *in.GPConnect
+		}
+		if in.Appointments != nil {
+			next.AppointmentsEnabled = *in.Appointments
+		}
+		if next == before {
+			out = before
+			return nil, nil
+		}
+		if err := tx.SetSwitches(cur.ID, next.GPConnectEnabled, next.AppointmentsEnabled, s.Now()); err != nil {
+			return nil, err
+		}
+		next.Version++
+		out = next
+		return s.record(cur, a, "practice.switches", "practice/"+cur.ODS, before, next), nil
+	})
+	return out, err
+}
+
+// ---- access profiles ----
+
+// Profiles lists a practice's access profiles by id.
+func (s *Service) Profiles(ctx context.Context, a Actor, ods string) ([]Profile, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.st.AccessProfiles(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Profile, 0, len(m))
+	for _, p := range m {
+		out = append(out, toProfile(p))
+	}
+	slices.SortFunc(out, func(x, y Profile) int { return int(x.ID - y.ID) })
+	return out, nil
+}
+
+// Profile reads one access profile. Returns ENOTFOUND.
+func (s *Service) Profile(ctx context.Context, a Actor, ods string, id int64) (Profile, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Profile{}, err
+	}
+	m, err := s.st.AccessProfiles(ctx, org.ID)
+	if err != nil {
+		return Profile{}, err
+	}
+	p, ok := m[id]
+	if !ok {
+		return Profile{}, scheduling.NotFound("profile", "no access profile %d at this practice", id)
+	}
+	return toProfile(p), nil
+}
+
+var (
+	odsRe  = regexp.MustCompile(`^[A-Z0-9]{3,10}$`)
+	hhmmRe = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d$`)
+)
+
+// applyProfile applies the input to p and checks every rule, reporting all problems at once.
+func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
+	if in.Name != nil {
+		p.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Bookable != nil {
+		p.Bookable = *in.Bookable
+	}
+	if in.OrgTypes != nil {
+		p.OrgTypes = cleanList(*in.OrgTypes, false)
+	}
+	if in.ODSCodes != nil {
+		p.ODSCodes = cleanList(*in.ODSCodes, true)
+	}
+	if in.Cap != nil {
+		p.Cap = *in.Cap
+	}
+	if in.BookingWindow != nil {
+		p.BookingWindow = time.Duration(*in.BookingWindow)
+	}
+	if in.Embargo != nil {
+		p.Embargo = time.Duration(*in.Embargo)
+	}
+	if in.ReleaseTime != nil {
+		p.ReleaseTime = strings.TrimSpace(*in.ReleaseTime)
+	}
+	if in.ReleaseDaysBefore != nil {
+		p.ReleaseDaysBefore = *in.ReleaseDaysBefore
+	}
+	var probs []string
+	if p.Name == "" || len(p.Name) > 100 {
+		probs = append(probs, "name is required (at most 100 characters)")
+	}
+	for _, t := range p.OrgTypes {
+		if t != string(gpconnect.OrgTypeGPPractice) && t != string(gpconnect.OrgTypeUrgentCare) {
+			probs = append(probs, fmt.Sprintf("org type %q is not a GPConnect-OrganisationType-1 code (gp-practice, urgent-care)", t))
+		}
+	}
+	for _, c := range p.ODSCodes {
+		if !odsRe.MatchString(c) {
+			probs = append(probs, fmt.Sprintf("ODS code %q is not valid (3 to 10 letters and digits)", c))
+		}
+	}
+	if p.Cap < 0 {
+		probs = append(probs, "cap must be 0 (no cap) or more")
+	}
+	if p.BookingWindow < 0 || p.Embargo < 0 {
+		probs = append(probs, "booking window and embargo cannot be negative")
+	}
+	if p.BookingWindow > 0 && p.Embargo >= p.BookingWindow {
+		probs = append(probs, "the embargo must be shorter than the booking window, or no slot could ever be booked")
+	}
+	if p.ReleaseTime != "" && !hhmmRe.MatchString(p.ReleaseTime) {
+		probs = append(probs, "release_time must be HH:MM")
+	}
+	if p.ReleaseDaysBefore < 0 || p.ReleaseDaysBefore > 366 {
+		probs = append(probs, "release_days_before must be between 0 and 366")
+	}
+	if len(probs) > 0 {
+		return invalid("%s", strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+func cleanList(l []string, upper bool) []string {
+	var out []string
+	for _, v := range l {
+		v = strings.TrimSpace(v)
+		if upper {
+			v = strings.ToUpper(v)
+		}
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// CreateProfile adds an access profile. Errors: EINVALID, EDUPLICATE (name taken).
+func (s *Service) CreateProfile(ctx context.Context, a Actor, ods string, in ProfileInput) (Profile, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Profile{}, err
+	}
+	p := &scheduling.AccessProfile{PracticeID: org.ID, Bookable: true}
+	if err := applyProfile(p, in); err != nil {
+		return Profile{}, err
+	}
+	var out Profile
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		id, err := tx.InsertProfile(p)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := tx.Profile(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = toProfile(cur)
+		return s.record(org, a, "profile.create", fmt.Sprintf("profile/%d", id), nil, out), nil
+	})
+	return out, err
+}
+
+// UpdateProfile changes an access profile; the change applies to every slot
+// using it at once (search and booking read profiles live). Errors:
+// ENOTFOUND, EINVALID (including a cap below the slots already booked),
+// ESTALE (version given and not current), EDUPLICATE.
+func (s *Service) UpdateProfile(ctx context.Context, a Actor, ods string, id int64, in ProfileInput) (Profile, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Profile{}, err
+	}
+	var out Profile
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		cur, err := tx.Profile(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		if in.Version != nil && *in.Version != cur.Version {
+			return nil, scheduling.Errorf(scheduling.ESTALE, "profile %d is at version %d, not %d; read it again", id, cur.Version, *in.Version)
+		}
+		before := toProfile(cur)
+		next := *cur
+		if err := applyProfile(&next, in); err != nil {
+			return nil, err
+		}
+		if jsonOrEmpty(toProfile(&next)) == jsonOrEmpty(before) {
+			out = before
+			return nil, nil
+		}
+		if err := tx.UpdateProfile(&next); err != nil {
+			return nil, err
+		}
+		after, err := tx.Profile(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = toProfile(after)
+		return s.record(org, a, "profile.update", fmt.Sprintf("profile/%d", id), before, out), nil
+	})
+	return out, err
+}
+
+// ---- session templates ----
+
+// Templates lists a practice's session templates by id.
+func (s *Service) Templates(ctx context.Context, a Actor, ods string) ([]Template, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := s.st.SessionTemplates(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Template, len(ts))
+	for i, t := range ts {
+		out[i] = toTemplate(t)
+	}
+	return out, nil
+}
+
+var weekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
+	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+func applyTemplate(t *scheduling.SessionTemplate, in TemplateInput) error {
+	var probs []string
+	if in.Name != nil {
+		t.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Weekday != nil {
+		d, ok := weekdays[strings.ToLower(strings.TrimSpace(*in.Weekday))]
+		if !ok {
+			probs = append(probs, fmt.Sprintf("weekday %q is not a day of the week", *in.Weekday))
+		}
+		t.Weekday = d
+	}
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = strings.TrimSpace(*src)
+		}
+	}
+	set(&t.StartLocal, in.Start)
+	set(&t.EndLocal, in.End)
+	set(&t.Role, in.Role)
+	set(&t.ServiceCategory, in.ServiceCategory)
+	set(&t.ServiceType, in.ServiceType)
+	if in.SlotMinutes != nil {
+		t.SlotMinutes = *in.SlotMinutes
+	}
+	if in.LocationID != nil {
+		t.LocationID = *in.LocationID
+	}
+	if in.PractitionerID != nil {
+		t.PractitionerID = *in.PractitionerID
+	}
+	if in.Channels != nil {
+		t.Channels = cleanList(*in.Channels, false)
+	}
+	if in.AccessProfileID != nil {
+		t.AccessProfileID = *in.AccessProfileID
+	}
+	if in.Active != nil {
+		t.Active = *in.Active
+	}
+	probs = append(probs, sessionShapeProblems(t)...)
+	if len(probs) > 0 {
+		return invalid("%s", strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+// sessionShapeProblems checks what a session is made of, templates and one-off sessions alike.
+func sessionShapeProblems(t *scheduling.SessionTemplate) []string {
+	var probs []string
+	if err := t.Validate(); err != nil {
+		probs = append(probs, scheduling.ErrorMessage(err))
+	}
+	if t.Role != "" && !gpconnect.PractitionerRole(t.Role).Valid() {
+		probs = append(probs, fmt.Sprintf("role %q is not in the GPConnect-PractitionerRole-1 value set", t.Role))
+	}
+	for _, c := range t.Channels {
+		if !gpconnect.DeliveryChannel(c).Valid() {
+			probs = append(probs, fmt.Sprintf("delivery channel %q is not In-person, Telephone or Video", c))
+		}
+	}
+	return probs
+}
+
+// checkRefs checks that the location, practitioner and profile belong to the practice.
+func checkRefs(tx *store.AdminTx, practiceID int64, t *scheduling.SessionTemplate) error {
+	if ok, err := tx.LocationExists(practiceID, t.LocationID); err != nil {
+		return err
+	} else if !ok {
+		return invalid("location %d is not a location of this practice", t.LocationID)
+	}
+	if t.PractitionerID != 0 {
+		if ok, err := tx.PractitionerExists(practiceID, t.PractitionerID); err != nil {
+			return err
+		} else if !ok {
+			return invalid("practitioner %d is not a practitioner of this practice", t.PractitionerID)
+		}
+	}
+	if _, err := tx.Profile(practiceID, t.AccessProfileID); err != nil {
+		if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+			return invalid("access profile %d is not a profile of this practice", t.AccessProfileID)
+		}
+		return err
+	}
+	return nil
+}
+
+// CreateTemplate adds a weekly session template and materialises its sessions
+// over the horizon. Errors: EINVALID, EDUPLICATE.
+func (s *Service) CreateTemplate(ctx context.Context, a Actor, ods string, in TemplateInput) (TemplateChange, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return TemplateChange{}, err
+	}
+	t := &scheduling.SessionTemplate{PracticeID: org.ID, Active: true}
+	if err := applyTemplate(t, in); err != nil {
+		return TemplateChange{}, err
+	}
+	var out TemplateChange
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		if err := checkRefs(tx, org.ID, t); err != nil {
+			return nil, err
+		}
+		id, err := tx.InsertTemplate(t)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := tx.Template(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = TemplateChange{Template: toTemplate(cur), Retired: []int64{}, Kept: []Session{}}
+		return s.record(org, a, "template.create", fmt.Sprintf("template/%d", id), nil, out.Template), nil
+	})
+	if err != nil {
+		return TemplateChange{}, err
+	}
+	out.Created, err = s.materialise(ctx, org.ID)
+	return out, err
+}
+
+func (s *Service) materialise(ctx context.Context, practiceID int64) (int, error) {
+	now := s.Now()
+	return s.st.Materialise(ctx, practiceID, scheduling.LocalMidnight(now), now.Add(s.Horizon))
+}
+
+// shapeChanged reports whether the sessions a template makes would differ.
+func shapeChanged(a, b *scheduling.SessionTemplate) bool {
+	return a.Weekday != b.Weekday || a.StartLocal != b.StartLocal || a.EndLocal != b.EndLocal || a.SlotMinutes != b.SlotMinutes ||
+		a.LocationID != b.LocationID || a.PractitionerID != b.PractitionerID || a.Role != b.Role || a.ServiceCategory != b.ServiceCategory ||
+		a.ServiceType != b.ServiceType || !slices.Equal(a.Channels, b.Channels) || a.AccessProfileID != b.AccessProfileID
+}
+
+// UpdateTemplate changes a template. When what its sessions are made of
+// changes (or it is ended), its future sessions that hold no booking are
+// retired (cancelled, free slots blocked) and made again from the new shape;
+// future sessions holding bookings are kept exactly as they are and listed, so
+// no booking is ever lost silently, and those days get no new-shape session. Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
+func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id int64, in TemplateInput) (TemplateChange, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return TemplateChange{}, err
+	}
+	var out TemplateChange
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		out = TemplateChange{Retired: []int64{}, Kept: []Session{}}
+		cur, err := tx.Template(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		if in.Version != nil && *in.Version != cur.Version {
+			return nil, scheduling.Errorf(scheduling.ESTALE, "template %d is at version %d, not %d; read it again", id, cur.Version, *in.Version)
+		}
+		next := *cur
+		next.Channels = slices.Clone(cur.Channels)
+		if err := applyTemplate(&next, in); err != nil {
+			return nil, err
+		}
+		if err := checkRefs(tx, org.ID, &next); err != nil {
+			return nil, err
+		}
+		before := toTemplate(cur)
+		if jsonOrEmpty(toTemplate(&next)) == jsonOrEmpty(before) {
+			out.Template = before
+			return nil, nil
+		}
+		if err := tx.UpdateTemplate(&next); err != nil {
+			return nil, err
+		}
+		if shapeChanged(cur, &next) || (cur.Active && !next.Active) {
+			future, err := tx.FutureTemplateSessions(id, s.Now())
+			if err != nil {
+				return nil, err
+			}
+			for i := range future {
+				ss := &future[i]
+				if ss.Booked > 0 || len(ss.AppointmentIDs) > 0 {
+					out.Kept = append(out.Kept, toSession(ss))
+					continue
+				}
+				if err := tx.RetireSession(ss.Schedule.ID); err != nil {
+					return nil, err
+				}
+				out.Retired = append(out.Retired, ss.Schedule.ID)
+			}
+		}
+		after, err := tx.Template(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out.Template = toTemplate(after)
+		rec := s.record(org, a, "template.update", fmt.Sprintf("template/%d", id), before, out.Template)
+		if !next.Active && cur.Active {
+			rec.Action = "template.end"
+		}
+		rec.Detail = fmt.Sprintf("retired sessions %v; kept sessions with bookings %v", out.Retired, sessionIDs(out.Kept))
+		return rec, nil
+	})
+	if err != nil {
+		return TemplateChange{}, err
+	}
+	if out.Created, err = s.materialise(ctx, org.ID); err != nil || len(out.Kept) == 0 || out.Created == 0 {
+		return out, err
+	}
+	// On a day that kept its booked old-shape session, the new shape must not
+	// run beside it. The new session (just made, so without bookings) is
+	// cancelled but stays attached to the template, so that later top-ups see
+	// it and do not make it again.
+	var dropped []int64
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		dropped = nil // the transaction may be retried: only the committed attempt counts
+		for _, k := range out.Kept {
+			start, err := time.Parse(scheduling.LocalLayout, k.Start)
+			if err != nil {
+				return nil, err
+			}
+			day := scheduling.LocalMidnight(start)
+			same, err := tx.TemplateSessionsBetween(id, day, scheduling.AddDaysLocal(day, 1))
+			if err != nil {
+				return nil, err
+			}
+			for _, ss := range same {
+				if ss.Schedule.ID == k.ID || ss.Booked > 0 || len(ss.AppointmentIDs) > 0 {
+					continue
+				}
+				if _, err := tx.SetSessionSlots(ss.Schedule.ID, scheduling.SlotFree, scheduling.SlotBlocked); err != nil {
+					return nil, err
+				}
+				if err := tx.SetSessionStatus(ss.Schedule.ID, "cancelled"); err != nil {
+					return nil, err
+				}
+				dropped = append(dropped, ss.Schedule.ID)
+			}
+		}
+		if len(dropped) == 0 {
+			return nil, nil
+		}
+		rec := s.record(org, a, "template.keep-booked-days", fmt.Sprintf("template/%d", id), nil, nil)
+		rec.Detail = fmt.Sprintf("new-shape sessions %v cancelled on days that kept booked sessions %v", dropped, sessionIDs(out.Kept))
+		return rec, nil
+	})
+	if err == nil {
+		out.Created -= len(dropped)
+	}
+	return out, err
+}
+
+func sessionIDs(l []Session) []int64 {
+	ids := make([]int64, len(l))
+	for i, s := range l {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// EndTemplate stops a template making sessions (it is kept, inactive, for the
+// record) and retires its future sessions that hold no booking.
+func (s *Service) EndTemplate(ctx context.Context, a Actor, ods string, id int64) (TemplateChange, error) {
+	off := false
+	return s.UpdateTemplate(ctx, a, ods, id, TemplateInput{Active: &off})
+}
+
+// ---- sessions and slots ----
+
+// Sessions lists a practice's sessions starting in [from, to).
+func (s *Service) Sessions(ctx context.Context, a Actor, ods string, from, to time.Time) ([]Session, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return nil, err
+	}
+	if !to.After(from) {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "the end of the period must be after its start")
+	}
+	if to.Sub(from) > 400*24*time.Hour {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "list at most 400 days of sessions at a time")
+	}
+	ss, err := s.st.Sessions(ctx, org.ID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Session, len(ss))
+	for i := range ss {
+		out[i] = toSession(&ss[i])
+	}
+	return out, nil
+}
+
+// AddSession adds a one-off session on a date, cut into slots at once.
+// Errors: EINVALID (bad shape, foreign location/practitioner/profile, or a session already over).
+func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in SessionInput) (Session, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Session{}, err
+	}
+	day, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(in.Date), scheduling.London)
+	if err != nil {
+		return Session{}, invalid("date must be YYYY-MM-DD")
+	}
+	t := &scheduling.SessionTemplate{PracticeID: org.ID, Name: "one-off", Weekday: day.Weekday(), StartLocal: strings.TrimSpace(in.Start),
+		EndLocal: strings.TrimSpace(in.End), SlotMinutes: in.SlotMinutes, LocationID: in.LocationID, PractitionerID: in.PractitionerID,
+		Role: strings.TrimSpace(in.Role), ServiceCategory: strings.TrimSpace(in.ServiceCategory), ServiceType: strings.TrimSpace(in.ServiceType),
+		Channels: cleanList(in.Channels, false), AccessProfileID: in.AccessProfileID, Active: true}
+	if probs := sessionShapeProblems(t); len(probs) > 0 {
+		return Session{}, invalid("%s", strings.Join(probs, "; "))
+	}
+	sessions := t.Sessions(day, scheduling.AddDaysLocal(day, 1))
+	if len(sessions) != 1 || len(sessions[0].Slots) == 0 {
+		return Session{}, invalid("the session has no whole slot between %s and %s", t.StartLocal, t.EndLocal)
+	}
+	ses := &sessions[0]
+	if !ses.Schedule.End.After(s.Now()) {
+		return Session{}, invalid("the session is already over")
+	}
+	var out Session
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		if err := checkRefs(tx, org.ID, t); err != nil {
+			return nil, err
+		}
+		cp := *ses
+		cp.Slots = slices.Clone(ses.Slots)
+		if err := tx.InsertSession(&cp); err != nil {
+			return nil, err
+		}
+		sum, err := tx.Session(org.ID, cp.Schedule.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = toSession(sum)
+		return s.record(org, a, "session.add", fmt.Sprintf("session/%d", out.ID), nil, out), nil
+	})
+	return out, err
+}
+
+// BlockSession blocks every free slot of a session, so none is offered.
+// Booked slots are never touched: their appointments stand and are listed in
+// KeptBooked (cancel them through the appointment book if they must go). While
+// the session stays blocked, a slot freed by a cancellation is blocked too.
+// Errors: ENOTFOUND, EINVALID (the session is cancelled).
+func (s *Service) BlockSession(ctx context.Context, a Actor, ods string, id int64) (SessionChange, error) {
+	return s.sessionChange(ctx, a, ods, id, "session.block", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
+		if cur.Schedule.Status != "active" {
+			return invalid("session %d is cancelled", id)
+		}
+		n, err := tx.SetSessionSlots(id, scheduling.SlotFree, scheduling.SlotBlocked)
+		if err != nil {
+			return err
+		}
+		out.Changed = n
+		out.KeptBooked = slices.Clone(cur.AppointmentIDs)
+		return tx.SetSessionBlocked(id, true)
+	})
+}
+
+// UnblockSession frees every blocked slot of an active session. Errors: ENOTFOUND, EINVALID (cancelled).
+func (s *Service) UnblockSession(ctx context.Context, a Actor, ods string, id int64) (SessionChange, error) {
+	return s.sessionChange(ctx, a, ods, id, "session.unblock", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
+		if cur.Schedule.Status != "active" {
+			return invalid("session %d is cancelled; add a new session instead", id)
+		}
+		n, err := tx.SetSessionSlots(id, scheduling.SlotBlocked, scheduling.SlotFree)
+		if err != nil {
+			return err
+		}
+		out.Changed = n
+		return tx.SetSessionBlocked(id, false)
+	})
+}
+
+// CancelSession cancels a session and blocks its slots. It is refused
+// (ECONFLICT, naming the appointments) while the session holds bookings:
+// cancelling those is a decision about patients, not a side effect.
+// Errors: ENOTFOUND, ECONFLICT.
+func (s *Service) CancelSession(ctx context.Context, a Actor, ods string, id int64) (SessionChange, error) {
+	return s.sessionChange(ctx, a, ods, id, "session.cancel", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
+		if len(cur.AppointmentIDs) > 0 || cur.Booked > 0 {
+			return scheduling.Errorf(scheduling.ECONFLICT, "session %d holds booked appointments %v; cancel or move them first, or block the session's free slots instead",
+				id, cur.AppointmentIDs)
+		}
+		if cur.Schedule.Status == "cancelled" {
+			return nil
+		}
+		n, err := tx.SetSessionSlots(id, scheduling.SlotFree, scheduling.SlotBlocked)
+		if err != nil {
+			return err
+		}
+		out.Changed = n
+		return tx.SetSessionStatus(id, "cancelled")
+	})
+}
+
+func (s *Service) sessionChange(ctx context.Context, a Actor, ods string, id int64, action string,
+	fn func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error) (SessionChange, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return SessionChange{}, err
+	}
+	var out SessionChange
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		out = SessionChange{KeptBooked: []int64{}}
+		cur, err := tx.Session(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		before := toSession(cur)
+		if err := fn(tx, cur, &out); err != nil {
+			return nil, err
+		}
+		after, err := tx.Session(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out.Session = toSession(after)
+		if out.KeptBooked == nil {
+			out.KeptBooked = []int64{}
+		}
+		if jsonOrEmpty(out.Session) == jsonOrEmpty(before) {
+			return nil, nil
+		}
+		rec := s.record(org, a, action, fmt.Sprintf("session/%d", id), before, out.Session)
+		if len(out.KeptBooked) > 0 {
+			rec.Detail = fmt.Sprintf("booked appointments kept: %v", out.KeptBooked)
+		}
+		return rec, nil
+	})
+	return out, err
+}
+
+// Slot reads one slot. Returns ENOTFOUND.
+func (s *Service) Slot(ctx context.Context, a Actor, ods string, id int64) (Slot, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Slot{}, err
+	}
+	sl, err := s.st.SlotByID(ctx, org.ID, id)
+	if err != nil {
+		return Slot{}, err
+	}
+	return toSlot(sl), nil
+}
+
+// BlockSlot blocks a free slot. A booked slot is refused (ECONFLICT, naming
+// the appointment); blocking a blocked slot changes nothing. Errors: ENOTFOUND, ECONFLICT.
+func (s *Service) BlockSlot(ctx context.Context, a Actor, ods string, id int64) (Slot, error) {
+	return s.slotChange(ctx, a, ods, id, "slot.block", func(tx *store.AdminTx, cur *scheduling.Slot) error {
+		switch cur.Status {
+		case scheduling.SlotBlocked:
+			return nil
+		case scheduling.SlotFree:
+			ok, err := tx.SetSlotStatus(id, scheduling.SlotFree, scheduling.SlotBlocked)
+			if err == nil && !ok {
+				err = scheduling.Errorf(scheduling.ECONFLICT, "slot %d changed meanwhile; try again", id)
+			}
+			return err
+		}
+		appt, err := tx.SlotAppointment(id)
+		if err != nil {
+			return err
+		}
+		return scheduling.Errorf(scheduling.ECONFLICT, "slot %d is booked (appointment %d); cancel the appointment first", id, appt)
+	})
+}
+
+// UnblockSlot frees a blocked slot of an active session. Errors: ENOTFOUND, EINVALID, ECONFLICT.
+func (s *Service) UnblockSlot(ctx context.Context, a Actor, ods string, id int64) (Slot, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Slot{}, err
+	}
+	return s.slotChange(ctx, a, ods, id, "slot.unblock", func(tx *store.AdminTx, cur *scheduling.Slot) error {
+		switch cur.Status {
+		case scheduling.SlotFree:
+			return nil
+		case scheduling.SlotBlocked:
+		default:
+			return scheduling.Errorf(scheduling.ECONFLICT, "slot %d is booked, not blocked", id)
+		}
+		ses, err := tx.Session(org.ID, cur.ScheduleID)
+		if err != nil {
+			return err
+		}
+		if ses.Schedule.Status != "active" {
+			return invalid("slot %d belongs to cancelled session %d", id, cur.ScheduleID)
+		}
+		ok, err := tx.SetSlotStatus(id, scheduling.SlotBlocked, scheduling.SlotFree)
+		if err == nil && !ok {
+			err = scheduling.Errorf(scheduling.ECONFLICT, "slot %d changed meanwhile; try again", id)
+		}
+		return err
+	})
+}
+
+// SetSlotProfile gives a slot its own access profile (its session keeps its
+// own). Errors: ENOTFOUND, EINVALID (profile of another practice).
+func (s *Service) SetSlotProfile(ctx context.Context, a Actor, ods string, id, profileID int64) (Slot, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Slot{}, err
+	}
+	return s.slotChange(ctx, a, ods, id, "slot.profile", func(tx *store.AdminTx, cur *scheduling.Slot) error {
+		if _, err := tx.Profile(org.ID, profileID); err != nil {
+			if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+				return invalid("access profile %d is not a profile of this practice", profileID)
+			}
+			return err
+		}
+		if cur.AccessProfileID == profileID {
+			return nil
+		}
+		return tx.SetSlotProfile(id, profileID)
+	})
+}
+
+func (s *Service) slotChange(ctx context.Context, a Actor, ods string, id int64, action string, fn func(tx *store.AdminTx, cur *scheduling.Slot) error) (Slot, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Slot{}, err
+	}
+	var out Slot
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		cur, err := tx.Slot(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		before := toSlot(cur)
+		if err := fn(tx, cur); err != nil {
+			return nil, err
+		}
+		after, err := tx.Slot(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = toSlot(after)
+		if out == before {
+			return nil, nil
+		}
+		return s.record(org, a, action, fmt.Sprintf("slot/%d", id), before, out), nil
+	})
+	return out, err
+}
+
+// ---- audit ----
+
+// Audit lists a practice's admin changes, newest first.
+func (s *Service) Audit(ctx context.Context, a Actor, ods string, limit int) ([]AuditEntry, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	recs, err := s.st.AdminAudit(ctx, org.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AuditEntry, len(recs))
+	for i, r := range recs {
+		out[i] = AuditEntry{ID: r.ID, At: scheduling.FormatLocal(r.At), Actor: r.Actor, Action: r.Action, Target: r.Target, Detail: r.Detail}
+		if r.Before != "" {
+			out[i].Before = json.RawMessage(r.Before)
+		}
+		if r.After != "" {
+			out[i].After = json.RawMessage(r.After)
+		}
+	}
+	return out, nil
+}

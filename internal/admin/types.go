@@ -1,0 +1,300 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// Span is a duration written for people: "14d", "36h", "90m", "1d12h" (JSON string).
+type Span time.Duration
+
+// ParseSpan reads "Nd" days, a Go duration ("2h30m"), or a mix ("1d12h"); "" and "0" are zero.
+func ParseSpan(s string) (Span, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	var days int64
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.ParseInt(s[:i], 10, 32)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("bad duration %q (use e.g. 14d, 36h, 90m, 1d12h)", s)
+		}
+		days, s = n, s[i+1:]
+	}
+	var rest time.Duration
+	if s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("bad duration %q (use e.g. 14d, 36h, 90m, 1d12h)", s)
+		}
+		rest = d
+	}
+	return Span(time.Duration(days)*24*time.Hour + rest), nil
+}
+
+// String writes whole days as "Nd" and the rest as a Go duration.
+func (s Span) String() string {
+	d := time.Duration(s)
+	if d == 0 {
+		return "0"
+	}
+	days := d / (24 * time.Hour)
+	rest := d % (24 * time.Hour)
+	out := ""
+	if days > 0 {
+		out = strconv.FormatInt(int64(days), 10) + "d"
+	}
+	for _, u := range []struct {
+		d   time.Duration
+		sfx string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := rest / u.d; n > 0 {
+			out += strconv.FormatInt(int64(n), 10) + u.sfx
+			rest -= n * u.d
+		}
+	}
+	return out
+}
+
+// MarshalJSON writes the span as a string.
+func (s Span) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// UnmarshalJSON reads a span string (or a number of seconds).
+func (s *Span) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		var secs int64
+		if err2 := json.Unmarshal(b, &secs); err2 != nil || secs < 0 {
+			return fmt.Errorf("a duration must be a string such as \"14d\" or \"2h\"")
+		}
+		*s = Span(time.Duration(secs) * time.Second)
+		return nil
+	}
+	v, err := ParseSpan(str)
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Practice is a practice's identity and switches.
+type Practice struct {
+	ODS                 string `json:"ods"`
+	Name                string `json:"name"`
+	ASID                string `json:"asid"`
+	GPConnectEnabled    bool   `json:"gp_connect_enabled"`
+	AppointmentsEnabled bool   `json:"appointments_enabled"`
+	Version             int64  `json:"version"`
+}
+
+func toPractice(o *scheduling.Organisation) Practice {
+	return Practice{ODS: o.ODS, Name: o.Name, ASID: o.ASID, GPConnectEnabled: o.GPConnectEnabled, AppointmentsEnabled: o.AppointmentsEnabled, Version: o.Version}
+}
+
+// Switches changes a practice's switches; nil leaves one as it is.
+type Switches struct {
+	GPConnect    *bool `json:"gp_connect_enabled"`
+	Appointments *bool `json:"appointments_enabled"`
+}
+
+// Profile is an access profile as the admin API shows it.
+type Profile struct {
+	ID                int64    `json:"id"`
+	Name              string   `json:"name"`
+	Bookable          bool     `json:"bookable"`
+	OrgTypes          []string `json:"org_types"`
+	ODSCodes          []string `json:"ods_codes"`
+	Cap               int      `json:"cap"`
+	Booked            int      `json:"booked"`
+	BookingWindow     Span     `json:"booking_window"`
+	Embargo           Span     `json:"embargo"`
+	ReleaseTime       string   `json:"release_time"`
+	ReleaseDaysBefore int      `json:"release_days_before"`
+	Version           int64    `json:"version"`
+}
+
+func toProfile(p *scheduling.AccessProfile) Profile {
+	return Profile{ID: p.ID, Name: p.Name, Bookable: p.Bookable, OrgTypes: nonNil(p.OrgTypes), ODSCodes: nonNil(p.ODSCodes), Cap: p.Cap,
+		Booked: p.Booked, BookingWindow: Span(p.BookingWindow), Embargo: Span(p.Embargo), ReleaseTime: p.ReleaseTime,
+		ReleaseDaysBefore: p.ReleaseDaysBefore, Version: p.Version}
+}
+
+// ProfileInput creates or changes a profile; nil fields are left as they are
+// (on create: bookable defaults to true, everything else to "no restriction").
+type ProfileInput struct {
+	Name              *string   `json:"name"`
+	Bookable          *bool     `json:"bookable"`
+	OrgTypes          *[]string `json:"org_types"`
+	ODSCodes          *[]string `json:"ods_codes"`
+	Cap               *int      `json:"cap"`
+	BookingWindow     *Span     `json:"booking_window"`
+	Embargo           *Span     `json:"embargo"`
+	ReleaseTime       *string   `json:"release_time"`
+	ReleaseDaysBefore *int      `json:"release_days_before"`
+	// Version, when set, must be the profile's current version (optimistic update).
+	Version *int64 `json:"version"`
+}
+
+// Template is a weekly session template as the admin API shows it.
+type Template struct {
+	ID              int64    `json:"id"`
+	Name            string   `json:"name"`
+	Weekday         string   `json:"weekday"`
+	Start           string   `json:"start"`
+	End             string   `json:"end"`
+	SlotMinutes     int      `json:"slot_minutes"`
+	LocationID      int64    `json:"location_id"`
+	PractitionerID  int64    `json:"practitioner_id"`
+	Role            string   `json:"role"`
+	ServiceCategory string   `json:"service_category"`
+	ServiceType     string   `json:"service_type"`
+	Channels        []string `json:"channels"`
+	AccessProfileID int64    `json:"access_profile_id"`
+	Active          bool     `json:"active"`
+	Version         int64    `json:"version"`
+}
+
+func toTemplate(t *scheduling.SessionTemplate) Template {
+	return Template{ID: t.ID, Name: t.Name, Weekday: strings.ToLower(t.Weekday.String()), Start: t.StartLocal, End: t.EndLocal,
+		SlotMinutes: t.SlotMinutes, LocationID: t.LocationID, PractitionerID: t.PractitionerID, Role: t.Role, ServiceCategory: t.ServiceCategory,
+		ServiceType: t.ServiceType, Channels: nonNil(t.Channels), AccessProfileID: t.AccessProfileID, Active: t.Active, Version: t.Version}
+}
+
+// TemplateInput creates or changes a template; nil fields are left as they are.
+type TemplateInput struct {
+	Name            *string   `json:"name"`
+	Weekday         *string   `json:"weekday"`
+	Start           *string   `json:"start"`
+	End             *string   `json:"end"`
+	SlotMinutes     *int      `json:"slot_minutes"`
+	LocationID      *int64    `json:"location_id"`
+	PractitionerID  *int64    `json:"practitioner_id"`
+	Role            *string   `json:"role"`
+	ServiceCategory *string   `json:"service_category"`
+	ServiceType     *string   `json:"service_type"`
+	Channels        *[]string `json:"channels"`
+	AccessProfileID *int64    `json:"access_profile_id"`
+	Active          *bool     `json:"active"`
+	Version         *int64    `json:"version"`
+}
+
+// TemplateChange is the result of creating, changing or ending a template.
+type TemplateChange struct {
+	Template Template `json:"template"`
+	// Retired are the future sessions of the old shape that held no booking:
+	// cancelled, with their free slots blocked, and made again from the new shape.
+	Retired []int64 `json:"retired_sessions"`
+	// Kept are future sessions of the old shape that hold bookings: left exactly
+	// as they are, so no booking is lost. Cancel or block them by hand if needed.
+	Kept []Session `json:"kept_sessions"`
+	// Created is how many sessions were materialised afterwards.
+	Created int `json:"sessions_created"`
+}
+
+// Session is a session (schedule) with its slot counts.
+type Session struct {
+	ID              int64   `json:"id"`
+	Start           string  `json:"start"`
+	End             string  `json:"end"`
+	Status          string  `json:"status"`
+	LocationID      int64   `json:"location_id"`
+	PractitionerID  int64   `json:"practitioner_id"`
+	Role            string  `json:"role"`
+	ServiceCategory string  `json:"service_category"`
+	AccessProfileID int64   `json:"access_profile_id"`
+	TemplateID      int64   `json:"template_id"`
+	Free            int     `json:"free"`
+	Booked          int     `json:"booked"`
+	Blocked         int     `json:"blocked"`
+	SessionBlocked  bool    `json:"session_blocked"`
+	AppointmentIDs  []int64 `json:"appointment_ids"`
+	Version         int64   `json:"version"`
+}
+
+func toSession(s *scheduling.SessionSummary) Session {
+	sc := s.Schedule
+	ids := s.AppointmentIDs
+	if ids == nil {
+		ids = []int64{}
+	}
+	return Session{ID: sc.ID, Start: scheduling.FormatLocal(sc.Start), End: scheduling.FormatLocal(sc.End), Status: sc.Status, LocationID: sc.LocationID,
+		PractitionerID: sc.PractitionerID, Role: sc.Role, ServiceCategory: sc.ServiceCategory, AccessProfileID: sc.AccessProfileID,
+		TemplateID: sc.TemplateID, Free: s.Free, Booked: s.Booked, Blocked: s.Blocked, SessionBlocked: s.SessionBlocked, AppointmentIDs: ids, Version: sc.Version}
+}
+
+// SessionInput is a one-off session on one date.
+type SessionInput struct {
+	Date            string   `json:"date"`
+	Start           string   `json:"start"`
+	End             string   `json:"end"`
+	SlotMinutes     int      `json:"slot_minutes"`
+	LocationID      int64    `json:"location_id"`
+	PractitionerID  int64    `json:"practitioner_id"`
+	Role            string   `json:"role"`
+	ServiceCategory string   `json:"service_category"`
+	ServiceType     string   `json:"service_type"`
+	Channels        []string `json:"channels"`
+	AccessProfileID int64    `json:"access_profile_id"`
+}
+
+// SessionChange is the result of blocking, unblocking or cancelling a session.
+type SessionChange struct {
+	Session Session `json:"session"`
+	// Changed is how many slots changed state.
+	Changed int `json:"slots_changed"`
+	// KeptBooked are the appointments left untouched on a blocked session.
+	KeptBooked []int64 `json:"kept_booked_appointments"`
+}
+
+// Slot is a slot as the admin API shows it.
+type Slot struct {
+	ID              int64  `json:"id"`
+	SessionID       int64  `json:"session_id"`
+	Start           string `json:"start"`
+	End             string `json:"end"`
+	Status          string `json:"status"`
+	DeliveryChannel string `json:"delivery_channel"`
+	ServiceType     string `json:"service_type"`
+	AccessProfileID int64  `json:"access_profile_id"`
+	Version         int64  `json:"version"`
+}
+
+func toSlot(s *scheduling.Slot) Slot {
+	return Slot{ID: s.ID, SessionID: s.ScheduleID, Start: scheduling.FormatLocal(s.Start), End: scheduling.FormatLocal(s.End), Status: string(s.Status),
+		DeliveryChannel: s.DeliveryChannel, ServiceType: s.ServiceType, AccessProfileID: s.AccessProfileID, Version: s.Version}
+}
+
+// Token is an admin token's record (never its secret).
+type Token struct {
+	ID      int64  `json:"id"`
+	ODS     string `json:"ods"`
+	Label   string `json:"label"`
+	Created string `json:"created"`
+	Revoked bool   `json:"revoked"`
+}
+
+// AuditEntry is one admin change.
+type AuditEntry struct {
+	ID     int64           `json:"id"`
+	At     string          `json:"at"`
+	Actor  string          `json:"actor"`
+	Action string          `json:"action"`
+	Target string          `json:"target"`
+	Before json.RawMessage `json:"before,omitempty"`
+	After  json.RawMessage `json:"after,omitempty"`
+	Detail string          `json:"detail,omitempty"`
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}

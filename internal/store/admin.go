@@ -1,0 +1,477 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// ---- admin tokens ----
+
+type adminTokenRow struct {
+	ID         int64  `db:"id"`
+	PracticeID int64  `db:"practice_id"`
+	Hash       string `db:"hash"`
+	Label      string `db:"label"`
+	CreatedAt  int64  `db:"created_at"`
+	Revoked    bool   `db:"revoked"`
+}
+
+const adminTokenCols = `id, practice_id, hash, label, created_at, revoked`
+
+func (r adminTokenRow) domain() *scheduling.AdminToken {
+	return &scheduling.AdminToken{ID: r.ID, PracticeID: r.PracticeID, Hash: r.Hash, Label: r.Label, Created: time.Unix(r.CreatedAt, 0), Revoked: r.Revoked}
+}
+
+// CreateAdminToken stores a token (its hash) and the audit record of its
+// creation in one transaction, and returns the token's id.
+func (s *Store) CreateAdminToken(ctx context.Context, t *scheduling.AdminToken, rec scheduling.AdminAuditRecord) (int64, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, err = insertReturningID(ctx, tx, "admin_tokens", 0, []string{"practice_id", "hash", "label", "created_at"},
+			t.PracticeID, t.Hash, t.Label, t.Created.Unix())
+		if err != nil {
+			return err
+		}
+		rec.Target = "token/" + itoa64(id)
+		return appendAdminAudit(ctx, tx, rec)
+	})
+	return id, err
+}
+
+// AdminTokenByID reads a token. Returns ENOTFOUND (kind "token").
+func (s *Store) AdminTokenByID(ctx context.Context, id int64) (*scheduling.AdminToken, error) {
+	var r adminTokenRow
+	if err := s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT `+adminTokenCols+` FROM admin_tokens WHERE id = ?`), id); err != nil {
+		return nil, notFound(err, "token", "no admin token %d", id)
+	}
+	return r.domain(), nil
+}
+
+// AdminTokens lists a practice's tokens, revoked ones included.
+func (s *Store) AdminTokens(ctx context.Context, practiceID int64) ([]*scheduling.AdminToken, error) {
+	var rows []adminTokenRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT `+adminTokenCols+` FROM admin_tokens WHERE practice_id = ? ORDER BY id`), practiceID); err != nil {
+		return nil, err
+	}
+	out := make([]*scheduling.AdminToken, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// RevokeAdminToken revokes a practice's token and audits it in one
+// transaction. Revoking a revoked token changes nothing. Returns ENOTFOUND.
+func (s *Store) RevokeAdminToken(ctx context.Context, practiceID, id int64, rec scheduling.AdminAuditRecord) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE admin_tokens SET revoked = TRUE, revoked_at = ? WHERE id = ? AND practice_id = ? AND revoked = FALSE`),
+			rec.At.Unix(), id, practiceID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var c int
+			if err := tx.GetContext(ctx, &c, tx.Rebind(`SELECT COUNT(*) FROM admin_tokens WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+				return err
+			}
+			if c == 0 {
+				return scheduling.NotFound("token", "no admin token %d at this practice", id)
+			}
+			return nil
+		}
+		rec.Target = "token/" + itoa64(id)
+		return appendAdminAudit(ctx, tx, rec)
+	})
+}
+
+// ---- admin audit ----
+
+type adminAuditRow struct {
+	ID         int64  `db:"id"`
+	At         int64  `db:"at"`
+	PracticeID int64  `db:"practice_id"`
+	Actor      string `db:"actor"`
+	Action     string `db:"action"`
+	Target     string `db:"target"`
+	Before     string `db:"before_json"`
+	After      string `db:"after_json"`
+	Detail     string `db:"detail"`
+}
+
+func appendAdminAudit(ctx context.Context, tx *sqlx.Tx, r scheduling.AdminAuditRecord) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO admin_audit (at, practice_id, actor, action, target, before_json, after_json, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), r.At.Unix(), r.PracticeID, r.Actor, r.Action, r.Target, r.Before, r.After, r.Detail)
+	return err
+}
+
+// AdminAudit lists a practice's admin changes, newest first (limit <= 0 means 100).
+func (s *Store) AdminAudit(ctx context.Context, practiceID int64, limit int) ([]scheduling.AdminAuditRecord, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var rows []adminAuditRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT id, at, practice_id, actor, action, target, before_json, after_json, detail
+		FROM admin_audit WHERE practice_id = ? ORDER BY id DESC LIMIT ?`), practiceID, limit); err != nil {
+		return nil, err
+	}
+	out := make([]scheduling.AdminAuditRecord, len(rows))
+	for i, r := range rows {
+		out[i] = scheduling.AdminAuditRecord{ID: r.ID, At: time.Unix(r.At, 0), PracticeID: r.PracticeID, Actor: r.Actor, Action: r.Action,
+			Target: r.Target, Before: r.Before, After: r.After, Detail: r.Detail}
+	}
+	return out, nil
+}
+
+// ---- audited changes ----
+
+// AdminTx is one write transaction of an admin change. Its methods read and
+// write within the transaction; the change and its audit record commit together.
+type AdminTx struct {
+	ctx context.Context
+	tx  *sqlx.Tx
+}
+
+// AdminChange runs fn in one write transaction and appends the audit record
+// fn returns (none when it returns nil, e.g. for a no-op). fn may run more
+// than once (the transaction is retried on serialization failures), so it
+// must not change anything outside the transaction.
+func (s *Store) AdminChange(ctx context.Context, fn func(a *AdminTx) (*scheduling.AdminAuditRecord, error)) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		rec, err := fn(&AdminTx{ctx: ctx, tx: tx})
+		if err != nil || rec == nil {
+			return err
+		}
+		return appendAdminAudit(ctx, tx, *rec)
+	})
+}
+
+// Organisation reads an organisation by ODS code. Returns ENOTFOUND.
+func (a *AdminTx) Organisation(ods string) (*scheduling.Organisation, error) {
+	var r orgRow
+	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+orgCols+` FROM organisations WHERE ods = ?`), ods); err != nil {
+		return nil, notFound(err, "organisation", "no organisation with ODS code %q", ods)
+	}
+	return r.domain(), nil
+}
+
+// SetSwitches sets an organisation's GP Connect and Appointment Management switches.
+func (a *AdminTx) SetSwitches(id int64, gpc, appts bool, now time.Time) error {
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE organisations SET gpc_enabled = ?, appts_enabled = ?, version = version + 1, updated = ? WHERE id = ?`),
+		gpc, appts, now.Unix(), id)
+	return err
+}
+
+// Profile reads a practice's access profile. Returns ENOTFOUND (kind "profile").
+func (a *AdminTx) Profile(practiceID, id int64) (*scheduling.AccessProfile, error) {
+	var r profileRow
+	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+		return nil, notFound(err, "profile", "no access profile %d at this practice", id)
+	}
+	return r.domain(), nil
+}
+
+// InsertProfile inserts a profile and returns its id. Returns EDUPLICATE when
+// the practice has a profile of that name.
+func (a *AdminTx) InsertProfile(p *scheduling.AccessProfile) (int64, error) {
+	id, err := insertReturningID(a.ctx, a.tx, "access_profiles", 0, []string{"practice_id", "name", "bookable", "org_types", "ods_codes", "cap",
+		"window_secs", "embargo_secs", "release_time", "release_days"}, p.PracticeID, p.Name, p.Bookable, joinList(p.OrgTypes), joinList(p.ODSCodes),
+		p.Cap, int64(p.BookingWindow/time.Second), int64(p.Embargo/time.Second), p.ReleaseTime, p.ReleaseDaysBefore)
+	if isUniqueViolation(err) {
+		return 0, scheduling.Errorf(scheduling.EDUPLICATE, "the practice already has an access profile named %q", p.Name)
+	}
+	return id, err
+}
+
+// UpdateProfile writes a profile's rules (not its booked counter) and bumps
+// its version. Returns EINVALID when the cap is below the slots already
+// booked, EDUPLICATE on a name clash.
+func (a *AdminTx) UpdateProfile(p *scheduling.AccessProfile) error {
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE access_profiles SET name = ?, bookable = ?, org_types = ?, ods_codes = ?, cap = ?, window_secs = ?,
+		embargo_secs = ?, release_time = ?, release_days = ?, version = version + 1 WHERE id = ? AND practice_id = ?`),
+		p.Name, p.Bookable, joinList(p.OrgTypes), joinList(p.ODSCodes), p.Cap, int64(p.BookingWindow/time.Second), int64(p.Embargo/time.Second),
+		p.ReleaseTime, p.ReleaseDaysBefore, p.ID, p.PracticeID)
+	switch {
+	case isCheckViolation(err):
+		return scheduling.Errorf(scheduling.EINVALID, "the cap is below the slots already booked under this profile")
+	case isUniqueViolation(err):
+		return scheduling.Errorf(scheduling.EDUPLICATE, "the practice already has an access profile named %q", p.Name)
+	}
+	return err
+}
+
+// Template reads a practice's session template. Returns ENOTFOUND (kind "template").
+func (a *AdminTx) Template(practiceID, id int64) (*scheduling.SessionTemplate, error) {
+	var r templateRow
+	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+templateCols+` FROM session_templates WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+		return nil, notFound(err, "template", "no session template %d at this practice", id)
+	}
+	return r.domain(), nil
+}
+
+// InsertTemplate inserts a template and returns its id. Returns EDUPLICATE on a name clash.
+func (a *AdminTx) InsertTemplate(t *scheduling.SessionTemplate) (int64, error) {
+	id, err := insertReturningID(a.ctx, a.tx, "session_templates", 0, []string{"practice_id", "name", "weekday", "start_local", "end_local",
+		"slot_minutes", "location_id", "practitioner_id", "role", "service_category", "service_type", "channels", "access_profile_id", "active"},
+		t.PracticeID, t.Name, int(t.Weekday), t.StartLocal, t.EndLocal, t.SlotMinutes, t.LocationID, t.PractitionerID, t.Role, t.ServiceCategory,
+		t.ServiceType, joinList(t.Channels), t.AccessProfileID, t.Active)
+	if isUniqueViolation(err) {
+		return 0, scheduling.Errorf(scheduling.EDUPLICATE, "the practice already has a session template named %q", t.Name)
+	}
+	return id, err
+}
+
+// UpdateTemplate writes a template and bumps its version. Returns EDUPLICATE on a name clash.
+func (a *AdminTx) UpdateTemplate(t *scheduling.SessionTemplate) error {
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE session_templates SET name = ?, weekday = ?, start_local = ?, end_local = ?, slot_minutes = ?,
+		location_id = ?, practitioner_id = ?, role = ?, service_category = ?, service_type = ?, channels = ?, access_profile_id = ?,
+		active = ?, version = version + 1 WHERE id = ? AND practice_id = ?`),
+		t.Name, int(t.Weekday), t.StartLocal, t.EndLocal, t.SlotMinutes, t.LocationID, t.PractitionerID, t.Role, t.ServiceCategory, t.ServiceType,
+		joinList(t.Channels), t.AccessProfileID, t.Active, t.ID, t.PracticeID)
+	if isUniqueViolation(err) {
+		return scheduling.Errorf(scheduling.EDUPLICATE, "the practice already has a session template named %q", t.Name)
+	}
+	return err
+}
+
+// LocationExists reports whether the practice has the location.
+func (a *AdminTx) LocationExists(practiceID, id int64) (bool, error) {
+	return a.exists(`SELECT COUNT(*) FROM locations WHERE id = ? AND practice_id = ?`, id, practiceID)
+}
+
+// PractitionerExists reports whether the practice has the practitioner.
+func (a *AdminTx) PractitionerExists(practiceID, id int64) (bool, error) {
+	return a.exists(`SELECT COUNT(*) FROM practitioners WHERE id = ? AND practice_id = ?`, id, practiceID)
+}
+
+func (a *AdminTx) exists(q string, args ...any) (bool, error) {
+	var n int
+	err := a.tx.GetContext(a.ctx, &n, a.tx.Rebind(q), args...)
+	return n > 0, err
+}
+
+// InsertSession stores a one-off session (schedule and slots), setting the ids.
+func (a *AdminTx) InsertSession(ses *scheduling.Session) error {
+	_, err := insertSession(a.ctx, a.tx, ses, false)
+	return err
+}
+
+// Session reads a practice's session with its slot counts and bookings. Returns ENOTFOUND (kind "session").
+func (a *AdminTx) Session(practiceID, id int64) (*scheduling.SessionSummary, error) {
+	var r scheduleRow
+	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+		return nil, notFound(err, "session", "no session %d at this practice", id)
+	}
+	out, err := summarise(a.ctx, a.tx, []scheduleRow{r})
+	if err != nil {
+		return nil, err
+	}
+	return &out[0], nil
+}
+
+// SetSessionSlots moves every slot of a session in status from to status to,
+// returning how many moved.
+func (a *AdminTx) SetSessionSlots(scheduleID int64, from, to scheduling.SlotStatus) (int, error) {
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET status = ?, version = version + 1 WHERE schedule_id = ? AND status = ?`),
+		string(to), scheduleID, string(from))
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// SetSessionBlocked marks a session blocked or not; while blocked, a slot
+// freed by cancelling its appointment is blocked instead of offered.
+func (a *AdminTx) SetSessionBlocked(scheduleID int64, blocked bool) error {
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET blocked = ?, version = version + 1 WHERE id = ? AND blocked <> ?`),
+		blocked, scheduleID, blocked)
+	return err
+}
+
+// SetSessionStatus sets a session's status ("active" or "cancelled") and bumps its version.
+func (a *AdminTx) SetSessionStatus(scheduleID int64, status string) error {
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET status = ?, version = version + 1 WHERE id = ?`), status, scheduleID)
+	return err
+}
+
+// Slot reads a practice's slot. Returns ENOTFOUND (kind "slot").
+func (a *AdminTx) Slot(practiceID, id int64) (*scheduling.Slot, error) {
+	var r slotRow
+	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+slotCols+` FROM slots WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+		return nil, notFound(err, "slot", "no slot %d at this practice", id)
+	}
+	sl := r.domain()
+	return &sl, nil
+}
+
+// SetSlotStatus moves a slot from one status to another; false when it was
+// not in status from (the row is locked by the update, so this is not check-then-act).
+func (a *AdminTx) SetSlotStatus(id int64, from, to scheduling.SlotStatus) (bool, error) {
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET status = ?, version = version + 1 WHERE id = ? AND status = ?`),
+		string(to), id, string(from))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// SetSlotProfile sets a slot's own access profile.
+func (a *AdminTx) SetSlotProfile(id, profileID int64) error {
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, version = version + 1 WHERE id = ?`), profileID, id)
+	return err
+}
+
+// SlotAppointment returns the active appointment holding a slot, or 0.
+func (a *AdminTx) SlotAppointment(slotID int64) (int64, error) {
+	var ids []int64
+	err := a.tx.SelectContext(a.ctx, &ids, a.tx.Rebind(`SELECT appointment_id FROM appointment_slots WHERE slot_id = ? AND active = TRUE`), slotID)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// ---- reads for administration ----
+
+// Sessions lists a practice's sessions starting in [from, to), by start then
+// id, with their slot counts and bookings.
+func (s *Store) Sessions(ctx context.Context, practiceID int64, from, to time.Time) ([]scheduling.SessionSummary, error) {
+	var rows []scheduleRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE practice_id = ? AND start_at >= ? AND start_at < ?
+		ORDER BY start_at, id`), practiceID, from.Unix(), to.Unix()); err != nil {
+		return nil, err
+	}
+	return summarise(ctx, s.r, rows)
+}
+
+func summarise(ctx context.Context, q querier, rows []scheduleRow) ([]scheduling.SessionSummary, error) {
+	out := make([]scheduling.SessionSummary, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	idx := make(map[int64]int, len(rows))
+	ids := make([]int64, len(rows))
+	for i := range rows {
+		out[i].Schedule = *rows[i].domain()
+		idx[rows[i].ID] = i
+		ids[i] = rows[i].ID
+	}
+	type countRow struct {
+		ScheduleID int64  `db:"schedule_id"`
+		Status     string `db:"status"`
+		N          int    `db:"n"`
+	}
+	query, args, err := sqlx.In(`SELECT schedule_id, status, COUNT(*) AS n FROM slots WHERE schedule_id IN (?) GROUP BY schedule_id, status`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var counts []countRow
+	if err := q.SelectContext(ctx, &counts, q.Rebind(query), args...); err != nil {
+		return nil, err
+	}
+	for _, c := range counts {
+		ss := &out[idx[c.ScheduleID]]
+		switch scheduling.SlotStatus(c.Status) {
+		case scheduling.SlotFree:
+			ss.Free += c.N
+		case scheduling.SlotBlocked:
+			ss.Blocked += c.N
+		default:
+			ss.Booked += c.N
+		}
+	}
+	query, args, err = sqlx.In(`SELECT id FROM schedules WHERE id IN (?) AND blocked = TRUE`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var blocked []int64
+	if err := q.SelectContext(ctx, &blocked, q.Rebind(query), args...); err != nil {
+		return nil, err
+	}
+	for _, id := range blocked {
+		out[idx[id]].SessionBlocked = true
+	}
+	type apptRef struct {
+		ID         int64 `db:"id"`
+		ScheduleID int64 `db:"schedule_id"`
+	}
+	query, args, err = sqlx.In(`SELECT id, schedule_id FROM appointments WHERE schedule_id IN (?) AND status = 'booked' ORDER BY id`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var appts []apptRef
+	if err := q.SelectContext(ctx, &appts, q.Rebind(query), args...); err != nil {
+		return nil, err
+	}
+	for _, a := range appts {
+		ss := &out[idx[a.ScheduleID]]
+		ss.AppointmentIDs = append(ss.AppointmentIDs, a.ID)
+	}
+	return out, nil
+}
+
+// SlotByID reads a practice's slot. Returns ENOTFOUND (kind "slot").
+func (s *Store) SlotByID(ctx context.Context, practiceID, id int64) (*scheduling.Slot, error) {
+	var r slotRow
+	if err := s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT `+slotCols+` FROM slots WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+		return nil, notFound(err, "slot", "no slot %d at this practice", id)
+	}
+	sl := r.domain()
+	return &sl, nil
+}
+
+// SlotsInPeriod lists a practice's slots of any status lying fully inside
+// [start, end] (the candidate set of a search, before any rule), by start then id.
+func (s *Store) SlotsInPeriod(ctx context.Context, practiceID int64, start, end time.Time) ([]scheduling.Slot, error) {
+	var rows []slotRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT `+slotCols+` FROM slots WHERE practice_id = ? AND start_at >= ? AND end_at <= ?
+		ORDER BY start_at, id`), practiceID, start.Unix(), end.Unix()); err != nil {
+		return nil, err
+	}
+	out := make([]scheduling.Slot, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return out, nil
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// FutureTemplateSessions lists a template's active sessions starting after t,
+// with their slot counts and bookings.
+func (a *AdminTx) FutureTemplateSessions(templateID int64, after time.Time) ([]scheduling.SessionSummary, error) {
+	var rows []scheduleRow
+	if err := a.tx.SelectContext(a.ctx, &rows, a.tx.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE template_id = ? AND start_at > ? AND status = 'active'
+		ORDER BY start_at, id`), templateID, after.Unix()); err != nil {
+		return nil, err
+	}
+	return summarise(a.ctx, a.tx, rows)
+}
+
+// TemplateSessionsBetween lists a template's active sessions starting in [from, to).
+func (a *AdminTx) TemplateSessionsBetween(templateID int64, from, to time.Time) ([]scheduling.SessionSummary, error) {
+	var rows []scheduleRow
+	if err := a.tx.SelectContext(a.ctx, &rows, a.tx.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE template_id = ? AND start_at >= ? AND start_at < ?
+		AND status = 'active' ORDER BY start_at, id`), templateID, from.Unix(), to.Unix()); err != nil {
+		return nil, err
+	}
+	return summarise(a.ctx, a.tx, rows)
+}
+
+// RetireSession cancels a session, blocks its free slots and detaches it from
+// its template, so that materialising the template's new shape may make that
+// day's session again. The caller checks that it holds no booking.
+func (a *AdminTx) RetireSession(id int64) error {
+	if _, err := a.SetSessionSlots(id, scheduling.SlotFree, scheduling.SlotBlocked); err != nil {
+		return err
+	}
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET status = 'cancelled', template_id = 0, version = version + 1 WHERE id = ?`), id)
+	return err
+}
