@@ -24,6 +24,7 @@ const DefaultHorizon = 28 * 24 * time.Hour
 // Saver is the part of the store that Load writes through.
 type Saver interface {
 	SaveOrganisation(ctx context.Context, o *scheduling.Organisation) (int64, error)
+	OrganisationByODS(ctx context.Context, ods string) (*scheduling.Organisation, error)
 	SaveLocation(ctx context.Context, l *scheduling.Location) (int64, error)
 	SavePractitioner(ctx context.Context, p *scheduling.Practitioner) (int64, error)
 	SavePatient(ctx context.Context, p *scheduling.Patient) (int64, error)
@@ -46,6 +47,13 @@ func Load(ctx context.Context, s Saver, now time.Time, horizon time.Duration) er
 	orgIDs := map[string]int64{}
 	for i := range organisations {
 		o := organisations[i]
+		// The enablement switches belong to the practice admin once the
+		// practice exists: a restart with --demo must not undo a disable.
+		if cur, err := s.OrganisationByODS(ctx, o.ODS); err == nil {
+			o.GPConnectEnabled, o.AppointmentsEnabled = cur.GPConnectEnabled, cur.AppointmentsEnabled
+		} else if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+			return fmt.Errorf("demo: organisation %s: %w", o.ODS, err)
+		}
 		id, err := s.SaveOrganisation(ctx, &o)
 		if err != nil {
 			return fmt.Errorf("demo: organisation %s: %w", o.ODS, err)

@@ -86,6 +86,34 @@ func TestLoadIsIdempotent(t *testing.T) {
 	t.Logf("rows: %v", first)
 }
 
+// TestReloadKeepsSwitches: once a practice exists its switches are the
+// admin's; loading the demo again (serve --demo on restart) must not undo them.
+func TestReloadKeepsSwitches(t *testing.T) {
+	st := openStore(t)
+	now := london("2026-06-10 10:15")
+	load(t, st, now)
+	ctx := context.Background()
+	if err := st.SetSwitches(ctx, "A20047", true, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSwitches(ctx, "D81001", true, true); err != nil {
+		t.Fatal(err)
+	}
+	load(t, st, now)
+	for _, c := range []struct {
+		ods        string
+		gpc, appts bool
+	}{{"A20047", true, false}, {"D81001", true, true}, {"B82005", true, true}} {
+		o, err := st.OrganisationByODS(ctx, c.ods)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.GPConnectEnabled != c.gpc || o.AppointmentsEnabled != c.appts {
+			t.Errorf("%s after reload: switches (%v, %v), want (%v, %v)", c.ods, o.GPConnectEnabled, o.AppointmentsEnabled, c.gpc, c.appts)
+		}
+	}
+}
+
 func TestOrganisationsLocationsPractitioners(t *testing.T) {
 	st := openStore(t)
 	load(t, st, london("2026-06-10 10:15"))
