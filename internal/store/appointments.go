@@ -176,8 +176,10 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	if r.PractitionerRole != "" && r.PractitionerRole != sc.Role {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the practitioner role does not match the schedule's (%s)", sc.Role)
 	}
+	// Sensitive (S-flagged) and deceased patients are treated as not found (spec §7 IG).
 	var pcount int
-	if err := tx.GetContext(ctx, &pcount, tx.Rebind(`SELECT COUNT(*) FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE`), r.PatientID, r.PracticeID); err != nil {
+	if err := tx.GetContext(ctx, &pcount, tx.Rebind(`SELECT COUNT(*) FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE
+		AND sensitive = FALSE AND deceased = ''`), r.PatientID, r.PracticeID); err != nil {
 		return nil, err
 	}
 	if pcount == 0 {
