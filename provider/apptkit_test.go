@@ -90,13 +90,20 @@ const slotSelect = `SELECT s.id, s.start_at, s.end_at, s.schedule_id, sc.locatio
 // take hands out n free A20047 slots with the named access profile that no
 // earlier take returned, starting at least after (from now); with adjacent,
 // the n slots are consecutive slots of one schedule.
+// t may be nil inside table edits, where a failure panics instead.
 func (a *apptEnv) take(t testing.TB, profile string, n int, after time.Duration, adjacent bool) []slotInfo {
-	t.Helper()
+	fatalf := func(format string, args ...any) {
+		if t == nil {
+			panic(fmt.Sprintf(format, args...))
+		}
+		t.Helper()
+		t.Fatalf(format, args...)
+	}
 	var rows []slotInfo
 	err := a.st.DB().SelectContext(context.Background(), &rows, a.st.DB().Rebind(slotSelect+`p.name = ? ORDER BY s.schedule_id, s.start_at`),
 		time.Now().Add(after).Unix(), profile)
 	if err != nil {
-		t.Fatalf("slots: %v", err)
+		fatalf("slots: %v", err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -120,7 +127,7 @@ func (a *apptEnv) take(t testing.TB, profile string, n int, after time.Duration,
 			return out
 		}
 	}
-	t.Fatalf("no %d free %q slots (adjacent=%v) left", n, profile, adjacent)
+	fatalf("no %d free %q slots (adjacent=%v) left", n, profile, adjacent)
 	return nil
 }
 
@@ -364,6 +371,9 @@ func formats(t *testing.T, f func(t *testing.T, xml bool)) {
 	t.Run("json", func(t *testing.T) { f(t, false) })
 	t.Run("xml", func(t *testing.T) { f(t, true) })
 }
+
+// localDate is the UK local date of t.
+func localDate(t time.Time) string { return t.In(scheduling.London).Format("2006-01-02") }
 
 // localAt is local wall-clock hh:mm on the day of t.
 func localAt(t time.Time, hh, mm int) time.Time { return scheduling.AtLocal(scheduling.LocalMidnight(t), hh, mm) }
