@@ -34,9 +34,13 @@ func withReason(x *fhir.Appointment, reason string) {
 	x.Extension = append(x.Extension, fhir.Extension{URL: extCancelReason, ValueString: &reason})
 }
 
-func setDesc(x *fhir.Appointment, a *apptEnv) { x.Description, x.Comment = "Amended description", "Amended comment" }
+func setDesc(x *fhir.Appointment, a *apptEnv) {
+	x.Description, x.Comment = "Amended description", "Amended comment"
+}
 
-func cancelOK(x *fhir.Appointment, a *apptEnv) { withReason(x, "Patient no longer requires appointment") }
+func cancelOK(x *fhir.Appointment, a *apptEnv) {
+	withReason(x, "Patient no longer requires appointment")
+}
 
 // absolute turns a participant's reference into an absolute URL.
 func absolute(prefix string) func(x *fhir.Appointment, a *apptEnv) {

@@ -376,4 +376,6 @@ func formats(t *testing.T, f func(t *testing.T, xml bool)) {
 func localDate(t time.Time) string { return t.In(scheduling.London).Format("2006-01-02") }
 
 // localAt is local wall-clock hh:mm on the day of t.
-func localAt(t time.Time, hh, mm int) time.Time { return scheduling.AtLocal(scheduling.LocalMidnight(t), hh, mm) }
+func localAt(t time.Time, hh, mm int) time.Time {
+	return scheduling.AtLocal(scheduling.LocalMidnight(t), hh, mm)
+}
