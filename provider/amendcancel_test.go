@@ -123,13 +123,13 @@ var updateCases = []updateCase{
 	{name: "Amend/ErrPatientRemoved", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) { x.Participant = x.Participant[1:] },
 		want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrLocationChanged", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
-		x.Participant[1].Actor.Reference = "Location/8"
+		x.Participant[1].Actor.Reference = otherRef(x, "Location", 8, 1)
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrPractitionerChanged", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
-		x.Participant[2].Actor.Reference = "Practitioner/3"
+		x.Participant[2].Actor.Reference = otherRef(x, "Practitioner", 3, 1)
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrParticipantAdded", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
-		x.Participant = append(x.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: "Practitioner/3"}, Status: "accepted"})
+		x.Participant = append(x.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: otherRef(x, "Practitioner", 3, 1)}, Status: "accepted"})
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrParticipantStatusChanged", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
 		x.Participant[0].Status = "declined"
@@ -255,7 +255,7 @@ var updateCases = []updateCase{
 	{name: "Cancel/ErrDescriptionChanged", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) { x.Description = "changed" }),
 		want: 422, code: "INVALID_RESOURCE"},
 	{name: "Cancel/ErrParticipantAdded", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
-		x.Participant = append(x.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: "Practitioner/3"}, Status: "accepted"})
+		x.Participant = append(x.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: otherRef(x, "Practitioner", 3, 1)}, Status: "accepted"})
 	}), want: 422, code: "INVALID_RESOURCE"},
 	{name: "Cancel/ErrStartChanged", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
 		x.Start = gpcTime(mustTime(x.Start).Add(-10 * time.Minute))

@@ -100,7 +100,7 @@ func (a *apptEnv) take(t testing.TB, profile string, n int, after time.Duration,
 		t.Fatalf(format, args...)
 	}
 	var rows []slotInfo
-	err := a.st.DB().SelectContext(context.Background(), &rows, a.st.DB().Rebind(slotSelect+`p.name = ? ORDER BY s.schedule_id, s.start_at`),
+	err := a.st.DB().SelectContext(context.Background(), &rows, a.st.DB().Rebind(slotSelect+`p.name = ? ORDER BY sc.start_at, s.schedule_id, s.start_at`),
 		time.Now().Add(after).Unix(), profile)
 	if err != nil {
 		fatalf("slots: %v", err)
@@ -378,4 +378,14 @@ func localDate(t time.Time) string { return t.In(scheduling.London).Format("2006
 // localAt is local wall-clock hh:mm on the day of t.
 func localAt(t time.Time, hh, mm int) time.Time {
 	return scheduling.AtLocal(scheduling.LocalMidnight(t), hh, mm)
+}
+
+// otherRef is "typ/a", or "typ/b" when the appointment already names typ/a.
+func otherRef(x *fhir.Appointment, typ string, a, b int) string {
+	for _, p := range x.Participant {
+		if p.Actor != nil && p.Actor.Reference == fmt.Sprintf("%s/%d", typ, a) {
+			return fmt.Sprintf("%s/%d", typ, b)
+		}
+	}
+	return fmt.Sprintf("%s/%d", typ, a)
 }

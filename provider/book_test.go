@@ -256,10 +256,14 @@ var bookCases = []bookCase{
 		b.Participant[1].Actor.Reference = "Location/999999"
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrLocationNotTheSchedules", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
-		b.Participant[1].Actor.Reference = "Location/8" // the slot's schedule is at Location/1
+		b.Participant[1].Actor.Reference = otherRef(b, "Location", 8, 1)
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrPractitionerNotTheSchedules", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
-		b.Participant = append(b.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: "Practitioner/3"}, Status: "accepted"})
+		ref := "Practitioner/3"
+		if s[0].PractitionerID == 3 {
+			ref = "Practitioner/1"
+		}
+		b.Participant = append(b.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: ref}, Status: "accepted"})
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrPractitionerNotFound", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Participant = append(b.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: "Practitioner/999999"}, Status: "accepted"})
