@@ -256,7 +256,7 @@ func TestChurnNoDoubleBooking(t *testing.T) {
 			}
 			allowed := map[string]bool{
 				"book 201": true, "book 409 DUPLICATE_REJECTED": true, "book-replay 201": true,
-				"read 200": true,
+				"read 200":  true,
 				"amend 200": true, "amend 409 FHIR_CONSTRAINT_VIOLATION": true, "amend 422 INVALID_RESOURCE": true,
 				"amend-cancelled 422 INVALID_RESOURCE": true, "amend-cancelled 409 FHIR_CONSTRAINT_VIOLATION": true,
 				"cancel 200": true, "cancel 409 FHIR_CONSTRAINT_VIOLATION": true, "cancel 422 INVALID_RESOURCE": true,
