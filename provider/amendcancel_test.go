@@ -260,6 +260,23 @@ var updateCases = []updateCase{
 	{name: "Cancel/ErrStartChanged", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
 		x.Start = gpcTime(mustTime(x.Start).Add(-10 * time.Minute))
 	}), want: 422, code: "INVALID_RESOURCE"},
+	{name: "Cancel/ErrServiceTypeTextChanged", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
+		x.ServiceType = []fhir.CodeableConcept{{Text: "RANDOM TYPE TEXT"}}
+	}), want: 422, code: "INVALID_RESOURCE"},
+	{name: "Cancel/ErrServiceCategoryChanged", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
+		x.ServiceCategory = &fhir.CodeableConcept{Text: "RANDOM CATEGORY"}
+	}), want: 422, code: "INVALID_RESOURCE"},
+	{name: "Cancel/ErrAppointmentTypeText", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
+		x.AppointmentType = &fhir.CodeableConcept{Text: "RANDOM TYPE TEXT"}
+	}), want: 422, code: "INVALID_RESOURCE"},
+	{name: "Cancel/OK/ServiceTypeAndCategoryOmitted", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
+		x.ServiceType, x.ServiceCategory = nil, nil
+	}), want: 200},
+	{name: "Cancel/ErrBookingOrgReferenceAbsolute", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
+		x.Extension[0].ValueReference.Reference = "https://provider.example/A20047/STU3/1/gpconnect/Organization/1"
+	}), want: 422, code: "INVALID_RESOURCE"},
+	{name: "Cancel/ErrIfMatchNotAVersion", iid: iidCancel, edit: cancelOK, hdr: map[string]string{"If-Match": "invalidEtag"},
+		want: 409, code: "FHIR_CONSTRAINT_VIOLATION"},
 	{name: "Cancel/ErrReasonMissing", iid: iidCancel, edit: func(x *fhir.Appointment, a *apptEnv) { x.Status = "cancelled" }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Cancel/ErrReasonEmpty", iid: iidCancel, edit: func(x *fhir.Appointment, a *apptEnv) { withReason(x, "") }, want: 422, code: "INVALID_PARAMETER"},
 	{name: "Cancel/ErrReasonUnderUnknownURL", iid: iidCancel, edit: func(x *fhir.Appointment, a *apptEnv) {

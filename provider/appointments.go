@@ -128,7 +128,7 @@ func (s *Server) updateAppointment(rq *request) error {
 		switch {
 		case ed.Status != scheduling.ApptCancelled:
 			return fail(gpconnect.InvalidResource, "A cancel must set status to cancelled")
-		case ed.Description != cur.Description || ed.Comment != cur.Comment:
+		case ed.Description != cur.Description || ed.Comment != cur.Comment || ed.TypesChanged:
 			return fail(gpconnect.InvalidResource, "A cancel may change only status and the cancellation reason")
 		case ed.CancelReason == nil:
 			return fail(gpconnect.InvalidResource, "The cancellation reason extension is required")

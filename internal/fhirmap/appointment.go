@@ -358,6 +358,10 @@ type Editable struct {
 	Status               string
 	CancelReason         *string
 	CancelURLs           []string // extension URLs that are neither known nor allowed
+	// TypesChanged is set when serviceType or serviceCategory was sent and
+	// differs from the stored one: an amend ignores it (spec §7.2), a cancel
+	// may change nothing but status and reason (§7.3).
+	TypesChanged bool
 }
 
 // CompareForUpdate checks a PUT body against the stored appointment: only the
@@ -451,6 +455,10 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 	if !bookingSeen && stored.BookingOrg.ODS != "" {
 		p.add("the booking organisation extension must be kept")
 	}
+	if len(sent.ServiceType) > 0 && !sameJSON(sent.ServiceType, cur.ServiceType) ||
+		sent.ServiceCategory != nil && !sameJSON(sent.ServiceCategory, cur.ServiceCategory) {
+		ed.TypesChanged = true
+	}
 	ed.Description, ed.Comment, ed.Status = sent.Description, sent.Comment, sent.Status
 	return ed, p.err()
 }
@@ -495,8 +503,12 @@ func sameBookingOrg(sent *fhir.Appointment, ref *fhir.Reference, stored scheduli
 	}
 	a, b := *got, *want
 	a.ID, b.ID = "", ""
-	ja, err1 := json.Marshal(&a)
-	jb, err2 := json.Marshal(&b)
+	return sameJSON(&a, &b)
+}
+
+func sameJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
