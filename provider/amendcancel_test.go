@@ -189,6 +189,10 @@ var updateCases = []updateCase{
 	{name: "Amend/ErrAbsoluteLocationReference", iid: iidAmend, edit: both(setDesc, absolute("Location/")), want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrBodyIsBundle", iid: iidAmend, raw: bundleBody, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrBodyUnparseable", iid: iidAmend, raw: brokenBody, want: 422, code: "INVALID_RESOURCE"},
+	{name: "Amend/ErrNewAppointmentBody", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
+		// The consumer sends a brand-new appointment instead of the stored one (test pack).
+		*x = *newBooking(a.patientID(nil, "9658218881"), a.take(nil, "open", 1, 3*time.Hour, false)...)
+	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrIDMismatch", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) { x.ID = "999999" }, want: 400, code: "BAD_REQUEST"},
 	{name: "Amend/ErrNotFound", iid: iidAmend, path: "Appointment/999999", edit: func(x *fhir.Appointment, a *apptEnv) { x.ID = "999999" },
 		want: 404, code: "NO_RECORD_FOUND"},

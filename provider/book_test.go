@@ -110,6 +110,12 @@ var bookCases = []bookCase{
 		}
 		return []byte(`{"resourceType":"Appointment","status":`), mediaJSONCT
 	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrUnknownElement", raw: func(xml bool) ([]byte, string) {
+		if xml {
+			return []byte(`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><extraField value="x"/></Appointment>`), mediaXMLCT
+		}
+		return []byte(`{"resourceType":"Appointment","status":"booked","extraField":"x"}`), mediaJSONCT
+	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrBodyEmpty", raw: func(xml bool) ([]byte, string) {
 		if xml {
 			return nil, mediaXMLCT
@@ -135,6 +141,9 @@ var bookCases = []bookCase{
 	{name: "ErrBookingOrgExtensionMissing", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) { b.Extension = nil }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrBookingOrgReferenceNotLocal", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Extension[0].ValueReference.Reference = "Organization/1"
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrBookingOrgReferenceAbsolute", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Extension[0].ValueReference.Reference = "https://test1.supplier.thirdparty.nhs.uk/A11111/STU3/1/GPConnect/Organization/1"
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrBookingOrgReferenceDangling", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Extension[0].ValueReference.Reference = "#2"
@@ -201,6 +210,15 @@ var bookCases = []bookCase{
 	{name: "ErrSlotMissing", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) { b.Slot = nil }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrSlotMalformed", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Slot = []fhir.Reference{{Reference: "Slot/hello"}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrSlotReferenceLettersInID", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Slot = []fhir.Reference{{Reference: "Slot/45555g55555"}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrSlotReferenceHashes", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Slot = []fhir.Reference{{Reference: "Slot/45555555##"}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrSlotReferenceAbsoluteFragment", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Slot = []fhir.Reference{{Reference: "https://test1.supplier.thirdparty.nhs.uk/A11111/STU3/1/GPConnect/Slot/#12345"}}
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrSlotUnknown", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Slot = []fhir.Reference{{Reference: "Slot/999999999"}}
