@@ -1,13 +1,16 @@
 package provider_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
@@ -227,7 +230,18 @@ var updateCases = []updateCase{
 					t.Errorf("slot %d is %q after cancel, want free", sl.ID, st)
 				}
 			}
-			// The freed slot can be booked again.
+			// The freed slot is offered by a search again, and can be booked again.
+			day := scheduling.LocalMidnight(s[0].start())
+			q := url.Values{"start": {"ge" + gpcTime(day)}, "end": {"le" + gpcTime(scheduling.AddDaysLocal(day, 1))}, "status": {"free"},
+				"_include": {"Slot:schedule"}, "searchFilter": {sysODSOrg + "|" + odsLegg, sysOrgType + "|urgent-care"}}
+			sr := a.get(t, "Slot?"+q.Encode(), iidSlots, scopeOrgRead)
+			found := false
+			for _, e := range entries(wantOK(t, sr, "Bundle")) {
+				found = found || str(e, "resourceType") == "Slot" && str(e, "id") == fmt.Sprint(s[0].ID)
+			}
+			if !found {
+				t.Errorf("cancelled slot %d is not offered by a search", s[0].ID)
+			}
 			again := newBooking(a.patientID(t, "9658218873"), s...)
 			a.mustBook(t, again)
 		}},
@@ -458,6 +472,43 @@ func TestReadAppointment(t *testing.T) {
 					t.Skip("the slot ends at midnight; the day changes")
 				}
 				wantAppointment(t, a.get(t, "Appointment/"+booked.ID, iidReadAppt, scopePatRead), 200, slots, pid)
+			})
+			t.Run("OK/XMLMatchesJSON", func(t *testing.T) {
+				j := a.get(t, "Appointment/"+booked.ID, iidReadAppt, scopePatRead)
+				r := a.request(t, http.MethodGet, "Appointment/"+booked.ID, iidReadAppt, scopePatRead)
+				r.Header.Set("Accept", "application/fhir+xml")
+				x := a.do(t, r)
+				if x.status != 200 || !strings.HasPrefix(x.header.Get("Content-Type"), "application/fhir+xml") {
+					t.Fatalf("XML read: %d %s", x.status, x.header.Get("Content-Type"))
+				}
+				res, err := fhir.DecodeXML(x.body, "Appointment")
+				if err != nil {
+					t.Fatalf("decode XML: %v\n%s", err, x.body)
+				}
+				if got := encodeBody(t, res, false); string(got) != string(j.body) {
+					t.Errorf("XML and JSON reads differ:\n%s\n%s", got, j.body)
+				}
+			})
+			t.Run("ErrPatientSensitive", func(t *testing.T) {
+				// §7 IG: a patient S-flagged after booking is "not found" on read, amend and cancel.
+				s := openSlot(t, a)
+				p := a.patientID(t, "9658219004") // patient7
+				b := a.mustBook(t, newBooking(p, s...))
+				if _, err := a.st.DB().ExecContext(t.Context(), a.st.DB().Rebind(`UPDATE patients SET sensitive = TRUE WHERE id = ?`), p); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					a.st.DB().ExecContext(context.Background(), a.st.DB().Rebind(`UPDATE patients SET sensitive = FALSE WHERE id = ?`), p)
+				})
+				wantOutcome(t, a.get(t, "Appointment/"+b.ID, iidReadAppt, scopePatRead), 404, "PATIENT_NOT_FOUND")
+				b.Comment = "changed"
+				wantOutcome(t, a.put(t, iidAmend, b, false, nil), 404, "PATIENT_NOT_FOUND")
+				cancelOK(b, a)
+				b.Comment = ""
+				wantOutcome(t, a.put(t, iidCancel, b, false, nil), 404, "PATIENT_NOT_FOUND")
+				if st := a.slotStatus(t, s[0].ID); st != "busy" {
+					t.Errorf("slot %s after a refused cancel", st)
+				}
 			})
 			t.Run("ErrInThePast", func(t *testing.T) {
 				// [REC] a past appointment is out of scope: 404 NO_RECORD_FOUND.

@@ -73,9 +73,19 @@ func (s *Server) loadAppointment(rq *request) (*scheduling.Appointment, error) {
 	if !ok {
 		return nil, fail(gpconnect.NoRecordFound, "No appointment with id %q", clip(rq.id, 64))
 	}
-	a, err := s.store.AppointmentByID(rq.c.Request.Context(), rq.practice.ID, id)
+	ctx := rq.c.Request.Context()
+	a, err := s.store.AppointmentByID(ctx, rq.practice.ID, id)
 	if err != nil {
 		return nil, err
+	}
+	// Requests about an S-flagged patient are treated as "patient not found"
+	// in every Appointment interaction (spec §7, information governance).
+	p, err := s.store.PatientByID(ctx, rq.practice.ID, a.PatientID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Sensitive {
+		return nil, fail(gpconnect.PatientNotFound, "No patient for appointment %s", rq.id)
 	}
 	return a, nil
 }
