@@ -465,6 +465,29 @@ func TestReadAppointment(t *testing.T) {
 			t.Run("ErrWriteScope", func(t *testing.T) {
 				wantOutcome(t, a.get(t, "Appointment/"+booked.ID, iidReadAppt, scopePatWrite), 400, "BAD_REQUEST")
 			})
+			t.Run("ErrAnotherPracticesAppointment", func(t *testing.T) {
+				// Booked at Northgate (B82005) for its own patient; not visible under A20047's root.
+				var s slotInfo
+				if err := a.st.DB().GetContext(t.Context(), &s, a.st.DB().Rebind(`SELECT s.id, s.start_at, s.end_at, s.schedule_id, sc.location_id,
+					sc.practitioner_id, s.channel, sc.role, s.service_type, sc.service_category, p.name AS profile, p.id AS profile_id FROM slots s
+					JOIN schedules sc ON sc.id = s.schedule_id JOIN access_profiles p ON p.id = s.access_profile_id
+					WHERE s.practice_id = 11 AND s.status = 'free' AND p.name = 'open' AND s.start_at > ? ORDER BY s.start_at LIMIT 1`),
+					time.Now().Add(3*time.Hour).Unix()); err != nil {
+					t.Fatal(err)
+				}
+				r := a.requestAt(t, "B82005", asidNorthgate, http.MethodPost, "Appointment", iidBook, scopePatWrite)
+				body := encodeBody(t, newBooking(101, s), false)
+				r.Body, r.ContentLength = ioNopCloser(body), int64(len(body))
+				r.Header.Set("Content-Type", mediaJSONCT)
+				res := a.do(t, r)
+				if res.status != 201 {
+					t.Fatalf("book at Northgate: %d %s", res.status, res.body)
+				}
+				other := decodeAppt(t, res.body)
+				wantOutcome(t, a.get(t, "Appointment/"+other.ID, iidReadAppt, scopePatRead), 404, "NO_RECORD_FOUND")
+				cancelOK(other, a)
+				wantOutcome(t, a.put(t, iidCancel, other, false, nil), 404, "NO_RECORD_FOUND")
+			})
 			t.Run("OK/TodayAfterItsTime", func(t *testing.T) {
 				// Today's appointments count as future (§7 design decision).
 				moveClock(t, a, slots[0].end().Add(time.Minute).Sub(time.Now()))

@@ -129,7 +129,7 @@ func TestRetrieveAppointments(t *testing.T) {
 					}
 				})
 			}
-			for _, p := range []string{"null", "dd", "999999", fmt.Sprint(a.patientID(t, "9658220142"))} { // the last is S-flagged patient9
+			for _, p := range []string{"null", "dd", "999999", "101", fmt.Sprint(a.patientID(t, "9658220142"))} { // 101 is Northgate's; the last is S-flagged patient9
 				t.Run("ErrPatientNotFound/"+p, func(t *testing.T) {
 					wantOutcome(t, retrieve(t, p, "start=ge"+today+"&start=le"+inDays(3)), 404, "PATIENT_NOT_FOUND")
 				})
