@@ -130,6 +130,8 @@ var registerCases = []registerCase{
 		pat.Name[0].Given = []string{pat.Name[0].Given[0][:1] + "zzz"}
 	}, want: 200},
 	{name: "OK/ReactivatesInactiveRecord", who: demoPerson("9658219748"), want: 200}, // patient21
+	// Registered at Northgate only: a temporary registration here lets A20047 book for them.
+	{name: "OK/PatientOfAnotherPractice", who: demoPerson("9990000018"), want: 200},
 
 	{name: "ErrSensitive", who: demoPerson("9658220142"), want: 400, code: "INVALID_PATIENT_DEMOGRAPHICS"},
 	{name: "ErrDeceased", who: demoPerson("9658220290"), want: 400, code: "INVALID_PATIENT_DEMOGRAPHICS"},
@@ -228,8 +230,8 @@ func TestRegisterPatient(t *testing.T) {
 			formats(t, func(t *testing.T, xml bool) {
 				for _, c := range registerCases {
 					t.Run(c.name, func(t *testing.T) {
-						if xml && strings.HasPrefix(c.name, "OK/Reactivates") {
-							t.Skip("patient21 was re-activated by the JSON run; a second registration is ErrRegisteredTwice's row")
+						if xml && c.who != nil && c.want == 200 {
+							t.Skip("this demo patient was registered by the JSON run; a second registration is ErrRegisteredTwice's row")
 						}
 						var p person
 						if c.who != nil {
