@@ -24,6 +24,7 @@ type bookCase struct {
 	edit func(b *fhir.Appointment, a *apptEnv, slots []slotInfo)
 	// raw replaces the body and Content-Type entirely.
 	raw  func(xml bool) ([]byte, string)
+	path string // overrides "Appointment"
 	hdr  map[string]string
 	want int
 	code string // Spine code for errors
@@ -95,6 +96,10 @@ var bookCases = []bookCase{
 				t.Errorf("contained booking organisation not returned as sent: %v", org)
 			}
 		}},
+	{name: "OK/ParticipantTypeSent", want: 201, edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Participant[0].Type = []fhir.CodeableConcept{{Text: "Patient"}}
+	}},
+	{name: "OK/PreferReturnRepresentation", hdr: map[string]string{"Prefer": "return=representation"}, want: 201},
 	{name: "OK/PreferReturnMinimal", hdr: map[string]string{"Prefer": "return=minimal"}, want: 201},
 
 	// 422 INVALID_RESOURCE: the body is not an Appointment.
@@ -270,6 +275,10 @@ var bookCases = []bookCase{
 	{name: "ErrPatientDeceased", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Participant[0].Actor.Reference = fmt.Sprintf("Patient/%d", a.patientID(nil, "9658220290")) // patient18
 	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrHealthcareServiceNotLinked", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Participant = append(b.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: "HealthcareService/1"}, Status: "accepted"})
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrUnknownPath", path: "appointmentqq/!", want: 404, code: "NO_RECORD_FOUND"},
 	{name: "ErrLocationNotFound", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Participant[1].Actor.Reference = "Location/999999"
 	}, want: 422, code: "INVALID_RESOURCE"},
@@ -448,7 +457,15 @@ func TestBookAppointment(t *testing.T) {
 							if c.edit != nil {
 								c.edit(b, a, slots)
 							}
-							r = a.book(t, b, xml, c.hdr)
+							if c.path != "" {
+								ct := mediaJSONCT
+								if xml {
+									ct = mediaXMLCT
+								}
+								r = a.send(t, http.MethodPost, c.path, iidBook, scopePatWrite, encodeBody(t, b, xml), ct, c.hdr)
+							} else {
+								r = a.book(t, b, xml, c.hdr)
+							}
 						}
 						if c.want >= 400 {
 							wantOutcome(t, r, c.want, c.code)
