@@ -384,6 +384,16 @@ var bookCases = []bookCase{
 		}
 		return s
 	}, want: 201},
+	// Slots of day D are released at 09:00 on D-2.
+	{name: "ErrNotYetReleased", slots: func(t *testing.T, a *apptEnv) []slotInfo {
+		return a.take(t, "acceptance-release-0900-2d", 1, 96*time.Hour, false)
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "OK/Released", slots: func(t *testing.T, a *apptEnv) []slotInfo {
+		return a.take(t, "acceptance-release-0900-2d", 1, 96*time.Hour, false)
+	}, setup: func(t *testing.T, a *apptEnv, s []slotInfo) {
+		release := scheduling.AtLocal(scheduling.AddDaysLocal(scheduling.LocalMidnight(s[0].start()), -2), 9, 0)
+		moveClock(t, a, release.Add(time.Minute).Sub(time.Now()))
+	}, want: 201},
 	{name: "ErrCapReached", slots: slotsOf("acceptance-cap-1", 1, false), setup: func(t *testing.T, a *apptEnv, s []slotInfo) {
 		a.mustBook(t, newBooking(a.patientID(t, "9658218873"), a.take(t, "acceptance-cap-1", 1, 3*time.Hour, false)...))
 	}, want: 422, code: "INVALID_RESOURCE"},
@@ -432,7 +442,8 @@ func TestBookAppointment(t *testing.T) {
 			a := newApptEnv(t, eng)
 			addProfiles(t, a,
 				scheduling.AccessProfile{Name: "acceptance-window-2d", Bookable: true, BookingWindow: 48 * time.Hour},
-				scheduling.AccessProfile{Name: "acceptance-cap-1", Bookable: true, Cap: 1})
+				scheduling.AccessProfile{Name: "acceptance-cap-1", Bookable: true, Cap: 1},
+				scheduling.AccessProfile{Name: "acceptance-release-0900-2d", Bookable: true, ReleaseTime: "09:00", ReleaseDaysBefore: 2})
 			pid := a.patientID(t, "9658218865") // patient1
 			formats(t, func(t *testing.T, xml bool) {
 				for _, c := range bookCases {
