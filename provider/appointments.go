@@ -48,11 +48,10 @@ func (s *Server) book(rq *request) error {
 	if err != nil {
 		return err
 	}
+	// Unknown slots, broken access rules and a past start are EINVALID (422
+	// INVALID_RESOURCE); a slot no longer free is ECONFLICT (409 DUPLICATE_REJECTED).
 	a, created, err := s.store.Book(rq.c.Request.Context(), req)
 	if err != nil {
-		if scheduling.ErrorCode(err) == scheduling.EINVALID && strings.Contains(err.Error(), "do not exist") {
-			return fail(gpconnect.InvalidResource, "%s", scheduling.ErrorMessage(err))
-		}
 		return err
 	}
 	if !created {
