@@ -533,6 +533,25 @@ func TestReadAppointment(t *testing.T) {
 					t.Errorf("slot %s after a refused cancel", st)
 				}
 			})
+			t.Run("ErrDataTooIncomplete", func(t *testing.T) {
+				// §7: stored data that cannot make a valid GPConnect-Appointment-1 give
+				// 500 INTERNAL_SERVER_ERROR, and fail a whole retrieve bundle.
+				p := a.patientID(t, "9658219012") // patient8
+				s := openSlot(t, a)
+				b := a.mustBook(t, newBooking(p, s...))
+				if _, err := a.st.DB().ExecContext(t.Context(), a.st.DB().Rebind(`UPDATE appointments SET location_id = 0 WHERE id = ?`), b.ID); err != nil {
+					t.Fatal(err)
+				}
+				wantOutcome(t, a.get(t, "Appointment/"+b.ID, iidReadAppt, scopePatRead), 500, "INTERNAL_SERVER_ERROR")
+				b.Comment = "changed"
+				wantOutcome(t, a.put(t, iidAmend, b, false, nil), 500, "INTERNAL_SERVER_ERROR")
+				day := localDate(s[0].start())
+				r := a.get(t, fmt.Sprintf("Patient/%d/Appointment?start=ge%s&start=le%s", p, localDate(time.Now()), day), iidRetrieveAppt, scopePatRead)
+				d := wantOutcome(t, r, 500, "INTERNAL_SERVER_ERROR")
+				if strings.Contains(d, "location") || strings.Contains(d, "GPConnect-Appointment-1") {
+					t.Errorf("500 diagnostics leak internals: %q", d)
+				}
+			})
 			t.Run("ErrInThePast", func(t *testing.T) {
 				// [REC] a past appointment is out of scope: 404 NO_RECORD_FOUND.
 				moveClock(t, a, slots[0].start().Add(48*time.Hour).Sub(time.Now()))

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -77,11 +78,17 @@ func (s *Server) loadAppointment(rq *request) (*scheduling.Appointment, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := complete(a); err != nil {
+		return nil, err
+	}
 	// Requests about an S-flagged patient are treated as "patient not found"
 	// in every Appointment interaction (spec §7, information governance).
 	p, err := s.store.PatientByID(ctx, rq.practice.ID, a.PatientID)
 	if err != nil {
-		return nil, err
+		// The appointment names a patient the practice does not hold: its data
+		// are too incomplete for the profile (spec §7). %v on purpose: this is an
+		// internal error (500), not the patient's not-found.
+		return nil, fmt.Errorf("appointment %d: patient %d: %v", a.ID, a.PatientID, err)
 	}
 	if p.Sensitive {
 		return nil, fail(gpconnect.PatientNotFound, "No patient for appointment %s", rq.id)
@@ -168,6 +175,16 @@ func (s *Server) updateAppointment(rq *request) error {
 	return nil
 }
 
+// complete reports, as an internal error (500), an appointment whose stored
+// data cannot make a valid GPConnect-Appointment-1: no patient, location,
+// description, start or end (spec §7).
+func complete(a *scheduling.Appointment) error {
+	if a.PatientID == 0 || a.LocationID == 0 || a.Description == "" || a.Start.Unix() <= 0 || a.End.Unix() <= 0 {
+		return fmt.Errorf("appointment %d is too incomplete for GPConnect-Appointment-1", a.ID)
+	}
+	return nil
+}
+
 // clipReason bounds the stored cancellation reason, the one field the spec lets providers truncate.
 func clipReason(s string) string {
 	const max = 2000
@@ -200,6 +217,10 @@ func (s *Server) retrieveAppointments(rq *request) error {
 	}
 	b := fhir.NewSearchset()
 	for _, a := range appts {
+		// One appointment too incomplete for the profile fails the whole bundle (spec §7).
+		if err := complete(a); err != nil {
+			return err
+		}
 		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Appointment(a)})
 		rq.noteResource("Appointment", strconv.FormatInt(a.ID, 10))
 	}
