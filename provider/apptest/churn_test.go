@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
@@ -64,7 +66,7 @@ func (w *wire) call(method, path string, iid gpconnect.InteractionID, body []byt
 // seen is everything the clients learnt about one appointment from successful responses.
 type seen struct {
 	mu      sync.Mutex
-	slotID  int64
+	slotIDs []int64
 	latest  []byte // the body with the highest versionId seen
 	version int64
 	status  string
@@ -93,7 +95,8 @@ func (s *seen) learn(body []byte) error {
 }
 
 // TestChurnNoDoubleBooking: clients book, amend, read, cancel and re-book a
-// small pool of slots concurrently. Afterwards no slot has two active
+// small pool of slots concurrently, plus two-slot bookings of overlapping
+// adjacent pairs (which must take both slots or neither). Afterwards no slot has two active
 // appointments, busy slots and active bookings match one for one, every 201
 // is in the database, and each appointment's stored version, status and
 // description are those of the newest successful response about it.
@@ -112,6 +115,7 @@ func TestChurnNoDoubleBooking(t *testing.T) {
 				t.Fatalf("patients: %v", err)
 			}
 			pool := openTargets(t, st, npool)
+			run := nurseRun(t, st, 6)
 			w := &wire{base: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: nclients}, Timeout: 60 * time.Second}}
 
 			var mu sync.Mutex
@@ -154,7 +158,7 @@ func TestChurnNoDoubleBooking(t *testing.T) {
 					ods := fmt.Sprintf("Q%04d", c)
 					<-start
 					for op := 0; op < nops; op++ {
-						kind := []string{"book", "book", "amend", "amend", "cancel", "read"}[r.IntN(6)]
+						kind := []string{"book", "book", "book2", "amend", "amend", "cancel", "read"}[r.IntN(7)]
 						id, s := pick(r)
 						if s == nil {
 							kind = "book"
@@ -162,9 +166,20 @@ func TestChurnNoDoubleBooking(t *testing.T) {
 						var rep reply
 						var err error
 						switch kind {
-						case "book":
-							tg := pool[r.IntN(len(pool))]
-							rep, err = w.call(http.MethodPost, "Appointment", gpconnect.CreateAppointment, bookBody(tg, pids[r.IntN(len(pids))], ods), nil)
+						case "book", "book2":
+							var tgs []target
+							var body []byte
+							if kind == "book" {
+								tgs = []target{pool[r.IntN(len(pool))]}
+								body = bookBody(tgs[0], pids[r.IntN(len(pids))], ods)
+							} else {
+								// Two adjacent nurse-clinic slots; neighbouring pairs overlap, so a
+								// booking can find one of its two slots taken and must take neither.
+								i := r.IntN(len(run) - 1)
+								tgs = run[i : i+2]
+								body = multiBody(tgs, pids[r.IntN(len(pids))], "A20047")
+							}
+							rep, err = w.call(http.MethodPost, "Appointment", gpconnect.CreateAppointment, body, nil)
 							if err == nil && rep.status == http.StatusCreated && rep.header.Get("X-Slotbridge-Replayed") == "true" {
 								// The same consumer repeated a booking it still holds: the
 								// provider's retry rule returns the original appointment.
@@ -186,7 +201,10 @@ func TestChurnNoDoubleBooking(t *testing.T) {
 									problem("book: bad body %s", rep.body)
 									continue
 								}
-								ns := &seen{slotID: tg.SlotID}
+								ns := &seen{}
+								for _, tg := range tgs {
+									ns.slotIDs = append(ns.slotIDs, tg.SlotID)
+								}
 								if err := ns.learn(rep.body); err != nil {
 									problem("%v", err)
 								}
@@ -256,6 +274,7 @@ func TestChurnNoDoubleBooking(t *testing.T) {
 			}
 			allowed := map[string]bool{
 				"book 201": true, "book 409 DUPLICATE_REJECTED": true, "book-replay 201": true,
+				"book2 201": true, "book2 409 DUPLICATE_REJECTED": true,
 				"read 200":  true,
 				"amend 200": true, "amend 409 FHIR_CONSTRAINT_VIOLATION": true, "amend 422 INVALID_RESOURCE": true,
 				"amend-cancelled 422 INVALID_RESOURCE": true, "amend-cancelled 409 FHIR_CONSTRAINT_VIOLATION": true,
@@ -267,7 +286,8 @@ func TestChurnNoDoubleBooking(t *testing.T) {
 					t.Errorf("unexpected outcome %q (%d times)", k, counts[k])
 				}
 			}
-			if counts["book 201"] < npool || counts["cancel 200"] == 0 || counts["amend 200"] == 0 {
+			if counts["book 201"] < npool || counts["book2 201"] == 0 || counts["book2 409 DUPLICATE_REJECTED"] == 0 ||
+				counts["cancel 200"] == 0 || counts["amend 200"] == 0 {
 				t.Errorf("too little churn to prove anything: %v", counts)
 			}
 			checkInvariants(t, st)
@@ -327,18 +347,62 @@ func checkAppointments(t *testing.T, st *store.Store, appts map[string]*seen) {
 		if s.refused && r.Status != "cancelled" {
 			t.Errorf("appointment %s: an amend or cancel was refused 422 but it is %s", id, r.Status)
 		}
-		var active, onSlot int
+		var slots []int64
+		if err := st.DB().SelectContext(ctx, &slots, st.DB().Rebind(`SELECT slot_id FROM appointment_slots WHERE appointment_id = ? ORDER BY slot_id`), r.ID); err != nil {
+			t.Fatal(err)
+		}
+		var active int
 		if err := st.DB().GetContext(ctx, &active, st.DB().Rebind(`SELECT COUNT(*) FROM appointment_slots WHERE appointment_id = ? AND active = TRUE`), r.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.DB().GetContext(ctx, &onSlot, st.DB().Rebind(`SELECT COUNT(*) FROM appointment_slots WHERE appointment_id = ? AND slot_id = ?`), r.ID, s.slotID); err != nil {
-			t.Fatal(err)
+		want := slices.Sorted(slices.Values(s.slotIDs))
+		if !slices.Equal(slots, want) {
+			t.Errorf("appointment %s is on slots %v, booked on %v", id, slots, want)
 		}
-		if onSlot != 1 {
-			t.Errorf("appointment %s is not on the slot %d it was booked on", id, s.slotID)
-		}
-		if (r.Status == "booked") != (active == 1) || active > 1 {
-			t.Errorf("appointment %s is %s with %d active slot bookings", id, r.Status, active)
+		if r.Status == "booked" && active != len(want) || r.Status == "cancelled" && active != 0 {
+			t.Errorf("appointment %s is %s with %d of %d slot bookings active", id, r.Status, active, len(want))
 		}
 	}
+}
+
+// nurseRun returns n consecutive free slots of one A20047 nurse-clinic session
+// (one delivery channel, open to A20047 only), so adjacent pairs can be booked.
+func nurseRun(t *testing.T, st *store.Store, n int) []target {
+	t.Helper()
+	var rows []struct {
+		target
+		ScheduleID int64 `db:"schedule_id"`
+	}
+	if err := st.DB().SelectContext(context.Background(), &rows, st.DB().Rebind(`SELECT s.id, s.start_at, s.end_at, sc.location_id, s.schedule_id
+		FROM slots s JOIN schedules sc ON sc.id = s.schedule_id JOIN access_profiles p ON p.id = s.access_profile_id
+		WHERE s.practice_id = 7 AND s.status = 'free' AND p.name = 'own-practice' AND s.start_at > ? ORDER BY sc.start_at, s.schedule_id, s.start_at`),
+		time.Now().Add(3*time.Hour).Unix()); err != nil {
+		t.Fatal(err)
+	}
+	var out []target
+	var sched int64
+	for _, r := range rows {
+		if len(out) > 0 && (r.ScheduleID != sched || out[len(out)-1].EndAt != r.StartAt) {
+			out = out[:0]
+		}
+		out, sched = append(out, r.target), r.ScheduleID
+		if len(out) == n {
+			return out
+		}
+	}
+	t.Fatalf("no run of %d nurse-clinic slots", n)
+	return nil
+}
+
+// multiBody is bookBody for several adjacent slots: start of the first, end of the last.
+func multiBody(tgs []target, patientID int64, ods string) []byte {
+	var a fhir.Appointment
+	_ = json.Unmarshal(bookBody(tgs[0], patientID, ods), &a)
+	a.Slot = nil
+	for _, tg := range tgs {
+		a.Slot = append(a.Slot, fhir.Reference{Reference: fmt.Sprintf("Slot/%d", tg.SlotID)})
+	}
+	a.End = scheduling.FormatLocal(time.Unix(tgs[len(tgs)-1].EndAt, 0))
+	b, _ := json.Marshal(&a)
+	return b
 }
