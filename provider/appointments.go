@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -48,11 +49,10 @@ func (s *Server) book(rq *request) error {
 	if err != nil {
 		return err
 	}
+	// Unknown slots, broken access rules and a past start are EINVALID (422
+	// INVALID_RESOURCE); a slot no longer free is ECONFLICT (409 DUPLICATE_REJECTED).
 	a, created, err := s.store.Book(rq.c.Request.Context(), req)
 	if err != nil {
-		if scheduling.ErrorCode(err) == scheduling.EINVALID && strings.Contains(err.Error(), "do not exist") {
-			return fail(gpconnect.InvalidResource, "%s", scheduling.ErrorMessage(err))
-		}
 		return err
 	}
 	if !created {
@@ -73,9 +73,25 @@ func (s *Server) loadAppointment(rq *request) (*scheduling.Appointment, error) {
 	if !ok {
 		return nil, fail(gpconnect.NoRecordFound, "No appointment with id %q", clip(rq.id, 64))
 	}
-	a, err := s.store.AppointmentByID(rq.c.Request.Context(), rq.practice.ID, id)
+	ctx := rq.c.Request.Context()
+	a, err := s.store.AppointmentByID(ctx, rq.practice.ID, id)
 	if err != nil {
 		return nil, err
+	}
+	if err := complete(a); err != nil {
+		return nil, err
+	}
+	// Requests about an S-flagged patient are treated as "patient not found"
+	// in every Appointment interaction (spec §7, information governance).
+	p, err := s.store.PatientByID(ctx, rq.practice.ID, a.PatientID)
+	if err != nil {
+		// The appointment names a patient the practice does not hold: its data
+		// are too incomplete for the profile (spec §7). %v on purpose: this is an
+		// internal error (500), not the patient's not-found.
+		return nil, fmt.Errorf("appointment %d: patient %d: %v", a.ID, a.PatientID, err)
+	}
+	if p.Sensitive {
+		return nil, fail(gpconnect.PatientNotFound, "No patient for appointment %s", rq.id)
 	}
 	return a, nil
 }
@@ -128,7 +144,7 @@ func (s *Server) updateAppointment(rq *request) error {
 		switch {
 		case ed.Status != scheduling.ApptCancelled:
 			return fail(gpconnect.InvalidResource, "A cancel must set status to cancelled")
-		case ed.Description != cur.Description || ed.Comment != cur.Comment:
+		case ed.Description != cur.Description || ed.Comment != cur.Comment || ed.TypesChanged:
 			return fail(gpconnect.InvalidResource, "A cancel may change only status and the cancellation reason")
 		case ed.CancelReason == nil:
 			return fail(gpconnect.InvalidResource, "The cancellation reason extension is required")
@@ -156,6 +172,16 @@ func (s *Server) updateAppointment(rq *request) error {
 		return err
 	}
 	s.writeAppointment(rq, http.StatusOK, a)
+	return nil
+}
+
+// complete reports, as an internal error (500), an appointment whose stored
+// data cannot make a valid GPConnect-Appointment-1: no patient, location,
+// description, start or end (spec §7).
+func complete(a *scheduling.Appointment) error {
+	if a.PatientID == 0 || a.LocationID == 0 || a.Description == "" || a.Start.Unix() <= 0 || a.End.Unix() <= 0 {
+		return fmt.Errorf("appointment %d is too incomplete for GPConnect-Appointment-1", a.ID)
+	}
 	return nil
 }
 
@@ -191,6 +217,10 @@ func (s *Server) retrieveAppointments(rq *request) error {
 	}
 	b := fhir.NewSearchset()
 	for _, a := range appts {
+		// One appointment too incomplete for the profile fails the whole bundle (spec §7).
+		if err := complete(a); err != nil {
+			return err
+		}
 		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Appointment(a)})
 		rq.noteResource("Appointment", strconv.FormatInt(a.ID, 10))
 	}

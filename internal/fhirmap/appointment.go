@@ -358,6 +358,10 @@ type Editable struct {
 	Status               string
 	CancelReason         *string
 	CancelURLs           []string // extension URLs that are neither known nor allowed
+	// TypesChanged is set when serviceType or serviceCategory was sent and
+	// differs from the stored one: an amend ignores it (spec §7.2), a cancel
+	// may change nothing but status and reason (§7.3).
+	TypesChanged bool
 }
 
 // CompareForUpdate checks a PUT body against the stored appointment: only the
@@ -388,22 +392,28 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 	if sent.Priority != nil && (cur.Priority == nil || *sent.Priority != *cur.Priority) {
 		p.add("priority cannot be changed")
 	}
-	if len(sent.Identifier) != len(cur.Identifier) {
+	if !sameIdentifiers(sent.Identifier, cur.Identifier) {
 		p.add("identifiers cannot be changed")
 	}
 	// Participants: every one sent must be a stored one (same actor), Patient and Location present.
-	stRefs := map[string]bool{}
+	stStatus := map[string]string{}
 	for _, pt := range cur.Participant {
-		stRefs[pt.Actor.Reference] = true
+		stStatus[pt.Actor.Reference] = pt.Status
 	}
 	hasPat, hasLoc := false, false
 	for i, pt := range sent.Participant {
-		if pt.Actor == nil || !stRefs[pt.Actor.Reference] {
+		st, ok := "", false
+		if pt.Actor != nil {
+			st, ok = stStatus[pt.Actor.Reference]
+		}
+		if !ok {
 			p.add("participant[%d] cannot be added or changed", i)
 			continue
 		}
 		if pt.Status == "" {
 			p.add("participant[%d].status is required", i)
+		} else if pt.Status != st {
+			p.add("participant[%d].status cannot be changed", i)
 		}
 		hasPat = hasPat || strings.HasPrefix(pt.Actor.Reference, "Patient/")
 		hasLoc = hasLoc || strings.HasPrefix(pt.Actor.Reference, "Location/")
@@ -421,6 +431,9 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 		switch e.URL {
 		case gpconnect.ExtBookingOrganisation:
 			bookingSeen = true
+			if !sameBookingOrg(sent, e.ValueReference, stored.BookingOrg) {
+				p.add("the booking organisation cannot be changed")
+			}
 		case gpconnect.ExtDeliveryChannel:
 			if e.ValueCode == nil || *e.ValueCode != stored.DeliveryChannel {
 				p.add("the delivery channel cannot be changed")
@@ -442,8 +455,61 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 	if !bookingSeen && stored.BookingOrg.ODS != "" {
 		p.add("the booking organisation extension must be kept")
 	}
+	if len(sent.ServiceType) > 0 && !sameJSON(sent.ServiceType, cur.ServiceType) ||
+		sent.ServiceCategory != nil && !sameJSON(sent.ServiceCategory, cur.ServiceCategory) {
+		ed.TypesChanged = true
+	}
 	ed.Description, ed.Comment, ed.Status = sent.Description, sent.Comment, sent.Status
 	return ed, p.err()
+}
+
+// sameIdentifiers reports whether two identifier lists hold the same system|value pairs.
+func sameIdentifiers(a, b []fhir.Identifier) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	set := map[[2]string]int{}
+	for _, i := range b {
+		set[[2]string{i.System, i.Value}]++
+	}
+	for _, i := range a {
+		k := [2]string{i.System, i.Value}
+		if set[k] == 0 {
+			return false
+		}
+		set[k]--
+	}
+	return true
+}
+
+// sameBookingOrg reports whether the contained Organization the extension
+// points at is the stored booking organisation. The local id may differ.
+func sameBookingOrg(sent *fhir.Appointment, ref *fhir.Reference, stored scheduling.BookingOrg) bool {
+	want := bookingOrg(stored)
+	if want == nil {
+		return false
+	}
+	if ref == nil || !strings.HasPrefix(ref.Reference, "#") {
+		return false
+	}
+	var got *fhir.Organization
+	for _, c := range sent.Contained {
+		if o, ok := c.(*fhir.Organization); ok && o.ID == ref.Reference[1:] {
+			got = o
+		}
+	}
+	if got == nil {
+		return false
+	}
+	a, b := *got, *want
+	a.ID, b.ID = "", ""
+	return sameJSON(&a, &b)
+}
+
+func sameJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
 func sameRefs(a, b []fhir.Reference) bool {

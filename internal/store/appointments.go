@@ -176,8 +176,10 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	if r.PractitionerRole != "" && r.PractitionerRole != sc.Role {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the practitioner role does not match the schedule's (%s)", sc.Role)
 	}
+	// Sensitive (S-flagged) and deceased patients are treated as not found (spec §7 IG).
 	var pcount int
-	if err := tx.GetContext(ctx, &pcount, tx.Rebind(`SELECT COUNT(*) FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE`), r.PatientID, r.PracticeID); err != nil {
+	if err := tx.GetContext(ctx, &pcount, tx.Rebind(`SELECT COUNT(*) FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE
+		AND sensitive = FALSE AND deceased = ''`), r.PatientID, r.PracticeID); err != nil {
 		return nil, err
 	}
 	if pcount == 0 {
@@ -290,20 +292,33 @@ func (s *Store) AppointmentByID(ctx context.Context, practiceID, id int64) (*sch
 	return appointmentByID(ctx, s.r, practiceID, id)
 }
 
-// PatientAppointments lists a patient's appointments (any status) starting in [From, To).
+// PatientAppointments lists a patient's appointments (any status) starting
+// in [From, To), in start order, with two queries whatever their number.
 func (s *Store) PatientAppointments(ctx context.Context, f scheduling.AppointmentFilter) ([]*scheduling.Appointment, error) {
-	var ids []int64
-	if err := s.r.SelectContext(ctx, &ids, s.r.Rebind(`SELECT id FROM appointments WHERE practice_id = ? AND patient_id = ? AND start_at >= ? AND start_at < ? ORDER BY start_at, id`),
-		f.PracticeID, f.PatientID, f.From.Unix(), f.To.Unix()); err != nil {
+	const where = ` FROM appointments WHERE practice_id = ? AND patient_id = ? AND start_at >= ? AND start_at < ?`
+	args := []any{f.PracticeID, f.PatientID, f.From.Unix(), f.To.Unix()}
+	var rows []apptRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT `+apptCols+where+` ORDER BY start_at, id`), args...); err != nil {
 		return nil, err
 	}
-	out := make([]*scheduling.Appointment, 0, len(ids))
-	for _, id := range ids {
-		a, err := appointmentByID(ctx, s.r, f.PracticeID, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
+	if len(rows) == 0 {
+		return []*scheduling.Appointment{}, nil
+	}
+	var links []struct {
+		ApptID int64 `db:"appointment_id"`
+		SlotID int64 `db:"slot_id"`
+	}
+	if err := s.r.SelectContext(ctx, &links, s.r.Rebind(`SELECT appointment_id, slot_id FROM appointment_slots
+		WHERE appointment_id IN (SELECT id`+where+`) ORDER BY appointment_id, slot_id`), args...); err != nil {
+		return nil, err
+	}
+	slots := make(map[int64][]int64, len(rows))
+	for _, l := range links {
+		slots[l.ApptID] = append(slots[l.ApptID], l.SlotID)
+	}
+	out := make([]*scheduling.Appointment, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain(slots[rows[i].ID])
 	}
 	return out, nil
 }
@@ -311,6 +326,44 @@ func (s *Store) PatientAppointments(ctx context.Context, f scheduling.Appointmen
 // Amend changes description and comment of a booked appointment, if its
 // version is still expected (0 = any). Errors: ENOTFOUND, ESTALE, EINVALID.
 func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time) (*scheduling.Appointment, error) {
+	return s.change(ctx, practiceID, id, expected, now, `description = ?, comment = ?`, []any{description, comment}, nil)
+}
+
+// Cancel cancels a booked appointment, frees its slots and gives its place
+// back to the access profile's cap, in one transaction.
+// Errors: ENOTFOUND, ESTALE, EINVALID.
+func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time) (*scheduling.Appointment, error) {
+	return s.change(ctx, practiceID, id, expected, now, `status = 'cancelled', cancel_reason = ?`, []any{reason},
+		func(tx *sqlx.Tx, cur *scheduling.Appointment) error {
+			// A slot of a session the practice has blocked (or cancelled) since the
+			// booking goes back to blocked, not free: the admin's block still holds.
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE slots SET status = CASE WHEN EXISTS (SELECT 1 FROM schedules sc
+					WHERE sc.id = slots.schedule_id AND (sc.blocked = TRUE OR sc.status <> 'active')) THEN 'busy-unavailable' ELSE 'free' END,
+				version = version + 1
+				WHERE id IN (SELECT slot_id FROM appointment_slots WHERE appointment_id = ? AND active = TRUE) AND status = 'busy'`), id); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE appointment_slots SET active = FALSE WHERE appointment_id = ? AND active = TRUE`), id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 && cur.AccessProfileID != 0 {
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = booked - ? WHERE id = ?`), n, cur.AccessProfileID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+}
+
+// change is the one path by which a booked appointment changes (amend and
+// cancel): in one transaction it loads the appointment, checks it may change
+// (expected version, not cancelled, not started), applies set (an UPDATE
+// assignment list with its args) while bumping the version under a
+// version-and-status guard, so a concurrent change makes it ESTALE rather
+// than lost, then runs after (may be nil) and returns the new state.
+func (s *Store) change(ctx context.Context, practiceID, id, expected int64, now time.Time, set string, args []any,
+	after func(tx *sqlx.Tx, cur *scheduling.Appointment) error) (*scheduling.Appointment, error) {
 	var out *scheduling.Appointment
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		cur, err := appointmentByID(ctx, tx, practiceID, id)
@@ -320,13 +373,18 @@ func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, descr
 		if err := checkChangeable(cur, expected, now); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE appointments SET description = ?, comment = ?, version = version + 1, updated_at = ?
-			WHERE id = ? AND version = ? AND status = 'booked'`), description, comment, now.Unix(), id, cur.Version)
+		q := `UPDATE appointments SET ` + set + `, version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND status = 'booked'`
+		res, err := tx.ExecContext(ctx, tx.Rebind(q), append(slices.Clone(args), now.Unix(), id, cur.Version)...)
 		if err != nil {
 			return err
 		}
 		if k, _ := res.RowsAffected(); k != 1 {
 			return scheduling.Errorf(scheduling.ESTALE, "the appointment was changed by someone else; read it again")
+		}
+		if after != nil {
+			if err := after(tx, cur); err != nil {
+				return err
+			}
 		}
 		out, err = appointmentByID(ctx, tx, practiceID, id)
 		return err
@@ -345,46 +403,4 @@ func checkChangeable(cur *scheduling.Appointment, expected int64, now time.Time)
 		return scheduling.Errorf(scheduling.EINVALID, "the appointment has already started")
 	}
 	return nil
-}
-
-// Cancel cancels a booked appointment and frees its slots in one transaction.
-// Errors: ENOTFOUND, ESTALE, EINVALID.
-func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time) (*scheduling.Appointment, error) {
-	var out *scheduling.Appointment
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := appointmentByID(ctx, tx, practiceID, id)
-		if err != nil {
-			return err
-		}
-		if err := checkChangeable(cur, expected, now); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE appointments SET status = 'cancelled', cancel_reason = ?, version = version + 1, updated_at = ?
-			WHERE id = ? AND version = ? AND status = 'booked'`), reason, now.Unix(), id, cur.Version)
-		if err != nil {
-			return err
-		}
-		if k, _ := res.RowsAffected(); k != 1 {
-			return scheduling.Errorf(scheduling.ESTALE, "the appointment was changed by someone else; read it again")
-		}
-		// A slot of a session the practice has blocked (or cancelled) since the
-		// booking goes back to blocked, not free: the admin's block still holds.
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE slots SET status = CASE WHEN EXISTS (SELECT 1 FROM schedules sc
-				WHERE sc.id = slots.schedule_id AND (sc.blocked = TRUE OR sc.status <> 'active')) THEN 'busy-unavailable' ELSE 'free' END,
-			version = version + 1 WHERE id IN (SELECT slot_id FROM appointment_slots WHERE appointment_id = ? AND active = TRUE) AND status = 'busy'`), id); err != nil {
-			return err
-		}
-		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE appointment_slots SET active = FALSE WHERE appointment_id = ? AND active = TRUE`), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n > 0 && cur.AccessProfileID != 0 {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = booked - ? WHERE id = ?`), n, cur.AccessProfileID); err != nil {
-				return err
-			}
-		}
-		out, err = appointmentByID(ctx, tx, practiceID, id)
-		return err
-	})
-	return out, err
 }

@@ -1,0 +1,343 @@
+package provider_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// person is someone the PDS stand-in knows.
+type person struct {
+	NHS    string `db:"nhs_number"`
+	Family string `db:"family"`
+	Given  string `db:"given"`
+	Gender string `db:"gender"`
+	Birth  string `db:"birth_date"`
+}
+
+// unregistered returns people on PDS who are not registered at any demo
+// practice (the test pack's RegisterPatients list), one per call.
+type unregistered struct {
+	people []person
+	next   int
+}
+
+func newUnregistered(t *testing.T, a *apptEnv) *unregistered {
+	t.Helper()
+	var ps []person
+	err := a.st.DB().SelectContext(context.Background(), &ps, `SELECT nhs_number, family, given, gender, birth_date FROM pds_people
+		WHERE nhs_number NOT IN (SELECT nhs_number FROM patients) AND deceased = '' AND sensitive = FALSE AND superseded = FALSE AND invalid = FALSE
+		ORDER BY nhs_number`)
+	if err != nil || len(ps) < 40 {
+		t.Fatalf("unregistered PDS people: %d, %v", len(ps), err)
+	}
+	for i := range ps {
+		ps[i].Given = firstOfList(ps[i].Given)
+	}
+	return &unregistered{people: ps}
+}
+
+// firstOfList reads the first value of a stored list column (a JSON array).
+func firstOfList(col string) string {
+	var l []string
+	if err := json.Unmarshal([]byte(col), &l); err != nil || len(l) == 0 {
+		return col
+	}
+	return l[0]
+}
+
+func (u *unregistered) take(t *testing.T) person {
+	if u.next >= len(u.people) {
+		t.Fatal("out of unregistered people")
+	}
+	p := u.people[u.next]
+	u.next++
+	return p
+}
+
+// registerBody is the test pack's default register request (§12.4): NHS
+// number, one official name, gender, birth date, a home address and phone,
+// plus a temporary address and phone.
+func registerBody(p person) *fhir.Parameters {
+	pat := &fhir.Patient{ResourceType: "Patient", Meta: &fhir.Meta{Profile: []string{profPatient}},
+		Identifier: []fhir.Identifier{{System: sysNHSNumber, Value: p.NHS}},
+		Name:       []fhir.HumanName{{Use: "official", Family: p.Family, Given: []string{p.Given}, Prefix: []string{"Mx"}}},
+		Gender:     p.Gender, BirthDate: p.Birth,
+		Telecom: []fhir.ContactPoint{{System: "phone", Value: "01632 960100", Use: "home"}, {System: "phone", Value: "07700 900100", Use: "temp"},
+			{System: "email", Value: "patient@example.org", Use: "home"}},
+		Address: []fhir.Address{{Use: "home", Line: []string{"1 Test Street"}, City: "Leeds", PostalCode: "LS1 1AA"},
+			{Use: "temp", Line: []string{"2 Holiday Road"}, City: "Whitby", PostalCode: "YO21 1AA"}},
+	}
+	return &fhir.Parameters{ResourceType: "Parameters", Parameter: []fhir.ParametersParameter{{Name: "registerPatient", Resource: pat}}}
+}
+
+func patientOf(b *fhir.Parameters) *fhir.Patient { return b.Parameter[0].Resource.(*fhir.Patient) }
+
+type registerCase struct {
+	name string
+	// who picks the person (default: the next unregistered one).
+	who   func(t *testing.T, a *apptEnv, u *unregistered) person
+	edit  func(b *fhir.Parameters)
+	setup func(t *testing.T, a *apptEnv, p person, xml bool)
+	raw   func(xml bool) ([]byte, string)
+	scope string
+	want  int
+	code  string
+	check func(t *testing.T, a *apptEnv, p person, pat obj)
+}
+
+// demoPerson is a demo patient as PDS knows them.
+func demoPerson(nhs string) func(t *testing.T, a *apptEnv, u *unregistered) person {
+	return func(t *testing.T, a *apptEnv, u *unregistered) person {
+		var p person
+		if err := a.st.DB().GetContext(context.Background(), &p, a.st.DB().Rebind(`SELECT nhs_number, family, given, gender, birth_date FROM patients
+			WHERE nhs_number = ? LIMIT 1`), nhs); err != nil {
+			t.Fatalf("patient %s: %v", nhs, err)
+		}
+		p.Given = firstOfList(p.Given)
+		return p
+	}
+}
+
+var registerCases = []registerCase{
+	{name: "OK/NewTemporaryRegistration", want: 200, check: func(t *testing.T, a *apptEnv, p person, pat obj) {
+		var temp bool
+		for _, tc := range arr(pat, "telecom") {
+			if str(tc, "use") == "temp" {
+				temp = true
+				if str(tc, "period", "end") == "" {
+					t.Errorf("temporary telecom has no end date: %v", tc)
+				}
+			}
+		}
+		for _, ad := range arr(pat, "address") {
+			if str(ad, "use") == "temp" && str(ad, "period", "end") == "" {
+				t.Errorf("temporary address has no end date: %v", ad)
+			}
+		}
+		if !temp {
+			t.Errorf("temporary telecom not returned")
+		}
+	}},
+	{name: "OK/GenderFilledFromPDS", edit: func(b *fhir.Parameters) { patientOf(b).Gender = "" }, want: 200,
+		check: func(t *testing.T, a *apptEnv, p person, pat obj) {
+			if str(pat, "gender") != p.Gender {
+				t.Errorf("gender %q, want PDS's %q", str(pat, "gender"), p.Gender)
+			}
+		}},
+	{name: "OK/MinimumData", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		pat.Telecom, pat.Address, pat.Gender, pat.Name[0].Prefix = nil, nil, "", nil
+	}, want: 200},
+	{name: "OK/VerifiedByTwoOfThreeDatePartsAndNames", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		d := mustDate(pat.BirthDate)
+		pat.BirthDate = time.Date(d.Year(), d.Month(), d.Day()%28+1, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
+		pat.Name[0].Family = strings.ToUpper(pat.Name[0].Family[:3]) + "xyz"
+		pat.Name[0].Given = []string{pat.Name[0].Given[0][:1] + "zzz"}
+	}, want: 200},
+	{name: "OK/ReactivatesInactiveRecord", who: demoPerson("9658219748"), want: 200}, // patient21
+	// Registered at Northgate only: a temporary registration here lets A20047 book for them.
+	{name: "OK/PatientOfAnotherPractice", who: demoPerson("9990000018"), want: 200},
+
+	{name: "ErrSensitive", who: demoPerson("9658220142"), want: 400, code: "INVALID_PATIENT_DEMOGRAPHICS"},
+	{name: "ErrDeceased", who: demoPerson("9658220290"), want: 400, code: "INVALID_PATIENT_DEMOGRAPHICS"},
+	{name: "ErrSuperseded", who: demoPerson("9658220223"), want: 400, code: "INVALID_NHS_NUMBER"},
+	{name: "ErrNotOnPDS", who: func(t *testing.T, a *apptEnv, u *unregistered) person {
+		// RG15: patient14's NHS number with made-up demographics.
+		return person{NHS: "9476718943", Family: "GPConnectFamilyName", Given: "GPConnectGivenName", Gender: "other", Birth: "2017-05-05"}
+	}, want: 400, code: "INVALID_PATIENT_DEMOGRAPHICS"},
+	{name: "ErrNotOnPDSAnywhere", who: func(t *testing.T, a *apptEnv, u *unregistered) person {
+		return person{NHS: "9999999999", Family: "Nobody", Given: "Anne", Gender: "female", Birth: "1970-01-01"}
+	}, want: 400, code: "INVALID_PATIENT_DEMOGRAPHICS"},
+	{name: "ErrDemographicsDoNotMatchPDS", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		pat.BirthDate = "1901-01-01"
+		pat.Name[0].Family, pat.Name[0].Given = "Different", []string{"Person"}
+	}, want: 400, code: "INVALID_PATIENT_DEMOGRAPHICS"},
+	{name: "ErrAlreadyRegistered", who: demoPerson("9658218865"), want: 409, code: "DUPLICATE_REJECTED"}, // patient1
+	{name: "ErrRegisteredTwice", setup: func(t *testing.T, a *apptEnv, p person, xml bool) {
+		r := a.sendRes(t, http.MethodPost, "Patient/$gpc.registerpatient", iidRegister, scopePatWrite, registerBody(p), xml, nil)
+		if r.status != 200 {
+			t.Fatalf("first registration: %d %s", r.status, r.body)
+		}
+	}, want: 409, code: "DUPLICATE_REJECTED"},
+	{name: "ErrNHSNumberCheckDigit", edit: func(b *fhir.Parameters) { patientOf(b).Identifier[0].Value = "9658218866" },
+		want: 400, code: "INVALID_NHS_NUMBER"},
+	{name: "ErrNHSNumberMissing", edit: func(b *fhir.Parameters) { patientOf(b).Identifier = nil }, want: 400, code: "INVALID_NHS_NUMBER"},
+	{name: "ErrIdentifierWithoutSystem", edit: func(b *fhir.Parameters) { patientOf(b).Identifier[0].System = "" }, want: 400, code: "BAD_REQUEST"},
+	{name: "ErrBirthDateMissing", edit: func(b *fhir.Parameters) { patientOf(b).BirthDate = "" }, want: 400, code: "BAD_REQUEST"},
+	{name: "ErrFamilyMissing", edit: func(b *fhir.Parameters) { patientOf(b).Name[0].Family = "" }, want: 400, code: "BAD_REQUEST"},
+	{name: "ErrNoOfficialName", edit: func(b *fhir.Parameters) { patientOf(b).Name[0].Use = "usual" }, want: 400, code: "BAD_REQUEST"},
+	{name: "ErrTwoOfficialNames", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		pat.Name = append(pat.Name, pat.Name[0])
+	}, want: 400, code: "BAD_REQUEST"},
+	{name: "ErrDuplicateParameter", edit: func(b *fhir.Parameters) { b.Parameter = append(b.Parameter, b.Parameter[0]) },
+		want: 400, code: "BAD_REQUEST"},
+	{name: "ErrInvalidTelecom", edit: func(b *fhir.Parameters) {
+		patientOf(b).Telecom = []fhir.ContactPoint{{System: "phone", Use: "home"}}
+	}, want: 400, code: "BAD_REQUEST"},
+	{name: "ErrNotAllowedElement/maritalStatus", edit: func(b *fhir.Parameters) {
+		patientOf(b).MaritalStatus = &fhir.CodeableConcept{Text: "Married"}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrNotAllowedElement/managingOrganization", edit: func(b *fhir.Parameters) {
+		patientOf(b).ManagingOrganization = &fhir.Reference{Reference: "Organization/7"}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrNotAllowedElement/active", edit: func(b *fhir.Parameters) { patientOf(b).Active = ptr(true) }, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrNotAllowedElement/deceased", edit: func(b *fhir.Parameters) { patientOf(b).DeceasedBoolean = ptr(false) },
+		want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrNotAllowedElement/extension", edit: func(b *fhir.Parameters) {
+		patientOf(b).Extension = []fhir.Extension{{URL: extRegDetails}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrTwoHomeAddresses", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		pat.Address = append(pat.Address, pat.Address[0])
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrTwoHomePhones", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		pat.Telecom = append(pat.Telecom, fhir.ContactPoint{System: "phone", Value: "01632 960199", Use: "home"})
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrTwoEmails", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		pat.Telecom = append(pat.Telecom, fhir.ContactPoint{System: "email", Value: "other@example.org", Use: "work"})
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrTwoNHSCommunications", edit: func(b *fhir.Parameters) {
+		c := fhir.Extension{URL: extNHSComm, Extension: []fhir.Extension{{URL: "language",
+			ValueCodeableConcept: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-HumanLanguage-1", Code: "en"}}}}}}
+		patientOf(b).Extension = []fhir.Extension{c, c}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrUnknownParameter", edit: func(b *fhir.Parameters) { b.Parameter[0].Name = "registerPerson" }, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrParameterWithoutPatient", edit: func(b *fhir.Parameters) { b.Parameter[0].Resource = nil }, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrBodyIsPatient", raw: func(xml bool) ([]byte, string) {
+		if xml {
+			return []byte(`<Patient xmlns="http://hl7.org/fhir"><gender value="male"/></Patient>`), mediaXMLCT
+		}
+		return []byte(`{"resourceType":"Patient","gender":"male"}`), mediaJSONCT
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrReadScope", scope: scopePatRead, want: 400, code: "BAD_REQUEST"},
+}
+
+func mustDate(s string) time.Time {
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// TestRegisterPatient covers §12.4 with JSON and XML bodies on every engine;
+// each registered patient is then found, read and booked for.
+func TestRegisterPatient(t *testing.T) {
+	for _, eng := range storetest.Engines(false) {
+		t.Run(eng.Name, func(t *testing.T) {
+			t.Parallel()
+			a := newApptEnv(t, eng)
+			u := newUnregistered(t, a)
+			formats(t, func(t *testing.T, xml bool) {
+				for _, c := range registerCases {
+					t.Run(c.name, func(t *testing.T) {
+						if xml && c.who != nil && c.want == 200 {
+							t.Skip("this demo patient was registered by the JSON run; a second registration is ErrRegisteredTwice's row")
+						}
+						var p person
+						if c.who != nil {
+							p = c.who(t, a, u)
+						} else {
+							p = u.take(t)
+						}
+						if c.setup != nil {
+							c.setup(t, a, p, xml)
+						}
+						scope := scopePatWrite
+						if c.scope != "" {
+							scope = c.scope
+						}
+						var r *response
+						if c.raw != nil {
+							body, ct := c.raw(xml)
+							r = a.send(t, http.MethodPost, "Patient/$gpc.registerpatient", iidRegister, scope, body, ct, nil)
+						} else {
+							b := registerBody(p)
+							if c.edit != nil {
+								c.edit(b)
+							}
+							r = a.sendRes(t, http.MethodPost, "Patient/$gpc.registerpatient", iidRegister, scope, b, xml, nil)
+						}
+						if c.want >= 400 {
+							wantOutcome(t, r, c.want, c.code)
+							return
+						}
+						b := wantOK(t, r, "Bundle")
+						if str(b, "type") != "searchset" {
+							t.Errorf("Bundle.type = %q", str(b, "type"))
+						}
+						wantProfileOnly(t, b, profSearchset)
+						es := entries(b)
+						if len(es) != 1 || str(es[0], "resourceType") != "Patient" {
+							t.Fatalf("want one Patient: %s", r.body)
+						}
+						pat := es[0]
+						wantProfile(t, pat, profPatient)
+						if str(pat, "identifier", 0, "system") != sysNHSNumber || str(pat, "identifier", 0, "value") != p.NHS {
+							t.Errorf("identifier %v, want NHS number %s", at(pat, "identifier"), p.NHS)
+						}
+						official := 0
+						for _, n := range arr(pat, "name") {
+							if str(n, "use") == "official" {
+								official++
+							}
+						}
+						if official != 1 {
+							t.Errorf("%d official names, want 1", official)
+						}
+						reg := extension(pat, extRegDetails)
+						var regType bool
+						for _, x := range arr(reg, "extension") {
+							switch str(x, "url") {
+							case "registrationType":
+								regType = str(x, "valueCodeableConcept", "coding", 0, "code") != "" || str(x, "valueCodeableConcept", "text") != ""
+							case "registrationStatus":
+								t.Errorf("register response carries registrationStatus")
+							}
+						}
+						if !regType {
+							t.Errorf("registrationDetails.registrationType missing: %v", reg)
+						}
+						if c.check != nil {
+							c.check(t, a, p, pat)
+						}
+						// The patient is now found by NHS number, and can be booked for.
+						find := a.get(t, "Patient?identifier="+sysNHSNumber+"%7C"+p.NHS, iidFindPatient, scopePatRead)
+						if fb := wantOK(t, find, "Bundle"); len(entries(fb)) != 1 || str(entries(fb)[0], "id") != str(pat, "id") {
+							t.Errorf("find after register: %s", find.body)
+						}
+						var pid int64
+						fmt.Sscan(str(pat, "id"), &pid)
+						slots := openSlot(t, a)
+						br := a.book(t, newBooking(pid, slots...), xml, nil)
+						wantAppointment(t, br, 201, slots, pid)
+					})
+				}
+			})
+		})
+	}
+}
+
+// wantProfileOnly checks meta.profile contains p (no versionId needed).
+func wantProfileOnly(t *testing.T, res obj, p string) {
+	t.Helper()
+	for _, x := range arr(res, "meta", "profile") {
+		if x == p {
+			return
+		}
+	}
+	t.Errorf("meta.profile = %v, want %s", at(res, "meta", "profile"), p)
+}
