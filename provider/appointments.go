@@ -29,7 +29,7 @@ func (s *Server) writeAppointment(rq *request, status int, a *scheduling.Appoint
 	h.Set("ETag", `W/"`+v+`"`)
 	h.Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
 	if status == http.StatusCreated {
-		h.Set("Location", "/"+rq.ods+"/STU3/1/gpconnect/Appointment/"+strconv.FormatInt(a.ID, 10)+"/_history/"+v)
+		h.Set("Location", rq.serviceRoot()+"/Appointment/"+strconv.FormatInt(a.ID, 10)+"/_history/"+v)
 	}
 	if strings.Contains(strings.ToLower(rq.c.Request.Header.Get("Prefer")), "return=minimal") {
 		h.Set("Cache-Control", "no-store")

@@ -39,6 +39,18 @@ type request struct {
 
 func (rq *request) query() map[string][]string { return rq.c.Request.URL.Query() }
 
+// serviceRoot is this practice's absolute service root URL ([base] in the
+// spec), from the Host the consumer addressed; TLS, or a terminating proxy
+// that says so in X-Forwarded-Proto, makes it https.
+func (rq *request) serviceRoot() string {
+	r := rq.c.Request
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/" + rq.ods + "/STU3/1/gpconnect"
+}
+
 // noteResource records a resource id for the audit trail.
 func (rq *request) noteResource(typ string, id string) {
 	rq.resourceIDs = append(rq.resourceIDs, typ+"/"+id)
