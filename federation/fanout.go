@@ -3,7 +3,6 @@ package federation
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -262,21 +261,21 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 	defer cancel()
 	req := SlotRequest{Start: w.Start, End: w.End, OrgType: q.OrgType}
 	calls := 1
-	slots, err := h.Client.SearchSlots(pctx, st.ep, req)
-	var ce *CallError
-	if errors.As(err, &ce) && ce.Retryable() {
+	sr, err := h.Client.SearchSlots(pctx, st.ep, req)
+	if err != nil && Classify(err).Retryable() {
 		d := cfg.RetryDelay + rand.N(cfg.RetryDelay+1)
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
 			calls++
-			slots, err = h.Client.SearchSlots(pctx, st.ep, req)
+			sr, err = h.Client.SearchSlots(pctx, st.ep, req)
 		case <-pctx.Done():
 		}
 		t.Stop()
 	}
 	if err == nil {
 		h.Breaker.Success(ods)
+		slots, _ := slotsFrom(ods, sr)
 		finish(slots, nil, calls)
 		return
 	}
@@ -296,13 +295,8 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 
 // failureOf classifies an error from a PracticeClient.
 func failureOf(ods string, err error, multi bool, w Window) Failure {
-	f := Failure{ODS: ods, Reason: ReasonProviderError, Detail: clip(err.Error(), 200)}
-	var ce *CallError
-	if errors.As(err, &ce) {
-		f.Reason, f.Status, f.Detail = ce.Reason, ce.Status, ce.Detail
-	} else if errors.Is(err, context.DeadlineExceeded) {
-		f.Reason, f.Detail = ReasonTimeout, "no answer before the deadline"
-	}
+	ce := Classify(err)
+	f := Failure{ODS: ods, Reason: ce.Reason, Status: ce.Status, Detail: ce.Detail}
 	if multi {
 		f.Detail += fmt.Sprintf(" (window %s to %s)", scheduling.FormatDate(w.Start), scheduling.FormatDate(w.End))
 	}

@@ -21,7 +21,7 @@ func testIdentity() federation.Identity {
 
 // newFederation starts a simulated federation of n practices and a hub
 // over a fresh directory store holding hub "h" of every practice.
-func newFederation(t *testing.T, n int, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Transport) {
+func newFederation(t *testing.T, n int, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Client) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := sim.Start(ctx, sim.Config{Practices: n, Days: 3, Seed: 1})
@@ -34,11 +34,10 @@ func newFederation(t *testing.T, n int, cfg federation.Config) (*sim.Sim, *feder
 	if _, _, err := federation.Import(ctx, dir, &f); err != nil {
 		t.Fatal(err)
 	}
-	tr := federation.NewTransport(cfg.Concurrency)
-	t.Cleanup(tr.CloseIdleConnections)
-	hub := &federation.Hub{Dir: dir, Client: &federation.HTTPClient{HTTP: &http.Client{Transport: tr}, Identity: testIdentity()},
-		Breaker: &federation.Breaker{}, Config: cfg}
-	return s, hub, dir, tr
+	hc := federation.NewHTTPClient(cfg.Concurrency)
+	t.Cleanup(hc.CloseIdleConnections)
+	hub := &federation.Hub{Dir: dir, Client: federation.NewGPConnect(testIdentity(), hc, ""), Breaker: &federation.Breaker{}, Config: cfg}
+	return s, hub, dir, hc
 }
 
 // tomorrow is the whole of tomorrow, UK time.
