@@ -87,6 +87,8 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	if !scheduling.ValidNHSNumber(r.Patient.NHSNumber) {
 		return nil, scheduling.Errorf(scheduling.ENHSNUMBER, "%q is not a valid NHS number", r.Patient.NHSNumber)
 	}
+	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
+	defer cancel()
 	ep, err := h.member(ctx, hubName, ods)
 	if err != nil {
 		return nil, err
@@ -109,7 +111,7 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	if err != nil {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "%v", err)
 	}
-	res, err := h.Client.Book(ctx, ep, appt)
+	res, err := within(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) { return h.Client.Book(ctx, ep, appt) })
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -142,7 +144,9 @@ func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID stri
 		to = scheduling.AddDaysLocal(from, 28)
 	}
 	for _, w := range SplitWindows(from, to) {
-		sr, err := h.Client.SearchSlots(ctx, ep, SlotRequest{Start: w.Start, End: w.End})
+		sr, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.SlotResult, error) {
+			return h.Client.SearchSlots(ctx, ep, SlotRequest{Start: w.Start, End: w.End})
+		})
 		if err != nil {
 			return nil, nil, Classify(err)
 		}
@@ -158,7 +162,7 @@ func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID stri
 
 // patientAt finds the patient at the practice, or registers them as temporary.
 func (h *Hub) patientAt(ctx context.Context, ep *scheduling.Endpoint, p PatientDetails) (string, bool, error) {
-	found, err := h.Client.FindPatient(ctx, ep, p.NHSNumber)
+	found, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Patient, error) { return h.Client.FindPatient(ctx, ep, p.NHSNumber) })
 	if err != nil {
 		return "", false, Classify(err)
 	}
@@ -176,7 +180,7 @@ func (h *Hub) patientAt(ctx context.Context, ep *scheduling.Endpoint, p PatientD
 	if p.Given != "" {
 		fp.Name[0].Given = []string{p.Given}
 	}
-	reg, err := h.Client.RegisterPatient(ctx, ep, fp)
+	reg, err := within(ctx, h.callTimeout(), func(ctx context.Context) (*fhir.Patient, error) { return h.Client.RegisterPatient(ctx, ep, fp) })
 	if err != nil {
 		return "", false, Classify(err)
 	}
@@ -187,14 +191,14 @@ func (h *Hub) patientAt(ctx context.Context, ep *scheduling.Endpoint, p PatientD
 // as it is). Errors as Book; a stale version (FHIR_CONSTRAINT_VIOLATION) is
 // retried once after a fresh read.
 func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comment *string) (*Booked, error) {
-	return h.change(ctx, hubName, ref, func(ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+	return h.change(ctx, hubName, ref, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
 		if description != nil {
 			a.Description = *description
 		}
 		if comment != nil {
 			a.Comment = *comment
 		}
-		return h.Client.Amend(ctx, ep, a)
+		return within(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) { return h.Client.Amend(ctx, ep, a) })
 	})
 }
 
@@ -203,27 +207,33 @@ func (h *Hub) Cancel(ctx context.Context, hubName, ref, reason string) (*Booked,
 	if reason == "" {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "a cancellation reason is required")
 	}
-	return h.change(ctx, hubName, ref, func(ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
-		return h.Client.Cancel(ctx, ep, a, reason)
+	return h.change(ctx, hubName, ref, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+		return within(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
+			return h.Client.Cancel(ctx, ep, a, reason)
+		})
 	})
 }
 
 // change reads the appointment and applies fn, once more on a stale version.
-func (h *Hub) change(ctx context.Context, hubName, ref string, fn func(*scheduling.Endpoint, *fhir.Appointment) (*consumer.AppointmentResult, error)) (*Booked, error) {
+func (h *Hub) change(ctx context.Context, hubName, ref string, fn func(context.Context, *scheduling.Endpoint, *fhir.Appointment) (*consumer.AppointmentResult, error)) (*Booked, error) {
 	ods, id, err := ParseRef(ref)
 	if err != nil {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "%v", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
+	defer cancel()
 	ep, err := h.member(ctx, hubName, ods)
 	if err != nil {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		cur, err := h.Client.ReadAppointment(ctx, ep, id)
+		cur, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
+			return h.Client.ReadAppointment(ctx, ep, id)
+		})
 		if err != nil {
 			return nil, Classify(err)
 		}
-		res, err := fn(ep, cur.Appointment)
+		res, err := fn(ctx, ep, cur.Appointment)
 		if err != nil {
 			ce := Classify(err)
 			if ce.Reason == Reason(gpconnect.ConstraintViolation) && ce.Status == 409 && attempt == 0 {
@@ -297,12 +307,12 @@ func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from
 				mu.Unlock()
 				return
 			}
-			pctx, pcancel := context.WithTimeout(ctx, cfg.PracticeTimeout)
-			defer pcancel()
-			found, err := h.Client.FindPatient(pctx, ep, nhs)
+			found, err := readRetry(ctx, cfg.PracticeTimeout, func(ctx context.Context) ([]*fhir.Patient, error) { return h.Client.FindPatient(ctx, ep, nhs) })
 			var appts []*fhir.Appointment
 			if err == nil && len(found) > 0 {
-				appts, err = h.Client.RetrieveAppointments(pctx, ep, found[0].ID, from, to)
+				appts, err = readRetry(ctx, cfg.PracticeTimeout, func(ctx context.Context) ([]*fhir.Appointment, error) {
+					return h.Client.RetrieveAppointments(ctx, ep, found[0].ID, from, to)
+				})
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -341,4 +351,29 @@ func compareStarts(a, b string) int {
 // Describe renders an appointment in one line for the CLI.
 func Describe(ods string, a *fhir.Appointment) string {
 	return fmt.Sprintf("%s/%s  %s  %s to %s  %q", ods, a.ID, a.Status, a.Start, a.End, a.Description)
+}
+
+// callTimeout bounds one call of a booking flow: twice the fan-out's
+// per-practice deadline, since a write does more work than a search.
+func (h *Hub) callTimeout() time.Duration { return 2 * h.Config.withDefaults().PracticeTimeout }
+
+// within runs one call with its own deadline.
+func within[T any](ctx context.Context, d time.Duration, fn func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return fn(ctx)
+}
+
+// readRetry runs an idempotent call with its own deadline and tries once
+// more after a timeout or a 502/503/504, if the caller's context allows.
+// Writes are never retried: a booking that timed out may have been made.
+func readRetry[T any](ctx context.Context, d time.Duration, fn func(context.Context) (T, error)) (T, error) {
+	v, err := within(ctx, d, fn)
+	if err == nil || ctx.Err() != nil {
+		return v, err
+	}
+	if ce := Classify(err); ce.Reason == ReasonTimeout || ce.Retryable() {
+		return within(ctx, d, fn)
+	}
+	return v, err
 }

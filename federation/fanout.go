@@ -31,6 +31,8 @@ type Config struct {
 	Deadline time.Duration
 	// RetryDelay is the pause before the one retry after a 502/503/504 (25ms, plus up to as much again at random).
 	RetryDelay time.Duration
+	// BookingTimeout bounds one book, amend or cancel, all its calls together (10s).
+	BookingTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -45,6 +47,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = 25 * time.Millisecond
+	}
+	if c.BookingTimeout <= 0 {
+		c.BookingTimeout = 10 * time.Second
 	}
 	return c
 }

@@ -7,6 +7,8 @@
 package sim
 
 import (
+	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -112,8 +114,49 @@ func (in *Injector) faults(ods string) Faults {
 	return in.def
 }
 
+// ControlPath is where a running simulator takes new default faults
+// (PUT, JSON {"latency":"60ms","jitter":"lognormal","sigma":0.5,"fail":0.02,"hang":0.01}),
+// so a benchmark can change them without restarting N practices.
+const ControlPath = "/_sim/faults"
+
+// faultsJSON is the control body.
+type faultsJSON struct {
+	Latency string  `json:"latency"`
+	Jitter  string  `json:"jitter"`
+	Sigma   float64 `json:"sigma"`
+	Fail    float64 `json:"fail"`
+	Hang    float64 `json:"hang"`
+}
+
+// MarshalJSON writes the control body for f.
+func (f Faults) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultsJSON{Latency: f.Latency.String(), Jitter: f.Jitter, Sigma: f.Sigma, Fail: f.Fail, Hang: f.Hang})
+}
+
+func (in *Injector) control(w http.ResponseWriter, r *http.Request) {
+	var fj faultsJSON
+	if r.Method != http.MethodPut || json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&fj) != nil {
+		http.Error(w, "PUT a JSON body {latency, jitter, sigma, fail, hang}", http.StatusBadRequest)
+		return
+	}
+	d, err := time.ParseDuration(fj.Latency)
+	if fj.Latency == "" {
+		d, err = 0, nil
+	}
+	if err != nil || fj.Fail < 0 || fj.Hang < 0 || fj.Fail+fj.Hang > 1 {
+		http.Error(w, "bad latency or rates", http.StatusBadRequest)
+		return
+	}
+	in.SetDefault(Faults{Latency: d, Jitter: fj.Jitter, Sigma: fj.Sigma, Fail: fj.Fail, Hang: fj.Hang})
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // ServeHTTP implements http.Handler.
 func (in *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == ControlPath {
+		in.control(w, r)
+		return
+	}
 	ods, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	f := in.faults(ods)
 	in.rngMu.Lock()
