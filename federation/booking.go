@@ -145,7 +145,7 @@ func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID stri
 	}
 	for _, w := range SplitWindows(from, to) {
 		sr, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.SlotResult, error) {
-			return h.Client.SearchSlots(ctx, ep, SlotRequest{Start: w.Start, End: w.End})
+			return h.Client.SlotBundle(ctx, ep, SlotRequest{Start: w.Start, End: w.End})
 		})
 		if err != nil {
 			return nil, nil, Classify(err)

@@ -85,3 +85,41 @@ func Import(ctx context.Context, st scheduling.FederationStore, f *DirectoryFile
 	}
 	return len(f.Endpoints), len(f.Hubs), nil
 }
+
+// StaticDirectory is a Directory held in memory, built from a directory
+// file: for benchmarks and tools that run without a database.
+type StaticDirectory struct {
+	endpoints map[string]*scheduling.Endpoint
+	hubs      map[string]*scheduling.Hub
+}
+
+// NewStaticDirectory indexes the file's endpoints and hubs.
+func NewStaticDirectory(f *DirectoryFile) *StaticDirectory {
+	d := &StaticDirectory{endpoints: map[string]*scheduling.Endpoint{}, hubs: map[string]*scheduling.Hub{}}
+	for _, e := range f.Endpoints {
+		d.endpoints[e.ODS] = e.Endpoint()
+	}
+	for _, h := range f.Hubs {
+		d.hubs[h.Name] = &scheduling.Hub{Name: h.Name, Members: append([]string(nil), h.Members...)}
+	}
+	return d
+}
+
+// EndpointsByODS implements Directory.
+func (d *StaticDirectory) EndpointsByODS(_ context.Context, ods []string) (map[string]*scheduling.Endpoint, error) {
+	out := make(map[string]*scheduling.Endpoint, len(ods))
+	for _, o := range ods {
+		if e := d.endpoints[o]; e != nil {
+			out[o] = e
+		}
+	}
+	return out, nil
+}
+
+// HubByName implements Directory. Returns ENOTFOUND (kind "hub").
+func (d *StaticDirectory) HubByName(_ context.Context, name string) (*scheduling.Hub, error) {
+	if h := d.hubs[name]; h != nil {
+		return h, nil
+	}
+	return nil, scheduling.NotFound("hub", "no hub named %q", name)
+}

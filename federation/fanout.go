@@ -266,21 +266,20 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 	defer cancel()
 	req := SlotRequest{Start: w.Start, End: w.End, OrgType: q.OrgType}
 	calls := 1
-	sr, err := h.Client.SearchSlots(pctx, st.ep, req)
+	slots, err := h.Client.SearchSlots(pctx, st.ep, req)
 	if err != nil && Classify(err).Retryable() {
 		d := cfg.RetryDelay + rand.N(cfg.RetryDelay+1)
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
 			calls++
-			sr, err = h.Client.SearchSlots(pctx, st.ep, req)
+			slots, err = h.Client.SearchSlots(pctx, st.ep, req)
 		case <-pctx.Done():
 		}
 		t.Stop()
 	}
 	if err == nil {
 		h.Breaker.Success(ods)
-		slots, _ := slotsFrom(ods, sr)
 		finish(slots, nil, calls)
 		return
 	}

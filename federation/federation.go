@@ -52,7 +52,9 @@ func (f Failure) String() string {
 }
 
 // Slot is one free slot found at one practice, with what spec §5.8 says a
-// consumer SHALL show, resolved from the provider's bundle.
+// consumer SHALL show, resolved from the provider's bundle. What the slots
+// of one schedule share is held once, behind SlotSchedule, so a fan-out
+// over 500 practices stays small.
 type Slot struct {
 	// ODS is the practice's ODS code; (ODS, ID) is the slot's identity.
 	ODS string
@@ -61,7 +63,13 @@ type Slot struct {
 	Start, End      time.Time
 	DeliveryChannel string
 	// SlotType is Slot.serviceType[0].text.
-	SlotType   string
+	SlotType string
+	// SlotSchedule is never nil.
+	*SlotSchedule
+}
+
+// SlotSchedule is what the slots of one schedule (session) share.
+type SlotSchedule struct {
 	ScheduleID string
 	// ScheduleType is Schedule.serviceCategory.text.
 	ScheduleType     string

@@ -45,7 +45,7 @@ func TestSplitWindows(t *testing.T) {
 func TestMergeDedupeFilter(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	sl := func(ods, id string, min int, ch, role string) Slot {
-		return Slot{ODS: ods, ID: id, Start: t0.Add(time.Duration(min) * time.Minute), End: t0.Add(time.Duration(min+10) * time.Minute), DeliveryChannel: ch, RoleCode: role}
+		return Slot{ODS: ods, ID: id, Start: t0.Add(time.Duration(min) * time.Minute), End: t0.Add(time.Duration(min+10) * time.Minute), DeliveryChannel: ch, SlotSchedule: &SlotSchedule{RoleCode: role}}
 	}
 	a := dedupe([]Slot{sl("A", "3", 20, "Telephone", "R0260"), sl("A", "1", 0, "In-person", "R0260"), sl("A", "1", 0, "In-person", "R0260"), sl("A", "2", 10, "Video", "R0620")})
 	b := dedupe([]Slot{sl("B", "9", 0, "Telephone", "R0260"), sl("B", "8", 30, "In-person", "R0260")})

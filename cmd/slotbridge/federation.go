@@ -669,6 +669,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	minSlots := fs.Int("min-slots", 20, "fewest slots per practice per day")
 	maxSlots := fs.Int("max-slots", 100, "most slots per practice per day")
 	seed := fs.Uint64("seed", 1, "random seed (practices and faults)")
+	cache := fs.Bool("cache-searches", false, "replay each practice's first answer to the same slot search (for hub benchmarks: keeps the providers' CPU out of the figures)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -681,7 +682,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("--hang: %w", err)
 	}
 	t0 := time.Now()
-	s, err := sim.Start(ctx, sim.Config{Practices: *n, Days: *days, MinSlots: *minSlots, MaxSlots: *maxSlots, Seed: *seed, Addr: *addr,
+	s, err := sim.Start(ctx, sim.Config{Practices: *n, Days: *days, MinSlots: *minSlots, MaxSlots: *maxSlots, Seed: *seed, Addr: *addr, CacheSearches: *cache,
 		Faults: sim.Faults{Latency: *latency, Jitter: *jitter, Sigma: *sigma, Fail: failP, Hang: hangP}})
 	if err != nil {
 		return err

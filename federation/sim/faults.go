@@ -81,6 +81,47 @@ type Injector struct {
 	rng     *rand.Rand
 	closing chan struct{}
 	once    sync.Once
+
+	// cache, when not nil, replays each practice's first good answer to a
+	// slot search with the same query (see Config.CacheSearches).
+	cacheMu sync.Mutex
+	cache   map[string]*cachedAnswer
+}
+
+// cachedAnswer is a recorded 200 answer.
+type cachedAnswer struct {
+	header http.Header
+	body   []byte
+}
+
+// recorder keeps a copy of what the provider wrote.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body = append(r.body, b...)
+	return r.ResponseWriter.Write(b)
+}
+
+// CacheSearches makes the injector replay each practice's first good answer
+// to a slot search with the same query string, so that a benchmark of the
+// hub measures the hub and not the simulated providers' CPU (they share the
+// machine). Faults still apply before a replay.
+func (in *Injector) CacheSearches() {
+	in.cacheMu.Lock()
+	in.cache = map[string]*cachedAnswer{}
+	in.cacheMu.Unlock()
 }
 
 // NewInjector wraps next with def applied to every practice.
@@ -210,5 +251,31 @@ func (in *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(http.StatusText(code)))
 		return
 	}
-	in.next.ServeHTTP(w, r)
+	in.cacheMu.Lock()
+	caching := in.cache != nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/Slot")
+	var hit *cachedAnswer
+	key := r.URL.Path + "?" + r.URL.RawQuery + "\x00" + r.Header.Get("Accept-Encoding")
+	if caching {
+		hit = in.cache[key]
+	}
+	in.cacheMu.Unlock()
+	if hit != nil {
+		for k, v := range hit.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(http.StatusOK)
+		w.Write(hit.body)
+		return
+	}
+	if !caching {
+		in.next.ServeHTTP(w, r)
+		return
+	}
+	rec := &recorder{ResponseWriter: w}
+	in.next.ServeHTTP(rec, r)
+	if rec.status == http.StatusOK {
+		in.cacheMu.Lock()
+		in.cache[key] = &cachedAnswer{header: w.Header().Clone(), body: rec.body}
+		in.cacheMu.Unlock()
+	}
 }

@@ -38,6 +38,9 @@ type Config struct {
 	Store *store.Store
 	// Log receives the providers' logs (discarded when nil).
 	Log *slog.Logger
+	// CacheSearches replays each practice's first good slot-search answer
+	// for the same query (for benchmarks of the hub; see Injector.CacheSearches).
+	CacheSearches bool
 }
 
 // Sim is a running simulated federation.
@@ -133,6 +136,9 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 	}
 	s.prov = provider.New(s.Store, &auth.Verifier{}, log, provider.Config{})
 	s.Injector = NewInjector(s.prov.Handler(), cfg.Faults, cfg.Seed+1)
+	if cfg.CacheSearches {
+		s.Injector.CacheSearches()
+	}
 	s.srv = &http.Server{Handler: s.Injector, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
