@@ -130,6 +130,8 @@ type practiceState struct {
 	done    time.Duration
 	calls   int
 	pending int
+	// final is set once the last window is in and the slots are de-duplicated and filtered.
+	final bool
 }
 
 // Search searches every member practice of the named hub. Returns ENOTFOUND
@@ -226,7 +228,10 @@ feed:
 	res := &Result{Hub: hubName, Query: q, Practices: make([]PracticeOutcome, len(members))}
 	lists := make([][]Slot, 0, len(members))
 	for i, st := range states {
-		slots := filterSlots(dedupe(st.slots), q)
+		slots := st.slots
+		if !st.final {
+			slots = filterSlots(dedupe(slots), q)
+		}
 		res.Practices[i] = PracticeOutcome{ODS: members[i], Slots: len(slots), Done: st.done, Calls: st.calls, Failure: st.fail}
 		if st.fail != nil {
 			res.Failures = append(res.Failures, *st.fail)
@@ -253,6 +258,12 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 			st.fail = f
 		}
 		st.done = max(st.done, time.Since(began))
+		// Finish the practice's list here, while others are still in flight,
+		// so that only the k-way merge is left after the slowest answer.
+		if st.pending--; st.pending == 0 {
+			st.slots = filterSlots(dedupe(st.slots), q)
+			st.final = true
+		}
 	}
 	if ctx.Err() != nil {
 		finish(nil, &Failure{ODS: ods, Reason: ReasonTimeout, Detail: "not reached before the overall deadline"}, 0)
