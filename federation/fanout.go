@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -153,7 +154,9 @@ func (h *Hub) Search(ctx context.Context, hubName string, q Query) (*Result, err
 			if !in[p] {
 				return nil, scheduling.NotFound("member", "%s is not a member of hub %q", p, hubName)
 			}
-			members = append(members, p)
+			if !slices.Contains(members, p) {
+				members = append(members, p)
+			}
 		}
 	}
 	return h.SearchPractices(ctx, hubName, members, q)

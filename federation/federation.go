@@ -6,7 +6,8 @@
 // interactions) stands in for SDS (spec §1.2).
 //
 // The package talks to providers through the small PracticeClient interface;
-// HTTPClient is its GP Connect implementation over HTTP.
+// GPConnect implements it with the consumer package (and a one-pass decoder
+// for the fan-out's slot searches).
 package federation
 
 import (

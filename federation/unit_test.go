@@ -111,3 +111,23 @@ func TestBreaker(t *testing.T) {
 		t.Fatal("a good probe did not close the circuit")
 	}
 }
+
+// FuzzDecodeSlots: whatever a provider sends, the fan-out's decoder returns
+// slots or an error, never a panic, and every slot it returns has a schedule.
+func FuzzDecodeSlots(f *testing.F) {
+	f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Slot","id":"1","schedule":{"reference":"Schedule/2"},"status":"free","start":"2026-11-23T09:00:00+00:00","end":"2026-11-23T09:10:00+00:00","extension":[{"url":"https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-DeliveryChannel-2","valueCode":"Telephone"}]}},{"resource":{"resourceType":"Schedule","id":"2","actor":[{"reference":"Location/3"},{"reference":"Practitioner/4"}]}},{"resource":{"resourceType":"Location","id":"3","name":"Surgery","address":{"line":["1 Road"],"city":"Leeds"}}},{"resource":{"resourceType":"Practitioner","id":"4","name":[{"family":"Smith","given":["Jo"]}]}}]}`))
+	f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Slot","id":"1","schedule":{"reference":"Schedule/9"},"start":"x","end":"y"}},{"resource":null},{}]}`))
+	f.Add([]byte(`{"resourceType":"Patient"}`))
+	f.Add([]byte("\x00\xff"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		slots, _, err := decodeSlots("A", body)
+		if err != nil {
+			return
+		}
+		for _, s := range slots {
+			if s.SlotSchedule == nil || s.ID == "" {
+				t.Fatalf("slot without schedule or id: %+v", s)
+			}
+		}
+	})
+}
