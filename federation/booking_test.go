@@ -8,14 +8,21 @@ import (
 	"github.com/slotbridge/slotbridge/federation"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
 // TestBookAmendCancelThroughHub books a slot the fan-out found for a patient
 // registered nowhere (so the hub registers them as temporary), amends and
 // cancels it, and sees the slot free again in the next fan-out.
 func TestBookAmendCancelThroughHub(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) { testBookAmendCancel(t, e) })
+	}
+}
+
+func testBookAmendCancel(t *testing.T, e storetest.Engine) {
 	ctx := context.Background()
-	s, hub, _, _ := newFederation(t, 3, federation.Config{})
+	s, hub, _, _ := newFederationOn(t, e, 3, federation.Config{})
 	start, end := tomorrow()
 	q := federation.Query{Start: start, End: end}
 	res, err := hub.Search(ctx, "h", q)

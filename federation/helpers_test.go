@@ -22,14 +22,24 @@ func testIdentity() federation.Identity {
 // newFederation starts a simulated federation of n practices and a hub
 // over a fresh directory store holding hub "h" of every practice.
 func newFederation(t *testing.T, n int, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Client) {
+	return newFederationOn(t, storetest.Engines(false)[0], n, cfg)
+}
+
+// newFederationOn is newFederation with both the providers' store and the
+// hub's directory on engine e.
+func newFederationOn(t *testing.T, e storetest.Engine, n int, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Client) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := sim.Start(ctx, sim.Config{Practices: n, Days: 3, Seed: 1})
+	var provStore *store.Store
+	if e.Engine != store.EngineSQLite {
+		provStore = storetest.Open(t, e)
+	}
+	s, err := sim.Start(ctx, sim.Config{Practices: n, Days: 3, Seed: 1, Store: provStore})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	dir := storetest.Open(t, storetest.Engines(false)[0])
+	dir := storetest.Open(t, e)
 	f := s.Directory("h")
 	if _, _, err := federation.Import(ctx, dir, &f); err != nil {
 		t.Fatal(err)
