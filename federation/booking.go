@@ -272,12 +272,12 @@ func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from
 		return nil, nil, err
 	}
 	cfg := h.Config.withDefaults()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
-	defer cancel()
 	eps, err := h.Dir.EndpointsByODS(ctx, hub.Members)
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
+	defer cancel()
 	var (
 		mu    sync.Mutex
 		out   []HubAppointment

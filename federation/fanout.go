@@ -169,13 +169,15 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 	if len(wins) == 0 {
 		return nil, scheduling.Errorf(scheduling.EPARAM, "the search range is empty: end must be after start")
 	}
-	began := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
-	defer cancel()
+	// The directory is local and read under the caller's context; the
+	// deadline bounds the calls to practices, which is what can hang.
 	eps, err := h.Dir.EndpointsByODS(ctx, members)
 	if err != nil {
 		return nil, fmt.Errorf("federation: directory: %w", err)
 	}
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
+	defer cancel()
 	states := make([]*practiceState, len(members))
 	var jobs []job
 	for i, ods := range members {
