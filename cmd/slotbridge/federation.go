@@ -698,6 +698,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		f := s.Directory(*hubName)
 		_, _, err = federation.Import(ctx, st, &f)
+		if err == nil {
+			err = pruneHub(ctx, st, f.Hubs[0])
+		}
 		st.Close()
 		if err != nil {
 			return err
@@ -735,4 +738,25 @@ func parsePercent(s string) (float64, error) {
 		return 0, fmt.Errorf("%q: out of range", s)
 	}
 	return v, nil
+}
+
+// pruneHub removes the hub's members that are not in want, so that a hub
+// left by an earlier, larger simulation holds only today's practices.
+func pruneHub(ctx context.Context, st *store.Store, want federation.DirectoryHub) error {
+	h, err := st.HubByName(ctx, want.Name)
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, m := range want.Members {
+		keep[m] = true
+	}
+	for _, m := range h.Members {
+		if !keep[m] {
+			if err := st.RemoveHubMember(ctx, want.Name, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,5 +122,41 @@ func TestFederationMounts(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("GET %s: %d, want %d: %s", path, rec.Code, want, rec.Body)
 		}
+	}
+}
+
+// TestBenchFanoutRuns runs a tiny bench fanout end to end (child simulator,
+// both phases, table and JSON). It checks the report's shape, not the figures.
+func TestBenchFanoutRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child simulator; skipped with -short")
+	}
+	t.Setenv("SLOTBRIDGE_TEST_AS_MAIN", "1")
+	var out, errb bytes.Buffer
+	args := []string{"--sizes", "3,5", "--rounds", "2", "--throughput-for", "200ms", "--practice-timeout", "300ms", "--latency", "5ms", "--json"}
+	if err := runBenchFanout(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var rep struct {
+		Results []fanoutRow `json:"results"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if len(rep.Results) != 2 || rep.Results[1].Practices != 5 || rep.Results[1].SlotsPerFanOut < 5*20 || rep.Results[1].Goals == "" {
+		t.Fatalf("report: %+v", rep.Results)
+	}
+}
+
+// init lets a test start this test binary as the slotbridge command (bench
+// fanout starts `slotbridge sim` as a child process). An init, not a
+// TestMain, so that other test files of the package stay free to add one.
+func init() {
+	if os.Getenv("SLOTBRIDGE_TEST_AS_MAIN") == "1" {
+		if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "slotbridge:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 }
