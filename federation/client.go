@@ -168,7 +168,7 @@ func NewGPConnect(id Identity, hc *http.Client, proxy string) *GPConnect {
 // resend the token elsewhere). Close its idle connections when done.
 func NewHTTPClient(concurrency int) *http.Client {
 	if concurrency <= 0 {
-		concurrency = 64
+		concurrency = 128
 	}
 	tr, _ := consumer.NewTransport(consumer.Config{MaxConnsPerHost: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2})
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -24,7 +24,7 @@ type Directory interface {
 
 // Config tunes a Hub. Zero values get the defaults in brackets.
 type Config struct {
-	// Concurrency bounds the calls in flight at once across all practices (64).
+	// Concurrency bounds the calls in flight at once across all practices (128).
 	Concurrency int
 	// PracticeTimeout bounds each call to one practice, retry included (1.5s).
 	PracticeTimeout time.Duration
@@ -38,7 +38,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Concurrency <= 0 {
-		c.Concurrency = 64
+		c.Concurrency = 128
 	}
 	if c.PracticeTimeout <= 0 {
 		c.PracticeTimeout = 1500 * time.Millisecond

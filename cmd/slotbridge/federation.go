@@ -84,7 +84,7 @@ type fanoutConfig struct {
 }
 
 func (c *fanoutConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&c.concurrency, "concurrency", envInt("SLOTBRIDGE_HUB_CONCURRENCY", 64), "most calls in flight at once")
+	fs.IntVar(&c.concurrency, "concurrency", envInt("SLOTBRIDGE_HUB_CONCURRENCY", 128), "most calls in flight at once")
 	fs.DurationVar(&c.practiceTimeout, "practice-timeout", envDuration("SLOTBRIDGE_HUB_PRACTICE_TIMEOUT", 1500*time.Millisecond), "deadline of each call to one practice (retry included)")
 	fs.DurationVar(&c.deadline, "deadline", envDuration("SLOTBRIDGE_HUB_DEADLINE", 2500*time.Millisecond), "deadline of the whole fan-out")
 }
@@ -469,11 +469,21 @@ func printResult(w io.Writer, r *federation.Result, limit int) {
 	fmt.Fprintf(w, "hub %s: %d free slots from %d of %d practices, %s to %s, in %d ms\n\n", r.Hub, len(r.Slots), ok, len(r.Practices),
 		scheduling.FormatLocal(r.Query.Start), scheduling.FormatLocal(r.Query.End), r.Elapsed.Milliseconds())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "START\tMIN\tSLOT (book with --slot)\tCHANNEL\tSLOT TYPE\tSCHEDULE TYPE\tROLE\tPRACTITIONER\tLOCATION")
 	shown := r.Slots
 	if limit > 0 && len(shown) > limit {
 		shown = shown[:limit]
 	}
+	// Spec §5.8 lists what a consumer SHALL show for each slot; the service
+	// column appears only when some practice names one.
+	services := false
+	for _, s := range shown {
+		services = services || s.ServiceName != ""
+	}
+	head := "START\tMIN\tSLOT (book with --slot)\tCHANNEL\tSLOT TYPE\tSCHEDULE TYPE\tROLE\tPRACTITIONER\tLOCATION\tADDRESS"
+	if services {
+		head += "\tSERVICE"
+	}
+	fmt.Fprintln(tw, head)
 	for _, s := range shown {
 		role := s.RoleDisplay
 		if role == "" {
@@ -483,8 +493,12 @@ func printResult(w io.Writer, r *federation.Result, limit int) {
 		if s.PractitionerSex != "" && who != "" {
 			who += " (" + s.PractitionerSex + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Start.In(scheduling.London).Format("Mon 02 Jan 15:04"), int(s.End.Sub(s.Start).Minutes()),
-			s.Ref(), s.DeliveryChannel, s.SlotType, s.ScheduleType, role, who, s.LocationName)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", s.Start.In(scheduling.London).Format("Mon 02 Jan 15:04"), int(s.End.Sub(s.Start).Minutes()),
+			s.Ref(), s.DeliveryChannel, s.SlotType, s.ScheduleType, role, who, s.LocationName, s.LocationAddress)
+		if services {
+			fmt.Fprintf(tw, "\t%s", s.ServiceName)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	if len(shown) < len(r.Slots) {
