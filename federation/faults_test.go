@@ -254,3 +254,47 @@ func TestNoLeaksAfterFaultyFanOuts(t *testing.T) {
 		t.Errorf("goroutines: %d before, %d after\n%s", before, g, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestBreakerInFanOut: a practice that keeps failing is skipped (circuit
+// open, no call made) until the cooldown passes; then one probe goes
+// through and, the practice having recovered, it is searched again.
+func TestBreakerInFanOut(t *testing.T) {
+	ctx := context.Background()
+	s, hub, _, _ := newFederation(t, 2, federation.Config{})
+	now := time.Now()
+	hub.Breaker = &federation.Breaker{Threshold: 2, Cooldown: time.Minute, Now: func() time.Time { return now }}
+	bad := s.Endpoints[1].ODS
+	s.Injector.Set(bad, sim.Faults{Mode: sim.ModeError})
+	start, end := tomorrow()
+	q := federation.Query{Start: start, End: end}
+	outcome := func() federation.PracticeOutcome {
+		t.Helper()
+		res, err := hub.Search(ctx, "h", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Practices[0].Failure != nil || res.Practices[0].Slots == 0 {
+			t.Fatalf("the good practice suffered: %+v", res.Practices[0])
+		}
+		return res.Practices[1]
+	}
+	for i := range 2 {
+		if o := outcome(); o.Failure == nil || o.Failure.Reason != federation.ReasonProviderError || o.Calls != 1 {
+			t.Fatalf("failure %d: %+v", i, o)
+		}
+	}
+	if o := outcome(); o.Failure == nil || o.Failure.Reason != federation.ReasonCircuitOpen || o.Calls != 0 {
+		t.Fatalf("open circuit: %+v", o)
+	}
+	s.Injector.Set(bad, sim.Faults{})
+	if o := outcome(); o.Failure == nil || o.Failure.Reason != federation.ReasonCircuitOpen {
+		t.Fatalf("still in cooldown: %+v", o)
+	}
+	now = now.Add(time.Minute)
+	if o := outcome(); o.Failure != nil || o.Slots == 0 || o.Calls != 1 {
+		t.Fatalf("probe after cooldown: %+v", o)
+	}
+	if hub.Breaker.State(bad) != "closed" {
+		t.Fatalf("state %s after a good probe", hub.Breaker.State(bad))
+	}
+}
