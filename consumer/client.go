@@ -216,7 +216,8 @@ func (c *Client) ForEndpoint(serviceRoot, providerASID string) (*Client, error) 
 
 // Request is one raw GP Connect exchange, for calls the typed methods do not cover.
 type Request struct {
-	// Method is the HTTP verb; Path is relative to the service root ("Slot", "Appointment/12").
+	// Method is the HTTP verb; Path is relative to the service root ("Slot",
+	// "Appointment/12"); an empty Path addresses the bare service root.
 	Method, Path string
 	// Query is encoded with url.Values.Encode (so "+" and "|" are percent-encoded).
 	Query url.Values
@@ -274,7 +275,10 @@ func (c *Client) Do(ctx context.Context, req Request, opts ...Option) (*Response
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	u := c.cfg.ServiceRoot + "/" + strings.TrimLeft(req.Path, "/")
+	u := c.cfg.ServiceRoot
+	if req.Path != "" {
+		u += "/" + strings.TrimLeft(req.Path, "/")
+	}
 	if c.cfg.ProxyURL != "" {
 		u = c.cfg.ProxyURL + "/" + u
 	}

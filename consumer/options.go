@@ -80,5 +80,6 @@ func WithPrefer(v string) Option { return WithHeader("Prefer", v) }
 
 // Capture copies the raw response (status, headers, body) into r, for callers
 // that need more than the typed result (ETag, Cache-Control, gzip, ...).
-// It is filled whenever a response arrived, success or refusal.
+// It is filled whenever a complete response was read, success or refusal
+// (not for transport errors, oversized bodies or broken gzip streams).
 func Capture(r *Response) Option { return func(o *callOpts) { o.capture = r } }

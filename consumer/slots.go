@@ -20,6 +20,9 @@ func FormatLocal(t time.Time) string { return scheduling.FormatLocal(t) }
 // FormatDate renders t's UK calendar date as YYYY-MM-DD.
 func FormatDate(t time.Time) string { return scheduling.FormatDate(t) }
 
+// LocalMidnight is 00:00 UK local time on t's UK calendar date.
+func LocalMidnight(t time.Time) time.Time { return scheduling.LocalMidnight(t) }
+
 // Includes selects the _include:recurse parameters of a slot search
 // (_include=Slot:schedule is always sent).
 type Includes struct {

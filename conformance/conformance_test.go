@@ -1,0 +1,186 @@
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/conformance"
+	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+	"github.com/slotbridge/slotbridge/provider"
+)
+
+// demoProvider serves the demo provider on loopback, optionally behind a middleware.
+func demoProvider(t *testing.T, e storetest.Engine, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	st := storetest.Open(t, e)
+	if err := demo.Load(context.Background(), st, time.Now(), 10*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	prov := provider.New(st, &auth.Verifier{}, slog.New(slog.NewTextHandler(io.Discard, nil)), provider.Config{})
+	h := prov.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); prov.Close() })
+	return srv.URL + "/A20047/STU3/1/gpconnect"
+}
+
+func run(t *testing.T, root string, only ...string) (*conformance.Report, string) {
+	t.Helper()
+	d := conformance.DefaultData()
+	c, err := conformance.NewClient(root, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rep, err := conformance.Run(context.Background(), conformance.Config{Client: c, Data: d, Only: only, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, out.String()
+}
+
+// TestDemoProvider runs the whole suite against the demo provider: nothing
+// fails except the listed known deviations, and everything booked is cancelled.
+func TestDemoProvider(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			root := demoProvider(t, e, nil)
+			rep, out := run(t, root)
+			t.Log("\n" + out)
+			if !rep.OK() {
+				t.Fatalf("%d checks failed", rep.Failed)
+			}
+			if !strings.HasSuffix(strings.TrimSpace(out), "known deviations") || !strings.Contains(out, "conformance: ") {
+				t.Errorf("summary line missing")
+			}
+			for _, r := range rep.Results {
+				if r.Status == conformance.Skip {
+					t.Errorf("%s skipped against the demo provider: %s", r.ID(), r.Detail)
+				}
+			}
+			for _, c := range rep.Cleanup {
+				if !strings.Contains(c, "stays registered") {
+					t.Errorf("cleanup problem: %s", c)
+				}
+			}
+			// Black-box check of the clean-up: the bookable patient has no booked appointment left.
+			d := conformance.DefaultData()
+			c, _ := conformance.NewClient(root, d, nil)
+			ctx := context.Background()
+			ps, err := c.FindPatient(ctx, d.Patients.Bookable)
+			if err != nil || len(ps) != 1 {
+				t.Fatalf("find patient: %v", err)
+			}
+			list, err := c.RetrieveAppointments(ctx, ps[0].ID, time.Now(), time.Now().AddDate(0, 0, 30))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) == 0 {
+				t.Fatal("the suite booked nothing for the bookable patient")
+			}
+			for _, a := range list {
+				if a.Status != "cancelled" {
+					t.Errorf("Appointment/%s left %s after the run", a.ID, a.Status)
+				}
+			}
+		})
+	}
+}
+
+// noCacheControl drops Cache-Control from every response, as a provider
+// that forgets it would.
+func noCacheControl(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(stripper{w}, r)
+	})
+}
+
+type stripper struct{ http.ResponseWriter }
+
+func (s stripper) WriteHeader(code int) {
+	s.Header().Del("Cache-Control")
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s stripper) Write(b []byte) (int, error) {
+	s.Header().Del("Cache-Control")
+	return s.ResponseWriter.Write(b)
+}
+
+// TestBrokenProviderFails: the suite notices a provider that breaks a rule.
+func TestBrokenProviderFails(t *testing.T) {
+	e := storetest.Engines(false)[0]
+
+	t.Run("NoCacheControl", func(t *testing.T) {
+		rep, out := run(t, demoProvider(t, e, noCacheControl), "metadata", "headers")
+		failed := map[string]bool{}
+		for _, r := range rep.Results {
+			if r.Status == conformance.Fail {
+				failed[r.ID()] = true
+			}
+		}
+		if rep.OK() || !failed["metadata/capability-statement"] || !failed["headers/no-store-on-errors"] {
+			t.Fatalf("missing Cache-Control not reported:\n%s", out)
+		}
+	})
+
+	t.Run("HTMLErrors", func(t *testing.T) {
+		// Every refusal comes back as an HTML page instead of an OperationOutcome.
+		html := func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				if rec.Code >= 400 {
+					w.Header().Set("Content-Type", "text/html")
+					w.WriteHeader(rec.Code)
+					w.Write([]byte("<html>error</html>"))
+					return
+				}
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+			})
+		}
+		rep, out := run(t, demoProvider(t, e, html), "headers", "patient")
+		for _, id := range []string{"headers/missing-trace-id", "patient/read-unknown", "patient/find-bad-check-digit"} {
+			found := false
+			for _, r := range rep.Results {
+				found = found || (r.ID() == id && r.Status == conformance.Fail && strings.Contains(r.Detail, "without an OperationOutcome"))
+			}
+			if !found {
+				t.Errorf("%s did not fail for the missing OperationOutcome:\n%s", id, out)
+			}
+		}
+	})
+
+	t.Run("KnownDeviationDoesNotFail", func(t *testing.T) {
+		d := conformance.DefaultData()
+		c, _ := conformance.NewClient(demoProvider(t, e, noCacheControl), d, nil)
+		rep, err := conformance.Run(context.Background(), conformance.Config{Client: c, Data: d, Only: []string{"metadata"},
+			Deviations: map[string]string{"metadata/capability-statement": "test: listed on purpose"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rep.Results {
+			if r.ID() == "metadata/capability-statement" && r.Status != conformance.Known {
+				t.Fatalf("listed deviation reported as %s", r.Status)
+			}
+		}
+		if rep.Deviations != 1 {
+			t.Fatalf("deviations = %d, want 1", rep.Deviations)
+		}
+	})
+}
