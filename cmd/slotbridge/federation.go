@@ -2,27 +2,775 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/federation/sim"
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store"
 )
 
-// The federation commands are not built yet; issue 5 is open.
+// The hub HTTP API and the federation admin API are served beside the
+// provider by `slotbridge serve`; the hub's identity comes from the environment.
+func init() {
+	registerMount("/hub/", buildFederationAPI)
+	registerMount("/admin/api/federation/", buildFederationAPI)
+}
+
+func buildFederationAPI(st *store.Store, log *slog.Logger) (http.Handler, error) {
+	var id identityConfig
+	var fan fanoutConfig
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	id.register(fs)
+	fan.register(fs)
+	hub := fan.hub(st, id.identity(), id.ssp)
+	return (&federation.API{Hub: hub, Store: st, Token: os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"), Log: log}).Handler(), nil
+}
+
+// identityConfig is the hub's own GP Connect identity (it is a consumer).
+type identityConfig struct {
+	asid, ods, orgName, orgType, phone string
+	device, userID, userName, issuer   string
+	ssp                                string
+}
+
+func (c *identityConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.asid, "asid", envOr("SLOTBRIDGE_CONSUMER_ASID", "200000000359"), "the hub's consumer ASID (Ssp-From)")
+	fs.StringVar(&c.ods, "ods", envOr("SLOTBRIDGE_CONSUMER_ODS", "Y90001"), "the hub's ODS code (booking organisation, searchFilter)")
+	fs.StringVar(&c.orgName, "org-name", envOr("SLOTBRIDGE_CONSUMER_ORG_NAME", "Slotbridge Federation Hub"), "the hub's organisation name")
+	fs.StringVar(&c.orgType, "hub-org-type", envOr("SLOTBRIDGE_CONSUMER_ORG_TYPE", ""), "the hub's organisation type sent as a searchFilter (gp-practice or urgent-care; empty sends none)")
+	fs.StringVar(&c.phone, "phone", envOr("SLOTBRIDGE_CONSUMER_PHONE", "01632 960500"), "the hub's telephone, put on bookings")
+	fs.StringVar(&c.device, "device", envOr("SLOTBRIDGE_CONSUMER_DEVICE", "slotbridge-hub"), "the requesting device identifier")
+	fs.StringVar(&c.userID, "user", envOr("SLOTBRIDGE_CONSUMER_USER", "hub-user"), "the logged-on user's local id (JWT sub)")
+	fs.StringVar(&c.userName, "user-name", envOr("SLOTBRIDGE_CONSUMER_USER_NAME", "Hub Operator"), "the logged-on user's name (given family)")
+	fs.StringVar(&c.issuer, "issuer", envOr("SLOTBRIDGE_CONSUMER_ISSUER", "https://slotbridge.invalid/hub"), "the JWT iss: the hub system's endpoint URL")
+	fs.StringVar(&c.ssp, "ssp", envOr("SLOTBRIDGE_SSP_URL", ""), "Spine Secure Proxy prefix URL (empty calls service roots directly)")
+}
+
+func (c *identityConfig) identity() federation.Identity {
+	given, family := "Hub", c.userName
+	if g, f, ok := strings.Cut(c.userName, " "); ok {
+		given, family = g, f
+	}
+	tok := auth.Identity{Issuer: c.issuer,
+		Device: fhir.Device{ResourceType: "Device", Identifier: []fhir.Identifier{{System: "https://slotbridge.invalid/Id/device", Value: c.device}},
+			Model: "Slotbridge hub", Version: "0.1.0"},
+		Practitioner: fhir.Practitioner{ResourceType: "Practitioner", ID: c.userID,
+			Identifier: []fhir.Identifier{{System: gpconnect.SystemSDSUser, Value: "UNK"}, {System: gpconnect.SystemSDSRoleProfile, Value: "UNK"},
+				{System: "https://slotbridge.invalid/Id/user", Value: c.userID}},
+			Name: []fhir.HumanName{{Family: family, Given: []string{given}}}}}
+	return federation.Identity{ASID: c.asid, ODS: c.ods, OrgName: c.orgName, OrgType: c.orgType, Phone: c.phone, Token: tok}
+}
+
+// fanoutConfig bounds a fan-out.
+type fanoutConfig struct {
+	concurrency     int
+	practiceTimeout time.Duration
+	deadline        time.Duration
+}
+
+func (c *fanoutConfig) register(fs *flag.FlagSet) {
+	fs.IntVar(&c.concurrency, "concurrency", envInt("SLOTBRIDGE_HUB_CONCURRENCY", 128), "most calls in flight at once")
+	fs.DurationVar(&c.practiceTimeout, "practice-timeout", envDuration("SLOTBRIDGE_HUB_PRACTICE_TIMEOUT", 1500*time.Millisecond), "deadline of each call to one practice (retry included)")
+	fs.DurationVar(&c.deadline, "deadline", envDuration("SLOTBRIDGE_HUB_DEADLINE", 2500*time.Millisecond), "deadline of the whole fan-out")
+}
+
+func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp string) *federation.Hub {
+	hc := federation.NewHTTPClient(c.concurrency)
+	return &federation.Hub{Dir: dir, Client: federation.NewGPConnect(id, hc, ssp), Breaker: &federation.Breaker{},
+		Config: federation.Config{Concurrency: c.concurrency, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}}
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+// subcommand splits "NAME rest..." and checks NAME against the known ones.
+func subcommand(cmd string, args []string, known ...string) (string, []string, error) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return "", nil, fmt.Errorf("%s: want a subcommand: %s", cmd, strings.Join(known, ", "))
+	}
+	for _, k := range known {
+		if args[0] == k {
+			return k, args[1:], nil
+		}
+	}
+	return "", nil, fmt.Errorf("%s: unknown subcommand %q (want %s)", cmd, args[0], strings.Join(known, ", "))
+}
+
+// parseInterleaved parses flags that may come before or after positional arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
 func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("hub: not built yet")
+	sub, rest, err := subcommand("hub", args, "create", "add-practice", "remove-practice", "list")
+	if err != nil {
+		fmt.Fprint(stderr, "usage: slotbridge hub create NAME | add-practice NAME ODS... | remove-practice NAME ODS... | list [--json]\n")
+		return err
+	}
+	fs := flag.NewFlagSet("hub "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var db dbConfig
+	db.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterleaved(fs, rest)
+	if err != nil {
+		return err
+	}
+	need := map[string]int{"create": 1, "add-practice": 2, "remove-practice": 2, "list": 0}[sub]
+	if len(pos) < need || (sub == "create" && len(pos) != 1) || (sub == "list" && len(pos) != 0) {
+		return fmt.Errorf("hub %s: wrong arguments %q", sub, pos)
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "create":
+		h, err := st.CreateHub(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "hub %q created\n", h.Name)
+	case "add-practice":
+		if err := st.AddHubMembers(ctx, pos[0], pos[1:]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "hub %q: added %s\n", pos[0], strings.Join(pos[1:], " "))
+	case "remove-practice":
+		for _, ods := range pos[1:] {
+			if err := st.RemoveHubMember(ctx, pos[0], ods); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "hub %q: removed %s\n", pos[0], strings.Join(pos[1:], " "))
+	case "list":
+		hubs, err := st.Hubs(ctx)
+		if err != nil {
+			return err
+		}
+		eps, err := st.Endpoints(ctx)
+		if err != nil {
+			return err
+		}
+		known := map[string]*scheduling.Endpoint{}
+		for _, e := range eps {
+			known[e.ODS] = e
+		}
+		if *asJSON {
+			type hubOut struct {
+				Name    string   `json:"name"`
+				Members []string `json:"members"`
+				Unknown []string `json:"notInDirectory"`
+			}
+			out := []hubOut{}
+			for _, h := range hubs {
+				o := hubOut{Name: h.Name, Members: append([]string{}, h.Members...), Unknown: []string{}}
+				for _, m := range h.Members {
+					if known[m] == nil {
+						o.Unknown = append(o.Unknown, m)
+					}
+				}
+				out = append(out, o)
+			}
+			return writeJSONTo(stdout, out)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "HUB\tMEMBERS\tNOT IN DIRECTORY\tPRACTICES")
+		for _, h := range hubs {
+			var unknown []string
+			for _, m := range h.Members {
+				if known[m] == nil {
+					unknown = append(unknown, m)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", h.Name, len(h.Members), len(unknown), abbreviate(h.Members, 8))
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+func abbreviate(l []string, n int) string {
+	if len(l) <= n {
+		return strings.Join(l, " ")
+	}
+	return strings.Join(l[:n], " ") + fmt.Sprintf(" … (+%d)", len(l)-n)
+}
+
+func writeJSONTo(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("directory: not built yet")
+	sub, rest, err := subcommand("directory", args, "set", "list", "import")
+	if err != nil {
+		fmt.Fprint(stderr, "usage: slotbridge directory set ODS --url ROOT --asid ASID [--name N] [--interactions a,b] [--disabled]\n"+
+			"       slotbridge directory list [--json]\n       slotbridge directory import FILE [--hub NAME]\n")
+		return err
+	}
+	fs := flag.NewFlagSet("directory "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var db dbConfig
+	db.register(fs)
+	root := fs.String("url", "", "set: the practice's FHIR service root URL")
+	asid := fs.String("asid", "", "set: the provider ASID (Ssp-To)")
+	name := fs.String("name", "", "set: display name")
+	inter := fs.String("interactions", "", "set: comma-separated interaction IDs or short names (empty = all)")
+	disabled := fs.Bool("disabled", false, "set: switch the practice off for the hub")
+	hubName := fs.String("hub", "", "import: also add every imported practice to this hub (created if absent)")
+	asJSON := fs.Bool("json", false, "list: print JSON")
+	pos, err := parseInterleaved(fs, rest)
+	if err != nil {
+		return err
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "set":
+		if len(pos) != 1 {
+			return errors.New("directory set: want one ODS code")
+		}
+		var ids []string
+		for _, s := range strings.Split(*inter, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			in, ok := gpconnect.LookupInteraction(s)
+			if !ok {
+				return fmt.Errorf("directory set: unknown interaction %q", s)
+			}
+			ids = append(ids, string(in.ID))
+		}
+		e := &scheduling.Endpoint{ODS: pos[0], Name: *name, ServiceRoot: *root, ASID: *asid, Interactions: ids, Enabled: !*disabled}
+		if err := st.SaveEndpoint(ctx, e); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "directory: %s -> %s (ASID %s)\n", e.ODS, e.ServiceRoot, e.ASID)
+	case "list":
+		eps, err := st.Endpoints(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			out := federation.DirectoryFile{Endpoints: []federation.DirectoryEntry{}}
+			for _, e := range eps {
+				en := e.Enabled
+				out.Endpoints = append(out.Endpoints, federation.DirectoryEntry{ODS: e.ODS, Name: e.Name, ServiceRoot: e.ServiceRoot, ASID: e.ASID, Interactions: e.Interactions, Enabled: &en})
+			}
+			return writeJSONTo(stdout, out)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ODS\tASID\tENABLED\tINTERACTIONS\tSERVICE ROOT\tNAME")
+		for _, e := range eps {
+			n := "all"
+			if len(e.Interactions) > 0 {
+				n = strconv.Itoa(len(e.Interactions))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", e.ODS, e.ASID, e.Enabled, n, e.ServiceRoot, e.Name)
+		}
+		return tw.Flush()
+	case "import":
+		if len(pos) != 1 {
+			return errors.New("directory import: want one FILE")
+		}
+		f, err := federation.ReadDirectoryFile(pos[0])
+		if err != nil {
+			return err
+		}
+		if *hubName != "" {
+			h := federation.DirectoryHub{Name: *hubName}
+			for _, e := range f.Endpoints {
+				h.Members = append(h.Members, e.ODS)
+			}
+			f.Hubs = append(f.Hubs, h)
+		}
+		n, nh, err := federation.Import(ctx, st, f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "imported %d endpoints and %d hubs from %s\n", n, nh, pos[0])
+	}
+	return nil
 }
 
 func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("slots: not built yet")
+	fs := flag.NewFlagSet("slots", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var db dbConfig
+	db.register(fs)
+	var id identityConfig
+	id.register(fs)
+	var fan fanoutConfig
+	fan.register(fs)
+	hubName := fs.String("hub", "", "hub to search (required)")
+	startS := fs.String("start", "now", "start: YYYY-MM-DD, a dateTime with offset, now, today, tomorrow or +Nd")
+	endS := fs.String("end", "+7d", "end: as start; a date means the end of that day")
+	orgType := fs.String("org-type", "", "organisation type sent to every practice (gp-practice or urgent-care)")
+	channel := fs.String("channel", "", "keep only these delivery channels (comma-separated: In-person,Telephone,Video)")
+	role := fs.String("role", "", "keep only these practitioner roles (codes or names, comma-separated)")
+	practices := fs.String("practice", "", "search only these member practices (comma-separated ODS codes)")
+	limit := fs.Int("limit", 50, "most slots to print in the table (0 = all); --json prints all")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *hubName == "" {
+		return errors.New("slots: --hub is required")
+	}
+	now := time.Now()
+	start, err := federation.ParseWhen(*startS, false, now)
+	if err != nil {
+		return fmt.Errorf("slots --start: %w", err)
+	}
+	end, err := federation.ParseWhen(*endS, true, now)
+	if err != nil {
+		return fmt.Errorf("slots --end: %w", err)
+	}
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hub := fan.hub(st, id.identity(), id.ssp)
+	res, err := hub.Search(ctx, *hubName, federation.Query{Start: start, End: end, OrgType: *orgType,
+		Channels: splitComma(*channel), Roles: splitComma(*role), Practices: splitComma(*practices)})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONTo(stdout, resultJSON(res))
+	}
+	printResult(stdout, res, *limit)
+	return nil
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// slotOut is a slot as `slots --json` prints it.
+type slotOut struct {
+	Ref             string `json:"ref"`
+	ODS             string `json:"ods"`
+	Practice        string `json:"practice,omitempty"`
+	SlotID          string `json:"slotId"`
+	Start           string `json:"start"`
+	End             string `json:"end"`
+	DeliveryChannel string `json:"deliveryChannel,omitempty"`
+	SlotType        string `json:"slotType,omitempty"`
+	ScheduleType    string `json:"scheduleType,omitempty"`
+	Role            string `json:"practitionerRole,omitempty"`
+	Practitioner    string `json:"practitioner,omitempty"`
+	Gender          string `json:"practitionerGender,omitempty"`
+	Location        string `json:"location,omitempty"`
+	Address         string `json:"locationAddress,omitempty"`
+	Service         string `json:"service,omitempty"`
+}
+
+type failureOut struct {
+	ODS    string `json:"ods"`
+	Reason string `json:"reason"`
+	Status int    `json:"httpStatus,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+type practiceOut struct {
+	ODS    string  `json:"ods"`
+	Slots  int     `json:"slots"`
+	Calls  int     `json:"calls"`
+	DoneMs float64 `json:"doneMs"`
+	Failed bool    `json:"failed"`
+}
+
+type searchOut struct {
+	Hub       string        `json:"hub"`
+	Start     string        `json:"start"`
+	End       string        `json:"end"`
+	ElapsedMs float64       `json:"elapsedMs"`
+	Slots     []slotOut     `json:"slots"`
+	Failures  []failureOut  `json:"failures"`
+	Practices []practiceOut `json:"practices"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func resultJSON(r *federation.Result) searchOut {
+	out := searchOut{Hub: r.Hub, Start: scheduling.FormatLocal(r.Query.Start), End: scheduling.FormatLocal(r.Query.End), ElapsedMs: ms(r.Elapsed),
+		Slots: make([]slotOut, 0, len(r.Slots)), Failures: []failureOut{}, Practices: []practiceOut{}}
+	for _, s := range r.Slots {
+		role := s.RoleDisplay
+		if role == "" {
+			role = s.RoleCode
+		}
+		out.Slots = append(out.Slots, slotOut{Ref: s.Ref(), ODS: s.ODS, Practice: s.PracticeName, SlotID: s.ID, Start: scheduling.FormatLocal(s.Start),
+			End: scheduling.FormatLocal(s.End), DeliveryChannel: s.DeliveryChannel, SlotType: s.SlotType, ScheduleType: s.ScheduleType, Role: role,
+			Practitioner: s.PractitionerName, Gender: s.PractitionerSex, Location: s.LocationName, Address: s.LocationAddress, Service: s.ServiceName})
+	}
+	for _, f := range r.Failures {
+		out.Failures = append(out.Failures, failureOut{ODS: f.ODS, Reason: string(f.Reason), Status: f.Status, Detail: f.Detail})
+	}
+	for _, p := range r.Practices {
+		out.Practices = append(out.Practices, practiceOut{ODS: p.ODS, Slots: p.Slots, Calls: p.Calls, DoneMs: ms(p.Done), Failed: p.Failure != nil})
+	}
+	return out
+}
+
+func printResult(w io.Writer, r *federation.Result, limit int) {
+	ok := len(r.Practices) - len(r.Failures)
+	fmt.Fprintf(w, "hub %s: %d free slots from %d of %d practices, %s to %s, in %d ms\n\n", r.Hub, len(r.Slots), ok, len(r.Practices),
+		scheduling.FormatLocal(r.Query.Start), scheduling.FormatLocal(r.Query.End), r.Elapsed.Milliseconds())
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	shown := r.Slots
+	if limit > 0 && len(shown) > limit {
+		shown = shown[:limit]
+	}
+	// Spec §5.8 lists what a consumer SHALL show for each slot; the service
+	// column appears only when some practice names one.
+	services := false
+	for _, s := range shown {
+		services = services || s.ServiceName != ""
+	}
+	head := "START\tMIN\tSLOT (book with --slot)\tCHANNEL\tSLOT TYPE\tSCHEDULE TYPE\tROLE\tPRACTITIONER\tLOCATION\tADDRESS"
+	if services {
+		head += "\tSERVICE"
+	}
+	fmt.Fprintln(tw, head)
+	for _, s := range shown {
+		role := s.RoleDisplay
+		if role == "" {
+			role = s.RoleCode
+		}
+		who := s.PractitionerName
+		if s.PractitionerSex != "" && who != "" {
+			who += " (" + s.PractitionerSex + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", s.Start.In(scheduling.London).Format("Mon 02 Jan 15:04"), int(s.End.Sub(s.Start).Minutes()),
+			s.Ref(), s.DeliveryChannel, s.SlotType, s.ScheduleType, role, who, s.LocationName, s.LocationAddress)
+		if services {
+			fmt.Fprintf(tw, "\t%s", s.ServiceName)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	if len(shown) < len(r.Slots) {
+		fmt.Fprintf(w, "… %d more (use --limit 0 or --json)\n", len(r.Slots)-len(shown))
+	}
+	if len(r.Failures) > 0 {
+		fmt.Fprintf(w, "\n%d practices failed:\n", len(r.Failures))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ODS\tREASON\tHTTP\tDETAIL")
+		for _, f := range r.Failures {
+			st := ""
+			if f.Status != 0 {
+				st = strconv.Itoa(f.Status)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.ODS, f.Reason, st, f.Detail)
+		}
+		tw.Flush()
+	}
 }
 
 func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("book: not built yet")
+	mode := "book"
+	if len(args) > 0 && (args[0] == "amend" || args[0] == "cancel" || args[0] == "list") {
+		mode, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("book "+mode, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var db dbConfig
+	db.register(fs)
+	var id identityConfig
+	id.register(fs)
+	var fan fanoutConfig
+	fan.register(fs)
+	hubName := fs.String("hub", "", "hub (required)")
+	slot := fs.String("slot", "", "book: the slot, {ODS}/{slotId} as `slotbridge slots` prints it")
+	patient := fs.String("patient", "", "book, list: the patient's NHS number")
+	family := fs.String("family", "", "book: family name, to register the patient if the practice does not know them")
+	given := fs.String("given", "", "book: given name (for registration)")
+	gender := fs.String("gender", "", "book: gender: male, female, other or unknown (for registration)")
+	birth := fs.String("birth-date", "", "book: birth date YYYY-MM-DD (for registration)")
+	appt := fs.String("appointment", "", "amend, cancel: the appointment, {ODS}/{appointmentId}")
+	desc := fs.String("description", "", "book, amend: the appointment description")
+	comment := fs.String("comment", "", "book, amend: the appointment comment")
+	reason := fs.String("reason", "", "cancel: the cancellation reason (required)")
+	fromS := fs.String("from", "today", "list: first date; book: where to look for the slot")
+	toS := fs.String("to", "+28d", "list: last date; book: where to look for the slot")
+	asJSON := fs.Bool("json", false, "print the appointment(s) as FHIR JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *hubName == "" {
+		return fmt.Errorf("book %s: --hub is required", mode)
+	}
+	now := time.Now()
+	from, err := federation.ParseWhen(*fromS, false, now)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	to, err := federation.ParseWhen(*toS, true, now)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	if mode == "book" && from.Before(now) {
+		from = now
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	st, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hub := fan.hub(st, id.identity(), id.ssp)
+	show := func(b *federation.Booked, verb string) error {
+		if *asJSON {
+			return writeJSONTo(stdout, b.Appointment)
+		}
+		fmt.Fprintf(stdout, "%s %s\n", verb, federation.Describe(b.ODS, b.Appointment))
+		if b.ETag != "" {
+			fmt.Fprintf(stdout, "  version %s\n", b.ETag)
+		}
+		return nil
+	}
+	switch mode {
+	case "book":
+		if *slot == "" || *patient == "" {
+			return errors.New("book: --slot and --patient are required")
+		}
+		b, err := hub.Book(ctx, *hubName, federation.BookRequest{Slot: *slot, Description: *desc, Comment: *comment, From: from, To: to,
+			Patient: federation.PatientDetails{NHSNumber: *patient, Family: *family, Given: *given, Gender: *gender, BirthDate: *birth}})
+		if err != nil {
+			return err
+		}
+		if b.Registered && !*asJSON {
+			fmt.Fprintf(stdout, "registered %s at %s as a temporary patient (Patient/%s)\n", *patient, b.ODS, b.PatientID)
+		}
+		if err := show(b, "booked"); err != nil || *asJSON {
+			return err
+		}
+		s := b.Slot
+		fmt.Fprintf(stdout, "  %s, %s, %s with %s (%s) at %s, %s\n", s.SlotType, s.ScheduleType, s.DeliveryChannel, s.PractitionerName, s.RoleDisplay, s.LocationName, s.LocationAddress)
+		fmt.Fprintf(stdout, "  amend:  slotbridge book amend --hub %s --appointment %s --comment '...'\n", *hubName, b.Ref())
+		fmt.Fprintf(stdout, "  cancel: slotbridge book cancel --hub %s --appointment %s --reason '...'\n", *hubName, b.Ref())
+	case "amend":
+		if *appt == "" || (!set["description"] && !set["comment"]) {
+			return errors.New("book amend: --appointment and at least one of --description, --comment are required")
+		}
+		var d, c *string
+		if set["description"] {
+			d = desc
+		}
+		if set["comment"] {
+			c = comment
+		}
+		b, err := hub.Amend(ctx, *hubName, *appt, d, c)
+		if err != nil {
+			return err
+		}
+		return show(b, "amended")
+	case "cancel":
+		if *appt == "" || *reason == "" {
+			return errors.New("book cancel: --appointment and --reason are required")
+		}
+		b, err := hub.Cancel(ctx, *hubName, *appt, *reason)
+		if err != nil {
+			return err
+		}
+		return show(b, "cancelled")
+	case "list":
+		if *patient == "" {
+			return errors.New("book list: --patient is required")
+		}
+		appts, fails, err := hub.PatientAppointments(ctx, *hubName, *patient, from, to)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			type apptOut struct {
+				Ref         string            `json:"ref"`
+				ODS         string            `json:"ods"`
+				Appointment *fhir.Appointment `json:"appointment"`
+			}
+			out := struct {
+				Appointments []apptOut    `json:"appointments"`
+				Failures     []failureOut `json:"failures"`
+			}{Appointments: []apptOut{}, Failures: []failureOut{}}
+			for _, a := range appts {
+				out.Appointments = append(out.Appointments, apptOut{Ref: a.Ref(), ODS: a.ODS, Appointment: a.Appointment})
+			}
+			for _, f := range fails {
+				out.Failures = append(out.Failures, failureOut{ODS: f.ODS, Reason: string(f.Reason), Status: f.Status, Detail: f.Detail})
+			}
+			return writeJSONTo(stdout, out)
+		}
+		fmt.Fprintf(stdout, "%d appointments for %s across hub %s, %s to %s\n", len(appts), *patient, *hubName, scheduling.FormatDate(from), scheduling.FormatDate(to))
+		for _, a := range appts {
+			fmt.Fprintln(stdout, "  "+federation.Describe(a.ODS, a.Appointment))
+		}
+		for _, f := range fails {
+			fmt.Fprintln(stdout, "  failed: "+f.String())
+		}
+	}
+	return nil
 }
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("sim: not built yet")
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var db dbConfig
+	db.register(fs)
+	n := fs.Int("practices", 50, "how many practices")
+	latency := fs.Duration("latency", 60*time.Millisecond, "median added latency per request")
+	jitter := fs.String("jitter", "lognormal", "latency distribution: none, lognormal or uniform")
+	sigma := fs.Float64("sigma", 0.5, "lognormal shape")
+	fail := fs.String("fail", "0%", "share of requests answered 502/503/504, e.g. 2%")
+	hang := fs.String("hang", "0%", "share of requests never answered, e.g. 1%")
+	addr := fs.String("addr", "127.0.0.1:0", "listen address (one listener; each practice has its own service root on it)")
+	dirFile := fs.String("directory", "sim-directory.json", "directory file to write (for `slotbridge directory import`)")
+	hubName := fs.String("hub", "sim", "hub of every simulated practice, in the directory file")
+	doImport := fs.Bool("import", true, "also import the directory and hub into the database (--data/--database), so `slotbridge slots --hub sim` works at once")
+	days := fs.Int("days", 7, "days of sessions from today")
+	minSlots := fs.Int("min-slots", 20, "fewest slots per practice per day")
+	maxSlots := fs.Int("max-slots", 100, "most slots per practice per day")
+	seed := fs.Uint64("seed", 1, "random seed (practices and faults)")
+	cache := fs.Bool("cache-searches", false, "replay each practice's first answer to the same slot search (for hub benchmarks: keeps the providers' CPU out of the figures)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	failP, err := parsePercent(*fail)
+	if err != nil {
+		return fmt.Errorf("--fail: %w", err)
+	}
+	hangP, err := parsePercent(*hang)
+	if err != nil {
+		return fmt.Errorf("--hang: %w", err)
+	}
+	t0 := time.Now()
+	s, err := sim.Start(ctx, sim.Config{Practices: *n, Days: *days, MinSlots: *minSlots, MaxSlots: *maxSlots, Seed: *seed, Addr: *addr, CacheSearches: *cache,
+		Faults: sim.Faults{Latency: *latency, Jitter: *jitter, Sigma: *sigma, Fail: failP, Hang: hangP}})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.WriteDirectory(*dirFile, *hubName); err != nil {
+		return err
+	}
+	if *doImport {
+		st, err := db.open(ctx)
+		if err != nil {
+			return err
+		}
+		f := s.Directory(*hubName)
+		_, _, err = federation.Import(ctx, st, &f)
+		if err == nil {
+			err = pruneHub(ctx, st, f.Hubs[0])
+		}
+		st.Close()
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "sim ready: %d practices on %s (%s .. %s), started in %d ms\n", *n, s.URL, s.Endpoints[0].ODS, s.Endpoints[len(s.Endpoints)-1].ODS,
+		time.Since(t0).Milliseconds())
+	fmt.Fprintf(stdout, "faults: latency %s %s, %.1f%% 5xx, %.1f%% hang; change them with PUT %s%s\n", *latency, *jitter, failP*100, hangP*100, s.URL, sim.ControlPath)
+	fmt.Fprintf(stdout, "directory: %s (hub %q)", *dirFile, *hubName)
+	if *doImport {
+		fmt.Fprintf(stdout, ", imported into the database")
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "patients on the simulated PDS, registered nowhere (book registers them):\n")
+	for _, p := range s.Patients {
+		fmt.Fprintf(stdout, "  --patient %s --family %s --given %s --gender %s --birth-date %s\n", p.NHSNumber, p.Family, p.Given, p.Gender, p.BirthDate)
+	}
+	fmt.Fprintf(stdout, "try: slotbridge slots --hub %s --start tomorrow --end tomorrow\n", *hubName)
+	if f, ok := stdout.(interface{ Sync() error }); ok {
+		f.Sync()
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// parsePercent reads a percentage, "2%" or "2", as a fraction.
+func parsePercent(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want a percentage such as 2%%", s)
+	}
+	v /= 100
+	if v < 0 || v > 1 {
+		return 0, fmt.Errorf("%q: out of range", s)
+	}
+	return v, nil
+}
+
+// pruneHub removes the hub's members that are not in want, so that a hub
+// left by an earlier, larger simulation holds only today's practices.
+func pruneHub(ctx context.Context, st *store.Store, want federation.DirectoryHub) error {
+	h, err := st.HubByName(ctx, want.Name)
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, m := range want.Members {
+		keep[m] = true
+	}
+	for _, m := range h.Members {
+		if !keep[m] {
+			if err := st.RemoveHubMember(ctx, want.Name, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -1,0 +1,128 @@
+package federation_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// TestBookAmendCancelThroughHub books a slot the fan-out found for a patient
+// registered nowhere (so the hub registers them as temporary), amends and
+// cancels it, and sees the slot free again in the next fan-out.
+func TestBookAmendCancelThroughHub(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) { testBookAmendCancel(t, e) })
+	}
+}
+
+func testBookAmendCancel(t *testing.T, e storetest.Engine) {
+	ctx := context.Background()
+	s, hub, _, _ := newFederationOn(t, e, 3, federation.Config{})
+	start, end := tomorrow()
+	q := federation.Query{Start: start, End: end}
+	res, err := hub.Search(ctx, "h", q)
+	if err != nil || len(res.Slots) == 0 || len(res.Failures) != 0 {
+		t.Fatalf("search: %v, %d slots, failures %v", err, len(res.Slots), res.Failures)
+	}
+	// A slot at the second practice, so that the merge is not trivially the first list.
+	var pick federation.Slot
+	for _, sl := range res.Slots {
+		if sl.ODS == s.Endpoints[1].ODS {
+			pick = sl
+			break
+		}
+	}
+	p := s.Patients[0]
+	details := federation.PatientDetails{NHSNumber: p.NHSNumber, Family: p.Family, Given: p.Given, Gender: p.Gender, BirthDate: p.BirthDate}
+
+	t.Run("ErrNotRegisteredNoDemographics", func(t *testing.T) {
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), Patient: federation.PatientDetails{NHSNumber: p.NHSNumber}})
+		if scheduling.ErrorCode(err) != scheduling.EINVALID {
+			t.Fatalf("got %v, want EINVALID", err)
+		}
+	})
+	t.Run("ErrNotMember", func(t *testing.T) {
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: "A20047/1", Patient: details})
+		if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+			t.Fatalf("got %v, want ENOTFOUND", err)
+		}
+	})
+
+	b, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), Patient: details, Description: "Hub test", Comment: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Registered || b.Appointment.Status != "booked" || b.Appointment.Start != scheduling.FormatLocal(pick.Start) || b.Slot.ID != pick.ID {
+		t.Fatalf("booked %+v (appointment %+v)", b, b.Appointment)
+	}
+	after, err := hub.Search(ctx, "h", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has(after, pick) || len(after.Slots) != len(res.Slots)-1 {
+		t.Fatalf("booked slot still offered (%d slots, was %d)", len(after.Slots), len(res.Slots))
+	}
+	t.Run("ErrSlotAlreadyBooked", func(t *testing.T) {
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), Patient: details})
+		if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+			t.Fatalf("got %v, want ENOTFOUND (slot no longer free)", err)
+		}
+	})
+
+	desc, comment := "Amended through hub", "second"
+	am, err := hub.Amend(ctx, "h", b.Ref(), &desc, &comment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if am.Appointment.Description != desc || am.Appointment.Comment != comment || am.ETag != `W/"2"` {
+		t.Fatalf("amend: %+v etag %s", am.Appointment, am.ETag)
+	}
+
+	// All of this patient's appointments across the hub.
+	today := time.Now()
+	appts, fails, err := hub.PatientAppointments(ctx, "h", p.NHSNumber, today, today.AddDate(0, 0, 7))
+	if err != nil || len(fails) != 0 || len(appts) != 1 || appts[0].Ref() != b.Ref() {
+		t.Fatalf("patient appointments: %v %v %+v", err, fails, appts)
+	}
+
+	c, err := hub.Cancel(ctx, "h", b.Ref(), "Patient no longer needs it")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Appointment.Status != "cancelled" {
+		t.Fatalf("cancel: %+v", c.Appointment)
+	}
+	again, err := hub.Search(ctx, "h", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !has(again, pick) || len(again.Slots) != len(res.Slots) {
+		t.Fatalf("cancelled slot not free again (%d slots, want %d)", len(again.Slots), len(res.Slots))
+	}
+	t.Run("ErrCancelTwice", func(t *testing.T) {
+		_, err := hub.Cancel(ctx, "h", b.Ref(), "again")
+		var ce *federation.CallError
+		if ce, _ = err.(*federation.CallError); ce == nil || ce.Reason != federation.Reason(gpconnect.InvalidResource) {
+			t.Fatalf("got %v, want INVALID_RESOURCE", err)
+		}
+	})
+	// Booking again finds the now-registered patient instead of registering twice.
+	b2, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), Patient: federation.PatientDetails{NHSNumber: p.NHSNumber}})
+	if err != nil || b2.Registered || b2.PatientID != b.PatientID {
+		t.Fatalf("second booking: %v %+v", err, b2)
+	}
+}
+
+func has(r *federation.Result, s federation.Slot) bool {
+	for _, x := range r.Slots {
+		if x.Ref() == s.Ref() {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,516 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/slotbridge/slotbridge/consumer"
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// SlotRequest is one slot search at one practice (one ≤14-day window).
+type SlotRequest struct {
+	Start, End time.Time
+	// OrgType is sent as the organisation-type searchFilter when set.
+	OrgType string
+}
+
+// PracticeClient is what the hub needs from a GP Connect consumer, one
+// practice (directory endpoint) at a time. GPConnect implements it with the
+// consumer package; errors are consumer errors, which Classify reads.
+type PracticeClient interface {
+	// SearchSlots searches one window for free slots (spec §5) and returns
+	// them flattened, sorted by start. It is the fan-out's hot path.
+	SearchSlots(ctx context.Context, ep *scheduling.Endpoint, q SlotRequest) ([]Slot, error)
+	// SlotBundle is SearchSlots returning the whole typed result, as booking needs it.
+	SlotBundle(ctx context.Context, ep *scheduling.Endpoint, q SlotRequest) (*consumer.SlotResult, error)
+	// FindPatient finds a patient by NHS number; none is an empty slice.
+	FindPatient(ctx context.Context, ep *scheduling.Endpoint, nhs string) ([]*fhir.Patient, error)
+	// RegisterPatient registers a temporary patient (spec §12.4).
+	RegisterPatient(ctx context.Context, ep *scheduling.Endpoint, p *fhir.Patient) (*fhir.Patient, error)
+	// Book creates an appointment (spec §6).
+	Book(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error)
+	// ReadAppointment reads an appointment (spec §7.1).
+	ReadAppointment(ctx context.Context, ep *scheduling.Endpoint, id string) (*consumer.AppointmentResult, error)
+	// Amend sends back an appointment with new description/comment (spec §7.2).
+	Amend(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error)
+	// Cancel cancels an appointment with a reason (spec §7.3).
+	Cancel(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment, reason string) (*consumer.AppointmentResult, error)
+	// RetrieveAppointments lists a patient's appointments between two dates (spec §7.4).
+	RetrieveAppointments(ctx context.Context, ep *scheduling.Endpoint, patientID string, from, to time.Time) ([]*fhir.Appointment, error)
+}
+
+// CallError is a failed call to one practice, classified for hub staff.
+type CallError struct {
+	// Reason classifies the failure (the Spine code for a 4xx OperationOutcome).
+	Reason Reason
+	// Status is the HTTP status, 0 when there was no response.
+	Status int
+	// Detail explains it (the OperationOutcome diagnostics where given).
+	Detail string
+}
+
+// Error implements error.
+func (e *CallError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("%s (HTTP %d): %s", e.Reason, e.Status, e.Detail)
+	}
+	return fmt.Sprintf("%s: %s", e.Reason, e.Detail)
+}
+
+// Retryable reports a gateway-type failure worth one more try (502, 503, 504).
+func (e *CallError) Retryable() bool {
+	return e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout
+}
+
+// Classify turns any error from a PracticeClient into a *CallError:
+// timeouts, transport and protocol failures, 5xx (provider error) and 4xx
+// OperationOutcomes (their Spine code).
+func Classify(err error) *CallError {
+	var ce *CallError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	var te *consumer.TransportError
+	var pe *consumer.ProtocolError
+	switch {
+	case errors.Is(err, consumer.ErrTimeout) || errors.Is(err, consumer.ErrCanceled) || errors.Is(err, context.DeadlineExceeded):
+		return &CallError{Reason: ReasonTimeout, Detail: "no answer before the deadline"}
+	case errors.As(err, &te):
+		d := te.Err.Error()
+		if i := strings.LastIndex(d, ": "); i >= 0 && strings.Contains(d, "dial") {
+			d = d[i+2:]
+		}
+		return &CallError{Reason: ReasonProviderError, Detail: clip(d, 200)}
+	case errors.As(err, &pe):
+		return &CallError{Reason: ReasonProviderError, Status: pe.Status, Detail: clip(strings.TrimPrefix(pe.Error(), "consumer: "), 200)}
+	}
+	if e := consumer.AsError(err); e != nil {
+		out := &CallError{Reason: ReasonProviderError, Status: e.Status, Detail: e.Diagnostics}
+		if e.Status < 500 && e.Code != "" {
+			out.Reason = Reason(e.Code)
+		}
+		if out.Detail == "" {
+			out.Detail = http.StatusText(e.Status)
+			if e.BodyProblem != "" {
+				out.Detail += "; " + e.BodyProblem
+			}
+		}
+		out.Detail = clip(out.Detail, 300)
+		return out
+	}
+	return &CallError{Reason: ReasonProviderError, Detail: clip(err.Error(), 200)}
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Identity is who the hub is on GP Connect: its ASID (Ssp-From), and the
+// organisation, device and user put in every token.
+type Identity struct {
+	// ASID is the consumer ASID sent in Ssp-From.
+	ASID string
+	// ODS and OrgName are the booking organisation (the hub).
+	ODS, OrgName string
+	// OrgType is the hub's organisation type code ("urgent-care", "gp-practice"); sent as a searchFilter when set.
+	OrgType string
+	// Phone is the booking organisation's telephone, put in the contained Organization.
+	Phone string
+	// Token is the rest of the JWT identity (issuer, device, practitioner).
+	Token auth.Identity
+}
+
+// GPConnect is the PracticeClient over the consumer package: one consumer
+// client per endpoint, all sharing one *http.Client (one connection pool, so
+// a fan-out through one SSP host reuses connections).
+type GPConnect struct {
+	id   Identity
+	base consumer.Config
+
+	mu      sync.Mutex
+	clients map[string]*consumer.Client
+}
+
+// NewGPConnect builds the client. proxy is the SSP prefix ("" for none).
+func NewGPConnect(id Identity, hc *http.Client, proxy string) *GPConnect {
+	base := consumer.Config{ProxyURL: proxy, ConsumerASID: id.ASID, Issuer: id.Token.Issuer, Device: id.Token.Device,
+		Practitioner: id.Token.Practitioner, Organization: id.Token.Organization, HTTPClient: hc}
+	if id.ODS != "" {
+		base.Organization = fhir.Organization{ResourceType: "Organization", Name: id.OrgName,
+			Identifier: []fhir.Identifier{{System: gpconnect.SystemODSOrganisation, Value: id.ODS}}}
+	}
+	return &GPConnect{id: id, base: base, clients: map[string]*consumer.Client{}}
+}
+
+// NewHTTPClient returns an HTTP client for fan-out through one host (the
+// SSP): a keep-alive pool with room for every call in flight, and no
+// redirects (a GP Connect provider never redirects; following one would
+// resend the token elsewhere). Close its idle connections when done.
+func NewHTTPClient(concurrency int) *http.Client {
+	if concurrency <= 0 {
+		concurrency = 128
+	}
+	tr, _ := consumer.NewTransport(consumer.Config{MaxConnsPerHost: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2})
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+var _ PracticeClient = (*GPConnect)(nil)
+
+func (g *GPConnect) client(ep *scheduling.Endpoint) (*consumer.Client, error) {
+	key := ep.ODS + "\x00" + ep.ServiceRoot + "\x00" + ep.ASID
+	g.mu.Lock()
+	c := g.clients[key]
+	g.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	cfg := g.base
+	cfg.ServiceRoot, cfg.ProviderASID = ep.ServiceRoot, ep.ASID
+	c, err := consumer.New(cfg)
+	if err != nil {
+		return nil, &CallError{Reason: ReasonDisabled, Detail: "cannot call the endpoint: " + err.Error()}
+	}
+	g.mu.Lock()
+	g.clients[key] = c
+	g.mu.Unlock()
+	return c, nil
+}
+
+func (g *GPConnect) slotQuery(r SlotRequest) consumer.SlotQuery {
+	ot := r.OrgType
+	if ot == "" {
+		ot = g.id.OrgType
+	}
+	return consumer.SlotQuery{Start: r.Start, End: r.End, ODS: g.id.ODS, OrgType: gpconnect.OrganisationType(ot),
+		Includes: consumer.Includes{Practitioner: true, Location: true, Organization: true, HealthcareService: true}}
+}
+
+// SlotBundle implements PracticeClient, through the consumer package.
+func (g *GPConnect) SlotBundle(ctx context.Context, ep *scheduling.Endpoint, r SlotRequest) (*consumer.SlotResult, error) {
+	c, err := g.client(ep)
+	if err != nil {
+		return nil, err
+	}
+	return c.SearchSlots(ctx, g.slotQuery(r))
+}
+
+// SearchSlots implements PracticeClient. It sends exactly the request the
+// consumer package would (the same query, headers and token), but reads the
+// answer with a small one-pass decoder (wire.go) instead of the full STU3
+// types: at 500 practices the typed decode was the fan-out's main cost (about
+// 3× slower, 3× the garbage).
+func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r SlotRequest) ([]Slot, error) {
+	c, err := g.client(ep)
+	if err != nil {
+		return nil, err
+	}
+	id := auth.Identity{Issuer: g.base.Issuer, Audience: ep.ServiceRoot, Device: g.base.Device, Organization: g.base.Organization, Practitioner: g.base.Practitioner}
+	tok, err := auth.Mint(id, gpconnect.ScopeOrgRead, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	u := c.ServiceRoot() + "/Slot?" + g.slotQuery(r).Values().Encode()
+	if g.base.ProxyURL != "" {
+		u = strings.TrimRight(g.base.ProxyURL, "/") + "/" + u
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &CallError{Reason: ReasonProviderError, Detail: "bad service root: " + clip(err.Error(), 100)}
+	}
+	h := req.Header
+	h.Set(gpconnect.HeaderTraceID, uuid.NewString())
+	h.Set(gpconnect.HeaderFrom, g.base.ConsumerASID)
+	h.Set(gpconnect.HeaderTo, ep.ASID)
+	h.Set(gpconnect.HeaderInteractionID, string(gpconnect.SearchSlot))
+	h.Set("Authorization", "Bearer "+tok)
+	h.Set("Accept", gpconnect.MediaJSON+";charset=utf-8")
+	hc := g.base.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, transportFailure(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, consumer.DefaultMaxBody+1))
+	if err != nil {
+		return nil, transportFailure(ctx, err)
+	}
+	ct := resp.Header.Get("Content-Type")
+	switch {
+	case len(body) > consumer.DefaultMaxBody:
+		return nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "response body too large"}
+	case resp.StatusCode >= 400:
+		return nil, wireOutcome(resp.StatusCode, ct, body)
+	case resp.StatusCode != http.StatusOK:
+		return nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "unexpected HTTP status " + resp.Status}
+	case !jsonType(ct):
+		return nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: fmt.Sprintf("unexpected content type %q", clip(ct, 80))}
+	}
+	slots, _, err := decodeSlots(ep.ODS, body)
+	if err != nil {
+		return nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "malformed response body: " + clip(err.Error(), 160)}
+	}
+	return slots, nil
+}
+
+// transportFailure classifies a request that got no (complete) answer.
+func transportFailure(ctx context.Context, err error) *CallError {
+	var ne net.Error
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &CallError{Reason: ReasonTimeout, Detail: "no answer before the deadline"}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	d := err.Error()
+	if i := strings.LastIndex(d, ": "); i >= 0 && strings.Contains(d, "dial") {
+		d = d[i+2:]
+	}
+	return &CallError{Reason: ReasonProviderError, Detail: clip(d, 200)}
+}
+
+func jsonType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == gpconnect.MediaJSON || mt == "application/json" || mt == "application/json+fhir")
+}
+
+// wireOutcome reads an error answer's OperationOutcome, as Classify reads a consumer.Error.
+func wireOutcome(status int, ct string, body []byte) *CallError {
+	ce := &CallError{Reason: ReasonProviderError, Status: status, Detail: http.StatusText(status)}
+	var oo struct {
+		ResourceType string `json:"resourceType"`
+		Issue        []struct {
+			Diagnostics string `json:"diagnostics"`
+			Details     struct {
+				Coding []struct {
+					System string `json:"system"`
+					Code   string `json:"code"`
+				} `json:"coding"`
+			} `json:"details"`
+		} `json:"issue"`
+	}
+	if !jsonType(ct) {
+		ce.Detail += fmt.Sprintf("; body is not FHIR JSON (Content-Type %q)", clip(ct, 60))
+		return ce
+	}
+	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
+		ce.Detail += "; body is not an OperationOutcome"
+		return ce
+	}
+	if d := oo.Issue[0].Diagnostics; d != "" {
+		ce.Detail = clip(d, 300)
+	}
+	if status < 500 {
+		for _, c := range oo.Issue[0].Details.Coding {
+			if c.Code != "" && (c.System == gpconnect.SystemSpineError || strings.HasSuffix(c.System, "/Spine-ErrorOrWarningCode-1")) {
+				ce.Reason = Reason(c.Code)
+				break
+			}
+		}
+	}
+	return ce
+}
+
+// FindPatient implements PracticeClient.
+func (g *GPConnect) FindPatient(ctx context.Context, ep *scheduling.Endpoint, nhs string) ([]*fhir.Patient, error) {
+	c, err := g.client(ep)
+	if err != nil {
+		return nil, err
+	}
+	return c.FindPatient(ctx, nhs)
+}
+
+// RegisterPatient implements PracticeClient.
+func (g *GPConnect) RegisterPatient(ctx context.Context, ep *scheduling.Endpoint, p *fhir.Patient) (*fhir.Patient, error) {
+	c, err := g.client(ep)
+	if err != nil {
+		return nil, err
+	}
+	return c.RegisterPatient(ctx, p)
+}
+
+// Book implements PracticeClient.
+func (g *GPConnect) Book(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+	c, err := g.client(ep)
+	if err != nil {
+		return nil, err
+	}
+	return c.Book(ctx, a)
+}
+
+// ReadAppointment implements PracticeClient.
+func (g *GPConnect) ReadAppointment(ctx context.Context, ep *scheduling.Endpoint, id string) (*consumer.AppointmentResult, error) {
+	c, err := g.client(ep)
+	if err != nil {
+		return nil, err
+	}
+	return c.ReadAppointment(ctx, id)
+}
+
+// Amend implements PracticeClient.
+func (g *GPConnect) Amend(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+	c, err := g.client(ep)
+	if err != nil {
+		return nil, err
+	}
+	return c.Amend(ctx, a)
+}
+
+// Cancel implements PracticeClient.
+func (g *GPConnect) Cancel(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment, reason string) (*consumer.AppointmentResult, error) {
+	c, err := g.client(ep)
+	if err != nil {
+		return nil, err
+	}
+	return c.Cancel(ctx, a, reason)
+}
+
+// RetrieveAppointments implements PracticeClient.
+func (g *GPConnect) RetrieveAppointments(ctx context.Context, ep *scheduling.Endpoint, patientID string, from, to time.Time) ([]*fhir.Appointment, error) {
+	c, err := g.client(ep)
+	if err != nil {
+		return nil, err
+	}
+	return c.RetrieveAppointments(ctx, patientID, from, to)
+}
+
+// slotsFrom flattens a practice's slot search into Slots with what spec
+// §5.8 says to show, resolved by resourceType/id. A slot whose schedule is
+// missing or whose times do not parse is dropped and counted (the provider
+// broke spec §5.5). The result is sorted by start, then id.
+func slotsFrom(ods string, r *consumer.SlotResult) ([]Slot, int) {
+	practiceName := ""
+	for _, o := range r.Organizations {
+		practiceName = o.Name
+		break
+	}
+	out := make([]Slot, 0, len(r.Slots))
+	dropped := 0
+	shared := map[string]*SlotSchedule{}
+	intern := map[string]string{}
+	in := func(s string) string {
+		if v, ok := intern[s]; ok {
+			return v
+		}
+		intern[s] = s
+		return s
+	}
+	for _, fs := range r.Slots {
+		sch := r.Schedule(fs)
+		start, err1 := time.Parse(scheduling.LocalLayout, fs.Start)
+		end, err2 := time.Parse(scheduling.LocalLayout, fs.End)
+		if sch == nil || err1 != nil || err2 != nil || fs.ID == "" || (fs.Status != "" && fs.Status != "free") {
+			dropped++
+			continue
+		}
+		ch := consumer.ExtensionCode(fs.Extension, gpconnect.ExtDeliveryChannel)
+		if ch == "" {
+			ch = consumer.ExtensionCode(fs.Extension, gpconnect.ExtDeliveryChannelOld)
+		}
+		s := Slot{ODS: ods, ID: fs.ID, Start: start, End: end, DeliveryChannel: in(ch), SlotSchedule: shared[sch.ID]}
+		if len(fs.ServiceType) > 0 {
+			s.SlotType = in(fs.ServiceType[0].Text)
+		}
+		if s.SlotSchedule == nil {
+			s.SlotSchedule = scheduleInfo(r, sch, practiceName)
+			shared[sch.ID] = s.SlotSchedule
+		}
+		out = append(out, s)
+	}
+	sortSlots(out)
+	return out, dropped
+}
+
+// scheduleInfo resolves a schedule's type, role, location, practitioner and service.
+func scheduleInfo(r *consumer.SlotResult, sch *fhir.Schedule, practiceName string) *SlotSchedule {
+	si := &SlotSchedule{ScheduleID: sch.ID, PracticeName: practiceName}
+	if sch.ServiceCategory != nil {
+		si.ScheduleType = sch.ServiceCategory.Text
+	}
+	for _, x := range sch.Extension {
+		if x.URL == gpconnect.ExtPractitionerRole && x.ValueCodeableConcept != nil && len(x.ValueCodeableConcept.Coding) > 0 {
+			si.RoleCode = x.ValueCodeableConcept.Coding[0].Code
+			si.RoleDisplay = x.ValueCodeableConcept.Coding[0].Display
+		}
+	}
+	if id, ok := consumer.RefID(consumer.ActorRef(sch, "Location"), "Location"); ok {
+		si.LocationID = id
+		if l := r.Locations[id]; l != nil {
+			si.LocationName = l.Name
+			si.LocationAddress = addressText(l.Address)
+		}
+	}
+	if id, ok := consumer.RefID(consumer.ActorRef(sch, "Practitioner"), "Practitioner"); ok {
+		si.PractitionerID = id
+		if p := r.Practitioners[id]; p != nil {
+			si.PractitionerName = humanName(p.Name)
+			si.PractitionerSex = p.Gender
+		}
+	}
+	if id, ok := consumer.RefID(consumer.ActorRef(sch, "HealthcareService"), "HealthcareService"); ok {
+		if hs := r.HealthcareServices[id]; hs != nil {
+			si.ServiceName = hs.Name
+		}
+	}
+	return si
+}
+
+// sortSlots orders slots by start, then practice, then id.
+func sortSlots(s []Slot) {
+	sort.Slice(s, func(i, j int) bool { return slotLess(&s[i], &s[j]) })
+}
+
+func slotLess(a, b *Slot) bool {
+	if !a.Start.Equal(b.Start) {
+		return a.Start.Before(b.Start)
+	}
+	if a.ODS != b.ODS {
+		return a.ODS < b.ODS
+	}
+	return a.ID < b.ID
+}
+
+func humanName(names []fhir.HumanName) string {
+	if len(names) == 0 {
+		return ""
+	}
+	n := names[0]
+	parts := append(append(append([]string{}, n.Prefix...), n.Given...), n.Family)
+	return strings.TrimSpace(strings.Join(parts, " "))
+}
+
+func addressText(a *fhir.Address) string {
+	if a == nil {
+		return ""
+	}
+	var keep []string
+	for _, p := range append(append([]string{}, a.Line...), a.City, a.PostalCode) {
+		if p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ", ")
+}

@@ -1,0 +1,416 @@
+package federation
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// Directory is the part of the store a fan-out reads.
+type Directory interface {
+	// EndpointsByODS returns the entries known for the codes; unknown codes are absent.
+	EndpointsByODS(ctx context.Context, ods []string) (map[string]*scheduling.Endpoint, error)
+	// HubByName reads a hub and its members. Returns ENOTFOUND (kind "hub").
+	HubByName(ctx context.Context, name string) (*scheduling.Hub, error)
+}
+
+// Config tunes a Hub. Zero values get the defaults in brackets.
+type Config struct {
+	// Concurrency bounds the calls in flight at once across all practices (128).
+	Concurrency int
+	// PracticeTimeout bounds each call to one practice, retry included (1.5s).
+	PracticeTimeout time.Duration
+	// Deadline bounds a whole fan-out (2.5s, inside the spec's 3-second limit).
+	Deadline time.Duration
+	// RetryDelay is the pause before the one retry after a 502/503/504 (25ms, plus up to as much again at random).
+	RetryDelay time.Duration
+	// BookingTimeout bounds one book, amend or cancel, all its calls together (10s).
+	BookingTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 128
+	}
+	if c.PracticeTimeout <= 0 {
+		c.PracticeTimeout = 1500 * time.Millisecond
+	}
+	if c.Deadline <= 0 {
+		c.Deadline = 2500 * time.Millisecond
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = 25 * time.Millisecond
+	}
+	if c.BookingTimeout <= 0 {
+		c.BookingTimeout = 10 * time.Second
+	}
+	return c
+}
+
+// Hub runs fan-out searches and bookings for the hubs in a directory.
+// It is safe for concurrent use; one Hub (and so one breaker and one
+// connection pool) should serve a process.
+type Hub struct {
+	Dir     Directory
+	Client  PracticeClient
+	Breaker *Breaker
+	Config  Config
+	// Now is the clock (tests move it).
+	Now func() time.Time
+}
+
+// Query is a hub-wide slot search. Start and End bound the slots (each slot
+// lies fully inside); the other fields narrow the merged list.
+type Query struct {
+	Start, End time.Time
+	// OrgType is sent to every practice as the organisation-type searchFilter
+	// (the practice's access profiles decide); empty sends the hub's own type if configured.
+	OrgType string
+	// Channels keeps only slots with one of these delivery channels (e.g. "Telephone").
+	Channels []string
+	// Roles keeps only slots whose schedule's practitioner role code or display is one of these.
+	Roles []string
+	// Practices, when set, searches only these members.
+	Practices []string
+}
+
+// PracticeOutcome is what happened at one member practice.
+type PracticeOutcome struct {
+	ODS   string
+	Slots int
+	// Done is how long after the fan-out began this practice's last answer
+	// arrived (0 if it was never called).
+	Done time.Duration
+	// Calls is how many HTTP calls were made (windows and retries).
+	Calls int
+	// Failure is set when the practice failed (Slots may still be > 0 when only some windows failed).
+	Failure *Failure
+}
+
+// Result is a merged fan-out.
+type Result struct {
+	Hub   string
+	Query Query
+	// Slots are every practice's slots, by start time (then ODS, then id), each (ODS, id) once.
+	Slots []Slot
+	// Practices has one outcome per member searched, in member order.
+	Practices []PracticeOutcome
+	// Failures lists the failed practices, in member order.
+	Failures []Failure
+	// Elapsed is the wall time of the whole fan-out.
+	Elapsed time.Duration
+}
+
+func (h *Hub) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// job is one window of one practice.
+type job struct {
+	practice int
+	win      Window
+}
+
+// practiceState collects one practice's windows as they finish.
+type practiceState struct {
+	ep      *scheduling.Endpoint
+	mu      sync.Mutex
+	slots   []Slot
+	fail    *Failure
+	done    time.Duration
+	calls   int
+	pending int
+	// final is set once the last window is in and the slots are de-duplicated and filtered.
+	final bool
+}
+
+// Search searches every member practice of the named hub. Returns ENOTFOUND
+// (kind "hub") for an unknown hub and EPARAM for an empty range; every
+// per-practice problem is reported in Result.Failures, never as an error.
+func (h *Hub) Search(ctx context.Context, hubName string, q Query) (*Result, error) {
+	hub, err := h.Dir.HubByName(ctx, hubName)
+	if err != nil {
+		return nil, err
+	}
+	members := hub.Members
+	if len(q.Practices) > 0 {
+		in := map[string]bool{}
+		for _, m := range members {
+			in[m] = true
+		}
+		members = nil
+		for _, p := range q.Practices {
+			if !in[p] {
+				return nil, scheduling.NotFound("member", "%s is not a member of hub %q", p, hubName)
+			}
+			if !slices.Contains(members, p) {
+				members = append(members, p)
+			}
+		}
+	}
+	return h.SearchPractices(ctx, hubName, members, q)
+}
+
+// SearchPractices is Search over an explicit list of practices.
+func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []string, q Query) (*Result, error) {
+	cfg := h.Config.withDefaults()
+	wins := SplitWindows(q.Start, q.End)
+	if len(wins) == 0 {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "the search range is empty: end must be after start")
+	}
+	// The directory is local and read under the caller's context; the
+	// deadline bounds the calls to practices, which is what can hang.
+	eps, err := h.Dir.EndpointsByODS(ctx, members)
+	if err != nil {
+		return nil, fmt.Errorf("federation: directory: %w", err)
+	}
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
+	defer cancel()
+	states := make([]*practiceState, len(members))
+	var jobs []job
+	for i, ods := range members {
+		st := &practiceState{ep: eps[ods]}
+		states[i] = st
+		switch {
+		case st.ep == nil:
+			st.fail = &Failure{ODS: ods, Reason: ReasonUnknown, Detail: "not in the endpoint directory"}
+		case !st.ep.Enabled:
+			st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: "switched off in the endpoint directory"}
+		case !st.ep.Supports(string(gpconnect.SearchSlot)):
+			st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: "the directory lists no slot search interaction"}
+		default:
+			st.pending = len(wins)
+			for _, w := range wins {
+				jobs = append(jobs, job{practice: i, win: w})
+			}
+		}
+	}
+
+	work := make(chan job)
+	var wg sync.WaitGroup
+	n := min(cfg.Concurrency, len(jobs))
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				h.runJob(ctx, cfg, states[j.practice], j.win, q, began)
+			}
+		}()
+	}
+	// Feed jobs until they run out or the overall deadline passes; a job
+	// never started is a timeout for its practice.
+	fed := 0
+feed:
+	for ; fed < len(jobs); fed++ {
+		select {
+		case work <- jobs[fed]:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	for _, j := range jobs[fed:] {
+		st := states[j.practice]
+		if st.fail == nil {
+			st.fail = &Failure{ODS: st.ep.ODS, Reason: ReasonTimeout, Detail: "not reached before the overall deadline"}
+		}
+	}
+
+	res := &Result{Hub: hubName, Query: q, Practices: make([]PracticeOutcome, len(members))}
+	lists := make([][]Slot, 0, len(members))
+	for i, st := range states {
+		slots := st.slots
+		if !st.final {
+			slots = filterSlots(dedupe(slots), q)
+		}
+		res.Practices[i] = PracticeOutcome{ODS: members[i], Slots: len(slots), Done: st.done, Calls: st.calls, Failure: st.fail}
+		if st.fail != nil {
+			res.Failures = append(res.Failures, *st.fail)
+		}
+		if len(slots) > 0 {
+			lists = append(lists, slots)
+		}
+	}
+	res.Slots = mergeSlots(lists)
+	res.Elapsed = time.Since(began)
+	return res, nil
+}
+
+// runJob searches one window of one practice, with the breaker, the
+// per-practice deadline and one retry on a gateway error.
+func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Window, q Query, began time.Time) {
+	ods := st.ep.ODS
+	finish := func(slots []Slot, f *Failure, calls int) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		st.calls += calls
+		st.slots = append(st.slots, slots...)
+		if f != nil && st.fail == nil {
+			st.fail = f
+		}
+		st.done = max(st.done, time.Since(began))
+		// Finish the practice's list here, while others are still in flight,
+		// so that only the k-way merge is left after the slowest answer.
+		if st.pending--; st.pending == 0 {
+			st.slots = filterSlots(dedupe(st.slots), q)
+			st.final = true
+		}
+	}
+	if ctx.Err() != nil {
+		finish(nil, &Failure{ODS: ods, Reason: ReasonTimeout, Detail: "not reached before the overall deadline"}, 0)
+		return
+	}
+	if !h.Breaker.Allow(ods) {
+		finish(nil, &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}, 0)
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.PracticeTimeout)
+	defer cancel()
+	req := SlotRequest{Start: w.Start, End: w.End, OrgType: q.OrgType}
+	calls := 1
+	slots, err := h.Client.SearchSlots(pctx, st.ep, req)
+	if err != nil && Classify(err).Retryable() {
+		d := cfg.RetryDelay + rand.N(cfg.RetryDelay+1)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+			calls++
+			slots, err = h.Client.SearchSlots(pctx, st.ep, req)
+		case <-pctx.Done():
+		}
+		t.Stop()
+	}
+	if err == nil {
+		h.Breaker.Success(ods)
+		finish(slots, nil, calls)
+		return
+	}
+	f := failureOf(ods, err, len(SplitWindows(q.Start, q.End)) > 1, w)
+	switch {
+	case f.Reason == ReasonTimeout && ctx.Err() != nil:
+		// The overall deadline (or the caller) cut the call short: no verdict on the practice.
+		h.Breaker.Release(ods)
+	case f.Reason == ReasonTimeout || f.Reason == ReasonProviderError:
+		h.Breaker.Failure(ods)
+	default:
+		// A Spine error is a definite answer: the practice is up.
+		h.Breaker.Success(ods)
+	}
+	finish(nil, &f, calls)
+}
+
+// failureOf classifies an error from a PracticeClient.
+func failureOf(ods string, err error, multi bool, w Window) Failure {
+	ce := Classify(err)
+	f := Failure{ODS: ods, Reason: ce.Reason, Status: ce.Status, Detail: ce.Detail}
+	if multi {
+		f.Detail += fmt.Sprintf(" (window %s to %s)", scheduling.FormatDate(w.Start), scheduling.FormatDate(w.End))
+	}
+	return f
+}
+
+// dedupe sorts one practice's slots and drops repeats of a slot id (the
+// same slot can come back from two windows that share a boundary).
+func dedupe(s []Slot) []Slot {
+	if len(s) < 2 {
+		return s
+	}
+	sortSlots(s)
+	seen := make(map[string]struct{}, len(s))
+	out := s[:0]
+	for _, x := range s {
+		if _, dup := seen[x.ID]; dup {
+			continue
+		}
+		seen[x.ID] = struct{}{}
+		out = append(out, x)
+	}
+	return out
+}
+
+// filterSlots keeps the slots inside the range with a wanted channel and role.
+func filterSlots(s []Slot, q Query) []Slot {
+	out := s[:0]
+	for _, x := range s {
+		if x.Start.Before(q.Start) || x.End.After(q.End) {
+			continue
+		}
+		if len(q.Channels) > 0 && !containsFold(q.Channels, x.DeliveryChannel) {
+			continue
+		}
+		if len(q.Roles) > 0 && !containsFold(q.Roles, x.RoleCode) && !containsFold(q.Roles, x.RoleDisplay) {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func containsFold(list []string, s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, l := range list {
+		if strings.EqualFold(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeSlots k-way merges lists that are each sorted by slotLess. Slots of
+// different practices never collide, since (ODS, id) is the identity and
+// each list is one practice already de-duplicated.
+func mergeSlots(lists [][]Slot) []Slot {
+	total := 0
+	for _, l := range lists {
+		total += len(l)
+	}
+	out := make([]Slot, 0, total)
+	hp := make(slotHeap, 0, len(lists))
+	for _, l := range lists {
+		if len(l) > 0 {
+			hp = append(hp, l)
+		}
+	}
+	heap.Init(&hp)
+	for hp.Len() > 0 {
+		l := hp[0]
+		out = append(out, l[0])
+		if len(l) == 1 {
+			heap.Pop(&hp)
+			continue
+		}
+		hp[0] = l[1:]
+		heap.Fix(&hp, 0)
+	}
+	return out
+}
+
+// slotHeap is a min-heap of sorted lists keyed by each list's head.
+type slotHeap [][]Slot
+
+func (h slotHeap) Len() int           { return len(h) }
+func (h slotHeap) Less(i, j int) bool { return slotLess(&h[i][0], &h[j][0]) }
+func (h slotHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *slotHeap) Push(x any)        { *h = append(*h, x.([]Slot)) }
+func (h *slotHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

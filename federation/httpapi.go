@@ -1,0 +1,320 @@
+package federation
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// API is the hub's HTTP edge: the fan-out search as FHIR, and directory and
+// hub management as plain JSON.
+type API struct {
+	Hub   *Hub
+	Store scheduling.FederationStore
+	// Token, when set, must be sent as "Authorization: Bearer {Token}" on
+	// every request. Without it the management routes answer only loopback callers.
+	Token string
+	Log   *slog.Logger
+}
+
+// Handler serves:
+//
+//	GET    /hub/{name}/Slot?start=&end=[&org-type=][&channel=][&role=][&practice=]   FHIR searchset
+//	GET    /admin/api/federation/directory                    directory entries
+//	PUT    /admin/api/federation/directory/{ods}              save one entry (DirectoryEntry JSON)
+//	POST   /admin/api/federation/import                       import a DirectoryFile
+//	GET    /admin/api/federation/hubs                         hubs with members
+//	POST   /admin/api/federation/hubs                         {"name": "..."} creates a hub
+//	PUT    /admin/api/federation/hubs/{name}/members/{ods}    adds a member
+//	DELETE /admin/api/federation/hubs/{name}/members/{ods}    removes a member
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hub/{name}/Slot", a.auth(false, a.searchSlots))
+	mux.HandleFunc("/hub/", func(w http.ResponseWriter, r *http.Request) {
+		writeOutcome(w, http.StatusNotFound, gpconnect.NoRecordFound, "Unknown hub path; search with GET /hub/{name}/Slot?start=...&end=...")
+	})
+	mux.HandleFunc("GET /admin/api/federation/directory", a.auth(true, a.listDirectory))
+	mux.HandleFunc("PUT /admin/api/federation/directory/{ods}", a.auth(true, a.putEndpoint))
+	mux.HandleFunc("POST /admin/api/federation/import", a.auth(true, a.importFile))
+	mux.HandleFunc("GET /admin/api/federation/hubs", a.auth(true, a.listHubs))
+	mux.HandleFunc("POST /admin/api/federation/hubs", a.auth(true, a.createHub))
+	mux.HandleFunc("PUT /admin/api/federation/hubs/{name}/members/{ods}", a.auth(true, a.addMember))
+	mux.HandleFunc("DELETE /admin/api/federation/hubs/{name}/members/{ods}", a.auth(true, a.removeMember))
+	return mux
+}
+
+func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if a.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+				a.deny(w, admin, "a valid bearer token is required")
+				return
+			}
+		} else if admin && !loopback(r.RemoteAddr) {
+			a.deny(w, admin, "set SLOTBRIDGE_HUB_API_TOKEN to manage the federation from another host")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (a *API) deny(w http.ResponseWriter, admin bool, msg string) {
+	if admin {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": string(scheduling.EFORBIDDEN), "message": msg})
+		return
+	}
+	writeOutcome(w, http.StatusForbidden, gpconnect.AccessDenied, msg)
+}
+
+func loopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	now := time.Now()
+	var probs []string
+	for _, k := range []string{"start", "end"} {
+		if len(q[k]) != 1 {
+			writeOutcome(w, http.StatusBadRequest, gpconnect.BadRequest, "Exactly one "+k+" parameter is required")
+			return
+		}
+	}
+	start, err := ParseWhen(q.Get("start"), false, now)
+	if err != nil {
+		probs = append(probs, "start: "+err.Error())
+	}
+	end, err := ParseWhen(q.Get("end"), true, now)
+	if err != nil {
+		probs = append(probs, "end: "+err.Error())
+	}
+	if len(probs) == 0 && !end.After(start) {
+		probs = append(probs, "end must be after start")
+	}
+	if len(probs) == 0 && end.Sub(start) > 92*24*time.Hour {
+		probs = append(probs, "the range may be at most 92 days")
+	}
+	ot := q.Get("org-type")
+	if ot != "" && ot != string(gpconnect.OrgTypeGPPractice) && ot != string(gpconnect.OrgTypeUrgentCare) {
+		probs = append(probs, "org-type must be gp-practice or urgent-care")
+	}
+	if len(probs) > 0 {
+		writeOutcome(w, http.StatusUnprocessableEntity, gpconnect.InvalidParameter, strings.Join(probs, "; "))
+		return
+	}
+	res, err := a.Hub.Search(r.Context(), r.PathValue("name"), Query{Start: start, End: end, OrgType: ot,
+		Channels: splitParams(q["channel"]), Roles: splitParams(q["role"]), Practices: splitParams(q["practice"])})
+	switch scheduling.ErrorCode(err) {
+	case "":
+	case scheduling.ENOTFOUND:
+		writeOutcome(w, http.StatusNotFound, gpconnect.NoRecordFound, scheduling.ErrorMessage(err))
+		return
+	case scheduling.EPARAM, scheduling.EINVALID:
+		writeOutcome(w, http.StatusUnprocessableEntity, gpconnect.InvalidParameter, scheduling.ErrorMessage(err))
+		return
+	default:
+		if a.Log != nil {
+			a.Log.Error("hub search failed", "hub", r.PathValue("name"), "err", err)
+		}
+		writeOutcome(w, http.StatusInternalServerError, gpconnect.InternalServerError, "The hub search failed.")
+		return
+	}
+	b, err := json.Marshal(res.Bundle())
+	if err != nil {
+		writeOutcome(w, http.StatusInternalServerError, gpconnect.InternalServerError, "The hub search failed.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// splitParams accepts repeated and comma-separated values.
+func splitParams(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func writeOutcome(w http.ResponseWriter, status int, code gpconnect.SpineCode, msg string) {
+	oo := &fhir.OperationOutcome{ResourceType: "OperationOutcome",
+		Meta: &fhir.Meta{Profile: []string{string(gpconnect.ProfileOperationOutcome)}},
+		Issue: []fhir.OperationOutcomeIssue{{Severity: "error", Code: code.IssueType(), Diagnostics: msg,
+			Details: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: gpconnect.SystemSpineError, Code: string(code), Display: code.Display()}}}}}}
+	b, _ := json.Marshal(oo)
+	w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal","message":"encoding failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeErr maps a domain error to a status once, here at the edge.
+func (a *API) writeErr(w http.ResponseWriter, err error) {
+	status := map[scheduling.Code]int{scheduling.ENOTFOUND: 404, scheduling.EINVALID: 422, scheduling.EPARAM: 422,
+		scheduling.EDUPLICATE: 409, scheduling.EFORBIDDEN: 403}[scheduling.ErrorCode(err)]
+	if status == 0 {
+		status = http.StatusInternalServerError
+		if a.Log != nil {
+			a.Log.Error("federation admin API", "err", err)
+		}
+	}
+	writeJSON(w, status, map[string]string{"error": string(scheduling.ErrorCode(err)), "message": scheduling.ErrorMessage(err)})
+}
+
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 8<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return scheduling.Errorf(scheduling.EINVALID, "body: %v", err)
+	}
+	return nil
+}
+
+// endpointJSON is a directory entry as the admin API shows it.
+func endpointJSON(e *scheduling.Endpoint) DirectoryEntry {
+	en := e.Enabled
+	return DirectoryEntry{ODS: e.ODS, Name: e.Name, ServiceRoot: e.ServiceRoot, ASID: e.ASID, Interactions: e.Interactions, Enabled: &en}
+}
+
+func (a *API) listDirectory(w http.ResponseWriter, r *http.Request) {
+	eps, err := a.Store.Endpoints(r.Context())
+	if err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	out := make([]DirectoryEntry, 0, len(eps))
+	for _, e := range eps {
+		out = append(out, endpointJSON(e))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) putEndpoint(w http.ResponseWriter, r *http.Request) {
+	var e DirectoryEntry
+	if err := decodeBody(r, &e); err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	if e.ODS == "" {
+		e.ODS = r.PathValue("ods")
+	}
+	if e.ODS != r.PathValue("ods") {
+		a.writeErr(w, scheduling.Errorf(scheduling.EINVALID, "the body's ods %q differs from the path's %q", e.ODS, r.PathValue("ods")))
+		return
+	}
+	ep := e.Endpoint()
+	if err := a.Store.SaveEndpoint(r.Context(), ep); err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, endpointJSON(ep))
+}
+
+func (a *API) importFile(w http.ResponseWriter, r *http.Request) {
+	var f DirectoryFile
+	if err := decodeBody(r, &f); err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	var probs []string
+	for _, e := range f.Endpoints {
+		if err := scheduling.CheckEndpoint(e.Endpoint()); err != nil {
+			probs = append(probs, scheduling.ErrorMessage(err))
+		}
+	}
+	if len(probs) > 0 {
+		a.writeErr(w, scheduling.Errorf(scheduling.EINVALID, "%s", strings.Join(probs, "; ")))
+		return
+	}
+	n, h, err := Import(r.Context(), a.Store, &f)
+	if err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"endpoints": n, "hubs": h})
+}
+
+// hubJSON is a hub as the admin API shows it.
+type hubJSON struct {
+	Name    string   `json:"name"`
+	Members []string `json:"members"`
+	Created string   `json:"created"`
+}
+
+func (a *API) listHubs(w http.ResponseWriter, r *http.Request) {
+	hubs, err := a.Store.Hubs(r.Context())
+	if err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	out := make([]hubJSON, 0, len(hubs))
+	for _, h := range hubs {
+		out = append(out, hubJSON{Name: h.Name, Members: append([]string{}, h.Members...), Created: scheduling.FormatLocal(h.Created)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) createHub(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	h, err := a.Store.CreateHub(r.Context(), body.Name)
+	if err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, hubJSON{Name: h.Name, Members: []string{}, Created: scheduling.FormatLocal(h.Created)})
+}
+
+func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
+	if err := a.Store.AddHubMembers(r.Context(), r.PathValue("name"), []string{r.PathValue("ods")}); err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
+	err := a.Store.RemoveHubMember(r.Context(), r.PathValue("name"), r.PathValue("ods"))
+	if err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,137 @@
+package federation_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/federation/sim"
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/internal/fhirtest"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+func TestHubAPI(t *testing.T) {
+	s, hub, dir, _ := newFederation(t, 4, federation.Config{PracticeTimeout: 300 * time.Millisecond, Deadline: 2 * time.Second})
+	s.Injector.Set(s.Endpoints[2].ODS, sim.Faults{Mode: sim.ModeHang})
+	api := &federation.API{Hub: hub, Store: dir}
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	get := func(path string) (int, []byte) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: no Cache-Control: no-store", path)
+		}
+		return resp.StatusCode, b
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		start, end := tomorrow()
+		q := url.Values{"start": {scheduling.FormatLocal(start)}, "end": {scheduling.FormatLocal(end)}}
+		st, body := get("/hub/h/Slot?" + q.Encode())
+		if st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		fhirtest.ValidateSTU3(t, body)
+		r, err := fhir.UnmarshalResource(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := r.(*fhir.Bundle)
+		modes := map[string]int{}
+		var outcome *fhir.OperationOutcome
+		for _, e := range b.Entry {
+			modes[e.Search.Mode+"/"+e.Resource.GetResourceType()]++
+			if oo, ok := e.Resource.(*fhir.OperationOutcome); ok {
+				outcome = oo
+			}
+		}
+		if modes["match/Slot"] == 0 || modes["match/Slot"] != *b.Total || modes["include/Organization"] != 3 || modes["outcome/OperationOutcome"] != 1 {
+			t.Fatalf("entries by mode: %v (total %d)", modes, *b.Total)
+		}
+		if outcome.ID != s.Endpoints[2].ODS || !strings.Contains(outcome.Issue[0].Diagnostics, "timeout") {
+			t.Fatalf("outcome %+v", outcome.Issue)
+		}
+	})
+	t.Run("ErrUnknownHub", func(t *testing.T) {
+		st, body := get("/hub/nope/Slot?start=today&end=tomorrow")
+		if st != 404 || !strings.Contains(string(body), "NO_RECORD_FOUND") {
+			t.Fatalf("%d %s", st, body)
+		}
+		fhirtest.ValidateSTU3(t, body)
+	})
+	t.Run("ErrMissingStart", func(t *testing.T) {
+		st, body := get("/hub/h/Slot?end=tomorrow")
+		if st != 400 || !strings.Contains(string(body), "BAD_REQUEST") {
+			t.Fatalf("%d %s", st, body)
+		}
+	})
+	t.Run("ErrBadDates", func(t *testing.T) {
+		st, body := get("/hub/h/Slot?start=2026-13-01&end=yesterday")
+		if st != 422 || !strings.Contains(string(body), "start:") || !strings.Contains(string(body), "end:") {
+			t.Fatalf("want both problems reported: %d %s", st, body)
+		}
+	})
+
+	t.Run("Admin", func(t *testing.T) {
+		do := func(method, path, body string) (int, string) {
+			req, _ := http.NewRequestWithContext(context.Background(), method, srv.URL+path, strings.NewReader(body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if st, b := do("POST", "/admin/api/federation/hubs", `{"name":"pcn2"}`); st != 201 {
+			t.Fatalf("create hub: %d %s", st, b)
+		}
+		if st, b := do("POST", "/admin/api/federation/hubs", `{"name":"pcn2"}`); st != 409 {
+			t.Fatalf("duplicate hub: %d %s", st, b)
+		}
+		if st, b := do("PUT", "/admin/api/federation/directory/A20047", `{"serviceRoot":"http://x/A20047/STU3/1/gpconnect","asid":"918999198993"}`); st != 200 {
+			t.Fatalf("put endpoint: %d %s", st, b)
+		}
+		if st, b := do("PUT", "/admin/api/federation/directory/A20047", `{"serviceRoot":"ftp://x/","asid":""}`); st != 422 {
+			t.Fatalf("bad endpoint: %d %s", st, b)
+		}
+		if st, b := do("PUT", "/admin/api/federation/hubs/pcn2/members/A20047", ""); st != 204 {
+			t.Fatalf("add member: %d %s", st, b)
+		}
+		st, b := do("GET", "/admin/api/federation/hubs", "")
+		var hubs []struct {
+			Name    string
+			Members []string
+		}
+		if st != 200 || json.Unmarshal([]byte(b), &hubs) != nil || len(hubs) != 2 || hubs[1].Name != "pcn2" || len(hubs[1].Members) != 1 {
+			t.Fatalf("hubs: %d %s", st, b)
+		}
+		if st, b := do("DELETE", "/admin/api/federation/hubs/pcn2/members/A20047", ""); st != 204 {
+			t.Fatalf("remove member: %d %s", st, b)
+		}
+		if st, b := do("DELETE", "/admin/api/federation/hubs/pcn2/members/A20047", ""); st != 404 {
+			t.Fatalf("remove twice: %d %s", st, b)
+		}
+	})
+	t.Run("ErrTokenRequired", func(t *testing.T) {
+		api.Token = "s3cret"
+		defer func() { api.Token = "" }()
+		st, _ := get("/hub/h/Slot?start=today&end=tomorrow")
+		if st != 403 {
+			t.Fatalf("no token: %d", st)
+		}
+	})
+}

@@ -1,0 +1,133 @@
+package federation
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+func TestSplitWindows(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, scheduling.London)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		name       string
+		start, end string
+		want       [][2]string
+	}{
+		{"Empty", "2026-03-01 00:00", "2026-03-01 00:00", nil},
+		{"Inverted", "2026-03-02 00:00", "2026-03-01 00:00", nil},
+		{"OneWindow", "2026-03-01 00:00", "2026-03-15 00:00", [][2]string{{"2026-03-01 00:00", "2026-03-15 00:00"}}},
+		// 29 March 2026 is the spring change: 14 wall-clock days are 335 hours, and still one window.
+		{"SpringChangeIsOneWindow", "2026-03-20 09:00", "2026-04-03 09:00", [][2]string{{"2026-03-20 09:00", "2026-04-03 09:00"}}},
+		{"ThirtyDays", "2026-10-20 00:00", "2026-11-19 00:00", [][2]string{
+			{"2026-10-20 00:00", "2026-11-03 00:00"}, {"2026-11-03 00:00", "2026-11-17 00:00"}, {"2026-11-17 00:00", "2026-11-19 00:00"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got [][2]string
+			for _, w := range SplitWindows(at(tt.start), at(tt.end)) {
+				got = append(got, [2]string{w.Start.In(scheduling.London).Format("2006-01-02 15:04"), w.End.In(scheduling.London).Format("2006-01-02 15:04")})
+			}
+			if want, got := tt.want, got; !reflect.DeepEqual(want, got) {
+				t.Fatalf("windows: got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestMergeDedupeFilter(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	sl := func(ods, id string, min int, ch, role string) Slot {
+		return Slot{ODS: ods, ID: id, Start: t0.Add(time.Duration(min) * time.Minute), End: t0.Add(time.Duration(min+10) * time.Minute), DeliveryChannel: ch, SlotSchedule: &SlotSchedule{RoleCode: role}}
+	}
+	a := dedupe([]Slot{sl("A", "3", 20, "Telephone", "R0260"), sl("A", "1", 0, "In-person", "R0260"), sl("A", "1", 0, "In-person", "R0260"), sl("A", "2", 10, "Video", "R0620")})
+	b := dedupe([]Slot{sl("B", "9", 0, "Telephone", "R0260"), sl("B", "8", 30, "In-person", "R0260")})
+	c := dedupe([]Slot{sl("C", "5", 5, "Telephone", "R0260")})
+	refs := func(s []Slot) []string {
+		var out []string
+		for _, x := range s {
+			out = append(out, x.Ref())
+		}
+		return out
+	}
+	if want, got := []string{"A/1", "B/9", "C/5", "A/2", "A/3", "B/8"}, refs(mergeSlots([][]Slot{a, b, c})); !reflect.DeepEqual(want, got) {
+		t.Fatalf("merge: got %v, want %v", got, want)
+	}
+	q := Query{Start: t0, End: t0.Add(35 * time.Minute), Channels: []string{"telephone"}, Roles: []string{"R0260"}}
+	got := refs(mergeSlots([][]Slot{filterSlots(append([]Slot(nil), a...), q), filterSlots(append([]Slot(nil), b...), q), filterSlots(append([]Slot(nil), c...), q)}))
+	if want, got := []string{"B/9", "C/5", "A/3"}, got; !reflect.DeepEqual(want, got) {
+		t.Fatalf("filtered merge: got %v, want %v", got, want)
+	}
+	// The end bound is inclusive of a slot ending exactly at it, and excludes one straddling it.
+	q = Query{Start: t0, End: t0.Add(30 * time.Minute)}
+	if want, got := []string{"A/1", "A/2", "A/3"}, refs(filterSlots(append([]Slot(nil), a...), q)); !reflect.DeepEqual(want, got) {
+		t.Fatalf("date filter: got %v, want %v", got, want)
+	}
+}
+
+func TestBreaker(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	b := &Breaker{Threshold: 3, Cooldown: time.Minute, Now: func() time.Time { return now }}
+	for i := range 3 {
+		if !b.Allow("A") {
+			t.Fatalf("call %d refused before the threshold", i)
+		}
+		b.Failure("A")
+	}
+	if b.Allow("A") || b.State("A") != "open" {
+		t.Fatalf("open circuit allowed a call (state %s)", b.State("A"))
+	}
+	if !b.Allow("B") {
+		t.Fatal("another practice was refused")
+	}
+	now = now.Add(time.Minute)
+	if !b.Allow("A") {
+		t.Fatal("no probe after the cooldown")
+	}
+	if b.Allow("A") {
+		t.Fatal("a second probe while the first is in flight")
+	}
+	b.Failure("A")
+	if b.Allow("A") {
+		t.Fatal("a failed probe did not reopen the circuit")
+	}
+	now = now.Add(time.Minute)
+	if !b.Allow("A") {
+		t.Fatal("no probe after the second cooldown")
+	}
+	b.Release("A")
+	if !b.Allow("A") {
+		t.Fatal("a released probe blocked the next one")
+	}
+	b.Success("A")
+	if b.State("A") != "closed" || !b.Allow("A") || !b.Allow("A") {
+		t.Fatal("a good probe did not close the circuit")
+	}
+}
+
+// FuzzDecodeSlots: whatever a provider sends, the fan-out's decoder returns
+// slots or an error, never a panic, and every slot it returns has a schedule.
+func FuzzDecodeSlots(f *testing.F) {
+	f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Slot","id":"1","schedule":{"reference":"Schedule/2"},"status":"free","start":"2026-11-23T09:00:00+00:00","end":"2026-11-23T09:10:00+00:00","extension":[{"url":"https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-DeliveryChannel-2","valueCode":"Telephone"}]}},{"resource":{"resourceType":"Schedule","id":"2","actor":[{"reference":"Location/3"},{"reference":"Practitioner/4"}]}},{"resource":{"resourceType":"Location","id":"3","name":"Surgery","address":{"line":["1 Road"],"city":"Leeds"}}},{"resource":{"resourceType":"Practitioner","id":"4","name":[{"family":"Smith","given":["Jo"]}]}}]}`))
+	f.Add([]byte(`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Slot","id":"1","schedule":{"reference":"Schedule/9"},"start":"x","end":"y"}},{"resource":null},{}]}`))
+	f.Add([]byte(`{"resourceType":"Patient"}`))
+	f.Add([]byte("\x00\xff"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		slots, _, err := decodeSlots("A", body)
+		if err != nil {
+			return
+		}
+		for _, s := range slots {
+			if s.SlotSchedule == nil || s.ID == "" {
+				t.Fatalf("slot without schedule or id: %+v", s)
+			}
+		}
+	})
+}

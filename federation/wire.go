@@ -1,0 +1,227 @@
+package federation
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// wireResource is the union of the few elements of Slot, Schedule, Location,
+// Practitioner, Organization and HealthcareService that a slot search needs.
+// Decoding into it instead of the full STU3 types keeps the fan-out's hot
+// path small and cheap: one pass, no per-type allocation.
+type wireResource struct {
+	ResourceType    string          `json:"resourceType"`
+	ID              string          `json:"id"`
+	Status          string          `json:"status"`
+	Start           string          `json:"start"`
+	End             string          `json:"end"`
+	Schedule        wireRef         `json:"schedule"`
+	ServiceType     []wireText      `json:"serviceType"`
+	ServiceCategory *wireText       `json:"serviceCategory"`
+	Extension       []wireExtension `json:"extension"`
+	Actor           []wireRef       `json:"actor"`
+	Name            json.RawMessage `json:"name"`
+	Gender          string          `json:"gender"`
+	Address         json.RawMessage `json:"address"`
+	Identifier      []struct {
+		System string `json:"system"`
+		Value  string `json:"value"`
+	} `json:"identifier"`
+}
+
+type wireRef struct {
+	Reference string `json:"reference"`
+}
+
+type wireText struct {
+	Text string `json:"text"`
+}
+
+type wireExtension struct {
+	URL                  string `json:"url"`
+	ValueCode            string `json:"valueCode"`
+	ValueCodeableConcept *struct {
+		Coding []struct {
+			Code    string `json:"code"`
+			Display string `json:"display"`
+		} `json:"coding"`
+	} `json:"valueCodeableConcept"`
+}
+
+type wireAddress struct {
+	Line       []string `json:"line"`
+	City       string   `json:"city"`
+	PostalCode string   `json:"postalCode"`
+}
+
+type wireName struct {
+	Family string   `json:"family"`
+	Given  []string `json:"given"`
+	Prefix []string `json:"prefix"`
+}
+
+type wireBundle struct {
+	ResourceType string `json:"resourceType"`
+	Type         string `json:"type"`
+	Entry        []struct {
+		Resource *wireResource `json:"resource"`
+	} `json:"entry"`
+}
+
+// errNotBundle marks a 200 answer that is not a searchset Bundle.
+var errNotBundle = errors.New("the response is not a searchset Bundle")
+
+// decodeSlots reads a slot searchset Bundle into Slots, resolving each
+// slot's schedule, location, practitioner and service by resourceType/id.
+// Slots whose schedule is missing from the bundle are dropped (the provider
+// broke spec §5.5); the count of those is returned for the caller to report.
+func decodeSlots(ods string, body []byte) ([]Slot, int, error) {
+	var b wireBundle
+	if err := json.Unmarshal(body, &b); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", errNotBundle, err)
+	}
+	if b.ResourceType != "Bundle" || b.Type != "searchset" {
+		return nil, 0, errNotBundle
+	}
+	byRef := make(map[string]*wireResource, 8)
+	var slots []*wireResource
+	for _, e := range b.Entry {
+		r := e.Resource
+		if r == nil {
+			continue
+		}
+		if r.ResourceType == "Slot" {
+			slots = append(slots, r)
+			continue
+		}
+		byRef[r.ResourceType+"/"+r.ID] = r
+	}
+	var practiceName string
+	for k, r := range byRef {
+		if strings.HasPrefix(k, "Organization/") {
+			practiceName = nameText(r.Name)
+			break
+		}
+	}
+	out := make([]Slot, 0, len(slots))
+	dropped := 0
+	shared := map[string]*SlotSchedule{}
+	intern := map[string]string{}
+	in := func(s string) string {
+		if v, ok := intern[s]; ok {
+			return v
+		}
+		intern[s] = s
+		return s
+	}
+	for _, r := range slots {
+		sch := byRef[r.Schedule.Reference]
+		start, err1 := time.Parse(scheduling.LocalLayout, r.Start)
+		end, err2 := time.Parse(scheduling.LocalLayout, r.End)
+		if sch == nil || sch.ResourceType != "Schedule" || err1 != nil || err2 != nil || r.ID == "" || (r.Status != "" && r.Status != "free") {
+			dropped++
+			continue
+		}
+		s := Slot{ODS: ods, ID: r.ID, Start: start, End: end, SlotSchedule: shared[sch.ID]}
+		if len(r.ServiceType) > 0 {
+			s.SlotType = in(r.ServiceType[0].Text)
+		}
+		for _, x := range r.Extension {
+			if x.URL == gpconnect.ExtDeliveryChannel || (x.URL == gpconnect.ExtDeliveryChannelOld && s.DeliveryChannel == "") {
+				s.DeliveryChannel = in(x.ValueCode)
+			}
+		}
+		if s.SlotSchedule == nil {
+			s.SlotSchedule = wireSchedule(sch, byRef, practiceName)
+			shared[sch.ID] = s.SlotSchedule
+		}
+		out = append(out, s)
+	}
+	sortSlots(out)
+	return out, dropped, nil
+}
+
+// wireSchedule resolves what a schedule's slots share.
+func wireSchedule(sch *wireResource, byRef map[string]*wireResource, practiceName string) *SlotSchedule {
+	si := &SlotSchedule{ScheduleID: sch.ID, PracticeName: practiceName}
+	if sch.ServiceCategory != nil {
+		si.ScheduleType = sch.ServiceCategory.Text
+	}
+	for _, x := range sch.Extension {
+		if x.URL == gpconnect.ExtPractitionerRole && x.ValueCodeableConcept != nil && len(x.ValueCodeableConcept.Coding) > 0 {
+			si.RoleCode = x.ValueCodeableConcept.Coding[0].Code
+			si.RoleDisplay = x.ValueCodeableConcept.Coding[0].Display
+		}
+	}
+	for _, a := range sch.Actor {
+		typ, id, _ := strings.Cut(a.Reference, "/")
+		res := byRef[a.Reference]
+		switch typ {
+		case "Location":
+			si.LocationID = id
+			if res != nil {
+				si.LocationName = nameText(res.Name)
+				si.LocationAddress = wireAddressText(res.Address)
+			}
+		case "Practitioner":
+			si.PractitionerID = id
+			if res != nil {
+				si.PractitionerName = nameText(res.Name)
+				si.PractitionerSex = res.Gender
+			}
+		case "HealthcareService":
+			if res != nil {
+				si.ServiceName = nameText(res.Name)
+			}
+		}
+	}
+	return si
+}
+
+// nameText renders a name element: a string (Location, Organization,
+// HealthcareService) or a HumanName list (Practitioner).
+func nameText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var names []wireName
+	if json.Unmarshal(raw, &names) != nil || len(names) == 0 {
+		return ""
+	}
+	n := names[0]
+	parts := append(append(append([]string{}, n.Prefix...), n.Given...), n.Family)
+	return strings.TrimSpace(strings.Join(parts, " "))
+}
+
+// wireAddressText renders a Location address (one object) or the first of a list.
+func wireAddressText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var a wireAddress
+	if json.Unmarshal(raw, &a) != nil {
+		var l []wireAddress
+		if json.Unmarshal(raw, &l) != nil || len(l) == 0 {
+			return ""
+		}
+		a = l[0]
+	}
+	parts := append(append([]string{}, a.Line...), a.City, a.PostalCode)
+	var keep []string
+	for _, p := range parts {
+		if p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ", ")
+}

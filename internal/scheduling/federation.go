@@ -1,0 +1,101 @@
+package scheduling
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Endpoint is one entry of the endpoint directory: where a practice's GP
+// Connect service root is and which provider ASID answers there, as an SDS
+// MHS + AS lookup would say (spec §1.2).
+type Endpoint struct {
+	// ODS is the practice's ODS code (the key).
+	ODS string
+	// Name is a display name for hub staff; optional.
+	Name string
+	// ServiceRoot is the FHIR service root URL, used exactly as given (no trailing /).
+	ServiceRoot string
+	// ASID is the provider ASID sent in Ssp-To.
+	ASID string
+	// Interactions lists the interaction IDs the endpoint supports; empty means all.
+	Interactions []string
+	// Enabled is false when the hub has switched the practice off locally.
+	Enabled bool
+	// Updated is when the entry last changed.
+	Updated time.Time
+}
+
+// Supports reports whether the endpoint offers the interaction (an empty list offers all).
+func (e *Endpoint) Supports(interaction string) bool {
+	if len(e.Interactions) == 0 {
+		return true
+	}
+	for _, i := range e.Interactions {
+		if i == interaction {
+			return true
+		}
+	}
+	return false
+}
+
+// Hub is a federation or PCN: a named set of member practices.
+type Hub struct {
+	ID   int64
+	Name string
+	// Members are the member practices' ODS codes, sorted.
+	Members []string
+	Created time.Time
+}
+
+// FederationStore keeps the endpoint directory and the hubs.
+type FederationStore interface {
+	// SaveEndpoint inserts or replaces the directory entry for e.ODS. Returns EINVALID for a bad entry.
+	SaveEndpoint(ctx context.Context, e *Endpoint) error
+	// Endpoints lists every directory entry by ODS code.
+	Endpoints(ctx context.Context) ([]*Endpoint, error)
+	// EndpointsByODS returns the entries known for the codes; unknown codes are absent from the map.
+	EndpointsByODS(ctx context.Context, ods []string) (map[string]*Endpoint, error)
+	// CreateHub makes an empty hub. Returns EDUPLICATE if the name is taken, EINVALID if it is empty.
+	CreateHub(ctx context.Context, name string) (*Hub, error)
+	// HubByName reads a hub and its members. Returns ENOTFOUND (kind "hub").
+	HubByName(ctx context.Context, name string) (*Hub, error)
+	// Hubs lists every hub with its members.
+	Hubs(ctx context.Context) ([]*Hub, error)
+	// AddHubMembers adds practices to a hub (already-present ones are kept). Returns ENOTFOUND (kind "hub").
+	AddHubMembers(ctx context.Context, hub string, ods []string) error
+	// RemoveHubMember removes a practice. Returns ENOTFOUND (kind "hub" or "member").
+	RemoveHubMember(ctx context.Context, hub, ods string) error
+}
+
+var odsPattern = regexp.MustCompile(`^[A-Z0-9]{3,10}$`)
+
+// ValidODSCode reports whether s has the shape of an ODS organisation code
+// (3 to 10 upper-case letters and digits; real codes are 3, 5 or 6 long).
+func ValidODSCode(s string) bool { return odsPattern.MatchString(s) }
+
+// CheckEndpoint reports every problem with a directory entry at once (EINVALID), or nil.
+func CheckEndpoint(e *Endpoint) error {
+	var probs []string
+	if !ValidODSCode(e.ODS) {
+		probs = append(probs, "ODS code must be 3-10 upper-case letters and digits")
+	}
+	if !strings.HasPrefix(e.ServiceRoot, "http://") && !strings.HasPrefix(e.ServiceRoot, "https://") {
+		probs = append(probs, "service root must be an http(s) URL")
+	} else if strings.HasSuffix(e.ServiceRoot, "/") {
+		probs = append(probs, "service root must not end in /")
+	}
+	if e.ASID == "" || strings.ContainsAny(e.ASID, " \t\r\n,") {
+		probs = append(probs, "ASID must be set and contain no spaces or commas")
+	}
+	for _, i := range e.Interactions {
+		if !strings.HasPrefix(i, "urn:nhs:names:services:gpconnect:") || strings.Contains(i, ",") {
+			probs = append(probs, "interaction "+i+" is not a GP Connect interaction URN")
+		}
+	}
+	if len(probs) > 0 {
+		return Errorf(EINVALID, "directory entry %q: %s", e.ODS, strings.Join(probs, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+var _ scheduling.FederationStore = (*Store)(nil)
+
+type endpointRow struct {
+	ODS          string `db:"ods"`
+	Name         string `db:"name"`
+	ServiceRoot  string `db:"service_root"`
+	ASID         string `db:"asid"`
+	Interactions string `db:"interactions"`
+	Enabled      bool   `db:"enabled"`
+	Updated      int64  `db:"updated"`
+}
+
+const endpointCols = `ods, name, service_root, asid, interactions, enabled, updated`
+
+func (r endpointRow) domain() *scheduling.Endpoint {
+	return &scheduling.Endpoint{ODS: r.ODS, Name: r.Name, ServiceRoot: r.ServiceRoot, ASID: r.ASID,
+		Interactions: splitList(r.Interactions), Enabled: r.Enabled, Updated: time.Unix(r.Updated, 0)}
+}
+
+// SaveEndpoint inserts or replaces the directory entry for e.ODS. Returns EINVALID for a bad entry.
+func (s *Store) SaveEndpoint(ctx context.Context, e *scheduling.Endpoint) error {
+	if err := scheduling.CheckEndpoint(e); err != nil {
+		return err
+	}
+	_, err := s.w.ExecContext(ctx, s.w.Rebind(`INSERT INTO directory_endpoints (`+endpointCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (ods) DO UPDATE SET name = excluded.name, service_root = excluded.service_root, asid = excluded.asid,
+		interactions = excluded.interactions, enabled = excluded.enabled, updated = excluded.updated`),
+		e.ODS, e.Name, e.ServiceRoot, e.ASID, joinList(e.Interactions), e.Enabled, s.Now().Unix())
+	if err != nil {
+		return fmt.Errorf("store: save endpoint %s: %w", e.ODS, err)
+	}
+	return nil
+}
+
+// Endpoints lists every directory entry by ODS code.
+func (s *Store) Endpoints(ctx context.Context) ([]*scheduling.Endpoint, error) {
+	var rows []endpointRow
+	if err := s.r.SelectContext(ctx, &rows, `SELECT `+endpointCols+` FROM directory_endpoints ORDER BY ods`); err != nil {
+		return nil, fmt.Errorf("store: endpoints: %w", err)
+	}
+	out := make([]*scheduling.Endpoint, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// EndpointsByODS returns the entries known for the codes; unknown codes are absent from the map.
+func (s *Store) EndpointsByODS(ctx context.Context, ods []string) (map[string]*scheduling.Endpoint, error) {
+	out := make(map[string]*scheduling.Endpoint, len(ods))
+	if len(ods) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT `+endpointCols+` FROM directory_endpoints WHERE ods IN (?)`, ods)
+	if err != nil {
+		return nil, err
+	}
+	var rows []endpointRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("store: endpoints: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ODS] = r.domain()
+	}
+	return out, nil
+}
+
+// CreateHub makes an empty hub. Returns EDUPLICATE if the name is taken, EINVALID if it is empty.
+func (s *Store) CreateHub(ctx context.Context, name string) (*scheduling.Hub, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || strings.ContainsAny(name, "/?#") {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "hub name must be non-empty and contain no / ? or #")
+	}
+	now := s.Now()
+	var id int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, err = insertReturningID(ctx, tx, "hubs", 0, []string{"name", "created"}, name, now.Unix())
+		return err
+	})
+	if isUniqueViolation(err) {
+		return nil, scheduling.Errorf(scheduling.EDUPLICATE, "a hub named %q already exists", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &scheduling.Hub{ID: id, Name: name, Created: time.Unix(now.Unix(), 0)}, nil
+}
+
+type hubRow struct {
+	ID      int64  `db:"id"`
+	Name    string `db:"name"`
+	Created int64  `db:"created"`
+}
+
+// HubByName reads a hub and its members. Returns ENOTFOUND (kind "hub").
+func (s *Store) HubByName(ctx context.Context, name string) (*scheduling.Hub, error) {
+	var r hubRow
+	if err := s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT id, name, created FROM hubs WHERE name = ?`), name); err != nil {
+		return nil, notFound(err, "hub", "no hub named %q", name)
+	}
+	h := &scheduling.Hub{ID: r.ID, Name: r.Name, Created: time.Unix(r.Created, 0)}
+	if err := s.r.SelectContext(ctx, &h.Members, s.r.Rebind(`SELECT ods FROM hub_members WHERE hub_id = ? ORDER BY ods`), r.ID); err != nil {
+		return nil, fmt.Errorf("store: hub members: %w", err)
+	}
+	return h, nil
+}
+
+// Hubs lists every hub with its members.
+func (s *Store) Hubs(ctx context.Context) ([]*scheduling.Hub, error) {
+	var rows []hubRow
+	if err := s.r.SelectContext(ctx, &rows, `SELECT id, name, created FROM hubs ORDER BY name`); err != nil {
+		return nil, fmt.Errorf("store: hubs: %w", err)
+	}
+	var members []struct {
+		HubID int64  `db:"hub_id"`
+		ODS   string `db:"ods"`
+	}
+	if err := s.r.SelectContext(ctx, &members, `SELECT hub_id, ods FROM hub_members ORDER BY hub_id, ods`); err != nil {
+		return nil, fmt.Errorf("store: hub members: %w", err)
+	}
+	byID := map[int64]*scheduling.Hub{}
+	out := make([]*scheduling.Hub, len(rows))
+	for i, r := range rows {
+		out[i] = &scheduling.Hub{ID: r.ID, Name: r.Name, Created: time.Unix(r.Created, 0)}
+		byID[r.ID] = out[i]
+	}
+	for _, m := range members {
+		if h := byID[m.HubID]; h != nil {
+			h.Members = append(h.Members, m.ODS)
+		}
+	}
+	return out, nil
+}
+
+// AddHubMembers adds practices to a hub (already-present ones are kept).
+// Returns ENOTFOUND (kind "hub") and EINVALID for a malformed ODS code.
+func (s *Store) AddHubMembers(ctx context.Context, hub string, ods []string) error {
+	for _, o := range ods {
+		if !scheduling.ValidODSCode(o) {
+			return scheduling.Errorf(scheduling.EINVALID, "%q is not an ODS code", o)
+		}
+	}
+	sorted := append([]string(nil), ods...)
+	sort.Strings(sorted)
+	now := s.Now().Unix()
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM hubs WHERE name = ?`), hub); err != nil {
+			return notFound(err, "hub", "no hub named %q", hub)
+		}
+		for _, o := range sorted {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO hub_members (hub_id, ods, added) VALUES (?, ?, ?) ON CONFLICT (hub_id, ods) DO NOTHING`), id, o, now); err != nil {
+				return fmt.Errorf("store: add hub member: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// RemoveHubMember removes a practice. Returns ENOTFOUND (kind "hub" or "member").
+func (s *Store) RemoveHubMember(ctx context.Context, hub, ods string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM hubs WHERE name = ?`), hub); err != nil {
+			return notFound(err, "hub", "no hub named %q", hub)
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM hub_members WHERE hub_id = ? AND ods = ?`), id, ods)
+		if err != nil {
+			return fmt.Errorf("store: remove hub member: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return scheduling.NotFound("member", "%s is not a member of hub %q", ods, hub)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// TestFederationStore checks the endpoint directory and hubs on every engine.
+func TestFederationStore(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, e)
+
+			ep := &scheduling.Endpoint{ODS: "A20047", Name: "Dr Legg", ServiceRoot: "http://127.0.0.1:9/A20047/STU3/1/gpconnect",
+				ASID: "918999198993", Interactions: []string{"urn:nhs:names:services:gpconnect:fhir:rest:search:slot-1"}, Enabled: true}
+			if err := st.SaveEndpoint(ctx, ep); err != nil {
+				t.Fatal(err)
+			}
+			ep.ASID = "918999198999"
+			ep.Interactions = nil
+			if err := st.SaveEndpoint(ctx, ep); err != nil {
+				t.Fatalf("replace: %v", err)
+			}
+			bad := &scheduling.Endpoint{ODS: "a-1", ServiceRoot: "ftp://x/", ASID: ""}
+			if err := st.SaveEndpoint(ctx, bad); scheduling.ErrorCode(err) != scheduling.EINVALID {
+				t.Fatalf("bad entry: got %v, want EINVALID", err)
+			}
+			got, err := st.EndpointsByODS(ctx, []string{"A20047", "ZZZ99"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got["A20047"].ASID != "918999198999" || got["A20047"].Interactions != nil || !got["A20047"].Enabled {
+				t.Fatalf("EndpointsByODS = %+v", got)
+			}
+			all, err := st.Endpoints(ctx)
+			if err != nil || len(all) != 1 {
+				t.Fatalf("Endpoints = %v, %v", all, err)
+			}
+
+			t.Run("ErrHubNotFound", func(t *testing.T) {
+				if _, err := st.HubByName(ctx, "nope"); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+					t.Fatalf("got %v", err)
+				}
+				if err := st.AddHubMembers(ctx, "nope", []string{"A20047"}); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+					t.Fatalf("got %v", err)
+				}
+			})
+			if _, err := st.CreateHub(ctx, "leeds-pcn"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CreateHub(ctx, "leeds-pcn"); scheduling.ErrorCode(err) != scheduling.EDUPLICATE {
+				t.Fatalf("duplicate hub: got %v", err)
+			}
+			if err := st.AddHubMembers(ctx, "leeds-pcn", []string{"B82005", "A20047", "A20047"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.AddHubMembers(ctx, "leeds-pcn", []string{"A20047", "C81001"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.AddHubMembers(ctx, "leeds-pcn", []string{"bad code"}); scheduling.ErrorCode(err) != scheduling.EINVALID {
+				t.Fatalf("bad member: got %v", err)
+			}
+			if err := st.RemoveHubMember(ctx, "leeds-pcn", "B82005"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.RemoveHubMember(ctx, "leeds-pcn", "B82005"); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+				t.Fatalf("remove twice: got %v", err)
+			}
+			h, err := st.HubByName(ctx, "leeds-pcn")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"A20047", "C81001"}; !reflect.DeepEqual(h.Members, want) {
+				t.Fatalf("members %v, want %v", h.Members, want)
+			}
+			if _, err := st.CreateHub(ctx, "empty"); err != nil {
+				t.Fatal(err)
+			}
+			hubs, err := st.Hubs(ctx)
+			if err != nil || len(hubs) != 2 || hubs[0].Name != "empty" || len(hubs[0].Members) != 0 || len(hubs[1].Members) != 2 {
+				t.Fatalf("Hubs = %+v, %v", hubs, err)
+			}
+		})
+	}
+}
