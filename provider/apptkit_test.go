@@ -262,7 +262,7 @@ func (a *apptEnv) slotStatus(t testing.TB, id int64) string {
 	return s
 }
 
-var locationRe = regexp.MustCompile(`/A20047/STU3/1/gpconnect/Appointment/(\d+)/_history/(\d+)$`)
+var locationRe = regexp.MustCompile(`^https?://[^/]+/A20047/STU3/1/gpconnect/Appointment/(\d+)/_history/(\d+)$`)
 
 // wantAppointment checks a successful Book/Read/Amend/Cancel response: the
 // status, the headers of §6.4 (ETag, Last-Modified, Cache-Control, Location
