@@ -48,6 +48,7 @@ func (s *Server) book(rq *request) error {
 	if err != nil {
 		return err
 	}
+	req.Audit = s.durableAudit(rq, http.StatusCreated)
 	a, created, err := s.store.Book(rq.c.Request.Context(), req)
 	if err != nil {
 		if scheduling.ErrorCode(err) == scheduling.EINVALID && strings.Contains(err.Error(), "do not exist") {
@@ -135,7 +136,7 @@ func (s *Server) updateAppointment(rq *request) error {
 		case strings.TrimSpace(*ed.CancelReason) == "":
 			return fail(gpconnect.InvalidParameter, "The cancellation reason must not be empty")
 		}
-		a, err := s.store.Cancel(ctx, rq.practice.ID, cur.ID, expected, clipReason(*ed.CancelReason), now)
+		a, err := s.store.Cancel(ctx, rq.practice.ID, cur.ID, expected, clipReason(*ed.CancelReason), now, s.durableAudit(rq, http.StatusOK))
 		if err != nil {
 			return err
 		}
@@ -151,7 +152,7 @@ func (s *Server) updateAppointment(rq *request) error {
 	if err := fhirmap.CheckAmendText(ed); err != nil {
 		return err
 	}
-	a, err := s.store.Amend(ctx, rq.practice.ID, cur.ID, expected, ed.Description, ed.Comment, now)
+	a, err := s.store.Amend(ctx, rq.practice.ID, cur.ID, expected, ed.Description, ed.Comment, now, s.durableAudit(rq, http.StatusOK))
 	if err != nil {
 		return err
 	}

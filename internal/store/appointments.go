@@ -84,10 +84,11 @@ func idemKey(r *scheduling.BookRequest) string {
 // embargo) is re-checked with the same rule the search uses, and the cap is
 // claimed with a conditional counter update. A retry of the same booking within
 // scheduling.IdempotencyWindow returns the original appointment (created=false).
+// r.Audit, when set, is inserted in the same transaction (see audited).
 // Errors: EINVALID (bad slots, rule broken), ECONFLICT (a slot is taken).
 func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *scheduling.Appointment, created bool, err error) {
 	key := idemKey(r)
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, audited(ctx, r.Audit, func() string { return apptRef(appt) }, func(tx *sqlx.Tx) error {
 		appt, created = nil, false
 		if a, err := findRetry(ctx, tx, key, r.Now); err != nil || a != nil {
 			appt = a
@@ -106,7 +107,7 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 		}
 		appt, created = a, true
 		return nil
-	})
+	}))
 	if err != nil {
 		return nil, false, err
 	}
@@ -254,6 +255,14 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	return appointmentByID(ctx, tx, r.PracticeID, id)
 }
 
+// apptRef names an appointment in the audit trail ("Appointment/12").
+func apptRef(a *scheduling.Appointment) string {
+	if a == nil {
+		return ""
+	}
+	return "Appointment/" + strconv.FormatInt(a.ID, 10)
+}
+
 // capProfile is the profile whose cap counter the booking holds (0 = none).
 func capProfile(p profileRow) int64 {
 	if p.Cap > 0 {
@@ -309,10 +318,11 @@ func (s *Store) PatientAppointments(ctx context.Context, f scheduling.Appointmen
 }
 
 // Amend changes description and comment of a booked appointment, if its
-// version is still expected (0 = any). Errors: ENOTFOUND, ESTALE, EINVALID.
-func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time) (*scheduling.Appointment, error) {
+// version is still expected (0 = any). audit, when not nil, is inserted in the
+// same transaction (see audited). Errors: ENOTFOUND, ESTALE, EINVALID.
+func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
 	var out *scheduling.Appointment
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, audited(ctx, audit, func() string { return apptRef(out) }, func(tx *sqlx.Tx) error {
 		cur, err := appointmentByID(ctx, tx, practiceID, id)
 		if err != nil {
 			return err
@@ -330,7 +340,7 @@ func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, descr
 		}
 		out, err = appointmentByID(ctx, tx, practiceID, id)
 		return err
-	})
+	}))
 	return out, err
 }
 
@@ -347,11 +357,12 @@ func checkChangeable(cur *scheduling.Appointment, expected int64, now time.Time)
 	return nil
 }
 
-// Cancel cancels a booked appointment and frees its slots in one transaction.
+// Cancel cancels a booked appointment and frees its slots in one transaction;
+// audit, when not nil, is inserted in that transaction (see audited).
 // Errors: ENOTFOUND, ESTALE, EINVALID.
-func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time) (*scheduling.Appointment, error) {
+func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
 	var out *scheduling.Appointment
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, audited(ctx, audit, func() string { return apptRef(out) }, func(tx *sqlx.Tx) error {
 		cur, err := appointmentByID(ctx, tx, practiceID, id)
 		if err != nil {
 			return err
@@ -382,6 +393,6 @@ func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reas
 		}
 		out, err = appointmentByID(ctx, tx, practiceID, id)
 		return err
-	})
+	}))
 	return out, err
 }
