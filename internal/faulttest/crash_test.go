@@ -97,4 +97,3 @@ func TestCrashDuringBookingLoad(t *testing.T) {
 		})
 	}
 }
-

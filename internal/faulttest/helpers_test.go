@@ -115,7 +115,7 @@ type server struct {
 
 // serveOpts says how to start the child.
 type serveOpts struct {
-	args []string        // after "serve"; --addr 127.0.0.1:0 is added
+	args []string            // after "serve"; --addr 127.0.0.1:0 is added
 	cred *syscall.Credential // run as this user (nil: as we are)
 }
 
