@@ -209,6 +209,21 @@ func (s *server) kill() {
 	<-s.done
 }
 
+// stop asks the server to shut down (SIGTERM) and waits for it to exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(startTimeout):
+		s.kill()
+		t.Fatalf("the server did not stop within %s of SIGTERM", startTimeout)
+	}
+	if s.err != nil {
+		t.Fatalf("the server exited with %v on SIGTERM\n%s", s.err, tail(s.stderr.String(), 4000))
+	}
+}
+
 // waitHealthy polls /healthz until it answers 200.
 func (s *server) waitHealthy(within time.Duration) error {
 	deadline := time.Now().Add(within)
