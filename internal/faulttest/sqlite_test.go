@@ -287,4 +287,3 @@ func snapshot(t *testing.T, dir string) string {
 	})
 	return strings.Join(out, "; ")
 }
-
