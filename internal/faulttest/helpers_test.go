@@ -431,7 +431,10 @@ func (b *bookings) book(ctx context.Context, base string, tg target, patient int
 	}
 }
 
-// load books targets with workers clients until ctx ends or the targets run out.
+// load books targets with workers clients until ctx ends or the targets run
+// out. Ending ctx stops new requests; those in flight run to their answer
+// (or their server's death). A client that gets no 201 waits a moment
+// before its next booking, as a real one would.
 func (b *bookings) load(ctx context.Context, base string, targets []target, patient int64, workers int, tracePrefix, description string) *sync.WaitGroup {
 	ch := make(chan target)
 	var wg sync.WaitGroup
@@ -455,7 +458,11 @@ func (b *bookings) load(ctx context.Context, base string, targets []target, pati
 				if ctx.Err() != nil {
 					return
 				}
-				b.book(ctx, base, tg, patient, fmt.Sprintf("%s-%d", tracePrefix, tg.SlotID), description)
+				before := b.count201()
+				b.book(context.Background(), base, tg, patient, fmt.Sprintf("%s-%d", tracePrefix, tg.SlotID), description)
+				if b.count201() == before {
+					time.Sleep(20 * time.Millisecond)
+				}
 			}
 		}()
 	}

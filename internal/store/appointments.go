@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
+	"errors"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -198,7 +200,10 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	}
 	var pr profileRow
 	if err := tx.GetContext(ctx, &pr, tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE id = ?`), profileID); err != nil {
-		return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
+		}
+		return nil, err // e.g. the connection was lost: not the consumer's fault
 	}
 	consumer := scheduling.Consumer{OrgType: r.BookingOrg.Type, ODS: r.BookingOrg.ODS}
 	if why := pr.domain().Offer(consumer, r.Now, first.Start); why != scheduling.ReasonNone {
