@@ -159,9 +159,9 @@ func TestPostgresRestartDuringLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer st.Close()
 			targets := freeTargets(t, st, 1000)
 			patient := patientID(t, st)
+			st.Close() // its connections would not survive the restart
 			run := fmt.Sprintf("pgrestart-%s-%d", drv, time.Now().UnixNano())
 			description := "Fault test " + run
 			b := newBookings()
@@ -188,6 +188,11 @@ func TestPostgresRestartDuringLoad(t *testing.T) {
 				}
 			}
 			b.mu.Unlock()
+			st, err = store.Open(context.Background(), store.Config{URL: url, PGDriver: drv, MaxConns: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
 			checkBookings(t, st, b, description, run)
 		})
 	}
