@@ -426,6 +426,8 @@ func (b *bookings) book(ctx context.Context, base string, tg target, patient int
 		}
 		b.created[id] = tg.SlotID
 		b.statuses["201"]++
+	case r.status == http.StatusInternalServerError && bytes.Contains(r.body, []byte("database is unavailable")):
+		b.statuses["500 INTERNAL_SERVER_ERROR database unavailable"]++
 	default:
 		b.statuses[fmt.Sprintf("%d %s", r.status, spineCode(r.body))]++
 	}

@@ -291,10 +291,11 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
-// notFound turns sql.ErrNoRows into a domain ENOTFOUND.
+// notFound turns sql.ErrNoRows into a domain ENOTFOUND, and a database
+// that cannot answer into EUNAVAILABLE (see unavailable).
 func notFound(err error, kind, format string, args ...any) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return scheduling.NotFound(kind, format, args...)
 	}
-	return err
+	return unavailable(err)
 }
