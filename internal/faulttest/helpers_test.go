@@ -260,6 +260,11 @@ type reply struct {
 
 // call sends one GP Connect request to practice A20047.
 func call(ctx context.Context, base, method, path string, iid gpconnect.InteractionID, trace string, body []byte, hdr map[string]string) (reply, error) {
+	return callWith(ctx, httpClient, base, method, path, iid, trace, body, hdr)
+}
+
+// callWith is call through a given client.
+func callWith(ctx context.Context, client *http.Client, base, method, path string, iid gpconnect.InteractionID, trace string, body []byte, hdr map[string]string) (reply, error) {
 	req, err := http.NewRequestWithContext(ctx, method, base+"/"+ods+"/STU3/1/gpconnect/"+path, bytes.NewReader(body))
 	if err != nil {
 		return reply{}, err
@@ -279,7 +284,7 @@ func call(ctx context.Context, base, method, path string, iid gpconnect.Interact
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return reply{}, err
 	}
