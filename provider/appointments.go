@@ -49,6 +49,7 @@ func (s *Server) book(rq *request) error {
 	if err != nil {
 		return err
 	}
+	req.Audit = s.durableAudit(rq, http.StatusCreated)
 	// Unknown slots, broken access rules and a past start are EINVALID (422
 	// INVALID_RESOURCE); a slot no longer free is ECONFLICT (409 DUPLICATE_REJECTED).
 	a, created, err := s.store.Book(rq.c.Request.Context(), req)
@@ -151,7 +152,7 @@ func (s *Server) updateAppointment(rq *request) error {
 		case strings.TrimSpace(*ed.CancelReason) == "":
 			return fail(gpconnect.InvalidParameter, "The cancellation reason must not be empty")
 		}
-		a, err := s.store.Cancel(ctx, rq.practice.ID, cur.ID, expected, clipReason(*ed.CancelReason), now)
+		a, err := s.store.Cancel(ctx, rq.practice.ID, cur.ID, expected, clipReason(*ed.CancelReason), now, s.durableAudit(rq, http.StatusOK))
 		if err != nil {
 			return err
 		}
@@ -167,7 +168,7 @@ func (s *Server) updateAppointment(rq *request) error {
 	if err := fhirmap.CheckAmendText(ed); err != nil {
 		return err
 	}
-	a, err := s.store.Amend(ctx, rq.practice.ID, cur.ID, expected, ed.Description, ed.Comment, now)
+	a, err := s.store.Amend(ctx, rq.practice.ID, cur.ID, expected, ed.Description, ed.Comment, now, s.durableAudit(rq, http.StatusOK))
 	if err != nil {
 		return err
 	}

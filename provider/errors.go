@@ -72,6 +72,11 @@ func classify(err error) (int, gpconnect.SpineCode, string, bool) {
 			code = gpconnect.InvalidPatientDemographics
 		case scheduling.ENHSNUMBER:
 			code = gpconnect.InvalidNHSNumber
+		case scheduling.EUNAVAILABLE:
+			// A 500 as GP Connect pairs it with INTERNAL_SERVER_ERROR, but with
+			// a message that says what is wrong (and names nothing internal);
+			// the cause is logged in full.
+			return 500, gpconnect.InternalServerError, de.Message, true
 		default:
 			return 500, gpconnect.InternalServerError, "An internal error occurred.", true
 		}

@@ -35,6 +35,9 @@ type request struct {
 	status      int
 	code        gpconnect.SpineCode
 	written     bool
+	// durable is the audit record handed to the store for a command
+	// (book, amend, cancel, register), written in the command's transaction.
+	durable *scheduling.AuditRecord
 }
 
 func (rq *request) query() map[string][]string { return rq.c.Request.URL.Query() }
@@ -274,7 +277,11 @@ func (s *Server) recoverer() gin.HandlerFunc {
 	}
 }
 
-// record appends the request to the audit trail, success or failure.
+// record appends the request to the audit trail, success or failure. A
+// command whose change committed already has its record, written in the
+// same transaction (see durableAudit), so it is queued here only when the
+// answer differs from the one recorded, e.g. the commit succeeded but the
+// response could not be encoded: then both rows exist.
 func (s *Server) record(rq *request) {
 	if v := recover(); v != nil {
 		if !rq.written {
@@ -282,6 +289,25 @@ func (s *Server) record(rq *request) {
 			s.writeError(rq, errors.New("panic"))
 		}
 	}
+	if d := rq.durable; d != nil && d.Status == rq.status && rq.code == "" {
+		return
+	}
+	s.audit.add(s.auditRecord(rq))
+}
+
+// durableAudit is the audit record of a command that will answer status if
+// its transaction commits; the store inserts it in that transaction, so no
+// crash can leave a committed booking, amendment, cancellation or
+// registration without its record. The store fills in the resource id.
+func (s *Server) durableAudit(rq *request, status int) *scheduling.AuditRecord {
+	a := s.auditRecord(rq)
+	a.Status, a.SpineCode, a.ResourceIDs, a.Duration = status, "", "", 0
+	rq.durable = &a
+	return &a
+}
+
+// auditRecord describes the request as it stands.
+func (s *Server) auditRecord(rq *request) scheduling.AuditRecord {
 	h := rq.c.Request.Header
 	a := scheduling.AuditRecord{At: rq.start, TraceID: clip(h.Get(gpconnect.HeaderTraceID), 100), Interaction: string(rq.interaction),
 		Method: rq.c.Request.Method, Path: clip(rq.c.Request.URL.Path, 300), PracticeODS: clip(rq.ods, 20),
@@ -295,7 +321,7 @@ func (s *Server) record(rq *request) {
 		a.RequestingUser = c.PractitionerSDSID()
 		a.RequestingDevice = c.DeviceID()
 	}
-	s.audit.add(a)
+	return a
 }
 
 // etagVersion parses an If-Match value W/"n" (or "n"); ok is false when absent.

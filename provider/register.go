@@ -64,7 +64,7 @@ func (s *Server) registerPatient(rq *request) error {
 	if p.Gender == "" {
 		p.Gender = pds.Gender
 	}
-	out, err := s.store.RegisterTemporary(ctx, p)
+	out, err := s.store.RegisterTemporary(ctx, p, s.durableAudit(rq, http.StatusOK))
 	if err != nil {
 		return err
 	}

@@ -32,10 +32,12 @@ type Store interface {
 	Book(ctx context.Context, r *scheduling.BookRequest) (*scheduling.Appointment, bool, error)
 	AppointmentByID(ctx context.Context, practiceID, id int64) (*scheduling.Appointment, error)
 	PatientAppointments(ctx context.Context, f scheduling.AppointmentFilter) ([]*scheduling.Appointment, error)
-	Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time) (*scheduling.Appointment, error)
-	Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time) (*scheduling.Appointment, error)
+	// Book, Amend, Cancel and RegisterTemporary insert the given audit record
+	// in the same transaction as the change.
+	Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error)
+	Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error)
 	PDSLookup(ctx context.Context, nhs string) (*scheduling.PDSPerson, error)
-	RegisterTemporary(ctx context.Context, p *scheduling.Patient) (*scheduling.Patient, error)
+	RegisterTemporary(ctx context.Context, p *scheduling.Patient, audit *scheduling.AuditRecord) (*scheduling.Patient, error)
 }
 
 // Config tunes the provider.

@@ -29,6 +29,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	withDemo := fs.Bool("demo", false, "load the embedded demo and test-pack data (idempotent)")
 	logJSON := fs.Bool("log-json", false, "log as JSON instead of text")
 	jwks := fs.String("jwks", envOr("SLOTBRIDGE_JWKS", ""), "JWKS file: when set, only tokens signed by one of its keys are accepted")
+	// The timeouts bound what a slow or stalled client can hold: a
+	// connection that trickles its headers (slowloris) is dropped after
+	// read-header-timeout, one that trickles its body after read-timeout.
+	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest time to read a request's headers")
+	readTimeout := fs.Duration("read-timeout", 30*time.Second, "longest time to read a whole request, body included")
+	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate address; keep it on loopback")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,8 +77,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	if *debugAddr != "" {
+		dbg, err := serveDebug(*debugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer dbg.Close()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())

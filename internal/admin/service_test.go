@@ -331,7 +331,7 @@ func testBlockCancelSession(t *testing.T, f *fx) {
 		}
 	})
 	t.Run("CancelledBookingStaysBlocked", func(t *testing.T) {
-		_, err := f.st.Cancel(f.ctx, f.org.ID, appt.ID, 0, "patient cancelled", f.now)
+		_, err := f.st.Cancel(f.ctx, f.org.ID, appt.ID, 0, "patient cancelled", f.now, nil)
 		f.ok(err)
 		if n := f.scalar(`SELECT COUNT(*) FROM slots WHERE id = ? AND status = 'busy-unavailable'`, slots[0]); n != 1 {
 			t.Fatal("cancelling a booking on a blocked session offered its slot again")

@@ -23,6 +23,9 @@ type BookRequest struct {
 	Identifiers        []Identifier
 	Participants       []Participant
 	Now                time.Time
+	// Audit, when set, is the booking's audit record: the store inserts it
+	// in the booking's own transaction, so a 201 always has its record.
+	Audit *AuditRecord
 }
 
 // IdempotencyWindow is how long a repeated identical booking (same patient,

@@ -23,6 +23,7 @@ const (
 	EFORBIDDEN    Code = "forbidden"     // switched off or refused by the practice
 	EDEMOGRAPHICS Code = "demographics"  // PDS trace or verification failed
 	ENHSNUMBER    Code = "nhs_number"    // NHS number malformed, invalid or superseded
+	EUNAVAILABLE  Code = "unavailable"   // the database cannot take the request now (full, read-only, unreachable)
 	EINTERNAL     Code = "internal"      // anything unexpected
 )
 

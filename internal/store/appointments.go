@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -84,10 +86,11 @@ func idemKey(r *scheduling.BookRequest) string {
 // embargo) is re-checked with the same rule the search uses, and the cap is
 // claimed with a conditional counter update. A retry of the same booking within
 // scheduling.IdempotencyWindow returns the original appointment (created=false).
+// r.Audit, when set, is inserted in the same transaction (see audited).
 // Errors: EINVALID (bad slots, rule broken), ECONFLICT (a slot is taken).
 func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *scheduling.Appointment, created bool, err error) {
 	key := idemKey(r)
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, audited(ctx, r.Audit, func() string { return apptRef(appt) }, func(tx *sqlx.Tx) error {
 		appt, created = nil, false
 		if a, err := findRetry(ctx, tx, key, r.Now); err != nil || a != nil {
 			appt = a
@@ -106,7 +109,7 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 		}
 		appt, created = a, true
 		return nil
-	})
+	}))
 	if err != nil {
 		return nil, false, err
 	}
@@ -199,7 +202,10 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	}
 	var pr profileRow
 	if err := tx.GetContext(ctx, &pr, tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE id = ?`), profileID); err != nil {
-		return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
+		}
+		return nil, err // e.g. the connection was lost: not the consumer's fault
 	}
 	consumer := scheduling.Consumer{OrgType: r.BookingOrg.Type, ODS: r.BookingOrg.ODS}
 	if why := pr.domain().Offer(consumer, r.Now, first.Start); why != scheduling.ReasonNone {
@@ -254,6 +260,14 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 		}
 	}
 	return appointmentByID(ctx, tx, r.PracticeID, id)
+}
+
+// apptRef names an appointment in the audit trail ("Appointment/12").
+func apptRef(a *scheduling.Appointment) string {
+	if a == nil {
+		return ""
+	}
+	return "Appointment/" + strconv.FormatInt(a.ID, 10)
 }
 
 // capProfile is the profile whose cap counter the booking holds (0 = none).
@@ -324,16 +338,17 @@ func (s *Store) PatientAppointments(ctx context.Context, f scheduling.Appointmen
 }
 
 // Amend changes description and comment of a booked appointment, if its
-// version is still expected (0 = any). Errors: ENOTFOUND, ESTALE, EINVALID.
-func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time) (*scheduling.Appointment, error) {
-	return s.change(ctx, practiceID, id, expected, now, `description = ?, comment = ?`, []any{description, comment}, nil)
+// version is still expected (0 = any). audit, when not nil, is inserted in the
+// same transaction (see audited). Errors: ENOTFOUND, ESTALE, EINVALID.
+func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
+	return s.change(ctx, practiceID, id, expected, now, audit, `description = ?, comment = ?`, []any{description, comment}, nil)
 }
 
 // Cancel cancels a booked appointment, frees its slots and gives its place
-// back to the access profile's cap, in one transaction.
-// Errors: ENOTFOUND, ESTALE, EINVALID.
-func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time) (*scheduling.Appointment, error) {
-	return s.change(ctx, practiceID, id, expected, now, `status = 'cancelled', cancel_reason = ?`, []any{reason},
+// back to the access profile's cap, in one transaction; audit, when not nil,
+// is inserted in that transaction (see audited). Errors: ENOTFOUND, ESTALE, EINVALID.
+func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
+	return s.change(ctx, practiceID, id, expected, now, audit, `status = 'cancelled', cancel_reason = ?`, []any{reason},
 		func(tx *sqlx.Tx, cur *scheduling.Appointment) error {
 			// A slot of a session the practice has blocked (or cancelled) since the
 			// booking goes back to blocked, not free: the admin's block still holds.
@@ -361,11 +376,12 @@ func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reas
 // (expected version, not cancelled, not started), applies set (an UPDATE
 // assignment list with its args) while bumping the version under a
 // version-and-status guard, so a concurrent change makes it ESTALE rather
-// than lost, then runs after (may be nil) and returns the new state.
-func (s *Store) change(ctx context.Context, practiceID, id, expected int64, now time.Time, set string, args []any,
+// than lost, then runs after (may be nil) and returns the new state. audit,
+// when not nil, is inserted in the same transaction.
+func (s *Store) change(ctx context.Context, practiceID, id, expected int64, now time.Time, audit *scheduling.AuditRecord, set string, args []any,
 	after func(tx *sqlx.Tx, cur *scheduling.Appointment) error) (*scheduling.Appointment, error) {
 	var out *scheduling.Appointment
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, audited(ctx, audit, func() string { return apptRef(out) }, func(tx *sqlx.Tx) error {
 		cur, err := appointmentByID(ctx, tx, practiceID, id)
 		if err != nil {
 			return err
@@ -388,7 +404,7 @@ func (s *Store) change(ctx context.Context, practiceID, id, expected int64, now 
 		}
 		out, err = appointmentByID(ctx, tx, practiceID, id)
 		return err
-	})
+	}))
 	return out, err
 }
 

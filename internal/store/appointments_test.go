@@ -136,21 +136,21 @@ func TestAppointmentLifecycle(t *testing.T) {
 			}
 
 			now := time.Now()
-			_, err = st.Amend(ctx, 7, a1.ID, 9, "d", "c", now)
+			_, err = st.Amend(ctx, 7, a1.ID, 9, "d", "c", now, nil)
 			wantErr(t, err, scheduling.ESTALE, "")
-			am, err := st.Amend(ctx, 7, a1.ID, 1, "amended", "note", now)
+			am, err := st.Amend(ctx, 7, a1.ID, 1, "amended", "note", now, nil)
 			if err != nil || am.Version != 2 || am.Description != "amended" || am.Comment != "note" {
 				t.Fatalf("amend: %+v %v", am, err)
 			}
-			_, err = st.Cancel(ctx, 7, a1.ID, 1, "stale", now)
+			_, err = st.Cancel(ctx, 7, a1.ID, 1, "stale", now, nil)
 			wantErr(t, err, scheduling.ESTALE, "")
-			_, err = st.Amend(ctx, 11, a1.ID, 0, "d", "c", now) // another practice
+			_, err = st.Amend(ctx, 11, a1.ID, 0, "d", "c", now, nil) // another practice
 			wantErr(t, err, scheduling.ENOTFOUND, "appointment")
-			_, err = st.Amend(ctx, 7, 999999, 0, "d", "c", now)
+			_, err = st.Amend(ctx, 7, 999999, 0, "d", "c", now, nil)
 			wantErr(t, err, scheduling.ENOTFOUND, "appointment")
-			_, err = st.Amend(ctx, 7, a2.ID, 0, "d", "c", a2.Start.Add(time.Minute)) // started
+			_, err = st.Amend(ctx, 7, a2.ID, 0, "d", "c", a2.Start.Add(time.Minute), nil) // started
 			wantErr(t, err, scheduling.EINVALID, "")
-			c, err := st.Cancel(ctx, 7, a1.ID, 2, "no longer needed", now)
+			c, err := st.Cancel(ctx, 7, a1.ID, 2, "no longer needed", now, nil)
 			if err != nil || c.Version != 3 || c.Status != scheduling.ApptCancelled || c.CancellationReason != "no longer needed" || c.Comment != "note" {
 				t.Fatalf("cancel: %+v %v", c, err)
 			}
@@ -160,9 +160,9 @@ func TestAppointmentLifecycle(t *testing.T) {
 					t.Errorf("slot %d is %q after cancel (%v)", s.ID, status, err)
 				}
 			}
-			_, err = st.Amend(ctx, 7, a1.ID, 0, "d", "c", now)
+			_, err = st.Amend(ctx, 7, a1.ID, 0, "d", "c", now, nil)
 			wantErr(t, err, scheduling.EINVALID, "")
-			_, err = st.Cancel(ctx, 7, a1.ID, 0, "again", now)
+			_, err = st.Cancel(ctx, 7, a1.ID, 0, "again", now, nil)
 			wantErr(t, err, scheduling.EINVALID, "")
 			// The freed slots can be booked again, and the cancelled appointment still lists them.
 			if _, _, err := st.Book(ctx, bookReq(7, other, "B81016", pair[0])); err == nil {

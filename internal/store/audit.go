@@ -2,8 +2,9 @@ package store
 
 import (
 	"context"
-	"github.com/jmoiron/sqlx"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
@@ -27,13 +28,42 @@ type auditRow struct {
 	DurationUS  int64  `db:"duration_us"`
 }
 
+const auditInsert = `INSERT INTO audit (at, trace_id, interaction, method, path, practice_ods, from_asid, to_asid,
+	req_org, req_practitioner, req_device, status, spine_code, resource_ids, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func auditArgs(a *scheduling.AuditRecord) []any {
+	return []any{a.At.UnixMicro(), a.TraceID, a.Interaction, a.Method, a.Path, a.PracticeODS, a.FromASID, a.ToASID, a.RequestingOrg,
+		a.RequestingUser, a.RequestingDevice, a.Status, a.SpineCode, a.ResourceIDs, a.Duration.Microseconds()}
+}
+
 // Audit appends one record. The table refuses updates and deletes.
 func (s *Store) Audit(ctx context.Context, a *scheduling.AuditRecord) error {
-	_, err := s.w.ExecContext(ctx, s.w.Rebind(`INSERT INTO audit (at, trace_id, interaction, method, path, practice_ods, from_asid, to_asid,
-		req_org, req_practitioner, req_device, status, spine_code, resource_ids, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.At.UnixMicro(), a.TraceID, a.Interaction, a.Method, a.Path, a.PracticeODS, a.FromASID, a.ToASID, a.RequestingOrg,
-		a.RequestingUser, a.RequestingDevice, a.Status, a.SpineCode, a.ResourceIDs, a.Duration.Microseconds())
+	_, err := s.w.ExecContext(ctx, s.w.Rebind(auditInsert), auditArgs(a)...)
 	return err
+}
+
+// audited wraps the body of a command's transaction so that, when the body
+// succeeds, the command's audit record is inserted in the same transaction:
+// the change and its audit row commit together or not at all, so a crash
+// cannot leave a change that was answered as done without its record.
+// resource names the changed resource ("Appointment/12") once the body has
+// run. With a nil record the body runs unchanged (store-level callers).
+func audited(ctx context.Context, a *scheduling.AuditRecord, resource func() string, fn func(tx *sqlx.Tx) error) func(tx *sqlx.Tx) error {
+	if a == nil {
+		return fn
+	}
+	return func(tx *sqlx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		rec := *a
+		rec.ResourceIDs = resource()
+		if rec.Duration == 0 && !rec.At.IsZero() {
+			rec.Duration = time.Since(rec.At)
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind(auditInsert), auditArgs(&rec)...)
+		return err
+	}
 }
 
 // AuditRecords lists audit records, newest first.
@@ -66,12 +96,10 @@ func (s *Store) AuditRecords(ctx context.Context, f scheduling.AuditFilter) ([]s
 // AuditBatch appends several records in one transaction.
 func (s *Store) AuditBatch(ctx context.Context, recs []scheduling.AuditRecord) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		q := tx.Rebind(`INSERT INTO audit (at, trace_id, interaction, method, path, practice_ods, from_asid, to_asid,
-		req_org, req_practitioner, req_device, status, spine_code, resource_ids, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		q := tx.Rebind(auditInsert)
 		for i := range recs {
 			a := &recs[i]
-			if _, err := tx.ExecContext(ctx, q, a.At.UnixMicro(), a.TraceID, a.Interaction, a.Method, a.Path, a.PracticeODS, a.FromASID, a.ToASID,
-				a.RequestingOrg, a.RequestingUser, a.RequestingDevice, a.Status, a.SpineCode, a.ResourceIDs, a.Duration.Microseconds()); err != nil {
+			if _, err := tx.ExecContext(ctx, q, auditArgs(a)...); err != nil {
 				return err
 			}
 		}

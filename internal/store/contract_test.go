@@ -695,7 +695,7 @@ func testRegisterTemporary(t *testing.T, e storetest.Engine) {
 	t.Run("NewIsTemporaryActive", func(t *testing.T) {
 		in := scheduling.Patient{PracticeID: a, NHSNumber: newNHS, Family: "Visitor", Given: []string{"Val"}, Gender: "female", BirthDate: "1990-05-06",
 			Telecoms: []scheduling.Telecom{{System: "phone", Value: "01632 960000", Use: "temp"}}}
-		got, err := f.st.RegisterTemporary(f.ctx, &in)
+		got, err := f.st.RegisterTemporary(f.ctx, &in, nil)
 		f.ok(err)
 		if got.ID <= 0 || !got.Active || got.RegistrationType != scheduling.RegTemporary || got.Family != "Visitor" ||
 			got.PracticeID != a || len(got.Telecoms) != 1 || got.Version != 1 {
@@ -708,11 +708,11 @@ func testRegisterTemporary(t *testing.T, e storetest.Engine) {
 		}
 	})
 	t.Run("ErrDuplicate", func(t *testing.T) {
-		_, err := f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: newNHS, Family: "Visitor"})
+		_, err := f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: newNHS, Family: "Visitor"}, nil)
 		wantErr(t, err, scheduling.EDUPLICATE, "")
 	})
 	t.Run("OtherPracticeIsNewRecord", func(t *testing.T) {
-		got, err := f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: b, NHSNumber: newNHS, Family: "Visitor"})
+		got, err := f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: b, NHSNumber: newNHS, Family: "Visitor"}, nil)
 		f.ok(err)
 		atA, err := f.st.PatientByNHSNumber(f.ctx, a, newNHS)
 		f.ok(err)
@@ -725,7 +725,7 @@ func testRegisterTemporary(t *testing.T, e storetest.Engine) {
 			RegistrationType: scheduling.RegRegular}))
 		before, err := f.st.PatientByID(f.ctx, a, id)
 		f.ok(err)
-		got, err := f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: inactiveNHS, Family: "Returned", Gender: "male"})
+		got, err := f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: inactiveNHS, Family: "Returned", Gender: "male"}, nil)
 		f.ok(err)
 		if got.ID != id || !got.Active || got.RegistrationType != scheduling.RegTemporary || got.Family != "Returned" || got.Version != before.Version+1 {
 			t.Fatalf("reactivated = %+v, want id %d active temporary Returned version %d", got, id, before.Version+1)
@@ -740,7 +740,7 @@ func testRegisterTemporary(t *testing.T, e storetest.Engine) {
 				Deceased: "2024-02-01", RegistrationType: scheduling.RegRegular}))
 			before, err := f.st.PatientByID(f.ctx, a, id)
 			f.ok(err)
-			_, err = f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: c.nhs, Family: "Late"})
+			_, err = f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: c.nhs, Family: "Late"}, nil)
 			wantErr(t, err, scheduling.EDEMOGRAPHICS, "")
 			after, err := f.st.PatientByID(f.ctx, a, id)
 			f.ok(err)

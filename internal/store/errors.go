@@ -1,10 +1,19 @@
 package store
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/lib/pq"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -43,6 +52,42 @@ func isUniqueViolation(err error) bool {
 // isCheckViolation reports a CHECK-constraint failure on either engine.
 func isCheckViolation(err error) bool {
 	return sqlState(err) == "23514" || sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_CHECK
+}
+
+// storageDown reports errors that say the database cannot take the request
+// now, as opposed to a fault in the request or in our SQL: SQLite out of
+// space, read-only, or unable to reach its files; PostgreSQL out of disk or
+// other resources, in read-only mode, shutting down or restarting, or the
+// connection to it lost.
+func storageDown(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller gave up; that says nothing about the database
+	}
+	switch sqliteCode(err) & 0xff {
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+		return true
+	}
+	st := sqlState(err)
+	switch {
+	case strings.HasPrefix(st, "53"), strings.HasPrefix(st, "08"), st == "25006", st == "57P01", st == "57P02", st == "57P03":
+		return true
+	}
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
+}
+
+// unavailableMessage is what a consumer is told when the database cannot
+// take a request; it names no file, host or driver.
+const unavailableMessage = "The practice system's database is unavailable (for example full, read-only or restarting), so the request could not be completed. Try again later."
+
+// unavailable marks an error from storageDown as EUNAVAILABLE, keeping the
+// cause in the chain for the log.
+func unavailable(err error) error {
+	if err == nil || !storageDown(err) || scheduling.ErrorCode(err) != scheduling.EINTERNAL {
+		return err
+	}
+	return fmt.Errorf("%w: %w", scheduling.Errorf(scheduling.EUNAVAILABLE, unavailableMessage), err)
 }
 
 // retryable reports errors after which the whole transaction may be retried.

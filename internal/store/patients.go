@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 
 	"github.com/jmoiron/sqlx"
 
@@ -117,11 +118,12 @@ func updatePatient(ctx context.Context, tx *sqlx.Tx, p *scheduling.Patient) erro
 }
 
 // RegisterTemporary creates a temporary registration, or re-activates an
-// inactive record as temporary, in one transaction. Returns EDUPLICATE when the
+// inactive record as temporary, in one transaction; audit, when not nil, is
+// inserted in that transaction (see audited). Returns EDUPLICATE when the
 // patient is already active at the practice, EDEMOGRAPHICS when deceased.
-func (s *Store) RegisterTemporary(ctx context.Context, p *scheduling.Patient) (*scheduling.Patient, error) {
+func (s *Store) RegisterTemporary(ctx context.Context, p *scheduling.Patient, audit *scheduling.AuditRecord) (*scheduling.Patient, error) {
 	var out *scheduling.Patient
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, audited(ctx, audit, func() string { return patientRef(out) }, func(tx *sqlx.Tx) error {
 		var cur patientRow
 		q := `SELECT ` + patientCols + ` FROM patients WHERE practice_id = ? AND nhs_number = ?`
 		if tx.DriverName() != "sqlite" {
@@ -163,8 +165,16 @@ func (s *Store) RegisterTemporary(ctx context.Context, p *scheduling.Patient) (*
 		}
 		out = r.domain()
 		return nil
-	})
+	}))
 	return out, err
+}
+
+// patientRef names a patient in the audit trail ("Patient/7").
+func patientRef(p *scheduling.Patient) string {
+	if p == nil {
+		return ""
+	}
+	return "Patient/" + strconv.FormatInt(p.ID, 10)
 }
 
 type pdsRow struct {

@@ -106,6 +106,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				return nil, fmt.Errorf("store: data directory: %w", err)
 			}
+			if err := checkWritable(path); err != nil {
+				return nil, err
+			}
 		}
 		var wdsn, rdsn string
 		if path == ":memory:" {
@@ -148,6 +151,28 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// checkWritable refuses a SQLite database that could only be opened read-only:
+// SQLite would otherwise open it read-only without a word, and every booking
+// would fail later. It needs the file and its directory (where the WAL and
+// shared-memory files live) writable.
+func checkWritable(path string) error {
+	dir := filepath.Dir(path)
+	probe, err := os.CreateTemp(dir, ".slotbridge-probe-*")
+	if err != nil {
+		return fmt.Errorf("store: the data directory %s is not writable (SQLite keeps its write-ahead log beside the database): %w", dir, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: the database file %s is not writable: %w", path, err)
+	}
+	return f.Close()
+}
+
 // Close releases the pools.
 func (s *Store) Close() error {
 	var err error
@@ -160,6 +185,20 @@ func (s *Store) Close() error {
 		}
 	}
 	return err
+}
+
+// SetMaxPageCount caps the SQLite database at n pages (SQLite raises n to the
+// current size if it is smaller) and returns the cap in force. Writes that
+// would grow the file past it fail as on a full disk, which is how the fault
+// tests make a disk full without filling one; a larger n lifts the cap. It
+// works because SQLite writes go through one long-lived connection.
+func (s *Store) SetMaxPageCount(ctx context.Context, n int64) (int64, error) {
+	if s.engine != EngineSQLite {
+		return 0, fmt.Errorf("store: max_page_count is a SQLite setting")
+	}
+	var got int64
+	err := s.w.GetContext(ctx, &got, fmt.Sprintf("PRAGMA max_page_count = %d", n))
+	return got, err
 }
 
 // Ping checks the database answers (used by /healthz).
@@ -241,10 +280,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		err = s.tryTx(ctx, fn)
 		if err == nil || !retryable(err) {
-			return err
+			return unavailable(err)
 		}
 	}
-	return err
+	return unavailable(err)
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
@@ -262,10 +301,11 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
-// notFound turns sql.ErrNoRows into a domain ENOTFOUND.
+// notFound turns sql.ErrNoRows into a domain ENOTFOUND, and a database
+// that cannot answer into EUNAVAILABLE (see unavailable).
 func notFound(err error, kind, format string, args ...any) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return scheduling.NotFound(kind, format, args...)
 	}
-	return err
+	return unavailable(err)
 }
