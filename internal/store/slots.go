@@ -56,13 +56,16 @@ func (r *scheduleRow) domain() *scheduling.Schedule {
 // after Now, and are offered to the consumer by their access profiles, ordered
 // by start then id, with the schedules, practitioners and locations they need.
 func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*scheduling.SlotResult, error) {
+	// A slot must start at or after Start: round a fractional-second Start up,
+	// so a slot on the whole second before it is not included.
 	from := q.Start.Unix()
+	if q.Start.Nanosecond() != 0 {
+		from++
+	}
 	if n := q.Now.Unix() + 1; n > from {
 		from = n
 	}
-	var rows []slotRow
-	err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT `+slotCols+` FROM slots
-		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND end_at <= ? ORDER BY start_at, id`), q.PracticeID, from, q.End.Unix())
+	rows, err := s.freeSlotRows(ctx, q.PracticeID, from, q.End.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +122,26 @@ func dedupe(ids []int64) []int64 {
 		}
 	}
 	return out
+}
+
+// freeSlotRows runs the search's range query. It scans columns by hand: on a
+// search of thousands of slots, sqlx's reflection was a fifth of the CPU.
+func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) ([]slotRow, error) {
+	rs, err := s.r.QueryContext(ctx, s.r.Rebind(`SELECT `+slotCols+` FROM slots
+		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND end_at <= ? ORDER BY start_at, id`), practiceID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	rows := make([]slotRow, 0, 64)
+	for rs.Next() {
+		rows = append(rows, slotRow{})
+		r := &rows[len(rows)-1]
+		if err := rs.Scan(&r.ID, &r.ScheduleID, &r.PracticeID, &r.StartAt, &r.EndAt, &r.Status, &r.Channel, &r.ServiceType, &r.AccessProfileID, &r.Version); err != nil {
+			return nil, err
+		}
+	}
+	return rows, rs.Err()
 }
 
 // SchedulesByIDs reads several schedules at once, keyed by id.
