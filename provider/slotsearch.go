@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -171,8 +172,25 @@ func (s *Server) searchSlots(rq *request) error {
 	if len(res.Slots) > 0 {
 		rq.resourceIDs = append(rq.resourceIDs, "Slot*"+itoa(len(res.Slots)))
 	}
-	s.write(rq, http.StatusOK, b)
+	s.writeSearchset(rq, b)
 	return nil
+}
+
+// writeSearchset sends a 200 searchset. JSON goes through fhir.MarshalJSON,
+// whose hand-written Slot path writes encoding/json's bytes several times
+// faster on the thousands of Slots a wide search returns.
+func (s *Server) writeSearchset(rq *request, b *fhir.Bundle) {
+	if rq.fmt != formatJSON {
+		s.write(rq, http.StatusOK, b)
+		return
+	}
+	body, err := fhir.MarshalJSON(b)
+	if err != nil {
+		s.writeError(rq, fmt.Errorf("encode Bundle: %w", err))
+		return
+	}
+	rq.status, rq.written = http.StatusOK, true
+	writeBody(rq.c.Writer, rq.c.Request, http.StatusOK, rq.fmt.contentType(), body)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -73,7 +76,7 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 	if len(rows) == 0 {
 		return res, nil
 	}
-	profiles, err := s.AccessProfiles(ctx, q.PracticeID)
+	profiles, err := s.searchProfiles(ctx, q.PracticeID)
 	if err != nil {
 		return nil, err
 	}
@@ -93,55 +96,128 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 			ids = append(ids, sl.ScheduleID)
 		}
 	}
-	if res.Schedules, err = s.SchedulesByIDs(ctx, ids); err != nil {
-		return nil, err
-	}
-	var locIDs, pracIDs []int64
-	for _, sc := range res.Schedules {
-		locIDs = append(locIDs, sc.LocationID)
-		if sc.PractitionerID != 0 {
-			pracIDs = append(pracIDs, sc.PractitionerID)
-		}
-	}
-	if res.Locations, err = s.LocationsByIDs(ctx, dedupe(locIDs)); err != nil {
-		return nil, err
-	}
-	if res.Practitioners, err = s.PractitionersByIDs(ctx, dedupe(pracIDs)); err != nil {
+	if err := s.searchSchedules(ctx, ids, res); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-func dedupe(ids []int64) []int64 {
-	seen := make(map[int64]bool, len(ids))
-	out := ids[:0]
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
+// The slot search's queries scan their columns by hand (see readQuery): on a
+// search of thousands of slots, sqlx's reflection and database/sql's boxing of
+// every value were most of the search's allocations.
+
+// freeSlotRows runs the search's range query. Practice and status are known
+// from the WHERE clause, so they are not read back.
+func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) ([]slotRow, error) {
+	rows := make([]slotRow, 0, 64)
+	err := s.readQuery(ctx, `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version FROM slots
+		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND end_at <= ? ORDER BY start_at, id`, []any{practiceID, from, to},
+		func(rs rowScanner) error {
+			rows = append(rows, slotRow{PracticeID: practiceID, Status: string(scheduling.SlotFree)})
+			r := &rows[len(rows)-1]
+			return rs.Scan(&r.ID, &r.ScheduleID, &r.StartAt, &r.EndAt, &r.Channel, &r.ServiceType, &r.AccessProfileID, &r.Version)
+		})
+	return rows, err
 }
 
-// freeSlotRows runs the search's range query. It scans columns by hand: on a
-// search of thousands of slots, sqlx's reflection was a fifth of the CPU.
-func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) ([]slotRow, error) {
-	rs, err := s.r.QueryContext(ctx, s.r.Rebind(`SELECT `+slotCols+` FROM slots
-		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND end_at <= ? ORDER BY start_at, id`), practiceID, from, to)
+// searchProfiles reads a practice's access profiles, keyed by id.
+func (s *Store) searchProfiles(ctx context.Context, practiceID int64) (map[int64]*scheduling.AccessProfile, error) {
+	out := map[int64]*scheduling.AccessProfile{}
+	err := s.readQuery(ctx, `SELECT `+profileCols+` FROM access_profiles WHERE practice_id = ?`, []any{practiceID}, func(rs rowScanner) error {
+		var r profileRow
+		if err := rs.Scan(&r.ID, &r.PracticeID, &r.Name, &r.Bookable, &r.OrgTypes, &r.ODSCodes, &r.Cap, &r.Booked, &r.WindowSecs, &r.EmbargoSecs,
+			&r.ReleaseTime, &r.ReleaseDays, &r.Version); err != nil {
+			return err
+		}
+		out[r.ID] = r.domain()
+		return nil
+	})
+	return out, err
+}
+
+// searchSchedules reads the schedules with their locations and practitioners
+// in one query, and files them in res.
+func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *scheduling.SlotResult) error {
+	q, args, err := sqlx.In(`SELECT sc.id, sc.practice_id, sc.location_id, sc.practitioner_id, sc.role, sc.service_category, sc.start_at, sc.end_at,
+		sc.access_profile_id, sc.template_id, sc.status, sc.version,
+		l.id, l.practice_id, l.name, l.site_code, l.phone, l.address, l.status, l.version,
+		p.id, p.practice_id, p.sds_user_id, p.role_profile_ids, p.family, p.given, p.prefix, p.gender, p.version
+		FROM schedules sc
+		LEFT JOIN locations l ON l.id = sc.location_id
+		LEFT JOIN practitioners p ON p.id = sc.practitioner_id AND sc.practitioner_id <> 0
+		WHERE sc.id IN (?)`, ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer rs.Close()
-	rows := make([]slotRow, 0, 64)
-	for rs.Next() {
-		rows = append(rows, slotRow{})
-		r := &rows[len(rows)-1]
-		if err := rs.Scan(&r.ID, &r.ScheduleID, &r.PracticeID, &r.StartAt, &r.EndAt, &r.Status, &r.Channel, &r.ServiceType, &r.AccessProfileID, &r.Version); err != nil {
-			return nil, err
+	return s.readQuery(ctx, q, args, func(rs rowScanner) error {
+		var sc scheduleRow
+		var lID, lPractice, lVersion, pID, pPractice, pVersion sql.NullInt64
+		var lName, lSite, lPhone, lAddress, lStatus, pSDS, pRoles, pFamily, pGiven, pPrefix, pGender sql.NullString
+		if err := rs.Scan(&sc.ID, &sc.PracticeID, &sc.LocationID, &sc.PractitionerID, &sc.Role, &sc.ServiceCategory, &sc.StartAt, &sc.EndAt,
+			&sc.AccessProfileID, &sc.TemplateID, &sc.Status, &sc.Version,
+			&lID, &lPractice, &lName, &lSite, &lPhone, &lAddress, &lStatus, &lVersion,
+			&pID, &pPractice, &pSDS, &pRoles, &pFamily, &pGiven, &pPrefix, &pGender, &pVersion); err != nil {
+			return err
+		}
+		res.Schedules[sc.ID] = sc.domain()
+		if lID.Valid && res.Locations[lID.Int64] == nil {
+			res.Locations[lID.Int64] = locRow{ID: lID.Int64, PracticeID: lPractice.Int64, Name: lName.String, SiteCode: lSite.String, Phone: lPhone.String,
+				Address: lAddress.String, Status: lStatus.String, Version: lVersion.Int64}.domain()
+		}
+		if pID.Valid && res.Practitioners[pID.Int64] == nil {
+			res.Practitioners[pID.Int64] = pracRow{ID: pID.Int64, PracticeID: pPractice.Int64, SDSUserID: pSDS.String, RoleProfileIDs: pRoles.String,
+				Family: pFamily.String, Given: pGiven.String, Prefix: pPrefix.String, Gender: pGender.String, Version: pVersion.Int64}.domain()
+		}
+		return nil
+	})
+}
+
+// rowScanner is what readQuery's callback reads a row with.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// readQuery runs a read query (written with ?) on the read pool and calls
+// each for every row. On pgx it uses the pgx connection directly: its Scan
+// writes into the destinations without boxing every value into an interface
+// first, and its statement cache prepares each query once per connection.
+func (s *Store) readQuery(ctx context.Context, query string, args []any, each func(rowScanner) error) error {
+	query = s.r.Rebind(query)
+	if s.r.DriverName() == DriverPgx {
+		conn, err := s.r.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		return conn.Raw(func(dc any) error {
+			pc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("store: pgx connection is a %T", dc)
+			}
+			rows, err := pc.Conn().Query(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := each(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
 		}
 	}
-	return rows, rs.Err()
+	return rows.Err()
 }
 
 // SchedulesByIDs reads several schedules at once, keyed by id.
