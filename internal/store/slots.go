@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -110,14 +109,58 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 // from the WHERE clause, so they are not read back.
 func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) ([]slotRow, error) {
 	rows := make([]slotRow, 0, 64)
+	seen := map[string]string{}
+	channel, serviceType := &interned{seen: seen}, &interned{seen: seen}
 	err := s.readQuery(ctx, `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version FROM slots
 		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND end_at <= ? ORDER BY start_at, id`, []any{practiceID, from, to},
 		func(rs rowScanner) error {
 			rows = append(rows, slotRow{PracticeID: practiceID, Status: string(scheduling.SlotFree)})
 			r := &rows[len(rows)-1]
-			return rs.Scan(&r.ID, &r.ScheduleID, &r.StartAt, &r.EndAt, &r.Channel, &r.ServiceType, &r.AccessProfileID, &r.Version)
+			channel.dst, serviceType.dst = &r.Channel, &r.ServiceType
+			return rs.Scan(&r.ID, &r.ScheduleID, &r.StartAt, &r.EndAt, channel, serviceType, &r.AccessProfileID, &r.Version)
 		})
 	return rows, err
+}
+
+// interned scans a text column into *dst, sharing one string per distinct
+// value: thousands of slots have a handful of channels and slot types. On
+// pgx, ScanBytes sees the driver's buffer, so a value seen before costs no
+// allocation at all.
+type interned struct {
+	dst  *string
+	seen map[string]string
+}
+
+// ScanBytes implements pgx's pgtype.BytesScanner.
+func (in *interned) ScanBytes(v []byte) error {
+	if x, ok := in.seen[string(v)]; ok {
+		*in.dst = x
+		return nil
+	}
+	x := string(v)
+	in.seen[x] = x
+	*in.dst = x
+	return nil
+}
+
+// Scan implements sql.Scanner (SQLite, lib/pq).
+func (in *interned) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		if x, ok := in.seen[v]; ok {
+			v = x
+		} else {
+			in.seen[v] = v
+		}
+		*in.dst = v
+		return nil
+	case []byte:
+		return in.ScanBytes(v)
+	case nil:
+		*in.dst = ""
+		return nil
+	}
+	return fmt.Errorf("store: cannot scan %T into a string", src)
 }
 
 // searchProfiles reads a practice's access profiles, keyed by id.
@@ -136,12 +179,16 @@ func (s *Store) searchProfiles(ctx context.Context, practiceID int64) (map[int64
 }
 
 // searchSchedules reads the schedules with their locations and practitioners
-// in one query, and files them in res.
+// in one query, and files them in res. A schedule's location and practitioner
+// come back on every one of its rows, so text columns are interned and each
+// location and practitioner is decoded once.
 func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *scheduling.SlotResult) error {
 	q, args, err := sqlx.In(`SELECT sc.id, sc.practice_id, sc.location_id, sc.practitioner_id, sc.role, sc.service_category, sc.start_at, sc.end_at,
 		sc.access_profile_id, sc.template_id, sc.status, sc.version,
-		l.id, l.practice_id, l.name, l.site_code, l.phone, l.address, l.status, l.version,
-		p.id, p.practice_id, p.sds_user_id, p.role_profile_ids, p.family, p.given, p.prefix, p.gender, p.version
+		COALESCE(l.id, 0), COALESCE(l.practice_id, 0), COALESCE(l.name, ''), COALESCE(l.site_code, ''), COALESCE(l.phone, ''),
+		COALESCE(l.address, ''), COALESCE(l.status, ''), COALESCE(l.version, 0),
+		COALESCE(p.id, 0), COALESCE(p.practice_id, 0), COALESCE(p.sds_user_id, ''), COALESCE(p.role_profile_ids, ''), COALESCE(p.family, ''),
+		COALESCE(p.given, ''), COALESCE(p.prefix, ''), COALESCE(p.gender, ''), COALESCE(p.version, 0)
 		FROM schedules sc
 		LEFT JOIN locations l ON l.id = sc.location_id
 		LEFT JOIN practitioners p ON p.id = sc.practitioner_id AND sc.practitioner_id <> 0
@@ -149,24 +196,25 @@ func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *schedulin
 	if err != nil {
 		return err
 	}
+	var sc scheduleRow
+	var l locRow
+	var p pracRow
+	seen := map[string]string{}
+	text := func(dst *string) *interned { return &interned{dst: dst, seen: seen} }
+	dest := []any{&sc.ID, &sc.PracticeID, &sc.LocationID, &sc.PractitionerID, text(&sc.Role), text(&sc.ServiceCategory), &sc.StartAt, &sc.EndAt,
+		&sc.AccessProfileID, &sc.TemplateID, text(&sc.Status), &sc.Version,
+		&l.ID, &l.PracticeID, text(&l.Name), text(&l.SiteCode), text(&l.Phone), text(&l.Address), text(&l.Status), &l.Version,
+		&p.ID, &p.PracticeID, text(&p.SDSUserID), text(&p.RoleProfileIDs), text(&p.Family), text(&p.Given), text(&p.Prefix), text(&p.Gender), &p.Version}
 	return s.readQuery(ctx, q, args, func(rs rowScanner) error {
-		var sc scheduleRow
-		var lID, lPractice, lVersion, pID, pPractice, pVersion sql.NullInt64
-		var lName, lSite, lPhone, lAddress, lStatus, pSDS, pRoles, pFamily, pGiven, pPrefix, pGender sql.NullString
-		if err := rs.Scan(&sc.ID, &sc.PracticeID, &sc.LocationID, &sc.PractitionerID, &sc.Role, &sc.ServiceCategory, &sc.StartAt, &sc.EndAt,
-			&sc.AccessProfileID, &sc.TemplateID, &sc.Status, &sc.Version,
-			&lID, &lPractice, &lName, &lSite, &lPhone, &lAddress, &lStatus, &lVersion,
-			&pID, &pPractice, &pSDS, &pRoles, &pFamily, &pGiven, &pPrefix, &pGender, &pVersion); err != nil {
+		if err := rs.Scan(dest...); err != nil {
 			return err
 		}
 		res.Schedules[sc.ID] = sc.domain()
-		if lID.Valid && res.Locations[lID.Int64] == nil {
-			res.Locations[lID.Int64] = locRow{ID: lID.Int64, PracticeID: lPractice.Int64, Name: lName.String, SiteCode: lSite.String, Phone: lPhone.String,
-				Address: lAddress.String, Status: lStatus.String, Version: lVersion.Int64}.domain()
+		if l.ID != 0 && res.Locations[l.ID] == nil {
+			res.Locations[l.ID] = l.domain()
 		}
-		if pID.Valid && res.Practitioners[pID.Int64] == nil {
-			res.Practitioners[pID.Int64] = pracRow{ID: pID.Int64, PracticeID: pPractice.Int64, SDSUserID: pSDS.String, RoleProfileIDs: pRoles.String,
-				Family: pFamily.String, Given: pGiven.String, Prefix: pPrefix.String, Gender: pGender.String, Version: pVersion.Int64}.domain()
+		if p.ID != 0 && res.Practitioners[p.ID] == nil {
+			res.Practitioners[p.ID] = p.domain()
 		}
 		return nil
 	})
