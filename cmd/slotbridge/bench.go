@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ type benchFlags struct {
 	ramp     bool
 	warmup   time.Duration
 	duration time.Duration
+	cpuprof  string
 }
 
 // parseBenchFlags parses the common bench flags of a subcommand.
@@ -56,6 +58,7 @@ func parseBenchFlags(name string, args []string, stderr io.Writer) (*benchFlags,
 	fs.BoolVar(&f.ramp, "ramp", false, "also ramp an open-loop arrival rate until p99 crosses the spec limit (250 ms commands, 3 s queries)")
 	fs.DurationVar(&f.warmup, "warmup", 0, "warm-up before each measured period (default 2s, --quick 250ms)")
 	fs.DurationVar(&f.duration, "duration", 0, "each measured period (default 10s, --quick 1s)")
+	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -241,6 +244,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	opt := f.options(stderr)
+	if f.cpuprof != "" {
+		pf, err := os.Create(f.cpuprof)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	t := f.table("slotbridge bench " + sub)
 	t0 := time.Now()
 	err = f.withTargets(ctx, stderr, t, func(bt benchTarget) error {

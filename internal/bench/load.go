@@ -68,7 +68,8 @@ func mallocs() uint64 {
 
 // Closed runs a closed-loop load: clients workers each issue op back to back
 // for warmup (not measured) and then for dur (measured), or until maxOps
-// measured requests (0 = no limit) or ctx ends.
+// measured requests (0 = no limit) or ctx ends. Requests started in the
+// measured period are waited for and counted, and the period ends with the last.
 func Closed(ctx context.Context, clients int, warmup, dur time.Duration, maxOps int64, op Op) LoadResult {
 	if clients < 1 {
 		clients = 1
@@ -93,10 +94,9 @@ func Closed(ctx context.Context, clients int, warmup, dur time.Duration, maxOps 
 				if !rec {
 					continue
 				}
-				if stop.Load() && maxOps == 0 {
-					// Finished after the period closed: not counted, as in a fixed window.
-					break
-				}
+				// A request started in the measured period counts even when it
+				// ends after it (the period then lasts until it ends), so slow
+				// requests are never left out of the figures.
 				h.Record(d)
 				if err != nil {
 					e.add(err)
@@ -129,10 +129,8 @@ wait:
 	tick.Stop()
 	timer.Stop()
 	stop.Store(true)
-	elapsed := time.Since(t0)
-	m1 := mallocs()
 	wg.Wait()
-	return collect(hists, &e, done.Load(), elapsed, m1-m0)
+	return collect(hists, &e, done.Load(), time.Since(t0), mallocs()-m0)
 }
 
 func collect(hists []*Histogram, e *errs, done int64, elapsed time.Duration, m uint64) LoadResult {

@@ -73,6 +73,8 @@ func (t *Table) WriteText(w io.Writer) error {
 		floor, ratio := "", ""
 		if r.Floor != 0 {
 			floor = num(r.Floor) + " " + r.Unit
+		}
+		if r.Ratio != 0 {
 			ratio = strconv.FormatFloat(r.Ratio, 'f', 2, 64)
 		}
 		ok := ""

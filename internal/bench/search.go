@@ -224,7 +224,7 @@ func RunSearch(ctx context.Context, st *store.Store, target string, ds *Dataset,
 			return newReq("/static", "x")
 		})
 		rows = append(rows, Row{Bench: "search", Target: target, Case: size.Name, Metric: "allocs/req", Value: allocs,
-			Floor: staticAllocs, FloorOf: "static handler", Ratio: ratio(staticAllocs, allocs)})
+			Floor: staticAllocs, FloorOf: "static handler"})
 		rows = append(rows, Row{Bench: "search", Target: target, Case: size.Name, Metric: "bytes/resp", Value: float64(len(sample)), Unit: "B"})
 	}
 	if opt.Ramp {
@@ -237,13 +237,6 @@ func RunSearch(ctx context.Context, st *store.Store, target string, ds *Dataset,
 		rows = append(rows, rampRow(ctx, "search", target, "100 slots open-loop", 3*time.Second, opt, op))
 	}
 	return rows, notes, nil
-}
-
-func ratio(floor, v float64) float64 {
-	if v == 0 {
-		return 0
-	}
-	return floor / v
 }
 
 // handlerAllocs is the heap allocations per request of serving h directly

@@ -230,18 +230,26 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	if r.Created.IsZero() {
 		created = now
 	}
+	// The row as stored: it is inserted, and returned without reading it back.
+	row := apptRow{PracticeID: r.PracticeID, ScheduleID: sc.ID, PatientID: r.PatientID, LocationID: sc.LocationID, PractitionerID: sc.PractitionerID,
+		Status: scheduling.ApptBooked, StartAt: first.Start.Unix(), EndAt: last.End.Unix(), Description: r.Description, Comment: r.Comment,
+		CreatedAt: created, BookingODS: r.BookingOrg.ODS, BookingName: r.BookingOrg.Name, BookingType: r.BookingOrg.Type, BookingRaw: string(r.BookingOrg.Raw),
+		Channel: first.DeliveryChannel, Role: sc.Role, ServiceCategory: sc.ServiceCategory, ServiceType: first.ServiceType, Priority: r.Priority,
+		MinutesDuration: r.MinutesDuration, Identifiers: toJSON(nonNil(r.Identifiers)), Participants: toJSON(nonNil(r.Participants)),
+		AccessProfileID: capProfile(pr), Version: 1, UpdatedAt: now}
 	var id int64
 	err = tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO appointments (practice_id, schedule_id, patient_id, location_id, practitioner_id, status,
 		start_at, end_at, description, comment, created_at, booking_ods, booking_name, booking_type, booking_raw, channel, role,
-		service_category, service_type, priority, minutes_duration, identifiers, participants, access_profile_id, idem_key, booked_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 'booked', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		r.PracticeID, sc.ID, r.PatientID, sc.LocationID, sc.PractitionerID, first.Start.Unix(), last.End.Unix(), r.Description, r.Comment,
-		created, r.BookingOrg.ODS, r.BookingOrg.Name, r.BookingOrg.Type, string(r.BookingOrg.Raw), first.DeliveryChannel, sc.Role,
-		sc.ServiceCategory, first.ServiceType, r.Priority, r.MinutesDuration, toJSON(nonNil(r.Identifiers)), toJSON(nonNil(r.Participants)),
-		capProfile(pr), key, now, now)
+		service_category, service_type, priority, minutes_duration, identifiers, participants, access_profile_id, idem_key, booked_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		row.PracticeID, row.ScheduleID, row.PatientID, row.LocationID, row.PractitionerID, row.Status, row.StartAt, row.EndAt, row.Description, row.Comment,
+		row.CreatedAt, row.BookingODS, row.BookingName, row.BookingType, row.BookingRaw, row.Channel, row.Role,
+		row.ServiceCategory, row.ServiceType, row.Priority, row.MinutesDuration, row.Identifiers, row.Participants,
+		row.AccessProfileID, key, now, row.UpdatedAt, row.Version)
 	if err != nil {
 		return nil, err
 	}
+	row.ID = id
 	ins := tx.Rebind(`INSERT INTO appointment_slots (appointment_id, slot_id, active) VALUES (?, ?, TRUE)`)
 	for _, sl := range slots {
 		if _, err := tx.ExecContext(ctx, ins, id, sl.ID); err != nil {
@@ -251,7 +259,12 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 			return nil, err
 		}
 	}
-	return appointmentByID(ctx, tx, r.PracticeID, id)
+	slotIDs := make([]int64, len(slots))
+	for i, sl := range slots {
+		slotIDs[i] = sl.ID
+	}
+	slices.Sort(slotIDs)
+	return row.domain(slotIDs), nil
 }
 
 // capProfile is the profile whose cap counter the booking holds (0 = none).

@@ -1,0 +1,85 @@
+package store_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// TestBookReturnsStoredAppointment: Book builds the appointment it returns
+// without reading it back, so it must equal what a read returns afterwards.
+func TestBookReturnsStoredAppointment(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, e)
+			now := time.Now()
+			if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			org, err := st.OrganisationByODS(ctx, "A20047")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var patientID int64
+			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
+				t.Fatal(err)
+			}
+			var slots []struct {
+				ID         int64 `db:"id"`
+				StartAt    int64 `db:"start_at"`
+				EndAt      int64 `db:"end_at"`
+				LocationID int64 `db:"location_id"`
+			}
+			err = st.DB().SelectContext(ctx, &slots, st.DB().Rebind(`SELECT s.id, s.start_at, s.end_at, sc.location_id FROM slots s
+				JOIN schedules sc ON sc.id = s.schedule_id JOIN access_profiles p ON p.id = s.access_profile_id
+				WHERE s.practice_id = ? AND s.status = 'free' AND p.bookable = TRUE AND p.org_types = '' AND p.ods_codes = '' AND p.cap = 0
+				AND p.window_secs = 0 AND p.embargo_secs = 0 AND p.release_time = '' AND s.start_at > ? ORDER BY s.start_at, s.id LIMIT 2`),
+				org.ID, now.Add(3*time.Hour).Unix())
+			if err != nil || len(slots) != 2 {
+				t.Fatalf("need two open slots: %v %+v", err, slots)
+			}
+			prio, mins := 1, int((slots[0].EndAt-slots[0].StartAt)/60)
+			start, end := time.Unix(slots[0].StartAt, 0), time.Unix(slots[0].EndAt, 0)
+			req := &scheduling.BookRequest{PracticeID: org.ID, PatientID: patientID, LocationID: slots[0].LocationID,
+				SlotIDs: []int64{slots[0].ID}, Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end),
+				Description: "Check <&> é", Comment: "A comment", Created: now.Add(-time.Minute),
+				BookingOrg:  scheduling.BookingOrg{ODS: "A12345", Name: "Booker", Type: "urgent-care", Raw: []byte(`{"resourceType":"Organization"}`)},
+				Priority:    &prio, MinutesDuration: &mins, Identifiers: []scheduling.Identifier{{System: "urn:x", Value: "1"}},
+				Participants: []scheduling.Participant{{Reference: "Patient/1", Status: "accepted"}}, Now: now}
+			got, created, err := st.Book(ctx, req)
+			if err != nil || !created {
+				t.Fatalf("Book: created %v, %v", created, err)
+			}
+			read, err := st.AppointmentByID(ctx, org.ID, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, read) {
+				t.Fatalf("Book returned\n%+v\nbut a read gives\n%+v", got, read)
+			}
+			// And a bare booking (no optional fields) too.
+			req2 := *req
+			req2.SlotIDs, req2.Priority, req2.MinutesDuration, req2.Identifiers, req2.Participants, req2.Comment = nil, nil, nil, nil, nil, ""
+			req2.SlotIDs = []int64{slots[1].ID}
+			req2.Start, req2.End = time.Unix(slots[1].StartAt, 0), time.Unix(slots[1].EndAt, 0)
+			req2.StartText, req2.EndText = scheduling.FormatLocal(req2.Start), scheduling.FormatLocal(req2.End)
+			got2, _, err := st.Book(ctx, &req2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read2, err := st.AppointmentByID(ctx, org.ID, got2.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got2, read2) {
+				t.Fatalf("Book returned\n%+v\nbut a read gives\n%+v", got2, read2)
+			}
+		})
+	}
+}
