@@ -49,8 +49,8 @@ func TestBookReturnsStoredAppointment(t *testing.T) {
 			req := &scheduling.BookRequest{PracticeID: org.ID, PatientID: patientID, LocationID: slots[0].LocationID,
 				SlotIDs: []int64{slots[0].ID}, Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end),
 				Description: "Check <&> é", Comment: "A comment", Created: now.Add(-time.Minute),
-				BookingOrg:  scheduling.BookingOrg{ODS: "A12345", Name: "Booker", Type: "urgent-care", Raw: []byte(`{"resourceType":"Organization"}`)},
-				Priority:    &prio, MinutesDuration: &mins, Identifiers: []scheduling.Identifier{{System: "urn:x", Value: "1"}},
+				BookingOrg: scheduling.BookingOrg{ODS: "A12345", Name: "Booker", Type: "urgent-care", Raw: []byte(`{"resourceType":"Organization"}`)},
+				Priority:   &prio, MinutesDuration: &mins, Identifiers: []scheduling.Identifier{{System: "urn:x", Value: "1"}},
 				Participants: []scheduling.Participant{{Reference: "Patient/1", Status: "accepted"}}, Now: now}
 			got, created, err := st.Book(ctx, req)
 			if err != nil || !created {
