@@ -87,7 +87,7 @@ func idemKey(r *scheduling.BookRequest) string {
 // Errors: EINVALID (bad slots, rule broken), ECONFLICT (a slot is taken).
 func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *scheduling.Appointment, created bool, err error) {
 	key := idemKey(r)
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.groupTx(ctx, func(tx *sqlx.Tx) error {
 		appt, created = nil, false
 		if a, err := findRetry(ctx, tx, key, r.Now); err != nil || a != nil {
 			appt = a

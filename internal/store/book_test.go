@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -79,6 +80,83 @@ func TestBookReturnsStoredAppointment(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got2, read2) {
 				t.Fatalf("Book returned\n%+v\nbut a read gives\n%+v", got2, read2)
+			}
+		})
+	}
+}
+
+// TestConcurrentBookingsGroupCommit: many bookings at once (on SQLite they
+// share group commits, each in its own savepoint), two per slot. Exactly one
+// of each pair wins; the losers change nothing.
+func TestConcurrentBookingsGroupCommit(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, e)
+			now := time.Now()
+			if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			org, err := st.OrganisationByODS(ctx, "A20047")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var patientID int64
+			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
+				t.Fatal(err)
+			}
+			var slots []struct {
+				ID         int64 `db:"id"`
+				StartAt    int64 `db:"start_at"`
+				EndAt      int64 `db:"end_at"`
+				LocationID int64 `db:"location_id"`
+			}
+			if err := st.DB().SelectContext(ctx, &slots, st.DB().Rebind(`SELECT s.id, s.start_at, s.end_at, sc.location_id FROM slots s
+				JOIN schedules sc ON sc.id = s.schedule_id JOIN access_profiles p ON p.id = s.access_profile_id
+				WHERE s.practice_id = ? AND s.status = 'free' AND p.bookable = TRUE AND p.org_types = '' AND p.ods_codes = '' AND p.cap = 0
+				AND p.window_secs = 0 AND p.embargo_secs = 0 AND p.release_time = '' AND s.start_at > ? ORDER BY s.start_at, s.id LIMIT 20`),
+				org.ID, now.Add(3*time.Hour).Unix()); err != nil || len(slots) != 20 {
+				t.Fatalf("need 20 open slots: %v (%d)", err, len(slots))
+			}
+			type outcome struct {
+				slot int64
+				err  error
+			}
+			out := make(chan outcome, 2*len(slots))
+			for i := 0; i < 2*len(slots); i++ {
+				sl := slots[i%len(slots)]
+				go func(i int) {
+					start, end := time.Unix(sl.StartAt, 0), time.Unix(sl.EndAt, 0)
+					_, _, err := st.Book(ctx, &scheduling.BookRequest{PracticeID: org.ID, PatientID: patientID, LocationID: sl.LocationID,
+						SlotIDs: []int64{sl.ID}, Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end),
+						Description: "Group", Created: now, BookingOrg: scheduling.BookingOrg{ODS: "R" + strconv.Itoa(i), Name: "R", Type: "urgent-care"}, Now: now})
+					out <- outcome{sl.ID, err}
+				}(i)
+			}
+			wins := map[int64]int{}
+			for i := 0; i < 2*len(slots); i++ {
+				o := <-out
+				switch {
+				case o.err == nil:
+					wins[o.slot]++
+				case scheduling.ErrorCode(o.err) != scheduling.ECONFLICT:
+					t.Errorf("slot %d: %v", o.slot, o.err)
+				}
+			}
+			for _, sl := range slots {
+				if wins[sl.ID] != 1 {
+					t.Errorf("slot %d booked %d times", sl.ID, wins[sl.ID])
+				}
+			}
+			var busy, active int
+			if err := st.DB().GetContext(ctx, &busy, `SELECT COUNT(*) FROM slots WHERE status = 'busy'`); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DB().GetContext(ctx, &active, `SELECT COUNT(*) FROM appointment_slots WHERE active = TRUE`); err != nil {
+				t.Fatal(err)
+			}
+			if busy != len(slots) || active != len(slots) {
+				t.Errorf("busy slots %d, active bookings %d, want %d each", busy, active, len(slots))
 			}
 		})
 	}

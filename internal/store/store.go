@@ -62,6 +62,8 @@ type Store struct {
 	r *sqlx.DB
 	// Now is the clock (tests move it).
 	Now func() time.Time
+	// group runs bookings on SQLite in group commits (see groupTx).
+	group committer
 }
 
 // Engine names the SQL engine in use.
