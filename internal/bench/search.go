@@ -95,9 +95,10 @@ func (w window) url(base string) string {
 	return base + "/" + w.practice.ODS + "/STU3/1/gpconnect/Slot?" + q.Encode()
 }
 
-// rangeSQL is the bare range query the slot search starts with.
-const rangeSQL = `SELECT id, schedule_id, practice_id, start_at, end_at, status, channel, service_type, access_profile_id, version FROM slots
-	WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND end_at <= ? ORDER BY start_at, id`
+// rangeSQL is the bare range query the slot search starts with (the same
+// text as the store's), read through database/sql with plain Scan.
+const rangeSQL = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version FROM slots
+	WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ? ORDER BY start_at, id`
 
 // RunSearch measures issue 3's slot search on one target: for each size,
 // the search over loopback HTTP at c=1 and c=32, and in the same run its
@@ -167,15 +168,15 @@ func RunSearch(ctx context.Context, st *store.Store, target string, ds *Dataset,
 		sqlOp := func(ctx context.Context, wk int, rng *rand.Rand) error {
 			w := pickWindow(ds, future, size.Large, rng)
 			from := max(w.from, time.Now().Unix()+1)
-			r, err := st.DB().QueryContext(ctx, q, w.practice.ID, from, w.to)
+			r, err := st.DB().QueryContext(ctx, q, w.practice.ID, from, w.to, w.to)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			var id, sid, pid, s, e, ap, ver int64
-			var status, ch, stype string
+			var id, sid, s, e, ap, ver int64
+			var ch, stype string
 			for r.Next() {
-				if err := r.Scan(&id, &sid, &pid, &s, &e, &status, &ch, &stype, &ap, &ver); err != nil {
+				if err := r.Scan(&id, &sid, &s, &e, &ch, &stype, &ap, &ver); err != nil {
 					return err
 				}
 			}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -111,8 +112,11 @@ func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) ([
 	rows := make([]slotRow, 0, 64)
 	seen := map[string]string{}
 	channel, serviceType := &interned{seen: seen}, &interned{seen: seen}
+	// start_at <= to follows from end_at <= to (a slot ends after it starts)
+	// and bounds the index range: without it the scan ran from the period's
+	// start to the practice's last slot, filtering on end_at.
 	err := s.readQuery(ctx, `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version FROM slots
-		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND end_at <= ? ORDER BY start_at, id`, []any{practiceID, from, to},
+		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ? ORDER BY start_at, id`, []any{practiceID, from, to, to},
 		func(rs rowScanner) error {
 			rows = append(rows, slotRow{PracticeID: practiceID, Status: string(scheduling.SlotFree)})
 			r := &rows[len(rows)-1]
@@ -220,6 +224,25 @@ func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *schedulin
 	})
 }
 
+// prepared returns the read pool's prepared statement for query, preparing
+// it once: modernc's SQLite driver compiles every query it is given afresh,
+// which was a tenth of a small search. The set of queries is small and fixed
+// (the schedule query varies only with the number of ids).
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
 // rowScanner is what readQuery's callback reads a row with.
 type rowScanner interface {
 	Scan(dest ...any) error
@@ -255,7 +278,11 @@ func (s *Store) readQuery(ctx context.Context, query string, args []any, each fu
 			return rows.Err()
 		})
 	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
@@ -64,6 +65,8 @@ type Store struct {
 	Now func() time.Time
 	// group runs bookings on SQLite in group commits (see groupTx).
 	group committer
+	// stmts caches the read pool's prepared statements (see prepared).
+	stmts sync.Map
 }
 
 // Engine names the SQL engine in use.
@@ -152,6 +155,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Close releases the pools.
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	var err error
 	if s.r != nil && s.r != s.w {
 		err = s.r.Close()
