@@ -113,7 +113,7 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 	return appt, created, nil
 }
 
-// findRetry finds the booking a request repeats, if any. The idem_key <> ''
+// findRetry finds the booking a request repeats, if any. The idem_key <> ”
 // term matches the partial index's predicate, so a prepared (generic) plan
 // still uses the index instead of scanning every appointment.
 func findRetry(ctx context.Context, tx *sqlx.Tx, key string, now time.Time) (*scheduling.Appointment, error) {
