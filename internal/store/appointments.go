@@ -113,9 +113,9 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 	return appt, created, nil
 }
 
-// findRetry finds the booking a request repeats, if any. The idem_key <> ”
-// term matches the partial index's predicate, so a prepared (generic) plan
-// still uses the index instead of scanning every appointment.
+// findRetry finds the booking a request repeats, if any. The term asking for
+// a non-empty key repeats the partial index's predicate, so a prepared
+// (generic) plan still uses the index instead of scanning every appointment.
 func findRetry(ctx context.Context, tx *sqlx.Tx, key string, now time.Time) (*scheduling.Appointment, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM appointments WHERE idem_key = ? AND idem_key <> '' AND booked_at >= ? AND status = 'booked' ORDER BY id LIMIT 1`),
