@@ -25,6 +25,7 @@ const benchUsage = `Usage: slotbridge bench search|book|fanout|all [flags]
   book     bookings over loopback HTTP (8 and 32 clients) beside the raw booking transaction
   fanout   federated fan-out search
   all      all of the above, one table
+  gen      only generate (or check) the data set, so a later run starts measuring at once
 
 Flags:
 `
@@ -234,7 +235,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch sub {
 	case "fanout":
 		return runBenchFanout(ctx, rest, stdout, stderr)
-	case "search", "book", "all":
+	case "search", "book", "all", "gen":
 	default:
 		fmt.Fprint(stderr, benchUsage)
 		return fmt.Errorf("bench: unknown benchmark %q", sub)

@@ -125,6 +125,13 @@ func TestBookRun(t *testing.T) {
 			if rows[0].Value <= 0 || rows[0].Floor <= 0 {
 				t.Fatalf("no bookings measured: %+v", rows[0])
 			}
+			// The check must catch a busy slot that no booking holds.
+			if _, err := st.DB().Exec(`UPDATE slots SET status = 'busy' WHERE id = (SELECT MIN(id) FROM slots WHERE status = 'free')`); err != nil {
+				t.Fatal(err)
+			}
+			if ok, msg, err := CheckBookings(context.Background(), st); err != nil || ok {
+				t.Fatalf("CheckBookings after breaking a slot: ok=%v %s %v", ok, msg, err)
+			}
 		})
 	}
 }

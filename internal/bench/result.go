@@ -67,6 +67,12 @@ func (t *Table) WriteText(w io.Writer) error {
 	for _, k := range sortedKeys(t.Meta) {
 		fmt.Fprintf(w, "  %s: %s\n", k, t.Meta[k])
 	}
+	if len(t.Rows) == 0 {
+		for _, n := range t.Notes {
+			fmt.Fprintln(w, "  -", n)
+		}
+		return nil
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "bench\ttarget\tcase\tmetric\tvalue\tfloor\tratio\tgoal\tok\t")
 	for _, r := range t.Rows {
