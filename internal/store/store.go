@@ -123,19 +123,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			wdsn = base + "&_txlock=immediate"
 			rdsn = base
 		}
-		w, err := sqlx.Open("sqlite", wdsn)
-		if err != nil {
-			return nil, fmt.Errorf("store: open sqlite: %w", err)
-		}
+		w := sqlx.NewDb(openSQLite(wdsn), "sqlite")
 		w.SetMaxOpenConns(1)
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
 		w.SetConnMaxIdleTime(0)
-		r, err := sqlx.Open("sqlite", rdsn)
-		if err != nil {
-			w.Close()
-			return nil, fmt.Errorf("store: open sqlite: %w", err)
-		}
+		r := sqlx.NewDb(openSQLite(rdsn), "sqlite")
 		r.SetMaxOpenConns(8)
 		r.SetMaxIdleConns(8)
 		r.SetConnMaxLifetime(0)
