@@ -114,27 +114,29 @@ func RunBook(ctx context.Context, st *store.Store, target string, ds *Dataset, o
 	if err != nil {
 		return nil, nil, err
 	}
-	client := NewClient(32)
 	var toks Tokens
 	var seq atomic.Int64
-	bufs := make([][]byte, 512)
-	httpOp := func(ctx context.Context, wk int, rng *rand.Rand) error {
-		t, err := pl.take()
-		if err != nil {
+	bufs := make([][]byte, rampInFlight)
+	bookVia := func(client *http.Client) Op {
+		return func(ctx context.Context, wk int, rng *rand.Rand) error {
+			t, err := pl.take()
+			if err != nil {
+				return err
+			}
+			p := practices[t.PracticeID]
+			bearer, err := toks.Bearer(gpconnect.ScopePatientWrite)
+			if err != nil {
+				return err
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, lb.URL+"/"+p.ODS+"/STU3/1/gpconnect/Appointment",
+				bytes.NewReader(bookBody(t, p.Patients[rng.Intn(len(p.Patients))], seq.Add(1))))
+			SetGPConnectHeaders(req.Header, p.ASID, "bench-book", gpconnect.CreateAppointment, bearer)
+			req.Header.Set("Content-Type", gpconnect.MediaJSON+";charset=utf-8")
+			bufs[wk], err = do(client, req, http.StatusCreated, bufs[wk])
 			return err
 		}
-		p := practices[t.PracticeID]
-		bearer, err := toks.Bearer(gpconnect.ScopePatientWrite)
-		if err != nil {
-			return err
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, lb.URL+"/"+p.ODS+"/STU3/1/gpconnect/Appointment",
-			bytes.NewReader(bookBody(t, p.Patients[rng.Intn(len(p.Patients))], seq.Add(1))))
-		SetGPConnectHeaders(req.Header, p.ASID, "bench-book", gpconnect.CreateAppointment, bearer)
-		req.Header.Set("Content-Type", gpconnect.MediaJSON+";charset=utf-8")
-		bufs[wk], err = do(client, req, http.StatusCreated, bufs[wk])
-		return err
 	}
+	httpOp := bookVia(NewClient(32))
 	rawOp := func(ctx context.Context, wk int, rng *rand.Rand) error {
 		t, err := pl.take()
 		if err != nil {
@@ -183,8 +185,7 @@ func RunBook(ctx context.Context, st *store.Store, target string, ds *Dataset, o
 			Latency("book", target, cs, "p99", hb.P(0.99), raw.P(0.99), p99, "raw store.Book"))
 	}
 	if opt.Ramp {
-		op := func(ctx context.Context, wk int, rng *rand.Rand) error { return httpOp(ctx, wk%len(bufs), rng) }
-		rows = append(rows, rampRow(ctx, "book", target, "open-loop", 250*time.Millisecond, opt, op))
+		rows = append(rows, rampRow(ctx, "book", target, "open-loop", 250*time.Millisecond, opt, bookVia(NewClient(rampInFlight))))
 	}
 	lb.Close()
 	prov.Close()

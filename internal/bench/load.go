@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"math/rand"
 	"runtime"
 	"sync"
@@ -211,6 +212,8 @@ type RampStep struct {
 	Result LoadResult `json:"-"`
 	P99    float64    `json:"p99_ms"`
 	OK     bool       `json:"ok"`
+	// Why says what failed at this rate ("" when it held).
+	Why string `json:"why,omitempty"`
 }
 
 // RampConfig says how Ramp raises the rate.
@@ -240,9 +243,17 @@ func Ramp(ctx context.Context, cfg RampConfig, op Op) (steps []RampStep, sustain
 	for rate := cfg.Start; rate <= cfg.Max && ctx.Err() == nil; rate *= cfg.Factor {
 		r := Open(ctx, rate, cfg.Step, cfg.MaxInFlight, op)
 		p99 := r.P(0.99)
-		ok := p99 <= cfg.Limit && float64(r.Errors) <= 0.01*float64(r.Ops+r.Errors) && r.Rate() >= 0.9*rate
-		steps = append(steps, RampStep{Rate: rate, Result: r, P99: ms(p99), OK: ok})
-		if !ok {
+		why := ""
+		switch {
+		case p99 > cfg.Limit:
+			why = fmt.Sprintf("p99 %.1f ms over the limit", ms(p99))
+		case float64(r.Errors) > 0.01*float64(r.Ops+r.Errors):
+			why = fmt.Sprintf("%d of %d requests failed", r.Errors, r.Ops+r.Errors)
+		case r.Rate() < 0.9*rate:
+			why = fmt.Sprintf("only %.0f/s achieved (p99 %.1f ms)", r.Rate(), ms(p99))
+		}
+		steps = append(steps, RampStep{Rate: rate, Result: r, P99: ms(p99), OK: why == "", Why: why})
+		if why != "" {
 			break
 		}
 		sustained = rate

@@ -229,10 +229,11 @@ func RunSearch(ctx context.Context, st *store.Store, target string, ds *Dataset,
 		rows = append(rows, Row{Bench: "search", Target: target, Case: size.Name, Metric: "bytes/resp", Value: float64(len(sample)), Unit: "B"})
 	}
 	if opt.Ramp {
+		rampClient := NewClient(rampInFlight)
 		op := func(ctx context.Context, wk int, rng *rand.Rand) error {
 			w := pickWindow(ds, future, false, rng)
 			req := newReq(w.url(lb.URL), w.practice.ASID)
-			_, err := do(client, req.WithContext(ctx), http.StatusOK, nil)
+			_, err := do(rampClient, req.WithContext(ctx), http.StatusOK, nil)
 			return err
 		}
 		rows = append(rows, rampRow(ctx, "search", target, "100 slots open-loop", 3*time.Second, opt, op))
@@ -266,14 +267,20 @@ func (d discardWriter) Header() http.Header         { return d.h }
 func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d discardWriter) WriteHeader(int)             {}
 
+// rampInFlight bounds the requests outstanding in a ramp (and its client's connections).
+const rampInFlight = 512
+
 // rampRow runs the open-loop ramp and reports the highest rate whose p99 held under limit.
 func rampRow(ctx context.Context, bench, target, cs string, limit time.Duration, opt Options, op Op) Row {
 	opt.logf("%s %s ramp (p99 limit %s)", target, bench, limit)
-	steps, rate := Ramp(ctx, RampConfig{Start: 50, Factor: 1.25, Max: 50000, Step: opt.RampStep, Limit: limit, MaxInFlight: 512}, op)
+	steps, rate := Ramp(ctx, RampConfig{Start: 50, Factor: 1.25, Max: 50000, Step: opt.RampStep, Limit: limit, MaxInFlight: rampInFlight}, op)
 	last := ""
 	if n := len(steps); n > 0 {
 		s := steps[n-1]
-		last = fmt.Sprintf("crossed at %.0f/s: p99 %.1f ms, %d errors", s.Rate, s.P99, s.Result.Errors)
+		last = fmt.Sprintf("stopped at %.0f/s: %s", s.Rate, s.Why)
+		if s.OK {
+			last = fmt.Sprintf("held up to the ramp's maximum %.0f/s", s.Rate)
+		}
 	}
 	return Row{Bench: bench, Target: target, Case: cs, Metric: "ramp rate", Value: rate, Unit: "/s", Goal: "p99 <= " + limit.String() + "; " + last}
 }
