@@ -236,6 +236,8 @@ func appendEntry(dst []byte, e *BundleEntry) ([]byte, error) {
 		dst = append(dst, `"resource":`...)
 		if s, ok := e.Resource.(*Slot); ok && fastSlot(s) {
 			dst = appendSlot(dst, s)
+		} else if sc, ok := e.Resource.(*Schedule); ok && fastSchedule(sc) {
+			dst = appendSchedule(dst, sc)
 		} else if dst, err = appendStd(dst, e.Resource); err != nil {
 			return nil, err
 		}
@@ -259,24 +261,178 @@ func fastSlot(s *Slot) bool {
 		s.Schedule.Identifier != nil {
 		return false
 	}
-	if m := s.Meta; m != nil && (m.LastUpdated != "" || len(m.Security) > 0 || len(m.Tag) > 0 || len(m.Extension) > 0) {
+	if !fastMeta(s.Meta) {
 		return false
 	}
-	for i := range s.Extension {
-		e := &s.Extension[i]
+	return fastExtensions(s.Extension) && fastConcepts(s.ServiceType)
+}
+
+// fastMeta reports whether appendMeta writes every element of m.
+func fastMeta(m *Meta) bool {
+	return m == nil || (m.LastUpdated == "" && len(m.Security) == 0 && len(m.Tag) == 0 && len(m.Extension) == 0)
+}
+
+// fastExtensions reports whether appendExtensions writes every element:
+// valueCode and valueCodeableConcept are the only values it knows.
+func fastExtensions(exts []Extension) bool {
+	for i := range exts {
+		e := &exts[i]
 		if len(e.Extension) > 0 || e.ValueString != nil || e.ValueBoolean != nil || e.ValueInteger != nil || e.ValueDateTime != nil || e.ValueURI != nil ||
-			e.ValueReference != nil || e.ValueCodeableConcept != nil || e.ValueCoding != nil || e.ValuePeriod != nil || e.ValueIdentifier != nil {
+			e.ValueReference != nil || e.ValueCoding != nil || e.ValuePeriod != nil || e.ValueIdentifier != nil ||
+			(e.ValueCode != nil && e.ValueCodeableConcept != nil) {
+			return false
+		}
+		if e.ValueCodeableConcept != nil && !fastConcepts([]CodeableConcept{*e.ValueCodeableConcept}) {
 			return false
 		}
 	}
-	for i := range s.ServiceType {
-		for j := range s.ServiceType[i].Coding {
-			if s.ServiceType[i].Coding[j].UserSelected != nil {
+	return true
+}
+
+// fastConcepts reports whether appendConcept writes every element (no userSelected).
+func fastConcepts(cs []CodeableConcept) bool {
+	for i := range cs {
+		for j := range cs[i].Coding {
+			if cs[i].Coding[j].UserSelected != nil {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// fastSchedule reports whether appendSchedule writes every element s has.
+func fastSchedule(s *Schedule) bool {
+	if s == nil || len(s.Identifier) > 0 || s.Active != nil || len(s.ServiceType) > 0 || len(s.Specialty) > 0 || !fastMeta(s.Meta) ||
+		!fastExtensions(s.Extension) || (s.ServiceCategory != nil && !fastConcepts([]CodeableConcept{*s.ServiceCategory})) {
+		return false
+	}
+	for i := range s.Actor {
+		if s.Actor[i].Identifier != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// appendSchedule writes a Schedule that fastSchedule accepted, in the struct's field order.
+func appendSchedule(dst []byte, s *Schedule) []byte {
+	dst = append(dst, `{"resourceType":`...)
+	dst = appendJSONString(dst, s.ResourceType)
+	if s.ID != "" {
+		dst = append(dst, `,"id":`...)
+		dst = appendJSONString(dst, s.ID)
+	}
+	if s.Meta != nil {
+		dst = append(dst, `,"meta":`...)
+		dst = appendMeta(dst, s.Meta)
+	}
+	if len(s.Extension) > 0 {
+		dst = append(dst, `,"extension":`...)
+		dst = appendExtensions(dst, s.Extension)
+	}
+	if s.ServiceCategory != nil {
+		dst = append(dst, `,"serviceCategory":`...)
+		dst = appendConcept(dst, s.ServiceCategory)
+	}
+	dst = append(dst, `,"actor":`...)
+	if s.Actor == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range s.Actor {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendReference(dst, &s.Actor[i])
+		}
+		dst = append(dst, ']')
+	}
+	if p := s.PlanningHorizon; p != nil {
+		dst = append(dst, `,"planningHorizon":{`...)
+		if p.Start != "" {
+			dst = append(dst, `"start":`...)
+			dst = appendJSONString(dst, p.Start)
+		}
+		if p.End != "" {
+			if p.Start != "" {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"end":`...)
+			dst = appendJSONString(dst, p.End)
+		}
+		dst = append(dst, '}')
+	}
+	if s.Comment != "" {
+		dst = append(dst, `,"comment":`...)
+		dst = appendJSONString(dst, s.Comment)
+	}
+	return append(dst, '}')
+}
+
+// appendMeta writes a Meta that fastMeta accepted.
+func appendMeta(dst []byte, m *Meta) []byte {
+	dst = append(dst, '{')
+	sep := false
+	if m.VersionID != "" {
+		dst = append(dst, `"versionId":`...)
+		dst = appendJSONString(dst, m.VersionID)
+		sep = true
+	}
+	if len(m.Profile) > 0 {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"profile":[`...)
+		for i, p := range m.Profile {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, p)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
+}
+
+// appendExtensions writes extensions that fastExtensions accepted.
+func appendExtensions(dst []byte, exts []Extension) []byte {
+	dst = append(dst, '[')
+	for i := range exts {
+		e := &exts[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"url":`...)
+		dst = appendJSONString(dst, e.URL)
+		if e.ValueCode != nil {
+			dst = append(dst, `,"valueCode":`...)
+			dst = appendJSONString(dst, *e.ValueCode)
+		}
+		if e.ValueCodeableConcept != nil {
+			dst = append(dst, `,"valueCodeableConcept":`...)
+			dst = appendConcept(dst, e.ValueCodeableConcept)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// appendReference writes a Reference without an identifier.
+func appendReference(dst []byte, r *Reference) []byte {
+	dst = append(dst, '{')
+	if r.Reference != "" {
+		dst = append(dst, `"reference":`...)
+		dst = appendJSONString(dst, r.Reference)
+	}
+	if r.Display != "" {
+		if r.Reference != "" {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"display":`...)
+		dst = appendJSONString(dst, r.Display)
+	}
+	return append(dst, '}')
 }
 
 // appendSlot writes a Slot that fastSlot accepted, in the struct's field order.
@@ -287,45 +443,13 @@ func appendSlot(dst []byte, s *Slot) []byte {
 		dst = append(dst, `,"id":`...)
 		dst = appendJSONString(dst, s.ID)
 	}
-	if m := s.Meta; m != nil {
-		dst = append(dst, `,"meta":{`...)
-		sep := false
-		if m.VersionID != "" {
-			dst = append(dst, `"versionId":`...)
-			dst = appendJSONString(dst, m.VersionID)
-			sep = true
-		}
-		if len(m.Profile) > 0 {
-			if sep {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `"profile":[`...)
-			for i, p := range m.Profile {
-				if i > 0 {
-					dst = append(dst, ',')
-				}
-				dst = appendJSONString(dst, p)
-			}
-			dst = append(dst, ']')
-		}
-		dst = append(dst, '}')
+	if s.Meta != nil {
+		dst = append(dst, `,"meta":`...)
+		dst = appendMeta(dst, s.Meta)
 	}
 	if len(s.Extension) > 0 {
-		dst = append(dst, `,"extension":[`...)
-		for i := range s.Extension {
-			e := &s.Extension[i]
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `{"url":`...)
-			dst = appendJSONString(dst, e.URL)
-			if e.ValueCode != nil {
-				dst = append(dst, `,"valueCode":`...)
-				dst = appendJSONString(dst, *e.ValueCode)
-			}
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
+		dst = append(dst, `,"extension":`...)
+		dst = appendExtensions(dst, s.Extension)
 	}
 	if len(s.ServiceType) > 0 {
 		dst = append(dst, `,"serviceType":[`...)
@@ -337,21 +461,9 @@ func appendSlot(dst []byte, s *Slot) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	dst = append(dst, `,"schedule":{`...)
-	sep := false
-	if s.Schedule.Reference != "" {
-		dst = append(dst, `"reference":`...)
-		dst = appendJSONString(dst, s.Schedule.Reference)
-		sep = true
-	}
-	if s.Schedule.Display != "" {
-		if sep {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"display":`...)
-		dst = appendJSONString(dst, s.Schedule.Display)
-	}
-	dst = append(dst, `},"status":`...)
+	dst = append(dst, `,"schedule":`...)
+	dst = appendReference(dst, &s.Schedule)
+	dst = append(dst, `,"status":`...)
 	dst = appendJSONString(dst, s.Status)
 	dst = append(dst, `,"start":`...)
 	dst = appendJSONString(dst, s.Start)

@@ -32,6 +32,10 @@ func randomSlot(rng *rand.Rand) *Slot {
 	if rng.Intn(5) == 0 {
 		s.Extension = []Extension{}
 	}
+	if rng.Intn(4) == 0 {
+		c := randomConcept(rng)
+		s.Extension = append(s.Extension, Extension{URL: pick(rng), ValueCodeableConcept: &c})
+	}
 	for n := rng.Intn(3); n > 0; n-- {
 		c := CodeableConcept{Text: pick(rng)}
 		for k := rng.Intn(3); k > 0; k-- {
@@ -60,6 +64,59 @@ func randomSlot(rng *rand.Rand) *Slot {
 	return s
 }
 
+func randomConcept(rng *rand.Rand) CodeableConcept {
+	c := CodeableConcept{Text: pick(rng)}
+	for k := rng.Intn(3); k > 0; k-- {
+		c.Coding = append(c.Coding, Coding{System: pick(rng), Version: pick(rng), Code: pick(rng), Display: pick(rng)})
+	}
+	return c
+}
+
+func randomSchedule(rng *rand.Rand) *Schedule {
+	s := &Schedule{ResourceType: "Schedule", ID: pick(rng), Comment: pick(rng)}
+	if rng.Intn(4) > 0 {
+		s.Meta = &Meta{VersionID: pick(rng), Profile: []string{pick(rng)}}
+	}
+	if rng.Intn(2) == 0 {
+		c := randomConcept(rng)
+		s.Extension = []Extension{{URL: pick(rng), ValueCodeableConcept: &c}}
+	}
+	if rng.Intn(2) == 0 {
+		c := randomConcept(rng)
+		s.ServiceCategory = &c
+	}
+	switch rng.Intn(4) {
+	case 0:
+		s.Actor = nil
+	case 1:
+		s.Actor = []Reference{}
+	default:
+		for n := rng.Intn(3) + 1; n > 0; n-- {
+			s.Actor = append(s.Actor, Reference{Reference: pick(rng), Display: pick(rng)})
+		}
+	}
+	if rng.Intn(3) > 0 {
+		s.PlanningHorizon = &Period{Start: pick(rng), End: pick(rng)}
+	}
+	// Elements the fast path leaves to encoding/json.
+	switch rng.Intn(8) {
+	case 0:
+		b := true
+		s.Active = &b
+	case 1:
+		s.ServiceType = []CodeableConcept{{Text: pick(rng)}}
+	case 2:
+		s.Actor = append(s.Actor, Reference{Identifier: &Identifier{Value: pick(rng)}})
+	case 3:
+		u := true
+		s.ServiceCategory = &CodeableConcept{Coding: []Coding{{UserSelected: &u}}}
+	case 4:
+		v, w := pick(rng), pick(rng)
+		s.Extension = append(s.Extension, Extension{URL: pick(rng), ValueCode: &v, ValueString: &w})
+	}
+	return s
+}
+
 // TestMarshalJSONMatchesEncodingJSON: the hand-written Bundle and Slot
 // encoder writes exactly the bytes encoding/json writes.
 func TestMarshalJSONMatchesEncodingJSON(t *testing.T) {
@@ -75,7 +132,7 @@ func TestMarshalJSONMatchesEncodingJSON(t *testing.T) {
 			t.Fatalf("%s:\n got %s\nwant %s", name, got, want)
 		}
 	}
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < 5000; i++ {
 		b := NewSearchset()
 		for n := rng.Intn(5); n > 0; n-- {
 			e := BundleEntry{Resource: randomSlot(rng)}
@@ -85,7 +142,7 @@ func TestMarshalJSONMatchesEncodingJSON(t *testing.T) {
 			case 1:
 				e.Search = &BundleEntrySearch{Mode: pick(rng)}
 			case 2:
-				e.Resource = &Schedule{ResourceType: "Schedule", ID: pick(rng)}
+				e.Resource = randomSchedule(rng)
 			case 3:
 				e.Resource = nil
 			case 4:
