@@ -160,11 +160,19 @@ func DecodeJSON(data []byte, want string) (Resource, error) {
 // was most of its encoding time; everything else, and any Slot using an
 // element the fast path does not write, goes through encoding/json.
 func MarshalJSON(r Resource) ([]byte, error) {
+	if b, ok := r.(*Bundle); ok && b != nil {
+		return AppendJSON(make([]byte, 0, 1024+len(b.Entry)*512), r)
+	}
+	return AppendJSON(nil, r)
+}
+
+// AppendJSON appends MarshalJSON's bytes to dst, so a caller can reuse a buffer.
+func AppendJSON(dst []byte, r Resource) ([]byte, error) {
 	b, ok := r.(*Bundle)
 	if !ok || b == nil {
-		return json.Marshal(r)
+		return appendStd(dst, r)
 	}
-	return appendBundle(make([]byte, 0, 1024+len(b.Entry)*512), b)
+	return appendBundle(dst, b)
 }
 
 // appendStd appends v as encoding/json writes it.
