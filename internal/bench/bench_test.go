@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,14 @@ func TestBookRun(t *testing.T) {
 			}
 			if rows[0].Value <= 0 || rows[0].Floor <= 0 {
 				t.Fatalf("no bookings measured: %+v", rows[0])
+			}
+			// Release cancels every booking of the run, and the data stays consistent.
+			n, err := Release(context.Background(), st, ds)
+			if err != nil || n == 0 {
+				t.Fatalf("Release: %d cancelled, %v", n, err)
+			}
+			if ok, msg, err := CheckBookings(context.Background(), st); err != nil || !ok || !strings.Contains(msg, "(0 active bookings)") {
+				t.Fatalf("after Release: ok=%v %s %v", ok, msg, err)
 			}
 			// The check must catch a busy slot that no booking holds.
 			if _, err := st.DB().Exec(`UPDATE slots SET status = 'busy' WHERE id = (SELECT MIN(id) FROM slots WHERE status = 'free')`); err != nil {

@@ -194,7 +194,63 @@ func RunBook(ctx context.Context, st *store.Store, target string, ds *Dataset, o
 		return nil, nil, err
 	}
 	rows = append(rows, Row{Bench: "book", Target: target, Case: "after run", Metric: "invariants", Goal: msg, Pass: boolp(ok)})
+	if opt.Release && st.Engine() == store.EnginePostgres {
+		// (SQLite --quick runs in a fresh temporary database.)
+		n, err := Release(ctx, st, ds)
+		if err != nil {
+			return nil, nil, err
+		}
+		notes = append(notes, fmt.Sprintf("%s: %d bench bookings cancelled after the run (--quick keeps its data reusable)", target, n))
+	}
 	return rows, notes, nil
+}
+
+// Release cancels the data set's future bookings through the store (the
+// domain's own cancel), so a small data set in a reused database does not
+// run out of free slots. Returns how many were cancelled.
+func Release(ctx context.Context, st *store.Store, ds *Dataset) (int, error) {
+	ids := make([]int64, len(ds.Practices))
+	for i, p := range ds.Practices {
+		ids[i] = p.ID
+	}
+	q, args, err := sqlx.In(`SELECT id, practice_id FROM appointments WHERE status = 'booked' AND start_at > ? AND practice_id IN (?)`,
+		time.Now().Add(time.Minute).Unix(), ids)
+	if err != nil {
+		return 0, err
+	}
+	var appts []struct {
+		ID         int64 `db:"id"`
+		PracticeID int64 `db:"practice_id"`
+	}
+	if err := st.DB().SelectContext(ctx, &appts, st.DB().Rebind(q), args...); err != nil {
+		return 0, err
+	}
+	var next, done atomic.Int64
+	errc := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		go func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(appts)) {
+					errc <- nil
+					return
+				}
+				a := appts[i]
+				if _, err := st.Cancel(ctx, a.PracticeID, a.ID, 0, "bench clean-up", time.Now()); err != nil {
+					errc <- err
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	var first error
+	for w := 0; w < 8; w++ {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return int(done.Load()), first
 }
 
 // CheckBookings runs the zero-duplicates checks: no slot has two active

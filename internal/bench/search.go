@@ -26,12 +26,15 @@ type Options struct {
 	// Ramp adds the open-loop ramp; RampStep is how long each rate is held.
 	Ramp     bool
 	RampStep time.Duration
+	// Release cancels the booking benchmark's bookings after its checks, so
+	// a small data set can be reused run after run.
+	Release bool
 	// Log receives progress lines.
 	Log io.Writer
 }
 
 // QuickOptions are the smoke-run timings.
-var QuickOptions = Options{Warmup: 250 * time.Millisecond, Duration: time.Second, RampStep: time.Second}
+var QuickOptions = Options{Warmup: 250 * time.Millisecond, Duration: time.Second, RampStep: time.Second, Release: true}
 
 // FullOptions are the timings of a full run.
 var FullOptions = Options{Warmup: 2 * time.Second, Duration: 10 * time.Second, RampStep: 3 * time.Second}
