@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // ResourceList is a polymorphic list of resources (e.g. contained).
@@ -150,4 +152,437 @@ func DecodeJSON(data []byte, want string) (Resource, error) {
 		return nil, fmt.Errorf("fhir: expected %s, got %s", want, rt)
 	}
 	return UnmarshalResource(data)
+}
+
+// MarshalJSON encodes a resource as FHIR JSON: byte for byte what
+// encoding/json.Marshal writes. A Bundle and the Slots in it are written by
+// hand, because a slot search answers with thousands of Slots and reflection
+// was most of its encoding time; everything else, and any Slot using an
+// element the fast path does not write, goes through encoding/json.
+func MarshalJSON(r Resource) ([]byte, error) {
+	if b, ok := r.(*Bundle); ok && b != nil {
+		return AppendJSON(make([]byte, 0, 1024+len(b.Entry)*512), r)
+	}
+	return AppendJSON(nil, r)
+}
+
+// AppendJSON appends MarshalJSON's bytes to dst, so a caller can reuse a buffer.
+func AppendJSON(dst []byte, r Resource) ([]byte, error) {
+	b, ok := r.(*Bundle)
+	if !ok || b == nil {
+		return appendStd(dst, r)
+	}
+	return appendBundle(dst, b)
+}
+
+// appendStd appends v as encoding/json writes it.
+func appendStd(dst []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+func appendBundle(dst []byte, b *Bundle) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"resourceType":`...)
+	dst = appendJSONString(dst, b.ResourceType)
+	if b.ID != "" {
+		dst = append(dst, `,"id":`...)
+		dst = appendJSONString(dst, b.ID)
+	}
+	if b.Meta != nil {
+		dst = append(dst, `,"meta":`...)
+		if dst, err = appendStd(dst, b.Meta); err != nil {
+			return nil, err
+		}
+	}
+	dst = append(dst, `,"type":`...)
+	dst = appendJSONString(dst, b.Type)
+	if b.Total != nil {
+		dst = append(dst, `,"total":`...)
+		dst = strconv.AppendInt(dst, int64(*b.Total), 10)
+	}
+	if len(b.Link) > 0 {
+		dst = append(dst, `,"link":`...)
+		if dst, err = appendStd(dst, b.Link); err != nil {
+			return nil, err
+		}
+	}
+	dst = append(dst, `,"entry":`...)
+	if b.Entry == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range b.Entry {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = appendEntry(dst, &b.Entry[i]); err != nil {
+				return nil, err
+			}
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}'), nil
+}
+
+func appendEntry(dst []byte, e *BundleEntry) ([]byte, error) {
+	var err error
+	dst = append(dst, '{')
+	sep := false
+	if e.FullURL != "" {
+		dst = append(dst, `"fullUrl":`...)
+		dst = appendJSONString(dst, e.FullURL)
+		sep = true
+	}
+	if e.Resource != nil {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"resource":`...)
+		if s, ok := e.Resource.(*Slot); ok && fastSlot(s) {
+			dst = appendSlot(dst, s)
+		} else if sc, ok := e.Resource.(*Schedule); ok && fastSchedule(sc) {
+			dst = appendSchedule(dst, sc)
+		} else if dst, err = appendStd(dst, e.Resource); err != nil {
+			return nil, err
+		}
+		sep = true
+	}
+	if e.Search != nil {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"search":`...)
+		if dst, err = appendStd(dst, e.Search); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// fastSlot reports whether appendSlot writes every element s has.
+func fastSlot(s *Slot) bool {
+	if s == nil || len(s.Identifier) > 0 || s.ServiceCategory != nil || len(s.Specialty) > 0 || s.AppointmentType != nil || s.Overbooked != nil ||
+		s.Schedule.Identifier != nil {
+		return false
+	}
+	if !fastMeta(s.Meta) {
+		return false
+	}
+	return fastExtensions(s.Extension) && fastConcepts(s.ServiceType)
+}
+
+// fastMeta reports whether appendMeta writes every element of m.
+func fastMeta(m *Meta) bool {
+	return m == nil || (m.LastUpdated == "" && len(m.Security) == 0 && len(m.Tag) == 0 && len(m.Extension) == 0)
+}
+
+// fastExtensions reports whether appendExtensions writes every element:
+// valueCode and valueCodeableConcept are the only values it knows.
+func fastExtensions(exts []Extension) bool {
+	for i := range exts {
+		e := &exts[i]
+		if len(e.Extension) > 0 || e.ValueString != nil || e.ValueBoolean != nil || e.ValueInteger != nil || e.ValueDateTime != nil || e.ValueURI != nil ||
+			e.ValueReference != nil || e.ValueCoding != nil || e.ValuePeriod != nil || e.ValueIdentifier != nil ||
+			(e.ValueCode != nil && e.ValueCodeableConcept != nil) {
+			return false
+		}
+		if e.ValueCodeableConcept != nil && !fastConcepts([]CodeableConcept{*e.ValueCodeableConcept}) {
+			return false
+		}
+	}
+	return true
+}
+
+// fastConcepts reports whether appendConcept writes every element (no userSelected).
+func fastConcepts(cs []CodeableConcept) bool {
+	for i := range cs {
+		for j := range cs[i].Coding {
+			if cs[i].Coding[j].UserSelected != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fastSchedule reports whether appendSchedule writes every element s has.
+func fastSchedule(s *Schedule) bool {
+	if s == nil || len(s.Identifier) > 0 || s.Active != nil || len(s.ServiceType) > 0 || len(s.Specialty) > 0 || !fastMeta(s.Meta) ||
+		!fastExtensions(s.Extension) || (s.ServiceCategory != nil && !fastConcepts([]CodeableConcept{*s.ServiceCategory})) {
+		return false
+	}
+	for i := range s.Actor {
+		if s.Actor[i].Identifier != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// appendSchedule writes a Schedule that fastSchedule accepted, in the struct's field order.
+func appendSchedule(dst []byte, s *Schedule) []byte {
+	dst = append(dst, `{"resourceType":`...)
+	dst = appendJSONString(dst, s.ResourceType)
+	if s.ID != "" {
+		dst = append(dst, `,"id":`...)
+		dst = appendJSONString(dst, s.ID)
+	}
+	if s.Meta != nil {
+		dst = append(dst, `,"meta":`...)
+		dst = appendMeta(dst, s.Meta)
+	}
+	if len(s.Extension) > 0 {
+		dst = append(dst, `,"extension":`...)
+		dst = appendExtensions(dst, s.Extension)
+	}
+	if s.ServiceCategory != nil {
+		dst = append(dst, `,"serviceCategory":`...)
+		dst = appendConcept(dst, s.ServiceCategory)
+	}
+	dst = append(dst, `,"actor":`...)
+	if s.Actor == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range s.Actor {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendReference(dst, &s.Actor[i])
+		}
+		dst = append(dst, ']')
+	}
+	if p := s.PlanningHorizon; p != nil {
+		dst = append(dst, `,"planningHorizon":{`...)
+		if p.Start != "" {
+			dst = append(dst, `"start":`...)
+			dst = appendJSONString(dst, p.Start)
+		}
+		if p.End != "" {
+			if p.Start != "" {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"end":`...)
+			dst = appendJSONString(dst, p.End)
+		}
+		dst = append(dst, '}')
+	}
+	if s.Comment != "" {
+		dst = append(dst, `,"comment":`...)
+		dst = appendJSONString(dst, s.Comment)
+	}
+	return append(dst, '}')
+}
+
+// appendMeta writes a Meta that fastMeta accepted.
+func appendMeta(dst []byte, m *Meta) []byte {
+	dst = append(dst, '{')
+	sep := false
+	if m.VersionID != "" {
+		dst = append(dst, `"versionId":`...)
+		dst = appendJSONString(dst, m.VersionID)
+		sep = true
+	}
+	if len(m.Profile) > 0 {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"profile":[`...)
+		for i, p := range m.Profile {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, p)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
+}
+
+// appendExtensions writes extensions that fastExtensions accepted.
+func appendExtensions(dst []byte, exts []Extension) []byte {
+	dst = append(dst, '[')
+	for i := range exts {
+		e := &exts[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"url":`...)
+		dst = appendJSONString(dst, e.URL)
+		if e.ValueCode != nil {
+			dst = append(dst, `,"valueCode":`...)
+			dst = appendJSONString(dst, *e.ValueCode)
+		}
+		if e.ValueCodeableConcept != nil {
+			dst = append(dst, `,"valueCodeableConcept":`...)
+			dst = appendConcept(dst, e.ValueCodeableConcept)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// appendReference writes a Reference without an identifier.
+func appendReference(dst []byte, r *Reference) []byte {
+	dst = append(dst, '{')
+	if r.Reference != "" {
+		dst = append(dst, `"reference":`...)
+		dst = appendJSONString(dst, r.Reference)
+	}
+	if r.Display != "" {
+		if r.Reference != "" {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"display":`...)
+		dst = appendJSONString(dst, r.Display)
+	}
+	return append(dst, '}')
+}
+
+// appendSlot writes a Slot that fastSlot accepted, in the struct's field order.
+func appendSlot(dst []byte, s *Slot) []byte {
+	dst = append(dst, `{"resourceType":`...)
+	dst = appendJSONString(dst, s.ResourceType)
+	if s.ID != "" {
+		dst = append(dst, `,"id":`...)
+		dst = appendJSONString(dst, s.ID)
+	}
+	if s.Meta != nil {
+		dst = append(dst, `,"meta":`...)
+		dst = appendMeta(dst, s.Meta)
+	}
+	if len(s.Extension) > 0 {
+		dst = append(dst, `,"extension":`...)
+		dst = appendExtensions(dst, s.Extension)
+	}
+	if len(s.ServiceType) > 0 {
+		dst = append(dst, `,"serviceType":[`...)
+		for i := range s.ServiceType {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendConcept(dst, &s.ServiceType[i])
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"schedule":`...)
+	dst = appendReference(dst, &s.Schedule)
+	dst = append(dst, `,"status":`...)
+	dst = appendJSONString(dst, s.Status)
+	dst = append(dst, `,"start":`...)
+	dst = appendJSONString(dst, s.Start)
+	dst = append(dst, `,"end":`...)
+	dst = appendJSONString(dst, s.End)
+	if s.Comment != "" {
+		dst = append(dst, `,"comment":`...)
+		dst = appendJSONString(dst, s.Comment)
+	}
+	return append(dst, '}')
+}
+
+// appendConcept writes a CodeableConcept whose codings have no userSelected.
+func appendConcept(dst []byte, c *CodeableConcept) []byte {
+	dst = append(dst, '{')
+	sep := false
+	if len(c.Coding) > 0 {
+		dst = append(dst, `"coding":[`...)
+		for i := range c.Coding {
+			cd := &c.Coding[i]
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '{')
+			inner := false
+			for _, f := range [...]struct{ name, v string }{{`"system":`, cd.System}, {`"version":`, cd.Version}, {`"code":`, cd.Code}, {`"display":`, cd.Display}} {
+				if f.v == "" {
+					continue
+				}
+				if inner {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, f.name...)
+				dst = appendJSONString(dst, f.v)
+				inner = true
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+		sep = true
+	}
+	if c.Text != "" {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"text":`...)
+		dst = appendJSONString(dst, c.Text)
+	}
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// jsonSafe marks the ASCII bytes written as they are (encoding/json's htmlSafeSet).
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
+// appendJSONString quotes s exactly as encoding/json does with HTML escaping
+// on: <, > and & as \u003c..., control characters, invalid UTF-8 as \ufffd,
+// and U+2028/U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if jsonSafe[b] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

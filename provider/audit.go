@@ -19,6 +19,12 @@ type auditor struct {
 	once sync.Once
 }
 
+// bulkAuditor is a store that can write a batch of records in multi-row
+// statements (the SQL store can); others get AuditBatch.
+type bulkAuditor interface {
+	AuditBulk(ctx context.Context, recs []scheduling.AuditRecord) error
+}
+
 func newAuditor(st Store, log *slog.Logger) *auditor {
 	a := &auditor{st: st, log: log, ch: make(chan scheduling.AuditRecord, 8192), done: make(chan struct{})}
 	go a.run()
@@ -35,9 +41,13 @@ func (a *auditor) run() {
 		if len(batch) == 0 {
 			return
 		}
+		write := a.st.AuditBatch
+		if b, ok := a.st.(bulkAuditor); ok {
+			write = b.AuditBulk
+		}
 		for attempt := 0; ; attempt++ {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := a.st.AuditBatch(ctx, batch)
+			err := write(ctx, batch)
 			cancel()
 			if err == nil {
 				break

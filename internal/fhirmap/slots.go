@@ -1,6 +1,9 @@
 package fhirmap
 
 import (
+	"strconv"
+	"time"
+
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -61,9 +64,10 @@ func SlotBundle(res *scheduling.SlotResult, practice *scheduling.Organisation, i
 	b.Entry = make([]fhir.BundleEntry, 0, len(res.Slots)+8)
 	var schedOrder []int64
 	seen := map[int64]bool{}
+	sm := newSlotMapper(res.Slots)
 	for i := range res.Slots {
 		sl := &res.Slots[i]
-		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: Slot(sl)})
+		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: sm.slot(i, sl)})
 		if !seen[sl.ScheduleID] {
 			seen[sl.ScheduleID] = true
 			schedOrder = append(schedOrder, sl.ScheduleID)
@@ -102,4 +106,117 @@ func SlotBundle(res *scheduling.SlotResult, practice *scheduling.Organisation, i
 	}
 	b.Entry = append(b.Entry, fhir.BundleEntry{Resource: Organization(practice)})
 	return b
+}
+
+// slotMapper maps the many Slots of one Bundle with few allocations: the
+// Slot structs come from one array; every slot's id, start and end text is
+// written into one buffer that becomes one string, which the fields are
+// slices of; and the parts that repeat across slots (meta, schedule
+// reference, delivery channel extension, service type) are made once per
+// distinct value and shared. The result is the same as Slot's; the shared
+// parts must not be changed once the Bundle is built.
+type slotMapper struct {
+	arr   []fhir.Slot
+	text  string
+	ends  []int // ends[3i..3i+2]: where slot i's id, start and end end in text
+	metas map[int64]*fhir.Meta
+	refs  map[int64]fhir.Reference
+	exts  map[string][]fhir.Extension
+	types map[string][]fhir.CodeableConcept
+}
+
+func newSlotMapper(slots []scheduling.Slot) *slotMapper {
+	m := &slotMapper{arr: make([]fhir.Slot, len(slots)), ends: make([]int, 0, 3*len(slots)), metas: map[int64]*fhir.Meta{},
+		refs: map[int64]fhir.Reference{}, exts: map[string][]fhir.Extension{}, types: map[string][]fhir.CodeableConcept{}}
+	buf := make([]byte, 0, len(slots)*(2*len(scheduling.LocalLayout)+8))
+	for i := range slots {
+		buf = strconv.AppendInt(buf, slots[i].ID, 10)
+		m.ends = append(m.ends, len(buf))
+		buf = appendLocal(buf, slots[i].Start)
+		m.ends = append(m.ends, len(buf))
+		buf = appendLocal(buf, slots[i].End)
+		m.ends = append(m.ends, len(buf))
+	}
+	m.text = string(buf)
+	return m
+}
+
+// slot maps the i-th slot the mapper was made with.
+func (m *slotMapper) slot(i int, s *scheduling.Slot) *fhir.Slot {
+	r := &m.arr[i]
+	from := 0
+	if i > 0 {
+		from = m.ends[3*i-1]
+	}
+	e := m.ends[3*i : 3*i+3]
+	mt, ok := m.metas[s.Version]
+	if !ok {
+		mt = meta(s.Version, gpconnect.ProfileSlot)
+		m.metas[s.Version] = mt
+	}
+	ref, ok := m.refs[s.ScheduleID]
+	if !ok {
+		ref = Ref("Schedule", s.ScheduleID)
+		m.refs[s.ScheduleID] = ref
+	}
+	*r = fhir.Slot{ResourceType: "Slot", ID: m.text[from:e[0]], Meta: mt, Schedule: ref, Status: string(s.Status),
+		Start: m.text[e[0]:e[1]], End: m.text[e[1]:e[2]]}
+	if ch := s.DeliveryChannel; ch != "" {
+		ext, ok := m.exts[ch]
+		if !ok {
+			ext = []fhir.Extension{{URL: gpconnect.ExtDeliveryChannel, ValueCode: &ch}}
+			m.exts[ch] = ext
+		}
+		r.Extension = ext
+	}
+	if st := s.ServiceType; st != "" {
+		cc, ok := m.types[st]
+		if !ok {
+			cc = []fhir.CodeableConcept{{Text: st}}
+			m.types[st] = cc
+		}
+		r.ServiceType = cc
+	}
+	return r
+}
+
+// formatLocal is scheduling.FormatLocal by way of appendLocal.
+func formatLocal(t time.Time) string { return string(appendLocal(nil, t)) }
+
+// appendLocal appends scheduling.FormatLocal(t), written out by hand for the
+// years 1000–9999 instead of Format's layout walk (a slot search formats two
+// times per slot).
+func appendLocal(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return dst
+	}
+	l := t.In(scheduling.London)
+	y, mo, d := l.Date()
+	if y < 1000 || y > 9999 {
+		return append(dst, scheduling.FormatLocal(t)...)
+	}
+	h, mi, sec := l.Clock()
+	_, off := l.Zone()
+	var b [25]byte
+	put := func(i, v int) { b[i], b[i+1] = byte('0'+v/10), byte('0'+v%10) }
+	put(0, y/100)
+	put(2, y%100)
+	b[4] = '-'
+	put(5, int(mo))
+	b[7] = '-'
+	put(8, d)
+	b[10] = 'T'
+	put(11, h)
+	b[13] = ':'
+	put(14, mi)
+	b[16] = ':'
+	put(17, sec)
+	b[19] = '+'
+	if off < 0 {
+		b[19], off = '-', -off
+	}
+	put(20, off/3600)
+	b[22] = ':'
+	put(23, off/60%60)
+	return append(dst, b[:]...)
 }

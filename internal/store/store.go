@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
@@ -62,6 +63,10 @@ type Store struct {
 	r *sqlx.DB
 	// Now is the clock (tests move it).
 	Now func() time.Time
+	// group runs bookings on SQLite in group commits (see groupTx).
+	group committer
+	// stmts caches the read pool's prepared statements (see prepared).
+	stmts sync.Map
 }
 
 // Engine names the SQL engine in use.
@@ -121,19 +126,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			wdsn = base + "&_txlock=immediate"
 			rdsn = base
 		}
-		w, err := sqlx.Open("sqlite", wdsn)
-		if err != nil {
-			return nil, fmt.Errorf("store: open sqlite: %w", err)
-		}
+		w := sqlx.NewDb(openSQLite(wdsn), "sqlite")
 		w.SetMaxOpenConns(1)
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
 		w.SetConnMaxIdleTime(0)
-		r, err := sqlx.Open("sqlite", rdsn)
-		if err != nil {
-			w.Close()
-			return nil, fmt.Errorf("store: open sqlite: %w", err)
-		}
+		r := sqlx.NewDb(openSQLite(rdsn), "sqlite")
 		r.SetMaxOpenConns(8)
 		r.SetMaxIdleConns(8)
 		r.SetConnMaxLifetime(0)
@@ -175,6 +173,7 @@ func checkWritable(path string) error {
 
 // Close releases the pools.
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	var err error
 	if s.r != nil && s.r != s.w {
 		err = s.r.Close()

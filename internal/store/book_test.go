@@ -1,0 +1,258 @@
+package store_test
+
+import (
+	"context"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// TestBookReturnsStoredAppointment: Book builds the appointment it returns
+// without reading it back, so it must equal what a read returns afterwards.
+func TestBookReturnsStoredAppointment(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, e)
+			now := time.Now()
+			if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			org, err := st.OrganisationByODS(ctx, "A20047")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var patientID int64
+			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
+				t.Fatal(err)
+			}
+			var slots []struct {
+				ID         int64 `db:"id"`
+				StartAt    int64 `db:"start_at"`
+				EndAt      int64 `db:"end_at"`
+				LocationID int64 `db:"location_id"`
+			}
+			err = st.DB().SelectContext(ctx, &slots, st.DB().Rebind(`SELECT s.id, s.start_at, s.end_at, sc.location_id FROM slots s
+				JOIN schedules sc ON sc.id = s.schedule_id JOIN access_profiles p ON p.id = s.access_profile_id
+				WHERE s.practice_id = ? AND s.status = 'free' AND p.bookable = TRUE AND p.org_types = '' AND p.ods_codes = '' AND p.cap = 0
+				AND p.window_secs = 0 AND p.embargo_secs = 0 AND p.release_time = '' AND s.start_at > ? ORDER BY s.start_at, s.id LIMIT 2`),
+				org.ID, now.Add(3*time.Hour).Unix())
+			if err != nil || len(slots) != 2 {
+				t.Fatalf("need two open slots: %v %+v", err, slots)
+			}
+			prio, mins := 1, int((slots[0].EndAt-slots[0].StartAt)/60)
+			start, end := time.Unix(slots[0].StartAt, 0), time.Unix(slots[0].EndAt, 0)
+			req := &scheduling.BookRequest{PracticeID: org.ID, PatientID: patientID, LocationID: slots[0].LocationID,
+				SlotIDs: []int64{slots[0].ID}, Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end),
+				Description: "Check <&> é", Comment: "A comment", Created: now.Add(-time.Minute),
+				BookingOrg: scheduling.BookingOrg{ODS: "A12345", Name: "Booker", Type: "urgent-care", Raw: []byte(`{"resourceType":"Organization"}`)},
+				Priority:   &prio, MinutesDuration: &mins, Identifiers: []scheduling.Identifier{{System: "urn:x", Value: "1"}},
+				Participants: []scheduling.Participant{{Reference: "Patient/1", Status: "accepted"}}, Now: now}
+			got, created, err := st.Book(ctx, req)
+			if err != nil || !created {
+				t.Fatalf("Book: created %v, %v", created, err)
+			}
+			read, err := st.AppointmentByID(ctx, org.ID, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, read) {
+				t.Fatalf("Book returned\n%+v\nbut a read gives\n%+v", got, read)
+			}
+			// And a bare booking (no optional fields) too.
+			req2 := *req
+			req2.SlotIDs, req2.Priority, req2.MinutesDuration, req2.Identifiers, req2.Participants, req2.Comment = nil, nil, nil, nil, nil, ""
+			req2.SlotIDs = []int64{slots[1].ID}
+			req2.Start, req2.End = time.Unix(slots[1].StartAt, 0), time.Unix(slots[1].EndAt, 0)
+			req2.StartText, req2.EndText = scheduling.FormatLocal(req2.Start), scheduling.FormatLocal(req2.End)
+			got2, _, err := st.Book(ctx, &req2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read2, err := st.AppointmentByID(ctx, org.ID, got2.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got2, read2) {
+				t.Fatalf("Book returned\n%+v\nbut a read gives\n%+v", got2, read2)
+			}
+		})
+	}
+}
+
+// TestConcurrentBookingsGroupCommit: many bookings at once (on SQLite they
+// share group commits, each in its own savepoint), two per slot. Exactly one
+// of each pair wins; the losers change nothing.
+func TestConcurrentBookingsGroupCommit(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, e)
+			now := time.Now()
+			if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			org, err := st.OrganisationByODS(ctx, "A20047")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var patientID int64
+			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
+				t.Fatal(err)
+			}
+			var slots []struct {
+				ID         int64 `db:"id"`
+				StartAt    int64 `db:"start_at"`
+				EndAt      int64 `db:"end_at"`
+				LocationID int64 `db:"location_id"`
+			}
+			if err := st.DB().SelectContext(ctx, &slots, st.DB().Rebind(`SELECT s.id, s.start_at, s.end_at, sc.location_id FROM slots s
+				JOIN schedules sc ON sc.id = s.schedule_id JOIN access_profiles p ON p.id = s.access_profile_id
+				WHERE s.practice_id = ? AND s.status = 'free' AND p.bookable = TRUE AND p.org_types = '' AND p.ods_codes = '' AND p.cap = 0
+				AND p.window_secs = 0 AND p.embargo_secs = 0 AND p.release_time = '' AND s.start_at > ? ORDER BY s.start_at, s.id LIMIT 20`),
+				org.ID, now.Add(3*time.Hour).Unix()); err != nil || len(slots) != 20 {
+				t.Fatalf("need 20 open slots: %v (%d)", err, len(slots))
+			}
+			type outcome struct {
+				slot int64
+				err  error
+			}
+			out := make(chan outcome, 2*len(slots))
+			for i := 0; i < 2*len(slots); i++ {
+				sl := slots[i%len(slots)]
+				go func(i int) {
+					start, end := time.Unix(sl.StartAt, 0), time.Unix(sl.EndAt, 0)
+					_, _, err := st.Book(ctx, &scheduling.BookRequest{PracticeID: org.ID, PatientID: patientID, LocationID: sl.LocationID,
+						SlotIDs: []int64{sl.ID}, Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end),
+						Description: "Group", Created: now, BookingOrg: scheduling.BookingOrg{ODS: "R" + strconv.Itoa(i), Name: "R", Type: "urgent-care"}, Now: now})
+					out <- outcome{sl.ID, err}
+				}(i)
+			}
+			wins := map[int64]int{}
+			for i := 0; i < 2*len(slots); i++ {
+				o := <-out
+				switch {
+				case o.err == nil:
+					wins[o.slot]++
+				case scheduling.ErrorCode(o.err) != scheduling.ECONFLICT:
+					t.Errorf("slot %d: %v", o.slot, o.err)
+				}
+			}
+			for _, sl := range slots {
+				if wins[sl.ID] != 1 {
+					t.Errorf("slot %d booked %d times", sl.ID, wins[sl.ID])
+				}
+			}
+			var busy, active int
+			if err := st.DB().GetContext(ctx, &busy, `SELECT COUNT(*) FROM slots WHERE status = 'busy'`); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DB().GetContext(ctx, &active, `SELECT COUNT(*) FROM appointment_slots WHERE active = TRUE`); err != nil {
+				t.Fatal(err)
+			}
+			if busy != len(slots) || active != len(slots) {
+				t.Errorf("busy slots %d, active bookings %d, want %d each", busy, active, len(slots))
+			}
+		})
+	}
+}
+
+// TestBookRefusals: each rule Book re-checks in its transaction refuses with
+// its own code and message, and changes nothing.
+func TestBookRefusals(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, e)
+			now := time.Now()
+			if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			org, err := st.OrganisationByODS(ctx, "A20047")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var patientID, otherPatient int64
+			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DB().GetContext(ctx, &otherPatient, st.DB().Rebind(`SELECT MIN(id) FROM patients WHERE practice_id <> ?`), org.ID); err != nil {
+				t.Fatal(err)
+			}
+			var slots []struct {
+				ID         int64 `db:"id"`
+				ScheduleID int64 `db:"schedule_id"`
+				StartAt    int64 `db:"start_at"`
+				EndAt      int64 `db:"end_at"`
+				LocationID int64 `db:"location_id"`
+			}
+			if err := st.DB().SelectContext(ctx, &slots, st.DB().Rebind(`SELECT s.id, s.schedule_id, s.start_at, s.end_at, sc.location_id FROM slots s
+				JOIN schedules sc ON sc.id = s.schedule_id JOIN access_profiles p ON p.id = s.access_profile_id
+				WHERE s.practice_id = ? AND s.status = 'free' AND p.bookable = TRUE AND p.org_types = '' AND p.ods_codes = '' AND p.cap = 0
+				AND p.window_secs = 0 AND p.embargo_secs = 0 AND p.release_time = '' AND s.start_at > ? ORDER BY s.start_at, s.id LIMIT 1000`),
+				org.ID, now.Add(3*time.Hour).Unix()); err != nil {
+				t.Fatal(err)
+			}
+			// One slot from each of four sessions.
+			seen := map[int64]bool{}
+			picked := slots[:0]
+			for _, sl := range slots {
+				if !seen[sl.ScheduleID] && len(picked) < 4 {
+					seen[sl.ScheduleID] = true
+					picked = append(picked, sl)
+				}
+			}
+			if slots = picked; len(slots) != 4 {
+				t.Fatalf("need open slots in 4 sessions, got %d", len(slots))
+			}
+			req := func(i int) *scheduling.BookRequest {
+				sl := slots[i]
+				start, end := time.Unix(sl.StartAt, 0), time.Unix(sl.EndAt, 0)
+				return &scheduling.BookRequest{PracticeID: org.ID, PatientID: patientID, LocationID: sl.LocationID, SlotIDs: []int64{sl.ID},
+					Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end), Description: "Refusal",
+					Created: now, BookingOrg: scheduling.BookingOrg{ODS: "A12345", Name: "R", Type: "urgent-care"}, Now: now}
+			}
+			// Slot 1 loses its access profile; slot 2's session is cancelled.
+			if _, err := st.DB().Exec(st.DB().Rebind(`UPDATE slots SET access_profile_id = 0 WHERE id = ?`), slots[1].ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.DB().Exec(st.DB().Rebind(`UPDATE schedules SET status = 'cancelled' WHERE id = ?`), slots[2].ScheduleID); err != nil {
+				t.Fatal(err)
+			}
+			wrongLocation, otherPractice, noProfile, cancelled := req(0), req(0), req(1), req(2)
+			wrongLocation.LocationID += 1000
+			otherPractice.PatientID = otherPatient
+			for _, c := range []struct {
+				name string
+				r    *scheduling.BookRequest
+				code scheduling.Code
+				msg  string
+			}{
+				{"WrongLocation", wrongLocation, scheduling.EINVALID, "Location participant"},
+				{"PatientOfAnotherPractice", otherPractice, scheduling.EINVALID, "Patient participant"},
+				{"NoAccessProfile", noProfile, scheduling.EINVALID, "not bookable through GP Connect"},
+				{"SessionCancelled", cancelled, scheduling.ECONFLICT, "cancelled"},
+			} {
+				t.Run(c.name, func(t *testing.T) {
+					_, _, err := st.Book(ctx, c.r)
+					if scheduling.ErrorCode(err) != c.code || !strings.Contains(scheduling.ErrorMessage(err), c.msg) {
+						t.Fatalf("got %v, want %s containing %q", err, c.code, c.msg)
+					}
+				})
+			}
+			var busy int
+			if err := st.DB().GetContext(ctx, &busy, `SELECT COUNT(*) FROM slots WHERE status = 'busy'`); err != nil || busy != 0 {
+				t.Fatalf("%d busy slots after refusals (%v)", busy, err)
+			}
+			if _, created, err := st.Book(ctx, req(3)); err != nil || !created {
+				t.Fatalf("a valid booking after the refusals: %v", err)
+			}
+		})
+	}
+}
