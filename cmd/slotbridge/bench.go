@@ -247,8 +247,7 @@ func redactURL(u string) string {
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, benchUsage)
-		parseBenchFlags("", []string{"-h"}, stderr)
+		parseBenchFlags("", []string{"-h"}, stderr) // prints the usage and every flag
 		return flag.ErrHelp
 	}
 	sub, rest := args[0], args[1:]
