@@ -178,7 +178,7 @@ func benchFanout(ctx context.Context, c *fanoutFlags, t *bench.Table, log io.Wri
 			return fmt.Errorf("%d practices: %w", n, err)
 		}
 		t.Add(r.rows()...)
-		t.Note("fanout %d practices: %d slots merged per fan-out, %d practices failed per round (p50s); %d hang rounds, %d practices hung in each (p50)",
+		t.Note("fanout %d practices: %d slots merged per fan-out and %d failed practices per round (p50s); %d hang rounds with %d hung practices each (p50)",
 			n, r.SlotsPerFanOut, r.FailedP50, r.HangRounds, r.HangedP50)
 		if r.HangRounds == 0 {
 			t.Note("fanout %d practices: no practice hung in %d rounds (--hang %s), so there is no hang figure", n, 5*c.rounds, c.hangS)
