@@ -5,18 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"strings"
 	"testing"
 
 	"github.com/slotbridge/slotbridge/internal/bench"
 )
 
 // TestBenchSearchAndBookJSON runs the bench command end to end on SQLite with
-// tiny periods and checks the JSON table: every figure of both benchmarks is
-// there, each measured figure has its floor, and the booking invariants held.
+// tiny periods and checks the JSON table: every figure of the three
+// benchmarks is there, each measured figure has its floor, and the booking
+// invariants held.
 func TestBenchSearchAndBookJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the fanout part starts a child simulator; skipped with -short")
+	}
+	t.Setenv("SLOTBRIDGE_TEST_AS_MAIN", "1") // the fanout's simulator is this test binary
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"bench", "all", "--quick", "--engine", "sqlite", "--warmup", "1ms", "--duration", "100ms", "--json"}, &out, io.Discard)
+	err := run(context.Background(), []string{"bench", "all", "--quick", "--engine", "sqlite", "--warmup", "1ms", "--duration", "100ms", "--json",
+		"--sizes", "4", "--rounds", "2", "--practice-timeout", "300ms", "--latency", "5ms", "--hang", "20%"}, &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,18 +45,13 @@ func TestBenchSearchAndBookJSON(t *testing.T) {
 			t.Errorf("missing %s", k)
 		}
 	}
-	// bench all merges the fanout table, or notes why there is none.
-	fanout := strings.Contains(strings.Join(tb.Notes, "\n"), "fanout")
-	for _, r := range tb.Rows {
-		fanout = fanout || r.Bench == "fanout"
-	}
-	if !fanout {
-		t.Errorf("no fanout rows and no note about fanout: %v", tb.Notes)
-	}
+	// bench all merges the fanout rows into its table.
+	checkFanoutRows(t, tb, []int{4})
 }
 
 func TestBenchFlags(t *testing.T) {
-	for _, args := range [][]string{{"search", "--engine", "oracle"}, {"search", "--pg-driver", "odbc"}, {"search", "--engine", "postgres"}, {"nosuch"}} {
+	for _, args := range [][]string{{"search", "--engine", "oracle"}, {"search", "--pg-driver", "odbc"}, {"search", "--engine", "postgres"}, {"nosuch"},
+		{"search", "--sizes", "50"}, {"fanout", "--sizes", "0"}, {"fanout", "--rounds", "0"}, {"fanout", "--fail", "x"}, {"all", "--quick", "--sizes", ""}} {
 		if err := run(context.Background(), append([]string{"bench"}, args...), io.Discard, io.Discard); err == nil {
 			t.Errorf("bench %v: no error", args)
 		}

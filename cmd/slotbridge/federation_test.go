@@ -13,8 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slotbridge/slotbridge/federation/sim"
+	"github.com/slotbridge/slotbridge/internal/bench"
 )
 
 // TestFederationCommands drives the CLI as a newcomer would: a simulated
@@ -126,25 +128,92 @@ func TestFederationMounts(t *testing.T) {
 }
 
 // TestBenchFanoutRuns runs a tiny bench fanout end to end (child simulator,
-// both phases, table and JSON). It checks the report's shape, not the figures.
+// both phases) and checks the JSON table's shape, not the figures: each size
+// has every metric, figures have their floors, and the goals are where the
+// issue puts them.
 func TestBenchFanoutRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child simulator; skipped with -short")
 	}
 	t.Setenv("SLOTBRIDGE_TEST_AS_MAIN", "1")
 	var out, errb bytes.Buffer
-	args := []string{"--sizes", "3,5", "--rounds", "2", "--throughput-for", "200ms", "--practice-timeout", "300ms", "--latency", "5ms", "--json"}
+	// 20% hangs so that the few rounds find hung practices at 3 and 5 practices.
+	args := []string{"--sizes", "3,5", "--rounds", "2", "--throughput-for", "200ms", "--practice-timeout", "300ms", "--latency", "5ms", "--hang", "20%", "--json"}
 	if err := runBenchFanout(context.Background(), args, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	var rep struct {
-		Results []fanoutRow `json:"results"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+	var tb bench.Table
+	if err := json.Unmarshal(out.Bytes(), &tb); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	if len(rep.Results) != 2 || rep.Results[1].Practices != 5 || rep.Results[1].SlotsPerFanOut < 5*20 || rep.Results[1].Goals == "" {
-		t.Fatalf("report: %+v", rep.Results)
+	checkFanoutRows(t, tb, []int{3, 5})
+	if !strings.Contains(strings.Join(tb.Notes, "\n"), "fanout 5 practices:") || tb.Meta["fanout hub"] == "" {
+		t.Errorf("notes or meta missing: %v %v", tb.Notes, tb.Meta)
+	}
+	// The text table too.
+	out.Reset()
+	if err := runBenchFanout(context.Background(), args[:len(args)-1], &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "over slowest p50") || !strings.Contains(out.String(), "5 practices") {
+		t.Errorf("text table:\n%s", out.String())
+	}
+}
+
+// checkFanoutRows checks that tb has the fanout rows of each size.
+func checkFanoutRows(t *testing.T, tb bench.Table, sizes []int) {
+	t.Helper()
+	got := map[string]bench.Row{}
+	for _, r := range tb.Rows {
+		if r.Bench == "fanout" {
+			got[r.Case+"/"+r.Metric] = r
+		}
+	}
+	for _, n := range sizes {
+		cs := fmt.Sprintf("%d practices", n)
+		for _, m := range []string{"over slowest p50", "over slowest p90", "wall p50", "hang wall p50", "hang wall max", "fan-outs/s", "peak RSS"} {
+			r, ok := got[cs+"/"+m]
+			if !ok {
+				t.Errorf("no row %s %s", cs, m)
+				continue
+			}
+			if r.Value <= 0 && m != "over slowest p50" && m != "over slowest p90" {
+				t.Errorf("%s %s: value %v", cs, m, r.Value)
+			}
+			if floored := m != "over slowest p50" && m != "over slowest p90"; floored && (r.Floor <= 0 || r.FloorOf == "" || r.Ratio <= 0) {
+				t.Errorf("%s %s: no floor or ratio: %+v", cs, m, r)
+			}
+		}
+		if r := got[cs+"/over slowest p50"]; r.Goal != "<= 10 ms" || r.Pass == nil {
+			t.Errorf("%s over slowest p50: goal %q", cs, r.Goal)
+		}
+		if r := got[cs+"/hang wall p50"]; r.Floor != 300 || r.Goal != "<= deadline + 30 ms" || r.Pass == nil {
+			t.Errorf("%s hang wall p50: %+v", cs, r)
+		}
+		if r := got[cs+"/peak RSS"]; r.Unit != "MB" || r.Pass != nil {
+			t.Errorf("%s peak RSS: a goal below 500 practices: %+v", cs, r)
+		}
+	}
+}
+
+// TestFanoutGoals checks the goals of the issue by hub size.
+func TestFanoutGoals(t *testing.T) {
+	r := fanoutRow{Practices: 500, OverP50: 31 * time.Millisecond, WallP50: time.Second, SlowestP50: 900 * time.Millisecond,
+		HangDeadline: time.Second, HangWallP50: 1020 * time.Millisecond, HangWall: 1100 * time.Millisecond, HangRounds: 3,
+		FanOutsPerSec: 2, Parallel: 4, RestRSS: 20 << 20, PeakRSS: 65 << 20}
+	pass := map[string]bool{}
+	for _, row := range r.rows() {
+		if row.Pass != nil {
+			pass[row.Metric] = *row.Pass
+		}
+	}
+	if len(pass) != 3 || pass["over slowest p50"] || !pass["hang wall p50"] || pass["peak RSS"] {
+		t.Errorf("500 practices: %v", pass)
+	}
+	for n, want := range map[int]time.Duration{50: 10 * time.Millisecond, 51: 20 * time.Millisecond, 200: 20 * time.Millisecond, 500: 30 * time.Millisecond} {
+		if got := fanoutGoal(n); got != want {
+			t.Errorf("goal at %d: %v, want %v", n, got, want)
+		}
 	}
 }
 
