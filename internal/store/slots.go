@@ -151,13 +151,19 @@ func newSlotResult() *scheduling.SlotResult {
 	return &scheduling.SlotResult{Schedules: map[int64]*scheduling.Schedule{}, Practitioners: map[int64]*scheduling.Practitioner{}, Locations: map[int64]*scheduling.Location{}}
 }
 
-// offered turns candidate rows into the slots the access profiles offer.
+// offered turns candidate rows into the slots the access profiles offer. It
+// is scheduling.Offered's filter (scheduling.Why, the one rule) without the
+// intermediate candidate slice and the output's repeated growth: the rows
+// bound the result's size, so it is allocated once.
 func offered(rows []slotRow, profiles map[int64]*scheduling.AccessProfile, q scheduling.SlotSearch) []scheduling.Slot {
-	cands := make([]scheduling.Slot, len(rows))
+	out := make([]scheduling.Slot, 0, len(rows))
 	for i := range rows {
-		cands[i] = rows[i].domain()
+		sl := rows[i].domain()
+		if scheduling.Why(sl, profiles, q.Consumer, q.Now) == scheduling.ReasonNone {
+			out = append(out, sl)
+		}
 	}
-	return scheduling.Offered(cands, profiles, q.Consumer, q.Now)
+	return out
 }
 
 // scheduleIDs lists the slots' schedules once each, in order of first use.
@@ -187,10 +193,9 @@ func (s *Store) searchFreeSlotsPgx(ctx context.Context, q scheduling.SlotSearch,
 	all := newSlotResult()
 	dest, file := scheduleScanner(all)
 	err := s.pgxBatch(ctx, []batchQuery{
-		{s.r.Rebind(freeSlotsQuery), []any{q.PracticeID, from, to, to}, sc.scan},
-		{s.r.Rebind(profilesQuery), []any{q.PracticeID}, profileScanner(profiles)},
-		{s.r.Rebind(schedulesQuery + ` WHERE sc.id IN (SELECT schedule_id FROM slots
-		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`), []any{q.PracticeID, from, to, to},
+		{pgFreeSlotsQuery, []any{q.PracticeID, from, to, to}, sc.scan},
+		{pgProfilesQuery, []any{q.PracticeID}, profileScanner(profiles)},
+		{pgPeriodSchedulesQuery, []any{q.PracticeID, from, to, to},
 			func(rs rowScanner) error {
 				if err := rs.Scan(dest...); err != nil {
 					return err
@@ -232,6 +237,14 @@ func (s *Store) searchFreeSlotsPgx(ctx context.Context, q scheduling.SlotSearch,
 	}
 	return res, nil
 }
+
+// The pgx batch's statements, rebound once rather than on every search.
+var (
+	pgFreeSlotsQuery       = sqlx.Rebind(sqlx.DOLLAR, freeSlotsQuery)
+	pgProfilesQuery        = sqlx.Rebind(sqlx.DOLLAR, profilesQuery)
+	pgPeriodSchedulesQuery = sqlx.Rebind(sqlx.DOLLAR, schedulesQuery+` WHERE sc.id IN (SELECT schedule_id FROM slots
+		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`)
+)
 
 // batchQuery is one statement of a pgx batch with its row callback.
 type batchQuery struct {
