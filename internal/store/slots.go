@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -83,7 +84,7 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 		m, err := s.searchProfiles(ctx, q.PracticeID)
 		pc <- profilesResult{m, err}
 	}()
-	rows, err := s.freeSlotRows(ctx, q.PracticeID, from, q.End.Unix())
+	sc, err := s.freeSlotRows(ctx, q.PracticeID, from, q.End.Unix())
 	pr := <-pc
 	if err != nil {
 		return nil, err
@@ -93,10 +94,12 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 	}
 	profiles := pr.m
 	res := newSlotResult()
-	if len(rows) == 0 {
+	if len(sc.rows) == 0 {
+		sc.release()
 		return res, nil
 	}
-	res.Slots = offered(rows, profiles, q)
+	res.Slots = offered(sc.rows, profiles, q)
+	sc.release()
 	if len(res.Slots) == 0 {
 		return res, nil
 	}
@@ -113,10 +116,10 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 
 // freeSlotRows runs the search's range query. Practice and status are known
 // from the WHERE clause, so they are not read back.
-func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) ([]slotRow, error) {
+func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) (*slotScanner, error) {
 	sc := newSlotScanner(practiceID)
 	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, from, to, to}, sc.scan)
-	return sc.rows, err
+	return sc, err
 }
 
 // freeSlotsQuery is the search's range query. start_at <= to follows from
@@ -135,9 +138,27 @@ type slotScanner struct {
 
 func newSlotScanner(practiceID int64) *slotScanner {
 	seen := map[string]string{}
-	return &slotScanner{practiceID: practiceID, rows: make([]slotRow, 0, 64),
+	return &slotScanner{practiceID: practiceID, rows: (*slotRowPool.Get().(*[]slotRow))[:0],
 		channel: &interned{seen: seen}, serviceType: &interned{seen: seen}}
 }
+
+// release returns the row buffer for reuse; the rows must no longer be used
+// (offered copies what it keeps).
+func (sc *slotScanner) release() {
+	if cap(sc.rows) <= maxPooledSlotRows {
+		rows := sc.rows[:0]
+		slotRowPool.Put(&rows)
+	}
+	sc.rows = nil
+}
+
+// maxPooledSlotRows bounds the row buffers kept for reuse (a 5,000-slot
+// search's is about half a megabyte).
+const maxPooledSlotRows = 8192
+
+// slotRowPool holds range-query row buffers: growing one to a search's size
+// was a tenth of a 100-slot search's allocated bytes.
+var slotRowPool = sync.Pool{New: func() any { rows := make([]slotRow, 0, 128); return &rows }}
 
 func (sc *slotScanner) scan(rs rowScanner) error {
 	sc.rows = append(sc.rows, slotRow{PracticeID: sc.practiceID, Status: string(scheduling.SlotFree)})
@@ -208,10 +229,10 @@ func (s *Store) searchFreeSlotsPgx(ctx context.Context, q scheduling.SlotSearch,
 		return nil, err
 	}
 	res := newSlotResult()
-	if len(sc.rows) == 0 {
-		return res, nil
+	if len(sc.rows) > 0 {
+		res.Slots = offered(sc.rows, profiles, q)
 	}
-	res.Slots = offered(sc.rows, profiles, q)
+	sc.release()
 	if len(res.Slots) == 0 {
 		return res, nil
 	}
