@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -426,12 +427,46 @@ func scheduleScanner(res *scheduling.SlotResult) ([]any, func()) {
 	return dest, func() {
 		res.Schedules[sc.ID] = sc.domain()
 		if l.ID != 0 && res.Locations[l.ID] == nil {
-			res.Locations[l.ID] = l.domain()
+			res.Locations[l.ID] = decoded(&decodedLocations, l, locRow.domain)
 		}
 		if p.ID != 0 && res.Practitioners[p.ID] == nil {
-			res.Practitioners[p.ID] = p.domain()
+			res.Practitioners[p.ID] = decoded(&decodedPractitioners, p, pracRow.domain)
 		}
 	}
+}
+
+// A search decodes the same few practitioners and locations again and again,
+// and their text columns hold JSON lists and addresses (a tenth of a 100-slot
+// search's CPU went on json.Unmarshal). decoded memoises the decoding as a
+// pure function of the whole row: the row is still read on every search, so
+// an admin change is seen by the next search, and a changed row is a new key.
+// The values are shared between searches and must not be modified (the FHIR
+// mapping only reads them).
+var (
+	decodedLocations     decodeCache[locRow, scheduling.Location]
+	decodedPractitioners decodeCache[pracRow, scheduling.Practitioner]
+)
+
+// decodeCache maps a row to its decoded value; it is cleared when it holds
+// maxDecoded rows, so rows that changed are not kept for ever.
+type decodeCache[K comparable, V any] struct {
+	m sync.Map // K -> *V
+	n atomic.Int64
+}
+
+const maxDecoded = 4096
+
+func decoded[K comparable, V any](c *decodeCache[K, V], row K, decode func(K) *V) *V {
+	if v, ok := c.m.Load(row); ok {
+		return v.(*V)
+	}
+	v := decode(row)
+	if c.n.Add(1) > maxDecoded {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(row, v)
+	return v
 }
 
 // prepared returns the read pool's prepared statement for query, preparing
