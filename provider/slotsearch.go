@@ -164,7 +164,10 @@ func (s *Server) searchSlots(rq *request) error {
 	if err != nil {
 		return err
 	}
-	b := fhirmap.SlotBundle(res, rq.practice, sq.includes)
+	// The Bundle is encoded and written before this returns, so its Slots
+	// can go back to the pool.
+	b, release := fhirmap.SlotBundlePooled(res, rq.practice, sq.includes)
+	defer release()
 	if sq.serviceSent {
 		// No DOS service list is kept, so the organisation switch is effectively OFF.
 		st := "organization-disabled"

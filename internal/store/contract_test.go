@@ -1158,6 +1158,20 @@ func testSearchFreeSlots(t *testing.T, e storetest.Engine) {
 			if _, ok := res.Practitioners[0]; ok {
 				t.Fatal("result has a practitioner with id 0")
 			}
+			// Only the offered slots' schedules, practitioners and locations:
+			// the pgx path reads those of every candidate and must drop the rest.
+			scheds, pracs, locs := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
+			for _, sl := range res.Slots {
+				sc := res.Schedules[sl.ScheduleID]
+				scheds[sc.ID], locs[sc.LocationID] = true, true
+				if sc.PractitionerID != 0 {
+					pracs[sc.PractitionerID] = true
+				}
+			}
+			if len(res.Schedules) != len(scheds) || len(res.Practitioners) != len(pracs) || len(res.Locations) != len(locs) {
+				t.Fatalf("included resources: %d schedules, %d practitioners, %d locations; offered slots use %d, %d, %d",
+					len(res.Schedules), len(res.Practitioners), len(res.Locations), len(scheds), len(pracs), len(locs))
+			}
 		})
 	}
 	t.Run("TiesOrderedByID", func(t *testing.T) {

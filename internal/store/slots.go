@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 
@@ -68,6 +71,9 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 	if n := q.Now.Unix() + 1; n > from {
 		from = n
 	}
+	if s.r.DriverName() == DriverPgx {
+		return s.searchFreeSlotsPgx(ctx, q, from)
+	}
 	// The practice's access profiles are read beside the range query, on
 	// another connection: one round trip less on the search's latency.
 	type profilesResult struct {
@@ -79,7 +85,7 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 		m, err := s.searchProfiles(ctx, q.PracticeID)
 		pc <- profilesResult{m, err}
 	}()
-	rows, err := s.freeSlotRows(ctx, q.PracticeID, from, q.End.Unix())
+	sc, err := s.freeSlotRows(ctx, q.PracticeID, from, q.End.Unix())
 	pr := <-pc
 	if err != nil {
 		return nil, err
@@ -88,26 +94,17 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 		return nil, pr.err
 	}
 	profiles := pr.m
-	res := &scheduling.SlotResult{Schedules: map[int64]*scheduling.Schedule{}, Practitioners: map[int64]*scheduling.Practitioner{}, Locations: map[int64]*scheduling.Location{}}
-	if len(rows) == 0 {
+	res := newSlotResult()
+	if len(sc.rows) == 0 {
+		sc.release()
 		return res, nil
 	}
-	cands := make([]scheduling.Slot, len(rows))
-	for i := range rows {
-		cands[i] = rows[i].domain()
-	}
-	res.Slots = scheduling.Offered(cands, profiles, q.Consumer, q.Now)
+	res.Slots = offered(sc.rows, profiles, q)
+	sc.release()
 	if len(res.Slots) == 0 {
 		return res, nil
 	}
-	ids := make([]int64, 0, 8)
-	seen := map[int64]bool{}
-	for _, sl := range res.Slots {
-		if !seen[sl.ScheduleID] {
-			seen[sl.ScheduleID] = true
-			ids = append(ids, sl.ScheduleID)
-		}
-	}
+	ids := scheduleIDs(res.Slots)
 	if err := s.searchSchedules(ctx, ids, res); err != nil {
 		return nil, err
 	}
@@ -120,22 +117,204 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 
 // freeSlotRows runs the search's range query. Practice and status are known
 // from the WHERE clause, so they are not read back.
-func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) ([]slotRow, error) {
-	rows := make([]slotRow, 0, 64)
+func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) (*slotScanner, error) {
+	sc := newSlotScanner(practiceID)
+	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, from, to, to}, sc.scan)
+	return sc, err
+}
+
+// freeSlotsQuery is the search's range query. start_at <= to follows from
+// end_at <= to (a slot ends after it starts) and bounds the index range:
+// without it the scan ran from the period's start to the practice's last
+// slot, filtering on end_at. Its arguments are practice, from, to, to.
+const freeSlotsQuery = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version FROM slots
+		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ? ORDER BY start_at, id`
+
+// slotScanner collects freeSlotsQuery's rows.
+type slotScanner struct {
+	practiceID           int64
+	rows                 []slotRow
+	channel, serviceType *interned
+}
+
+func newSlotScanner(practiceID int64) *slotScanner {
 	seen := map[string]string{}
-	channel, serviceType := &interned{seen: seen}, &interned{seen: seen}
-	// start_at <= to follows from end_at <= to (a slot ends after it starts)
-	// and bounds the index range: without it the scan ran from the period's
-	// start to the practice's last slot, filtering on end_at.
-	err := s.readQuery(ctx, `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version FROM slots
-		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ? ORDER BY start_at, id`, []any{practiceID, from, to, to},
-		func(rs rowScanner) error {
-			rows = append(rows, slotRow{PracticeID: practiceID, Status: string(scheduling.SlotFree)})
-			r := &rows[len(rows)-1]
-			channel.dst, serviceType.dst = &r.Channel, &r.ServiceType
-			return rs.Scan(&r.ID, &r.ScheduleID, &r.StartAt, &r.EndAt, channel, serviceType, &r.AccessProfileID, &r.Version)
-		})
-	return rows, err
+	return &slotScanner{practiceID: practiceID, rows: (*slotRowPool.Get().(*[]slotRow))[:0],
+		channel: &interned{seen: seen}, serviceType: &interned{seen: seen}}
+}
+
+// release returns the row buffer for reuse; the rows must no longer be used
+// (offered copies what it keeps).
+func (sc *slotScanner) release() {
+	if cap(sc.rows) <= maxPooledSlotRows {
+		rows := sc.rows[:0]
+		slotRowPool.Put(&rows)
+	}
+	sc.rows = nil
+}
+
+// maxPooledSlotRows bounds the row buffers kept for reuse (a 5,000-slot
+// search's is about half a megabyte).
+const maxPooledSlotRows = 8192
+
+// slotRowPool holds range-query row buffers: growing one to a search's size
+// was a tenth of a 100-slot search's allocated bytes.
+var slotRowPool = sync.Pool{New: func() any { rows := make([]slotRow, 0, 128); return &rows }}
+
+func (sc *slotScanner) scan(rs rowScanner) error {
+	sc.rows = append(sc.rows, slotRow{PracticeID: sc.practiceID, Status: string(scheduling.SlotFree)})
+	r := &sc.rows[len(sc.rows)-1]
+	sc.channel.dst, sc.serviceType.dst = &r.Channel, &r.ServiceType
+	return rs.Scan(&r.ID, &r.ScheduleID, &r.StartAt, &r.EndAt, sc.channel, sc.serviceType, &r.AccessProfileID, &r.Version)
+}
+
+// newSlotResult is an empty search result with its maps made.
+func newSlotResult() *scheduling.SlotResult {
+	return &scheduling.SlotResult{Schedules: map[int64]*scheduling.Schedule{}, Practitioners: map[int64]*scheduling.Practitioner{}, Locations: map[int64]*scheduling.Location{}}
+}
+
+// offered turns candidate rows into the slots the access profiles offer. It
+// is scheduling.Offered's filter (scheduling.Why, the one rule) without the
+// intermediate candidate slice and the output's repeated growth: the rows
+// bound the result's size, so it is allocated once.
+func offered(rows []slotRow, profiles map[int64]*scheduling.AccessProfile, q scheduling.SlotSearch) []scheduling.Slot {
+	out := make([]scheduling.Slot, 0, len(rows))
+	for i := range rows {
+		sl := rows[i].domain()
+		if scheduling.Why(sl, profiles, q.Consumer, q.Now) == scheduling.ReasonNone {
+			out = append(out, sl)
+		}
+	}
+	return out
+}
+
+// scheduleIDs lists the slots' schedules once each, in order of first use.
+func scheduleIDs(slots []scheduling.Slot) []int64 {
+	ids := make([]int64, 0, 8)
+	seen := map[int64]bool{}
+	for _, sl := range slots {
+		if !seen[sl.ScheduleID] {
+			seen[sl.ScheduleID] = true
+			ids = append(ids, sl.ScheduleID)
+		}
+	}
+	return ids
+}
+
+// searchFreeSlotsPgx is SearchFreeSlots on pgx in one round trip: the range
+// query, the practice's access profiles, and the schedules (with locations
+// and practitioners) of the period's free slots go in one pipelined batch.
+// The schedule query selects by the range rather than by the offered slots'
+// ids, so it need not wait for the first answer; each statement has its own
+// snapshot, so a schedule it misses (its slot was booked in between) is read
+// by id afterwards, and schedules of slots not offered are dropped.
+func (s *Store) searchFreeSlotsPgx(ctx context.Context, q scheduling.SlotSearch, from int64) (*scheduling.SlotResult, error) {
+	to := q.End.Unix()
+	sc := newSlotScanner(q.PracticeID)
+	profiles := map[int64]*scheduling.AccessProfile{}
+	all := newSlotResult()
+	dest, file := scheduleScanner(all)
+	err := s.pgxBatch(ctx, []batchQuery{
+		{pgFreeSlotsQuery, []any{q.PracticeID, from, to, to}, sc.scan},
+		{pgProfilesQuery, []any{q.PracticeID}, profileScanner(profiles)},
+		{pgPeriodSchedulesQuery, []any{q.PracticeID, from, to, to},
+			func(rs rowScanner) error {
+				if err := rs.Scan(dest...); err != nil {
+					return err
+				}
+				file()
+				return nil
+			}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := newSlotResult()
+	if len(sc.rows) > 0 {
+		res.Slots = offered(sc.rows, profiles, q)
+	}
+	sc.release()
+	if len(res.Slots) == 0 {
+		return res, nil
+	}
+	var missing []int64
+	for _, id := range scheduleIDs(res.Slots) {
+		sch := all.Schedules[id]
+		if sch == nil {
+			missing = append(missing, id)
+			continue
+		}
+		res.Schedules[id] = sch
+		if l := all.Locations[sch.LocationID]; l != nil {
+			res.Locations[l.ID] = l
+		}
+		if p := all.Practitioners[sch.PractitionerID]; p != nil && sch.PractitionerID != 0 {
+			res.Practitioners[p.ID] = p
+		}
+	}
+	if len(missing) > 0 {
+		if err := s.searchSchedules(ctx, missing, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// The pgx batch's statements, rebound once rather than on every search.
+var (
+	pgFreeSlotsQuery       = sqlx.Rebind(sqlx.DOLLAR, freeSlotsQuery)
+	pgProfilesQuery        = sqlx.Rebind(sqlx.DOLLAR, profilesQuery)
+	pgPeriodSchedulesQuery = sqlx.Rebind(sqlx.DOLLAR, schedulesQuery+` WHERE sc.id IN (SELECT schedule_id FROM slots
+		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`)
+)
+
+// batchQuery is one statement of a pgx batch with its row callback.
+type batchQuery struct {
+	sql  string
+	args []any
+	each func(rowScanner) error
+}
+
+// pgxBatch sends the queries (already rebound) to PostgreSQL in one batch on
+// one read connection, and reads their rows in order.
+func (s *Store) pgxBatch(ctx context.Context, qs []batchQuery) error {
+	conn, err := s.r.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: pgx connection is a %T", dc)
+		}
+		var b pgx.Batch
+		for _, q := range qs {
+			b.Queue(q.sql, q.args...)
+		}
+		br := pc.Conn().SendBatch(ctx, &b)
+		for _, q := range qs {
+			if err := readBatchRows(br, q.each); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
+}
+
+func readBatchRows(br pgx.BatchResults, each func(rowScanner) error) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // interned scans a text column into *dst, sharing one string per distinct
@@ -182,7 +361,15 @@ func (in *interned) Scan(src any) error {
 // searchProfiles reads a practice's access profiles, keyed by id.
 func (s *Store) searchProfiles(ctx context.Context, practiceID int64) (map[int64]*scheduling.AccessProfile, error) {
 	out := map[int64]*scheduling.AccessProfile{}
-	err := s.readQuery(ctx, `SELECT `+profileCols+` FROM access_profiles WHERE practice_id = ?`, []any{practiceID}, func(rs rowScanner) error {
+	err := s.readQuery(ctx, profilesQuery, []any{practiceID}, profileScanner(out))
+	return out, err
+}
+
+const profilesQuery = `SELECT ` + profileCols + ` FROM access_profiles WHERE practice_id = ?`
+
+// profileScanner files profilesQuery's rows in out.
+func profileScanner(out map[int64]*scheduling.AccessProfile) func(rowScanner) error {
+	return func(rs rowScanner) error {
 		var r profileRow
 		if err := rs.Scan(&r.ID, &r.PracticeID, &r.Name, &r.Bookable, &r.OrgTypes, &r.ODSCodes, &r.Cap, &r.Booked, &r.WindowSecs, &r.EmbargoSecs,
 			&r.ReleaseTime, &r.ReleaseDays, &r.Version); err != nil {
@@ -190,8 +377,7 @@ func (s *Store) searchProfiles(ctx context.Context, practiceID int64) (map[int64
 		}
 		out[r.ID] = r.domain()
 		return nil
-	})
-	return out, err
+	}
 }
 
 // searchSchedules reads the schedules with their locations and practitioners
@@ -199,7 +385,23 @@ func (s *Store) searchProfiles(ctx context.Context, practiceID int64) (map[int64
 // come back on every one of its rows, so text columns are interned and each
 // location and practitioner is decoded once.
 func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *scheduling.SlotResult) error {
-	q, args, err := sqlx.In(`SELECT sc.id, sc.practice_id, sc.location_id, sc.practitioner_id, sc.role, sc.service_category, sc.start_at, sc.end_at,
+	q, args, err := sqlx.In(schedulesQuery+` WHERE sc.id IN (?)`, ids)
+	if err != nil {
+		return err
+	}
+	dest, file := scheduleScanner(res)
+	return s.readQuery(ctx, q, args, func(rs rowScanner) error {
+		if err := rs.Scan(dest...); err != nil {
+			return err
+		}
+		file()
+		return nil
+	})
+}
+
+// schedulesQuery reads schedules with their locations and practitioners; a
+// WHERE clause on sc follows.
+const schedulesQuery = `SELECT sc.id, sc.practice_id, sc.location_id, sc.practitioner_id, sc.role, sc.service_category, sc.start_at, sc.end_at,
 		sc.access_profile_id, sc.template_id, sc.status, sc.version,
 		COALESCE(l.id, 0), COALESCE(l.practice_id, 0), COALESCE(l.name, ''), COALESCE(l.site_code, ''), COALESCE(l.phone, ''),
 		COALESCE(l.address, ''), COALESCE(l.status, ''), COALESCE(l.version, 0),
@@ -207,11 +409,12 @@ func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *schedulin
 		COALESCE(p.given, ''), COALESCE(p.prefix, ''), COALESCE(p.gender, ''), COALESCE(p.version, 0)
 		FROM schedules sc
 		LEFT JOIN locations l ON l.id = sc.location_id
-		LEFT JOIN practitioners p ON p.id = sc.practitioner_id AND sc.practitioner_id <> 0
-		WHERE sc.id IN (?)`, ids)
-	if err != nil {
-		return err
-	}
+		LEFT JOIN practitioners p ON p.id = sc.practitioner_id AND sc.practitioner_id <> 0`
+
+// scheduleScanner returns the scan destinations of a schedulesQuery row and
+// a func that files the row just scanned in res. Text columns are interned
+// and each location and practitioner is decoded once.
+func scheduleScanner(res *scheduling.SlotResult) ([]any, func()) {
 	var sc scheduleRow
 	var l locRow
 	var p pracRow
@@ -221,19 +424,49 @@ func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *schedulin
 		&sc.AccessProfileID, &sc.TemplateID, text(&sc.Status), &sc.Version,
 		&l.ID, &l.PracticeID, text(&l.Name), text(&l.SiteCode), text(&l.Phone), text(&l.Address), text(&l.Status), &l.Version,
 		&p.ID, &p.PracticeID, text(&p.SDSUserID), text(&p.RoleProfileIDs), text(&p.Family), text(&p.Given), text(&p.Prefix), text(&p.Gender), &p.Version}
-	return s.readQuery(ctx, q, args, func(rs rowScanner) error {
-		if err := rs.Scan(dest...); err != nil {
-			return err
-		}
+	return dest, func() {
 		res.Schedules[sc.ID] = sc.domain()
 		if l.ID != 0 && res.Locations[l.ID] == nil {
-			res.Locations[l.ID] = l.domain()
+			res.Locations[l.ID] = decoded(&decodedLocations, l, locRow.domain)
 		}
 		if p.ID != 0 && res.Practitioners[p.ID] == nil {
-			res.Practitioners[p.ID] = p.domain()
+			res.Practitioners[p.ID] = decoded(&decodedPractitioners, p, pracRow.domain)
 		}
-		return nil
-	})
+	}
+}
+
+// A search decodes the same few practitioners and locations again and again,
+// and their text columns hold JSON lists and addresses (a tenth of a 100-slot
+// search's CPU went on json.Unmarshal). decoded memoises the decoding as a
+// pure function of the whole row: the row is still read on every search, so
+// an admin change is seen by the next search, and a changed row is a new key.
+// The values are shared between searches and must not be modified (the FHIR
+// mapping only reads them).
+var (
+	decodedLocations     decodeCache[locRow, scheduling.Location]
+	decodedPractitioners decodeCache[pracRow, scheduling.Practitioner]
+)
+
+// decodeCache maps a row to its decoded value; it is cleared when it holds
+// maxDecoded rows, so rows that changed are not kept for ever.
+type decodeCache[K comparable, V any] struct {
+	m sync.Map // K -> *V
+	n atomic.Int64
+}
+
+const maxDecoded = 4096
+
+func decoded[K comparable, V any](c *decodeCache[K, V], row K, decode func(K) *V) *V {
+	if v, ok := c.m.Load(row); ok {
+		return v.(*V)
+	}
+	v := decode(row)
+	if c.n.Add(1) > maxDecoded {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(row, v)
+	return v
 }
 
 // prepared returns the read pool's prepared statement for query, preparing
