@@ -287,12 +287,17 @@ func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from
 	sem := make(chan struct{}, cfg.Concurrency)
 	for _, ods := range hub.Members {
 		ep := eps[ods]
+		// Goroutines of earlier members append to fails under mu already.
 		switch {
 		case ep == nil:
+			mu.Lock()
 			fails = append(fails, Failure{ODS: ods, Reason: ReasonUnknown, Detail: "not in the endpoint directory"})
+			mu.Unlock()
 			continue
 		case !ep.Enabled:
+			mu.Lock()
 			fails = append(fails, Failure{ODS: ods, Reason: ReasonDisabled, Detail: "switched off in the endpoint directory"})
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)

@@ -3,8 +3,8 @@ package federation
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -56,25 +56,47 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if a.Token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
-				a.deny(w, admin, "a valid bearer token is required")
+			scheme, got, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+				a.deny(w, admin, http.StatusUnauthorized, "a valid bearer token is required")
 				return
 			}
-		} else if admin && !loopback(r.RemoteAddr) {
-			a.deny(w, admin, "set SLOTBRIDGE_HUB_API_TOKEN to manage the federation from another host")
+		} else if !localCaller(r) {
+			// Without a token only a caller on this machine, talking to it
+			// directly, may search (each search fans out under the hub's
+			// identity) or manage the federation.
+			a.deny(w, admin, http.StatusForbidden, "set SLOTBRIDGE_HUB_API_TOKEN to use the hub API from another host or through a proxy")
 			return
 		}
 		h(w, r)
 	}
 }
 
-func (a *API) deny(w http.ResponseWriter, admin bool, msg string) {
+func (a *API) deny(w http.ResponseWriter, admin bool, status int, msg string) {
 	if admin {
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": string(scheduling.EFORBIDDEN), "message": msg})
+		writeJSON(w, status, map[string]string{"error": string(scheduling.EFORBIDDEN), "message": msg})
 		return
 	}
-	writeOutcome(w, http.StatusForbidden, gpconnect.AccessDenied, msg)
+	writeOutcome(w, status, gpconnect.AccessDenied, msg)
+}
+
+// localCaller reports whether a request comes straight from this machine: a
+// loopback peer that addressed a loopback host name (so no DNS-rebound page)
+// and no proxy header (so not a reverse proxy relaying someone else).
+func localCaller(r *http.Request) bool {
+	if r.Header.Get("Forwarded") != "" || r.Header.Get("X-Forwarded-For") != "" {
+		return false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return false
+	}
+	return loopback(r.RemoteAddr)
 }
 
 func loopback(remote string) bool {
@@ -193,11 +215,19 @@ func (a *API) writeErr(w http.ResponseWriter, err error) {
 	writeJSON(w, status, map[string]string{"error": string(scheduling.ErrorCode(err)), "message": scheduling.ErrorMessage(err)})
 }
 
-func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 8<<20))
+// decodeBody reads one JSON value. Requiring application/json also keeps a web
+// page from posting a "simple" cross-site request to a local hub.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return scheduling.Errorf(scheduling.EINVALID, "the body must be sent as Content-Type: application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return scheduling.Errorf(scheduling.EINVALID, "body: %v", err)
+	}
+	if dec.More() {
+		return scheduling.Errorf(scheduling.EINVALID, "body: more than one JSON value")
 	}
 	return nil
 }
@@ -223,7 +253,7 @@ func (a *API) listDirectory(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) putEndpoint(w http.ResponseWriter, r *http.Request) {
 	var e DirectoryEntry
-	if err := decodeBody(r, &e); err != nil {
+	if err := decodeBody(w, r, &e); err != nil {
 		a.writeErr(w, err)
 		return
 	}
@@ -244,7 +274,7 @@ func (a *API) putEndpoint(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) importFile(w http.ResponseWriter, r *http.Request) {
 	var f DirectoryFile
-	if err := decodeBody(r, &f); err != nil {
+	if err := decodeBody(w, r, &f); err != nil {
 		a.writeErr(w, err)
 		return
 	}
@@ -290,7 +320,7 @@ func (a *API) createHub(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Name string `json:"name"`
 	}
-	if err := decodeBody(r, &body); err != nil {
+	if err := decodeBody(w, r, &body); err != nil {
 		a.writeErr(w, err)
 		return
 	}

@@ -88,6 +88,9 @@ func TestHubAPI(t *testing.T) {
 	t.Run("Admin", func(t *testing.T) {
 		do := func(method, path, body string) (int, string) {
 			req, _ := http.NewRequestWithContext(context.Background(), method, srv.URL+path, strings.NewReader(body))
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -130,8 +133,38 @@ func TestHubAPI(t *testing.T) {
 		api.Token = "s3cret"
 		defer func() { api.Token = "" }()
 		st, _ := get("/hub/h/Slot?start=today&end=tomorrow")
-		if st != 403 {
-			t.Fatalf("no token: %d", st)
+		if st != 401 {
+			t.Fatalf("no token: %d, want 401", st)
+		}
+	})
+	t.Run("ErrNotLocalWithoutToken", func(t *testing.T) {
+		for name, set := range map[string]func(*http.Request){
+			"X-Forwarded-For": func(r *http.Request) { r.Header.Set("X-Forwarded-For", "203.0.113.9") },
+			"Forwarded":       func(r *http.Request) { r.Header.Set("Forwarded", "for=203.0.113.9") },
+			"rebound Host":    func(r *http.Request) { r.Host = "evil.example" },
+		} {
+			for _, path := range []string{"/hub/h/Slot?start=today&end=tomorrow", "/admin/api/federation/hubs"} {
+				req, _ := http.NewRequestWithContext(context.Background(), "GET", srv.URL+path, nil)
+				set(req)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 403 {
+					t.Errorf("%s %s: %d, want 403", name, path, resp.StatusCode)
+				}
+			}
+		}
+	})
+	t.Run("ErrBodyNotJSON", func(t *testing.T) {
+		resp, err := http.Post(srv.URL+"/admin/api/federation/hubs", "text/plain", strings.NewReader(`{"name":"csrf"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 400 || resp.StatusCode > 499 {
+			t.Fatalf("text/plain body: %d, want 4xx", resp.StatusCode)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -96,10 +97,12 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 		}
 		a, err := book(ctx, tx, r, key)
 		if scheduling.ErrorCode(err) == scheduling.ECONFLICT {
-			// A concurrent identical request may have won: that is a retry, not a conflict.
+			// A concurrent identical request may have won: that is a retry, not a
+			// conflict. This attempt's own writes (a cap claim, slots claimed
+			// before the conflict) must not commit, so the transaction is rolled
+			// back through an error that carries the original.
 			if prev, e2 := findRetry(ctx, tx, key, r.Now); e2 == nil && prev != nil {
-				appt = prev
-				return nil
+				return &retryWon{prev: prev}
 			}
 		}
 		if err != nil {
@@ -108,11 +111,21 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 		appt, created = a, true
 		return nil
 	}))
+	var won *retryWon
+	if errors.As(err, &won) {
+		return won.prev, false, nil
+	}
 	if err != nil {
 		return nil, false, err
 	}
 	return appt, created, nil
 }
+
+// retryWon rolls back a booking attempt that found, after a conflict, that an
+// identical request had already booked the slots.
+type retryWon struct{ prev *scheduling.Appointment }
+
+func (e *retryWon) Error() string { return "store: an identical booking won the race" }
 
 // findRetry finds the booking a request repeats, if any. The term asking for
 // a non-empty key repeats the partial index's predicate, so a prepared

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -21,7 +20,6 @@ const groupBatch = 64
 // it is answered while sharing the wait. A transaction that fails is rolled
 // back to its savepoint and changes nothing; the others still commit.
 type committer struct {
-	s       *Store
 	mu      sync.Mutex
 	queue   []*groupJob
 	running bool
@@ -43,11 +41,10 @@ func (s *Store) groupTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	j := &groupJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	c := &s.group
 	c.mu.Lock()
-	c.s = s
 	c.queue = append(c.queue, j)
 	if !c.running {
 		c.running = true
-		go c.run()
+		go c.run(s)
 	}
 	c.mu.Unlock()
 	// The answer waits for the commit even if ctx ends meanwhile: the caller
@@ -56,7 +53,7 @@ func (s *Store) groupTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 // run commits groups until the queue is empty.
-func (c *committer) run() {
+func (c *committer) run(s *Store) {
 	for {
 		c.mu.Lock()
 		n := min(len(c.queue), groupBatch)
@@ -68,29 +65,30 @@ func (c *committer) run() {
 		jobs := append([]*groupJob(nil), c.queue[:n]...)
 		c.queue = append(c.queue[:0], c.queue[n:]...)
 		c.mu.Unlock()
-		c.commit(jobs)
+		c.commit(s, jobs)
 	}
 }
 
 // commit runs one group. If the transaction itself fails (begin, commit),
 // every job is retried alone, so one job's trouble is not everyone's.
-func (c *committer) commit(jobs []*groupJob) {
+func (c *committer) commit(s *Store, jobs []*groupJob) {
 	if len(jobs) == 1 {
 		j := jobs[0]
-		j.done <- c.s.inTx(j.ctx, j.fn)
+		j.done <- s.inTx(j.ctx, j.fn)
 		return
 	}
 	errs := make([]error, len(jobs))
-	err := c.s.tryTx(context.Background(), func(tx *sqlx.Tx) error {
+	err := s.tryTx(context.Background(), func(tx *sqlx.Tx) error {
 		for i, j := range jobs {
 			if err := j.ctx.Err(); err != nil {
 				errs[i] = err
 				continue
 			}
-			if _, err := tx.ExecContext(j.ctx, "SAVEPOINT booking"); err != nil {
+			// Not j.ctx: one caller going away must not fail the whole group.
+			if _, err := tx.ExecContext(context.Background(), "SAVEPOINT booking"); err != nil {
 				return err
 			}
-			errs[i] = j.fn(tx)
+			errs[i] = runJob(j, tx)
 			if errs[i] != nil {
 				if _, err := tx.ExecContext(context.Background(), "ROLLBACK TO booking"); err != nil {
 					return fmt.Errorf("store: rollback to savepoint: %w", err)
@@ -105,15 +103,28 @@ func (c *committer) commit(jobs []*groupJob) {
 	if err != nil {
 		// Nothing was committed: run each job in a transaction of its own.
 		for _, j := range jobs {
-			j.done <- c.s.inTx(j.ctx, j.fn)
+			j.done <- s.inTx(j.ctx, j.fn)
 		}
 		return
 	}
 	for i, j := range jobs {
-		if errs[i] != nil && retryable(errs[i]) && !errors.Is(errs[i], context.Canceled) {
+		if errs[i] != nil && retryable(errs[i]) {
 			// A busy database inside the group: try it again alone.
-			errs[i] = c.s.inTx(j.ctx, j.fn)
+			errs[i] = s.inTx(j.ctx, j.fn)
 		}
-		j.done <- errs[i]
+		// As inTx does: a full, read-only or lost database is EUNAVAILABLE.
+		j.done <- unavailable(errs[i])
 	}
+}
+
+// runJob runs one job's function, turning a panic into an error: the
+// function runs on the committer goroutine, where net/http's per-request
+// recovery does not reach, and a panic there would stop every booking.
+func runJob(j *groupJob, tx *sqlx.Tx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("store: booking panicked: %v", v)
+		}
+	}()
+	return j.fn(tx)
 }
