@@ -18,6 +18,9 @@ func TestSearchAllGood(t *testing.T) {
 	if len(res.Failures) != 0 {
 		t.Fatalf("failures: %v", res.Failures)
 	}
+	if len(res.Practices) != 5 {
+		t.Fatalf("%d practices reported, want 5", len(res.Practices))
+	}
 	for _, p := range res.Practices {
 		if p.Slots < 20 || p.Slots > 100 {
 			t.Errorf("%s: %d slots, want 20-100", p.ODS, p.Slots)
@@ -44,6 +47,9 @@ func TestLongRangeSplit(t *testing.T) {
 	one, err := hub.Search(ctx, "h", federation.Query{Start: start, End: start.Add(14 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(res.Practices) != 2 {
+		t.Fatalf("%d practices reported, want 2", len(res.Practices))
 	}
 	for _, p := range res.Practices {
 		if p.Calls != 2 {

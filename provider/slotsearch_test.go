@@ -480,10 +480,17 @@ func testSlotSearchMatching(t *testing.T, e *env) {
 				sched["Schedule/"+str(r, "id")] = str(r, "serviceCategory", "text")
 			}
 		}
+		checked := 0
+		defer func() {
+			if checked == 0 {
+				t.Errorf("no GP slots in the bundle, so nothing was checked")
+			}
+		}()
 		for _, r := range entries(b) {
 			if str(r, "resourceType") != "Slot" || sched[str(r, "schedule", "reference")] != catGP {
 				continue
 			}
+			checked++
 			st := parseGPC(t, "start", str(r, "start")).In(scheduling.London)
 			if st.Hour() == 9 && st.Minute() < 40 {
 				t.Errorf("not-bookable GP slot %s offered", str(r, "start"))
@@ -541,6 +548,9 @@ func testSlotSearchMatching(t *testing.T, e *env) {
 		delete(q, "_include:recurse")
 		b := wantOK(t, e.searchSlots(t, q), "Bundle")
 		checkSlotBundle(t, b, q)
+		if len(entries(b)) == 0 {
+			t.Fatal("empty bundle: nothing to check")
+		}
 		for _, r := range entries(b) {
 			if rt := str(r, "resourceType"); rt != "Slot" && rt != "Schedule" && rt != "Organization" {
 				t.Errorf("%s included without its _include:recurse", rt)

@@ -187,8 +187,8 @@ func TestAdminAPIFlow(t *testing.T) {
 			if status != 200 || m["slots_changed"] != float64(2) {
 				t.Fatalf("block session: %d %s", status, raw)
 			}
-			if slots, _ := a.providerSearch(start, end, "urgent-care", "GPCA0001"); slots != 0 {
-				t.Fatalf("blocked session still offered: %d slots", slots)
+			if slots, status := a.providerSearch(start, end, "urgent-care", "GPCA0001"); status != 200 || slots != 0 {
+				t.Fatalf("blocked session: provider search status %d with %d slots, want 200 with none", status, slots)
 			}
 			status, _, _, raw = a.do(call{"POST", pp + "/sessions/" + itoa(sid) + "/cancel", a.token, "", ""})
 			if status != 200 {

@@ -519,6 +519,8 @@ func testAdminAuditAppendOnly(t *testing.T, f *fx) {
 	for _, q := range []string{`UPDATE admin_audit SET actor = 'someone else'`, `DELETE FROM admin_audit`} {
 		if _, err := db.ExecContext(f.ctx, q); err == nil {
 			t.Fatalf("%s succeeded on the append-only admin audit", q)
+		} else if !strings.Contains(err.Error(), "append-only") {
+			t.Fatalf("%s failed for another reason: %v", q, err)
 		}
 	}
 }
@@ -531,6 +533,9 @@ func TestBlockRacesBooking(t *testing.T) {
 			f := newFx(t, e)
 			slots := f.ids(`SELECT id FROM slots WHERE practice_id = ? AND access_profile_id = ? AND status = 'free' AND start_at > ? ORDER BY id LIMIT 20`,
 				f.org.ID, f.open, f.now.Add(24*time.Hour).Unix())
+			if len(slots) < 20 {
+				t.Fatalf("only %d free slots to race for, want 20", len(slots))
+			}
 			for _, id := range slots {
 				var booked, blocked error
 				done := make(chan struct{})
