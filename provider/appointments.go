@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
@@ -85,11 +86,14 @@ func (s *Server) loadAppointment(rq *request) (*scheduling.Appointment, error) {
 	// Requests about an S-flagged patient are treated as "patient not found"
 	// in every Appointment interaction (spec §7, information governance).
 	p, err := s.store.PatientByID(ctx, rq.practice.ID, a.PatientID)
-	if err != nil {
+	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
 		// The appointment names a patient the practice does not hold: its data
 		// are too incomplete for the profile (spec §7). %v on purpose: this is an
 		// internal error (500), not the patient's not-found.
 		return nil, fmt.Errorf("appointment %d: patient %d: %v", a.ID, a.PatientID, err)
+	}
+	if err != nil {
+		return nil, err // e.g. the database is unavailable: classified as such
 	}
 	if p.Sensitive {
 		return nil, fail(gpconnect.PatientNotFound, "No patient for appointment %s", rq.id)
@@ -189,10 +193,15 @@ func complete(a *scheduling.Appointment) error {
 // clipReason bounds the stored cancellation reason, the one field the spec lets providers truncate.
 func clipReason(s string) string {
 	const max = 2000
-	if len(s) > max {
-		return s[:max]
+	if len(s) <= max {
+		return s
 	}
-	return s
+	// Cut at a character boundary so the stored reason stays valid UTF-8.
+	n := max
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (s *Server) retrieveAppointments(rq *request) error {

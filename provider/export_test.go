@@ -16,3 +16,6 @@ func PanicOnInteractionForTest(iid gpconnect.InteractionID, v any) (restore func
 		}
 	}
 }
+
+// ClipReasonForTest exposes the cancellation-reason clip.
+var ClipReasonForTest = clipReason
