@@ -119,7 +119,10 @@ func TestFederationMounts(t *testing.T) {
 	} {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", path, nil)
+		// A local caller: loopback peer addressing the loopback listener
+		// (httptest's default Host, example.com, is not a local caller).
 		req.RemoteAddr = "127.0.0.1:5555"
+		req.Host = "127.0.0.1:8080"
 		h.ServeHTTP(rec, req)
 		if rec.Code != want {
 			t.Errorf("GET %s: %d, want %d: %s", path, rec.Code, want, rec.Body)
