@@ -160,11 +160,14 @@ func RunBook(ctx context.Context, st *store.Store, target string, ds *Dataset, o
 	var rows []Row
 	var notes []string
 	goals := bookGoals(st.Engine())
+	// Four periods share the pool; each stops at its share, so a fast machine
+	// ends a period early (its rate still counts) instead of running dry.
+	share := max(int64(poolSize/4-64), 1)
 	for _, c := range []int{8, 32} {
 		opt.logf("%s book raw c=%d", target, c)
-		raw := Closed(ctx, c, opt.Warmup, opt.Duration, 0, rawOp)
+		raw := Closed(ctx, c, opt.Warmup, opt.Duration, share, rawOp)
 		opt.logf("%s book http c=%d", target, c)
-		hb := Closed(ctx, c, opt.Warmup, opt.Duration, 0, httpOp)
+		hb := Closed(ctx, c, opt.Warmup, opt.Duration, share, httpOp)
 		for _, r := range []struct {
 			name string
 			res  *LoadResult
