@@ -68,7 +68,7 @@ func TestBookReturnsStoredAppointment(t *testing.T) {
 			// And a bare booking (no optional fields) too.
 			req2 := *req
 			req2.SlotIDs, req2.Priority, req2.MinutesDuration, req2.Identifiers, req2.Participants, req2.Comment = nil, nil, nil, nil, nil, ""
-			req2.SlotIDs = []int64{slots[1].ID}
+			req2.SlotIDs, req2.LocationID = []int64{slots[1].ID}, slots[1].LocationID
 			req2.Start, req2.End = time.Unix(slots[1].StartAt, 0), time.Unix(slots[1].EndAt, 0)
 			req2.StartText, req2.EndText = scheduling.FormatLocal(req2.Start), scheduling.FormatLocal(req2.End)
 			got2, _, err := st.Book(ctx, &req2)
