@@ -78,12 +78,13 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 	// another connection: one round trip less on the search's latency.
 	type profilesResult struct {
 		m   map[int64]*scheduling.AccessProfile
+		gen int64
 		err error
 	}
 	pc := make(chan profilesResult, 1)
 	go func() {
-		m, err := s.searchProfiles(ctx, q.PracticeID)
-		pc <- profilesResult{m, err}
+		m, gen, err := s.searchProfiles(ctx, q.PracticeID)
+		pc <- profilesResult{m, gen, err}
 	}()
 	sc, err := s.freeSlotRows(ctx, q.PracticeID, from, q.End.Unix())
 	pr := <-pc
@@ -93,22 +94,43 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 	if pr.err != nil {
 		return nil, pr.err
 	}
-	profiles := pr.m
 	res := newSlotResult()
-	if len(sc.rows) == 0 {
-		sc.release()
-		return res, nil
+	if len(sc.rows) > 0 {
+		res.Slots = offered(sc.rows, pr.m, q)
 	}
-	res.Slots = offered(sc.rows, profiles, q)
 	sc.release()
-	if len(res.Slots) == 0 {
-		return res, nil
-	}
-	ids := scheduleIDs(res.Slots)
-	if err := s.searchSchedules(ctx, ids, res); err != nil {
+	if err := s.searchRefs(ctx, q.PracticeID, pr.gen, res); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// searchRefs adds the schedules of res's slots, with their locations and
+// practitioners, from the reference cache at generation gen, reading those it
+// lacks from the database.
+func (s *Store) searchRefs(ctx context.Context, practiceID, gen int64, res *scheduling.SlotResult) error {
+	if len(res.Slots) == 0 {
+		return nil
+	}
+	missing := s.refs.fill(practiceID, gen, scheduleIDs(res.Slots), res)
+	if len(missing) == 0 {
+		return nil
+	}
+	got := newSlotResult()
+	if err := s.searchSchedules(ctx, missing, got); err != nil {
+		return err
+	}
+	s.refs.add(practiceID, gen, got)
+	for id, sc := range got.Schedules {
+		res.Schedules[id] = sc
+		if l := got.Locations[sc.LocationID]; l != nil {
+			res.Locations[l.ID] = l
+		}
+		if p := got.Practitioners[sc.PractitionerID]; p != nil && sc.PractitionerID != 0 {
+			res.Practitioners[p.ID] = p
+		}
+	}
+	return nil
 }
 
 // The slot search's queries scan their columns by hand (see readQuery): on a
@@ -201,32 +223,21 @@ func scheduleIDs(slots []scheduling.Slot) []int64 {
 	return ids
 }
 
-// searchFreeSlotsPgx is SearchFreeSlots on pgx in one round trip: the range
-// query, the practice's access profiles, and the schedules (with locations
-// and practitioners) of the period's free slots go in one pipelined batch.
-// The schedule query selects by the range rather than by the offered slots'
-// ids, so it need not wait for the first answer; each statement has its own
-// snapshot, so a schedule it misses (its slot was booked in between) is read
-// by id afterwards, and schedules of slots not offered are dropped.
+// searchFreeSlotsPgx is SearchFreeSlots on pgx: the range query and the
+// practice's access profiles (with its reference generation) go in one
+// pipelined batch; schedules come from the reference cache, and only those it
+// lacks cost a second round trip.
 func (s *Store) searchFreeSlotsPgx(ctx context.Context, q scheduling.SlotSearch, from int64) (*scheduling.SlotResult, error) {
 	to := q.End.Unix()
 	sc := newSlotScanner(q.PracticeID)
 	profiles := map[int64]*scheduling.AccessProfile{}
-	all := newSlotResult()
-	dest, file := scheduleScanner(all)
+	var gen int64
 	err := s.pgxBatch(ctx, []batchQuery{
 		{pgFreeSlotsQuery, []any{q.PracticeID, from, to, to}, sc.scan},
-		{pgProfilesQuery, []any{q.PracticeID}, profileScanner(profiles)},
-		{pgPeriodSchedulesQuery, []any{q.PracticeID, from, to, to},
-			func(rs rowScanner) error {
-				if err := rs.Scan(dest...); err != nil {
-					return err
-				}
-				file()
-				return nil
-			}},
+		{pgProfilesQuery, []any{q.PracticeID, q.PracticeID}, profileScanner(profiles, &gen)},
 	})
 	if err != nil {
+		sc.release()
 		return nil, err
 	}
 	res := newSlotResult()
@@ -234,38 +245,16 @@ func (s *Store) searchFreeSlotsPgx(ctx context.Context, q scheduling.SlotSearch,
 		res.Slots = offered(sc.rows, profiles, q)
 	}
 	sc.release()
-	if len(res.Slots) == 0 {
-		return res, nil
-	}
-	var missing []int64
-	for _, id := range scheduleIDs(res.Slots) {
-		sch := all.Schedules[id]
-		if sch == nil {
-			missing = append(missing, id)
-			continue
-		}
-		res.Schedules[id] = sch
-		if l := all.Locations[sch.LocationID]; l != nil {
-			res.Locations[l.ID] = l
-		}
-		if p := all.Practitioners[sch.PractitionerID]; p != nil && sch.PractitionerID != 0 {
-			res.Practitioners[p.ID] = p
-		}
-	}
-	if len(missing) > 0 {
-		if err := s.searchSchedules(ctx, missing, res); err != nil {
-			return nil, err
-		}
+	if err := s.searchRefs(ctx, q.PracticeID, gen, res); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
 
 // The pgx batch's statements, rebound once rather than on every search.
 var (
-	pgFreeSlotsQuery       = sqlx.Rebind(sqlx.DOLLAR, freeSlotsQuery)
-	pgProfilesQuery        = sqlx.Rebind(sqlx.DOLLAR, profilesQuery)
-	pgPeriodSchedulesQuery = sqlx.Rebind(sqlx.DOLLAR, schedulesQuery+` WHERE sc.id IN (SELECT schedule_id FROM slots
-		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`)
+	pgFreeSlotsQuery = sqlx.Rebind(sqlx.DOLLAR, freeSlotsQuery)
+	pgProfilesQuery  = sqlx.Rebind(sqlx.DOLLAR, profilesQuery)
 )
 
 // batchQuery is one statement of a pgx batch with its row callback.
@@ -358,21 +347,29 @@ func (in *interned) Scan(src any) error {
 	return fmt.Errorf("store: cannot scan %T into a string", src)
 }
 
-// searchProfiles reads a practice's access profiles, keyed by id.
-func (s *Store) searchProfiles(ctx context.Context, practiceID int64) (map[int64]*scheduling.AccessProfile, error) {
+// searchProfiles reads a practice's access profiles, keyed by id, and its
+// reference generation (0 when it has no profiles).
+func (s *Store) searchProfiles(ctx context.Context, practiceID int64) (map[int64]*scheduling.AccessProfile, int64, error) {
 	out := map[int64]*scheduling.AccessProfile{}
-	err := s.readQuery(ctx, profilesQuery, []any{practiceID}, profileScanner(out))
-	return out, err
+	var gen int64
+	err := s.readQuery(ctx, profilesQuery, []any{practiceID, practiceID}, profileScanner(out, &gen))
+	return out, gen, err
 }
 
-const profilesQuery = `SELECT ` + profileCols + ` FROM access_profiles WHERE practice_id = ?`
+// profilesQuery reads a practice's access profiles, each row with the
+// practice's reference generation: its own counter plus the shared one (both
+// only grow, so the sum changes whenever either does). Its arguments are
+// practice, practice.
+const profilesQuery = `SELECT ` + profileCols + `,
+		CAST(COALESCE((SELECT SUM(gen) FROM ref_generations WHERE practice_id IN (0, ?)), 0) AS BIGINT)
+		FROM access_profiles WHERE practice_id = ?`
 
-// profileScanner files profilesQuery's rows in out.
-func profileScanner(out map[int64]*scheduling.AccessProfile) func(rowScanner) error {
+// profileScanner files profilesQuery's rows in out and the generation in gen.
+func profileScanner(out map[int64]*scheduling.AccessProfile, gen *int64) func(rowScanner) error {
 	return func(rs rowScanner) error {
 		var r profileRow
 		if err := rs.Scan(&r.ID, &r.PracticeID, &r.Name, &r.Bookable, &r.OrgTypes, &r.ODSCodes, &r.Cap, &r.Booked, &r.WindowSecs, &r.EmbargoSecs,
-			&r.ReleaseTime, &r.ReleaseDays, &r.Version); err != nil {
+			&r.ReleaseTime, &r.ReleaseDays, &r.Version, gen); err != nil {
 			return err
 		}
 		out[r.ID] = r.domain()

@@ -40,3 +40,63 @@ func TestSearchFractionalStart(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchSeesReferenceChanges: the search's cached schedules, locations
+// and practitioners never outlive a change, whoever makes it: each change
+// here is plain SQL on the pool (as another instance or a DBA would make it),
+// not a store method, so only the database's triggers can tell the search.
+func TestSearchSeesReferenceChanges(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			sx := f.searchFixture()
+			q := scheduling.SlotSearch{PracticeID: sx.practice, Start: sx.at(9, 0), End: sx.at(10, 0),
+				Consumer: scheduling.Consumer{OrgType: "urgent-care", ODS: "A12345"}, Now: scheduling.AddDaysLocal(sx.at(12, 0), -1)}
+			search := func() *scheduling.SlotResult {
+				t.Helper()
+				res, err := f.st.SearchFreeSlots(f.ctx, q)
+				f.ok(err)
+				if len(res.Slots) == 0 {
+					t.Fatal("the search found no slots")
+				}
+				return res
+			}
+			first := search()
+			sl := first.Slots[0]
+			sc := first.Schedules[sl.ScheduleID]
+			if sc == nil || first.Locations[sc.LocationID] == nil {
+				t.Fatalf("the first search lacks its schedule or location: %+v", first)
+			}
+			search() // a second search answers from the cache
+
+			f.exec(`UPDATE locations SET name = ? WHERE id = ?`, "Renamed surgery", sc.LocationID)
+			if got := search().Locations[sc.LocationID].Name; got != "Renamed surgery" {
+				t.Fatalf("location name after a rename: %q", got)
+			}
+			var pracID int64
+			for _, s := range first.Slots {
+				if p := first.Schedules[s.ScheduleID].PractitionerID; p != 0 {
+					pracID = p
+					break
+				}
+			}
+			if pracID == 0 {
+				t.Fatal("no slot with a practitioner")
+			}
+			f.exec(`UPDATE practitioners SET family = ? WHERE id = ?`, "Newname", pracID)
+			if got := search().Practitioners[pracID].Family; got != "Newname" {
+				t.Fatalf("practitioner family name after a change: %q", got)
+			}
+			f.exec(`UPDATE schedules SET service_category = ? WHERE id = ?`, "Changed category", sl.ScheduleID)
+			if got := search().Schedules[sl.ScheduleID].ServiceCategory; got != "Changed category" {
+				t.Fatalf("schedule service category after a change: %q", got)
+			}
+			// A schedule of another practice changing does not matter here,
+			// but must not break anything either.
+			f.exec(`UPDATE schedules SET service_category = ? WHERE practice_id <> ?`, "Elsewhere", sx.practice)
+			if got := search().Schedules[sl.ScheduleID].ServiceCategory; got != "Changed category" {
+				t.Fatalf("schedule service category after another practice's change: %q", got)
+			}
+		})
+	}
+}

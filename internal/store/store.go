@@ -67,6 +67,8 @@ type Store struct {
 	group committer
 	// stmts caches the read pool's prepared statements (see prepared).
 	stmts sync.Map
+	// refs caches the schedules slot searches show (see refCache).
+	refs refCache
 }
 
 // Engine names the SQL engine in use.
