@@ -121,6 +121,27 @@ type Resource interface {
 	GetResourceType() string
 }
 
+// Encoded is a resource paired with its JSON encoding made in advance, for
+// a resource that appears unchanged in many responses (the schedules,
+// practitioners and locations of slot searches). JSON output copies the
+// bytes; XML output encodes the resource. Neither may change afterwards.
+type Encoded struct {
+	Resource
+	JSON []byte
+}
+
+// NewEncoded encodes r once.
+func NewEncoded(r Resource) (*Encoded, error) {
+	b, err := MarshalJSON(r)
+	if err != nil {
+		return nil, err
+	}
+	return &Encoded{Resource: r, JSON: b}, nil
+}
+
+// MarshalJSON returns the encoding made in advance.
+func (e *Encoded) MarshalJSON() ([]byte, error) { return e.JSON, nil }
+
 // RawResource is a resource of a type this package has no struct for; it
 // keeps the original JSON so nothing is lost.
 type RawResource struct {

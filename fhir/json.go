@@ -242,7 +242,9 @@ func appendEntry(dst []byte, e *BundleEntry) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `"resource":`...)
-		if s, ok := e.Resource.(*Slot); ok && fastSlot(s) {
+		if enc, ok := e.Resource.(*Encoded); ok {
+			dst = append(dst, enc.JSON...)
+		} else if s, ok := e.Resource.(*Slot); ok && fastSlot(s) {
 			dst = appendSlot(dst, s)
 		} else if sc, ok := e.Resource.(*Schedule); ok && fastSchedule(sc) {
 			dst = appendSchedule(dst, sc)

@@ -291,6 +291,9 @@ func (w *xmlWriter) checkDepth(depth int) error {
 
 // resource writes r as the element at depth.
 func (w *xmlWriter) resource(r Resource, depth int, root bool) error {
+	if enc, ok := r.(*Encoded); ok {
+		r = enc.Resource
+	}
 	if raw, ok := r.(*RawResource); ok {
 		return w.rawResource(raw, depth, root)
 	}

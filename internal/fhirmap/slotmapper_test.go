@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -43,6 +44,65 @@ func TestSlotBundleMatchesSlot(t *testing.T) {
 		want, _ := json.Marshal(Slot(&res.Slots[i]))
 		if string(got) != string(want) {
 			t.Fatalf("slot %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+// TestSlotBundlePooledMatches: the pooled Bundle, whose schedules,
+// practitioners and locations are encoded once and remembered, writes the
+// same JSON and XML as the plain one, the first time and from the memo.
+func TestSlotBundlePooledMatches(t *testing.T) {
+	t0 := time.Date(2026, 10, 24, 9, 0, 0, 0, scheduling.London)
+	res := &scheduling.SlotResult{Schedules: map[int64]*scheduling.Schedule{}, Practitioners: map[int64]*scheduling.Practitioner{},
+		Locations: map[int64]*scheduling.Location{}}
+	for i := int64(1); i <= 3; i++ {
+		res.Locations[i] = &scheduling.Location{ID: i, PracticeID: 1, Name: "Site <" + string(rune('A'+i)) + ">", Status: "active", Version: i}
+		res.Practitioners[i] = &scheduling.Practitioner{ID: i, PracticeID: 1, SDSUserID: "G1000" + string(rune('0'+i)), Family: "Parsons",
+			Given: []string{"Ann", "é"}, Prefix: []string{"Dr"}, Gender: "female", RoleProfileIDs: []string{"R1"}, Version: 2}
+		res.Schedules[i] = &scheduling.Schedule{ID: i, PracticeID: 1, LocationID: i, PractitionerID: i % 3, Role: "R0260",
+			ServiceCategory: "GP \"clinic\"", Start: t0, End: t0.Add(3 * time.Hour), Version: i}
+	}
+	for i := 0; i < 30; i++ {
+		st := t0.Add(time.Duration(i) * 10 * time.Minute)
+		res.Slots = append(res.Slots, scheduling.Slot{ID: int64(i + 1), ScheduleID: int64(i%3 + 1), Start: st, End: st.Add(10 * time.Minute),
+			Status: scheduling.SlotFree, DeliveryChannel: "In-person", ServiceType: "Routine", Version: 1})
+	}
+	org := &scheduling.Organisation{ID: 1, ODS: "A1", Name: "Practice", Kind: scheduling.KindPractice}
+	inc := Includes{Practitioner: true, Location: true}
+	plain := SlotBundle(res, org, inc)
+	wantJSON, err := fhir.MarshalJSON(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantXML, err := fhir.MarshalXML(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		b, release := SlotBundlePooled(res, org, inc)
+		encoded := 0
+		for _, e := range b.Entry {
+			if _, ok := e.Resource.(*fhir.Encoded); ok {
+				encoded++
+			}
+		}
+		if encoded != 8 { // 3 schedules, 2 practitioners (one schedule has none), 3 locations
+			t.Fatalf("round %d: %d encoded entries, want 8", round, encoded)
+		}
+		gotJSON, err := fhir.MarshalJSON(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotXML, err := fhir.MarshalXML(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+		if string(gotJSON) != string(wantJSON) {
+			t.Fatalf("round %d JSON:\n got %s\nwant %s", round, gotJSON, wantJSON)
+		}
+		if string(gotXML) != string(wantXML) {
+			t.Fatalf("round %d XML:\n got %s\nwant %s", round, gotXML, wantXML)
 		}
 	}
 }

@@ -61,9 +61,12 @@ func SlotBundle(res *scheduling.SlotResult, practice *scheduling.Organisation, i
 	return slotBundle(res, practice, inc, nil)
 }
 
-// SlotBundlePooled is SlotBundle with its Slot structs taken from a pool, for
-// a caller that encodes the Bundle at once: release gives them back, after
-// which neither the Bundle nor anything taken from it may be used.
+// SlotBundlePooled is SlotBundle for a caller that encodes the Bundle at
+// once. Its Slot structs come from a pool: release gives them back, after
+// which neither the Bundle nor anything taken from it may be used. Its
+// schedules, practitioners and locations are *fhir.Encoded values made once
+// per domain value, so res's must be shared values that never change (as the
+// store's cached ones are).
 func SlotBundlePooled(res *scheduling.SlotResult, practice *scheduling.Organisation, inc Includes) (b *fhir.Bundle, release func()) {
 	p := slotArrPool.Get().(*[]fhir.Slot)
 	b = slotBundle(res, practice, inc, p)
@@ -107,7 +110,7 @@ func slotBundle(res *scheduling.SlotResult, practice *scheduling.Organisation, i
 		if sc == nil {
 			continue
 		}
-		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: Schedule(sc)})
+		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: mapShared(arr != nil, &encodedSchedules, sc, Schedule)})
 		if sc.PractitionerID != 0 && !seenP[sc.PractitionerID] {
 			seenP[sc.PractitionerID] = true
 			pracOrder = append(pracOrder, sc.PractitionerID)
@@ -120,19 +123,27 @@ func slotBundle(res *scheduling.SlotResult, practice *scheduling.Organisation, i
 	if inc.Practitioner {
 		for _, pid := range pracOrder {
 			if p := res.Practitioners[pid]; p != nil {
-				b.Entry = append(b.Entry, fhir.BundleEntry{Resource: Practitioner(p)})
+				b.Entry = append(b.Entry, fhir.BundleEntry{Resource: mapShared(arr != nil, &encodedPractitioners, p, Practitioner)})
 			}
 		}
 	}
 	if inc.Location {
 		for _, lid := range locOrder {
 			if l := res.Locations[lid]; l != nil {
-				b.Entry = append(b.Entry, fhir.BundleEntry{Resource: Location(l)})
+				b.Entry = append(b.Entry, fhir.BundleEntry{Resource: mapShared(arr != nil, &encodedLocations, l, Location)})
 			}
 		}
 	}
 	b.Entry = append(b.Entry, fhir.BundleEntry{Resource: Organization(practice)})
 	return b
+}
+
+// mapShared maps v, through the memo when the Bundle is a pooled one.
+func mapShared[T any, R fhir.Resource](memo bool, c *encodedMemo[T], v *T, mapf func(*T) R) fhir.Resource {
+	if !memo {
+		return mapf(v)
+	}
+	return c.get(v, func(v *T) fhir.Resource { return mapf(v) })
 }
 
 // slotMapper maps the many Slots of one Bundle with few allocations: the
