@@ -25,6 +25,10 @@ type bulkAuditor interface {
 	AuditBulk(ctx context.Context, recs []scheduling.AuditRecord) error
 }
 
+// auditLinger is how long the writer waits after a record for others to
+// write with it; close still flushes at once.
+const auditLinger = 5 * time.Millisecond
+
 func newAuditor(st Store, log *slog.Logger) *auditor {
 	a := &auditor{st: st, log: log, ch: make(chan scheduling.AuditRecord, 8192), done: make(chan struct{})}
 	go a.run()
@@ -61,20 +65,27 @@ func (a *auditor) run() {
 		}
 		batch = batch[:0]
 	}
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for r := range a.ch {
 		batch = append(batch, r)
-	drain:
+		// Wait a moment for more records: at a few hundred requests a
+		// second, each record alone was a write (and on PostgreSQL a WAL
+		// flush) of its own, which cost more CPU than the searches.
+		linger.Reset(auditLinger)
+	collect:
 		for len(batch) < cap(batch) {
 			select {
 			case r, ok := <-a.ch:
 				if !ok {
-					break drain
+					break collect
 				}
 				batch = append(batch, r)
-			default:
-				break drain
+			case <-linger.C:
+				break collect
 			}
 		}
+		linger.Stop()
 		flush()
 	}
 	flush()

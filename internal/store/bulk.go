@@ -159,32 +159,44 @@ func slotInsertSQL(n int) string {
 // auditCols are the audit columns AuditBulk writes, in order.
 const auditCols = `at, trace_id, interaction, method, path, practice_ods, from_asid, to_asid, req_org, req_practitioner, req_device, status, spine_code, resource_ids, duration_us`
 
-// AuditBulk appends records like AuditBatch, in one transaction, but with
-// multi-row INSERTs: the provider's audit writer sends every request's record
-// in batches, and one statement per record was a round trip per request.
+// AuditBulk appends records like AuditBatch, atomically, but with multi-row
+// INSERTs: the provider's audit writer sends every request's record in
+// batches, and one statement per record was a round trip per request. A batch
+// that fits one statement needs no transaction around it (a statement is
+// atomic on its own), which saves BEGIN and COMMIT round trips.
 func (s *Store) AuditBulk(ctx context.Context, recs []scheduling.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	if len(recs) <= bulkRows {
+		q, args := auditRowsInsert(recs)
+		if _, err := s.w.ExecContext(ctx, s.w.Rebind(q), args...); err != nil {
+			return fmt.Errorf("store: audit: %w", err)
+		}
+		return nil
+	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for lo := 0; lo < len(recs); lo += bulkRows {
-			hi := min(lo+bulkRows, len(recs))
-			var b strings.Builder
-			b.WriteString(`INSERT INTO audit (` + auditCols + `) VALUES `)
-			args := make([]any, 0, (hi-lo)*15)
-			for i := lo; i < hi; i++ {
-				if i > lo {
-					b.WriteByte(',')
-				}
-				b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-				a := &recs[i]
-				args = append(args, a.At.UnixMicro(), a.TraceID, a.Interaction, a.Method, a.Path, a.PracticeODS, a.FromASID, a.ToASID,
-					a.RequestingOrg, a.RequestingUser, a.RequestingDevice, a.Status, a.SpineCode, a.ResourceIDs, a.Duration.Microseconds())
-			}
-			if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
+			q, args := auditRowsInsert(recs[lo:min(lo+bulkRows, len(recs))])
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 				return fmt.Errorf("store: audit: %w", err)
 			}
 		}
 		return nil
 	})
+}
+
+// auditRowsInsert is one multi-row INSERT of recs (written with ?).
+func auditRowsInsert(recs []scheduling.AuditRecord) (string, []any) {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO audit (` + auditCols + `) VALUES `)
+	args := make([]any, 0, len(recs)*15)
+	for i := range recs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		args = append(args, auditArgs(&recs[i])...)
+	}
+	return b.String(), args
 }
