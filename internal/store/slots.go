@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -382,18 +383,39 @@ func profileScanner(out map[int64]*scheduling.AccessProfile, gen *int64) func(ro
 // come back on every one of its rows, so text columns are interned and each
 // location and practitioner is decoded once.
 func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *scheduling.SlotResult) error {
-	q, args, err := sqlx.In(schedulesQuery+` WHERE sc.id IN (?)`, ids)
-	if err != nil {
-		return err
+	// The ids travel as one list value, so the statement's text (and the
+	// statement each connection prepares) is the same for any number of ids.
+	var q string
+	var list any
+	switch {
+	case s.engine == EngineSQLite:
+		q = schedulesQuery + ` WHERE sc.id IN (SELECT value FROM json_each(?))`
+		list = string(appendIDs(append(make([]byte, 0, 8*len(ids)), '['), ids, ']'))
+	case s.r.DriverName() == DriverPgx:
+		q, list = schedulesQuery+` WHERE sc.id = ANY(?)`, ids
+	default:
+		q = schedulesQuery + ` WHERE sc.id = ANY(CAST(? AS BIGINT[]))`
+		list = string(appendIDs(append(make([]byte, 0, 8*len(ids)), '{'), ids, '}'))
 	}
 	dest, file := scheduleScanner(res)
-	return s.readQuery(ctx, q, args, func(rs rowScanner) error {
+	return s.readQuery(ctx, q, []any{list}, func(rs rowScanner) error {
 		if err := rs.Scan(dest...); err != nil {
 			return err
 		}
 		file()
 		return nil
 	})
+}
+
+// appendIDs appends ids separated by commas, then end.
+func appendIDs(dst []byte, ids []int64, end byte) []byte {
+	for i, id := range ids {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, id, 10)
+	}
+	return append(dst, end)
 }
 
 // schedulesQuery reads schedules with their locations and practitioners; a
@@ -468,8 +490,7 @@ func decoded[K comparable, V any](c *decodeCache[K, V], row K, decode func(K) *V
 
 // prepared returns the read pool's prepared statement for query, preparing
 // it once: modernc's SQLite driver compiles every query it is given afresh,
-// which was a tenth of a small search. The set of queries is small and fixed
-// (the schedule query varies only with the number of ids).
+// which was a tenth of a small search. The set of queries is small and fixed.
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := s.stmts.Load(query); ok {
 		return st.(*sql.Stmt), nil
