@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -55,10 +56,11 @@ func parseFormatParam(v string) (format, bool) {
 	return parseMedia(v)
 }
 
-// negotiate picks the response format: _format, then Accept, then
-// Content-Type, then JSON. ok is false when what was asked for is unsupported.
-func negotiate(r *http.Request) (format, bool) {
-	if vs, present := r.URL.Query()["_format"]; present {
+// negotiate picks the response format: _format (from the parsed query q),
+// then Accept, then Content-Type, then JSON. ok is false when what was asked
+// for is unsupported.
+func negotiate(r *http.Request, q url.Values) (format, bool) {
+	if vs, present := q["_format"]; present {
 		if len(vs) != 1 {
 			return formatJSON, false
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -38,9 +39,17 @@ type request struct {
 	// durable is the audit record handed to the store for a command
 	// (book, amend, cancel, register), written in the command's transaction.
 	durable *scheduling.AuditRecord
+	// params is the parsed query string (see query).
+	params url.Values
 }
 
-func (rq *request) query() map[string][]string { return rq.c.Request.URL.Query() }
+// query is the request's query parameters, parsed once.
+func (rq *request) query() url.Values {
+	if rq.params == nil {
+		rq.params = rq.c.Request.URL.Query()
+	}
+	return rq.params
+}
 
 // serviceRoot is this practice's absolute service root URL ([base] in the
 // spec), from the Host the consumer addressed; TLS, or a terminating proxy
@@ -68,7 +77,7 @@ var handlers = map[gpconnect.InteractionID]handler{}
 func (s *Server) serveFHIR(c *gin.Context) {
 	rq := &request{c: c, start: time.Now(), ods: c.Param("ods"), fmt: formatJSON}
 	c.Header("Cache-Control", "no-store")
-	if f, ok := negotiate(c.Request); ok {
+	if f, ok := negotiate(c.Request, rq.query()); ok {
 		rq.fmt = f
 	}
 	defer s.record(rq)
@@ -144,7 +153,7 @@ func (s *Server) pipeline(rq *request) error {
 			return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Unsupported Content-Type %q", ct)
 		}
 	}
-	if _, ok := negotiate(r); !ok {
+	if _, ok := negotiate(r, rq.query()); !ok {
 		return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Unsupported response format requested (Accept or _format)")
 	}
 	// 5. JWT and 6. scope.
