@@ -6,20 +6,52 @@ import (
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
-// refCache keeps the schedules (with their locations and practitioners) that
-// slot searches have shown, per practice, tagged with the practice's
-// reference generation (see migration 0005). A search reads the generation
-// with the access profiles and uses only an entry of that generation, so
-// what it shows is never older than the generation it read; a schedule the
-// entry lacks is read from the database and added. On a 100-slot search the
-// schedule query was a fifth of the handler's CPU on SQLite and a second
-// round trip on lib/pq.
+// refCache keeps, per practice, the access profiles slot searches apply and
+// the schedules (with their locations and practitioners) they have shown,
+// each tagged with the practice's generation of it (see migration 0005). A
+// search reads the generations with its slots and uses only entries of those
+// generations, so what it applies and shows is never older than what it
+// read; anything an entry lacks is read from the database and added. On a
+// 100-slot search the schedule query was a fifth of the handler's CPU on
+// SQLite and a second round trip on lib/pq, and the profile query another
+// statement on every engine.
 //
 // The cached values are shared between searches and must not be modified.
 type refCache struct {
 	mu        sync.RWMutex
 	practices map[int64]*practiceRefs
 	n         int // schedules held, across practices
+	profiles  map[int64]practiceProfiles
+}
+
+// practiceProfiles is one practice's access profiles at one generation.
+type practiceProfiles struct {
+	gen int64
+	m   map[int64]*scheduling.AccessProfile
+}
+
+// profilesAt returns the practice's cached access profiles at gen, or nil.
+func (c *refCache) profilesAt(practiceID, gen int64) map[int64]*scheduling.AccessProfile {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if p, ok := c.profiles[practiceID]; ok && p.gen == gen {
+		return p.m
+	}
+	return nil
+}
+
+// addProfiles files profiles read after generation gen was read, unless a
+// newer generation's are already held.
+func (c *refCache) addProfiles(practiceID, gen int64, m map[int64]*scheduling.AccessProfile) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.profiles == nil {
+		c.profiles = map[int64]practiceProfiles{}
+	}
+	if p, ok := c.profiles[practiceID]; ok && p.gen > gen {
+		return
+	}
+	c.profiles[practiceID] = practiceProfiles{gen: gen, m: m}
 }
 
 // practiceRefs is one practice's cached reference data at one generation.

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 
@@ -72,35 +71,27 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 	if n := q.Now.Unix() + 1; n > from {
 		from = n
 	}
-	if s.r.DriverName() == DriverPgx {
-		return s.searchFreeSlotsPgx(ctx, q, from)
-	}
-	// The practice's access profiles are read beside the range query, on
-	// another connection: one round trip less on the search's latency.
-	type profilesResult struct {
-		m   map[int64]*scheduling.AccessProfile
-		gen int64
-		err error
-	}
-	pc := make(chan profilesResult, 1)
-	go func() {
-		m, gen, err := s.searchProfiles(ctx, q.PracticeID)
-		pc <- profilesResult{m, gen, err}
-	}()
+	// One statement: the range query, whose rows also carry the practice's
+	// generations; profiles and schedules then come from the cache, and only
+	// what it lacks at those generations costs another query.
 	sc, err := s.freeSlotRows(ctx, q.PracticeID, from, q.End.Unix())
-	pr := <-pc
 	if err != nil {
+		sc.release()
 		return nil, err
 	}
-	if pr.err != nil {
-		return nil, pr.err
-	}
 	res := newSlotResult()
-	if len(sc.rows) > 0 {
-		res.Slots = offered(sc.rows, pr.m, q)
+	if len(sc.rows) == 0 {
+		sc.release()
+		return res, nil
 	}
+	profiles, err := s.searchProfiles(ctx, q.PracticeID, sc.profilesGen)
+	if err != nil {
+		sc.release()
+		return nil, err
+	}
+	res.Slots = offered(sc.rows, profiles, q)
 	sc.release()
-	if err := s.searchRefs(ctx, q.PracticeID, pr.gen, res); err != nil {
+	if err := s.searchRefs(ctx, q.PracticeID, sc.refsGen, res); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -142,22 +133,31 @@ func (s *Store) searchRefs(ctx context.Context, practiceID, gen int64, res *sche
 // from the WHERE clause, so they are not read back.
 func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) (*slotScanner, error) {
 	sc := newSlotScanner(practiceID)
-	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, from, to, to}, sc.scan)
+	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, practiceID, practiceID, from, to, to}, sc.scan)
 	return sc, err
 }
 
 // freeSlotsQuery is the search's range query. start_at <= to follows from
 // end_at <= to (a slot ends after it starts) and bounds the index range:
 // without it the scan ran from the period's start to the practice's last
-// slot, filtering on end_at. Its arguments are practice, from, to, to.
-const freeSlotsQuery = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version FROM slots
-		WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ? ORDER BY start_at, id`
+// slot, filtering on end_at. Every row also carries the practice's reference
+// generations (see migration 0005 and refCache): its schedules' (with the
+// shared row 0's for locations and practitioners: both only grow, so the sum
+// changes whenever either does) and its access profiles'. The subqueries do
+// not depend on the row, so they run once. Its arguments are practice,
+// practice, practice, from, to, to.
+const freeSlotsQuery = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version,
+		(SELECT CAST(COALESCE(SUM(refs), 0) AS BIGINT) FROM ref_generations WHERE practice_id IN (0, ?)),
+		(SELECT CAST(COALESCE(MAX(profiles), 0) AS BIGINT) FROM ref_generations WHERE practice_id = ?)
+		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ? ORDER BY start_at, id`
 
 // slotScanner collects freeSlotsQuery's rows.
 type slotScanner struct {
 	practiceID           int64
 	rows                 []slotRow
 	channel, serviceType *interned
+	// refsGen and profilesGen are the generations the rows carry.
+	refsGen, profilesGen int64
 }
 
 func newSlotScanner(practiceID int64) *slotScanner {
@@ -188,7 +188,7 @@ func (sc *slotScanner) scan(rs rowScanner) error {
 	sc.rows = append(sc.rows, slotRow{PracticeID: sc.practiceID, Status: string(scheduling.SlotFree)})
 	r := &sc.rows[len(sc.rows)-1]
 	sc.channel.dst, sc.serviceType.dst = &r.Channel, &r.ServiceType
-	return rs.Scan(&r.ID, &r.ScheduleID, &r.StartAt, &r.EndAt, sc.channel, sc.serviceType, &r.AccessProfileID, &r.Version)
+	return rs.Scan(&r.ID, &r.ScheduleID, &r.StartAt, &r.EndAt, sc.channel, sc.serviceType, &r.AccessProfileID, &r.Version, &sc.refsGen, &sc.profilesGen)
 }
 
 // newSlotResult is an empty search result with its maps made.
@@ -222,89 +222,6 @@ func scheduleIDs(slots []scheduling.Slot) []int64 {
 		}
 	}
 	return ids
-}
-
-// searchFreeSlotsPgx is SearchFreeSlots on pgx: the range query and the
-// practice's access profiles (with its reference generation) go in one
-// pipelined batch; schedules come from the reference cache, and only those it
-// lacks cost a second round trip.
-func (s *Store) searchFreeSlotsPgx(ctx context.Context, q scheduling.SlotSearch, from int64) (*scheduling.SlotResult, error) {
-	to := q.End.Unix()
-	sc := newSlotScanner(q.PracticeID)
-	profiles := map[int64]*scheduling.AccessProfile{}
-	var gen int64
-	err := s.pgxBatch(ctx, []batchQuery{
-		{pgFreeSlotsQuery, []any{q.PracticeID, from, to, to}, sc.scan},
-		{pgProfilesQuery, []any{q.PracticeID, q.PracticeID}, profileScanner(profiles, &gen)},
-	})
-	if err != nil {
-		sc.release()
-		return nil, err
-	}
-	res := newSlotResult()
-	if len(sc.rows) > 0 {
-		res.Slots = offered(sc.rows, profiles, q)
-	}
-	sc.release()
-	if err := s.searchRefs(ctx, q.PracticeID, gen, res); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-// The pgx batch's statements, rebound once rather than on every search.
-var (
-	pgFreeSlotsQuery = sqlx.Rebind(sqlx.DOLLAR, freeSlotsQuery)
-	pgProfilesQuery  = sqlx.Rebind(sqlx.DOLLAR, profilesQuery)
-)
-
-// batchQuery is one statement of a pgx batch with its row callback.
-type batchQuery struct {
-	sql  string
-	args []any
-	each func(rowScanner) error
-}
-
-// pgxBatch sends the queries (already rebound) to PostgreSQL in one batch on
-// one read connection, and reads their rows in order.
-func (s *Store) pgxBatch(ctx context.Context, qs []batchQuery) error {
-	conn, err := s.r.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		pc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("store: pgx connection is a %T", dc)
-		}
-		var b pgx.Batch
-		for _, q := range qs {
-			b.Queue(q.sql, q.args...)
-		}
-		br := pc.Conn().SendBatch(ctx, &b)
-		for _, q := range qs {
-			if err := readBatchRows(br, q.each); err != nil {
-				br.Close()
-				return err
-			}
-		}
-		return br.Close()
-	})
-}
-
-func readBatchRows(br pgx.BatchResults, each func(rowScanner) error) error {
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // interned scans a text column into *dst, sharing one string per distinct
@@ -348,29 +265,28 @@ func (in *interned) Scan(src any) error {
 	return fmt.Errorf("store: cannot scan %T into a string", src)
 }
 
-// searchProfiles reads a practice's access profiles, keyed by id, and its
-// reference generation (0 when it has no profiles).
-func (s *Store) searchProfiles(ctx context.Context, practiceID int64) (map[int64]*scheduling.AccessProfile, int64, error) {
+// searchProfiles returns a practice's access profiles, keyed by id, at
+// generation gen: from the cache, or read and cached.
+func (s *Store) searchProfiles(ctx context.Context, practiceID, gen int64) (map[int64]*scheduling.AccessProfile, error) {
+	if m := s.refs.profilesAt(practiceID, gen); m != nil {
+		return m, nil
+	}
 	out := map[int64]*scheduling.AccessProfile{}
-	var gen int64
-	err := s.readQuery(ctx, profilesQuery, []any{practiceID, practiceID}, profileScanner(out, &gen))
-	return out, gen, err
+	if err := s.readQuery(ctx, profilesQuery, []any{practiceID}, profileScanner(out)); err != nil {
+		return nil, err
+	}
+	s.refs.addProfiles(practiceID, gen, out)
+	return out, nil
 }
 
-// profilesQuery reads a practice's access profiles, each row with the
-// practice's reference generation: its own counter plus the shared one (both
-// only grow, so the sum changes whenever either does). Its arguments are
-// practice, practice.
-const profilesQuery = `SELECT ` + profileCols + `,
-		CAST(COALESCE((SELECT SUM(gen) FROM ref_generations WHERE practice_id IN (0, ?)), 0) AS BIGINT)
-		FROM access_profiles WHERE practice_id = ?`
+const profilesQuery = `SELECT ` + profileCols + ` FROM access_profiles WHERE practice_id = ?`
 
-// profileScanner files profilesQuery's rows in out and the generation in gen.
-func profileScanner(out map[int64]*scheduling.AccessProfile, gen *int64) func(rowScanner) error {
+// profileScanner files profilesQuery's rows in out.
+func profileScanner(out map[int64]*scheduling.AccessProfile) func(rowScanner) error {
 	return func(rs rowScanner) error {
 		var r profileRow
 		if err := rs.Scan(&r.ID, &r.PracticeID, &r.Name, &r.Bookable, &r.OrgTypes, &r.ODSCodes, &r.Cap, &r.Booked, &r.WindowSecs, &r.EmbargoSecs,
-			&r.ReleaseTime, &r.ReleaseDays, &r.Version, gen); err != nil {
+			&r.ReleaseTime, &r.ReleaseDays, &r.Version); err != nil {
 			return err
 		}
 		out[r.ID] = r.domain()

@@ -41,8 +41,9 @@ func TestSearchFractionalStart(t *testing.T) {
 	}
 }
 
-// TestSearchSeesReferenceChanges: the search's cached schedules, locations
-// and practitioners never outlive a change, whoever makes it: each change
+// TestSearchSeesReferenceChanges: the search's cached access profiles,
+// schedules, locations and practitioners never outlive a change, whoever
+// makes it: each change
 // here is plain SQL on the pool (as another instance or a DBA would make it),
 // not a store method, so only the database's triggers can tell the search.
 func TestSearchSeesReferenceChanges(t *testing.T) {
@@ -96,6 +97,26 @@ func TestSearchSeesReferenceChanges(t *testing.T) {
 			f.exec(`UPDATE schedules SET service_category = ? WHERE practice_id <> ?`, "Elsewhere", sx.practice)
 			if got := search().Schedules[sl.ScheduleID].ServiceCategory; got != "Changed category" {
 				t.Fatalf("schedule service category after another practice's change: %q", got)
+			}
+			// Access profiles are cached too: a full cap (the booked counter
+			// moves on every capped booking) and a rule change must both count.
+			f.exec(`UPDATE access_profiles SET cap = 1, booked = 1 WHERE id = ?`, sl.AccessProfileID)
+			capped, err := f.st.SearchFreeSlots(f.ctx, q)
+			f.ok(err)
+			for _, s := range capped.Slots {
+				if s.AccessProfileID == sl.AccessProfileID {
+					t.Fatalf("slot %d offered although its profile's cap is reached", s.ID)
+				}
+			}
+			f.exec(`UPDATE access_profiles SET booked = 0 WHERE id = ?`, sl.AccessProfileID)
+			if got := search().Slots[0]; got.ID != sl.ID {
+				t.Fatalf("after the cap freed up, the first slot is %d, want %d", got.ID, sl.ID)
+			}
+			f.exec(`UPDATE access_profiles SET bookable = FALSE WHERE practice_id = ?`, sx.practice)
+			res, err := f.st.SearchFreeSlots(f.ctx, q)
+			f.ok(err)
+			if len(res.Slots) != 0 {
+				t.Fatalf("%d slots offered after every profile stopped being bookable", len(res.Slots))
 			}
 		})
 	}
