@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,6 +134,9 @@ func (s *Store) searchRefs(ctx context.Context, practiceID, gen int64, res *sche
 // from the WHERE clause, so they are not read back.
 func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) (*slotScanner, error) {
 	sc := newSlotScanner(practiceID)
+	if s.engine == EngineSQLite {
+		return sc, s.freeSlotRowsPacked(ctx, sc, practiceID, from, to)
+	}
 	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, practiceID, practiceID, from, to, to}, sc.scan)
 	return sc, err
 }
@@ -231,6 +235,17 @@ func scheduleIDs(slots []scheduling.Slot) []int64 {
 type interned struct {
 	dst  *string
 	seen map[string]string
+}
+
+// intern returns the shared copy of v (v may be a slice of a larger string,
+// which the shared copy does not keep alive).
+func (in *interned) intern(v string) string {
+	if x, ok := in.seen[v]; ok {
+		return x
+	}
+	x := strings.Clone(v)
+	in.seen[x] = x
+	return x
 }
 
 // ScanBytes implements pgx's pgtype.BytesScanner.

@@ -121,3 +121,28 @@ func TestSearchSeesReferenceChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchOddTexts: delivery channels and slot types holding the packed
+// SQLite format's own punctuation, digits and multi-byte characters come back
+// exactly, on every engine.
+func TestSearchOddTexts(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			sx := f.searchFixture()
+			const ch, typ = "12:In,person:", "Routine, é 日本 3:x"
+			f.exec(`UPDATE slots SET channel = ?, service_type = ? WHERE practice_id = ?`, ch, typ, sx.practice)
+			res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: sx.practice, Start: sx.at(9, 0), End: sx.at(10, 0),
+				Consumer: scheduling.Consumer{OrgType: "urgent-care", ODS: "A12345"}, Now: scheduling.AddDaysLocal(sx.at(12, 0), -1)})
+			f.ok(err)
+			if len(res.Slots) < 2 {
+				t.Fatalf("%d slots, want several", len(res.Slots))
+			}
+			for _, sl := range res.Slots {
+				if sl.DeliveryChannel != ch || sl.ServiceType != typ {
+					t.Fatalf("slot %d: channel %q, type %q", sl.ID, sl.DeliveryChannel, sl.ServiceType)
+				}
+			}
+		})
+	}
+}
