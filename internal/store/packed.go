@@ -7,11 +7,13 @@ import (
 	"slices"
 )
 
-// On SQLite the search's range query returns one packed text value instead
-// of a row per slot. modernc's driver takes and releases the connection's
-// mutex for every column it reads, and boxes every value: a 100-slot search
-// read 1,000 columns that way, which was most of its time. Packed, the rows
-// are one column of one row, concatenated by SQLite itself and split here.
+// On SQLite and lib/pq the search's range query returns one packed text
+// value instead of a row per slot. modernc's driver takes and releases the
+// connection's mutex for every column it reads, and boxes every value: a
+// 100-slot search read 1,000 columns that way, which was most of its time;
+// lib/pq parses and boxes every column of its text rows much the same way.
+// Packed, the rows are one column of one row, concatenated by the database
+// and split here.
 //
 // Each slot is written as
 //
@@ -33,10 +35,24 @@ const sqliteFreeSlotsQuery = `SELECT
 			length(CAST(channel AS BLOB)), channel, length(CAST(service_type AS BLOB)), service_type), ''), '')
 		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`
 
-// freeSlotRowsPacked is freeSlotRows on SQLite.
+// pqFreeSlotsQuery is sqliteFreeSlotsQuery for PostgreSQL through lib/pq,
+// whose text protocol and database/sql's boxing cost much the same per
+// column (pgx reads binary rows without boxing, and keeps freeSlotsQuery).
+const pqFreeSlotsQuery = `SELECT
+		(SELECT CAST(COALESCE(SUM(refs), 0) AS BIGINT) FROM ref_generations WHERE practice_id IN (0, ?)),
+		(SELECT COALESCE(MAX(profiles), 0) FROM ref_generations WHERE practice_id = ?),
+		(SELECT COALESCE(string_agg(format('%s,%s,%s,%s,%s,%s,%s:%s%s:%s', id, schedule_id, start_at, end_at, access_profile_id, version,
+			octet_length(channel), channel, octet_length(service_type), service_type), ''), '')
+		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`
+
+// freeSlotRowsPacked is freeSlotRows on SQLite and lib/pq.
 func (s *Store) freeSlotRowsPacked(ctx context.Context, sc *slotScanner, practiceID, from, to int64) error {
+	query := sqliteFreeSlotsQuery
+	if s.engine == EnginePostgres {
+		query = pqFreeSlotsQuery
+	}
 	var packed string
-	err := s.readQuery(ctx, sqliteFreeSlotsQuery, []any{practiceID, practiceID, practiceID, from, to, to}, func(rs rowScanner) error {
+	err := s.readQuery(ctx, query, []any{practiceID, practiceID, practiceID, from, to, to}, func(rs rowScanner) error {
 		return rs.Scan(&sc.refsGen, &sc.profilesGen, &packed)
 	})
 	if err != nil {

@@ -134,7 +134,7 @@ func (s *Store) searchRefs(ctx context.Context, practiceID, gen int64, res *sche
 // from the WHERE clause, so they are not read back.
 func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) (*slotScanner, error) {
 	sc := newSlotScanner(practiceID)
-	if s.engine == EngineSQLite {
+	if s.r.DriverName() != DriverPgx {
 		return sc, s.freeSlotRowsPacked(ctx, sc, practiceID, from, to)
 	}
 	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, practiceID, practiceID, from, to, to}, sc.scan)
