@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -191,4 +192,27 @@ func BenchmarkMarshalSlotBundle(b *testing.B) {
 			MarshalJSON(bundle)
 		}
 	})
+}
+
+// TestAppendJSONStringMatches: strings of every length up to 40, built from
+// bytes that need escaping and bytes that do not (invalid UTF-8 included),
+// encode exactly as encoding/json encodes them.
+func TestAppendJSONStringMatches(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	pieces := []string{"a", "Z", "0", " ", "<", ">", "&", `"`, `\`, "\n", "\x00", "\x1f", "\x7f", "é", "\u2028", "\u2029", "\xff", "\xe2\x80", "日本"}
+	for i := 0; i < 50000; i++ {
+		var b strings.Builder
+		for n := rng.Intn(40); n > 0; n-- {
+			if rng.Intn(3) > 0 {
+				b.WriteByte(byte('a' + rng.Intn(26)))
+			} else {
+				b.WriteString(pieces[rng.Intn(len(pieces))])
+			}
+		}
+		s := b.String()
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	}
 }
