@@ -23,21 +23,24 @@ import (
 // any character; slots follow one another with no separator.
 
 // sqliteFreeSlotsQuery is freeSlotsQuery packed: the generations, then the
-// slots. Each slot is formatted in one call (a chain of || made a string per
-// link), and the aggregate has no ORDER BY (it sorted through a temporary
-// b-tree although the index scan already yields (start, id) order): unpack
-// sorts instead, which costs one pass over rows already in order. Its
-// arguments are practice, practice, practice, from, to, to.
+// slots. The numbers of each slot are formatted in one call (a chain of ||
+// made a string per link); the texts are appended with || because format's
+// %s stops at a NUL, which SQLite text may hold. The aggregate has no ORDER
+// BY (it sorted through a temporary b-tree although the index scan already
+// yields (start, id) order): unpack sorts instead, which costs one pass over
+// rows already in order. Its arguments are practice, practice, practice,
+// from, to, to.
 const sqliteFreeSlotsQuery = `SELECT
 		(SELECT COALESCE(SUM(refs), 0) FROM ref_generations WHERE practice_id IN (0, ?)),
 		(SELECT COALESCE(MAX(profiles), 0) FROM ref_generations WHERE practice_id = ?),
-		(SELECT COALESCE(group_concat(format('%d,%d,%d,%d,%d,%d,%d:%s%d:%s', id, schedule_id, start_at, end_at, access_profile_id, version,
-			length(CAST(channel AS BLOB)), channel, length(CAST(service_type AS BLOB)), service_type), ''), '')
+		(SELECT COALESCE(group_concat(format('%d,%d,%d,%d,%d,%d,%d:', id, schedule_id, start_at, end_at, access_profile_id, version,
+			length(CAST(channel AS BLOB))) || channel || length(CAST(service_type AS BLOB)) || ':' || service_type, ''), '')
 		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`
 
 // pqFreeSlotsQuery is sqliteFreeSlotsQuery for PostgreSQL through lib/pq,
 // whose text protocol and database/sql's boxing cost much the same per
 // column (pgx reads binary rows without boxing, and keeps freeSlotsQuery).
+// PostgreSQL text cannot hold a NUL, so format's %s is safe here.
 const pqFreeSlotsQuery = `SELECT
 		(SELECT CAST(COALESCE(SUM(refs), 0) AS BIGINT) FROM ref_generations WHERE practice_id IN (0, ?)),
 		(SELECT COALESCE(MAX(profiles), 0) FROM ref_generations WHERE practice_id = ?),
