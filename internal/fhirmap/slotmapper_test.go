@@ -3,6 +3,7 @@ package fhirmap
 import (
 	"encoding/json"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,23 @@ func TestSlotBundlePooledMatches(t *testing.T) {
 		if string(gotXML) != string(wantXML) {
 			t.Fatalf("round %d XML:\n got %s\nwant %s", round, gotXML, wantXML)
 		}
+	}
+	// A changed schedule is a new value with the same id: the memo is keyed
+	// by the value, so the new content is what is written.
+	changed := *res.Schedules[1]
+	changed.ServiceCategory, changed.Version = "Changed clinic", 9
+	res.Schedules[1] = &changed
+	want, err := fhir.MarshalJSON(SlotBundle(res, org, inc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, release := SlotBundlePooled(res, org, inc)
+	got, err := fhir.MarshalJSON(b)
+	release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) || !strings.Contains(string(got), "Changed clinic") {
+		t.Fatalf("after a schedule changed:\n got %s\nwant %s", got, want)
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // On SQLite and lib/pq the search's range query returns one packed text
@@ -22,17 +25,16 @@ import (
 // where N and M are the byte lengths of the two texts, so the texts may hold
 // any character; slots follow one another with no separator.
 
-// sqliteFreeSlotsQuery is freeSlotsQuery packed: the generations, then the
-// slots. The numbers of each slot are formatted in one call (a chain of ||
-// made a string per link); the texts are appended with || because format's
-// %s stops at a NUL, which SQLite text may hold. The aggregate has no ORDER
-// BY (it sorted through a temporary b-tree although the index scan already
-// yields (start, id) order): unpack sorts instead, which costs one pass over
-// rows already in order. Its arguments are practice, practice, practice,
-// from, to, to.
-const sqliteFreeSlotsQuery = `SELECT
-		(SELECT COALESCE(SUM(refs), 0) FROM ref_generations WHERE practice_id IN (0, ?)),
-		(SELECT COALESCE(MAX(profiles), 0) FROM ref_generations WHERE practice_id = ?),
+// sqliteFreeSlotsQuery is freeSlotsQuery packed: the generations and the
+// booked counters, then the slots. The numbers of each slot are formatted in
+// one call (a chain of || made a string per link); the texts are appended
+// with || because format's %s stops at a NUL, which SQLite text may hold,
+// and their lengths are in bytes (length() of text stops at a NUL too). The
+// aggregate has no ORDER BY (it sorted through a temporary b-tree although
+// the index scan already yields (start, id) order): unpack sorts instead,
+// which costs one pass over rows already in order. Its arguments are
+// practice four times, from, to, to.
+const sqliteFreeSlotsQuery = `SELECT ` + sqliteGenerationCols + `,
 		(SELECT COALESCE(group_concat(format('%d,%d,%d,%d,%d,%d,%d:', id, schedule_id, start_at, end_at, access_profile_id, version,
 			length(CAST(channel AS BLOB))) || channel || length(CAST(service_type AS BLOB)) || ':' || service_type, ''), '')
 		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`
@@ -40,32 +42,33 @@ const sqliteFreeSlotsQuery = `SELECT
 // pqFreeSlotsQuery is sqliteFreeSlotsQuery for PostgreSQL through lib/pq,
 // whose text protocol and database/sql's boxing cost much the same per
 // column (pgx reads binary rows without boxing, and keeps freeSlotsQuery).
-// PostgreSQL text cannot hold a NUL, so format's %s is safe here.
-const pqFreeSlotsQuery = `SELECT
-		(SELECT CAST(COALESCE(SUM(refs), 0) AS BIGINT) FROM ref_generations WHERE practice_id IN (0, ?)),
-		(SELECT COALESCE(MAX(profiles), 0) FROM ref_generations WHERE practice_id = ?),
+// PostgreSQL text cannot hold a NUL, so format's %s is safe; text lengths
+// are in characters, because the server's encoding need not be UTF-8 while
+// what lib/pq receives is.
+const pqFreeSlotsQuery = `SELECT ` + pgGenerationCols + `,
 		(SELECT COALESCE(string_agg(format('%s,%s,%s,%s,%s,%s,%s:%s%s:%s', id, schedule_id, start_at, end_at, access_profile_id, version,
-			octet_length(channel), channel, octet_length(service_type), service_type), ''), '')
+			char_length(channel), channel, char_length(service_type), service_type), ''), '')
 		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`
 
 // freeSlotRowsPacked is freeSlotRows on SQLite and lib/pq.
 func (s *Store) freeSlotRowsPacked(ctx context.Context, sc *slotScanner, practiceID, from, to int64) error {
-	query := sqliteFreeSlotsQuery
+	query, runes := sqliteFreeSlotsQuery, false
 	if s.engine == EnginePostgres {
-		query = pqFreeSlotsQuery
+		query, runes = pqFreeSlotsQuery, true
 	}
 	var packed string
-	err := s.readQuery(ctx, query, []any{practiceID, practiceID, practiceID, from, to, to}, func(rs rowScanner) error {
-		return rs.Scan(&sc.refsGen, &sc.profilesGen, &packed)
+	err := s.readQuery(ctx, query, []any{practiceID, practiceID, practiceID, practiceID, from, to, to}, func(rs rowScanner) error {
+		return rs.Scan(&sc.refsGen, &sc.profilesGen, &sc.booked, &packed)
 	})
 	if err != nil {
 		return err
 	}
-	return sc.unpack(packed)
+	return sc.unpack(packed, runes)
 }
 
-// unpack appends the slots of a packed value to sc.rows.
-func (sc *slotScanner) unpack(p string) error {
+// unpack appends the slots of a packed value to sc.rows; text lengths count
+// characters when runes is set, bytes otherwise.
+func (sc *slotScanner) unpack(p string, runes bool) error {
 	for len(p) > 0 {
 		r := slotRow{PracticeID: sc.practiceID, Status: "free"}
 		var err error
@@ -75,10 +78,10 @@ func (sc *slotScanner) unpack(p string) error {
 			}
 		}
 		var ch, st string
-		if ch, p, err = cutText(p); err != nil {
+		if ch, p, err = cutText(p, runes); err != nil {
 			return err
 		}
-		if st, p, err = cutText(p); err != nil {
+		if st, p, err = cutText(p, runes); err != nil {
 			return err
 		}
 		r.Channel, r.ServiceType = sc.channel.intern(ch), sc.serviceType.intern(st)
@@ -98,44 +101,47 @@ func sortRows(rows []slotRow) {
 	})
 }
 
-// cutInt reads a decimal integer (with an optional minus sign) ended by sep.
+// cutInt reads a decimal integer ended by sep.
 func cutInt(p string, sep byte) (int64, string, error) {
-	i, neg := 0, false
-	if i < len(p) && p[i] == '-' {
-		neg, i = true, 1
+	i := strings.IndexByte(p, sep)
+	if i < 0 {
+		return 0, "", errPacked("number", p)
 	}
-	var n int64
-	start := i
-	for ; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
-		if i-start >= 18 {
-			return 0, "", fmt.Errorf("store: packed slot: number too long")
-		}
-		n = n*10 + int64(p[i]-'0')
-	}
-	if i == start || i >= len(p) || p[i] != sep {
-		return 0, "", fmt.Errorf("store: packed slot: malformed number at %q", clipPacked(p))
-	}
-	if neg {
-		n = -n
+	n, err := strconv.ParseInt(p[:i], 10, 64)
+	if err != nil {
+		return 0, "", errPacked("number", p)
 	}
 	return n, p[i+1:], nil
 }
 
-// cutText reads a length-prefixed text, N:bytes.
-func cutText(p string) (string, string, error) {
+// cutText reads a length-prefixed text, N:text, N in bytes or in characters.
+func cutText(p string, runes bool) (string, string, error) {
 	n, rest, err := cutInt(p, ':')
 	if err != nil {
 		return "", "", err
 	}
 	if n < 0 || n > int64(len(rest)) {
-		return "", "", fmt.Errorf("store: packed slot: text length %d out of range", n)
+		return "", "", errPacked("text length", p)
 	}
-	return rest[:n], rest[n:], nil
+	end := int(n)
+	if runes {
+		end = 0
+		for k := int64(0); k < n; k++ {
+			if end >= len(rest) {
+				return "", "", errPacked("text length", p)
+			}
+			_, size := utf8.DecodeRuneInString(rest[end:])
+			end += size
+		}
+	}
+	return rest[:end], rest[end:], nil
 }
 
-func clipPacked(p string) string {
-	if len(p) > 20 {
-		return p[:20] + "..."
+// errPacked describes malformed packed data (never expected from the
+// database; a fuzz target keeps the parser honest).
+func errPacked(what, at string) error {
+	if len(at) > 20 {
+		at = at[:20] + "..."
 	}
-	return p
+	return fmt.Errorf("store: packed search result: malformed %s at %q", what, at)
 }

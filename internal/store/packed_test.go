@@ -6,14 +6,22 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
-// pack writes rows as sqliteFreeSlotsQuery's format() does.
-func pack(rows []slotRow) string {
+// pack writes rows as the packed queries do: text lengths in characters
+// (lib/pq's) when runes is set, in bytes (SQLite's) otherwise.
+func pack(rows []slotRow, runes bool) string {
+	length := func(s string) int {
+		if runes {
+			return utf8.RuneCountInString(s)
+		}
+		return len(s)
+	}
 	var b strings.Builder
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%d,%d,%d,%d,%d,%d,%d:%s%d:%s", r.ID, r.ScheduleID, r.StartAt, r.EndAt, r.AccessProfileID, r.Version,
-			len(r.Channel), r.Channel, len(r.ServiceType), r.ServiceType)
+			length(r.Channel), r.Channel, length(r.ServiceType), r.ServiceType)
 	}
 	return b.String()
 }
@@ -34,11 +42,12 @@ func TestUnpackRoundTrip(t *testing.T) {
 	for round := 0; round < 200; round++ {
 		var rows []slotRow
 		for n := rng.Intn(40); n > 0; n-- {
-			rows = append(rows, slotRow{ID: rng.Int63n(1e12), ScheduleID: rng.Int63n(1e6), PracticeID: 7, StartAt: 1.7e9 + rng.Int63n(50)*600,
+			rows = append(rows, slotRow{ID: rng.Int63(), ScheduleID: rng.Int63n(1e6), PracticeID: 7, StartAt: 1.7e9 + rng.Int63n(50)*600,
 				EndAt: 1.8e9, Status: "free", Channel: text(), ServiceType: text(), AccessProfileID: rng.Int63n(9), Version: 1 + rng.Int63n(3)})
 		}
+		runes := round%2 == 1
 		sc := newSlotScanner(7)
-		if err := sc.unpack(pack(rows)); err != nil {
+		if err := sc.unpack(pack(rows, runes), runes); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
 		want := append([]slotRow(nil), rows...)
@@ -59,10 +68,22 @@ func TestUnpackRoundTrip(t *testing.T) {
 // TestUnpackRejects: malformed values are errors, not panics or rows.
 func TestUnpackRejects(t *testing.T) {
 	for _, p := range []string{"1", "1,2,3,4,5,6,", "1,2,3,4,5,6,3:ab", "1,2,3,4,5,6,-1:a0:", "x,2,3,4,5,6,0:0:", "1,2,3,4,5,6,0:0:9",
-		"1,2,3,4,5,6,0:99999999999999999999:", ",2,3,4,5,6,0:0:", "1,2,3,4,5,6,0:0"} {
+		"1,2,3,4,5,6,0:99999999999999999999:", ",2,3,4,5,6,0:0:", "1,2,3,4,5,6,0:0", "9223372036854775808,2,3,4,5,6,0:0:"} {
+		for _, runes := range []bool{false, true} {
+			sc := newSlotScanner(1)
+			if err := sc.unpack(p, runes); err == nil {
+				t.Errorf("unpack(%q, %v) accepted: %+v", p, runes, sc.rows)
+			}
+		}
+	}
+	// Counted in characters, "é" is one; in bytes, two.
+	for _, c := range []struct {
+		p     string
+		runes bool
+	}{{"1,2,3,4,5,6,1:é0:", true}, {"1,2,3,4,5,6,2:é0:", false}} {
 		sc := newSlotScanner(1)
-		if err := sc.unpack(p); err == nil {
-			t.Errorf("unpack(%q) accepted: %+v", p, sc.rows)
+		if err := sc.unpack(c.p, c.runes); err != nil || len(sc.rows) != 1 || sc.rows[0].Channel != "é" {
+			t.Errorf("unpack(%q, %v) = %+v, %v", c.p, c.runes, sc.rows, err)
 		}
 	}
 }
@@ -73,13 +94,24 @@ func FuzzUnpack(f *testing.F) {
 	f.Add("1,2,3,4,5,6,9:In-person7:Routine")
 	f.Add("10,2,30,40,5,6,0:0:1,2,3,4,5,6,1:,1::")
 	f.Add("1,2,3,4,5,6,-1:")
+	f.Add("9223372036854775807,2,3,4,5,6,1:é0:")
 	f.Fuzz(func(t *testing.T, p string) {
+		runes := len(p)%2 == 1
 		sc := newSlotScanner(1)
-		if err := sc.unpack(p); err != nil {
+		if err := sc.unpack(p, runes); err != nil {
 			return
 		}
+		if runes {
+			// A character count over invalid UTF-8 does not survive a round
+			// trip (the database only sends valid text).
+			for _, r := range sc.rows {
+				if !utf8.ValidString(r.Channel) || !utf8.ValidString(r.ServiceType) {
+					return
+				}
+			}
+		}
 		again := newSlotScanner(1)
-		if err := again.unpack(pack(sc.rows)); err != nil {
+		if err := again.unpack(pack(sc.rows, runes), runes); err != nil {
 			t.Fatalf("repacked rows do not unpack: %v", err)
 		}
 		if !reflect.DeepEqual(again.rows, sc.rows) {

@@ -1,7 +1,11 @@
 package store
 
 import (
+	"maps"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
@@ -16,6 +20,10 @@ import (
 // SQLite and a second round trip on lib/pq, and the profile query another
 // statement on every engine.
 //
+// Entries also expire after refMaxAge, so a change made with the triggers
+// switched off (pg_restore --disable-triggers, logical replication apply)
+// still shows within that time.
+//
 // The cached values are shared between searches and must not be modified.
 type refCache struct {
 	mu        sync.RWMutex
@@ -24,9 +32,20 @@ type refCache struct {
 	profiles  map[int64]practiceProfiles
 }
 
+// refMaxAge is how long a cache entry is used at most.
+const refMaxAge = time.Minute
+
+// maxRefSchedules bounds the schedules held. With its location, practitioner
+// and encoded JSON (see fhirmap's memo) a schedule takes about 1.7 KB, so the
+// bound is about 170 MB at most; 100 practices with 20 clinicians and 6 weeks
+// of sessions is 60,000. Past it, ended schedules are dropped, and if that is
+// not enough the cache starts again.
+const maxRefSchedules = 100_000
+
 // practiceProfiles is one practice's access profiles at one generation.
 type practiceProfiles struct {
 	gen int64
+	at  time.Time
 	m   map[int64]*scheduling.AccessProfile
 }
 
@@ -34,38 +53,63 @@ type practiceProfiles struct {
 func (c *refCache) profilesAt(practiceID, gen int64) map[int64]*scheduling.AccessProfile {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if p, ok := c.profiles[practiceID]; ok && p.gen == gen {
+	if p, ok := c.profiles[practiceID]; ok && p.gen == gen && time.Since(p.at) < refMaxAge {
 		return p.m
 	}
 	return nil
 }
 
 // addProfiles files profiles read after generation gen was read, unless a
-// newer generation's are already held.
+// newer generation's are already held (and still fresh).
 func (c *refCache) addProfiles(practiceID, gen int64, m map[int64]*scheduling.AccessProfile) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.profiles == nil {
 		c.profiles = map[int64]practiceProfiles{}
 	}
-	if p, ok := c.profiles[practiceID]; ok && p.gen > gen {
+	if p, ok := c.profiles[practiceID]; ok && p.gen > gen && time.Since(p.at) < refMaxAge {
 		return
 	}
-	c.profiles[practiceID] = practiceProfiles{gen: gen, m: m}
+	c.profiles[practiceID] = practiceProfiles{gen: gen, at: time.Now(), m: m}
+}
+
+// withBooked returns profiles with the live booked counters of the capped
+// profiles listed in booked ("id:booked,id:booked"): the counters are not
+// part of the cached rules, so that a booking need not invalidate them. The
+// cached profiles are copied, not modified.
+func withBooked(profiles map[int64]*scheduling.AccessProfile, booked string) (map[int64]*scheduling.AccessProfile, error) {
+	if booked == "" {
+		return profiles, nil
+	}
+	out := maps.Clone(profiles)
+	for booked != "" {
+		item, rest, _ := strings.Cut(booked, ",")
+		ids, ns, ok := strings.Cut(item, ":")
+		id, err1 := strconv.ParseInt(ids, 10, 64)
+		n, err2 := strconv.Atoi(ns)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, errPacked("booked counter", item)
+		}
+		if p := out[id]; p != nil {
+			cp := *p
+			cp.Booked = n
+			out[id] = &cp
+		}
+		booked = rest
+	}
+	return out, nil
 }
 
 // practiceRefs is one practice's cached reference data at one generation.
 type practiceRefs struct {
 	gen           int64
+	at            time.Time
 	schedules     map[int64]*scheduling.Schedule
 	practitioners map[int64]*scheduling.Practitioner
 	locations     map[int64]*scheduling.Location
 }
 
-// maxRefSchedules bounds the schedules held (about 200 bytes each with their
-// share of locations and practitioners); past it the cache starts again.
-// 100 practices with 20 clinicians and 6 weeks of sessions is 60,000.
-const maxRefSchedules = 100_000
+func (e *practiceRefs) fresh() bool { return time.Since(e.at) < refMaxAge }
 
 // fill copies the cached schedules of ids (and their locations and
 // practitioners) into res and returns the ids it does not hold at gen.
@@ -73,7 +117,7 @@ func (c *refCache) fill(practiceID, gen int64, ids []int64, res *scheduling.Slot
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e := c.practices[practiceID]
-	if e == nil || e.gen != gen {
+	if e == nil || e.gen != gen || !e.fresh() {
 		return ids
 	}
 	for _, id := range ids {
@@ -95,9 +139,9 @@ func (c *refCache) fill(practiceID, gen int64, ids []int64, res *scheduling.Slot
 	return missing
 }
 
-// add files schedules read after generation gen was read. An entry of an
-// older generation is replaced; when the entry is newer, the rows may predate
-// it and are not kept.
+// add files schedules read after generation gen was read. An entry of
+// another generation, or a stale one, is replaced; when the entry is newer
+// (and fresh), the rows may predate it and are not kept.
 func (c *refCache) add(practiceID, gen int64, got *scheduling.SlotResult) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -105,22 +149,24 @@ func (c *refCache) add(practiceID, gen int64, got *scheduling.SlotResult) {
 		c.practices = map[int64]*practiceRefs{}
 	}
 	e := c.practices[practiceID]
-	if e != nil && e.gen > gen {
+	if e != nil && e.gen > gen && e.fresh() {
 		return
 	}
-	if e == nil || e.gen < gen {
+	if e == nil || e.gen != gen || !e.fresh() {
 		if e != nil {
 			c.n -= len(e.schedules)
 		}
-		e = &practiceRefs{gen: gen, schedules: map[int64]*scheduling.Schedule{},
+		e = &practiceRefs{gen: gen, at: time.Now(), schedules: map[int64]*scheduling.Schedule{},
 			practitioners: map[int64]*scheduling.Practitioner{}, locations: map[int64]*scheduling.Location{}}
 		c.practices[practiceID] = e
+	}
+	if c.n+len(got.Schedules) > maxRefSchedules {
+		c.dropEnded(time.Now())
 	}
 	if c.n+len(got.Schedules) > maxRefSchedules {
 		// Start again rather than track recency: the working set refills in
 		// one search per practice and day.
 		clear(c.practices)
-		c.n = 0
 		c.practices[practiceID] = e
 		c.n = len(e.schedules)
 	}
@@ -135,5 +181,18 @@ func (c *refCache) add(practiceID, gen int64, got *scheduling.SlotResult) {
 	}
 	for id, p := range got.Practitioners {
 		e.practitioners[id] = p
+	}
+}
+
+// dropEnded removes the schedules that ended before now: no search can show
+// them again.
+func (c *refCache) dropEnded(now time.Time) {
+	for _, e := range c.practices {
+		for id, sc := range e.schedules {
+			if sc.End.Before(now) {
+				delete(e.schedules, id)
+				c.n--
+			}
+		}
 	}
 }

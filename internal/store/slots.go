@@ -86,6 +86,9 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 		return res, nil
 	}
 	profiles, err := s.searchProfiles(ctx, q.PracticeID, sc.profilesGen)
+	if err == nil {
+		profiles, err = withBooked(profiles, sc.booked.v)
+	}
 	if err != nil {
 		sc.release()
 		return nil, err
@@ -137,31 +140,44 @@ func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) (*
 	if s.r.DriverName() != DriverPgx {
 		return sc, s.freeSlotRowsPacked(ctx, sc, practiceID, from, to)
 	}
-	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, practiceID, practiceID, from, to, to}, sc.scan)
+	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, practiceID, practiceID, practiceID, from, to, to}, sc.scan)
 	return sc, err
 }
 
-// freeSlotsQuery is the search's range query. start_at <= to follows from
-// end_at <= to (a slot ends after it starts) and bounds the index range:
-// without it the scan ran from the period's start to the practice's last
-// slot, filtering on end_at. Every row also carries the practice's reference
-// generations (see migration 0005 and refCache): its schedules' (with the
-// shared row 0's for locations and practitioners: both only grow, so the sum
-// changes whenever either does) and its access profiles'. The subqueries do
-// not depend on the row, so they run once. Its arguments are practice,
-// practice, practice, from, to, to.
-const freeSlotsQuery = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version,
-		(SELECT CAST(COALESCE(SUM(refs), 0) AS BIGINT) FROM ref_generations WHERE practice_id IN (0, ?)),
-		(SELECT CAST(COALESCE(MAX(profiles), 0) AS BIGINT) FROM ref_generations WHERE practice_id = ?)
+// freeSlotsQuery is the search's range query on pgx (SQLite and lib/pq
+// read it packed, see packed.go). start_at <= to follows from end_at <= to
+// (a slot ends after it starts) and bounds the index range: without it the
+// scan ran from the period's start to the practice's last slot, filtering on
+// end_at. Every row also carries the generation columns. Its arguments are
+// practice four times, from, to, to.
+const freeSlotsQuery = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version, ` + pgGenerationCols + `
 		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ? ORDER BY start_at, id`
+
+// generationCols are what the search reads beside its slots to use the
+// cache (see migration 0005 and refCache): the practice's generation of its
+// schedules and of its access profiles, each the sum of its own counter and
+// the shared row 0's (each only grows, so the sum changes whenever either
+// does), and then (bookedCol) the live booked counters of its capped
+// profiles as "id:booked,…". The subqueries do not depend on the row, so
+// they run once. Their arguments are practice three times.
+const generationCols = `(SELECT CAST(COALESCE(SUM(refs), 0) AS BIGINT) FROM ref_generations WHERE practice_id IN (0, ?)),
+		(SELECT CAST(COALESCE(SUM(profiles), 0) AS BIGINT) FROM ref_generations WHERE practice_id IN (0, ?)),`
+
+// The generation columns in each engine's dialect.
+const (
+	pgGenerationCols     = generationCols + ` (SELECT COALESCE(string_agg(id || ':' || booked, ','), '') FROM access_profiles WHERE practice_id = ? AND cap > 0)`
+	sqliteGenerationCols = generationCols + ` (SELECT COALESCE(group_concat(id || ':' || booked, ','), '') FROM access_profiles WHERE practice_id = ? AND cap > 0)`
+)
 
 // slotScanner collects freeSlotsQuery's rows.
 type slotScanner struct {
 	practiceID           int64
 	rows                 []slotRow
 	channel, serviceType *interned
-	// refsGen and profilesGen are the generations the rows carry.
+	// refsGen and profilesGen are the generations the rows carry, booked
+	// the capped profiles' counters (see generationCols).
 	refsGen, profilesGen int64
+	booked               sameText
 }
 
 func newSlotScanner(practiceID int64) *slotScanner {
@@ -192,7 +208,7 @@ func (sc *slotScanner) scan(rs rowScanner) error {
 	sc.rows = append(sc.rows, slotRow{PracticeID: sc.practiceID, Status: string(scheduling.SlotFree)})
 	r := &sc.rows[len(sc.rows)-1]
 	sc.channel.dst, sc.serviceType.dst = &r.Channel, &r.ServiceType
-	return rs.Scan(&r.ID, &r.ScheduleID, &r.StartAt, &r.EndAt, sc.channel, sc.serviceType, &r.AccessProfileID, &r.Version, &sc.refsGen, &sc.profilesGen)
+	return rs.Scan(&r.ID, &r.ScheduleID, &r.StartAt, &r.EndAt, sc.channel, sc.serviceType, &r.AccessProfileID, &r.Version, &sc.refsGen, &sc.profilesGen, &sc.booked)
 }
 
 // newSlotResult is an empty search result with its maps made.
@@ -246,6 +262,41 @@ func (in *interned) intern(v string) string {
 	x := strings.Clone(v)
 	in.seen[x] = x
 	return x
+}
+
+// sameText scans a text column that holds the same value on every row (an
+// uncorrelated subquery's): the first row's value is kept, and later rows
+// cost no allocation.
+type sameText struct {
+	v   string
+	set bool
+}
+
+// ScanBytes implements pgx's pgtype.BytesScanner.
+func (t *sameText) ScanBytes(v []byte) error {
+	if !t.set {
+		t.v, t.set = string(v), true
+	}
+	return nil
+}
+
+// Scan implements sql.Scanner (SQLite, lib/pq).
+func (t *sameText) Scan(src any) error {
+	if t.set {
+		return nil
+	}
+	switch v := src.(type) {
+	case string:
+		t.v = v
+	case []byte:
+		t.v = string(v)
+	case nil:
+		t.v = ""
+	default:
+		return fmt.Errorf("store: cannot scan %T into a string", src)
+	}
+	t.set = true
+	return nil
 }
 
 // ScanBytes implements pgx's pgtype.BytesScanner.

@@ -150,3 +150,51 @@ func TestSearchOddTexts(t *testing.T) {
 		})
 	}
 }
+
+// TestRefGenerationsBumps: each kind of change the search cache depends on
+// moves the practice's generations, and a booking's or cancellation's change
+// of a capped profile's booked counter moves neither (the search reads the
+// counter live, and a booking must not lock the generations row).
+func TestRefGenerationsBumps(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			sx := f.searchFixture()
+			gens := func() (refs, profiles int64) {
+				t.Helper()
+				err := f.st.DB().QueryRowContext(f.ctx, f.st.DB().Rebind(`SELECT CAST(COALESCE(SUM(refs), 0) AS BIGINT), CAST(COALESCE(SUM(profiles), 0) AS BIGINT)
+					FROM ref_generations WHERE practice_id IN (0, ?)`), sx.practice).Scan(&refs, &profiles)
+				f.ok(err)
+				return refs, profiles
+			}
+			var profileID, scheduleID int64
+			f.ok(f.st.DB().QueryRowContext(f.ctx, f.st.DB().Rebind(`SELECT MIN(id) FROM access_profiles WHERE practice_id = ?`), sx.practice).Scan(&profileID))
+			f.ok(f.st.DB().QueryRowContext(f.ctx, f.st.DB().Rebind(`SELECT MIN(id) FROM schedules WHERE practice_id = ?`), sx.practice).Scan(&scheduleID))
+			for _, c := range []struct {
+				name                 string
+				sql                  string
+				args                 []any
+				wantRefs, wantProfil bool
+			}{
+				{"schedule", `UPDATE schedules SET role = 'R9999' WHERE id = ?`, []any{scheduleID}, true, false},
+				{"location", `UPDATE locations SET phone = '01234' WHERE id = ?`, []any{sx.location}, true, false},
+				{"practitioner", `UPDATE practitioners SET gender = 'other' WHERE id = ?`, []any{sx.pracs[0]}, true, false},
+				{"profile rule", `UPDATE access_profiles SET cap = 10 WHERE id = ?`, []any{profileID}, false, true},
+				{"booked only", `UPDATE access_profiles SET booked = booked + 1 WHERE id = ?`, []any{profileID}, false, false},
+				{"new profile", `INSERT INTO access_profiles (practice_id, name) VALUES (?, 'Another')`, []any{sx.practice}, false, true},
+				{"dropped profile", `DELETE FROM access_profiles WHERE practice_id = ? AND name = 'Another'`, []any{sx.practice}, false, true},
+				{"another practice's schedule", `UPDATE schedules SET role = 'R9999' WHERE practice_id <> ?`, []any{sx.practice}, false, false},
+			} {
+				r0, p0 := gens()
+				f.exec(c.sql, c.args...)
+				r1, p1 := gens()
+				if (r1 != r0) != c.wantRefs || (p1 != p0) != c.wantProfil {
+					t.Errorf("%s: refs %d -> %d (want change %v), profiles %d -> %d (want change %v)", c.name, r0, r1, c.wantRefs, p0, p1, c.wantProfil)
+				}
+				if r1 < r0 || p1 < p0 {
+					t.Errorf("%s: a generation went backwards", c.name)
+				}
+			}
+		})
+	}
+}
