@@ -365,6 +365,10 @@ var bookCases = []bookCase{
 		bookingOrg(b).Type = nil
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "OK/OrgTypeAllowed", slots: slotsOf("urgent-care", 1, false), want: 201},
+	// The NHS test pack codes the booking organisation's type with the ValueSet URL.
+	{name: "OK/OrgTypeCodedWithValueSetURL", slots: slotsOf("urgent-care", 1, false), edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		bookingOrg(b).Type[0].Coding[0].System = "https://fhir.nhs.uk/STU3/ValueSet/GPConnect-OrganisationType-1"
+	}, want: 201},
 	{name: "ErrODSCodeNotAllowed", slots: slotsOf("own-practice", 1, false), edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		bookingOrg(b).Identifier[0].Value = "B81016"
 	}, want: 422, code: "INVALID_RESOURCE"},
@@ -514,6 +518,34 @@ func TestBookAppointment(t *testing.T) {
 					})
 				}
 			})
+		})
+	}
+}
+
+// TestSwitchOffSeenAtOnce: a practice switched off through the store the
+// provider uses answers 403 ACCESS_DENIED to the very next search and
+// booking, though the provider caches practices for two seconds.
+func TestSwitchOffSeenAtOnce(t *testing.T) {
+	for _, eng := range storetest.Engines(false) {
+		t.Run(eng.Name, func(t *testing.T) {
+			t.Parallel()
+			a := newApptEnv(t, eng)
+			pid := a.patientID(t, "9658218865")
+			search := func() *response {
+				return a.do(t, a.request(t, http.MethodGet, "Slot?"+slotQuery(a.now, 1).Encode(), iidSlots, scopeOrgRead))
+			}
+			wantOK(t, search(), "Bundle") // the practice is now cached as switched on
+			for _, sw := range []struct{ gpc, appts bool }{{true, false}, {false, true}} {
+				if err := a.st.SetSwitches(context.Background(), odsLegg, sw.gpc, sw.appts); err != nil {
+					t.Fatal(err)
+				}
+				wantOutcome(t, search(), 403, "ACCESS_DENIED")
+				wantOutcome(t, a.book(t, newBooking(pid, openSlot(t, a)...), false, nil), 403, "ACCESS_DENIED")
+				if err := a.st.SetSwitches(context.Background(), odsLegg, true, true); err != nil {
+					t.Fatal(err)
+				}
+				wantOK(t, search(), "Bundle")
+			}
 		})
 	}
 }

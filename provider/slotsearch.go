@@ -90,6 +90,9 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	if len(starts) > 1 || len(ends) > 1 {
 		return nil, fail(gpconnect.BadRequest, "start and end may each be given only once")
 	}
+	if len(q["status"]) > 1 {
+		return nil, fail(gpconnect.BadRequest, "status may be given only once")
+	}
 	if st := q["status"]; len(st) != 1 || st[0] != "free" {
 		return nil, fail(gpconnect.InvalidParameter, "Only status=free is supported")
 	}
@@ -135,7 +138,7 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 			if sq.consumer.ODS == "" {
 				sq.consumer.ODS = code
 			}
-		case gpconnect.SystemOrganisationType:
+		case gpconnect.SystemOrganisationType, gpconnect.SystemOrganisationTypeVS:
 			if sq.consumer.OrgType == "" {
 				sq.consumer.OrgType = code
 			}

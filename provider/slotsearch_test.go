@@ -102,6 +102,7 @@ func testSlotSearchErrors(t *testing.T, e *env) {
 		}, 422, "INVALID_PARAMETER"},
 		{"start repeated", set("start", "ge"+tomorrowStr, "ge"+tomorrowStr), 400, "BAD_REQUEST"},
 		{"end repeated", set("end", "le"+endStr, "le"+endStr), 400, "BAD_REQUEST"},
+		{"status repeated", set("status", "free", "free"), 400, "BAD_REQUEST"},
 		{"service.identifier wrong system", set("service.identifier", "https://fhir.nhs.uk/Id/ods-organization-code|1000000123"), 422, "INVALID_PARAMETER"},
 		{"service.identifier no system", set("service.identifier", "1000000123"), 422, "INVALID_PARAMETER"},
 	}

@@ -86,6 +86,17 @@ func ValidScope(s Scope) bool {
 	return false
 }
 
+// SystemOrganisationTypeVS is the ValueSet of the organisation type codes,
+// which the NHS provider test pack sends as the system of a booking
+// organisation's type.
+const SystemOrganisationTypeVS = "https://fhir.nhs.uk/STU3/ValueSet/GPConnect-OrganisationType-1"
+
+// IsOrganisationTypeSystem reports whether system names the organisation type
+// codes: the CodeSystem the spec gives or the ValueSet consumers also send.
+func IsOrganisationTypeSystem(system string) bool {
+	return system == SystemOrganisationType || system == SystemOrganisationTypeVS
+}
+
 // IsWrite reports whether the scope grants write access.
 func (s Scope) IsWrite() bool { return s == ScopePatientWrite || s == ScopeOrgWrite }
 

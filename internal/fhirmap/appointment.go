@@ -339,7 +339,7 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 	}
 	for _, t := range org.Type {
 		for _, c := range t.Coding {
-			if c.System == gpconnect.SystemOrganisationType {
+			if gpconnect.IsOrganisationTypeSystem(c.System) {
 				r.BookingOrg.Type = c.Code
 			}
 		}
