@@ -46,7 +46,8 @@ type Config struct {
 	Software, Version, ReleaseDate string
 	// MaxBody bounds request bodies (default 1 MiB).
 	MaxBody int64
-	// PracticeCacheTTL is how long a practice lookup (and its switches) is reused (default 2s).
+	// PracticeCacheTTL is how long a practice lookup (and its switches) is reused (default 2s);
+	// changes made through the same store are seen at once (store.Store.OrganisationsEpoch).
 	PracticeCacheTTL time.Duration
 }
 
@@ -64,8 +65,15 @@ type Server struct {
 }
 
 type cachedPractice struct {
-	org *scheduling.Organisation
-	at  time.Time
+	org   *scheduling.Organisation
+	at    time.Time
+	epoch uint64
+}
+
+// orgEpocher is a Store that says when it has changed an organisation (see
+// store.Store.OrganisationsEpoch): the practice cache then rereads at once.
+type orgEpocher interface {
+	OrganisationsEpoch() uint64
 }
 
 // New builds a provider over a store. Call Close to flush the audit trail.
@@ -125,10 +133,16 @@ func (s *Server) Handler() http.Handler {
 
 func (s *Server) practice(ctx context.Context, ods string) (*scheduling.Organisation, error) {
 	now := time.Now()
+	// The epoch is read before the organisation, so a change committed
+	// while it is read leaves the entry stale at once.
+	var epoch uint64
+	if e, ok := s.store.(orgEpocher); ok {
+		epoch = e.OrganisationsEpoch()
+	}
 	s.mu.Lock()
 	cp, ok := s.practices[ods]
 	s.mu.Unlock()
-	if ok && now.Sub(cp.at) < s.cfg.PracticeCacheTTL {
+	if ok && cp.epoch == epoch && now.Sub(cp.at) < s.cfg.PracticeCacheTTL {
 		return cp.org, nil
 	}
 	org, err := s.store.OrganisationByODS(ctx, ods)
@@ -136,7 +150,7 @@ func (s *Server) practice(ctx context.Context, ods string) (*scheduling.Organisa
 		return nil, err
 	}
 	s.mu.Lock()
-	s.practices[ods] = cachedPractice{org: org, at: now}
+	s.practices[ods] = cachedPractice{org: org, at: now, epoch: epoch}
 	s.mu.Unlock()
 	return org, nil
 }

@@ -101,7 +101,8 @@ func (w window) url(base string) string {
 // rangeSQL is the bare range query the slot search starts with (the same
 // text as the store's), read through database/sql with plain Scan.
 const rangeSQL = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version FROM slots
-	WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ? ORDER BY start_at, id`
+	WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?
+	AND EXISTS (SELECT 1 FROM organisations WHERE id = ? AND gpc_enabled = TRUE AND appts_enabled = TRUE) ORDER BY start_at, id`
 
 // RunSearch measures issue 3's slot search on one target: for each size,
 // the search over loopback HTTP at c=1 and c=32, and in the same run its
@@ -171,7 +172,7 @@ func RunSearch(ctx context.Context, st *store.Store, target string, ds *Dataset,
 		sqlOp := func(ctx context.Context, wk int, rng *rand.Rand) error {
 			w := pickWindow(ds, future, size.Large, rng)
 			from := max(w.from, time.Now().Unix()+1)
-			r, err := st.DB().QueryContext(ctx, q, w.practice.ID, from, w.to, w.to)
+			r, err := st.DB().QueryContext(ctx, q, w.practice.ID, from, w.to, w.to, w.practice.ID)
 			if err != nil {
 				return err
 			}

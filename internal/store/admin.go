@@ -142,6 +142,8 @@ type AdminTx struct {
 // than once (the transaction is retried on serialization failures), so it
 // must not change anything outside the transaction.
 func (s *Store) AdminChange(ctx context.Context, fn func(a *AdminTx) (*scheduling.AdminAuditRecord, error)) error {
+	// Any admin change may be a switch: caches of organisations reread.
+	defer s.orgEpoch.Add(1)
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		rec, err := fn(&AdminTx{ctx: ctx, tx: tx})
 		if err != nil || rec == nil {

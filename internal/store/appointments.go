@@ -178,26 +178,32 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the delivery channel does not match the slot's (%s)", first.DeliveryChannel)
 	}
 	// The schedule, whether the patient is an active patient of the practice
-	// (sensitive and deceased patients count as not found, spec §7 IG),
+	// (sensitive and deceased patients count as not found, spec §7 IG), whether
+	// the practice is still switched on,
 	// and the first slot's access profile, in one round trip; the checks
 	// below still apply in the order the rules are listed.
 	profileID := first.AccessProfileID
 	var sc scheduleRow
-	var pcount int
+	var pcount, enabled int
 	var pr profileRow
 	var hasProfile bool
 	err = tx.QueryRowxContext(ctx, tx.Rebind(`SELECT sc.id, sc.practice_id, sc.location_id, sc.practitioner_id, sc.role, sc.service_category,
 		sc.start_at, sc.end_at, sc.access_profile_id, sc.template_id, sc.status, sc.version,
 		(SELECT COUNT(*) FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE AND sensitive = FALSE AND deceased = ''),
+		(SELECT COUNT(*) FROM organisations WHERE id = ? AND gpc_enabled = TRUE AND appts_enabled = TRUE),
 		p.id IS NOT NULL, COALESCE(p.id, 0), COALESCE(p.practice_id, 0), COALESCE(p.name, ''), COALESCE(p.bookable, FALSE),
 		COALESCE(p.org_types, ''), COALESCE(p.ods_codes, ''), COALESCE(p.cap, 0), COALESCE(p.booked, 0), COALESCE(p.window_secs, 0),
 		COALESCE(p.embargo_secs, 0), COALESCE(p.release_time, ''), COALESCE(p.release_days, 0), COALESCE(p.version, 0)
-		FROM schedules sc LEFT JOIN access_profiles p ON p.id = ? WHERE sc.id = ?`), r.PatientID, r.PracticeID, profileID, first.ScheduleID).Scan(
+		FROM schedules sc LEFT JOIN access_profiles p ON p.id = ? WHERE sc.id = ?`), r.PatientID, r.PracticeID, r.PracticeID, profileID, first.ScheduleID).Scan(
 		&sc.ID, &sc.PracticeID, &sc.LocationID, &sc.PractitionerID, &sc.Role, &sc.ServiceCategory, &sc.StartAt, &sc.EndAt, &sc.AccessProfileID,
-		&sc.TemplateID, &sc.Status, &sc.Version, &pcount, &hasProfile, &pr.ID, &pr.PracticeID, &pr.Name, &pr.Bookable, &pr.OrgTypes, &pr.ODSCodes,
+		&sc.TemplateID, &sc.Status, &sc.Version, &pcount, &enabled, &hasProfile, &pr.ID, &pr.PracticeID, &pr.Name, &pr.Bookable, &pr.OrgTypes, &pr.ODSCodes,
 		&pr.Cap, &pr.Booked, &pr.WindowSecs, &pr.EmbargoSecs, &pr.ReleaseTime, &pr.ReleaseDays, &pr.Version)
 	if err != nil {
 		return nil, err
+	}
+	if enabled == 0 {
+		// Switched off since the provider's practice cache last read it.
+		return nil, scheduling.Errorf(scheduling.EFORBIDDEN, "GP Connect appointment booking is switched off at this practice")
 	}
 	if sc.Status != "active" {
 		return nil, scheduling.Errorf(scheduling.ECONFLICT, "the session has been cancelled")

@@ -177,3 +177,62 @@ func TestAppointmentLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// TestSwitchedOffPractice: a practice switched off by another writer (plain
+// SQL here, as another process would) shows no slots and takes no booking,
+// whatever a caller's cache of its switches says; a switch made through the
+// Store moves OrganisationsEpoch, which such caches check.
+func TestSwitchedOffPractice(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			st := storetest.Open(t, e)
+			if err := demo.Load(ctx, st, time.Now(), 3*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			var pid int64
+			if err := st.DB().GetContext(ctx, &pid, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ? AND practice_id = 7`), "9658218865"); err != nil {
+				t.Fatal(err)
+			}
+			search := func() int {
+				t.Helper()
+				res, err := st.SearchFreeSlots(ctx, scheduling.SlotSearch{PracticeID: 7, Start: time.Now(), End: time.Now().Add(48 * time.Hour),
+					Now: time.Now(), Consumer: scheduling.Consumer{OrgType: "urgent-care", ODS: "A20047"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(res.Slots)
+			}
+			used := map[int64]bool{}
+			if n := search(); n == 0 {
+				t.Fatal("no slots while switched on")
+			}
+			for _, col := range []string{"appts_enabled", "gpc_enabled"} {
+				if _, err := st.DB().ExecContext(ctx, st.DB().Rebind(`UPDATE organisations SET `+col+` = FALSE WHERE id = 7`)); err != nil {
+					t.Fatal(err)
+				}
+				if n := search(); n != 0 {
+					t.Errorf("%s off: %d slots found, want none", col, n)
+				}
+				_, _, err := st.Book(ctx, bookReq(7, pid, "A20047", freeSlots(t, st, "open", 3*time.Hour, 1, false, used)...))
+				if scheduling.ErrorCode(err) != scheduling.EFORBIDDEN {
+					t.Errorf("%s off: booking gave %v, want %s", col, err, scheduling.EFORBIDDEN)
+				}
+				before := st.OrganisationsEpoch()
+				if err := st.SetSwitches(ctx, "A20047", true, true); err != nil {
+					t.Fatal(err)
+				}
+				if st.OrganisationsEpoch() == before {
+					t.Error("SetSwitches did not move OrganisationsEpoch")
+				}
+				if n := search(); n == 0 {
+					t.Errorf("switched back on: no slots")
+				}
+				if _, _, err := st.Book(ctx, bookReq(7, pid, "A20047", freeSlots(t, st, "open", 3*time.Hour, 1, false, used)...)); err != nil {
+					t.Errorf("switched back on: booking: %v", err)
+				}
+			}
+		})
+	}
+}

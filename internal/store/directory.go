@@ -110,6 +110,7 @@ func (s *Store) Organisations(ctx context.Context) ([]*scheduling.Organisation, 
 // version on change) and returns its id. An explicit ID is kept on insert.
 func (s *Store) SaveOrganisation(ctx context.Context, o *scheduling.Organisation) (int64, error) {
 	var id int64
+	defer s.orgEpoch.Add(1)
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		id, err = saveOrganisation(ctx, tx, o, s.Now())
@@ -142,6 +143,7 @@ func saveOrganisation(ctx context.Context, tx *sqlx.Tx, o *scheduling.Organisati
 
 // SetSwitches sets a practice's GP Connect and Appointment Management switches.
 func (s *Store) SetSwitches(ctx context.Context, ods string, gpc, appts bool) error {
+	defer s.orgEpoch.Add(1)
 	res, err := s.w.ExecContext(ctx, s.w.Rebind(`UPDATE organisations SET gpc_enabled = ?, appts_enabled = ?, version = version + 1, updated = ? WHERE ods = ?`),
 		gpc, appts, s.Now().Unix(), ods)
 	if err != nil {

@@ -33,11 +33,11 @@ import (
 // aggregate has no ORDER BY (it sorted through a temporary b-tree although
 // the index scan already yields (start, id) order): unpack sorts instead,
 // which costs one pass over rows already in order. Its arguments are
-// practice four times, from, to, to.
+// practice four times, from, to, to, practice.
 const sqliteFreeSlotsQuery = `SELECT ` + sqliteGenerationCols + `,
 		(SELECT COALESCE(group_concat(format('%d,%d,%d,%d,%d,%d,%d:', id, schedule_id, start_at, end_at, access_profile_id, version,
 			length(CAST(channel AS BLOB))) || channel || length(CAST(service_type AS BLOB)) || ':' || service_type, ''), '')
-		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`
+		FROM slots WHERE ` + freeSlotsWhere + `)`
 
 // pqFreeSlotsQuery is sqliteFreeSlotsQuery for PostgreSQL through lib/pq,
 // whose text protocol and database/sql's boxing cost much the same per
@@ -48,7 +48,7 @@ const sqliteFreeSlotsQuery = `SELECT ` + sqliteGenerationCols + `,
 const pqFreeSlotsQuery = `SELECT ` + pgGenerationCols + `,
 		(SELECT COALESCE(string_agg(format('%s,%s,%s,%s,%s,%s,%s:%s%s:%s', id, schedule_id, start_at, end_at, access_profile_id, version,
 			char_length(channel), channel, char_length(service_type), service_type), ''), '')
-		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?)`
+		FROM slots WHERE ` + freeSlotsWhere + `)`
 
 // freeSlotRowsPacked is freeSlotRows on SQLite and lib/pq.
 func (s *Store) freeSlotRowsPacked(ctx context.Context, sc *slotScanner, practiceID, from, to int64) error {
@@ -57,7 +57,7 @@ func (s *Store) freeSlotRowsPacked(ctx context.Context, sc *slotScanner, practic
 		query, runes = pqFreeSlotsQuery, true
 	}
 	var packed string
-	err := s.readQuery(ctx, query, []any{practiceID, practiceID, practiceID, practiceID, from, to, to}, func(rs rowScanner) error {
+	err := s.readQuery(ctx, query, []any{practiceID, practiceID, practiceID, practiceID, from, to, to, practiceID}, func(rs rowScanner) error {
 		return rs.Scan(&sc.refsGen, &sc.profilesGen, &sc.booked, &packed)
 	})
 	if err != nil {

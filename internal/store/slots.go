@@ -62,6 +62,7 @@ func (r *scheduleRow) domain() *scheduling.Schedule {
 // SearchFreeSlots finds the free slots that lie fully inside [Start, End], start
 // after Now, and are offered to the consumer by their access profiles, ordered
 // by start then id, with the schedules, practitioners and locations they need.
+// A practice whose GP Connect or Appointment Management switch is off has none.
 func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*scheduling.SlotResult, error) {
 	// A slot must start at or after Start: round a fractional-second Start up,
 	// so a slot on the whole second before it is not included.
@@ -140,7 +141,7 @@ func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) (*
 	if s.r.DriverName() != DriverPgx {
 		return sc, s.freeSlotRowsPacked(ctx, sc, practiceID, from, to)
 	}
-	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, practiceID, practiceID, practiceID, from, to, to}, sc.scan)
+	err := s.readQuery(ctx, freeSlotsQuery, []any{practiceID, practiceID, practiceID, practiceID, from, to, to, practiceID}, sc.scan)
 	return sc, err
 }
 
@@ -149,9 +150,18 @@ func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) (*
 // (a slot ends after it starts) and bounds the index range: without it the
 // scan ran from the period's start to the practice's last slot, filtering on
 // end_at. Every row also carries the generation columns. Its arguments are
-// practice four times, from, to, to.
+// practice four times, from, to, to, practice.
 const freeSlotsQuery = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version, ` + pgGenerationCols + `
-		FROM slots WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ? ORDER BY start_at, id`
+		FROM slots WHERE ` + freeSlotsWhere + ` ORDER BY start_at, id`
+
+// freeSlotsWhere selects a practice's free slots in a period, and none when
+// the practice is switched off: the provider's practice cache may be up to
+// its TTL behind a switch made by another process (the CLI, another
+// instance), and the slots must not be shown even then. The EXISTS does not
+// depend on the row, so it runs once. Its arguments are practice, from, to,
+// to, practice.
+const freeSlotsWhere = `practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?
+		AND EXISTS (SELECT 1 FROM organisations WHERE id = ? AND gpc_enabled = TRUE AND appts_enabled = TRUE)`
 
 // generationCols are what the search reads beside its slots to use the
 // cache (see migration 0005 and refCache): the practice's generation of its

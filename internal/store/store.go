@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
@@ -69,7 +70,16 @@ type Store struct {
 	stmts sync.Map
 	// refs caches the schedules slot searches show (see refCache).
 	refs refCache
+	// orgEpoch counts this process's committed changes to organisations
+	// (see OrganisationsEpoch).
+	orgEpoch atomic.Uint64
 }
+
+// OrganisationsEpoch changes after every organisation change this Store
+// commits (switches, directory saves, admin changes), so a cache of
+// organisations in the same process, such as the provider's practice cache,
+// can see a practice switched off at once rather than when its entry expires.
+func (s *Store) OrganisationsEpoch() uint64 { return s.orgEpoch.Load() }
 
 // Engine names the SQL engine in use.
 func (s *Store) Engine() string { return s.engine }
