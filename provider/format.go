@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -45,15 +46,56 @@ func parseMedia(v string) (format, bool) {
 	return 0, false
 }
 
-// parseFormatParam maps a _format value; short forms are allowed.
+// parseFormatParam maps a _format value; short forms are allowed. A query
+// decodes an unescaped '+' to a space, so "application/fhir json" (from
+// _format=application/fhir+json written by hand) is read as meant.
 func parseFormatParam(v string) (format, bool) {
-	switch strings.TrimSpace(v) {
+	v = strings.TrimSpace(v)
+	switch v {
 	case "json":
 		return formatJSON, true
 	case "xml":
 		return formatXML, true
 	}
+	if rest, ok := strings.CutPrefix(v, "application/fhir "); ok {
+		v = "application/fhir+" + rest
+	}
 	return parseMedia(v)
+}
+
+// parseAccept picks the format an Accept header prefers: the supported type
+// of highest quality (the first listed of equal quality), JSON for a
+// wildcard; ok is false when nothing listed is supported.
+func parseAccept(acc string) (format, bool) {
+	best, bestQ, found := formatJSON, -1.0, false
+	for _, part := range strings.Split(acc, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if qs, ok := params["q"]; ok {
+			v, err := strconv.ParseFloat(qs, 64)
+			if err != nil || v < 0 || v > 1 {
+				continue
+			}
+			q = v
+		}
+		if q == 0 {
+			continue // "not acceptable" (RFC 9110 §12.4.2)
+		}
+		f, ok := parseMedia(strings.TrimSpace(part))
+		if !ok {
+			if mt != "*/*" && mt != "application/*" {
+				continue
+			}
+			f = formatJSON
+		}
+		if q > bestQ {
+			best, bestQ, found = f, q, true
+		}
+	}
+	return best, found
 }
 
 // negotiate picks the response format: _format (from the parsed query q),
@@ -67,16 +109,7 @@ func negotiate(r *http.Request, q url.Values) (format, bool) {
 		return parseFormatParam(vs[0])
 	}
 	if acc := strings.TrimSpace(r.Header.Get("Accept")); acc != "" {
-		for _, part := range strings.Split(acc, ",") {
-			part = strings.TrimSpace(part)
-			if f, ok := parseMedia(part); ok {
-				return f, true
-			}
-			if mt, _, err := mime.ParseMediaType(part); err == nil && (mt == "*/*" || mt == "application/*") {
-				return formatJSON, true
-			}
-		}
-		return formatJSON, false
+		return parseAccept(acc)
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if f, ok := parseMedia(ct); ok {

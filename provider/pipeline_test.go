@@ -320,11 +320,20 @@ func testFormats(t *testing.T, e *env) {
 		{"Content-Type json, Accept xml", "application/fhir+xml", "", mediaXMLCT, "application/fhir+json"},
 		{"Content-Type xml, _format json", "", "application/fhir+json", mediaJSONCT, "application/fhir+xml"},
 		{"Content-Type xml, Accept xml, _format json", "application/fhir+xml", "application/fhir+json", mediaJSONCT, "application/fhir+xml"},
+		// Accept's quality values rank the types (RFC 9110 §12.5.1).
+		{"Accept prefers json by q", "application/fhir+xml;q=0.1, application/fhir+json;q=0.9", "", mediaJSONCT, ""},
+		{"Accept prefers xml by q", "application/fhir+json;q=0.5, application/fhir+xml", "", mediaXMLCT, ""},
+		{"Accept refuses xml with q=0", "application/fhir+xml;q=0, */*;q=0.1", "", mediaJSONCT, ""},
+		// An unescaped + in a hand-written query decodes to a space.
+		{"_format xml with a raw +", "application/fhir+json", "raw:application/fhir+xml", mediaXMLCT, ""},
+		{"_format json with a raw +", "application/fhir+xml", "raw:application/fhir+json", mediaJSONCT, ""},
 	}
 	for _, c := range xmlCases {
 		t.Run(c.name, func(t *testing.T) {
 			path := "metadata"
-			if c.format != "" {
+			if raw, ok := strings.CutPrefix(c.format, "raw:"); ok {
+				path += "?_format=" + raw
+			} else if c.format != "" {
 				path += "?_format=" + url.QueryEscape(c.format)
 			}
 			r := e.request(t, http.MethodGet, path, iidMetadata, scopeOrgRead)

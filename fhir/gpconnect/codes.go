@@ -37,7 +37,7 @@ var spineInfos = map[SpineCode]spineInfo{
 	InvalidIdentifierValue:     {400, "value", "Invalid identifier value"},
 	InvalidNHSNumber:           {400, "value", "Invalid NHS number"},
 	InvalidPatientDemographics: {400, "business-rule", "Invalid patient demographics"},
-	AccessDenied:               {403, "forbidden", "Access denied"},
+	AccessDenied:               {403, "forbidden", "Access has been denied to process this request"},
 	PatientNotFound:            {404, "not-found", "Patient not found"},
 	OrganisationNotFound:       {404, "not-found", "Organisation not found"},
 	PractitionerNotFound:       {404, "not-found", "Practitioner not found"},
