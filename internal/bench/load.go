@@ -114,15 +114,21 @@ func Closed(ctx context.Context, clients int, warmup, dur time.Duration, maxOps 
 	recording.Store(true)
 	timer := time.NewTimer(dur)
 	tick := time.NewTicker(10 * time.Millisecond)
+	timeUp := false
 wait:
 	for {
 		select {
 		case <-ctx.Done():
 			break wait
 		case <-timer.C:
-			break wait
+			// A period shorter than one operation would measure nothing:
+			// it lasts until at least one operation started in it ends.
+			if done.Load() > 0 {
+				break wait
+			}
+			timeUp = true
 		case <-tick.C:
-			if stop.Load() {
+			if stop.Load() || timeUp && done.Load() > 0 {
 				break wait
 			}
 		}
