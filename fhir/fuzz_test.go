@@ -91,6 +91,9 @@ func FuzzDecodeJSON(f *testing.F) {
 			if _, derr := DecodeJSON(data, rt); (derr == nil) != (err == nil) {
 				t.Fatalf("DecodeJSON and UnmarshalResource disagree: %v / %v", derr, err)
 			}
+			if _, serr := DecodeJSONStrict(data, rt); serr == nil && err != nil {
+				t.Fatalf("DecodeJSONStrict accepted what DecodeJSON rejected: %v", err)
+			}
 		}
 		if err != nil {
 			return
@@ -99,6 +102,12 @@ func FuzzDecodeJSON(f *testing.F) {
 		j1, err := json.Marshal(r)
 		if err != nil {
 			t.Fatalf("json.Marshal of a decoded resource: %v", err)
+		}
+		// What this package writes has no member its types lack.
+		if _, raw := r.(*RawResource); !raw {
+			if _, err := DecodeJSONStrict(j1, r.GetResourceType()); err != nil {
+				t.Fatalf("DecodeJSONStrict of own JSON: %v\n%s", err, j1)
+			}
 		}
 		r2, err := UnmarshalResource(j1)
 		if err != nil {
@@ -166,6 +175,9 @@ func FuzzDecodeXML(f *testing.F) {
 		x, err := MarshalXML(r)
 		if err != nil {
 			t.Fatalf("MarshalXML of a decoded resource: %v", err)
+		}
+		if _, err := DecodeXMLStrict(x, rt); err != nil {
+			t.Fatalf("DecodeXMLStrict of own XML: %v\n%s", err, x)
 		}
 		r2, err := UnmarshalXML(x)
 		if err != nil {

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
+	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -152,6 +155,55 @@ func DecodeJSON(data []byte, want string) (Resource, error) {
 		return nil, fmt.Errorf("fhir: expected %s, got %s", want, rt)
 	}
 	return UnmarshalResource(data)
+}
+
+// DecodeJSONStrict is DecodeJSON for a request body: a member of the
+// resource (not of its parts) that its type does not define is an error, as
+// the GP Connect test pack expects of a booking sent with an extra field.
+func DecodeJSONStrict(data []byte, want string) (Resource, error) {
+	r, err := DecodeJSON(data, want)
+	if err != nil {
+		return nil, err
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
+		return nil, err
+	}
+	known := jsonElements(reflect.TypeOf(r))
+	for name := range members {
+		base := strings.TrimPrefix(name, "_") // _name holds a primitive's id and extensions
+		if !known[base] && !baseElements[base] {
+			return nil, fmt.Errorf("fhir: %s has no element %q", want, name)
+		}
+	}
+	return r, nil
+}
+
+// baseElements are elements every resource may carry that the structs here
+// do not keep.
+var baseElements = map[string]bool{"language": true}
+
+// jsonElementsCache maps a resource struct type to its JSON member names.
+var jsonElementsCache sync.Map
+
+// jsonElements lists the JSON member names of the resource struct t points to.
+func jsonElements(t reflect.Type) map[string]bool {
+	if v, ok := jsonElementsCache.Load(t); ok {
+		return v.(map[string]bool)
+	}
+	known := map[string]bool{}
+	st := t
+	if st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	for i := 0; i < st.NumField(); i++ {
+		name, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			known[name] = true
+		}
+	}
+	jsonElementsCache.Store(t, known)
+	return known
 }
 
 // MarshalJSON encodes a resource as FHIR JSON: byte for byte what

@@ -89,6 +89,17 @@ func UnmarshalXML(data []byte) (Resource, error) {
 // want, as DecodeJSON does for JSON: a body of another type is an error that
 // names the type found.
 func DecodeXML(data []byte, want string) (Resource, error) {
+	return decodeXML(data, want, false)
+}
+
+// DecodeXMLStrict is DecodeXML for a request body: an element of the resource
+// (not of its parts) that its type does not define is an error, as the GP
+// Connect test pack expects of a booking sent with an extra field.
+func DecodeXMLStrict(data []byte, want string) (Resource, error) {
+	return decodeXML(data, want, true)
+}
+
+func decodeXML(data []byte, want string, strict bool) (Resource, error) {
 	rd, start, err := newXMLReader(data)
 	if err != nil {
 		return nil, err
@@ -96,6 +107,7 @@ func DecodeXML(data []byte, want string) (Resource, error) {
 	if start.Name.Local != want {
 		return nil, fmt.Errorf("fhir: expected %s, got %s", want, start.Name.Local)
 	}
+	rd.strict = strict
 	return rd.document(start)
 }
 
@@ -1002,6 +1014,8 @@ type xmlReader struct {
 	d    *xml.Decoder
 	data []byte
 	path []string
+	// strict makes an unknown element of the root resource an error.
+	strict bool
 }
 
 func (r *xmlReader) errorf(format string, args ...any) error {
@@ -1160,6 +1174,9 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 		return r.errorf("element is in namespace %q, not %q", t.Name.Space, wantNS)
 	}
 	if f == nil || f.kind == xkAttr || f.kind == xkResourceType {
+		if r.strict && depth == 2 && !baseElements[name] {
+			return r.errorf("unknown element")
+		}
 		return r.skip(depth) // unknown element
 	}
 	switch f.kind {

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -23,11 +24,13 @@ type bookCase struct {
 	// edit changes the default booking.
 	edit func(b *fhir.Appointment, a *apptEnv, slots []slotInfo)
 	// raw replaces the body and Content-Type entirely.
-	raw  func(xml bool) ([]byte, string)
-	path string // overrides "Appointment"
-	hdr  map[string]string
-	want int
-	code string // Spine code for errors
+	raw func(xml bool) ([]byte, string)
+	// extra adds this member (JSON) or element (XML) to the encoded booking.
+	extra string
+	path  string // overrides "Appointment"
+	hdr   map[string]string
+	want  int
+	code  string // Spine code for errors
 	// check inspects a success response further.
 	check func(t *testing.T, a *apptEnv, r *response, v obj, slots []slotInfo)
 }
@@ -115,6 +118,10 @@ var bookCases = []bookCase{
 		}
 		return []byte(`{"resourceType":"Appointment","status":`), mediaJSONCT
 	}, want: 422, code: "INVALID_RESOURCE"},
+	// AppointmentBook.feature "send extra fields in the resource": an otherwise valid booking.
+	{name: "ErrExtraField", extra: "invalidField", want: 422, code: "INVALID_RESOURCE"},
+	// Elements every resource may carry, and a primitive's extension holder, are not extra.
+	{name: "OK/LanguageAndPrimitiveExtension", extra: "language", want: 201},
 	{name: "ErrUnknownElement", raw: func(xml bool) ([]byte, string) {
 		if xml {
 			return []byte(`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><extraField value="x"/></Appointment>`), mediaXMLCT
@@ -472,12 +479,19 @@ func TestBookAppointment(t *testing.T) {
 							if c.edit != nil {
 								c.edit(b, a, slots)
 							}
-							if c.path != "" {
-								ct := mediaJSONCT
+							if c.path != "" || c.extra != "" {
+								ct, body := mediaJSONCT, encodeBody(t, b, xml)
 								if xml {
 									ct = mediaXMLCT
 								}
-								r = a.send(t, http.MethodPost, c.path, iidBook, scopePatWrite, encodeBody(t, b, xml), ct, c.hdr)
+								if c.extra != "" {
+									body = withExtra(t, body, xml, c.extra)
+								}
+								path := c.path
+								if path == "" {
+									path = "Appointment"
+								}
+								r = a.send(t, http.MethodPost, path, iidBook, scopePatWrite, body, ct, c.hdr)
 							} else {
 								r = a.book(t, b, xml, c.hdr)
 							}
@@ -548,4 +562,25 @@ func TestSwitchOffSeenAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withExtra adds member name (JSON: "name":"en") or element name (XML:
+// <name value="en"/>) to an encoded booking, after its status.
+func withExtra(t testing.TB, body []byte, xml bool, name string) []byte {
+	t.Helper()
+	var old, repl string
+	if xml {
+		old = `<status value="booked"/>`
+		repl = old + `<` + name + ` value="en"/>`
+	} else {
+		old = `"status":"booked"`
+		repl = old + `,"` + name + `":"en"`
+		if name == "language" {
+			repl += `,"_status":{"id":"s1"}`
+		}
+	}
+	if !bytes.Contains(body, []byte(old)) {
+		t.Fatalf("no %s in the booking body", old)
+	}
+	return bytes.Replace(body, []byte(old), []byte(repl), 1)
 }

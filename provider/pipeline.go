@@ -202,9 +202,9 @@ func (s *Server) readBody(rq *request, want string) (fhir.Resource, []byte, erro
 	in, _ := parseMedia(rq.c.Request.Header.Get("Content-Type"))
 	var res fhir.Resource
 	if in == formatXML {
-		res, err = fhir.DecodeXML(body, want)
+		res, err = fhir.DecodeXMLStrict(body, want)
 	} else {
-		res, err = fhir.DecodeJSON(body, want)
+		res, err = fhir.DecodeJSONStrict(body, want)
 	}
 	if err != nil {
 		return nil, nil, fail(gpconnect.InvalidResource, "The request body is not a valid %s resource: %s", want, clip(err.Error(), 200))
