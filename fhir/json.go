@@ -157,26 +157,74 @@ func DecodeJSON(data []byte, want string) (Resource, error) {
 	return UnmarshalResource(data)
 }
 
-// DecodeJSONStrict is DecodeJSON for a request body: a member of the
-// resource (not of its parts) that its type does not define is an error, as
-// the GP Connect test pack expects of a booking sent with an extra field.
+// DecodeJSONStrict is DecodeJSON for a request body: a member of a resource
+// (the root, a contained one, a parameter's; not of their parts) that its
+// type does not define is an error, as the GP Connect test pack expects of a
+// booking or registration sent with an extra field.
 func DecodeJSONStrict(data []byte, want string) (Resource, error) {
 	r, err := DecodeJSON(data, want)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkMembers(data, 0); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkMembers checks the members of the resource object data, and of the
+// resources it contains or passes as parameters, against their types.
+func checkMembers(data []byte, depth int) error {
+	if depth > 16 {
+		return errors.New("fhir: resources nested too deep")
+	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(data, &members); err != nil {
-		return nil, err
+		return err
+	}
+	var rt string
+	if raw, ok := members["resourceType"]; ok {
+		if err := json.Unmarshal(raw, &rt); err != nil {
+			return err
+		}
+	}
+	r := NewResource(rt)
+	if r == nil {
+		return nil // a type with no struct (or a key spelt otherwise) is kept raw, unchecked
 	}
 	known := jsonElements(reflect.TypeOf(r))
 	for name := range members {
 		base := strings.TrimPrefix(name, "_") // _name holds a primitive's id and extensions
 		if !known[base] && !baseElements[base] {
-			return nil, fmt.Errorf("fhir: %s has no element %q", want, name)
+			return fmt.Errorf("fhir: %s has no element %q", rt, name)
 		}
 	}
-	return r, nil
+	var inner []json.RawMessage
+	if c := members["contained"]; len(c) > 0 && string(c) != "null" {
+		if err := json.Unmarshal(c, &inner); err != nil {
+			return err
+		}
+	}
+	if p := members["parameter"]; rt == "Parameters" && len(p) > 0 && string(p) != "null" {
+		var params []struct {
+			Resource json.RawMessage `json:"resource"`
+		}
+		if err := json.Unmarshal(p, &params); err != nil {
+			return err
+		}
+		for _, pm := range params {
+			inner = append(inner, pm.Resource)
+		}
+	}
+	for _, in := range inner {
+		if len(in) == 0 || string(in) == "null" {
+			continue
+		}
+		if err := checkMembers(in, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // baseElements are elements every resource may carry that the structs here

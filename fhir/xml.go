@@ -92,9 +92,10 @@ func DecodeXML(data []byte, want string) (Resource, error) {
 	return decodeXML(data, want, false)
 }
 
-// DecodeXMLStrict is DecodeXML for a request body: an element of the resource
-// (not of its parts) that its type does not define is an error, as the GP
-// Connect test pack expects of a booking sent with an extra field.
+// DecodeXMLStrict is DecodeXML for a request body: an element of a resource
+// (the root, a contained one, a parameter's; not of their parts) that its
+// type does not define is an error, as the GP Connect test pack expects of a
+// booking or registration sent with an extra field.
 func DecodeXMLStrict(data []byte, want string) (Resource, error) {
 	return decodeXML(data, want, true)
 }
@@ -1014,8 +1015,11 @@ type xmlReader struct {
 	d    *xml.Decoder
 	data []byte
 	path []string
-	// strict makes an unknown element of the root resource an error.
-	strict bool
+	// strict makes an unknown element of a resource (the root, a contained
+	// one, a parameter's) an error; resDepths are the depths of the
+	// resources being read.
+	strict    bool
+	resDepths []int
 }
 
 func (r *xmlReader) errorf(format string, args ...any) error {
@@ -1102,6 +1106,8 @@ func (r *xmlReader) document(start xml.StartElement) (Resource, error) {
 func (r *xmlReader) resource(res Resource, start xml.StartElement, depth int) error {
 	r.push(start.Name.Local)
 	defer r.pop()
+	r.resDepths = append(r.resDepths, depth)
+	defer func() { r.resDepths = r.resDepths[:len(r.resDepths)-1] }()
 	v := reflect.ValueOf(res).Elem()
 	xt, err := xmlTypeOf(v.Type())
 	if err != nil {
@@ -1174,7 +1180,7 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 		return r.errorf("element is in namespace %q, not %q", t.Name.Space, wantNS)
 	}
 	if f == nil || f.kind == xkAttr || f.kind == xkResourceType {
-		if r.strict && depth == 2 && !baseElements[name] {
+		if r.strict && len(r.resDepths) > 0 && r.resDepths[len(r.resDepths)-1] == depth-1 && !baseElements[name] {
 			return r.errorf("unknown element")
 		}
 		return r.skip(depth) // unknown element

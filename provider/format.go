@@ -37,10 +37,12 @@ func parseMedia(v string) (format, bool) {
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 		return 0, false
 	}
+	// Only the FHIR types (and their DSTU2 spellings): the test pack expects
+	// 415 for application/json, application/xml and text/xml (spec 2.1).
 	switch mt {
-	case gpconnect.MediaJSON, "application/json", "json", "application/json+fhir":
+	case gpconnect.MediaJSON, "application/json+fhir":
 		return formatJSON, true
-	case gpconnect.MediaXML, "application/xml", "xml", "application/xml+fhir", "text/xml":
+	case gpconnect.MediaXML, "application/xml+fhir":
 		return formatXML, true
 	}
 	return 0, false

@@ -445,6 +445,11 @@ func testFormats(t *testing.T, e *env) {
 		{name: "Accept application/pdf", mutate: setHeader("Accept", "application/pdf"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
 		{name: "Accept json with charset latin1", mutate: setHeader("Accept", "application/fhir+json;charset=iso-8859-1"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
 		{name: "_format text/plain", path: "metadata?_format=text%2Fplain", status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+		// FHIR.feature: plain JSON and XML types are not FHIR's.
+		{name: "Accept text/xml", mutate: setHeader("Accept", "text/xml"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+		{name: "Accept application/xml", mutate: setHeader("Accept", "application/xml"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+		{name: "Accept application/json", mutate: setHeader("Accept", "application/json"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+		{name: "_format text/xml", path: "metadata?_format=text%2Fxml", status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
 		{name: "_format unsupported overrides a good Accept", path: "metadata?_format=application%2Fpdf", status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
 	}
 	for _, row := range unsupported {

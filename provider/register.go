@@ -185,6 +185,9 @@ func patientToRegister(fp *fhir.Patient, practiceID int64, now time.Time) (*sche
 	if len(fp.Link) > 0 {
 		bad = append(bad, "link")
 	}
+	if len(fp.Communication) > 0 {
+		bad = append(bad, "communication") // the nhsCommunication extension carries it
+	}
 	if len(bad) > 0 {
 		return nil, fail(gpconnect.InvalidResource, "Elements not allowed when registering a patient: %s", strings.Join(bad, ", "))
 	}
@@ -195,17 +198,26 @@ func patientToRegister(fp *fhir.Patient, practiceID int64, now time.Time) (*sche
 		if t.System == "" || t.Value == "" {
 			return nil, fail(gpconnect.BadRequest, "Every telecom needs a system and a value")
 		}
+		// Spec 12.4 allows one phone of each use and one email, "nothing
+		// else"; the test pack answers an invalid telecom with 400 BAD_REQUEST.
 		switch t.System {
 		case "phone":
+			switch t.Use {
+			case "home", "work", "mobile", "temp":
+			default:
+				return nil, fail(gpconnect.BadRequest, "A phone number's use must be home, work, mobile or temp")
+			}
 			uses[t.Use]++
 			if uses[t.Use] > 1 {
-				return nil, fail(gpconnect.InvalidResource, "At most one %s phone number may be sent", t.Use)
+				return nil, fail(gpconnect.BadRequest, "At most one %s phone number may be sent", t.Use)
 			}
 		case "email":
 			emails++
 			if emails > 1 {
-				return nil, fail(gpconnect.InvalidResource, "At most one email address may be sent")
+				return nil, fail(gpconnect.BadRequest, "At most one email address may be sent")
 			}
+		default:
+			return nil, fail(gpconnect.BadRequest, "Only phone and email telecoms may be sent, not %q", clip(t.System, 20))
 		}
 		tc := scheduling.Telecom{System: t.System, Value: t.Value, Use: t.Use}
 		if t.Use == "temp" {
@@ -215,9 +227,17 @@ func patientToRegister(fp *fhir.Patient, practiceID int64, now time.Time) (*sche
 	}
 	addrUses := map[string]int{}
 	for _, a := range fp.Address {
-		addrUses[a.Use]++
-		if addrUses[a.Use] > 1 {
-			return nil, fail(gpconnect.InvalidResource, "At most one %s address may be sent", a.Use)
+		// One home address and one temp address (12.4); no use is home.
+		use := a.Use
+		if use == "" {
+			use = "home"
+		}
+		if use != "home" && use != "temp" {
+			return nil, fail(gpconnect.InvalidResource, "An address's use must be home or temp, not %q", clip(a.Use, 20))
+		}
+		addrUses[use]++
+		if addrUses[use] > 1 {
+			return nil, fail(gpconnect.InvalidResource, "At most one %s address may be sent", use)
 		}
 		sa := scheduling.Address{Use: a.Use, Lines: a.Line, City: a.City, District: a.District, PostalCode: a.PostalCode, Country: a.Country}
 		if a.Use == "temp" {

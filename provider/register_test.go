@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -87,6 +88,8 @@ type registerCase struct {
 	edit  func(b *fhir.Parameters)
 	setup func(t *testing.T, a *apptEnv, p person, xml bool)
 	raw   func(xml bool) ([]byte, string)
+	// extra adds a member (JSON) or element (XML) named so to the Patient.
+	extra string
 	scope string
 	want  int
 	code  string
@@ -201,14 +204,38 @@ var registerCases = []registerCase{
 		pat := patientOf(b)
 		pat.Address = append(pat.Address, pat.Address[0])
 	}, want: 422, code: "INVALID_RESOURCE"},
+	// Telecoms beyond one phone per use and one email are an "invalid
+	// telecom": 400 BAD_REQUEST in the test pack (spec 12.4's note).
 	{name: "ErrTwoHomePhones", edit: func(b *fhir.Parameters) {
 		pat := patientOf(b)
 		pat.Telecom = append(pat.Telecom, fhir.ContactPoint{System: "phone", Value: "01632 960199", Use: "home"})
-	}, want: 422, code: "INVALID_RESOURCE"},
+	}, want: 400, code: "BAD_REQUEST"},
 	{name: "ErrTwoEmails", edit: func(b *fhir.Parameters) {
 		pat := patientOf(b)
-		pat.Telecom = append(pat.Telecom, fhir.ContactPoint{System: "email", Value: "other@example.org", Use: "work"})
+		pat.Telecom = append(pat.Telecom, fhir.ContactPoint{System: "email", Value: "a@example.org", Use: "home"},
+			fhir.ContactPoint{System: "email", Value: "other@example.org", Use: "work"})
+	}, want: 400, code: "BAD_REQUEST"},
+	{name: "ErrPhoneUseOld", edit: func(b *fhir.Parameters) {
+		patientOf(b).Telecom = []fhir.ContactPoint{{System: "phone", Value: "01632 960199", Use: "old"}}
+	}, want: 400, code: "BAD_REQUEST"},
+	{name: "ErrFaxTelecom", edit: func(b *fhir.Parameters) {
+		patientOf(b).Telecom = []fhir.ContactPoint{{System: "fax", Value: "01632 960199", Use: "work"}}
+	}, want: 400, code: "BAD_REQUEST"},
+	{name: "ErrAddressUseWork", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		pat.Address = []fhir.Address{pat.Address[0]}
+		pat.Address[0].Use = "work"
 	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrAddressesHomeAndOld", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		old := pat.Address[0]
+		old.Use = "old"
+		pat.Address = []fhir.Address{pat.Address[0], old}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrNotAllowedElement/communication", edit: func(b *fhir.Parameters) {
+		patientOf(b).Communication = []fhir.PatientCommunication{{Language: fhir.CodeableConcept{Text: "English"}}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrPatientExtraElement", extra: "madeUpElement", want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrTwoNHSCommunications", edit: func(b *fhir.Parameters) {
 		c := fhir.Extension{URL: extNHSComm, Extension: []fhir.Extension{{URL: "language",
 			ValueCodeableConcept: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-HumanLanguage-1", Code: "en"}}}}}}
@@ -269,7 +296,24 @@ func TestRegisterPatient(t *testing.T) {
 							if c.edit != nil {
 								c.edit(b)
 							}
-							r = a.sendRes(t, http.MethodPost, "Patient/$gpc.registerpatient", iidRegister, scope, b, xml, nil)
+							if c.extra != "" {
+								ct := mediaJSONCT
+								if xml {
+									ct = mediaXMLCT
+								}
+								body := encodeBody(t, b, xml)
+								old, repl := `"resourceType":"Patient"`, `"resourceType":"Patient","`+c.extra+`":"x"`
+								if xml {
+									old, repl = `<Patient>`, `<Patient><`+c.extra+` value="x"/>`
+								}
+								if !bytes.Contains(body, []byte(old)) {
+									t.Fatalf("no %s in %s", old, body)
+								}
+								body = bytes.Replace(body, []byte(old), []byte(repl), 1)
+								r = a.send(t, http.MethodPost, "Patient/$gpc.registerpatient", iidRegister, scope, body, ct, nil)
+							} else {
+								r = a.sendRes(t, http.MethodPost, "Patient/$gpc.registerpatient", iidRegister, scope, b, xml, nil)
+							}
 						}
 						if c.want >= 400 {
 							wantOutcome(t, r, c.want, c.code)
