@@ -133,12 +133,19 @@ func (s *Server) updateAppointment(rq *request) error {
 	if expected != 0 && expected != cur.Version {
 		return fail(gpconnect.ConstraintViolation, "If-Match names version %d but the current version is %d", expected, cur.Version)
 	}
-	if cur.Status == scheduling.ApptCancelled {
-		return fail(gpconnect.InvalidResource, "The appointment is cancelled and cannot be changed")
-	}
 	ed, err := fhirmap.CompareForUpdate(sent, cur)
 	if err != nil {
 		return err
+	}
+	if cur.Status == scheduling.ApptCancelled {
+		// Cancelling it again is not covered by the spec (7.3); like the
+		// reference provider, answer with it unchanged (no slot is freed
+		// twice). An amend of a cancelled appointment is refused.
+		if rq.interaction == gpconnect.CancelAppointment && ed.Status == scheduling.ApptCancelled && s.visible(cur) {
+			s.writeAppointment(rq, http.StatusOK, cur)
+			return nil
+		}
+		return fail(gpconnect.InvalidResource, "The appointment is cancelled and cannot be changed")
 	}
 	if len(ed.CancelURLs) > 0 {
 		return fail(gpconnect.InvalidResource, "Unknown extension %q", clip(ed.CancelURLs[0], 120))

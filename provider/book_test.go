@@ -274,11 +274,11 @@ var bookCases = []bookCase{
 	{name: "ErrPatientInactive", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Participant[0].Actor.Reference = fmt.Sprintf("Patient/%d", a.patientID(nil, "9658219748")) // patient21
 	}, want: 422, code: "INVALID_RESOURCE"},
-	// §7 IG: S-flagged patients are treated as not found; for Book an
-	// unknown patient reference is 422 (§6.4), so a sensitive one is too.
+	// §7 IG, for every Appointment interaction: a request for an S-flagged
+	// patient is answered 404 PATIENT_NOT_FOUND.
 	{name: "ErrPatientSensitive", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Participant[0].Actor.Reference = fmt.Sprintf("Patient/%d", a.patientID(nil, "9658220142")) // patient9
-	}, want: 422, code: "INVALID_RESOURCE"},
+	}, want: 404, code: "PATIENT_NOT_FOUND"},
 	{name: "ErrPatientDeceased", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Participant[0].Actor.Reference = fmt.Sprintf("Patient/%d", a.patientID(nil, "9658220290")) // patient18
 	}, want: 422, code: "INVALID_RESOURCE"},

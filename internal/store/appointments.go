@@ -178,7 +178,7 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the delivery channel does not match the slot's (%s)", first.DeliveryChannel)
 	}
 	// The schedule, whether the patient is an active patient of the practice
-	// (sensitive and deceased patients count as not found, spec §7 IG), whether
+	// (2 when sensitive; deceased patients count as unknown), whether
 	// the practice is still switched on,
 	// and the first slot's access profile, in one round trip; the checks
 	// below still apply in the order the rules are listed.
@@ -189,7 +189,7 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	var hasProfile bool
 	err = tx.QueryRowxContext(ctx, tx.Rebind(`SELECT sc.id, sc.practice_id, sc.location_id, sc.practitioner_id, sc.role, sc.service_category,
 		sc.start_at, sc.end_at, sc.access_profile_id, sc.template_id, sc.status, sc.version,
-		(SELECT COUNT(*) FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE AND sensitive = FALSE AND deceased = ''),
+		COALESCE((SELECT CASE WHEN sensitive THEN 2 ELSE 1 END FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE AND deceased = ''), 0),
 		(SELECT COUNT(*) FROM organisations WHERE id = ? AND gpc_enabled = TRUE AND appts_enabled = TRUE),
 		p.id IS NOT NULL, COALESCE(p.id, 0), COALESCE(p.practice_id, 0), COALESCE(p.name, ''), COALESCE(p.bookable, FALSE),
 		COALESCE(p.org_types, ''), COALESCE(p.ods_codes, ''), COALESCE(p.cap, 0), COALESCE(p.booked, 0), COALESCE(p.window_secs, 0),
@@ -216,6 +216,11 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	}
 	if r.PractitionerRole != "" && r.PractitionerRole != sc.Role {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the practitioner role does not match the schedule's (%s)", sc.Role)
+	}
+	if pcount == 2 {
+		// Spec 7, information governance: a request for a sensitive patient
+		// is answered as if the patient were not found.
+		return nil, scheduling.NotFound("patient", "no patient %d at this practice", r.PatientID)
 	}
 	if pcount == 0 {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the Patient participant is not a patient of this practice")
@@ -455,8 +460,9 @@ func checkChangeable(cur *scheduling.Appointment, expected int64, now time.Time)
 	if cur.Status == scheduling.ApptCancelled {
 		return scheduling.Errorf(scheduling.EINVALID, "the appointment is cancelled")
 	}
-	if !cur.Start.After(now) {
-		return scheduling.Errorf(scheduling.EINVALID, "the appointment has already started")
+	// Today's appointments count as future (spec 7), even once started.
+	if cur.Start.Before(scheduling.LocalMidnight(now)) {
+		return scheduling.Errorf(scheduling.EINVALID, "the appointment is in the past")
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func TestAppointmentLifecycle(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, _, err = st.Book(ctx, bookReq(7, sensitive, "A20047", freeSlots(t, st, "open", 3*time.Hour, 1, false, used)...))
-			wantErr(t, err, scheduling.EINVALID, "")
+			wantErr(t, err, scheduling.ENOTFOUND, "patient") // spec 7 IG: as if not found
 
 			today := scheduling.LocalMidnight(time.Now())
 			list := func(from, to time.Time) []int64 {
@@ -148,8 +148,13 @@ func TestAppointmentLifecycle(t *testing.T) {
 			wantErr(t, err, scheduling.ENOTFOUND, "appointment")
 			_, err = st.Amend(ctx, 7, 999999, 0, "d", "c", now, nil)
 			wantErr(t, err, scheduling.ENOTFOUND, "appointment")
-			_, err = st.Amend(ctx, 7, a2.ID, 0, "d", "c", a2.Start.Add(time.Minute), nil) // started
+			// Spec 7: today's appointments count as future, even once started;
+			// from the next local day on they are past.
+			_, err = st.Amend(ctx, 7, a2.ID, 0, "d", "c", scheduling.AddDaysLocal(scheduling.LocalMidnight(a2.Start), 1), nil)
 			wantErr(t, err, scheduling.EINVALID, "")
+			if _, err := st.Amend(ctx, 7, a2.ID, 0, "started today", "c", a2.Start.Add(time.Minute), nil); err != nil {
+				t.Errorf("amend of an appointment that started today: %v", err)
+			}
 			c, err := st.Cancel(ctx, 7, a1.ID, 2, "no longer needed", now, nil)
 			if err != nil || c.Version != 3 || c.Status != scheduling.ApptCancelled || c.CancellationReason != "no longer needed" || c.Comment != "note" {
 				t.Fatalf("cancel: %+v %v", c, err)
