@@ -118,6 +118,20 @@ var bookCases = []bookCase{
 		}
 		return []byte(`{"resourceType":"Appointment","status":`), mediaJSONCT
 	}, want: 422, code: "INVALID_RESOURCE"},
+	// §6.2: participant.status is a participation status; created is a dateTime
+	// with its offset; the booking organisation is the one contained resource.
+	{name: "ErrParticipantStatusUnknown", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Participant[0].Status = "foo"
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "OK/ParticipantStatusNeedsAction", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Participant[1].Status = "needs-action"
+	}, want: 201},
+	{name: "ErrCreatedDateOnly", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Created = time.Now().Format("2006-01-02")
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrSecondContainedResource", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Contained = append(b.Contained, &fhir.Patient{ResourceType: "Patient", ID: "p1"})
+	}, want: 422, code: "INVALID_RESOURCE"},
 	// AppointmentBook.feature "send extra fields in the resource": an otherwise valid booking.
 	{name: "ErrExtraField", extra: "invalidField", want: 422, code: "INVALID_RESOURCE"},
 	// Elements every resource may carry, and a primitive's extension holder, are not extra.

@@ -147,8 +147,8 @@ func BookRequest(a *fhir.Appointment, practiceID int64, now time.Time) (*schedul
 	}
 	if a.Created == "" {
 		p.add("created is required")
-	} else if t, err := parseDateTime(a.Created); err != nil {
-		p.add("created must be a dateTime")
+	} else if t, err := parseDateTime(a.Created); err != nil || !strings.Contains(a.Created, "T") {
+		p.add("created must be a dateTime with a time and offset")
 	} else {
 		r.Created = t
 	}
@@ -246,8 +246,12 @@ func participants(a *fhir.Appointment, r *scheduling.BookRequest, p *problems) {
 		return
 	}
 	for i, pt := range a.Participant {
-		if pt.Status == "" {
+		switch pt.Status {
+		case "":
 			p.add("participant[%d].status is required", i)
+		case "accepted", "declined", "tentative", "needs-action": // STU3 participationstatus
+		default:
+			p.add("participant[%d].status %q is not a participation status", i, clip(pt.Status))
 		}
 		if pt.Actor == nil || pt.Actor.Reference == "" {
 			p.add("participant[%d].actor is required", i)
@@ -316,6 +320,9 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 	if org == nil {
 		p.add("the booking organisation %s is not a contained Organization", ref)
 		return
+	}
+	if len(a.Contained) > 1 {
+		p.add("only the booking organisation may be contained (%d resources sent)", len(a.Contained))
 	}
 	if org.Name == "" {
 		p.add("the booking organisation needs a name")
