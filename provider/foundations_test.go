@@ -63,20 +63,27 @@ func testCapabilityStatement(t *testing.T, e *env) {
 	}
 	for _, p := range []string{"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Appointment-1", profSlot, profSchedule,
 		profPatient, profPractitioner, profOrganization, profLocation,
-		"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1"} {
+		"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1",
+		// §12.1: the template's Access Record Structured profiles, which the test pack checks here too.
+		"https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-AllergyIntolerance-1",
+		"https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-List-1",
+		"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-StructuredRecord-Bundle-1"} {
 		if !slices.Contains(profiles, p) {
 			t.Errorf("profile list lacks %s", p)
 		}
 	}
-	var opOK bool
+	var opOK, structuredOK bool
 	for _, op := range arr(cs, "rest", 0, "operation") {
 		if str(op, "name") == "gpc.registerpatient" &&
 			str(op, "definition", "reference") == "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-RegisterPatient-Operation-1" {
 			opOK = true
 		}
+		if str(op, "name") == "gpc.getstructuredrecord" {
+			structuredOK = true
+		}
 	}
-	if !opOK {
-		t.Errorf("no gpc.registerpatient operation: %v", at(cs, "rest", 0, "operation"))
+	if !opOK || !structuredOK {
+		t.Errorf("no gpc.registerpatient or gpc.getstructuredrecord operation: %v", at(cs, "rest", 0, "operation"))
 	}
 	var slot any
 	for _, r := range arr(cs, "rest", 0, "resource") {

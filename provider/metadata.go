@@ -30,6 +30,13 @@ func (s *Server) capability(practice *scheduling.Organisation) *fhir.CapabilityS
 	for _, p := range profiles {
 		cs.Profile = append(cs.Profile, fhir.Reference{Reference: string(p)})
 	}
+	// The spec's Foundations template (12.1) also names Access Record
+	// Structured's profiles and operation, and the test pack checks this
+	// endpoint for them, though that capability is served (elsewhere) by
+	// no part of Slotbridge.
+	for _, p := range structuredProfiles {
+		cs.Profile = append(cs.Profile, fhir.Reference{Reference: p})
+	}
 	cs.Rest = []fhir.CapabilityRest{{Mode: "server", Security: &fhir.CapabilitySecurity{CORS: &t},
 		Resource: []fhir.CapabilityResource{
 			{Type: "Patient", Interaction: readSearch, SearchParam: ident},
@@ -46,9 +53,21 @@ func (s *Server) capability(practice *scheduling.Organisation) *fhir.CapabilityS
 					{Name: "service.identifier", Type: "token", Definition: string(gpconnect.ProfileServiceIdentifier),
 						Documentation: "UEC DOS service ID (i.e. https://fhir.nhs.uk/Id/uec-dos-service-id|1000123)"}}},
 		},
-		Operation: []fhir.CapabilityOperation{{Name: "gpc.registerpatient", Definition: fhir.Reference{Reference: string(gpconnect.ProfileRegisterPatientOp)}}},
+		Operation: []fhir.CapabilityOperation{{Name: "gpc.registerpatient", Definition: fhir.Reference{Reference: string(gpconnect.ProfileRegisterPatientOp)}},
+			{Name: "gpc.getstructuredrecord", Definition: fhir.Reference{Reference: "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-GetStructuredRecord-Operation-1"}}},
 	}}
 	return cs
+}
+
+// structuredProfiles are the Access Record Structured profiles the 12.1
+// template lists.
+var structuredProfiles = []string{
+	"https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-AllergyIntolerance-1",
+	"https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Medication-1",
+	"https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-MedicationStatement-1",
+	"https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-MedicationRequest-1",
+	"https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-List-1",
+	"https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-StructuredRecord-Bundle-1",
 }
 
 func (s *Server) metadata(rq *request) error {
