@@ -515,6 +515,7 @@ func testPaths(t *testing.T, e *env) {
 		{"PUT metadata", "PUT", root + "/metadata"},
 		{"OPTIONS metadata", "OPTIONS", root + "/metadata"},
 		{"DELETE Patient/1", "DELETE", root + "/Patient/1"},
+		{"misspelt operation", "POST", root + "/Patient/$gpc.registerpatien"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -541,6 +542,10 @@ func testPaths(t *testing.T, e *env) {
 			if strings.HasSuffix(c.path, "/metadata") && c.method != "GET" && strings.HasPrefix(c.path, root) && res.status != 400 {
 				// §9.2: a wrong HTTP verb is 400 BAD_REQUEST.
 				t.Errorf("wrong verb %s: status = %d, want 400", c.method, res.status)
+			}
+			if strings.Contains(c.path, "$") && res.status != 404 {
+				// An unknown operation is an unknown path (PatientRegister.feature), not a read by a verb it lacks.
+				t.Errorf("unknown operation: status = %d, want 404", res.status)
 			}
 		})
 	}

@@ -70,8 +70,13 @@ func resolve(p string) (match, bool) {
 		}
 		switch segs[0] {
 		case "Patient":
-			if id == "$gpc.registerpatient" {
-				return match{route: rRegister}, true
+			// An operation may arrive with its $ percent-encoded; any other
+			// operation name (a typo included) is an unknown path, not a read.
+			if op, ok := operationName(id); ok {
+				if op == "gpc.registerpatient" {
+					return match{route: rRegister}, true
+				}
+				return match{}, false
 			}
 			return match{route: rPatientID, id: id}, true
 		case "Practitioner":
@@ -91,4 +96,16 @@ func resolve(p string) (match, bool) {
 		}
 	}
 	return match{}, false
+}
+
+// operationName returns the name of an operation path segment ("$name",
+// or "%24name" as a raw path may carry it).
+func operationName(seg string) (string, bool) {
+	if name, ok := strings.CutPrefix(seg, "$"); ok {
+		return name, true
+	}
+	if len(seg) >= 3 && strings.EqualFold(seg[:3], "%24") {
+		return seg[3:], true
+	}
+	return "", false
 }
