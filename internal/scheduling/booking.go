@@ -29,7 +29,7 @@ type BookRequest struct {
 }
 
 // IdempotencyWindow is how long a repeated identical booking (same patient,
-// slots and booking organisation) returns the original appointment.
+// slots, booking organisation, description and comment) returns the original appointment.
 const IdempotencyWindow = 2 * time.Minute
 
 // Description and comment limits (spec §6.2); longer text is refused, never truncated.

@@ -64,12 +64,15 @@ func (r *apptRow) domain(slotIDs []int64) *scheduling.Appointment {
 	return a
 }
 
-// idemKey recognises a retry: the same practice, patient, slots and booking organisation.
+// idemKey recognises a retry: the same practice, patient, slots, booking
+// organisation, description and comment. A request that differs in its
+// texts is another booking (409 when the slots are taken), not a retry whose
+// texts would be silently dropped.
 func idemKey(r *scheduling.BookRequest) string {
 	ids := slices.Clone(r.SlotIDs)
 	slices.Sort(ids)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d|%d|%s|", r.PracticeID, r.PatientID, r.BookingOrg.ODS)
+	fmt.Fprintf(&b, "%d|%d|%s|%q|%q|", r.PracticeID, r.PatientID, r.BookingOrg.ODS, r.Description, r.Comment)
 	for _, id := range ids {
 		b.WriteString(strconv.FormatInt(id, 10))
 		b.WriteByte(',')

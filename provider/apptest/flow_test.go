@@ -94,6 +94,10 @@ func TestAppointmentFlow(t *testing.T) {
 			if hR.Get("Location") != h.Get("Location") {
 				t.Fatalf("retry gave a different appointment: %s vs %s", hR.Get("Location"), h.Get("Location"))
 			}
+			// The same booking with another description is not a retry: 409.
+			stD, _, bD := c.do("POST", "Appointment", gpconnect.CreateAppointment,
+				bytes.Replace(body, []byte(`"description":"`), []byte(`"description":"changed `), 1), nil)
+			expect(t, "same slots, other description", stD, bD, 409, "DUPLICATE_REJECTED")
 			// Another organisation booking the same slot loses with 409.
 			st409, _, b409 := c.do("POST", "Appointment", gpconnect.CreateAppointment, bookBody(tg[0], pid, "B81016"), nil)
 			expect(t, "double booking", st409, b409, 409, "DUPLICATE_REJECTED")
