@@ -20,6 +20,8 @@ func TestService(t *testing.T) {
 	}{
 		{"Profiles", testProfiles},
 		{"ProfileCapBelowBooked", testProfileCapBelowBooked},
+		{"ProfileCapCountsEarlierBookings", testProfileCapCountsEarlierBookings},
+		{"WindowCheckedOnEverySlotOfABooking", testWindowEverySlot},
 		{"Templates", testTemplates},
 		{"TemplateShapeChangeKeepsBookedSessions", testTemplateShapeChange},
 		{"OneOffSession", testOneOffSession},
@@ -145,6 +147,76 @@ func testProfileCapBelowBooked(t *testing.T, f *fx) {
 	if got.Cap != 1 {
 		t.Fatalf("cap %d, want 1", got.Cap)
 	}
+}
+
+// testProfileCapCountsEarlierBookings: a cap set on a profile whose slots
+// were booked while it had none counts those bookings, and cancelling one
+// gives its place back.
+func testProfileCapCountsEarlierBookings(t *testing.T, f *fx) {
+	p, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("later capped")})
+	f.ok(err)
+	slots := f.ids(`SELECT id FROM slots WHERE schedule_id = ? ORDER BY start_at`, f.openSession())
+	for _, id := range slots[:2] {
+		_, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, id, p.ID)
+		f.ok(err)
+	}
+	first := f.book(slots[0])
+	_, err = f.svc.UpdateProfile(f.ctx, f.cli, ods, p.ID, admin.ProfileInput{Cap: ptr(1)})
+	f.ok(err)
+	got, err := f.svc.Profile(f.ctx, f.cli, ods, p.ID)
+	f.ok(err)
+	if got.Booked != 1 {
+		t.Fatalf("booked %d after the cap was set, want 1", got.Booked)
+	}
+	wantCode(t, f.tryBook(slots[1]), scheduling.EINVALID) // the cap of one is held
+	if _, err := f.st.Cancel(f.ctx, f.org.ID, first.ID, 0, "test", f.now, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.book(slots[1])
+}
+
+// testWindowEverySlot: a two-slot booking whose second slot starts beyond
+// the booking window is refused, as the search would not show that slot.
+func testWindowEverySlot(t *testing.T, f *fx) {
+	var all []struct {
+		ID      int64  `db:"id"`
+		Start   int64  `db:"start_at"`
+		End     int64  `db:"end_at"`
+		Loc     int64  `db:"location_id"`
+		Channel string `db:"channel"`
+	}
+	sess, err := f.svc.AddSession(f.ctx, f.cli, ods, admin.SessionInput{Date: f.tomorrow(), Start: "13:00", End: "14:00", SlotMinutes: 15, LocationID: 1,
+		Role: "R0260", ServiceCategory: "Extra", ServiceType: "Extra slot", Channels: []string{"Telephone"}, AccessProfileID: f.open})
+	f.ok(err)
+	db := f.st.DB()
+	if err := db.SelectContext(f.ctx, &all, db.Rebind(`SELECT s.id, s.start_at, s.end_at, sc.location_id, s.channel FROM slots s JOIN schedules sc ON sc.id = s.schedule_id
+		WHERE s.schedule_id = ? ORDER BY s.start_at`), sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	rows := all[:0]
+	for i := 1; i < len(all) && len(rows) == 0; i++ { // two adjacent slots of one channel
+		if all[i-1].End == all[i].Start && all[i-1].Channel == all[i].Channel {
+			rows = all[i-1 : i+1]
+		}
+	}
+	if len(rows) < 2 {
+		t.Fatalf("no two adjacent slots of one channel in %d", len(all))
+	}
+	window := admin.Span(time.Unix(rows[1].Start, 0).Sub(f.now) - time.Second) // the first slot inside, the second not
+	p, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("short window"), BookingWindow: &window, OrgTypes: &[]string{}})
+	f.ok(err)
+	for _, r := range rows[:2] {
+		_, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, r.ID, p.ID)
+		f.ok(err)
+	}
+	start, end := time.Unix(rows[0].Start, 0), time.Unix(rows[1].End, 0)
+	_, _, err = f.st.Book(f.ctx, &scheduling.BookRequest{PracticeID: f.org.ID, PatientID: f.pat, LocationID: rows[0].Loc, SlotIDs: []int64{rows[0].ID, rows[1].ID},
+		Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end), Description: "test",
+		BookingOrg: scheduling.BookingOrg{ODS: "GPCA0001", Name: "Test", Type: "urgent-care"}, Now: f.now})
+	if err == nil || !strings.Contains(err.Error(), "booking_window") {
+		t.Fatalf("two-slot booking reaching past the window: %v, want refused for booking_window", err)
+	}
+	f.book(rows[0].ID) // alone, the first slot is inside the window
 }
 
 var tplIn = admin.TemplateInput{Name: ptr("Thursday evening"), Weekday: ptr("thu"), Start: ptr("18:00"), End: ptr("19:00"), SlotMinutes: ptr(20),

@@ -194,6 +194,14 @@ func (a *AdminTx) InsertProfile(p *scheduling.AccessProfile) (int64, error) {
 // its version. Returns EINVALID when the cap is below the slots already
 // booked, EDUPLICATE on a name clash.
 func (a *AdminTx) UpdateProfile(p *scheduling.AccessProfile) error {
+	if p.Cap > 0 {
+		// Bookings are counted against a profile only while it has a cap, so
+		// a cap set now first counts what its slots already hold (and links
+		// those bookings to it, so that cancelling them gives the place back).
+		if err := a.recountBooked(p.ID); err != nil {
+			return err
+		}
+	}
 	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE access_profiles SET name = ?, bookable = ?, org_types = ?, ods_codes = ?, cap = ?, window_secs = ?,
 		embargo_secs = ?, release_time = ?, release_days = ?, version = version + 1 WHERE id = ? AND practice_id = ?`),
 		p.Name, p.Bookable, joinList(p.OrgTypes), joinList(p.ODSCodes), p.Cap, int64(p.BookingWindow/time.Second), int64(p.Embargo/time.Second),
@@ -204,6 +212,20 @@ func (a *AdminTx) UpdateProfile(p *scheduling.AccessProfile) error {
 	case isUniqueViolation(err):
 		return scheduling.Errorf(scheduling.EDUPLICATE, "the practice already has an access profile named %q", p.Name)
 	}
+	return err
+}
+
+// recountBooked sets a profile's booked counter to the slots its active
+// bookings hold, after linking to it the active bookings of its slots that
+// were made while it had no cap.
+func (a *AdminTx) recountBooked(profileID int64) error {
+	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE appointments SET access_profile_id = ? WHERE status = 'booked' AND access_profile_id = 0
+		AND id IN (SELECT aps.appointment_id FROM appointment_slots aps JOIN slots s ON s.id = aps.slot_id WHERE aps.active = TRUE AND s.access_profile_id = ?)`),
+		profileID, profileID); err != nil {
+		return err
+	}
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE access_profiles SET booked = (SELECT COUNT(*) FROM appointment_slots aps
+		JOIN appointments ap ON ap.id = aps.appointment_id WHERE aps.active = TRUE AND ap.access_profile_id = ?) WHERE id = ?`), profileID, profileID)
 	return err
 }
 

@@ -243,8 +243,13 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
 	}
 	consumer := scheduling.Consumer{OrgType: r.BookingOrg.Type, ODS: r.BookingOrg.ODS}
-	if why := pr.domain().Offer(consumer, r.Now, first.Start); why != scheduling.ReasonNone {
-		return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not available to this booking organisation (%s)", why)
+	// Every slot's start is checked (the window can end between adjacent
+	// slots), as the search checks each slot it shows.
+	prof := pr.domain()
+	for _, sl := range slots {
+		if why := prof.Offer(consumer, r.Now, sl.Start); why != scheduling.ReasonNone {
+			return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not available to this booking organisation (%s)", why)
+		}
 	}
 	n := len(slots)
 	if pr.Cap > 0 {
