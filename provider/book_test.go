@@ -550,9 +550,10 @@ func TestBookAppointment(t *testing.T) {
 	}
 }
 
-// TestSwitchOffSeenAtOnce: a practice switched off through the store the
-// provider uses answers 403 ACCESS_DENIED to the very next search and
-// booking, though the provider caches practices for two seconds.
+// TestSwitchOffSeenAtOnce: a practice switched off, through the store the
+// provider uses or by another process, answers 403 ACCESS_DENIED to the very
+// next search (and booking), and switched on again is served at once, though
+// the provider caches practices for two seconds.
 func TestSwitchOffSeenAtOnce(t *testing.T) {
 	for _, eng := range storetest.Engines(false) {
 		t.Run(eng.Name, func(t *testing.T) {
@@ -574,6 +575,19 @@ func TestSwitchOffSeenAtOnce(t *testing.T) {
 				}
 				wantOK(t, search(), "Bundle")
 			}
+			// Another process (plain SQL here) switches it off and on: the
+			// cache still says on, but the search finds it off and says so,
+			// and a switched-off practice is never cached.
+			exec := func(q string) {
+				if _, err := a.st.DB().ExecContext(context.Background(), q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantOK(t, search(), "Bundle")
+			exec(`UPDATE organisations SET appts_enabled = FALSE WHERE ods = 'A20047'`)
+			wantOutcome(t, search(), 403, "ACCESS_DENIED")
+			exec(`UPDATE organisations SET appts_enabled = TRUE WHERE ods = 'A20047'`)
+			wantOK(t, search(), "Bundle")
 		})
 	}
 }

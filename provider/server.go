@@ -131,6 +131,13 @@ func (s *Server) Handler() http.Handler {
 	return e
 }
 
+// forgetPractice drops a practice's cached copy.
+func (s *Server) forgetPractice(ods string) {
+	s.mu.Lock()
+	delete(s.practices, ods)
+	s.mu.Unlock()
+}
+
 func (s *Server) practice(ctx context.Context, ods string) (*scheduling.Organisation, error) {
 	now := time.Now()
 	// The epoch is read before the organisation, so a change committed
@@ -148,6 +155,12 @@ func (s *Server) practice(ctx context.Context, ods string) (*scheduling.Organisa
 	org, err := s.store.OrganisationByODS(ctx, ods)
 	if err != nil {
 		return nil, err
+	}
+	if !org.GPConnectEnabled || !org.AppointmentsEnabled {
+		// A switched-off practice is read afresh every time, so switching it
+		// on (from any process) is seen by the next request; such requests
+		// are refused early and are rare.
+		return org, nil
 	}
 	s.mu.Lock()
 	s.practices[ods] = cachedPractice{org: org, at: now, epoch: epoch}

@@ -167,6 +167,15 @@ func (s *Server) searchSlots(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if len(res.Slots) == 0 {
+		// The search shows nothing of a practice switched off, which the
+		// practice cache may not know yet (switched by another process): say
+		// so, rather than answer an empty Bundle.
+		if org, err := s.store.OrganisationByODS(rq.c.Request.Context(), rq.ods); err == nil && (!org.GPConnectEnabled || !org.AppointmentsEnabled) {
+			s.forgetPractice(rq.ods)
+			return fail(gpconnect.AccessDenied, "GP Connect appointment management is not enabled at this practice")
+		}
+	}
 	// The Bundle is encoded and written before this returns, so its Slots
 	// can go back to the pool.
 	b, release := fhirmap.SlotBundlePooled(res, rq.practice, sq.includes)
