@@ -128,6 +128,7 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 			sq.includes.Location = true
 		}
 	}
+	var orgType, ods string
 	for _, v := range q["searchFilter"] {
 		system, code, ok := strings.Cut(v, "|")
 		if !ok || code == "" {
@@ -135,15 +136,16 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 		}
 		switch system {
 		case gpconnect.SystemODSOrganisation:
-			if sq.consumer.ODS == "" {
-				sq.consumer.ODS = code
+			if ods == "" {
+				ods = code
 			}
 		case gpconnect.SystemOrganisationType, gpconnect.SystemOrganisationTypeVS:
-			if sq.consumer.OrgType == "" {
-				sq.consumer.OrgType = code
+			if orgType == "" {
+				orgType = code
 			}
 		}
 	}
+	sq.consumer = scheduling.NewConsumer(orgType, ods)
 	if vs := q["service.identifier"]; len(vs) > 0 {
 		if len(vs) > 1 {
 			return nil, fail(gpconnect.BadRequest, "service.identifier may be given only once")

@@ -458,6 +458,8 @@ func testSlotSearchMatching(t *testing.T, e *env) {
 		{"oncology + A20047", []string{odsF(odsLegg), typeF("oncology")}, with(catNurse)},
 		{"oncology + X12345", []string{odsF("X12345"), typeF("oncology")}, with()},
 		{"unknown system only", []string{"https://example.org/other|A20047"}, with()},
+		// ODS codes are issued in capitals; explain and booking read them so too.
+		{"urgent-care + a20047 in lower case", []string{odsF("a20047"), typeF("urgent-care")}, with(catUrgent, catNurse, catTelephone)},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {

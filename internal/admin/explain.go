@@ -106,7 +106,7 @@ func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainIn
 		now = s.Now()
 	}
 	q := scheduling.ExplainQuery{PracticeID: org.ID, Start: in.Start, End: in.End, Now: now,
-		Consumer: scheduling.Consumer{OrgType: strings.TrimSpace(in.OrgType), ODS: strings.ToUpper(strings.TrimSpace(in.ConsumerODS))}}
+		Consumer: scheduling.NewConsumer(in.OrgType, in.ConsumerODS)}
 	slots, err := s.st.SlotsInPeriod(ctx, org.ID, q.Start, q.End)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -39,6 +40,13 @@ func (p *AccessProfile) Restricted() bool { return len(p.OrgTypes) > 0 || len(p.
 type Consumer struct {
 	OrgType string // "" when not sent
 	ODS     string // "" when not sent
+}
+
+// NewConsumer is the consumer as every path matches it (search, booking,
+// explain): the organisation type trimmed, the ODS code trimmed and in
+// capitals, as ODS codes are issued.
+func NewConsumer(orgType, ods string) Consumer {
+	return Consumer{OrgType: strings.TrimSpace(orgType), ODS: strings.ToUpper(strings.TrimSpace(ods))}
 }
 
 // Reason is why a slot is not offered to a consumer; "" means it is offered.

@@ -242,7 +242,7 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	if !hasProfile {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
 	}
-	consumer := scheduling.Consumer{OrgType: r.BookingOrg.Type, ODS: r.BookingOrg.ODS}
+	consumer := scheduling.NewConsumer(r.BookingOrg.Type, r.BookingOrg.ODS)
 	// Every slot's start is checked (the window can end between adjacent
 	// slots), as the search checks each slot it shows.
 	prof := pr.domain()
