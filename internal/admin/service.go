@@ -214,8 +214,8 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 		p.ReleaseDaysBefore = *in.ReleaseDaysBefore
 	}
 	var probs []string
-	if p.Name == "" || len(p.Name) > 100 {
-		probs = append(probs, "name is required (at most 100 characters)")
+	if p.Name == "" || len(p.Name) > 100 || hasControl(p.Name) {
+		probs = append(probs, "name is required (at most 100 characters, no control characters)")
 	}
 	for _, t := range p.OrgTypes {
 		if t != string(gpconnect.OrgTypeGPPractice) && t != string(gpconnect.OrgTypeUrgentCare) {
@@ -227,8 +227,8 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 			probs = append(probs, fmt.Sprintf("ODS code %q is not valid (3 to 10 letters and digits)", c))
 		}
 	}
-	if p.Cap < 0 {
-		probs = append(probs, "cap must be 0 (no cap) or more")
+	if p.Cap < 0 || p.Cap > MaxCap {
+		probs = append(probs, fmt.Sprintf("cap must be 0 (no cap) to %d", MaxCap))
 	}
 	if p.BookingWindow < 0 || p.Embargo < 0 {
 		probs = append(probs, "booking window and embargo cannot be negative")
@@ -406,6 +406,10 @@ func sessionShapeProblems(t *scheduling.SessionTemplate) []string {
 	}
 	if t.Role != "" && !gpconnect.PractitionerRole(t.Role).Valid() {
 		probs = append(probs, fmt.Sprintf("role %q is not in the GPConnect-PractitionerRole-1 value set", t.Role))
+	}
+	if hasControl(t.Name) || hasControl(t.ServiceCategory) || hasControl(t.ServiceType) || len(t.Name) > 100 ||
+		len(t.ServiceCategory) > 200 || len(t.ServiceType) > 200 {
+		probs = append(probs, "name (at most 100 characters), service category and service type (at most 200) cannot hold control characters")
 	}
 	for _, c := range t.Channels {
 		if !gpconnect.DeliveryChannel(c).Valid() {
@@ -648,6 +652,9 @@ func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in Sessio
 	day, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(in.Date), scheduling.London)
 	if err != nil {
 		return Session{}, invalid("date must be YYYY-MM-DD")
+	}
+	if day.After(s.Now().AddDate(MaxSessionYearsAhead, 0, 0)) {
+		return Session{}, invalid("date must be within %d years from today", MaxSessionYearsAhead)
 	}
 	t := &scheduling.SessionTemplate{PracticeID: org.ID, Name: "one-off", Weekday: day.Weekday(), StartLocal: strings.TrimSpace(in.Start),
 		EndLocal: strings.TrimSpace(in.End), SlotMinutes: in.SlotMinutes, LocationID: in.LocationID, PractitionerID: in.PractitionerID,
@@ -918,3 +925,20 @@ func (s *Service) Audit(ctx context.Context, a Actor, ods string, limit int) ([]
 	}
 	return out, nil
 }
+
+// MaxCap bounds a profile's cap (the column is a 32-bit integer on PostgreSQL).
+const MaxCap = 1_000_000
+
+// hasControl reports whether s holds a control character (a NUL cannot be
+// stored in PostgreSQL text, and none belongs in a name).
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxSessionYearsAhead bounds how far ahead a one-off session may be added.
+const MaxSessionYearsAhead = 2

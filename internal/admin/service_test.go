@@ -88,6 +88,11 @@ func testProfiles(t *testing.T, f *fx) {
 		if f.auditCount() != n {
 			t.Fatal("a refused change was audited")
 		}
+		// Values too large for their columns are refused, not wrapped or 500s.
+		_, err = f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("huge"), Cap: ptr(3000000000)})
+		wantCode(t, err, scheduling.EINVALID)
+		_, err = f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("nul\x00name")})
+		wantCode(t, err, scheduling.EINVALID)
 	})
 	t.Run("Update", func(t *testing.T) {
 		up, err := f.svc.UpdateProfile(f.ctx, f.cli, ods, p.ID, admin.ProfileInput{Cap: ptr(3), OrgTypes: &[]string{}, Version: ptr(int64(1))})
@@ -258,6 +263,12 @@ func testTemplates(t *testing.T, f *fx) {
 			}
 		}
 	})
+	t.Run("ErrSlotLongerThanSession", func(t *testing.T) {
+		bad := f.withProfile(tplIn)
+		bad.Name, bad.SlotMinutes = ptr("long slots"), ptr(90) // 18:00 to 19:00
+		_, err := f.svc.CreateTemplate(f.ctx, f.cli, ods, bad)
+		wantCode(t, err, scheduling.EINVALID)
+	})
 	t.Run("ErrForeignLocation", func(t *testing.T) {
 		bad := f.withProfile(tplIn)
 		bad.Name = ptr("foreign")
@@ -353,11 +364,14 @@ func testOneOffSession(t *testing.T, f *fx) {
 		t.Fatalf("audit %+v", a)
 	}
 	for name, mut := range map[string]func(*admin.SessionInput){
-		"Past":        func(i *admin.SessionInput) { i.Date = "2026-03-01" },
-		"BadDate":     func(i *admin.SessionInput) { i.Date = "1 April" },
-		"NoWholeSlot": func(i *admin.SessionInput) { i.SlotMinutes = 90 },
-		"EndBefore":   func(i *admin.SessionInput) { i.End = "12:00" },
-		"NoProfile":   func(i *admin.SessionInput) { i.AccessProfileID = 0 },
+		"Past":         func(i *admin.SessionInput) { i.Date = "2026-03-01" },
+		"BadDate":      func(i *admin.SessionInput) { i.Date = "1 April" },
+		"NoWholeSlot":  func(i *admin.SessionInput) { i.SlotMinutes = 90 },
+		"EndBefore":    func(i *admin.SessionInput) { i.End = "12:00" },
+		"NoProfile":    func(i *admin.SessionInput) { i.AccessProfileID = 0 },
+		"FarFuture":    func(i *admin.SessionInput) { i.Date = "9999-12-03" },
+		"OneDigitHour": func(i *admin.SessionInput) { i.Start = "9:00" },
+		"NULInType":    func(i *admin.SessionInput) { i.ServiceType = "Extra\x00slot" },
 		"OtherPracticeProfile": func(i *admin.SessionInput) {
 			i.AccessProfileID = f.scalar(`SELECT MIN(id) FROM access_profiles WHERE practice_id <> ?`, f.org.ID)
 		},

@@ -19,11 +19,12 @@ func ParseSpan(s string) (Span, error) {
 	if s == "" || s == "0" {
 		return 0, nil
 	}
+	in := s
 	var days int64
 	if i := strings.IndexByte(s, 'd'); i >= 0 {
 		n, err := strconv.ParseInt(s[:i], 10, 32)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("bad duration %q (use e.g. 14d, 36h, 90m, 1d12h)", s)
+			return 0, fmt.Errorf("bad duration %q (use e.g. 14d, 36h, 90m, 1d12h)", in)
 		}
 		days, s = n, s[i+1:]
 	}
@@ -31,12 +32,19 @@ func ParseSpan(s string) (Span, error) {
 	if s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
-			return 0, fmt.Errorf("bad duration %q (use e.g. 14d, 36h, 90m, 1d12h)", s)
+			return 0, fmt.Errorf("bad duration %q (use e.g. 14d, 36h, 90m, 1d12h)", in)
 		}
 		rest = d
 	}
+	// Bounded before multiplying, so a huge value is refused, never wrapped.
+	if days > MaxSpanDays || rest > MaxSpanDays*24*time.Hour-time.Duration(days)*24*time.Hour {
+		return 0, fmt.Errorf("duration %q is longer than %d days", in, MaxSpanDays)
+	}
 	return Span(time.Duration(days)*24*time.Hour + rest), nil
 }
+
+// MaxSpanDays bounds booking windows and embargoes (ten years).
+const MaxSpanDays = 3660
 
 // String writes whole days as "Nd" and the rest as a Go duration.
 func (s Span) String() string {
@@ -72,6 +80,9 @@ func (s *Span) UnmarshalJSON(b []byte) error {
 		var secs int64
 		if err2 := json.Unmarshal(b, &secs); err2 != nil || secs < 0 {
 			return fmt.Errorf("a duration must be a string such as \"14d\" or \"2h\"")
+		}
+		if secs > MaxSpanDays*24*3600 {
+			return fmt.Errorf("a duration of %d seconds is longer than %d days", secs, MaxSpanDays)
 		}
 		*s = Span(time.Duration(secs) * time.Second)
 		return nil

@@ -36,10 +36,14 @@ func (t *SessionTemplate) Validate() error {
 		return Errorf(EINVALID, "template name is required")
 	case err1 != nil || err2 != nil:
 		return Errorf(EINVALID, "start and end must be HH:MM")
+	case fmt.Sprintf("%02d:%02d", sh, sm) != t.StartLocal || fmt.Sprintf("%02d:%02d", eh, em) != t.EndLocal:
+		return Errorf(EINVALID, "start and end must be HH:MM, two digits each")
 	case eh*60+em <= sh*60+sm:
 		return Errorf(EINVALID, "end must be after start")
 	case t.SlotMinutes <= 0 || t.SlotMinutes > 24*60:
 		return Errorf(EINVALID, "slot length must be positive")
+	case t.SlotMinutes > (eh*60+em)-(sh*60+sm):
+		return Errorf(EINVALID, "the slot length (%d minutes) is longer than the session (%d minutes)", t.SlotMinutes, (eh*60+em)-(sh*60+sm))
 	case t.LocationID == 0:
 		return Errorf(EINVALID, "a location is required")
 	case t.Role == "":
