@@ -21,7 +21,9 @@ import (
 
 func init() {
 	registerMount("/admin/api/", func(st *store.Store, log *slog.Logger) (http.Handler, error) {
-		return admin.NewHandler(admin.New(st), log), nil
+		svc := admin.New(st)
+		svc.Horizon = serveHorizon
+		return admin.NewHandler(svc, log), nil
 	})
 }
 

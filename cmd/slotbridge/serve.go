@@ -17,8 +17,13 @@ import (
 	"github.com/slotbridge/slotbridge/provider"
 )
 
-// horizon is how far ahead sessions are materialised and kept topped up.
-const horizon = 6*7*24*time.Hour + 24*time.Hour
+// horizonFor is how far ahead sessions are materialised and kept topped
+// up for a horizon of weeks: whole weeks, and the day after them.
+func horizonFor(weeks int) time.Duration { return time.Duration(weeks)*7*24*time.Hour + 24*time.Hour }
+
+// serveHorizon is the running server's horizon, which the admin API's
+// template changes materialise to as well.
+var serveHorizon = horizonFor(6)
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -34,10 +39,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// read-header-timeout, one that trickles its body after read-timeout.
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest time to read a request's headers")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "longest time to read a whole request, body included")
+	horizonWeeks := fs.Int("horizon-weeks", envInt("SLOTBRIDGE_HORIZON_WEEKS", 6), "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
 	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate address; keep it on loopback")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *horizonWeeks < 1 || *horizonWeeks > 52 {
+		return fmt.Errorf("--horizon-weeks must be 1 to 52, not %d", *horizonWeeks)
+	}
+	horizon := horizonFor(*horizonWeeks)
+	serveHorizon = horizon
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logJSON {
 		h = slog.NewJSONHandler(stderr, nil)
@@ -56,7 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		log.Info("demo data loaded", "took", time.Since(t0).Round(time.Millisecond))
 	}
-	go topUp(ctx, st, log)
+	go topUp(ctx, st, log, horizon)
 
 	verifier := &auth.Verifier{}
 	if *jwks != "" {
@@ -104,24 +115,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// topUp keeps the rolling horizon of sessions materialised as days pass.
-func topUp(ctx context.Context, st *store.Store, log *slog.Logger) {
+// topUp keeps the rolling horizon of sessions materialised as days pass:
+// once at start (a server down for days would otherwise wait an hour with
+// its last days missing), then hourly.
+func topUp(ctx context.Context, st *store.Store, log *slog.Logger, horizon time.Duration) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
+		now := time.Now()
+		n, err := st.Materialise(ctx, 0, now.Add(-24*time.Hour), now.Add(horizon))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("horizon top-up failed", "err", err)
+		case n > 0:
+			log.Info("horizon topped up", "sessions", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			now := time.Now()
-			n, err := st.Materialise(ctx, 0, now.Add(-24*time.Hour), now.Add(horizon))
-			if err != nil {
-				log.Error("horizon top-up failed", "err", err)
-				continue
-			}
-			if n > 0 {
-				log.Info("horizon topped up", "sessions", n)
-			}
 		}
 	}
 }
