@@ -652,7 +652,7 @@ func printExplanation(w io.Writer, ex *admin.Explanation) error {
 	if len(ex.Sessions) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SESSION\tSTART\tEND\tCLINICIAN\tLOCATION\tSLOTS\tOFFERED\tREMOVED")
+		fmt.Fprintln(tw, "SESSION\tTYPE\tSTART\tEND\tCLINICIAN\tLOCATION\tSLOTS\tOFFERED\tREMOVED")
 		for _, s := range ex.Sessions {
 			var parts []string
 			for _, r := range s.Removed {
@@ -666,7 +666,7 @@ func printExplanation(w io.Writer, ex *admin.Explanation) error {
 			if s.Status != "active" {
 				status = " (" + s.Status + ")"
 			}
-			fmt.Fprintf(tw, "%d%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.ID, status, s.Start, s.End, clin, s.Location, s.Total, s.Offered, strings.Join(parts, " "))
+			fmt.Fprintf(tw, "%d%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.ID, status, s.Type, s.Start, s.End, clin, s.Location, s.Total, s.Offered, strings.Join(parts, " "))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

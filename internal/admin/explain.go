@@ -28,10 +28,14 @@ type ReasonCount struct {
 
 // ExplainSession is one session's part of an explanation.
 type ExplainSession struct {
-	ID             int64         `json:"id"`
-	Start          string        `json:"start"`
-	End            string        `json:"end"`
-	Status         string        `json:"status"`
+	ID     int64  `json:"id"`
+	Start  string `json:"start"`
+	End    string `json:"end"`
+	Status string `json:"status"`
+	// Type is the session's schedule type (service category) and TemplateID
+	// the weekly template it came from (0 for a one-off session).
+	Type           string        `json:"type"`
+	TemplateID     int64         `json:"template_id"`
 	PractitionerID int64         `json:"practitioner_id"`
 	Clinician      string        `json:"clinician"`
 	LocationID     int64         `json:"location_id"`
@@ -149,7 +153,7 @@ func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainIn
 	for _, se := range ex.Sessions {
 		sc := se.Schedule
 		es := ExplainSession{ID: sc.ID, Start: scheduling.FormatLocal(sc.Start), End: scheduling.FormatLocal(sc.End), Status: sc.Status,
-			PractitionerID: sc.PractitionerID, LocationID: sc.LocationID, Total: se.Total, Offered: se.Offered, Removed: reasonCounts(se.Counts, false)}
+			Type: sc.ServiceCategory, TemplateID: sc.TemplateID, PractitionerID: sc.PractitionerID, LocationID: sc.LocationID, Total: se.Total, Offered: se.Offered, Removed: reasonCounts(se.Counts, false)}
 		if p := pracs[sc.PractitionerID]; p != nil {
 			es.Clinician = clinicianName(p)
 		}

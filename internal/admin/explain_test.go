@@ -120,12 +120,12 @@ func TestExplainSwitchesAndSessions(t *testing.T) {
 			}
 			named := false
 			for _, s := range ex.Sessions {
-				if s.Clinician != "" && s.Location != "" && s.Start != "" {
+				if s.Clinician != "" && s.Location != "" && s.Start != "" && s.Type != "" && s.TemplateID != 0 {
 					named = true
 				}
 			}
 			if !named {
-				t.Fatalf("no session named with clinician and location: %+v", ex.Sessions)
+				t.Fatalf("no session named with clinician, location, type and template: %+v", ex.Sessions)
 			}
 			for _, c := range []struct {
 				which  string
