@@ -38,7 +38,7 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin sessions list --ods X [--from DATE --to DATE]
   admin sessions add --ods X --date 2026-12-01 --start 09:00 --end 12:00 --slot-minutes 15 --location ID [--practitioner ID]
                  --role R0260 --category TEXT --type TEXT --channels In-person --profile ID
-  admin sessions block|unblock|cancel --ods X --id N
+  admin sessions block|unblock|cancel --ods X --id N;  admin sessions profile --ods X --id N --profile P
   admin slots block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
   admin enable|disable --ods X [--switch all|gp_connect|appointments]
   admin explain --ods X [--org-type urgent-care] [--consumer-ods Y] --start DATE|DATETIME --end DATE|DATETIME [--now DATETIME]
@@ -435,11 +435,11 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 // ---- sessions and slots ----
 
 func adminSessions(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
-	if sub != "list" && sub != "add" && sub != "block" && sub != "unblock" && sub != "cancel" {
+	if sub != "list" && sub != "add" && sub != "block" && sub != "unblock" && sub != "cancel" && sub != "profile" {
 		return unknownSub("sessions", sub)
 	}
 	c := newAdminCmd("sessions "+sub, stdout, stderr)
-	id := c.fs.Int64("id", 0, "session id (block, unblock, cancel)")
+	id := c.fs.Int64("id", 0, "session id (block, unblock, cancel, profile)")
 	from := c.fs.String("from", "", "list from this date or dateTime (default today)")
 	to := c.fs.String("to", "", "list up to the end of this date, or this dateTime (default 14 days on)")
 	var in admin.SessionInput
@@ -501,6 +501,11 @@ func adminSessions(ctx context.Context, sub string, args []string, stdout, stder
 		ch, err = svc.UnblockSession(ctx, a, *c.ods, *id)
 	case "cancel":
 		ch, err = svc.CancelSession(ctx, a, *c.ods, *id)
+	case "profile":
+		if in.AccessProfileID <= 0 {
+			return errors.New("--profile is required")
+		}
+		ch, err = svc.SetSessionProfile(ctx, a, *c.ods, *id, in.AccessProfileID)
 	}
 	if err != nil || *c.asJSON {
 		return orJSON(c, ch, err)

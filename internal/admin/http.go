@@ -407,8 +407,16 @@ func (h *Handler) sessionAction(r *http.Request, a Actor) (int, any, error) {
 		c, err = h.svc.UnblockSession(r.Context(), a, ods, id)
 	case "cancel":
 		c, err = h.svc.CancelSession(r.Context(), a, ods, id)
+	case "profile":
+		var in struct {
+			AccessProfileID int64 `json:"access_profile_id"`
+		}
+		if err := decode(r, &in); err != nil {
+			return 0, nil, err
+		}
+		c, err = h.svc.SetSessionProfile(r.Context(), a, ods, id, in.AccessProfileID)
 	default:
-		return 0, nil, scheduling.NotFound("path", "sessions have the actions block, unblock and cancel")
+		return 0, nil, scheduling.NotFound("path", "sessions have the actions block, unblock, cancel and profile")
 	}
 	return http.StatusOK, c, err
 }

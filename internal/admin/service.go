@@ -711,6 +711,27 @@ func (s *Service) BlockSession(ctx context.Context, a Actor, ods string, id int6
 	})
 }
 
+// SetSessionProfile gives a session, and each of its slots no booking holds,
+// another access profile of the practice. Errors: ENOTFOUND, EINVALID.
+func (s *Service) SetSessionProfile(ctx context.Context, a Actor, ods string, id, profileID int64) (SessionChange, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return SessionChange{}, err
+	}
+	return s.sessionChange(ctx, a, ods, id, "session.profile", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
+		if _, err := tx.Profile(org.ID, profileID); err != nil {
+			if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+				return invalid("access profile %d is not a profile of this practice", profileID)
+			}
+			return err
+		}
+		n, err := tx.SetSessionProfile(id, profileID)
+		out.Changed = n
+		out.KeptBooked = slices.Clone(cur.AppointmentIDs)
+		return err
+	})
+}
+
 // UnblockSession frees every blocked slot of an active session. Errors: ENOTFOUND, EINVALID (cancelled).
 func (s *Service) UnblockSession(ctx context.Context, a Actor, ods string, id int64) (SessionChange, error) {
 	return s.sessionChange(ctx, a, ods, id, "session.unblock", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {

@@ -26,6 +26,7 @@ func TestService(t *testing.T) {
 		{"TemplateShapeChangeKeepsBookedSessions", testTemplateShapeChange},
 		{"OneOffSession", testOneOffSession},
 		{"BlockAndCancelSession", testBlockCancelSession},
+		{"SessionProfile", testSessionProfile},
 		{"Slots", testSlots},
 		{"Switches", testSwitches},
 		{"Tokens", testTokens},
@@ -383,6 +384,29 @@ func testOneOffSession(t *testing.T, f *fx) {
 			wantCode(t, err, scheduling.EINVALID)
 		})
 	}
+}
+
+// testSessionProfile: a session's profile moves to another, on the session
+// and its unbooked slots (a booked slot keeps its own), and is audited.
+func testSessionProfile(t *testing.T, f *fx) {
+	id := f.openSession()
+	slots := f.ids(`SELECT id FROM slots WHERE schedule_id = ? ORDER BY start_at`, id)
+	f.book(slots[0])
+	p, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("moved"), Bookable: ptr(false)})
+	f.ok(err)
+	ch, err := f.svc.SetSessionProfile(f.ctx, f.cli, ods, id, p.ID)
+	f.ok(err)
+	if ch.Changed != len(slots)-1 || ch.Session.AccessProfileID != p.ID || len(ch.KeptBooked) != 1 {
+		t.Fatalf("change %+v, want %d slots moved and one booking kept", ch, len(slots)-1)
+	}
+	if n := f.scalar(`SELECT COUNT(*) FROM slots WHERE schedule_id = ? AND access_profile_id = ?`, id, p.ID); n != int64(len(slots)-1) {
+		t.Fatalf("%d slots on the new profile, want %d", n, len(slots)-1)
+	}
+	if a := f.lastAudit(); a.Action != "session.profile" || a.Target != "session/"+itoa(id) {
+		t.Fatalf("audit %+v", a)
+	}
+	_, err = f.svc.SetSessionProfile(f.ctx, f.cli, ods, id, f.scalar(`SELECT MIN(id) FROM access_profiles WHERE practice_id <> ?`, f.org.ID))
+	wantCode(t, err, scheduling.EINVALID)
 }
 
 func testBlockCancelSession(t *testing.T, f *fx) {

@@ -310,6 +310,22 @@ func (a *AdminTx) SetSessionSlots(scheduleID int64, from, to scheduling.SlotStat
 	return int(n), nil
 }
 
+// SetSessionProfile sets a session's access profile, on the session and on
+// every slot it holds that no booking holds (a booked slot keeps the profile
+// it was booked under). It returns the number of slots changed.
+func (a *AdminTx) SetSessionProfile(scheduleID, profileID int64) (int, error) {
+	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET access_profile_id = ?, version = version + 1 WHERE id = ?`), profileID, scheduleID); err != nil {
+		return 0, err
+	}
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, version = version + 1
+		WHERE schedule_id = ? AND access_profile_id <> ? AND status <> 'busy'`), profileID, scheduleID, profileID)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // SetSessionBlocked marks a session blocked or not; while blocked, a slot
 // freed by cancelling its appointment is blocked instead of offered.
 func (a *AdminTx) SetSessionBlocked(scheduleID int64, blocked bool) error {
