@@ -523,6 +523,36 @@ func bookChecks() []check {
 			}
 			return nil
 		}},
+		{g, "org-type-valueset-system", func(ctx context.Context, e *env) error {
+			// The NHS test pack codes the booking organisation's type with the
+			// ValueSet URL; a provider must read it as the CodeSystem's.
+			r, slots, err := e.freeSlotsWithResult(ctx)
+			if err != nil {
+				return err
+			}
+			a, err := e.bookingFor(ctx, r, slots, "Conformance org type ValueSet")
+			if err != nil {
+				return err
+			}
+			org, ok := a.Contained[0].(*fhir.Organization)
+			if !ok || len(org.Type) == 0 || len(org.Type[0].Coding) == 0 {
+				return skipf("the booking organisation carries no type (no org type in the data map's search)")
+			}
+			org.Type[0].Coding[0].System = "https://fhir.nhs.uk/STU3/ValueSet/GPConnect-OrganisationType-1"
+			if _, err := e.book(ctx, a); err != nil {
+				return wantOK("a booking whose organisation type is coded with the ValueSet URL (as the test pack sends it)", err)
+			}
+			return nil
+		}},
+		{g, "extra-field", badBooking(func(m map[string]any) { m["invalidField"] = "Assurance Testing" })},
+		{g, "participant-status-unknown", badBooking(func(m map[string]any) {
+			participants(m)[0].(map[string]any)["status"] = "maybe"
+		})},
+		{g, "created-date-only", badBooking(func(m map[string]any) {
+			if c, ok := m["created"].(string); ok && len(c) >= 10 {
+				m["created"] = c[:10]
+			}
+		})},
 		{g, "unknown-slot", badBooking(func(m map[string]any) { m["slot"] = []any{map[string]any{"reference": "Slot/999999999"}} },
 			gpconnect.InvalidResource, gpconnect.ReferenceNotFound)},
 		{g, "malformed-slot-reference", badBooking(func(m map[string]any) { m["slot"] = []any{map[string]any{"reference": "Slot/hello"}} },

@@ -135,6 +135,30 @@ func metadataChecks() []check {
 			}
 			return nil
 		}},
+		{g, "accept-plain-json-415", func(ctx context.Context, e *env) error {
+			// Spec §2.1: only the FHIR media types; the test pack expects 415 for application/json.
+			resp, err := e.raw(ctx, consumer.Request{Method: http.MethodGet, Path: "metadata", Interaction: gpconnect.ReadMetadata},
+				consumer.WithHeader("Accept", "application/json"))
+			if err != nil {
+				return wantOK("GET /metadata", err)
+			}
+			return wantOutcomeResponse(resp, 415)
+		}},
+		{g, "structured-record-in-capability", func(ctx context.Context, e *env) error {
+			// Spec §12.1: the template's Access Record Structured operation, which the test pack checks here too.
+			cs, err := e.c.Metadata(ctx)
+			if err != nil {
+				return wantOK("GET /metadata", err)
+			}
+			for _, r := range cs.Rest {
+				for _, op := range r.Operation {
+					if op.Name == "gpc.getstructuredrecord" {
+						return nil
+					}
+				}
+			}
+			return failf("the CapabilityStatement has no gpc.getstructuredrecord operation")
+		}},
 		{g, "wrong-case-path", func(ctx context.Context, e *env) error {
 			resp, err := e.raw(ctx, consumer.Request{Method: http.MethodGet, Path: "Metadata", Interaction: gpconnect.ReadMetadata})
 			if err != nil {
