@@ -95,6 +95,14 @@ func (s *Server) readPatient(rq *request) error {
 }
 
 func (s *Server) findOrganization(rq *request) error {
+	// The test pack's OrganizationSearch refuses a parameter other than
+	// identifier and the _-prefixed result parameters (_format, _count,
+	// _sort) with 400; the other searches ignore unknown parameters.
+	for k := range rq.query() {
+		if k != "identifier" && !strings.HasPrefix(k, "_") && !strings.EqualFold(k, "identifier") {
+			return fail(gpconnect.BadRequest, "Search parameter %q is not supported on Organization", clip(k, 40))
+		}
+	}
 	system, value, err := identifierParam(rq)
 	if err != nil {
 		return err

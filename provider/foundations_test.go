@@ -367,12 +367,21 @@ func testOrganisation(t *testing.T, e *env) {
 		{"duplicate identifier", identifierQuery(sysODSOrg, odsLegg) + "&" + identifierQuery(sysODSOrg, odsLegg), 400, "BAD_REQUEST"},
 		{"wrong-case Identifier", "Identifier=" + url.QueryEscape(sysODSOrg+"|"+odsLegg), 400, "BAD_REQUEST"},
 		{"identifier missing", "", 400, "BAD_REQUEST"},
+		// OrganizationSearch.feature: a parameter other than identifier is refused.
+		{"unknown parameter before identifier", "incorrectParameter=x&" + identifierQuery(sysODSOrg, odsLegg), 400, "BAD_REQUEST"},
+		{"unknown parameter after identifier", identifierQuery(sysODSOrg, odsLegg) + "&invalidParameter=x", 400, "BAD_REQUEST"},
 	}
 	for _, row := range errRows {
 		t.Run(row.name, func(t *testing.T) {
 			wantOutcome(t, e.get(t, "Organization?"+row.query, iidFindOrg, scopeOrgRead), row.status, row.code)
 		})
 	}
+	t.Run("_count and _sort accepted", func(t *testing.T) {
+		b := wantOK(t, e.get(t, "Organization?"+identifierQuery(sysODSOrg, odsLegg)+"&_count=1&_sort=name", iidFindOrg, scopeOrgRead), "Bundle")
+		if n := len(entries(b)); n != 1 {
+			t.Errorf("%d entries, want 1", n)
+		}
+	})
 	t.Run("read A20047", func(t *testing.T) {
 		if orgID == "" {
 			t.Fatal("the Organization search above found no id for A20047")
