@@ -34,6 +34,11 @@ func parseMedia(v string) (format, bool) {
 	if err != nil {
 		return 0, false
 	}
+	return mediaFormat(mt, params)
+}
+
+// mediaFormat maps a parsed media type and its parameters to a format.
+func mediaFormat(mt string, params map[string]string) (format, bool) {
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 		return 0, false
 	}
@@ -86,7 +91,7 @@ func parseAccept(acc string) (format, bool) {
 		if q == 0 {
 			continue // "not acceptable" (RFC 9110 §12.4.2)
 		}
-		f, ok := parseMedia(strings.TrimSpace(part))
+		f, ok := mediaFormat(mt, params)
 		if !ok {
 			if mt != "*/*" && mt != "application/*" {
 				continue

@@ -156,7 +156,7 @@ func (s *Server) practice(ctx context.Context, ods string) (*scheduling.Organisa
 	if err != nil {
 		return nil, err
 	}
-	if !org.GPConnectEnabled || !org.AppointmentsEnabled {
+	if !org.AppointmentsOn() {
 		// A switched-off practice is read afresh every time, so switching it
 		// on (from any process) is seen by the next request; such requests
 		// are refused early and are rare.

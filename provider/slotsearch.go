@@ -134,12 +134,12 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 		if !ok || code == "" {
 			continue
 		}
-		switch system {
-		case gpconnect.SystemODSOrganisation:
+		switch {
+		case system == gpconnect.SystemODSOrganisation:
 			if ods == "" {
 				ods = code
 			}
-		case gpconnect.SystemOrganisationType, gpconnect.SystemOrganisationTypeVS:
+		case gpconnect.IsOrganisationTypeSystem(system):
 			if orgType == "" {
 				orgType = code
 			}
@@ -173,7 +173,7 @@ func (s *Server) searchSlots(rq *request) error {
 		// The search shows nothing of a practice switched off, which the
 		// practice cache may not know yet (switched by another process): say
 		// so, rather than answer an empty Bundle.
-		if org, err := s.store.OrganisationByODS(rq.c.Request.Context(), rq.ods); err == nil && (!org.GPConnectEnabled || !org.AppointmentsEnabled) {
+		if org, err := s.store.OrganisationByODS(rq.c.Request.Context(), rq.ods); err == nil && !org.AppointmentsOn() {
 			s.forgetPractice(rq.ods)
 			return fail(gpconnect.AccessDenied, "GP Connect appointment management is not enabled at this practice")
 		}

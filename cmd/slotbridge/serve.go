@@ -13,6 +13,7 @@ import (
 
 	"github.com/slotbridge/slotbridge/internal/auth"
 	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store"
 	"github.com/slotbridge/slotbridge/provider"
 )
@@ -123,7 +124,7 @@ func topUp(ctx context.Context, st *store.Store, log *slog.Logger, horizon time.
 	defer tick.Stop()
 	for {
 		now := time.Now()
-		n, err := st.Materialise(ctx, 0, now.Add(-24*time.Hour), now.Add(horizon))
+		n, err := st.Materialise(ctx, 0, scheduling.LocalMidnight(now), now.Add(horizon))
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("horizon top-up failed", "err", err)

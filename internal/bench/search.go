@@ -98,11 +98,10 @@ func (w window) url(base string) string {
 	return base + "/" + w.practice.ODS + "/STU3/1/gpconnect/Slot?" + q.Encode()
 }
 
-// rangeSQL is the bare range query the slot search starts with (the same
-// text as the store's), read through database/sql with plain Scan.
+// rangeSQL is the bare range query the slot search starts with (the store's
+// own condition), read through database/sql with plain Scan.
 const rangeSQL = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version FROM slots
-	WHERE practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?
-	AND EXISTS (SELECT 1 FROM organisations WHERE id = ? AND gpc_enabled = TRUE AND appts_enabled = TRUE) ORDER BY start_at, id`
+	WHERE ` + store.FreeSlotsWhere + ` ORDER BY start_at, id`
 
 // RunSearch measures issue 3's slot search on one target: for each size,
 // the search over loopback HTTP at c=1 and c=32, and in the same run its

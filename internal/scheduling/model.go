@@ -42,6 +42,10 @@ type Organisation struct {
 // IsPractice reports whether the organisation hosts a GP Connect endpoint.
 func (o *Organisation) IsPractice() bool { return o.Kind == KindPractice }
 
+// AppointmentsOn reports whether both switches that Appointment Management
+// needs are on: GP Connect and the capability itself.
+func (o *Organisation) AppointmentsOn() bool { return o.GPConnectEnabled && o.AppointmentsEnabled }
+
 // Organisation kinds.
 const (
 	KindPractice = "practice"

@@ -193,7 +193,7 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	err = tx.QueryRowxContext(ctx, tx.Rebind(`SELECT sc.id, sc.practice_id, sc.location_id, sc.practitioner_id, sc.role, sc.service_category,
 		sc.start_at, sc.end_at, sc.access_profile_id, sc.template_id, sc.status, sc.version,
 		COALESCE((SELECT CASE WHEN sensitive THEN 2 ELSE 1 END FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE AND deceased = ''), 0),
-		(SELECT COUNT(*) FROM organisations WHERE id = ? AND gpc_enabled = TRUE AND appts_enabled = TRUE),
+		(SELECT COUNT(*) FROM (`+practiceOnSQL+`) AS practice_on),
 		p.id IS NOT NULL, COALESCE(p.id, 0), COALESCE(p.practice_id, 0), COALESCE(p.name, ''), COALESCE(p.bookable, FALSE),
 		COALESCE(p.org_types, ''), COALESCE(p.ods_codes, ''), COALESCE(p.cap, 0), COALESCE(p.booked, 0), COALESCE(p.window_secs, 0),
 		COALESCE(p.embargo_secs, 0), COALESCE(p.release_time, ''), COALESCE(p.release_days, 0), COALESCE(p.version, 0)

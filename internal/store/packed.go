@@ -37,7 +37,7 @@ import (
 const sqliteFreeSlotsQuery = `SELECT ` + sqliteGenerationCols + `,
 		(SELECT COALESCE(group_concat(format('%d,%d,%d,%d,%d,%d,%d:', id, schedule_id, start_at, end_at, access_profile_id, version,
 			length(CAST(channel AS BLOB))) || channel || length(CAST(service_type AS BLOB)) || ':' || service_type, ''), '')
-		FROM slots WHERE ` + freeSlotsWhere + `)`
+		FROM slots WHERE ` + FreeSlotsWhere + `)`
 
 // pqFreeSlotsQuery is sqliteFreeSlotsQuery for PostgreSQL through lib/pq,
 // whose text protocol and database/sql's boxing cost much the same per
@@ -48,7 +48,7 @@ const sqliteFreeSlotsQuery = `SELECT ` + sqliteGenerationCols + `,
 const pqFreeSlotsQuery = `SELECT ` + pgGenerationCols + `,
 		(SELECT COALESCE(string_agg(format('%s,%s,%s,%s,%s,%s,%s:%s%s:%s', id, schedule_id, start_at, end_at, access_profile_id, version,
 			char_length(channel), channel, char_length(service_type), service_type), ''), '')
-		FROM slots WHERE ` + freeSlotsWhere + `)`
+		FROM slots WHERE ` + FreeSlotsWhere + `)`
 
 // freeSlotRowsPacked is freeSlotRows on SQLite and lib/pq.
 func (s *Store) freeSlotRowsPacked(ctx context.Context, sc *slotScanner, practiceID, from, to int64) error {

@@ -152,16 +152,20 @@ func (s *Store) freeSlotRows(ctx context.Context, practiceID, from, to int64) (*
 // end_at. Every row also carries the generation columns. Its arguments are
 // practice four times, from, to, to, practice.
 const freeSlotsQuery = `SELECT id, schedule_id, start_at, end_at, channel, service_type, access_profile_id, version, ` + pgGenerationCols + `
-		FROM slots WHERE ` + freeSlotsWhere + ` ORDER BY start_at, id`
+		FROM slots WHERE ` + FreeSlotsWhere + ` ORDER BY start_at, id`
 
-// freeSlotsWhere selects a practice's free slots in a period, and none when
-// the practice is switched off: the provider's practice cache may be up to
-// its TTL behind a switch made by another process (the CLI, another
-// instance), and the slots must not be shown even then. The EXISTS does not
-// depend on the row, so it runs once. Its arguments are practice, from, to,
-// to, practice.
-const freeSlotsWhere = `practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?
-		AND EXISTS (SELECT 1 FROM organisations WHERE id = ? AND gpc_enabled = TRUE AND appts_enabled = TRUE)`
+// FreeSlotsWhere is the slot search's range condition (exported so that the
+// benchmark's floor query is the same text): a practice's free slots in a
+// period, and none when the practice is switched off, since the provider's
+// practice cache may be behind a switch made by another process (the CLI,
+// another instance). The EXISTS does not depend on the row, so it runs once.
+// Its arguments are practice, from, to, to, practice.
+const FreeSlotsWhere = `practice_id = ? AND status = 'free' AND start_at >= ? AND start_at <= ? AND end_at <= ?
+		AND EXISTS (` + practiceOnSQL + `)`
+
+// practiceOnSQL selects a row when practice ? has GP Connect and Appointment
+// Management switched on (scheduling.Organisation.AppointmentsOn in SQL).
+const practiceOnSQL = `SELECT 1 FROM organisations WHERE id = ? AND gpc_enabled = TRUE AND appts_enabled = TRUE`
 
 // generationCols are what the search reads beside its slots to use the
 // cache (see migration 0005 and refCache): the practice's generation of its
