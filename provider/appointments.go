@@ -38,7 +38,7 @@ func (s *Server) writeAppointment(rq *request, status int, a *scheduling.Appoint
 		rq.c.Writer.WriteHeader(status)
 		return
 	}
-	s.write(rq, status, fhirmap.Appointment(a))
+	s.write(rq, status, fhirmap.Appointment(a, s.filtering(rq.practice) == scheduling.FilteringEnabled))
 }
 
 func (s *Server) book(rq *request) error {
@@ -50,6 +50,7 @@ func (s *Server) book(rq *request) error {
 	if err != nil {
 		return err
 	}
+	req.ServiceFilteringOn = s.filtering(rq.practice) == scheduling.FilteringEnabled
 	req.Audit = s.durableAudit(rq, http.StatusCreated)
 	// Unknown slots, broken access rules and a past start are EINVALID (422
 	// INVALID_RESOURCE); a slot no longer free is ECONFLICT (409 DUPLICATE_REJECTED).
@@ -233,12 +234,13 @@ func (s *Server) retrieveAppointments(rq *request) error {
 		return err
 	}
 	b := fhir.NewSearchset()
+	filtering := s.filtering(rq.practice) == scheduling.FilteringEnabled
 	for _, a := range appts {
 		// One appointment too incomplete for the profile fails the whole bundle (spec §7).
 		if err := complete(a); err != nil {
 			return err
 		}
-		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Appointment(a)})
+		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Appointment(a, filtering)})
 		rq.noteResource("Appointment", strconv.FormatInt(a.ID, 10))
 	}
 	s.write(rq, http.StatusOK, b)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -186,21 +187,55 @@ func (s *Server) readLocation(rq *request) error {
 	return nil
 }
 
-// Service filtering (1.2.8): Slotbridge has no DOS service list, so the
-// organisation switch is effectively OFF: find answers an empty Bundle and
-// read answers 404, as spec §5.10 requires in that state.
+// Find a healthcare service (1.2.8): the practice's services, or those whose
+// DOS id every identifier parameter names. With service filtering off at the
+// practice the list counts as empty (spec §5.10): an empty Bundle.
 func (s *Server) findHealthcareService(rq *request) error {
-	if vs, ok := rq.query()["identifier"]; ok {
-		for _, v := range vs {
-			if sys, val, ok := strings.Cut(v, "|"); !ok || sys == "" || val == "" {
-				return fail(gpconnect.InvalidParameter, "The identifier parameter must be system|value")
+	var dosIDs []string
+	for _, v := range rq.query()["identifier"] {
+		sys, val, ok := strings.Cut(v, "|")
+		if !ok || sys == "" || val == "" {
+			return fail(gpconnect.InvalidParameter, "The identifier parameter must be system|value")
+		}
+		if sys != gpconnect.SystemDOSService {
+			// Services are identified by DOS id only: no service matches another system.
+			val = ""
+		}
+		dosIDs = append(dosIDs, val)
+	}
+	b := fhir.NewSearchset()
+	if s.filtering(rq.practice) == scheduling.FilteringEnabled {
+		l, err := s.store.HealthcareServices(rq.c.Request.Context(), rq.practice.ID)
+		if err != nil {
+			return err
+		}
+		for i := range l {
+			h := &l[i]
+			if !slices.ContainsFunc(dosIDs, func(d string) bool { return d != h.DOSID }) {
+				b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.HealthcareService(h)})
+				rq.noteResource("HealthcareService", strconv.FormatInt(h.ID, 10))
 			}
 		}
 	}
-	s.write(rq, http.StatusOK, fhir.NewSearchset())
+	s.write(rq, http.StatusOK, b)
 	return nil
 }
 
+// Read a healthcare service (1.2.8): 404 for an unknown id, and for every id
+// while service filtering is off at the practice (spec §5.10).
 func (s *Server) readHealthcareService(rq *request) error {
-	return fail(gpconnect.NoRecordFound, "No healthcare service with id %q (service filtering is not enabled at this practice)", clip(rq.id, 64))
+	if rq.id == "" {
+		return fail(gpconnect.BadRequest, "A HealthcareService read needs a logical id")
+	}
+	id, ok := logicalID(rq.id)
+	if !ok || s.filtering(rq.practice) != scheduling.FilteringEnabled {
+		return fail(gpconnect.NoRecordFound, "No healthcare service with id %q", clip(rq.id, 64))
+	}
+	h, err := s.store.HealthcareService(rq.c.Request.Context(), rq.practice.ID, id)
+	if err != nil {
+		return err
+	}
+	rq.noteResource("HealthcareService", rq.id)
+	s.writeVersioned(rq, http.StatusOK, fhirmap.HealthcareService(h), strconv.FormatInt(h.Version, 10))
+	return nil
 }

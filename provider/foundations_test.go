@@ -5,6 +5,7 @@ package provider_test
 // against the test-pack data of spec/testpack-data.md.
 
 import (
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -548,20 +549,95 @@ func checkLocation(t *testing.T, e *env, l obj) {
 }
 
 func testHealthcareService(t *testing.T, e *env) {
-	// Service filtering is effectively OFF (§5.10): find gives an empty
-	// Bundle and read gives 404 NO_RECORD_FOUND.
-	for _, q := range []string{"", "?" + identifierQuery(sysDOS, "1000000123")} {
-		t.Run("find "+q, func(t *testing.T) {
-			b := wantOK(t, e.get(t, "HealthcareService"+q, iidFindHCS, scopeOrgRead), "Bundle")
-			if n := len(entries(b)); n != 0 {
-				t.Errorf("%d entries, want 0", n)
+	// A20047 has service filtering on, with HealthcareService/1 and /2 (the
+	// test pack's HEALTHCARE1 and HEALTHCARE2, HealthcareLogicalIdentifierMap.csv).
+	all := wantOK(t, e.get(t, "HealthcareService", iidFindHCS, scopeOrgRead), "Bundle")
+	if got := idsOf(all, "HealthcareService"); !slices.Equal(got, []string{"1", "2"}) {
+		t.Fatalf("find all: HealthcareService ids %v, want [1 2]", got)
+	}
+	for _, r := range entries(all) {
+		checkHealthcareService(t, r)
+	}
+	dos := str(entries(all)[0], "identifier", 0, "value")
+	finds := []struct {
+		name, query string
+		want        []string
+	}{
+		{"by the DOS id of the first", identifierQuery(sysDOS, dos), []string{"1"}},
+		{"unknown DOS id", identifierQuery(sysDOS, "zzzzzz"), nil},
+		{"another identifier system", identifierQuery("https://example.org/Id/service", dos), nil},
+		{"two identifiers that disagree", identifierQuery(sysDOS, dos) + "&" + identifierQuery(sysDOS, "zzzzzz"), nil},
+	}
+	for _, f := range finds {
+		t.Run("find "+f.name, func(t *testing.T) {
+			b := wantOK(t, e.get(t, "HealthcareService?"+f.query, iidFindHCS, scopeOrgRead), "Bundle")
+			if got := idsOf(b, "HealthcareService"); !slices.Equal(got, f.want) {
+				t.Errorf("ids %v, want %v", got, f.want)
 			}
 		})
 	}
 	t.Run("find unparseable token", func(t *testing.T) {
 		wantOutcome(t, e.get(t, "HealthcareService?identifier="+url.QueryEscape(sysDOS+"|"), iidFindHCS, scopeOrgRead), 422, "INVALID_PARAMETER")
+		wantOutcome(t, e.get(t, "HealthcareService?identifier=zzzzzz", iidFindHCS, scopeOrgRead), 422, "INVALID_PARAMETER")
 	})
-	t.Run("read", func(t *testing.T) {
-		wantOutcome(t, e.get(t, "HealthcareService/1", iidReadHCS, scopeOrgRead), 404, "NO_RECORD_FOUND")
+	for _, id := range []string{"1", "2"} {
+		t.Run("read "+id, func(t *testing.T) {
+			res := e.get(t, "HealthcareService/"+id, iidReadHCS, scopeOrgRead)
+			r := wantOK(t, res, "HealthcareService")
+			if str(r, "id") != id {
+				t.Errorf("id %q, want %q", str(r, "id"), id)
+			}
+			checkHealthcareService(t, r)
+			wantETag(t, res, r)
+		})
+	}
+	for _, id := range []string{"3", "mfpBm", "231Zcr64", "th.as.e", "11dd4.45-23", "40-95-3", "a-tm.mss..s"} {
+		t.Run("read unknown "+id, func(t *testing.T) {
+			wantOutcome(t, e.get(t, "HealthcareService/"+id, iidReadHCS, scopeOrgRead), 404, "NO_RECORD_FOUND")
+		})
+	}
+	t.Run("read with no id", func(t *testing.T) {
+		wantOutcome(t, e.get(t, "HealthcareService/", iidReadHCS, scopeOrgRead), 400, "BAD_REQUEST")
 	})
+	t.Run("another practice's service", func(t *testing.T) {
+		// Northgate (B81016) keeps service filtering off: its list is empty,
+		// and A20047's services are not its own.
+		r := e.do(t, e.requestAt(t, odsNorthgate, asidNorthgate, http.MethodGet, "HealthcareService/1", iidReadHCS, scopeOrgRead))
+		wantOutcome(t, r, 404, "NO_RECORD_FOUND")
+		b := wantOK(t, e.do(t, e.requestAt(t, odsNorthgate, asidNorthgate, http.MethodGet, "HealthcareService", iidFindHCS, scopeOrgRead)), "Bundle")
+		if n := len(entries(b)); n != 0 {
+			t.Errorf("find at a practice with filtering off: %d entries, want 0", n)
+		}
+	})
+}
+
+// idsOf lists the ids of a Bundle's resources of one type, in order.
+func idsOf(b obj, resourceType string) []string {
+	var ids []string
+	for _, r := range entries(b) {
+		if str(r, "resourceType") == resourceType {
+			ids = append(ids, str(r, "id"))
+		}
+	}
+	return ids
+}
+
+// checkHealthcareService checks a HealthcareService against spec §12.5:
+// id, meta (versionId, profile), the DOS identifier, providedBy and name.
+func checkHealthcareService(t testing.TB, r obj) {
+	t.Helper()
+	wantProfile(t, r, profHealthcareService)
+	if str(r, "meta", "versionId") == "" {
+		t.Errorf("HealthcareService/%s has no meta.versionId", str(r, "id"))
+	}
+	ids := arr(r, "identifier")
+	if len(ids) != 1 || str(ids[0], "system") != sysDOS || str(ids[0], "value") == "" {
+		t.Errorf("HealthcareService/%s identifier %v, want one %s identifier", str(r, "id"), ids, sysDOS)
+	}
+	if p := str(r, "providedBy", "reference"); !strings.HasPrefix(p, "Organization/") {
+		t.Errorf("HealthcareService/%s providedBy %q", str(r, "id"), p)
+	}
+	if str(r, "name") == "" {
+		t.Errorf("HealthcareService/%s has no name", str(r, "id"))
+	}
 }

@@ -12,7 +12,7 @@ import (
 func (s *Server) capability(practice *scheduling.Organisation) *fhir.CapabilityStatement {
 	t := true
 	f := false
-	status := "organization-disabled"
+	status := string(s.filtering(practice))
 	read := []fhir.CapabilityInteraction{{Code: "read"}}
 	readSearch := []fhir.CapabilityInteraction{{Code: "read"}, {Code: "search-type"}}
 	ident := []fhir.CapabilitySearchParam{{Name: "identifier", Type: "token"}}

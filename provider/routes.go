@@ -66,6 +66,11 @@ func resolve(p string) (match, bool) {
 	case 2:
 		id := segs[1]
 		if id == "" {
+			// A read with no id: the HealthcareService read answers 400 (test
+			// pack HealthcareRead); elsewhere the path is unknown.
+			if segs[0] == "HealthcareService" {
+				return match{route: rHCSID}, true
+			}
 			return match{}, false
 		}
 		switch segs[0] {

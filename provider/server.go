@@ -38,6 +38,9 @@ type Store interface {
 	Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error)
 	PDSLookup(ctx context.Context, nhs string) (*scheduling.PDSPerson, error)
 	RegisterTemporary(ctx context.Context, p *scheduling.Patient, audit *scheduling.AuditRecord) (*scheduling.Patient, error)
+	HealthcareServices(ctx context.Context, practiceID int64) ([]scheduling.HealthcareService, error)
+	HealthcareService(ctx context.Context, practiceID, id int64) (*scheduling.HealthcareService, error)
+	HealthcareServiceByDOS(ctx context.Context, practiceID int64, dosID string) (*scheduling.HealthcareService, error)
 }
 
 // Config tunes the provider.
@@ -49,6 +52,9 @@ type Config struct {
 	// PracticeCacheTTL is how long a practice lookup (and its switches) is reused (default 2s);
 	// changes made through the same store are seen at once (store.Store.OrganisationsEpoch).
 	PracticeCacheTTL time.Duration
+	// ServiceFiltering is the supplier switch of 1.2.8 service filtering
+	// (spec §5.10); the zero value is on, leaving it to each practice's switch.
+	ServiceFiltering scheduling.SupplierFiltering
 }
 
 // Server is the provider HTTP API.
@@ -96,6 +102,11 @@ func New(st Store, v *auth.Verifier, log *slog.Logger, cfg Config) *Server {
 	s := &Server{store: st, verifier: v, log: log, cfg: cfg, now: time.Now, practices: map[string]cachedPractice{}}
 	s.audit = newAuditor(st, log)
 	return s
+}
+
+// filtering is service filtering's effective state at a practice.
+func (s *Server) filtering(practice *scheduling.Organisation) scheduling.ServiceFilteringStatus {
+	return s.cfg.ServiceFiltering.Status(practice)
 }
 
 // SetClock replaces the clock (tests).

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -24,6 +25,11 @@ type slotQuery struct {
 	consumer    scheduling.Consumer
 	includes    fhirmap.Includes
 	serviceSent bool
+	// serviceDOS is the DOS id of service.identifier; includeService is
+	// whether the HealthcareService include was asked for. Both count only
+	// when service filtering is on at the practice (spec §5.10).
+	serviceDOS     string
+	includeService bool
 }
 
 var (
@@ -126,6 +132,8 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 			sq.includes.Practitioner = true
 		case "Schedule:actor:Location":
 			sq.includes.Location = true
+		case "Schedule:actor:HealthcareService":
+			sq.includeService = true
 		}
 	}
 	var orgType, ods string
@@ -154,7 +162,7 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 		if !ok || system != gpconnect.SystemDOSService || val == "" {
 			return nil, fail(gpconnect.InvalidParameter, "service.identifier must be %s|{id}", gpconnect.SystemDOSService)
 		}
-		sq.serviceSent = true
+		sq.serviceSent, sq.serviceDOS = true, val
 	}
 	return sq, nil
 }
@@ -164,27 +172,51 @@ func (s *Server) searchSlots(rq *request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.store.SearchFreeSlots(rq.c.Request.Context(), scheduling.SlotSearch{PracticeID: rq.practice.ID,
+	ctx := rq.c.Request.Context()
+	filtering := s.filtering(rq.practice)
+	on := filtering == scheduling.FilteringEnabled
+	var service *scheduling.HealthcareService
+	if on && sq.serviceSent {
+		if service, err = s.store.HealthcareServiceByDOS(ctx, rq.practice.ID, sq.serviceDOS); err != nil {
+			if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+				return fail(gpconnect.NoRecordFound, "No healthcare service with DOS id %q at this practice", clip(sq.serviceDOS, 64))
+			}
+			return err
+		}
+	}
+	res, err := s.store.SearchFreeSlots(ctx, scheduling.SlotSearch{PracticeID: rq.practice.ID,
 		Start: sq.start, End: sq.end, Consumer: sq.consumer, Now: s.now()})
 	if err != nil {
 		return err
+	}
+	if service != nil {
+		res.OnlyService(service.ID)
+	}
+	inc := sq.includes
+	if on {
+		inc.ServiceFiltering = true
+		if sq.includeService && linksService(res) {
+			if inc.Services, err = s.servicesByID(ctx, rq.practice.ID); err != nil {
+				return err
+			}
+			inc.HealthcareService = true
+		}
 	}
 	if len(res.Slots) == 0 {
 		// The search shows nothing of a practice switched off, which the
 		// practice cache may not know yet (switched by another process): say
 		// so, rather than answer an empty Bundle.
-		if org, err := s.store.OrganisationByODS(rq.c.Request.Context(), rq.ods); err == nil && !org.AppointmentsOn() {
+		if org, err := s.store.OrganisationByODS(ctx, rq.ods); err == nil && !org.AppointmentsOn() {
 			s.forgetPractice(rq.ods)
 			return fail(gpconnect.AccessDenied, "GP Connect appointment management is not enabled at this practice")
 		}
 	}
 	// The Bundle is encoded and written before this returns, so its Slots
 	// can go back to the pool.
-	b, release := fhirmap.SlotBundlePooled(res, rq.practice, sq.includes)
+	b, release := fhirmap.SlotBundlePooled(res, rq.practice, inc)
 	defer release()
 	if sq.serviceSent {
-		// No DOS service list is kept, so the organisation switch is effectively OFF.
-		st := "organization-disabled"
+		st := string(filtering)
 		b.Meta = &fhir.Meta{Extension: []fhir.Extension{{URL: gpconnect.ExtServiceFilteringState, ValueCode: &st}}}
 	}
 	if len(res.Slots) > 0 {
@@ -227,3 +259,26 @@ const maxPooledBody = 4 << 20
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// linksService reports whether any of res's slots is on a schedule linked to a service.
+func linksService(res *scheduling.SlotResult) bool {
+	for _, sl := range res.Slots {
+		if sc := res.Schedules[sl.ScheduleID]; sc != nil && sc.HealthcareServiceID != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// servicesByID reads a practice's services, keyed by id.
+func (s *Server) servicesByID(ctx context.Context, practiceID int64) (map[int64]*scheduling.HealthcareService, error) {
+	l, err := s.store.HealthcareServices(ctx, practiceID)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[int64]*scheduling.HealthcareService, len(l))
+	for i := range l {
+		m[l[i].ID] = &l[i]
+	}
+	return m, nil
+}

@@ -161,30 +161,49 @@ func testSlotSearchAccepted(t *testing.T, e *env) {
 			checkSlotBundle(t, b, q)
 		})
 	}
-	t.Run("service.identifier with the DOS system", func(t *testing.T) {
-		plain := slotQuery(e.now, 3)
+	t.Run("service.identifier with filtering on", func(t *testing.T) {
+		// A20047 has filtering on; HealthcareService/1 is its urgent care
+		// call-back service (DOS 2000041001), linked to the HCA afternoon sessions.
+		plain := wantOK(t, e.searchSlots(t, slotQuery(e.now, 3)), "Bundle")
 		q := slotQuery(e.now, 3)
-		q["service.identifier"] = []string{sysDOS + "|1000000123"}
+		q["service.identifier"] = []string{sysDOS + "|2000041001"}
+		q["_include:recurse"] = append(q["_include:recurse"], "Schedule:actor:HealthcareService")
 		b := wantOK(t, e.searchSlots(t, q), "Bundle")
 		checkSlotBundle(t, b, q)
 		x := extension(at(b, "meta"), extFilteringStatus)
 		if x == nil {
 			t.Fatalf("Bundle.meta has no ServiceFilteringStatus extension: %v", at(b, "meta"))
 		}
-		st := str(x, "valueCode")
-		if !slices.Contains([]string{"enabled", "organization-disabled", "supplier-disabled"}, st) {
-			t.Errorf("ServiceFilteringStatus = %q", st)
+		if st := str(x, "valueCode"); st != "enabled" {
+			t.Errorf("ServiceFilteringStatus = %q, want enabled", st)
 		}
 		if extension(b, extFilteringStatus) != nil {
 			t.Errorf("ServiceFilteringStatus is a root extension; it belongs in Bundle.meta")
 		}
-		if st != "enabled" {
-			// With filtering off the parameter is ignored: the same slots.
-			pb := wantOK(t, e.searchSlots(t, plain), "Bundle")
-			if a, b := slotIDs(pb), slotIDs(b); !slices.Equal(a, b) {
-				t.Errorf("service.identifier changed the slots although filtering is %s: %d vs %d", st, len(a), len(b))
+		got, all := slotIDs(b), slotIDs(plain)
+		if len(got) == 0 || len(got) >= len(all) {
+			t.Errorf("%d slots with the service filter, %d without: want some, and fewer", len(got), len(all))
+		}
+		if ids := idsOf(b, "HealthcareService"); !slices.Equal(ids, []string{"1"}) {
+			t.Errorf("HealthcareService entries %v, want [1]", ids)
+		}
+		for _, r := range entries(b) {
+			if str(r, "resourceType") != "Schedule" {
+				continue
+			}
+			var refs []string
+			for _, a := range arr(r, "actor") {
+				refs = append(refs, str(a, "reference"))
+			}
+			if !slices.Contains(refs, "HealthcareService/1") {
+				t.Errorf("Schedule/%s (actors %v) is not linked to the service searched for", str(r, "id"), refs)
 			}
 		}
+	})
+	t.Run("service.identifier unknown while filtering is on", func(t *testing.T) {
+		q := slotQuery(e.now, 3)
+		q["service.identifier"] = []string{sysDOS + "|1000000123"}
+		wantOutcome(t, e.searchSlots(t, q), 404, "NO_RECORD_FOUND")
 	})
 	t.Run("no ServiceFilteringStatus without service.identifier", func(t *testing.T) {
 		b := wantOK(t, e.searchSlots(t, slotQuery(e.now, 3)), "Bundle")
@@ -278,8 +297,8 @@ func checkSlotBundle(t *testing.T, b obj, q url.Values) {
 	case counts["Slot"] > 0 && counts["Organization"] != 1:
 		t.Errorf("%d Organizations with %d slots, want exactly 1", counts["Organization"], counts["Slot"])
 	}
-	if counts["HealthcareService"] != 0 {
-		t.Errorf("HealthcareService included although service filtering is off")
+	if !slices.Contains(incs, "Schedule:actor:HealthcareService") && counts["HealthcareService"] != 0 {
+		t.Errorf("HealthcareService included without _include:recurse=Schedule:actor:HealthcareService")
 	}
 	if !slices.Contains(incs, "Schedule:actor:Practitioner") && counts["Practitioner"] != 0 {
 		t.Errorf("Practitioner included without _include:recurse=Schedule:actor:Practitioner")
@@ -318,7 +337,7 @@ func checkSlotBundle(t *testing.T, b obj, q url.Values) {
 			}
 		case "Schedule":
 			wantProfile(t, r, profSchedule)
-			var locs, pracs int
+			var locs, pracs, svcs int
 			for _, a := range arr(r, "actor") {
 				ref := str(a, "reference")
 				switch {
@@ -332,13 +351,20 @@ func checkSlotBundle(t *testing.T, b obj, q url.Values) {
 					if slices.Contains(incs, "Schedule:actor:Practitioner") && byRef[ref] == nil {
 						t.Errorf("%s actor %s is not in the Bundle", key, ref)
 					}
+				case strings.HasPrefix(ref, "HealthcareService/"):
+					// 1.2.8: only with service filtering on at the practice, which the
+					// tests of service filtering check; here: included when asked for.
+					svcs++
+					if slices.Contains(incs, "Schedule:actor:HealthcareService") && byRef[ref] == nil {
+						t.Errorf("%s actor %s is not in the Bundle", key, ref)
+					}
 				default:
 					t.Errorf("%s has actor %q", key, ref)
 				}
 				used[ref] = true
 			}
-			if locs != 1 || pracs > 1 {
-				t.Errorf("%s has %d Location and %d Practitioner actors, want 1 and at most 1", key, locs, pracs)
+			if locs != 1 || pracs > 1 || svcs > 1 {
+				t.Errorf("%s has %d Location, %d Practitioner and %d HealthcareService actors, want 1 and at most 1 of each other", key, locs, pracs, svcs)
 			}
 			var roles int
 			for _, x := range arr(r, "extension") {
@@ -384,6 +410,8 @@ func checkSlotBundle(t *testing.T, b obj, q url.Values) {
 			used[mo] = true
 		case "Organization":
 			checkOrganization(t, r)
+		case "HealthcareService":
+			checkHealthcareService(t, r)
 		default:
 			t.Errorf("unexpected %s in the Bundle", key)
 		}

@@ -40,9 +40,12 @@ const (
 	asidConsumer  = "200000000359" // consumerASID of the test pack
 	odsWestbrook  = "D81001"       // demo practice with GP Connect switched off
 	asidWestbrook = "918999198996"
+	odsNorthgate  = "B82005"       // another demo practice, service filtering off
 	asidNorthgate = "918999198994" // another demo practice's ASID
 	odsCastle     = "C81001"       // demo practice whose switches TestProvider/*/Enablement turns
 	asidCastle    = "918999198995"
+
+	profHealthcareService = "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-HealthcareService-1"
 
 	spineSystem  = "https://fhir.nhs.uk/STU3/CodeSystem/Spine-ErrorOrWarningCode-1"
 	ooProfile    = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1"

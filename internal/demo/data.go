@@ -60,8 +60,10 @@ var organisations = []scheduling.Organisation{
 	{ID: 2, ODS: "R1A14", Name: "Test GP Care Trust", Kind: scheduling.KindOther},
 	{ID: 3, ODS: "R1A17", Name: "Test GP Second Care Trust", Kind: scheduling.KindOther},
 	{ID: 7, ODS: odsLegg, Name: "Dr Legg's Surgery", Kind: scheduling.KindPractice, ASID: "918999198993", Phone: "01632 960000",
-		Address:          scheduling.Address{Use: "work", Lines: []string{"14 Market Street"}, City: "Leeds", District: "West Yorkshire", PostalCode: "LS1 6DT"},
-		GPConnectEnabled: true, AppointmentsEnabled: true},
+		Address: scheduling.Address{Use: "work", Lines: []string{"14 Market Street"}, City: "Leeds", District: "West Yorkshire", PostalCode: "LS1 6DT"},
+		// Service filtering on (1.2.8), with the two services the test pack's
+		// HealthcareRead expects as HealthcareService/1 and /2.
+		GPConnectEnabled: true, AppointmentsEnabled: true, ServiceFiltering: true},
 	{ID: 11, ODS: odsNorthgate, Name: "Northgate Medical Centre", Kind: scheduling.KindPractice, ASID: "918999198994", Phone: "01632 960010",
 		Address:          scheduling.Address{Use: "work", Lines: []string{"1 Northgate"}, City: "Wakefield", District: "West Yorkshire", PostalCode: "WF1 3AP"},
 		GPConnectEnabled: true, AppointmentsEnabled: true},
@@ -80,6 +82,7 @@ type practice struct {
 	locations     []scheduling.Location
 	practitioners []scheduling.Practitioner
 	profiles      []scheduling.AccessProfile
+	services      []scheduling.HealthcareService
 	sessions      []session
 }
 
@@ -96,6 +99,7 @@ type session struct {
 	serviceType string
 	channels    []string
 	profile     string
+	service     string // DOS id of the linked service, "" for none
 }
 
 // site builds an active location. Status is spelt out: the store inserts ""
@@ -111,6 +115,12 @@ var openProfiles = []scheduling.AccessProfile{
 	{Name: profNotBookable},
 	{Name: profUrgentCare, Bookable: true, OrgTypes: []string{urgentCare}},
 }
+
+// DOS ids of the demo practice's healthcare services.
+const (
+	dosUrgentCallback = "2000041001"
+	dosTriage         = "2000041002"
+)
 
 // Schedule types (service category) and slot types (service type).
 const (
@@ -143,6 +153,10 @@ var practices = []practice{
 				ODSCodes: []string{odsLegg, "B81016", "M85015", "RNR01"}},
 			scheduling.AccessProfile{Name: profEmbargoed, Bookable: true, Embargo: 2 * time.Hour},
 		),
+		services: []scheduling.HealthcareService{
+			{ID: 1, DOSID: dosUrgentCallback, Name: "Dr Legg's Surgery urgent care call-back"},
+			{ID: 2, DOSID: dosTriage, Name: "Dr Legg's Surgery GP telephone triage"},
+		},
 		// Every day of the week, as the test pack may run at a weekend. Per day:
 		// 105 slots, 101 offered to urgent care searching as A20047, 56 to anyone.
 		sessions: []session{
@@ -156,11 +170,13 @@ var practices = []practice{
 			{name: "HCA morning", days: everyDay, start: "09:00", end: "12:00", slotMinutes: 10, location: 8, sds: sdsParsons,
 				role: roleHCA, category: "Healthcare Assistant Appointments", serviceType: "Health Check", channels: []string{telephone, video}, profile: profOpen},
 			{name: "HCA afternoon (urgent care)", days: everyDay, start: "14:00", end: "17:00", slotMinutes: 10, location: 8, sds: sdsParsons,
-				role: roleHCA, category: "Urgent Care Appointments", serviceType: "Urgent Care Call-back", channels: []string{telephone, video}, profile: profUrgentCare},
+				role: roleHCA, category: "Urgent Care Appointments", serviceType: "Urgent Care Call-back", channels: []string{telephone, video}, profile: profUrgentCare,
+				service: dosUrgentCallback},
 			{name: "Nurse morning (own practice)", days: everyDay, start: "09:00", end: "12:00", slotMinutes: 10, location: 3, sds: sdsNurse,
 				role: roleNurse, category: catNurse, serviceType: typeNurse, channels: []string{inPerson}, profile: profOwnPractice},
 			{name: "Telephone triage", days: everyDay, start: "08:00", end: "09:00", slotMinutes: 10, location: 1,
-				role: roleGP, category: "Telephone Triage", serviceType: "GP Telephone Triage", channels: []string{telephone}, profile: profUCAndGP},
+				role: roleGP, category: "Telephone Triage", serviceType: "GP Telephone Triage", channels: []string{telephone}, profile: profUCAndGP,
+				service: dosTriage},
 			{name: "Same-day GP", days: everyDay, start: "12:00", end: "12:30", slotMinutes: 10, location: 3, sds: sdsSlater,
 				role: roleGP, category: "Same-day GP Appointments", serviceType: "Same-day GP Appointment", channels: []string{inPerson}, profile: profEmbargoed},
 		},

@@ -31,6 +31,7 @@ type Saver interface {
 	SavePDSPeople(ctx context.Context, people []scheduling.PDSPerson) error
 	SaveAccessProfile(ctx context.Context, p *scheduling.AccessProfile) (int64, error)
 	SaveSessionTemplate(ctx context.Context, t *scheduling.SessionTemplate) (int64, error)
+	SaveHealthcareService(ctx context.Context, h *scheduling.HealthcareService) (int64, error)
 	Materialise(ctx context.Context, practiceID int64, from, to time.Time) (int, error)
 }
 
@@ -50,7 +51,7 @@ func Load(ctx context.Context, s Saver, now time.Time, horizon time.Duration) er
 		// The enablement switches belong to the practice admin once the
 		// practice exists: a restart with --demo must not undo a disable.
 		if cur, err := s.OrganisationByODS(ctx, o.ODS); err == nil {
-			o.GPConnectEnabled, o.AppointmentsEnabled = cur.GPConnectEnabled, cur.AppointmentsEnabled
+			o.GPConnectEnabled, o.AppointmentsEnabled, o.ServiceFiltering = cur.GPConnectEnabled, cur.AppointmentsEnabled, cur.ServiceFiltering
 		} else if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
 			return fmt.Errorf("demo: organisation %s: %w", o.ODS, err)
 		}
@@ -109,11 +110,25 @@ func loadPractice(ctx context.Context, s Saver, orgID int64, p practice, gpIDs m
 		}
 		profileIDs[ap.Name] = id
 	}
+	serviceIDs := map[string]int64{}
+	for _, h := range p.services {
+		h.PracticeID = orgID
+		id, err := s.SaveHealthcareService(ctx, &h)
+		if err != nil {
+			return fmt.Errorf("healthcare service %s: %w", h.DOSID, err)
+		}
+		serviceIDs[h.DOSID] = id
+	}
 	for _, ses := range p.sessions {
 		for _, day := range ses.days {
 			t, err := ses.template(orgID, day, profileIDs, gpIDs, p.ods)
 			if err != nil {
 				return err
+			}
+			if ses.service != "" {
+				if t.HealthcareServiceID = serviceIDs[ses.service]; t.HealthcareServiceID == 0 {
+					return fmt.Errorf("session template %q: unknown service %s", t.Name, ses.service)
+				}
 			}
 			if _, err := s.SaveSessionTemplate(ctx, t); err != nil {
 				return fmt.Errorf("session template %q: %w", t.Name, err)

@@ -14,8 +14,10 @@ import (
 )
 
 // Appointment maps a stored appointment to GPConnect-Appointment-1, with the
-// booking organisation contained exactly as the consumer sent it.
-func Appointment(a *scheduling.Appointment) *fhir.Appointment {
+// booking organisation contained exactly as the consumer sent it. With
+// serviceFiltering (on at the practice, spec §5.10) an appointment booked on
+// a session linked to a service has that service as a participant.
+func Appointment(a *scheduling.Appointment, serviceFiltering bool) *fhir.Appointment {
 	r := &fhir.Appointment{ResourceType: "Appointment", ID: id(a.ID), Meta: meta(a.Version, gpconnect.ProfileAppointment),
 		Status: a.Status, Description: a.Description, Comment: a.Comment, Priority: a.Priority, MinutesDuration: a.MinutesDuration,
 		Start: scheduling.FormatLocal(a.Start), End: scheduling.FormatLocal(a.End), Created: scheduling.FormatLocal(a.Created)}
@@ -62,6 +64,9 @@ func Appointment(a *scheduling.Appointment) *fhir.Appointment {
 	add("Location", a.LocationID)
 	if a.PractitionerID != 0 {
 		add("Practitioner", a.PractitionerID)
+	}
+	if serviceFiltering && a.HealthcareServiceID != 0 {
+		add("HealthcareService", a.HealthcareServiceID)
 	}
 	return r
 }
@@ -272,8 +277,8 @@ func participants(a *fhir.Appointment, r *scheduling.BookRequest, p *problems) {
 			n, ok = refID(pt.Actor, "Practitioner")
 			r.PractitionerID = n
 		case "HealthcareService":
-			p.add("participant[%d]: no healthcare service is linked to this practice's schedules", i)
-			continue
+			n, ok = refID(pt.Actor, "HealthcareService")
+			r.HealthcareServiceID = n
 		default:
 			p.add("participant[%d].actor %q is not a local Patient, Location, Practitioner or HealthcareService reference", i, clip(ref))
 			continue
@@ -378,7 +383,9 @@ type Editable struct {
 func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (Editable, error) {
 	var p problems
 	var ed Editable
-	cur := Appointment(stored)
+	// The stored service participant is accepted back whatever the switch
+	// is now: the consumer may send what it was shown before a change.
+	cur := Appointment(stored, true)
 	if sent.ID != "" && sent.ID != cur.ID {
 		p.add("the id in the body does not match the URL")
 	}

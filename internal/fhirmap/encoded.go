@@ -39,7 +39,10 @@ func (c *encodedMemo[T]) get(v *T, mapf func(*T) fhir.Resource) fhir.Resource {
 }
 
 var (
-	encodedSchedules     encodedMemo[scheduling.Schedule]
+	encodedSchedules encodedMemo[scheduling.Schedule]
+	// encodedSchedulesSvc holds the Schedules mapped with their service
+	// reference (service filtering on), which the same schedule lacks when off.
+	encodedSchedulesSvc  encodedMemo[scheduling.Schedule]
 	encodedPractitioners encodedMemo[scheduling.Practitioner]
 	encodedLocations     encodedMemo[scheduling.Location]
 )

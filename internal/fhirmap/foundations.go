@@ -140,3 +140,11 @@ func Patient(p *scheduling.Patient, practiceID int64) *fhir.Patient {
 	r.ManagingOrganization = &mo
 	return r
 }
+
+// HealthcareService maps a service to CareConnect-GPC-HealthcareService-1:
+// its DOS id, the practice that provides it, and its name.
+func HealthcareService(h *scheduling.HealthcareService) *fhir.HealthcareService {
+	org := Ref("Organization", h.PracticeID)
+	return &fhir.HealthcareService{ResourceType: "HealthcareService", ID: id(h.ID), Meta: meta(h.Version, gpconnect.ProfileHealthcareService),
+		Identifier: []fhir.Identifier{{System: gpconnect.SystemDOSService, Value: h.DOSID}}, ProvidedBy: &org, Name: h.Name}
+}

@@ -48,10 +48,26 @@ func Schedule(s *scheduling.Schedule) *fhir.Schedule {
 	return r
 }
 
+// ScheduleWithService is Schedule for a practice with service filtering on
+// (spec §5.10): a schedule linked to a service also references it.
+func ScheduleWithService(s *scheduling.Schedule) *fhir.Schedule {
+	r := Schedule(s)
+	if s.HealthcareServiceID != 0 {
+		r.Actor = append(r.Actor, Ref("HealthcareService", s.HealthcareServiceID))
+	}
+	return r
+}
+
 // Includes says which related resources a slot Bundle carries.
 type Includes struct {
 	Practitioner bool
 	Location     bool
+	// ServiceFiltering is set when service filtering is on at the practice:
+	// Schedules then reference their service, and with HealthcareService
+	// (the _include) the Bundle carries those of Services they reference.
+	ServiceFiltering  bool
+	HealthcareService bool
+	Services          map[int64]*scheduling.HealthcareService
 }
 
 // SlotBundle builds the search-for-free-slots searchset: slots in result
@@ -103,14 +119,22 @@ func slotBundle(res *scheduling.SlotResult, practice *scheduling.Organisation, i
 			schedOrder = append(schedOrder, sl.ScheduleID)
 		}
 	}
-	var pracOrder, locOrder []int64
-	seenP, seenL := map[int64]bool{}, map[int64]bool{}
+	var pracOrder, locOrder, svcOrder []int64
+	seenP, seenL, seenS := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
 	for _, sid := range schedOrder {
 		sc := res.Schedules[sid]
 		if sc == nil {
 			continue
 		}
-		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: mapShared(arr != nil, &encodedSchedules, sc, Schedule)})
+		if inc.ServiceFiltering {
+			b.Entry = append(b.Entry, fhir.BundleEntry{Resource: mapShared(arr != nil, &encodedSchedulesSvc, sc, ScheduleWithService)})
+			if sc.HealthcareServiceID != 0 && !seenS[sc.HealthcareServiceID] {
+				seenS[sc.HealthcareServiceID] = true
+				svcOrder = append(svcOrder, sc.HealthcareServiceID)
+			}
+		} else {
+			b.Entry = append(b.Entry, fhir.BundleEntry{Resource: mapShared(arr != nil, &encodedSchedules, sc, Schedule)})
+		}
 		if sc.PractitionerID != 0 && !seenP[sc.PractitionerID] {
 			seenP[sc.PractitionerID] = true
 			pracOrder = append(pracOrder, sc.PractitionerID)
@@ -131,6 +155,13 @@ func slotBundle(res *scheduling.SlotResult, practice *scheduling.Organisation, i
 		for _, lid := range locOrder {
 			if l := res.Locations[lid]; l != nil {
 				b.Entry = append(b.Entry, fhir.BundleEntry{Resource: mapShared(arr != nil, &encodedLocations, l, Location)})
+			}
+		}
+	}
+	if inc.HealthcareService {
+		for _, hid := range svcOrder {
+			if h := inc.Services[hid]; h != nil {
+				b.Entry = append(b.Entry, fhir.BundleEntry{Resource: HealthcareService(h)})
 			}
 		}
 	}

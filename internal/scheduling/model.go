@@ -35,8 +35,11 @@ type Organisation struct {
 	GPConnectEnabled bool
 	// AppointmentsEnabled is the Appointment Management capability switch.
 	AppointmentsEnabled bool
-	Version             int64
-	Updated             time.Time
+	// ServiceFiltering is the organisation switch of 1.2.8 service filtering
+	// (spec §5.10); the supplier switch (SupplierFiltering) can still hold it off.
+	ServiceFiltering bool
+	Version          int64
+	Updated          time.Time
 }
 
 // IsPractice reports whether the organisation hosts a GP Connect endpoint.
@@ -145,8 +148,10 @@ type Schedule struct {
 	Start, End      time.Time
 	AccessProfileID int64
 	TemplateID      int64
-	Status          string // "active" or "cancelled"
-	Version         int64
+	// HealthcareServiceID is the DOS service the session is offered under (0 = none).
+	HealthcareServiceID int64
+	Status              string // "active" or "cancelled"
+	Version             int64
 }
 
 // Slot is one bookable period of a schedule.
@@ -191,29 +196,31 @@ type Participant struct {
 
 // Appointment is a booking of one or more adjacent slots of one schedule.
 type Appointment struct {
-	ID                 int64
-	PracticeID         int64
-	ScheduleID         int64
-	PatientID          int64
-	LocationID         int64
-	PractitionerID     int64
-	SlotIDs            []int64
-	Status             string
-	Start, End         time.Time
-	Description        string
-	Comment            string
-	Created            time.Time
-	CancellationReason string
-	BookingOrg         BookingOrg
-	DeliveryChannel    string
-	PractitionerRole   string
-	ServiceCategory    string
-	ServiceType        string
-	Priority           *int
-	MinutesDuration    *int
-	Identifiers        []Identifier
-	Participants       []Participant
-	AccessProfileID    int64
-	Version            int64
-	Updated            time.Time
+	ID             int64
+	PracticeID     int64
+	ScheduleID     int64
+	PatientID      int64
+	LocationID     int64
+	PractitionerID int64
+	// HealthcareServiceID is the service of the appointment's schedule when it was booked (0 = none).
+	HealthcareServiceID int64
+	SlotIDs             []int64
+	Status              string
+	Start, End          time.Time
+	Description         string
+	Comment             string
+	Created             time.Time
+	CancellationReason  string
+	BookingOrg          BookingOrg
+	DeliveryChannel     string
+	PractitionerRole    string
+	ServiceCategory     string
+	ServiceType         string
+	Priority            *int
+	MinutesDuration     *int
+	Identifiers         []Identifier
+	Participants        []Participant
+	AccessProfileID     int64
+	Version             int64
+	Updated             time.Time
 }

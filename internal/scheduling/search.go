@@ -59,3 +59,15 @@ func SwitchReason(o *Organisation) Reason {
 	}
 	return ReasonNone
 }
+
+// OnlyService keeps the slots whose schedule is linked to service id: the
+// service filter of 1.2.8 (spec §5.10), applied after the access rules.
+func (r *SlotResult) OnlyService(id int64) {
+	out := r.Slots[:0]
+	for _, sl := range r.Slots {
+		if sc := r.Schedules[sl.ScheduleID]; sc != nil && sc.HealthcareServiceID == id {
+			out = append(out, sl)
+		}
+	}
+	r.Slots = out
+}

@@ -23,8 +23,10 @@ type SessionTemplate struct {
 	// Channels are the delivery channels; slots take them in turn.
 	Channels        []string
 	AccessProfileID int64
-	Active          bool
-	Version         int64
+	// HealthcareServiceID is the DOS service its sessions are offered under (0 = none).
+	HealthcareServiceID int64
+	Active              bool
+	Version             int64
 }
 
 // Validate reports the first problem with the template, or nil.
@@ -91,7 +93,7 @@ func (t *SessionTemplate) Sessions(from, to time.Time) []Session {
 		}
 		s := Session{Schedule: Schedule{PracticeID: t.PracticeID, LocationID: t.LocationID, PractitionerID: t.PractitionerID,
 			Role: t.Role, ServiceCategory: t.ServiceCategory, Start: start, End: end, AccessProfileID: t.AccessProfileID,
-			TemplateID: t.ID, Status: "active"}}
+			TemplateID: t.ID, HealthcareServiceID: t.HealthcareServiceID, Status: "active"}}
 		step := time.Duration(t.SlotMinutes) * time.Minute
 		for i, at := 0, start; !at.Add(step).After(end); i, at = i+1, at.Add(step) {
 			s.Slots = append(s.Slots, Slot{PracticeID: t.PracticeID, Start: at, End: at.Add(step), Status: SlotFree,

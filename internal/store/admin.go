@@ -241,9 +241,10 @@ func (a *AdminTx) Template(practiceID, id int64) (*scheduling.SessionTemplate, e
 // InsertTemplate inserts a template and returns its id. Returns EDUPLICATE on a name clash.
 func (a *AdminTx) InsertTemplate(t *scheduling.SessionTemplate) (int64, error) {
 	id, err := insertReturningID(a.ctx, a.tx, "session_templates", 0, []string{"practice_id", "name", "weekday", "start_local", "end_local",
-		"slot_minutes", "location_id", "practitioner_id", "role", "service_category", "service_type", "channels", "access_profile_id", "active"},
+		"slot_minutes", "location_id", "practitioner_id", "role", "service_category", "service_type", "channels", "access_profile_id",
+		"healthcare_service_id", "active"},
 		t.PracticeID, t.Name, int(t.Weekday), t.StartLocal, t.EndLocal, t.SlotMinutes, t.LocationID, t.PractitionerID, t.Role, t.ServiceCategory,
-		t.ServiceType, joinList(t.Channels), t.AccessProfileID, t.Active)
+		t.ServiceType, joinList(t.Channels), t.AccessProfileID, t.HealthcareServiceID, t.Active)
 	if isUniqueViolation(err) {
 		return 0, scheduling.Errorf(scheduling.EDUPLICATE, "the practice already has a session template named %q", t.Name)
 	}
@@ -254,9 +255,9 @@ func (a *AdminTx) InsertTemplate(t *scheduling.SessionTemplate) (int64, error) {
 func (a *AdminTx) UpdateTemplate(t *scheduling.SessionTemplate) error {
 	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE session_templates SET name = ?, weekday = ?, start_local = ?, end_local = ?, slot_minutes = ?,
 		location_id = ?, practitioner_id = ?, role = ?, service_category = ?, service_type = ?, channels = ?, access_profile_id = ?,
-		active = ?, version = version + 1 WHERE id = ? AND practice_id = ?`),
+		healthcare_service_id = ?, active = ?, version = version + 1 WHERE id = ? AND practice_id = ?`),
 		t.Name, int(t.Weekday), t.StartLocal, t.EndLocal, t.SlotMinutes, t.LocationID, t.PractitionerID, t.Role, t.ServiceCategory, t.ServiceType,
-		joinList(t.Channels), t.AccessProfileID, t.Active, t.ID, t.PracticeID)
+		joinList(t.Channels), t.AccessProfileID, t.HealthcareServiceID, t.Active, t.ID, t.PracticeID)
 	if isUniqueViolation(err) {
 		return scheduling.Errorf(scheduling.EDUPLICATE, "the practice already has a session template named %q", t.Name)
 	}

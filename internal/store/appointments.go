@@ -24,6 +24,7 @@ type apptRow struct {
 	PatientID       int64  `db:"patient_id"`
 	LocationID      int64  `db:"location_id"`
 	PractitionerID  int64  `db:"practitioner_id"`
+	ServiceID       int64  `db:"healthcare_service_id"`
 	Status          string `db:"status"`
 	StartAt         int64  `db:"start_at"`
 	EndAt           int64  `db:"end_at"`
@@ -48,13 +49,13 @@ type apptRow struct {
 	UpdatedAt       int64  `db:"updated_at"`
 }
 
-const apptCols = `id, practice_id, schedule_id, patient_id, location_id, practitioner_id, status, start_at, end_at, description, comment,
+const apptCols = `id, practice_id, schedule_id, patient_id, location_id, practitioner_id, healthcare_service_id, status, start_at, end_at, description, comment,
 	created_at, cancel_reason, booking_ods, booking_name, booking_type, booking_raw, channel, role, service_category, service_type,
 	priority, minutes_duration, identifiers, participants, access_profile_id, version, updated_at`
 
 func (r *apptRow) domain(slotIDs []int64) *scheduling.Appointment {
 	a := &scheduling.Appointment{ID: r.ID, PracticeID: r.PracticeID, ScheduleID: r.ScheduleID, PatientID: r.PatientID, LocationID: r.LocationID,
-		PractitionerID: r.PractitionerID, SlotIDs: slotIDs, Status: r.Status, Start: time.Unix(r.StartAt, 0), End: time.Unix(r.EndAt, 0),
+		PractitionerID: r.PractitionerID, HealthcareServiceID: r.ServiceID, SlotIDs: slotIDs, Status: r.Status, Start: time.Unix(r.StartAt, 0), End: time.Unix(r.EndAt, 0),
 		Description: r.Description, Comment: r.Comment, Created: time.Unix(r.CreatedAt, 0), CancellationReason: r.CancelReason,
 		BookingOrg:      scheduling.BookingOrg{ODS: r.BookingODS, Name: r.BookingName, Type: r.BookingType, Raw: []byte(r.BookingRaw)},
 		DeliveryChannel: r.Channel, PractitionerRole: r.Role, ServiceCategory: r.ServiceCategory, ServiceType: r.ServiceType,
@@ -191,7 +192,7 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	var pr profileRow
 	var hasProfile bool
 	err = tx.QueryRowxContext(ctx, tx.Rebind(`SELECT sc.id, sc.practice_id, sc.location_id, sc.practitioner_id, sc.role, sc.service_category,
-		sc.start_at, sc.end_at, sc.access_profile_id, sc.template_id, sc.status, sc.version,
+		sc.start_at, sc.end_at, sc.access_profile_id, sc.template_id, sc.healthcare_service_id, sc.status, sc.version,
 		COALESCE((SELECT CASE WHEN sensitive THEN 2 ELSE 1 END FROM patients WHERE id = ? AND practice_id = ? AND active = TRUE AND deceased = ''), 0),
 		(SELECT COUNT(*) FROM (`+practiceOnSQL+`) AS practice_on),
 		p.id IS NOT NULL, COALESCE(p.id, 0), COALESCE(p.practice_id, 0), COALESCE(p.name, ''), COALESCE(p.bookable, FALSE),
@@ -199,7 +200,7 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 		COALESCE(p.embargo_secs, 0), COALESCE(p.release_time, ''), COALESCE(p.release_days, 0), COALESCE(p.version, 0)
 		FROM schedules sc LEFT JOIN access_profiles p ON p.id = ? WHERE sc.id = ?`), r.PatientID, r.PracticeID, r.PracticeID, profileID, first.ScheduleID).Scan(
 		&sc.ID, &sc.PracticeID, &sc.LocationID, &sc.PractitionerID, &sc.Role, &sc.ServiceCategory, &sc.StartAt, &sc.EndAt, &sc.AccessProfileID,
-		&sc.TemplateID, &sc.Status, &sc.Version, &pcount, &enabled, &hasProfile, &pr.ID, &pr.PracticeID, &pr.Name, &pr.Bookable, &pr.OrgTypes, &pr.ODSCodes,
+		&sc.TemplateID, &sc.ServiceID, &sc.Status, &sc.Version, &pcount, &enabled, &hasProfile, &pr.ID, &pr.PracticeID, &pr.Name, &pr.Bookable, &pr.OrgTypes, &pr.ODSCodes,
 		&pr.Cap, &pr.Booked, &pr.WindowSecs, &pr.EmbargoSecs, &pr.ReleaseTime, &pr.ReleaseDays, &pr.Version)
 	if err != nil {
 		return nil, err
@@ -216,6 +217,9 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	}
 	if r.PractitionerID != 0 && r.PractitionerID != sc.PractitionerID {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the Practitioner participant is not the schedule's practitioner")
+	}
+	if r.HealthcareServiceID != 0 && (!r.ServiceFilteringOn || r.HealthcareServiceID != sc.ServiceID) {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "the HealthcareService participant is not the schedule's service")
 	}
 	if r.PractitionerRole != "" && r.PractitionerRole != sc.Role {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the practitioner role does not match the schedule's (%s)", sc.Role)
@@ -280,17 +284,18 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	}
 	// The row as stored: it is inserted, and returned without reading it back.
 	row := apptRow{PracticeID: r.PracticeID, ScheduleID: sc.ID, PatientID: r.PatientID, LocationID: sc.LocationID, PractitionerID: sc.PractitionerID,
-		Status: scheduling.ApptBooked, StartAt: first.Start.Unix(), EndAt: last.End.Unix(), Description: r.Description, Comment: r.Comment,
+		ServiceID: sc.ServiceID, Status: scheduling.ApptBooked, StartAt: first.Start.Unix(), EndAt: last.End.Unix(), Description: r.Description, Comment: r.Comment,
 		CreatedAt: created, BookingODS: r.BookingOrg.ODS, BookingName: r.BookingOrg.Name, BookingType: r.BookingOrg.Type, BookingRaw: string(r.BookingOrg.Raw),
 		Channel: first.DeliveryChannel, Role: sc.Role, ServiceCategory: sc.ServiceCategory, ServiceType: first.ServiceType, Priority: r.Priority,
 		MinutesDuration: r.MinutesDuration, Identifiers: toJSON(nonNil(r.Identifiers)), Participants: toJSON(nonNil(r.Participants)),
 		AccessProfileID: capProfile(pr), Version: 1, UpdatedAt: now}
 	var id int64
-	err = tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO appointments (practice_id, schedule_id, patient_id, location_id, practitioner_id, status,
+	err = tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO appointments (practice_id, schedule_id, patient_id, location_id, practitioner_id,
+		healthcare_service_id, status,
 		start_at, end_at, description, comment, created_at, booking_ods, booking_name, booking_type, booking_raw, channel, role,
 		service_category, service_type, priority, minutes_duration, identifiers, participants, access_profile_id, idem_key, booked_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		row.PracticeID, row.ScheduleID, row.PatientID, row.LocationID, row.PractitionerID, row.Status, row.StartAt, row.EndAt, row.Description, row.Comment,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		row.PracticeID, row.ScheduleID, row.PatientID, row.LocationID, row.PractitionerID, row.ServiceID, row.Status, row.StartAt, row.EndAt, row.Description, row.Comment,
 		row.CreatedAt, row.BookingODS, row.BookingName, row.BookingType, row.BookingRaw, row.Channel, row.Role,
 		row.ServiceCategory, row.ServiceType, row.Priority, row.MinutesDuration, row.Identifiers, row.Participants,
 		row.AccessProfileID, key, now, row.UpdatedAt, row.Version)

@@ -22,15 +22,16 @@ type orgRow struct {
 	Address      string `db:"address"`
 	GPCEnabled   bool   `db:"gpc_enabled"`
 	ApptsEnabled bool   `db:"appts_enabled"`
+	Filtering    bool   `db:"service_filtering"`
 	Version      int64  `db:"version"`
 	Updated      int64  `db:"updated"`
 }
 
-const orgCols = `id, ods, name, kind, asid, phone, address, gpc_enabled, appts_enabled, version, updated`
+const orgCols = `id, ods, name, kind, asid, phone, address, gpc_enabled, appts_enabled, service_filtering, version, updated`
 
 func (r orgRow) domain() *scheduling.Organisation {
 	o := &scheduling.Organisation{ID: r.ID, ODS: r.ODS, Name: r.Name, Kind: r.Kind, ASID: r.ASID, Phone: r.Phone,
-		GPConnectEnabled: r.GPCEnabled, AppointmentsEnabled: r.ApptsEnabled, Version: r.Version, Updated: time.Unix(r.Updated, 0)}
+		GPConnectEnabled: r.GPCEnabled, AppointmentsEnabled: r.ApptsEnabled, ServiceFiltering: r.Filtering, Version: r.Version, Updated: time.Unix(r.Updated, 0)}
 	_ = json.Unmarshal([]byte(r.Address), &o.Address)
 	return o
 }
@@ -125,20 +126,21 @@ func saveOrganisation(ctx context.Context, tx *sqlx.Tx, o *scheduling.Organisati
 	addr := toJSON(o.Address)
 	if err == nil {
 		if existing.Name == o.Name && existing.Kind == o.Kind && existing.ASID == o.ASID && existing.Phone == o.Phone &&
-			existing.Address == addr && existing.GPCEnabled == o.GPConnectEnabled && existing.ApptsEnabled == o.AppointmentsEnabled {
+			existing.Address == addr && existing.GPCEnabled == o.GPConnectEnabled && existing.ApptsEnabled == o.AppointmentsEnabled &&
+			existing.Filtering == o.ServiceFiltering {
 			return existing.ID, nil
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE organisations SET name = ?, kind = ?, asid = ?, phone = ?, address = ?,
-			gpc_enabled = ?, appts_enabled = ?, version = version + 1, updated = ? WHERE id = ?`),
-			o.Name, o.Kind, o.ASID, o.Phone, addr, o.GPConnectEnabled, o.AppointmentsEnabled, now.Unix(), existing.ID)
+			gpc_enabled = ?, appts_enabled = ?, service_filtering = ?, version = version + 1, updated = ? WHERE id = ?`),
+			o.Name, o.Kind, o.ASID, o.Phone, addr, o.GPConnectEnabled, o.AppointmentsEnabled, o.ServiceFiltering, now.Unix(), existing.ID)
 		return existing.ID, err
 	}
 	if err := notFound(err, "", ""); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
 		return 0, err
 	}
 	return insertReturningID(ctx, tx, "organisations", o.ID,
-		[]string{"ods", "name", "kind", "asid", "phone", "address", "gpc_enabled", "appts_enabled", "updated"},
-		o.ODS, o.Name, o.Kind, o.ASID, o.Phone, addr, o.GPConnectEnabled, o.AppointmentsEnabled, now.Unix())
+		[]string{"ods", "name", "kind", "asid", "phone", "address", "gpc_enabled", "appts_enabled", "service_filtering", "updated"},
+		o.ODS, o.Name, o.Kind, o.ASID, o.Phone, addr, o.GPConnectEnabled, o.AppointmentsEnabled, o.ServiceFiltering, now.Unix())
 }
 
 // SetSwitches sets a practice's GP Connect and Appointment Management switches.

@@ -93,18 +93,19 @@ type templateRow struct {
 	ServiceType     string `db:"service_type"`
 	Channels        string `db:"channels"`
 	AccessProfileID int64  `db:"access_profile_id"`
+	ServiceID       int64  `db:"healthcare_service_id"`
 	Active          bool   `db:"active"`
 	Version         int64  `db:"version"`
 }
 
 const templateCols = `id, practice_id, name, weekday, start_local, end_local, slot_minutes, location_id, practitioner_id, role,
-	service_category, service_type, channels, access_profile_id, active, version`
+	service_category, service_type, channels, access_profile_id, healthcare_service_id, active, version`
 
 func (r templateRow) domain() *scheduling.SessionTemplate {
 	return &scheduling.SessionTemplate{ID: r.ID, PracticeID: r.PracticeID, Name: r.Name, Weekday: time.Weekday(r.Weekday), StartLocal: r.StartLocal,
 		EndLocal: r.EndLocal, SlotMinutes: r.SlotMinutes, LocationID: r.LocationID, PractitionerID: r.PractitionerID, Role: r.Role,
 		ServiceCategory: r.ServiceCategory, ServiceType: r.ServiceType, Channels: splitList(r.Channels), AccessProfileID: r.AccessProfileID,
-		Active: r.Active, Version: r.Version}
+		HealthcareServiceID: r.ServiceID, Active: r.Active, Version: r.Version}
 }
 
 // SessionTemplates lists a practice's templates (all practices when practiceID is 0).
@@ -135,7 +136,7 @@ func (s *Store) SaveSessionTemplate(ctx context.Context, t *scheduling.SessionTe
 		var cur templateRow
 		err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT `+templateCols+` FROM session_templates WHERE practice_id = ? AND name = ?`), t.PracticeID, t.Name)
 		args := []any{int(t.Weekday), t.StartLocal, t.EndLocal, t.SlotMinutes, t.LocationID, t.PractitionerID, t.Role, t.ServiceCategory,
-			t.ServiceType, joinList(t.Channels), t.AccessProfileID, t.Active}
+			t.ServiceType, joinList(t.Channels), t.AccessProfileID, t.HealthcareServiceID, t.Active}
 		if err == nil {
 			id = cur.ID
 			c := cur.domain()
@@ -145,18 +146,35 @@ func (s *Store) SaveSessionTemplate(ctx context.Context, t *scheduling.SessionTe
 			}
 			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE session_templates SET weekday = ?, start_local = ?, end_local = ?, slot_minutes = ?,
 				location_id = ?, practitioner_id = ?, role = ?, service_category = ?, service_type = ?, channels = ?, access_profile_id = ?,
-				active = ?, version = version + 1 WHERE id = ?`), append(args, cur.ID)...)
-			return err
+				healthcare_service_id = ?, active = ?, version = version + 1 WHERE id = ?`), append(args, cur.ID)...)
+			if err != nil || cur.ServiceID == t.HealthcareServiceID {
+				return err
+			}
+			// The service link is not part of a session's shape: the
+			// template's sessions still to come follow it.
+			return relinkTemplateSessions(ctx, tx, cur.ID, t.HealthcareServiceID, s.Now())
 		}
 		if scheduling.ErrorCode(notFound(err, "", "")) != scheduling.ENOTFOUND {
 			return err
 		}
 		id, err = insertReturningID(ctx, tx, "session_templates", t.ID, []string{"practice_id", "name", "weekday", "start_local", "end_local",
-			"slot_minutes", "location_id", "practitioner_id", "role", "service_category", "service_type", "channels", "access_profile_id", "active"},
-			append([]any{t.PracticeID, t.Name}, args...)...)
+			"slot_minutes", "location_id", "practitioner_id", "role", "service_category", "service_type", "channels", "access_profile_id",
+			"healthcare_service_id", "active"}, append([]any{t.PracticeID, t.Name}, args...)...)
 		return err
 	})
 	return id, err
+}
+
+// relinkTemplateSessions links the template's sessions that have not started by now to service (0 unlinks).
+func relinkTemplateSessions(ctx context.Context, tx *sqlx.Tx, templateID, service int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE schedules SET healthcare_service_id = ?, version = version + 1
+		WHERE template_id = ? AND start_at > ? AND healthcare_service_id <> ?`), service, templateID, now.Unix(), service)
+	return err
+}
+
+// RelinkTemplateSessions links the template's sessions that have not started by now to service (0 unlinks).
+func (a *AdminTx) RelinkTemplateSessions(templateID, service int64, now time.Time) error {
+	return relinkTemplateSessions(a.ctx, a.tx, templateID, service, now)
 }
 
 // Materialise creates the sessions and slots of every active template in
@@ -202,15 +220,15 @@ func (s *Store) Materialise(ctx context.Context, practiceID int64, from, to time
 // session already present is skipped (reported false).
 func insertSession(ctx context.Context, tx *sqlx.Tx, ses *scheduling.Session, skipExisting bool) (bool, error) {
 	sc := &ses.Schedule
-	q := `INSERT INTO schedules (practice_id, location_id, practitioner_id, role, service_category, start_at, end_at, access_profile_id, template_id, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	q := `INSERT INTO schedules (practice_id, location_id, practitioner_id, role, service_category, start_at, end_at, access_profile_id, template_id,
+		healthcare_service_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	if skipExisting && sc.TemplateID != 0 {
 		q += ` ON CONFLICT (template_id, start_at) WHERE template_id <> 0 DO NOTHING`
 	}
 	q += ` RETURNING id`
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(q), sc.PracticeID, sc.LocationID, sc.PractitionerID, sc.Role, sc.ServiceCategory,
-		sc.Start.Unix(), sc.End.Unix(), sc.AccessProfileID, sc.TemplateID, sc.Status)
+		sc.Start.Unix(), sc.End.Unix(), sc.AccessProfileID, sc.TemplateID, sc.HealthcareServiceID, sc.Status)
 	if scheduling.ErrorCode(notFound(err, "", "")) == scheduling.ENOTFOUND {
 		return false, nil
 	}

@@ -47,16 +47,18 @@ type scheduleRow struct {
 	EndAt           int64  `db:"end_at"`
 	AccessProfileID int64  `db:"access_profile_id"`
 	TemplateID      int64  `db:"template_id"`
+	ServiceID       int64  `db:"healthcare_service_id"`
 	Status          string `db:"status"`
 	Version         int64  `db:"version"`
 }
 
-const scheduleCols = `id, practice_id, location_id, practitioner_id, role, service_category, start_at, end_at, access_profile_id, template_id, status, version`
+const scheduleCols = `id, practice_id, location_id, practitioner_id, role, service_category, start_at, end_at, access_profile_id, template_id,
+	healthcare_service_id, status, version`
 
 func (r *scheduleRow) domain() *scheduling.Schedule {
 	return &scheduling.Schedule{ID: r.ID, PracticeID: r.PracticeID, LocationID: r.LocationID, PractitionerID: r.PractitionerID, Role: r.Role,
 		ServiceCategory: r.ServiceCategory, Start: time.Unix(r.StartAt, 0), End: time.Unix(r.EndAt, 0), AccessProfileID: r.AccessProfileID,
-		TemplateID: r.TemplateID, Status: r.Status, Version: r.Version}
+		TemplateID: r.TemplateID, HealthcareServiceID: r.ServiceID, Status: r.Status, Version: r.Version}
 }
 
 // SearchFreeSlots finds the free slots that lie fully inside [Start, End], start
@@ -417,7 +419,7 @@ func appendIDs(dst []byte, ids []int64, end byte) []byte {
 // schedulesQuery reads schedules with their locations and practitioners; a
 // WHERE clause on sc follows.
 const schedulesQuery = `SELECT sc.id, sc.practice_id, sc.location_id, sc.practitioner_id, sc.role, sc.service_category, sc.start_at, sc.end_at,
-		sc.access_profile_id, sc.template_id, sc.status, sc.version,
+		sc.access_profile_id, sc.template_id, sc.healthcare_service_id, sc.status, sc.version,
 		COALESCE(l.id, 0), COALESCE(l.practice_id, 0), COALESCE(l.name, ''), COALESCE(l.site_code, ''), COALESCE(l.phone, ''),
 		COALESCE(l.address, ''), COALESCE(l.status, ''), COALESCE(l.version, 0),
 		COALESCE(p.id, 0), COALESCE(p.practice_id, 0), COALESCE(p.sds_user_id, ''), COALESCE(p.role_profile_ids, ''), COALESCE(p.family, ''),
@@ -436,7 +438,7 @@ func scheduleScanner(res *scheduling.SlotResult) ([]any, func()) {
 	seen := map[string]string{}
 	text := func(dst *string) *interned { return &interned{dst: dst, seen: seen} }
 	dest := []any{&sc.ID, &sc.PracticeID, &sc.LocationID, &sc.PractitionerID, text(&sc.Role), text(&sc.ServiceCategory), &sc.StartAt, &sc.EndAt,
-		&sc.AccessProfileID, &sc.TemplateID, text(&sc.Status), &sc.Version,
+		&sc.AccessProfileID, &sc.TemplateID, &sc.ServiceID, text(&sc.Status), &sc.Version,
 		&l.ID, &l.PracticeID, text(&l.Name), text(&l.SiteCode), text(&l.Phone), text(&l.Address), text(&l.Status), &l.Version,
 		&p.ID, &p.PracticeID, text(&p.SDSUserID), text(&p.RoleProfileIDs), text(&p.Family), text(&p.Given), text(&p.Prefix), text(&p.Gender), &p.Version}
 	return dest, func() {

@@ -1,0 +1,153 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+	"github.com/slotbridge/slotbridge/provider"
+)
+
+// TestServiceFiltering walks spec §5.10's table: with service filtering on
+// at the practice, and with it off by the organisation's switch and by the
+// supplier's, for the slot search, Find/Read HealthcareService, the
+// CapabilityStatement, and booking with a HealthcareService participant.
+func TestServiceFiltering(t *testing.T) {
+	for _, eng := range storetest.Engines(false) {
+		t.Run(eng.Name, func(t *testing.T) {
+			a := newApptEnv(t, eng)
+			// HealthcareService/1 is linked to the HCA afternoon sessions, whose
+			// slots are the only A20047 slots of the urgent-care profile.
+			sl := a.take(t, "urgent-care", 2, 0, false)
+			patient := a.patientID(t, "9658218881")
+
+			svcQuery := func() map[string][]string {
+				q := slotQuery(a.now, 3)
+				q["service.identifier"] = []string{sysDOS + "|2000041001"}
+				q["_include:recurse"] = append(q["_include:recurse"], "Schedule:actor:HealthcareService")
+				return q
+			}
+			withService := func(appt *fhir.Appointment, id int) *fhir.Appointment {
+				appt.Participant = append(appt.Participant, fhir.AppointmentParticipant{
+					Actor: &fhir.Reference{Reference: fmt.Sprintf("HealthcareService/%d", id)}, Status: "accepted"})
+				return appt
+			}
+			participants := func(x obj) []string {
+				var refs []string
+				for _, p := range arr(x, "participant") {
+					refs = append(refs, str(p, "actor", "reference"))
+				}
+				return refs
+			}
+
+			// On.
+			booked := wantJSON(t, a.book(t, withService(newBooking(patient, sl[0]), 1), false, nil), http.StatusCreated)
+			if refs := participants(booked); !slices.Contains(refs, "HealthcareService/1") {
+				t.Errorf("booked appointment's participants %v lack HealthcareService/1", refs)
+			}
+			apptPath := "Appointment/" + str(booked, "id")
+			read := wantOK(t, a.get(t, apptPath, iidReadAppt, scopePatRead), "Appointment")
+			if refs := participants(read); !slices.Contains(refs, "HealthcareService/1") {
+				t.Errorf("read appointment's participants %v lack HealthcareService/1", refs)
+			}
+			wantOutcome(t, a.book(t, withService(newBooking(patient, sl[1]), 2), false, nil), 422, "INVALID_RESOURCE")
+			cs := wantOK(t, a.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
+			if v := str(extension(cs, extFilteringStatus), "valueCode"); v != "enabled" {
+				t.Errorf("CapabilityStatement ServiceFilteringStatus %q, want enabled", v)
+			}
+
+			// Off by the organisation switch: the parameter and the include are
+			// ignored, no service appears anywhere, the list counts as empty.
+			if err := a.st.SetServiceFiltering(context.Background(), odsLegg, false); err != nil {
+				t.Fatal(err)
+			}
+			checkFilteringOff(t, a.env, "organization-disabled")
+			read = wantOK(t, a.get(t, apptPath, iidReadAppt, scopePatRead), "Appointment")
+			if refs := participants(read); slices.Contains(refs, "HealthcareService/1") {
+				t.Errorf("with filtering off the appointment still has a HealthcareService participant: %v", refs)
+			}
+			wantOutcome(t, a.book(t, withService(newBooking(patient, sl[1]), 1), false, nil), 422, "INVALID_RESOURCE")
+
+			// Off by the supplier switch (off, or on at other organisations
+			// only), whatever the practice's own switch says.
+			if err := a.st.SetServiceFiltering(context.Background(), odsLegg, true); err != nil {
+				t.Fatal(err)
+			}
+			for _, sup := range []string{"off", "B82005,C81001"} {
+				sf, err := scheduling.ParseSupplierFiltering(sup)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkFilteringOff(t, withConfig(t, a.env, provider.Config{ServiceFiltering: sf}), "supplier-disabled")
+			}
+			sf, _ := scheduling.ParseSupplierFiltering("a20047")
+			b := wantOK(t, withConfig(t, a.env, provider.Config{ServiceFiltering: sf}).searchSlots(t, svcQuery()), "Bundle")
+			if v := str(extension(at(b, "meta"), extFilteringStatus), "valueCode"); v != "enabled" {
+				t.Errorf("supplier on at A20047: ServiceFilteringStatus %q, want enabled", v)
+			}
+		})
+	}
+}
+
+// checkFilteringOff checks e's A20047 endpoint behaves as spec §5.10's
+// "switch effectively OFF" column says, with status as the reason.
+func checkFilteringOff(t *testing.T, e *env, status string) {
+	t.Helper()
+	q := slotQuery(e.now, 3)
+	plain := wantOK(t, e.searchSlots(t, q), "Bundle")
+	q["service.identifier"] = []string{sysDOS + "|2000041001"}
+	q["_include:recurse"] = append(q["_include:recurse"], "Schedule:actor:HealthcareService")
+	b := wantOK(t, e.searchSlots(t, q), "Bundle")
+	checkSlotBundle(t, b, q)
+	if v := str(extension(at(b, "meta"), extFilteringStatus), "valueCode"); v != status {
+		t.Errorf("ServiceFilteringStatus %q, want %q", v, status)
+	}
+	if a, b := slotIDs(plain), slotIDs(b); !slices.Equal(a, b) {
+		t.Errorf("service.identifier changed the slots although filtering is off: %d vs %d", len(a), len(b))
+	}
+	for _, r := range entries(b) {
+		switch str(r, "resourceType") {
+		case "HealthcareService":
+			t.Errorf("HealthcareService/%s in the Bundle although filtering is off", str(r, "id"))
+		case "Schedule":
+			for _, a := range arr(r, "actor") {
+				ref := str(a, "reference")
+				if typ, _, _ := strings.Cut(ref, "/"); typ != "Location" && typ != "Practitioner" {
+					t.Errorf("Schedule/%s has actor %s although filtering is off", str(r, "id"), ref)
+				}
+			}
+		}
+	}
+	unknown := slotQuery(e.now, 3)
+	unknown["service.identifier"] = []string{sysDOS + "|1000000123"}
+	wantOK(t, e.searchSlots(t, unknown), "Bundle")
+	if n := len(entries(wantOK(t, e.get(t, "HealthcareService", iidFindHCS, scopeOrgRead), "Bundle"))); n != 0 {
+		t.Errorf("find with filtering off: %d entries, want 0", n)
+	}
+	wantOutcome(t, e.get(t, "HealthcareService/1", iidReadHCS, scopeOrgRead), 404, "NO_RECORD_FOUND")
+	cs := wantOK(t, e.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
+	if v := str(extension(cs, extFilteringStatus), "valueCode"); v != status {
+		t.Errorf("CapabilityStatement ServiceFilteringStatus %q, want %q", v, status)
+	}
+}
+
+// withConfig is e served by another provider over the same store, configured by cfg.
+func withConfig(t *testing.T, e *env, cfg provider.Config) *env {
+	t.Helper()
+	p := provider.New(e.st, &auth.Verifier{}, slog.New(slog.DiscardHandler), cfg)
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(p.Close)
+	t.Cleanup(srv.Close)
+	c := *e
+	c.prov, c.srv = p, srv
+	return &c
+}
