@@ -33,14 +33,22 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin token list|revoke --ods A20047 [--id N]
   admin profiles list|create|update --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
                  [--ods-codes A1,B2] [--cap N] [--window 14d] [--embargo 2h] [--release-time 08:00 --release-days 1]
+  admin services list|get|create|update|delete --ods X [--id N] [--dos-id ID] [--name NAME]
+                 healthcare services listed in DOS (service filtering, GP Connect 1.2.8); delete is refused while
+                 any template, session or appointment refers to the service
   admin templates list|create|update|end --ods X [--id N] [--name N --weekday mon --start 09:00 --end 12:00 --slot-minutes 15
-                 --location ID --practitioner ID --role R0260 --category TEXT --type TEXT --channels In-person --profile ID] [--active]
+                 --location ID --practitioner ID --role R0260 --category TEXT --type TEXT --channels In-person --profile ID]
+                 [--service ID] [--active]      (a new --service relinks the template's sessions not yet started; 0 = none)
   admin sessions list --ods X [--from DATE --to DATE]
   admin sessions add --ods X --date 2026-12-01 --start 09:00 --end 12:00 --slot-minutes 15 --location ID [--practitioner ID]
-                 --role R0260 --category TEXT --type TEXT --channels In-person --profile ID
+                 --role R0260 --category TEXT --type TEXT --channels In-person --profile ID [--service ID]
   admin sessions block|unblock|cancel --ods X --id N;  admin sessions profile --ods X --id N --profile P
+  admin sessions service --ods X --id N --service S   (0 = none; its appointments keep the service they were booked under)
   admin slots block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
-  admin enable|disable --ods X [--switch all|gp_connect|appointments]
+  admin enable|disable --ods X [--switch all|gp_connect|appointments|service_filtering]
+                 all = GP Connect and Appointment Management; service filtering is switched only by name, e.g.
+                 admin enable --ods X --switch service_filtering. The CLI does not know a server's supplier switch, so
+                 the service_filtering_status it prints (--json) assumes that switch is on.
   admin explain --ods X [--org-type urgent-care] [--consumer-ods Y] --start DATE|DATETIME --end DATE|DATETIME [--now DATETIME]
   admin audit --ods X [--limit 50]
 
@@ -117,7 +125,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	group, rest := args[0], args[1:]
 	sub := ""
-	needsSub := map[string]bool{"token": true, "profiles": true, "templates": true, "sessions": true, "slots": true}
+	needsSub := map[string]bool{"token": true, "profiles": true, "services": true, "templates": true, "sessions": true, "slots": true}
 	if needsSub[group] {
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, adminUsage)
@@ -130,6 +138,8 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return adminToken(ctx, sub, rest, stdout, stderr)
 	case "profiles":
 		return adminProfiles(ctx, sub, rest, stdout, stderr)
+	case "services":
+		return adminServices(ctx, sub, rest, stdout, stderr)
 	case "templates":
 		return adminTemplates(ctx, sub, rest, stdout, stderr)
 	case "sessions":
@@ -333,6 +343,74 @@ func listOrDash(l []string) string {
 	return strings.Join(l, ",")
 }
 
+// ---- healthcare services ----
+
+func adminServices(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	if sub != "list" && sub != "get" && sub != "create" && sub != "update" && sub != "delete" {
+		return unknownSub("services", sub)
+	}
+	c := newAdminCmd("services "+sub, stdout, stderr)
+	id := c.fs.Int64("id", 0, "service id (get, update, delete)")
+	dosID := c.fs.String("dos-id", "", "the service's DOS id (create; update to change it)")
+	name := c.fs.String("name", "", "the service's name (create; update to change it)")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if sub != "list" && sub != "create" && *id <= 0 {
+		return errors.New("--id is required")
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	a := cliActor()
+	var in admin.ServiceInput
+	if c.set["dos-id"] {
+		in.DOSID = dosID
+	}
+	if c.set["name"] {
+		in.Name = name
+	}
+	var hs []admin.HealthcareService
+	var h admin.HealthcareService
+	switch sub {
+	case "list":
+		hs, err = svc.HealthcareServices(ctx, a, *c.ods)
+		if err != nil || *c.asJSON {
+			return orJSON(c, hs, err)
+		}
+	case "get":
+		h, err = svc.HealthcareService(ctx, a, *c.ods, *id)
+	case "create":
+		h, err = svc.CreateHealthcareService(ctx, a, *c.ods, in)
+	case "update":
+		h, err = svc.UpdateHealthcareService(ctx, a, *c.ods, *id, in)
+	case "delete":
+		h, err = svc.DeleteHealthcareService(ctx, a, *c.ods, *id)
+		if err == nil && !*c.asJSON {
+			fmt.Fprintf(stdout, "healthcare service %d (DOS id %s, %q) deleted\n", h.ID, h.DOSID, h.Name)
+			return nil
+		}
+	}
+	if sub != "list" {
+		if err != nil || *c.asJSON {
+			return orJSON(c, h, err)
+		}
+		hs = []admin.HealthcareService{h}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tDOS ID\tNAME\tTEMPLATES\tVERSION")
+	for _, h := range hs {
+		tpl := "-"
+		if len(h.TemplateIDs) > 0 {
+			tpl = fmt.Sprint(h.TemplateIDs)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", h.ID, h.DOSID, h.Name, tpl, h.Version)
+	}
+	return tw.Flush()
+}
+
 // ---- templates ----
 
 func adminTemplates(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
@@ -353,6 +431,7 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 	typ := c.fs.String("type", "", "slot type (Slot.serviceType)")
 	channels := c.fs.String("channels", "", "comma-separated delivery channels (In-person, Telephone, Video)")
 	profile := c.fs.Int64("profile", 0, "access profile id")
+	service := c.fs.Int64("service", 0, "healthcare service id (0 = none); a change relinks the sessions not yet started")
 	active := c.fs.Bool("active", true, "whether the template makes sessions")
 	if err := c.parse(args); err != nil {
 		return err
@@ -377,7 +456,8 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 	ids := map[string]struct {
 		v   *int64
 		dst **int64
-	}{"location": {loc, &in.LocationID}, "practitioner": {prac, &in.PractitionerID}, "profile": {profile, &in.AccessProfileID}}
+	}{"location": {loc, &in.LocationID}, "practitioner": {prac, &in.PractitionerID}, "profile": {profile, &in.AccessProfileID},
+		"service": {service, &in.ServiceID}}
 	for k, f := range ids {
 		if c.set[k] {
 			*f.dst = f.v
@@ -401,10 +481,10 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 			return orJSON(c, ts, err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tDAY\tTIME\tSLOT\tLOCATION\tPRACTITIONER\tROLE\tCHANNELS\tPROFILE\tACTIVE")
+		fmt.Fprintln(tw, "ID\tNAME\tDAY\tTIME\tSLOT\tLOCATION\tPRACTITIONER\tROLE\tCHANNELS\tPROFILE\tSERVICE\tACTIVE")
 		for _, t := range ts {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s-%s\t%dm\t%d\t%d\t%s\t%s\t%d\t%v\n", t.ID, t.Name, t.Weekday, t.Start, t.End, t.SlotMinutes,
-				t.LocationID, t.PractitionerID, t.Role, strings.Join(t.Channels, ","), t.AccessProfileID, t.Active)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s-%s\t%dm\t%d\t%d\t%s\t%s\t%d\t%d\t%v\n", t.ID, t.Name, t.Weekday, t.Start, t.End, t.SlotMinutes,
+				t.LocationID, t.PractitionerID, t.Role, strings.Join(t.Channels, ","), t.AccessProfileID, t.ServiceID, t.Active)
 		}
 		return tw.Flush()
 	case "create":
@@ -423,8 +503,8 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 		return orJSON(c, ch, err)
 	}
 	t := ch.Template
-	fmt.Fprintf(stdout, "template %d %q: %s %s-%s, %d-minute slots, active %v (version %d)\n", t.ID, t.Name, t.Weekday, t.Start, t.End,
-		t.SlotMinutes, t.Active, t.Version)
+	fmt.Fprintf(stdout, "template %d %q: %s %s-%s, %d-minute slots, service %d, active %v (version %d)\n", t.ID, t.Name, t.Weekday, t.Start, t.End,
+		t.SlotMinutes, t.ServiceID, t.Active, t.Version)
 	fmt.Fprintf(stdout, "sessions made: %d; retired (no bookings): %v\n", ch.Created, ch.Retired)
 	for _, s := range ch.Kept {
 		fmt.Fprintf(stdout, "kept session %d at %s: it holds appointments %v; cancel or block it by hand if needed\n", s.ID, s.Start, s.AppointmentIDs)
@@ -435,11 +515,11 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 // ---- sessions and slots ----
 
 func adminSessions(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
-	if sub != "list" && sub != "add" && sub != "block" && sub != "unblock" && sub != "cancel" && sub != "profile" {
+	if sub != "list" && sub != "add" && sub != "block" && sub != "unblock" && sub != "cancel" && sub != "profile" && sub != "service" {
 		return unknownSub("sessions", sub)
 	}
 	c := newAdminCmd("sessions "+sub, stdout, stderr)
-	id := c.fs.Int64("id", 0, "session id (block, unblock, cancel, profile)")
+	id := c.fs.Int64("id", 0, "session id (block, unblock, cancel, profile, service)")
 	from := c.fs.String("from", "", "list from this date or dateTime (default today)")
 	to := c.fs.String("to", "", "list up to the end of this date, or this dateTime (default 14 days on)")
 	var in admin.SessionInput
@@ -454,6 +534,7 @@ func adminSessions(ctx context.Context, sub string, args []string, stdout, stder
 	c.fs.StringVar(&in.ServiceType, "type", "", "slot type")
 	channels := c.fs.String("channels", "", "comma-separated delivery channels")
 	c.fs.Int64Var(&in.AccessProfileID, "profile", 0, "access profile id")
+	c.fs.Int64Var(&in.ServiceID, "service", 0, "healthcare service id (add, service; 0 = none)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -506,11 +587,21 @@ func adminSessions(ctx context.Context, sub string, args []string, stdout, stder
 			return errors.New("--profile is required")
 		}
 		ch, err = svc.SetSessionProfile(ctx, a, *c.ods, *id, in.AccessProfileID)
+	case "service":
+		// Required even to unlink (--service 0), so a forgotten flag never unlinks.
+		if !c.set["service"] {
+			return errors.New("--service is required (0 unlinks the session)")
+		}
+		ch, err = svc.SetSessionService(ctx, a, *c.ods, *id, in.ServiceID)
 	}
 	if err != nil || *c.asJSON {
 		return orJSON(c, ch, err)
 	}
-	fmt.Fprintf(stdout, "%s session %d: %d slot(s) changed\n", sub, *id, ch.Changed)
+	if sub == "service" {
+		fmt.Fprintf(stdout, "session %d: healthcare service %d (0 = none)\n", *id, ch.Session.ServiceID)
+	} else {
+		fmt.Fprintf(stdout, "%s session %d: %d slot(s) changed\n", sub, *id, ch.Changed)
+	}
 	if len(ch.KeptBooked) > 0 {
 		fmt.Fprintf(stdout, "booked appointments left untouched: %v\n", ch.KeptBooked)
 	}
@@ -519,10 +610,10 @@ func adminSessions(ctx context.Context, sub string, args []string, stdout, stder
 
 func printSessions(w io.Writer, ss []admin.Session) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTART\tEND\tSTATUS\tLOCATION\tPRACTITIONER\tPROFILE\tTEMPLATE\tFREE\tBOOKED\tBLOCKED\tAPPOINTMENTS")
+	fmt.Fprintln(tw, "ID\tSTART\tEND\tSTATUS\tLOCATION\tPRACTITIONER\tPROFILE\tSERVICE\tTEMPLATE\tFREE\tBOOKED\tBLOCKED\tAPPOINTMENTS")
 	for _, s := range ss {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%v\n", s.ID, s.Start, s.End, s.Status, s.LocationID, s.PractitionerID,
-			s.AccessProfileID, s.TemplateID, s.Free, s.Booked, s.Blocked, s.AppointmentIDs)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%v\n", s.ID, s.Start, s.End, s.Status, s.LocationID, s.PractitionerID,
+			s.AccessProfileID, s.ServiceID, s.TemplateID, s.Free, s.Booked, s.Blocked, s.AppointmentIDs)
 	}
 	return tw.Flush()
 }
@@ -572,7 +663,7 @@ func adminSlots(ctx context.Context, sub string, args []string, stdout, stderr i
 func adminSwitch(ctx context.Context, on bool, args []string, stdout, stderr io.Writer) error {
 	verb := map[bool]string{true: "enable", false: "disable"}[on]
 	c := newAdminCmd(verb, stdout, stderr)
-	which := c.fs.String("switch", "all", "which switch: all, gp_connect or appointments")
+	which := c.fs.String("switch", "all", "which switch: all (GP Connect and Appointment Management), gp_connect, appointments or service_filtering")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -589,8 +680,8 @@ func adminSwitch(ctx context.Context, on bool, args []string, stdout, stderr io.
 	if err != nil || *c.asJSON {
 		return orJSON(c, p, err)
 	}
-	fmt.Fprintf(stdout, "%s (%s): GP Connect %s, Appointment Management %s (running servers pick this up within 2 s)\n", p.ODS, p.Name,
-		onOff(p.GPConnectEnabled), onOff(p.AppointmentsEnabled))
+	fmt.Fprintf(stdout, "%s (%s): GP Connect %s, Appointment Management %s, service filtering %s (running servers pick this up within 2 s)\n",
+		p.ODS, p.Name, onOff(p.GPConnectEnabled), onOff(p.AppointmentsEnabled), onOff(p.ServiceFiltering))
 	return nil
 }
 

@@ -174,3 +174,97 @@ func TestAdminCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminCLIServices: healthcare services, their links and the
+// service-filtering switch, through the same commands a practice would run.
+func TestAdminCLIServices(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			c := newCLIFx(t, e)
+			var h admin.HealthcareService
+			c.mustJSON(&h, "services", "create", "--ods", "A20047", "--dos-id", "990701", "--name", "Minor injuries")
+			if h.ID <= 0 || h.DOSID != "990701" || h.Version != 1 {
+				t.Fatalf("created %+v", h)
+			}
+			hid := strconv.FormatInt(h.ID, 10)
+			c.mustJSON(&h, "services", "update", "--ods", "A20047", "--id", hid, "--name", "Minor injuries unit")
+			if h.Name != "Minor injuries unit" || h.DOSID != "990701" || h.Version != 2 {
+				t.Fatalf("update changed more than --name: %+v", h)
+			}
+			if out := c.must("services", "list", "--ods", "A20047"); !strings.Contains(out, "DOS ID") || !strings.Contains(out, "Minor injuries unit") {
+				t.Fatalf("services list:\n%s", out)
+			}
+
+			profile := strconv.FormatInt(c.scalar(`SELECT id FROM access_profiles WHERE name = 'open' AND practice_id =
+				(SELECT id FROM organisations WHERE ods = 'A20047')`), 10)
+			var tc admin.TemplateChange
+			c.mustJSON(&tc, "templates", "create", "--ods", "A20047", "--name", "Sat", "--weekday", "sat", "--start", "09:00", "--end", "10:00",
+				"--slot-minutes", "30", "--location", "1", "--role", "R0260", "--category", "Sat", "--type", "Sat slot", "--channels", "In-person",
+				"--profile", profile, "--service", hid)
+			if tc.Template.ServiceID != h.ID {
+				t.Fatalf("template %+v, want service %d", tc.Template, h.ID)
+			}
+			date := time.Now().Add(72 * time.Hour).In(time.UTC).Format("2006-01-02")
+			var s admin.Session
+			c.mustJSON(&s, "sessions", "add", "--ods", "A20047", "--date", date, "--start", "06:00", "--end", "07:00", "--slot-minutes", "20",
+				"--location", "1", "--role", "R0260", "--category", "Early", "--type", "Early slot", "--channels", "Telephone", "--profile", profile,
+				"--service", hid)
+			if s.ServiceID != h.ID {
+				t.Fatalf("session %+v, want service %d", s, h.ID)
+			}
+			sid := strconv.FormatInt(s.ID, 10)
+
+			_, _, err := c.run("services", "delete", "--ods", "A20047", "--id", hid)
+			if err == nil || !strings.Contains(err.Error(), "time(s)") {
+				t.Fatalf("deleting a linked service: %v", err)
+			}
+			if out := c.must("sessions", "service", "--ods", "A20047", "--id", sid, "--service", "0"); !strings.Contains(out, "healthcare service 0") {
+				t.Fatalf("sessions service:\n%s", out)
+			}
+			c.mustJSON(&tc, "templates", "update", "--ods", "A20047", "--id", strconv.FormatInt(tc.Template.ID, 10), "--service", "0")
+			if tc.Template.ServiceID != 0 || len(tc.Retired) != 0 {
+				t.Fatalf("unlinking the template %+v: want no retired sessions", tc)
+			}
+			if out := c.must("services", "delete", "--ods", "A20047", "--id", hid); !strings.Contains(out, "deleted") {
+				t.Fatalf("services delete:\n%s", out)
+			}
+
+			if out := c.must("enable", "--ods", "A20047", "--switch", "service_filtering"); !strings.Contains(out, "service filtering on") {
+				t.Fatalf("enable service filtering:\n%s", out)
+			}
+			var p admin.Practice
+			c.mustJSON(&p, "disable", "--ods", "A20047", "--switch", "service-filtering")
+			if p.ServiceFiltering || p.ServiceFilteringStatus != "organization-disabled" || !p.GPConnectEnabled {
+				t.Fatalf("after disable --switch service-filtering: %+v", p)
+			}
+
+			audit := c.must("audit", "--ods", "A20047")
+			for _, want := range []string{"service.create", "service.update", "service.delete", "session.service", "practice.switches"} {
+				if !strings.Contains(audit, want) {
+					t.Errorf("audit lacks %q:\n%s", want, audit)
+				}
+			}
+			for _, bad := range [][]string{
+				{"services", "update", "--ods", "A20047", "--name", "x"},                     // no --id
+				{"services", "create", "--ods", "A20047", "--name", "no DOS id"},             // no --dos-id
+				{"services", "fly", "--ods", "A20047"},                                       // unknown subcommand
+				{"sessions", "service", "--ods", "A20047", "--id", sid},                      // no --service
+				{"sessions", "service", "--ods", "A20047", "--id", sid, "--service", "9999"}, // unknown service
+			} {
+				if _, _, err := c.run(bad...); err == nil {
+					t.Errorf("admin %v succeeded", bad)
+				}
+			}
+		})
+	}
+}
+
+func (c *cliFx) scalar(q string, args ...any) int64 {
+	c.t.Helper()
+	var n int64
+	db := c.st.DB()
+	if err := db.GetContext(context.Background(), &n, db.Rebind(q), args...); err != nil {
+		c.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}

@@ -41,6 +41,8 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/disable", map[string]apiFunc{"POST": h.enable(false)})
 	h.route(p+"/profiles", map[string]apiFunc{"GET": h.listProfiles, "POST": h.createProfile})
 	h.route(p+"/profiles/{id}", map[string]apiFunc{"GET": h.getProfile, "PATCH": h.updateProfile})
+	h.route(p+"/services", map[string]apiFunc{"GET": h.listServices, "POST": h.createService})
+	h.route(p+"/services/{id}", map[string]apiFunc{"GET": h.getService, "PATCH": h.updateService, "DELETE": h.deleteService})
 	h.route(p+"/templates", map[string]apiFunc{"GET": h.listTemplates, "POST": h.createTemplate})
 	h.route(p+"/templates/{id}", map[string]apiFunc{"PATCH": h.updateTemplate, "DELETE": h.endTemplate})
 	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession})
@@ -267,7 +269,7 @@ func (h *Handler) patchSwitches(r *http.Request, a Actor) (int, any, error) {
 	return http.StatusOK, p, err
 }
 
-// enable turns switches on or off: both, or the one named by ?switch=gp_connect|appointments.
+// enable turns switches on or off: both enablement switches, or the one named by ?switch=gp_connect|appointments|service_filtering.
 func (h *Handler) enable(on bool) apiFunc {
 	return func(r *http.Request, a Actor) (int, any, error) {
 		in, err := SwitchesFor(r.URL.Query().Get("switch"), on)
@@ -279,7 +281,10 @@ func (h *Handler) enable(on bool) apiFunc {
 	}
 }
 
-// SwitchesFor names the switches "all" (or ""), "gp_connect" or "appointments" set to on.
+// SwitchesFor names the switches "all" (or ""), "gp_connect", "appointments"
+// or "service_filtering" set to on. "all" is the two enablement switches
+// only: service filtering changes what consumers see rather than whether
+// they are served, so it is never switched as a side effect.
 func SwitchesFor(which string, on bool) (Switches, error) {
 	v := on
 	switch strings.ToLower(strings.ReplaceAll(which, "-", "_")) {
@@ -289,8 +294,10 @@ func SwitchesFor(which string, on bool) (Switches, error) {
 		return Switches{GPConnect: &v}, nil
 	case "appointments":
 		return Switches{Appointments: &v}, nil
+	case "service_filtering":
+		return Switches{ServiceFiltering: &v}, nil
 	}
-	return Switches{}, scheduling.Errorf(scheduling.EPARAM, "switch must be all, gp_connect or appointments")
+	return Switches{}, scheduling.Errorf(scheduling.EPARAM, "switch must be all, gp_connect, appointments or service_filtering")
 }
 
 func (h *Handler) listProfiles(r *http.Request, a Actor) (int, any, error) {
@@ -327,6 +334,51 @@ func (h *Handler) updateProfile(r *http.Request, a Actor) (int, any, error) {
 	}
 	p, err := h.svc.UpdateProfile(r.Context(), a, r.PathValue("ods"), id, in)
 	return http.StatusOK, p, err
+}
+
+func (h *Handler) listServices(r *http.Request, a Actor) (int, any, error) {
+	l, err := h.svc.HealthcareServices(r.Context(), a, r.PathValue("ods"))
+	return http.StatusOK, l, err
+}
+
+func (h *Handler) getService(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.HealthcareService(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, v, err
+}
+
+func (h *Handler) createService(r *http.Request, a Actor) (int, any, error) {
+	var in ServiceInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.CreateHealthcareService(r.Context(), a, r.PathValue("ods"), in)
+	return http.StatusCreated, v, err
+}
+
+func (h *Handler) updateService(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	var in ServiceInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.UpdateHealthcareService(r.Context(), a, r.PathValue("ods"), id, in)
+	return http.StatusOK, v, err
+}
+
+func (h *Handler) deleteService(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.DeleteHealthcareService(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, v, err
 }
 
 func (h *Handler) listTemplates(r *http.Request, a Actor) (int, any, error) {
@@ -415,8 +467,20 @@ func (h *Handler) sessionAction(r *http.Request, a Actor) (int, any, error) {
 			return 0, nil, err
 		}
 		c, err = h.svc.SetSessionProfile(r.Context(), a, ods, id, in.AccessProfileID)
+	case "service":
+		// service_id is required, so that an empty body cannot unlink by accident.
+		var in struct {
+			ServiceID *int64 `json:"service_id"`
+		}
+		if err := decode(r, &in); err != nil {
+			return 0, nil, err
+		}
+		if in.ServiceID == nil {
+			return 0, nil, scheduling.Errorf(scheduling.EPARAM, "service_id is required (0 unlinks the session)")
+		}
+		c, err = h.svc.SetSessionService(r.Context(), a, ods, id, *in.ServiceID)
 	default:
-		return 0, nil, scheduling.NotFound("path", "sessions have the actions block, unblock, cancel and profile")
+		return 0, nil, scheduling.NotFound("path", "sessions have the actions block, unblock, cancel, profile and service")
 	}
 	return http.StatusOK, c, err
 }

@@ -1,6 +1,7 @@
 // Package admin is practice administration: admin tokens, access profiles,
-// session templates, one-off sessions, blocking and cancelling, the
-// enablement switches, and "why no slots?" explanations. The HTTP API
+// healthcare services, session templates, one-off sessions, blocking and
+// cancelling, the enablement and service-filtering switches, and "why no
+// slots?" explanations. The HTTP API
 // (Handler) and the CLI both call Service, so the rules and the audit trail
 // are the same whichever way a change is made.
 package admin
@@ -45,6 +46,9 @@ type Service struct {
 	Now func() time.Time
 	// Horizon is how far ahead templates are materialised after a change.
 	Horizon time.Duration
+	// Supplier is the supplier's service-filtering switch (zero value: on).
+	// Only the practice view reads it, to show the status consumers get.
+	Supplier scheduling.SupplierFiltering
 }
 
 // New returns a service over a store.
@@ -100,19 +104,19 @@ func (s *Service) Practice(ctx context.Context, a Actor, ods string) (Practice, 
 	if err != nil {
 		return Practice{}, err
 	}
-	return toPractice(org), nil
+	return toPractice(org, s.Supplier), nil
 }
 
-// SetSwitches turns a practice's GP Connect and/or Appointment Management
-// switches on or off. The provider caches practice lookups for up to 2 s, so
-// the change reaches GP Connect consumers within that time.
+// SetSwitches turns a practice's GP Connect, Appointment Management and/or
+// service-filtering switches on or off. The provider caches practice lookups
+// for up to 2 s, so the change reaches GP Connect consumers within that time.
 func (s *Service) SetSwitches(ctx context.Context, a Actor, ods string, in Switches) (Practice, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
 		return Practice{}, err
 	}
-	if in.GPConnect == nil && in.Appointments == nil {
-		return Practice{}, invalid("give gp_connect_enabled and/or appointments_enabled")
+	if in.GPConnect == nil && in.Appointments == nil && in.ServiceFiltering == nil {
+		return Practice{}, invalid("give gp_connect_enabled, appointments_enabled and/or service_filtering")
 	}
 	var out Practice
 	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
@@ -120,24 +124,37 @@ func (s *Service) SetSwitches(ctx context.Context, a Actor, ods string, in Switc
 		if err != nil {
 			return nil, err
 		}
-		before := toPractice(cur)
-		next := before
+		before := toPractice(cur, s.Supplier)
+		next := *cur
 		if in.GPConnect != nil {
 			next.GPConnectEnabled = *in.GPConnect
 		}
 		if in.Appointments != nil {
 			next.AppointmentsEnabled = *in.Appointments
 		}
-		if next == before {
+		if in.ServiceFiltering != nil {
+			next.ServiceFiltering = *in.ServiceFiltering
+		}
+		if toPractice(&next, s.Supplier) == before {
 			out = before
 			return nil, nil
 		}
-		if err := tx.SetSwitches(cur.ID, next.GPConnectEnabled, next.AppointmentsEnabled, s.Now()); err != nil {
+		if next.GPConnectEnabled != cur.GPConnectEnabled || next.AppointmentsEnabled != cur.AppointmentsEnabled {
+			if err := tx.SetSwitches(cur.ID, next.GPConnectEnabled, next.AppointmentsEnabled, s.Now()); err != nil {
+				return nil, err
+			}
+		}
+		if next.ServiceFiltering != cur.ServiceFiltering {
+			if err := tx.SetServiceFiltering(cur.ID, next.ServiceFiltering, s.Now()); err != nil {
+				return nil, err
+			}
+		}
+		after, err := tx.Organisation(org.ODS)
+		if err != nil {
 			return nil, err
 		}
-		next.Version++
-		out = next
-		return s.record(cur, a, "practice.switches", "practice/"+cur.ODS, before, next), nil
+		out = toPractice(after, s.Supplier)
+		return s.record(cur, a, "practice.switches", "practice/"+cur.ODS, before, out), nil
 	})
 	return out, err
 }
@@ -388,6 +405,9 @@ func applyTemplate(t *scheduling.SessionTemplate, in TemplateInput) error {
 	if in.AccessProfileID != nil {
 		t.AccessProfileID = *in.AccessProfileID
 	}
+	if in.ServiceID != nil {
+		t.HealthcareServiceID = *in.ServiceID
+	}
 	if in.Active != nil {
 		t.Active = *in.Active
 	}
@@ -416,11 +436,17 @@ func sessionShapeProblems(t *scheduling.SessionTemplate) []string {
 			probs = append(probs, fmt.Sprintf("delivery channel %q is not In-person, Telephone or Video", c))
 		}
 	}
+	if t.HealthcareServiceID < 0 {
+		probs = append(probs, "service_id must be a healthcare service's id, or 0 for none")
+	}
 	return probs
 }
 
-// checkRefs checks that the location, practitioner and profile belong to the practice.
+// checkRefs checks that the location, practitioner, profile and healthcare service belong to the practice.
 func checkRefs(tx *store.AdminTx, practiceID int64, t *scheduling.SessionTemplate) error {
+	if err := checkService(tx, practiceID, t.HealthcareServiceID); err != nil {
+		return err
+	}
 	if ok, err := tx.LocationExists(practiceID, t.LocationID); err != nil {
 		return err
 	} else if !ok {
@@ -436,6 +462,23 @@ func checkRefs(tx *store.AdminTx, practiceID int64, t *scheduling.SessionTemplat
 	if _, err := tx.Profile(practiceID, t.AccessProfileID); err != nil {
 		if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
 			return invalid("access profile %d is not a profile of this practice", t.AccessProfileID)
+		}
+		return err
+	}
+	return nil
+}
+
+// checkService checks that a service to link to is one of the practice's (0, none, always is).
+func checkService(tx *store.AdminTx, practiceID, id int64) error {
+	if id == 0 {
+		return nil
+	}
+	if id < 0 {
+		return invalid("service_id must be a healthcare service's id, or 0 for none")
+	}
+	if _, err := tx.HealthcareService(practiceID, id); err != nil {
+		if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+			return invalid("healthcare service %d is not a service of this practice", id)
 		}
 		return err
 	}
@@ -492,7 +535,11 @@ func shapeChanged(a, b *scheduling.SessionTemplate) bool {
 // changes (or it is ended), its future sessions that hold no booking are
 // retired (cancelled, free slots blocked) and made again from the new shape;
 // future sessions holding bookings are kept exactly as they are and listed, so
-// no booking is ever lost silently, and those days get no new-shape session. Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
+// no booking is ever lost silently, and those days get no new-shape session.
+// A new healthcare service is not a shape change: the template's sessions
+// that have not started are relinked in place, bookings and all (each
+// appointment keeps the service it was booked under), and sessions already
+// under way keep theirs. Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
 func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id int64, in TemplateInput) (TemplateChange, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
@@ -524,6 +571,12 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 		if err := tx.UpdateTemplate(&next); err != nil {
 			return nil, err
 		}
+		relinked := next.HealthcareServiceID != cur.HealthcareServiceID
+		if relinked {
+			if err := tx.RelinkTemplateSessions(id, next.HealthcareServiceID, s.Now()); err != nil {
+				return nil, err
+			}
+		}
 		if shapeChanged(cur, &next) || (cur.Active && !next.Active) {
 			future, err := tx.FutureTemplateSessions(id, s.Now())
 			if err != nil {
@@ -551,6 +604,9 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 			rec.Action = "template.end"
 		}
 		rec.Detail = fmt.Sprintf("retired sessions %v; kept sessions with bookings %v", out.Retired, sessionIDs(out.Kept))
+		if relinked {
+			rec.Detail += fmt.Sprintf("; sessions not yet started relinked to healthcare service %d", next.HealthcareServiceID)
+		}
 		return rec, nil
 	})
 	if err != nil {
@@ -643,7 +699,7 @@ func (s *Service) Sessions(ctx context.Context, a Actor, ods string, from, to ti
 }
 
 // AddSession adds a one-off session on a date, cut into slots at once.
-// Errors: EINVALID (bad shape, foreign location/practitioner/profile, or a session already over).
+// Errors: EINVALID (bad shape, foreign location/practitioner/profile/service, or a session already over).
 func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in SessionInput) (Session, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
@@ -659,7 +715,7 @@ func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in Sessio
 	t := &scheduling.SessionTemplate{PracticeID: org.ID, Name: "one-off", Weekday: day.Weekday(), StartLocal: strings.TrimSpace(in.Start),
 		EndLocal: strings.TrimSpace(in.End), SlotMinutes: in.SlotMinutes, LocationID: in.LocationID, PractitionerID: in.PractitionerID,
 		Role: strings.TrimSpace(in.Role), ServiceCategory: strings.TrimSpace(in.ServiceCategory), ServiceType: strings.TrimSpace(in.ServiceType),
-		Channels: cleanList(in.Channels, false), AccessProfileID: in.AccessProfileID, Active: true}
+		Channels: cleanList(in.Channels, false), AccessProfileID: in.AccessProfileID, HealthcareServiceID: in.ServiceID, Active: true}
 	if probs := sessionShapeProblems(t); len(probs) > 0 {
 		return Session{}, invalid("%s", strings.Join(probs, "; "))
 	}
@@ -729,6 +785,30 @@ func (s *Service) SetSessionProfile(ctx context.Context, a Actor, ods string, id
 		out.Changed = n
 		out.KeptBooked = slices.Clone(cur.AppointmentIDs)
 		return err
+	})
+}
+
+// SetSessionService links a session to another healthcare service of the
+// practice, or to none (0). Its appointments keep the service they were
+// booked under, and are listed as kept. A session that is over is refused:
+// its service is the record of what was offered. Errors: ENOTFOUND, EINVALID.
+func (s *Service) SetSessionService(ctx context.Context, a Actor, ods string, id, serviceID int64) (SessionChange, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return SessionChange{}, err
+	}
+	return s.sessionChange(ctx, a, ods, id, "session.service", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
+		if err := checkService(tx, org.ID, serviceID); err != nil {
+			return err
+		}
+		if cur.Schedule.HealthcareServiceID == serviceID {
+			return nil
+		}
+		if !cur.Schedule.End.After(s.Now()) {
+			return invalid("session %d is over; its service stays as it was offered", id)
+		}
+		out.KeptBooked = slices.Clone(cur.AppointmentIDs)
+		return tx.SetSessionService(id, serviceID)
 	})
 }
 

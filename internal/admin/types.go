@@ -102,17 +102,58 @@ type Practice struct {
 	ASID                string `json:"asid"`
 	GPConnectEnabled    bool   `json:"gp_connect_enabled"`
 	AppointmentsEnabled bool   `json:"appointments_enabled"`
-	Version             int64  `json:"version"`
+	// ServiceFiltering is the practice's own service-filtering switch (spec §5.10).
+	ServiceFiltering bool `json:"service_filtering"`
+	// ServiceFilteringStatus is what consumers get: the supplier switch can
+	// hold filtering off whatever the practice's switch says, so both are shown.
+	ServiceFilteringStatus scheduling.ServiceFilteringStatus `json:"service_filtering_status"`
+	Version                int64                             `json:"version"`
 }
 
-func toPractice(o *scheduling.Organisation) Practice {
-	return Practice{ODS: o.ODS, Name: o.Name, ASID: o.ASID, GPConnectEnabled: o.GPConnectEnabled, AppointmentsEnabled: o.AppointmentsEnabled, Version: o.Version}
+func toPractice(o *scheduling.Organisation, sup scheduling.SupplierFiltering) Practice {
+	return Practice{ODS: o.ODS, Name: o.Name, ASID: o.ASID, GPConnectEnabled: o.GPConnectEnabled, AppointmentsEnabled: o.AppointmentsEnabled,
+		ServiceFiltering: o.ServiceFiltering, ServiceFilteringStatus: sup.Status(o), Version: o.Version}
 }
 
 // Switches changes a practice's switches; nil leaves one as it is.
 type Switches struct {
 	GPConnect    *bool `json:"gp_connect_enabled"`
 	Appointments *bool `json:"appointments_enabled"`
+	// ServiceFiltering is the organisation switch of 1.2.8 service filtering.
+	ServiceFiltering *bool `json:"service_filtering"`
+}
+
+// HealthcareService is a practice's DOS service as the admin API shows it.
+type HealthcareService struct {
+	ID      int64  `json:"id"`
+	DOSID   string `json:"dos_id"`
+	Name    string `json:"name"`
+	Version int64  `json:"version"`
+	// TemplateIDs are the session templates linked to the service, so an
+	// admin sees what a rename or a delete would touch.
+	TemplateIDs []int64 `json:"template_ids"`
+}
+
+// serviceRecord is a service as the audit trail keeps it: the service's own
+// fields only, since its linked templates are changed (and audited) through them.
+type serviceRecord struct {
+	ID      int64  `json:"id"`
+	DOSID   string `json:"dos_id"`
+	Name    string `json:"name"`
+	Version int64  `json:"version"`
+}
+
+func toServiceRecord(h *scheduling.HealthcareService) serviceRecord {
+	return serviceRecord{ID: h.ID, DOSID: h.DOSID, Name: h.Name, Version: h.Version}
+}
+
+// ServiceInput creates or changes a healthcare service; nil fields are left
+// as they are (on create both are required).
+type ServiceInput struct {
+	DOSID *string `json:"dos_id"`
+	Name  *string `json:"name"`
+	// Version, when set, must be the service's current version (optimistic update).
+	Version *int64 `json:"version"`
 }
 
 // Profile is an access profile as the admin API shows it.
@@ -168,14 +209,17 @@ type Template struct {
 	ServiceType     string   `json:"service_type"`
 	Channels        []string `json:"channels"`
 	AccessProfileID int64    `json:"access_profile_id"`
-	Active          bool     `json:"active"`
-	Version         int64    `json:"version"`
+	// ServiceID is the healthcare service its sessions are offered under (0 = none).
+	ServiceID int64 `json:"service_id"`
+	Active    bool  `json:"active"`
+	Version   int64 `json:"version"`
 }
 
 func toTemplate(t *scheduling.SessionTemplate) Template {
 	return Template{ID: t.ID, Name: t.Name, Weekday: strings.ToLower(t.Weekday.String()), Start: t.StartLocal, End: t.EndLocal,
 		SlotMinutes: t.SlotMinutes, LocationID: t.LocationID, PractitionerID: t.PractitionerID, Role: t.Role, ServiceCategory: t.ServiceCategory,
-		ServiceType: t.ServiceType, Channels: nonNil(t.Channels), AccessProfileID: t.AccessProfileID, Active: t.Active, Version: t.Version}
+		ServiceType: t.ServiceType, Channels: nonNil(t.Channels), AccessProfileID: t.AccessProfileID, ServiceID: t.HealthcareServiceID,
+		Active: t.Active, Version: t.Version}
 }
 
 // TemplateInput creates or changes a template; nil fields are left as they are.
@@ -192,8 +236,11 @@ type TemplateInput struct {
 	ServiceType     *string   `json:"service_type"`
 	Channels        *[]string `json:"channels"`
 	AccessProfileID *int64    `json:"access_profile_id"`
-	Active          *bool     `json:"active"`
-	Version         *int64    `json:"version"`
+	// ServiceID links the template to a healthcare service (0 unlinks). A
+	// change relinks the sessions still to come; it is not a shape change.
+	ServiceID *int64 `json:"service_id"`
+	Active    *bool  `json:"active"`
+	Version   *int64 `json:"version"`
 }
 
 // TemplateChange is the result of creating, changing or ending a template.
@@ -220,6 +267,7 @@ type Session struct {
 	Role            string  `json:"role"`
 	ServiceCategory string  `json:"service_category"`
 	AccessProfileID int64   `json:"access_profile_id"`
+	ServiceID       int64   `json:"service_id"`
 	TemplateID      int64   `json:"template_id"`
 	Free            int     `json:"free"`
 	Booked          int     `json:"booked"`
@@ -237,7 +285,7 @@ func toSession(s *scheduling.SessionSummary) Session {
 	}
 	return Session{ID: sc.ID, Start: scheduling.FormatLocal(sc.Start), End: scheduling.FormatLocal(sc.End), Status: sc.Status, LocationID: sc.LocationID,
 		PractitionerID: sc.PractitionerID, Role: sc.Role, ServiceCategory: sc.ServiceCategory, AccessProfileID: sc.AccessProfileID,
-		TemplateID: sc.TemplateID, Free: s.Free, Booked: s.Booked, Blocked: s.Blocked, SessionBlocked: s.SessionBlocked, AppointmentIDs: ids, Version: sc.Version}
+		ServiceID: sc.HealthcareServiceID, TemplateID: sc.TemplateID, Free: s.Free, Booked: s.Booked, Blocked: s.Blocked, SessionBlocked: s.SessionBlocked, AppointmentIDs: ids, Version: sc.Version}
 }
 
 // SessionInput is a one-off session on one date.
@@ -253,9 +301,12 @@ type SessionInput struct {
 	ServiceType     string   `json:"service_type"`
 	Channels        []string `json:"channels"`
 	AccessProfileID int64    `json:"access_profile_id"`
+	// ServiceID links the session to a healthcare service (0 or absent = none).
+	ServiceID int64 `json:"service_id"`
 }
 
-// SessionChange is the result of blocking, unblocking or cancelling a session.
+// SessionChange is the result of blocking, unblocking or cancelling a
+// session, or of changing its profile or service.
 type SessionChange struct {
 	Session Session `json:"session"`
 	// Changed is how many slots changed state.
