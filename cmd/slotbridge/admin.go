@@ -23,6 +23,7 @@ func init() {
 	registerMount("/admin/api/", func(st *store.Store, log *slog.Logger) (http.Handler, error) {
 		svc := admin.New(st)
 		svc.Horizon = serveHorizon
+		svc.Supplier = serveSupplier
 		return admin.NewHandler(svc, log), nil
 	})
 }
@@ -47,8 +48,8 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin slots block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
   admin enable|disable --ods X [--switch all|gp_connect|appointments|service_filtering]
                  all = GP Connect and Appointment Management; service filtering is switched only by name, e.g.
-                 admin enable --ods X --switch service_filtering. The CLI does not know a server's supplier switch, so
-                 the service_filtering_status it prints (--json) assumes that switch is on.
+                 admin enable --ods X --switch service_filtering. The service_filtering_status it prints (--json)
+                 reads the supplier switch from SLOTBRIDGE_SERVICE_FILTERING, as serve --service-filtering does.
   admin explain --ods X [--org-type urgent-care] [--consumer-ods Y] --start DATE|DATETIME --end DATE|DATETIME [--now DATETIME]
   admin audit --ods X [--limit 50]
 
@@ -94,7 +95,12 @@ func (c *adminCmd) open(ctx context.Context) (*admin.Service, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return admin.New(st), func() { st.Close() }, nil
+	svc := admin.New(st)
+	if svc.Supplier, err = supplierFromEnv(); err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("SLOTBRIDGE_SERVICE_FILTERING: %w", err)
+	}
+	return svc, func() { st.Close() }, nil
 }
 
 // cliActor names the person at the terminal in the audit trail.

@@ -26,6 +26,15 @@ func horizonFor(weeks int) time.Duration { return time.Duration(weeks)*7*24*time
 // template changes materialise to as well.
 var serveHorizon = horizonFor(6)
 
+// serveSupplier is the running server's supplier switch of service
+// filtering, which the admin API reports effective statuses by.
+var serveSupplier scheduling.SupplierFiltering
+
+// supplierFromEnv reads SLOTBRIDGE_SERVICE_FILTERING (see serve --service-filtering).
+func supplierFromEnv() (scheduling.SupplierFiltering, error) {
+	return scheduling.ParseSupplierFiltering(envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"))
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,6 +50,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest time to read a request's headers")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "longest time to read a whole request, body included")
 	horizonWeeks := fs.Int("horizon-weeks", envInt("SLOTBRIDGE_HORIZON_WEEKS", 6), "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
+	filtering := fs.String("service-filtering", envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"),
+		"supplier switch of 1.2.8 service filtering: on (each practice's own switch decides), off, or a comma-separated list of ODS codes it is on at")
 	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate address; keep it on loopback")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -50,6 +61,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	horizon := horizonFor(*horizonWeeks)
 	serveHorizon = horizon
+	supplier, err := scheduling.ParseSupplierFiltering(*filtering)
+	if err != nil {
+		return fmt.Errorf("--service-filtering: %w", err)
+	}
+	serveSupplier = supplier
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logJSON {
 		h = slog.NewJSONHandler(stderr, nil)
@@ -79,7 +95,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		verifier.KeySet = set
 		log.Info("signed tokens required", "jwks", *jwks)
 	}
-	prov := provider.New(st, verifier, log, provider.Config{})
+	prov := provider.New(st, verifier, log, provider.Config{ServiceFiltering: supplier})
 	defer prov.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

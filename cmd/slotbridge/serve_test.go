@@ -2,10 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/bench"
 	"github.com/slotbridge/slotbridge/internal/demo"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
@@ -33,6 +41,69 @@ func TestTopUpRunsAtStart(t *testing.T) {
 	for last() < time.Now().Add(10*24*time.Hour).Unix() {
 		if time.Now().After(deadline) {
 			t.Fatalf("no sessions 10 days ahead after 30 s (last session starts %v, before the top-up %v)", time.Unix(last(), 0), time.Unix(before, 0))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestServeServiceFilteringFlag: --service-filtering sets the supplier
+// switch the provider answers by (here off, so the demo practice, whose own
+// switch is on, reports supplier-disabled), and a misspelt value stops serve.
+func TestServeServiceFilteringFlag(t *testing.T) {
+	if err := runServe(context.Background(), []string{"--data", t.TempDir(), "--service-filtering", "of"}, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "--service-filtering") {
+		t.Fatalf("serve --service-filtering of: %v, want an error naming the flag", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--data", t.TempDir(), "--demo", "--addr", addr, "--service-filtering", "off"}, io.Discard, io.Discard)
+	}()
+	defer func() { cancel(); <-done }()
+	var toks bench.Tokens
+	bearer, err := toks.Bearer(gpconnect.ReadMetadata.Scope())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/A20047/STU3/1/gpconnect/metadata", nil)
+		bench.SetGPConnectHeaders(req.Header, "918999198993", "serve-test", gpconnect.ReadMetadata, bearer)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("metadata: %d %s", resp.StatusCode, body)
+			}
+			var cs fhir.CapabilityStatement
+			if err := json.Unmarshal(body, &cs); err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			for _, x := range cs.Extension {
+				if x.URL == gpconnect.ExtServiceFilteringState && x.ValueCode != nil {
+					got = *x.ValueCode
+				}
+			}
+			if got != "supplier-disabled" {
+				t.Errorf("ServiceFilteringStatus %q, want supplier-disabled", got)
+			}
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not answer within 60 s: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -75,7 +75,10 @@ func ParseSupplierFiltering(s string) (SupplierFiltering, error) {
 		var sel []string
 		for _, code := range strings.Split(v, ",") {
 			code = strings.ToUpper(strings.TrimSpace(code))
-			if code == "" || strings.ContainsFunc(code, func(r rune) bool { return !('A' <= r && r <= 'Z' || '0' <= r && r <= '9') }) {
+			// An ODS code is letters and digits, with at least one digit, so a
+			// misspelt "on" or "off" is not read as an organisation.
+			if len(code) < 3 || len(code) > 10 || !strings.ContainsAny(code, "0123456789") ||
+				strings.ContainsFunc(code, func(r rune) bool { return !('A' <= r && r <= 'Z' || '0' <= r && r <= '9') }) {
 				return SupplierFiltering{}, fmt.Errorf("service filtering %q: want on, off or a comma-separated list of ODS codes", s)
 			}
 			sel = append(sel, code)
