@@ -839,5 +839,58 @@ func healthcareServiceChecks() []check {
 			_, err := e.c.ReadHealthcareService(ctx, "999999999")
 			return wantRefusal(err, 404, gpconnect.NoRecordFound)
 		}},
+		{g, "read-no-id", func(ctx context.Context, e *env) error {
+			// HealthcareRead.feature: a read with an empty logical id is 400.
+			_, err := e.c.ReadHealthcareService(ctx, "")
+			return wantRefusal(err, 400, gpconnect.BadRequest)
+		}},
+		{g, "find-unknown-dos-id", func(ctx context.Context, e *env) error {
+			hs, err := e.c.FindHealthcareService(ctx, "zzzzzz")
+			if err != nil {
+				return wantOK("find by an unknown DOS id", err)
+			}
+			if len(hs) != 0 {
+				return failf("find by an unknown DOS id returned %d services, want none", len(hs))
+			}
+			return nil
+		}},
+		{g, "find-by-dos-id-and-read", func(ctx context.Context, e *env) error {
+			// Every listed service is found by its own DOS id, alone, and read by its id.
+			hs, err := e.c.FindHealthcareService(ctx, "")
+			if err != nil {
+				return wantOK("find healthcare services", err)
+			}
+			for _, h := range hs {
+				dos := dosID(h)
+				if dos == "" {
+					return failf("HealthcareService/%s has no %s identifier", h.ID, gpconnect.SystemDOSService)
+				}
+				got, err := e.c.FindHealthcareService(ctx, dos)
+				if err != nil {
+					return wantOK("find by DOS id "+dos, err)
+				}
+				if len(got) != 1 || got[0].ID != h.ID {
+					return failf("find by DOS id %s returned %d services, want HealthcareService/%s alone", dos, len(got), h.ID)
+				}
+				r, err := e.c.ReadHealthcareService(ctx, h.ID)
+				if err != nil {
+					return wantOK("read HealthcareService/"+h.ID, err)
+				}
+				if r.ID != h.ID || dosID(r) != dos {
+					return failf("read HealthcareService/%s returned id %s with DOS id %q", h.ID, r.ID, dosID(r))
+				}
+			}
+			return nil
+		}},
 	}
+}
+
+// dosID is a HealthcareService's DOS service id ("" when it has none).
+func dosID(h *fhir.HealthcareService) string {
+	for _, id := range h.Identifier {
+		if id.System == gpconnect.SystemDOSService {
+			return id.Value
+		}
+	}
+	return ""
 }
