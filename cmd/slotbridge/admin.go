@@ -50,7 +50,7 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
                  all = GP Connect and Appointment Management; service filtering is switched only by name, e.g.
                  admin enable --ods X --switch service_filtering. The service_filtering_status it prints (--json)
                  reads the supplier switch from SLOTBRIDGE_SERVICE_FILTERING, as serve --service-filtering does.
-  admin explain --ods X [--org-type urgent-care] [--consumer-ods Y] --start DATE|DATETIME --end DATE|DATETIME [--now DATETIME]
+  admin explain --ods X [--org-type urgent-care] [--consumer-ods Y] [--dos-id D] --start DATE|DATETIME --end DATE|DATETIME [--now DATETIME]
   admin audit --ods X [--limit 50]
 
 Every command takes --data DIR or --database URL, and --json for JSON output.
@@ -705,13 +705,14 @@ func adminExplain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	start := c.fs.String("start", "", "period start: YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+01:00 (required)")
 	end := c.fs.String("end", "", "period end: YYYY-MM-DD (whole day) or a dateTime (required)")
 	nowFlag := c.fs.String("now", "", "explain as at this dateTime (default now)")
+	dosID := c.fs.String("dos-id", "", "the DOS service id the consumer sends as service.identifier (empty = not sent)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
 	if *start == "" || *end == "" {
 		return errors.New("--start and --end are required")
 	}
-	in := admin.ExplainInput{OrgType: *orgType, ConsumerODS: *consumer}
+	in := admin.ExplainInput{OrgType: *orgType, ConsumerODS: *consumer, DOSID: *dosID}
 	var err error
 	if in.Start, err = admin.ParseTime(*start, false); err != nil {
 		return err
@@ -740,6 +741,9 @@ func printExplanation(w io.Writer, ex *admin.Explanation) error {
 	who := "no searchFilter"
 	if ex.OrgType != "" || ex.ConsumerODS != "" {
 		who = fmt.Sprintf("org type %q, ODS %q", ex.OrgType, ex.ConsumerODS)
+	}
+	if ex.DOSID != "" {
+		who += fmt.Sprintf(", DOS service %s (service filtering %s)", ex.DOSID, ex.ServiceFiltering)
 	}
 	fmt.Fprintf(w, "Practice %s, consumer: %s\nPeriod %s to %s, as at %s\n\n", ex.Practice, who, ex.Start, ex.End, ex.Now)
 	fmt.Fprintf(w, "%d slot(s) in the period; %d offered to this consumer.\n\n", ex.Total, ex.Offered)

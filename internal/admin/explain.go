@@ -17,6 +17,8 @@ type ExplainInput struct {
 	Start, End  time.Time
 	// Now is the moment to explain for; zero means now.
 	Now time.Time
+	// DOSID is the DOS service id the consumer sends as service.identifier ("" for none).
+	DOSID string
 }
 
 // ReasonCount is how many slots one rule removed.
@@ -50,9 +52,13 @@ type Explanation struct {
 	Practice    string `json:"practice"`
 	OrgType     string `json:"org_type"`
 	ConsumerODS string `json:"consumer_ods"`
-	Start       string `json:"start"`
-	End         string `json:"end"`
-	Now         string `json:"now"`
+	// DOSID is the service.identifier explained ("" for none), and
+	// ServiceFiltering the practice's effective filtering status.
+	DOSID            string `json:"dos_id"`
+	ServiceFiltering string `json:"service_filtering"`
+	Start            string `json:"start"`
+	End              string `json:"end"`
+	Now              string `json:"now"`
 	// Total is every slot lying fully inside the period, whatever its state.
 	Total int `json:"total"`
 	// Offered is how many a slot search by this consumer returns now.
@@ -75,6 +81,7 @@ var ReasonLabels = map[scheduling.Reason]string{
 	scheduling.ReasonWindow:        "outside the booking window (too far ahead)",
 	scheduling.ReasonEmbargo:       "under embargo (too close, or not released yet)",
 	scheduling.ReasonCap:           "profile's booking cap reached",
+	scheduling.ReasonOtherService:  "session not linked to the DOS service asked for",
 }
 
 func reasonCounts(c scheduling.Counts, all bool) []ReasonCount {
@@ -111,6 +118,19 @@ func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainIn
 	}
 	q := scheduling.ExplainQuery{PracticeID: org.ID, Start: in.Start, End: in.End, Now: now,
 		Consumer: scheduling.NewConsumer(in.OrgType, in.ConsumerODS)}
+	filtering := s.Supplier.Status(org)
+	in.DOSID = strings.TrimSpace(in.DOSID)
+	if in.DOSID != "" && filtering == scheduling.FilteringEnabled {
+		h, err := s.st.HealthcareServiceByDOS(ctx, org.ID, in.DOSID)
+		if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+			return nil, scheduling.Errorf(scheduling.EPARAM, "the practice lists no service with DOS id %q: a slot search naming it gets 404 NO_RECORD_FOUND "+
+				"(slotbridge admin services list)", in.DOSID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		q.ServiceID = h.ID
+	}
 	slots, err := s.st.SlotsInPeriod(ctx, org.ID, q.Start, q.End)
 	if err != nil {
 		return nil, err
@@ -147,7 +167,8 @@ func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainIn
 		return nil, err
 	}
 	ex := scheduling.Explain(org, slots, schedules, profiles, q)
-	out := &Explanation{Practice: org.ODS, OrgType: q.Consumer.OrgType, ConsumerODS: q.Consumer.ODS, Start: scheduling.FormatLocal(q.Start),
+	out := &Explanation{Practice: org.ODS, OrgType: q.Consumer.OrgType, ConsumerODS: q.Consumer.ODS, DOSID: in.DOSID,
+		ServiceFiltering: string(filtering), Start: scheduling.FormatLocal(q.Start),
 		End: scheduling.FormatLocal(q.End), Now: scheduling.FormatLocal(now), Total: ex.Total, Offered: ex.Offered,
 		Removed: reasonCounts(ex.Counts, true), Sessions: []ExplainSession{}, Notes: []string{}}
 	for _, se := range ex.Sessions {
@@ -163,6 +184,10 @@ func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainIn
 		out.Sessions = append(out.Sessions, es)
 	}
 	out.Notes = notes(ex, q)
+	if in.DOSID != "" && filtering != scheduling.FilteringEnabled {
+		out.Notes = append(out.Notes, fmt.Sprintf("Service filtering is %s here, so service.identifier is ignored: every service's slots are counted "+
+			"(slotbridge admin enable --switch service_filtering).", filtering))
+	}
 	return out, nil
 }
 

@@ -62,7 +62,14 @@ func TestExplainAgreesWithSearch(t *testing.T) {
 			seen := map[string]int{}
 			orgTypes := []string{"", "urgent-care", "gp-practice", "other"}
 			consumers := []string{"", "A20047", "Y11111", "B82005", "Z99999"}
+			// A20047 has service filtering on in the demo data, with
+			// HealthcareService/1 and /2 (DOS 2000041001 and 2000041002).
+			services := []struct {
+				dos string
+				id  int64
+			}{{"", 0}, {"2000041001", 1}, {"2000041002", 2}}
 			for i := range 150 {
+				svc := services[rng.IntN(len(services))]
 				c := scheduling.Consumer{OrgType: orgTypes[rng.IntN(len(orgTypes))], ODS: consumers[rng.IntN(len(consumers))]}
 				start := f.now.Add(time.Duration(rng.IntN(10*24*60)-24*60) * time.Minute)
 				if rng.IntN(3) == 0 {
@@ -70,10 +77,14 @@ func TestExplainAgreesWithSearch(t *testing.T) {
 				}
 				end := start.Add(time.Duration(rng.IntN(14*24*60+1)) * time.Minute)
 				now := f.now.Add(time.Duration(rng.IntN(4*24*60)-60) * time.Minute)
-				ex, err := f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{OrgType: c.OrgType, ConsumerODS: c.ODS, Start: start, End: end, Now: now})
+				ex, err := f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{OrgType: c.OrgType, ConsumerODS: c.ODS, Start: start, End: end, Now: now,
+					DOSID: svc.dos})
 				f.ok(err)
 				res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: f.org.ID, Start: start, End: end, Consumer: c, Now: now})
 				f.ok(err)
+				if svc.id != 0 {
+					res.OnlyService(svc.id) // as the provider's search does with service.identifier
+				}
 				if ex.Offered != len(res.Slots) {
 					t.Fatalf("case %d %+v [%s, %s] now %s: explain offers %d, search returns %d", i, c,
 						scheduling.FormatLocal(start), scheduling.FormatLocal(end), scheduling.FormatLocal(now), ex.Offered, len(res.Slots))
@@ -96,7 +107,8 @@ func TestExplainAgreesWithSearch(t *testing.T) {
 					seen["offered"]++
 				}
 			}
-			for _, r := range []string{"offered", "past", "booked", "blocked", "not_bookable", "org_type", "ods_code", "booking_window", "embargo", "cap_reached"} {
+			for _, r := range []string{"offered", "past", "booked", "blocked", "not_bookable", "org_type", "ods_code", "booking_window", "embargo", "cap_reached",
+				"other_service"} {
 				if seen[r] == 0 {
 					t.Errorf("no case exercised %q (seen %v): the comparison is weaker than it looks", r, seen)
 				}
@@ -161,4 +173,36 @@ func count(l []admin.ReasonCount, reason string) int {
 		}
 	}
 	return -1
+}
+
+// TestExplainServiceFilter: a DOS id the practice does not list is refused
+// (the search would answer 404), and with filtering off the DOS id changes
+// nothing and a note says why.
+func TestExplainServiceFilter(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			in := admin.ExplainInput{OrgType: "urgent-care", ConsumerODS: "A20047", Start: f.now, End: f.now.Add(7 * 24 * time.Hour)}
+			plain, err := f.svc.Explain(f.ctx, f.cli, ods, in)
+			f.ok(err)
+			in.DOSID = "2000041001"
+			on, err := f.svc.Explain(f.ctx, f.cli, ods, in)
+			f.ok(err)
+			if on.ServiceFiltering != "enabled" || on.Offered == 0 || on.Offered >= plain.Offered {
+				t.Errorf("filtering %q: %d offered with the DOS id, %d without; want some, and fewer", on.ServiceFiltering, on.Offered, plain.Offered)
+			}
+			bad := in
+			bad.DOSID = "999"
+			if _, err := f.svc.Explain(f.ctx, f.cli, ods, bad); scheduling.ErrorCode(err) != scheduling.EPARAM || !strings.Contains(err.Error(), "404") {
+				t.Errorf("unknown DOS id: %v, want EPARAM naming the search's 404", err)
+			}
+			f.ok(f.st.SetServiceFiltering(f.ctx, ods, false))
+			off, err := f.svc.Explain(f.ctx, f.cli, ods, in)
+			f.ok(err)
+			if off.ServiceFiltering != "organization-disabled" || off.Offered != plain.Offered ||
+				!strings.Contains(strings.Join(off.Notes, " "), "service.identifier is ignored") {
+				t.Errorf("filtering off: status %q, %d offered (want %d), notes %q", off.ServiceFiltering, off.Offered, plain.Offered, off.Notes)
+			}
+		})
+	}
 }

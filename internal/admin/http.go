@@ -527,7 +527,7 @@ func (h *Handler) setSlotProfile(r *http.Request, a Actor, id int64) (int, any, 
 
 func (h *Handler) explain(r *http.Request, a Actor) (int, any, error) {
 	q := r.URL.Query()
-	in := ExplainInput{OrgType: q.Get("org_type"), ConsumerODS: q.Get("consumer_ods")}
+	in := ExplainInput{OrgType: q.Get("org_type"), ConsumerODS: q.Get("consumer_ods"), DOSID: q.Get("dos_id")}
 	var err error
 	if q.Get("start") == "" || q.Get("end") == "" {
 		return 0, nil, scheduling.Errorf(scheduling.EPARAM, "start and end are required (YYYY-MM-DD or a dateTime with offset)")

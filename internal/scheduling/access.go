@@ -66,6 +66,9 @@ const (
 	ReasonWindow        Reason = "booking_window" // too far ahead
 	ReasonEmbargo       Reason = "embargo"        // too close to the start, or not yet released
 	ReasonCap           Reason = "cap_reached"    // the profile's cap is used up
+	// ReasonOtherService: the consumer asked for one DOS service
+	// (service.identifier, filtering on) and the slot's session is not linked to it.
+	ReasonOtherService Reason = "other_service"
 )
 
 // Matches applies the access-profile table of spec §5.4 (organisation type and ODS code).

@@ -9,7 +9,7 @@ import (
 // ExplainReasons lists every reason a slot can be withheld, in the order the
 // rules are applied; each slot is counted once, under the first rule it fails.
 var ExplainReasons = []Reason{ReasonNotEnabled, ReasonCapabilityOff, ReasonPast, ReasonBooked, ReasonBlocked,
-	ReasonNotBookable, ReasonOrgType, ReasonODS, ReasonWindow, ReasonEmbargo, ReasonCap}
+	ReasonNotBookable, ReasonOrgType, ReasonODS, ReasonWindow, ReasonEmbargo, ReasonCap, ReasonOtherService}
 
 // ExplainQuery asks "why does this consumer see (no) slots in this period?".
 type ExplainQuery struct {
@@ -17,6 +17,10 @@ type ExplainQuery struct {
 	Start, End time.Time
 	Consumer   Consumer
 	Now        time.Time
+	// ServiceID is the service the consumer filters by (service.identifier
+	// with filtering on, spec §5.10); 0 for none. The search applies it
+	// after the access rules, and so does Explain.
+	ServiceID int64
 }
 
 // Counts is how many slots there are, how many are offered, and how many
@@ -69,6 +73,11 @@ func Explain(org *Organisation, slots []Slot, schedules map[int64]*Schedule, pro
 		r := ex.Switch
 		if r == ReasonNone {
 			r = Why(s, profiles, q.Consumer, q.Now)
+		}
+		if r == ReasonNone && q.ServiceID != 0 {
+			if sc := schedules[s.ScheduleID]; sc == nil || sc.HealthcareServiceID != q.ServiceID {
+				r = ReasonOtherService
+			}
 		}
 		ex.add(r)
 		se := bySchedule[s.ScheduleID]
