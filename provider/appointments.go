@@ -166,6 +166,17 @@ func (s *Server) updateAppointment(rq *request) error {
 		}
 		a, err := s.store.Cancel(ctx, rq.practice.ID, cur.ID, expected, clipReason(*ed.CancelReason), now, s.durableAudit(rq, http.StatusOK))
 		if err != nil {
+			// A cancel that lost a race with another cancel answers as one
+			// that came second does (above): 200 with the appointment as
+			// cancelled. Its own transaction, audit record included, rolled
+			// back, so the answer is audited like any query.
+			if code := scheduling.ErrorCode(err); expected == 0 && (code == scheduling.EINVALID || code == scheduling.ESTALE) {
+				if again, lerr := s.loadAppointment(rq); lerr == nil && again.Status == scheduling.ApptCancelled && s.visible(again) {
+					rq.durable = nil
+					s.writeAppointment(rq, http.StatusOK, again)
+					return nil
+				}
+			}
 			return err
 		}
 		s.writeAppointment(rq, http.StatusOK, a)
