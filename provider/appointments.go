@@ -50,7 +50,6 @@ func (s *Server) book(rq *request) error {
 	if err != nil {
 		return err
 	}
-	req.ServiceFilteringOn = s.filtering(rq.practice) == scheduling.FilteringEnabled
 	req.Audit = s.durableAudit(rq, http.StatusCreated)
 	// Unknown slots, broken access rules and a past start are EINVALID (422
 	// INVALID_RESOURCE); a slot no longer free is ECONFLICT (409 DUPLICATE_REJECTED).

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -187,21 +186,25 @@ func (s *Server) readLocation(rq *request) error {
 	return nil
 }
 
-// Find a healthcare service (1.2.8): the practice's services, or those whose
-// DOS id every identifier parameter names. With service filtering off at the
-// practice the list counts as empty (spec §5.10): an empty Bundle.
+// Find a healthcare service (1.2.8): the practice's services, or the one
+// with the DOS id the identifier parameter names (optional here, and read as
+// the other finds read it). With service filtering off at the practice the
+// list counts as empty (spec §5.10): an empty Bundle.
 func (s *Server) findHealthcareService(rq *request) error {
-	var dosIDs []string
-	for _, v := range rq.query()["identifier"] {
-		sys, val, ok := strings.Cut(v, "|")
-		if !ok || sys == "" || val == "" {
-			return fail(gpconnect.InvalidParameter, "The identifier parameter must be system|value")
+	var dosID string
+	hasParam := false
+	for k := range rq.query() {
+		hasParam = hasParam || strings.EqualFold(k, "identifier")
+	}
+	if hasParam {
+		system, value, err := identifierParam(rq)
+		if err != nil {
+			return err
 		}
-		if sys != gpconnect.SystemDOSService {
-			// Services are identified by DOS id only: no service matches another system.
-			val = ""
+		if system != gpconnect.SystemDOSService {
+			return fail(gpconnect.InvalidIdentifierSystem, "Healthcare services are found by DOS service id (%s) only", gpconnect.SystemDOSService)
 		}
-		dosIDs = append(dosIDs, val)
+		dosID = value
 	}
 	b := fhir.NewSearchset()
 	if s.filtering(rq.practice) == scheduling.FilteringEnabled {
@@ -210,8 +213,7 @@ func (s *Server) findHealthcareService(rq *request) error {
 			return err
 		}
 		for i := range l {
-			h := &l[i]
-			if !slices.ContainsFunc(dosIDs, func(d string) bool { return d != h.DOSID }) {
+			if h := &l[i]; !hasParam || h.DOSID == dosID {
 				b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.HealthcareService(h)})
 				rq.noteResource("HealthcareService", strconv.FormatInt(h.ID, 10))
 			}
@@ -227,11 +229,15 @@ func (s *Server) readHealthcareService(rq *request) error {
 	if rq.id == "" {
 		return fail(gpconnect.BadRequest, "A HealthcareService read needs a logical id")
 	}
+	notFound := fail(gpconnect.NoRecordFound, "No healthcare service with id %q", clip(rq.id, 64))
 	id, ok := logicalID(rq.id)
 	if !ok || s.filtering(rq.practice) != scheduling.FilteringEnabled {
-		return fail(gpconnect.NoRecordFound, "No healthcare service with id %q", clip(rq.id, 64))
+		return notFound
 	}
 	h, err := s.store.HealthcareService(rq.c.Request.Context(), rq.practice.ID, id)
+	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+		return notFound
+	}
 	if err != nil {
 		return err
 	}

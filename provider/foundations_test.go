@@ -565,8 +565,6 @@ func testHealthcareService(t *testing.T, e *env) {
 	}{
 		{"by the DOS id of the first", identifierQuery(sysDOS, dos), []string{"1"}},
 		{"unknown DOS id", identifierQuery(sysDOS, "zzzzzz"), nil},
-		{"another identifier system", identifierQuery("https://example.org/Id/service", dos), nil},
-		{"two identifiers that disagree", identifierQuery(sysDOS, dos) + "&" + identifierQuery(sysDOS, "zzzzzz"), nil},
 	}
 	for _, f := range finds {
 		t.Run("find "+f.name, func(t *testing.T) {
@@ -576,10 +574,24 @@ func testHealthcareService(t *testing.T, e *env) {
 			}
 		})
 	}
-	t.Run("find unparseable token", func(t *testing.T) {
-		wantOutcome(t, e.get(t, "HealthcareService?identifier="+url.QueryEscape(sysDOS+"|"), iidFindHCS, scopeOrgRead), 422, "INVALID_PARAMETER")
-		wantOutcome(t, e.get(t, "HealthcareService?identifier=zzzzzz", iidFindHCS, scopeOrgRead), 422, "INVALID_PARAMETER")
-	})
+	// The identifier parameter is optional here, and read as the other finds read it.
+	refusals := []struct {
+		name, query string
+		status      int
+		code        string
+	}{
+		{"unparseable token", "identifier=zzzzzz", 422, "INVALID_PARAMETER"},
+		{"no value", "identifier=" + url.QueryEscape(sysDOS+"|"), 422, "INVALID_PARAMETER"},
+		{"blank value", "identifier=" + url.QueryEscape(sysDOS+"| "), 422, "INVALID_PARAMETER"},
+		{"another identifier system", identifierQuery("https://example.org/Id/service", dos), 400, "INVALID_IDENTIFIER_SYSTEM"},
+		{"repeated", identifierQuery(sysDOS, dos) + "&" + identifierQuery(sysDOS, "zzzzzz"), 400, "BAD_REQUEST"},
+		{"wrong-case name", "Identifier=" + url.QueryEscape(sysDOS+"|"+dos), 400, "BAD_REQUEST"},
+	}
+	for _, r := range refusals {
+		t.Run("find "+r.name, func(t *testing.T) {
+			wantOutcome(t, e.get(t, "HealthcareService?"+r.query, iidFindHCS, scopeOrgRead), r.status, r.code)
+		})
+	}
 	for _, id := range []string{"1", "2"} {
 		t.Run("read "+id, func(t *testing.T) {
 			res := e.get(t, "HealthcareService/"+id, iidReadHCS, scopeOrgRead)

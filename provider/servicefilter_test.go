@@ -25,14 +25,15 @@ func TestServiceFiltering(t *testing.T) {
 	for _, eng := range storetest.Engines(false) {
 		t.Run(eng.Name, func(t *testing.T) {
 			a := newApptEnv(t, eng)
-			// HealthcareService/1 is linked to the HCA afternoon sessions, whose
-			// slots are the only A20047 slots of the urgent-care profile.
-			sl := a.take(t, "urgent-care", 2, 0, false)
+			// HealthcareService/2 is linked to the HCA afternoon sessions, whose
+			// slots are the only A20047 slots of the urgent-care profile;
+			// HealthcareService/1 is linked to no session.
+			sl := a.take(t, "urgent-care", 3, 0, false)
 			patient := a.patientID(t, "9658218881")
 
 			svcQuery := func() map[string][]string {
 				q := slotQuery(a.now, 3)
-				q["service.identifier"] = []string{sysDOS + "|2000041001"}
+				q["service.identifier"] = []string{sysDOS + "|2000041002"}
 				q["_include:recurse"] = append(q["_include:recurse"], "Schedule:actor:HealthcareService")
 				return q
 			}
@@ -50,16 +51,17 @@ func TestServiceFiltering(t *testing.T) {
 			}
 
 			// On.
-			booked := wantJSON(t, a.book(t, withService(newBooking(patient, sl[0]), 1), false, nil), http.StatusCreated)
-			if refs := participants(booked); !slices.Contains(refs, "HealthcareService/1") {
-				t.Errorf("booked appointment's participants %v lack HealthcareService/1", refs)
+			booked := wantJSON(t, a.book(t, withService(newBooking(patient, sl[0]), 2), false, nil), http.StatusCreated)
+			if refs := participants(booked); !slices.Contains(refs, "HealthcareService/2") {
+				t.Errorf("booked appointment's participants %v lack HealthcareService/2", refs)
 			}
 			apptPath := "Appointment/" + str(booked, "id")
 			read := wantOK(t, a.get(t, apptPath, iidReadAppt, scopePatRead), "Appointment")
-			if refs := participants(read); !slices.Contains(refs, "HealthcareService/1") {
-				t.Errorf("read appointment's participants %v lack HealthcareService/1", refs)
+			if refs := participants(read); !slices.Contains(refs, "HealthcareService/2") {
+				t.Errorf("read appointment's participants %v lack HealthcareService/2", refs)
 			}
-			wantOutcome(t, a.book(t, withService(newBooking(patient, sl[1]), 2), false, nil), 422, "INVALID_RESOURCE")
+			wantOutcome(t, a.book(t, withService(newBooking(patient, sl[1]), 1), false, nil), 422, "INVALID_RESOURCE")
+			wantOutcome(t, a.book(t, withService(withService(newBooking(patient, sl[1]), 2), 2), false, nil), 422, "INVALID_RESOURCE")
 			cs := wantOK(t, a.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
 			if v := str(extension(cs, extFilteringStatus), "valueCode"); v != "enabled" {
 				t.Errorf("CapabilityStatement ServiceFilteringStatus %q, want enabled", v)
@@ -72,10 +74,16 @@ func TestServiceFiltering(t *testing.T) {
 			}
 			checkFilteringOff(t, a.env, "organization-disabled")
 			read = wantOK(t, a.get(t, apptPath, iidReadAppt, scopePatRead), "Appointment")
-			if refs := participants(read); slices.Contains(refs, "HealthcareService/1") {
+			if refs := participants(read); slices.Contains(refs, "HealthcareService/2") {
 				t.Errorf("with filtering off the appointment still has a HealthcareService participant: %v", refs)
 			}
+			// A consumer that searched before the switch may still name the
+			// slot's own service: accepted, and not shown; another service is not.
 			wantOutcome(t, a.book(t, withService(newBooking(patient, sl[1]), 1), false, nil), 422, "INVALID_RESOURCE")
+			own := wantJSON(t, a.book(t, withService(newBooking(patient, sl[2]), 2), false, nil), http.StatusCreated)
+			if refs := participants(own); slices.Contains(refs, "HealthcareService/2") {
+				t.Errorf("with filtering off the booking answers a HealthcareService participant: %v", refs)
+			}
 
 			// Off by the supplier switch (off, or on at other organisations
 			// only), whatever the practice's own switch says.
@@ -104,7 +112,7 @@ func checkFilteringOff(t *testing.T, e *env, status string) {
 	t.Helper()
 	q := slotQuery(e.now, 3)
 	plain := wantOK(t, e.searchSlots(t, q), "Bundle")
-	q["service.identifier"] = []string{sysDOS + "|2000041001"}
+	q["service.identifier"] = []string{sysDOS + "|2000041002"}
 	q["_include:recurse"] = append(q["_include:recurse"], "Schedule:actor:HealthcareService")
 	b := wantOK(t, e.searchSlots(t, q), "Bundle")
 	checkSlotBundle(t, b, q)

@@ -162,11 +162,12 @@ func testSlotSearchAccepted(t *testing.T, e *env) {
 		})
 	}
 	t.Run("service.identifier with filtering on", func(t *testing.T) {
-		// A20047 has filtering on; HealthcareService/1 is its urgent care
-		// call-back service (DOS 2000041001), linked to the HCA afternoon sessions.
+		// A20047 has filtering on; HealthcareService/2 is its urgent care
+		// call-back service (DOS 2000041002), linked to the HCA afternoon and
+		// telephone triage sessions.
 		plain := wantOK(t, e.searchSlots(t, slotQuery(e.now, 3)), "Bundle")
 		q := slotQuery(e.now, 3)
-		q["service.identifier"] = []string{sysDOS + "|2000041001"}
+		q["service.identifier"] = []string{sysDOS + "|2000041002"}
 		q["_include:recurse"] = append(q["_include:recurse"], "Schedule:actor:HealthcareService")
 		b := wantOK(t, e.searchSlots(t, q), "Bundle")
 		checkSlotBundle(t, b, q)
@@ -184,8 +185,8 @@ func testSlotSearchAccepted(t *testing.T, e *env) {
 		if len(got) == 0 || len(got) >= len(all) {
 			t.Errorf("%d slots with the service filter, %d without: want some, and fewer", len(got), len(all))
 		}
-		if ids := idsOf(b, "HealthcareService"); !slices.Equal(ids, []string{"1"}) {
-			t.Errorf("HealthcareService entries %v, want [1]", ids)
+		if ids := idsOf(b, "HealthcareService"); !slices.Equal(ids, []string{"2"}) {
+			t.Errorf("HealthcareService entries %v, want [2]", ids)
 		}
 		for _, r := range entries(b) {
 			if str(r, "resourceType") != "Schedule" {
@@ -195,9 +196,22 @@ func testSlotSearchAccepted(t *testing.T, e *env) {
 			for _, a := range arr(r, "actor") {
 				refs = append(refs, str(a, "reference"))
 			}
-			if !slices.Contains(refs, "HealthcareService/1") {
+			if !slices.Contains(refs, "HealthcareService/2") {
 				t.Errorf("Schedule/%s (actors %v) is not linked to the service searched for", str(r, "id"), refs)
 			}
+		}
+	})
+	t.Run("service.identifier of a service with no session", func(t *testing.T) {
+		// The test pack's 1.2.8 data: HEALTHCARE1 (HealthcareService/1, DOS
+		// 2000041001) is linked to no schedule, so a search naming it finds none.
+		q := slotQuery(e.now, 3)
+		q["service.identifier"] = []string{sysDOS + "|2000041001"}
+		b := wantOK(t, e.searchSlots(t, q), "Bundle")
+		if n := len(entries(b)); n != 0 {
+			t.Errorf("%d entries, want none", n)
+		}
+		if st := str(extension(at(b, "meta"), extFilteringStatus), "valueCode"); st != "enabled" {
+			t.Errorf("ServiceFilteringStatus %q, want enabled", st)
 		}
 	})
 	t.Run("service.identifier unknown while filtering is on", func(t *testing.T) {

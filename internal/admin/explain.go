@@ -119,7 +119,7 @@ func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainIn
 	q := scheduling.ExplainQuery{PracticeID: org.ID, Start: in.Start, End: in.End, Now: now,
 		Consumer: scheduling.NewConsumer(in.OrgType, in.ConsumerODS)}
 	filtering := s.Supplier.Status(org)
-	in.DOSID = strings.TrimSpace(in.DOSID)
+	// Not trimmed: the search looks the DOS id up exactly as sent.
 	if in.DOSID != "" && filtering == scheduling.FilteringEnabled {
 		h, err := s.st.HealthcareServiceByDOS(ctx, org.ID, in.DOSID)
 		if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {

@@ -63,7 +63,8 @@ func TestExplainAgreesWithSearch(t *testing.T) {
 			orgTypes := []string{"", "urgent-care", "gp-practice", "other"}
 			consumers := []string{"", "A20047", "Y11111", "B82005", "Z99999"}
 			// A20047 has service filtering on in the demo data, with
-			// HealthcareService/1 and /2 (DOS 2000041001 and 2000041002).
+			// HealthcareService/1 (DOS 2000041001, no session linked) and /2
+			// (DOS 2000041002, the HCA afternoon and telephone triage sessions).
 			services := []struct {
 				dos string
 				id  int64
@@ -185,7 +186,7 @@ func TestExplainServiceFilter(t *testing.T) {
 			in := admin.ExplainInput{OrgType: "urgent-care", ConsumerODS: "A20047", Start: f.now, End: f.now.Add(7 * 24 * time.Hour)}
 			plain, err := f.svc.Explain(f.ctx, f.cli, ods, in)
 			f.ok(err)
-			in.DOSID = "2000041001"
+			in.DOSID = "2000041002"
 			on, err := f.svc.Explain(f.ctx, f.cli, ods, in)
 			f.ok(err)
 			if on.ServiceFiltering != "enabled" || on.Offered == 0 || on.Offered >= plain.Offered {

@@ -118,8 +118,8 @@ var openProfiles = []scheduling.AccessProfile{
 
 // DOS ids of the demo practice's healthcare services.
 const (
-	dosUrgentCallback = "2000041001"
-	dosTriage         = "2000041002"
+	dosExtendedAccess = "2000041001"
+	dosUrgentCallback = "2000041002"
 )
 
 // Schedule types (service category) and slot types (service type).
@@ -154,8 +154,10 @@ var practices = []practice{
 			scheduling.AccessProfile{Name: profEmbargoed, Bookable: true, Embargo: 2 * time.Hour},
 		),
 		services: []scheduling.HealthcareService{
-			{ID: 1, DOSID: dosUrgentCallback, Name: "Dr Legg's Surgery urgent care call-back"},
-			{ID: 2, DOSID: dosTriage, Name: "Dr Legg's Surgery GP telephone triage"},
+			// The test pack's 1.2.8 data: HEALTHCARE1 has no session linked
+			// (a search naming it finds no Schedule), HEALTHCARE2 has some.
+			{ID: 1, DOSID: dosExtendedAccess, Name: "Dr Legg's Surgery extended access"},
+			{ID: 2, DOSID: dosUrgentCallback, Name: "Dr Legg's Surgery urgent care call-back"},
 		},
 		// Every day of the week, as the test pack may run at a weekend. Per day:
 		// 105 slots, 101 offered to urgent care searching as A20047, 56 to anyone.
@@ -176,7 +178,7 @@ var practices = []practice{
 				role: roleNurse, category: catNurse, serviceType: typeNurse, channels: []string{inPerson}, profile: profOwnPractice},
 			{name: "Telephone triage", days: everyDay, start: "08:00", end: "09:00", slotMinutes: 10, location: 1,
 				role: roleGP, category: "Telephone Triage", serviceType: "GP Telephone Triage", channels: []string{telephone}, profile: profUCAndGP,
-				service: dosTriage},
+				service: dosUrgentCallback},
 			{name: "Same-day GP", days: everyDay, start: "12:00", end: "12:30", slotMinutes: 10, location: 3, sds: sdsSlater,
 				role: roleGP, category: "Same-day GP Appointments", serviceType: "Same-day GP Appointment", channels: []string{inPerson}, profile: profEmbargoed},
 		},

@@ -505,3 +505,39 @@ func TestClockChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadKeepsServices: once loaded, the demo practice's healthcare
+// services and its filtering switch belong to its admins. Loading again
+// after an admin renamed a service, changed its DOS id and switched
+// filtering off neither fails nor undoes any of it, and adds no service.
+func TestReloadKeepsServices(t *testing.T) {
+	st := openStore(t)
+	now := london("2026-06-10 10:15")
+	load(t, st, now)
+	ctx := context.Background()
+	org, err := st.OrganisationByODS(ctx, "A20047")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !org.ServiceFiltering {
+		t.Fatalf("A20047 loads with service filtering off")
+	}
+	before, err := st.HealthcareServices(ctx, org.ID)
+	if err != nil || len(before) != 2 || before[0].ID != 1 || before[1].ID != 2 {
+		t.Fatalf("services %+v (%v), want ids 1 and 2", before, err)
+	}
+	if _, err := st.DB().ExecContext(ctx, st.DB().Rebind(`UPDATE healthcare_services SET dos_id = ?, name = ? WHERE id = 1`), "2000049999", "Renamed by the practice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetServiceFiltering(ctx, "A20047", false); err != nil {
+		t.Fatal(err)
+	}
+	load(t, st, now)
+	after, err := st.HealthcareServices(ctx, org.ID)
+	if err != nil || len(after) != 2 || after[0].DOSID != "2000049999" || after[0].Name != "Renamed by the practice" {
+		t.Errorf("services after reload %+v (%v), want the practice's changes kept and no service added", after, err)
+	}
+	if org, err = st.OrganisationByODS(ctx, "A20047"); err != nil || org.ServiceFiltering {
+		t.Errorf("service filtering after reload: %v (%v), want off as the admin left it", org.ServiceFiltering, err)
+	}
+}

@@ -250,6 +250,7 @@ func participants(a *fhir.Appointment, r *scheduling.BookRequest, p *problems) {
 		p.add("participants are required")
 		return
 	}
+	seen := map[string]bool{}
 	for i, pt := range a.Participant {
 		switch pt.Status {
 		case "":
@@ -264,6 +265,13 @@ func participants(a *fhir.Appointment, r *scheduling.BookRequest, p *problems) {
 		}
 		ref := pt.Actor.Reference
 		typ, _, _ := strings.Cut(ref, "/")
+		// One of each: a second Patient, Location, Practitioner or service
+		// would be dropped or would overwrite the first.
+		if seen[typ] {
+			p.add("participant[%d] is a second %s participant", i, clip(typ))
+			continue
+		}
+		seen[typ] = true
 		var n int64
 		var ok bool
 		switch typ {

@@ -8,13 +8,11 @@ type BookRequest struct {
 	PatientID      int64
 	LocationID     int64
 	PractitionerID int64 // 0 when the consumer sent none
-	// HealthcareServiceID is the HealthcareService participant's id (0 when none was sent);
-	// it must be the schedule's service, and ServiceFilteringOn must be set.
+	// HealthcareServiceID is the HealthcareService participant's id (0 when
+	// none was sent); it must be the schedule's service.
 	HealthcareServiceID int64
-	// ServiceFilteringOn says service filtering is effectively on at the practice (spec §5.10).
-	ServiceFilteringOn bool
-	SlotIDs            []int64
-	Start, End         time.Time
+	SlotIDs             []int64
+	Start, End          time.Time
 	// StartText and EndText are the exact strings the consumer sent.
 	StartText, EndText string
 	Description        string

@@ -218,7 +218,10 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	if r.PractitionerID != 0 && r.PractitionerID != sc.PractitionerID {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the Practitioner participant is not the schedule's practitioner")
 	}
-	if r.HealthcareServiceID != 0 && (!r.ServiceFilteringOn || r.HealthcareServiceID != sc.ServiceID) {
+	// The schedule's own service is accepted whatever the switch (§6.2: the
+	// booking SHOULD name it; a consumer may have searched before a switch
+	// change); any other service is an actor that does not belong.
+	if r.HealthcareServiceID != 0 && r.HealthcareServiceID != sc.ServiceID {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the HealthcareService participant is not the schedule's service")
 	}
 	if r.PractitionerRole != "" && r.PractitionerRole != sc.Role {

@@ -66,9 +66,12 @@ func (s *Store) HealthcareServiceByDOS(ctx context.Context, practiceID int64, do
 	return &h, nil
 }
 
-// SaveHealthcareService inserts a service, or renames the practice's service
-// of the same DOS id, and returns its id. An explicit ID is kept on insert
-// (the demo data's ids are the test pack's).
+// SaveHealthcareService adds a service unless the practice already has it,
+// by its ID (when set) or by its DOS id, and returns its id. A service that
+// exists is left as it is: once loaded, a service belongs to the practice's
+// admins, who may rename it or change its DOS id. An explicit ID is kept on
+// insert (the demo data's ids are the test pack's); one that another
+// practice's service holds is EDUPLICATE.
 func (s *Store) SaveHealthcareService(ctx context.Context, h *scheduling.HealthcareService) (int64, error) {
 	if err := h.Validate(); err != nil {
 		return 0, err
@@ -76,15 +79,23 @@ func (s *Store) SaveHealthcareService(ctx context.Context, h *scheduling.Healthc
 	var id int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var cur serviceRow
+		if h.ID != 0 {
+			err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT `+serviceCols+` FROM healthcare_services WHERE id = ?`), h.ID)
+			if err == nil {
+				if cur.PracticeID != h.PracticeID {
+					return scheduling.Errorf(scheduling.EDUPLICATE, "healthcare service id %d belongs to another practice", h.ID)
+				}
+				id = cur.ID
+				return nil
+			}
+			if scheduling.ErrorCode(notFound(err, "", "")) != scheduling.ENOTFOUND {
+				return err
+			}
+		}
 		err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT `+serviceCols+` FROM healthcare_services WHERE practice_id = ? AND dos_id = ?`), h.PracticeID, h.DOSID)
 		if err == nil {
 			id = cur.ID
-			if cur.Name == h.Name {
-				return nil
-			}
-			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE healthcare_services SET name = ?, version = version + 1, updated = ? WHERE id = ?`),
-				h.Name, s.Now().Unix(), cur.ID)
-			return err
+			return nil
 		}
 		if scheduling.ErrorCode(notFound(err, "", "")) != scheduling.ENOTFOUND {
 			return err
