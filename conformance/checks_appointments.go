@@ -248,34 +248,33 @@ func slotChecks() []check {
 			return failf("Bundle.meta lacks the ServiceFilteringStatus extension although service.identifier was sent")
 		}},
 		{g, "service-filter", func(ctx context.Context, e *env) error {
-			// With filtering on and a service listed, service.identifier keeps
-			// only that service's sessions (spec §5.10).
+			// With filtering on and services listed, service.identifier keeps
+			// only each service's sessions (spec §5.10).
 			hs, err := e.c.FindHealthcareService(ctx, "")
 			if err != nil {
 				return wantOK("find healthcare services", err)
 			}
-			if len(hs) == 0 {
-				return nil // filtering off, or no services: the status check covers it
-			}
-			q := e.stdQuery()
-			q.ServiceID = dosID(hs[0])
-			r, err := e.c.SearchSlots(ctx, q)
-			if err != nil {
-				return wantOK("a search for the slots of HealthcareService/"+hs[0].ID, err)
-			}
-			if r.FilteringStatus != "enabled" {
-				return failf("services are listed but the search's ServiceFilteringStatus is %q, want enabled", r.FilteringStatus)
-			}
-			want := "HealthcareService/" + hs[0].ID
-			for _, sl := range r.Slots {
-				sid, _ := consumer.RefID(sl.Schedule.Reference, "Schedule")
-				sc := r.Schedules[sid]
-				if sc == nil || consumer.ActorRef(sc, "HealthcareService") != want {
-					return failf("Slot/%s is on a schedule not linked to %s", sl.ID, want)
+			for _, h := range hs {
+				q := e.stdQuery()
+				q.ServiceID = dosID(h)
+				r, err := e.c.SearchSlots(ctx, q)
+				if err != nil {
+					return wantOK("a search for the slots of HealthcareService/"+h.ID, err)
 				}
-			}
-			if len(r.Slots) > 0 && r.HealthcareServices[hs[0].ID] == nil {
-				return failf("%s was asked for with _include:recurse but is not in the Bundle", want)
+				if r.FilteringStatus != "enabled" {
+					return failf("services are listed but the search's ServiceFilteringStatus is %q, want enabled", r.FilteringStatus)
+				}
+				want := "HealthcareService/" + h.ID
+				for _, sl := range r.Slots {
+					sid, _ := consumer.RefID(sl.Schedule.Reference, "Schedule")
+					sc := r.Schedules[sid]
+					if sc == nil || consumer.ActorRef(sc, "HealthcareService") != want {
+						return failf("Slot/%s is on a schedule not linked to %s", sl.ID, want)
+					}
+				}
+				if len(r.Slots) > 0 && r.HealthcareServices[h.ID] == nil {
+					return failf("%s was asked for with _include:recurse but is not in the Bundle", want)
+				}
 			}
 			return nil
 		}},
