@@ -162,9 +162,8 @@ func testSlotSearchAccepted(t *testing.T, e *env) {
 		})
 	}
 	t.Run("service.identifier with filtering on", func(t *testing.T) {
-		// A20047 has filtering on; HealthcareService/2 is its urgent care
-		// call-back service (DOS 2000041002), linked to the HCA afternoon and
-		// telephone triage sessions.
+		// A20047 has filtering on; HealthcareService/2 (DOS 2000041002) is
+		// linked to its GP afternoon, HCA afternoon and telephone triage sessions.
 		plain := wantOK(t, e.searchSlots(t, slotQuery(e.now, 3)), "Bundle")
 		q := slotQuery(e.now, 3)
 		q["service.identifier"] = []string{sysDOS + "|2000041002"}

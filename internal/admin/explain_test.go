@@ -64,7 +64,7 @@ func TestExplainAgreesWithSearch(t *testing.T) {
 			consumers := []string{"", "A20047", "Y11111", "B82005", "Z99999"}
 			// A20047 has service filtering on in the demo data, with
 			// HealthcareService/1 (DOS 2000041001, no session linked) and /2
-			// (DOS 2000041002, the HCA afternoon and telephone triage sessions).
+			// (DOS 2000041002, the GP afternoon, HCA afternoon and triage sessions).
 			services := []struct {
 				dos string
 				id  int64

@@ -119,7 +119,7 @@ var openProfiles = []scheduling.AccessProfile{
 // DOS ids of the demo practice's healthcare services.
 const (
 	dosExtendedAccess = "2000041001"
-	dosUrgentCallback = "2000041002"
+	dosSameDay        = "2000041002"
 )
 
 // Schedule types (service category) and slot types (service type).
@@ -157,7 +157,7 @@ var practices = []practice{
 			// The test pack's 1.2.8 data: HEALTHCARE1 has no session linked
 			// (a search naming it finds no Schedule), HEALTHCARE2 has some.
 			{ID: 1, DOSID: dosExtendedAccess, Name: "Dr Legg's Surgery extended access"},
-			{ID: 2, DOSID: dosUrgentCallback, Name: "Dr Legg's Surgery urgent care call-back"},
+			{ID: 2, DOSID: dosSameDay, Name: "Dr Legg's Surgery same-day and urgent care"},
 		},
 		// Every day of the week, as the test pack may run at a weekend. Per day:
 		// 105 slots, 101 offered to urgent care searching as A20047, 56 to anyone.
@@ -167,18 +167,22 @@ var practices = []practice{
 				role: roleGP, category: catGP, serviceType: typeGP, channels: []string{inPerson, telephone}, profile: profNotBookable},
 			{name: "GP morning", days: everyDay, start: "09:40", end: "12:00", slotMinutes: 10, location: 1, sds: sdsGilbert,
 				role: roleGP, category: catGP, serviceType: typeGP, channels: []string{inPerson, telephone}, profile: profOpen},
+			// Linked to HEALTHCARE2 too, so that a consumer sending no
+			// searchFilter (which sees only unrestricted slots) also meets a
+			// schedule linked to a service.
 			{name: "GP afternoon", days: everyDay, start: "14:00", end: "18:00", slotMinutes: 10, location: 1, sds: sdsGilbert,
-				role: roleGP, category: catGP, serviceType: typeGP, channels: []string{inPerson, telephone}, profile: profOpen},
+				role: roleGP, category: catGP, serviceType: typeGP, channels: []string{inPerson, telephone}, profile: profOpen,
+				service: dosSameDay},
 			{name: "HCA morning", days: everyDay, start: "09:00", end: "12:00", slotMinutes: 10, location: 8, sds: sdsParsons,
 				role: roleHCA, category: "Healthcare Assistant Appointments", serviceType: "Health Check", channels: []string{telephone, video}, profile: profOpen},
 			{name: "HCA afternoon (urgent care)", days: everyDay, start: "14:00", end: "17:00", slotMinutes: 10, location: 8, sds: sdsParsons,
 				role: roleHCA, category: "Urgent Care Appointments", serviceType: "Urgent Care Call-back", channels: []string{telephone, video}, profile: profUrgentCare,
-				service: dosUrgentCallback},
+				service: dosSameDay},
 			{name: "Nurse morning (own practice)", days: everyDay, start: "09:00", end: "12:00", slotMinutes: 10, location: 3, sds: sdsNurse,
 				role: roleNurse, category: catNurse, serviceType: typeNurse, channels: []string{inPerson}, profile: profOwnPractice},
 			{name: "Telephone triage", days: everyDay, start: "08:00", end: "09:00", slotMinutes: 10, location: 1,
 				role: roleGP, category: "Telephone Triage", serviceType: "GP Telephone Triage", channels: []string{telephone}, profile: profUCAndGP,
-				service: dosUrgentCallback},
+				service: dosSameDay},
 			{name: "Same-day GP", days: everyDay, start: "12:00", end: "12:30", slotMinutes: 10, location: 3, sds: sdsSlater,
 				role: roleGP, category: "Same-day GP Appointments", serviceType: "Same-day GP Appointment", channels: []string{inPerson}, profile: profEmbargoed},
 		},
