@@ -611,9 +611,8 @@ func testHealthcareService(t *testing.T, e *env) {
 	t.Run("read with no id", func(t *testing.T) {
 		wantOutcome(t, e.get(t, "HealthcareService/", iidReadHCS, scopeOrgRead), 400, "BAD_REQUEST")
 	})
-	t.Run("another practice's service", func(t *testing.T) {
-		// Northgate (B81016) keeps service filtering off: its list is empty,
-		// and A20047's services are not its own.
+	t.Run("a practice with filtering off", func(t *testing.T) {
+		// Northgate (B82005) keeps service filtering off: its list counts as empty.
 		r := e.do(t, e.requestAt(t, odsNorthgate, asidNorthgate, http.MethodGet, "HealthcareService/1", iidReadHCS, scopeOrgRead))
 		wantOutcome(t, r, 404, "NO_RECORD_FOUND")
 		b := wantOK(t, e.do(t, e.requestAt(t, odsNorthgate, asidNorthgate, http.MethodGet, "HealthcareService", iidFindHCS, scopeOrgRead)), "Bundle")

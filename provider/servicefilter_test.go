@@ -6,13 +6,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/internal/auth"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 	"github.com/slotbridge/slotbridge/provider"
 )
@@ -50,7 +53,27 @@ func TestServiceFiltering(t *testing.T) {
 				return refs
 			}
 
-			// On.
+			// On. The search's Schedules name the service: searched with the
+			// switch on before it is turned off, and again after a relink, so
+			// no Schedule encoded for one state or link is served in another.
+			linked := checkLinkedTo(t, a.env, svcQuery(), "HealthcareService/2")
+			sess, _ := strconv.ParseInt(linked[0], 10, 64)
+			if err := a.st.AdminChange(context.Background(), func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+				return nil, tx.SetSessionService(sess, 1)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			q1 := slotQuery(a.now, 3)
+			q1["service.identifier"] = []string{sysDOS + "|2000041001"}
+			q1["_include:recurse"] = append(q1["_include:recurse"], "Schedule:actor:HealthcareService")
+			if got := checkLinkedTo(t, a.env, q1, "HealthcareService/1"); !slices.Contains(got, fmt.Sprint(sess)) {
+				t.Errorf("after relinking Schedule/%d to HealthcareService/1 a search naming it found schedules %v", sess, got)
+			}
+			if err := a.st.AdminChange(context.Background(), func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+				return nil, tx.SetSessionService(sess, 2)
+			}); err != nil {
+				t.Fatal(err)
+			}
 			booked := wantJSON(t, a.book(t, withService(newBooking(patient, sl[0]), 2), false, nil), http.StatusCreated)
 			if refs := participants(booked); !slices.Contains(refs, "HealthcareService/2") {
 				t.Errorf("booked appointment's participants %v lack HealthcareService/2", refs)
@@ -65,6 +88,16 @@ func TestServiceFiltering(t *testing.T) {
 			cs := wantOK(t, a.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
 			if v := str(extension(cs, extFilteringStatus), "valueCode"); v != "enabled" {
 				t.Errorf("CapabilityStatement ServiceFilteringStatus %q, want enabled", v)
+			}
+
+			// Another practice with filtering on and no services of its own
+			// neither lists nor reads A20047's.
+			if err := a.st.SetServiceFiltering(context.Background(), odsNorthgate, true); err != nil {
+				t.Fatal(err)
+			}
+			wantOutcome(t, a.do(t, a.requestAt(t, odsNorthgate, asidNorthgate, http.MethodGet, "HealthcareService/1", iidReadHCS, scopeOrgRead)), 404, "NO_RECORD_FOUND")
+			if b := wantOK(t, a.do(t, a.requestAt(t, odsNorthgate, asidNorthgate, http.MethodGet, "HealthcareService", iidFindHCS, scopeOrgRead)), "Bundle"); len(entries(b)) != 0 {
+				t.Errorf("B82005 lists %d services, want none of A20047's", len(entries(b)))
 			}
 
 			// Off by the organisation switch: the parameter and the include are
@@ -98,12 +131,45 @@ func TestServiceFiltering(t *testing.T) {
 				checkFilteringOff(t, withConfig(t, a.env, provider.Config{ServiceFiltering: sf}), "supplier-disabled")
 			}
 			sf, _ := scheduling.ParseSupplierFiltering("a20047")
-			b := wantOK(t, withConfig(t, a.env, provider.Config{ServiceFiltering: sf}).searchSlots(t, svcQuery()), "Bundle")
+			on := withConfig(t, a.env, provider.Config{ServiceFiltering: sf})
+			checkLinkedTo(t, on, svcQuery(), "HealthcareService/2")
+			b := wantOK(t, on.searchSlots(t, svcQuery()), "Bundle")
 			if v := str(extension(at(b, "meta"), extFilteringStatus), "valueCode"); v != "enabled" {
 				t.Errorf("supplier on at A20047: ServiceFilteringStatus %q, want enabled", v)
 			}
 		})
 	}
+}
+
+// checkLinkedTo runs a search naming one service and checks that it found
+// slots, that every Schedule in the Bundle references the service, and that
+// the service is included; it returns the Schedules' ids.
+func checkLinkedTo(t *testing.T, e *env, q url.Values, service string) []string {
+	t.Helper()
+	b := wantOK(t, e.searchSlots(t, q), "Bundle")
+	checkSlotBundle(t, b, q)
+	if len(slotIDs(b)) == 0 {
+		t.Fatalf("a search naming %s found no slot", service)
+	}
+	var ids []string
+	for _, r := range entries(b) {
+		if str(r, "resourceType") != "Schedule" {
+			continue
+		}
+		ids = append(ids, str(r, "id"))
+		var refs []string
+		for _, a := range arr(r, "actor") {
+			refs = append(refs, str(a, "reference"))
+		}
+		if !slices.Contains(refs, service) {
+			t.Errorf("Schedule/%s (actors %v) does not reference %s", str(r, "id"), refs, service)
+		}
+	}
+	_, id, _ := strings.Cut(service, "/")
+	if got := idsOf(b, "HealthcareService"); !slices.Equal(got, []string{id}) {
+		t.Errorf("HealthcareService entries %v, want [%s]", got, id)
+	}
+	return ids
 }
 
 // checkFilteringOff checks e's A20047 endpoint behaves as spec §5.10's

@@ -213,6 +213,11 @@ func testSlotSearchAccepted(t *testing.T, e *env) {
 			t.Errorf("ServiceFilteringStatus %q, want enabled", st)
 		}
 	})
+	t.Run("service.identifier with a blank DOS id", func(t *testing.T) {
+		q := slotQuery(e.now, 3)
+		q["service.identifier"] = []string{sysDOS + "| "}
+		wantOutcome(t, e.searchSlots(t, q), 422, "INVALID_PARAMETER")
+	})
 	t.Run("service.identifier unknown while filtering is on", func(t *testing.T) {
 		q := slotQuery(e.now, 3)
 		q["service.identifier"] = []string{sysDOS + "|1000000123"}

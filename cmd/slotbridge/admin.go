@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/user"
@@ -16,15 +15,14 @@ import (
 
 	"github.com/slotbridge/slotbridge/internal/admin"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
-	"github.com/slotbridge/slotbridge/internal/store"
 )
 
 func init() {
-	registerMount("/admin/api/", func(st *store.Store, log *slog.Logger) (http.Handler, error) {
-		svc := admin.New(st)
-		svc.Horizon = serveHorizon
-		svc.Supplier = serveSupplier
-		return admin.NewHandler(svc, log), nil
+	registerMount("/admin/api/", func(env mountEnv) (http.Handler, error) {
+		svc := admin.New(env.st)
+		svc.Horizon = env.horizon
+		svc.Supplier = env.supplier
+		return admin.NewHandler(svc, env.log), nil
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -31,7 +30,8 @@ func init() {
 	registerMount("/admin/api/federation/", buildFederationAPI)
 }
 
-func buildFederationAPI(st *store.Store, log *slog.Logger) (http.Handler, error) {
+func buildFederationAPI(env mountEnv) (http.Handler, error) {
+	st, log := env.st, env.log
 	var id identityConfig
 	var fan fanoutConfig
 	fs := flag.NewFlagSet("env", flag.ContinueOnError)

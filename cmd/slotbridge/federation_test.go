@@ -108,7 +108,7 @@ func TestFederationMounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	h, err := withMounts(st, slog.New(slog.NewTextHandler(io.Discard, nil)), http.NotFoundHandler())
+	h, err := withMounts(mountEnv{st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), horizon: horizonFor(6)}, http.NotFoundHandler())
 	if err != nil {
 		t.Fatal(err)
 	}

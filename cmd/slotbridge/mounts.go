@@ -3,9 +3,22 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store"
 )
+
+// mountEnv is what serve gives each mount: the open store, the logger, and
+// the server settings a mount must agree with.
+type mountEnv struct {
+	st  *store.Store
+	log *slog.Logger
+	// horizon is how far ahead sessions are materialised (serve --horizon-weeks).
+	horizon time.Duration
+	// supplier is the supplier switch of service filtering (serve --service-filtering).
+	supplier scheduling.SupplierFiltering
+}
 
 // mount is an extra HTTP API served beside the GP Connect service roots
 // (the admin API, the hub API). Each lives in its own file and registers
@@ -14,24 +27,24 @@ type mount struct {
 	// prefix is the path prefix routed to the handler, e.g. "/admin/api/".
 	prefix string
 	// build makes the handler once the store is open.
-	build func(st *store.Store, log *slog.Logger) (http.Handler, error)
+	build func(env mountEnv) (http.Handler, error)
 }
 
 var mounts []mount
 
 // registerMount adds an extra API to serve.
-func registerMount(prefix string, build func(st *store.Store, log *slog.Logger) (http.Handler, error)) {
+func registerMount(prefix string, build func(env mountEnv) (http.Handler, error)) {
 	mounts = append(mounts, mount{prefix: prefix, build: build})
 }
 
 // withMounts routes each registered prefix to its handler and the rest to fallback.
-func withMounts(st *store.Store, log *slog.Logger, fallback http.Handler) (http.Handler, error) {
+func withMounts(env mountEnv, fallback http.Handler) (http.Handler, error) {
 	if len(mounts) == 0 {
 		return fallback, nil
 	}
 	mux := http.NewServeMux()
 	for _, m := range mounts {
-		h, err := m.build(st, log)
+		h, err := m.build(env)
 		if err != nil {
 			return nil, err
 		}

@@ -22,14 +22,6 @@ import (
 // up for a horizon of weeks: whole weeks, and the day after them.
 func horizonFor(weeks int) time.Duration { return time.Duration(weeks)*7*24*time.Hour + 24*time.Hour }
 
-// serveHorizon is the running server's horizon, which the admin API's
-// template changes materialise to as well.
-var serveHorizon = horizonFor(6)
-
-// serveSupplier is the running server's supplier switch of service
-// filtering, which the admin API reports effective statuses by.
-var serveSupplier scheduling.SupplierFiltering
-
 // supplierFromEnv reads SLOTBRIDGE_SERVICE_FILTERING (see serve --service-filtering).
 func supplierFromEnv() (scheduling.SupplierFiltering, error) {
 	return scheduling.ParseSupplierFiltering(envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"))
@@ -60,12 +52,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--horizon-weeks must be 1 to 52, not %d", *horizonWeeks)
 	}
 	horizon := horizonFor(*horizonWeeks)
-	serveHorizon = horizon
 	supplier, err := scheduling.ParseSupplierFiltering(*filtering)
 	if err != nil {
 		return fmt.Errorf("--service-filtering: %w", err)
 	}
-	serveSupplier = supplier
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logJSON {
 		h = slog.NewJSONHandler(stderr, nil)
@@ -101,7 +91,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	handler, err := withMounts(st, log, prov.Handler())
+	// The admin API materialises template changes to the same horizon and
+	// reports service filtering by the same supplier switch as the server.
+	handler, err := withMounts(mountEnv{st: st, log: log, horizon: horizon, supplier: supplier}, prov.Handler())
 	if err != nil {
 		return err
 	}

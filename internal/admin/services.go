@@ -174,7 +174,8 @@ func (s *Service) DeleteHealthcareService(ctx context.Context, a Actor, ods stri
 	}
 	var out HealthcareService
 	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
-		cur, err := tx.HealthcareService(org.ID, id)
+		// Locked first: a link being made now waits, so the count below sees it.
+		cur, err := tx.LockHealthcareService(org.ID, id)
 		if err != nil {
 			return nil, err
 		}

@@ -2,8 +2,10 @@ package admin_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,7 @@ func TestHealthcareServices(t *testing.T) {
 		{"SessionService", testSessionService},
 		{"ServiceFilteringSwitch", testServiceFilteringSwitch},
 		{"OtherPracticesToken", testServiceTokenScope},
+		{"DeleteRacesLink", testServiceDeleteRacesLink},
 	}
 	for _, e := range storetest.Engines(false) {
 		t.Run(e.Name, func(t *testing.T) {
@@ -679,4 +682,57 @@ func TestAdminAPIServices(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testServiceDeleteRacesLink: deleting a service while another admin links a
+// template to it, at the same moment, many times. Whichever commits first,
+// nothing is ever left linked to a service that no longer exists (on
+// PostgreSQL the delete's count of links could miss a link committed beside
+// it, until the service row was locked).
+func testServiceDeleteRacesLink(t *testing.T, f *fx) {
+	tc, err := f.svc.CreateTemplate(f.ctx, f.cli, ods, f.withProfile(tplIn))
+	f.ok(err)
+	deleted, linked := 0, 0
+	for i := range 12 {
+		h := f.service(ods, fmt.Sprintf("9907%02d", i), fmt.Sprintf("Race %d", i))
+		var wg sync.WaitGroup
+		var delErr, linkErr error
+		start := make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, delErr = f.svc.DeleteHealthcareService(f.ctx, f.cli, ods, h.ID)
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			_, linkErr = f.svc.UpdateTemplate(f.ctx, f.cli, ods, tc.Template.ID, admin.TemplateInput{ServiceID: ptr(h.ID)})
+		}()
+		close(start)
+		wg.Wait()
+		if delErr == nil {
+			deleted++
+		} else if scheduling.ErrorCode(delErr) != scheduling.ECONFLICT {
+			t.Fatalf("round %d: delete: %v", i, delErr)
+		}
+		if linkErr == nil {
+			linked++
+		} else if scheduling.ErrorCode(linkErr) != scheduling.EINVALID {
+			t.Fatalf("round %d: link: %v", i, linkErr)
+		}
+		dangling := f.scalar(`SELECT (SELECT COUNT(*) FROM session_templates t WHERE t.healthcare_service_id <> 0
+			AND NOT EXISTS (SELECT 1 FROM healthcare_services h WHERE h.id = t.healthcare_service_id))
+			+ (SELECT COUNT(*) FROM schedules s WHERE s.healthcare_service_id <> 0
+			AND NOT EXISTS (SELECT 1 FROM healthcare_services h WHERE h.id = s.healthcare_service_id))`)
+		if dangling != 0 {
+			t.Fatalf("round %d: delete %v, link %v: %d templates or sessions linked to a service that no longer exists", i, delErr, linkErr, dangling)
+		}
+		if (delErr == nil) == (linkErr == nil) {
+			t.Fatalf("round %d: delete %v and link %v: exactly one should win", i, delErr, linkErr)
+		}
+		_, err := f.svc.UpdateTemplate(f.ctx, f.cli, ods, tc.Template.ID, admin.TemplateInput{ServiceID: ptr(int64(0))})
+		f.ok(err)
+	}
+	t.Logf("%d rounds won by the delete, %d by the link", deleted, linked)
 }

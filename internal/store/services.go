@@ -108,19 +108,28 @@ func (s *Store) SaveHealthcareService(ctx context.Context, h *scheduling.Healthc
 	return id, err
 }
 
-// HealthcareServices lists a practice's services in id order.
-func (a *AdminTx) HealthcareServices(practiceID int64) ([]scheduling.HealthcareService, error) {
-	var rows []serviceRow
-	if err := a.tx.SelectContext(a.ctx, &rows, a.tx.Rebind(`SELECT `+serviceCols+` FROM healthcare_services WHERE practice_id = ? ORDER BY id`), practiceID); err != nil {
-		return nil, err
-	}
-	return servicesOf(rows), nil
+// HealthcareService reads one of a practice's services, holding a share
+// lock on it (PostgreSQL) until the transaction ends, so that a link made in
+// this transaction and a delete in another cannot both commit (the delete
+// counts the links first). Returns ENOTFOUND (kind "service").
+func (a *AdminTx) HealthcareService(practiceID, id int64) (*scheduling.HealthcareService, error) {
+	return a.service(practiceID, id, " FOR SHARE")
 }
 
-// HealthcareService reads one of a practice's services. Returns ENOTFOUND (kind "service").
-func (a *AdminTx) HealthcareService(practiceID, id int64) (*scheduling.HealthcareService, error) {
+// LockHealthcareService is HealthcareService holding the row for update,
+// for a delete: a link waits for it, and then finds no service.
+func (a *AdminTx) LockHealthcareService(practiceID, id int64) (*scheduling.HealthcareService, error) {
+	return a.service(practiceID, id, " FOR UPDATE")
+}
+
+// service reads a service with lock (a FOR clause) on PostgreSQL; SQLite
+// serialises writers, so it needs none.
+func (a *AdminTx) service(practiceID, id int64, lock string) (*scheduling.HealthcareService, error) {
+	if a.tx.DriverName() == "sqlite" {
+		lock = ""
+	}
 	var r serviceRow
-	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+serviceCols+` FROM healthcare_services WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+serviceCols+` FROM healthcare_services WHERE id = ? AND practice_id = ?`+lock), id, practiceID); err != nil {
 		return nil, notFound(err, "service", "no healthcare service %d at this practice", id)
 	}
 	h := r.domain()
@@ -180,7 +189,9 @@ func (a *AdminTx) SetSessionService(scheduleID, serviceID int64) error {
 	return err
 }
 
-// SetServiceFiltering sets a practice's service-filtering switch (spec §5.10).
+// SetServiceFiltering sets a practice's service-filtering switch (spec §5.10),
+// as SetSwitches sets the others: for tools and tests, unaudited. Practice
+// admins change it through internal/admin, which audits every change.
 func (s *Store) SetServiceFiltering(ctx context.Context, ods string, on bool) error {
 	defer s.orgEpoch.Add(1)
 	res, err := s.w.ExecContext(ctx, s.w.Rebind(`UPDATE organisations SET service_filtering = ?, version = version + 1, updated = ? WHERE ods = ?`),

@@ -165,14 +165,16 @@ func (s *Store) SaveSessionTemplate(ctx context.Context, t *scheduling.SessionTe
 	return id, err
 }
 
-// relinkTemplateSessions links the template's sessions that have not started by now to service (0 unlinks).
+// relinkTemplateSessions links the template's active sessions that have not
+// started by now to service (0 unlinks). Cancelled ones keep the service they
+// were offered under, as sessions that are over do.
 func relinkTemplateSessions(ctx context.Context, tx *sqlx.Tx, templateID, service int64, now time.Time) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE schedules SET healthcare_service_id = ?, version = version + 1
-		WHERE template_id = ? AND start_at > ? AND healthcare_service_id <> ?`), service, templateID, now.Unix(), service)
+		WHERE template_id = ? AND start_at > ? AND status = 'active' AND healthcare_service_id <> ?`), service, templateID, now.Unix(), service)
 	return err
 }
 
-// RelinkTemplateSessions links the template's sessions that have not started by now to service (0 unlinks).
+// RelinkTemplateSessions links the template's active sessions that have not started by now to service (0 unlinks).
 func (a *AdminTx) RelinkTemplateSessions(templateID, service int64, now time.Time) error {
 	return relinkTemplateSessions(a.ctx, a.tx, templateID, service, now)
 }
