@@ -110,17 +110,14 @@ func (f *fx) bookErr(slotID int64) (*scheduling.Appointment, error) {
 		Start int64 `db:"start_at"`
 		End   int64 `db:"end_at"`
 		Loc   int64 `db:"location_id"`
-		Svc   int64 `db:"healthcare_service_id"`
 	}
 	db := f.st.DB()
-	// The booking names the session's service, as a consumer that found the
-	// slot through it does.
-	if err := db.GetContext(f.ctx, &row, db.Rebind(`SELECT s.start_at, s.end_at, sc.location_id, sc.healthcare_service_id FROM slots s JOIN schedules sc ON sc.id = s.schedule_id
+	if err := db.GetContext(f.ctx, &row, db.Rebind(`SELECT s.start_at, s.end_at, sc.location_id FROM slots s JOIN schedules sc ON sc.id = s.schedule_id
 		WHERE s.id = ?`), slotID); err != nil {
 		return nil, err
 	}
 	start, end := time.Unix(row.Start, 0), time.Unix(row.End, 0)
-	a, _, err := f.st.Book(f.ctx, &scheduling.BookRequest{PracticeID: f.org.ID, PatientID: f.pat, LocationID: row.Loc, HealthcareServiceID: row.Svc, SlotIDs: []int64{slotID},
+	a, _, err := f.st.Book(f.ctx, &scheduling.BookRequest{PracticeID: f.org.ID, PatientID: f.pat, LocationID: row.Loc, SlotIDs: []int64{slotID},
 		Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end), Description: "test",
 		BookingOrg: scheduling.BookingOrg{ODS: "GPCA0001", Name: "Test", Type: "urgent-care"}, Now: f.now})
 	return a, err

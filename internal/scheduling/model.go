@@ -202,13 +202,7 @@ type Appointment struct {
 	PatientID      int64
 	LocationID     int64
 	PractitionerID int64
-	// HealthcareServiceID is the service the appointment was booked under: the
-	// schedule's service, when the booking named it as a participant (a
-	// consumer that found the slot through that DOS service, spec §6.2);
-	// 0 when the booking named none. Spec §7 shows it as a participant while
-	// service filtering is on. The NHS test pack's participant checks accept
-	// only Patient, Practitioner and Location actors, and its bookings name
-	// no service, so they are never linked.
+	// HealthcareServiceID is the service of the appointment's schedule when it was booked (0 = none).
 	HealthcareServiceID int64
 	SlotIDs             []int64
 	Status              string

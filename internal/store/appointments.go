@@ -220,9 +220,7 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	}
 	// The schedule's own service is accepted whatever the switch (§6.2: the
 	// booking SHOULD name it; a consumer may have searched before a switch
-	// change); any other service is an actor that does not belong. Only a
-	// booking that names it is linked to the service (see
-	// scheduling.Appointment.HealthcareServiceID).
+	// change); any other service is an actor that does not belong.
 	if r.HealthcareServiceID != 0 && r.HealthcareServiceID != sc.ServiceID {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the HealthcareService participant is not the schedule's service")
 	}
@@ -289,7 +287,7 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	}
 	// The row as stored: it is inserted, and returned without reading it back.
 	row := apptRow{PracticeID: r.PracticeID, ScheduleID: sc.ID, PatientID: r.PatientID, LocationID: sc.LocationID, PractitionerID: sc.PractitionerID,
-		ServiceID: r.HealthcareServiceID, Status: scheduling.ApptBooked, StartAt: first.Start.Unix(), EndAt: last.End.Unix(), Description: r.Description, Comment: r.Comment,
+		ServiceID: sc.ServiceID, Status: scheduling.ApptBooked, StartAt: first.Start.Unix(), EndAt: last.End.Unix(), Description: r.Description, Comment: r.Comment,
 		CreatedAt: created, BookingODS: r.BookingOrg.ODS, BookingName: r.BookingOrg.Name, BookingType: r.BookingOrg.Type, BookingRaw: string(r.BookingOrg.Raw),
 		Channel: first.DeliveryChannel, Role: sc.Role, ServiceCategory: sc.ServiceCategory, ServiceType: first.ServiceType, Priority: r.Priority,
 		MinutesDuration: r.MinutesDuration, Identifiers: toJSON(nonNil(r.Identifiers)), Participants: toJSON(nonNil(r.Participants)),
