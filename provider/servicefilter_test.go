@@ -90,6 +90,27 @@ func TestServiceFiltering(t *testing.T) {
 				t.Errorf("CapabilityStatement ServiceFilteringStatus %q, want enabled", v)
 			}
 
+			// The 1.2.8 test pack's AppointmentBook and AppointmentCancel
+			// scenarios with HEALTHCARE2: book the first slot of a search naming
+			// its DOS id, with the default builder's participants (Patient and
+			// Location, no service); the booking and the cancel both answer a
+			// HealthcareService participant, the schedule's service.
+			found := wantOK(t, a.searchSlots(t, svcQuery()), "Bundle")
+			first := slotIDs(found)[0]
+			var fs []slotInfo
+			if err := a.st.DB().SelectContext(context.Background(), &fs, a.st.DB().Rebind(slotSelect+`s.id = ?`), 0, first); err != nil || len(fs) != 1 {
+				t.Fatalf("slot %s: %v", first, err)
+			}
+			viaDOS := a.mustBook(t, newBooking(patient, fs[0]))
+			if refs := participantsOf(viaDOS); !slices.Contains(refs, "HealthcareService/2") {
+				t.Errorf("a booking of a slot found through HEALTHCARE2 answers participants %v, want HealthcareService/2 among them", refs)
+			}
+			withReason(viaDOS, "double booked")
+			cancelled := wantOK(t, a.put(t, iidCancel, viaDOS, false, nil), "Appointment")
+			if refs := participants(cancelled); !slices.Contains(refs, "HealthcareService/2") {
+				t.Errorf("its cancel answers participants %v, want HealthcareService/2 among them", refs)
+			}
+
 			// Another practice with filtering on and no services of its own
 			// neither lists nor reads A20047's.
 			if err := a.st.SetServiceFiltering(context.Background(), odsNorthgate, true); err != nil {
@@ -224,4 +245,15 @@ func withConfig(t *testing.T, e *env, cfg provider.Config) *env {
 	c := *e
 	c.prov, c.srv = p, srv
 	return &c
+}
+
+// participantsOf lists an appointment's participant references.
+func participantsOf(x *fhir.Appointment) []string {
+	var refs []string
+	for _, p := range x.Participant {
+		if p.Actor != nil {
+			refs = append(refs, p.Actor.Reference)
+		}
+	}
+	return refs
 }
