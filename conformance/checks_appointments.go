@@ -462,6 +462,56 @@ func bookChecks() []check {
 			}
 			return first(apptShape(r.Appointment), sameBookingOrg(r.Appointment, a), noStore(raw.Header))
 		}},
+		{g, "via-service", func(ctx context.Context, e *env) error {
+			// The 1.2.8 test pack's HEALTHCARE2 booking: the first slot of a
+			// search naming a listed service's DOS id, booked with Patient and
+			// Location participants only, answers the service as a participant
+			// (§7: SHALL when the schedule is linked and filtering is on).
+			hs, err := e.c.FindHealthcareService(ctx, "")
+			if err != nil {
+				return wantOK("find healthcare services", err)
+			}
+			if len(hs) == 0 {
+				return skipf("the practice lists no healthcare service (service filtering off, or none set up)")
+			}
+			for _, h := range hs {
+				q := e.stdQuery()
+				q.ServiceID = dosID(h)
+				r, err := e.c.SearchSlots(ctx, q)
+				if err != nil {
+					return wantOK("a search for the slots of HealthcareService/"+h.ID, err)
+				}
+				if len(r.Slots) == 0 {
+					continue
+				}
+				a, err := e.bookingFor(ctx, r, r.Slots[:1], "Conformance booking through a DOS service")
+				if err != nil {
+					return err
+				}
+				kept := a.Participant[:0]
+				for _, p := range a.Participant {
+					if ref := p.Actor.Reference; strings.HasPrefix(ref, "Patient/") || strings.HasPrefix(ref, "Location/") {
+						kept = append(kept, p)
+					}
+				}
+				a.Participant = kept
+				res, err := e.book(ctx, a)
+				if err != nil {
+					return wantOK("book a slot found through HealthcareService/"+h.ID, err)
+				}
+				if res.Appointment == nil {
+					return failf("201 without a body although return=minimal was not asked for")
+				}
+				want := "HealthcareService/" + h.ID
+				for _, p := range res.Appointment.Participant {
+					if p.Actor != nil && p.Actor.Reference == want {
+						return nil
+					}
+				}
+				return failf("the booking of a slot found through %s answers no %s participant", want, want)
+			}
+			return skipf("no listed service has a free slot in the search window")
+		}},
 		{g, "booked-slot-not-offered", func(ctx context.Context, e *env) error {
 			a, ok := e.fixtureAppt["booked-request"]
 			if !ok {
