@@ -250,24 +250,15 @@ func slotChecks() []check {
 		{g, "service-filter", func(ctx context.Context, e *env) error {
 			// With filtering on and services listed, service.identifier keeps
 			// only each service's sessions (spec §5.10).
-			hs, err := e.c.FindHealthcareService(ctx, "")
+			hs, rs, err := serviceSearches(ctx, e)
 			if err != nil {
-				return wantOK("find healthcare services", err)
+				return err
 			}
-			if len(hs) == 0 {
-				return skipf("the practice lists no healthcare service (service filtering off, or none set up)")
-			}
-			for _, h := range hs {
-				q := e.stdQuery()
-				q.ServiceID = dosID(h)
-				r, err := e.c.SearchSlots(ctx, q)
-				if err != nil {
-					return wantOK("a search for the slots of HealthcareService/"+h.ID, err)
-				}
+			for i, h := range hs {
+				r, want := rs[i], "HealthcareService/"+h.ID
 				if r.FilteringStatus != "enabled" {
 					return failf("services are listed but the search's ServiceFilteringStatus is %q, want enabled", r.FilteringStatus)
 				}
-				want := "HealthcareService/" + h.ID
 				for _, sl := range r.Slots {
 					sid, _ := consumer.RefID(sl.Schedule.Reference, "Schedule")
 					sc := r.Schedules[sid]
@@ -467,20 +458,12 @@ func bookChecks() []check {
 			// search naming a listed service's DOS id, booked with Patient and
 			// Location participants only, answers the service as a participant
 			// (§7: SHALL when the schedule is linked and filtering is on).
-			hs, err := e.c.FindHealthcareService(ctx, "")
+			hs, rs, err := serviceSearches(ctx, e)
 			if err != nil {
-				return wantOK("find healthcare services", err)
+				return err
 			}
-			if len(hs) == 0 {
-				return skipf("the practice lists no healthcare service (service filtering off, or none set up)")
-			}
-			for _, h := range hs {
-				q := e.stdQuery()
-				q.ServiceID = dosID(h)
-				r, err := e.c.SearchSlots(ctx, q)
-				if err != nil {
-					return wantOK("a search for the slots of HealthcareService/"+h.ID, err)
-				}
+			for i, h := range hs {
+				r := rs[i]
 				if len(r.Slots) == 0 {
 					continue
 				}
@@ -1149,4 +1132,27 @@ func retrieveChecks() []check {
 			return wantOK("an unknown parameter (_sort) must be ignored", err)
 		}},
 	}
+}
+
+// serviceSearches lists the practice's healthcare services and searches the
+// standard window naming each one's DOS id (results in the same order). A
+// practice that lists none is a skip: filtering is off there, or no service
+// is set up.
+func serviceSearches(ctx context.Context, e *env) ([]*fhir.HealthcareService, []*consumer.SlotResult, error) {
+	hs, err := e.c.FindHealthcareService(ctx, "")
+	if err != nil {
+		return nil, nil, wantOK("find healthcare services", err)
+	}
+	if len(hs) == 0 {
+		return nil, nil, skipf("the practice lists no healthcare service (service filtering off, or none set up)")
+	}
+	rs := make([]*consumer.SlotResult, len(hs))
+	for i, h := range hs {
+		q := e.stdQuery()
+		q.ServiceID = dosID(h)
+		if rs[i], err = e.c.SearchSlots(ctx, q); err != nil {
+			return nil, nil, wantOK("a search for the slots of HealthcareService/"+h.ID, err)
+		}
+	}
+	return hs, rs, nil
 }

@@ -67,6 +67,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	log.Info("store open", "engine", st.Engine())
+	// The supplier switch decides which practices may filter by service; say it once, as read.
+	log.Info("service filtering", "supplier switch", supplier.String())
 	if *withDemo {
 		t0 := time.Now()
 		if err := demo.Load(ctx, st, time.Now(), horizon); err != nil {
