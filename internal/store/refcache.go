@@ -20,6 +20,13 @@ import (
 // SQLite and a second round trip on lib/pq, and the profile query another
 // statement on every engine.
 //
+// The first search of a practice at a generation reads all the practice's
+// schedules that have not ended (see Store.loadPracticeRefs), not only the
+// ones its slots need: with a random practice and day per search, one query
+// per slot search's day cost a second statement on cold schedule pages on
+// most searches until every day had been seen, and a cache miss was most of
+// a PostgreSQL search's latency at one client.
+//
 // Entries also expire after refMaxAge, so a change made with the triggers
 // switched off (pg_restore --disable-triggers, logical replication apply)
 // still shows within that time.
@@ -107,19 +114,33 @@ type practiceRefs struct {
 	schedules     map[int64]*scheduling.Schedule
 	practitioners map[int64]*scheduling.Practitioner
 	locations     map[int64]*scheduling.Location
+	// whole is set once the practice's live schedules were read at gen.
+	whole bool
 }
 
 func (e *practiceRefs) fresh() bool { return time.Since(e.at) < refMaxAge }
 
+// refsOf views a query's result as practiceRefs, to copy from it.
+func refsOf(got *scheduling.SlotResult) *practiceRefs {
+	return &practiceRefs{schedules: got.Schedules, practitioners: got.Practitioners, locations: got.Locations}
+}
+
 // fill copies the cached schedules of ids (and their locations and
-// practitioners) into res and returns the ids it does not hold at gen.
-func (c *refCache) fill(practiceID, gen int64, ids []int64, res *scheduling.SlotResult) (missing []int64) {
+// practitioners) into res and returns the ids it does not hold at gen, and
+// whether the practice's live schedules were read whole at gen.
+func (c *refCache) fill(practiceID, gen int64, ids []int64, res *scheduling.SlotResult) (missing []int64, whole bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e := c.practices[practiceID]
 	if e == nil || e.gen != gen || !e.fresh() {
-		return ids
+		return ids, false
 	}
+	return e.copyTo(ids, res), e.whole
+}
+
+// copyTo copies the schedules of ids it holds, with their locations and
+// practitioners, into res, and returns the ids it does not hold.
+func (e *practiceRefs) copyTo(ids []int64, res *scheduling.SlotResult) (missing []int64) {
 	for _, id := range ids {
 		sc := e.schedules[id]
 		if sc == nil {
@@ -139,10 +160,11 @@ func (c *refCache) fill(practiceID, gen int64, ids []int64, res *scheduling.Slot
 	return missing
 }
 
-// add files schedules read after generation gen was read. An entry of
-// another generation, or a stale one, is replaced; when the entry is newer
-// (and fresh), the rows may predate it and are not kept.
-func (c *refCache) add(practiceID, gen int64, got *scheduling.SlotResult) {
+// add files schedules read after generation gen was read; whole says they
+// are all the practice's live schedules. An entry of another generation, or a
+// stale one, is replaced; when the entry is newer (and fresh), the rows may
+// predate it and are not kept.
+func (c *refCache) add(practiceID, gen int64, got *scheduling.SlotResult, whole bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.practices == nil {
@@ -170,6 +192,7 @@ func (c *refCache) add(practiceID, gen int64, got *scheduling.SlotResult) {
 		c.practices[practiceID] = e
 		c.n = len(e.schedules)
 	}
+	e.whole = e.whole || whole
 	for id, sc := range got.Schedules {
 		if e.schedules[id] == nil {
 			c.n++

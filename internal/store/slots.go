@@ -98,39 +98,92 @@ func (s *Store) SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*
 	}
 	res.Slots = offered(sc.rows, profiles, q)
 	sc.release()
-	if err := s.searchRefs(ctx, q.PracticeID, sc.refsGen, res); err != nil {
+	if err := s.searchRefs(ctx, q.PracticeID, sc.refsGen, q.Now, res); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
 // searchRefs adds the schedules of res's slots, with their locations and
-// practitioners, from the reference cache at generation gen, reading those it
-// lacks from the database.
-func (s *Store) searchRefs(ctx context.Context, practiceID, gen int64, res *scheduling.SlotResult) error {
+// practitioners, from the reference cache at generation gen. The first
+// search of the practice at gen reads all its schedules that have not ended
+// by now into the cache; any schedule still lacking is then read by id.
+func (s *Store) searchRefs(ctx context.Context, practiceID, gen int64, now time.Time, res *scheduling.SlotResult) error {
 	if len(res.Slots) == 0 {
 		return nil
 	}
-	missing := s.refs.fill(practiceID, gen, scheduleIDs(res.Slots), res)
+	missing, whole := s.refs.fill(practiceID, gen, scheduleIDs(res.Slots), res)
 	if len(missing) == 0 {
 		return nil
+	}
+	if !whole {
+		// A failed load is not the search's failure: the read by id below
+		// still answers it, and reports its own error if the database is gone.
+		if got, err := s.loadPracticeRefs(ctx, practiceID, gen, now); err == nil {
+			if missing = refsOf(got).copyTo(missing, res); len(missing) == 0 {
+				return nil
+			}
+		}
 	}
 	got := newSlotResult()
 	if err := s.searchSchedules(ctx, missing, got); err != nil {
 		return err
 	}
-	s.refs.add(practiceID, gen, got)
-	for id, sc := range got.Schedules {
-		res.Schedules[id] = sc
-		if l := got.Locations[sc.LocationID]; l != nil {
-			res.Locations[l.ID] = l
-		}
-		if p := got.Practitioners[sc.PractitionerID]; p != nil && sc.PractitionerID != 0 {
-			res.Practitioners[p.ID] = p
-		}
-	}
+	s.refs.add(practiceID, gen, got, false)
+	refsOf(got).copyTo(missing, res)
 	return nil
 }
+
+// maxPracticeLoad bounds the schedules one practice's load reads (the ones
+// ending soonest); a search needing one beyond it reads that one by id. A
+// practice with 50 clinicians running three sessions a day for six weeks
+// has 4,500.
+const maxPracticeLoad = 20_000
+
+// practiceSchedulesQuery reads a practice's schedules that end after a time,
+// soonest first (index schedules_practice_end). Its arguments are practice,
+// time and limit.
+const practiceSchedulesQuery = schedulesQuery + ` WHERE sc.practice_id = ? AND sc.end_at > ? ORDER BY sc.end_at LIMIT ?`
+
+// loadPracticeRefs reads the practice's schedules that end after now, with
+// their locations and practitioners, and files them in the cache as its
+// whole set at generation gen. Searches that miss at once share one read,
+// which runs to the end even if the search that started it gives up, so that
+// the others and the cache still get it.
+func (s *Store) loadPracticeRefs(ctx context.Context, practiceID, gen int64, now time.Time) (*scheduling.SlotResult, error) {
+	key := strconv.FormatInt(practiceID, 10) + "@" + strconv.FormatInt(gen, 10)
+	ch := s.refLoads.DoChan(key, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refLoadTimeout)
+		defer cancel()
+		got := newSlotResult()
+		dest, file := scheduleScanner(got)
+		err := s.readQuery(lctx, practiceSchedulesQuery, []any{practiceID, now.Unix(), maxPracticeLoad}, func(rs rowScanner) error {
+			if err := rs.Scan(dest...); err != nil {
+				return err
+			}
+			file()
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.refs.add(practiceID, gen, got, true)
+		return got, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*scheduling.SlotResult), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// refLoadTimeout bounds a practice's load once the search that started it
+// has given up.
+const refLoadTimeout = 10 * time.Second
 
 // The slot search's queries scan their columns by hand (see readQuery): on a
 // search of thousands of slots, sqlx's reflection and database/sql's boxing of

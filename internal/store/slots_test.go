@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,6 +196,98 @@ func TestRefGenerationsBumps(t *testing.T) {
 				if r1 < r0 || p1 < p0 {
 					t.Errorf("%s: a generation went backwards", c.name)
 				}
+			}
+		})
+	}
+}
+
+// TestSearchLoadsPracticeSchedules: the first search of a practice puts all
+// its schedules that have not ended in the reference cache, so that a search
+// of another day needs no schedule query; a schedule the cache lacks even so
+// is still read by id; and searches that miss at once all get complete
+// results.
+func TestSearchLoadsPracticeSchedules(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			sx := f.searchFixture()
+			nextWeek := scheduling.AddDaysLocal(sx.day, 7)
+			_, err := f.st.Materialise(f.ctx, sx.practice, nextWeek, scheduling.AddDaysLocal(nextWeek, 1))
+			f.ok(err)
+			now := scheduling.AddDaysLocal(sx.at(12, 0), -1)
+			var live []int64
+			f.ok(f.st.DB().SelectContext(f.ctx, &live, f.st.DB().Rebind(`SELECT id FROM schedules WHERE practice_id = ? AND end_at > ? ORDER BY id`),
+				sx.practice, now.Unix()))
+			if len(live) < 16 {
+				t.Fatalf("%d live schedules, want the fixture's two Mondays", len(live))
+			}
+			match := scheduling.Consumer{OrgType: "urgent-care", ODS: "A12345"}
+			search := func(day time.Time) *scheduling.SlotResult {
+				t.Helper()
+				res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: sx.practice,
+					Start: scheduling.AtLocal(day, 9, 0), End: scheduling.AtLocal(day, 10, 0), Consumer: match, Now: now})
+				f.ok(err)
+				if len(res.Slots) == 0 {
+					t.Fatalf("no slots on %s", day.Format("2006-01-02"))
+				}
+				for _, sl := range res.Slots {
+					sc := res.Schedules[sl.ScheduleID]
+					if sc == nil || res.Locations[sc.LocationID] == nil || (sc.PractitionerID != 0 && res.Practitioners[sc.PractitionerID] == nil) {
+						t.Fatalf("slot %d lacks its schedule, location or practitioner", sl.ID)
+					}
+				}
+				return res
+			}
+			search(sx.day)
+			cached, whole := f.st.CachedSchedules(sx.practice)
+			if !whole || !slices.Equal(cached, live) {
+				t.Fatalf("after one search the cache holds %v (whole %v), want every live schedule %v", cached, whole, live)
+			}
+			next := search(nextWeek)
+			// A schedule missing from a whole load is read by id.
+			gone := next.Slots[0].ScheduleID
+			f.st.ForgetCachedSchedule(sx.practice, gone)
+			if again := search(nextWeek); again.Schedules[gone] == nil {
+				t.Fatalf("schedule %d not read back after the cache lost it", gone)
+			}
+			if cached, _ := f.st.CachedSchedules(sx.practice); !slices.Contains(cached, gone) {
+				t.Fatalf("schedule %d read by id was not cached again", gone)
+			}
+			// A change moves the generation: concurrent first searches at the
+			// new one share a load, and each gets everything it shows.
+			f.exec(`UPDATE locations SET name = ? WHERE id = ?`, "Renamed", sx.location)
+			var wg sync.WaitGroup
+			errs := make(chan error, 16)
+			for i := range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					day := sx.day
+					if i%2 == 1 {
+						day = nextWeek
+					}
+					res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: sx.practice,
+						Start: scheduling.AtLocal(day, 9, 0), End: scheduling.AtLocal(day, 10, 0), Consumer: match, Now: now})
+					if err != nil {
+						errs <- err
+						return
+					}
+					for _, sl := range res.Slots {
+						sc := res.Schedules[sl.ScheduleID]
+						if sc == nil || res.Locations[sc.LocationID] == nil || res.Locations[sc.LocationID].Name != "Renamed" {
+							errs <- fmt.Errorf("slot %d: schedule or renamed location missing", sl.ID)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if cached, whole := f.st.CachedSchedules(sx.practice); !whole || !slices.Equal(cached, live) {
+				t.Fatalf("after the change the cache holds %v (whole %v), want %v", cached, whole, live)
 			}
 		})
 	}

@@ -20,7 +20,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // driver "postgres"
+	_ "github.com/lib/pq" // driver "postgres"
+	"golang.org/x/sync/singleflight"
 	_ "modernc.org/sqlite" // driver "sqlite"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -70,6 +71,9 @@ type Store struct {
 	stmts sync.Map
 	// refs caches the schedules slot searches show (see refCache).
 	refs refCache
+	// refLoads shares one practice's cache load between the searches that
+	// miss at once (see loadPracticeRefs).
+	refLoads singleflight.Group
 	// orgEpoch counts this process's committed changes to organisations
 	// (see OrganisationsEpoch).
 	orgEpoch atomic.Uint64
