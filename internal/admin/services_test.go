@@ -606,8 +606,12 @@ func TestAdminAPIServices(t *testing.T) {
 				t.Fatalf("patch service: %d %s", status, raw)
 			}
 
-			// A template and a one-off session linked to the service.
-			tpl := `{"name":"Sunday clinic","weekday":"sunday","start":"10:00","end":"11:00","slot_minutes":15,"location_id":1,
+			// A template and a one-off session linked to the service. The
+			// template's weekday is never today's: a session of today that has
+			// started keeps its service when the template is unlinked, so on
+			// that weekday the service could not be deleted below.
+			weekday := strings.ToLower(time.Now().Add(48 * time.Hour).In(scheduling.London).Weekday().String())
+			tpl := `{"name":"Clinic","weekday":"` + weekday + `","start":"10:00","end":"11:00","slot_minutes":15,"location_id":1,
 				"role":"R0260","service_category":"Clinic","service_type":"Clinic slot","channels":["Video"],"access_profile_id":` + itoa(a.open) +
 				`,"service_id":` + itoa(sid) + `}`
 			status, _, m, raw = a.do(call{"POST", pp + "/templates", a.token, tpl, ""})
