@@ -108,3 +108,17 @@ func TestServeServiceFilteringFlag(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestServePoolFlags: a pool size that is not a whole number >= 0, from a
+// flag or the environment, stops serve with an error naming it.
+func TestServePoolFlags(t *testing.T) {
+	if err := runServe(context.Background(), []string{"--data", t.TempDir(), "--pg-read-conns", "-1"}, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "--pg-read-conns") {
+		t.Fatalf("serve --pg-read-conns -1: %v, want an error naming the flag", err)
+	}
+	t.Setenv("SLOTBRIDGE_PG_CONNS", "lots")
+	if err := runServe(context.Background(), []string{"--data", t.TempDir()}, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "SLOTBRIDGE_PG_CONNS") {
+		t.Fatalf("serve with SLOTBRIDGE_PG_CONNS=lots: %v, want an error naming the variable", err)
+	}
+}

@@ -2,12 +2,15 @@ package store_test
 
 import (
 	"fmt"
+	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
@@ -290,5 +293,26 @@ func TestSearchLoadsPracticeSchedules(t *testing.T) {
 				t.Fatalf("after the change the cache holds %v (whole %v), want %v", cached, whole, live)
 			}
 		})
+	}
+}
+
+// TestPostgresPools: on PostgreSQL, reads outside transactions have a pool of
+// their own, sized by ReadConns (twice GOMAXPROCS, at least 4, by default).
+func TestPostgresPools(t *testing.T) {
+	if os.Getenv(storetest.EnvURL) == "" {
+		t.Skipf("PostgreSQL only: %s is not set", storetest.EnvURL)
+	}
+	dsn, drop := storetest.FreshDatabase(t)
+	defer drop()
+	for _, c := range []struct{ conf, want int }{{3, 3}, {0, max(4, 2*runtime.GOMAXPROCS(0))}} {
+		st, err := store.Open(t.Context(), store.Config{URL: dsn, ReadConns: c.conf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := st.DB().Stats().MaxOpenConnections
+		st.Close()
+		if got != c.want {
+			t.Errorf("ReadConns %d: read pool of %d, want %d", c.conf, got, c.want)
+		}
 	}
 }
