@@ -41,7 +41,8 @@ const sqliteFreeSlotsQuery = `SELECT ` + sqliteGenerationCols + `,
 
 // pqFreeSlotsQuery is sqliteFreeSlotsQuery for PostgreSQL through lib/pq,
 // whose text protocol and database/sql's boxing cost much the same per
-// column (pgx reads binary rows without boxing, and keeps freeSlotsQuery).
+// column (pgx reads binary rows without boxing, and keeps freeSlotsQuery,
+// as do lib/pq searches longer than pqPackedMaxSpan).
 // PostgreSQL text cannot hold a NUL, so format's %s is safe; text lengths
 // are in characters, because the server's encoding need not be UTF-8 while
 // what lib/pq receives is.

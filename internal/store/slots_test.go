@@ -141,15 +141,19 @@ func TestSearchOddTexts(t *testing.T) {
 				ch += "\x00after"
 			}
 			f.exec(`UPDATE slots SET channel = ?, service_type = ? WHERE practice_id = ?`, ch, typ, sx.practice)
-			res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: sx.practice, Start: sx.at(9, 0), End: sx.at(10, 0),
-				Consumer: scheduling.Consumer{OrgType: "urgent-care", ODS: "A12345"}, Now: scheduling.AddDaysLocal(sx.at(12, 0), -1)})
-			f.ok(err)
-			if len(res.Slots) < 2 {
-				t.Fatalf("%d slots, want several", len(res.Slots))
-			}
-			for _, sl := range res.Slots {
-				if sl.DeliveryChannel != ch || sl.ServiceType != typ {
-					t.Fatalf("slot %d: channel %q, type %q", sl.ID, sl.DeliveryChannel, sl.ServiceType)
+			// An hour, and two days: lib/pq reads searches of more than a day
+			// as rows, not packed.
+			for _, end := range []time.Time{sx.at(10, 0), scheduling.AddDaysLocal(sx.at(9, 0), 2)} {
+				res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: sx.practice, Start: sx.at(9, 0), End: end,
+					Consumer: scheduling.Consumer{OrgType: "urgent-care", ODS: "A12345"}, Now: scheduling.AddDaysLocal(sx.at(12, 0), -1)})
+				f.ok(err)
+				if len(res.Slots) < 2 {
+					t.Fatalf("to %v: %d slots, want several", end, len(res.Slots))
+				}
+				for _, sl := range res.Slots {
+					if sl.DeliveryChannel != ch || sl.ServiceType != typ {
+						t.Fatalf("to %v: slot %d: channel %q, type %q", end, sl.ID, sl.DeliveryChannel, sl.ServiceType)
+					}
 				}
 			}
 		})
@@ -247,6 +251,25 @@ func TestSearchLoadsPracticeSchedules(t *testing.T) {
 				t.Fatalf("after one search the cache holds %v (whole %v), want every live schedule %v", cached, whole, live)
 			}
 			next := search(nextWeek)
+			// Both Mondays in one search (lib/pq reads a search of more than a
+			// day as rows, not packed): the two days' slots, in the same order.
+			both, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: sx.practice,
+				Start: scheduling.AtLocal(sx.day, 9, 0), End: scheduling.AtLocal(nextWeek, 10, 0), Consumer: match, Now: now})
+			f.ok(err)
+			var want, got []int64
+			for _, r := range []*scheduling.SlotResult{search(sx.day), next} {
+				for _, sl := range r.Slots {
+					want = append(want, sl.ID)
+				}
+			}
+			for _, sl := range both.Slots {
+				if sl.Start.In(scheduling.London).Hour() < 10 {
+					got = append(got, sl.ID)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("one search over both Mondays, before 10:00: %v, want the two days' %v", got, want)
+			}
 			// A schedule missing from a whole load is read by id.
 			gone := next.Slots[0].ScheduleID
 			f.st.ForgetCachedSchedule(sx.practice, gone)
