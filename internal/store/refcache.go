@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -37,6 +40,8 @@ type refCache struct {
 	practices map[int64]*practiceRefs
 	n         int // schedules held, across practices
 	profiles  map[int64]practiceProfiles
+	// limit replaces maxRefSchedules when set (tests).
+	limit int
 }
 
 // refMaxAge is how long a cache entry is used at most.
@@ -45,9 +50,16 @@ const refMaxAge = time.Minute
 // maxRefSchedules bounds the schedules held. With its location, practitioner
 // and encoded JSON (see fhirmap's memo) a schedule takes about 1.7 KB, so the
 // bound is about 170 MB at most; 100 practices with 20 clinicians and 6 weeks
-// of sessions is 60,000. Past it, ended schedules are dropped, and if that is
-// not enough the cache starts again.
+// of sessions is 60,000. Past it, ended schedules are dropped, and then whole
+// practices (see evict).
 const maxRefSchedules = 100_000
+
+func (c *refCache) max() int {
+	if c.limit > 0 {
+		return c.limit
+	}
+	return maxRefSchedules
+}
 
 // practiceProfiles is one practice's access profiles at one generation.
 type practiceProfiles struct {
@@ -116,6 +128,8 @@ type practiceRefs struct {
 	locations     map[int64]*scheduling.Location
 	// whole is set once the practice's live schedules were read at gen.
 	whole bool
+	// used is when a search last found the entry (unix nanoseconds).
+	used atomic.Int64
 }
 
 func (e *practiceRefs) fresh() bool { return time.Since(e.at) < refMaxAge }
@@ -135,6 +149,7 @@ func (c *refCache) fill(practiceID, gen int64, ids []int64, res *scheduling.Slot
 	if e == nil || e.gen != gen || !e.fresh() {
 		return ids, false
 	}
+	e.used.Store(time.Now().UnixNano())
 	return e.copyTo(ids, res), e.whole
 }
 
@@ -180,17 +195,11 @@ func (c *refCache) add(practiceID, gen int64, got *scheduling.SlotResult, whole 
 		}
 		e = &practiceRefs{gen: gen, at: time.Now(), schedules: map[int64]*scheduling.Schedule{},
 			practitioners: map[int64]*scheduling.Practitioner{}, locations: map[int64]*scheduling.Location{}}
+		e.used.Store(time.Now().UnixNano())
 		c.practices[practiceID] = e
 	}
-	if c.n+len(got.Schedules) > maxRefSchedules {
-		c.dropEnded(time.Now())
-	}
-	if c.n+len(got.Schedules) > maxRefSchedules {
-		// Start again rather than track recency: the working set refills in
-		// one search per practice and day.
-		clear(c.practices)
-		c.practices[practiceID] = e
-		c.n = len(e.schedules)
+	if c.n+len(got.Schedules) > c.max() {
+		c.evict(practiceID, len(got.Schedules))
 	}
 	e.whole = e.whole || whole
 	for id, sc := range got.Schedules {
@@ -204,6 +213,47 @@ func (c *refCache) add(practiceID, gen int64, got *scheduling.SlotResult, whole 
 	}
 	for id, p := range got.Practitioners {
 		e.practitioners[id] = p
+	}
+}
+
+// evict makes room for need more schedules beside practice keep's: it drops
+// the schedules that have ended, then whole practices, stale entries first
+// and then those searched least recently, down to nine tenths of the bound,
+// so that the next few loads do not come straight back here. Each practice
+// holds all its live schedules, so evicting by practice keeps the practices
+// searched most and costs an evicted one a single read when it returns.
+func (c *refCache) evict(keep int64, need int) {
+	c.dropEnded(time.Now())
+	target := c.max()*9/10 - need
+	if c.n <= target {
+		return
+	}
+	type candidate struct {
+		id    int64
+		stale bool
+		used  int64
+	}
+	cands := make([]candidate, 0, len(c.practices))
+	for id, e := range c.practices {
+		if id != keep {
+			cands = append(cands, candidate{id, !e.fresh(), e.used.Load()})
+		}
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if a.stale != b.stale {
+			if a.stale {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.used, b.used)
+	})
+	for _, cd := range cands {
+		if c.n <= target {
+			break
+		}
+		c.n -= len(c.practices[cd.id].schedules)
+		delete(c.practices, cd.id)
 	}
 }
 
