@@ -19,8 +19,10 @@ type dbConfig struct {
 	sync     string
 	// pgConns and pgReadConns size the PostgreSQL pools (0: the store's defaults).
 	pgConns, pgReadConns int
-	// envErr is a malformed pool size in the environment, reported by open.
-	envErr error
+	// envErrs are malformed pool sizes in the environment, by flag name;
+	// open reports one unless its flag was given.
+	envErrs map[string]error
+	fs      *flag.FlagSet
 }
 
 func envOr(key, def string) string {
@@ -34,29 +36,40 @@ func (c *dbConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", envOr("SLOTBRIDGE_DATA", "./slotbridge-data"), "data directory for the embedded SQLite database")
 	fs.StringVar(&c.database, "database", envOr("SLOTBRIDGE_DATABASE_URL", ""), "PostgreSQL URL (postgres://...); empty means SQLite under --data")
 	fs.StringVar(&c.pgDriver, "pg-driver", envOr("SLOTBRIDGE_PG_DRIVER", store.DriverPgx), "PostgreSQL driver: pgx (default, faster) or postgres (lib/pq)")
-	fs.IntVar(&c.pgConns, "pg-conns", c.envInt("SLOTBRIDGE_PG_CONNS"), "PostgreSQL connections for writes (0: 32)")
-	fs.IntVar(&c.pgReadConns, "pg-read-conns", c.envInt("SLOTBRIDGE_PG_READ_CONNS"), "PostgreSQL connections for reads such as searches (0: twice GOMAXPROCS, at least 4)")
+	c.fs = fs
+	fs.IntVar(&c.pgConns, "pg-conns", c.envInt("pg-conns", "SLOTBRIDGE_PG_CONNS"), "PostgreSQL connections for writes (0: 32)")
+	fs.IntVar(&c.pgReadConns, "pg-read-conns", c.envInt("pg-read-conns", "SLOTBRIDGE_PG_READ_CONNS"),
+		"PostgreSQL connections for reads such as searches (0: twice GOMAXPROCS, from 4 to 16)")
 	fs.StringVar(&c.sync, "sqlite-synchronous", envOr("SLOTBRIDGE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma (FULL is durable)")
 }
 
-// envInt reads a pool size from the environment (0 when unset); a value
-// that is not a whole number >= 0 is kept for open to report.
-func (c *dbConfig) envInt(key string) int {
+// envInt reads the default of flag name from the environment (0 when
+// unset); a value that is not a whole number >= 0 is kept for open to report.
+func (c *dbConfig) envInt(name, key string) int {
 	v := os.Getenv(key)
 	if v == "" {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		c.envErr = fmt.Errorf("%s=%q: want a whole number of connections, 0 or more", key, v)
+		if c.envErrs == nil {
+			c.envErrs = map[string]error{}
+		}
+		c.envErrs[name] = fmt.Errorf("%s=%q: want a whole number of connections, 0 or more", key, v)
 		return 0
 	}
 	return n
 }
 
 func (c *dbConfig) open(ctx context.Context) (*store.Store, error) {
-	if c.envErr != nil {
-		return nil, c.envErr
+	given := map[string]bool{}
+	if c.fs != nil {
+		c.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	}
+	for _, name := range []string{"pg-conns", "pg-read-conns"} {
+		if err := c.envErrs[name]; err != nil && !given[name] {
+			return nil, err
+		}
 	}
 	if c.pgConns < 0 || c.pgReadConns < 0 {
 		return nil, fmt.Errorf("--pg-conns and --pg-read-conns must be 0 or more")

@@ -110,7 +110,8 @@ func TestServeServiceFilteringFlag(t *testing.T) {
 }
 
 // TestServePoolFlags: a pool size that is not a whole number >= 0, from a
-// flag or the environment, stops serve with an error naming it.
+// flag or the environment, stops serve with an error naming it, unless the
+// flag is given too.
 func TestServePoolFlags(t *testing.T) {
 	if err := runServe(context.Background(), []string{"--data", t.TempDir(), "--pg-read-conns", "-1"}, io.Discard, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "--pg-read-conns") {
@@ -120,5 +121,11 @@ func TestServePoolFlags(t *testing.T) {
 	if err := runServe(context.Background(), []string{"--data", t.TempDir()}, io.Discard, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "SLOTBRIDGE_PG_CONNS") {
 		t.Fatalf("serve with SLOTBRIDGE_PG_CONNS=lots: %v, want an error naming the variable", err)
+	}
+	// The flag given on the command line wins over the variable: serve gets
+	// past the pool sizes and stops only at its bad --addr.
+	err := runServe(context.Background(), []string{"--data", t.TempDir(), "--pg-conns", "10", "--addr", "256.0.0.1:1"}, io.Discard, io.Discard)
+	if err == nil || strings.Contains(err.Error(), "SLOTBRIDGE_PG_CONNS") {
+		t.Fatalf("serve --pg-conns 10 with SLOTBRIDGE_PG_CONNS=lots: %v, want the flag to win", err)
 	}
 }

@@ -320,14 +320,14 @@ func TestSearchLoadsPracticeSchedules(t *testing.T) {
 }
 
 // TestPostgresPools: on PostgreSQL, reads outside transactions have a pool of
-// their own, sized by ReadConns (twice GOMAXPROCS, at least 4, by default).
+// their own, sized by ReadConns (twice GOMAXPROCS, from 4 to 16, by default).
 func TestPostgresPools(t *testing.T) {
 	if os.Getenv(storetest.EnvURL) == "" {
 		t.Skipf("PostgreSQL only: %s is not set", storetest.EnvURL)
 	}
 	dsn, drop := storetest.FreshDatabase(t)
 	defer drop()
-	for _, c := range []struct{ conf, want int }{{3, 3}, {0, max(4, 2*runtime.GOMAXPROCS(0))}} {
+	for _, c := range []struct{ conf, want int }{{3, 3}, {0, min(max(4, 2*runtime.GOMAXPROCS(0)), 16)}} {
 		st, err := store.Open(t.Context(), store.Config{URL: dsn, ReadConns: c.conf})
 		if err != nil {
 			t.Fatal(err)

@@ -56,7 +56,8 @@ type Config struct {
 	// MaxConns bounds the PostgreSQL pool that writes (default 32).
 	MaxConns int
 	// ReadConns bounds the PostgreSQL pool that reads outside transactions,
-	// searches above all (default twice GOMAXPROCS, at least 4).
+	// searches above all (default twice GOMAXPROCS, from 4 to 16). A process
+	// opens up to MaxConns + ReadConns connections.
 	ReadConns int
 }
 
@@ -110,7 +111,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		r, err := openPostgres(drv, cfg.URL, cfg.ReadConns, max(4, 2*runtime.GOMAXPROCS(0)))
+		r, err := openPostgres(drv, cfg.URL, cfg.ReadConns, min(max(4, 2*runtime.GOMAXPROCS(0)), 16))
 		if err != nil {
 			w.Close()
 			return nil, err
@@ -156,9 +157,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		r.SetConnMaxIdleTime(0)
 		s.engine, s.w, s.r = EngineSQLite, w, r
 	}
-	if err := s.w.PingContext(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: connect: %w", err)
+	for _, db := range []*sqlx.DB{s.w, s.r} {
+		if err := db.PingContext(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: connect: %w", err)
+		}
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
