@@ -156,15 +156,7 @@ func (s *Store) loadPracticeRefs(ctx context.Context, practiceID, gen int64, now
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refLoadTimeout)
 		defer cancel()
 		got := newSlotResult()
-		dest, file := scheduleScanner(got)
-		err := s.readQuery(lctx, practiceSchedulesQuery, []any{practiceID, now.Unix(), maxPracticeLoad}, func(rs rowScanner) error {
-			if err := rs.Scan(dest...); err != nil {
-				return err
-			}
-			file()
-			return nil
-		})
-		if err != nil {
+		if err := s.readSchedules(lctx, practiceSchedulesQuery, []any{practiceID, now.Unix(), maxPracticeLoad}, got); err != nil {
 			return nil, err
 		}
 		s.refs.add(practiceID, gen, got, true)
@@ -458,8 +450,13 @@ func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *schedulin
 		q = schedulesQuery + ` WHERE sc.id = ANY(CAST(? AS BIGINT[]))`
 		list = string(appendIDs(append(make([]byte, 0, 8*len(ids)), '{'), ids, '}'))
 	}
+	return s.readSchedules(ctx, q, []any{list}, res)
+}
+
+// readSchedules runs a schedulesQuery and files its rows in res.
+func (s *Store) readSchedules(ctx context.Context, query string, args []any, res *scheduling.SlotResult) error {
 	dest, file := scheduleScanner(res)
-	return s.readQuery(ctx, q, []any{list}, func(rs rowScanner) error {
+	return s.readQuery(ctx, query, args, func(rs rowScanner) error {
 		if err := rs.Scan(dest...); err != nil {
 			return err
 		}
