@@ -39,6 +39,7 @@ type CapabilitySoftware struct {
 
 // CapabilityRest is STU3 CapabilityStatement.rest.
 type CapabilityRest struct {
+	Extension []Extension           `json:"extension,omitempty"`
 	Mode      string                `json:"mode"`
 	Security  *CapabilitySecurity   `json:"security,omitempty"`
 	Resource  []CapabilityResource  `json:"resource,omitempty"`

@@ -58,6 +58,10 @@ func testCapabilityStatement(t *testing.T, e *env) {
 	if x := extension(cs, extFilteringStatus); x == nil || !slices.Contains([]string{"enabled", "organization-disabled", "supplier-disabled"}, str(x, "valueCode")) {
 		t.Errorf("ServiceFilteringStatus root extension = %v", x)
 	}
+	// The 1.2.8 Foundations template carries it on rest[0]; it must agree with the root's.
+	if x, root := extension(at(cs, "rest", 0), extFilteringStatus), extension(cs, extFilteringStatus); x == nil || str(x, "valueCode") != str(root, "valueCode") {
+		t.Errorf("ServiceFilteringStatus rest[0] extension = %v, want the root's %v", x, root)
+	}
 	var profiles []string
 	for _, p := range arr(cs, "profile") {
 		profiles = append(profiles, str(p, "reference"))
@@ -79,7 +83,9 @@ func testCapabilityStatement(t *testing.T, e *env) {
 			str(op, "definition", "reference") == "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-RegisterPatient-Operation-1" {
 			opOK = true
 		}
-		if str(op, "name") == "gpc.getstructuredrecord" {
+		// The 1.2.8 template's versioned URL: the test pack compares it as an exact string.
+		if str(op, "name") == "gpc.getstructuredrecord" &&
+			str(op, "definition", "reference") == "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-GetStructuredRecord-Operation-1/_history/1.12" {
 			structuredOK = true
 		}
 	}

@@ -15,12 +15,15 @@ func (s *Server) capability(practice *scheduling.Organisation) *fhir.CapabilityS
 	status := string(s.filtering(practice))
 	read := []fhir.CapabilityInteraction{{Code: "read"}}
 	readSearch := []fhir.CapabilityInteraction{{Code: "read"}, {Code: "search-type"}}
-	ident := []fhir.CapabilitySearchParam{{Name: "identifier", Type: "token"}}
+	ident := func(doc string) []fhir.CapabilitySearchParam {
+		return []fhir.CapabilitySearchParam{{Name: "identifier", Type: "token", Documentation: doc}}
+	}
+	filteringExt := []fhir.Extension{{URL: gpconnect.ExtServiceFilteringState, ValueCode: &status}}
 	profiles := []gpconnect.Profile{gpconnect.ProfileAppointment, gpconnect.ProfileSlot, gpconnect.ProfileSchedule, gpconnect.ProfilePatient,
 		gpconnect.ProfilePractitioner, gpconnect.ProfilePractitionerRole, gpconnect.ProfileOrganization, gpconnect.ProfileLocation,
 		gpconnect.ProfileHealthcareService, gpconnect.ProfileOperationOutcome, gpconnect.ProfileSearchsetBundle}
 	cs := &fhir.CapabilityStatement{ResourceType: "CapabilityStatement",
-		Extension: []fhir.Extension{{URL: gpconnect.ExtServiceFilteringState, ValueCode: &status}},
+		Extension: filteringExt,
 		Version:   gpconnect.SpecVersion, Name: "GP Connect", Status: "active", Date: s.cfg.ReleaseDate, Publisher: "Slotbridge",
 		Contact:     []fhir.ContactDetail{{Name: "Slotbridge maintainers"}},
 		Description: "This server implements the GP Connect API version " + gpconnect.SpecVersion + " (Appointment Management and Foundations) for " + practice.Name,
@@ -37,12 +40,16 @@ func (s *Server) capability(practice *scheduling.Organisation) *fhir.CapabilityS
 	for _, p := range structuredProfiles {
 		cs.Profile = append(cs.Profile, fhir.Reference{Reference: p})
 	}
-	cs.Rest = []fhir.CapabilityRest{{Mode: "server", Security: &fhir.CapabilitySecurity{CORS: &t},
+	// The service filtering status goes on the statement and on its rest
+	// component: the 1.2.8 Foundations template puts it on rest[0], while
+	// the interaction text says "in the CapabilityStatement"; a consumer
+	// looking in either place finds it.
+	cs.Rest = []fhir.CapabilityRest{{Extension: filteringExt, Mode: "server", Security: &fhir.CapabilitySecurity{CORS: &t},
 		Resource: []fhir.CapabilityResource{
-			{Type: "Patient", Interaction: readSearch, SearchParam: ident},
-			{Type: "Organization", Interaction: readSearch, SearchParam: ident},
-			{Type: "HealthcareService", Interaction: readSearch, SearchParam: ident},
-			{Type: "Practitioner", Interaction: readSearch, SearchParam: ident},
+			{Type: "Patient", Interaction: readSearch, SearchParam: ident("NHS number (e.g. https://fhir.nhs.uk/Id/nhs-number|123456789)")},
+			{Type: "Organization", Interaction: readSearch, SearchParam: ident("ODS code (e.g. https://fhir.nhs.uk/Id/ods-organization-code|Y12345)")},
+			{Type: "HealthcareService", Interaction: readSearch, SearchParam: ident("DOS service ID (e.g. https://fhir.nhs.uk/Id/uec-dos-service-id|100000123)")},
+			{Type: "Practitioner", Interaction: readSearch, SearchParam: ident("SDS user ID (i.e. https://fhir.nhs.uk/Id/sds-user-id|999999)")},
 			{Type: "Location", Interaction: read},
 			{Type: "Appointment", Interaction: []fhir.CapabilityInteraction{{Code: "read"}, {Code: "create"}, {Code: "update"}, {Code: "search-type"}},
 				UpdateCreate: &f, SearchParam: []fhir.CapabilitySearchParam{{Name: "start", Type: "date"}}},
@@ -54,7 +61,7 @@ func (s *Server) capability(practice *scheduling.Organisation) *fhir.CapabilityS
 						Documentation: "UEC DOS service ID (i.e. https://fhir.nhs.uk/Id/uec-dos-service-id|1000123)"}}},
 		},
 		Operation: []fhir.CapabilityOperation{{Name: "gpc.registerpatient", Definition: fhir.Reference{Reference: string(gpconnect.ProfileRegisterPatientOp)}},
-			{Name: "gpc.getstructuredrecord", Definition: fhir.Reference{Reference: "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-GetStructuredRecord-Operation-1"}}},
+			{Name: "gpc.getstructuredrecord", Definition: fhir.Reference{Reference: string(gpconnect.ProfileGetStructuredOp)}}},
 	}}
 	return cs
 }

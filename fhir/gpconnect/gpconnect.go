@@ -25,7 +25,7 @@ const (
 	ProfileOperationOutcome  Profile = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-OperationOutcome-1"
 	ProfileSearchsetBundle   Profile = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Searchset-Bundle-1"
 	ProfileRegisterPatientOp Profile = "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-RegisterPatient-Operation-1"
-	ProfileGetStructuredOp   Profile = "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-GetStructuredRecord-Operation-1"
+	ProfileGetStructuredOp   Profile = "https://fhir.nhs.uk/STU3/OperationDefinition/GPConnect-GetStructuredRecord-Operation-1/_history/1.12"
 	ProfileServiceIdentifier Profile = "https://fhir.nhs.uk/STU3/SearchParameter/GPConnect-Slot-ServiceIdentifier-1"
 )
 
