@@ -3,6 +3,8 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -51,5 +53,28 @@ func withMounts(env mountEnv, fallback http.Handler) (http.Handler, error) {
 		mux.Handle(m.prefix, h)
 	}
 	mux.Handle("/", fallback)
-	return mux, nil
+	// ServeMux answers a path that is not clean ("//metadata", "/./x")
+	// with a 307 and an HTML body; GP Connect wants an OperationOutcome
+	// with Cache-Control: no-store for a bad path, so such paths go to the
+	// provider as they are (none of the mounts' prefixes can match them).
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cleanPath(r.URL.Path) {
+			fallback.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}), nil
+}
+
+// cleanPath reports whether ServeMux would serve p without redirecting it:
+// rooted, and unchanged by path.Clean apart from a trailing slash.
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
