@@ -722,13 +722,22 @@ func testRegisterTemporary(t *testing.T, e storetest.Engine) {
 	})
 	t.Run("InactiveReactivatedAsTemporary", func(t *testing.T) {
 		id := f.id(f.st.SavePatient(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: inactiveNHS, Family: "Former", Active: false,
-			RegistrationType: scheduling.RegRegular}))
+			RegistrationType: scheduling.RegRegular, Prefix: []string{"Mrs"}, BirthDate: "1970-01-02",
+			Telecoms:  []scheduling.Telecom{{System: "phone", Value: "01632 960001", Use: "home"}},
+			Addresses: []scheduling.Address{{Use: "home", Lines: []string{"19 Moor Road"}, City: "Leeds", PostalCode: "LS1 1AA"}}}))
 		before, err := f.st.PatientByID(f.ctx, a, id)
 		f.ok(err)
-		got, err := f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: inactiveNHS, Family: "Returned", Gender: "male"}, nil)
+		got, err := f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: inactiveNHS, Family: "Returned", Gender: "male",
+			RegistrationStart: "2026-01-01"}, nil)
 		f.ok(err)
-		if got.ID != id || !got.Active || got.RegistrationType != scheduling.RegTemporary || got.Family != "Returned" || got.Version != before.Version+1 {
-			t.Fatalf("reactivated = %+v, want id %d active temporary Returned version %d", got, id, before.Version+1)
+		if got.ID != id || !got.Active || got.RegistrationType != scheduling.RegTemporary || got.Family != "Returned" || got.Version != before.Version+1 ||
+			got.Gender != "male" || got.RegistrationStart != "2026-01-01" {
+			t.Fatalf("reactivated = %+v, want id %d active temporary Returned male from 2026-01-01 version %d", got, id, before.Version+1)
+		}
+		// What the registration did not send is kept, not wiped.
+		if !reflect.DeepEqual(got.Prefix, before.Prefix) || got.BirthDate != before.BirthDate ||
+			!reflect.DeepEqual(got.Telecoms, before.Telecoms) || !reflect.DeepEqual(got.Addresses, before.Addresses) {
+			t.Fatalf("reactivated = %+v lost details of %+v", got, before)
 		}
 	})
 	t.Run("ErrDemographicsWhenDeceased", func(t *testing.T) {

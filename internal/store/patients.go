@@ -68,7 +68,9 @@ func (s *Store) PatientByID(ctx context.Context, practiceID, id int64) (*schedul
 	var r patientRow
 	err := s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT `+patientCols+` FROM patients WHERE id = ? AND practice_id = ?`), id, practiceID)
 	if err != nil {
-		return nil, notFound(err, "patient", "no patient with id %d", id)
+		// Worded as the provider words a patient it holds but hides
+		// (sensitive, deceased, inactive), so the two cannot be told apart.
+		return nil, notFound(err, "patient", "No patient with id %q", strconv.FormatInt(id, 10))
 	}
 	return r.domain(), nil
 }
@@ -136,11 +138,8 @@ func (s *Store) RegisterTemporary(ctx context.Context, p *scheduling.Patient, au
 		case err == nil && cur.Active:
 			return scheduling.Errorf(scheduling.EDUPLICATE, "the patient is already registered at this practice")
 		case err == nil:
-			next := *p
-			next.ID = cur.ID
-			next.Active = true
-			next.RegistrationType = scheduling.RegTemporary
-			if err := updatePatient(ctx, tx, &next); err != nil {
+			next := reactivated(cur.domain(), p)
+			if err := updatePatient(ctx, tx, next); err != nil {
 				return err
 			}
 		default:
@@ -167,6 +166,38 @@ func (s *Store) RegisterTemporary(ctx context.Context, p *scheduling.Patient, au
 		return nil
 	}))
 	return out, err
+}
+
+// reactivated is an inactive record made an active temporary registration
+// by reg: what the consumer sent replaces what was held, and what it left
+// out (telecoms, addresses, prefix, language) is kept, as are the
+// practice's own links (preferred branch, usual GP) that a consumer cannot
+// send; a re-registration must not wipe what the practice knew.
+func reactivated(cur, reg *scheduling.Patient) *scheduling.Patient {
+	next := *cur
+	next.Family, next.Given = reg.Family, reg.Given
+	if len(reg.Prefix) > 0 {
+		next.Prefix = reg.Prefix
+	}
+	if reg.Gender != "" {
+		next.Gender = reg.Gender
+	}
+	if reg.BirthDate != "" {
+		next.BirthDate = reg.BirthDate
+	}
+	if len(reg.Telecoms) > 0 {
+		next.Telecoms = reg.Telecoms
+	}
+	if len(reg.Addresses) > 0 {
+		next.Addresses = reg.Addresses
+	}
+	if reg.Language != "" {
+		next.Language, next.InterpreterRequired = reg.Language, reg.InterpreterRequired
+	}
+	next.Active = true
+	next.RegistrationType = scheduling.RegTemporary
+	next.RegistrationStart, next.RegistrationEnd = reg.RegistrationStart, reg.RegistrationEnd
+	return &next
 }
 
 // patientRef names a patient in the audit trail ("Patient/7").
