@@ -83,6 +83,10 @@ func (s *Server) readPatient(rq *request) error {
 		return fail(gpconnect.PatientNotFound, "No patient with id %q", clip(rq.id, 64))
 	}
 	p, err := s.store.PatientByID(rq.c.Request.Context(), rq.practice.ID, id)
+	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+		// The same words as for a patient held but hidden below.
+		return fail(gpconnect.PatientNotFound, "No patient with id %q", rq.id)
+	}
 	if err != nil {
 		return err
 	}

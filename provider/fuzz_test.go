@@ -9,6 +9,8 @@ package provider
 
 import (
 	"net/url"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,12 +35,19 @@ func FuzzSlotQuery(f *testing.F) {
 		"",
 		"%zz",
 		"start=&end=&status=&_include=",
+		"_format=application/fhir%2Bxml;charset=utf-8&start=ge2027-01-01",
+		"a=1&&b=%2&c",
 	}
 	for _, s := range seeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		q, _ := url.ParseQuery(raw) // a bad escape still yields the pairs before it
+		q, qerr := parseQuery(raw) // a bad escape still yields the pairs before it
+		// parseQuery is url.ParseQuery except that a raw ';' is data.
+		if want, werr := url.ParseQuery(raw); !strings.Contains(raw, ";") && (werr == nil) != (qerr == nil) ||
+			werr == nil && qerr == nil && !reflect.DeepEqual(q, want) {
+			t.Fatalf("parseQuery(%q) = %v, %v; url.ParseQuery = %v, %v", raw, q, qerr, want, werr)
+		}
 		sq, err := parseSlotQuery(q)
 		if err != nil {
 			st, _, ok := statusOf(err)

@@ -39,16 +39,46 @@ type request struct {
 	// durable is the audit record handed to the store for a command
 	// (book, amend, cancel, register), written in the command's transaction.
 	durable *scheduling.AuditRecord
-	// params is the parsed query string (see query).
-	params url.Values
+	// params is the parsed query string (see query), and queryErr why
+	// part of it could not be decoded.
+	params   url.Values
+	queryErr error
 }
 
 // query is the request's query parameters, parsed once.
 func (rq *request) query() url.Values {
 	if rq.params == nil {
-		rq.params = rq.c.Request.URL.Query()
+		rq.params, rq.queryErr = parseQuery(rq.c.Request.URL.RawQuery)
 	}
 	return rq.params
+}
+
+// parseQuery decodes a query string as url.ParseQuery does, except that
+// only '&' separates pairs: a raw ';' (as in an unencoded
+// "_format=application/fhir+xml;charset=utf-8") stays part of its value
+// instead of the pair being dropped. A pair that is not valid percent
+// encoding is an error rather than silently left out, so a consumer is told
+// why its parameter was not seen; the pairs before it are still returned.
+func parseQuery(raw string) (url.Values, error) {
+	q := url.Values{}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			return q, fmt.Errorf("parameter name %q is not valid URL encoding", clip(k, 40))
+		}
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			return q, fmt.Errorf("the value of parameter %q is not valid URL encoding", clip(key, 40))
+		}
+		q[key] = append(q[key], val)
+	}
+	return q, nil
 }
 
 // serviceRoot is this practice's absolute service root URL ([base] in the
@@ -153,7 +183,14 @@ func (s *Server) pipeline(rq *request) error {
 			return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Unsupported Content-Type %q", ct)
 		}
 	}
-	if _, ok := negotiate(r, rq.query()); !ok {
+	q := rq.query()
+	if rq.queryErr != nil {
+		return fail(gpconnect.BadRequest, "The query string could not be decoded: %v", rq.queryErr)
+	}
+	if len(q["_format"]) > 1 {
+		return fail(gpconnect.BadRequest, "_format may be given only once")
+	}
+	if _, ok := negotiate(r, q); !ok {
 		return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Unsupported response format requested (Accept or _format)")
 	}
 	// 5. JWT and 6. scope.

@@ -75,6 +75,17 @@ func wallClock(t time.Time) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
 }
 
+// daysText says how long a too-long search period is, exactly: "15 days",
+// or "14 days 00:00:01" when it is not a whole number of days.
+func daysText(d time.Duration) string {
+	days, rest := d/(24*time.Hour), d%(24*time.Hour)
+	if rest == 0 {
+		return fmt.Sprintf("%d days", days)
+	}
+	rest = rest.Truncate(time.Second)
+	return fmt.Sprintf("%d days %02d:%02d:%02d", days, rest/time.Hour, rest%time.Hour/time.Minute, rest%time.Minute/time.Second)
+}
+
 // parseSlotQuery applies the parameter rules and error table of spec §5.1–5.3.
 func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	starts, ends := q["start"], q["end"]
@@ -122,7 +133,7 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	// The 14-day limit compares the values as sent (UK wall-clock time), so
 	// ge{date} le{date+14} is allowed, as is a range spanning a clock change.
 	if span := wallClock(end).Sub(wallClock(start)); span > 14*24*time.Hour {
-		return nil, fail(gpconnect.InvalidParameter, "Invalid time period, was %.1f days between (max is 14)", span.Hours()/24)
+		return nil, fail(gpconnect.InvalidParameter, "Invalid time period, was %s between (max is 14 days)", daysText(span))
 	}
 	end = effEnd
 	sq.start, sq.end = start, end
@@ -142,15 +153,19 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 		if !ok || code == "" {
 			continue
 		}
+		// A consumer is one organisation of one type: two different values
+		// of one system would make the result depend on their order.
 		switch {
 		case system == gpconnect.SystemODSOrganisation:
-			if ods == "" {
-				ods = code
+			if ods != "" && ods != code {
+				return nil, fail(gpconnect.InvalidParameter, "searchFilter gives two different ODS codes (%q and %q); send the booking organisation's only", clip(ods, 20), clip(code, 20))
 			}
+			ods = code
 		case gpconnect.IsOrganisationTypeSystem(system):
-			if orgType == "" {
-				orgType = code
+			if orgType != "" && orgType != code {
+				return nil, fail(gpconnect.InvalidParameter, "searchFilter gives two different organisation types (%q and %q); send the booking organisation's only", clip(orgType, 20), clip(code, 20))
 			}
+			orgType = code
 		}
 	}
 	sq.consumer = scheduling.NewConsumer(orgType, ods)

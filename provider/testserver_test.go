@@ -116,6 +116,7 @@ var suites = []struct {
 	{"SlotSearchErrors", testSlotSearchErrors},
 	{"SlotSearchAccepted", testSlotSearchAccepted},
 	{"SlotSearchMatching", testSlotSearchMatching},
+	{"QueryStrings", testQueryStrings},
 }
 
 // TestProvider runs every suite against each engine, e.g.

@@ -1,0 +1,80 @@
+package provider_test
+
+// Query strings as consumers really send them (spec §2.1, §5.1–5.3, §7):
+// raw ';' in a value, undecodable percent-encoding, repeated _format,
+// conflicting searchFilters, and the wording of range and not-found errors.
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func testQueryStrings(t *testing.T, e *env) {
+	t.Run("raw semicolon stays in _format", func(t *testing.T) {
+		// Go's url.ParseQuery drops a pair holding a raw ';', which would
+		// silently answer JSON to a consumer asking for XML.
+		r := e.get(t, "Patient/1?_format=application/fhir%2Bxml;charset=utf-8", iidReadPatient, scopePatRead)
+		if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "application/fhir+xml") {
+			t.Fatalf("status %d, Content-Type %q; want 200 in XML", r.status, r.header.Get("Content-Type"))
+		}
+	})
+	t.Run("undecodable query is 400 naming the parameter", func(t *testing.T) {
+		q := slotQuery(e.now, 2).Encode()
+		for _, bad := range []string{"start=ge2026-12-07%ZZ&", "foo=%ZZ&", "%G1=x&"} {
+			r := e.get(t, "Slot?"+bad+q, iidSlots, scopeOrgRead)
+			diag := wantOutcome(t, r, http.StatusBadRequest, "BAD_REQUEST")
+			if !strings.Contains(diag, "could not be decoded") {
+				t.Errorf("%s: diagnostics %q do not say the query could not be decoded", bad, diag)
+			}
+		}
+	})
+	t.Run("_format twice is 400", func(t *testing.T) {
+		for _, f := range []string{"_format=application/fhir%2Bxml&_format=application/fhir%2Bxml", "_format=application/fhir%2Bjson&_format=application/fhir%2Bxml"} {
+			r := e.get(t, "metadata?"+f, iidMetadata, scopeOrgRead)
+			diag := wantOutcome(t, r, http.StatusBadRequest, "BAD_REQUEST")
+			if !strings.Contains(diag, "_format") {
+				t.Errorf("%s: diagnostics %q do not name _format", f, diag)
+			}
+		}
+	})
+	t.Run("two values of one searchFilter system are 422", func(t *testing.T) {
+		for _, filters := range [][]string{
+			{sysOrgType + "|gp-practice", sysOrgType + "|urgent-care"},
+			{sysODSOrg + "|B81016", sysODSOrg + "|" + odsLegg},
+		} {
+			q := slotQuery(e.now, 2)
+			q["searchFilter"] = filters
+			wantOutcome(t, e.get(t, "Slot?"+q.Encode(), iidSlots, scopeOrgRead), 422, "INVALID_PARAMETER")
+		}
+		// The same value twice is not a conflict.
+		q := slotQuery(e.now, 2)
+		q["searchFilter"] = append(q["searchFilter"], sysOrgType+"|urgent-care")
+		wantOK(t, e.get(t, "Slot?"+q.Encode(), iidSlots, scopeOrgRead), "Bundle")
+	})
+	t.Run("too long a period is stated exactly", func(t *testing.T) {
+		// Periods are compared in wall-clock time (§5.2), so a clock change
+		// inside the window does not alter the figures.
+		start := localDay(e.now, 1)
+		for end, want := range map[string]string{
+			gpcTime(start.AddDate(0, 0, 14).Add(1e9)): "14 days 00:00:01",
+			gpcTime(start.AddDate(0, 0, 15)):          "15 days",
+		} {
+			q := slotQuery(e.now, 2)
+			q.Set("end", "le"+end)
+			diag := wantOutcome(t, e.get(t, "Slot?"+q.Encode(), iidSlots, scopeOrgRead), 422, "INVALID_PARAMETER")
+			if !strings.Contains(diag, "was "+want+" between") {
+				t.Errorf("end %s: diagnostics %q, want it to say %q", end, diag, want)
+			}
+		}
+	})
+	t.Run("hidden and absent patients read alike", func(t *testing.T) {
+		// Patient 9 is held but sensitive; 99 is not held. §7: a hidden
+		// patient is reported exactly as an unknown one.
+		hidden := wantOutcome(t, e.get(t, "Patient/9", iidReadPatient, scopePatRead), 404, "PATIENT_NOT_FOUND")
+		absent := wantOutcome(t, e.get(t, "Patient/99", iidReadPatient, scopePatRead), 404, "PATIENT_NOT_FOUND")
+		if strings.Replace(hidden, "9", "99", 1) != absent {
+			t.Errorf("diagnostics differ: %q for a hidden patient, %q for an absent one", hidden, absent)
+		}
+	})
+}
