@@ -8,8 +8,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/slotbridge/slotbridge/fhir"
 )
 
 // schema is how a fhir struct type is decoded, derived from its json tags.
@@ -44,10 +42,6 @@ const (
 )
 
 var (
-	deviceSchema       = schemaOf(reflect.TypeFor[fhir.Device]())
-	organizationSchema = schemaOf(reflect.TypeFor[fhir.Organization]())
-	practitionerSchema = schemaOf(reflect.TypeFor[fhir.Practitioner]())
-
 	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
@@ -177,7 +171,7 @@ func decodeValue(d string, i int, s *schema, v reflect.Value, depth int) (int, e
 		return 0, errSyntax
 	}
 	if d[i] == 'n' {
-		return 0, &elementError{msg: "null is not allowed in FHIR JSON"}
+		return 0, errNull()
 	}
 	switch s.kind {
 	case schemaString:
@@ -295,17 +289,19 @@ func decodeValue(d string, i int, s *schema, v reflect.Value, depth int) (int, e
 }
 
 // decodeResource decodes the resource claim (a JSON object at d[i]) into
-// dst, which must be a pointer to the fhir struct described by s, checks
-// that its resourceType is want and returns the index past the object.
-// Every failure is INVALID_RESOURCE; a wrong or missing resourceType is
-// reported in preference to other faults.
-func decodeResource(claim, d string, i int, want string, s *schema, dst any) (int, *Error) {
+// dst, which must point to the fhir struct def describes, checks that its
+// resourceType is def.typ and returns the index past the object. Elements
+// the struct models are decoded strictly; the other STU3 elements of the
+// resource are checked for shape and skipped (see resourceDef). Every
+// failure is INVALID_RESOURCE; a wrong or missing resourceType is reported
+// in preference to other faults.
+func decodeResource(claim, d string, i int, def *resourceDef, dst any) (int, *Error) {
 	fail := func(err error) *Error {
-		return invalidResource(claim + " is not a valid FHIR " + want + ": " + err.Error())
+		return invalidResource(claim + " is not a valid FHIR " + def.typ + ": " + err.Error())
 	}
 	rv := reflect.ValueOf(dst).Elem()
-	if s.kind != schemaStruct || rv.Type() != s.typ {
-		panic("auth: decodeResource: schema does not describe " + rv.Type().String())
+	if rv.Type() != def.s.typ {
+		panic("auth: decodeResource: " + def.typ + " is not decoded into " + rv.Type().String())
 	}
 	var (
 		rt       string
@@ -341,16 +337,23 @@ func decodeResource(claim, d string, i int, want string, s *schema, dst any) (in
 			continue
 		}
 		if firstErr == nil {
-			idx, known := s.names[name]
+			m, known := def.members[name]
 			switch {
 			case !known:
 				firstErr = &elementError{path: []string{clip(name)}, msg: "unknown element"}
-			case seen&(1<<idx) != 0:
+			case seen&(1<<m.bit) != 0:
 				firstErr = &elementError{path: []string{name}, msg: "duplicate element"}
+			case m.refuse != "":
+				firstErr = &elementError{path: []string{name}, msg: m.refuse}
 			default:
-				seen |= 1 << idx
-				f := s.fields[idx]
-				end, err := decodeValue(d, r.i, f.s, rv.Field(f.index), 1)
+				seen |= 1 << m.bit
+				var end int
+				if m.field >= 0 {
+					f := def.s.fields[m.field]
+					end, err = decodeValue(d, r.i, f.s, rv.Field(f.index), 1)
+				} else {
+					end, err = checkShape(d, r.i, m.shape, 1)
+				}
 				if err == nil {
 					r.i = end
 					continue
@@ -367,16 +370,80 @@ func decodeResource(claim, d string, i int, want string, s *schema, dst any) (in
 	if !rtSet {
 		return 0, fail(errors.New("resourceType is missing"))
 	}
-	if rt != want {
-		return 0, invalidResource(fmt.Sprintf("%s must be a FHIR %s resource, got resourceType %q", claim, want, clip(rt)))
+	if rt != def.typ {
+		return 0, invalidResource(fmt.Sprintf("%s must be a FHIR %s resource, got resourceType %q", claim, def.typ, clip(rt)))
 	}
 	if firstErr != nil {
 		return 0, fail(firstErr)
 	}
-	if idx, ok := s.names["resourceType"]; ok {
-		rv.Field(s.fields[idx].index).SetString(rt)
+	if idx, ok := def.s.names["resourceType"]; ok {
+		rv.Field(def.s.fields[idx].index).SetString(rt)
 	}
 	return r.i, nil
+}
+
+// checkShape checks that the value at d[i] has the JSON shape sh and
+// returns the index past it. It is for elements the fhir structs do not
+// model: their content is only scanned for syntax, not decoded or kept,
+// because the nested types they use (Annotation, Narrative, contained
+// resources, every value[x] of an extension, ...) are not modelled either
+// and a partial model would refuse valid content.
+func checkShape(d string, i int, sh shape, depth int) (int, error) {
+	if !sh.many {
+		return checkKind(d, i, sh.kind, false, depth)
+	}
+	end, kind, err := scanValue(d, i, depth)
+	switch {
+	case err != nil:
+		return 0, err
+	case kind == kindNull:
+		return 0, errNull()
+	case kind != kindArray:
+		return 0, typeError(d, i, "array")
+	}
+	r := arrReader{d: d, i: i}
+	for n := 0; ; n++ {
+		more, err := r.next()
+		if err != nil {
+			return 0, err
+		}
+		if !more {
+			return end, nil
+		}
+		if r.i, err = checkKind(d, r.i, sh.kind, sh.nullItems, depth+1); err != nil {
+			return 0, within(err, fmt.Sprintf("[%d]", n))
+		}
+	}
+}
+
+// checkKind checks that the value at d[i] is of JSON kind want (or null
+// when nullOK) and returns the index past it.
+func checkKind(d string, i int, want byte, nullOK bool, depth int) (int, error) {
+	end, kind, err := scanValue(d, i, depth)
+	switch {
+	case err != nil:
+		return 0, err
+	case kind == want, kind == kindNull && nullOK:
+		return end, nil
+	case kind == kindNull:
+		return 0, errNull()
+	}
+	return 0, typeError(d, i, kindNames[want])
+}
+
+// kindNames names the JSON kinds for messages.
+var kindNames = map[byte]string{
+	kindBool:   "boolean",
+	kindNumber: "number",
+	kindString: "string",
+	kindObject: "object",
+	kindArray:  "array",
+}
+
+// errNull is the fault of a null value: FHIR JSON never uses null for an
+// absent element (only to pad the _name array of a repeating primitive).
+func errNull() error {
+	return &elementError{msg: "null is not allowed in FHIR JSON"}
 }
 
 // clip shortens an untrusted value for use in an error message.

@@ -51,11 +51,14 @@ func (v *Verifier) verify(h string) (*Claims, *Error) {
 	if h == "" {
 		return nil, badRequest("Authorization header is missing")
 	}
+	// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. The token
+	// itself has no spaces, so anything after a space in it is an extra part.
 	scheme, tok, ok := strings.Cut(h, " ")
+	tok = strings.TrimLeft(tok, " ")
 	if !ok || strings.IndexByte(tok, ' ') >= 0 {
-		return nil, badRequest(`Authorization header must be "Bearer <token>" (exactly two space-separated parts)`)
+		return nil, badRequest(`Authorization header must be "Bearer <token>" (two space-separated parts)`)
 	}
-	if scheme != "Bearer" {
+	if !isBearer(scheme) {
 		return nil, badRequest(`Authorization scheme must be "Bearer"`)
 	}
 	if tok == "" {
@@ -105,6 +108,27 @@ func (v *Verifier) verify(h string) (*Claims, *Error) {
 		}
 	}
 	return v.claims(body)
+}
+
+// isBearer reports whether scheme names the Bearer scheme. Authentication
+// scheme names are case-insensitive (RFC 7235 §2.1, and ABNF string
+// literals such as RFC 6750's "Bearer" are, RFC 5234 §2.3), so "bearer" and
+// "BEARER" count. The comparison is ASCII-only, as HTTP tokens are ASCII.
+func isBearer(scheme string) bool {
+	const want = "bearer"
+	if len(scheme) != len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c := scheme[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // checkAlphabet reports the first byte of a token part outside base64url.
@@ -508,11 +532,11 @@ func (c *Claims) decodeClaim(idx int, p string, i int) (int, *Error) {
 	name := claimNames[idx]
 	switch idx {
 	case cDevice:
-		return decodeResource(name, p, i, "Device", deviceSchema, &c.Device)
+		return decodeResource(name, p, i, deviceDef, &c.Device)
 	case cOrg:
-		return decodeResource(name, p, i, "Organization", organizationSchema, &c.Organization)
+		return decodeResource(name, p, i, organizationDef, &c.Organization)
 	default:
-		return decodeResource(name, p, i, "Practitioner", practitionerSchema, &c.Practitioner)
+		return decodeResource(name, p, i, practitionerDef, &c.Practitioner)
 	}
 }
 

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -55,17 +56,38 @@ func token(edit func(tok string) string) func(testing.TB) string {
 
 func defaultToken(t testing.TB) string { return bearer(marshal(t, defaultPayload(t))) }
 
+// scheme puts prefix instead of "Bearer " before the default token.
+func scheme(prefix string) func(testing.TB) string {
+	return func(t testing.TB) string { return prefix + strings.TrimPrefix(defaultToken(t), "Bearer ") }
+}
+
 // pract edits requesting_practitioner.
-func pract(mut func(p map[string]any)) func(testing.TB) string {
-	return claims(func(m map[string]any) { mut(obj(m, "requesting_practitioner")) })
+func pract(muts ...func(p map[string]any)) func(testing.TB) string {
+	return resource("requesting_practitioner", muts)
 }
 
-func org(mut func(o map[string]any)) func(testing.TB) string {
-	return claims(func(m map[string]any) { mut(obj(m, "requesting_organization")) })
+// org edits requesting_organization.
+func org(muts ...func(o map[string]any)) func(testing.TB) string {
+	return resource("requesting_organization", muts)
 }
 
-func device(mut func(d map[string]any)) func(testing.TB) string {
-	return claims(func(m map[string]any) { mut(obj(m, "requesting_device")) })
+// device edits requesting_device.
+func device(muts ...func(d map[string]any)) func(testing.TB) string {
+	return resource("requesting_device", muts)
+}
+
+// resource applies muts in turn to the resource claim.
+func resource(claim string, muts []func(map[string]any)) func(testing.TB) string {
+	return claims(func(m map[string]any) {
+		for _, mut := range muts {
+			mut(obj(m, claim))
+		}
+	})
+}
+
+// set returns an edit that sets a resource element to literal JSON.
+func set(name, value string) func(map[string]any) {
+	return func(r map[string]any) { r[name] = json.RawMessage(value) }
 }
 
 // replaceIn edits the raw default payload JSON text.
@@ -115,11 +137,23 @@ var verifyCases = []verifyCase{
 	// §2.1 Authorization header.
 	{"header: missing", header(""), bad},
 	{"header: scheme not Bearer", header("Basic dXNlcjpwYXNz"), bad},
-	{"header: bearer lower case", func(t testing.TB) string { return "bearer " + strings.TrimPrefix(defaultToken(t), "Bearer ") }, bad},
+	// RFC 7235 §2.1: the scheme is case-insensitive.
+	{"header: scheme bearer in lower case", scheme("bearer "), ok},
+	{"header: scheme BEARER in upper case", scheme("BEARER "), ok},
+	{"header: scheme in mixed case", scheme("bEaReR "), ok},
+	// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token.
+	{"header: two spaces after the scheme", scheme("Bearer  "), ok},
+	{"header: tab after the scheme", scheme("Bearer\t"), bad},
+	{"header: scheme with a letter more", scheme("Bearers "), bad},
+	{"header: scheme with a letter less", scheme("Beare "), bad},
+	{"header: scheme with a non-ASCII letter", scheme("Bearér "), bad},
 	{"header: only one part", header("Bearer"), bad},
+	{"header: only one part, lower case", header("bearer"), bad},
 	{"header: empty token", header("Bearer "), bad},
+	{"header: empty token, lower case", header("bearer "), bad},
+	{"header: spaces but no token", header("Bearer   "), bad},
 	{"header: three parts", func(t testing.TB) string { return defaultToken(t) + " extra" }, bad},
-	{"header: two spaces", func(t testing.TB) string { return strings.Replace(defaultToken(t), " ", "  ", 1) }, bad},
+	{"header: space after the token", func(t testing.TB) string { return defaultToken(t) + " " }, bad},
 	{"header: token only, no scheme", func(t testing.TB) string { return strings.TrimPrefix(defaultToken(t), "Bearer ") }, bad},
 	{"header: too long", header("Bearer " + strings.Repeat("a", MaxTokenLength+1)), bad},
 
@@ -238,6 +272,48 @@ var verifyCases = []verifyCase{
 	{"device: duplicate element", replaceIn(`"model":"v1"`, `"model":"v1","model":"v2"`), inv},
 	{"device: empty object", claims(func(m map[string]any) { m["requesting_device"] = map[string]any{} }), inv},
 
+	// STU3 Device elements the fhir struct does not model are valid (§3.2:
+	// 422 only for a claim that is not a valid FHIR Device).
+	{"device: STU3 type (older test-pack tokens)", device(set("type", `{"coding":[{"system":"https://consumersupplier.com/Id/device-type","code":"booking-client","display":"Booking client"}]}`)), ok},
+	{"device: STU3 url", device(set("url", `"https://consumersupplier.thirdparty.nhs.uk/"`)), ok},
+	{"device: STU3 udi", device(set("udi", `{"deviceIdentifier":"00844588003288","name":"Booking client","carrierHRF":"(01)00844588003288"}`)), ok},
+	{"device: STU3 contact", device(set("contact", `[{"system":"phone","value":"0113 496 0000","use":"work"}]`)), ok},
+	{"device: STU3 note", device(set("note", `[{"authorString":"ops","time":"2024-01-01T00:00:00Z","text":"test rig"}]`)), ok},
+	{"device: STU3 owner", device(set("owner", `{"reference":"Organization/1","display":"GP Connect Assurance"}`)), ok},
+	{"device: STU3 lotNumber", device(set("lotNumber", `"LOT-7"`)), ok},
+	{"device: STU3 text", device(set("text", `{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Booking client</div>"}`)), ok},
+	{"device: STU3 extension with a value type the struct does not model", device(set("extension", `[{"url":"https://example.org/ext","valueDecimal":1.5}]`)), ok},
+	{"device: STU3 language", device(set("language", `"en-GB"`)), ok},
+	{"device: STU3 manufactureDate and expirationDate", device(set("manufactureDate", `"2020-01-01"`), set("expirationDate", `"2030-01-01T00:00:00Z"`)), ok},
+	{"device: STU3 patient and location", device(set("patient", `{"reference":"Patient/1"}`), set("location", `{"reference":"Location/1"}`)), ok},
+	{"device: STU3 safety", device(set("safety", `[{"text":"not a medical device"}]`)), ok},
+	{"device: STU3 implicitRules", device(set("implicitRules", `"https://example.org/rules"`)), ok},
+	{"device: STU3 contained", device(set("contained", `[{"resourceType":"Organization","id":"o1","name":"Supplier"}]`)), ok},
+	{"device: _model sibling of a modelled primitive", device(set("_model", `{"extension":[{"url":"https://example.org/ext","valueString":"x"}]}`)), ok},
+	{"device: _url sibling without the value", device(set("_url", `{"id":"u1"}`)), ok},
+
+	// Names STU3 Device does not define, and STU3 elements in the wrong shape.
+	{"device: invalidField (test pack)", device(set("invalidField", `"x"`)), inv},
+	{"device: R4 udiCarrier", device(set("udiCarrier", `[{"deviceIdentifier":"1"}]`)), inv},
+	{"device: modifierExtension", device(set("modifierExtension", `[{"url":"https://example.org/mod","valueBoolean":true}]`)), inv},
+	{"device: type as an array (0..1)", device(set("type", `[{"text":"x"}]`)), inv},
+	{"device: type as a string", device(set("type", `"booking-client"`)), inv},
+	{"device: note as an object (0..*)", device(set("note", `{"text":"x"}`)), inv},
+	{"device: note item null", device(set("note", `[null]`)), inv},
+	{"device: note item a string", device(set("note", `[{"text":"x"},"y"]`)), inv},
+	{"device: url as a number", device(set("url", `1`)), inv},
+	{"device: url null", device(set("url", `null`)), inv},
+	{"device: language as a boolean", device(set("language", `true`)), inv},
+	{"device: contained as an object", device(set("contained", `{"resourceType":"Organization"}`)), inv},
+	{"device: _model as a string", device(set("_model", `"x"`)), inv},
+	{"device: _model as an array (model is 0..1)", device(set("_model", `[{}]`)), inv},
+	{"device: _type (type is not a primitive)", device(set("_type", `{}`)), inv},
+	{"device: _invalidField", device(set("_invalidField", `{}`)), inv},
+	{"device: duplicate unmodelled element", replaceIn(`"model":"v1"`, `"model":"v1","url":"a","url":"b"`), inv},
+	{"device: duplicate _name sibling", replaceIn(`"model":"v1"`, `"model":"v1","_model":{},"_model":{}`), inv},
+	{"device: syntax error inside an unmodelled element", replaceIn(`"model":"v1"`, `"model":"v1","note":[{"text":}]`), bad},
+	{"device: modifierExtension and resourceType Patient", device(set("resourceType", `"Patient"`), set("modifierExtension", `[]`)), inv},
+
 	// §3.2 requesting_organization.
 	{"organization: missing", claims(func(m map[string]any) { delete(m, "requesting_organization") }), bad},
 	{"organization: null", claims(func(m map[string]any) { m["requesting_organization"] = nil }), bad},
@@ -252,6 +328,16 @@ var verifyCases = []verifyCase{
 	{"organization: ODS identifier without value", org(func(o map[string]any) {
 		o["identifier"] = []any{map[string]any{"system": gpconnect.SystemODSOrganisation}}
 	}), inv},
+
+	{"organization: STU3 text", org(set("text", `{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">GP Connect Assurance</div>"}`)), ok},
+	{"organization: STU3 alias with its _alias siblings", org(set("alias", `["GPCA","Assurance"]`), set("_alias", `[null,{"extension":[{"url":"https://example.org/ext","valueBoolean":true}]}]`)), ok},
+	{"organization: STU3 partOf, endpoint and contact", org(set("partOf", `{"reference":"Organization/2"}`), set("endpoint", `[{"reference":"Endpoint/1"}]`), set("contact", `[{"purpose":{"text":"admin"},"name":{"family":"Jones"}}]`)), ok},
+	{"organization: _name and _active siblings", org(set("_name", `{"id":"n"}`), set("_active", `{"id":"a"}`)), ok},
+	{"organization: invalidField (test pack)", org(set("invalidField", `"x"`)), inv},
+	{"organization: modifierExtension", org(set("modifierExtension", `[{"url":"https://example.org/mod","valueBoolean":true}]`)), inv},
+	{"organization: _alias as an object (alias is 0..*)", org(set("alias", `["A"]`), set("_alias", `{}`)), inv},
+	{"organization: _alias item a string", org(set("alias", `["A"]`), set("_alias", `["x"]`)), inv},
+	{"organization: text as an array", org(set("text", `[]`)), inv},
 
 	// §3.2 requesting_practitioner.
 	{"practitioner: missing", claims(func(m map[string]any) { delete(m, "requesting_practitioner") }), bad},
@@ -273,6 +359,15 @@ var verifyCases = []verifyCase{
 	{"practitioner: name without family", pract(func(p map[string]any) {
 		p["name"] = []any{map[string]any{"given": []any{"A"}}}
 	}), inv},
+	{"practitioner: STU3 text", pract(set("text", `{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">AssuranceTest AssurancePractitioner</div>"}`)), ok},
+	{"practitioner: STU3 photo", pract(set("photo", `[{"contentType":"image/png","url":"https://example.org/p.png","title":"photo"}]`)), ok},
+	{"practitioner: STU3 language", pract(set("language", `"en-GB"`)), ok},
+	{"practitioner: _gender and _birthDate siblings", pract(set("gender", `"unknown"`), set("_gender", `{"id":"g"}`), set("_birthDate", `{"id":"b"}`)), ok},
+	{"practitioner: invalidField (test pack)", pract(set("invalidField", `"x"`)), inv},
+	{"practitioner: modifierExtension", pract(set("modifierExtension", `[{"url":"https://example.org/mod","valueBoolean":true}]`)), inv},
+	{"practitioner: deceasedBoolean (not in STU3 Practitioner)", pract(set("deceasedBoolean", `false`)), inv},
+	{"practitioner: photo as an object", pract(set("photo", `{"url":"https://example.org/p.png"}`)), inv},
+	{"practitioner: language as an object", pract(set("language", `{"coding":[]}`)), inv},
 }
 
 func TestVerify(t *testing.T) {
