@@ -340,6 +340,14 @@ func tokenChecks() []check {
 		{g, "missing-practitioner", bad(claim("requesting_practitioner", nil))},
 		{g, "device-wrong-resource-type", invalid(editResource("requesting_device", func(r map[string]any) { r["resourceType"] = "Patient" }))},
 		{g, "device-unknown-element", invalid(editResource("requesting_device", func(r map[string]any) { r["colour"] = "blue" }))},
+		// §3.2: 422 is for a claim that is not a valid FHIR resource; STU3
+		// Device elements a provider has no use for are still valid.
+		{g, "device-stu3-elements-accepted", metadataAccepted("a requesting_device with STU3's type, url and note",
+			editResource("requesting_device", func(r map[string]any) {
+				r["type"] = map[string]any{"coding": []any{map[string]any{"system": "https://consumer.example.nhs.uk/Id/device-type", "code": "booking-client"}}}
+				r["url"] = "https://consumer.example.nhs.uk/"
+				r["note"] = []any{map[string]any{"text": "conformance run"}}
+			}))},
 		{g, "practitioner-wrong-resource-type", invalid(editResource("requesting_practitioner", func(r map[string]any) { r["resourceType"] = "Patient" }))},
 		{g, "practitioner-sds-id-only-accepted", metadataAccepted("a practitioner with only the SDS user id",
 			editResource("requesting_practitioner", func(r map[string]any) {
