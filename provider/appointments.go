@@ -113,11 +113,34 @@ func (s *Server) readAppointment(rq *request) error {
 	return nil
 }
 
-func (s *Server) updateAppointment(rq *request) error {
-	expected, _, err := etagVersion(rq.c.Request.Header.Get("If-Match"))
-	if err != nil {
-		return err
+// anyVersion is the store's "no version precondition" (store.AnyVersion):
+// an update without If-Match, or with If-Match: *.
+const anyVersion int64 = 0
+
+// ifMatch applies an update's If-Match header to the appointment's current
+// version (spec §2.1, §7.2, §7.3) and returns the version to hand the store.
+// Absent, or "*" (RFC 9110 §13.1.1: matches any current representation, and
+// the appointment exists), it is anyVersion. Otherwise it must name the
+// current version: anything else, a malformed value or W/"0" included
+// (versions start at 1), is 409 FHIR_CONSTRAINT_VIOLATION.
+func ifMatch(header string, current int64) (int64, error) {
+	if strings.TrimSpace(header) == "*" {
+		return anyVersion, nil
 	}
+	n, present, err := etagVersion(header)
+	if err != nil {
+		return 0, err
+	}
+	if !present {
+		return anyVersion, nil
+	}
+	if n != current || n == anyVersion {
+		return 0, fail(gpconnect.ConstraintViolation, "If-Match names version %d but the current version is %d", n, current)
+	}
+	return n, nil
+}
+
+func (s *Server) updateAppointment(rq *request) error {
 	res, _, err := s.readBody(rq, "Appointment")
 	if err != nil {
 		return err
@@ -126,25 +149,21 @@ func (s *Server) updateAppointment(rq *request) error {
 	if sent.ID != "" && sent.ID != rq.id {
 		return fail(gpconnect.BadRequest, "The id in the body (%q) does not match the URL", clip(sent.ID, 64))
 	}
+	// The appointment must exist (404) before If-Match is weighed against it (409).
 	cur, err := s.loadAppointment(rq)
 	if err != nil {
 		return err
 	}
-	if expected != 0 && expected != cur.Version {
-		return fail(gpconnect.ConstraintViolation, "If-Match names version %d but the current version is %d", expected, cur.Version)
+	expected, err := ifMatch(rq.c.Request.Header.Get("If-Match"), cur.Version)
+	if err != nil {
+		return err
 	}
 	ed, err := fhirmap.CompareForUpdate(sent, cur)
 	if err != nil {
 		return err
 	}
-	if cur.Status == scheduling.ApptCancelled {
-		// Cancelling it again is not covered by the spec (7.3); like the
-		// reference provider, answer with it unchanged (no slot is freed
-		// twice). An amend of a cancelled appointment is refused.
-		if rq.interaction == gpconnect.CancelAppointment && ed.Status == scheduling.ApptCancelled && s.visible(cur) {
-			s.writeAppointment(rq, http.StatusOK, cur)
-			return nil
-		}
+	cancel := rq.interaction == gpconnect.CancelAppointment
+	if cur.Status == scheduling.ApptCancelled && !cancel {
 		return fail(gpconnect.InvalidResource, "The appointment is cancelled and cannot be changed")
 	}
 	if len(ed.CancelURLs) > 0 {
@@ -152,16 +171,29 @@ func (s *Server) updateAppointment(rq *request) error {
 	}
 	now := s.now()
 	ctx := rq.c.Request.Context()
-	if rq.interaction == gpconnect.CancelAppointment {
+	if cancel {
+		// serviceType and serviceCategory are not compared: like an amend, a
+		// cancel ignores them (spec §7.2, §10.11).
 		switch {
 		case ed.Status != scheduling.ApptCancelled:
 			return fail(gpconnect.InvalidResource, "A cancel must set status to cancelled")
-		case ed.Description != cur.Description || ed.Comment != cur.Comment || ed.TypesChanged:
+		case ed.Description != cur.Description || ed.Comment != cur.Comment:
 			return fail(gpconnect.InvalidResource, "A cancel may change only status and the cancellation reason")
 		case ed.CancelReason == nil:
 			return fail(gpconnect.InvalidResource, "The cancellation reason extension is required")
 		case strings.TrimSpace(*ed.CancelReason) == "":
 			return fail(gpconnect.InvalidParameter, "The cancellation reason must not be empty")
+		}
+		if cur.Status == scheduling.ApptCancelled {
+			// Cancelling again is not covered by the spec (7.3). The body has
+			// passed every check a first cancel makes; like the reference
+			// provider, answer with the appointment unchanged: no new
+			// version, the first reason kept, no slot freed twice.
+			if !s.visible(cur) {
+				return fail(gpconnect.InvalidResource, "The appointment is in the past")
+			}
+			s.writeAppointment(rq, http.StatusOK, cur)
+			return nil
 		}
 		a, err := s.store.Cancel(ctx, rq.practice.ID, cur.ID, expected, clipReason(*ed.CancelReason), now, s.durableAudit(rq, http.StatusOK))
 		if err != nil {
@@ -169,7 +201,7 @@ func (s *Server) updateAppointment(rq *request) error {
 			// that came second does (above): 200 with the appointment as
 			// cancelled. Its own transaction, audit record included, rolled
 			// back, so the answer is audited like any query.
-			if code := scheduling.ErrorCode(err); expected == 0 && (code == scheduling.EINVALID || code == scheduling.ESTALE) {
+			if code := scheduling.ErrorCode(err); expected == anyVersion && (code == scheduling.EINVALID || code == scheduling.ESTALE) {
 				if again, lerr := s.loadAppointment(rq); lerr == nil && again.Status == scheduling.ApptCancelled && s.visible(again) {
 					rq.durable = nil
 					s.writeAppointment(rq, http.StatusOK, again)

