@@ -239,8 +239,31 @@ func headerChecks() []check {
 			}
 			return noStore(raw.Header)
 		}},
+		// The NHS provider test pack copies response headers into a
+		// Dictionary<string,string>: a header .NET reads as several values
+		// (repeated, or a list such as Vary: Accept, Accept-Encoding)
+		// throws before the scenario's first assertion.
+		{g, "single-valued-response-headers", func(ctx context.Context, e *env) error {
+			var raw consumer.Response
+			if _, err := e.c.Metadata(ctx, consumer.Capture(&raw)); err != nil {
+				return wantOK("GET /metadata", err)
+			}
+			for k, vs := range raw.Header {
+				if len(vs) > 1 {
+					return failf("header %s sent %d times (%q); a .NET consumer that copies headers into a dictionary fails", k, len(vs), vs)
+				}
+				if listHeaders[http.CanonicalHeaderKey(k)] && strings.Contains(vs[0], ",") {
+					return failf("header %s: %q is a list; a .NET consumer that copies headers into a dictionary fails", k, vs[0])
+				}
+			}
+			return nil
+		}},
 	}
 }
+
+// listHeaders are response headers .NET splits at commas into several values.
+var listHeaders = map[string]bool{"Vary": true, "Allow": true, "Via": true, "Connection": true, "Accept-Ranges": true,
+	"Transfer-Encoding": true, "Upgrade": true, "Warning": true, "Pragma": true, "Trailer": true}
 
 // unsupportedMedia checks a 415 whose outcome uses issue type not-supported (spec §9.2).
 func unsupportedMedia(opts ...consumer.Option) func(context.Context, *env) error {

@@ -117,6 +117,7 @@ var suites = []struct {
 	{"SlotSearchAccepted", testSlotSearchAccepted},
 	{"SlotSearchMatching", testSlotSearchMatching},
 	{"QueryStrings", testQueryStrings},
+	{"ResponseHeaders", testResponseHeaders},
 }
 
 // TestProvider runs every suite against each engine, e.g.

@@ -144,7 +144,6 @@ func RunSearch(ctx context.Context, st *store.Store, target string, ds *Dataset,
 			h := c.Writer.Header()
 			h.Set("Content-Type", gpconnect.MediaJSON+";charset=utf-8")
 			h.Set("Cache-Control", "no-store")
-			h.Add("Vary", "Accept, Accept-Encoding")
 			c.Writer.WriteHeader(http.StatusOK)
 			c.Writer.Write(sample)
 		})
