@@ -65,6 +65,9 @@ func Appointment(a *scheduling.Appointment, serviceFiltering bool) *fhir.Appoint
 	if a.PractitionerID != 0 {
 		add("Practitioner", a.PractitionerID)
 	}
+	// Keep the HealthcareService last: the test pack's "participant actor
+	// should contain a HealthcareService reference" step keeps only its
+	// verdict on the last participant it looks at.
 	if serviceFiltering && a.HealthcareServiceID != 0 {
 		add("HealthcareService", a.HealthcareServiceID)
 	}
