@@ -118,8 +118,14 @@ func (s *Server) findOrganization(rq *request) error {
 	o, err := s.store.OrganisationByODS(rq.c.Request.Context(), value)
 	switch {
 	case err == nil:
-		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Organization(o)})
-		rq.noteResource("Organization", strconv.FormatInt(o.ID, 10))
+		// The one searchset entry with a fullUrl: spec 1.2.3 says not to
+		// populate it, but the test pack's OrganizationSearch scenarios
+		// assert it is not null (OrganizationSteps "the Organization Full
+		// Url should be valid"), and an Organization has a read endpoint,
+		// so its absolute URL is real.
+		id := strconv.FormatInt(o.ID, 10)
+		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: rq.serviceRoot() + "/Organization/" + id, Resource: fhirmap.Organization(o)})
+		rq.noteResource("Organization", id)
 	case scheduling.ErrorCode(err) != scheduling.ENOTFOUND:
 		return err
 	}

@@ -356,6 +356,12 @@ func testOrganisation(t *testing.T, e *env) {
 		}
 		checkOrganization(t, es[0])
 		orgID = str(es[0], "id")
+		// The test pack's OrganizationSearch asserts Bundle.entry.fullUrl
+		// is present (OrganizationSteps "the Organization Full Url should
+		// be valid"), though spec 1.2.3 says not to populate it elsewhere.
+		if got, want := str(b, "entry", 0, "fullUrl"), e.srv.URL+"/"+odsLegg+"/STU3/1/gpconnect/Organization/"+orgID; got != want {
+			t.Errorf("entry fullUrl = %q, want %q", got, want)
+		}
 	})
 	t.Run("find unknown ODS INVOC1", func(t *testing.T) {
 		b := wantOK(t, e.get(t, "Organization?"+identifierQuery(sysODSOrg, "INVOC1"), iidFindOrg, scopeOrgRead), "Bundle")
