@@ -60,6 +60,13 @@ func (s *Server) registerPatient(rq *request) error {
 		return fail(gpconnect.InvalidPatientDemographics, "PDS records the patient as deceased")
 	case !verified(p, pds):
 		return fail(gpconnect.InvalidPatientDemographics, "The demographics sent do not match PDS")
+	case !sameFamily(p.Family, pds.Family):
+		// An exact date of birth verifies the NHS number whatever the name
+		// (12.2), but the test pack (github ref 111) refuses a registration
+		// whose family name does not match PDS with 400 BAD_REQUEST; the
+		// same first-three-letters test as the partial-date rule keeps a
+		// typo or a PDS spelling from being refused.
+		return fail(gpconnect.BadRequest, "The family name does not match the one PDS holds for this NHS number")
 	}
 	if p.Gender == "" {
 		p.Gender = pds.Gender
@@ -91,13 +98,6 @@ func verified(p *scheduling.Patient, pds *scheduling.PDSPerson) bool {
 			same++
 		}
 	}
-	prefix := func(s string, n int) string {
-		s = strings.ToUpper(s)
-		if len(s) < n {
-			return s
-		}
-		return s[:n]
-	}
 	given := ""
 	if len(p.Given) > 0 {
 		given = p.Given[0]
@@ -106,7 +106,21 @@ func verified(p *scheduling.Patient, pds *scheduling.PDSPerson) bool {
 	if len(pds.Given) > 0 {
 		pdsGiven = pds.Given[0]
 	}
-	return same >= 2 && prefix(p.Family, 3) == prefix(pds.Family, 3) && given != "" && prefix(given, 1) == prefix(pdsGiven, 1)
+	return same >= 2 && sameFamily(p.Family, pds.Family) && given != "" && namePrefix(given, 1) == namePrefix(pdsGiven, 1)
+}
+
+// sameFamily reports whether two family names share their first three
+// letters, ignoring case (all of a shorter name).
+func sameFamily(a, b string) bool {
+	return namePrefix(a, 3) == namePrefix(b, 3)
+}
+
+func namePrefix(s string, n int) string {
+	r := []rune(strings.ToUpper(strings.TrimSpace(s)))
+	if len(r) > n {
+		r = r[:n]
+	}
+	return string(r)
 }
 
 // patientToRegister checks the minimum data and the allowed elements of a

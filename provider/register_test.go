@@ -165,6 +165,15 @@ var registerCases = []registerCase{
 		pat.BirthDate = "1901-01-01"
 		pat.Name[0].Family, pat.Name[0].Given = "Different", []string{"Person"}
 	}, want: 400, code: "INVALID_PATIENT_DEMOGRAPHICS"},
+	// PatientRegister.feature (github ref 111): a family name that does not
+	// match PDS is 400 BAD_REQUEST, even with the exact date of birth.
+	{name: "ErrFamilyNotMatchingPDS", edit: func(b *fhir.Parameters) {
+		patientOf(b).Name[0].Family = "GPConnectFamilyName"
+	}, want: 400, code: "BAD_REQUEST"},
+	{name: "OK/FamilyCaseDiffersFromPDS", edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		pat.Name[0].Family = strings.ToLower(pat.Name[0].Family)
+	}, want: 200},
 	{name: "ErrAlreadyRegistered", who: demoPerson("9658218865"), want: 409, code: "DUPLICATE_REJECTED"}, // patient1
 	{name: "ErrRegisteredTwice", setup: func(t *testing.T, a *apptEnv, p person, xml bool) {
 		r := a.sendRes(t, http.MethodPost, "Patient/$gpc.registerpatient", iidRegister, scopePatWrite, registerBody(p), xml, nil)
