@@ -65,7 +65,12 @@ func (s *Server) registerPatient(rq *request) error {
 		// (12.2), but the test pack (github ref 111) refuses a registration
 		// whose family name does not match PDS with 400 BAD_REQUEST; the
 		// same first-three-letters test as the partial-date rule keeps a
-		// typo or a PDS spelling from being refused.
+		// typo or a PDS spelling from being refused. A patient already
+		// registered here is still reported as the duplicate it is (the
+		// pack registers patient1 under a made-up name and expects 409).
+		if cur, err := s.store.PatientByNHSNumber(ctx, rq.practice.ID, p.NHSNumber); err == nil && cur.Active {
+			return fail(gpconnect.DuplicateRejected, "The patient is already registered at this practice")
+		}
 		return fail(gpconnect.BadRequest, "The family name does not match the one PDS holds for this NHS number")
 	}
 	if p.Gender == "" {

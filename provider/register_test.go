@@ -175,6 +175,12 @@ var registerCases = []registerCase{
 		pat.Name[0].Family = strings.ToLower(pat.Name[0].Family)
 	}, want: 200},
 	{name: "ErrAlreadyRegistered", who: demoPerson("9658218865"), want: 409, code: "DUPLICATE_REJECTED"}, // patient1
+	// PatientRegister.feature registers patient1 under the pack's made-up name
+	// (GPConnectGivenName GPConnectFamilyName) and expects the duplicate.
+	{name: "ErrAlreadyRegisteredUnderAnotherName", who: demoPerson("9658218865"), edit: func(b *fhir.Parameters) {
+		pat := patientOf(b)
+		pat.Name[0].Family, pat.Name[0].Given = "GPConnectFamilyName", []string{"GPConnectGivenName"}
+	}, want: 409, code: "DUPLICATE_REJECTED"},
 	{name: "ErrRegisteredTwice", setup: func(t *testing.T, a *apptEnv, p person, xml bool) {
 		r := a.sendRes(t, http.MethodPost, "Patient/$gpc.registerpatient", iidRegister, scopePatWrite, registerBody(p), xml, nil)
 		if r.status != 200 {
