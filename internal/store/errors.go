@@ -74,7 +74,21 @@ func storageDown(err error) bool {
 	}
 	var ne net.Error
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) || pqProtocolLost(err)
+}
+
+// pqProtocolLost reports lib/pq's plain error for a connection whose protocol
+// state was lost, as when the server's shutdown notice arrives where a
+// ReadyForQuery was expected ("pq: unexpected message 'E'; expected
+// ReadyForQuery"). lib/pq marks such a connection bad; for the request it
+// means the database went away mid-statement.
+func pqProtocolLost(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if strings.HasPrefix(err.Error(), "pq: unexpected message") {
+			return true
+		}
+	}
+	return false
 }
 
 // unavailableMessage is what a consumer is told when the database cannot
