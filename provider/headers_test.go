@@ -15,7 +15,7 @@ import (
 // to the one media type).
 var singleValued = map[string]bool{
 	"Cache-Control": true, "Content-Type": true, "Content-Length": true, "Content-Encoding": true,
-	"Date": true, "Etag": true, "Location": true, "X-Slotbridge-Replayed": true,
+	"Date": true, "Etag": true, "Last-Modified": true, "Location": true, "X-Slotbridge-Replayed": true,
 }
 
 func testResponseHeaders(t *testing.T, e *env) {
