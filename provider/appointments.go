@@ -113,28 +113,24 @@ func (s *Server) readAppointment(rq *request) error {
 	return nil
 }
 
-// anyVersion is the store's "no version precondition" (store.AnyVersion):
-// an update without If-Match, or with If-Match: *.
-const anyVersion int64 = 0
-
 // ifMatch applies an update's If-Match header to the appointment's current
 // version (spec §2.1, §7.2, §7.3) and returns the version to hand the store.
 // Absent, or "*" (RFC 9110 §13.1.1: matches any current representation, and
-// the appointment exists), it is anyVersion. Otherwise it must name the
+// the appointment exists), it is scheduling.AnyVersion. Otherwise it must name the
 // current version: anything else, a malformed value or W/"0" included
 // (versions start at 1), is 409 FHIR_CONSTRAINT_VIOLATION.
 func ifMatch(header string, current int64) (int64, error) {
 	if strings.TrimSpace(header) == "*" {
-		return anyVersion, nil
+		return scheduling.AnyVersion, nil
 	}
 	n, present, err := etagVersion(header)
 	if err != nil {
 		return 0, err
 	}
 	if !present {
-		return anyVersion, nil
+		return scheduling.AnyVersion, nil
 	}
-	if n != current || n == anyVersion {
+	if n != current || n == scheduling.AnyVersion {
 		return 0, fail(gpconnect.ConstraintViolation, "If-Match names version %d but the current version is %d", n, current)
 	}
 	return n, nil
@@ -201,7 +197,7 @@ func (s *Server) updateAppointment(rq *request) error {
 			// that came second does (above): 200 with the appointment as
 			// cancelled. Its own transaction, audit record included, rolled
 			// back, so the answer is audited like any query.
-			if code := scheduling.ErrorCode(err); expected == anyVersion && (code == scheduling.EINVALID || code == scheduling.ESTALE) {
+			if code := scheduling.ErrorCode(err); expected == scheduling.AnyVersion && (code == scheduling.EINVALID || code == scheduling.ESTALE) {
 				if again, lerr := s.loadAppointment(rq); lerr == nil && again.Status == scheduling.ApptCancelled && s.visible(again) {
 					rq.durable = nil
 					s.writeAppointment(rq, http.StatusOK, again)

@@ -239,7 +239,7 @@ func Release(ctx context.Context, st *store.Store, ds *Dataset) (int, error) {
 					return
 				}
 				a := appts[i]
-				if _, err := st.Cancel(ctx, a.PracticeID, a.ID, 0, "bench clean-up", time.Now(), nil); err != nil {
+				if _, err := st.Cancel(ctx, a.PracticeID, a.ID, scheduling.AnyVersion, "bench clean-up", time.Now(), nil); err != nil {
 					errc <- err
 					return
 				}

@@ -173,6 +173,13 @@ const (
 	ApptCancelled = "cancelled"
 )
 
+// AnyVersion, as the expected version of an amend or cancel, makes the
+// change without a version precondition (no If-Match, or If-Match: *).
+// Versions start at 1, so no appointment is ever at version 0: a caller whose
+// If-Match names 0 (W/"0") must refuse it itself (409) rather than pass 0,
+// which would mean "any version".
+const AnyVersion int64 = 0
+
 // BookingOrg is the organisation that made a booking, as the consumer sent it.
 type BookingOrg struct {
 	ODS  string

@@ -399,15 +399,8 @@ func (s *Store) PatientAppointments(ctx context.Context, f scheduling.Appointmen
 	return out, nil
 }
 
-// AnyVersion, as the expected version of Amend and Cancel, makes the change
-// without a version precondition (no If-Match). Versions start at 1, so no
-// appointment is ever at version 0: a caller whose If-Match names 0 (W/"0")
-// must refuse it itself (409) rather than pass 0 here, where it would mean
-// "any version".
-const AnyVersion int64 = 0
-
 // Amend changes description and comment of a booked appointment, if its
-// version is still expected (AnyVersion: any). audit, when not nil, is
+// version is still expected (scheduling.AnyVersion: any). audit, when not nil, is
 // inserted in the same transaction (see audited). Errors: ENOTFOUND, ESTALE,
 // EINVALID.
 func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
@@ -479,7 +472,7 @@ func (s *Store) change(ctx context.Context, practiceID, id, expected int64, now 
 }
 
 func checkChangeable(cur *scheduling.Appointment, expected int64, now time.Time) error {
-	if expected != AnyVersion && expected != cur.Version {
+	if expected != scheduling.AnyVersion && expected != cur.Version {
 		return scheduling.Errorf(scheduling.ESTALE, "If-Match names version %d but the current version is %d", expected, cur.Version)
 	}
 	if cur.Status == scheduling.ApptCancelled {
