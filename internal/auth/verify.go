@@ -58,7 +58,9 @@ func (v *Verifier) verify(h string) (*Claims, *Error) {
 	if !ok || strings.IndexByte(tok, ' ') >= 0 {
 		return nil, badRequest(`Authorization header must be "Bearer <token>" (two space-separated parts)`)
 	}
-	if !isBearer(scheme) {
+	// Scheme names are case-insensitive (RFC 7235 §2.1). EqualFold folds
+	// no non-ASCII letter onto one of "bearer", so this is an ASCII match.
+	if !strings.EqualFold(scheme, "Bearer") {
 		return nil, badRequest(`Authorization scheme must be "Bearer"`)
 	}
 	if tok == "" {
@@ -108,27 +110,6 @@ func (v *Verifier) verify(h string) (*Claims, *Error) {
 		}
 	}
 	return v.claims(body)
-}
-
-// isBearer reports whether scheme names the Bearer scheme. Authentication
-// scheme names are case-insensitive (RFC 7235 §2.1, and ABNF string
-// literals such as RFC 6750's "Bearer" are, RFC 5234 §2.3), so "bearer" and
-// "BEARER" count. The comparison is ASCII-only, as HTTP tokens are ASCII.
-func isBearer(scheme string) bool {
-	const want = "bearer"
-	if len(scheme) != len(want) {
-		return false
-	}
-	for i := 0; i < len(want); i++ {
-		c := scheme[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != want[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // checkAlphabet reports the first byte of a token part outside base64url.
