@@ -253,7 +253,7 @@ func clipReason(s string) string {
 func (s *Server) retrieveAppointments(rq *request) error {
 	id, ok := logicalID(rq.id)
 	if !ok {
-		return fail(gpconnect.PatientNotFound, "No patient with id %q", clip(rq.id, 64))
+		return patientNotFound(rq.id)
 	}
 	from, to, err := parseRetrieveRange(rq.query()["start"], s.now())
 	if err != nil {
@@ -261,11 +261,14 @@ func (s *Server) retrieveAppointments(rq *request) error {
 	}
 	ctx := rq.c.Request.Context()
 	p, err := s.store.PatientByID(ctx, rq.practice.ID, id)
+	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+		return patientNotFound(rq.id)
+	}
 	if err != nil {
 		return err
 	}
 	if p.Sensitive {
-		return fail(gpconnect.PatientNotFound, "No patient with id %q", rq.id)
+		return patientNotFound(rq.id)
 	}
 	appts, err := s.store.PatientAppointments(ctx, scheduling.AppointmentFilter{PracticeID: rq.practice.ID, PatientID: id, From: from, To: to})
 	if err != nil {

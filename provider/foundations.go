@@ -77,21 +77,27 @@ func (s *Server) findPatient(rq *request) error {
 	return nil
 }
 
+// patientNotFound is the one answer for a patient id that names no patient,
+// names one this practice does not hold, or names one it holds but hides
+// (sensitive, deceased, inactive): the words must not tell them apart.
+func patientNotFound(id string) error {
+	return fail(gpconnect.PatientNotFound, "No patient with id %q", clip(id, 64))
+}
+
 func (s *Server) readPatient(rq *request) error {
 	id, ok := logicalID(rq.id)
 	if !ok {
-		return fail(gpconnect.PatientNotFound, "No patient with id %q", clip(rq.id, 64))
+		return patientNotFound(rq.id)
 	}
 	p, err := s.store.PatientByID(rq.c.Request.Context(), rq.practice.ID, id)
 	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
-		// The same words as for a patient held but hidden below.
-		return fail(gpconnect.PatientNotFound, "No patient with id %q", rq.id)
+		return patientNotFound(rq.id)
 	}
 	if err != nil {
 		return err
 	}
 	if !p.Findable() {
-		return fail(gpconnect.PatientNotFound, "No patient with id %q", rq.id)
+		return patientNotFound(rq.id)
 	}
 	rq.noteResource("Patient", rq.id)
 	s.writeVersioned(rq, http.StatusOK, fhirmap.Patient(p, rq.practice.ID), strconv.FormatInt(p.Version, 10))

@@ -19,7 +19,7 @@ func testQueryStrings(t *testing.T, e *env) {
 			t.Fatalf("status %d, Content-Type %q; want 200 in XML", r.status, r.header.Get("Content-Type"))
 		}
 	})
-	t.Run("undecodable query is 400 naming the parameter", func(t *testing.T) {
+	t.Run("undecodable query is 400 saying so", func(t *testing.T) {
 		q := slotQuery(e.now, 2).Encode()
 		for _, bad := range []string{"start=ge2026-12-07%ZZ&", "foo=%ZZ&", "%G1=x&"} {
 			r := e.get(t, "Slot?"+bad+q, iidSlots, scopeOrgRead)
@@ -75,6 +75,14 @@ func testQueryStrings(t *testing.T, e *env) {
 		absent := wantOutcome(t, e.get(t, "Patient/99", iidReadPatient, scopePatRead), 404, "PATIENT_NOT_FOUND")
 		if strings.Replace(hidden, "9", "99", 1) != absent {
 			t.Errorf("diagnostics differ: %q for a hidden patient, %q for an absent one", hidden, absent)
+		}
+		// The same on Retrieve a patient's appointments (§7.4).
+		day := localDay(e.now, 0).Format("2006-01-02")
+		q := "/Appointment?start=ge" + day + "&start=le" + day
+		hidden = wantOutcome(t, e.get(t, "Patient/9"+q, iidRetrieveAppt, scopePatRead), 404, "PATIENT_NOT_FOUND")
+		absent = wantOutcome(t, e.get(t, "Patient/99"+q, iidRetrieveAppt, scopePatRead), 404, "PATIENT_NOT_FOUND")
+		if strings.Replace(hidden, "9", "99", 1) != absent {
+			t.Errorf("retrieve diagnostics differ: %q for a hidden patient, %q for an absent one", hidden, absent)
 		}
 	})
 }

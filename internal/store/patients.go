@@ -68,9 +68,7 @@ func (s *Store) PatientByID(ctx context.Context, practiceID, id int64) (*schedul
 	var r patientRow
 	err := s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT `+patientCols+` FROM patients WHERE id = ? AND practice_id = ?`), id, practiceID)
 	if err != nil {
-		// Worded as the provider words a patient it holds but hides
-		// (sensitive, deceased, inactive), so the two cannot be told apart.
-		return nil, notFound(err, "patient", "No patient with id %q", strconv.FormatInt(id, 10))
+		return nil, notFound(err, "patient", "no patient with id %d", id)
 	}
 	return r.domain(), nil
 }
