@@ -109,6 +109,7 @@ type StatusError struct {
 	Body   string
 }
 
+// Error gives the status and the body that came back.
 func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Body) }
 
 // do sends req and reads the whole body; a status other than want is an error.
