@@ -75,7 +75,11 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 
 func (a *API) deny(w http.ResponseWriter, admin bool, status int, msg string) {
 	if admin {
-		writeJSON(w, status, map[string]string{"error": string(scheduling.EFORBIDDEN), "message": msg})
+		code := string(scheduling.EFORBIDDEN)
+		if status == http.StatusUnauthorized {
+			code = "unauthorized" // the admin API's word for a missing or wrong token
+		}
+		writeJSON(w, status, map[string]string{"error": code, "message": msg})
 		return
 	}
 	writeOutcome(w, status, gpconnect.AccessDenied, msg)

@@ -136,6 +136,12 @@ func TestHubAPI(t *testing.T) {
 		if st != 401 {
 			t.Fatalf("no token: %d, want 401", st)
 		}
+		// The management API answers a missing token as the admin API does.
+		st, body := get("/admin/api/federation/hubs")
+		var e struct{ Error string }
+		if st != 401 || json.Unmarshal(body, &e) != nil || e.Error != "unauthorized" {
+			t.Fatalf("no token on the management API: %d %s, want 401 with error unauthorized", st, body)
+		}
 	})
 	t.Run("ErrNotLocalWithoutToken", func(t *testing.T) {
 		for name, set := range map[string]func(*http.Request){

@@ -31,7 +31,7 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin token create --ods A20047 [--label NAME]     prints a new admin API token once
   admin token list|revoke --ods A20047 [--id N]
   admin profiles list|create|update --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
-                 [--ods-codes A1,B2] [--cap N] [--window 14d] [--embargo 2h] [--release-time 08:00 --release-days 1]
+                 [--ods-codes A81001,B82002] [--cap N] [--window 14d] [--embargo 2h] [--release-time 08:00 --release-days 1]
   admin services list|get|create|update|delete --ods X [--id N] [--dos-id ID] [--name NAME]
                  healthcare services listed in DOS (service filtering, GP Connect 1.2.8); delete is refused while
                  any template, session or appointment refers to the service
@@ -136,6 +136,10 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("admin %s needs a subcommand", group)
 		}
 		sub, rest = rest[0], rest[1:]
+		if sub == "help" || sub == "-h" || sub == "--help" {
+			fmt.Fprint(stdout, adminUsage)
+			return nil
+		}
 	}
 	switch group {
 	case "token":

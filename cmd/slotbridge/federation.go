@@ -524,7 +524,11 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(args) > 0 && (args[0] == "amend" || args[0] == "cancel" || args[0] == "list") {
 		mode, args = args[0], args[1:]
 	}
-	fs := flag.NewFlagSet("book "+mode, flag.ContinueOnError)
+	name := "book"
+	if mode != "book" {
+		name += " " + mode
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var db dbConfig
 	db.register(fs)

@@ -18,7 +18,7 @@ const usage = `slotbridge: GP Connect appointments for NHS primary care
 Usage:
   slotbridge serve [--addr 127.0.0.1:8080] [--data ./slotbridge-data] [--database postgres://...] [--demo]
   slotbridge token --interaction <id or short name> [--ods CODE]
-  slotbridge audit --ods A20047 [--since 1h] [--limit 100]
+  slotbridge audit --ods A20047 [--since 1h] [--limit 200]
   slotbridge migrate [--data DIR | --database URL]
   slotbridge admin ...          practice administration (tokens, profiles, sessions, switches, explain)
   slotbridge bench ...          benchmarks (search, book, fanout, all)
