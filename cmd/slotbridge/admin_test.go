@@ -156,6 +156,12 @@ func TestAdminCLI(t *testing.T) {
 				}
 			}
 
+			for _, group := range []string{"profiles", "templates", "sessions", "slots", "services", "token"} {
+				if out := c.must(group, "--help"); !strings.Contains(out, "admin "+group+" ") {
+					t.Errorf("admin %s --help does not show the %s commands:\n%s", group, group, out)
+				}
+			}
+
 			for _, bad := range [][]string{
 				{"profiles", "list"},                              // no --ods
 				{"profiles", "fly", "--ods", "A20047"},            // unknown subcommand
