@@ -312,6 +312,14 @@ func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from
 				mu.Unlock()
 				return
 			}
+			release, ok := h.room(ctx)
+			if !ok {
+				mu.Lock()
+				fails = append(fails, *noRoom(ods))
+				mu.Unlock()
+				return
+			}
+			defer release()
 			found, err := readRetry(ctx, cfg.PracticeTimeout, func(ctx context.Context) ([]*fhir.Patient, error) { return h.Client.FindPatient(ctx, ep, nhs) })
 			var appts []*fhir.Appointment
 			if err == nil && len(found) > 0 {

@@ -24,8 +24,14 @@ type Directory interface {
 
 // Config tunes a Hub. Zero values get the defaults in brackets.
 type Config struct {
-	// Concurrency bounds the calls in flight at once across all practices (128).
+	// Concurrency bounds the calls in flight at once across all practices
+	// of one fan-out or hub-wide appointment list (128).
 	Concurrency int
+	// MaxInFlight bounds the calls in flight at once across everything the
+	// Hub runs together (4 × Concurrency): without it, ten searches at once
+	// over a 500-practice hub would open over a thousand connections. A call
+	// that finds no room by the deadline is its practice's timeout.
+	MaxInFlight int
 	// PracticeTimeout bounds each call to one practice, retry included (1.5s).
 	PracticeTimeout time.Duration
 	// Deadline bounds a whole fan-out (2.5s, inside the spec's 3-second limit).
@@ -39,6 +45,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Concurrency <= 0 {
 		c.Concurrency = 128
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 4 * c.Concurrency
 	}
 	if c.PracticeTimeout <= 0 {
 		c.PracticeTimeout = 1500 * time.Millisecond
@@ -65,6 +74,27 @@ type Hub struct {
 	Config  Config
 	// Now is the clock (tests move it).
 	Now func() time.Time
+
+	inflightOnce sync.Once
+	inflight     chan struct{}
+}
+
+// room waits for a place among the Hub's calls in flight (Config.MaxInFlight)
+// and returns its release, or false once ctx is done first.
+func (h *Hub) room(ctx context.Context) (func(), bool) {
+	h.inflightOnce.Do(func() { h.inflight = make(chan struct{}, h.Config.withDefaults().MaxInFlight) })
+	select {
+	case h.inflight <- struct{}{}:
+		return func() { <-h.inflight }, true
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+// noRoom is the failure of a practice whose call found no place among the
+// Hub's calls in flight before the deadline.
+func noRoom(ods string) *Failure {
+	return &Failure{ODS: ods, Reason: ReasonTimeout, Detail: "not reached before the overall deadline: the hub's calls in flight were all taken"}
 }
 
 // Query is a hub-wide slot search. Start and End bound the slots (each slot
@@ -278,6 +308,14 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		finish(nil, &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}, 0)
 		return
 	}
+	release, ok := h.room(ctx)
+	if !ok {
+		// No verdict on the practice: it was never asked.
+		h.Breaker.Release(ods)
+		finish(nil, noRoom(ods), 0)
+		return
+	}
+	defer release()
 	pctx, cancel := context.WithTimeout(ctx, cfg.PracticeTimeout)
 	defer cancel()
 	req := SlotRequest{Start: w.Start, End: w.End, OrgType: q.OrgType}

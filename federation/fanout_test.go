@@ -1,11 +1,17 @@
 package federation_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/federation/sim"
 )
 
 func TestSearchAllGood(t *testing.T) {
@@ -68,5 +74,87 @@ func TestLongRangeSplit(t *testing.T) {
 	}
 	if len(res.Slots) != len(one.Slots) || len(res.Slots) == 0 {
 		t.Fatalf("20 days gave %d slots, 14 days %d (the sim has 3 days)", len(res.Slots), len(one.Slots))
+	}
+}
+
+// peakTransport counts the requests in flight through it and keeps the peak.
+type peakTransport struct {
+	rt        http.RoundTripper
+	now, peak atomic.Int64
+}
+
+func (p *peakTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := p.now.Add(1)
+	defer p.now.Add(-1)
+	for {
+		old := p.peak.Load()
+		if n <= old || p.peak.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	resp, err := p.rt.RoundTrip(r)
+	if err == nil {
+		// Read the body here, so that a call counts until its answer is in.
+		b, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		err = rerr
+	}
+	return resp, err
+}
+
+// TestMaxInFlightAcrossFanOuts: fan-outs running together share the Hub's
+// bound on calls in flight (each alone would use up to Concurrency), every
+// practice still answers when there is time, and a practice that finds no
+// room before the deadline is reported as a timeout, not lost.
+func TestMaxInFlightAcrossFanOuts(t *testing.T) {
+	s, hub, _, hc := newFederation(t, 8, federation.Config{Concurrency: 8, MaxInFlight: 3, Deadline: 5 * time.Second})
+	for _, e := range s.Endpoints {
+		s.Injector.Set(e.ODS, sim.Faults{Latency: 40 * time.Millisecond})
+	}
+	pt := &peakTransport{rt: hc.Transport}
+	hub.Client = federation.NewGPConnect(testIdentity(), &http.Client{Transport: pt}, "")
+	start, end := tomorrow()
+	var wg sync.WaitGroup
+	results := make([]*federation.Result, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := hub.Search(context.Background(), "h", federation.Query{Start: start, End: end})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	if got := pt.peak.Load(); got > 3 || got < 2 {
+		t.Fatalf("peak calls in flight %d across 4 fan-outs of 8 practices, want at most MaxInFlight=3 (and more than 1)", got)
+	}
+	for i, res := range results {
+		if res == nil {
+			continue
+		}
+		if len(res.Failures) != 0 || len(res.Practices) != 8 {
+			t.Errorf("fan-out %d: %d practices, failures %v", i, len(res.Practices), res.Failures)
+		}
+	}
+
+	// With no time to wait for room, the waiting practices are timeouts.
+	short := &federation.Hub{Dir: hub.Dir, Client: hub.Client, Breaker: &federation.Breaker{},
+		Config: federation.Config{Concurrency: 8, MaxInFlight: 1, Deadline: 100 * time.Millisecond, PracticeTimeout: time.Second}}
+	res, err := short.Search(context.Background(), "h", federation.Query{Start: start, End: end})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Practices) != 8 || len(res.Failures) < 5 {
+		t.Fatalf("one call at a time, 40 ms each, 100 ms deadline: %d practices, %d failures, want 8 and most failed", len(res.Practices), len(res.Failures))
+	}
+	for _, f := range res.Failures {
+		if f.Reason != federation.ReasonTimeout {
+			t.Errorf("%s: %s (%s), want a timeout", f.ODS, f.Reason, f.Detail)
+		}
 	}
 }

@@ -79,12 +79,14 @@ func (c *identityConfig) identity() federation.Identity {
 // fanoutConfig bounds a fan-out.
 type fanoutConfig struct {
 	concurrency     int
+	maxInFlight     int
 	practiceTimeout time.Duration
 	deadline        time.Duration
 }
 
 func (c *fanoutConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&c.concurrency, "concurrency", envInt("SLOTBRIDGE_HUB_CONCURRENCY", 128), "most calls in flight at once")
+	fs.IntVar(&c.concurrency, "concurrency", envInt("SLOTBRIDGE_HUB_CONCURRENCY", 128), "most calls in flight at once in one fan-out")
+	fs.IntVar(&c.maxInFlight, "max-in-flight", envInt("SLOTBRIDGE_HUB_MAX_IN_FLIGHT", 0), "most calls in flight at once across all the hub's fan-outs together (0 = 4 x --concurrency)")
 	fs.DurationVar(&c.practiceTimeout, "practice-timeout", envDuration("SLOTBRIDGE_HUB_PRACTICE_TIMEOUT", 1500*time.Millisecond), "deadline of each call to one practice (retry included)")
 	fs.DurationVar(&c.deadline, "deadline", envDuration("SLOTBRIDGE_HUB_DEADLINE", 2500*time.Millisecond), "deadline of the whole fan-out")
 }
@@ -92,7 +94,7 @@ func (c *fanoutConfig) register(fs *flag.FlagSet) {
 func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp string) *federation.Hub {
 	hc := federation.NewHTTPClient(c.concurrency)
 	return &federation.Hub{Dir: dir, Client: federation.NewGPConnect(id, hc, ssp), Breaker: &federation.Breaker{},
-		Config: federation.Config{Concurrency: c.concurrency, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}}
+		Config: federation.Config{Concurrency: c.concurrency, MaxInFlight: c.maxInFlight, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}}
 }
 
 func envInt(key string, def int) int {
