@@ -40,6 +40,11 @@ func ParseSpan(s string) (Span, error) {
 	if days > MaxSpanDays || rest > MaxSpanDays*24*time.Hour-time.Duration(days)*24*time.Hour {
 		return 0, fmt.Errorf("duration %q is longer than %d days", in, MaxSpanDays)
 	}
+	// The database keeps whole seconds: "500ms" would be stored as no
+	// embargo at all, so a fraction is refused rather than dropped.
+	if rest%time.Second != 0 {
+		return 0, fmt.Errorf("duration %q is not a whole number of seconds", in)
+	}
 	return Span(time.Duration(days)*24*time.Hour + rest), nil
 }
 

@@ -17,7 +17,7 @@ func TestParseSpan(t *testing.T) {
 			t.Errorf("ParseSpan(%q) = %v, %v; want %v", in, time.Duration(got), err, want)
 		}
 	}
-	for _, in := range []string{"213504d", "3661d", "3660d1h", "200000d", "2562047h", "-1d", "x"} {
+	for _, in := range []string{"213504d", "3661d", "3660d1h", "200000d", "2562047h", "-1d", "x", "1.5s", "500ms", "1d0.5s"} {
 		if got, err := admin.ParseSpan(in); err == nil {
 			t.Errorf("ParseSpan(%q) = %v, want an error", in, time.Duration(got))
 		}
@@ -28,4 +28,36 @@ func TestParseSpan(t *testing.T) {
 			t.Errorf("span %s seconds = %v, want an error", in, time.Duration(s))
 		}
 	}
+}
+
+// FuzzParseSpan: ParseSpan never panics; what it accepts is whole seconds
+// within MaxSpanDays (the database keeps seconds), and it reads back the
+// same from its String and from its JSON, so what an admin sees is what is
+// stored.
+func FuzzParseSpan(f *testing.F) {
+	for _, s := range []string{"14d", "1d12h", "90m", "2h30m", "0", "", "3660d", "1.5s", "500ms", "+1d", "1d-1h", "1dd", " 7d ", "1e3h", "0d0s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		sp, err := admin.ParseSpan(in)
+		if err != nil {
+			return
+		}
+		d := time.Duration(sp)
+		if d < 0 || d > admin.MaxSpanDays*24*time.Hour || d%time.Second != 0 {
+			t.Fatalf("ParseSpan(%q) = %v: want whole seconds from 0 to %d days", in, d, admin.MaxSpanDays)
+		}
+		back, err := admin.ParseSpan(sp.String())
+		if err != nil || back != sp {
+			t.Fatalf("ParseSpan(%q) = %v, written %q, read back %v, %v", in, d, sp.String(), time.Duration(back), err)
+		}
+		b, err := json.Marshal(sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var js admin.Span
+		if err := json.Unmarshal(b, &js); err != nil || js != sp {
+			t.Fatalf("ParseSpan(%q) = %v, JSON %s read back %v, %v", in, d, b, time.Duration(js), err)
+		}
+	})
 }
