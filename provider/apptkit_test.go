@@ -56,7 +56,7 @@ type apptEnv struct {
 	used   map[int64]bool // slots handed out by take
 }
 
-func newApptEnv(t *testing.T, eng storetest.Engine) *apptEnv {
+func newApptEnv(t testing.TB, eng storetest.Engine) *apptEnv {
 	t.Helper()
 	a := &apptEnv{env: newEnv(t, eng, time.Time{}), used: map[int64]bool{}}
 	a.prov.SetClock(func() time.Time { return time.Now().Add(time.Duration(a.offset.Load())) })

@@ -30,7 +30,7 @@ type unregistered struct {
 	next   int
 }
 
-func newUnregistered(t *testing.T, a *apptEnv) *unregistered {
+func newUnregistered(t testing.TB, a *apptEnv) *unregistered {
 	t.Helper()
 	var ps []person
 	err := a.st.DB().SelectContext(context.Background(), &ps, `SELECT nhs_number, family, given, gender, birth_date FROM pds_people
@@ -54,7 +54,7 @@ func firstOfList(col string) string {
 	return l[0]
 }
 
-func (u *unregistered) take(t *testing.T) person {
+func (u *unregistered) take(t testing.TB) person {
 	if u.next >= len(u.people) {
 		t.Fatal("out of unregistered people")
 	}

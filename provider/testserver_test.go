@@ -141,7 +141,7 @@ func TestProvider(t *testing.T) {
 // demo data is loaded for time.Now and the provider keeps the system clock;
 // otherwise both the data and the provider's clock are pinned to clock (the
 // JWT check always uses the real clock, as do the tokens the helpers mint).
-func newEnv(t *testing.T, eng storetest.Engine, clock time.Time) *env {
+func newEnv(t testing.TB, eng storetest.Engine, clock time.Time) *env {
 	t.Helper()
 	st := storetest.Open(t, eng)
 	now := clock

@@ -1,0 +1,97 @@
+package provider_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// FuzzWriteBodies sends arbitrary bodies, as JSON or XML, to the four write
+// interactions (book, amend, cancel, register patient) of a provider over
+// the demo data on SQLite; whatever is accepted stays, as it would in a real
+// practice. Every answer must be a success or a 4xx OperationOutcome with a
+// Spine code (a 500 would mean input that reached the database unchecked or
+// a panic), and after every request the appointment book must still hold:
+// no slot in two active appointments, and busy slots exactly the slots of
+// active appointments.
+func FuzzWriteBodies(f *testing.F) {
+	a := newApptEnv(f, storetest.Engines(false)[0])
+	pid := a.patientID(f, "9658218865")
+	booked := a.mustBook(f, newBooking(pid, a.take(f, "open", 1, 3*time.Hour, false)...))
+	// Amends go to booked and cancellations to toCancel, so that neither
+	// seed is spoilt by the other.
+	toCancel := a.mustBook(f, newBooking(pid, a.take(f, "open", 1, 3*time.Hour, false)...))
+	u := newUnregistered(f, a)
+
+	for _, xml := range []bool{false, true} {
+		f.Add(uint8(0), xml, encodeBody(f, newBooking(pid, a.take(f, "open", 1, 3*time.Hour, false)...), xml))
+		f.Add(uint8(0), xml, encodeBody(f, newBooking(pid, a.take(f, "own-practice", 2, 3*time.Hour, true)...), xml))
+		amend := *booked
+		amend.Description, amend.Comment = "Amended by the fuzzer", "a comment"
+		f.Add(uint8(1), xml, encodeBody(f, &amend, xml))
+		cancel := *toCancel
+		cancel.Status = "cancelled"
+		cancel.Extension = append(append([]fhir.Extension(nil), toCancel.Extension...),
+			fhir.Extension{URL: extCancelReason, ValueString: ptr("Fuzzed cancellation")})
+		f.Add(uint8(2), xml, encodeBody(f, &cancel, xml))
+		f.Add(uint8(3), xml, encodeBody(f, registerBody(u.take(f)), xml))
+	}
+	f.Add(uint8(0), false, []byte(`{"resourceType":"Appointment","slot":[{"reference":"Slot/1"},{"reference":"Slot/1"}]}`))
+	f.Add(uint8(0), false, []byte(`{"resourceType":"Appointment","contained":[{"resourceType":"Appointment","contained":[]}]}`))
+	f.Add(uint8(1), true, []byte(`<Appointment xmlns="http://hl7.org/fhir"><id value="1"/><status value="booked"/></Appointment>`))
+	f.Add(uint8(3), false, []byte(`{"resourceType":"Parameters","parameter":[{"name":"registerPatient","resource":{"resourceType":"Patient","birthDate":"2000-02-30"}}]}`))
+
+	type call struct{ method, path, iid string }
+	calls := []call{
+		{http.MethodPost, "Appointment", iidBook},
+		{http.MethodPut, "Appointment/" + booked.ID, iidAmend},
+		{http.MethodPut, "Appointment/" + toCancel.ID, iidCancel},
+		{http.MethodPost, "Patient/$gpc.registerpatient", iidRegister},
+	}
+	f.Fuzz(func(t *testing.T, kind uint8, xml bool, body []byte) {
+		c := calls[int(kind)%len(calls)]
+		ct := mediaJSONCT
+		if xml {
+			ct = mediaXMLCT
+		}
+		r := a.send(t, c.method, c.path, c.iid, scopePatWrite, body, ct, nil)
+		switch {
+		case r.status >= 500:
+			t.Fatalf("%s %s: %d %s", c.method, c.path, r.status, r.body)
+		case r.status >= 400:
+			var oo struct {
+				ResourceType string
+				Issue        []struct {
+					Details struct{ Coding []struct{ Code string } }
+				}
+			}
+			if err := json.Unmarshal(r.body, &oo); err != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 ||
+				len(oo.Issue[0].Details.Coding) == 0 || oo.Issue[0].Details.Coding[0].Code == "" {
+				t.Fatalf("%s %s: %d without an OperationOutcome carrying a Spine code: %s", c.method, c.path, r.status, r.body)
+			}
+		}
+		var dup, busy, active, activeBusy int
+		for _, q := range []struct {
+			dst *int
+			sql string
+		}{
+			{&dup, `SELECT COUNT(*) FROM (SELECT slot_id FROM appointment_slots WHERE active = TRUE GROUP BY slot_id HAVING COUNT(*) > 1) d`},
+			{&busy, `SELECT COUNT(*) FROM slots WHERE status = 'busy'`},
+			{&active, `SELECT COUNT(*) FROM appointment_slots WHERE active = TRUE`},
+			{&activeBusy, `SELECT COUNT(*) FROM appointment_slots s JOIN slots sl ON sl.id = s.slot_id WHERE s.active = TRUE AND sl.status = 'busy'`},
+		} {
+			if err := a.st.DB().GetContext(context.Background(), q.dst, q.sql); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if dup != 0 || busy != activeBusy || active != activeBusy {
+			t.Fatalf("after %s %s (%d): %d slots double-booked, %d busy, %d active bookings, %d of them on busy slots",
+				c.method, c.path, r.status, dup, busy, active, activeBusy)
+		}
+	})
+}
