@@ -21,13 +21,13 @@ func testIdentity() federation.Identity {
 
 // newFederation starts a simulated federation of n practices and a hub
 // over a fresh directory store holding hub "h" of every practice.
-func newFederation(t *testing.T, n int, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Client) {
+func newFederation(t testing.TB, n int, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Client) {
 	return newFederationOn(t, storetest.Engines(false)[0], n, cfg)
 }
 
 // newFederationOn is newFederation with both the providers' store and the
 // hub's directory on engine e.
-func newFederationOn(t *testing.T, e storetest.Engine, n int, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Client) {
+func newFederationOn(t testing.TB, e storetest.Engine, n int, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Client) {
 	t.Helper()
 	ctx := context.Background()
 	var provStore *store.Store

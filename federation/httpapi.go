@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,13 +43,38 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("/hub/", func(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, http.StatusNotFound, gpconnect.NoRecordFound, "Unknown hub path; search with GET /hub/{name}/Slot?start=...&end=...")
 	})
-	mux.HandleFunc("GET /admin/api/federation/directory", a.auth(true, a.listDirectory))
-	mux.HandleFunc("PUT /admin/api/federation/directory/{ods}", a.auth(true, a.putEndpoint))
-	mux.HandleFunc("POST /admin/api/federation/import", a.auth(true, a.importFile))
-	mux.HandleFunc("GET /admin/api/federation/hubs", a.auth(true, a.listHubs))
-	mux.HandleFunc("POST /admin/api/federation/hubs", a.auth(true, a.createHub))
-	mux.HandleFunc("PUT /admin/api/federation/hubs/{name}/members/{ods}", a.auth(true, a.addMember))
-	mux.HandleFunc("DELETE /admin/api/federation/hubs/{name}/members/{ods}", a.auth(true, a.removeMember))
+	// The management routes, by path and method. Any other method on one of
+	// these paths is a JSON 405 naming the allowed ones, and any other path
+	// under the prefix a JSON 404, as in the practice admin API (the mux's
+	// own answers are plain text).
+	const adm = "/admin/api/federation"
+	routes := []struct {
+		path    string
+		methods map[string]http.HandlerFunc
+	}{
+		{adm + "/directory", map[string]http.HandlerFunc{"GET": a.listDirectory}},
+		{adm + "/directory/{ods}", map[string]http.HandlerFunc{"PUT": a.putEndpoint}},
+		{adm + "/import", map[string]http.HandlerFunc{"POST": a.importFile}},
+		{adm + "/hubs", map[string]http.HandlerFunc{"GET": a.listHubs, "POST": a.createHub}},
+		{adm + "/hubs/{name}/members/{ods}", map[string]http.HandlerFunc{"PUT": a.addMember, "DELETE": a.removeMember}},
+	}
+	for _, rt := range routes {
+		var allowed []string
+		for m, h := range rt.methods {
+			mux.HandleFunc(m+" "+rt.path, a.auth(true, h))
+			allowed = append(allowed, m)
+		}
+		slices.Sort(allowed)
+		allow := strings.Join(allowed, ", ")
+		mux.HandleFunc(rt.path, a.auth(true, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method_not_allowed",
+				"message": "method " + r.Method + " is not allowed here (allowed: " + allow + ")"})
+		}))
+	}
+	mux.HandleFunc(adm+"/", a.auth(true, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": string(scheduling.ENOTFOUND), "message": "no federation API at " + r.URL.Path})
+	}))
 	return mux
 }
 

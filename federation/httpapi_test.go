@@ -128,6 +128,17 @@ func TestHubAPI(t *testing.T) {
 		if st, b := do("DELETE", "/admin/api/federation/hubs/pcn2/members/A20047", ""); st != 404 {
 			t.Fatalf("remove twice: %d %s", st, b)
 		}
+		// Unknown paths and methods answer in JSON too, a 405 with Allow.
+		for _, c := range []struct {
+			method, path string
+			status       int
+		}{{"GET", "/admin/api/federation/nothing", 404}, {"PATCH", "/admin/api/federation/hubs", 405}, {"GET", "/admin/api/federation/import", 405}} {
+			st, b := do(c.method, c.path, "")
+			var e struct{ Error, Message string }
+			if st != c.status || json.Unmarshal([]byte(b), &e) != nil || e.Error == "" {
+				t.Errorf("%s %s: %d %s, want %d with a JSON error", c.method, c.path, st, b, c.status)
+			}
+		}
 	})
 	t.Run("ErrTokenRequired", func(t *testing.T) {
 		api.Token = "s3cret"
