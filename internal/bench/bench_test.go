@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -131,15 +130,15 @@ func TestBookRun(t *testing.T) {
 			if err != nil || n == 0 {
 				t.Fatalf("Release: %d cancelled, %v", n, err)
 			}
-			if ok, msg, err := CheckBookings(context.Background(), st); err != nil || !ok || !strings.Contains(msg, "(0 active bookings)") {
-				t.Fatalf("after Release: ok=%v %s %v", ok, msg, err)
+			if c, err := st.CheckBook(context.Background()); err != nil || !c.OK() || c.ActiveBookings != 0 {
+				t.Fatalf("after Release: %s %v", c, err)
 			}
 			// The check must catch a busy slot that no booking holds.
 			if _, err := st.DB().Exec(`UPDATE slots SET status = 'busy' WHERE id = (SELECT MIN(id) FROM slots WHERE status = 'free')`); err != nil {
 				t.Fatal(err)
 			}
-			if ok, msg, err := CheckBookings(context.Background(), st); err != nil || ok {
-				t.Fatalf("CheckBookings after breaking a slot: ok=%v %s %v", ok, msg, err)
+			if c, err := st.CheckBook(context.Background()); err != nil || c.OK() || c.BusyWithoutBooking != 1 {
+				t.Fatalf("CheckBook after breaking a slot: %s %v", c, err)
 			}
 		})
 	}

@@ -192,11 +192,11 @@ func RunBook(ctx context.Context, st *store.Store, target string, ds *Dataset, o
 	}
 	lb.Close()
 	prov.Close()
-	ok, msg, err := CheckBookings(ctx, st)
+	check, err := st.CheckBook(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows = append(rows, Row{Bench: "book", Target: target, Case: "after run", Metric: "invariants", Goal: msg, Pass: boolp(ok)})
+	rows = append(rows, Row{Bench: "book", Target: target, Case: "after run", Metric: "invariants", Goal: check.String(), Pass: boolp(check.OK())})
 	if opt.Release && st.Engine() == store.EnginePostgres {
 		// (SQLite --quick runs in a fresh temporary database.)
 		n, err := Release(ctx, st, ds)
@@ -254,30 +254,4 @@ func Release(ctx context.Context, st *store.Store, ds *Dataset) (int, error) {
 		}
 	}
 	return int(done.Load()), first
-}
-
-// CheckBookings runs the zero-duplicates checks: no slot has two active
-// appointments, and busy slots are exactly the slots of active appointments.
-// The second check is done by counting (busy slots, active bookings, and
-// active bookings on busy slots, joined through the slots' primary key) so
-// it stays linear on millions of slots.
-func CheckBookings(ctx context.Context, st *store.Store) (bool, string, error) {
-	var dup, busy, active, activeBusy int
-	db := st.DB()
-	for _, c := range []struct {
-		dst *int
-		q   string
-	}{
-		{&dup, `SELECT COUNT(*) FROM (SELECT slot_id FROM appointment_slots WHERE active = TRUE GROUP BY slot_id HAVING COUNT(*) > 1) d`},
-		{&busy, `SELECT COUNT(*) FROM slots WHERE status = 'busy'`},
-		{&active, `SELECT COUNT(*) FROM appointment_slots WHERE active = TRUE`},
-		{&activeBusy, `SELECT COUNT(*) FROM appointment_slots a JOIN slots s ON s.id = a.slot_id WHERE a.active = TRUE AND s.status = 'busy'`},
-	} {
-		if err := db.GetContext(ctx, c.dst, c.q); err != nil {
-			return false, "", err
-		}
-	}
-	busyNoAppt, apptNotBusy := busy-activeBusy, active-activeBusy
-	ok := dup == 0 && busyNoAppt == 0 && apptNotBusy == 0
-	return ok, fmt.Sprintf("%d double-booked slots, %d busy without booking, %d booked not busy (%d active bookings)", dup, busyNoAppt, apptNotBusy, active), nil
 }

@@ -65,18 +65,8 @@ func checkBookings(t *testing.T, st *store.Store, b *bookings, description, trac
 		}
 	}
 
-	var dup, busyFree, freeBusy int
-	must := func(dst *int, q string) {
-		if err := db.GetContext(ctx, dst, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(&dup, `SELECT COUNT(*) FROM (SELECT slot_id FROM appointment_slots WHERE active = TRUE GROUP BY slot_id HAVING COUNT(*) > 1) d`)
-	must(&busyFree, `SELECT COUNT(*) FROM slots s WHERE s.status = 'busy'
-		AND NOT EXISTS (SELECT 1 FROM appointment_slots a WHERE a.slot_id = s.id AND a.active = TRUE)`)
-	must(&freeBusy, `SELECT COUNT(*) FROM appointment_slots a JOIN slots s ON s.id = a.slot_id WHERE a.active = TRUE AND s.status <> 'busy'`)
-	if dup != 0 || busyFree != 0 || freeBusy != 0 {
-		t.Errorf("slots with two active bookings: %d; busy slots without a booking: %d; bookings on slots not busy: %d", dup, busyFree, freeBusy)
+	if c, err := st.CheckBook(ctx); err != nil || !c.OK() {
+		t.Errorf("appointment book: %s %v", c, err)
 	}
 
 	var audited []string

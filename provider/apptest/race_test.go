@@ -176,24 +176,7 @@ func TestNoDoubleBooking(t *testing.T) {
 // active appointment slots match one for one.
 func checkInvariants(t *testing.T, st *store.Store) {
 	t.Helper()
-	ctx := context.Background()
-	var dup int
-	if err := st.DB().GetContext(ctx, &dup, `SELECT COUNT(*) FROM (SELECT slot_id FROM appointment_slots WHERE active = TRUE GROUP BY slot_id HAVING COUNT(*) > 1) d`); err != nil {
-		t.Fatal(err)
-	}
-	if dup != 0 {
-		t.Errorf("%d slots have two active appointments", dup)
-	}
-	var busyNoAppt, apptNotBusy int
-	if err := st.DB().GetContext(ctx, &busyNoAppt, `SELECT COUNT(*) FROM slots s WHERE s.status = 'busy'
-		AND NOT EXISTS (SELECT 1 FROM appointment_slots a WHERE a.slot_id = s.id AND a.active = TRUE)`); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.DB().GetContext(ctx, &apptNotBusy, `SELECT COUNT(*) FROM appointment_slots a JOIN slots s ON s.id = a.slot_id
-		WHERE a.active = TRUE AND s.status <> 'busy'`); err != nil {
-		t.Fatal(err)
-	}
-	if busyNoAppt != 0 || apptNotBusy != 0 {
-		t.Errorf("busy slots without appointment: %d; active bookings on non-busy slots: %d", busyNoAppt, apptNotBusy)
+	if c, err := st.CheckBook(context.Background()); err != nil || !c.OK() {
+		t.Errorf("appointment book: %s %v", c, err)
 	}
 }
