@@ -160,13 +160,17 @@ func DecodeJSON(data []byte, want string) (Resource, error) {
 // DecodeJSONStrict is DecodeJSON for a request body: a member of a resource
 // (the root, a contained one, a parameter's; not of their parts) that its
 // type does not define is an error, as the GP Connect test pack expects of a
-// booking or registration sent with an extra field.
+// booking or registration sent with an extra field, and so is a string that
+// holds a control character FHIR strings may not (see CheckStrings).
 func DecodeJSONStrict(data []byte, want string) (Resource, error) {
 	r, err := DecodeJSON(data, want)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkMembers(data, 0); err != nil {
+		return nil, err
+	}
+	if err := CheckStrings(r); err != nil {
 		return nil, err
 	}
 	return r, nil

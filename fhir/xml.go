@@ -95,9 +95,17 @@ func DecodeXML(data []byte, want string) (Resource, error) {
 // DecodeXMLStrict is DecodeXML for a request body: an element of a resource
 // (the root, a contained one, a parameter's; not of their parts) that its
 // type does not define is an error, as the GP Connect test pack expects of a
-// booking or registration sent with an extra field.
+// booking or registration sent with an extra field, and so is a string that
+// holds a control character FHIR strings may not (see CheckStrings).
 func DecodeXMLStrict(data []byte, want string) (Resource, error) {
-	return decodeXML(data, want, true)
+	r, err := decodeXML(data, want, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckStrings(r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func decodeXML(data []byte, want string, strict bool) (Resource, error) {

@@ -10,9 +10,11 @@ package provider
 import (
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func FuzzSlotQuery(f *testing.F) {
@@ -43,9 +45,22 @@ func FuzzSlotQuery(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, qerr := parseQuery(raw) // a bad escape still yields the pairs before it
-		// parseQuery is url.ParseQuery except that a raw ';' is data.
-		if want, werr := url.ParseQuery(raw); !strings.Contains(raw, ";") && (werr == nil) != (qerr == nil) ||
-			werr == nil && qerr == nil && !reflect.DeepEqual(q, want) {
+		// parseQuery is url.ParseQuery except that a raw ';' is data and a
+		// control character or invalid UTF-8 in a decoded name or value is
+		// an error.
+		want, werr := url.ParseQuery(raw)
+		ctl := false
+		for k, vs := range want {
+			bad := func(s string) bool { return hasControl(s) || !utf8.ValidString(s) }
+			ctl = ctl || bad(k) || slices.ContainsFunc(vs, bad)
+		}
+		switch {
+		case strings.Contains(raw, ";"):
+		case ctl:
+			if qerr == nil {
+				t.Fatalf("parseQuery(%q) = %v accepted a control character", raw, q)
+			}
+		case (werr == nil) != (qerr == nil) || werr == nil && qerr == nil && !reflect.DeepEqual(q, want):
 			t.Fatalf("parseQuery(%q) = %v, %v; url.ParseQuery = %v, %v", raw, q, qerr, want, werr)
 		}
 		sq, err := parseSlotQuery(q)

@@ -11,6 +11,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 )
 
@@ -372,6 +373,9 @@ func (r *rawClaims) str(idx int) (string, *Error) {
 	if s == "" {
 		return "", badRequest("JWT claim " + claimNames[idx] + " is empty")
 	}
+	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
+		return "", badRequest("JWT claim " + claimNames[idx] + " holds a control character")
+	}
 	return s, nil
 }
 
@@ -494,6 +498,16 @@ func (v *Verifier) claims(p string) (*Claims, *Error) {
 	for _, idx := range [...]int{cDevice, cOrg, cPract} {
 		if e := r.resErr[idx]; e != nil {
 			return nil, e
+		}
+	}
+	// A FHIR string may hold no control character but tab, CR and LF
+	// (and these values reach the audit trail).
+	for _, res := range [...]struct {
+		name string
+		r    fhir.Resource
+	}{{claimNames[cDevice], &c.Device}, {claimNames[cOrg], &c.Organization}, {claimNames[cPract], &c.Practitioner}} {
+		if err := fhir.CheckStrings(res.r); err != nil {
+			return nil, invalidResource("JWT claim " + res.name + " is not a valid FHIR resource: " + err.Error())
 		}
 	}
 	if c.Subject != c.Practitioner.ID {

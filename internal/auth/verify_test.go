@@ -102,6 +102,17 @@ func replaceIn(old, new string) func(testing.TB) string {
 }
 
 var verifyCases = []verifyCase{
+	// Control characters: a claim cannot hold one, a FHIR string in a
+	// resource claim neither (tab, CR and LF aside), and PostgreSQL text
+	// cannot store a NUL.
+	{"bad: NUL in iss", claims(func(m map[string]any) { m["iss"] = "https://x\x00" }), bad},
+	{"bad: control character in sub", claims(func(m map[string]any) { m["sub"] = "1\x01"; obj(m, "requesting_practitioner")["id"] = "1\x01" }), bad},
+	{"invalid: NUL in requesting_organization.name", org(func(o map[string]any) { o["name"] = "GP\x00" }), inv},
+	{"invalid: NUL in requesting_device.model", device(func(d map[string]any) { d["model"] = "v\x00" }), inv},
+	{"invalid: control character in practitioner family", pract(func(p map[string]any) {
+		p["name"] = []any{map[string]any{"family": "A\x1b", "given": []any{"B"}}}
+	}), inv},
+	{"valid: tab in requesting_organization.name", org(func(o map[string]any) { o["name"] = "GP\tConnect" }), ok},
 	// Valid tokens.
 	{"valid: test-pack default token", defaultToken, ok},
 	{"valid: header members reordered", rawHeader(`{"typ":"JWT","alg":"none"}`, ""), ok},
