@@ -49,11 +49,26 @@ func (a *auditor) run() {
 		if b, ok := a.st.(bulkAuditor); ok {
 			write = b.AuditBulk
 		}
-		for attempt := 0; ; attempt++ {
+		try := func(recs []scheduling.AuditRecord) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := write(ctx, batch)
-			cancel()
+			defer cancel()
+			return write(ctx, recs)
+		}
+		for attempt := 0; ; attempt++ {
+			err := try(batch)
 			if err == nil {
+				break
+			}
+			if scheduling.ErrorCode(err) == scheduling.EINVALID {
+				// The database refuses something these records hold: a retry
+				// cannot help, and the one bad record must not cost the
+				// others theirs. Write them one by one and drop only what is
+				// refused again.
+				for _, r := range batch {
+					if err := try([]scheduling.AuditRecord{r}); err != nil {
+						a.log.Error("audit record refused by the database; dropped", "err", err, "trace", r.TraceID, "interaction", r.Interaction)
+					}
+				}
 				break
 			}
 			a.log.Error("audit write failed; retrying", "err", err, "records", len(batch))

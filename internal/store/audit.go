@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -32,8 +34,21 @@ const auditInsert = `INSERT INTO audit (at, trace_id, interaction, method, path,
 	req_org, req_practitioner, req_device, status, spine_code, resource_ids, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func auditArgs(a *scheduling.AuditRecord) []any {
-	return []any{a.At.UnixMicro(), a.TraceID, a.Interaction, a.Method, a.Path, a.PracticeODS, a.FromASID, a.ToASID, a.RequestingOrg,
-		a.RequestingUser, a.RequestingDevice, a.Status, a.SpineCode, a.ResourceIDs, a.Duration.Microseconds()}
+	t := auditText
+	return []any{a.At.UnixMicro(), t(a.TraceID), t(a.Interaction), t(a.Method), t(a.Path), t(a.PracticeODS), t(a.FromASID), t(a.ToASID),
+		t(a.RequestingOrg), t(a.RequestingUser), t(a.RequestingDevice), a.Status, t(a.SpineCode), t(a.ResourceIDs), a.Duration.Microseconds()}
+}
+
+// auditText makes a value storable in any engine's text column: PostgreSQL
+// refuses a NUL and invalid UTF-8, which a request can carry (a JSON token
+// claim "\u0000", a path segment %FF). The audit records what was asked,
+// whatever it was, so such a value is kept with U+FFFD in place of the bad
+// bytes rather than fail the write (and, for a command, the command with it).
+func auditText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // Audit appends one record. The table refuses updates and deletes.

@@ -159,6 +159,16 @@ func slotInsertSQL(n int) string {
 // auditCols are the audit columns AuditBulk writes, in order.
 const auditCols = `at, trace_id, interaction, method, path, practice_ods, from_asid, to_asid, req_org, req_practitioner, req_device, status, spine_code, resource_ids, duration_us`
 
+// auditErr marks an audit write the database refused for what the records
+// hold (SQLSTATE class 22, a data exception) as EINVALID, so the writer
+// knows a retry cannot help; anything else may pass (the database restarting).
+func auditErr(err error) error {
+	if strings.HasPrefix(sqlState(err), "22") {
+		return scheduling.Errorf(scheduling.EINVALID, "store: audit: the database refused a record: %v", err)
+	}
+	return fmt.Errorf("store: audit: %w", err)
+}
+
 // AuditBulk appends records like AuditBatch, atomically, but with multi-row
 // INSERTs: the provider's audit writer sends every request's record in
 // batches, and one statement per record was a round trip per request. A batch
@@ -171,7 +181,7 @@ func (s *Store) AuditBulk(ctx context.Context, recs []scheduling.AuditRecord) er
 	if len(recs) <= bulkRows {
 		q, args := auditRowsInsert(recs)
 		if _, err := s.w.ExecContext(ctx, s.w.Rebind(q), args...); err != nil {
-			return fmt.Errorf("store: audit: %w", err)
+			return auditErr(err)
 		}
 		return nil
 	}
@@ -179,7 +189,7 @@ func (s *Store) AuditBulk(ctx context.Context, recs []scheduling.AuditRecord) er
 		for lo := 0; lo < len(recs); lo += bulkRows {
 			q, args := auditRowsInsert(recs[lo:min(lo+bulkRows, len(recs))])
 			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
-				return fmt.Errorf("store: audit: %w", err)
+				return auditErr(err)
 			}
 		}
 		return nil
