@@ -16,24 +16,33 @@ import (
 )
 
 // FuzzAdminAPI sends arbitrary methods, paths and bodies, with a valid
-// token, to the admin API over the demo data (on SQLite; each fuzzing
-// process has its own database, and the changes that succeed pile up, as
-// an admin's would). Bad input must get a 4xx with a JSON error: never a
+// token, to the admin API over the demo data, on SQLite and, when
+// SLOTBRIDGE_TEST_DATABASE_URL is set, on PostgreSQL too (each input goes to
+// both; each fuzzing process has its own databases, and the changes that
+// succeed pile up, as an admin's would). Bad input must get a 4xx with a JSON error: never a
 // panic (the handler would turn it into a 500) and never a 500, which here
 // would mean a database error that the input provoked and nobody mapped.
 func FuzzAdminAPI(f *testing.F) {
 	ctx := context.Background()
-	st := storetest.Open(f, storetest.Engines(false)[0])
-	if err := demo.Load(ctx, st, time.Now(), 10*24*time.Hour); err != nil {
-		f.Fatal(err)
+	type target struct {
+		name string
+		h    http.Handler
+		tok  string
 	}
-	svc := admin.New(st)
-	svc.Horizon = 10 * 24 * time.Hour
-	tok, _, err := svc.CreateToken(ctx, admin.Actor{Name: "cli:fuzz"}, "A20047", "fuzz")
-	if err != nil {
-		f.Fatal(err)
+	var targets []target
+	for _, e := range storetest.Engines(false) {
+		st := storetest.Open(f, e)
+		if err := demo.Load(ctx, st, time.Now(), 10*24*time.Hour); err != nil {
+			f.Fatal(err)
+		}
+		svc := admin.New(st)
+		svc.Horizon = 10 * 24 * time.Hour
+		tok, _, err := svc.CreateToken(ctx, admin.Actor{Name: "cli:fuzz"}, "A20047", "fuzz")
+		if err != nil {
+			f.Fatal(err)
+		}
+		targets = append(targets, target{e.Name, admin.NewHandler(svc, slog.New(slog.DiscardHandler)), tok})
 	}
-	h := admin.NewHandler(svc, slog.New(slog.DiscardHandler))
 	methods := []string{"GET", "POST", "PATCH", "PUT", "DELETE"}
 
 	f.Add(uint8(1), "profiles", `{"name":"fz","bookable":true,"org_types":["urgent-care"],"ods_codes":["A81001"],"cap":3,"booking_window":"14d","embargo":"2h"}`)
@@ -55,24 +64,30 @@ func FuzzAdminAPI(f *testing.F) {
 	f.Add(uint8(0), "audit?limit=-1", ``)
 	f.Add(uint8(0), "slots/%2e%2e", ``)
 	f.Add(uint8(1), "profiles", `[`)
+	// Text PostgreSQL cannot hold.
+	f.Add(uint8(1), "services", `{"dos_id":"20000\u0000","name":"n\u0000"}`)
+	f.Add(uint8(1), "profiles", `{"name":"p","ods_codes":["A\u000081001"],"org_types":["urgent\u0000care"],"release_time":"08:0\u0000"}`)
+	f.Add(uint8(0), "explain?start=2026-12-01&end=2026-12-02&org_type=%00&consumer_ods=%FF", ``)
 	f.Add(uint8(1), "profiles", `{"name":"a","name":"b","extra":1}`)
 
 	f.Fuzz(func(t *testing.T, m uint8, path, body string) {
-		req, err := http.NewRequest(methods[int(m)%len(methods)], "http://admin.test/admin/api/practices/A20047/"+path, strings.NewReader(body))
-		if err != nil {
-			return // not a request a client could send
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		switch {
-		case rec.Code >= 500:
-			t.Fatalf("%s %s %q: %d %s", req.Method, path, body, rec.Code, rec.Body)
-		case rec.Code >= 300 && rec.Code < 400:
-			// net/http's mux redirects an unclean path (/a/../b) before any handler runs.
-		case !json.Valid(rec.Body.Bytes()):
-			t.Fatalf("%s %s %q: %d with a body that is not JSON: %q", req.Method, path, body, rec.Code, rec.Body)
+		for _, tg := range targets {
+			req, err := http.NewRequest(methods[int(m)%len(methods)], "http://admin.test/admin/api/practices/A20047/"+path, strings.NewReader(body))
+			if err != nil {
+				return // not a request a client could send
+			}
+			req.Header.Set("Authorization", "Bearer "+tg.tok)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			tg.h.ServeHTTP(rec, req)
+			switch {
+			case rec.Code >= 500:
+				t.Fatalf("%s: %s %s %q: %d %s", tg.name, req.Method, path, body, rec.Code, rec.Body)
+			case rec.Code >= 300 && rec.Code < 400:
+				// net/http's mux redirects an unclean path (/a/../b) before any handler runs.
+			case !json.Valid(rec.Body.Bytes()):
+				t.Fatalf("%s: %s %s %q: %d with a body that is not JSON: %q", tg.name, req.Method, path, body, rec.Code, rec.Body)
+			}
 		}
 	})
 }
