@@ -9,21 +9,34 @@ import (
 	"time"
 
 	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
 // FuzzHubAPI sends any method, path, query and body, with the API token, to
 // the hub API and the federation admin API over a simulated hub of two
-// practices (real providers on loopback). Every answer must be a 2xx or 4xx
+// practices (real providers on loopback), with the directory on SQLite and,
+// when SLOTBRIDGE_TEST_DATABASE_URL is set, on PostgreSQL too (each input
+// goes to both). Every answer must be a 2xx or 4xx
 // in JSON (a FHIR Bundle or OperationOutcome for searches): a 500 here would
 // be input that reached the store or the fan-out unchecked. Endpoints the
 // fuzzer saves point the hub anywhere, so calls to them are cut short by a
 // small deadline.
 func FuzzHubAPI(f *testing.F) {
-	s, hub, dir, _ := newFederation(f, 2, federation.Config{PracticeTimeout: 200 * time.Millisecond, Deadline: 300 * time.Millisecond})
-	api := &federation.API{Hub: hub, Store: dir, Token: "fuzz-token"}
-	h := api.Handler()
+	type target struct {
+		name string
+		h    http.Handler
+	}
+	var targets []target
+	var ods string
+	for i, e := range storetest.Engines(false) {
+		s, hub, dir, _ := newFederationOn(f, e, 2, federation.Config{PracticeTimeout: 200 * time.Millisecond, Deadline: 300 * time.Millisecond})
+		api := &federation.API{Hub: hub, Store: dir, Token: "fuzz-token"}
+		targets = append(targets, target{e.Name, api.Handler()})
+		if i == 0 {
+			ods = s.Endpoints[0].ODS
+		}
+	}
 	methods := []string{"GET", "POST", "PUT", "DELETE", "PATCH"}
-	ods := s.Endpoints[0].ODS
 
 	f.Add(uint8(0), "hub/h/Slot?start=today&end=%2B3d&org-type=urgent-care&channel=Telephone,In-person&role=R0260", "")
 	f.Add(uint8(0), "hub/h/Slot?start=2026-13-01&end=yesterday", "")
@@ -37,25 +50,31 @@ func FuzzHubAPI(f *testing.F) {
 	f.Add(uint8(2), "admin/api/federation/hubs/pcn2/members/"+ods, "")
 	f.Add(uint8(3), "admin/api/federation/hubs/h/members/"+ods, "")
 	f.Add(uint8(1), "admin/api/federation/hubs", `[`)
+	// Text PostgreSQL cannot hold.
+	f.Add(uint8(2), "admin/api/federation/directory/A%0047", `{"serviceRoot":"http://127.0.0.1:1/X/STU3/1/gpconnect","asid":"9\u0000"}`)
+	f.Add(uint8(1), "admin/api/federation/hubs", `{"name":"h\u0000","members":["%FF"]}`)
+	f.Add(uint8(0), "hub/h%00/Slot?start=today&end=tomorrow&practice=%FF", "")
 
 	f.Fuzz(func(t *testing.T, m uint8, path, body string) {
-		req, err := http.NewRequest(methods[int(m)%len(methods)], "http://127.0.0.1/"+path, strings.NewReader(body))
-		if err != nil {
-			return // not a request a client could send
-		}
-		req.Header.Set("Authorization", "Bearer fuzz-token")
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		switch {
-		case rec.Code >= 500:
-			t.Fatalf("%s /%s %q: %d %s", req.Method, path, body, rec.Code, rec.Body)
-		case rec.Code >= 300 && rec.Code < 400:
-			// net/http's mux redirects an unclean path before any handler runs.
-		case rec.Code == http.StatusNotFound && !strings.HasPrefix(req.URL.Path, "/hub/") && !strings.HasPrefix(req.URL.Path, "/admin/api/federation/"):
-			// Outside the API's mounts: serve sends it elsewhere.
-		case rec.Code != http.StatusNoContent && !json.Valid(rec.Body.Bytes()):
-			t.Fatalf("%s /%s %q: %d with a body that is not JSON: %q", req.Method, path, body, rec.Code, rec.Body)
+		for _, tg := range targets {
+			req, err := http.NewRequest(methods[int(m)%len(methods)], "http://127.0.0.1/"+path, strings.NewReader(body))
+			if err != nil {
+				return // not a request a client could send
+			}
+			req.Header.Set("Authorization", "Bearer fuzz-token")
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			tg.h.ServeHTTP(rec, req)
+			switch {
+			case rec.Code >= 500:
+				t.Fatalf("%s: %s /%s %q: %d %s", tg.name, req.Method, path, body, rec.Code, rec.Body)
+			case rec.Code >= 300 && rec.Code < 400:
+				// net/http's mux redirects an unclean path before any handler runs.
+			case rec.Code == http.StatusNotFound && !strings.HasPrefix(req.URL.Path, "/hub/") && !strings.HasPrefix(req.URL.Path, "/admin/api/federation/"):
+				// Outside the API's mounts: serve sends it elsewhere.
+			case rec.Code != http.StatusNoContent && !json.Valid(rec.Body.Bytes()):
+				t.Fatalf("%s: %s /%s %q: %d with a body that is not JSON: %q", tg.name, req.Method, path, body, rec.Code, rec.Body)
+			}
 		}
 	})
 }

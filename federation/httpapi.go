@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
@@ -95,6 +96,17 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 			a.deny(w, admin, http.StatusForbidden, "set SLOTBRIDGE_HUB_API_TOKEN to use the hub API from another host or through a proxy")
 			return
 		}
+		// No hub, practice or endpoint is named with a control character or
+		// bytes that are not UTF-8 (and the directory on PostgreSQL could
+		// not even look one up).
+		if !plainText(r.URL.Path) {
+			if admin {
+				writeJSON(w, http.StatusNotFound, map[string]string{"error": string(scheduling.ENOTFOUND), "message": "no such hub, member or endpoint"})
+			} else {
+				writeOutcome(w, http.StatusNotFound, gpconnect.NoRecordFound, "No such hub")
+			}
+			return
+		}
 		h(w, r)
 	}
 }
@@ -141,6 +153,14 @@ func loopback(remote string) bool {
 func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := time.Now()
+	// No parameter can hold a control character or bytes that are not
+	// UTF-8 (auth has refused such a path already).
+	for k, vs := range q {
+		if !plainText(k) || slices.ContainsFunc(vs, func(v string) bool { return !plainText(v) }) {
+			writeOutcome(w, http.StatusBadRequest, gpconnect.BadRequest, "A query parameter holds a control character or is not UTF-8")
+			return
+		}
+	}
 	var probs []string
 	for _, k := range []string{"start", "end"} {
 		if len(q[k]) != 1 {
@@ -195,6 +215,11 @@ func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// plainText reports whether s is UTF-8 with no control character.
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // splitParams accepts repeated and comma-separated values.
