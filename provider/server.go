@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -150,6 +151,11 @@ func (s *Server) forgetPractice(ods string) {
 }
 
 func (s *Server) practice(ctx context.Context, ods string) (*scheduling.Organisation, error) {
+	if hasControl(ods) || !utf8.ValidString(ods) {
+		// No ODS code holds these, and PostgreSQL could not even compare
+		// them as text: no such practice.
+		return nil, scheduling.NotFound("organisation", "no practice with that ODS code")
+	}
 	now := time.Now()
 	// The epoch is read before the organisation, so a change committed
 	// while it is read leaves the entry stale at once.

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -60,7 +61,16 @@ func New(st *store.Store) *Service {
 // practice gets EFORBIDDEN, and so does one asking for an unknown ODS code,
 // so a token cannot probe which practices exist.
 func (s *Service) practice(ctx context.Context, a Actor, ods string) (*scheduling.Organisation, error) {
-	org, err := s.st.OrganisationByODS(ctx, strings.ToUpper(strings.TrimSpace(ods)))
+	code := strings.ToUpper(strings.TrimSpace(ods))
+	var org *scheduling.Organisation
+	var err error
+	if hasControl(code) || !utf8.ValidString(code) {
+		// No ODS code holds these, and PostgreSQL could not even compare
+		// them as text.
+		err = scheduling.NotFound("organisation", "no organisation with that ODS code")
+	} else {
+		org, err = s.st.OrganisationByODS(ctx, code)
+	}
 	if err != nil {
 		if scheduling.ErrorCode(err) == scheduling.ENOTFOUND && a.PracticeID != 0 {
 			return nil, scheduling.Errorf(scheduling.EFORBIDDEN, "this token does not administer practice %q", ods)
