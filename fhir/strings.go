@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 // FHIR STU3 strings match [ \r\n\t\S]+: no control character but tab, CR
@@ -15,7 +16,7 @@ import (
 
 // CheckStrings returns an error naming the first string element of r (its
 // path, and the character) that holds a control character other than tab,
-// CR or LF. The strict decoders apply it; a resource decoded otherwise (a
+// CR or LF, or is not valid UTF-8. The strict decoders apply it; a resource decoded otherwise (a
 // token's claims) can be checked with it.
 func CheckStrings(r Resource) error {
 	if isNilResource(r) {
@@ -29,6 +30,11 @@ func walkStrings(v reflect.Value, path string) error {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return nil
+		}
+		if v.Kind() == reflect.Interface {
+			if r, ok := v.Interface().(Resource); ok && !isNilResource(r) {
+				path += "[" + r.GetResourceType() + "]" // a contained or wrapped resource
+			}
 		}
 		if raw, ok := v.Interface().(*RawResource); ok {
 			var doc any
@@ -83,6 +89,9 @@ func walkStrings(v reflect.Value, path string) error {
 }
 
 func checkString(s, path string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("fhir: %s is not valid UTF-8", path)
+	}
 	for _, c := range s {
 		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
 			return fmt.Errorf("fhir: %s holds the control character U+%04X, which a FHIR string may not", path, c)

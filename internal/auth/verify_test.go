@@ -113,6 +113,9 @@ var verifyCases = []verifyCase{
 		p["name"] = []any{map[string]any{"family": "A\x1b", "given": []any{"B"}}}
 	}), inv},
 	{"valid: tab in requesting_organization.name", org(func(o map[string]any) { o["name"] = "GP\tConnect" }), ok},
+	// Bytes that are not UTF-8 make the payload invalid JSON (RFC 8259 §8.1).
+	{"bad: iss not UTF-8", replaceIn(`"https://ConsumerSystemURL"`, "\"https://Consumer\xffSystemURL\""), bad},
+	{"bad: requesting_organization.name not UTF-8", replaceIn(`"GP Connect Assurance"`, "\"GP \xfe Assurance\""), bad},
 	// Valid tokens.
 	{"valid: test-pack default token", defaultToken, ok},
 	{"valid: header members reordered", rawHeader(`{"typ":"JWT","alg":"none"}`, ""), ok},

@@ -1,0 +1,37 @@
+package fhir
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCheckStrings: a FHIR string may hold tab, CR and LF but no other
+// control character, and must be UTF-8; the error names the element. The
+// strict decoders refuse such a body, in JSON (where "\u0000" is valid) and
+// wherever the string sits: a nested element, a contained resource, a
+// resource of a type with no struct.
+func TestCheckStrings(t *testing.T) {
+	for _, c := range []struct {
+		body, want string
+	}{
+		{`{"resourceType":"Appointment","description":"tab\there\r\nok"}`, ""},
+		{`{"resourceType":"Appointment","description":"a\u0000b"}`, "Appointment.description holds the control character U+0000"},
+		{`{"resourceType":"Appointment","participant":[{"actor":{"display":"x\u001b"}}]}`, "Appointment.participant.actor.display"},
+		{`{"resourceType":"Appointment","contained":[{"resourceType":"Organization","id":"1","name":"GP\u0007"}]}`, "Appointment.contained[Organization].name"},
+		{`{"resourceType":"Appointment","contained":[{"resourceType":"Encounter","status":"plan\u0001ned"}]}`, "Appointment.contained[Encounter].status holds the control character U+0001"},
+	} {
+		_, err := DecodeJSONStrict([]byte(c.body), "Appointment")
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v, want accepted", c.body, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want an error naming %q", c.body, err, c.want)
+		}
+	}
+	if err := CheckStrings(&Organization{ResourceType: "Organization", Name: "GP \xff"}); err == nil || !strings.Contains(err.Error(), "Organization.name is not valid UTF-8") {
+		t.Errorf("invalid UTF-8: %v", err)
+	}
+	if _, err := DecodeJSON([]byte(`{"resourceType":"Appointment","description":"a\u0000b"}`), "Appointment"); err != nil {
+		t.Errorf("the lenient decoder (for responses) refused a control character: %v", err)
+	}
+}
