@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,34 +17,54 @@ import (
 
 // CheckStrings returns an error naming the first string element of r (its
 // path, and the character) that holds a control character other than tab,
-// CR or LF, or is not valid UTF-8. The strict decoders apply it; a resource decoded otherwise (a
-// token's claims) can be checked with it.
+// CR or LF, or is not valid UTF-8. The strict decoders apply it; a resource
+// decoded otherwise (a token's claims) can be checked with it. It allocates
+// nothing unless it finds one: it runs on every request's token.
 func CheckStrings(r Resource) error {
 	if isNilResource(r) {
 		return nil
 	}
-	return walkStrings(reflect.ValueOf(r), r.GetResourceType())
+	if e := walkStrings(reflect.ValueOf(r)); e != nil {
+		slices.Reverse(e.path)
+		return fmt.Errorf("fhir: %s%s %s", r.GetResourceType(), strings.Join(e.path, ""), e.what)
+	}
+	return nil
 }
 
-func walkStrings(v reflect.Value, path string) error {
+// badString is the string CheckStrings found; path is filled in, innermost
+// element first, as the walk unwinds (".name" for an element, "[Type]" for
+// a contained or wrapped resource).
+type badString struct {
+	path []string
+	what string
+}
+
+func (e *badString) in(name string) *badString {
+	e.path = append(e.path, "."+name)
+	return e
+}
+
+func walkStrings(v reflect.Value) *badString {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return nil
 		}
-		if v.Kind() == reflect.Interface {
-			if r, ok := v.Interface().(Resource); ok && !isNilResource(r) {
-				path += "[" + r.GetResourceType() + "]" // a contained or wrapped resource
-			}
-		}
+		var e *badString
 		if raw, ok := v.Interface().(*RawResource); ok {
 			var doc any
-			if err := json.Unmarshal(raw.JSON, &doc); err != nil {
-				return nil // not ours to judge here; the decoder kept it raw
+			if json.Unmarshal(raw.JSON, &doc) == nil { // else not ours to judge: the decoder kept it raw
+				e = walkStrings(reflect.ValueOf(&doc).Elem())
 			}
-			return walkStrings(reflect.ValueOf(&doc).Elem(), path)
+		} else {
+			e = walkStrings(v.Elem())
 		}
-		return walkStrings(v.Elem(), path)
+		if e != nil && v.Kind() == reflect.Interface {
+			if r, ok := v.Interface().(Resource); ok {
+				e.path = append(e.path, "["+r.GetResourceType()+"]") // a contained or wrapped resource
+			}
+		}
+		return e
 	case reflect.Struct:
 		t := v.Type()
 		for i := range t.NumField() {
@@ -51,15 +72,12 @@ func walkStrings(v reflect.Value, path string) error {
 			if !f.IsExported() {
 				continue
 			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			if err := walkStrings(v.Field(i), path+"."+name); err != nil {
-				return err
+			if e := walkStrings(v.Field(i)); e != nil {
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if name == "" || name == "-" {
+					name = f.Name
+				}
+				return e.in(name)
 			}
 		}
 	case reflect.Slice, reflect.Array:
@@ -67,34 +85,34 @@ func walkStrings(v reflect.Value, path string) error {
 			return nil // raw bytes (json.RawMessage) are not FHIR strings
 		}
 		for i := range v.Len() {
-			if err := walkStrings(v.Index(i), path); err != nil {
-				return err
+			if e := walkStrings(v.Index(i)); e != nil {
+				return e
 			}
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
 			k := fmt.Sprint(it.Key().Interface())
-			if err := checkString(k, path); err != nil {
-				return err
+			if e := checkString(k); e != nil {
+				return e
 			}
-			if err := walkStrings(it.Value(), path+"."+k); err != nil {
-				return err
+			if e := walkStrings(it.Value()); e != nil {
+				return e.in(k)
 			}
 		}
 	case reflect.String:
-		return checkString(v.String(), path)
+		return checkString(v.String())
 	}
 	return nil
 }
 
-func checkString(s, path string) error {
+func checkString(s string) *badString {
 	if !utf8.ValidString(s) {
-		return fmt.Errorf("fhir: %s is not valid UTF-8", path)
+		return &badString{what: "is not valid UTF-8"}
 	}
 	for _, c := range s {
 		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
-			return fmt.Errorf("fhir: %s holds the control character U+%04X, which a FHIR string may not", path, c)
+			return &badString{what: fmt.Sprintf("holds the control character U+%04X, which a FHIR string may not", c)}
 		}
 	}
 	return nil
