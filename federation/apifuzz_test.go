@@ -50,7 +50,10 @@ func FuzzHubAPI(f *testing.F) {
 	f.Add(uint8(2), "admin/api/federation/hubs/pcn2/members/"+ods, "")
 	f.Add(uint8(3), "admin/api/federation/hubs/h/members/"+ods, "")
 	f.Add(uint8(1), "admin/api/federation/hubs", `[`)
-	// Text PostgreSQL cannot hold.
+	// Text PostgreSQL cannot hold, in paths and in bodies.
+	f.Add(uint8(2), "admin/api/federation/directory/Y00001", `{"serviceRoot":"http://127.0.0.1:1/X","asid":"9\u0000","name":"n\u0000"}`)
+	f.Add(uint8(1), "admin/api/federation/hubs", `{"name":"h\u0000"}`)
+	f.Add(uint8(1), "admin/api/federation/import", `{"hubs":[{"name":"g\u0001","members":[]}]}`)
 	f.Add(uint8(2), "admin/api/federation/directory/A%0047", `{"serviceRoot":"http://127.0.0.1:1/X/STU3/1/gpconnect","asid":"9\u0000"}`)
 	f.Add(uint8(1), "admin/api/federation/hubs", `{"name":"h\u0000","members":["%FF"]}`)
 	f.Add(uint8(0), "hub/h%00/Slot?start=today&end=tomorrow&practice=%FF", "")

@@ -27,10 +27,12 @@ type Config struct {
 	// Concurrency bounds the calls in flight at once across all practices
 	// of one fan-out or hub-wide appointment list (128).
 	Concurrency int
-	// MaxInFlight bounds the calls in flight at once across everything the
-	// Hub runs together (4 × Concurrency): without it, ten searches at once
-	// over a 500-practice hub would open over a thousand connections. A call
-	// that finds no room by the deadline is its practice's timeout.
+	// MaxInFlight bounds the calls in flight at once across all the Hub's
+	// fan-outs and appointment lists together (4 × Concurrency): without it,
+	// ten searches at once over a 500-practice hub would open over a
+	// thousand connections. A call that finds no room by the deadline is its
+	// practice's timeout. Single-practice calls (book, amend, cancel, read,
+	// register) are not counted.
 	MaxInFlight int
 	// PracticeTimeout bounds each call to one practice, retry included (1.5s).
 	PracticeTimeout time.Duration

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
@@ -99,7 +98,7 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 		// No hub, practice or endpoint is named with a control character or
 		// bytes that are not UTF-8 (and the directory on PostgreSQL could
 		// not even look one up).
-		if !plainText(r.URL.Path) {
+		if !scheduling.PlainText(r.URL.Path) {
 			if admin {
 				writeJSON(w, http.StatusNotFound, map[string]string{"error": string(scheduling.ENOTFOUND), "message": "no such hub, member or endpoint"})
 			} else {
@@ -156,7 +155,7 @@ func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	// No parameter can hold a control character or bytes that are not
 	// UTF-8 (auth has refused such a path already).
 	for k, vs := range q {
-		if !plainText(k) || slices.ContainsFunc(vs, func(v string) bool { return !plainText(v) }) {
+		if !scheduling.PlainText(k) || slices.ContainsFunc(vs, func(v string) bool { return !scheduling.PlainText(v) }) {
 			writeOutcome(w, http.StatusBadRequest, gpconnect.BadRequest, "A query parameter holds a control character or is not UTF-8")
 			return
 		}
@@ -215,11 +214,6 @@ func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
-}
-
-// plainText reports whether s is UTF-8 with no control character.
-func plainText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // splitParams accepts repeated and comma-separated values.

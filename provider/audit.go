@@ -62,14 +62,22 @@ func (a *auditor) run() {
 			if scheduling.ErrorCode(err) == scheduling.EINVALID {
 				// The database refuses something these records hold: a retry
 				// cannot help, and the one bad record must not cost the
-				// others theirs. Write them one by one and drop only what is
-				// refused again.
+				// others theirs. Write them one by one, drop what is refused
+				// for its content again, and retry what failed otherwise.
+				var again []scheduling.AuditRecord
 				for _, r := range batch {
-					if err := try([]scheduling.AuditRecord{r}); err != nil {
+					switch err := try([]scheduling.AuditRecord{r}); {
+					case err == nil:
+					case scheduling.ErrorCode(err) == scheduling.EINVALID:
 						a.log.Error("audit record refused by the database; dropped", "err", err, "trace", r.TraceID, "interaction", r.Interaction)
+					default:
+						again = append(again, r)
 					}
 				}
-				break
+				if len(again) == 0 {
+					break
+				}
+				batch = append(batch[:0], again...) // retried below, like any failed batch
 			}
 			a.log.Error("audit write failed; retrying", "err", err, "records", len(batch))
 			if attempt >= 20 {

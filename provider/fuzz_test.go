@@ -8,13 +8,13 @@ package provider
 //	go test ./provider/ -run '^$' -fuzz FuzzSlotQuery -fuzztime 60s
 
 import (
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"net/url"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 )
 
 func FuzzSlotQuery(f *testing.F) {
@@ -51,7 +51,7 @@ func FuzzSlotQuery(f *testing.F) {
 		want, werr := url.ParseQuery(raw)
 		ctl := false
 		for k, vs := range want {
-			bad := func(s string) bool { return hasControl(s) || !utf8.ValidString(s) }
+			bad := func(s string) bool { return !scheduling.PlainText(s) }
 			ctl = ctl || bad(k) || slices.ContainsFunc(vs, bad)
 		}
 		switch {

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -54,11 +53,6 @@ func (rq *request) query() url.Values {
 	return rq.params
 }
 
-// hasControl reports whether s holds a C0 control character or DEL.
-func hasControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
-}
-
 // parseQuery decodes a query string as url.ParseQuery does, except that
 // only '&' separates pairs: a raw ';' (as in an unencoded
 // "_format=application/fhir+xml;charset=utf-8") stays part of its value
@@ -86,10 +80,10 @@ func parseQuery(raw string) (url.Values, error) {
 		// that are not UTF-8, and PostgreSQL text can hold neither a NUL
 		// nor invalid UTF-8: refuse them here rather than let a search
 		// value fail in the database.
-		if hasControl(key) || !utf8.ValidString(key) {
+		if !scheduling.PlainText(key) {
 			return q, fmt.Errorf("a parameter name holds a control character or is not UTF-8")
 		}
-		if hasControl(val) || !utf8.ValidString(val) {
+		if !scheduling.PlainText(val) {
 			return q, fmt.Errorf("the value of parameter %q holds a control character or is not UTF-8", clip(key, 40))
 		}
 		q[key] = append(q[key], val)

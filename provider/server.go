@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -151,7 +150,7 @@ func (s *Server) forgetPractice(ods string) {
 }
 
 func (s *Server) practice(ctx context.Context, ods string) (*scheduling.Organisation, error) {
-	if hasControl(ods) || !utf8.ValidString(ods) {
+	if !scheduling.PlainText(ods) {
 		// No ODS code holds these, and PostgreSQL could not even compare
 		// them as text: no such practice.
 		return nil, scheduling.NotFound("organisation", "no practice with that ODS code")

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -64,7 +63,7 @@ func (s *Service) practice(ctx context.Context, a Actor, ods string) (*schedulin
 	code := strings.ToUpper(strings.TrimSpace(ods))
 	var org *scheduling.Organisation
 	var err error
-	if hasControl(code) || !utf8.ValidString(code) {
+	if !scheduling.PlainText(ods) { // before ToUpper, which turns bad bytes into U+FFFD
 		// No ODS code holds these, and PostgreSQL could not even compare
 		// them as text.
 		err = scheduling.NotFound("organisation", "no organisation with that ODS code")

@@ -3,8 +3,10 @@ package scheduling
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Endpoint is one entry of the endpoint directory: where a practice's GP
@@ -75,9 +77,20 @@ var odsPattern = regexp.MustCompile(`^[A-Z0-9]{3,10}$`)
 // (3 to 10 upper-case letters and digits; real codes are 3, 5 or 6 long).
 func ValidODSCode(s string) bool { return odsPattern.MatchString(s) }
 
+// PlainText reports whether s is UTF-8 with no control character (C0 or
+// DEL): no name, code or URL holds one, and PostgreSQL text cannot even
+// store a NUL or bytes that are not UTF-8.
+func PlainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
 // CheckEndpoint reports every problem with a directory entry at once (EINVALID), or nil.
 func CheckEndpoint(e *Endpoint) error {
 	var probs []string
+	if !PlainText(e.Name) || !PlainText(e.ServiceRoot) || !PlainText(e.ASID) ||
+		slices.ContainsFunc(e.Interactions, func(i string) bool { return !PlainText(i) }) {
+		return Errorf(EINVALID, "directory entry %q: a field holds a control character or is not UTF-8", e.ODS)
+	}
 	if !ValidODSCode(e.ODS) {
 		probs = append(probs, "ODS code must be 3-10 upper-case letters and digits")
 	}

@@ -82,8 +82,8 @@ func (s *Store) EndpointsByODS(ctx context.Context, ods []string) (map[string]*s
 // CreateHub makes an empty hub. Returns EDUPLICATE if the name is taken, EINVALID if it is empty.
 func (s *Store) CreateHub(ctx context.Context, name string) (*scheduling.Hub, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || strings.ContainsAny(name, "/?#") {
-		return nil, scheduling.Errorf(scheduling.EINVALID, "hub name must be non-empty and contain no / ? or #")
+	if name == "" || strings.ContainsAny(name, "/?#") || !scheduling.PlainText(name) {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "hub name must be non-empty, with no / ? or # and no control character")
 	}
 	now := s.Now()
 	var id int64
