@@ -9,11 +9,12 @@ import (
 	"unicode/utf8"
 )
 
-// FHIR STU3 strings match [ \r\n\t\S]+: no control character but tab, CR
-// and LF. A JSON body can still carry one ("\u0000" is valid JSON), and
-// PostgreSQL cannot store a NUL in text at all, so a request body holding one
-// must be refused as invalid rather than fail in the database. XML 1.0
-// cannot carry them, but the XML decoder's values are checked the same way.
+// FHIR STU3 says strings SHOULD NOT hold characters below U+0020 but tab, CR
+// and LF (datatypes, string). A JSON body can still carry one ("\u0000" is
+// valid JSON), and PostgreSQL cannot store a NUL in text at all, so a request
+// body holding one is refused as invalid rather than failing in the
+// database. XML 1.0 cannot carry them, but the XML decoder's values are
+// checked the same way.
 
 // CheckStrings returns an error naming the first string element of r (its
 // path, and the character) that holds a control character other than tab,
@@ -112,7 +113,7 @@ func checkString(s string) *badString {
 	}
 	for _, c := range s {
 		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
-			return &badString{what: fmt.Sprintf("holds the control character U+%04X, which a FHIR string may not", c)}
+			return &badString{what: fmt.Sprintf("holds the control character U+%04X, which FHIR strings should not", c)}
 		}
 	}
 	return nil
