@@ -36,6 +36,27 @@ type Extension struct {
 	ValueIdentifier      *Identifier      `json:"valueIdentifier,omitempty"`
 }
 
+// ValueTypes names the value[x] elements e carries ("valueString", ...): one
+// for a valid extension, none for one that holds nested extensions instead.
+// TestExtensionValueTypes keeps it in step with the struct's Value fields.
+func (e *Extension) ValueTypes() []string {
+	var out []string
+	for _, v := range [...]struct {
+		name string
+		set  bool
+	}{
+		{"valueString", e.ValueString != nil}, {"valueCode", e.ValueCode != nil}, {"valueBoolean", e.ValueBoolean != nil},
+		{"valueInteger", e.ValueInteger != nil}, {"valueDateTime", e.ValueDateTime != nil}, {"valueUri", e.ValueURI != nil},
+		{"valueReference", e.ValueReference != nil}, {"valueCodeableConcept", e.ValueCodeableConcept != nil},
+		{"valueCoding", e.ValueCoding != nil}, {"valuePeriod", e.ValuePeriod != nil}, {"valueIdentifier", e.ValueIdentifier != nil},
+	} {
+		if v.set {
+			out = append(out, v.name)
+		}
+	}
+	return out
+}
+
 // Coding is STU3 Coding.
 type Coding struct {
 	System       string `json:"system,omitempty"`

@@ -152,33 +152,15 @@ func checkExtensionCardinality(exts []fhir.Extension, p *problems) {
 	}
 }
 
-// valueTypes names the value[x] elements an extension carries.
-func valueTypes(e fhir.Extension) []string {
-	var out []string
-	for _, v := range []struct {
-		name string
-		set  bool
-	}{
-		{"valueString", e.ValueString != nil}, {"valueCode", e.ValueCode != nil}, {"valueBoolean", e.ValueBoolean != nil},
-		{"valueInteger", e.ValueInteger != nil}, {"valueDateTime", e.ValueDateTime != nil}, {"valueUri", e.ValueURI != nil},
-		{"valueReference", e.ValueReference != nil}, {"valueCodeableConcept", e.ValueCodeableConcept != nil},
-		{"valueCoding", e.ValueCoding != nil}, {"valuePeriod", e.ValuePeriod != nil}, {"valueIdentifier", e.ValueIdentifier != nil},
-	} {
-		if v.set {
-			out = append(out, v.name)
-		}
-	}
-	if len(e.Extension) > 0 {
-		out = append(out, "extension")
-	}
-	return out
-}
-
 // wrongValue reports, for an extension whose value[x] must be want, a value
 // of another type (or nested extensions) as a profile violation. A missing
 // value is left to the caller.
 func wrongValue(e fhir.Extension, name, want string, p *problems) bool {
-	for _, v := range valueTypes(e) {
+	got := e.ValueTypes()
+	if len(e.Extension) > 0 {
+		got = append(got, "extension")
+	}
+	for _, v := range got {
 		if v != want {
 			p.add("the %s extension must carry %s only, not %s", name, want, v)
 			return true
