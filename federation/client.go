@@ -174,6 +174,15 @@ func NewHTTPClient(concurrency int) *http.Client {
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// NewHubHTTPClient is NewHTTPClient sized for a Hub with cfg: its pool
+// holds every call the Hub lets through at once (MaxInFlight, or 2 ×
+// Concurrency if that is more), since through an SSP they all go to one
+// host, and a call let through must not then queue in the transport.
+func NewHubHTTPClient(cfg Config) *http.Client {
+	cfg = cfg.withDefaults()
+	return NewHTTPClient(max(cfg.Concurrency, (cfg.MaxInFlight+1)/2))
+}
+
 var _ PracticeClient = (*GPConnect)(nil)
 
 func (g *GPConnect) client(ep *scheduling.Endpoint) (*consumer.Client, error) {

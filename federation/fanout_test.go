@@ -158,3 +158,25 @@ func TestMaxInFlightAcrossFanOuts(t *testing.T) {
 		}
 	}
 }
+
+// TestHubHTTPClientHoldsMaxInFlight: the pool a Hub's calls go through (one
+// host, behind an SSP) has room for every call MaxInFlight lets through.
+func TestHubHTTPClientHoldsMaxInFlight(t *testing.T) {
+	for _, c := range []struct {
+		cfg  federation.Config
+		want int // MaxInFlight after defaults
+	}{
+		{federation.Config{}, 512},
+		{federation.Config{Concurrency: 8}, 32},
+		{federation.Config{Concurrency: 8, MaxInFlight: 101}, 101},
+		{federation.Config{Concurrency: 64, MaxInFlight: 16}, 16},
+	} {
+		tr, ok := federation.NewHubHTTPClient(c.cfg).Transport.(*http.Transport)
+		if !ok {
+			t.Fatalf("transport is %T", federation.NewHubHTTPClient(c.cfg).Transport)
+		}
+		if tr.MaxConnsPerHost < c.want {
+			t.Errorf("%+v: %d connections per host, want at least %d", c.cfg, tr.MaxConnsPerHost, c.want)
+		}
+	}
+}

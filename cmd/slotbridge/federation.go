@@ -92,16 +92,8 @@ func (c *fanoutConfig) register(fs *flag.FlagSet) {
 }
 
 func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp string) *federation.Hub {
-	// The connection pool must hold every call the hub lets through at once
-	// (through an SSP they all go to one host): NewHTTPClient(n) allows 2n
-	// connections per host.
-	inFlight := c.maxInFlight
-	if inFlight <= 0 {
-		inFlight = 4 * c.concurrency
-	}
-	hc := federation.NewHTTPClient(max(c.concurrency, (inFlight+1)/2))
-	return &federation.Hub{Dir: dir, Client: federation.NewGPConnect(id, hc, ssp), Breaker: &federation.Breaker{},
-		Config: federation.Config{Concurrency: c.concurrency, MaxInFlight: c.maxInFlight, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}}
+	cfg := federation.Config{Concurrency: c.concurrency, MaxInFlight: c.maxInFlight, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}
+	return &federation.Hub{Dir: dir, Client: federation.NewGPConnect(id, federation.NewHubHTTPClient(cfg), ssp), Breaker: &federation.Breaker{}, Config: cfg}
 }
 
 func envInt(key string, def int) int {
