@@ -96,7 +96,8 @@ func DecodeXML(data []byte, want string) (Resource, error) {
 // (the root, a contained one, a parameter's; not of their parts) that its
 // type does not define is an error, as the GP Connect test pack expects of a
 // booking or registration sent with an extra field, and so is a string that
-// holds a control character FHIR strings may not (see CheckStrings).
+// is not UTF-8 or holds a control character other than tab, CR or LF (see
+// CheckStrings).
 func DecodeXMLStrict(data []byte, want string) (Resource, error) {
 	r, err := decodeXML(data, want, true)
 	if err != nil {
