@@ -713,7 +713,8 @@ func readChecks() []check {
 			if r.Appointment.Start != b.Appointment.Start || r.Appointment.Description != b.Appointment.Description {
 				return failf("read differs from the booking")
 			}
-			return first(apptShape(r.Appointment), sameBookingOrg(r.Appointment, b.Appointment), noStore(raw.Header))
+			return first(apptShape(r.Appointment), sameBookingOrg(r.Appointment, b.Appointment), noStore(raw.Header),
+				contentLocation(raw.Header, "Appointment", r.Appointment.ID, r.Appointment.Meta.VersionID))
 		}},
 		{g, "unknown-id", func(ctx context.Context, e *env) error {
 			_, err := e.c.ReadAppointment(ctx, "Invalid4321")

@@ -354,6 +354,19 @@ func noStore(h http.Header) error {
 	return nil
 }
 
+// contentLocation checks the Content-Location the spec's response table
+// requires on read, create and update (development_fhir_api_guidance):
+// an absolute URL of the resource, here accepted with or without the
+// version's /_history/{vid}.
+func contentLocation(h http.Header, typ, id, vid string) error {
+	got := h.Get("Content-Location")
+	path := "/" + typ + "/" + id
+	if !strings.HasPrefix(got, "http") || !(strings.HasSuffix(got, path) || strings.HasSuffix(got, path+"/_history/"+vid)) {
+		return failf("Content-Location %q, want [base]%s or [base]%s/_history/%s", got, path, path, vid)
+	}
+	return nil
+}
+
 // utf8 checks that a FHIR body's Content-Type carries charset=utf-8 (spec §2.1).
 func utf8(h http.Header) error {
 	ct := strings.ToLower(strings.ReplaceAll(h.Get("Content-Type"), " ", ""))

@@ -24,13 +24,13 @@ func init() {
 
 // writeAppointment sends an appointment with ETag, honouring Prefer: return=minimal.
 func (s *Server) writeAppointment(rq *request, status int, a *scheduling.Appointment) {
-	v := strconv.FormatInt(a.Version, 10)
-	rq.noteResource("Appointment", strconv.FormatInt(a.ID, 10))
+	id, v := strconv.FormatInt(a.ID, 10), strconv.FormatInt(a.Version, 10)
+	rq.noteResource("Appointment", id)
+	setVersionHeaders(rq, "Appointment", id, v)
 	h := rq.c.Writer.Header()
-	h.Set("ETag", `W/"`+v+`"`)
 	h.Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
 	if status == http.StatusCreated {
-		h.Set("Location", rq.serviceRoot()+"/Appointment/"+strconv.FormatInt(a.ID, 10)+"/_history/"+v)
+		h.Set("Location", h.Get("Content-Location"))
 	}
 	if strings.Contains(strings.ToLower(rq.c.Request.Header.Get("Prefer")), "return=minimal") {
 		h.Set("Cache-Control", "no-store")

@@ -99,8 +99,7 @@ func (s *Server) readPatient(rq *request) error {
 	if !p.Findable() {
 		return patientNotFound(rq.id)
 	}
-	rq.noteResource("Patient", rq.id)
-	s.writeVersioned(rq, http.StatusOK, fhirmap.Patient(p, rq.practice.ID), strconv.FormatInt(p.Version, 10))
+	s.writeVersioned(rq, fhirmap.Patient(p, rq.practice.ID), p.Version)
 	return nil
 }
 
@@ -148,8 +147,7 @@ func (s *Server) readOrganization(rq *request) error {
 	if err != nil {
 		return err
 	}
-	rq.noteResource("Organization", rq.id)
-	s.writeVersioned(rq, http.StatusOK, fhirmap.Organization(o), strconv.FormatInt(o.Version, 10))
+	s.writeVersioned(rq, fhirmap.Organization(o), o.Version)
 	return nil
 }
 
@@ -183,8 +181,7 @@ func (s *Server) readPractitioner(rq *request) error {
 	if err != nil {
 		return err
 	}
-	rq.noteResource("Practitioner", rq.id)
-	s.writeVersioned(rq, http.StatusOK, fhirmap.Practitioner(p), strconv.FormatInt(p.Version, 10))
+	s.writeVersioned(rq, fhirmap.Practitioner(p), p.Version)
 	return nil
 }
 
@@ -197,8 +194,7 @@ func (s *Server) readLocation(rq *request) error {
 	if err != nil {
 		return err
 	}
-	rq.noteResource("Location", rq.id)
-	s.writeVersioned(rq, http.StatusOK, fhirmap.Location(l), strconv.FormatInt(l.Version, 10))
+	s.writeVersioned(rq, fhirmap.Location(l), l.Version)
 	return nil
 }
 
@@ -257,7 +253,6 @@ func (s *Server) readHealthcareService(rq *request) error {
 	if err != nil {
 		return err
 	}
-	rq.noteResource("HealthcareService", rq.id)
-	s.writeVersioned(rq, http.StatusOK, fhirmap.HealthcareService(h), strconv.FormatInt(h.Version, 10))
+	s.writeVersioned(rq, fhirmap.HealthcareService(h), h.Version)
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 // value (Date's comma is part of the date, Content-Type's parameters belong
 // to the one media type).
 var singleValued = map[string]bool{
-	"Cache-Control": true, "Content-Type": true, "Content-Length": true, "Content-Encoding": true,
+	"Cache-Control": true, "Content-Type": true, "Content-Length": true, "Content-Encoding": true, "Content-Location": true,
 	"Date": true, "Etag": true, "Last-Modified": true, "Location": true, "X-Slotbridge-Replayed": true,
 }
 

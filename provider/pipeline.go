@@ -285,10 +285,24 @@ func (s *Server) write(rq *request, status int, r fhir.Resource) {
 	writeBody(rq.c.Writer, rq.c.Request, status, rq.fmt.contentType(), body)
 }
 
-// writeVersioned sends a single resource with its ETag.
-func (s *Server) writeVersioned(rq *request, status int, r fhir.Resource, version string) {
-	rq.c.Header("ETag", `W/"`+version+`"`)
-	s.write(rq, status, r)
+// writeVersioned sends the resource a read asked for (rq.id, which the reads
+// accept only in canonical form), noted for the audit, with its ETag and
+// Content-Location.
+func (s *Server) writeVersioned(rq *request, r fhir.Resource, version int64) {
+	typ, v := r.GetResourceType(), strconv.FormatInt(version, 10)
+	rq.noteResource(typ, rq.id)
+	setVersionHeaders(rq, typ, rq.id, v)
+	s.write(rq, http.StatusOK, r)
+}
+
+// setVersionHeaders sets the headers of a response holding one version of a
+// resource: ETag (W/"vid", spec 2.2) and Content-Location, which the spec's
+// response table requires on read, create and update. It names the version
+// returned, as Location does on create.
+func setVersionHeaders(rq *request, typ, id, version string) {
+	h := rq.c.Writer.Header()
+	h.Set("ETag", `W/"`+version+`"`)
+	h.Set("Content-Location", rq.serviceRoot()+"/"+typ+"/"+id+"/_history/"+version)
 }
 
 // writeError is the one error adapter: any error becomes an OperationOutcome.

@@ -445,7 +445,7 @@ func extension(v any, url string) obj {
 	return nil
 }
 
-// wantETag checks ETag W/"<meta.versionId>".
+// wantETag checks ETag W/"<meta.versionId>" and the Content-Location naming that version.
 func wantETag(t testing.TB, r *response, res obj) {
 	t.Helper()
 	vid := str(res, "meta", "versionId")
@@ -454,6 +454,12 @@ func wantETag(t testing.TB, r *response, res obj) {
 	}
 	if got, want := r.header.Get("ETag"), `W/"`+vid+`"`; got != want {
 		t.Errorf("ETag = %q, want %q", got, want)
+	}
+	// The spec's response table requires Content-Location on read, create
+	// and update; it names the version returned.
+	want := "/STU3/1/gpconnect/" + str(res, "resourceType") + "/" + str(res, "id") + "/_history/" + vid
+	if got := r.header.Get("Content-Location"); !strings.HasPrefix(got, "http") || !strings.HasSuffix(got, want) || strings.Count(got, "/STU3/") != 1 {
+		t.Errorf("Content-Location = %q, want [base]%s", got, strings.TrimPrefix(want, "/STU3/1/gpconnect"))
 	}
 }
 
