@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/internal/jsonapi"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
@@ -77,7 +78,16 @@ func FuzzHubAPI(f *testing.F) {
 				// Outside the API's mounts: serve sends it elsewhere.
 			case rec.Code != http.StatusNoContent && !json.Valid(rec.Body.Bytes()):
 				t.Fatalf("%s: %s /%s %q: %d with a body that is not JSON: %q", tg.name, req.Method, path, body, rec.Code, rec.Body)
+			case rec.Code >= 400 && strings.HasPrefix(req.URL.Path, "/admin/api/federation/") && !errorBody(rec.Body.Bytes()):
+				t.Fatalf("%s: %s /%s %q: %d without the error body {error, code}: %q", tg.name, req.Method, path, body, rec.Code, rec.Body)
 			}
 		}
 	})
+}
+
+// errorBody reports whether b is the management APIs' error body with both
+// of its fields set.
+func errorBody(b []byte) bool {
+	var e jsonapi.Error
+	return json.Unmarshal(b, &e) == nil && e.Message != "" && e.Code != ""
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/jsonapi"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -64,16 +64,12 @@ func (a *API) Handler() http.Handler {
 			mux.HandleFunc(m+" "+rt.path, a.auth(true, h))
 			allowed = append(allowed, m)
 		}
-		slices.Sort(allowed)
-		allow := strings.Join(allowed, ", ")
 		mux.HandleFunc(rt.path, a.auth(true, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method_not_allowed",
-				"message": "method " + r.Method + " is not allowed here (allowed: " + allow + ")"})
+			jsonapi.MethodNotAllowed(w, r, allowed)
 		}))
 	}
 	mux.HandleFunc(adm+"/", a.auth(true, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": string(scheduling.ENOTFOUND), "message": "no federation API at " + r.URL.Path})
+		a.writeErr(w, scheduling.NotFound("path", "no federation API at %s", r.URL.Path))
 	}))
 	return mux
 }
@@ -100,7 +96,7 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 		// not even look one up).
 		if !scheduling.PlainText(r.URL.Path) {
 			if admin {
-				writeJSON(w, http.StatusNotFound, map[string]string{"error": string(scheduling.ENOTFOUND), "message": "no such hub, member or endpoint"})
+				a.writeErr(w, scheduling.NotFound("path", "no such hub, member or endpoint"))
 			} else {
 				writeOutcome(w, http.StatusNotFound, gpconnect.NoRecordFound, "No such hub")
 			}
@@ -112,11 +108,11 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 
 func (a *API) deny(w http.ResponseWriter, admin bool, status int, msg string) {
 	if admin {
-		code := string(scheduling.EFORBIDDEN)
+		code := scheduling.EFORBIDDEN
 		if status == http.StatusUnauthorized {
-			code = "unauthorized" // the admin API's word for a missing or wrong token
+			code = jsonapi.CodeUnauthorized
 		}
-		writeJSON(w, status, map[string]string{"error": code, "message": msg})
+		a.writeErr(w, scheduling.Errorf(code, "%s", msg))
 		return
 	}
 	writeOutcome(w, status, gpconnect.AccessDenied, msg)
@@ -241,45 +237,18 @@ func writeOutcome(w http.ResponseWriter, status int, code gpconnect.SpineCode, m
 	w.Write(b)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"internal","message":"encoding failed"}`)
-	}
-	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { jsonapi.Write(w, status, v) }
 
-// writeErr maps a domain error to a status once, here at the edge.
+// writeErr answers err in the management APIs' one error body.
 func (a *API) writeErr(w http.ResponseWriter, err error) {
-	status := map[scheduling.Code]int{scheduling.ENOTFOUND: 404, scheduling.EINVALID: 422, scheduling.EPARAM: 422,
-		scheduling.EDUPLICATE: 409, scheduling.EFORBIDDEN: 403}[scheduling.ErrorCode(err)]
-	if status == 0 {
-		status = http.StatusInternalServerError
-		if a.Log != nil {
-			a.Log.Error("federation admin API", "err", err)
-		}
+	if jsonapi.WriteError(w, err) == http.StatusInternalServerError && a.Log != nil {
+		a.Log.Error("federation admin API", "err", err)
 	}
-	writeJSON(w, status, map[string]string{"error": string(scheduling.ErrorCode(err)), "message": scheduling.ErrorMessage(err)})
 }
 
 // decodeBody reads one JSON value. Requiring application/json also keeps a web
 // page from posting a "simple" cross-site request to a local hub.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return scheduling.Errorf(scheduling.EINVALID, "the body must be sent as Content-Type: application/json")
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return scheduling.Errorf(scheduling.EINVALID, "body: %v", err)
-	}
-	if dec.More() {
-		return scheduling.Errorf(scheduling.EINVALID, "body: more than one JSON value")
-	}
-	return nil
-}
+func decodeBody(r *http.Request, v any) error { return jsonapi.Decode(r, v, 8<<20, false) }
 
 // endpointJSON is a directory entry as the admin API shows it.
 func endpointJSON(e *scheduling.Endpoint) DirectoryEntry {
@@ -302,7 +271,7 @@ func (a *API) listDirectory(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) putEndpoint(w http.ResponseWriter, r *http.Request) {
 	var e DirectoryEntry
-	if err := decodeBody(w, r, &e); err != nil {
+	if err := decodeBody(r, &e); err != nil {
 		a.writeErr(w, err)
 		return
 	}
@@ -323,7 +292,7 @@ func (a *API) putEndpoint(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) importFile(w http.ResponseWriter, r *http.Request) {
 	var f DirectoryFile
-	if err := decodeBody(w, r, &f); err != nil {
+	if err := decodeBody(r, &f); err != nil {
 		a.writeErr(w, err)
 		return
 	}
@@ -369,7 +338,7 @@ func (a *API) createHub(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Name string `json:"name"`
 	}
-	if err := decodeBody(w, r, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		a.writeErr(w, err)
 		return
 	}

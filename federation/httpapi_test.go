@@ -134,9 +134,39 @@ func TestHubAPI(t *testing.T) {
 			status       int
 		}{{"GET", "/admin/api/federation/nothing", 404}, {"PATCH", "/admin/api/federation/hubs", 405}, {"GET", "/admin/api/federation/import", 405}} {
 			st, b := do(c.method, c.path, "")
-			var e struct{ Error, Message string }
-			if st != c.status || json.Unmarshal([]byte(b), &e) != nil || e.Error == "" {
+			var e struct{ Error, Code string }
+			if st != c.status || json.Unmarshal([]byte(b), &e) != nil || e.Error == "" || e.Code == "" {
 				t.Errorf("%s %s: %d %s, want %d with a JSON error", c.method, c.path, st, b, c.status)
+			}
+		}
+		// Bodies are read as the practice admin API reads them, and refused
+		// in the same body: {"error": message, "code": code}.
+		for _, c := range []struct {
+			name, ctype, body string
+			status            int
+			code              string
+		}{
+			{"not JSON", "application/json", `{"name":`, 400, "invalid_param"},
+			{"two values", "application/json", `{"name":"a"}{}`, 400, "invalid_param"},
+			{"unknown field", "application/json", `{"name":"a","x":1}`, 400, "invalid_param"},
+			{"no body", "application/json", ``, 400, "invalid_param"},
+			{"form post", "text/plain", `{"name":"a"}`, 415, "unsupported_media_type"},
+			{"no type", "", `{"name":"a"}`, 415, "unsupported_media_type"},
+			{"unstorable name", "application/json", `{"name":"h\u0001"}`, 422, "invalid"},
+		} {
+			req, _ := http.NewRequestWithContext(context.Background(), "POST", srv.URL+"/admin/api/federation/hubs", strings.NewReader(c.body))
+			if c.ctype != "" {
+				req.Header.Set("Content-Type", c.ctype)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var e struct{ Error, Code string }
+			if resp.StatusCode != c.status || json.Unmarshal(b, &e) != nil || e.Code != c.code || e.Error == "" {
+				t.Errorf("%s: %d %s, want %d with code %s", c.name, resp.StatusCode, b, c.status, c.code)
 			}
 		}
 	})
@@ -149,9 +179,9 @@ func TestHubAPI(t *testing.T) {
 		}
 		// The management API answers a missing token as the admin API does.
 		st, body := get("/admin/api/federation/hubs")
-		var e struct{ Error string }
-		if st != 401 || json.Unmarshal(body, &e) != nil || e.Error != "unauthorized" {
-			t.Fatalf("no token on the management API: %d %s, want 401 with error unauthorized", st, body)
+		var e struct{ Error, Code string }
+		if st != 401 || json.Unmarshal(body, &e) != nil || e.Code != "unauthorized" || e.Error == "" {
+			t.Fatalf("no token on the management API: %d %s, want 401 with code unauthorized", st, body)
 		}
 	})
 	t.Run("ErrNotLocalWithoutToken", func(t *testing.T) {

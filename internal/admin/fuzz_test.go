@@ -12,6 +12,7 @@ import (
 
 	"github.com/slotbridge/slotbridge/internal/admin"
 	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/jsonapi"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
@@ -90,7 +91,16 @@ func FuzzAdminAPI(f *testing.F) {
 				// net/http's mux redirects an unclean path (/a/../b) before any handler runs.
 			case !json.Valid(rec.Body.Bytes()):
 				t.Fatalf("%s: %s %s %q: %d with a body that is not JSON: %q", tg.name, req.Method, path, body, rec.Code, rec.Body)
+			case rec.Code >= 400 && !errorBody(rec.Body.Bytes()):
+				t.Fatalf("%s: %s %s %q: %d without the error body {error, code}: %q", tg.name, req.Method, path, body, rec.Code, rec.Body)
 			}
 		}
 	})
+}
+
+// errorBody reports whether b is the management APIs' error body with both
+// of its fields set.
+func errorBody(b []byte) bool {
+	var e jsonapi.Error
+	return json.Unmarshal(b, &e) == nil && e.Message != "" && e.Code != ""
 }

@@ -2,17 +2,14 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/slotbridge/slotbridge/internal/jsonapi"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -67,10 +64,8 @@ func (h *Handler) route(path string, methods map[string]apiFunc) {
 		allowed = append(allowed, m)
 		h.mux.HandleFunc(m+" "+path, h.serve(fn))
 	}
-	allow := strings.Join(allowed, ", ")
 	h.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		h.writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: fmt.Sprintf("method %s is not allowed here (allowed: %s)", r.Method, allow), Code: "method_not_allowed"})
+		jsonapi.MethodNotAllowed(w, r, allowed)
 	})
 }
 
@@ -127,86 +122,20 @@ func (h *Handler) serve(fn apiFunc) http.HandlerFunc {
 	}
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-	Code  string `json:"code"`
-}
-
-// statusOf maps a domain code to its HTTP status, once, here.
-func statusOf(c scheduling.Code) int {
-	switch c {
-	case EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case scheduling.EFORBIDDEN:
-		return http.StatusForbidden
-	case scheduling.ENOTFOUND:
-		return http.StatusNotFound
-	case scheduling.EPARAM:
-		return http.StatusBadRequest
-	case scheduling.EINVALID:
-		return http.StatusUnprocessableEntity
-	case scheduling.ECONFLICT, scheduling.ESTALE, scheduling.EDUPLICATE:
-		return http.StatusConflict
-	case codeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case codeMediaType:
-		return http.StatusUnsupportedMediaType
-	}
-	return http.StatusInternalServerError
-}
-
-// Codes only the HTTP edge uses.
-const (
-	codeTooLarge  scheduling.Code = "too_large"
-	codeMediaType scheduling.Code = "unsupported_media_type"
-)
-
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := scheduling.ErrorCode(err)
-	status := statusOf(code)
-	if status == http.StatusInternalServerError {
+	if jsonapi.WriteError(w, err) == http.StatusInternalServerError {
 		h.log.Error("admin API error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	h.writeJSON(w, status, errorBody{Error: scheduling.ErrorMessage(err), Code: string(code)})
 }
 
 func (h *Handler) writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(body); err != nil {
+	if err := jsonapi.Write(w, status, body); err != nil {
 		h.log.Warn("admin API write", "err", err)
 	}
 }
 
 // decode reads a bounded JSON body into v, refusing unknown fields and trailing data.
-func decode(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return scheduling.Errorf(codeMediaType, "send the body as application/json")
-		}
-	}
-	body := http.MaxBytesReader(nil, r.Body, MaxBody)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			return scheduling.Errorf(codeTooLarge, "the body is larger than %d bytes", MaxBody)
-		case errors.Is(err, io.EOF):
-			return scheduling.Errorf(scheduling.EPARAM, "a JSON body is required")
-		}
-		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: %s", clip(err.Error(), 200))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: data after the JSON value")
-	}
-	return nil
-}
+func decode(r *http.Request, v any) error { return jsonapi.Decode(r, v, MaxBody, true) }
 
 func clip(s string, n int) string {
 	if len(s) > n {

@@ -16,12 +16,13 @@ import (
 	"time"
 
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/jsonapi"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store"
 )
 
 // EUNAUTHORIZED is the code of a missing, malformed, unknown or revoked admin token.
-const EUNAUTHORIZED scheduling.Code = "unauthorized"
+const EUNAUTHORIZED = jsonapi.CodeUnauthorized
 
 // DefaultHorizon is how far ahead templates are materialised after a change
 // (the same rolling horizon serve keeps topped up).

@@ -1,0 +1,124 @@
+// Package jsonapi is what the binary's two management JSON APIs, the
+// practice admin API (internal/admin) and the federation admin API
+// (federation), share at their HTTP edge: one error body, one status for
+// each domain code, and one way of writing JSON. A script that drives both
+// reads their errors the same way.
+package jsonapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// Error is the body of every error answer: a message for people and a
+// stable code for programs.
+type Error struct {
+	Message string `json:"error"`
+	Code    string `json:"code"`
+}
+
+// Codes only the HTTP edges use, beside the domain's.
+const (
+	CodeUnauthorized     scheduling.Code = "unauthorized" // a missing or wrong bearer token
+	CodeMethodNotAllowed scheduling.Code = "method_not_allowed"
+	CodeTooLarge         scheduling.Code = "too_large"
+	CodeMediaType        scheduling.Code = "unsupported_media_type"
+)
+
+// Status maps a code to its HTTP status, once, here.
+func Status(c scheduling.Code) int {
+	switch c {
+	case CodeUnauthorized:
+		return http.StatusUnauthorized
+	case scheduling.EFORBIDDEN:
+		return http.StatusForbidden
+	case scheduling.ENOTFOUND:
+		return http.StatusNotFound
+	case scheduling.EPARAM:
+		return http.StatusBadRequest
+	case scheduling.EINVALID:
+		return http.StatusUnprocessableEntity
+	case scheduling.ECONFLICT, scheduling.ESTALE, scheduling.EDUPLICATE:
+		return http.StatusConflict
+	case CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeMediaType:
+		return http.StatusUnsupportedMediaType
+	}
+	return http.StatusInternalServerError
+}
+
+// Write sends v as indented JSON. The error is the connection's; the caller
+// may log it.
+func Write(w http.ResponseWriter, status int, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(Error{Message: "An internal error occurred.", Code: string(scheduling.EINTERNAL)})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// WriteError sends err as an Error body with the status of its code; only
+// a scheduling.Error's message is shown, anything else is "internal". It
+// returns the status sent, so the caller can log what was a 500.
+func WriteError(w http.ResponseWriter, err error) int {
+	code := scheduling.ErrorCode(err)
+	status := Status(code)
+	Write(w, status, Error{Message: scheduling.ErrorMessage(err), Code: string(code)})
+	return status
+}
+
+// MethodNotAllowed answers 405 with the Allow header listing allowed, sorted.
+func MethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed []string) {
+	allowed = slices.Sorted(slices.Values(allowed))
+	allow := strings.Join(allowed, ", ")
+	w.Header().Set("Allow", allow)
+	WriteError(w, scheduling.Errorf(CodeMethodNotAllowed, "method %s is not allowed here (allowed: %s)", r.Method, allow))
+}
+
+// Decode reads one JSON value of at most max bytes into v, refusing unknown
+// fields and trailing data: 415 unless the Content-Type is application/json
+// (or, when typeOptional, absent), 413 past max, 400 for anything that is
+// not one such value.
+func Decode(r *http.Request, v any, max int64, typeOptional bool) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" || !typeOptional {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return scheduling.Errorf(CodeMediaType, "send the body as Content-Type: application/json")
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, max))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return scheduling.Errorf(CodeTooLarge, "the body is larger than %d bytes", max)
+		case errors.Is(err, io.EOF):
+			return scheduling.Errorf(scheduling.EPARAM, "a JSON body is required")
+		}
+		msg := err.Error() // it can quote the body: keep it short
+		if len(msg) > 200 {
+			msg = msg[:200] + "…"
+		}
+		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: %s", msg)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: data after the JSON value")
+	}
+	return nil
+}

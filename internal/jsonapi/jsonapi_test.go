@@ -1,0 +1,89 @@
+package jsonapi_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/slotbridge/slotbridge/internal/jsonapi"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+func TestWriteError(t *testing.T) {
+	for _, c := range []struct {
+		err     error
+		status  int
+		code    string
+		message string
+	}{
+		{scheduling.NotFound("hub", "no hub %q", "x"), 404, "not_found", `no hub "x"`},
+		{scheduling.Errorf(scheduling.EPARAM, "bad"), 400, "invalid_param", "bad"},
+		{scheduling.Errorf(scheduling.EINVALID, "bad"), 422, "invalid", "bad"},
+		{scheduling.Errorf(scheduling.EDUPLICATE, "twice"), 409, "duplicate", "twice"},
+		{scheduling.Errorf(scheduling.ESTALE, "old"), 409, "stale", "old"},
+		{scheduling.Errorf(scheduling.EFORBIDDEN, "no"), 403, "forbidden", "no"},
+		{scheduling.Errorf(jsonapi.CodeUnauthorized, "token"), 401, "unauthorized", "token"},
+		{scheduling.Errorf(jsonapi.CodeTooLarge, "big"), 413, "too_large", "big"},
+		{scheduling.Errorf(jsonapi.CodeMediaType, "json"), 415, "unsupported_media_type", "json"},
+		// Nothing of an unexpected error reaches the body.
+		{errors.New("pq: relation \"hubs\" does not exist"), 500, "internal", "An internal error occurred."},
+	} {
+		rec := httptest.NewRecorder()
+		if got := jsonapi.WriteError(rec, c.err); got != c.status || rec.Code != c.status {
+			t.Errorf("%v: returned %d, sent %d, want %d", c.err, got, rec.Code, c.status)
+		}
+		var e map[string]string
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || len(e) != 2 || e["code"] != c.code || e["error"] != c.message {
+			t.Errorf("%v: body %s, want {\"error\": %q, \"code\": %q}", c.err, rec.Body, c.message, c.code)
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	rec := httptest.NewRecorder()
+	jsonapi.MethodNotAllowed(rec, httptest.NewRequest("PATCH", "/x", nil), []string{"PUT", "GET", "DELETE"})
+	if rec.Code != 405 || rec.Header().Get("Allow") != "DELETE, GET, PUT" || !strings.Contains(rec.Body.String(), `"code": "method_not_allowed"`) {
+		t.Errorf("%d Allow %q %s", rec.Code, rec.Header().Get("Allow"), rec.Body)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	type body struct{ Name string }
+	for _, c := range []struct {
+		name, ctype, body string
+		optional          bool
+		code              scheduling.Code
+	}{
+		{"ok", "application/json; charset=utf-8", `{"name":"a"}`, false, ""},
+		{"no type, optional", "", `{"name":"a"}`, true, ""},
+		{"no type, required", "", `{"name":"a"}`, false, jsonapi.CodeMediaType},
+		{"form", "application/x-www-form-urlencoded", `{"name":"a"}`, true, jsonapi.CodeMediaType},
+		{"bad type", "application/json;;", `{"name":"a"}`, true, jsonapi.CodeMediaType},
+		{"empty", "application/json", ``, false, scheduling.EPARAM},
+		{"truncated", "application/json", `{"name":`, false, scheduling.EPARAM},
+		{"unknown field", "application/json", `{"name":"a","other":1}`, false, scheduling.EPARAM},
+		{"trailing data", "application/json", `{"name":"a"} x`, false, scheduling.EPARAM},
+		{"second value", "application/json", `{"name":"a"}{}`, false, scheduling.EPARAM},
+		{"trailing space", "application/json", `{"name":"a"}` + "\n ", false, ""},
+		{"too large", "application/json", `{"name":"` + strings.Repeat("a", 100) + `"}`, false, jsonapi.CodeTooLarge},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(c.body))
+		if c.ctype != "" {
+			r.Header.Set("Content-Type", c.ctype)
+		}
+		var v body
+		err := jsonapi.Decode(r, &v, 64, c.optional)
+		if got := scheduling.ErrorCode(err); got != c.code {
+			t.Errorf("%s: %v, want code %q", c.name, err, c.code)
+		}
+		if err == nil && v.Name != "a" {
+			t.Errorf("%s: decoded %+v", c.name, v)
+		}
+	}
+}
