@@ -451,6 +451,14 @@ func testFormats(t *testing.T, e *env) {
 		{name: "Accept application/json", mutate: setHeader("Accept", "application/json"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
 		{name: "_format text/xml", path: "metadata?_format=text%2Fxml", status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
 		{name: "_format unsupported overrides a good Accept", path: "metadata?_format=application%2Fpdf", status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+		// FhirBase.feature: a GET /metadata with a content type that is not
+		// FHIR's is refused, with or without an Accept.
+		{name: "GET with Content-Type application/xml", mutate: setHeader("Content-Type", "application/xml"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+		{name: "GET with Content-Type text/xml and a good Accept", mutate: func(_ testing.TB, r *http.Request) {
+			r.Header.Set("Content-Type", "text/xml")
+			r.Header.Set("Accept", "application/fhir+json")
+		}, status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
+		{name: "GET with Content-Type applicaiton/json", mutate: setHeader("Content-Type", "applicaiton/json"), status: 415, code: "BAD_REQUEST|UNSUPPORTED_MEDIA_TYPE"},
 	}
 	for _, row := range unsupported {
 		t.Run(row.name, func(t *testing.T) { row.run(t, e) })
