@@ -50,6 +50,7 @@ func (s *Server) book(rq *request) error {
 	if err != nil {
 		return err
 	}
+	req.ConsumerASID = rq.c.Request.Header.Get(gpconnect.HeaderFrom)
 	req.Audit = s.durableAudit(rq, http.StatusCreated)
 	// Unknown slots, broken access rules and a past start are EINVALID (422
 	// INVALID_RESOURCE); a slot no longer free is ECONFLICT (409 DUPLICATE_REJECTED).

@@ -26,13 +26,17 @@ type BookRequest struct {
 	Identifiers        []Identifier
 	Participants       []Participant
 	Now                time.Time
+	// ConsumerASID is the consumer system asking (Ssp-From): a retry of a
+	// booking comes from the system that sent it.
+	ConsumerASID string
 	// Audit, when set, is the booking's audit record: the store inserts it
 	// in the booking's own transaction, so a 201 always has its record.
 	Audit *AuditRecord
 }
 
-// IdempotencyWindow is how long a repeated identical booking (same patient,
-// slots, booking organisation, description and comment) returns the original appointment.
+// IdempotencyWindow is how long a repeated identical booking (same consumer
+// system, patient, slots, booking organisation, description, comment,
+// identifiers and priority) returns the original appointment.
 const IdempotencyWindow = 2 * time.Minute
 
 // Description and comment limits (spec §6.2); longer text is refused, never truncated.

@@ -65,18 +65,27 @@ func (r *apptRow) domain(slotIDs []int64) *scheduling.Appointment {
 	return a
 }
 
-// idemKey recognises a retry: the same practice, patient, slots, booking
-// organisation, description and comment. A request that differs in its
-// texts is another booking (409 when the slots are taken), not a retry whose
-// texts would be silently dropped.
+// idemKey recognises a retry: the same consumer system, practice, patient,
+// slots, booking organisation, description, comment, identifiers and
+// priority. A request that differs in any of them is another booking (409
+// when the slots are taken), not a retry whose values would be silently
+// dropped; another consumer system sending the same body is never told it
+// created the appointment.
 func idemKey(r *scheduling.BookRequest) string {
 	ids := slices.Clone(r.SlotIDs)
 	slices.Sort(ids)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d|%d|%s|%q|%q|", r.PracticeID, r.PatientID, r.BookingOrg.ODS, r.Description, r.Comment)
+	fmt.Fprintf(&b, "%q|%d|%d|%s|%q|%q|", r.ConsumerASID, r.PracticeID, r.PatientID, r.BookingOrg.ODS, r.Description, r.Comment)
 	for _, id := range ids {
 		b.WriteString(strconv.FormatInt(id, 10))
 		b.WriteByte(',')
+	}
+	b.WriteByte('|')
+	for _, i := range r.Identifiers {
+		fmt.Fprintf(&b, "%q=%q,", i.System, i.Value)
+	}
+	if r.Priority != nil {
+		fmt.Fprintf(&b, "|p%d", *r.Priority)
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])

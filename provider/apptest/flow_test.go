@@ -98,6 +98,17 @@ func TestAppointmentFlow(t *testing.T) {
 			stD, _, bD := c.do("POST", "Appointment", gpconnect.CreateAppointment,
 				bytes.Replace(body, []byte(`"description":"`), []byte(`"description":"changed `), 1), nil)
 			expect(t, "same slots, other description", stD, bD, 409, "DUPLICATE_REJECTED")
+			// Nor is the same body from another consumer system (Ssp-From),
+			// or with an identifier or a priority added: no 201 may claim
+			// a creation that did not happen or drop what was sent.
+			stF, _, bF := c.do("POST", "Appointment", gpconnect.CreateAppointment, body, map[string]string{"Ssp-From": "200000000999"})
+			expect(t, "same body, another consumer system", stF, bF, 409, "DUPLICATE_REJECTED")
+			withID := bytes.Replace(body, []byte(`"description":`), []byte(`"identifier":[{"system":"https://consumer.example/appt","value":"A-1"}],"description":`), 1)
+			stI, _, bI := c.do("POST", "Appointment", gpconnect.CreateAppointment, withID, nil)
+			expect(t, "same booking plus an identifier", stI, bI, 409, "DUPLICATE_REJECTED")
+			withPriority := bytes.Replace(body, []byte(`"description":`), []byte(`"priority":3,"description":`), 1)
+			stPr, _, bPr := c.do("POST", "Appointment", gpconnect.CreateAppointment, withPriority, nil)
+			expect(t, "same booking plus a priority", stPr, bPr, 409, "DUPLICATE_REJECTED")
 			// Another organisation booking the same slot loses with 409.
 			st409, _, b409 := c.do("POST", "Appointment", gpconnect.CreateAppointment, bookBody(tg[0], pid, "B81016"), nil)
 			expect(t, "double booking", st409, b409, 409, "DUPLICATE_REJECTED")
