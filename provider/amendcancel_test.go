@@ -197,6 +197,10 @@ var updateCases = []updateCase{
 		*x = *newBooking(a.patientID(nil, "9658218881"), a.take(nil, "open", 1, 3*time.Hour, false)...)
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrIDMismatch", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) { x.ID = "999999" }, want: 400, code: "BAD_REQUEST"},
+	// FHIR update: the body SHALL carry the URL's id. Without one it is
+	// refused as the brand-new body above is (the test pack's 422).
+	{name: "Amend/ErrNoID", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) { setDesc(x, a); x.ID = "" }, want: 422, code: "INVALID_RESOURCE"},
+	{name: "Cancel/ErrNoID", iid: iidCancel, edit: func(x *fhir.Appointment, a *apptEnv) { cancelOK(x, a); x.ID = "" }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrNotFound", iid: iidAmend, path: "Appointment/999999", edit: func(x *fhir.Appointment, a *apptEnv) { x.ID = "999999" },
 		want: 404, code: "NO_RECORD_FOUND"},
 	{name: "Amend/ErrStaleIfMatch", iid: iidAmend, edit: setDesc, hdr: ifMatch("1"), setup: func(t *testing.T, a *apptEnv, cur *fhir.Appointment) {

@@ -143,6 +143,9 @@ func (s *Server) updateAppointment(rq *request) error {
 		return err
 	}
 	sent := res.(*fhir.Appointment)
+	// FHIR update: another id than the URL's is 400. None at all is one of
+	// the differences CompareForUpdate reports (422): the test pack sends a
+	// brand-new appointment, without an id, and expects INVALID_RESOURCE.
 	if sent.ID != "" && sent.ID != rq.id {
 		return fail(gpconnect.BadRequest, "The id in the body (%q) does not match the URL", clip(sent.ID, 64))
 	}

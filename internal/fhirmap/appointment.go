@@ -487,7 +487,10 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 	// The stored service participant is accepted back whatever the switch
 	// is now: the consumer may send what it was shown before a change.
 	cur := Appointment(stored, true)
-	if sent.ID != "" && sent.ID != cur.ID {
+	switch {
+	case sent.ID == "":
+		p.add("id is required: send the appointment as read, with its id")
+	case sent.ID != cur.ID:
 		p.add("the id in the body does not match the URL")
 	}
 	if !hasProfile(sent.Meta, gpconnect.ProfileAppointment) {
