@@ -71,10 +71,17 @@ func parseFormatParam(v string) (format, bool) {
 }
 
 // parseAccept picks the format an Accept header prefers: the supported type
-// of highest quality (the first listed of equal quality), JSON for a
-// wildcard; ok is false when nothing listed is supported.
-func parseAccept(acc string) (format, bool) {
-	best, bestQ, found := formatJSON, -1.0, false
+// of highest quality (the first listed of equal quality); a wildcard stands
+// for the format given (the request body's) unless that one is refused with
+// q=0. ok is false when nothing listed is supported.
+func parseAccept(acc string, wildcard format) (format, bool) {
+	type entry struct {
+		f        format
+		q        float64
+		wildcard bool
+	}
+	var entries []entry
+	refused := map[format]bool{}
 	for _, part := range strings.Split(acc, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
@@ -88,26 +95,43 @@ func parseAccept(acc string) (format, bool) {
 			}
 			q = v
 		}
-		if q == 0 {
-			continue // "not acceptable" (RFC 9110 §12.4.2)
-		}
 		f, ok := mediaFormat(mt, params)
-		if !ok {
-			if mt != "*/*" && mt != "application/*" {
+		switch {
+		case ok && q == 0:
+			refused[f] = true // "not acceptable" (RFC 9110 §12.4.2)
+		case ok:
+			entries = append(entries, entry{f: f, q: q})
+		case (mt == "*/*" || mt == "application/*") && q > 0:
+			entries = append(entries, entry{q: q, wildcard: true})
+		}
+	}
+	// A wildcard takes the preferred format unless that one was refused.
+	if refused[wildcard] {
+		if wildcard == formatJSON {
+			wildcard = formatXML
+		} else {
+			wildcard = formatJSON
+		}
+	}
+	best, bestQ, found := formatJSON, -1.0, false
+	for _, e := range entries {
+		if e.wildcard {
+			if refused[wildcard] {
 				continue
 			}
-			f = formatJSON
+			e.f = wildcard
 		}
-		if q > bestQ {
-			best, bestQ, found = f, q, true
+		if e.q > bestQ {
+			best, bestQ, found = e.f, e.q, true
 		}
 	}
 	return best, found
 }
 
 // negotiate picks the response format: _format (from the parsed query q),
-// then Accept, then Content-Type, then JSON. ok is false when what was asked
-// for is unsupported.
+// then Accept, then Content-Type, then JSON. An Accept that takes anything
+// (*/*, application/*) leaves the choice to the Content-Type too, so an XML
+// body is answered in XML. ok is false when what was asked for is unsupported.
 func negotiate(r *http.Request, q url.Values) (format, bool) {
 	if vs, present := q["_format"]; present {
 		if len(vs) != 1 {
@@ -115,15 +139,16 @@ func negotiate(r *http.Request, q url.Values) (format, bool) {
 		}
 		return parseFormatParam(vs[0])
 	}
-	if acc := strings.TrimSpace(r.Header.Get("Accept")); acc != "" {
-		return parseAccept(acc)
-	}
+	byType := formatJSON
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if f, ok := parseMedia(ct); ok {
-			return f, true
+			byType = f
 		}
 	}
-	return formatJSON, true
+	if acc := strings.TrimSpace(r.Header.Get("Accept")); acc != "" {
+		return parseAccept(acc, byType)
+	}
+	return byType, true
 }
 
 var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed); return w }}

@@ -324,6 +324,11 @@ func testFormats(t *testing.T, e *env) {
 		{"Accept prefers json by q", "application/fhir+xml;q=0.1, application/fhir+json;q=0.9", "", mediaJSONCT, ""},
 		{"Accept prefers xml by q", "application/fhir+json;q=0.5, application/fhir+xml", "", mediaXMLCT, ""},
 		{"Accept refuses xml with q=0", "application/fhir+xml;q=0, */*;q=0.1", "", mediaJSONCT, ""},
+		// A wildcard Accept leaves the choice to the request's Content-Type.
+		{"Accept */*, Content-Type xml", "*/*", "", mediaXMLCT, "application/fhir+xml"},
+		{"Accept application/*, Content-Type xml", "application/*", "", mediaXMLCT, "application/fhir+xml"},
+		{"Accept */*, no Content-Type", "*/*", "", mediaJSONCT, ""},
+		{"Accept */* refusing xml, Content-Type xml", "application/fhir+xml;q=0, */*", "", mediaJSONCT, "application/fhir+xml"},
 		// An unescaped + in a hand-written query decodes to a space.
 		{"_format xml with a raw +", "application/fhir+json", "raw:application/fhir+xml", mediaXMLCT, ""},
 		{"_format json with a raw +", "application/fhir+xml", "raw:application/fhir+json", mediaJSONCT, ""},
