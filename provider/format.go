@@ -80,8 +80,8 @@ func parseAccept(acc string, wildcard format) (format, bool) {
 		q        float64
 		wildcard bool
 	}
-	var entries []entry
-	refused := map[format]bool{}
+	entries := make([]entry, 0, 8) // on the stack for any usual header
+	var refused [2]bool            // indexed by format
 	for _, part := range strings.Split(acc, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
