@@ -662,7 +662,11 @@ func adminSlots(ctx context.Context, sub string, args []string, stdout, stderr i
 	if err != nil || *c.asJSON {
 		return orJSON(c, s, err)
 	}
-	fmt.Fprintf(stdout, "slot %d (session %d) %s-%s: %s, profile %d, %s\n", s.ID, s.SessionID, s.Start, s.End, s.Status, s.AccessProfileID, s.DeliveryChannel)
+	status := s.Status
+	if s.SlotBlocked {
+		status += " (blocked on its own)"
+	}
+	fmt.Fprintf(stdout, "slot %d (session %d) %s-%s: %s, profile %d, %s\n", s.ID, s.SessionID, s.Start, s.End, status, s.AccessProfileID, s.DeliveryChannel)
 	return nil
 }
 

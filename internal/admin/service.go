@@ -909,15 +909,18 @@ func (s *Service) Slot(ctx context.Context, a Actor, ods string, id int64) (Slot
 	return toSlot(sl), nil
 }
 
-// BlockSlot blocks a free slot. A booked slot is refused (ECONFLICT, naming
-// the appointment); blocking a blocked slot changes nothing. Errors: ENOTFOUND, ECONFLICT.
+// BlockSlot blocks a slot on its own: it stays blocked whatever happens to
+// its session's block until UnblockSlot. A slot its session already blocks
+// gets its own block too. A booked slot is refused (ECONFLICT, naming the
+// appointment). Errors: ENOTFOUND, ECONFLICT.
 func (s *Service) BlockSlot(ctx context.Context, a Actor, ods string, id int64) (Slot, error) {
 	return s.slotChange(ctx, a, ods, id, "slot.block", func(tx *store.AdminTx, cur *scheduling.Slot) error {
 		switch cur.Status {
-		case scheduling.SlotBlocked:
-			return nil
-		case scheduling.SlotFree:
-			ok, err := tx.SetSlotStatus(id, scheduling.SlotFree, scheduling.SlotBlocked)
+		case scheduling.SlotFree, scheduling.SlotBlocked:
+			if cur.OwnBlock {
+				return nil
+			}
+			ok, err := tx.SetSlotOwnBlock(id, true, false)
 			if err == nil && !ok {
 				err = scheduling.Errorf(scheduling.ECONFLICT, "slot %d changed meanwhile; try again", id)
 			}
@@ -931,7 +934,10 @@ func (s *Service) BlockSlot(ctx context.Context, a Actor, ods string, id int64) 
 	})
 }
 
-// UnblockSlot frees a blocked slot of an active session. Errors: ENOTFOUND, EINVALID, ECONFLICT.
+// UnblockSlot lifts a slot's own block, freeing it. A slot of a blocked
+// session stays blocked by the session (its own block, if any, is lifted, so
+// unblocking the session frees it); one blocked only by its session is
+// refused (EINVALID: unblock the session). Errors: ENOTFOUND, EINVALID, ECONFLICT.
 func (s *Service) UnblockSlot(ctx context.Context, a Actor, ods string, id int64) (Slot, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
@@ -952,7 +958,10 @@ func (s *Service) UnblockSlot(ctx context.Context, a Actor, ods string, id int64
 		if ses.Schedule.Status != "active" {
 			return invalid("slot %d belongs to cancelled session %d", id, cur.ScheduleID)
 		}
-		ok, err := tx.SetSlotStatus(id, scheduling.SlotBlocked, scheduling.SlotFree)
+		if ses.SessionBlocked && !cur.OwnBlock {
+			return invalid("slot %d is blocked by its session %d; unblock the session", id, cur.ScheduleID)
+		}
+		ok, err := tx.SetSlotOwnBlock(id, false, ses.SessionBlocked)
 		if err == nil && !ok {
 			err = scheduling.Errorf(scheduling.ECONFLICT, "slot %d changed meanwhile; try again", id)
 		}

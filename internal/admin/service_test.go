@@ -28,6 +28,7 @@ func TestService(t *testing.T) {
 		{"BlockAndCancelSession", testBlockCancelSession},
 		{"SessionProfile", testSessionProfile},
 		{"Slots", testSlots},
+		{"SlotOwnBlock", testSlotOwnBlock},
 		{"Switches", testSwitches},
 		{"Tokens", testTokens},
 		{"TokenScope", testTokenScope},
@@ -527,6 +528,68 @@ func testSlots(t *testing.T, f *fx) {
 	wantCode(t, err, scheduling.EINVALID)
 	_, err = f.svc.BlockSlot(f.ctx, f.cli, ods, f.scalar(`SELECT MIN(id) FROM slots WHERE practice_id <> ?`, f.org.ID))
 	wantCode(t, err, scheduling.ENOTFOUND)
+}
+
+// testSlotOwnBlock: a slot blocked on its own and its session's block are two
+// decisions; undoing one never undoes the other.
+func testSlotOwnBlock(t *testing.T, f *fx) {
+	id := f.openSession()
+	slots := f.ids(`SELECT id FROM slots WHERE schedule_id = ? ORDER BY start_at`, id)
+	status := func(slot int64) (string, bool) {
+		t.Helper()
+		s, err := f.svc.Slot(f.ctx, f.cli, ods, slot)
+		f.ok(err)
+		return s.Status, s.SlotBlocked
+	}
+	// Slot 0 blocked first, then the session; slot 1 blocked inside the blocked session.
+	s, err := f.svc.BlockSlot(f.ctx, f.cli, ods, slots[0])
+	f.ok(err)
+	if !s.SlotBlocked {
+		t.Fatalf("blocked slot %+v lacks slot_blocked", s)
+	}
+	_, err = f.svc.BlockSession(f.ctx, f.cli, ods, id)
+	f.ok(err)
+	s, err = f.svc.BlockSlot(f.ctx, f.cli, ods, slots[1])
+	f.ok(err)
+	if !s.SlotBlocked || f.lastAudit().Action != "slot.block" {
+		t.Fatalf("blocking a slot of a blocked session: %+v", s)
+	}
+	// Slot 2 is blocked by the session only: unblocking it alone is refused.
+	_, err = f.svc.UnblockSlot(f.ctx, f.cli, ods, slots[2])
+	wantCode(t, err, scheduling.EINVALID)
+	// Slot 3 gets its own block and has it lifted while the session is blocked:
+	// it stays blocked (by the session) and is freed with the session.
+	_, err = f.svc.BlockSlot(f.ctx, f.cli, ods, slots[3])
+	f.ok(err)
+	s, err = f.svc.UnblockSlot(f.ctx, f.cli, ods, slots[3])
+	f.ok(err)
+	if s.SlotBlocked || s.Status != string(scheduling.SlotBlocked) {
+		t.Fatalf("lifting a slot's own block inside a blocked session: %+v", s)
+	}
+
+	ch, err := f.svc.UnblockSession(f.ctx, f.cli, ods, id)
+	f.ok(err)
+	if ch.Changed != len(slots)-2 || ch.Session.Free != len(slots)-2 || ch.Session.Blocked != 2 {
+		t.Fatalf("unblocking the session: %+v, want all but the two slots blocked on their own freed", ch)
+	}
+	for i, want := range []string{"busy-unavailable", "busy-unavailable", "free", "free"} {
+		if st, own := status(slots[i]); st != want || own != (i < 2) {
+			t.Errorf("slot %d after the session's unblock: %s (own block %v), want %s", i, st, own, want)
+		}
+	}
+	res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: f.org.ID, Start: f.now, End: f.now.Add(5 * 24 * time.Hour), Now: f.now})
+	f.ok(err)
+	for _, sl := range res.Slots {
+		if sl.ID == slots[0] || sl.ID == slots[1] {
+			t.Fatalf("search offers slot %d, blocked on its own", sl.ID)
+		}
+	}
+	// Its own unblock frees it.
+	s, err = f.svc.UnblockSlot(f.ctx, f.cli, ods, slots[0])
+	f.ok(err)
+	if s.SlotBlocked || s.Status != "free" {
+		t.Fatalf("unblocked %+v", s)
+	}
 }
 
 func testSwitches(t *testing.T, f *fx) {

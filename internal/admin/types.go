@@ -322,11 +322,13 @@ type SessionChange struct {
 
 // Slot is a slot as the admin API shows it.
 type Slot struct {
-	ID              int64  `json:"id"`
-	SessionID       int64  `json:"session_id"`
-	Start           string `json:"start"`
-	End             string `json:"end"`
-	Status          string `json:"status"`
+	ID        int64  `json:"id"`
+	SessionID int64  `json:"session_id"`
+	Start     string `json:"start"`
+	End       string `json:"end"`
+	Status    string `json:"status"`
+	// SlotBlocked: blocked on its own (slot block), apart from its session.
+	SlotBlocked     bool   `json:"slot_blocked"`
 	DeliveryChannel string `json:"delivery_channel"`
 	ServiceType     string `json:"service_type"`
 	AccessProfileID int64  `json:"access_profile_id"`
@@ -335,7 +337,7 @@ type Slot struct {
 
 func toSlot(s *scheduling.Slot) Slot {
 	return Slot{ID: s.ID, SessionID: s.ScheduleID, Start: scheduling.FormatLocal(s.Start), End: scheduling.FormatLocal(s.End), Status: string(s.Status),
-		DeliveryChannel: s.DeliveryChannel, ServiceType: s.ServiceType, AccessProfileID: s.AccessProfileID, Version: s.Version}
+		SlotBlocked: s.OwnBlock, DeliveryChannel: s.DeliveryChannel, ServiceType: s.ServiceType, AccessProfileID: s.AccessProfileID, Version: s.Version}
 }
 
 // Token is an admin token's record (never its secret).

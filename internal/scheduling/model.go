@@ -164,7 +164,10 @@ type Slot struct {
 	DeliveryChannel string
 	ServiceType     string // slot type, shown as Slot.serviceType[0].text
 	AccessProfileID int64  // effective profile: the slot's own, else the session's
-	Version         int64
+	// OwnBlock: the practice blocked this slot itself, apart from any block
+	// of its session, so unblocking the session leaves it blocked.
+	OwnBlock bool
+	Version  int64
 }
 
 // Appointment statuses used here.

@@ -300,10 +300,14 @@ func (a *AdminTx) Session(practiceID, id int64) (*scheduling.SessionSummary, err
 }
 
 // SetSessionSlots moves every slot of a session in status from to status to,
-// returning how many moved.
+// returning how many moved. A slot blocked on its own stays blocked when its
+// session's slots are freed.
 func (a *AdminTx) SetSessionSlots(scheduleID int64, from, to scheduling.SlotStatus) (int, error) {
-	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET status = ?, version = version + 1 WHERE schedule_id = ? AND status = ?`),
-		string(to), scheduleID, string(from))
+	q := `UPDATE slots SET status = ?, version = version + 1 WHERE schedule_id = ? AND status = ?`
+	if from == scheduling.SlotBlocked {
+		q += ` AND own_block = FALSE`
+	}
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(q), string(to), scheduleID, string(from))
 	if err != nil {
 		return 0, err
 	}
@@ -351,11 +355,18 @@ func (a *AdminTx) Slot(practiceID, id int64) (*scheduling.Slot, error) {
 	return &sl, nil
 }
 
-// SetSlotStatus moves a slot from one status to another; false when it was
-// not in status from (the row is locked by the update, so this is not check-then-act).
-func (a *AdminTx) SetSlotStatus(id int64, from, to scheduling.SlotStatus) (bool, error) {
-	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET status = ?, version = version + 1 WHERE id = ? AND status = ?`),
-		string(to), id, string(from))
+// SetSlotOwnBlock blocks a slot on its own (block), or lifts its own block
+// (!block), which frees it unless its session's block still holds it
+// (sessionBlocked). It changes only a slot that is free or blocked; false
+// when the slot was neither (the row is locked by the update, so this is not
+// check-then-act).
+func (a *AdminTx) SetSlotOwnBlock(id int64, block, sessionBlocked bool) (bool, error) {
+	status := scheduling.SlotBlocked
+	if !block && !sessionBlocked {
+		status = scheduling.SlotFree
+	}
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET status = ?, own_block = ?, version = version + 1
+		WHERE id = ? AND status IN (?, ?)`), string(status), block, id, string(scheduling.SlotFree), string(scheduling.SlotBlocked))
 	if err != nil {
 		return false, err
 	}

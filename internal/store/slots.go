@@ -26,14 +26,16 @@ type slotRow struct {
 	Channel         string `db:"channel"`
 	ServiceType     string `db:"service_type"`
 	AccessProfileID int64  `db:"access_profile_id"`
+	OwnBlock        bool   `db:"own_block"`
 	Version         int64  `db:"version"`
 }
 
-const slotCols = `id, schedule_id, practice_id, start_at, end_at, status, channel, service_type, access_profile_id, version`
+const slotCols = `id, schedule_id, practice_id, start_at, end_at, status, channel, service_type, access_profile_id, own_block, version`
 
 func (r *slotRow) domain() scheduling.Slot {
 	return scheduling.Slot{ID: r.ID, ScheduleID: r.ScheduleID, PracticeID: r.PracticeID, Start: time.Unix(r.StartAt, 0), End: time.Unix(r.EndAt, 0),
-		Status: scheduling.SlotStatus(r.Status), DeliveryChannel: r.Channel, ServiceType: r.ServiceType, AccessProfileID: r.AccessProfileID, Version: r.Version}
+		Status: scheduling.SlotStatus(r.Status), DeliveryChannel: r.Channel, ServiceType: r.ServiceType, AccessProfileID: r.AccessProfileID,
+		OwnBlock: r.OwnBlock, Version: r.Version}
 }
 
 type scheduleRow struct {
