@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/slotbridge/slotbridge/internal/admin"
+	"github.com/slotbridge/slotbridge/internal/jsonapi"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -222,8 +223,14 @@ func adminToken(ctx context.Context, sub string, args []string, stdout, stderr i
 	}
 }
 
+// orJSON prints v as JSON, or with --json an error as the admin API's error body.
 func orJSON(c *adminCmd, v any, err error) error {
 	if err != nil {
+		if *c.asJSON {
+			// The API's error body on stdout for programs; the message still
+			// goes to stderr and the exit status is 1.
+			c.printJSON(jsonapi.Error{Message: scheduling.ErrorMessage(err), Code: string(scheduling.ErrorCode(err))})
+		}
 		return err
 	}
 	return c.printJSON(v)

@@ -102,6 +102,15 @@ func TestAdminCLI(t *testing.T) {
 			if out := c.must("profiles", "list", "--ods", "A20047"); !strings.Contains(out, "111, weekends") || !strings.Contains(out, "urgent-care") {
 				t.Fatalf("profiles list:\n%s", out)
 			}
+			// With --json a refusal is the admin API's error body on stdout, exit status 1.
+			out, stderr, err := c.run("profiles", "create", "--ods", "A20047", "--name", "111, weekends", "--json")
+			var e struct{ Error, Code string }
+			if err == nil || json.Unmarshal([]byte(out), &e) != nil || e.Code != "duplicate" || e.Error == "" || !strings.Contains(stderr+err.Error(), "duplicate") {
+				t.Fatalf("duplicate profile with --json: %v\nstdout %s\nstderr %s", err, out, stderr)
+			}
+			if _, _, err := c.run("audit", "--ods", "A20047", "--limit", "0"); err == nil || !strings.Contains(err.Error(), "limit") {
+				t.Fatalf("audit --limit 0: %v, want a refusal", err)
+			}
 
 			date := time.Now().Add(72 * time.Hour).In(time.UTC).Format("2006-01-02")
 			var s admin.Session
@@ -115,7 +124,7 @@ func TestAdminCLI(t *testing.T) {
 				t.Fatalf("sessions list has no session %s:\n%s", sid, out)
 			}
 
-			out := c.must("explain", "--ods", "A20047", "--org-type", "urgent-care", "--consumer-ods", "Y11111", "--start", date, "--end", date)
+			out = c.must("explain", "--ods", "A20047", "--org-type", "urgent-care", "--consumer-ods", "Y11111", "--start", date, "--end", date)
 			for _, want := range []string{"REMOVED BY", "not_enabled", "cap_reached", "SESSION", "CLINICIAN", sid} {
 				if !strings.Contains(out, want) {
 					t.Fatalf("explain table lacks %q:\n%s", want, out)

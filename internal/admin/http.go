@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -43,6 +45,7 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/templates", map[string]apiFunc{"GET": h.listTemplates, "POST": h.createTemplate})
 	h.route(p+"/templates/{id}", map[string]apiFunc{"PATCH": h.updateTemplate, "DELETE": h.endTemplate})
 	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession})
+	h.route(p+"/sessions/{id}", map[string]apiFunc{"GET": h.getSession})
 	h.route(p+"/sessions/{id}/{action}", map[string]apiFunc{"POST": h.sessionAction})
 	h.route(p+"/slots/{id}", map[string]apiFunc{"GET": h.getSlot})
 	h.route(p+"/slots/{id}/{action}", map[string]apiFunc{"POST": h.slotAction})
@@ -374,6 +377,30 @@ func (h *Handler) addSession(r *http.Request, a Actor) (int, any, error) {
 	return http.StatusCreated, s, err
 }
 
+func (h *Handler) getSession(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	s, err := h.svc.Session(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, s, err
+}
+
+// noBody refuses a body on an action that takes none, unless it is empty or
+// {}: a field sent there would otherwise be silently ignored.
+func noBody(r *http.Request) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return scheduling.Errorf(scheduling.EPARAM, "the body could not be read")
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	var none struct{}
+	return decode(r, &none)
+}
+
 func (h *Handler) sessionAction(r *http.Request, a Actor) (int, any, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -381,13 +408,19 @@ func (h *Handler) sessionAction(r *http.Request, a Actor) (int, any, error) {
 	}
 	ods := r.PathValue("ods")
 	var c SessionChange
-	switch r.PathValue("action") {
-	case "block":
-		c, err = h.svc.BlockSession(r.Context(), a, ods, id)
-	case "unblock":
-		c, err = h.svc.UnblockSession(r.Context(), a, ods, id)
-	case "cancel":
-		c, err = h.svc.CancelSession(r.Context(), a, ods, id)
+	switch action := r.PathValue("action"); action {
+	case "block", "unblock", "cancel":
+		if err := noBody(r); err != nil {
+			return 0, nil, err
+		}
+		switch action {
+		case "block":
+			c, err = h.svc.BlockSession(r.Context(), a, ods, id)
+		case "unblock":
+			c, err = h.svc.UnblockSession(r.Context(), a, ods, id)
+		default:
+			c, err = h.svc.CancelSession(r.Context(), a, ods, id)
+		}
 	case "profile":
 		var in struct {
 			AccessProfileID int64 `json:"access_profile_id"`
@@ -430,11 +463,16 @@ func (h *Handler) slotAction(r *http.Request, a Actor) (int, any, error) {
 	}
 	ods := r.PathValue("ods")
 	var s Slot
-	switch r.PathValue("action") {
-	case "block":
-		s, err = h.svc.BlockSlot(r.Context(), a, ods, id)
-	case "unblock":
-		s, err = h.svc.UnblockSlot(r.Context(), a, ods, id)
+	switch action := r.PathValue("action"); action {
+	case "block", "unblock":
+		if err := noBody(r); err != nil {
+			return 0, nil, err
+		}
+		if action == "block" {
+			s, err = h.svc.BlockSlot(r.Context(), a, ods, id)
+		} else {
+			s, err = h.svc.UnblockSlot(r.Context(), a, ods, id)
+		}
 	case "profile":
 		return h.setSlotProfile(r, a, id)
 	default:
@@ -480,8 +518,8 @@ func (h *Handler) audit(r *http.Request, a Actor) (int, any, error) {
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 || n > 1000 {
-			return 0, nil, scheduling.Errorf(scheduling.EPARAM, "limit must be between 1 and 1000")
+		if err != nil {
+			return 0, nil, scheduling.Errorf(scheduling.EPARAM, "limit must be between 1 and %d", MaxAuditLimit)
 		}
 		limit = n
 	}

@@ -113,6 +113,12 @@ func TestAdminAPIErrors(t *testing.T) {
 				{"ExplainNoPeriod", call{"GET", pp + "/explain", a.token, "", ""}, 400, "invalid_param"},
 				{"ExplainBadTime", call{"GET", pp + "/explain?start=tomorrow&end=2026-01-01", a.token, "", ""}, 400, "invalid_param"},
 				{"AuditBadLimit", call{"GET", pp + "/audit?limit=-1", a.token, "", ""}, 400, "invalid_param"},
+				{"AuditLimitTooHigh", call{"GET", pp + "/audit?limit=1001", a.token, "", ""}, 400, "invalid_param"},
+				{"SlotActionWithFields", call{"POST", pp + "/slots/1/unblock", a.token, `{"all":true}`, ""}, 400, "invalid_param"},
+				{"ReleaseDaysWithoutTime", call{"POST", pp + "/profiles", a.token, `{"name":"r2","release_days_before":2}`, ""}, 422, "invalid"},
+				{"SessionNotWholeSlots", call{"POST", pp + "/sessions", a.token, `{"date":"` + scheduling.FormatDate(time.Now().Add(72*time.Hour)) +
+					`","start":"10:00","end":"10:25","slot_minutes":10,"location_id":1,"role":"R0260","service_category":"c","service_type":"t",` +
+					`"channels":["In-person"],"access_profile_id":1}`, ""}, 422, "invalid"},
 				{"SwitchesEmpty", call{"PATCH", pp + "/switches", a.token, `{}`, ""}, 422, "invalid"},
 				{"EnableBadSwitch", call{"POST", pp + "/enable?switch=everything", a.token, "", ""}, 400, "invalid_param"},
 			}
@@ -183,7 +189,15 @@ func TestAdminAPIFlow(t *testing.T) {
 				}
 			}
 
-			status, _, m, raw = a.do(call{"POST", pp + "/sessions/" + itoa(sid) + "/block", a.token, "", ""})
+			status, _, m, raw = a.do(call{"GET", pp + "/sessions/" + itoa(sid), a.token, "", ""})
+			if status != 200 || m["id"] != float64(sid) || m["free"] != float64(2) {
+				t.Fatalf("get session: %d %s", status, raw)
+			}
+			// An action that takes no body refuses fields, which it would ignore.
+			if status, _, m, raw = a.do(call{"POST", pp + "/sessions/" + itoa(sid) + "/block", a.token, `{"reason":"training"}`, ""}); status != 400 || m["code"] != "invalid_param" {
+				t.Fatalf("block with a body: %d %s", status, raw)
+			}
+			status, _, m, raw = a.do(call{"POST", pp + "/sessions/" + itoa(sid) + "/block", a.token, "{}", ""})
 			if status != 200 || m["slots_changed"] != float64(2) {
 				t.Fatalf("block session: %d %s", status, raw)
 			}

@@ -236,6 +236,9 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 	}
 	if in.ReleaseTime != nil {
 		p.ReleaseTime = strings.TrimSpace(*in.ReleaseTime)
+		if p.ReleaseTime == "" && in.ReleaseDaysBefore == nil {
+			p.ReleaseDaysBefore = 0 // clearing the release rule clears all of it
+		}
 	}
 	if in.ReleaseDaysBefore != nil {
 		p.ReleaseDaysBefore = *in.ReleaseDaysBefore
@@ -268,6 +271,8 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 	}
 	if p.ReleaseDaysBefore < 0 || p.ReleaseDaysBefore > 366 {
 		probs = append(probs, "release_days_before must be between 0 and 366")
+	} else if p.ReleaseDaysBefore > 0 && p.ReleaseTime == "" {
+		probs = append(probs, "release_days_before needs a release_time (the local time the slots are released)")
 	}
 	if len(probs) > 0 {
 		return invalid("%s", strings.Join(probs, "; "))
@@ -686,6 +691,19 @@ func (s *Service) EndTemplate(ctx context.Context, a Actor, ods string, id int64
 // ---- sessions and slots ----
 
 // Sessions lists a practice's sessions starting in [from, to).
+// Session reads one session with its slot counts and bookings. Errors: ENOTFOUND.
+func (s *Service) Session(ctx context.Context, a Actor, ods string, id int64) (Session, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Session{}, err
+	}
+	ss, err := s.st.Session(ctx, org.ID, id)
+	if err != nil {
+		return Session{}, err
+	}
+	return toSession(ss), nil
+}
+
 func (s *Service) Sessions(ctx context.Context, a Actor, ods string, from, to time.Time) ([]Session, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
@@ -970,7 +988,10 @@ func (s *Service) UnblockSlot(ctx context.Context, a Actor, ods string, id int64
 }
 
 // SetSlotProfile gives a slot its own access profile (its session keeps its
-// own). Errors: ENOTFOUND, EINVALID (profile of another practice).
+// own). A booked slot is refused (ECONFLICT, naming the appointment), as a
+// session's profile change leaves its booked slots alone: the booking counts
+// against the profile it was made under. Errors: ENOTFOUND, EINVALID
+// (profile of another practice), ECONFLICT.
 func (s *Service) SetSlotProfile(ctx context.Context, a Actor, ods string, id, profileID int64) (Slot, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
@@ -986,7 +1007,14 @@ func (s *Service) SetSlotProfile(ctx context.Context, a Actor, ods string, id, p
 		if cur.AccessProfileID == profileID {
 			return nil
 		}
-		return tx.SetSlotProfile(id, profileID)
+		if ok, err := tx.SetSlotProfile(id, profileID); err != nil || ok {
+			return err
+		}
+		appt, err := tx.SlotAppointment(id)
+		if err != nil {
+			return err
+		}
+		return scheduling.Errorf(scheduling.ECONFLICT, "slot %d is booked (appointment %d), and a booking keeps the profile it was made under; cancel the appointment first", id, appt)
 	})
 }
 
@@ -1020,14 +1048,18 @@ func (s *Service) slotChange(ctx context.Context, a Actor, ods string, id int64,
 
 // ---- audit ----
 
-// Audit lists a practice's admin changes, newest first.
+// MaxAuditLimit is the most audit entries one Audit call lists.
+const MaxAuditLimit = 1000
+
+// Audit lists a practice's admin changes, newest first, at most limit
+// (1 to MaxAuditLimit; EPARAM otherwise).
 func (s *Service) Audit(ctx context.Context, a Actor, ods string, limit int) ([]AuditEntry, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > 1000 {
-		limit = 100
+	if limit <= 0 || limit > MaxAuditLimit {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "limit must be between 1 and %d", MaxAuditLimit)
 	}
 	recs, err := s.st.AdminAudit(ctx, org.ID, limit)
 	if err != nil {

@@ -509,6 +509,9 @@ func testSlots(t *testing.T, f *fx) {
 	}
 	_, err = f.svc.UnblockSlot(f.ctx, f.cli, ods, slots[0])
 	wantCode(t, err, scheduling.ECONFLICT)
+	// A booked slot keeps the profile its booking counts against.
+	_, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, slots[0], f.scalar(`SELECT id FROM access_profiles WHERE practice_id = ? AND name = 'not-bookable'`, f.org.ID))
+	wantCode(t, err, scheduling.ECONFLICT)
 
 	notBookable := f.scalar(`SELECT id FROM access_profiles WHERE practice_id = ? AND name = 'not-bookable'`, f.org.ID)
 	s, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, slots[2], notBookable)

@@ -1,6 +1,9 @@
 package scheduling
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestSupplierFiltering walks spec §5.10's switches: the supplier switch
 // (off, on, on at selected organisations) over the organisation's own.
@@ -63,6 +66,29 @@ func TestHealthcareServiceValidate(t *testing.T) {
 	for _, r := range rows {
 		if err := r.h.Validate(); (err == nil) != r.ok {
 			t.Errorf("Validate(%q, %q) = %v, want ok=%v", r.h.DOSID, r.h.Name, err, r.ok)
+		}
+	}
+}
+
+// TestTemplateWholeSlots: a session that is not a whole number of slots is
+// refused, since its remainder would silently hold no slot.
+func TestTemplateWholeSlots(t *testing.T) {
+	for _, c := range []struct {
+		start, end string
+		minutes    int
+		want       string // "" = valid
+	}{
+		{"09:00", "10:00", 10, ""},
+		{"09:00", "09:10", 10, ""},
+		{"10:00", "10:25", 10, "last 5 minutes would hold no slot"},
+		{"21:00", "21:25", 10, "not a whole number of 10-minute slots"},
+		{"09:00", "09:05", 10, "longer than the session"},
+	} {
+		tpl := SessionTemplate{Name: "t", StartLocal: c.start, EndLocal: c.end, SlotMinutes: c.minutes, LocationID: 1,
+			Role: "R0260", ServiceCategory: "c", ServiceType: "t", Channels: []string{"In-person"}, AccessProfileID: 1}
+		err := tpl.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s-%s by %d: %v, want %q", c.start, c.end, c.minutes, err, c.want)
 		}
 	}
 }

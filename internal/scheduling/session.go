@@ -46,6 +46,10 @@ func (t *SessionTemplate) Validate() error {
 		return Errorf(EINVALID, "slot length must be positive")
 	case t.SlotMinutes > (eh*60+em)-(sh*60+sm):
 		return Errorf(EINVALID, "the slot length (%d minutes) is longer than the session (%d minutes)", t.SlotMinutes, (eh*60+em)-(sh*60+sm))
+	case ((eh*60+em)-(sh*60+sm))%t.SlotMinutes != 0:
+		// The remainder would hold no slot: refuse rather than drop it unseen.
+		return Errorf(EINVALID, "the session (%d minutes) is not a whole number of %d-minute slots; its last %d minutes would hold no slot",
+			(eh*60+em)-(sh*60+sm), t.SlotMinutes, ((eh*60+em)-(sh*60+sm))%t.SlotMinutes)
 	case t.LocationID == 0:
 		return Errorf(EINVALID, "a location is required")
 	case t.Role == "":

@@ -288,11 +288,21 @@ func (a *AdminTx) InsertSession(ses *scheduling.Session) error {
 
 // Session reads a practice's session with its slot counts and bookings. Returns ENOTFOUND (kind "session").
 func (a *AdminTx) Session(practiceID, id int64) (*scheduling.SessionSummary, error) {
+	return session(a.ctx, a.tx, practiceID, id)
+}
+
+// Session reads a practice's session with its slot counts and bookings,
+// outside any change. Returns ENOTFOUND (kind "session").
+func (s *Store) Session(ctx context.Context, practiceID, id int64) (*scheduling.SessionSummary, error) {
+	return session(ctx, s.r, practiceID, id)
+}
+
+func session(ctx context.Context, q querier, practiceID, id int64) (*scheduling.SessionSummary, error) {
 	var r scheduleRow
-	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+	if err := q.GetContext(ctx, &r, q.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
 		return nil, notFound(err, "session", "no session %d at this practice", id)
 	}
-	out, err := summarise(a.ctx, a.tx, []scheduleRow{r})
+	out, err := summarise(ctx, q, []scheduleRow{r})
 	if err != nil {
 		return nil, err
 	}
@@ -374,10 +384,16 @@ func (a *AdminTx) SetSlotOwnBlock(id int64, block, sessionBlocked bool) (bool, e
 	return n == 1, nil
 }
 
-// SetSlotProfile sets a slot's own access profile.
-func (a *AdminTx) SetSlotProfile(id, profileID int64) error {
-	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, version = version + 1 WHERE id = ?`), profileID, id)
-	return err
+// SetSlotProfile sets the access profile of a slot no booking holds; false
+// when a booking holds it (the row is locked by the update, so a booking
+// committing meanwhile is seen).
+func (a *AdminTx) SetSlotProfile(id, profileID int64) (bool, error) {
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, version = version + 1 WHERE id = ? AND status <> 'busy'`), profileID, id)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // SlotAppointment returns the active appointment holding a slot, or 0.
