@@ -516,6 +516,9 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, ods string, in Te
 		if err := checkRefs(tx, org.ID, t); err != nil {
 			return nil, err
 		}
+		if err := s.clash(tx, t, nil); err != nil {
+			return nil, err
+		}
 		id, err := tx.InsertTemplate(t)
 		if err != nil {
 			return nil, err
@@ -577,6 +580,11 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 		}
 		if err := checkRefs(tx, org.ID, &next); err != nil {
 			return nil, err
+		}
+		if next.Active && (shapeChanged(cur, &next) || !cur.Active) {
+			if err := s.clash(tx, &next, nil); err != nil {
+				return nil, err
+			}
 		}
 		before := toTemplate(cur)
 		if jsonOrEmpty(toTemplate(&next)) == jsonOrEmpty(before) {
@@ -673,6 +681,57 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 	return out, err
 }
 
+// clash refuses sessions that would put a practitioner in two sessions at
+// once (ECONFLICT, naming the other). For a template (sessions nil) they are
+// the ones it would make over the horizon, checked beside the practitioner's
+// active sessions other than its own (which a shape change remakes), and its
+// weekly pattern is checked beside the practitioner's other active templates.
+// A one-off session is checked beside the active sessions, and, beyond the
+// horizon, where templates have not yet made theirs, beside the templates.
+func (s *Service) clash(tx *store.AdminTx, t *scheduling.SessionTemplate, sessions []scheduling.Session) error {
+	if t.PractitionerID == 0 {
+		return nil
+	}
+	now := s.Now()
+	horizon := now.Add(s.Horizon)
+	oneOff := sessions != nil
+	if !oneOff {
+		sessions = t.Sessions(scheduling.LocalMidnight(now), horizon)
+	}
+	for _, ses := range sessions {
+		if !ses.Schedule.End.After(now) {
+			continue
+		}
+		others, err := tx.PractitionerSessions(t.PracticeID, t.PractitionerID, ses.Schedule.Start, ses.Schedule.End)
+		if err != nil {
+			return err
+		}
+		for _, o := range others {
+			if !oneOff && o.TemplateID == t.ID && t.ID != 0 {
+				continue
+			}
+			return scheduling.Errorf(scheduling.ECONFLICT, "practitioner %d already has session %d from %s to %s; move or cancel it first",
+				t.PractitionerID, o.ID, scheduling.FormatLocal(o.Start), scheduling.FormatLocal(o.End))
+		}
+	}
+	if oneOff && (len(sessions) == 0 || !sessions[0].Schedule.Start.After(horizon)) {
+		return nil
+	}
+	tpls, err := tx.ActiveTemplates(t.PracticeID)
+	if err != nil {
+		return err
+	}
+	for _, o := range tpls {
+		if o.ID == t.ID || o.PractitionerID != t.PractitionerID || o.Weekday != t.Weekday ||
+			!(o.StartLocal < t.EndLocal && t.StartLocal < o.EndLocal) {
+			continue
+		}
+		return scheduling.Errorf(scheduling.ECONFLICT, "practitioner %d already works %s %s-%s under template %d (%q)",
+			t.PractitionerID, o.Weekday, o.StartLocal, o.EndLocal, o.ID, o.Name)
+	}
+	return nil
+}
+
 func sessionIDs(l []Session) []int64 {
 	ids := make([]int64, len(l))
 	for i, s := range l {
@@ -758,6 +817,9 @@ func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in Sessio
 	var out Session
 	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
 		if err := checkRefs(tx, org.ID, t); err != nil {
+			return nil, err
+		}
+		if err := s.clash(tx, t, []scheduling.Session{*ses}); err != nil {
 			return nil, err
 		}
 		cp := *ses

@@ -29,6 +29,7 @@ func TestService(t *testing.T) {
 		{"SessionProfile", testSessionProfile},
 		{"Slots", testSlots},
 		{"SlotOwnBlock", testSlotOwnBlock},
+		{"PractitionerClash", testPractitionerClash},
 		{"Switches", testSwitches},
 		{"Tokens", testTokens},
 		{"TokenScope", testTokenScope},
@@ -593,6 +594,52 @@ func testSlotOwnBlock(t *testing.T, f *fx) {
 	if s.SlotBlocked || s.Status != "free" {
 		t.Fatalf("unblocked %+v", s)
 	}
+}
+
+// testPractitionerClash: no template or one-off session may put a clinician
+// in two sessions at once; sessions that only touch are fine.
+func testPractitionerClash(t *testing.T, f *fx) {
+	tpl := func(name, start, end string) admin.TemplateInput {
+		in := f.withProfile(tplIn)
+		in.Name, in.Weekday, in.Start, in.End, in.SlotMinutes, in.PractitionerID = ptr(name), ptr("tue"), ptr(start), ptr(end), ptr(10), ptr(int64(3))
+		return in
+	}
+	tuesday := func(after time.Time) string {
+		d := scheduling.AddDaysLocal(scheduling.LocalMidnight(after), 1)
+		for d.Weekday() != time.Tuesday {
+			d = scheduling.AddDaysLocal(d, 1)
+		}
+		return scheduling.FormatDate(d)
+	}
+	oneOff := func(date, start, end string) admin.SessionInput {
+		return admin.SessionInput{Date: date, Start: start, End: end, SlotMinutes: 10, LocationID: 1, PractitionerID: 3, Role: "R0260",
+			ServiceCategory: "Extra", ServiceType: "Extra slot", Channels: []string{"Telephone"}, AccessProfileID: f.open}
+	}
+	first, err := f.svc.CreateTemplate(f.ctx, f.cli, ods, tpl("early 1", "05:00", "06:00"))
+	f.ok(err)
+	n := f.auditCount()
+	_, err = f.svc.CreateTemplate(f.ctx, f.cli, ods, tpl("early 2", "05:30", "06:30"))
+	wantCode(t, err, scheduling.ECONFLICT)
+	_, err = f.svc.AddSession(f.ctx, f.cli, ods, oneOff(tuesday(f.now), "05:40", "06:00"))
+	wantCode(t, err, scheduling.ECONFLICT)
+	// Beyond the horizon the template has made no session yet; its pattern still counts.
+	_, err = f.svc.AddSession(f.ctx, f.cli, ods, oneOff(tuesday(f.now.Add(f.svc.Horizon+7*24*time.Hour)), "05:40", "06:00"))
+	wantCode(t, err, scheduling.ECONFLICT)
+	if f.auditCount() != n {
+		t.Fatal("a refused clash was audited")
+	}
+	_, err = f.svc.CreateTemplate(f.ctx, f.cli, ods, tpl("early 3", "06:00", "07:00"))
+	f.ok(err)
+	_, err = f.svc.AddSession(f.ctx, f.cli, ods, oneOff(tuesday(f.now), "04:00", "05:00"))
+	f.ok(err)
+	// Moving the first template onto the third is refused; a rename is not a move.
+	_, err = f.svc.UpdateTemplate(f.ctx, f.cli, ods, first.Template.ID, admin.TemplateInput{End: ptr("06:20")})
+	wantCode(t, err, scheduling.ECONFLICT)
+	_, err = f.svc.UpdateTemplate(f.ctx, f.cli, ods, first.Template.ID, admin.TemplateInput{Name: ptr("early one")})
+	f.ok(err)
+	// Its own sessions never clash with its new shape.
+	_, err = f.svc.UpdateTemplate(f.ctx, f.cli, ods, first.Template.ID, admin.TemplateInput{Start: ptr("05:10")})
+	f.ok(err)
 }
 
 func testSwitches(t *testing.T, f *fx) {

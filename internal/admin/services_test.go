@@ -228,6 +228,7 @@ func testServiceDeleteInUse(t *testing.T, f *fx) {
 	// A service whose links are all undone can go.
 	h2 := f.service(ods, "990102", "Short-lived")
 	in.Name, in.ServiceID = ptr("Short-lived template"), &h2.ID
+	in.Start, in.End = ptr("19:00"), ptr("20:00") // its practitioner works 18:00-19:00 under the first
 	tc2, err := f.svc.CreateTemplate(f.ctx, f.cli, ods, in)
 	f.ok(err)
 	_, err = f.svc.DeleteHealthcareService(f.ctx, f.cli, ods, h2.ID)
@@ -280,6 +281,7 @@ func testTemplateServiceRefs(t *testing.T, f *fx) {
 	}
 	in := f.withProfile(tplIn)
 	in.Name, in.ServiceID = ptr("linked"), &mine.ID
+	in.Start, in.End = ptr("20:00"), ptr("21:00") // beside the other templates of its practitioner
 	linked, err := f.svc.CreateTemplate(f.ctx, f.cli, ods, in)
 	f.ok(err)
 	for _, id := range f.ids(`SELECT id FROM schedules WHERE template_id = ?`, linked.Template.ID) {

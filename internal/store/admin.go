@@ -238,6 +238,36 @@ func (a *AdminTx) Template(practiceID, id int64) (*scheduling.SessionTemplate, e
 	return r.domain(), nil
 }
 
+// PractitionerSessions lists the active sessions of a practice's
+// practitioner that overlap [from, to), by start.
+func (a *AdminTx) PractitionerSessions(practiceID, practitionerID int64, from, to time.Time) ([]*scheduling.Schedule, error) {
+	var rows []scheduleRow
+	if err := a.tx.SelectContext(a.ctx, &rows, a.tx.Rebind(`SELECT `+scheduleCols+` FROM schedules
+		WHERE practice_id = ? AND practitioner_id = ? AND status = 'active' AND start_at < ? AND end_at > ? ORDER BY start_at, id`),
+		practiceID, practitionerID, to.Unix(), from.Unix()); err != nil {
+		return nil, err
+	}
+	out := make([]*scheduling.Schedule, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return out, nil
+}
+
+// ActiveTemplates lists a practice's active templates, by id.
+func (a *AdminTx) ActiveTemplates(practiceID int64) ([]*scheduling.SessionTemplate, error) {
+	var rows []templateRow
+	if err := a.tx.SelectContext(a.ctx, &rows, a.tx.Rebind(`SELECT `+templateCols+` FROM session_templates WHERE practice_id = ? AND active = TRUE ORDER BY id`),
+		practiceID); err != nil {
+		return nil, err
+	}
+	out := make([]*scheduling.SessionTemplate, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
 // InsertTemplate inserts a template and returns its id. Returns EDUPLICATE on a name clash.
 func (a *AdminTx) InsertTemplate(t *scheduling.SessionTemplate) (int64, error) {
 	id, err := insertReturningID(a.ctx, a.tx, "session_templates", 0, []string{"practice_id", "name", "weekday", "start_local", "end_local",
