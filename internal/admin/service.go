@@ -134,6 +134,9 @@ func (s *Service) SetSwitches(ctx context.Context, a Actor, ods string, in Switc
 		if err != nil {
 			return nil, err
 		}
+		if in.Version != nil && *in.Version != cur.Version {
+			return nil, scheduling.Errorf(scheduling.ESTALE, "practice %s is at version %d, not %d; read it again", cur.ODS, cur.Version, *in.Version)
+		}
 		before := toPractice(cur, s.Supplier)
 		next := *cur
 		if in.GPConnect != nil {

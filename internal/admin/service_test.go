@@ -655,6 +655,12 @@ func testSwitches(t *testing.T, f *fx) {
 	if org.GPConnectEnabled || !org.AppointmentsEnabled {
 		t.Fatalf("stored %+v", org)
 	}
+	// A version read before the change is stale; the current one is not.
+	_, err = f.svc.SetSwitches(f.ctx, f.cli, ods, admin.Switches{Appointments: ptr(true), ServiceFiltering: ptr(true), Version: ptr(p.Version - 1)})
+	wantCode(t, err, scheduling.ESTALE)
+	if _, err = f.svc.SetSwitches(f.ctx, f.cli, ods, admin.Switches{Appointments: ptr(true), Version: ptr(p.Version)}); err != nil {
+		t.Fatalf("switches at the current version: %v", err)
+	}
 	a := f.lastAudit()
 	if a.Action != "practice.switches" || !strings.Contains(string(a.Before), `"gp_connect_enabled": true`) && !strings.Contains(string(a.Before), `"gp_connect_enabled":true`) {
 		t.Fatalf("audit %+v", a)

@@ -126,6 +126,9 @@ type Switches struct {
 	Appointments *bool `json:"appointments_enabled"`
 	// ServiceFiltering is the organisation switch of 1.2.8 service filtering.
 	ServiceFiltering *bool `json:"service_filtering"`
+	// Version, when given, must be the practice's current version (as the
+	// practice read showed it), or the change is refused as stale.
+	Version *int64 `json:"version,omitempty"`
 }
 
 // HealthcareService is a practice's DOS service as the admin API shows it.
