@@ -665,7 +665,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 				if _, err := tx.SetSessionSlots(ss.Schedule.ID, scheduling.SlotFree, scheduling.SlotBlocked); err != nil {
 					return nil, err
 				}
-				if err := tx.SetSessionStatus(ss.Schedule.ID, "cancelled"); err != nil {
+				if err := tx.SetSessionStatus(ss.Schedule.ID, scheduling.SessionRetired); err != nil {
 					return nil, err
 				}
 				dropped = append(dropped, ss.Schedule.ID)
@@ -848,7 +848,7 @@ func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in Sessio
 func (s *Service) BlockSession(ctx context.Context, a Actor, ods string, id int64) (SessionChange, error) {
 	return s.sessionChange(ctx, a, ods, id, "session.block", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
 		if cur.Schedule.Status != "active" {
-			return invalid("session %d is cancelled", id)
+			return invalid("session %d is %s", id, cur.Schedule.Status)
 		}
 		n, err := tx.SetSessionSlots(id, scheduling.SlotFree, scheduling.SlotBlocked)
 		if err != nil {
@@ -909,7 +909,7 @@ func (s *Service) SetSessionService(ctx context.Context, a Actor, ods string, id
 func (s *Service) UnblockSession(ctx context.Context, a Actor, ods string, id int64) (SessionChange, error) {
 	return s.sessionChange(ctx, a, ods, id, "session.unblock", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
 		if cur.Schedule.Status != "active" {
-			return invalid("session %d is cancelled; add a new session instead", id)
+			return invalid("session %d is %s; add a new session instead", id, cur.Schedule.Status)
 		}
 		n, err := tx.SetSessionSlots(id, scheduling.SlotBlocked, scheduling.SlotFree)
 		if err != nil {
@@ -1039,7 +1039,7 @@ func (s *Service) UnblockSlot(ctx context.Context, a Actor, ods string, id int64
 			return err
 		}
 		if ses.Schedule.Status != "active" {
-			return invalid("slot %d belongs to cancelled session %d", id, cur.ScheduleID)
+			return invalid("slot %d belongs to %s session %d", id, ses.Schedule.Status, cur.ScheduleID)
 		}
 		if ses.SessionBlocked && !cur.OwnBlock {
 			return invalid("slot %d is blocked by its session %d; unblock the session", id, cur.ScheduleID)

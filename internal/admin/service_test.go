@@ -30,6 +30,7 @@ func TestService(t *testing.T) {
 		{"Slots", testSlots},
 		{"SlotOwnBlock", testSlotOwnBlock},
 		{"PractitionerClash", testPractitionerClash},
+		{"RetiredSessionsNotExplained", testRetiredNotExplained},
 		{"Switches", testSwitches},
 		{"Tokens", testTokens},
 		{"TokenScope", testTokenScope},
@@ -640,6 +641,47 @@ func testPractitionerClash(t *testing.T, f *fx) {
 	// Its own sessions never clash with its new shape.
 	_, err = f.svc.UpdateTemplate(f.ctx, f.cli, ods, first.Template.ID, admin.TemplateInput{Start: ptr("05:10")})
 	f.ok(err)
+}
+
+// testRetiredNotExplained: a session its template replaced is "retired", not
+// "cancelled", and explain counts only its replacement, so a template change
+// neither inflates the slots that exist nor shows blocks nobody chose.
+func testRetiredNotExplained(t *testing.T, f *fx) {
+	in := f.withProfile(tplIn)
+	in.Name, in.Weekday, in.Start, in.End, in.SlotMinutes, in.PractitionerID = ptr("to reshape"), ptr("wed"), ptr("04:00"), ptr("05:00"), ptr(10), ptr(int64(0))
+	tc, err := f.svc.CreateTemplate(f.ctx, f.cli, ods, in)
+	f.ok(err)
+	day := scheduling.AddDaysLocal(scheduling.LocalMidnight(f.now), 1)
+	for day.Weekday() != time.Wednesday {
+		day = scheduling.AddDaysLocal(day, 1)
+	}
+	period := admin.ExplainInput{Start: day, End: scheduling.AddDaysLocal(day, 1)}
+	before, err := f.svc.Explain(f.ctx, f.cli, ods, period)
+	f.ok(err)
+	old := f.ids(`SELECT id FROM schedules WHERE template_id = ? AND start_at >= ? AND start_at < ?`, tc.Template.ID, day.Unix(), period.End.Unix())
+	if len(old) != 1 {
+		t.Fatalf("template sessions that day: %v", old)
+	}
+	ch, err := f.svc.UpdateTemplate(f.ctx, f.cli, ods, tc.Template.ID, admin.TemplateInput{Start: ptr("04:20")})
+	f.ok(err)
+	if !slices.Contains(ch.Retired, old[0]) {
+		t.Fatalf("change %+v did not retire session %d", ch, old[0])
+	}
+	ses, err := f.svc.Session(f.ctx, f.cli, ods, old[0])
+	f.ok(err)
+	if ses.Status != scheduling.SessionRetired {
+		t.Fatalf("replaced session is %q, want %q", ses.Status, scheduling.SessionRetired)
+	}
+	after, err := f.svc.Explain(f.ctx, f.cli, ods, period)
+	f.ok(err)
+	if after.Total != before.Total-2 { // 6 ten-minute slots became 4
+		t.Fatalf("explain total %d after the reshape, want %d (%d before)", after.Total, before.Total-2, before.Total)
+	}
+	for _, s := range after.Sessions {
+		if s.ID == old[0] {
+			t.Fatalf("explain lists the retired session: %+v", s)
+		}
+	}
 }
 
 func testSwitches(t *testing.T, f *fx) {

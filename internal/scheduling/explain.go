@@ -70,6 +70,9 @@ func Explain(org *Organisation, slots []Slot, schedules map[int64]*Schedule, pro
 	ex := &Explanation{Query: q, Switch: SwitchReason(org)}
 	bySchedule := map[int64]*SessionExplanation{}
 	for _, s := range slots {
+		if sc := schedules[s.ScheduleID]; sc != nil && sc.Status == SessionRetired {
+			continue // replaced by its template's new session, which is counted
+		}
 		r := ex.Switch
 		if r == ReasonNone {
 			r = Why(s, profiles, q.Consumer, q.Now)

@@ -150,9 +150,15 @@ type Schedule struct {
 	TemplateID      int64
 	// HealthcareServiceID is the DOS service the session is offered under (0 = none).
 	HealthcareServiceID int64
-	Status              string // "active" or "cancelled"
-	Version             int64
+	// Status is "active", "cancelled" (by the practice) or SessionRetired.
+	Status  string
+	Version int64
 }
+
+// SessionRetired is the status of a session its template replaced: a change
+// to the template cancelled it and made a new one, so it was never withheld
+// from anyone and explain leaves it out.
+const SessionRetired = "retired"
 
 // Slot is one bookable period of a schedule.
 type Slot struct {

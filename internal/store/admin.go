@@ -379,7 +379,8 @@ func (a *AdminTx) SetSessionBlocked(scheduleID int64, blocked bool) error {
 	return err
 }
 
-// SetSessionStatus sets a session's status ("active" or "cancelled") and bumps its version.
+// SetSessionStatus sets a session's status ("active", "cancelled" or
+// scheduling.SessionRetired) and bumps its version.
 func (a *AdminTx) SetSessionStatus(scheduleID int64, status string) error {
 	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET status = ?, version = version + 1 WHERE id = ?`), status, scheduleID)
 	return err
@@ -563,13 +564,14 @@ func (a *AdminTx) TemplateSessionsBetween(templateID int64, from, to time.Time) 
 	return summarise(a.ctx, a.tx, rows)
 }
 
-// RetireSession cancels a session, blocks its free slots and detaches it from
-// its template, so that materialising the template's new shape may make that
+// RetireSession retires a session (scheduling.SessionRetired: replaced, not
+// cancelled by the practice), blocks its free slots and detaches it from its
+// template, so that materialising the template's new shape may make that
 // day's session again. The caller checks that it holds no booking.
 func (a *AdminTx) RetireSession(id int64) error {
 	if _, err := a.SetSessionSlots(id, scheduling.SlotFree, scheduling.SlotBlocked); err != nil {
 		return err
 	}
-	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET status = 'cancelled', template_id = 0, version = version + 1 WHERE id = ?`), id)
+	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET status = ?, template_id = 0, version = version + 1 WHERE id = ?`), scheduling.SessionRetired, id)
 	return err
 }
