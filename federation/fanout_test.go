@@ -12,6 +12,7 @@ import (
 
 	"github.com/slotbridge/slotbridge/federation"
 	"github.com/slotbridge/slotbridge/federation/sim"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
 func TestSearchAllGood(t *testing.T) {
@@ -75,6 +76,31 @@ func TestLongRangeSplit(t *testing.T) {
 	if len(res.Slots) != len(one.Slots) || len(res.Slots) == 0 {
 		t.Fatalf("20 days gave %d slots, 14 days %d (the sim has 3 days)", len(res.Slots), len(one.Slots))
 	}
+}
+
+// TestLongRangeKeepsBoundarySlots: a slot that crosses the boundary between
+// two 14-day windows (the range starts at an odd minute) is still found:
+// providers return only slots wholly inside a window, so windows overlap.
+func TestLongRangeKeepsBoundarySlots(t *testing.T) {
+	ctx := context.Background()
+	_, hub, _, _ := newFederation(t, 2, federation.Config{})
+	start, _ := tomorrow()
+	day, err := hub.Search(ctx, "h", federation.Query{Start: start, End: start.Add(24 * time.Hour)})
+	if err != nil || len(day.Slots) == 0 {
+		t.Fatalf("tomorrow: %v, %d slots", err, len(day.Slots))
+	}
+	x := day.Slots[len(day.Slots)/2]
+	boundary := x.Start.Add(time.Minute) // inside x: the first window ends here
+	res, err := hub.Search(ctx, "h", federation.Query{Start: scheduling.AddDaysLocal(boundary, -federation.MaxWindowDays), End: boundary.Add(24 * time.Hour)})
+	if err != nil || len(res.Failures) != 0 {
+		t.Fatalf("long search: %v, failures %v", err, res.Failures)
+	}
+	for _, sl := range res.Slots {
+		if sl.Ref() == x.Ref() {
+			return
+		}
+	}
+	t.Fatalf("slot %s (%s-%s) across the window boundary %s is missing from the long search", x.Ref(), x.Start, x.End, boundary)
 }
 
 // peakTransport counts the requests in flight through it and keeps the peak.
