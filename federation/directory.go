@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
@@ -49,16 +50,42 @@ func ReadDirectoryFile(path string) (*DirectoryFile, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var probs []error
-	for i := range f.Endpoints {
-		if err := scheduling.CheckEndpoint(f.Endpoints[i].Endpoint()); err != nil {
-			probs = append(probs, err)
+	if err := f.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &f, nil
+}
+
+// Check reports every problem of the file at once (EINVALID): a bad entry,
+// an ODS code listed twice (the later entry would silently win), a bad hub
+// name or member. Import runs it before it writes anything, so a file with a
+// mistake changes nothing.
+func (f *DirectoryFile) Check() error {
+	var probs []string
+	seen := map[string]bool{}
+	for _, e := range f.Endpoints {
+		if err := scheduling.CheckEndpoint(e.Endpoint()); err != nil {
+			probs = append(probs, scheduling.ErrorMessage(err))
+		}
+		if seen[e.ODS] {
+			probs = append(probs, fmt.Sprintf("%s is listed twice", e.ODS))
+		}
+		seen[e.ODS] = true
+	}
+	for _, h := range f.Hubs {
+		if err := scheduling.CheckHubName(h.Name); err != nil {
+			probs = append(probs, fmt.Sprintf("hub %q: %s", h.Name, scheduling.ErrorMessage(err)))
+		}
+		for _, m := range h.Members {
+			if !scheduling.ValidODSCode(m) {
+				probs = append(probs, fmt.Sprintf("hub %q: %q is not an ODS code", h.Name, m))
+			}
 		}
 	}
 	if len(probs) > 0 {
-		return nil, fmt.Errorf("%s: %d bad entries: %v", path, len(probs), probs)
+		return scheduling.Errorf(scheduling.EINVALID, "%d problems, nothing imported: %s", len(probs), strings.Join(probs, "; "))
 	}
-	return &f, nil
+	return nil
 }
 
 // Endpoint converts the entry to a directory endpoint.
@@ -67,9 +94,13 @@ func (e DirectoryEntry) Endpoint() *scheduling.Endpoint {
 	return &scheduling.Endpoint{ODS: e.ODS, Name: e.Name, ServiceRoot: e.ServiceRoot, ASID: e.ASID, Interactions: e.Interactions, Enabled: en}
 }
 
-// Import saves every entry and hub of the file (hubs are created when absent).
-// Returns how many endpoints and hubs were saved.
+// Import saves every entry and hub of the file (hubs are created when
+// absent), after checking all of it (Check): a file with a mistake changes
+// nothing. Returns how many endpoints and hubs were saved.
 func Import(ctx context.Context, st scheduling.FederationStore, f *DirectoryFile) (int, int, error) {
+	if err := f.Check(); err != nil {
+		return 0, 0, err
+	}
 	for _, e := range f.Endpoints {
 		if err := st.SaveEndpoint(ctx, e.Endpoint()); err != nil {
 			return 0, 0, err

@@ -296,16 +296,6 @@ func (a *API) importFile(w http.ResponseWriter, r *http.Request) {
 		a.writeErr(w, err)
 		return
 	}
-	var probs []string
-	for _, e := range f.Endpoints {
-		if err := scheduling.CheckEndpoint(e.Endpoint()); err != nil {
-			probs = append(probs, scheduling.ErrorMessage(err))
-		}
-	}
-	if len(probs) > 0 {
-		a.writeErr(w, scheduling.Errorf(scheduling.EINVALID, "%s", strings.Join(probs, "; ")))
-		return
-	}
 	n, h, err := Import(r.Context(), a.Store, &f)
 	if err != nil {
 		a.writeErr(w, err)

@@ -111,6 +111,22 @@ func TestHubAPI(t *testing.T) {
 		if st, b := do("PUT", "/admin/api/federation/directory/A20047", `{"serviceRoot":"ftp://x/","asid":""}`); st != 422 {
 			t.Fatalf("bad endpoint: %d %s", st, b)
 		}
+		// A file with any mistake imports nothing: not its good entries, not its hubs.
+		for name, file := range map[string]string{
+			"bad member":   `{"endpoints":[{"ods":"IMP01","serviceRoot":"http://x/IMP01/STU3/1/gpconnect","asid":"918999198993"}],"hubs":[{"name":"imphub","members":["bad!"]}]}`,
+			"bad hub name": `{"endpoints":[{"ods":"IMP01","serviceRoot":"http://x/IMP01/STU3/1/gpconnect","asid":"918999198993"}],"hubs":[{"name":"a/b","members":[]}]}`,
+			"listed twice": `{"endpoints":[{"ods":"IMP01","serviceRoot":"http://x/IMP01/STU3/1/gpconnect","asid":"918999198993"},{"ods":"IMP01","serviceRoot":"http://y/IMP01/STU3/1/gpconnect","asid":"918999198994"}]}`,
+		} {
+			if st, b := do("POST", "/admin/api/federation/import", file); st != 422 {
+				t.Fatalf("import with a %s: %d %s", name, st, b)
+			}
+			if _, b := do("GET", "/admin/api/federation/directory", ""); strings.Contains(b, "IMP01") {
+				t.Fatalf("import with a %s saved IMP01: %s", name, b)
+			}
+			if _, b := do("GET", "/admin/api/federation/hubs", ""); strings.Contains(b, "imphub") {
+				t.Fatalf("import with a %s created its hub: %s", name, b)
+			}
+		}
 		if st, b := do("PUT", "/admin/api/federation/hubs/pcn2/members/A20047", ""); st != 204 {
 			t.Fatalf("add member: %d %s", st, b)
 		}

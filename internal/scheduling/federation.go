@@ -73,6 +73,16 @@ type FederationStore interface {
 
 var odsPattern = regexp.MustCompile(`^[A-Z0-9]{3,10}$`)
 
+// CheckHubName returns EINVALID unless name (trimmed) can name a hub: not
+// empty, no / ? or # (it is a path segment), no control character.
+func CheckHubName(name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" || strings.ContainsAny(name, "/?#") || !PlainText(name) {
+		return Errorf(EINVALID, "hub name must be non-empty, with no / ? or # and no control character")
+	}
+	return nil
+}
+
 // ValidODSCode reports whether s has the shape of an ODS organisation code
 // (3 to 10 upper-case letters and digits; real codes are 3, 5 or 6 long).
 func ValidODSCode(s string) bool { return odsPattern.MatchString(s) }

@@ -81,10 +81,10 @@ func (s *Store) EndpointsByODS(ctx context.Context, ods []string) (map[string]*s
 
 // CreateHub makes an empty hub. Returns EDUPLICATE if the name is taken, EINVALID if it is empty.
 func (s *Store) CreateHub(ctx context.Context, name string) (*scheduling.Hub, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || strings.ContainsAny(name, "/?#") || !scheduling.PlainText(name) {
-		return nil, scheduling.Errorf(scheduling.EINVALID, "hub name must be non-empty, with no / ? or # and no control character")
+	if err := scheduling.CheckHubName(name); err != nil {
+		return nil, err
 	}
+	name = strings.TrimSpace(name)
 	now := s.Now()
 	var id int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
