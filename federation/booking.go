@@ -45,6 +45,10 @@ type Booked struct {
 	Registered bool
 	// Slot is the slot booked, as the practice described it.
 	Slot Slot
+	// AlreadyBooked is true when the slot was not free because the patient
+	// already holds it through this hub (a retry after a lost answer, say):
+	// Appointment is that booking, and nothing new was booked.
+	AlreadyBooked bool
 }
 
 // Ref is the appointment's hub reference, "{ODS}/{appointmentId}".
@@ -94,6 +98,11 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 		return nil, err
 	}
 	sr, fs, err := h.findSlot(ctx, ep, slotID, r.From, r.To)
+	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+		if b := h.heldBy(ctx, ep, slotID, r); b != nil {
+			return b, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +134,63 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 		b.Slot = slots[0]
 	}
 	return b, nil
+}
+
+// heldBy returns the patient's booked appointment at ep on the slot, made by
+// this hub's organisation, or nil (also when the practice cannot tell).
+func (h *Hub) heldBy(ctx context.Context, ep *scheduling.Endpoint, slotID string, r BookRequest) *Booked {
+	found, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Patient, error) { return h.Client.FindPatient(ctx, ep, r.Patient.NHSNumber) })
+	if err != nil || len(found) == 0 {
+		return nil
+	}
+	from, to := r.From, r.To
+	if from.IsZero() || from.Before(h.now()) {
+		from = h.now()
+	}
+	if to.IsZero() {
+		to = scheduling.AddDaysLocal(from, 28)
+	}
+	appts, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Appointment, error) {
+		return h.Client.RetrieveAppointments(ctx, ep, found[0].ID, scheduling.LocalMidnight(from), to)
+	})
+	if err != nil {
+		return nil
+	}
+	ours := h.identity().ODS
+	for _, a := range appts {
+		if a.Status != "booked" || !slices.ContainsFunc(a.Slot, func(s fhir.Reference) bool { return s.Reference == "Slot/"+slotID }) {
+			continue
+		}
+		if ours != "" && bookingODS(a) != ours {
+			continue
+		}
+		b := &Booked{ODS: ep.ODS, Appointment: a, PatientID: found[0].ID, AlreadyBooked: true}
+		if a.Meta != nil && a.Meta.VersionID != "" {
+			b.ETag = `W/"` + a.Meta.VersionID + `"`
+		}
+		return b
+	}
+	return nil
+}
+
+// bookingODS is the ODS code of the appointment's booking organisation (the
+// contained Organization its extension references), or "".
+func bookingODS(a *fhir.Appointment) string {
+	for _, e := range a.Extension {
+		if e.URL != gpconnect.ExtBookingOrganisation || e.ValueReference == nil {
+			continue
+		}
+		for _, c := range a.Contained {
+			if o, ok := c.(*fhir.Organization); ok && "#"+o.ID == e.ValueReference.Reference {
+				for _, i := range o.Identifier {
+					if i.System == gpconnect.SystemODSOrganisation || i.System == gpconnect.SystemODSOrganisationOld {
+						return i.Value
+					}
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // identity is the hub's GP Connect identity when the client is GPConnect.

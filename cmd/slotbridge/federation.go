@@ -600,7 +600,11 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if b.Registered && !*asJSON {
 			fmt.Fprintf(stdout, "registered %s at %s as a temporary patient (Patient/%s)\n", *patient, b.ODS, b.PatientID)
 		}
-		if err := show(b, "booked"); err != nil || *asJSON {
+		verb := "booked"
+		if b.AlreadyBooked {
+			verb = "already booked (the patient holds this slot through this hub; nothing new was booked):"
+		}
+		if err := show(b, verb); err != nil || *asJSON || b.AlreadyBooked {
 			return err
 		}
 		s := b.Slot
