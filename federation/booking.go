@@ -139,7 +139,9 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 // heldBy returns the patient's booked appointment at ep on the slot, made by
 // this hub's organisation, or nil (also when the practice cannot tell).
 func (h *Hub) heldBy(ctx context.Context, ep *scheduling.Endpoint, slotID string, r BookRequest) *Booked {
-	found, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Patient, error) { return h.Client.FindPatient(ctx, ep, r.Patient.NHSNumber) })
+	found, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Patient, error) {
+		return h.Client.FindPatient(ctx, ep, r.Patient.NHSNumber)
+	})
 	if err != nil || len(found) == 0 {
 		return nil
 	}
