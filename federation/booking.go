@@ -335,6 +335,14 @@ func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from
 	if !scheduling.ValidNHSNumber(nhs) {
 		return nil, nil, scheduling.Errorf(scheduling.ENHSNUMBER, "%q is not a valid NHS number", nhs)
 	}
+	// Practices refuse a range reaching into the past (spec §7.4); past
+	// appointments are not listed anyway, so start today.
+	if today := scheduling.LocalMidnight(h.now()); from.Before(today) {
+		from = today
+	}
+	if !to.After(from) {
+		return nil, nil, scheduling.Errorf(scheduling.EPARAM, "the range ends before today: only appointments from today on are listed")
+	}
 	hub, err := h.Dir.HubByName(ctx, hubName)
 	if err != nil {
 		return nil, nil, err

@@ -97,6 +97,14 @@ func testBookAmendCancel(t *testing.T, e storetest.Engine) {
 	if err != nil || len(fails) != 0 || len(appts) != 1 || appts[0].Ref() != b.Ref() {
 		t.Fatalf("patient appointments: %v %v %+v", err, fails, appts)
 	}
+	// A range reaching into the past starts today (practices refuse past ranges).
+	appts, fails, err = hub.PatientAppointments(ctx, "h", p.NHSNumber, today.AddDate(0, -1, 0), today.AddDate(0, 0, 7))
+	if err != nil || len(fails) != 0 || len(appts) != 1 {
+		t.Fatalf("patient appointments from a month ago: %v %v %+v", err, fails, appts)
+	}
+	if _, _, err = hub.PatientAppointments(ctx, "h", p.NHSNumber, today.AddDate(0, -1, 0), today.AddDate(0, 0, -2)); scheduling.ErrorCode(err) != scheduling.EPARAM {
+		t.Fatalf("a range wholly in the past: %v, want EPARAM", err)
+	}
 
 	c, err := hub.Cancel(ctx, "h", b.Ref(), "Patient no longer needs it")
 	if err != nil {

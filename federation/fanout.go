@@ -194,13 +194,38 @@ func (h *Hub) Search(ctx context.Context, hubName string, q Query) (*Result, err
 	return h.SearchPractices(ctx, hubName, members, q)
 }
 
+// MaxSearchDays is the longest range one hub search may cover (seven
+// 14-day windows per practice).
+const MaxSearchDays = 92
+
+// Check reports what is wrong with the query (EPARAM, every problem at
+// once): an empty or inverted range, one over MaxSearchDays, or an
+// organisation type that is not a GPConnect-OrganisationType-1 code. The
+// CLI and the HTTP search both get it from Search.
+func (q Query) Check() error {
+	var probs []string
+	switch {
+	case !q.End.After(q.Start):
+		probs = append(probs, "the search range is empty: end must be after start")
+	case q.End.Sub(q.Start) > MaxSearchDays*24*time.Hour:
+		probs = append(probs, fmt.Sprintf("the range may be at most %d days", MaxSearchDays))
+	}
+	if ot := q.OrgType; ot != "" && ot != string(gpconnect.OrgTypeGPPractice) && ot != string(gpconnect.OrgTypeUrgentCare) {
+		probs = append(probs, "org-type must be gp-practice or urgent-care")
+	}
+	if len(probs) > 0 {
+		return scheduling.Errorf(scheduling.EPARAM, "%s", strings.Join(probs, "; "))
+	}
+	return nil
+}
+
 // SearchPractices is Search over an explicit list of practices.
 func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []string, q Query) (*Result, error) {
 	cfg := h.Config.withDefaults()
-	wins := SplitWindows(q.Start, q.End)
-	if len(wins) == 0 {
-		return nil, scheduling.Errorf(scheduling.EPARAM, "the search range is empty: end must be after start")
+	if err := q.Check(); err != nil {
+		return nil, err
 	}
+	wins := SplitWindows(q.Start, q.End)
 	// The directory is local and read under the caller's context; the
 	// deadline bounds the calls to practices, which is what can hang.
 	eps, err := h.Dir.EndpointsByODS(ctx, members)

@@ -171,21 +171,12 @@ func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		probs = append(probs, "end: "+err.Error())
 	}
-	if len(probs) == 0 && !end.After(start) {
-		probs = append(probs, "end must be after start")
-	}
-	if len(probs) == 0 && end.Sub(start) > 92*24*time.Hour {
-		probs = append(probs, "the range may be at most 92 days")
-	}
-	ot := q.Get("org-type")
-	if ot != "" && ot != string(gpconnect.OrgTypeGPPractice) && ot != string(gpconnect.OrgTypeUrgentCare) {
-		probs = append(probs, "org-type must be gp-practice or urgent-care")
-	}
 	if len(probs) > 0 {
 		writeOutcome(w, http.StatusUnprocessableEntity, gpconnect.InvalidParameter, strings.Join(probs, "; "))
 		return
 	}
-	res, err := a.Hub.Search(r.Context(), r.PathValue("name"), Query{Start: start, End: end, OrgType: ot,
+	// The range and organisation type are checked by Search (Query.Check).
+	res, err := a.Hub.Search(r.Context(), r.PathValue("name"), Query{Start: start, End: end, OrgType: q.Get("org-type"),
 		Channels: splitParams(q["channel"]), Roles: splitParams(q["role"]), Practices: splitParams(q["practice"])})
 	switch scheduling.ErrorCode(err) {
 	case "":

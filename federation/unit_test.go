@@ -134,3 +134,26 @@ func FuzzDecodeSlots(f *testing.F) {
 		}
 	})
 }
+
+// TestQueryCheck: the rules every hub search obeys, whether it comes from the
+// CLI or over HTTP.
+func TestQueryCheck(t *testing.T) {
+	t0 := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name string
+		q    Query
+		ok   bool
+	}{
+		{"OneDay", Query{Start: t0, End: t0.Add(24 * time.Hour)}, true},
+		{"NinetyTwoDays", Query{Start: t0, End: t0.Add(MaxSearchDays * 24 * time.Hour), OrgType: "urgent-care"}, true},
+		{"Empty", Query{Start: t0, End: t0}, false},
+		{"Inverted", Query{Start: t0, End: t0.Add(-time.Hour)}, false},
+		{"TooLong", Query{Start: t0, End: t0.Add(MaxSearchDays*24*time.Hour + time.Second)}, false},
+		{"BadOrgType", Query{Start: t0, End: t0.Add(time.Hour), OrgType: "bogus"}, false},
+	} {
+		err := c.q.Check()
+		if (err == nil) != c.ok || err != nil && scheduling.ErrorCode(err) != scheduling.EPARAM {
+			t.Errorf("%s: %v, want ok=%v (EPARAM otherwise)", c.name, err, c.ok)
+		}
+	}
+}

@@ -382,10 +382,16 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *asJSON {
-		return writeJSONTo(stdout, resultJSON(res))
+		err = writeJSONTo(stdout, resultJSON(res))
+	} else {
+		printResult(stdout, res, *limit)
 	}
-	printResult(stdout, res, *limit)
-	return nil
+	// A search no practice answered is an outage, not "no capacity": say so
+	// in the exit status, for scripts and monitoring.
+	if err == nil && len(res.Failures) > 0 && len(res.Failures) == len(res.Practices) {
+		err = fmt.Errorf("no practice of hub %s answered (%d failed)", *hubName, len(res.Failures))
+	}
+	return err
 }
 
 func splitComma(s string) []string {

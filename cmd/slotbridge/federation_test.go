@@ -68,8 +68,17 @@ func TestFederationCommands(t *testing.T) {
 	if len(res.Slots) < 4*20 || len(res.Failures) != 0 {
 		t.Fatalf("%d slots, failures %v", len(res.Slots), res.Failures)
 	}
-	if out := cli("slots", "--hub", "other", "--start", "tomorrow", "--end", "tomorrow"); !strings.Contains(out, "Y99999") || !strings.Contains(out, "unknown") {
-		t.Fatalf("slots table should report the unknown practice:\n%s", out)
+	// Every practice of "other" fails: the table says why, and the exit status says so.
+	var sout, serr bytes.Buffer
+	err = run(ctx, []string{"slots", "--hub", "other", "--start", "tomorrow", "--end", "tomorrow", data}, &sout, &serr)
+	if !strings.Contains(sout.String(), "Y99999") || !strings.Contains(sout.String(), "unknown") {
+		t.Fatalf("slots table should report the unknown practice:\n%s", sout.String())
+	}
+	if err == nil || !strings.Contains(err.Error(), "no practice") {
+		t.Fatalf("a search no practice answered exited with %v, want an error", err)
+	}
+	if err := run(ctx, []string{"slots", "--hub", "pcn", "--start", "tomorrow", "--end", "tomorrow", "--org-type", "bogus", data}, &sout, &serr); err == nil {
+		t.Fatal("slots --org-type bogus was accepted")
 	}
 
 	p := s.Patients[1]
