@@ -37,7 +37,10 @@ func buildFederationAPI(env mountEnv) (http.Handler, error) {
 	fs := flag.NewFlagSet("env", flag.ContinueOnError)
 	id.register(fs)
 	fan.register(fs)
-	hub := fan.hub(st, id.identity(), id.ssp)
+	hub, err := fan.hub(st, id.identity(), id.ssp)
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
 	return (&federation.API{Hub: hub, Store: st, Token: os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"), Log: log}).Handler(), nil
 }
 
@@ -82,32 +85,77 @@ type fanoutConfig struct {
 	maxInFlight     int
 	practiceTimeout time.Duration
 	deadline        time.Duration
+	fs              *flag.FlagSet
+	// envErrs are malformed SLOTBRIDGE_HUB_* values, by flag name.
+	envErrs map[string]error
 }
 
 func (c *fanoutConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&c.concurrency, "concurrency", envInt("SLOTBRIDGE_HUB_CONCURRENCY", 128), "most calls in flight at once in one fan-out")
-	fs.IntVar(&c.maxInFlight, "max-in-flight", envInt("SLOTBRIDGE_HUB_MAX_IN_FLIGHT", 0), "most calls in flight at once across all the hub's fan-outs together (0 = 4 x --concurrency)")
-	fs.DurationVar(&c.practiceTimeout, "practice-timeout", envDuration("SLOTBRIDGE_HUB_PRACTICE_TIMEOUT", 1500*time.Millisecond), "deadline of each call to one practice (retry included)")
-	fs.DurationVar(&c.deadline, "deadline", envDuration("SLOTBRIDGE_HUB_DEADLINE", 2500*time.Millisecond), "deadline of the whole fan-out")
+	c.fs = fs
+	fs.IntVar(&c.concurrency, "concurrency", c.envInt("concurrency", "SLOTBRIDGE_HUB_CONCURRENCY", 128), "most calls in flight at once in one fan-out")
+	fs.IntVar(&c.maxInFlight, "max-in-flight", c.envInt("max-in-flight", "SLOTBRIDGE_HUB_MAX_IN_FLIGHT", 0), "most calls in flight at once across all the hub's fan-outs together (0 = 4 x --concurrency)")
+	fs.DurationVar(&c.practiceTimeout, "practice-timeout", c.envDuration("practice-timeout", "SLOTBRIDGE_HUB_PRACTICE_TIMEOUT", 1500*time.Millisecond), "deadline of each call to one practice (retry included)")
+	fs.DurationVar(&c.deadline, "deadline", c.envDuration("deadline", "SLOTBRIDGE_HUB_DEADLINE", 2500*time.Millisecond), "deadline of the whole fan-out")
 }
 
-func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp string) *federation.Hub {
+// hub builds the Hub. A malformed SLOTBRIDGE_HUB_* value its flag did not
+// override, or a limit out of range, is an error: a typo must not silently
+// leave the default in force.
+func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp string) (*federation.Hub, error) {
+	given := map[string]bool{}
+	if c.fs != nil {
+		c.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	}
+	var probs []string
+	for _, name := range []string{"concurrency", "max-in-flight", "practice-timeout", "deadline"} {
+		if err := c.envErrs[name]; err != nil && !given[name] {
+			probs = append(probs, err.Error())
+		}
+	}
+	if c.concurrency < 1 || c.maxInFlight < 0 {
+		probs = append(probs, "the concurrency must be 1 or more and max-in-flight 0 (4 x concurrency) or more")
+	}
+	if c.practiceTimeout <= 0 || c.deadline <= 0 {
+		probs = append(probs, "the practice timeout and the deadline must be positive")
+	}
+	if len(probs) > 0 {
+		return nil, errors.New(strings.Join(probs, "; "))
+	}
 	cfg := federation.Config{Concurrency: c.concurrency, MaxInFlight: c.maxInFlight, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}
-	return &federation.Hub{Dir: dir, Client: federation.NewGPConnect(id, federation.NewHubHTTPClient(cfg), ssp), Breaker: &federation.Breaker{}, Config: cfg}
+	return &federation.Hub{Dir: dir, Client: federation.NewGPConnect(id, federation.NewHubHTTPClient(cfg), ssp), Breaker: &federation.Breaker{}, Config: cfg}, nil
 }
 
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return v
+func (c *fanoutConfig) envInt(name, key string, def int) int {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		c.badEnv(name, fmt.Errorf("%s=%q: want a whole number", key, v))
+		return def
+	}
+	return n
 }
 
-func envDuration(key string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return v
+func (c *fanoutConfig) envDuration(name, key string, def time.Duration) time.Duration {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
 	}
-	return def
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		c.badEnv(name, fmt.Errorf("%s=%q: want a duration such as 1500ms or 2s", key, v))
+		return def
+	}
+	return d
+}
+
+func (c *fanoutConfig) badEnv(name string, err error) {
+	if c.envErrs == nil {
+		c.envErrs = map[string]error{}
+	}
+	c.envErrs[name] = err
 }
 
 // subcommand splits "NAME rest..." and checks NAME against the known ones.
@@ -375,7 +423,10 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	hub := fan.hub(st, id.identity(), id.ssp)
+	hub, err := fan.hub(st, id.identity(), id.ssp)
+	if err != nil {
+		return err
+	}
 	res, err := hub.Search(ctx, *hubName, federation.Query{Start: start, End: end, OrgType: *orgType,
 		Channels: splitComma(*channel), Roles: splitComma(*role), Practices: splitComma(*practices)})
 	if err != nil {
@@ -582,7 +633,10 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	hub := fan.hub(st, id.identity(), id.ssp)
+	hub, err := fan.hub(st, id.identity(), id.ssp)
+	if err != nil {
+		return err
+	}
 	show := func(b *federation.Booked, verb string) error {
 		if *asJSON {
 			return writeJSONTo(stdout, b.Appointment)

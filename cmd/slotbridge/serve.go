@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/slotbridge/slotbridge/internal/auth"
@@ -41,7 +43,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// read-header-timeout, one that trickles its body after read-timeout.
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest time to read a request's headers")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "longest time to read a whole request, body included")
-	horizonWeeks := fs.Int("horizon-weeks", envInt("SLOTBRIDGE_HORIZON_WEEKS", 6), "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
+	horizonDefault := 6
+	if v := os.Getenv("SLOTBRIDGE_HORIZON_WEEKS"); v != "" {
+		// A typo must not silently leave the default in force.
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("SLOTBRIDGE_HORIZON_WEEKS=%q: want a whole number of weeks, 1 or more", v)
+		}
+		horizonDefault = n
+	}
+	horizonWeeks := fs.Int("horizon-weeks", horizonDefault, "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
 	filtering := fs.String("service-filtering", envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"),
 		"supplier switch of 1.2.8 service filtering: on (each practice's own switch decides), off, or a comma-separated list of ODS codes it is on at")
 	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate address; keep it on loopback")

@@ -129,3 +129,28 @@ func TestServePoolFlags(t *testing.T) {
 		t.Fatalf("serve --pg-conns 10 with SLOTBRIDGE_PG_CONNS=lots: %v, want the flag to win", err)
 	}
 }
+
+// TestServeEnvLimits: a malformed or out-of-range hub limit or horizon in the
+// environment stops serve with an error naming it, rather than leaving the
+// default silently in force.
+func TestServeEnvLimits(t *testing.T) {
+	for key, v := range map[string]string{
+		"SLOTBRIDGE_HUB_PRACTICE_TIMEOUT": "abc",
+		"SLOTBRIDGE_HUB_DEADLINE":         "2",
+		"SLOTBRIDGE_HUB_CONCURRENCY":      "-5",
+		"SLOTBRIDGE_HUB_MAX_IN_FLIGHT":    "many",
+		"SLOTBRIDGE_HORIZON_WEEKS":        "0",
+	} {
+		t.Run(key, func(t *testing.T) {
+			t.Setenv(key, v)
+			err := runServe(context.Background(), []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0"}, io.Discard, io.Discard)
+			want := key
+			if key == "SLOTBRIDGE_HUB_CONCURRENCY" {
+				want = "concurrency must be 1 or more"
+			}
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("serve with %s=%s: %v, want an error naming %q", key, v, err, want)
+			}
+		})
+	}
+}
