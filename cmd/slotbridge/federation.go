@@ -293,7 +293,8 @@ func writeJSONTo(w io.Writer, v any) error {
 func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sub, rest, err := subcommand("directory", args, "set", "list", "import")
 	if err != nil {
-		fmt.Fprint(stderr, "usage: slotbridge directory set ODS --url ROOT --asid ASID [--name N] [--interactions a,b] [--disabled]\n"+
+		fmt.Fprint(stderr, "usage: slotbridge directory set ODS --url ROOT --asid ASID [--name N] [--interactions a,b] [--disabled|--enabled]\n"+
+			"       (on an existing entry only the flags given change)\n"+
 			"       slotbridge directory list [--json]\n       slotbridge directory import FILE [--hub NAME]\n")
 		return err
 	}
@@ -306,6 +307,7 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	name := fs.String("name", "", "set: display name")
 	inter := fs.String("interactions", "", "set: comma-separated interaction IDs or short names (empty = all)")
 	disabled := fs.Bool("disabled", false, "set: switch the practice off for the hub")
+	enabled := fs.Bool("enabled", false, "set: switch the practice on again")
 	hubName := fs.String("hub", "", "import: also add every imported practice to this hub (created if absent)")
 	asJSON := fs.Bool("json", false, "list: print JSON")
 	pos, err := parseInterleaved(fs, rest)
@@ -322,6 +324,9 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if len(pos) != 1 {
 			return errors.New("directory set: want one ODS code")
 		}
+		if *disabled && *enabled {
+			return errors.New("directory set: give --disabled or --enabled, not both")
+		}
 		var ids []string
 		for _, s := range strings.Split(*inter, ",") {
 			if s = strings.TrimSpace(s); s == "" {
@@ -333,7 +338,36 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 			ids = append(ids, string(in.ID))
 		}
-		e := &scheduling.Endpoint{ODS: pos[0], Name: *name, ServiceRoot: *root, ASID: *asid, Interactions: ids, Enabled: !*disabled}
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		// An existing entry changes only in what was given: switching a
+		// practice off must not wipe its name and interactions.
+		e := &scheduling.Endpoint{ODS: pos[0], Enabled: true}
+		cur, err := st.EndpointsByODS(ctx, []string{pos[0]})
+		if err != nil {
+			return err
+		}
+		if c := cur[pos[0]]; c != nil {
+			e = c
+		}
+		if given["name"] {
+			e.Name = *name
+		}
+		if given["url"] {
+			e.ServiceRoot = *root
+		}
+		if given["asid"] {
+			e.ASID = *asid
+		}
+		if given["interactions"] {
+			e.Interactions = ids
+		}
+		if given["disabled"] {
+			e.Enabled = !*disabled
+		}
+		if given["enabled"] {
+			e.Enabled = *enabled
+		}
 		if err := st.SaveEndpoint(ctx, e); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,16 @@ func TestFederationCommands(t *testing.T) {
 	}
 
 	cli("directory", "import", file, "--hub", "pcn")
+	// Switching a practice off and on changes nothing else about its entry.
+	before := cli("directory", "list", "--json")
+	cli("directory", "set", "Y00002", "--disabled")
+	if out := cli("directory", "list"); !strings.Contains(out, "Y00002") || !regexp.MustCompile(`Y00002\s+\S+\s+false`).MatchString(out) {
+		t.Fatalf("directory set --disabled did not switch Y00002 off:\n%s", out)
+	}
+	cli("directory", "set", "Y00002", "--enabled")
+	if after := cli("directory", "list", "--json"); after != before {
+		t.Fatalf("off and on again changed the entry:\n%s\nwas\n%s", after, before)
+	}
 	cli("hub", "create", "other")
 	cli("hub", "add-practice", "other", "Y00002", "Y99999")
 	cli("hub", "remove-practice", "other", "Y00002")
