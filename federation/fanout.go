@@ -213,6 +213,15 @@ func (q Query) Check() error {
 	if ot := q.OrgType; ot != "" && ot != string(gpconnect.OrgTypeGPPractice) && ot != string(gpconnect.OrgTypeUrgentCare) {
 		probs = append(probs, "org-type must be gp-practice or urgent-care")
 	}
+	// A typo in a filter would otherwise look exactly like "no capacity".
+	for _, c := range q.Channels {
+		if !slices.ContainsFunc([]gpconnect.DeliveryChannel{gpconnect.ChannelInPerson, gpconnect.ChannelTelephone, gpconnect.ChannelVideo},
+			func(k gpconnect.DeliveryChannel) bool { return strings.EqualFold(string(k), c) }) {
+			probs = append(probs, fmt.Sprintf("channel %q is not In-person, Telephone or Video", c))
+		}
+	}
+	// Roles are not checked: other suppliers' schedules may carry SDS job
+	// roles beyond GPConnect-PractitionerRole-1 (1.2.9 binds the full list).
 	if len(probs) > 0 {
 		return scheduling.Errorf(scheduling.EPARAM, "%s", strings.Join(probs, "; "))
 	}

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
 // Reason says why a practice gave no (or partial) results.
@@ -89,9 +91,15 @@ type SlotSchedule struct {
 // Ref is the slot's hub-wide reference, "{ODS}/{slotId}".
 func (s *Slot) Ref() string { return s.ODS + "/" + s.ID }
 
-// ParseRef splits "{ODS}/{id}" (a slot or appointment reference).
+// ParseRef splits "{ODS}/{id}" (a slot or appointment reference), or
+// "{ODS}-{id}", the id the hub's HTTP searchset gives a slot (hubID): an ODS
+// code holds no "-", so the first one ends it.
 func ParseRef(ref string) (ods, id string, err error) {
 	ods, id, ok := strings.Cut(ref, "/")
+	if !ok {
+		ods, id, ok = strings.Cut(ref, "-")
+		ok = ok && scheduling.ValidODSCode(ods)
+	}
 	if !ok || ods == "" || id == "" || strings.Contains(id, "/") {
 		return "", "", fmt.Errorf("reference %q: want {ODS}/{id}", ref)
 	}

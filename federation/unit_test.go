@@ -150,10 +150,33 @@ func TestQueryCheck(t *testing.T) {
 		{"Inverted", Query{Start: t0, End: t0.Add(-time.Hour)}, false},
 		{"TooLong", Query{Start: t0, End: t0.Add(MaxSearchDays*24*time.Hour + time.Second)}, false},
 		{"BadOrgType", Query{Start: t0, End: t0.Add(time.Hour), OrgType: "bogus"}, false},
+		{"Channels", Query{Start: t0, End: t0.Add(time.Hour), Channels: []string{"telephone", "In-person", "VIDEO"}}, true},
+		{"BadChannel", Query{Start: t0, End: t0.Add(time.Hour), Channels: []string{"Telephone", "Fax"}}, false},
+		{"RoleCodeAndName", Query{Start: t0, End: t0.Add(time.Hour), Roles: []string{"R0260", "r0260", "nurse"}}, true},
+		{"RoleOutsideTheValueSet", Query{Start: t0, End: t0.Add(time.Hour), Roles: []string{"R9999"}}, true},
 	} {
 		err := c.q.Check()
 		if (err == nil) != c.ok || err != nil && scheduling.ErrorCode(err) != scheduling.EPARAM {
 			t.Errorf("%s: %v, want ok=%v (EPARAM otherwise)", c.name, err, c.ok)
+		}
+	}
+}
+
+// TestParseRef: the CLI takes a slot as the table shows it ({ODS}/{id}) or as
+// the HTTP searchset names it ({ODS}-{id}).
+func TestParseRef(t *testing.T) {
+	for _, c := range []struct{ ref, ods, id string }{
+		{"Y00001/89", "Y00001", "89"},
+		{"Y00001-89", "Y00001", "89"},
+		{"Y00001-a-b", "Y00001", "a-b"},
+		{"Y00001/", "", ""},
+		{"y0-89", "", ""},
+		{"89", "", ""},
+		{"A/B/C", "", ""},
+	} {
+		ods, id, err := ParseRef(c.ref)
+		if ods != c.ods || id != c.id || (err == nil) != (c.ods != "") {
+			t.Errorf("ParseRef(%q) = %q, %q, %v; want %q, %q", c.ref, ods, id, err, c.ods, c.id)
 		}
 	}
 }

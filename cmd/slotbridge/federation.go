@@ -689,7 +689,8 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		b, err := hub.Book(ctx, *hubName, federation.BookRequest{Slot: *slot, Description: *desc, Comment: *comment, From: from, To: to,
 			Patient: federation.PatientDetails{NHSNumber: *patient, Family: *family, Given: *given, Gender: *gender, BirthDate: *birth}})
 		if err != nil {
-			return err
+			// Name the practice: "provider error (HTTP 504)" alone does not say where.
+			return fmt.Errorf("booking %s: %w", *slot, err)
 		}
 		if b.Registered && !*asJSON {
 			fmt.Fprintf(stdout, "registered %s at %s as a temporary patient (Patient/%s)\n", *patient, b.ODS, b.PatientID)
@@ -718,7 +719,7 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		b, err := hub.Amend(ctx, *hubName, *appt, d, c)
 		if err != nil {
-			return err
+			return fmt.Errorf("amending %s: %w", *appt, err)
 		}
 		return show(b, "amended")
 	case "cancel":
@@ -727,7 +728,7 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		b, err := hub.Cancel(ctx, *hubName, *appt, *reason)
 		if err != nil {
-			return err
+			return fmt.Errorf("cancelling %s: %w", *appt, err)
 		}
 		return show(b, "cancelled")
 	case "list":
