@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -219,10 +220,39 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintf(stdout, "hub %q created\n", h.Name)
 	case "add-practice":
+		before, err := st.HubByName(ctx, pos[0])
+		if err != nil {
+			return err
+		}
 		if err := st.AddHubMembers(ctx, pos[0], pos[1:]); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "hub %q: added %s\n", pos[0], strings.Join(pos[1:], " "))
+		known, err := st.EndpointsByODS(ctx, pos[1:])
+		if err != nil {
+			return err
+		}
+		// Say what happened to each: already there, and not searchable yet.
+		var added, already, unknown []string
+		for _, o := range pos[1:] {
+			switch {
+			case slices.Contains(before.Members, o) || slices.Contains(added, o):
+				if !slices.Contains(already, o) {
+					already = append(already, o)
+				}
+			default:
+				added = append(added, o)
+			}
+			if known[o] == nil && !slices.Contains(unknown, o) {
+				unknown = append(unknown, o)
+			}
+		}
+		fmt.Fprintf(stdout, "hub %q: added %s\n", pos[0], strings.Join(added, " "))
+		if len(already) > 0 {
+			fmt.Fprintf(stdout, "  already members: %s\n", strings.Join(already, " "))
+		}
+		if len(unknown) > 0 {
+			fmt.Fprintf(stdout, "  not in the endpoint directory yet (searches will report them unknown): %s\n", strings.Join(unknown, " "))
+		}
 	case "remove-practice":
 		for _, ods := range pos[1:] {
 			if err := st.RemoveHubMember(ctx, pos[0], ods); err != nil {

@@ -57,7 +57,10 @@ func TestFederationCommands(t *testing.T) {
 		t.Fatalf("off and on again changed the entry:\n%s\nwas\n%s", after, before)
 	}
 	cli("hub", "create", "other")
-	cli("hub", "add-practice", "other", "Y00002", "Y99999")
+	if out := cli("hub", "add-practice", "other", "Y00002", "Y99999", "Y00002"); !strings.Contains(out, "added Y00002 Y99999\n") ||
+		!strings.Contains(out, "already members: Y00002") || !strings.Contains(out, "not in the endpoint directory yet (searches will report them unknown): Y99999") {
+		t.Fatalf("add-practice should say what it did with each code:\n%s", out)
+	}
 	cli("hub", "remove-practice", "other", "Y00002")
 	if out := cli("hub", "list"); !strings.Contains(out, "pcn    4        0") || !strings.Contains(out, "other  1        1") {
 		t.Fatalf("hub list:\n%s", out)
