@@ -127,36 +127,29 @@ func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp
 }
 
 func (c *fanoutConfig) envInt(name, key string, def int) int {
-	v := os.Getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		c.badEnv(name, fmt.Errorf("%s=%q: want a whole number", key, v))
-		return def
-	}
-	return n
+	return envValue(c, name, key, def, strconv.Atoi, "a whole number")
 }
 
 func (c *fanoutConfig) envDuration(name, key string, def time.Duration) time.Duration {
+	return envValue(c, name, key, def, time.ParseDuration, "a duration such as 1500ms or 2s")
+}
+
+// envValue reads key with parse, or gives def when it is unset; a value
+// parse refuses is recorded against the flag name and def is used.
+func envValue[T any](c *fanoutConfig, name, key string, def T, parse func(string) (T, error), want string) T {
 	v := os.Getenv(key)
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
+	x, err := parse(v)
 	if err != nil {
-		c.badEnv(name, fmt.Errorf("%s=%q: want a duration such as 1500ms or 2s", key, v))
+		if c.envErrs == nil {
+			c.envErrs = map[string]error{}
+		}
+		c.envErrs[name] = fmt.Errorf("%s=%q: want %s", key, v, want)
 		return def
 	}
-	return d
-}
-
-func (c *fanoutConfig) badEnv(name string, err error) {
-	if c.envErrs == nil {
-		c.envErrs = map[string]error{}
-	}
-	c.envErrs[name] = err
+	return x
 }
 
 // subcommand splits "NAME rest..." and checks NAME against the known ones.

@@ -496,13 +496,7 @@ func testSlots(t *testing.T, f *fx) {
 	}
 	// A blocked slot is never offered, whoever asks.
 	for _, c := range []scheduling.Consumer{{}, {OrgType: "urgent-care", ODS: "A20047"}} {
-		res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: f.org.ID, Start: f.now, End: f.now.Add(5 * 24 * time.Hour), Consumer: c, Now: f.now})
-		f.ok(err)
-		for _, sl := range res.Slots {
-			if sl.ID == slots[1] || sl.ID == slots[0] {
-				t.Fatalf("search offers slot %d", sl.ID)
-			}
-		}
+		f.notOffered(t, c, "blocked", slots[0], slots[1])
 	}
 	s, err = f.svc.UnblockSlot(f.ctx, f.cli, ods, slots[1])
 	f.ok(err)
@@ -511,28 +505,35 @@ func testSlots(t *testing.T, f *fx) {
 	}
 	_, err = f.svc.UnblockSlot(f.ctx, f.cli, ods, slots[0])
 	wantCode(t, err, scheduling.ECONFLICT)
+	notBookable := f.scalar(`SELECT id FROM access_profiles WHERE practice_id = ? AND name = 'not-bookable'`, f.org.ID)
 	// A booked slot keeps the profile its booking counts against.
-	_, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, slots[0], f.scalar(`SELECT id FROM access_profiles WHERE practice_id = ? AND name = 'not-bookable'`, f.org.ID))
+	_, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, slots[0], notBookable)
 	wantCode(t, err, scheduling.ECONFLICT)
 
-	notBookable := f.scalar(`SELECT id FROM access_profiles WHERE practice_id = ? AND name = 'not-bookable'`, f.org.ID)
 	s, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, slots[2], notBookable)
 	f.ok(err)
 	if s.AccessProfileID != notBookable {
 		t.Fatalf("profile %+v", s)
 	}
-	res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: f.org.ID, Start: f.now, End: f.now.Add(5 * 24 * time.Hour), Now: f.now})
-	f.ok(err)
-	for _, sl := range res.Slots {
-		if sl.ID == slots[2] {
-			t.Fatal("a slot with a not-bookable profile of its own is offered")
-		}
-	}
+	f.notOffered(t, scheduling.Consumer{}, "a not-bookable profile of its own", slots[2])
 	other := f.scalar(`SELECT MIN(id) FROM access_profiles WHERE practice_id <> ?`, f.org.ID)
 	_, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, slots[2], other)
 	wantCode(t, err, scheduling.EINVALID)
 	_, err = f.svc.BlockSlot(f.ctx, f.cli, ods, f.scalar(`SELECT MIN(id) FROM slots WHERE practice_id <> ?`, f.org.ID))
 	wantCode(t, err, scheduling.ENOTFOUND)
+}
+
+// notOffered fails the test if the store's slot search over the next five
+// days offers any of the slots to the consumer.
+func (f *fx) notOffered(t *testing.T, c scheduling.Consumer, why string, ids ...int64) {
+	t.Helper()
+	res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: f.org.ID, Start: f.now, End: f.now.Add(5 * 24 * time.Hour), Consumer: c, Now: f.now})
+	f.ok(err)
+	for _, sl := range res.Slots {
+		if slices.Contains(ids, sl.ID) {
+			t.Fatalf("search offers slot %d (%s)", sl.ID, why)
+		}
+	}
 }
 
 // testSlotOwnBlock: a slot blocked on its own and its session's block are two
@@ -582,13 +583,7 @@ func testSlotOwnBlock(t *testing.T, f *fx) {
 			t.Errorf("slot %d after the session's unblock: %s (own block %v), want %s", i, st, own, want)
 		}
 	}
-	res, err := f.st.SearchFreeSlots(f.ctx, scheduling.SlotSearch{PracticeID: f.org.ID, Start: f.now, End: f.now.Add(5 * 24 * time.Hour), Now: f.now})
-	f.ok(err)
-	for _, sl := range res.Slots {
-		if sl.ID == slots[0] || sl.ID == slots[1] {
-			t.Fatalf("search offers slot %d, blocked on its own", sl.ID)
-		}
-	}
+	f.notOffered(t, scheduling.Consumer{}, "blocked on its own", slots[0], slots[1])
 	// Its own unblock frees it.
 	s, err = f.svc.UnblockSlot(f.ctx, f.cli, ods, slots[0])
 	f.ok(err)
