@@ -107,10 +107,11 @@ func Import(ctx context.Context, st scheduling.FederationStore, f *DirectoryFile
 		}
 	}
 	for _, h := range f.Hubs {
-		if _, err := st.CreateHub(ctx, h.Name); err != nil && scheduling.ErrorCode(err) != scheduling.EDUPLICATE {
+		name := strings.TrimSpace(h.Name) // as CreateHub stores it
+		if _, err := st.CreateHub(ctx, name); err != nil && scheduling.ErrorCode(err) != scheduling.EDUPLICATE {
 			return len(f.Endpoints), 0, err
 		}
-		if err := st.AddHubMembers(ctx, h.Name, h.Members); err != nil {
+		if err := st.AddHubMembers(ctx, name, h.Members); err != nil {
 			return len(f.Endpoints), 0, err
 		}
 	}

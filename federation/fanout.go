@@ -207,7 +207,7 @@ func (q Query) Check() error {
 	switch {
 	case !q.End.After(q.Start):
 		probs = append(probs, "the search range is empty: end must be after start")
-	case q.End.Sub(q.Start) > MaxSearchDays*24*time.Hour:
+	case q.End.After(scheduling.AddDaysLocal(q.Start, MaxSearchDays)): // UK days, as the windows count them
 		probs = append(probs, fmt.Sprintf("the range may be at most %d days", MaxSearchDays))
 	}
 	if ot := q.OrgType; ot != "" && ot != string(gpconnect.OrgTypeGPPractice) && ot != string(gpconnect.OrgTypeUrgentCare) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,13 @@ func TestHubAPI(t *testing.T) {
 				t.Fatalf("import with a %s created its hub: %s", name, b)
 			}
 		}
+		// A hub name with spaces around it is the trimmed name, throughout.
+		if st, b := do("POST", "/admin/api/federation/import", `{"endpoints":[{"ods":"IMP02","serviceRoot":"http://x/IMP02/STU3/1/gpconnect","asid":"918999198993"}],"hubs":[{"name":" pcn9 ","members":["IMP02"]}]}`); st != 200 {
+			t.Fatalf("import with a padded hub name: %d %s", st, b)
+		}
+		if _, b := do("GET", "/admin/api/federation/hubs", ""); !regexp.MustCompile(`"name": "pcn9",\s*"members": \[\s*"IMP02"`).MatchString(b) {
+			t.Fatalf("hub pcn9 should hold IMP02: %s", b)
+		}
 		if st, b := do("PUT", "/admin/api/federation/hubs/pcn2/members/A20047", ""); st != 204 {
 			t.Fatalf("add member: %d %s", st, b)
 		}
@@ -135,7 +143,7 @@ func TestHubAPI(t *testing.T) {
 			Name    string
 			Members []string
 		}
-		if st != 200 || json.Unmarshal([]byte(b), &hubs) != nil || len(hubs) != 2 || hubs[1].Name != "pcn2" || len(hubs[1].Members) != 1 {
+		if st != 200 || json.Unmarshal([]byte(b), &hubs) != nil || len(hubs) != 3 || hubs[1].Name != "pcn2" || len(hubs[1].Members) != 1 {
 			t.Fatalf("hubs: %d %s", st, b)
 		}
 		if st, b := do("DELETE", "/admin/api/federation/hubs/pcn2/members/A20047", ""); st != 204 {

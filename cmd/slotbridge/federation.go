@@ -114,10 +114,10 @@ func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp
 		}
 	}
 	if c.concurrency < 1 || c.maxInFlight < 0 {
-		probs = append(probs, "the concurrency must be 1 or more and max-in-flight 0 (4 x concurrency) or more")
+		probs = append(probs, "--concurrency (SLOTBRIDGE_HUB_CONCURRENCY) must be 1 or more and --max-in-flight (SLOTBRIDGE_HUB_MAX_IN_FLIGHT) 0 (4 x concurrency) or more")
 	}
 	if c.practiceTimeout <= 0 || c.deadline <= 0 {
-		probs = append(probs, "the practice timeout and the deadline must be positive")
+		probs = append(probs, "--practice-timeout (SLOTBRIDGE_HUB_PRACTICE_TIMEOUT) and --deadline (SLOTBRIDGE_HUB_DEADLINE) must be positive")
 	}
 	if len(probs) > 0 {
 		return nil, errors.New(strings.Join(probs, "; "))
@@ -495,8 +495,15 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printResult(stdout, res, *limit)
 	}
 	// A search no practice answered is an outage, not "no capacity": say so
-	// in the exit status, for scripts and monitoring.
-	if err == nil && len(res.Failures) > 0 && len(res.Failures) == len(res.Practices) {
+	// in the exit status, for scripts and monitoring. A practice that failed
+	// one window but gave slots from another did answer.
+	answered := 0
+	for _, p := range res.Practices {
+		if p.Failure == nil || p.Slots > 0 {
+			answered++
+		}
+	}
+	if err == nil && len(res.Practices) > 0 && answered == 0 {
 		err = fmt.Errorf("no practice of hub %s answered (%d failed)", *hubName, len(res.Failures))
 	}
 	return err
@@ -721,6 +728,9 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		verb := "booked"
 		if b.AlreadyBooked {
 			verb = "already booked (the patient holds this slot through this hub; nothing new was booked):"
+			if *asJSON {
+				fmt.Fprintf(stderr, "slotbridge: %s already holds %s at %s (appointment %s); nothing new was booked\n", *patient, *slot, b.ODS, b.Ref())
+			}
 		}
 		if err := show(b, verb); err != nil || *asJSON || b.AlreadyBooked {
 			return err

@@ -43,14 +43,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// read-header-timeout, one that trickles its body after read-timeout.
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest time to read a request's headers")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "longest time to read a whole request, body included")
-	horizonDefault := 6
+	// A malformed SLOTBRIDGE_HORIZON_WEEKS must not silently leave the
+	// default in force; the flag, when given, wins over it.
+	horizonDefault, horizonEnvErr := 6, error(nil)
 	if v := os.Getenv("SLOTBRIDGE_HORIZON_WEEKS"); v != "" {
-		// A typo must not silently leave the default in force.
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return fmt.Errorf("SLOTBRIDGE_HORIZON_WEEKS=%q: want a whole number of weeks, 1 or more", v)
+		if n, err := strconv.Atoi(v); err != nil {
+			horizonEnvErr = fmt.Errorf("SLOTBRIDGE_HORIZON_WEEKS=%q: want a whole number of weeks, 1 to 52", v)
+		} else {
+			horizonDefault = n
 		}
-		horizonDefault = n
 	}
 	horizonWeeks := fs.Int("horizon-weeks", horizonDefault, "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
 	filtering := fs.String("service-filtering", envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"),
@@ -59,8 +60,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	horizonGiven := false
+	fs.Visit(func(f *flag.Flag) { horizonGiven = horizonGiven || f.Name == "horizon-weeks" })
+	if horizonEnvErr != nil && !horizonGiven {
+		return horizonEnvErr
+	}
 	if *horizonWeeks < 1 || *horizonWeeks > 52 {
-		return fmt.Errorf("--horizon-weeks must be 1 to 52, not %d", *horizonWeeks)
+		return fmt.Errorf("--horizon-weeks (SLOTBRIDGE_HORIZON_WEEKS) must be 1 to 52, not %d", *horizonWeeks)
 	}
 	horizon := horizonFor(*horizonWeeks)
 	supplier, err := scheduling.ParseSupplierFiltering(*filtering)

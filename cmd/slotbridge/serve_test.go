@@ -144,12 +144,8 @@ func TestServeEnvLimits(t *testing.T) {
 		t.Run(key, func(t *testing.T) {
 			t.Setenv(key, v)
 			err := runServe(context.Background(), []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0"}, io.Discard, io.Discard)
-			want := key
-			if key == "SLOTBRIDGE_HUB_CONCURRENCY" {
-				want = "concurrency must be 1 or more"
-			}
-			if err == nil || !strings.Contains(err.Error(), want) {
-				t.Fatalf("serve with %s=%s: %v, want an error naming %q", key, v, err, want)
+			if err == nil || !strings.Contains(err.Error(), key) {
+				t.Fatalf("serve with %s=%s: %v, want an error naming it", key, v, err)
 			}
 		})
 	}

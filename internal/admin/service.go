@@ -554,7 +554,7 @@ func shapeChanged(a, b *scheduling.SessionTemplate) bool {
 
 // UpdateTemplate changes a template. When what its sessions are made of
 // changes (or it is ended), its future sessions that hold no booking are
-// retired (cancelled, free slots blocked) and made again from the new shape;
+// retired (status "retired", free slots blocked) and made again from the new shape;
 // future sessions holding bookings are kept exactly as they are and listed, so
 // no booking is ever lost silently, and those days get no new-shape session.
 // A new healthcare service is not a shape change: the template's sessions
@@ -643,7 +643,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 	}
 	// On a day that kept its booked old-shape session, the new shape must not
 	// run beside it. The new session (just made, so without bookings) is
-	// cancelled but stays attached to the template, so that later top-ups see
+	// retired but stays attached to the template, so that later top-ups see
 	// it and do not make it again.
 	var dropped []int64
 	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
@@ -685,40 +685,48 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 }
 
 // clash refuses sessions that would put a practitioner in two sessions at
-// once (ECONFLICT, naming the other). For a template (sessions nil) they are
-// the ones it would make over the horizon, checked beside the practitioner's
-// active sessions other than its own (which a shape change remakes), and its
-// weekly pattern is checked beside the practitioner's other active templates.
-// A one-off session is checked beside the active sessions, and, beyond the
-// horizon, where templates have not yet made theirs, beside the templates.
+// once (ECONFLICT, naming the other). It first locks the practitioner, so
+// two changes for one clinician are checked one after the other.
+//
+// A template (sessions nil) is checked, as a weekly pattern, against every
+// active session of the practitioner from today on other than its own
+// (which a shape change remakes), however far ahead, and against the
+// practitioner's other active templates. A one-off session is checked
+// against the active sessions it overlaps and against the templates whose
+// pattern covers it on a day they have not made a session for yet (a day
+// the practice cancelled, or one beyond what has been materialised).
 func (s *Service) clash(tx *store.AdminTx, t *scheduling.SessionTemplate, sessions []scheduling.Session) error {
 	if t.PractitionerID == 0 {
 		return nil
 	}
+	if err := tx.LockPractitioner(t.PracticeID, t.PractitionerID); err != nil {
+		return err
+	}
 	now := s.Now()
-	horizon := now.Add(s.Horizon)
+	conflict := func(o *scheduling.Schedule) error {
+		return scheduling.Errorf(scheduling.ECONFLICT, "practitioner %d already has session %d from %s to %s; move or cancel it first",
+			t.PractitionerID, o.ID, scheduling.FormatLocal(o.Start), scheduling.FormatLocal(o.End))
+	}
 	oneOff := sessions != nil
 	if !oneOff {
-		sessions = t.Sessions(scheduling.LocalMidnight(now), horizon)
+		future, err := tx.PractitionerSessions(t.PracticeID, t.PractitionerID, scheduling.LocalMidnight(now), farFuture)
+		if err != nil {
+			return err
+		}
+		for _, o := range future {
+			if (o.TemplateID != t.ID || t.ID == 0) && patternCovers(t, o.Start, o.End) {
+				return conflict(o)
+			}
+		}
 	}
 	for _, ses := range sessions {
-		if !ses.Schedule.End.After(now) {
-			continue
-		}
 		others, err := tx.PractitionerSessions(t.PracticeID, t.PractitionerID, ses.Schedule.Start, ses.Schedule.End)
 		if err != nil {
 			return err
 		}
-		for _, o := range others {
-			if !oneOff && o.TemplateID == t.ID && t.ID != 0 {
-				continue
-			}
-			return scheduling.Errorf(scheduling.ECONFLICT, "practitioner %d already has session %d from %s to %s; move or cancel it first",
-				t.PractitionerID, o.ID, scheduling.FormatLocal(o.Start), scheduling.FormatLocal(o.End))
+		if len(others) > 0 {
+			return conflict(others[0])
 		}
-	}
-	if oneOff && (len(sessions) == 0 || !sessions[0].Schedule.Start.After(horizon)) {
-		return nil
 	}
 	tpls, err := tx.ActiveTemplates(t.PracticeID)
 	if err != nil {
@@ -729,10 +737,33 @@ func (s *Service) clash(tx *store.AdminTx, t *scheduling.SessionTemplate, sessio
 			!(o.StartLocal < t.EndLocal && t.StartLocal < o.EndLocal) {
 			continue
 		}
+		if oneOff {
+			day := scheduling.LocalMidnight(sessions[0].Schedule.Start)
+			made, err := tx.TemplateHasSessionOn(o.ID, day, scheduling.AddDaysLocal(day, 1))
+			if err != nil {
+				return err
+			}
+			if made {
+				continue // its session that day, if still active, was checked above
+			}
+		}
 		return scheduling.Errorf(scheduling.ECONFLICT, "practitioner %d already works %s %s-%s under template %d (%q)",
 			t.PractitionerID, o.Weekday, o.StartLocal, o.EndLocal, o.ID, o.Name)
 	}
 	return nil
+}
+
+// farFuture bounds "every session from today on".
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// patternCovers reports whether a session from start to end falls on the
+// template's weekday and overlaps its local hours.
+func patternCovers(t *scheduling.SessionTemplate, start, end time.Time) bool {
+	ls, le := start.In(scheduling.London), end.In(scheduling.London)
+	if ls.Weekday() != t.Weekday {
+		return false
+	}
+	return ls.Format("15:04") < t.EndLocal && (t.StartLocal < le.Format("15:04") || le.Day() != ls.Day())
 }
 
 func sessionIDs(l []Session) []int64 {
@@ -752,7 +783,6 @@ func (s *Service) EndTemplate(ctx context.Context, a Actor, ods string, id int64
 
 // ---- sessions and slots ----
 
-// Sessions lists a practice's sessions starting in [from, to).
 // Session reads one session with its slot counts and bookings. Errors: ENOTFOUND.
 func (s *Service) Session(ctx context.Context, a Actor, ods string, id int64) (Session, error) {
 	org, err := s.practice(ctx, a, ods)
@@ -766,6 +796,7 @@ func (s *Service) Session(ctx context.Context, a Actor, ods string, id int64) (S
 	return toSession(ss), nil
 }
 
+// Sessions lists a practice's sessions starting in [from, to).
 func (s *Service) Sessions(ctx context.Context, a Actor, ods string, from, to time.Time) ([]Session, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
@@ -905,7 +936,8 @@ func (s *Service) SetSessionService(ctx context.Context, a Actor, ods string, id
 	})
 }
 
-// UnblockSession frees every blocked slot of an active session. Errors: ENOTFOUND, EINVALID (cancelled).
+// UnblockSession frees the slots the session's block holds; a slot blocked
+// on its own stays blocked. Errors: ENOTFOUND, EINVALID (cancelled or retired).
 func (s *Service) UnblockSession(ctx context.Context, a Actor, ods string, id int64) (SessionChange, error) {
 	return s.sessionChange(ctx, a, ods, id, "session.unblock", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
 		if cur.Schedule.Status != "active" {
@@ -933,6 +965,9 @@ func (s *Service) CancelSession(ctx context.Context, a Actor, ods string, id int
 		if cur.Schedule.Status == "cancelled" {
 			return nil
 		}
+		if cur.Schedule.Status == scheduling.SessionRetired {
+			return invalid("session %d is retired: its template replaced it", id)
+		}
 		n, err := tx.SetSessionSlots(id, scheduling.SlotFree, scheduling.SlotBlocked)
 		if err != nil {
 			return err
@@ -951,7 +986,7 @@ func (s *Service) sessionChange(ctx context.Context, a Actor, ods string, id int
 	var out SessionChange
 	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
 		out = SessionChange{KeptBooked: []int64{}}
-		cur, err := tx.Session(org.ID, id)
+		cur, err := tx.LockSession(org.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -1034,7 +1069,9 @@ func (s *Service) UnblockSlot(ctx context.Context, a Actor, ods string, id int64
 		default:
 			return scheduling.Errorf(scheduling.ECONFLICT, "slot %d is booked, not blocked", id)
 		}
-		ses, err := tx.Session(org.ID, cur.ScheduleID)
+		// Locked, so that a block of the session cannot commit between
+		// this read and the slot's update.
+		ses, err := tx.LockSession(org.ID, cur.ScheduleID)
 		if err != nil {
 			return err
 		}

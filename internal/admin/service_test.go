@@ -636,6 +636,38 @@ func testPractitionerClash(t *testing.T, f *fx) {
 	// Its own sessions never clash with its new shape.
 	_, err = f.svc.UpdateTemplate(f.ctx, f.cli, ods, first.Template.ID, admin.TemplateInput{Start: ptr("05:10")})
 	f.ok(err)
+
+	// A template meets a one-off session however far ahead it lies.
+	far := tuesday(f.now.Add(f.svc.Horizon + 7*24*time.Hour))
+	_, err = f.svc.AddSession(f.ctx, f.cli, ods, oneOff(far, "07:00", "08:00"))
+	f.ok(err)
+	_, err = f.svc.CreateTemplate(f.ctx, f.cli, ods, tpl("early 4", "07:30", "08:30"))
+	wantCode(t, err, scheduling.ECONFLICT)
+
+	// Two overlapping one-off sessions added at once: one wins, on every engine.
+	for i := 0; i < 5; i++ {
+		date := tuesday(f.now.Add(time.Duration(14+7*i) * 24 * time.Hour))
+		errs := make(chan error, 2)
+		for _, span := range [][2]string{{"02:00", "03:00"}, {"02:30", "03:30"}} {
+			go func() {
+				_, err := f.svc.AddSession(f.ctx, f.cli, ods, oneOff(date, span[0], span[1]))
+				errs <- err
+			}()
+		}
+		won := 0
+		for range 2 {
+			switch err := <-errs; scheduling.ErrorCode(err) {
+			case "":
+				won++
+			case scheduling.ECONFLICT:
+			default:
+				t.Fatalf("concurrent add: %v", err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%s: %d of two overlapping sessions were added, want 1", date, won)
+		}
+	}
 }
 
 // testRetiredNotExplained: a session its template replaced is "retired", not
@@ -667,6 +699,8 @@ func testRetiredNotExplained(t *testing.T, f *fx) {
 	if ses.Status != scheduling.SessionRetired {
 		t.Fatalf("replaced session is %q, want %q", ses.Status, scheduling.SessionRetired)
 	}
+	_, err = f.svc.CancelSession(f.ctx, f.cli, ods, old[0])
+	wantCode(t, err, scheduling.EINVALID)
 	after, err := f.svc.Explain(f.ctx, f.cli, ods, period)
 	f.ok(err)
 	if after.Total != before.Total-2 { // 6 ten-minute slots became 4
@@ -692,15 +726,19 @@ func testSwitches(t *testing.T, f *fx) {
 	if org.GPConnectEnabled || !org.AppointmentsEnabled {
 		t.Fatalf("stored %+v", org)
 	}
-	// A version read before the change is stale; the current one is not.
-	_, err = f.svc.SetSwitches(f.ctx, f.cli, ods, admin.Switches{Appointments: ptr(true), ServiceFiltering: ptr(true), Version: ptr(p.Version - 1)})
-	wantCode(t, err, scheduling.ESTALE)
-	if _, err = f.svc.SetSwitches(f.ctx, f.cli, ods, admin.Switches{Appointments: ptr(true), Version: ptr(p.Version)}); err != nil {
-		t.Fatalf("switches at the current version: %v", err)
-	}
 	a := f.lastAudit()
 	if a.Action != "practice.switches" || !strings.Contains(string(a.Before), `"gp_connect_enabled": true`) && !strings.Contains(string(a.Before), `"gp_connect_enabled":true`) {
 		t.Fatalf("audit %+v", a)
+	}
+	// A version read before the change is stale; the current one is not (a real change:
+	// service filtering flipped, then flipped back).
+	_, err = f.svc.SetSwitches(f.ctx, f.cli, ods, admin.Switches{Appointments: ptr(true), ServiceFiltering: ptr(true), Version: ptr(p.Version - 1)})
+	wantCode(t, err, scheduling.ESTALE)
+	if p, err = f.svc.SetSwitches(f.ctx, f.cli, ods, admin.Switches{ServiceFiltering: ptr(!p.ServiceFiltering), Version: ptr(p.Version)}); err != nil {
+		t.Fatalf("switches at the current version: %v", err)
+	}
+	if _, err = f.svc.SetSwitches(f.ctx, f.cli, ods, admin.Switches{ServiceFiltering: ptr(!p.ServiceFiltering), Version: ptr(p.Version)}); err != nil {
+		t.Fatalf("switches back at the current version: %v", err)
 	}
 	on, _ := admin.SwitchesFor("all", true)
 	p, err = f.svc.SetSwitches(f.ctx, f.cli, ods, on)

@@ -318,18 +318,51 @@ func (a *AdminTx) InsertSession(ses *scheduling.Session) error {
 
 // Session reads a practice's session with its slot counts and bookings. Returns ENOTFOUND (kind "session").
 func (a *AdminTx) Session(practiceID, id int64) (*scheduling.SessionSummary, error) {
-	return session(a.ctx, a.tx, practiceID, id)
+	return session(a.ctx, a.tx, practiceID, id, "")
+}
+
+// LockSession is Session holding the session's row until the change
+// commits, so that changes to one session and its slots (block, unblock, a
+// slot's own block) do not interleave on PostgreSQL; SQLite serialises
+// writers, so it needs no lock.
+func (a *AdminTx) LockSession(practiceID, id int64) (*scheduling.SessionSummary, error) {
+	lock := " FOR UPDATE"
+	if a.tx.DriverName() == "sqlite" {
+		lock = ""
+	}
+	return session(a.ctx, a.tx, practiceID, id, lock)
+}
+
+// LockPractitioner holds a practitioner's row until the change commits, so
+// that two changes checking the practitioner's sessions for a clash do not
+// both pass on PostgreSQL. Returns ENOTFOUND (kind "practitioner").
+func (a *AdminTx) LockPractitioner(practiceID, id int64) error {
+	lock := " FOR UPDATE"
+	if a.tx.DriverName() == "sqlite" {
+		lock = ""
+	}
+	var got int64
+	if err := a.tx.GetContext(a.ctx, &got, a.tx.Rebind(`SELECT id FROM practitioners WHERE id = ? AND practice_id = ?`+lock), id, practiceID); err != nil {
+		return notFound(err, "practitioner", "no practitioner %d at this practice", id)
+	}
+	return nil
+}
+
+// TemplateHasSessionOn reports whether the template has made a session, of
+// any status, in [from, to): a day it has already decided.
+func (a *AdminTx) TemplateHasSessionOn(templateID int64, from, to time.Time) (bool, error) {
+	return a.exists(`SELECT COUNT(*) FROM schedules WHERE template_id = ? AND start_at >= ? AND start_at < ?`, templateID, from.Unix(), to.Unix())
 }
 
 // Session reads a practice's session with its slot counts and bookings,
 // outside any change. Returns ENOTFOUND (kind "session").
 func (s *Store) Session(ctx context.Context, practiceID, id int64) (*scheduling.SessionSummary, error) {
-	return session(ctx, s.r, practiceID, id)
+	return session(ctx, s.r, practiceID, id, "")
 }
 
-func session(ctx context.Context, q querier, practiceID, id int64) (*scheduling.SessionSummary, error) {
+func session(ctx context.Context, q querier, practiceID, id int64, lock string) (*scheduling.SessionSummary, error) {
 	var r scheduleRow
-	if err := q.GetContext(ctx, &r, q.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+	if err := q.GetContext(ctx, &r, q.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE id = ? AND practice_id = ?`+lock), id, practiceID); err != nil {
 		return nil, notFound(err, "session", "no session %d at this practice", id)
 	}
 	out, err := summarise(ctx, q, []scheduleRow{r})

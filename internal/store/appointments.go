@@ -81,9 +81,12 @@ func idemKey(r *scheduling.BookRequest) string {
 		b.WriteByte(',')
 	}
 	b.WriteByte('|')
-	for _, i := range r.Identifiers {
-		fmt.Fprintf(&b, "%q=%q,", i.System, i.Value)
+	idents := make([]string, len(r.Identifiers))
+	for n, i := range r.Identifiers {
+		idents[n] = fmt.Sprintf("%q=%q", i.System, i.Value)
 	}
+	slices.Sort(idents) // a retry may list them in another order
+	b.WriteString(strings.Join(idents, ","))
 	if r.Priority != nil {
 		fmt.Fprintf(&b, "|p%d", *r.Priority)
 	}
