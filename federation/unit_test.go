@@ -149,6 +149,9 @@ func TestQueryCheck(t *testing.T) {
 		{"Empty", Query{Start: t0, End: t0}, false},
 		{"Inverted", Query{Start: t0, End: t0.Add(-time.Hour)}, false},
 		{"TooLong", Query{Start: t0, End: t0.Add(MaxSearchDays*24*time.Hour + time.Second)}, false},
+		// 92 UK days across the October clock change are 92 days and an hour.
+		{"NinetyTwoDaysOverTheClockChange", Query{Start: time.Date(2027, 9, 1, 9, 0, 0, 0, time.UTC),
+			End: scheduling.AddDaysLocal(time.Date(2027, 9, 1, 9, 0, 0, 0, time.UTC), MaxSearchDays)}, true},
 		{"BadOrgType", Query{Start: t0, End: t0.Add(time.Hour), OrgType: "bogus"}, false},
 		{"Channels", Query{Start: t0, End: t0.Add(time.Hour), Channels: []string{"telephone", "In-person", "VIDEO"}}, true},
 		{"BadChannel", Query{Start: t0, End: t0.Add(time.Hour), Channels: []string{"Telephone", "Fax"}}, false},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slotbridge/slotbridge/internal/demo"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
@@ -64,6 +65,16 @@ func TestBookReturnsStoredAppointment(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, read) {
 				t.Fatalf("Book returned\n%+v\nbut a read gives\n%+v", got, read)
+			}
+			// The same booking again is a retry; from another consumer system
+			// it is another booking, and the slot is taken.
+			retry := *req
+			if again, created, err := st.Book(ctx, &retry); err != nil || created || again.ID != got.ID {
+				t.Fatalf("the same booking again: created %v, %v", created, err)
+			}
+			retry.ConsumerASID = "200000000999"
+			if _, _, err := st.Book(ctx, &retry); scheduling.ErrorCode(err) != scheduling.ECONFLICT {
+				t.Fatalf("the same booking from another consumer system: %v, want ECONFLICT", err)
 			}
 			// And a bare booking (no optional fields) too.
 			req2 := *req
@@ -254,5 +265,32 @@ func TestBookRefusals(t *testing.T) {
 				t.Fatalf("a valid booking after the refusals: %v", err)
 			}
 		})
+	}
+}
+
+// TestIdemKey: a retry lists its identifiers in any order; the consumer
+// system, identifiers and priority are part of what makes it the same booking.
+func TestIdemKey(t *testing.T) {
+	one, two := 1, 2
+	base := scheduling.BookRequest{PracticeID: 7, PatientID: 3, SlotIDs: []int64{5, 4}, Description: "d", ConsumerASID: "200000000359",
+		BookingOrg: scheduling.BookingOrg{ODS: "A1"}, Priority: &one,
+		Identifiers: []scheduling.Identifier{{System: "urn:x", Value: "1"}, {System: "urn:y", Value: "2"}}}
+	same := base
+	same.SlotIDs = []int64{4, 5}
+	same.Identifiers = []scheduling.Identifier{{System: "urn:y", Value: "2"}, {System: "urn:x", Value: "1"}}
+	if store.IdemKey(&base) != store.IdemKey(&same) {
+		t.Error("reordered slots or identifiers change the retry key")
+	}
+	for name, change := range map[string]func(r *scheduling.BookRequest){
+		"consumer":   func(r *scheduling.BookRequest) { r.ConsumerASID = "200000000999" },
+		"identifier": func(r *scheduling.BookRequest) { r.Identifiers = r.Identifiers[:1] },
+		"priority":   func(r *scheduling.BookRequest) { r.Priority = &two },
+		"comment":    func(r *scheduling.BookRequest) { r.Comment = "c" },
+	} {
+		r := base
+		change(&r)
+		if store.IdemKey(&r) == store.IdemKey(&base) {
+			t.Errorf("another %s gives the same retry key", name)
+		}
 	}
 }

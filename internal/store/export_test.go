@@ -29,3 +29,6 @@ func (s *Store) ForgetCachedSchedule(practiceID, id int64) {
 		s.refs.n--
 	}
 }
+
+// IdemKey is the booking retry key, for tests.
+var IdemKey = idemKey
