@@ -32,14 +32,21 @@ type API struct {
 //	GET    /hub/{name}/Slot?start=&end=[&org-type=][&channel=][&role=][&practice=]   FHIR searchset
 //	GET    /admin/api/federation/directory                    directory entries
 //	PUT    /admin/api/federation/directory/{ods}              save one entry (DirectoryEntry JSON)
+//	DELETE /admin/api/federation/directory/{ods}              remove one entry (hubs keep the member)
 //	POST   /admin/api/federation/import                       import a DirectoryFile
 //	GET    /admin/api/federation/hubs                         hubs with members
 //	POST   /admin/api/federation/hubs                         {"name": "..."} creates a hub
+//	GET    /admin/api/federation/hubs/{name}                  one hub with its members
+//	DELETE /admin/api/federation/hubs/{name}                  removes a hub and its member list
 //	PUT    /admin/api/federation/hubs/{name}/members/{ods}    adds a member
 //	DELETE /admin/api/federation/hubs/{name}/members/{ods}    removes a member
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /hub/{name}/Slot", a.auth(false, a.searchSlots))
+	mux.HandleFunc("/hub/{name}/Slot", a.auth(false, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodGet)
+		writeOutcome(w, http.StatusMethodNotAllowed, gpconnect.BadRequest, r.Method+" is not allowed here; search with GET /hub/{name}/Slot?start=...&end=...")
+	}))
 	mux.HandleFunc("/hub/", func(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, http.StatusNotFound, gpconnect.NoRecordFound, "Unknown hub path; search with GET /hub/{name}/Slot?start=...&end=...")
 	})
@@ -53,9 +60,10 @@ func (a *API) Handler() http.Handler {
 		methods map[string]http.HandlerFunc
 	}{
 		{adm + "/directory", map[string]http.HandlerFunc{"GET": a.listDirectory}},
-		{adm + "/directory/{ods}", map[string]http.HandlerFunc{"PUT": a.putEndpoint}},
+		{adm + "/directory/{ods}", map[string]http.HandlerFunc{"PUT": a.putEndpoint, "DELETE": a.deleteEndpoint}},
 		{adm + "/import", map[string]http.HandlerFunc{"POST": a.importFile}},
 		{adm + "/hubs", map[string]http.HandlerFunc{"GET": a.listHubs, "POST": a.createHub}},
+		{adm + "/hubs/{name}", map[string]http.HandlerFunc{"GET": a.getHub, "DELETE": a.deleteHub}},
 		{adm + "/hubs/{name}/members/{ods}", map[string]http.HandlerFunc{"PUT": a.addMember, "DELETE": a.removeMember}},
 	}
 	for _, rt := range routes {
@@ -281,6 +289,14 @@ func (a *API) putEndpoint(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, endpointJSON(ep))
 }
 
+func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
+	if err := a.Store.DeleteEndpoint(r.Context(), r.PathValue("ods")); err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (a *API) importFile(w http.ResponseWriter, r *http.Request) {
 	var f DirectoryFile
 	if err := decodeBody(r, &f); err != nil {
@@ -310,9 +326,30 @@ func (a *API) listHubs(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]hubJSON, 0, len(hubs))
 	for _, h := range hubs {
-		out = append(out, hubJSON{Name: h.Name, Members: append([]string{}, h.Members...), Created: scheduling.FormatLocal(h.Created)})
+		out = append(out, toHubJSON(h))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func toHubJSON(h *scheduling.Hub) hubJSON {
+	return hubJSON{Name: h.Name, Members: append([]string{}, h.Members...), Created: scheduling.FormatLocal(h.Created)}
+}
+
+func (a *API) getHub(w http.ResponseWriter, r *http.Request) {
+	h, err := a.Store.HubByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toHubJSON(h))
+}
+
+func (a *API) deleteHub(w http.ResponseWriter, r *http.Request) {
+	if err := a.Store.DeleteHub(r.Context(), r.PathValue("name")); err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) createHub(w http.ResponseWriter, r *http.Request) {
@@ -328,7 +365,7 @@ func (a *API) createHub(w http.ResponseWriter, r *http.Request) {
 		a.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, hubJSON{Name: h.Name, Members: []string{}, Created: scheduling.FormatLocal(h.Created)})
+	writeJSON(w, http.StatusCreated, toHubJSON(h))
 }
 
 func (a *API) addMember(w http.ResponseWriter, r *http.Request) {

@@ -73,6 +73,18 @@ func TestHubAPI(t *testing.T) {
 		}
 		fhirtest.ValidateSTU3(t, body)
 	})
+	t.Run("ErrMethodNotAllowed", func(t *testing.T) {
+		resp, err := http.Post(srv.URL+"/hub/h/Slot?start=today&end=tomorrow", "application/fhir+json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET" || !strings.Contains(string(body), "BAD_REQUEST") {
+			t.Fatalf("%d Allow=%q %s", resp.StatusCode, resp.Header.Get("Allow"), body)
+		}
+		fhirtest.ValidateSTU3(t, body)
+	})
 	t.Run("ErrMissingStart", func(t *testing.T) {
 		st, body := get("/hub/h/Slot?end=tomorrow")
 		if st != 400 || !strings.Contains(string(body), "BAD_REQUEST") {
@@ -152,11 +164,43 @@ func TestHubAPI(t *testing.T) {
 		if st, b := do("DELETE", "/admin/api/federation/hubs/pcn2/members/A20047", ""); st != 404 {
 			t.Fatalf("remove twice: %d %s", st, b)
 		}
+		// One hub reads alone; deleting a directory entry leaves the hubs'
+		// member lists alone; deleting a hub frees its name.
+		if st, b := do("PUT", "/admin/api/federation/hubs/pcn2/members/A20047", ""); st != 204 {
+			t.Fatalf("add member again: %d %s", st, b)
+		}
+		if st, b := do("GET", "/admin/api/federation/hubs/pcn2", ""); st != 200 || !regexp.MustCompile(`"name": "pcn2",\s*"members": \[\s*"A20047"\s*\]`).MatchString(b) {
+			t.Fatalf("read hub: %d %s", st, b)
+		}
+		if st, b := do("DELETE", "/admin/api/federation/directory/A20047", ""); st != 204 {
+			t.Fatalf("delete endpoint: %d %s", st, b)
+		}
+		if st, b := do("DELETE", "/admin/api/federation/directory/A20047", ""); st != 404 || !strings.Contains(b, `"code"`) {
+			t.Fatalf("delete endpoint twice: %d %s", st, b)
+		}
+		if _, b := do("GET", "/admin/api/federation/directory", ""); strings.Contains(b, "A20047") {
+			t.Fatalf("deleted endpoint still listed: %s", b)
+		}
+		if st, b := do("GET", "/admin/api/federation/hubs/pcn2", ""); st != 200 || !strings.Contains(b, "A20047") {
+			t.Fatalf("hub after endpoint delete: %d %s", st, b)
+		}
+		if st, b := do("DELETE", "/admin/api/federation/hubs/pcn2", ""); st != 204 {
+			t.Fatalf("delete hub: %d %s", st, b)
+		}
+		for _, m := range []string{"GET", "DELETE"} {
+			if st, b := do(m, "/admin/api/federation/hubs/pcn2", ""); st != 404 || !strings.Contains(b, `"code"`) {
+				t.Fatalf("%s deleted hub: %d %s", m, st, b)
+			}
+		}
+		if st, b := do("POST", "/admin/api/federation/hubs", `{"name":"pcn2"}`); st != 201 || !strings.Contains(b, `"members": []`) {
+			t.Fatalf("recreate hub: %d %s", st, b)
+		}
 		// Unknown paths and methods answer in JSON too, a 405 with Allow.
 		for _, c := range []struct {
 			method, path string
 			status       int
-		}{{"GET", "/admin/api/federation/nothing", 404}, {"PATCH", "/admin/api/federation/hubs", 405}, {"GET", "/admin/api/federation/import", 405}} {
+		}{{"GET", "/admin/api/federation/nothing", 404}, {"PATCH", "/admin/api/federation/hubs", 405}, {"GET", "/admin/api/federation/import", 405},
+			{"POST", "/admin/api/federation/hubs/pcn2", 405}} {
 			st, b := do(c.method, c.path, "")
 			var e struct{ Error, Code string }
 			if st != c.status || json.Unmarshal([]byte(b), &e) != nil || e.Error == "" || e.Code == "" {

@@ -182,9 +182,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	sub, rest, err := subcommand("hub", args, "create", "add-practice", "remove-practice", "list")
+	sub, rest, err := subcommand("hub", args, "create", "add-practice", "remove-practice", "delete", "list")
 	if err != nil {
-		fmt.Fprint(stderr, "usage: slotbridge hub create NAME | add-practice NAME ODS... | remove-practice NAME ODS... | list [--json]\n")
+		fmt.Fprint(stderr, "usage: slotbridge hub create NAME | add-practice NAME ODS... | remove-practice NAME ODS... | delete NAME | list [--json]\n")
 		return err
 	}
 	fs := flag.NewFlagSet("hub "+sub, flag.ContinueOnError)
@@ -196,8 +196,8 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	need := map[string]int{"create": 1, "add-practice": 2, "remove-practice": 2, "list": 0}[sub]
-	if len(pos) < need || (sub == "create" && len(pos) != 1) || (sub == "list" && len(pos) != 0) {
+	need := map[string]int{"create": 1, "add-practice": 2, "remove-practice": 2, "delete": 1, "list": 0}[sub]
+	if len(pos) < need || ((sub == "create" || sub == "delete") && len(pos) != 1) || (sub == "list" && len(pos) != 0) {
 		return fmt.Errorf("hub %s: wrong arguments %q", sub, pos)
 	}
 	st, err := db.open(ctx)
@@ -253,6 +253,11 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 		fmt.Fprintf(stdout, "hub %q: removed %s\n", pos[0], strings.Join(pos[1:], " "))
+	case "delete":
+		if err := st.DeleteHub(ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "hub %q deleted (the directory is unchanged)\n", pos[0])
 	case "list":
 		hubs, err := st.Hubs(ctx)
 		if err != nil {
@@ -314,10 +319,11 @@ func writeJSONTo(w io.Writer, v any) error {
 }
 
 func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	sub, rest, err := subcommand("directory", args, "set", "list", "import")
+	sub, rest, err := subcommand("directory", args, "set", "remove", "list", "import")
 	if err != nil {
 		fmt.Fprint(stderr, "usage: slotbridge directory set ODS --url ROOT --asid ASID [--name N] [--interactions a,b] [--disabled|--enabled]\n"+
 			"       (on an existing entry only the flags given change)\n"+
+			"       slotbridge directory remove ODS...\n"+
 			"       slotbridge directory list [--json]\n       slotbridge directory import FILE [--hub NAME]\n")
 		return err
 	}
@@ -395,6 +401,33 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		fmt.Fprintf(stdout, "directory: %s -> %s (ASID %s)\n", e.ODS, e.ServiceRoot, e.ASID)
+	case "remove":
+		if len(pos) == 0 {
+			return errors.New("directory remove: want one or more ODS codes")
+		}
+		for _, ods := range pos {
+			if err := st.DeleteEndpoint(ctx, ods); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "directory: removed %s\n", strings.Join(pos, " "))
+		// Hubs keep such a practice as a member; say which, since their
+		// searches will now report it as unknown.
+		hubs, err := st.Hubs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, h := range hubs {
+			var still []string
+			for _, ods := range pos {
+				if slices.Contains(h.Members, ods) {
+					still = append(still, ods)
+				}
+			}
+			if len(still) > 0 {
+				fmt.Fprintf(stdout, "  still members of hub %q (searches will report them unknown): %s\n", h.Name, strings.Join(still, " "))
+			}
+		}
 	case "list":
 		eps, err := st.Endpoints(ctx)
 		if err != nil {

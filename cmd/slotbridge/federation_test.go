@@ -68,6 +68,26 @@ func TestFederationCommands(t *testing.T) {
 	if out := cli("directory", "list"); strings.Count(out, "\nY0000") != 4 {
 		t.Fatalf("directory list:\n%s", out)
 	}
+	// A hub can be deleted; a directory entry removed says which hubs still list it.
+	cli("hub", "create", "typo")
+	if out := cli("hub", "delete", "typo"); !strings.Contains(out, `hub "typo" deleted`) {
+		t.Fatalf("hub delete:\n%s", out)
+	}
+	if out := cli("hub", "list"); strings.Contains(out, "typo") {
+		t.Fatalf("deleted hub still listed:\n%s", out)
+	}
+	if err := run(ctx, []string{"hub", "delete", "typo", data}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "typo") {
+		t.Fatalf("deleting a hub twice: %v", err)
+	}
+	cli("directory", "set", "Y00009", "--url", "http://127.0.0.1:9/Y00009/STU3/1/gpconnect", "--asid", "918999198999")
+	cli("hub", "add-practice", "other", "Y00009")
+	if out := cli("directory", "remove", "Y00009"); !strings.Contains(out, "removed Y00009") || !strings.Contains(out, `still members of hub "other"`) {
+		t.Fatalf("directory remove:\n%s", out)
+	}
+	if err := run(ctx, []string{"directory", "remove", "Y00009", data}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "Y00009") {
+		t.Fatalf("removing an entry twice: %v", err)
+	}
+	cli("hub", "remove-practice", "other", "Y00009")
 
 	var res struct {
 		Slots []struct {

@@ -69,6 +69,10 @@ type FederationStore interface {
 	AddHubMembers(ctx context.Context, hub string, ods []string) error
 	// RemoveHubMember removes a practice. Returns ENOTFOUND (kind "hub" or "member").
 	RemoveHubMember(ctx context.Context, hub, ods string) error
+	// DeleteEndpoint removes a directory entry (hubs keep the practice as a member). Returns ENOTFOUND (kind "endpoint").
+	DeleteEndpoint(ctx context.Context, ods string) error
+	// DeleteHub removes a hub and its member list. Returns ENOTFOUND (kind "hub").
+	DeleteHub(ctx context.Context, name string) error
 }
 
 var odsPattern = regexp.MustCompile(`^[A-Z0-9]{3,10}$`)

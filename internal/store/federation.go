@@ -189,3 +189,36 @@ func (s *Store) RemoveHubMember(ctx context.Context, hub, ods string) error {
 		return nil
 	})
 }
+
+// DeleteEndpoint removes a practice's directory entry. Hubs keep it as a
+// member, reported as unknown by their searches until it is entered again.
+// Returns ENOTFOUND (kind "endpoint").
+func (s *Store) DeleteEndpoint(ctx context.Context, ods string) error {
+	res, err := s.w.ExecContext(ctx, s.w.Rebind(`DELETE FROM directory_endpoints WHERE ods = ?`), ods)
+	if err != nil {
+		return fmt.Errorf("store: delete endpoint %s: %w", ods, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return scheduling.NotFound("endpoint", "%s is not in the endpoint directory", ods)
+	}
+	return nil
+}
+
+// DeleteHub removes a hub and its member list (the directory is left as
+// it is). Returns ENOTFOUND (kind "hub").
+func (s *Store) DeleteHub(ctx context.Context, name string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM hubs WHERE name = ?`), name); err != nil {
+			return notFound(err, "hub", "no hub named %q", name)
+		}
+		// Members go first, whether or not the engine enforces the cascade.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM hub_members WHERE hub_id = ?`), id); err != nil {
+			return fmt.Errorf("store: delete hub members: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM hubs WHERE id = ?`), id); err != nil {
+			return fmt.Errorf("store: delete hub: %w", err)
+		}
+		return nil
+	})
+}

@@ -85,6 +85,41 @@ func TestFederationStore(t *testing.T) {
 			if err != nil || len(hubs) != 2 || hubs[0].Name != "empty" || len(hubs[0].Members) != 0 || len(hubs[1].Members) != 2 {
 				t.Fatalf("Hubs = %+v, %v", hubs, err)
 			}
+
+			// Deleting a directory entry leaves hubs listing the practice;
+			// deleting a hub takes its members with it, so a hub of the same
+			// name made afterwards starts empty.
+			if err := st.DeleteEndpoint(ctx, "A20047"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DeleteEndpoint(ctx, "A20047"); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+				t.Fatalf("delete endpoint twice: got %v", err)
+			}
+			if all, err := st.Endpoints(ctx); err != nil || len(all) != 0 {
+				t.Fatalf("Endpoints after delete = %v, %v", all, err)
+			}
+			if h, err := st.HubByName(ctx, "leeds-pcn"); err != nil || !reflect.DeepEqual(h.Members, []string{"A20047", "C81001"}) {
+				t.Fatalf("hub after endpoint delete = %+v, %v", h, err)
+			}
+			if err := st.DeleteHub(ctx, "leeds-pcn"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DeleteHub(ctx, "leeds-pcn"); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+				t.Fatalf("delete hub twice: got %v", err)
+			}
+			if _, err := st.HubByName(ctx, "leeds-pcn"); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+				t.Fatalf("deleted hub still read: %v", err)
+			}
+			if _, err := st.CreateHub(ctx, "leeds-pcn"); err != nil {
+				t.Fatal(err)
+			}
+			if h, err := st.HubByName(ctx, "leeds-pcn"); err != nil || len(h.Members) != 0 {
+				t.Fatalf("recreated hub = %+v, %v", h, err)
+			}
+			var orphans int
+			if err := st.DB().GetContext(ctx, &orphans, `SELECT COUNT(*) FROM hub_members WHERE hub_id NOT IN (SELECT id FROM hubs)`); err != nil || orphans != 0 {
+				t.Fatalf("orphan members = %d, %v", orphans, err)
+			}
 		})
 	}
 }
