@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/consumer"
 	"github.com/slotbridge/slotbridge/fhir"
@@ -31,6 +32,26 @@ type BookRequest struct {
 	Description, Comment string
 	// From and To bound the search that finds the slot's schedule data again (default today to 28 days on).
 	From, To time.Time
+	// OrgType is the organisation type the slot was found with (Query.OrgType),
+	// sent again to find it and put on the booking organisation; empty means
+	// the hub's own (Identity.OrgType).
+	OrgType string
+}
+
+// checkText refuses a description or comment longer than spec §6.2 allows,
+// before anything is sent (the practice would refuse it after a registration).
+func checkText(description, comment *string) error {
+	var probs []string
+	if description != nil && utf8.RuneCountInString(*description) > scheduling.MaxDescription {
+		probs = append(probs, fmt.Sprintf("the description may be at most %d characters", scheduling.MaxDescription))
+	}
+	if comment != nil && utf8.RuneCountInString(*comment) > scheduling.MaxComment {
+		probs = append(probs, fmt.Sprintf("the comment may be at most %d characters", scheduling.MaxComment))
+	}
+	if len(probs) > 0 {
+		return scheduling.Errorf(scheduling.EINVALID, "%s", strings.Join(probs, "; "))
+	}
+	return nil
 }
 
 // Booked is a booking made through the hub.
@@ -91,13 +112,23 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	if !scheduling.ValidNHSNumber(r.Patient.NHSNumber) {
 		return nil, scheduling.Errorf(scheduling.ENHSNUMBER, "%q is not a valid NHS number", r.Patient.NHSNumber)
 	}
+	if err := checkText(&r.Description, &r.Comment); err != nil {
+		return nil, err
+	}
+	orgType := h.identity().OrgType
+	if r.OrgType != "" {
+		orgType = r.OrgType
+	}
+	if orgType != "" && orgType != string(gpconnect.OrgTypeGPPractice) && orgType != string(gpconnect.OrgTypeUrgentCare) {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "org-type must be gp-practice or urgent-care")
+	}
 	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
 	defer cancel()
 	ep, err := h.member(ctx, hubName, ods)
 	if err != nil {
 		return nil, err
 	}
-	sr, fs, err := h.findSlot(ctx, ep, slotID, r.From, r.To)
+	sr, fs, err := h.findSlot(ctx, ep, slotID, r.From, r.To, orgType)
 	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
 		if b := h.heldBy(ctx, ep, slotID, r); b != nil {
 			return b, nil
@@ -115,17 +146,35 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 		desc = "Booked through hub " + hubName
 	}
 	org := consumer.BookingOrg{ODS: h.identity().ODS, Name: h.identity().OrgName, Phone: h.identity().Phone,
-		OrgType: gpconnect.OrganisationType(h.identity().OrgType)}
+		OrgType: gpconnect.OrganisationType(orgType)}
 	appt, err := sr.NewBooking([]*fhir.Slot{fs}, consumer.Booking{PatientID: pid, Org: org, Description: desc, Comment: r.Comment, Created: h.now()})
 	if err != nil {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "%v", err)
 	}
 	res, err := within(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) { return h.Client.Book(ctx, ep, appt) })
 	if err != nil {
-		return nil, Classify(err)
+		ce := Classify(err)
+		if ce.Reason == ReasonTimeout || ce.Status >= 500 {
+			// A write is never retried: its answer was lost, not its effect.
+			ce = &CallError{Reason: ce.Reason, Status: ce.Status, Detail: ce.Detail +
+				"; the booking may have been made: check with book list before booking again"}
+		}
+		return nil, ce
 	}
 	if res.Appointment == nil {
-		return nil, &CallError{Reason: ReasonProviderError, Status: res.Status, Detail: "the practice returned no appointment"}
+		// A 201 without a body (the practice may honour return=minimal on
+		// its own): the booking exists, so read it from its Location.
+		if id := locationID(res.Location); id != "" {
+			if cur, rerr := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
+				return h.Client.ReadAppointment(ctx, ep, id)
+			}); rerr == nil && cur.Appointment != nil && cur.Appointment.ID == id {
+				res.Appointment, res.ETag = cur.Appointment, cur.ETag
+			}
+		}
+		if res.Appointment == nil {
+			return nil, &CallError{Reason: ReasonProviderError, Status: res.Status,
+				Detail: fmt.Sprintf("the practice answered %d with no appointment (Location %q): the booking may have been made; check with book list", res.Status, res.Location)}
+		}
 	}
 	slots, _ := slotsFrom(ods, &consumer.SlotResult{Slots: []*fhir.Slot{fs}, Schedules: sr.Schedules, Locations: sr.Locations,
 		Practitioners: sr.Practitioners, HealthcareServices: sr.HealthcareServices, Organizations: sr.Organizations})
@@ -203,8 +252,25 @@ func (h *Hub) identity() Identity {
 	return Identity{}
 }
 
-// findSlot searches the practice window by window until the slot turns up.
-func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID string, from, to time.Time) (*consumer.SlotResult, *fhir.Slot, error) {
+// locationID is the appointment id in a Location header
+// ".../Appointment/{id}[/_history/{v}]", or "".
+func locationID(loc string) string {
+	loc, _, _ = strings.Cut(loc, "/_history/")
+	i := strings.LastIndex(loc, "/Appointment/")
+	if i < 0 {
+		return ""
+	}
+	id := loc[i+len("/Appointment/"):]
+	if id == "" || strings.ContainsAny(id, "/?#") {
+		return ""
+	}
+	return id
+}
+
+// findSlot searches the practice window by window until the slot turns up,
+// with the organisation type it was found with; a slot that has started is
+// EINVALID.
+func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID string, from, to time.Time, orgType string) (*consumer.SlotResult, *fhir.Slot, error) {
 	if from.IsZero() {
 		from = h.now()
 	}
@@ -213,19 +279,28 @@ func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID stri
 	}
 	for _, w := range SplitWindows(from, to) {
 		sr, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.SlotResult, error) {
-			return h.Client.SlotBundle(ctx, ep, SlotRequest{Start: w.Start, End: w.End})
+			return h.Client.SlotBundle(ctx, ep, SlotRequest{Start: w.Start, End: w.End, OrgType: orgType})
 		})
 		if err != nil {
 			return nil, nil, Classify(err)
 		}
 		for _, s := range sr.Slots {
-			if s.ID == slotID {
-				return sr, s, nil
+			if s.ID != slotID {
+				continue
 			}
+			if start, err := time.Parse(scheduling.LocalLayout, s.Start); err == nil && !start.After(h.now()) {
+				return nil, nil, scheduling.Errorf(scheduling.EINVALID, "slot %s/%s started at %s; it can no longer be booked",
+					ep.ODS, slotID, scheduling.FormatLocal(start))
+			}
+			return sr, s, nil
 		}
 	}
-	return nil, nil, scheduling.NotFound("slot", "slot %s/%s is not free between %s and %s (taken, or outside the range)",
-		ep.ODS, slotID, scheduling.FormatDate(from), scheduling.FormatDate(to))
+	as := "the hub's own organisation type"
+	if orgType != "" {
+		as = "organisation type " + orgType
+	}
+	return nil, nil, scheduling.NotFound("slot", "slot %s/%s is not free between %s and %s to %s (taken, or outside the range; book with the --org-type the slot was found with)",
+		ep.ODS, slotID, scheduling.FormatDate(from), scheduling.FormatDate(to), as)
 }
 
 // patientAt finds the patient at the practice, or registers them as temporary.
@@ -235,6 +310,13 @@ func (h *Hub) patientAt(ctx context.Context, ep *scheduling.Endpoint, p PatientD
 		return "", false, Classify(err)
 	}
 	if len(found) > 0 {
+		// Spec §13: compare the practice's demographics with what staff
+		// gave, and stop on a difference rather than book for the wrong person.
+		if diff := demographicsDiffer(found[0], p); len(diff) > 0 {
+			return "", false, scheduling.Errorf(scheduling.EINVALID,
+				"patient %s at %s does not match the details given (%s differ): check the patient, or leave those details out to book for the practice's record",
+				p.NHSNumber, ep.ODS, strings.Join(diff, ", "))
+		}
 		return found[0].ID, false, nil
 	}
 	if p.Family == "" || p.BirthDate == "" {
@@ -255,10 +337,41 @@ func (h *Hub) patientAt(ctx context.Context, ep *scheduling.Endpoint, p PatientD
 	return reg.ID, true, nil
 }
 
+// demographicsDiffer names the details given that differ from the
+// practice's record (names compared without case; a detail not given is
+// not compared).
+func demographicsDiffer(pt *fhir.Patient, p PatientDetails) []string {
+	var diff []string
+	var families, givens []string
+	for _, n := range pt.Name {
+		families = append(families, n.Family)
+		givens = append(givens, n.Given...)
+	}
+	has := func(list []string, v string) bool {
+		return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), strings.TrimSpace(v)) })
+	}
+	if p.Family != "" && !has(families, p.Family) {
+		diff = append(diff, "family name")
+	}
+	if p.Given != "" && !has(givens, p.Given) {
+		diff = append(diff, "given name")
+	}
+	if p.Gender != "" && pt.Gender != "" && !strings.EqualFold(p.Gender, pt.Gender) {
+		diff = append(diff, "gender")
+	}
+	if p.BirthDate != "" && pt.BirthDate != "" && p.BirthDate != pt.BirthDate {
+		diff = append(diff, "birth date")
+	}
+	return diff
+}
+
 // Amend changes an appointment's description and/or comment (nil leaves one
 // as it is). Errors as Book; a stale version (FHIR_CONSTRAINT_VIOLATION) is
 // retried once after a fresh read.
 func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comment *string) (*Booked, error) {
+	if err := checkText(description, comment); err != nil {
+		return nil, err
+	}
 	return h.change(ctx, hubName, ref, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
 		if description != nil {
 			a.Description = *description
@@ -300,6 +413,15 @@ func (h *Hub) change(ctx context.Context, hubName, ref string, fn func(context.C
 		})
 		if err != nil {
 			return nil, Classify(err)
+		}
+		// Change only the appointment asked for, whatever a faulty practice returns.
+		if cur.Appointment == nil || cur.Appointment.ID != id {
+			got := ""
+			if cur.Appointment != nil {
+				got = cur.Appointment.ID
+			}
+			return nil, &CallError{Reason: ReasonProviderError, Status: cur.Status,
+				Detail: fmt.Sprintf("asked for appointment %s, the practice returned %q; nothing was changed", id, got)}
 		}
 		res, err := fn(ctx, ep, cur.Appointment)
 		if err != nil {

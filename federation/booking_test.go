@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +72,35 @@ func testBookAmendCancel(t *testing.T, e storetest.Engine) {
 		again, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), Patient: details})
 		if err != nil || !again.AlreadyBooked || again.Ref() != b.Ref() || again.ETag == "" {
 			t.Fatalf("booking the held slot again: %+v, %v; want the first booking %s marked as already booked", again, err, b.Ref())
+		}
+	})
+	t.Run("ErrDemographicsDiffer", func(t *testing.T) {
+		// The patient is registered there now: details that differ from the
+		// practice's record stop the booking (spec §13) before anything is booked.
+		var other federation.Slot
+		for _, sl := range after.Slots {
+			if sl.ODS == pick.ODS {
+				other = sl
+			}
+		}
+		wrong := details
+		wrong.Family, wrong.BirthDate = "Nobody", "1900-01-01"
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: other.Ref(), Patient: wrong})
+		if scheduling.ErrorCode(err) != scheduling.EINVALID || !strings.Contains(err.Error(), "family name, birth date differ") {
+			t.Fatalf("got %v, want EINVALID naming the family name and birth date", err)
+		}
+		if again, err := hub.Search(ctx, "h", q); err != nil || !has(again, other) {
+			t.Fatalf("slot %s was booked despite the mismatch: %v", other.Ref(), err)
+		}
+	})
+	t.Run("ErrTextTooLong", func(t *testing.T) {
+		long := strings.Repeat("x", 101)
+		if _, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), Patient: details, Description: long}); scheduling.ErrorCode(err) != scheduling.EINVALID {
+			t.Fatalf("101-character description: %v, want EINVALID", err)
+		}
+		long = strings.Repeat("é", 501)
+		if _, err := hub.Amend(ctx, "h", b.Ref(), nil, &long); scheduling.ErrorCode(err) != scheduling.EINVALID {
+			t.Fatalf("501-character comment: %v, want EINVALID", err)
 		}
 	})
 	t.Run("ErrSlotTakenByAnother", func(t *testing.T) {

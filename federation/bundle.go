@@ -1,6 +1,8 @@
 package federation
 
 import (
+	"fmt"
+
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -81,6 +83,11 @@ func (r *Result) Bundle() *fhir.Bundle {
 	for _, f := range r.Failures {
 		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: FailureOutcome(f), Search: outcome})
 	}
+	for _, p := range r.Practices {
+		if p.Dropped > 0 {
+			b.Entry = append(b.Entry, fhir.BundleEntry{Resource: DroppedOutcome(p), Search: outcome})
+		}
+	}
 	total := len(r.Slots)
 	b.Total = &total
 	return b
@@ -101,6 +108,8 @@ func FailureOutcome(f Failure) *fhir.OperationOutcome {
 		code = "forbidden"
 	case ReasonCircuitOpen:
 		code = "transient"
+	case ReasonSSP:
+		code = "security"
 	}
 	det := &fhir.CodeableConcept{Text: string(f.Reason)}
 	if s := gpconnect.SpineCode(f.Reason); s.Known() {
@@ -114,4 +123,17 @@ func FailureOutcome(f Failure) *fhir.OperationOutcome {
 	return &fhir.OperationOutcome{ResourceType: "OperationOutcome", ID: f.ODS,
 		Meta:  &fhir.Meta{Profile: []string{string(gpconnect.ProfileOperationOutcome)}},
 		Issue: []fhir.OperationOutcomeIssue{{Severity: "warning", Code: code, Details: det, Diagnostics: diag}}}
+}
+
+// DroppedNote says why a practice's slots were left out of a search.
+const DroppedNote = "the practice's answer described them too poorly to book (no schedule or location, bad times, or not free)"
+
+// DroppedOutcome tells hub staff that a practice answered with slots the hub
+// could not offer (PracticeOutcome.Dropped), so that this is not taken for a
+// lack of capacity. Its id is "{ODS}-dropped".
+func DroppedOutcome(p PracticeOutcome) *fhir.OperationOutcome {
+	return &fhir.OperationOutcome{ResourceType: "OperationOutcome", ID: p.ODS + "-dropped",
+		Meta: &fhir.Meta{Profile: []string{string(gpconnect.ProfileOperationOutcome)}},
+		Issue: []fhir.OperationOutcomeIssue{{Severity: "warning", Code: "invalid", Details: &fhir.CodeableConcept{Text: "slots dropped"},
+			Diagnostics: fmt.Sprintf("%s: %d slots left out: %s", p.ODS, p.Dropped, DroppedNote)}}}
 }

@@ -37,7 +37,8 @@ type SlotRequest struct {
 type PracticeClient interface {
 	// SearchSlots searches one window for free slots (spec §5) and returns
 	// them flattened, sorted by start. It is the fan-out's hot path.
-	SearchSlots(ctx context.Context, ep *scheduling.Endpoint, q SlotRequest) ([]Slot, error)
+	// The int counts the slots dropped as unusable (PracticeOutcome.Dropped).
+	SearchSlots(ctx context.Context, ep *scheduling.Endpoint, q SlotRequest) ([]Slot, int, error)
 	// SlotBundle is SearchSlots returning the whole typed result, as booking needs it.
 	SlotBundle(ctx context.Context, ep *scheduling.Endpoint, q SlotRequest) (*consumer.SlotResult, error)
 	// FindPatient finds a patient by NHS number; none is an empty slice.
@@ -103,8 +104,14 @@ func Classify(err error) *CallError {
 	}
 	if e := consumer.AsError(err); e != nil {
 		out := &CallError{Reason: ReasonProviderError, Status: e.Status, Detail: e.Diagnostics}
-		if e.Status < 500 && e.Code != "" {
+		switch {
+		case e.Status < 500 && e.Code != "":
 			out.Reason = Reason(e.Code)
+		case e.Status < 500 && e.Detail.System == gpconnect.SystemSSPResponse:
+			out.Reason = ReasonSSP
+			if out.Detail == "" {
+				out.Detail = e.Detail.Display
+			}
 		}
 		if out.Detail == "" {
 			out.Detail = http.StatusText(e.Status)
@@ -160,6 +167,39 @@ func NewGPConnect(id Identity, hc *http.Client, proxy string) *GPConnect {
 			Identifier: []fhir.Identifier{{System: gpconnect.SystemODSOrganisation, Value: id.ODS}}}
 	}
 	return &GPConnect{id: id, base: base, clients: map[string]*consumer.Client{}}
+}
+
+// Check reports what is wrong with the hub's identity and proxy before any
+// practice is called: an organisation type outside GPConnect-OrganisationType-1,
+// a malformed proxy URL, a missing ASID or ODS code, or claims the JWT cannot
+// carry. Otherwise each would show as every practice "disabled".
+func (g *GPConnect) Check() error {
+	var probs []string
+	if ot := g.id.OrgType; ot != "" && ot != string(gpconnect.OrgTypeGPPractice) && ot != string(gpconnect.OrgTypeUrgentCare) {
+		probs = append(probs, fmt.Sprintf("organisation type %q is not gp-practice or urgent-care", ot))
+	}
+	if !scheduling.ValidODSCode(g.id.ODS) {
+		probs = append(probs, fmt.Sprintf("ODS code %q is not 3-10 upper-case letters and digits", g.id.ODS))
+	}
+	if strings.TrimSpace(g.id.OrgName) == "" {
+		probs = append(probs, "the organisation name is empty")
+	}
+	if g.base.ProxyURL != "" {
+		if u, err := url.Parse(g.base.ProxyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			probs = append(probs, fmt.Sprintf("Spine Secure Proxy URL %q is not an absolute http(s) URL", g.base.ProxyURL))
+		}
+	}
+	if len(probs) == 0 {
+		cfg := g.base
+		cfg.ServiceRoot, cfg.ProviderASID = "https://check.invalid/"+g.id.ODS+"/STU3/1/gpconnect", "0"
+		if _, err := consumer.New(cfg); err != nil {
+			probs = append(probs, strings.TrimPrefix(err.Error(), "consumer: "))
+		}
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("the hub's identity: %s", strings.Join(probs, "; "))
+	}
+	return nil
 }
 
 // NewHTTPClient returns an HTTP client for fan-out through one host (the
@@ -228,15 +268,15 @@ func (g *GPConnect) SlotBundle(ctx context.Context, ep *scheduling.Endpoint, r S
 // answer with a small one-pass decoder (wire.go) instead of the full STU3
 // types: at 500 practices the typed decode was the fan-out's main cost (about
 // 3× slower, 3× the garbage).
-func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r SlotRequest) ([]Slot, error) {
+func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r SlotRequest) ([]Slot, int, error) {
 	c, err := g.client(ep)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	id := auth.Identity{Issuer: g.base.Issuer, Audience: ep.ServiceRoot, Device: g.base.Device, Organization: g.base.Organization, Practitioner: g.base.Practitioner}
 	tok, err := auth.Mint(id, gpconnect.ScopeOrgRead, time.Now())
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	u := c.ServiceRoot() + "/Slot?" + g.slotQuery(r).Values().Encode()
 	if g.base.ProxyURL != "" {
@@ -244,7 +284,7 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, &CallError{Reason: ReasonProviderError, Detail: "bad service root: " + clip(err.Error(), 100)}
+		return nil, 0, &CallError{Reason: ReasonProviderError, Detail: "bad service root: " + clip(err.Error(), 100)}
 	}
 	h := req.Header
 	h.Set(gpconnect.HeaderTraceID, uuid.NewString())
@@ -259,29 +299,29 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, transportFailure(ctx, err)
+		return nil, 0, transportFailure(ctx, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, consumer.DefaultMaxBody+1))
 	if err != nil {
-		return nil, transportFailure(ctx, err)
+		return nil, 0, transportFailure(ctx, err)
 	}
 	ct := resp.Header.Get("Content-Type")
 	switch {
 	case len(body) > consumer.DefaultMaxBody:
-		return nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "response body too large"}
+		return nil, 0, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "response body too large"}
 	case resp.StatusCode >= 400:
-		return nil, wireOutcome(resp.StatusCode, ct, body)
+		return nil, 0, wireOutcome(resp.StatusCode, ct, body)
 	case resp.StatusCode != http.StatusOK:
-		return nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "unexpected HTTP status " + resp.Status}
+		return nil, 0, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "unexpected HTTP status " + resp.Status}
 	case !jsonType(ct):
-		return nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: fmt.Sprintf("unexpected content type %q", clip(ct, 80))}
+		return nil, 0, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: fmt.Sprintf("unexpected content type %q", clip(ct, 80))}
 	}
-	slots, _, err := decodeSlots(ep.ODS, body)
+	slots, dropped, err := decodeSlots(ep.ODS, body)
 	if err != nil {
-		return nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "malformed response body: " + clip(err.Error(), 160)}
+		return nil, 0, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "malformed response body: " + clip(err.Error(), 160)}
 	}
-	return slots, nil
+	return slots, dropped, nil
 }
 
 // transportFailure classifies a request that got no (complete) answer.
@@ -315,8 +355,9 @@ func wireOutcome(status int, ct string, body []byte) *CallError {
 			Diagnostics string `json:"diagnostics"`
 			Details     struct {
 				Coding []struct {
-					System string `json:"system"`
-					Code   string `json:"code"`
+					System  string `json:"system"`
+					Code    string `json:"code"`
+					Display string `json:"display"`
 				} `json:"coding"`
 			} `json:"details"`
 		} `json:"issue"`
@@ -336,6 +377,13 @@ func wireOutcome(status int, ct string, body []byte) *CallError {
 		for _, c := range oo.Issue[0].Details.Coding {
 			if c.Code != "" && (c.System == gpconnect.SystemSpineError || strings.HasSuffix(c.System, "/Spine-ErrorOrWarningCode-1")) {
 				ce.Reason = Reason(c.Code)
+				break
+			}
+			if c.System == gpconnect.SystemSSPResponse {
+				ce.Reason = ReasonSSP
+				if oo.Issue[0].Diagnostics == "" && c.Display != "" {
+					ce.Detail = clip(c.Display, 300)
+				}
 				break
 			}
 		}
@@ -408,8 +456,8 @@ func (g *GPConnect) RetrieveAppointments(ctx context.Context, ep *scheduling.End
 
 // slotsFrom flattens a practice's slot search into Slots with what spec
 // §5.8 says to show, resolved by resourceType/id. A slot whose schedule is
-// missing or whose times do not parse is dropped and counted (the provider
-// broke spec §5.5). The result is sorted by start, then id.
+// missing, or that is not offerable, is dropped and counted. The result is
+// sorted by start, then id.
 func slotsFrom(ods string, r *consumer.SlotResult) ([]Slot, int) {
 	practiceName := ""
 	for _, o := range r.Organizations {
@@ -429,9 +477,17 @@ func slotsFrom(ods string, r *consumer.SlotResult) ([]Slot, int) {
 	}
 	for _, fs := range r.Slots {
 		sch := r.Schedule(fs)
-		start, err1 := time.Parse(scheduling.LocalLayout, fs.Start)
-		end, err2 := time.Parse(scheduling.LocalLayout, fs.End)
-		if sch == nil || err1 != nil || err2 != nil || fs.ID == "" || (fs.Status != "" && fs.Status != "free") {
+		if sch == nil {
+			dropped++
+			continue
+		}
+		si := shared[sch.ID]
+		if si == nil {
+			si = scheduleInfo(r, sch, practiceName)
+			shared[sch.ID] = si
+		}
+		start, end, ok := offerable(fs.ID, fs.Status, fs.Start, fs.End, si)
+		if !ok {
 			dropped++
 			continue
 		}
@@ -439,13 +495,9 @@ func slotsFrom(ods string, r *consumer.SlotResult) ([]Slot, int) {
 		if ch == "" {
 			ch = consumer.ExtensionCode(fs.Extension, gpconnect.ExtDeliveryChannelOld)
 		}
-		s := Slot{ODS: ods, ID: fs.ID, Start: start, End: end, DeliveryChannel: in(ch), SlotSchedule: shared[sch.ID]}
+		s := Slot{ODS: ods, ID: fs.ID, Start: start, End: end, DeliveryChannel: in(ch), SlotSchedule: si}
 		if len(fs.ServiceType) > 0 {
 			s.SlotType = in(fs.ServiceType[0].Text)
-		}
-		if s.SlotSchedule == nil {
-			s.SlotSchedule = scheduleInfo(r, sch, practiceName)
-			shared[sch.ID] = s.SlotSchedule
 		}
 		out = append(out, s)
 	}

@@ -118,6 +118,10 @@ type Query struct {
 type PracticeOutcome struct {
 	ODS   string
 	Slots int
+	// Dropped counts slots the practice sent that could not be offered: no
+	// schedule or location in the Bundle, unreadable or inverted times, or
+	// not free (the provider broke spec §5.5 or §5.6).
+	Dropped int
 	// Done is how long after the fan-out began this practice's last answer
 	// arrived (0 if it was never called).
 	Done time.Duration
@@ -162,7 +166,10 @@ type practiceState struct {
 	fail    *Failure
 	done    time.Duration
 	calls   int
+	dropped int
 	pending int
+	// now is when the fan-out began: slots starting by then are left out.
+	now time.Time
 	// final is set once the last window is in and the slots are de-duplicated and filtered.
 	final bool
 }
@@ -247,7 +254,7 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 	states := make([]*practiceState, len(members))
 	var jobs []job
 	for i, ods := range members {
-		st := &practiceState{ep: eps[ods]}
+		st := &practiceState{ep: eps[ods], now: h.now()}
 		states[i] = st
 		switch {
 		case st.ep == nil:
@@ -301,9 +308,9 @@ feed:
 	for i, st := range states {
 		slots := st.slots
 		if !st.final {
-			slots = filterSlots(dedupe(slots), q)
+			slots = filterSlots(dedupe(slots), q, st.now)
 		}
-		res.Practices[i] = PracticeOutcome{ODS: members[i], Slots: len(slots), Done: st.done, Calls: st.calls, Failure: st.fail}
+		res.Practices[i] = PracticeOutcome{ODS: members[i], Slots: len(slots), Dropped: st.dropped, Done: st.done, Calls: st.calls, Failure: st.fail}
 		if st.fail != nil {
 			res.Failures = append(res.Failures, *st.fail)
 		}
@@ -320,10 +327,11 @@ feed:
 // per-practice deadline and one retry on a gateway error.
 func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Window, q Query, began time.Time) {
 	ods := st.ep.ODS
-	finish := func(slots []Slot, f *Failure, calls int) {
+	finish := func(slots []Slot, dropped int, f *Failure, calls int) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		st.calls += calls
+		st.dropped += dropped
 		st.slots = append(st.slots, slots...)
 		if f != nil && st.fail == nil {
 			st.fail = f
@@ -332,23 +340,23 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		// Finish the practice's list here, while others are still in flight,
 		// so that only the k-way merge is left after the slowest answer.
 		if st.pending--; st.pending == 0 {
-			st.slots = filterSlots(dedupe(st.slots), q)
+			st.slots = filterSlots(dedupe(st.slots), q, st.now)
 			st.final = true
 		}
 	}
 	if ctx.Err() != nil {
-		finish(nil, &Failure{ODS: ods, Reason: ReasonTimeout, Detail: "not reached before the overall deadline"}, 0)
+		finish(nil, 0, &Failure{ODS: ods, Reason: ReasonTimeout, Detail: "not reached before the overall deadline"}, 0)
 		return
 	}
 	if !h.Breaker.Allow(ods) {
-		finish(nil, &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}, 0)
+		finish(nil, 0, &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}, 0)
 		return
 	}
 	release, ok := h.room(ctx)
 	if !ok {
 		// No verdict on the practice: it was never asked.
 		h.Breaker.Release(ods)
-		finish(nil, noRoom(ods), 0)
+		finish(nil, 0, noRoom(ods), 0)
 		return
 	}
 	defer release()
@@ -356,21 +364,21 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 	defer cancel()
 	req := SlotRequest{Start: w.Start, End: w.End, OrgType: q.OrgType}
 	calls := 1
-	slots, err := h.Client.SearchSlots(pctx, st.ep, req)
+	slots, dropped, err := h.Client.SearchSlots(pctx, st.ep, req)
 	if err != nil && Classify(err).Retryable() {
 		d := cfg.RetryDelay + rand.N(cfg.RetryDelay+1)
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
 			calls++
-			slots, err = h.Client.SearchSlots(pctx, st.ep, req)
+			slots, dropped, err = h.Client.SearchSlots(pctx, st.ep, req)
 		case <-pctx.Done():
 		}
 		t.Stop()
 	}
 	if err == nil {
 		h.Breaker.Success(ods)
-		finish(slots, nil, calls)
+		finish(slots, dropped, nil, calls)
 		return
 	}
 	f := failureOf(ods, err, len(SplitWindows(q.Start, q.End)) > 1, w)
@@ -384,7 +392,7 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		// A Spine error is a definite answer: the practice is up.
 		h.Breaker.Success(ods)
 	}
-	finish(nil, &f, calls)
+	finish(nil, 0, &f, calls)
 }
 
 // failureOf classifies an error from a PracticeClient.
@@ -416,11 +424,13 @@ func dedupe(s []Slot) []Slot {
 	return out
 }
 
-// filterSlots keeps the slots inside the range with a wanted channel and role.
-func filterSlots(s []Slot, q Query) []Slot {
+// filterSlots keeps the slots inside the range with a wanted channel and
+// role that have not started by now: a search may reach into the past
+// (spec §5.2), but a slot that has started cannot be booked (§6.1).
+func filterSlots(s []Slot, q Query, now time.Time) []Slot {
 	out := s[:0]
 	for _, x := range s {
-		if x.Start.Before(q.Start) || x.End.After(q.End) {
+		if x.Start.Before(q.Start) || x.End.After(q.End) || !x.Start.After(now) {
 			continue
 		}
 		if len(q.Channels) > 0 && !containsFold(q.Channels, x.DeliveryChannel) {

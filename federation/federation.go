@@ -34,6 +34,10 @@ const (
 	ReasonProviderError Reason = "provider error"
 	// ReasonCircuitOpen: skipped because the practice failed repeatedly; it is probed again later.
 	ReasonCircuitOpen Reason = "circuit open"
+	// ReasonSSP: the Spine Secure Proxy refused the call (a 4xx coded in its
+	// own system, spec §9.4: e.g. the hub's ASID is not authorised); the
+	// detail is its token. It says nothing about the practice being down.
+	ReasonSSP Reason = "refused by the Spine Secure Proxy"
 )
 
 // Failure is one practice's failure in a fan-out.

@@ -2,9 +2,11 @@ package federation
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -64,14 +66,22 @@ func TestMergeDedupeFilter(t *testing.T) {
 		t.Fatalf("merge: got %v, want %v", got, want)
 	}
 	q := Query{Start: t0, End: t0.Add(35 * time.Minute), Channels: []string{"telephone"}, Roles: []string{"R0260"}}
-	got := refs(mergeSlots([][]Slot{filterSlots(append([]Slot(nil), a...), q), filterSlots(append([]Slot(nil), b...), q), filterSlots(append([]Slot(nil), c...), q)}))
+	got := refs(mergeSlots([][]Slot{filterSlots(append([]Slot(nil), a...), q, time.Time{}), filterSlots(append([]Slot(nil), b...), q, time.Time{}), filterSlots(append([]Slot(nil), c...), q, time.Time{})}))
 	if want, got := []string{"B/9", "C/5", "A/3"}, got; !reflect.DeepEqual(want, got) {
 		t.Fatalf("filtered merge: got %v, want %v", got, want)
 	}
 	// The end bound is inclusive of a slot ending exactly at it, and excludes one straddling it.
 	q = Query{Start: t0, End: t0.Add(30 * time.Minute)}
-	if want, got := []string{"A/1", "A/2", "A/3"}, refs(filterSlots(append([]Slot(nil), a...), q)); !reflect.DeepEqual(want, got) {
+	if want, got := []string{"A/1", "A/2", "A/3"}, refs(filterSlots(append([]Slot(nil), a...), q, time.Time{})); !reflect.DeepEqual(want, got) {
 		t.Fatalf("date filter: got %v, want %v", got, want)
+	}
+	// A slot that has started by now is left out: one starting exactly now
+	// goes, one starting a second later stays.
+	if want, got := []string{"A/2", "A/3"}, refs(filterSlots(append([]Slot(nil), a...), q, t0)); !reflect.DeepEqual(want, got) {
+		t.Fatalf("started slots: got %v, want %v", got, want)
+	}
+	if want, got := []string{"A/2", "A/3"}, refs(filterSlots(append([]Slot(nil), a...), q, t0.Add(10*time.Minute-time.Second))); !reflect.DeepEqual(want, got) {
+		t.Fatalf("a second before the start: got %v, want %v", got, want)
 	}
 }
 
@@ -180,6 +190,25 @@ func TestParseRef(t *testing.T) {
 		ods, id, err := ParseRef(c.ref)
 		if ods != c.ods || id != c.id || (err == nil) != (c.ods != "") {
 			t.Errorf("ParseRef(%q) = %q, %q, %v; want %q, %q", c.ref, ods, id, err, c.ods, c.id)
+		}
+	}
+}
+
+func TestDemographicsDiffer(t *testing.T) {
+	pt := &fhir.Patient{Name: []fhir.HumanName{{Use: "official", Family: "WRIGHT", Given: []string{"Garth", "John"}}, {Use: "usual", Family: "Wrighte"}},
+		Gender: "male", BirthDate: "1933-11-14"}
+	for _, c := range []struct {
+		p    PatientDetails
+		want string
+	}{
+		{PatientDetails{Family: "wright", Given: " john ", Gender: "MALE", BirthDate: "1933-11-14"}, ""},
+		{PatientDetails{Family: "Wrighte"}, ""},
+		{PatientDetails{}, ""},
+		{PatientDetails{Family: "Wrong", Given: "Garth", Gender: "female", BirthDate: "1933-11-15"}, "family name,gender,birth date"},
+		{PatientDetails{Given: "Gareth"}, "given name"},
+	} {
+		if got := strings.Join(demographicsDiffer(pt, c.p), ","); got != c.want {
+			t.Errorf("%+v: differ in %q, want %q", c.p, got, c.want)
 		}
 	}
 }

@@ -79,8 +79,8 @@ var errNotBundle = errors.New("the response is not a searchset Bundle")
 
 // decodeSlots reads a slot searchset Bundle into Slots, resolving each
 // slot's schedule, location, practitioner and service by resourceType/id.
-// Slots whose schedule is missing from the bundle are dropped (the provider
-// broke spec §5.5); the count of those is returned for the caller to report.
+// Slots that cannot be offered (see offerable, or whose schedule is missing
+// from the bundle) are dropped and counted, for the caller to report.
 func decodeSlots(ods string, body []byte) ([]Slot, int, error) {
 	var b wireBundle
 	if err := json.Unmarshal(body, &b); err != nil {
@@ -122,13 +122,21 @@ func decodeSlots(ods string, body []byte) ([]Slot, int, error) {
 	}
 	for _, r := range slots {
 		sch := byRef[r.Schedule.Reference]
-		start, err1 := time.Parse(scheduling.LocalLayout, r.Start)
-		end, err2 := time.Parse(scheduling.LocalLayout, r.End)
-		if sch == nil || sch.ResourceType != "Schedule" || err1 != nil || err2 != nil || r.ID == "" || (r.Status != "" && r.Status != "free") {
+		if sch == nil || sch.ResourceType != "Schedule" {
 			dropped++
 			continue
 		}
-		s := Slot{ODS: ods, ID: r.ID, Start: start, End: end, SlotSchedule: shared[sch.ID]}
+		si := shared[sch.ID]
+		if si == nil {
+			si = wireSchedule(sch, byRef, practiceName)
+			shared[sch.ID] = si
+		}
+		start, end, ok := offerable(r.ID, r.Status, r.Start, r.End, si)
+		if !ok {
+			dropped++
+			continue
+		}
+		s := Slot{ODS: ods, ID: r.ID, Start: start, End: end, SlotSchedule: si}
 		if len(r.ServiceType) > 0 {
 			s.SlotType = in(r.ServiceType[0].Text)
 		}
@@ -136,10 +144,6 @@ func decodeSlots(ods string, body []byte) ([]Slot, int, error) {
 			if x.URL == gpconnect.ExtDeliveryChannel || (x.URL == gpconnect.ExtDeliveryChannelOld && s.DeliveryChannel == "") {
 				s.DeliveryChannel = in(x.ValueCode)
 			}
-		}
-		if s.SlotSchedule == nil {
-			s.SlotSchedule = wireSchedule(sch, byRef, practiceName)
-			shared[sch.ID] = s.SlotSchedule
 		}
 		out = append(out, s)
 	}
@@ -224,4 +228,16 @@ func wireAddressText(raw json.RawMessage) string {
 		}
 	}
 	return strings.Join(keep, ", ")
+}
+
+// offerable parses a slot's times and reports whether the hub can offer it
+// for booking: an id, status free (1..1, spec §5.6), times with an offset
+// and the end after the start, and a schedule with a Location actor (a
+// booking must name the location, §6.2). Anything else is the provider's
+// mistake, dropped rather than shown as a slot that cannot be booked.
+func offerable(id, status, startText, endText string, si *SlotSchedule) (start, end time.Time, ok bool) {
+	start, err1 := time.Parse(scheduling.LocalLayout, startText)
+	end, err2 := time.Parse(scheduling.LocalLayout, endText)
+	ok = err1 == nil && err2 == nil && end.After(start) && id != "" && status == "free" && si.LocationID != ""
+	return start, end, ok
 }

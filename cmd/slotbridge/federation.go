@@ -123,7 +123,11 @@ func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp
 		return nil, errors.New(strings.Join(probs, "; "))
 	}
 	cfg := federation.Config{Concurrency: c.concurrency, MaxInFlight: c.maxInFlight, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}
-	return &federation.Hub{Dir: dir, Client: federation.NewGPConnect(id, federation.NewHubHTTPClient(cfg), ssp), Breaker: &federation.Breaker{}, Config: cfg}, nil
+	gc := federation.NewGPConnect(id, federation.NewHubHTTPClient(cfg), ssp)
+	if err := gc.Check(); err != nil {
+		return nil, err
+	}
+	return &federation.Hub{Dir: dir, Client: gc, Breaker: &federation.Breaker{}, Config: cfg}, nil
 }
 
 func (c *fanoutConfig) envInt(name, key string, def int) int {
@@ -584,6 +588,8 @@ type practiceOut struct {
 	Calls  int     `json:"calls"`
 	DoneMs float64 `json:"doneMs"`
 	Failed bool    `json:"failed"`
+	// Dropped counts the slots the practice sent that could not be offered.
+	Dropped int `json:"dropped"`
 }
 
 type searchOut struct {
@@ -614,7 +620,7 @@ func resultJSON(r *federation.Result) searchOut {
 		out.Failures = append(out.Failures, failureOut{ODS: f.ODS, Reason: string(f.Reason), Status: f.Status, Detail: f.Detail})
 	}
 	for _, p := range r.Practices {
-		out.Practices = append(out.Practices, practiceOut{ODS: p.ODS, Slots: p.Slots, Calls: p.Calls, DoneMs: ms(p.Done), Failed: p.Failure != nil})
+		out.Practices = append(out.Practices, practiceOut{ODS: p.ODS, Slots: p.Slots, Calls: p.Calls, DoneMs: ms(p.Done), Failed: p.Failure != nil, Dropped: p.Dropped})
 	}
 	return out
 }
@@ -672,6 +678,15 @@ func printResult(w io.Writer, r *federation.Result, limit int) {
 		}
 		tw.Flush()
 	}
+	var dropped []string
+	for _, p := range r.Practices {
+		if p.Dropped > 0 {
+			dropped = append(dropped, fmt.Sprintf("%s (%d)", p.ODS, p.Dropped))
+		}
+	}
+	if len(dropped) > 0 {
+		fmt.Fprintf(w, "\nslots left out, %s: %s\n", federation.DroppedNote, strings.Join(dropped, ", "))
+	}
 }
 
 func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -702,6 +717,7 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	desc := fs.String("description", "", "book, amend: the appointment description")
 	comment := fs.String("comment", "", "book, amend: the appointment comment")
 	reason := fs.String("reason", "", "cancel: the cancellation reason (required)")
+	orgType := fs.String("org-type", "", "book: the organisation type the slot was found with (slots --org-type); default the hub's own")
 	fromS := fs.String("from", "today", "list: first date; book: where to look for the slot")
 	toS := fs.String("to", "+28d", "list: last date; book: where to look for the slot")
 	asJSON := fs.Bool("json", false, "print the appointment(s) as FHIR JSON")
@@ -749,7 +765,7 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *slot == "" || *patient == "" {
 			return errors.New("book: --slot and --patient are required")
 		}
-		b, err := hub.Book(ctx, *hubName, federation.BookRequest{Slot: *slot, Description: *desc, Comment: *comment, From: from, To: to,
+		b, err := hub.Book(ctx, *hubName, federation.BookRequest{Slot: *slot, Description: *desc, Comment: *comment, From: from, To: to, OrgType: *orgType,
 			Patient: federation.PatientDetails{NHSNumber: *patient, Family: *family, Given: *given, Gender: *gender, BirthDate: *birth}})
 		if err != nil {
 			// Name the practice: "provider error (HTTP 504)" alone does not say where.
@@ -823,7 +839,14 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			return writeJSONTo(stdout, out)
 		}
-		fmt.Fprintf(stdout, "%d appointments for %s across hub %s, %s to %s\n", len(appts), *patient, *hubName, scheduling.FormatDate(from), scheduling.FormatDate(to))
+		// Practices return only today's and future appointments (spec §7.4);
+		// say so, and show the range actually asked.
+		shown := from
+		if today := scheduling.LocalMidnight(now); shown.Before(today) {
+			shown = today
+		}
+		fmt.Fprintf(stdout, "%d appointments for %s across hub %s, %s to %s (practices return only today's and future appointments)\n",
+			len(appts), *patient, *hubName, scheduling.FormatDate(shown), scheduling.FormatDate(to))
 		for _, a := range appts {
 			fmt.Fprintln(stdout, "  "+federation.Describe(a.ODS, a.Appointment))
 		}

@@ -44,14 +44,16 @@ const (
 
 // Identifier and code systems.
 const (
-	SystemNHSNumber            = "https://fhir.nhs.uk/Id/nhs-number"
-	SystemODSOrganisation      = "https://fhir.nhs.uk/Id/ods-organization-code"
-	SystemODSOrganisationOld   = "http://fhir.nhs.net/Id/ods-organization-code"
-	SystemODSSite              = "https://fhir.nhs.uk/Id/ods-site-code"
-	SystemSDSUser              = "https://fhir.nhs.uk/Id/sds-user-id"
-	SystemSDSRoleProfile       = "https://fhir.nhs.uk/Id/sds-role-profile-id"
-	SystemDOSService           = "https://fhir.nhs.uk/Id/uec-dos-service-id"
-	SystemSpineError           = "https://fhir.nhs.uk/STU3/CodeSystem/Spine-ErrorOrWarningCode-1"
+	SystemNHSNumber          = "https://fhir.nhs.uk/Id/nhs-number"
+	SystemODSOrganisation    = "https://fhir.nhs.uk/Id/ods-organization-code"
+	SystemODSOrganisationOld = "http://fhir.nhs.net/Id/ods-organization-code"
+	SystemODSSite            = "https://fhir.nhs.uk/Id/ods-site-code"
+	SystemSDSUser            = "https://fhir.nhs.uk/Id/sds-user-id"
+	SystemSDSRoleProfile     = "https://fhir.nhs.uk/Id/sds-role-profile-id"
+	SystemDOSService         = "https://fhir.nhs.uk/Id/uec-dos-service-id"
+	SystemSpineError         = "https://fhir.nhs.uk/STU3/CodeSystem/Spine-ErrorOrWarningCode-1"
+	// SystemSSPResponse codes the Spine Secure Proxy's own refusals (spec §9.4): code is the HTTP status.
+	SystemSSPResponse          = "http://fhir.nhs.net/ValueSet/gpconnect-schedule-response-code-1-0"
 	SystemOrganisationType     = "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1"
 	SystemDeliveryChannel      = "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-DeliveryChannel-1"
 	SystemSDSJobRoleName       = "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-SDSJobRoleName-1"

@@ -112,6 +112,10 @@ func CheckEndpoint(e *Endpoint) error {
 		probs = append(probs, "service root must be an http(s) URL")
 	} else if strings.HasSuffix(e.ServiceRoot, "/") {
 		probs = append(probs, "service root must not end in /")
+	} else if ValidODSCode(e.ODS) && !strings.Contains(e.ServiceRoot+"/", "/"+e.ODS+"/STU3/") {
+		// Spec §1.1: the root is .../{ODS}/STU3/1/..., the practice's own
+		// code; another practice's root would book there under this name.
+		probs = append(probs, "service root must name the practice: .../"+e.ODS+"/STU3/1/gpconnect")
 	}
 	if e.ASID == "" || strings.ContainsAny(e.ASID, " \t\r\n,") {
 		probs = append(probs, "ASID must be set and contain no spaces or commas")

@@ -1,0 +1,272 @@
+package federation_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// fakePractice is a loopback GP Connect provider that answers what a test
+// sets, to see how the hub copes with a provider that gets things wrong. It
+// records every request.
+type fakePractice struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	// answer maps "METHOD /Resource[/id]" (path after the service root) to a status and body.
+	answer map[string]fakeAnswer
+	seen   []*http.Request
+}
+
+type fakeAnswer struct {
+	status int
+	body   string
+	header map[string]string
+}
+
+const fakeODS = "F00001"
+
+func newFakePractice(t *testing.T) *fakePractice {
+	f := &fakePractice{answer: map[string]fakeAnswer{}}
+	root := "/" + fakeODS + "/STU3/1/gpconnect"
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		f.mu.Lock()
+		f.seen = append(f.seen, r)
+		a, ok := f.answer[r.Method+" "+strings.TrimPrefix(r.URL.Path, root)]
+		f.mu.Unlock()
+		if !ok {
+			a = fakeAnswer{status: 404, body: outcome(gpconnect.SystemSpineError, "NO_RECORD_FOUND", "not set up")}
+		}
+		for k, v := range a.header {
+			w.Header().Set(k, v)
+		}
+		w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
+		w.WriteHeader(a.status)
+		io.WriteString(w, a.body)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakePractice) set(key string, a fakeAnswer) {
+	f.mu.Lock()
+	f.answer[key] = a
+	f.mu.Unlock()
+}
+
+func (f *fakePractice) requests(method, suffix string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, r := range f.seen {
+		if r.Method == method && strings.HasSuffix(r.URL.Path, suffix) {
+			n++
+		}
+	}
+	return n
+}
+
+func outcome(system, code, diag string) string {
+	return fmt.Sprintf(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","details":{"coding":[{"system":%q,"code":%q,"display":%q}]},"diagnostics":%q}]}`,
+		system, code, diag, diag)
+}
+
+// fakeHub is a hub "h" whose one member is the fake practice.
+func fakeHub(t *testing.T, f *fakePractice, id federation.Identity) *federation.Hub {
+	t.Helper()
+	ctx := context.Background()
+	dir := storetest.Open(t, storetest.Engines(false)[0])
+	if err := dir.SaveEndpoint(ctx, &scheduling.Endpoint{ODS: fakeODS, ServiceRoot: f.srv.URL + "/" + fakeODS + "/STU3/1/gpconnect", ASID: "918999198001", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.CreateHub(ctx, "h"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.AddHubMembers(ctx, "h", []string{fakeODS}); err != nil {
+		t.Fatal(err)
+	}
+	return &federation.Hub{Dir: dir, Client: federation.NewGPConnect(id, federation.NewHTTPClient(4), ""), Breaker: &federation.Breaker{}}
+}
+
+type fakeSlot struct {
+	id, status, schedule string
+	start, end           time.Time
+}
+
+// slotBundle is a searchset of the slots, with schedule S1 (at a location)
+// and S2 (a practitioner only, no location).
+func slotBundle(slots ...fakeSlot) string {
+	var e []string
+	for _, s := range slots {
+		st := ""
+		if s.status != "" {
+			st = fmt.Sprintf(`"status":%q,`, s.status)
+		}
+		e = append(e, fmt.Sprintf(`{"resource":{"resourceType":"Slot","id":%q,%s"schedule":{"reference":"Schedule/%s"},"start":%q,"end":%q}}`,
+			s.id, st, s.schedule, scheduling.FormatLocal(s.start), scheduling.FormatLocal(s.end)))
+	}
+	e = append(e,
+		`{"resource":{"resourceType":"Schedule","id":"S1","actor":[{"reference":"Location/L1"},{"reference":"Practitioner/P1"}]}}`,
+		`{"resource":{"resourceType":"Schedule","id":"S2","actor":[{"reference":"Practitioner/P1"}]}}`,
+		`{"resource":{"resourceType":"Location","id":"L1","name":"Main surgery"}}`,
+		`{"resource":{"resourceType":"Practitioner","id":"P1","name":[{"family":"Fake","given":["Fay"]}]}}`,
+		`{"resource":{"resourceType":"Organization","id":"1","name":"Fake Practice"}}`)
+	return `{"resourceType":"Bundle","type":"searchset","entry":[` + strings.Join(e, ",") + `]}`
+}
+
+// TestHubLeavesOutSlotsItCannotBook: a slot that has started is not
+// offered, and neither is one the practice describes too poorly to book
+// (no schedule or location, no status, inverted times); those are counted
+// per practice and reported, so that they do not pass for no capacity.
+func TestHubLeavesOutSlotsItCannotBook(t *testing.T) {
+	ctx := context.Background()
+	f := newFakePractice(t)
+	now := time.Now().Truncate(time.Minute)
+	in := func(m int) time.Time { return now.Add(time.Duration(m) * time.Minute) }
+	f.set("GET /Slot", fakeAnswer{status: 200, body: slotBundle(
+		fakeSlot{"GOOD", "free", "S1", in(120), in(130)},
+		fakeSlot{"STARTED", "free", "S1", in(-5), in(5)},
+		fakeSlot{"NOLOC", "free", "S2", in(140), in(150)},
+		fakeSlot{"NOSCHED", "free", "S9", in(160), in(170)},
+		fakeSlot{"NOSTATUS", "", "S1", in(180), in(190)},
+		fakeSlot{"INVERTED", "free", "S1", in(210), in(200)},
+	)})
+	hub := fakeHub(t, f, testIdentity())
+	res, err := hub.Search(ctx, "h", federation.Query{Start: in(-60), End: in(600)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Slots) != 1 || res.Slots[0].ID != "GOOD" || len(res.Failures) != 0 {
+		t.Fatalf("slots %v, failures %v; want only GOOD", res.Slots, res.Failures)
+	}
+	if p := res.Practices[0]; p.Dropped != 4 {
+		t.Fatalf("dropped %d, want 4 (no location, no schedule, no status, inverted)", p.Dropped)
+	}
+	b, _ := json.Marshal(res.Bundle())
+	if !strings.Contains(string(b), `"id":"F00001-dropped"`) || !strings.Contains(string(b), "4 slots left out") {
+		t.Fatalf("the searchset should report the dropped slots: %s", b)
+	}
+
+	// Booking a slot that has started is refused before anything is sent.
+	_, err = hub.Book(ctx, "h", federation.BookRequest{Slot: fakeODS + "/STARTED", From: in(-60), To: in(600),
+		Patient: federation.PatientDetails{NHSNumber: "9658218865"}})
+	if scheduling.ErrorCode(err) != scheduling.EINVALID || !strings.Contains(err.Error(), "can no longer be booked") {
+		t.Fatalf("booking a started slot: %v, want EINVALID", err)
+	}
+	if n := f.requests("POST", "/Appointment"); n != 0 {
+		t.Fatalf("%d bookings sent for a started slot", n)
+	}
+}
+
+// TestHubSSPRefusal: a refusal coded by the Spine Secure Proxy (spec §9.4)
+// is reported as such with its token, and being a definite answer it never
+// opens the practice's circuit (which would hide the cause).
+func TestHubSSPRefusal(t *testing.T) {
+	ctx := context.Background()
+	f := newFakePractice(t)
+	f.set("GET /Slot", fakeAnswer{status: 403, body: outcome(gpconnect.SystemSSPResponse, "403", "ASID_CHECK_FAILED_MESSAGESENDER_200000000359")})
+	hub := fakeHub(t, f, testIdentity())
+	start, end := tomorrow()
+	for i := range 8 {
+		res, err := hub.Search(ctx, "h", federation.Query{Start: start, End: end})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Failures) != 1 || res.Failures[0].Reason != federation.ReasonSSP || !strings.Contains(res.Failures[0].Detail, "ASID_CHECK_FAILED") {
+			t.Fatalf("search %d: failures %v, want the SSP's refusal with its token", i+1, res.Failures)
+		}
+	}
+}
+
+// TestHubChangesOnlyTheAppointmentAsked: a practice that answers a read
+// with another appointment gets no amend or cancel.
+func TestHubChangesOnlyTheAppointmentAsked(t *testing.T) {
+	ctx := context.Background()
+	f := newFakePractice(t)
+	appt := `{"resourceType":"Appointment","id":"999","meta":{"versionId":"1"},"status":"booked","description":"x",` +
+		`"start":"2030-01-01T09:00:00+00:00","end":"2030-01-01T09:10:00+00:00","slot":[{"reference":"Slot/1"}],"participant":[]}`
+	f.set("GET /Appointment/101", fakeAnswer{status: 200, body: appt, header: map[string]string{"ETag": `W/"1"`}})
+	hub := fakeHub(t, f, testIdentity())
+	if _, err := hub.Cancel(ctx, "h", fakeODS+"/101", "no longer needed"); err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("cancel: %v, want a refusal", err)
+	}
+	comment := "x"
+	if _, err := hub.Amend(ctx, "h", fakeODS+"/101", nil, &comment); err == nil {
+		t.Fatal("amend went ahead")
+	}
+	if n := f.requests("PUT", ""); n != 0 {
+		t.Fatalf("%d PUTs sent", n)
+	}
+}
+
+// TestHubBookingAfterEmptyCreate: a 201 without a body still means booked;
+// the hub reads the appointment from its Location. The booking's slot
+// search repeats the organisation type the slot was found with.
+func TestHubBookingAfterEmptyCreate(t *testing.T) {
+	ctx := context.Background()
+	f := newFakePractice(t)
+	now := time.Now().Truncate(time.Minute)
+	start := now.Add(2 * time.Hour)
+	f.set("GET /Slot", fakeAnswer{status: 200, body: slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})})
+	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"4",` +
+		`"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9658218865"}],"name":[{"use":"official","family":"Wright","given":["Garth"]}],"gender":"male","birthDate":"1933-11-14"}}]}`})
+	root := f.srv.URL + "/" + fakeODS + "/STU3/1/gpconnect"
+	f.set("POST /Appointment", fakeAnswer{status: 201, header: map[string]string{"Location": root + "/Appointment/55/_history/1", "ETag": `W/"1"`}})
+	f.set("GET /Appointment/55", fakeAnswer{status: 200, header: map[string]string{"ETag": `W/"1"`},
+		body: fmt.Sprintf(`{"resourceType":"Appointment","id":"55","meta":{"versionId":"1"},"status":"booked","description":"d","start":%q,"end":%q,"slot":[{"reference":"Slot/7"}],"participant":[]}`,
+			scheduling.FormatLocal(start), scheduling.FormatLocal(start.Add(10*time.Minute)))})
+	hub := fakeHub(t, f, testIdentity())
+	b, err := hub.Book(ctx, "h", federation.BookRequest{Slot: fakeODS + "/7", OrgType: "urgent-care", From: now, To: now.Add(24 * time.Hour),
+		Patient: federation.PatientDetails{NHSNumber: "9658218865", Family: "WRIGHT", Given: "garth"}})
+	if err != nil || b.Appointment == nil || b.Ref() != fakeODS+"/55" {
+		t.Fatalf("book: %+v, %v; want appointment 55 read back", b, err)
+	}
+	f.mu.Lock()
+	var filter []string
+	for _, r := range f.seen {
+		if strings.HasSuffix(r.URL.Path, "/Slot") {
+			filter = r.URL.Query()["searchFilter"]
+		}
+	}
+	f.mu.Unlock()
+	if !strings.Contains(strings.Join(filter, " "), "GPConnect-OrganisationType-1|urgent-care") {
+		t.Fatalf("the booking's slot search sent searchFilter %q, want the urgent-care type it was found with", filter)
+	}
+}
+
+// TestHubIdentityCheck: an identity the hub cannot use is refused before
+// any practice is called.
+func TestHubIdentityCheck(t *testing.T) {
+	for name, c := range map[string]struct {
+		mod   func(*federation.Identity)
+		proxy string
+	}{
+		"org type":   {func(id *federation.Identity) { id.OrgType = "urgentcare" }, ""},
+		"ODS":        {func(id *federation.Identity) { id.ODS = "y9" }, ""},
+		"org name":   {func(id *federation.Identity) { id.OrgName = " " }, ""},
+		"proxy":      {func(*federation.Identity) {}, "notaurl"},
+		"no issuer":  {func(id *federation.Identity) { id.Token.Issuer = "" }, ""},
+		"empty ASID": {func(id *federation.Identity) { id.ASID = "" }, ""},
+	} {
+		id := testIdentity()
+		c.mod(&id)
+		if err := federation.NewGPConnect(id, nil, c.proxy).Check(); err == nil {
+			t.Errorf("%s: a bad identity passed the check", name)
+		}
+	}
+	if err := federation.NewGPConnect(testIdentity(), nil, "https://proxy.example.nhs.uk").Check(); err != nil {
+		t.Fatalf("a good identity: %v", err)
+	}
+}
