@@ -48,6 +48,10 @@ func NewResource(resourceType string) Resource {
 	return nil
 }
 
+// ErrEmptyElement reports a resource element sent empty (null, "", [] or
+// {}), which FHIR JSON does not allow.
+var ErrEmptyElement = errors.New("fhir: empty element")
+
 // ErrNotResource reports JSON that is not an object with a resourceType.
 var ErrNotResource = errors.New("fhir: not a resource: missing resourceType")
 
@@ -198,10 +202,19 @@ func checkMembers(data []byte, depth int) error {
 		return nil // a type with no struct (or a key spelt otherwise) is kept raw, unchecked
 	}
 	known := jsonElements(reflect.TypeOf(r))
-	for name := range members {
+	for name, raw := range members {
 		base := strings.TrimPrefix(name, "_") // _name holds a primitive's id and extensions
 		if !known[base] && !baseElements[base] {
 			return fmt.Errorf("fhir: %s has no element %q", rt, name)
+		}
+		// FHIR JSON has no empty values: an element is present with a value or absent.
+		if v := strings.TrimSpace(string(raw)); v == "null" || v == `""` || v == "[]" || v == "{}" {
+			return fmt.Errorf("%w: %s.%s is %s; leave an element out rather than send it empty", ErrEmptyElement, rt, name, v)
+		}
+	}
+	for _, name := range []string{"extension", "modifierExtension"} {
+		if err := checkExtensions(rt, name, members[name]); err != nil {
+			return err
 		}
 	}
 	var inner []json.RawMessage
@@ -230,6 +243,38 @@ func checkMembers(data []byte, depth int) error {
 		}
 	}
 	return nil
+}
+
+// checkExtensions applies FHIR's ext-1 to a resource's own extensions: each
+// has a value[x] or nested extensions, whatever its value type (the structs
+// keep only the types GP Connect uses, so this reads the raw members).
+func checkExtensions(rt, name string, raw json.RawMessage) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	var exts []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &exts); err != nil {
+		return fmt.Errorf("fhir: %s.%s is not a list of extensions", rt, name)
+	}
+	for _, e := range exts {
+		ok := false
+		for k := range e {
+			ok = ok || k == "extension" || (strings.HasPrefix(k, "value") && len(k) > len("value"))
+		}
+		if !ok {
+			var url string
+			json.Unmarshal(e["url"], &url)
+			return fmt.Errorf("fhir: %s extension %q has neither a value nor nested extensions", rt, clipText(url, 80))
+		}
+	}
+	return nil
+}
+
+func clipText(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
 
 // baseElements are elements every resource may carry that the structs here

@@ -103,10 +103,51 @@ func DecodeXMLStrict(data []byte, want string) (Resource, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkExtensionValues(r, 0); err != nil {
+		return nil, err
+	}
 	if err := CheckStrings(r); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// checkExtensionValues is checkExtensions for a decoded resource (and those
+// it contains): every extension of the resource itself has a value or
+// nested extensions. The XML decoder refuses value types the structs lack,
+// so the struct tells the whole story here.
+func checkExtensionValues(r Resource, depth int) error {
+	v := reflect.ValueOf(r)
+	if v.Kind() != reflect.Pointer || v.IsNil() || depth > 16 {
+		return nil
+	}
+	v = v.Elem()
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	for _, name := range []string{"Extension", "ModifierExtension"} {
+		exts, _ := fieldValue(v, name).([]Extension)
+		for i := range exts {
+			if len(exts[i].ValueTypes()) == 0 && len(exts[i].Extension) == 0 {
+				return fmt.Errorf("fhir: %s extension %q has neither a value nor nested extensions", r.GetResourceType(), clipText(exts[i].URL, 80))
+			}
+		}
+	}
+	contained, _ := fieldValue(v, "Contained").(ResourceList)
+	for _, c := range contained {
+		if err := checkExtensionValues(c, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fieldValue(v reflect.Value, name string) any {
+	f := v.FieldByName(name)
+	if !f.IsValid() || !f.CanInterface() {
+		return nil
+	}
+	return f.Interface()
 }
 
 func decodeXML(data []byte, want string, strict bool) (Resource, error) {
@@ -1202,6 +1243,13 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 		*seen |= 1 << i
 	}
 	fv := v.Field(f.index)
+	switch f.kind {
+	case xkPrimitive, xkPrimitiveList:
+		if val, has := valueAttr(t); has && val == "" && r.strict {
+			// As in JSON: an element is present with a value or absent.
+			return fmt.Errorf("%w: %s has value=\"\"", ErrEmptyElement, t.Name.Local)
+		}
+	}
 	switch f.kind {
 	case xkPrimitive:
 		val, has := valueAttr(t)

@@ -628,3 +628,49 @@ func TestXMLRoundTripEveryField(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeStrictEmptyAndValueless: a request body may not send an element
+// empty, nor an extension with neither a value nor nested extensions
+// (FHIR ext-1), in XML as in JSON.
+func TestDecodeStrictEmptyAndValueless(t *testing.T) {
+	for name, c := range map[string]struct {
+		body string
+		xml  bool
+	}{
+		"xml empty value":     {`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><comment value=""/></Appointment>`, true},
+		"xml valueless ext":   {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"/><status value="booked"/></Appointment>`, true},
+		"json empty string":   {`{"resourceType":"Appointment","status":"booked","comment":""}`, false},
+		"json null":           {`{"resourceType":"Appointment","status":"booked","comment":null}`, false},
+		"json empty list":     {`{"resourceType":"Appointment","status":"booked","slot":[]}`, false},
+		"json valueless ext":  {`{"resourceType":"Appointment","status":"booked","extension":[{"url":"http://example.org/x"}]}`, false},
+		"json contained ext":  {`{"resourceType":"Appointment","status":"booked","contained":[{"resourceType":"Organization","id":"1","extension":[{"url":"http://example.org/x"}]}]}`, false},
+		"json contained null": {`{"resourceType":"Appointment","status":"booked","contained":[{"resourceType":"Organization","id":"1","name":null}]}`, false},
+	} {
+		var err error
+		if c.xml {
+			_, err = DecodeXMLStrict([]byte(c.body), "Appointment")
+		} else {
+			_, err = DecodeJSONStrict([]byte(c.body), "Appointment")
+		}
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	for name, c := range map[string]struct {
+		body string
+		xml  bool
+	}{
+		"xml nested ext":        {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"><extension url="a"><valueString value="b"/></extension></extension><status value="booked"/></Appointment>`, true},
+		"json other value type": {`{"resourceType":"Appointment","status":"booked","extension":[{"url":"http://example.org/x","valueDecimal":1.5}]}`, false},
+	} {
+		var err error
+		if c.xml {
+			_, err = DecodeXMLStrict([]byte(c.body), "Appointment")
+		} else {
+			_, err = DecodeJSONStrict([]byte(c.body), "Appointment")
+		}
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
@@ -27,6 +28,9 @@ type bookCase struct {
 	raw func(xml bool) ([]byte, string)
 	// extra adds this member (JSON) or element (XML) to the encoded booking.
 	extra string
+	// jsonOnly replaces old with new in the encoded JSON booking; the case
+	// does not run in XML (the text it writes has no XML counterpart).
+	jsonOnly [2]string
 	path  string // overrides "Appointment"
 	hdr   map[string]string
 	want  int
@@ -164,6 +168,24 @@ var bookCases = []bookCase{
 	{name: "ErrBookingOrgWrongIdentifierSystem", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		bookingOrg(b).Identifier[0].System = "https://example.org/Id/org"
 	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrBookingOrgTypeNotInValueSet", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		bookingOrg(b).Type = []fhir.CodeableConcept{{Coding: []fhir.Coding{{System: gpconnect.SystemOrganisationType, Code: "bogus"}}}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "OK/BookingOrgTypeUrgentCare", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		bookingOrg(b).Type = []fhir.CodeableConcept{{Coding: []fhir.Coding{{System: gpconnect.SystemOrganisationType, Code: "urgent-care"}}}}
+	}, want: 201},
+	// FHIR: priority is an unsignedInt; no element is sent empty; an extension has a value (ext-1).
+	{name: "ErrPriorityNegative", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		neg := -1
+		b.Priority = &neg
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrCommentEmptyString", jsonOnly: [2]string{`"status":"booked"`, `"status":"booked","comment":""`}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrCommentNull", jsonOnly: [2]string{`"status":"booked"`, `"status":"booked","comment":null`}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrExtensionWithoutValue", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Extension = append(b.Extension, fhir.Extension{URL: "http://example.org/fhir/StructureDefinition/x"})
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "OK/ExtensionOfAnotherValueType", jsonOnly: [2]string{`"extension":[`,
+		`"extension":[{"url":"http://example.org/fhir/StructureDefinition/x","valueDecimal":1.5},`}, want: 201},
 	{name: "ErrBookingOrgExtensionMissing", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) { b.Extension = nil }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrBookingOrgReferenceNotLocal", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Extension[0].ValueReference.Reference = "Organization/1"
@@ -249,6 +271,16 @@ var bookCases = []bookCase{
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrSlotReferenceAbsoluteFragment", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Slot = []fhir.Reference{{Reference: "https://test1.supplier.thirdparty.nhs.uk/A11111/STU3/1/GPConnect/Slot/#12345"}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	// Only the id as written names the slot: "+389" and "0389" are other ids.
+	{name: "ErrSlotReferencePlusSign", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Slot[0].Reference = fmt.Sprintf("Slot/+%d", s[0].ID)
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrSlotReferenceLeadingZero", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Slot[0].Reference = fmt.Sprintf("Slot/0%d", s[0].ID)
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrPatientReferenceLeadingZero", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Participant[0].Actor.Reference = strings.Replace(b.Participant[0].Actor.Reference, "Patient/", "Patient/0", 1)
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrSlotUnknown", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Slot = []fhir.Reference{{Reference: "Slot/999999999"}}
@@ -476,7 +508,7 @@ func TestBookAppointment(t *testing.T) {
 			pid := a.patientID(t, "9658218865") // patient1
 			formats(t, func(t *testing.T, xml bool) {
 				for _, c := range bookCases {
-					if xml && c.name == "ErrCapReached" {
+					if xml && (c.name == "ErrCapReached" || c.jsonOnly[0] != "") {
 						continue // the cap of 1 is used up by the JSON run
 					}
 					t.Run(c.name, func(t *testing.T) {
@@ -497,8 +529,14 @@ func TestBookAppointment(t *testing.T) {
 							if c.edit != nil {
 								c.edit(b, a, slots)
 							}
-							if c.path != "" || c.extra != "" {
+							if c.path != "" || c.extra != "" || c.jsonOnly[0] != "" {
 								ct, body := mediaJSONCT, encodeBody(t, b, xml)
+								if o := c.jsonOnly; o[0] != "" {
+									if !bytes.Contains(body, []byte(o[0])) {
+										t.Fatalf("no %s in the booking body", o[0])
+									}
+									body = bytes.Replace(body, []byte(o[0]), []byte(o[1]), 1)
+								}
 								if xml {
 									ct = mediaXMLCT
 								}

@@ -186,8 +186,11 @@ func refID(ref *fhir.Reference, typ string) (int64, bool) {
 	if ref == nil || !strings.HasPrefix(ref.Reference, typ+"/") {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(strings.TrimPrefix(ref.Reference, typ+"/"), 10, 64)
-	return n, err == nil && n > 0
+	id := strings.TrimPrefix(ref.Reference, typ+"/")
+	n, err := strconv.ParseInt(id, 10, 64)
+	// Only the id as written here names the resource: "Slot/+389" and
+	// "Slot/0388" are other ids (as they are in a URL), not Slot/389.
+	return n, err == nil && n > 0 && strconv.FormatInt(n, 10) == id
 }
 
 func hasProfile(m *fhir.Meta, p gpconnect.Profile) bool {
@@ -219,6 +222,9 @@ func BookRequest(a *fhir.Appointment, practiceID int64, now time.Time) (*schedul
 	}
 	checkForbidden(a, &p)
 	checkText(a, &p)
+	if a.Priority != nil && *a.Priority < 0 {
+		p.add("priority must be an unsignedInt (0 or more)")
+	}
 	if a.Start == "" || a.End == "" {
 		p.add("start and end are required")
 	} else {
@@ -455,9 +461,13 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 	}
 	for _, t := range org.Type {
 		for _, c := range t.Coding {
-			if gpconnect.IsOrganisationTypeSystem(c.System) {
-				r.BookingOrg.Type = c.Code
+			if !gpconnect.IsOrganisationTypeSystem(c.System) {
+				continue
 			}
+			if c.Code != string(gpconnect.OrgTypeGPPractice) && c.Code != string(gpconnect.OrgTypeUrgentCare) {
+				p.add("the booking organisation's type %q is not in GPConnect-OrganisationType-1 (gp-practice, urgent-care)", clip(c.Code))
+			}
+			r.BookingOrg.Type = c.Code
 		}
 	}
 	r.BookingOrg.Name = org.Name
