@@ -31,10 +31,10 @@ type bookCase struct {
 	// jsonOnly replaces old with new in the encoded JSON booking; the case
 	// does not run in XML (the text it writes has no XML counterpart).
 	jsonOnly [2]string
-	path  string // overrides "Appointment"
-	hdr   map[string]string
-	want  int
-	code  string // Spine code for errors
+	path     string // overrides "Appointment"
+	hdr      map[string]string
+	want     int
+	code     string // Spine code for errors
 	// check inspects a success response further.
 	check func(t *testing.T, a *apptEnv, r *response, v obj, slots []slotInfo)
 }
