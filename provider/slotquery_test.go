@@ -58,6 +58,10 @@ func TestParseSlotQueryClockChange(t *testing.T) {
 		{name: "Oct: repeated hour, second (GMT)", start: "ge2027-10-31T01:30:00+00:00", end: "le2027-10-31T02:00:00+00:00",
 			wantStart: time.Date(2027, 10, 31, 1, 30, 0, 0, time.UTC), wantEnd: time.Date(2027, 10, 31, 2, 0, 0, 0, time.UTC)},
 		{name: "Oct: 00:59 UTC is still BST", start: "ge2027-10-31T00:59:00+00:00", end: "le2027-10-31T03:00:00+00:00", status: 422},
+		// The order of start and end is of instants, not wall-clock readings.
+		{name: "Oct: repeated hour, end's reading earlier, instant later", start: "ge2027-10-31T01:30:00+01:00", end: "le2027-10-31T01:15:00+00:00",
+			wantStart: time.Date(2027, 10, 31, 0, 30, 0, 0, time.UTC), wantEnd: time.Date(2027, 10, 31, 1, 15, 0, 0, time.UTC)},
+		{name: "Oct: repeated hour, end's reading later, instant earlier", start: "ge2027-10-31T01:30:00+00:00", end: "le2027-10-31T01:45:00+01:00", status: 422},
 		// Spring 2027: BST starts 01:00 UTC on Sunday 28 March.
 		{name: "Mar: 14 wall-clock days (14 d - 1 h elapsed)", start: "ge2027-03-21T00:00:00+00:00", end: "le2027-04-04T00:00:00+01:00",
 			wantStart: lon("2027-03-21 00:00"), wantEnd: lon("2027-04-04 00:00")},
@@ -88,6 +92,47 @@ func TestParseSlotQueryClockChange(t *testing.T) {
 			}
 			if !sq.start.Equal(r.wantStart) || !sq.end.Equal(r.wantEnd) {
 				t.Errorf("period = [%s, %s], want [%s, %s]", sq.start, sq.end, r.wantStart, r.wantEnd)
+			}
+		})
+	}
+}
+
+// TestParseSlotQueryFilters: equal searchFilter values, as they are
+// matched (ODS codes without case, both trimmed), are one value; a modifier
+// on a parameter the search reads is refused rather than ignored.
+func TestParseSlotQueryFilters(t *testing.T) {
+	const odsSys, typeSys = "https://fhir.nhs.uk/Id/ods-organization-code|", "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1|"
+	for _, c := range []struct {
+		name   string
+		add    url.Values
+		status int
+		code   string
+	}{
+		{"ODS in two cases", url.Values{"searchFilter": {odsSys + "A20047", odsSys + "a20047"}}, 0, ""},
+		{"org type with a trailing space", url.Values{"searchFilter": {typeSys + "urgent-care", typeSys + "urgent-care "}}, 0, ""},
+		{"two ODS codes", url.Values{"searchFilter": {odsSys + "A20047", odsSys + "B82005"}}, 422, "INVALID_PARAMETER"},
+		{"service.identifier:exact", url.Values{"service.identifier:exact": {"https://fhir.nhs.uk/Id/uec-dos-service-id|2000041001"}}, 422, "INVALID_PARAMETER"},
+		{"start:missing", url.Values{"start:missing": {"true"}}, 422, "INVALID_PARAMETER"},
+		{"searchFilter:not", url.Values{"searchFilter:not": {typeSys + "urgent-care"}}, 422, "INVALID_PARAMETER"},
+		{"unknown parameter with a modifier", url.Values{"_sort:desc": {"start"}}, 0, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := slotValues("ge2027-03-21", "le2027-03-22")
+			for k, v := range c.add {
+				q[k] = v
+			}
+			sq, err := parseSlotQuery(q)
+			if c.status == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if c.name == "ODS in two cases" && sq.consumer.ODS != "A20047" {
+					t.Fatalf("consumer ODS %q", sq.consumer.ODS)
+				}
+				return
+			}
+			if st, code, ok := statusOf(err); !ok || st != c.status || code != c.code {
+				t.Fatalf("err = %v, want %d %s", err, c.status, c.code)
 			}
 		})
 	}

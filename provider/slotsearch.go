@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -88,6 +89,15 @@ func daysText(d time.Duration) string {
 
 // parseSlotQuery applies the parameter rules and error table of spec §5.1–5.3.
 func parseSlotQuery(q url.Values) (*slotQuery, error) {
+	// A modifier on a parameter this search reads would change its meaning
+	// (service.identifier:not, start:missing); ignoring it would quietly
+	// answer another question, so it is refused (FHIR search: a server
+	// rejects a modifier it does not support). Other parameters are ignored.
+	for k := range q {
+		if name, mod, ok := strings.Cut(k, ":"); ok && slices.Contains([]string{"start", "end", "status", "searchFilter", "service.identifier"}, name) {
+			return nil, fail(gpconnect.InvalidParameter, "The :%s modifier is not supported on %s", clip(mod, 20), name)
+		}
+	}
 	starts, ends := q["start"], q["end"]
 	if len(starts) == 0 || len(ends) == 0 {
 		return nil, fail(gpconnect.BadRequest, "Both start and end search parameters are required")
@@ -127,7 +137,9 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	if endDateOnly {
 		effEnd = scheduling.AddDaysLocal(end, 1)
 	}
-	if w := wallClock(effEnd).Sub(wallClock(start)); w < 0 || (endDateOnly && w == 0) {
+	// The order is of instants: in the autumn's repeated hour 01:30+01:00
+	// comes before 01:15+00:00.
+	if effEnd.Before(start) || (endDateOnly && effEnd.Equal(start)) {
 		return nil, fail(gpconnect.InvalidParameter, "The end of the period is before its start")
 	}
 	// The 14-day limit compares the values as sent (UK wall-clock time), so
@@ -150,13 +162,14 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	var orgType, ods string
 	for _, v := range q["searchFilter"] {
 		system, code, ok := strings.Cut(v, "|")
-		if !ok || code == "" {
+		if code = strings.TrimSpace(code); !ok || code == "" {
 			continue
 		}
 		// A consumer is one organisation of one type: two different values
 		// of one system would make the result depend on their order.
 		switch {
 		case system == gpconnect.SystemODSOrganisation:
+			code = strings.ToUpper(code) // as the consumer's ODS code is matched
 			if ods != "" && ods != code {
 				return nil, fail(gpconnect.InvalidParameter, "searchFilter gives two different ODS codes (%q and %q); send the booking organisation's only", clip(ods, 20), clip(code, 20))
 			}

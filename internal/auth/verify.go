@@ -52,10 +52,10 @@ func (v *Verifier) verify(h string) (*Claims, *Error) {
 	if h == "" {
 		return nil, badRequest("Authorization header is missing")
 	}
-	// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. The token
-	// itself has no spaces, so anything after a space in it is an extra part.
+	// Exactly two parts split on a space, as the GP Connect reference
+	// provider reads it (spec §2.1): "Bearer  x" is three, with an empty
+	// middle one, though RFC 6750's grammar would allow more spaces.
 	scheme, tok, ok := strings.Cut(h, " ")
-	tok = strings.TrimLeft(tok, " ")
 	if !ok || strings.IndexByte(tok, ' ') >= 0 {
 		return nil, badRequest(`Authorization header must be "Bearer <token>" (two space-separated parts)`)
 	}

@@ -155,8 +155,9 @@ var verifyCases = []verifyCase{
 	{"header: scheme bearer in lower case", scheme("bearer "), ok},
 	{"header: scheme BEARER in upper case", scheme("BEARER "), ok},
 	{"header: scheme in mixed case", scheme("bEaReR "), ok},
-	// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token.
-	{"header: two spaces after the scheme", scheme("Bearer  "), ok},
+	// Spec §2.1 (the reference provider): exactly two space-separated
+	// parts, so two spaces make three, though RFC 6750 allows 1*SP.
+	{"header: two spaces after the scheme", scheme("Bearer  "), bad},
 	{"header: tab after the scheme", scheme("Bearer\t"), bad},
 	{"header: scheme with a letter more", scheme("Bearers "), bad},
 	{"header: scheme with a letter less", scheme("Beare "), bad},
