@@ -464,10 +464,11 @@ func bookChecks() []check {
 			}
 			for i, h := range hs {
 				r := rs[i]
-				if len(r.Slots) == 0 {
+				pick := e.unusedSlot(r)
+				if pick == nil {
 					continue
 				}
-				a, err := e.bookingFor(ctx, r, r.Slots[:1], "Conformance booking through a DOS service")
+				a, err := e.bookingFor(ctx, r, []*fhir.Slot{pick}, "Conformance booking through a DOS service")
 				if err != nil {
 					return err
 				}

@@ -279,9 +279,28 @@ func (e *env) bookingFor(ctx context.Context, r *consumer.SlotResult, slots []*f
 	return a, nil
 }
 
-// book books and remembers the appointment for the clean-up.
+// unusedSlot is the first slot of r that no check has taken and that starts
+// after the 2-hour cut-off freeSlots keeps, or nil; it is marked taken.
+func (e *env) unusedSlot(r *consumer.SlotResult) *fhir.Slot {
+	cut := e.now.Add(2 * time.Hour)
+	for _, s := range r.Slots {
+		if st, err := time.Parse(time.RFC3339, s.Start); err == nil && st.After(cut) && !e.used[s.ID] {
+			e.used[s.ID] = true
+			return s
+		}
+	}
+	return nil
+}
+
+// book books and remembers the appointment for the clean-up. Its slots are
+// marked taken, so no later check picks them as free.
 func (e *env) book(ctx context.Context, a *fhir.Appointment, opts ...consumer.Option) (*consumer.AppointmentResult, error) {
 	res, err := e.c.Book(ctx, a, opts...)
+	for _, s := range a.Slot {
+		if id, ok := strings.CutPrefix(s.Reference, "Slot/"); ok {
+			e.used[id] = true
+		}
+	}
 	if err == nil {
 		id := ""
 		if res.Appointment != nil {
