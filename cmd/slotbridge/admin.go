@@ -44,7 +44,7 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
                  --role R0260 --category TEXT --type TEXT --channels In-person --profile ID [--service ID]
   admin sessions block|unblock|cancel --ods X --id N;  admin sessions profile --ods X --id N --profile P
   admin sessions service --ods X --id N --service S   (0 = none; its appointments keep the service they were booked under)
-  admin slots block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
+  admin slots list --ods X --session N;  admin slots block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
   admin enable|disable --ods X [--switch all|gp_connect|appointments|service_filtering]
                  all = GP Connect and Appointment Management; service filtering is switched only by name, e.g.
                  admin enable --ods X --switch service_filtering. The service_filtering_status it prints (--json)
@@ -634,14 +634,35 @@ func printSessions(w io.Writer, ss []admin.Session) error {
 }
 
 func adminSlots(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
-	if sub != "block" && sub != "unblock" && sub != "profile" && sub != "get" {
+	if sub != "block" && sub != "unblock" && sub != "profile" && sub != "get" && sub != "list" {
 		return unknownSub("slots", sub)
 	}
 	c := newAdminCmd("slots "+sub, stdout, stderr)
 	id := c.fs.Int64("id", 0, "slot id")
 	profile := c.fs.Int64("profile", 0, "access profile id (profile)")
+	session := c.fs.Int64("session", 0, "session id (list: its slots)")
 	if err := c.parse(args); err != nil {
 		return err
+	}
+	if sub == "list" {
+		if *session <= 0 {
+			return errors.New("--session is required (admin sessions list shows their ids)")
+		}
+		svc, done, err := c.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer done()
+		sl, err := svc.SessionSlots(ctx, cliActor(), *c.ods, *session)
+		if err != nil || *c.asJSON {
+			return orJSON(c, sl, err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTART\tEND\tSTATUS\tOWN BLOCK\tPROFILE\tCHANNEL\tSLOT TYPE")
+		for _, x := range sl {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%v\t%d\t%s\t%s\n", x.ID, x.Start, x.End, x.Status, x.SlotBlocked, x.AccessProfileID, x.DeliveryChannel, x.ServiceType)
+		}
+		return tw.Flush()
 	}
 	if *id <= 0 {
 		return errors.New("--id is required")
@@ -699,8 +720,14 @@ func adminSwitch(ctx context.Context, on bool, args []string, stdout, stderr io.
 	if err != nil || *c.asJSON {
 		return orJSON(c, p, err)
 	}
+	// The practice's filtering switch and what consumers get can differ:
+	// the supplier switch (SLOTBRIDGE_SERVICE_FILTERING) can hold it off.
+	filtering := onOff(p.ServiceFiltering)
+	if p.ServiceFiltering && p.ServiceFilteringStatus != scheduling.FilteringEnabled {
+		filtering += fmt.Sprintf(" (consumers get %s: the supplier switch holds it off)", p.ServiceFilteringStatus)
+	}
 	fmt.Fprintf(stdout, "%s (%s): GP Connect %s, Appointment Management %s, service filtering %s (running servers pick this up within 2 s)\n",
-		p.ODS, p.Name, onOff(p.GPConnectEnabled), onOff(p.AppointmentsEnabled), onOff(p.ServiceFiltering))
+		p.ODS, p.Name, onOff(p.GPConnectEnabled), onOff(p.AppointmentsEnabled), filtering)
 	return nil
 }
 

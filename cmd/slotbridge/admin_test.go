@@ -124,6 +124,19 @@ func TestAdminCLI(t *testing.T) {
 				t.Fatalf("sessions list has no session %s:\n%s", sid, out)
 			}
 
+			// The session's slot ids, for slots block|unblock|profile.
+			var sl []admin.Slot
+			c.mustJSON(&sl, "slots", "list", "--ods", "A20047", "--session", sid)
+			if len(sl) != 3 || sl[0].SessionID != s.ID {
+				t.Fatalf("slots list: %+v", sl)
+			}
+			if out := c.must("slots", "list", "--ods", "A20047", "--session", sid); !strings.Contains(out, strconv.FormatInt(sl[2].ID, 10)) || !strings.Contains(out, "OWN BLOCK") {
+				t.Fatalf("slots list table:\n%s", out)
+			}
+			if _, _, err := c.run("slots", "list", "--ods", "A20047"); err == nil || !strings.Contains(err.Error(), "--session") {
+				t.Fatalf("slots list without --session: %v", err)
+			}
+
 			out = c.must("explain", "--ods", "A20047", "--org-type", "urgent-care", "--consumer-ods", "Y11111", "--start", date, "--end", date)
 			for _, want := range []string{"REMOVED BY", "not_enabled", "cap_reached", "SESSION", "CLINICIAN", sid} {
 				if !strings.Contains(out, want) {
@@ -282,4 +295,16 @@ func (c *cliFx) scalar(q string, args ...any) int64 {
 		c.t.Fatalf("%s: %v", q, err)
 	}
 	return n
+}
+
+// TestAdminEnableSaysWhatConsumersGet: with the supplier switch holding
+// service filtering off, enabling it at the practice says so, rather than
+// reading "service filtering on" alone.
+func TestAdminEnableSaysWhatConsumersGet(t *testing.T) {
+	c := newCLIFx(t, storetest.Engines(false)[0])
+	t.Setenv("SLOTBRIDGE_SERVICE_FILTERING", "off")
+	out := c.must("enable", "--ods", "A20047", "--switch", "service_filtering")
+	if !strings.Contains(out, "service filtering on (consumers get supplier-disabled") {
+		t.Fatalf("enable with the supplier switch off:\n%s", out)
+	}
 }

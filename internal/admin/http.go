@@ -46,7 +46,7 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/templates/{id}", map[string]apiFunc{"PATCH": h.updateTemplate, "DELETE": h.endTemplate})
 	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession})
 	h.route(p+"/sessions/{id}", map[string]apiFunc{"GET": h.getSession})
-	h.route(p+"/sessions/{id}/{action}", map[string]apiFunc{"POST": h.sessionAction})
+	h.route(p+"/sessions/{id}/{action}", map[string]apiFunc{"POST": h.sessionAction, "GET": h.sessionSlots})
 	h.route(p+"/slots/{id}", map[string]apiFunc{"GET": h.getSlot})
 	h.route(p+"/slots/{id}/{action}", map[string]apiFunc{"POST": h.slotAction})
 	h.route(p+"/explain", map[string]apiFunc{"GET": h.explain})
@@ -384,6 +384,19 @@ func (h *Handler) getSession(r *http.Request, a Actor) (int, any, error) {
 	}
 	s, err := h.svc.Session(r.Context(), a, r.PathValue("ods"), id)
 	return http.StatusOK, s, err
+}
+
+// sessionSlots answers GET …/sessions/{id}/slots; no other GET has a name there.
+func (h *Handler) sessionSlots(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	if r.PathValue("action") != "slots" {
+		return 0, nil, scheduling.NotFound("path", "a session has its slots at …/sessions/{id}/slots")
+	}
+	sl, err := h.svc.SessionSlots(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, sl, err
 }
 
 // noBody refuses a body on an action that takes none, unless it is empty or

@@ -193,6 +193,22 @@ func TestAdminAPIFlow(t *testing.T) {
 			if status != 200 || m["id"] != float64(sid) || m["free"] != float64(2) {
 				t.Fatalf("get session: %d %s", status, raw)
 			}
+			// The session's slots, with the ids an admin blocks or moves.
+			status, _, _, raw = a.do(call{"GET", pp + "/sessions/" + itoa(sid) + "/slots", a.token, "", ""})
+			var sl []struct {
+				ID        int64  `json:"id"`
+				SessionID int64  `json:"session_id"`
+				Status    string `json:"status"`
+			}
+			if status != 200 || json.Unmarshal(raw, &sl) != nil || len(sl) != 2 || sl[0].SessionID != sid || sl[0].Status != "free" || sl[0].ID >= sl[1].ID {
+				t.Fatalf("session slots: %d %s", status, raw)
+			}
+			if status, _, m, raw = a.do(call{"GET", pp + "/sessions/" + itoa(sid) + "/slot", a.token, "", ""}); status != 404 || m["code"] != "not_found" {
+				t.Fatalf("GET of another name under a session: %d %s", status, raw)
+			}
+			if status, _, m, raw = a.do(call{"GET", pp + "/sessions/999999/slots", a.token, "", ""}); status != 404 {
+				t.Fatalf("slots of an unknown session: %d %s", status, raw)
+			}
 			// An action that takes no body refuses fields, which it would ignore.
 			if status, _, m, raw = a.do(call{"POST", pp + "/sessions/" + itoa(sid) + "/block", a.token, `{"reason":"training"}`, ""}); status != 400 || m["code"] != "invalid_param" {
 				t.Fatalf("block with a body: %d %s", status, raw)

@@ -796,6 +796,30 @@ func (s *Service) Session(ctx context.Context, a Actor, ods string, id int64) (S
 	return toSession(ss), nil
 }
 
+// SessionSlots lists a session's slots of every status, by start, so that an
+// admin can find the slot ids to block or move. Errors: ENOTFOUND.
+func (s *Service) SessionSlots(ctx context.Context, a Actor, ods string, id int64) ([]Slot, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := s.st.Session(ctx, org.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.st.SlotsInPeriod(ctx, org.ID, ss.Schedule.Start, ss.Schedule.End)
+	if err != nil {
+		return nil, err
+	}
+	out := []Slot{}
+	for i := range all {
+		if all[i].ScheduleID == id {
+			out = append(out, toSlot(&all[i]))
+		}
+	}
+	return out, nil
+}
+
 // Sessions lists a practice's sessions starting in [from, to).
 func (s *Service) Sessions(ctx context.Context, a Actor, ods string, from, to time.Time) ([]Session, error) {
 	org, err := s.practice(ctx, a, ods)
