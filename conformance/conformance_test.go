@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +200,27 @@ func TestBrokenProviderFails(t *testing.T) {
 			t.Fatalf("deviations = %d, want 1", rep.Deviations)
 		}
 	})
+}
+
+// TestLoadData: a data map overrides the defaults it names, and a key the
+// map does not know is refused rather than leaving a default in force.
+func TestLoadData(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	d, err := conformance.LoadData(write("ok.json", `{"ods":"B82005","patients":{"bookable":"9658218873"}}`))
+	if err != nil || d.ODS != "B82005" || d.Patients.Bookable != "9658218873" || d.ProviderASID != conformance.DefaultData().ProviderASID {
+		t.Fatalf("LoadData = %+v, %v", d, err)
+	}
+	if _, err := conformance.LoadData(write("typo.json", `{"odsCode":"B82005"}`)); err == nil || !strings.Contains(err.Error(), "odsCode") {
+		t.Fatalf("unknown key: %v, want an error naming it", err)
+	}
+	if _, err := conformance.LoadData(write("two.json", `{"ods":"B82005"}{}`)); err == nil {
+		t.Fatal("two JSON values accepted")
+	}
 }

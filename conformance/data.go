@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -106,8 +107,15 @@ func LoadData(path string) (Data, error) {
 	if err != nil {
 		return d, fmt.Errorf("conformance: data map: %w", err)
 	}
-	if err := json.Unmarshal(b, &d); err != nil {
+	// A mistyped key ("odsCode" for "ods") would leave the default in
+	// force and test another practice: unknown keys are refused.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
 		return d, fmt.Errorf("conformance: data map %s: %w", path, err)
+	}
+	if dec.More() {
+		return d, fmt.Errorf("conformance: data map %s: more than one JSON value", path)
 	}
 	return d, nil
 }
