@@ -137,3 +137,24 @@ func TestParseSlotQueryFilters(t *testing.T) {
 		})
 	}
 }
+
+// TestParseSlotQueryTokenForms: the FHIR spellings of the same request are
+// the same request: status with its code system, _include with its target
+// type, and an untyped _include:recurse for every actor.
+func TestParseSlotQueryTokenForms(t *testing.T) {
+	q := slotValues("ge2027-03-21", "le2027-03-22")
+	q.Set("status", "http://hl7.org/fhir/slotstatus|free")
+	q.Set("_include", "Slot:schedule:Schedule")
+	q.Set("_include:recurse", "Schedule:actor")
+	sq, err := parseSlotQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sq.includes.Practitioner || !sq.includes.Location || !sq.includeService {
+		t.Fatalf("includes %+v, service %v: want every actor", sq.includes, sq.includeService)
+	}
+	q.Set("status", "http://example.org/other|free")
+	if _, err := parseSlotQuery(q); err == nil {
+		t.Fatal("status from another code system accepted")
+	}
+}

@@ -107,7 +107,8 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	}
 	hasSchedule := false
 	for _, v := range q["_include"] {
-		if v == "Slot:schedule" {
+		// FHIR allows the target type after the parameter name.
+		if v == "Slot:schedule" || v == "Slot:schedule:Schedule" {
 			hasSchedule = true
 		}
 	}
@@ -120,7 +121,8 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	if len(q["status"]) > 1 {
 		return nil, fail(gpconnect.BadRequest, "status may be given only once")
 	}
-	if st := q["status"]; len(st) != 1 || st[0] != "free" {
+	// status is a token: "free", or with the code system spelt out.
+	if st := q["status"]; len(st) != 1 || (st[0] != "free" && st[0] != "http://hl7.org/fhir/slotstatus|free") {
 		return nil, fail(gpconnect.InvalidParameter, "Only status=free is supported")
 	}
 	sq := &slotQuery{}
@@ -157,6 +159,9 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 			sq.includes.Location = true
 		case "Schedule:actor:HealthcareService":
 			sq.includeService = true
+		case "Schedule:actor":
+			// No target type: every kind of actor.
+			sq.includes.Practitioner, sq.includes.Location, sq.includeService = true, true, true
 		}
 	}
 	var orgType, ods string
