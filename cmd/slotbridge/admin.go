@@ -89,8 +89,10 @@ func (c *adminCmd) parse(args []string) error {
 	return nil
 }
 
+// The admin commands act on a practice that must already be in the
+// database: a mistyped --data is an error, not a fresh empty database.
 func (c *adminCmd) open(ctx context.Context) (*admin.Service, func(), error) {
-	st, err := c.db.open(ctx)
+	st, err := c.db.openExisting(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

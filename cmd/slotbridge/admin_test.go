@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -306,5 +307,19 @@ func TestAdminEnableSaysWhatConsumersGet(t *testing.T) {
 	out := c.must("enable", "--ods", "A20047", "--switch", "service_filtering")
 	if !strings.Contains(out, "service filtering on (consumers get supplier-disabled") {
 		t.Fatalf("enable with the supplier switch off:\n%s", out)
+	}
+}
+
+// TestAdminNeedsDatabase: on a --data directory with no database the admin
+// commands say so and create nothing.
+func TestAdminNeedsDatabase(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "typo")
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"admin", "profiles", "list", "--ods", "A20047", "--data", dir}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "no database at") {
+		t.Fatalf("admin on a missing database: %v", err)
+	}
+	if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
+		t.Fatalf("the admin command created %s", dir)
 	}
 }

@@ -63,7 +63,7 @@ func parseBenchFlags(name string, args []string, stderr io.Writer) (*benchFlags,
 	if name == "fanout" || name == "all" || name == "" {
 		f.fan = registerFanoutFlags(fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	if f.fan != nil {
@@ -71,8 +71,10 @@ func parseBenchFlags(name string, args []string, stderr io.Writer) (*benchFlags,
 			return nil, err
 		}
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("bench %s: unexpected argument %q", name, fs.Arg(0))
+	if f.database != "" {
+		if err := checkDatabaseURL(f.database); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
 	}
 	switch f.engine {
 	case "all", store.EngineSQLite, store.EnginePostgres:

@@ -128,6 +128,9 @@ func (c *fanoutFlags) finish(fs *flag.FlagSet, quick bool, duration time.Duratio
 	if len(c.sizes) == 0 {
 		return errors.New("--sizes: no size")
 	}
+	if err := checkJitter(c.jitter); err != nil {
+		return err
+	}
 	if c.rounds <= 0 || c.parallel <= 0 || c.concurrency <= 0 {
 		return errors.New("--rounds, --parallel and --concurrency must be positive")
 	}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/slotbridge/slotbridge/internal/store"
 )
@@ -25,6 +28,9 @@ type dbConfig struct {
 	fs      *flag.FlagSet
 }
 
+// defaultData is the data directory when neither --data nor SLOTBRIDGE_DATA is given.
+const defaultData = "./slotbridge-data"
+
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
@@ -33,14 +39,14 @@ func envOr(key, def string) string {
 }
 
 func (c *dbConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.data, "data", envOr("SLOTBRIDGE_DATA", "./slotbridge-data"), "data directory for the embedded SQLite database")
+	fs.StringVar(&c.data, "data", envOr("SLOTBRIDGE_DATA", defaultData), "data directory for the embedded SQLite database")
 	fs.StringVar(&c.database, "database", envOr("SLOTBRIDGE_DATABASE_URL", ""), "PostgreSQL URL (postgres://...); empty means SQLite under --data")
 	fs.StringVar(&c.pgDriver, "pg-driver", envOr("SLOTBRIDGE_PG_DRIVER", store.DriverPgx), "PostgreSQL driver: pgx (default, faster) or postgres (lib/pq)")
 	c.fs = fs
 	fs.IntVar(&c.pgConns, "pg-conns", c.envInt("pg-conns", "SLOTBRIDGE_PG_CONNS"), "PostgreSQL connections for writes (0: 32)")
 	fs.IntVar(&c.pgReadConns, "pg-read-conns", c.envInt("pg-read-conns", "SLOTBRIDGE_PG_READ_CONNS"),
 		"PostgreSQL connections for reads such as searches (0: twice GOMAXPROCS, from 4 to 16)")
-	fs.StringVar(&c.sync, "sqlite-synchronous", envOr("SLOTBRIDGE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma (FULL is durable)")
+	fs.StringVar(&c.sync, "sqlite-synchronous", envOr("SLOTBRIDGE_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: OFF, NORMAL, FULL or EXTRA (FULL is durable)")
 }
 
 // envInt reads the default of flag name from the environment (0 when
@@ -61,7 +67,37 @@ func (c *dbConfig) envInt(name, key string) int {
 	return n
 }
 
+// open opens (creating if need be) the selected database.
 func (c *dbConfig) open(ctx context.Context) (*store.Store, error) {
+	return c.openStore(ctx, false)
+}
+
+// openExisting opens the selected database like open, but refuses a SQLite
+// database file that does not exist yet, and creates nothing. Commands that
+// read or change existing data use it: on a mistyped --data, or run from
+// another directory, they would otherwise create an empty database and
+// report an empty success. PostgreSQL URLs are unaffected.
+func (c *dbConfig) openExisting(ctx context.Context) (*store.Store, error) {
+	return c.openStore(ctx, true)
+}
+
+// sqliteSyncModes are the values of SQLite's synchronous pragma. SQLite
+// reads any other word as NORMAL, so a typo would silently lower
+// durability; and the value goes into the DSN as it is.
+var sqliteSyncModes = []string{"OFF", "NORMAL", "FULL", "EXTRA"}
+
+// checkDatabaseURL refuses a --database value that is not a PostgreSQL URL:
+// pgx reads anything else as a keyword/value string and its error says
+// nothing of what was meant (usually a SQLite directory).
+func checkDatabaseURL(u string) error {
+	l := strings.ToLower(u)
+	if !strings.HasPrefix(l, "postgres://") && !strings.HasPrefix(l, "postgresql://") {
+		return errors.New("--database wants a postgres:// URL; use --data for a SQLite directory")
+	}
+	return nil
+}
+
+func (c *dbConfig) openStore(ctx context.Context, mustExist bool) (*store.Store, error) {
 	given := map[string]bool{}
 	if c.fs != nil {
 		c.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -74,6 +110,21 @@ func (c *dbConfig) open(ctx context.Context) (*store.Store, error) {
 	if c.pgConns < 0 || c.pgReadConns < 0 {
 		return nil, fmt.Errorf("--pg-conns and --pg-read-conns must be 0 or more")
 	}
-	return store.Open(ctx, store.Config{URL: c.database, PGDriver: c.pgDriver, Path: filepath.Join(c.data, "slotbridge.db"), Synchronous: c.sync,
+	sync := strings.ToUpper(strings.TrimSpace(c.sync))
+	if sync != "" && !slices.Contains(sqliteSyncModes, sync) {
+		return nil, fmt.Errorf("--sqlite-synchronous (SLOTBRIDGE_SQLITE_SYNCHRONOUS) must be OFF, NORMAL, FULL or EXTRA, not %q", c.sync)
+	}
+	if c.database != "" {
+		if err := checkDatabaseURL(c.database); err != nil {
+			return nil, err
+		}
+	}
+	path := filepath.Join(c.data, "slotbridge.db")
+	if mustExist && c.database == "" {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s: give --data (or SLOTBRIDGE_DATA) pointing at the server's data directory", path)
+		}
+	}
+	return store.Open(ctx, store.Config{URL: c.database, PGDriver: c.pgDriver, Path: path, Synchronous: sync,
 		MaxConns: c.pgConns, ReadConns: c.pgReadConns})
 }

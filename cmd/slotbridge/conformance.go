@@ -34,7 +34,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "Usage: slotbridge conformance --base URL [--data map.json] [--only group,...] [--json report.json]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *base == "" {

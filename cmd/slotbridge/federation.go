@@ -185,10 +185,23 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// hubUsage is printed by hub --help and after a hub mistake.
+const hubUsage = "usage: slotbridge hub create NAME | add-practice NAME ODS... | remove-practice NAME ODS... | delete NAME | list [--json]\n" +
+	"       (each takes --data DIR or --database URL)\n"
+
+// isHelp reports whether word asks for a command's usage.
+func isHelp(word string) bool {
+	return word == "help" || word == "-h" || word == "-help" || word == "--help"
+}
+
 func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, hubUsage)
+		return nil
+	}
 	sub, rest, err := subcommand("hub", args, "create", "add-practice", "remove-practice", "delete", "list")
 	if err != nil {
-		fmt.Fprint(stderr, "usage: slotbridge hub create NAME | add-practice NAME ODS... | remove-practice NAME ODS... | delete NAME | list [--json]\n")
+		fmt.Fprint(stderr, hubUsage)
 		return err
 	}
 	fs := flag.NewFlagSet("hub "+sub, flag.ContinueOnError)
@@ -204,7 +217,13 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(pos) < need || ((sub == "create" || sub == "delete") && len(pos) != 1) || (sub == "list" && len(pos) != 0) {
 		return fmt.Errorf("hub %s: wrong arguments %q", sub, pos)
 	}
-	st, err := db.open(ctx)
+	// Only create may start a fresh database; the others act on hubs
+	// that must already be there.
+	openDB := db.openExisting
+	if sub == "create" {
+		openDB = db.open
+	}
+	st, err := openDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -322,13 +341,21 @@ func writeJSONTo(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// directoryUsage is printed by directory --help and after a directory mistake.
+const directoryUsage = "usage: slotbridge directory set ODS --url ROOT --asid ASID [--name N] [--interactions a,b] [--disabled|--enabled]\n" +
+	"       (on an existing entry only the flags given change)\n" +
+	"       slotbridge directory remove ODS...\n" +
+	"       slotbridge directory list [--json]\n       slotbridge directory import FILE [--hub NAME]\n" +
+	"       (each takes --data DIR or --database URL)\n"
+
 func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, directoryUsage)
+		return nil
+	}
 	sub, rest, err := subcommand("directory", args, "set", "remove", "list", "import")
 	if err != nil {
-		fmt.Fprint(stderr, "usage: slotbridge directory set ODS --url ROOT --asid ASID [--name N] [--interactions a,b] [--disabled|--enabled]\n"+
-			"       (on an existing entry only the flags given change)\n"+
-			"       slotbridge directory remove ODS...\n"+
-			"       slotbridge directory list [--json]\n       slotbridge directory import FILE [--hub NAME]\n")
+		fmt.Fprint(stderr, directoryUsage)
 		return err
 	}
 	fs := flag.NewFlagSet("directory "+sub, flag.ContinueOnError)
@@ -347,16 +374,31 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	st, err := db.open(ctx)
+	// The word counts are checked before the database is opened, so that
+	// a mistake creates nothing.
+	switch {
+	case sub == "set" && len(pos) != 1:
+		return errors.New("directory set: want one ODS code")
+	case sub == "remove" && len(pos) == 0:
+		return errors.New("directory remove: want one or more ODS codes")
+	case sub == "list" && len(pos) != 0:
+		return fmt.Errorf("directory list: unexpected argument %q (flags start with --)", pos[0])
+	case sub == "import" && len(pos) != 1:
+		return errors.New("directory import: want one FILE")
+	}
+	// set and import may fill a fresh database; list and remove read one
+	// that must already be there.
+	openDB := db.open
+	if sub == "list" || sub == "remove" {
+		openDB = db.openExisting
+	}
+	st, err := openDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	switch sub {
 	case "set":
-		if len(pos) != 1 {
-			return errors.New("directory set: want one ODS code")
-		}
 		if *disabled && *enabled {
 			return errors.New("directory set: give --disabled or --enabled, not both")
 		}
@@ -406,9 +448,6 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "directory: %s -> %s (ASID %s)\n", e.ODS, e.ServiceRoot, e.ASID)
 	case "remove":
-		if len(pos) == 0 {
-			return errors.New("directory remove: want one or more ODS codes")
-		}
 		for _, ods := range pos {
 			if err := st.DeleteEndpoint(ctx, ods); err != nil {
 				return err
@@ -456,9 +495,6 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return tw.Flush()
 	case "import":
-		if len(pos) != 1 {
-			return errors.New("directory import: want one FILE")
-		}
 		f, err := federation.ReadDirectoryFile(pos[0])
 		if err != nil {
 			return err
@@ -497,7 +533,7 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	practices := fs.String("practice", "", "search only these member practices (comma-separated ODS codes)")
 	limit := fs.Int("limit", 50, "most slots to print in the table (0 = all); --json prints all")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *hubName == "" {
@@ -512,7 +548,7 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("slots --end: %w", err)
 	}
-	st, err := db.open(ctx)
+	st, err := db.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -544,6 +580,14 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = fmt.Errorf("no practice of hub %s answered (%d failed)", *hubName, len(res.Failures))
 	}
 	return err
+}
+
+// plural writes n with the noun in the number it needs ("1 practice", "2 practices").
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func splitComma(s string) []string {
@@ -666,7 +710,7 @@ func printResult(w io.Writer, r *federation.Result, limit int) {
 		fmt.Fprintf(w, "… %d more (use --limit 0 or --json)\n", len(r.Slots)-len(shown))
 	}
 	if len(r.Failures) > 0 {
-		fmt.Fprintf(w, "\n%d practices failed:\n", len(r.Failures))
+		fmt.Fprintf(w, "\n%s failed:\n", plural(len(r.Failures), "practice", "practices"))
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ODS\tREASON\tHTTP\tDETAIL")
 		for _, f := range r.Failures {
@@ -689,10 +733,44 @@ func printResult(w io.Writer, r *federation.Result, limit int) {
 	}
 }
 
+// bookUsage names book's subcommands, which the flag list alone does not show.
+const bookUsage = `usage: slotbridge book --hub NAME --slot ODS/SLOT --patient NHS [--family F --given G --gender G --birth-date YYYY-MM-DD]
+       slotbridge book amend --hub NAME --appointment ODS/ID [--description D] [--comment C]
+       slotbridge book cancel --hub NAME --appointment ODS/ID --reason R
+       slotbridge book list --hub NAME --patient NHS [--from DATE --to DATE]
+`
+
+// bookGenders are the FHIR administrative genders a registration may give.
+var bookGenders = []string{"male", "female", "other", "unknown"}
+
+// checkRegistration checks the registration details book sends, so that a
+// mistake is named by its flag here rather than refused by the practice
+// as an HTTP 400 that does not say which flag was wrong.
+func checkRegistration(gender, birthDate string) error {
+	if gender != "" && !slices.Contains(bookGenders, gender) {
+		return fmt.Errorf("book --gender %q: want male, female, other or unknown", gender)
+	}
+	if birthDate != "" {
+		if _, err := time.Parse(time.DateOnly, birthDate); err != nil {
+			return fmt.Errorf("book --birth-date %q: want a date YYYY-MM-DD, e.g. 1961-02-11", birthDate)
+		}
+	}
+	return nil
+}
+
 func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "help" {
+		fmt.Fprint(stdout, bookUsage)
+		return nil
+	}
 	mode := "book"
 	if len(args) > 0 && (args[0] == "amend" || args[0] == "cancel" || args[0] == "list") {
 		mode, args = args[0], args[1:]
+	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		// A mistyped subcommand ("lsit") must not fall through to booking,
+		// whose complaint (--hub or --slot missing) would mislead.
+		fmt.Fprint(stderr, bookUsage)
+		return fmt.Errorf("book: unknown subcommand %q (want book [amend|cancel|list] --flags...)", args[0])
 	}
 	name := "book"
 	if mode != "book" {
@@ -700,6 +778,10 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, bookUsage+"\nFlags (each says which of book, amend, cancel and list read it):\n")
+		fs.PrintDefaults()
+	}
 	var db dbConfig
 	db.register(fs)
 	var id identityConfig
@@ -707,7 +789,7 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var fan fanoutConfig
 	fan.register(fs)
 	hubName := fs.String("hub", "", "hub (required)")
-	slot := fs.String("slot", "", "book: the slot, {ODS}/{slotId} as `slotbridge slots` prints it")
+	slot := fs.String("slot", "", "book: the slot, {ODS}/{slotId}, as slotbridge slots prints it")
 	patient := fs.String("patient", "", "book, list: the patient's NHS number")
 	family := fs.String("family", "", "book: family name, to register the patient if the practice does not know them")
 	given := fs.String("given", "", "book: given name (for registration)")
@@ -721,11 +803,16 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fromS := fs.String("from", "today", "list: first date; book: where to look for the slot")
 	toS := fs.String("to", "+28d", "list: last date; book: where to look for the slot")
 	asJSON := fs.Bool("json", false, "print the appointment(s) as FHIR JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *hubName == "" {
-		return fmt.Errorf("book %s: --hub is required", mode)
+		return fmt.Errorf("%s: --hub is required", name)
+	}
+	if mode == "book" {
+		if err := checkRegistration(*gender, *birth); err != nil {
+			return err
+		}
 	}
 	now := time.Now()
 	from, err := federation.ParseWhen(*fromS, false, now)
@@ -741,7 +828,8 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	st, err := db.open(ctx)
+	// Booking goes through a hub, which only an existing database holds.
+	st, err := db.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -803,7 +891,12 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("amending %s: %w", *appt, err)
 		}
-		return show(b, "amended")
+		if err := show(b, "amended"); err != nil || *asJSON {
+			return err
+		}
+		// The one line shows the description, not the comment: show both
+		// as the practice now holds them, so the change can be seen.
+		fmt.Fprintf(stdout, "  description: %q\n  comment: %q\n", b.Appointment.Description, b.Appointment.Comment)
 	case "cancel":
 		if *appt == "" || *reason == "" {
 			return errors.New("book cancel: --appointment and --reason are required")
@@ -845,8 +938,8 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if today := scheduling.LocalMidnight(now); shown.Before(today) {
 			shown = today
 		}
-		fmt.Fprintf(stdout, "%d appointments for %s across hub %s, %s to %s (practices return only today's and future appointments)\n",
-			len(appts), *patient, *hubName, scheduling.FormatDate(shown), scheduling.FormatDate(to))
+		fmt.Fprintf(stdout, "%s for %s across hub %s, %s to %s (practices return only today's and future appointments)\n",
+			plural(len(appts), "appointment", "appointments"), *patient, *hubName, scheduling.FormatDate(shown), scheduling.FormatDate(to))
 		for _, a := range appts {
 			fmt.Fprintln(stdout, "  "+federation.Describe(a.ODS, a.Appointment))
 		}
@@ -869,16 +962,27 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fail := fs.String("fail", "0%", "share of requests answered 502/503/504, e.g. 2%")
 	hang := fs.String("hang", "0%", "share of requests never answered, e.g. 1%")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (one listener; each practice has its own service root on it)")
-	dirFile := fs.String("directory", "sim-directory.json", "directory file to write (for `slotbridge directory import`)")
+	dirFile := fs.String("directory", "sim-directory.json", "directory file to write (for slotbridge directory import)")
 	hubName := fs.String("hub", "sim", "hub of every simulated practice, in the directory file")
-	doImport := fs.Bool("import", true, "also import the directory and hub into the database (--data/--database), so `slotbridge slots --hub sim` works at once")
+	doImport := fs.Bool("import", true, "also import the directory and hub into the database (--data/--database), so that slotbridge slots --hub sim works at once")
 	days := fs.Int("days", 7, "days of sessions from today")
 	minSlots := fs.Int("min-slots", 20, "fewest slots per practice per day")
 	maxSlots := fs.Int("max-slots", 100, "most slots per practice per day")
 	seed := fs.Uint64("seed", 1, "random seed (practices and faults)")
 	cache := fs.Bool("cache-searches", false, "replay each practice's first answer to the same slot search (for hub benchmarks: keeps the providers' CPU out of the figures)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	// sim.Start reads a zero as "the default" and an unknown jitter as
+	// none; from the command line either is a mistake, not a request.
+	if *n < 1 {
+		return fmt.Errorf("sim --practices must be 1 or more, not %d", *n)
+	}
+	if *days < 1 || *minSlots < 1 || *maxSlots < *minSlots {
+		return fmt.Errorf("sim: --days and --min-slots must be 1 or more and --max-slots at least --min-slots (got %d, %d, %d)", *days, *minSlots, *maxSlots)
+	}
+	if err := checkJitter(*jitter); err != nil {
+		return fmt.Errorf("sim %w", err)
 	}
 	failP, err := parsePercent(*fail)
 	if err != nil {
@@ -925,12 +1029,38 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, p := range s.Patients {
 		fmt.Fprintf(stdout, "  --patient %s --family %s --given %s --gender %s --birth-date %s\n", p.NHSNumber, p.Family, p.Given, p.Gender, p.BirthDate)
 	}
-	fmt.Fprintf(stdout, "try: slotbridge slots --hub %s --start tomorrow --end tomorrow\n", *hubName)
+	// The hint must find the database the sim imported into.
+	where := ""
+	if *doImport && db.database == "" && db.data != defaultData {
+		where = " --data " + shellQuote(db.data)
+	}
+	fmt.Fprintf(stdout, "try: slotbridge slots --hub %s%s --start tomorrow --end tomorrow\n", shellQuote(*hubName), where)
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		f.Sync()
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// simJitters are the latency distributions the simulator draws from.
+var simJitters = []string{"none", "lognormal", "uniform"}
+
+// checkJitter refuses a --jitter the simulator does not know: it would
+// silently fall back to a fixed latency.
+func checkJitter(j string) error {
+	if !slices.Contains(simJitters, j) {
+		return fmt.Errorf("--jitter %q: want none, lognormal or uniform", j)
+	}
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain
+// path characters, so that a printed command can be pasted as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // parsePercent reads a percentage, "2%" or "2", as a fraction.

@@ -122,10 +122,12 @@ func TestFederationCommands(t *testing.T) {
 		t.Fatalf("book:\n%s", out)
 	}
 	appt := strings.Fields(out[strings.Index(out, "booked ")+len("booked "):])[0]
-	if out := cli("book", "amend", "--hub", "pcn", "--appointment", appt, "--comment", "Wheelchair access"); !strings.Contains(out, "amended") {
-		t.Fatalf("amend:\n%s", out)
+	// The amendment shows what changed: the comment is not in the one-line summary.
+	if out := cli("book", "amend", "--hub", "pcn", "--appointment", appt, "--comment", "Wheelchair access"); !strings.Contains(out, "amended") ||
+		!strings.Contains(out, `comment: "Wheelchair access"`) || !strings.Contains(out, "description: ") {
+		t.Fatalf("amend does not show the change:\n%s", out)
 	}
-	if out := cli("book", "list", "--hub", "pcn", "--patient", p.NHSNumber); !strings.Contains(out, "1 appointments") || !strings.Contains(out, appt) {
+	if out := cli("book", "list", "--hub", "pcn", "--patient", p.NHSNumber); !strings.Contains(out, "1 appointment for") || !strings.Contains(out, appt) {
 		t.Fatalf("list:\n%s", out)
 	}
 	if out := cli("book", "cancel", "--hub", "pcn", "--appointment", appt, "--reason", "Recovered"); !strings.Contains(out, "cancelled") {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -47,6 +48,55 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
 	}
+	err := dispatch(ctx, args, stdout, stderr)
+	// A flag set answers -h or --help by printing its usage and returning
+	// flag.ErrHelp. Asked for, the usage is the answer and the exit status
+	// 0, as for `slotbridge --help`; a bare `slotbridge admin` or
+	// `slotbridge bench` also returns ErrHelp, but there the usage stands
+	// in for a missing word and stays a failure.
+	if errors.Is(err, flag.ErrHelp) && helpAsked(args[1:]) {
+		return nil
+	}
+	return err
+}
+
+// helpAsked reports whether args ask for help: -h, -help or --help before
+// any "--", or "help" as the first word.
+func helpAsked(args []string) bool {
+	for i, a := range args {
+		if a == "--" {
+			return false
+		}
+		if i == 0 && a == "help" {
+			return true
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "h" || name == "help" {
+			return true
+		}
+	}
+	return false
+}
+
+// parseFlags parses args into fs and refuses any positional word. The flag
+// package stops at the first word that is not a flag and leaves the rest
+// unparsed, so without this `serve demo --addr X` would start with --addr
+// and every later flag silently at its default.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q (flags start with --)", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// dispatch runs the subcommand args[0].
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)

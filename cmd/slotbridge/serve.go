@@ -56,8 +56,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	horizonWeeks := fs.Int("horizon-weeks", horizonDefault, "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
 	filtering := fs.String("service-filtering", envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"),
 		"supplier switch of 1.2.8 service filtering: on (each practice's own switch decides), off, or a comma-separated list of ODS codes it is on at")
-	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate address; keep it on loopback")
-	if err := fs.Parse(args); err != nil {
+	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate loopback address, e.g. 127.0.0.1:6184")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	horizonGiven := false
@@ -73,6 +73,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("--service-filtering: %w", err)
 	}
+	if *debugAddr != "" {
+		if err := checkDebugAddr(*debugAddr); err != nil {
+			return err
+		}
+	}
+	// Every setting that can be refused is checked before the store opens
+	// and background work starts: a bad JWKS file then stops serve with
+	// its own error alone, and leaves no data directory behind.
+	verifier := &auth.Verifier{}
+	if *jwks != "" {
+		set, err := auth.LoadKeySet(*jwks)
+		if err != nil {
+			return fmt.Errorf("--jwks (SLOTBRIDGE_JWKS): %w", err)
+		}
+		verifier.KeySet = set
+	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logJSON {
 		h = slog.NewJSONHandler(stderr, nil)
@@ -86,6 +102,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("store open", "engine", st.Engine())
 	// The supplier switch decides which practices may filter by service; say it once, as read.
 	log.Info("service filtering", "supplier switch", supplier.String())
+	if *jwks != "" {
+		log.Info("signed tokens required", "jwks", *jwks)
+	}
 	if *withDemo {
 		t0 := time.Now()
 		if err := demo.Load(ctx, st, time.Now(), horizon); err != nil {
@@ -93,17 +112,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		log.Info("demo data loaded", "took", time.Since(t0).Round(time.Millisecond))
 	}
-	go topUp(ctx, st, log, horizon)
+	// The top-up is stopped, and waited for, before the store closes
+	// (deferred calls run last first), whatever makes serve return: one
+	// still running would log "database is closed" after the real error.
+	bg, stopBG := context.WithCancel(ctx)
+	topped := make(chan struct{})
+	go func() { defer close(topped); topUp(bg, st, log, horizon) }()
+	defer func() { stopBG(); <-topped }()
 
-	verifier := &auth.Verifier{}
-	if *jwks != "" {
-		set, err := auth.LoadKeySet(*jwks)
-		if err != nil {
-			return err
-		}
-		verifier.KeySet = set
-		log.Info("signed tokens required", "jwks", *jwks)
-	}
 	prov := provider.New(st, verifier, log, provider.Config{ServiceFiltering: supplier})
 	defer prov.Close()
 	ln, err := net.Listen("tcp", *addr)
