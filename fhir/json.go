@@ -49,7 +49,8 @@ func NewResource(resourceType string) Resource {
 }
 
 // ErrEmptyElement reports a resource element sent empty (null, "", [] or
-// {}), which FHIR JSON does not allow.
+// {}, or value="" in XML), or an extension with no value (ext-1): FHIR
+// allows neither.
 var ErrEmptyElement = errors.New("fhir: empty element")
 
 // ErrNotResource reports JSON that is not an object with a resourceType.
@@ -264,7 +265,7 @@ func checkExtensions(rt, name string, raw json.RawMessage) error {
 		if !ok {
 			var url string
 			json.Unmarshal(e["url"], &url)
-			return fmt.Errorf("fhir: %s extension %q has neither a value nor nested extensions", rt, clipText(url, 80))
+			return fmt.Errorf("%w: %s extension %q has neither a value nor nested extensions", ErrEmptyElement, rt, clipText(url, 80))
 		}
 	}
 	return nil

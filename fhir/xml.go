@@ -129,7 +129,7 @@ func checkExtensionValues(r Resource, depth int) error {
 		exts, _ := fieldValue(v, name).([]Extension)
 		for i := range exts {
 			if len(exts[i].ValueTypes()) == 0 && len(exts[i].Extension) == 0 {
-				return fmt.Errorf("fhir: %s extension %q has neither a value nor nested extensions", r.GetResourceType(), clipText(exts[i].URL, 80))
+				return fmt.Errorf("%w: %s extension %q has neither a value nor nested extensions", ErrEmptyElement, r.GetResourceType(), clipText(exts[i].URL, 80))
 			}
 		}
 	}
