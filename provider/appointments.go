@@ -32,13 +32,23 @@ func (s *Server) writeAppointment(rq *request, status int, a *scheduling.Appoint
 	if status == http.StatusCreated {
 		h.Set("Location", h.Get("Content-Location"))
 	}
-	if strings.Contains(strings.ToLower(rq.c.Request.Header.Get("Prefer")), "return=minimal") {
-		h.Set("Cache-Control", "no-store")
-		rq.status, rq.written = status, true
-		rq.c.Writer.WriteHeader(status)
+	if writeMinimal(rq, status) {
 		return
 	}
 	s.write(rq, status, fhirmap.Appointment(a, s.filtering(rq.practice) == scheduling.FilteringEnabled))
+}
+
+// writeMinimal answers status with no body when the request asked for
+// Prefer: return=minimal (spec §2.1, on every POST and PUT), and reports
+// whether it did.
+func writeMinimal(rq *request, status int) bool {
+	if !strings.Contains(strings.ToLower(rq.c.Request.Header.Get("Prefer")), "return=minimal") {
+		return false
+	}
+	rq.c.Writer.Header().Set("Cache-Control", "no-store")
+	rq.status, rq.written = status, true
+	rq.c.Writer.WriteHeader(status)
+	return true
 }
 
 func (s *Server) book(rq *request) error {

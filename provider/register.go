@@ -84,6 +84,9 @@ func (s *Server) registerPatient(rq *request) error {
 	b.Meta = &fhir.Meta{Profile: []string{string(gpconnect.ProfileSearchsetBundle)}}
 	b.Entry = append(b.Entry, fhir.BundleEntry{Resource: fhirmap.Patient(out, rq.practice.ID)})
 	rq.noteResource("Patient", itoa(int(out.ID)))
+	if writeMinimal(rq, http.StatusOK) {
+		return nil
+	}
 	s.write(rq, http.StatusOK, b)
 	return nil
 }

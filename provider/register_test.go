@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -399,4 +400,21 @@ func wantProfileOnly(t *testing.T, res obj, p string) {
 		}
 	}
 	t.Errorf("meta.profile = %v, want %s", at(res, "meta", "profile"), p)
+}
+
+// TestRegisterPreferMinimal: Prefer: return=minimal on a registration
+// (spec §2.1: honoured on every POST) answers 200 with no body, and the
+// patient is registered all the same.
+func TestRegisterPreferMinimal(t *testing.T) {
+	a := newApptEnv(t, storetest.Engines(false)[0])
+	p := newUnregistered(t, a).take(t)
+	r := a.sendRes(t, http.MethodPost, "Patient/$gpc.registerpatient", iidRegister, scopePatWrite, registerBody(p), false,
+		map[string]string{"Prefer": "return=minimal"})
+	if r.status != 200 || len(r.body) != 0 || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("status %d, %d body bytes, Cache-Control %q; want 200, empty, no-store", r.status, len(r.body), r.header.Get("Cache-Control"))
+	}
+	found := a.send(t, http.MethodGet, "Patient?identifier="+url.QueryEscape(sysNHSNumber+"|"+p.NHS), iidFindPatient, scopePatRead, nil, "", nil)
+	if found.status != 200 || !bytes.Contains(found.body, []byte(p.NHS)) {
+		t.Fatalf("the patient was not registered: %d %s", found.status, found.body)
+	}
 }

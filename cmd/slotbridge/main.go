@@ -28,7 +28,13 @@ Usage:
   slotbridge sim ...            a simulated federation of providers on loopback
   slotbridge conformance ...    black-box GP Connect conformance suite against any provider
 
-Environment: SLOTBRIDGE_DATABASE_URL, SLOTBRIDGE_DATA, SLOTBRIDGE_ADDR, SLOTBRIDGE_PG_DRIVER.
+Environment (most give the default of a flag that the subcommand's --help lists):
+  store      SLOTBRIDGE_DATA, SLOTBRIDGE_DATABASE_URL, SLOTBRIDGE_PG_DRIVER, SLOTBRIDGE_PG_CONNS,
+             SLOTBRIDGE_PG_READ_CONNS, SLOTBRIDGE_SQLITE_SYNCHRONOUS
+  serve      SLOTBRIDGE_ADDR, SLOTBRIDGE_HORIZON_WEEKS, SLOTBRIDGE_SERVICE_FILTERING, SLOTBRIDGE_JWKS,
+             SLOTBRIDGE_DEBUG_ADDR, SLOTBRIDGE_HUB_API_TOKEN
+  hub        SLOTBRIDGE_CONSUMER_ASID, _ODS, _ORG_NAME, _ORG_TYPE, _PHONE, _DEVICE, _USER, _USER_NAME, _ISSUER;
+             SLOTBRIDGE_SSP_URL; SLOTBRIDGE_HUB_CONCURRENCY, _MAX_IN_FLIGHT, _PRACTICE_TIMEOUT, _DEADLINE
 `
 
 func main() {

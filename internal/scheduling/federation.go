@@ -117,8 +117,10 @@ func CheckEndpoint(e *Endpoint) error {
 		// code; another practice's root would book there under this name.
 		probs = append(probs, "service root must name the practice: .../"+e.ODS+"/STU3/1/gpconnect")
 	}
-	if e.ASID == "" || strings.ContainsAny(e.ASID, " \t\r\n,") {
-		probs = append(probs, "ASID must be set and contain no spaces or commas")
+	// Spine ASIDs are numbers (the demo's 918999198993); a word here is a
+	// mistake that would otherwise surface as every call refused by the SSP.
+	if e.ASID == "" || len(e.ASID) > 20 || strings.ContainsFunc(e.ASID, func(r rune) bool { return r < '0' || r > '9' }) {
+		probs = append(probs, "ASID must be a number of up to 20 digits")
 	}
 	for _, i := range e.Interactions {
 		if !strings.HasPrefix(i, "urn:nhs:names:services:gpconnect:") || strings.Contains(i, ",") {
