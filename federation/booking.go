@@ -2,7 +2,9 @@ package federation
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -154,8 +156,10 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	res, err := within(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) { return h.Client.Book(ctx, ep, appt) })
 	if err != nil {
 		ce := Classify(err)
-		if ce.Reason == ReasonTimeout || ce.Status >= 500 {
-			// A write is never retried: its answer was lost, not its effect.
+		// A write is never retried. Unless the practice refused it (a 4xx
+		// answer) or it never left (no connection), its effect is unknown:
+		// a timeout, a 5xx, a broken or unreadable success.
+		if !(ce.Status >= 400 && ce.Status < 500) && !notSent(err) {
 			ce = &CallError{Reason: ce.Reason, Status: ce.Status, Detail: ce.Detail +
 				"; the booking may have been made: check with book list before booking again"}
 		}
@@ -250,6 +254,13 @@ func (h *Hub) identity() Identity {
 		return g.id
 	}
 	return Identity{}
+}
+
+// notSent reports whether err means the request never reached the
+// practice: the connection could not be made.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // locationID is the appointment id in a Location header
@@ -353,8 +364,12 @@ func demographicsDiffer(pt *fhir.Patient, p PatientDetails) []string {
 	if p.Family != "" && !has(families, p.Family) {
 		diff = append(diff, "family name")
 	}
-	if p.Given != "" && !has(givens, p.Given) {
-		diff = append(diff, "given name")
+	// "Mary Jane" given as one field matches a record of Mary and Jane.
+	for _, g := range strings.Fields(p.Given) {
+		if !has(givens, g) && !has(givens, p.Given) {
+			diff = append(diff, "given name")
+			break
+		}
 	}
 	if p.Gender != "" && pt.Gender != "" && !strings.EqualFold(p.Gender, pt.Gender) {
 		diff = append(diff, "gender")

@@ -37,8 +37,8 @@ type SlotRequest struct {
 type PracticeClient interface {
 	// SearchSlots searches one window for free slots (spec §5) and returns
 	// them flattened, sorted by start. It is the fan-out's hot path.
-	// The int counts the slots dropped as unusable (PracticeOutcome.Dropped).
-	SearchSlots(ctx context.Context, ep *scheduling.Endpoint, q SlotRequest) ([]Slot, int, error)
+	// The strings are the ids of slots dropped as unusable (PracticeOutcome.Dropped).
+	SearchSlots(ctx context.Context, ep *scheduling.Endpoint, q SlotRequest) ([]Slot, []string, error)
 	// SlotBundle is SearchSlots returning the whole typed result, as booking needs it.
 	SlotBundle(ctx context.Context, ep *scheduling.Endpoint, q SlotRequest) (*consumer.SlotResult, error)
 	// FindPatient finds a patient by NHS number; none is an empty slice.
@@ -268,15 +268,15 @@ func (g *GPConnect) SlotBundle(ctx context.Context, ep *scheduling.Endpoint, r S
 // answer with a small one-pass decoder (wire.go) instead of the full STU3
 // types: at 500 practices the typed decode was the fan-out's main cost (about
 // 3× slower, 3× the garbage).
-func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r SlotRequest) ([]Slot, int, error) {
+func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r SlotRequest) ([]Slot, []string, error) {
 	c, err := g.client(ep)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	id := auth.Identity{Issuer: g.base.Issuer, Audience: ep.ServiceRoot, Device: g.base.Device, Organization: g.base.Organization, Practitioner: g.base.Practitioner}
 	tok, err := auth.Mint(id, gpconnect.ScopeOrgRead, time.Now())
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	u := c.ServiceRoot() + "/Slot?" + g.slotQuery(r).Values().Encode()
 	if g.base.ProxyURL != "" {
@@ -284,7 +284,7 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, 0, &CallError{Reason: ReasonProviderError, Detail: "bad service root: " + clip(err.Error(), 100)}
+		return nil, nil, &CallError{Reason: ReasonProviderError, Detail: "bad service root: " + clip(err.Error(), 100)}
 	}
 	h := req.Header
 	h.Set(gpconnect.HeaderTraceID, uuid.NewString())
@@ -299,27 +299,27 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, 0, transportFailure(ctx, err)
+		return nil, nil, transportFailure(ctx, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, consumer.DefaultMaxBody+1))
 	if err != nil {
-		return nil, 0, transportFailure(ctx, err)
+		return nil, nil, transportFailure(ctx, err)
 	}
 	ct := resp.Header.Get("Content-Type")
 	switch {
 	case len(body) > consumer.DefaultMaxBody:
-		return nil, 0, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "response body too large"}
+		return nil, nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "response body too large"}
 	case resp.StatusCode >= 400:
-		return nil, 0, wireOutcome(resp.StatusCode, ct, body)
+		return nil, nil, wireOutcome(resp.StatusCode, ct, body)
 	case resp.StatusCode != http.StatusOK:
-		return nil, 0, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "unexpected HTTP status " + resp.Status}
+		return nil, nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "unexpected HTTP status " + resp.Status}
 	case !jsonType(ct):
-		return nil, 0, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: fmt.Sprintf("unexpected content type %q", clip(ct, 80))}
+		return nil, nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: fmt.Sprintf("unexpected content type %q", clip(ct, 80))}
 	}
 	slots, dropped, err := decodeSlots(ep.ODS, body)
 	if err != nil {
-		return nil, 0, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "malformed response body: " + clip(err.Error(), 160)}
+		return nil, nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "malformed response body: " + clip(err.Error(), 160)}
 	}
 	return slots, dropped, nil
 }

@@ -27,6 +27,8 @@ type fakePractice struct {
 	// answer maps "METHOD /Resource[/id]" (path after the service root) to a status and body.
 	answer map[string]fakeAnswer
 	seen   []*http.Request
+	// posted are the bodies of POST requests, in order.
+	posted []string
 }
 
 type fakeAnswer struct {
@@ -41,9 +43,12 @@ func newFakePractice(t *testing.T) *fakePractice {
 	f := &fakePractice{answer: map[string]fakeAnswer{}}
 	root := "/" + fakeODS + "/STU3/1/gpconnect"
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		body, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.seen = append(f.seen, r)
+		if r.Method == http.MethodPost {
+			f.posted = append(f.posted, string(body))
+		}
 		a, ok := f.answer[r.Method+" "+strings.TrimPrefix(r.URL.Path, root)]
 		f.mu.Unlock()
 		if !ok {
@@ -144,15 +149,23 @@ func TestHubLeavesOutSlotsItCannotBook(t *testing.T) {
 		fakeSlot{"INVERTED", "free", "S1", in(210), in(200)},
 	)})
 	hub := fakeHub(t, f, testIdentity())
+	// Over 20 days the search is two windows, both answered with every
+	// slot: each bad slot is still counted once.
+	for _, end := range []time.Time{in(600), now.AddDate(0, 0, 20)} {
+		res, err := hub.Search(ctx, "h", federation.Query{Start: in(-60), End: end})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Slots) != 1 || res.Slots[0].ID != "GOOD" || len(res.Failures) != 0 {
+			t.Fatalf("slots %v, failures %v; want only GOOD", res.Slots, res.Failures)
+		}
+		if p := res.Practices[0]; p.Dropped != 4 {
+			t.Fatalf("dropped %d over %d calls, want 4 (no location, no schedule, no status, inverted)", p.Dropped, p.Calls)
+		}
+	}
 	res, err := hub.Search(ctx, "h", federation.Query{Start: in(-60), End: in(600)})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(res.Slots) != 1 || res.Slots[0].ID != "GOOD" || len(res.Failures) != 0 {
-		t.Fatalf("slots %v, failures %v; want only GOOD", res.Slots, res.Failures)
-	}
-	if p := res.Practices[0]; p.Dropped != 4 {
-		t.Fatalf("dropped %d, want 4 (no location, no schedule, no status, inverted)", p.Dropped)
 	}
 	b, _ := json.Marshal(res.Bundle())
 	if !strings.Contains(string(b), `"id":"F00001-dropped"`) || !strings.Contains(string(b), "4 slots left out") {
@@ -243,6 +256,30 @@ func TestHubBookingAfterEmptyCreate(t *testing.T) {
 	f.mu.Unlock()
 	if !strings.Contains(strings.Join(filter, " "), "GPConnect-OrganisationType-1|urgent-care") {
 		t.Fatalf("the booking's slot search sent searchFilter %q, want the urgent-care type it was found with", filter)
+	}
+	// The booking organisation carries that type too (spec §6.2).
+	f.mu.Lock()
+	posted := strings.Join(f.posted, "\n")
+	f.mu.Unlock()
+	if !strings.Contains(posted, `"code":"urgent-care"`) {
+		t.Fatalf("the booking's organisation has no urgent-care type:\n%s", posted)
+	}
+
+	// An answer that cannot be read says the booking may exist; a refusal does not.
+	for _, c := range []struct {
+		a    fakeAnswer
+		note bool
+	}{
+		{fakeAnswer{status: 201, body: "not json"}, true},
+		{fakeAnswer{status: 502, body: "bad gateway"}, true},
+		{fakeAnswer{status: 409, body: outcome(gpconnect.SystemSpineError, "DUPLICATE_REJECTED", "slot taken")}, false},
+	} {
+		f.set("POST /Appointment", c.a)
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: fakeODS + "/7", From: now, To: now.Add(24 * time.Hour),
+			Patient: federation.PatientDetails{NHSNumber: "9658218865"}})
+		if err == nil || strings.Contains(err.Error(), "may have been made") != c.note {
+			t.Errorf("answer %d %q: %v (want the may-have-been-made note: %v)", c.a.status, c.a.body, err, c.note)
+		}
 	}
 }
 

@@ -160,14 +160,17 @@ type job struct {
 
 // practiceState collects one practice's windows as they finish.
 type practiceState struct {
-	ep      *scheduling.Endpoint
-	mu      sync.Mutex
-	slots   []Slot
-	fail    *Failure
-	done    time.Duration
-	calls   int
-	dropped int
-	pending int
+	ep    *scheduling.Endpoint
+	mu    sync.Mutex
+	slots []Slot
+	fail  *Failure
+	done  time.Duration
+	calls int
+	// dropped are the ids of slots dropped as unusable, each counted once
+	// however many windows returned it; droppedNoID counts those without one.
+	dropped     map[string]struct{}
+	droppedNoID int
+	pending     int
 	// now is when the fan-out began: slots starting by then are left out.
 	now time.Time
 	// final is set once the last window is in and the slots are de-duplicated and filtered.
@@ -310,7 +313,7 @@ feed:
 		if !st.final {
 			slots = filterSlots(dedupe(slots), q, st.now)
 		}
-		res.Practices[i] = PracticeOutcome{ODS: members[i], Slots: len(slots), Dropped: st.dropped, Done: st.done, Calls: st.calls, Failure: st.fail}
+		res.Practices[i] = PracticeOutcome{ODS: members[i], Slots: len(slots), Dropped: len(st.dropped) + st.droppedNoID, Done: st.done, Calls: st.calls, Failure: st.fail}
 		if st.fail != nil {
 			res.Failures = append(res.Failures, *st.fail)
 		}
@@ -327,11 +330,20 @@ feed:
 // per-practice deadline and one retry on a gateway error.
 func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Window, q Query, began time.Time) {
 	ods := st.ep.ODS
-	finish := func(slots []Slot, dropped int, f *Failure, calls int) {
+	finish := func(slots []Slot, dropped []string, f *Failure, calls int) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		st.calls += calls
-		st.dropped += dropped
+		for _, id := range dropped {
+			if id == "" {
+				st.droppedNoID++
+				continue
+			}
+			if st.dropped == nil {
+				st.dropped = map[string]struct{}{}
+			}
+			st.dropped[id] = struct{}{}
+		}
 		st.slots = append(st.slots, slots...)
 		if f != nil && st.fail == nil {
 			st.fail = f
@@ -345,18 +357,18 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		}
 	}
 	if ctx.Err() != nil {
-		finish(nil, 0, &Failure{ODS: ods, Reason: ReasonTimeout, Detail: "not reached before the overall deadline"}, 0)
+		finish(nil, nil, &Failure{ODS: ods, Reason: ReasonTimeout, Detail: "not reached before the overall deadline"}, 0)
 		return
 	}
 	if !h.Breaker.Allow(ods) {
-		finish(nil, 0, &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}, 0)
+		finish(nil, nil, &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}, 0)
 		return
 	}
 	release, ok := h.room(ctx)
 	if !ok {
 		// No verdict on the practice: it was never asked.
 		h.Breaker.Release(ods)
-		finish(nil, 0, noRoom(ods), 0)
+		finish(nil, nil, noRoom(ods), 0)
 		return
 	}
 	defer release()
@@ -388,11 +400,14 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		h.Breaker.Release(ods)
 	case f.Reason == ReasonTimeout || f.Reason == ReasonProviderError:
 		h.Breaker.Failure(ods)
+	case f.Reason == ReasonSSP:
+		// The proxy refused the hub itself: nothing is known of the practice.
+		h.Breaker.Release(ods)
 	default:
 		// A Spine error is a definite answer: the practice is up.
 		h.Breaker.Success(ods)
 	}
-	finish(nil, 0, &f, calls)
+	finish(nil, nil, &f, calls)
 }
 
 // failureOf classifies an error from a PracticeClient.

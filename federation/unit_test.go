@@ -206,6 +206,8 @@ func TestDemographicsDiffer(t *testing.T) {
 		{PatientDetails{}, ""},
 		{PatientDetails{Family: "Wrong", Given: "Garth", Gender: "female", BirthDate: "1933-11-15"}, "family name,gender,birth date"},
 		{PatientDetails{Given: "Gareth"}, "given name"},
+		{PatientDetails{Given: "Garth John"}, ""},
+		{PatientDetails{Given: "Garth Gareth"}, "given name"},
 	} {
 		if got := strings.Join(demographicsDiffer(pt, c.p), ","); got != c.want {
 			t.Errorf("%+v: differ in %q, want %q", c.p, got, c.want)

@@ -80,14 +80,15 @@ var errNotBundle = errors.New("the response is not a searchset Bundle")
 // decodeSlots reads a slot searchset Bundle into Slots, resolving each
 // slot's schedule, location, practitioner and service by resourceType/id.
 // Slots that cannot be offered (see offerable, or whose schedule is missing
-// from the bundle) are dropped and counted, for the caller to report.
-func decodeSlots(ods string, body []byte) ([]Slot, int, error) {
+// from the bundle) are dropped; their ids are returned for the caller to
+// report (a slot on a window boundary comes back from two windows).
+func decodeSlots(ods string, body []byte) ([]Slot, []string, error) {
 	var b wireBundle
 	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", errNotBundle, err)
+		return nil, nil, fmt.Errorf("%w: %v", errNotBundle, err)
 	}
 	if b.ResourceType != "Bundle" || b.Type != "searchset" {
-		return nil, 0, errNotBundle
+		return nil, nil, errNotBundle
 	}
 	byRef := make(map[string]*wireResource, 8)
 	var slots []*wireResource
@@ -110,7 +111,7 @@ func decodeSlots(ods string, body []byte) ([]Slot, int, error) {
 		}
 	}
 	out := make([]Slot, 0, len(slots))
-	dropped := 0
+	var dropped []string
 	shared := map[string]*SlotSchedule{}
 	intern := map[string]string{}
 	in := func(s string) string {
@@ -123,7 +124,7 @@ func decodeSlots(ods string, body []byte) ([]Slot, int, error) {
 	for _, r := range slots {
 		sch := byRef[r.Schedule.Reference]
 		if sch == nil || sch.ResourceType != "Schedule" {
-			dropped++
+			dropped = append(dropped, r.ID)
 			continue
 		}
 		si := shared[sch.ID]
@@ -133,7 +134,7 @@ func decodeSlots(ods string, body []byte) ([]Slot, int, error) {
 		}
 		start, end, ok := offerable(r.ID, r.Status, r.Start, r.End, si)
 		if !ok {
-			dropped++
+			dropped = append(dropped, r.ID)
 			continue
 		}
 		s := Slot{ODS: ods, ID: r.ID, Start: start, End: end, SlotSchedule: si}

@@ -53,6 +53,26 @@ func NewResource(resourceType string) Resource {
 // allows neither.
 var ErrEmptyElement = errors.New("fhir: empty element")
 
+// ErrResourceTypeKey reports a resource whose resourceType member is spelt
+// in another case, which encoding/json alone would accept.
+var ErrResourceTypeKey = errors.New(`fhir: a resource has no member spelt exactly "resourceType"`)
+
+// EmptyExtensionError is an extension of a resource sent with neither a
+// value nor nested extensions (FHIR ext-1). It is an ErrEmptyElement; the
+// URL lets a caller treat one extension otherwise (an empty cancellation
+// reason is a bad parameter, not a bad resource).
+type EmptyExtensionError struct {
+	ResourceType, URL string
+}
+
+// Error implements error.
+func (e *EmptyExtensionError) Error() string {
+	return fmt.Sprintf("%v: %s extension %q has neither a value nor nested extensions", ErrEmptyElement, e.ResourceType, clipText(e.URL, 80))
+}
+
+// Is makes errors.Is(err, ErrEmptyElement) true.
+func (e *EmptyExtensionError) Is(target error) bool { return target == ErrEmptyElement }
+
 // ErrNotResource reports JSON that is not an object with a resourceType.
 var ErrNotResource = errors.New("fhir: not a resource: missing resourceType")
 
@@ -193,14 +213,19 @@ func checkMembers(data []byte, depth int) error {
 		return err
 	}
 	var rt string
-	if raw, ok := members["resourceType"]; ok {
-		if err := json.Unmarshal(raw, &rt); err != nil {
-			return err
-		}
+	raw, ok := members["resourceType"]
+	if !ok {
+		// encoding/json matches keys without case, so "resourcetype" was
+		// read as the type; FHIR JSON names are case-sensitive, and the
+		// members of a resource so spelt would go unchecked.
+		return ErrResourceTypeKey
+	}
+	if err := json.Unmarshal(raw, &rt); err != nil {
+		return err
 	}
 	r := NewResource(rt)
 	if r == nil {
-		return nil // a type with no struct (or a key spelt otherwise) is kept raw, unchecked
+		return nil // a type with no struct is kept raw, unchecked
 	}
 	known := jsonElements(reflect.TypeOf(r))
 	for name, raw := range members {
@@ -260,12 +285,14 @@ func checkExtensions(rt, name string, raw json.RawMessage) error {
 	for _, e := range exts {
 		ok := false
 		for k := range e {
-			ok = ok || k == "extension" || (strings.HasPrefix(k, "value") && len(k) > len("value"))
+			// _valueString and the like: a primitive value carried as extensions only.
+			v := strings.TrimPrefix(k, "_")
+			ok = ok || v == "extension" || (strings.HasPrefix(v, "value") && len(v) > len("value"))
 		}
 		if !ok {
 			var url string
 			json.Unmarshal(e["url"], &url)
-			return fmt.Errorf("%w: %s extension %q has neither a value nor nested extensions", ErrEmptyElement, rt, clipText(url, 80))
+			return &EmptyExtensionError{ResourceType: rt, URL: url}
 		}
 	}
 	return nil

@@ -112,6 +112,8 @@ func DecodeXMLStrict(data []byte, want string) (Resource, error) {
 	return r, nil
 }
 
+var extensionType = reflect.TypeOf(Extension{})
+
 // checkExtensionValues is checkExtensions for a decoded resource (and those
 // it contains): every extension of the resource itself has a value or
 // nested extensions. The XML decoder refuses value types the structs lack,
@@ -129,7 +131,7 @@ func checkExtensionValues(r Resource, depth int) error {
 		exts, _ := fieldValue(v, name).([]Extension)
 		for i := range exts {
 			if len(exts[i].ValueTypes()) == 0 && len(exts[i].Extension) == 0 {
-				return fmt.Errorf("%w: %s extension %q has neither a value nor nested extensions", ErrEmptyElement, r.GetResourceType(), clipText(exts[i].URL, 80))
+				return &EmptyExtensionError{ResourceType: r.GetResourceType(), URL: exts[i].URL}
 			}
 		}
 	}
@@ -1245,9 +1247,12 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 	fv := v.Field(f.index)
 	switch f.kind {
 	case xkPrimitive, xkPrimitiveList:
-		if val, has := valueAttr(t); has && val == "" && r.strict {
-			// As in JSON: an element is present with a value or absent.
-			return fmt.Errorf("%w: %s has value=\"\"", ErrEmptyElement, t.Name.Local)
+		// As in JSON: an element of a resource is present with a value or
+		// absent. An extension's value is left to whoever reads the
+		// extension, as JSON leaves it (an empty cancellation reason is
+		// INVALID_PARAMETER, spec §7.3).
+		if val, has := valueAttr(t); has && val == "" && r.strict && v.Type() != extensionType {
+			return fmt.Errorf("%w: %s: value=\"\"", ErrEmptyElement, strings.Join(r.path, "."))
 		}
 	}
 	switch f.kind {

@@ -637,14 +637,15 @@ func TestDecodeStrictEmptyAndValueless(t *testing.T) {
 		body string
 		xml  bool
 	}{
-		"xml empty value":     {`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><comment value=""/></Appointment>`, true},
-		"xml valueless ext":   {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"/><status value="booked"/></Appointment>`, true},
-		"json empty string":   {`{"resourceType":"Appointment","status":"booked","comment":""}`, false},
-		"json null":           {`{"resourceType":"Appointment","status":"booked","comment":null}`, false},
-		"json empty list":     {`{"resourceType":"Appointment","status":"booked","slot":[]}`, false},
-		"json valueless ext":  {`{"resourceType":"Appointment","status":"booked","extension":[{"url":"http://example.org/x"}]}`, false},
-		"json contained ext":  {`{"resourceType":"Appointment","status":"booked","contained":[{"resourceType":"Organization","id":"1","extension":[{"url":"http://example.org/x"}]}]}`, false},
-		"json contained null": {`{"resourceType":"Appointment","status":"booked","contained":[{"resourceType":"Organization","id":"1","name":null}]}`, false},
+		"xml empty value":                   {`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><comment value=""/></Appointment>`, true},
+		"xml valueless ext":                 {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"/><status value="booked"/></Appointment>`, true},
+		"json empty string":                 {`{"resourceType":"Appointment","status":"booked","comment":""}`, false},
+		"json null":                         {`{"resourceType":"Appointment","status":"booked","comment":null}`, false},
+		"json empty list":                   {`{"resourceType":"Appointment","status":"booked","slot":[]}`, false},
+		"json valueless ext":                {`{"resourceType":"Appointment","status":"booked","extension":[{"url":"http://example.org/x"}]}`, false},
+		"json contained ext":                {`{"resourceType":"Appointment","status":"booked","contained":[{"resourceType":"Organization","id":"1","extension":[{"url":"http://example.org/x"}]}]}`, false},
+		"json resourceType in another case": {`{"resourcetype":"Appointment","status":"booked","invalidField":1}`, false},
+		"json contained null":               {`{"resourceType":"Appointment","status":"booked","contained":[{"resourceType":"Organization","id":"1","name":null}]}`, false},
 	} {
 		var err error
 		if c.xml {
@@ -662,6 +663,9 @@ func TestDecodeStrictEmptyAndValueless(t *testing.T) {
 	}{
 		"xml nested ext":        {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"><extension url="a"><valueString value="b"/></extension></extension><status value="booked"/></Appointment>`, true},
 		"json other value type": {`{"resourceType":"Appointment","status":"booked","extension":[{"url":"http://example.org/x","valueDecimal":1.5}]}`, false},
+		"json _value only":      {`{"resourceType":"Appointment","status":"booked","extension":[{"url":"http://example.org/x","_valueString":{"extension":[{"url":"a","valueString":"b"}]}}]}`, false},
+		// An extension's own value is judged by whoever reads the extension.
+		"xml extension value empty": {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"><valueString value=""/></extension><status value="booked"/></Appointment>`, true},
 	} {
 		var err error
 		if c.xml {

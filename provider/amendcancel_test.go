@@ -1,7 +1,9 @@
 package provider_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -305,6 +307,15 @@ var updateCases = []updateCase{
 		want: 409, code: "FHIR_CONSTRAINT_VIOLATION"},
 	{name: "Cancel/ErrReasonMissing", iid: iidCancel, edit: func(x *fhir.Appointment, a *apptEnv) { x.Status = "cancelled" }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Cancel/ErrReasonEmpty", iid: iidCancel, edit: func(x *fhir.Appointment, a *apptEnv) { withReason(x, "") }, want: 422, code: "INVALID_PARAMETER"},
+	// What other libraries write for an empty reason: no value at all
+	// (Firely 1.x, HAPI drop empty strings), or value="" in XML.
+	{name: "Cancel/ErrReasonWithoutValue", iid: iidCancel, raw: cancelBody(nil), want: 422, code: "INVALID_PARAMETER"},
+	{name: "Cancel/ErrReasonEmptyValueAttribute", iid: iidCancel, raw: cancelBody(func(b []byte, xml bool) []byte {
+		if xml {
+			return bytes.Replace(b, []byte(`<valueString value="why"/>`), []byte(`<valueString value=""/>`), 1)
+		}
+		return bytes.Replace(b, []byte(`"valueString":"why"`), []byte(`"valueString":""`), 1)
+	}), want: 422, code: "INVALID_PARAMETER"},
 	{name: "Cancel/ErrReasonUnderUnknownURL", iid: iidCancel, edit: func(x *fhir.Appointment, a *apptEnv) {
 		x.Status = "cancelled"
 		x.Extension = append(x.Extension, fhir.Extension{URL: extCancelReason + "-wrong", ValueString: ptr("why")})
@@ -351,6 +362,34 @@ func mustTime(s string) time.Time {
 		panic(err)
 	}
 	return t
+}
+
+// cancelBody is the current appointment cancelled: with a reason "why"
+// rewritten by edit, or with a reason extension that has no value when edit
+// is nil.
+func cancelBody(edit func(b []byte, xml bool) []byte) func(xml bool, cur *fhir.Appointment) ([]byte, string) {
+	return func(xml bool, cur *fhir.Appointment) ([]byte, string) {
+		x := *cur
+		x.Extension = append([]fhir.Extension{}, cur.Extension...)
+		if edit == nil {
+			x.Status = "cancelled"
+			x.Extension = append(x.Extension, fhir.Extension{URL: extCancelReason})
+		} else {
+			withReason(&x, "why")
+		}
+		var b []byte
+		ct := mediaJSONCT
+		if xml {
+			b, _ = fhir.MarshalXML(&x)
+			ct = mediaXMLCT
+		} else {
+			b, _ = json.Marshal(&x)
+		}
+		if edit != nil {
+			b = edit(b, xml)
+		}
+		return b, ct
+	}
 }
 
 func bundleBody(xml bool, cur *fhir.Appointment) ([]byte, string) {

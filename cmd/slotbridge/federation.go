@@ -29,20 +29,32 @@ import (
 func init() {
 	registerMount("/hub/", buildFederationAPI)
 	registerMount("/admin/api/federation/", buildFederationAPI)
+	registerMountCheck(func() error {
+		_, err := envHub(nil)
+		return err
+	})
 }
 
-func buildFederationAPI(env mountEnv) (http.Handler, error) {
-	st, log := env.st, env.log
+// envHub is the hub serve runs, configured from the environment alone.
+func envHub(dir federation.Directory) (*federation.Hub, error) {
 	var id identityConfig
 	var fan fanoutConfig
 	fs := flag.NewFlagSet("env", flag.ContinueOnError)
 	id.register(fs)
 	fan.register(fs)
-	hub, err := fan.hub(st, id.identity(), id.ssp)
+	hub, err := fan.hub(dir, id.identity(), id.ssp)
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
-	return (&federation.API{Hub: hub, Store: st, Token: os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"), Log: log}).Handler(), nil
+	return hub, nil
+}
+
+func buildFederationAPI(env mountEnv) (http.Handler, error) {
+	hub, err := envHub(env.st)
+	if err != nil {
+		return nil, err
+	}
+	return (&federation.API{Hub: hub, Store: env.st, Token: os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"), Log: env.log}).Handler(), nil
 }
 
 // identityConfig is the hub's own GP Connect identity (it is a consumer).

@@ -34,9 +34,27 @@ type mount struct {
 
 var mounts []mount
 
+// mountChecks check the mounts' own settings (environment variables) before
+// serve opens the store, so a mistake stops it before anything is created.
+var mountChecks []func() error
+
 // registerMount adds an extra API to serve.
 func registerMount(prefix string, build func(env mountEnv) (http.Handler, error)) {
 	mounts = append(mounts, mount{prefix: prefix, build: build})
+}
+
+// registerMountCheck adds a check of a mount's settings, run by serve
+// before the store opens.
+func registerMountCheck(check func() error) { mountChecks = append(mountChecks, check) }
+
+// checkMounts runs every mount's check.
+func checkMounts() error {
+	for _, c := range mountChecks {
+		if err := c(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // withMounts routes each registered prefix to its handler and the rest to fallback.

@@ -393,3 +393,17 @@ func TestOperatorServeChecksJWKSFirst(t *testing.T) {
 		t.Errorf("serve logged:\n%s", errb.String())
 	}
 }
+
+// TestOperatorServeChecksHubFirst: a malformed hub setting stops serve
+// before the store opens, so nothing is created.
+func TestOperatorServeChecksHubFirst(t *testing.T) {
+	t.Setenv("SLOTBRIDGE_SSP_URL", "notaurl")
+	data := filepath.Join(t.TempDir(), "data")
+	err := runServe(context.Background(), []string{"--data", data, "--addr", "127.0.0.1:0"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "notaurl") {
+		t.Fatalf("serve with a bad SLOTBRIDGE_SSP_URL: %v", err)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve opened the store before checking the hub settings (%s exists)", data)
+	}
+}

@@ -78,6 +78,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	if err := checkMounts(); err != nil {
+		return err
+	}
 	// Every setting that can be refused is checked before the store opens
 	// and background work starts: a bad JWKS file then stops serve with
 	// its own error alone, and leaves no data directory behind.
