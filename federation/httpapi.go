@@ -30,6 +30,7 @@ type API struct {
 // Handler serves:
 //
 //	GET    /hub/{name}/Slot?start=&end=[&org-type=][&channel=][&role=][&practice=]   FHIR searchset
+//	POST   /hub/{name}/Appointment, GET …?patient=, POST …/Appointment/{ref}/$amend|$cancel   bookings (bookapi.go)
 //	GET    /admin/api/federation/directory                    directory entries
 //	PUT    /admin/api/federation/directory/{ods}              save one entry (DirectoryEntry JSON)
 //	DELETE /admin/api/federation/directory/{ods}              remove one entry (hubs keep the member)
@@ -43,6 +44,16 @@ type API struct {
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /hub/{name}/Slot", a.auth(false, a.searchSlots))
+	// The booking API (bookapi.go) answers plain JSON, as the management API does.
+	for _, rt := range []struct {
+		path    string
+		methods map[string]http.HandlerFunc
+	}{
+		{"/hub/{name}/Appointment", map[string]http.HandlerFunc{"POST": a.book, "GET": a.listAppointments}},
+		{"/hub/{name}/Appointment/{ref}/{op}", map[string]http.HandlerFunc{"POST": a.changeAppointment}},
+	} {
+		a.routeJSON(mux, rt.path, rt.methods)
+	}
 	mux.HandleFunc("/hub/{name}/Slot", a.auth(false, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodGet)
 		writeOutcome(w, http.StatusMethodNotAllowed, gpconnect.BadRequest, r.Method+" is not allowed here; search with GET /hub/{name}/Slot?start=...&end=...")
@@ -67,19 +78,25 @@ func (a *API) Handler() http.Handler {
 		{adm + "/hubs/{name}/members/{ods}", map[string]http.HandlerFunc{"PUT": a.addMember, "DELETE": a.removeMember}},
 	}
 	for _, rt := range routes {
-		var allowed []string
-		for m, h := range rt.methods {
-			mux.HandleFunc(m+" "+rt.path, a.auth(true, h))
-			allowed = append(allowed, m)
-		}
-		mux.HandleFunc(rt.path, a.auth(true, func(w http.ResponseWriter, r *http.Request) {
-			jsonapi.MethodNotAllowed(w, r, allowed)
-		}))
+		a.routeJSON(mux, rt.path, rt.methods)
 	}
 	mux.HandleFunc(adm+"/", a.auth(true, func(w http.ResponseWriter, r *http.Request) {
 		a.writeErr(w, scheduling.NotFound("path", "no federation API at %s", r.URL.Path))
 	}))
 	return mux
+}
+
+// routeJSON serves path with a handler per method; any other method is a
+// JSON 405 naming the allowed ones (the mux's own answer is plain text).
+func (a *API) routeJSON(mux *http.ServeMux, path string, methods map[string]http.HandlerFunc) {
+	var allowed []string
+	for m, h := range methods {
+		mux.HandleFunc(m+" "+path, a.auth(true, h))
+		allowed = append(allowed, m)
+	}
+	mux.HandleFunc(path, a.auth(true, func(w http.ResponseWriter, r *http.Request) {
+		jsonapi.MethodNotAllowed(w, r, allowed)
+	}))
 }
 
 func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {

@@ -43,8 +43,10 @@ func Status(c scheduling.Code) int {
 		return http.StatusNotFound
 	case scheduling.EPARAM:
 		return http.StatusBadRequest
-	case scheduling.EINVALID:
+	case scheduling.EINVALID, scheduling.ENHSNUMBER, scheduling.EDEMOGRAPHICS:
 		return http.StatusUnprocessableEntity
+	case scheduling.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	case scheduling.ECONFLICT, scheduling.ESTALE, scheduling.EDUPLICATE:
 		return http.StatusConflict
 	case CodeMethodNotAllowed:

@@ -1,0 +1,218 @@
+package federation
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/jsonapi"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// The hub's booking API: what `slotbridge book` does, over HTTP for a
+// front end. Bodies and answers are plain JSON (the appointment inside is
+// the practice's FHIR Appointment); refusals are the management APIs'
+// {"error", "code"} body.
+//
+//	POST /hub/{name}/Appointment                      book a slot found by a search
+//	GET  /hub/{name}/Appointment?patient=&from=&to=   a patient's appointments across the hub
+//	POST /hub/{name}/Appointment/{ref}/$amend         new description and/or comment
+//	POST /hub/{name}/Appointment/{ref}/$cancel        cancel with a reason
+//
+// {ref} is "{ODS}-{id}" (or "{ODS}/{id}" escaped), as the searchset and the
+// CLI name appointments.
+
+// bookBody is a booking request.
+type bookBody struct {
+	// Slot is "{ODS}/{id}" or the searchset's "{ODS}-{id}".
+	Slot    string         `json:"slot"`
+	Patient patientDetails `json:"patient"`
+	// OrgType is the organisation type the slot was found with (org-type of the search).
+	OrgType     string `json:"orgType"`
+	Description string `json:"description"`
+	Comment     string `json:"comment"`
+	// From and To bound where the slot is looked for again (default today
+	// to 28 days on; the forms of the search's start and end).
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+type patientDetails struct {
+	NHSNumber string `json:"nhsNumber"`
+	Family    string `json:"family"`
+	Given     string `json:"given"`
+	Gender    string `json:"gender"`
+	BirthDate string `json:"birthDate"`
+}
+
+// bookedJSON is one appointment as the booking API answers it.
+type bookedJSON struct {
+	Ref         string            `json:"ref"`
+	ODS         string            `json:"ods"`
+	Registered  bool              `json:"registered,omitempty"`
+	Already     bool              `json:"alreadyBooked,omitempty"`
+	Appointment *fhir.Appointment `json:"appointment"`
+}
+
+type failureJSON struct {
+	ODS    string `json:"ods"`
+	Reason string `json:"reason"`
+	Status int    `json:"status,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// apiRef is an appointment's reference in this API: "{ODS}-{id}".
+func apiRef(ods string, a *fhir.Appointment) string { return hubID(ods, a.ID) }
+
+func (a *API) book(w http.ResponseWriter, r *http.Request) {
+	var in bookBody
+	if err := decodeBody(r, &in); err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	from, to, err := bookingRange(in.From, in.To, time.Now())
+	if err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	b, err := a.Hub.Book(r.Context(), r.PathValue("name"), BookRequest{Slot: in.Slot, OrgType: in.OrgType,
+		Description: in.Description, Comment: in.Comment, From: from, To: to,
+		Patient: PatientDetails{NHSNumber: in.Patient.NHSNumber, Family: in.Patient.Family, Given: in.Patient.Given,
+			Gender: in.Patient.Gender, BirthDate: in.Patient.BirthDate}})
+	if err != nil {
+		a.writeCallErr(w, err)
+		return
+	}
+	status := http.StatusCreated
+	if b.AlreadyBooked {
+		status = http.StatusOK // nothing new was made
+	}
+	ref := apiRef(b.ODS, b.Appointment)
+	w.Header().Set("Location", "/hub/"+r.PathValue("name")+"/Appointment/"+ref)
+	writeJSON(w, status, bookedJSON{Ref: ref, ODS: b.ODS, Registered: b.Registered, Already: b.AlreadyBooked, Appointment: b.Appointment})
+}
+
+// bookingRange reads optional from and to (ParseWhen's forms), by default
+// today to 28 days on, as the CLI's book and book list.
+func bookingRange(fromS, toS string, now time.Time) (from, to time.Time, err error) {
+	from, to = now, scheduling.AddDaysLocal(now, 28)
+	if fromS != "" {
+		if from, err = ParseWhen(fromS, false, now); err != nil {
+			return from, to, scheduling.Errorf(scheduling.EPARAM, "from: %v", err)
+		}
+		if from.Before(now) {
+			from = now
+		}
+	}
+	if toS != "" {
+		if to, err = ParseWhen(toS, true, now); err != nil {
+			return from, to, scheduling.Errorf(scheduling.EPARAM, "to: %v", err)
+		}
+	}
+	if !to.After(from) {
+		return from, to, scheduling.Errorf(scheduling.EPARAM, "to must be after from (and after now)")
+	}
+	return from, to, nil
+}
+
+func (a *API) listAppointments(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, to, err := bookingRange(q.Get("from"), q.Get("to"), time.Now())
+	if err != nil {
+		a.writeErr(w, err)
+		return
+	}
+	appts, fails, err := a.Hub.PatientAppointments(r.Context(), r.PathValue("name"), q.Get("patient"), from, to)
+	if err != nil {
+		a.writeCallErr(w, err)
+		return
+	}
+	out := struct {
+		Appointments []bookedJSON  `json:"appointments"`
+		Failures     []failureJSON `json:"failures"`
+	}{Appointments: []bookedJSON{}, Failures: []failureJSON{}}
+	for _, x := range appts {
+		out.Appointments = append(out.Appointments, bookedJSON{Ref: apiRef(x.ODS, x.Appointment), ODS: x.ODS, Appointment: x.Appointment})
+	}
+	for _, f := range fails {
+		out.Failures = append(out.Failures, failureJSON{ODS: f.ODS, Reason: string(f.Reason), Status: f.Status, Detail: f.Detail})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) changeAppointment(w http.ResponseWriter, r *http.Request) {
+	ref, hub := r.PathValue("ref"), r.PathValue("name")
+	var b *Booked
+	var err error
+	switch r.PathValue("op") {
+	case "$amend":
+		var in struct {
+			Description *string `json:"description"`
+			Comment     *string `json:"comment"`
+		}
+		if err := decodeBody(r, &in); err != nil {
+			a.writeErr(w, err)
+			return
+		}
+		if in.Description == nil && in.Comment == nil {
+			a.writeErr(w, scheduling.Errorf(scheduling.EPARAM, "give a description, a comment or both"))
+			return
+		}
+		b, err = a.Hub.Amend(r.Context(), hub, ref, in.Description, in.Comment)
+	case "$cancel":
+		var in struct {
+			Reason string `json:"reason"`
+		}
+		if err := decodeBody(r, &in); err != nil {
+			a.writeErr(w, err)
+			return
+		}
+		b, err = a.Hub.Cancel(r.Context(), hub, ref, strings.TrimSpace(in.Reason))
+	default:
+		a.writeErr(w, scheduling.NotFound("path", "an appointment has the operations $amend and $cancel"))
+		return
+	}
+	if err != nil {
+		a.writeCallErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bookedJSON{Ref: apiRef(b.ODS, b.Appointment), ODS: b.ODS, Appointment: b.Appointment})
+}
+
+// writeCallErr answers a domain error as writeErr does, and a practice's
+// failure by what it means for the caller: the practice's own refusal
+// (its Spine code, lower case) as 409 for a taken slot, 404 for something
+// it does not know, 422 otherwise; no usable answer as 502 (504 on a
+// timeout); a practice switched off in the directory as 403.
+func (a *API) writeCallErr(w http.ResponseWriter, err error) {
+	// Hub.Book, Amend and Cancel return a practice's failure as a *CallError
+	// and everything else (a bad reference, an unknown hub) as the domain's.
+	var ce *CallError
+	if !errors.As(err, &ce) {
+		a.writeErr(w, err)
+		return
+	}
+	status, code := http.StatusBadGateway, "practice_error"
+	switch {
+	case ce.Reason == ReasonTimeout:
+		status, code = http.StatusGatewayTimeout, "practice_timeout"
+	case ce.Reason == ReasonDisabled:
+		status, code = http.StatusForbidden, "practice_disabled"
+	case ce.Reason == ReasonSSP:
+		code = "ssp_refused"
+	case ce.Status >= 400 && ce.Status < 500:
+		code = strings.ToLower(strings.ReplaceAll(string(ce.Reason), " ", "_"))
+		switch gpconnect.SpineCode(ce.Reason) {
+		case gpconnect.DuplicateRejected:
+			status = http.StatusConflict
+		case gpconnect.NoRecordFound, gpconnect.PatientNotFound:
+			status = http.StatusNotFound
+		default:
+			status = http.StatusUnprocessableEntity
+		}
+	}
+	jsonapi.Write(w, status, jsonapi.Error{Message: ce.Error(), Code: code})
+}

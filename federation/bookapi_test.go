@@ -1,0 +1,137 @@
+package federation_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+)
+
+// jsonCall sends method path with a JSON body (none when body is "") and
+// returns the status, the Location header and the decoded answer.
+func jsonCall(t *testing.T, base, method, path, body string) (int, string, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), method, base+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s %s: %d, not a JSON object: %s", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, resp.Header.Get("Location"), m
+}
+
+// TestHubBookingAPI books, finds, amends and cancels a slot through the
+// hub's HTTP booking API, over simulated practices, and checks its refusals.
+func TestHubBookingAPI(t *testing.T) {
+	ctx := context.Background()
+	s, hub, dir, _ := newFederation(t, 2, federation.Config{})
+	srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir}).Handler())
+	t.Cleanup(srv.Close)
+	start, end := tomorrow()
+	res, err := hub.Search(ctx, "h", federation.Query{Start: start, End: end})
+	if err != nil || len(res.Slots) < 2 {
+		t.Fatalf("search: %v, %d slots", err, len(res.Slots))
+	}
+	slot := res.Slots[0]
+	p := s.Patients[0]
+	patient := fmt.Sprintf(`{"nhsNumber":%q,"family":%q,"given":%q,"gender":%q,"birthDate":%q}`, p.NHSNumber, p.Family, p.Given, p.Gender, p.BirthDate)
+	body := fmt.Sprintf(`{"slot":%q,"patient":%s,"description":"Booked over the hub API"}`, slot.Ref(), patient)
+
+	st, loc, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", body)
+	ref, _ := m["ref"].(string)
+	if st != 201 || ref == "" || !strings.HasPrefix(ref, slot.ODS+"-") || loc != "/hub/h/Appointment/"+ref || m["registered"] != true {
+		t.Fatalf("book: %d Location %q %v", st, loc, m)
+	}
+	if appt, _ := m["appointment"].(map[string]any); appt["status"] != "booked" || appt["description"] != "Booked over the hub API" {
+		t.Fatalf("booked appointment: %v", m["appointment"])
+	}
+	// The same booking again (a retry after a lost answer) is that booking.
+	if st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", body); st != 200 || m["alreadyBooked"] != true || m["ref"] != ref {
+		t.Fatalf("book again: %d %v", st, m)
+	}
+	// Another patient finds the slot taken.
+	o := s.Patients[1]
+	other := fmt.Sprintf(`{"slot":%q,"patient":{"nhsNumber":%q,"family":%q,"given":%q,"gender":%q,"birthDate":%q}}`,
+		slot.Ref(), o.NHSNumber, o.Family, o.Given, o.Gender, o.BirthDate)
+	if st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", other); st != 404 || m["code"] != "not_found" {
+		t.Fatalf("book a taken slot: %d %v", st, m)
+	}
+
+	st, _, m = jsonCall(t, srv.URL, "GET", "/hub/h/Appointment?patient="+url.QueryEscape(p.NHSNumber), "")
+	list, _ := m["appointments"].([]any)
+	if st != 200 || len(list) != 1 || list[0].(map[string]any)["ref"] != ref {
+		t.Fatalf("list: %d %v", st, m)
+	}
+	st, _, m = jsonCall(t, srv.URL, "POST", "/hub/h/Appointment/"+ref+"/$amend", `{"comment":"Wheelchair access"}`)
+	if appt, _ := m["appointment"].(map[string]any); st != 200 || appt["comment"] != "Wheelchair access" {
+		t.Fatalf("amend: %d %v", st, m)
+	}
+	st, _, m = jsonCall(t, srv.URL, "POST", "/hub/h/Appointment/"+ref+"/$cancel", `{"reason":"Recovered"}`)
+	if appt, _ := m["appointment"].(map[string]any); st != 200 || appt["status"] != "cancelled" {
+		t.Fatalf("cancel: %d %v", st, m)
+	}
+
+	// Refusals, each in the {"error", "code"} body.
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		code               string
+	}{
+		{"POST", "/hub/h/Appointment", `{"slot":`, 400, "invalid_param"},
+		{"POST", "/hub/h/Appointment", `{"slot":"x","extra":1}`, 400, "invalid_param"},
+		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":{"nhsNumber":"123"}}`, res.Slots[1].Ref()), 422, ""},
+		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s,"description":%q}`, res.Slots[1].Ref(), patient, strings.Repeat("x", 101)), 422, "invalid"},
+		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s,"to":"yesterday"}`, res.Slots[1].Ref(), patient), 400, "invalid_param"},
+		{"POST", "/hub/nope/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s}`, res.Slots[1].Ref(), patient), 404, "not_found"},
+		{"POST", "/hub/h/Appointment/" + ref + "/$amend", `{}`, 400, "invalid_param"},
+		{"POST", "/hub/h/Appointment/" + ref + "/$delete", `{}`, 404, "not_found"},
+		{"GET", "/hub/h/Appointment/" + ref + "/$cancel", ``, 405, "method_not_allowed"},
+		{"DELETE", "/hub/h/Appointment", ``, 405, "method_not_allowed"},
+	} {
+		st, _, m := jsonCall(t, srv.URL, c.method, c.path, c.body)
+		if st != c.status || m["error"] == nil || (c.code != "" && m["code"] != c.code) {
+			t.Errorf("%s %s %s: %d %v, want %d %s", c.method, c.path, c.body, st, m, c.status, c.code)
+		}
+	}
+}
+
+// TestHubBookingAPIPracticeRefusal: the practice's own refusal keeps its
+// Spine code, with the status it means for the caller.
+func TestHubBookingAPIPracticeRefusal(t *testing.T) {
+	f := newFakePractice(t)
+	start, _ := tomorrow()
+	start = start.Add(10 * time.Hour)
+	f.set("GET /Slot", fakeAnswer{status: 200, body: slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})})
+	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"4"}}]}`})
+	f.set("POST /Appointment", fakeAnswer{status: 409, body: outcome(gpconnect.SystemSpineError, "DUPLICATE_REJECTED", "slot taken")})
+	hub := fakeHub(t, f, testIdentity())
+	srv := httptest.NewServer((&federation.API{Hub: hub, Store: hub.Dir.(scheduling.FederationStore)}).Handler())
+	t.Cleanup(srv.Close)
+	st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", `{"slot":"`+fakeODS+`/7","patient":{"nhsNumber":"9658218865"}}`)
+	if st != 409 || m["code"] != "duplicate_rejected" {
+		t.Fatalf("practice's 409: %d %v", st, m)
+	}
+	f.set("POST /Appointment", fakeAnswer{status: 500, body: "oops"})
+	st, _, m = jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", `{"slot":"`+fakeODS+`/7","patient":{"nhsNumber":"9658218865"}}`)
+	if st != 502 || m["code"] != "practice_error" || !strings.Contains(fmt.Sprint(m["error"]), "may have been made") {
+		t.Fatalf("practice's 500: %d %v", st, m)
+	}
+}
