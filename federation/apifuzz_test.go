@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,9 @@ import (
 // be input that reached the store or the fan-out unchecked. Endpoints the
 // fuzzer saves point the hub anywhere, so calls to them are cut short by a
 // small deadline.
+// bookingPath is the hub booking API's part of the hub's paths.
+var bookingPath = regexp.MustCompile(`^/hub/[^/]+/Appointment(/|$)`)
+
 func FuzzHubAPI(f *testing.F) {
 	type target struct {
 		name string
@@ -59,6 +63,12 @@ func FuzzHubAPI(f *testing.F) {
 	f.Add(uint8(2), "admin/api/federation/directory/A%0047", `{"serviceRoot":"http://127.0.0.1:1/X/STU3/1/gpconnect","asid":"9\u0000"}`)
 	f.Add(uint8(1), "admin/api/federation/hubs", `{"name":"h\u0000","members":["%FF"]}`)
 	f.Add(uint8(0), "hub/h%00/Slot?start=today&end=tomorrow&practice=%FF", "")
+	// The booking API.
+	f.Add(uint8(1), "hub/h/Appointment", `{"slot":"`+ods+`/1","patient":{"nhsNumber":"9658218865","family":"Wright","given":"Garth","gender":"male","birthDate":"1933-11-14"}}`)
+	f.Add(uint8(1), "hub/h/Appointment", `{"slot":"`+ods+`-1","patient":{"nhsNumber":"1"},"from":"tomorrow","to":"today"}`)
+	f.Add(uint8(0), "hub/h/Appointment?patient=9658218865&from=yesterday&to=%2B3d", "")
+	f.Add(uint8(1), "hub/h/Appointment/"+ods+"-1/$amend", `{"comment":"x"}`)
+	f.Add(uint8(1), "hub/h/Appointment/"+ods+"-1/$cancel", `{"reason":"\u0000"}`)
 
 	f.Fuzz(func(t *testing.T, m uint8, path, body string) {
 		for _, tg := range targets {
@@ -76,6 +86,14 @@ func FuzzHubAPI(f *testing.F) {
 				// net/http's mux redirects an unclean path before any handler runs.
 			case strings.HasPrefix(req.URL.Path, "/admin/api/federation/"):
 				bad = jsonapitest.Check(rec.Code, rec.Body.Bytes())
+			case bookingPath.MatchString(req.URL.Path):
+				// The booking API passes on a practice's failure as 502 or
+				// 504, in the same error body as its own refusals.
+				code := rec.Code
+				if code == http.StatusBadGateway || code == http.StatusGatewayTimeout {
+					code = http.StatusUnprocessableEntity
+				}
+				bad = jsonapitest.Check(code, rec.Body.Bytes())
 			case rec.Code >= 500:
 				bad = fmt.Errorf("%d %s", rec.Code, rec.Body)
 			case rec.Code == http.StatusNotFound && !strings.HasPrefix(req.URL.Path, "/hub/"):
