@@ -184,6 +184,9 @@ func (g *GPConnect) Check() error {
 	if strings.TrimSpace(g.id.OrgName) == "" {
 		probs = append(probs, "the organisation name is empty")
 	}
+	if a := g.id.ASID; a == "" || strings.ContainsFunc(a, func(r rune) bool { return r < '0' || r > '9' }) {
+		probs = append(probs, fmt.Sprintf("ASID %q is not a number", a))
+	}
 	if g.base.ProxyURL != "" {
 		if u, err := url.Parse(g.base.ProxyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			probs = append(probs, fmt.Sprintf("Spine Secure Proxy URL %q is not an absolute http(s) URL", g.base.ProxyURL))

@@ -296,6 +296,7 @@ func TestHubIdentityCheck(t *testing.T) {
 		"proxy":      {func(*federation.Identity) {}, "notaurl"},
 		"no issuer":  {func(id *federation.Identity) { id.Token.Issuer = "" }, ""},
 		"empty ASID": {func(id *federation.Identity) { id.ASID = "" }, ""},
+		"word ASID":  {func(id *federation.Identity) { id.ASID = "abc" }, ""},
 	} {
 		id := testIdentity()
 		c.mod(&id)

@@ -126,10 +126,10 @@ func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp
 		}
 	}
 	if c.concurrency < 1 || c.maxInFlight < 0 {
-		probs = append(probs, "--concurrency (SLOTBRIDGE_HUB_CONCURRENCY) must be 1 or more and --max-in-flight (SLOTBRIDGE_HUB_MAX_IN_FLIGHT) 0 (4 x concurrency) or more")
+		probs = append(probs, "SLOTBRIDGE_HUB_CONCURRENCY (--concurrency) must be 1 or more and SLOTBRIDGE_HUB_MAX_IN_FLIGHT (--max-in-flight) 0 (4 x concurrency) or more")
 	}
 	if c.practiceTimeout <= 0 || c.deadline <= 0 {
-		probs = append(probs, "--practice-timeout (SLOTBRIDGE_HUB_PRACTICE_TIMEOUT) and --deadline (SLOTBRIDGE_HUB_DEADLINE) must be positive")
+		probs = append(probs, "SLOTBRIDGE_HUB_PRACTICE_TIMEOUT (--practice-timeout) and SLOTBRIDGE_HUB_DEADLINE (--deadline) must be positive")
 	}
 	if len(probs) > 0 {
 		return nil, errors.New(strings.Join(probs, "; "))
@@ -512,17 +512,28 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		if *hubName != "" {
-			h := federation.DirectoryHub{Name: *hubName}
+			// Every imported practice joins --hub; a hub of that name in the
+			// file gains them rather than being counted twice.
+			var members []string
 			for _, e := range f.Endpoints {
-				h.Members = append(h.Members, e.ODS)
+				members = append(members, e.ODS)
 			}
-			f.Hubs = append(f.Hubs, h)
+			i := slices.IndexFunc(f.Hubs, func(h federation.DirectoryHub) bool { return strings.TrimSpace(h.Name) == strings.TrimSpace(*hubName) })
+			if i < 0 {
+				f.Hubs = append(f.Hubs, federation.DirectoryHub{Name: *hubName})
+				i = len(f.Hubs) - 1
+			}
+			for _, m := range members {
+				if !slices.Contains(f.Hubs[i].Members, m) {
+					f.Hubs[i].Members = append(f.Hubs[i].Members, m)
+				}
+			}
 		}
 		n, nh, err := federation.Import(ctx, st, f)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "imported %d endpoints and %d hubs from %s\n", n, nh, pos[0])
+		fmt.Fprintf(stdout, "imported %s and %s from %s\n", plural(n, "endpoint", "endpoints"), plural(nh, "hub", "hubs"), pos[0])
 	}
 	return nil
 }
@@ -683,7 +694,7 @@ func resultJSON(r *federation.Result) searchOut {
 
 func printResult(w io.Writer, r *federation.Result, limit int) {
 	ok := len(r.Practices) - len(r.Failures)
-	fmt.Fprintf(w, "hub %s: %d free slots from %d of %d practices, %s to %s, in %d ms\n\n", r.Hub, len(r.Slots), ok, len(r.Practices),
+	fmt.Fprintf(w, "hub %s: %d free slots from %d of %s, %s to %s, in %d ms\n\n", r.Hub, len(r.Slots), ok, plural(len(r.Practices), "practice", "practices"),
 		scheduling.FormatLocal(r.Query.Start), scheduling.FormatLocal(r.Query.End), r.Elapsed.Milliseconds())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	shown := r.Slots

@@ -45,6 +45,14 @@ func TestFederationCommands(t *testing.T) {
 		return out.String()
 	}
 
+	// A --hub the file names too is one hub, not two.
+	fileWithHub := filepath.Join(dir, "directory-pcn.json")
+	if err := s.WriteDirectory(fileWithHub, "pcn"); err != nil {
+		t.Fatal(err)
+	}
+	if out := cli("directory", "import", fileWithHub, "--hub", "pcn"); !strings.Contains(out, "endpoints and 1 hub from") {
+		t.Fatalf("import with the file's own hub:\n%s", out)
+	}
 	cli("directory", "import", file, "--hub", "pcn")
 	// Switching a practice off and on changes nothing else about its entry.
 	before := cli("directory", "list", "--json")

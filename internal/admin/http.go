@@ -46,7 +46,24 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/templates/{id}", map[string]apiFunc{"PATCH": h.updateTemplate, "DELETE": h.endTemplate})
 	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession})
 	h.route(p+"/sessions/{id}", map[string]apiFunc{"GET": h.getSession})
-	h.route(p+"/sessions/{id}/{action}", map[string]apiFunc{"POST": h.sessionAction, "GET": h.sessionSlots})
+	// A session's sub-resources each take one method: a GET of an action,
+	// or a POST of its slots, is a 405 naming the method, not a 404.
+	h.mux.HandleFunc(p+"/sessions/{id}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		fn, method := h.sessionAction, http.MethodPost
+		switch r.PathValue("action") {
+		case "slots":
+			fn, method = h.sessionSlots, http.MethodGet
+		case "block", "unblock", "cancel", "profile", "service":
+		default:
+			h.writeError(w, r, scheduling.NotFound("path", "a session has its slots (GET …/slots) and the actions block, unblock, cancel, profile and service (POST)"))
+			return
+		}
+		if r.Method != method {
+			jsonapi.MethodNotAllowed(w, r, []string{method})
+			return
+		}
+		h.serve(fn)(w, r)
+	})
 	h.route(p+"/slots/{id}", map[string]apiFunc{"GET": h.getSlot})
 	h.route(p+"/slots/{id}/{action}", map[string]apiFunc{"POST": h.slotAction})
 	h.route(p+"/explain", map[string]apiFunc{"GET": h.explain})
@@ -386,14 +403,11 @@ func (h *Handler) getSession(r *http.Request, a Actor) (int, any, error) {
 	return http.StatusOK, s, err
 }
 
-// sessionSlots answers GET …/sessions/{id}/slots; no other GET has a name there.
+// sessionSlots answers GET …/sessions/{id}/slots.
 func (h *Handler) sessionSlots(r *http.Request, a Actor) (int, any, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return 0, nil, err
-	}
-	if r.PathValue("action") != "slots" {
-		return 0, nil, scheduling.NotFound("path", "a session has its slots at …/sessions/{id}/slots")
 	}
 	sl, err := h.svc.SessionSlots(r.Context(), a, r.PathValue("ods"), id)
 	return http.StatusOK, sl, err

@@ -206,6 +206,13 @@ func TestAdminAPIFlow(t *testing.T) {
 			if status, _, m, raw = a.do(call{"GET", pp + "/sessions/" + itoa(sid) + "/slot", a.token, "", ""}); status != 404 || m["code"] != "not_found" {
 				t.Fatalf("GET of another name under a session: %d %s", status, raw)
 			}
+			// Each sub-resource takes one method; another is 405 naming it.
+			for _, c := range []struct{ method, sub, allow string }{{"POST", "/slots", "GET"}, {"GET", "/block", "POST"}, {"DELETE", "/cancel", "POST"}} {
+				status, hdr, m, raw := a.do(call{c.method, pp + "/sessions/" + itoa(sid) + c.sub, a.token, "", ""})
+				if status != 405 || hdr.Get("Allow") != c.allow || m["code"] != "method_not_allowed" {
+					t.Fatalf("%s %s: %d Allow %q %s", c.method, c.sub, status, hdr.Get("Allow"), raw)
+				}
+			}
 			if status, _, m, raw = a.do(call{"GET", pp + "/sessions/999999/slots", a.token, "", ""}); status != 404 {
 				t.Fatalf("slots of an unknown session: %d %s", status, raw)
 			}
