@@ -128,7 +128,7 @@ func New(cfg Config) (*Client, error) {
 		c.http = &http.Client{Transport: tr, CheckRedirect: noRedirects}
 	}
 	// Mint once now so that a bad identity fails here, not on every call.
-	if _, err := c.token(gpconnect.ScopeOrgRead, nil, nil); err != nil {
+	if _, err := c.token(gpconnect.ScopeOrgRead, nil, nil, nil); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -328,7 +328,7 @@ func (c *Client) Do(ctx context.Context, req Request, opts ...Option) (*Response
 	if scope == "" {
 		scope = gpconnect.ScopeOrgRead
 	}
-	tok, err := c.token(scope, o.claims, o.tokenHeader)
+	tok, err := c.token(scope, o.practitioner, o.claims, o.tokenHeader)
 	if err != nil {
 		return nil, err
 	}
@@ -429,9 +429,12 @@ func isJSON(ct string) bool {
 }
 
 // token mints the JWT for scope and applies the per-request mutators.
-func (c *Client) token(scope gpconnect.Scope, claims func(map[string]any), header func(map[string]any)) (string, error) {
+func (c *Client) token(scope gpconnect.Scope, user *fhir.Practitioner, claims func(map[string]any), header func(map[string]any)) (string, error) {
 	id := auth.Identity{Issuer: c.cfg.Issuer, Audience: c.cfg.Audience, Device: c.cfg.Device,
 		Organization: c.cfg.Organization, Practitioner: c.cfg.Practitioner}
+	if user != nil {
+		id.Practitioner = *user
+	}
 	tok, err := auth.Mint(id, scope, c.now())
 	if err != nil {
 		return "", fmt.Errorf("consumer: minting token: %w", err)

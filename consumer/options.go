@@ -1,6 +1,9 @@
 package consumer
 
-import "github.com/slotbridge/slotbridge/fhir/gpconnect"
+import (
+	"github.com/slotbridge/slotbridge/fhir"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+)
 
 // Option changes one request. Most exist so that a test harness can send a
 // deliberately wrong request through the normal code path; WithIfMatch,
@@ -23,6 +26,8 @@ type callOpts struct {
 	body        []byte
 	capture     *Response
 	ifMatch     *string
+	// practitioner replaces Config.Practitioner in this request's token.
+	practitioner *fhir.Practitioner
 }
 
 // WithHeader sets header k to v (an empty v sends an empty header), after
@@ -70,6 +75,13 @@ func WithRawQuery(q string) Option { return func(o *callOpts) { o.rawQuery = &q 
 
 // WithBody replaces the request body, sent verbatim.
 func WithBody(b []byte) Option { return func(o *callOpts) { o.body = b } }
+
+// WithPractitioner names another logged-on user in this request's token
+// (requesting_practitioner and sub), as a hub serving many users must
+// (spec §3.2: the logged-on user, never a generic one).
+func WithPractitioner(p fhir.Practitioner) Option {
+	return func(o *callOpts) { o.practitioner = &p }
+}
 
 // WithIfMatch sets If-Match on amend and cancel (e.g. W/"3"); an empty value
 // sends none. Without it the client sends W/"{meta.versionId}".

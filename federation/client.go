@@ -147,6 +147,55 @@ type Identity struct {
 	Token auth.Identity
 }
 
+// User is the person a hub call is made for: the JWT's requesting
+// practitioner and sub (spec §3.2 wants the logged-on user, never a generic
+// one). The hub's configured user stands in when a call carries none.
+type User struct {
+	// ID is the user's local id (the JWT sub).
+	ID string
+	// Given and Family name the user.
+	Given, Family string
+	// SDSUserID and SDSRoleProfileID are the user's Spine ids ("UNK" when unknown).
+	SDSUserID, SDSRoleProfileID string
+}
+
+type userKey struct{}
+
+// WithUser makes the calls to practices made under ctx name u in their tokens.
+func WithUser(ctx context.Context, u User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// practitioner is the token practitioner for ctx's user, or nil for the hub's own.
+func practitioner(ctx context.Context) *fhir.Practitioner {
+	u, ok := ctx.Value(userKey{}).(User)
+	if !ok || u.ID == "" {
+		return nil
+	}
+	unk := func(s string) string {
+		if s == "" {
+			return "UNK"
+		}
+		return s
+	}
+	p := fhir.Practitioner{ResourceType: "Practitioner", ID: u.ID,
+		Identifier: []fhir.Identifier{{System: gpconnect.SystemSDSUser, Value: unk(u.SDSUserID)},
+			{System: gpconnect.SystemSDSRoleProfile, Value: unk(u.SDSRoleProfileID)}},
+		Name: []fhir.HumanName{{Family: u.Family}}}
+	if u.Given != "" {
+		p.Name[0].Given = []string{u.Given}
+	}
+	return &p
+}
+
+// callOpts are the consumer options every call under ctx carries.
+func callOpts(ctx context.Context) []consumer.Option {
+	if p := practitioner(ctx); p != nil {
+		return []consumer.Option{consumer.WithPractitioner(*p)}
+	}
+	return nil
+}
+
 // GPConnect is the PracticeClient over the consumer package: one consumer
 // client per endpoint, all sharing one *http.Client (one connection pool, so
 // a fan-out through one SSP host reuses connections).
@@ -263,7 +312,7 @@ func (g *GPConnect) SlotBundle(ctx context.Context, ep *scheduling.Endpoint, r S
 	if err != nil {
 		return nil, err
 	}
-	return c.SearchSlots(ctx, g.slotQuery(r))
+	return c.SearchSlots(ctx, g.slotQuery(r), callOpts(ctx)...)
 }
 
 // SearchSlots implements PracticeClient. It sends exactly the request the
@@ -277,6 +326,9 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 		return nil, nil, err
 	}
 	id := auth.Identity{Issuer: g.base.Issuer, Audience: ep.ServiceRoot, Device: g.base.Device, Organization: g.base.Organization, Practitioner: g.base.Practitioner}
+	if p := practitioner(ctx); p != nil {
+		id.Practitioner = *p
+	}
 	tok, err := auth.Mint(id, gpconnect.ScopeOrgRead, time.Now())
 	if err != nil {
 		return nil, nil, err
@@ -400,7 +452,7 @@ func (g *GPConnect) FindPatient(ctx context.Context, ep *scheduling.Endpoint, nh
 	if err != nil {
 		return nil, err
 	}
-	return c.FindPatient(ctx, nhs)
+	return c.FindPatient(ctx, nhs, callOpts(ctx)...)
 }
 
 // RegisterPatient implements PracticeClient.
@@ -409,7 +461,7 @@ func (g *GPConnect) RegisterPatient(ctx context.Context, ep *scheduling.Endpoint
 	if err != nil {
 		return nil, err
 	}
-	return c.RegisterPatient(ctx, p)
+	return c.RegisterPatient(ctx, p, callOpts(ctx)...)
 }
 
 // Book implements PracticeClient.
@@ -418,7 +470,7 @@ func (g *GPConnect) Book(ctx context.Context, ep *scheduling.Endpoint, a *fhir.A
 	if err != nil {
 		return nil, err
 	}
-	return c.Book(ctx, a)
+	return c.Book(ctx, a, callOpts(ctx)...)
 }
 
 // ReadAppointment implements PracticeClient.
@@ -427,7 +479,7 @@ func (g *GPConnect) ReadAppointment(ctx context.Context, ep *scheduling.Endpoint
 	if err != nil {
 		return nil, err
 	}
-	return c.ReadAppointment(ctx, id)
+	return c.ReadAppointment(ctx, id, callOpts(ctx)...)
 }
 
 // Amend implements PracticeClient.
@@ -436,7 +488,7 @@ func (g *GPConnect) Amend(ctx context.Context, ep *scheduling.Endpoint, a *fhir.
 	if err != nil {
 		return nil, err
 	}
-	return c.Amend(ctx, a)
+	return c.Amend(ctx, a, callOpts(ctx)...)
 }
 
 // Cancel implements PracticeClient.
@@ -445,7 +497,7 @@ func (g *GPConnect) Cancel(ctx context.Context, ep *scheduling.Endpoint, a *fhir
 	if err != nil {
 		return nil, err
 	}
-	return c.Cancel(ctx, a, reason)
+	return c.Cancel(ctx, a, reason, callOpts(ctx)...)
 }
 
 // RetrieveAppointments implements PracticeClient.
@@ -454,7 +506,7 @@ func (g *GPConnect) RetrieveAppointments(ctx context.Context, ep *scheduling.End
 	if err != nil {
 		return nil, err
 	}
-	return c.RetrieveAppointments(ctx, patientID, from, to)
+	return c.RetrieveAppointments(ctx, patientID, from, to, callOpts(ctx)...)
 }
 
 // slotsFrom flattens a practice's slot search into Slots with what spec

@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -306,5 +307,88 @@ func TestHubIdentityCheck(t *testing.T) {
 	}
 	if err := federation.NewGPConnect(testIdentity(), nil, "https://proxy.example.nhs.uk").Check(); err != nil {
 		t.Fatalf("a good identity: %v", err)
+	}
+}
+
+// tokenPayload decodes the JWT payload a request carried.
+func tokenPayload(t *testing.T, r *http.Request) map[string]any {
+	t.Helper()
+	parts := strings.Split(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", r.Header.Get("Authorization"))
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestHubAPIUserInToken: a front end that names its logged-on user in the
+// user headers gets that user into the tokens sent to practices (spec
+// §3.2), on searches and bookings; without them the hub's own user is sent.
+func TestHubAPIUserInToken(t *testing.T) {
+	f := newFakePractice(t)
+	start, _ := tomorrow()
+	start = start.Add(10 * time.Hour)
+	f.set("GET /Slot", fakeAnswer{status: 200, body: slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})})
+	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"4"}}]}`})
+	f.set("POST /Appointment", fakeAnswer{status: 409, body: outcome(gpconnect.SystemSpineError, "DUPLICATE_REJECTED", "slot taken")})
+	hub := fakeHub(t, f, testIdentity())
+	srv := httptest.NewServer((&federation.API{Hub: hub, Store: hub.Dir.(scheduling.FederationStore)}).Handler())
+	t.Cleanup(srv.Close)
+	last := func(method string) *http.Request {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for i := len(f.seen) - 1; i >= 0; i-- {
+			if f.seen[i].Method == method {
+				return f.seen[i]
+			}
+		}
+		t.Fatalf("no %s sent", method)
+		return nil
+	}
+	user := map[string]string{federation.HeaderUser: "u42", federation.HeaderUserName: "Ann Jones", federation.HeaderUserSDS: "S123"}
+	send := func(method, path, body string, hdr map[string]string) int {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	wantUser := func(what string, r *http.Request, id, family, sds string) {
+		t.Helper()
+		m := tokenPayload(t, r)
+		p, _ := m["requesting_practitioner"].(map[string]any)
+		b, _ := json.Marshal(p)
+		if m["sub"] != id || p["id"] != id || !strings.Contains(string(b), `"family":"`+family+`"`) || !strings.Contains(string(b), `"value":"`+sds+`"`) {
+			t.Fatalf("%s: token sub %v, practitioner %s; want %s, %s, %s", what, m["sub"], b, id, family, sds)
+		}
+	}
+	if st := send("GET", "/hub/h/Slot?start=today&end=%2B2d", "", user); st != 200 {
+		t.Fatalf("search: %d", st)
+	}
+	wantUser("search", last("GET"), "u42", "Jones", "S123")
+	send("POST", "/hub/h/Appointment", `{"slot":"`+fakeODS+`/7","patient":{"nhsNumber":"9658218865"}}`, user)
+	wantUser("booking", last("POST"), "u42", "Jones", "S123")
+	// Without the headers, the hub's own user.
+	send("GET", "/hub/h/Slot?start=today&end=%2B2d", "", nil)
+	own := testIdentity().Token.Practitioner
+	wantUser("search without a user", last("GET"), own.ID, own.Name[0].Family, own.Identifier[0].Value)
+	// A name without an id is refused.
+	if st := send("GET", "/hub/h/Slot?start=today&end=%2B2d", "", map[string]string{federation.HeaderUserName: "Ann Jones"}); st != 400 {
+		t.Fatalf("a user name without an id: %d, want 400", st)
 	}
 }

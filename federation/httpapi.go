@@ -3,6 +3,7 @@ package federation
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -116,6 +117,18 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 			a.deny(w, admin, http.StatusForbidden, "set SLOTBRIDGE_HUB_API_TOKEN to use the hub API from another host or through a proxy")
 			return
 		}
+		// The front end names its logged-on user; calls to practices then
+		// carry that user in their tokens instead of the hub's own.
+		if u, ok, err := userFrom(r.Header); err != nil {
+			if admin {
+				a.writeErr(w, scheduling.Errorf(scheduling.EPARAM, "%v", err))
+			} else {
+				writeOutcome(w, http.StatusBadRequest, gpconnect.BadRequest, err.Error())
+			}
+			return
+		} else if ok {
+			r = r.WithContext(WithUser(r.Context(), u))
+		}
 		// No hub, practice or endpoint is named with a control character or
 		// bytes that are not UTF-8 (and the directory on PostgreSQL could
 		// not even look one up).
@@ -129,6 +142,40 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
+}
+
+// User headers: the logged-on user a hub API call is made for.
+const (
+	HeaderUser            = "X-Slotbridge-User"              // local id (JWT sub); required for the others
+	HeaderUserName        = "X-Slotbridge-User-Name"         // "Given Family"
+	HeaderUserSDS         = "X-Slotbridge-User-Sds-Id"       // SDS user id (default UNK)
+	HeaderUserRoleProfile = "X-Slotbridge-User-Role-Profile" // SDS role profile id (default UNK)
+)
+
+// userFrom reads the user headers; ok is false when none names a user.
+func userFrom(h http.Header) (User, bool, error) {
+	id := strings.TrimSpace(h.Get(HeaderUser))
+	name := strings.TrimSpace(h.Get(HeaderUserName))
+	sds, role := strings.TrimSpace(h.Get(HeaderUserSDS)), strings.TrimSpace(h.Get(HeaderUserRoleProfile))
+	if id == "" {
+		if name != "" || sds != "" || role != "" {
+			return User{}, false, errors.New(HeaderUser + " is required with the other user headers")
+		}
+		return User{}, false, nil
+	}
+	for _, v := range []string{id, name, sds, role} {
+		if len(v) > 200 || !scheduling.PlainText(v) {
+			return User{}, false, errors.New("a user header is longer than 200 characters or holds a control character")
+		}
+	}
+	u := User{ID: id, Family: id, SDSUserID: sds, SDSRoleProfileID: role}
+	if name != "" {
+		u.Family = name
+		if g, f, ok := strings.Cut(name, " "); ok {
+			u.Given, u.Family = g, strings.TrimSpace(f)
+		}
+	}
+	return u, true, nil
 }
 
 func (a *API) deny(w http.ResponseWriter, admin bool, status int, msg string) {
