@@ -10,11 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/slotbridge/slotbridge/federation"
-	"github.com/slotbridge/slotbridge/fhir/gpconnect"
-	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
 // jsonCall sends method path with a JSON body (none when body is "") and
@@ -116,15 +113,7 @@ func TestHubBookingAPI(t *testing.T) {
 // TestHubBookingAPIPracticeRefusal: the practice's own refusal keeps its
 // Spine code, with the status it means for the caller.
 func TestHubBookingAPIPracticeRefusal(t *testing.T) {
-	f := newFakePractice(t)
-	start, _ := tomorrow()
-	start = start.Add(10 * time.Hour)
-	f.set("GET /Slot", fakeAnswer{status: 200, body: slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})})
-	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"4"}}]}`})
-	f.set("POST /Appointment", fakeAnswer{status: 409, body: outcome(gpconnect.SystemSpineError, "DUPLICATE_REJECTED", "slot taken")})
-	hub := fakeHub(t, f, testIdentity())
-	srv := httptest.NewServer((&federation.API{Hub: hub, Store: hub.Dir.(scheduling.FederationStore)}).Handler())
-	t.Cleanup(srv.Close)
+	f, srv := fakeBookingAPI(t)
 	st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", `{"slot":"`+fakeODS+`/7","patient":{"nhsNumber":"9658218865"}}`)
 	if st != 409 || m["code"] != "duplicate_rejected" {
 		t.Fatalf("practice's 409: %d %v", st, m)

@@ -121,7 +121,7 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	if r.OrgType != "" {
 		orgType = r.OrgType
 	}
-	if orgType != "" && orgType != string(gpconnect.OrgTypeGPPractice) && orgType != string(gpconnect.OrgTypeUrgentCare) {
+	if orgType != "" && !gpconnect.OrganisationType(orgType).Valid() {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "org-type must be gp-practice or urgent-care")
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)

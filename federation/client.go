@@ -224,7 +224,7 @@ func NewGPConnect(id Identity, hc *http.Client, proxy string) *GPConnect {
 // carry. Otherwise each would show as every practice "disabled".
 func (g *GPConnect) Check() error {
 	var probs []string
-	if ot := g.id.OrgType; ot != "" && ot != string(gpconnect.OrgTypeGPPractice) && ot != string(gpconnect.OrgTypeUrgentCare) {
+	if ot := g.id.OrgType; ot != "" && !gpconnect.OrganisationType(ot).Valid() {
 		probs = append(probs, fmt.Sprintf("organisation type %q is not gp-practice or urgent-care", ot))
 	}
 	if !scheduling.ValidODSCode(g.id.ODS) {
@@ -519,30 +519,11 @@ func slotsFrom(ods string, r *consumer.SlotResult) ([]Slot, int) {
 		practiceName = o.Name
 		break
 	}
-	out := make([]Slot, 0, len(r.Slots))
+	fl := newFlattener(ods, len(r.Slots))
 	dropped := 0
-	shared := map[string]*SlotSchedule{}
-	intern := map[string]string{}
-	in := func(s string) string {
-		if v, ok := intern[s]; ok {
-			return v
-		}
-		intern[s] = s
-		return s
-	}
 	for _, fs := range r.Slots {
 		sch := r.Schedule(fs)
 		if sch == nil {
-			dropped++
-			continue
-		}
-		si := shared[sch.ID]
-		if si == nil {
-			si = scheduleInfo(r, sch, practiceName)
-			shared[sch.ID] = si
-		}
-		start, end, ok := offerable(fs.ID, fs.Status, fs.Start, fs.End, si)
-		if !ok {
 			dropped++
 			continue
 		}
@@ -550,14 +531,15 @@ func slotsFrom(ods string, r *consumer.SlotResult) ([]Slot, int) {
 		if ch == "" {
 			ch = consumer.ExtensionCode(fs.Extension, gpconnect.ExtDeliveryChannelOld)
 		}
-		s := Slot{ODS: ods, ID: fs.ID, Start: start, End: end, DeliveryChannel: in(ch), SlotSchedule: si}
+		slotType := ""
 		if len(fs.ServiceType) > 0 {
-			s.SlotType = in(fs.ServiceType[0].Text)
+			slotType = fs.ServiceType[0].Text
 		}
-		out = append(out, s)
+		if !fl.add(sch.ID, func() *SlotSchedule { return scheduleInfo(r, sch, practiceName) }, fs.ID, fs.Status, fs.Start, fs.End, ch, slotType) {
+			dropped++
+		}
 	}
-	sortSlots(out)
-	return out, dropped
+	return fl.sorted(), dropped
 }
 
 // scheduleInfo resolves a schedule's type, role, location, practitioner and service.

@@ -106,6 +106,23 @@ func fakeHub(t *testing.T, f *fakePractice, id federation.Identity) *federation.
 	return &federation.Hub{Dir: dir, Client: federation.NewGPConnect(id, federation.NewHTTPClient(4), ""), Breaker: &federation.Breaker{}}
 }
 
+// fakeBookingAPI is the hub's HTTP API over one fake practice with free
+// slot 7 tomorrow at 10:00 and patient 4, whose bookings it refuses as
+// taken (409) until a test sets another answer.
+func fakeBookingAPI(t *testing.T) (*fakePractice, *httptest.Server) {
+	t.Helper()
+	f := newFakePractice(t)
+	start, _ := tomorrow()
+	start = start.Add(10 * time.Hour)
+	f.set("GET /Slot", fakeAnswer{status: 200, body: slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})})
+	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"4"}}]}`})
+	f.set("POST /Appointment", fakeAnswer{status: 409, body: outcome(gpconnect.SystemSpineError, "DUPLICATE_REJECTED", "slot taken")})
+	hub := fakeHub(t, f, testIdentity())
+	srv := httptest.NewServer((&federation.API{Hub: hub, Store: hub.Dir.(scheduling.FederationStore)}).Handler())
+	t.Cleanup(srv.Close)
+	return f, srv
+}
+
 type fakeSlot struct {
 	id, status, schedule string
 	start, end           time.Time
@@ -332,15 +349,7 @@ func tokenPayload(t *testing.T, r *http.Request) map[string]any {
 // user headers gets that user into the tokens sent to practices (spec
 // §3.2), on searches and bookings; without them the hub's own user is sent.
 func TestHubAPIUserInToken(t *testing.T) {
-	f := newFakePractice(t)
-	start, _ := tomorrow()
-	start = start.Add(10 * time.Hour)
-	f.set("GET /Slot", fakeAnswer{status: 200, body: slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})})
-	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"4"}}]}`})
-	f.set("POST /Appointment", fakeAnswer{status: 409, body: outcome(gpconnect.SystemSpineError, "DUPLICATE_REJECTED", "slot taken")})
-	hub := fakeHub(t, f, testIdentity())
-	srv := httptest.NewServer((&federation.API{Hub: hub, Store: hub.Dir.(scheduling.FederationStore)}).Handler())
-	t.Cleanup(srv.Close)
+	f, srv := fakeBookingAPI(t)
 	last := func(method string) *http.Request {
 		f.mu.Lock()
 		defer f.mu.Unlock()

@@ -220,7 +220,7 @@ func (q Query) Check() error {
 	case q.End.After(scheduling.AddDaysLocal(q.Start, MaxSearchDays)): // UK days, as the windows count them
 		probs = append(probs, fmt.Sprintf("the range may be at most %d days", MaxSearchDays))
 	}
-	if ot := q.OrgType; ot != "" && ot != string(gpconnect.OrgTypeGPPractice) && ot != string(gpconnect.OrgTypeUrgentCare) {
+	if ot := q.OrgType; ot != "" && !gpconnect.OrganisationType(ot).Valid() {
 		probs = append(probs, "org-type must be gp-practice or urgent-care")
 	}
 	// A typo in a filter would otherwise look exactly like "no capacity".

@@ -110,46 +110,73 @@ func decodeSlots(ods string, body []byte) ([]Slot, []string, error) {
 			break
 		}
 	}
-	out := make([]Slot, 0, len(slots))
+	fl := newFlattener(ods, len(slots))
 	var dropped []string
-	shared := map[string]*SlotSchedule{}
-	intern := map[string]string{}
-	in := func(s string) string {
-		if v, ok := intern[s]; ok {
-			return v
-		}
-		intern[s] = s
-		return s
-	}
 	for _, r := range slots {
 		sch := byRef[r.Schedule.Reference]
 		if sch == nil || sch.ResourceType != "Schedule" {
 			dropped = append(dropped, r.ID)
 			continue
 		}
-		si := shared[sch.ID]
-		if si == nil {
-			si = wireSchedule(sch, byRef, practiceName)
-			shared[sch.ID] = si
-		}
-		start, end, ok := offerable(r.ID, r.Status, r.Start, r.End, si)
-		if !ok {
-			dropped = append(dropped, r.ID)
-			continue
-		}
-		s := Slot{ODS: ods, ID: r.ID, Start: start, End: end, SlotSchedule: si}
+		var channel, slotType string
 		if len(r.ServiceType) > 0 {
-			s.SlotType = in(r.ServiceType[0].Text)
+			slotType = r.ServiceType[0].Text
 		}
 		for _, x := range r.Extension {
-			if x.URL == gpconnect.ExtDeliveryChannel || (x.URL == gpconnect.ExtDeliveryChannelOld && s.DeliveryChannel == "") {
-				s.DeliveryChannel = in(x.ValueCode)
+			if x.URL == gpconnect.ExtDeliveryChannel || (x.URL == gpconnect.ExtDeliveryChannelOld && channel == "") {
+				channel = x.ValueCode
 			}
 		}
-		out = append(out, s)
+		if !fl.add(sch.ID, func() *SlotSchedule { return wireSchedule(sch, byRef, practiceName) },
+			r.ID, r.Status, r.Start, r.End, channel, slotType) {
+			dropped = append(dropped, r.ID)
+		}
 	}
-	sortSlots(out)
-	return out, dropped, nil
+	return fl.sorted(), dropped, nil
+}
+
+// flattener builds one practice's Slots from either decoding of its
+// searchset (wire.go's for the fan-out, the typed one for booking): what a
+// schedule's slots share is resolved once and held once, repeated texts
+// are interned, and a slot that cannot be offered is refused.
+type flattener struct {
+	ods    string
+	out    []Slot
+	shared map[string]*SlotSchedule
+	intern map[string]string
+}
+
+func newFlattener(ods string, n int) *flattener {
+	return &flattener{ods: ods, out: make([]Slot, 0, n), shared: map[string]*SlotSchedule{}, intern: map[string]string{}}
+}
+
+func (f *flattener) in(s string) string {
+	if v, ok := f.intern[s]; ok {
+		return v
+	}
+	f.intern[s] = s
+	return s
+}
+
+// add appends the slot of schedule scheduleID (resolved by resolve on its
+// first slot) and reports whether it could be offered.
+func (f *flattener) add(scheduleID string, resolve func() *SlotSchedule, id, status, start, end, channel, slotType string) bool {
+	si := f.shared[scheduleID]
+	if si == nil {
+		si = resolve()
+		f.shared[scheduleID] = si
+	}
+	st, en, ok := offerable(id, status, start, end, si)
+	if ok {
+		f.out = append(f.out, Slot{ODS: f.ods, ID: id, Start: st, End: en, DeliveryChannel: f.in(channel), SlotType: f.in(slotType), SlotSchedule: si})
+	}
+	return ok
+}
+
+// sorted is the slots by start, then id.
+func (f *flattener) sorted() []Slot {
+	sortSlots(f.out)
+	return f.out
 }
 
 // wireSchedule resolves what a schedule's slots share.

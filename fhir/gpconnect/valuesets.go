@@ -9,6 +9,9 @@ const (
 	OrgTypeUrgentCare OrganisationType = "urgent-care"
 )
 
+// Valid reports whether t is a code of GPConnect-OrganisationType-1 (case-sensitive).
+func (t OrganisationType) Valid() bool { return t == OrgTypeGPPractice || t == OrgTypeUrgentCare }
+
 // Display is the code-system display of the organisation type.
 func (t OrganisationType) Display() string {
 	switch t {

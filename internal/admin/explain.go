@@ -209,7 +209,7 @@ func notes(ex *scheduling.Explanation, q scheduling.ExplainQuery) []string {
 	if ex.Total == 0 {
 		out = append(out, "No slot lies fully inside the period: check the session templates and that sessions were made for these dates.")
 	}
-	if t := q.Consumer.OrgType; t != "" && t != string(gpconnect.OrgTypeGPPractice) && t != string(gpconnect.OrgTypeUrgentCare) {
+	if t := q.Consumer.OrgType; t != "" && !gpconnect.OrganisationType(t).Valid() {
 		out = append(out, fmt.Sprintf("Organisation type %q is not a GPConnect-OrganisationType-1 code (gp-practice, urgent-care): "+
 			"it never matches a slot restricted by organisation type.", t))
 	}

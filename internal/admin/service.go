@@ -251,7 +251,7 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 		probs = append(probs, "name is required (at most 100 characters, no control characters)")
 	}
 	for _, t := range p.OrgTypes {
-		if t != string(gpconnect.OrgTypeGPPractice) && t != string(gpconnect.OrgTypeUrgentCare) {
+		if !gpconnect.OrganisationType(t).Valid() {
 			probs = append(probs, fmt.Sprintf("org type %q is not a GPConnect-OrganisationType-1 code (gp-practice, urgent-care)", t))
 		}
 	}

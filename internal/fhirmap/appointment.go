@@ -464,7 +464,7 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 			if !gpconnect.IsOrganisationTypeSystem(c.System) {
 				continue
 			}
-			if c.Code != string(gpconnect.OrgTypeGPPractice) && c.Code != string(gpconnect.OrgTypeUrgentCare) {
+			if !gpconnect.OrganisationType(c.Code).Valid() {
 				p.add("the booking organisation's type %q is not in GPConnect-OrganisationType-1 (gp-practice, urgent-care)", clip(c.Code))
 			}
 			r.BookingOrg.Type = c.Code
