@@ -234,7 +234,7 @@ func checkMembers(data []byte, depth int) error {
 			return fmt.Errorf("fhir: %s has no element %q", rt, name)
 		}
 		// FHIR JSON has no empty values: an element is present with a value or absent.
-		if v := strings.TrimSpace(string(raw)); v == "null" || v == `""` || v == "[]" || v == "{}" {
+		if v := bytes.TrimSpace(raw); string(v) == "null" || string(v) == `""` || string(v) == "[]" || string(v) == "{}" {
 			return fmt.Errorf("%w: %s.%s is %s; leave an element out rather than send it empty", ErrEmptyElement, rt, name, v)
 		}
 	}
