@@ -207,3 +207,45 @@ func TestExplainServiceFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestExplainCancelledSession: a cancelled session's slots are counted as
+// "cancelled", a blocked session's as "blocked", so a practice can tell which
+// of its own actions withheld them; the search offers neither.
+func TestExplainCancelledSession(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			cancelled := f.openSession()
+			blocked := f.scalar(`SELECT id FROM schedules WHERE practice_id = ? AND access_profile_id = ? AND start_at > ? AND status = 'active' AND id <> ?
+				ORDER BY start_at, id LIMIT 1`, f.org.ID, f.open, f.now.Add(24*time.Hour).Unix(), cancelled)
+			// One slot of the session to be cancelled is blocked on its own first: the cancel still explains it.
+			first := f.ids(`SELECT id FROM slots WHERE schedule_id = ? ORDER BY start_at`, cancelled)[0]
+			_, err := f.svc.BlockSlot(f.ctx, f.cli, ods, first)
+			f.ok(err)
+			_, err = f.svc.CancelSession(f.ctx, f.cli, ods, cancelled)
+			f.ok(err)
+			_, err = f.svc.BlockSession(f.ctx, f.cli, ods, blocked)
+			f.ok(err)
+			ex, err := f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{OrgType: "urgent-care", ConsumerODS: "A20047", Start: f.now, End: f.now.Add(7 * 24 * time.Hour)})
+			f.ok(err)
+			want := map[int64]string{cancelled: "cancelled", blocked: "blocked"}
+			for _, s := range ex.Sessions {
+				r, ok := want[s.ID]
+				if !ok {
+					continue
+				}
+				delete(want, s.ID)
+				n := int(f.scalar(`SELECT COUNT(*) FROM slots WHERE schedule_id = ?`, s.ID))
+				if s.Offered != 0 || count(s.Removed, r) != n || len(s.Removed) != 1 {
+					t.Errorf("session %d (%s): offered %d, removed %+v; want all %d %q", s.ID, s.Status, s.Offered, s.Removed, n, r)
+				}
+			}
+			if len(want) != 0 {
+				t.Fatalf("sessions %v missing from the explanation", want)
+			}
+			if count(ex.Removed, "cancelled") <= 0 || count(ex.Removed, "blocked") <= 0 {
+				t.Fatalf("practice-wide counts %+v", ex.Removed)
+			}
+		})
+	}
+}

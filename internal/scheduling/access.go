@@ -59,7 +59,8 @@ const (
 	ReasonCapabilityOff Reason = "capability_off" // Appointment Management switched off
 	ReasonPast          Reason = "past"           // the slot has started
 	ReasonBooked        Reason = "booked"         // the slot is booked (busy)
-	ReasonBlocked       Reason = "blocked"        // the practice blocked the slot or cancelled its session
+	ReasonBlocked       Reason = "blocked"        // the practice blocked the slot or its session
+	ReasonCancelled     Reason = "cancelled"      // the practice cancelled the slot's session (Explain only)
 	ReasonNotBookable   Reason = "not_bookable"   // the profile is not GP Connect bookable
 	ReasonOrgType       Reason = "org_type"       // restricted to other organisation types
 	ReasonODS           Reason = "ods_code"       // restricted to other ODS codes

@@ -9,7 +9,7 @@ import (
 // ExplainReasons lists every reason a slot can be withheld, in the order the
 // rules are applied; each slot is counted once, under the first rule it fails.
 var ExplainReasons = []Reason{ReasonNotEnabled, ReasonCapabilityOff, ReasonPast, ReasonBooked, ReasonBlocked,
-	ReasonNotBookable, ReasonOrgType, ReasonODS, ReasonWindow, ReasonEmbargo, ReasonCap, ReasonOtherService}
+	ReasonCancelled, ReasonNotBookable, ReasonOrgType, ReasonODS, ReasonWindow, ReasonEmbargo, ReasonCap, ReasonOtherService}
 
 // ExplainQuery asks "why does this consumer see (no) slots in this period?".
 type ExplainQuery struct {
@@ -76,6 +76,11 @@ func Explain(org *Organisation, slots []Slot, schedules map[int64]*Schedule, pro
 		r := ex.Switch
 		if r == ReasonNone {
 			r = Why(s, profiles, q.Consumer, q.Now)
+		}
+		if sc := schedules[s.ScheduleID]; r == ReasonBlocked && sc != nil && sc.Status == SessionCancelled {
+			// The search sees a blocked slot either way; the practice needs
+			// to know it was the whole session it cancelled.
+			r = ReasonCancelled
 		}
 		if r == ReasonNone && q.ServiceID != 0 {
 			if sc := schedules[s.ScheduleID]; sc == nil || sc.HealthcareServiceID != q.ServiceID {

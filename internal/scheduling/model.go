@@ -150,7 +150,7 @@ type Schedule struct {
 	TemplateID      int64
 	// HealthcareServiceID is the DOS service the session is offered under (0 = none).
 	HealthcareServiceID int64
-	// Status is "active", "cancelled" (by the practice) or SessionRetired.
+	// Status is "active", SessionCancelled or SessionRetired.
 	Status  string
 	Version int64
 }
@@ -159,6 +159,9 @@ type Schedule struct {
 // to the template cancelled it and made a new one, so it was never withheld
 // from anyone and explain leaves it out.
 const SessionRetired = "retired"
+
+// SessionCancelled is the status of a session the practice cancelled.
+const SessionCancelled = "cancelled"
 
 // Slot is one bookable period of a schedule.
 type Slot struct {
