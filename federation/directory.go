@@ -95,25 +95,23 @@ func (e DirectoryEntry) Endpoint() *scheduling.Endpoint {
 }
 
 // Import saves every entry and hub of the file (hubs are created when
-// absent), after checking all of it (Check): a file with a mistake changes
-// nothing. Returns how many endpoints and hubs were saved.
+// absent), after checking all of it (Check), in one transaction: a file with
+// a mistake, or an import that fails part-way, changes nothing. Returns how
+// many endpoints and hubs were saved.
 func Import(ctx context.Context, st scheduling.FederationStore, f *DirectoryFile) (int, int, error) {
 	if err := f.Check(); err != nil {
 		return 0, 0, err
 	}
-	for _, e := range f.Endpoints {
-		if err := st.SaveEndpoint(ctx, e.Endpoint()); err != nil {
-			return 0, 0, err
-		}
+	eps := make([]*scheduling.Endpoint, len(f.Endpoints))
+	for i, e := range f.Endpoints {
+		eps[i] = e.Endpoint()
 	}
-	for _, h := range f.Hubs {
-		name := strings.TrimSpace(h.Name) // as CreateHub stores it
-		if _, err := st.CreateHub(ctx, name); err != nil && scheduling.ErrorCode(err) != scheduling.EDUPLICATE {
-			return len(f.Endpoints), 0, err
-		}
-		if err := st.AddHubMembers(ctx, name, h.Members); err != nil {
-			return len(f.Endpoints), 0, err
-		}
+	hubs := make([]*scheduling.Hub, len(f.Hubs))
+	for i, h := range f.Hubs {
+		hubs[i] = &scheduling.Hub{Name: h.Name, Members: h.Members}
+	}
+	if err := st.ImportDirectory(ctx, eps, hubs); err != nil {
+		return 0, 0, err
 	}
 	return len(f.Endpoints), len(f.Hubs), nil
 }

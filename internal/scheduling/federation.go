@@ -73,6 +73,8 @@ type FederationStore interface {
 	DeleteEndpoint(ctx context.Context, ods string) error
 	// DeleteHub removes a hub and its member list. Returns ENOTFOUND (kind "hub").
 	DeleteHub(ctx context.Context, name string) error
+	// ImportDirectory saves the entries and hubs (created when absent, members added) all or nothing. Returns EINVALID.
+	ImportDirectory(ctx context.Context, endpoints []*Endpoint, hubs []*Hub) error
 }
 
 var odsPattern = regexp.MustCompile(`^[A-Z0-9]{3,10}$`)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -36,14 +38,62 @@ func (s *Store) SaveEndpoint(ctx context.Context, e *scheduling.Endpoint) error 
 	if err := scheduling.CheckEndpoint(e); err != nil {
 		return err
 	}
-	_, err := s.w.ExecContext(ctx, s.w.Rebind(`INSERT INTO directory_endpoints (`+endpointCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+	return saveEndpoint(ctx, s.w, e, s.Now())
+}
+
+// saveEndpoint writes a checked entry through db (the pool or a transaction).
+func saveEndpoint(ctx context.Context, db sqlx.ExtContext, e *scheduling.Endpoint, now time.Time) error {
+	_, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO directory_endpoints (`+endpointCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (ods) DO UPDATE SET name = excluded.name, service_root = excluded.service_root, asid = excluded.asid,
 		interactions = excluded.interactions, enabled = excluded.enabled, updated = excluded.updated`),
-		e.ODS, e.Name, e.ServiceRoot, e.ASID, joinList(e.Interactions), e.Enabled, s.Now().Unix())
+		e.ODS, e.Name, e.ServiceRoot, e.ASID, joinList(e.Interactions), e.Enabled, now.Unix())
 	if err != nil {
 		return fmt.Errorf("store: save endpoint %s: %w", e.ODS, err)
 	}
 	return nil
+}
+
+// ImportDirectory saves every entry and every hub (created when absent,
+// members added to those it has) in one transaction, so an import that
+// fails part-way changes nothing. Returns EINVALID for a bad entry, hub
+// name or member.
+func (s *Store) ImportDirectory(ctx context.Context, endpoints []*scheduling.Endpoint, hubs []*scheduling.Hub) error {
+	for _, e := range endpoints {
+		if err := scheduling.CheckEndpoint(e); err != nil {
+			return err
+		}
+	}
+	now := s.Now()
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, e := range endpoints {
+			if err := saveEndpoint(ctx, tx, e, now); err != nil {
+				return err
+			}
+		}
+		for _, h := range hubs {
+			// Checked here, after the entries are written, so that a refusal
+			// is a rollback like any other failure.
+			if err := scheduling.CheckHubName(h.Name); err != nil {
+				return err
+			}
+			if err := checkMembers(h.Members); err != nil {
+				return err
+			}
+			name := strings.TrimSpace(h.Name)
+			var id int64
+			err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM hubs WHERE name = ?`), name)
+			if errors.Is(err, sql.ErrNoRows) {
+				id, err = insertReturningID(ctx, tx, "hubs", 0, []string{"name", "created"}, name, now.Unix())
+			}
+			if err != nil {
+				return fmt.Errorf("store: import hub %q: %w", name, err)
+			}
+			if err := addHubMembers(ctx, tx, id, h.Members, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Endpoints lists every directory entry by ODS code.
@@ -150,26 +200,39 @@ func (s *Store) Hubs(ctx context.Context) ([]*scheduling.Hub, error) {
 // AddHubMembers adds practices to a hub (already-present ones are kept).
 // Returns ENOTFOUND (kind "hub") and EINVALID for a malformed ODS code.
 func (s *Store) AddHubMembers(ctx context.Context, hub string, ods []string) error {
-	for _, o := range ods {
-		if !scheduling.ValidODSCode(o) {
-			return scheduling.Errorf(scheduling.EINVALID, "%q is not an ODS code", o)
-		}
+	if err := checkMembers(ods); err != nil {
+		return err
 	}
-	sorted := append([]string(nil), ods...)
-	sort.Strings(sorted)
-	now := s.Now().Unix()
+	now := s.Now()
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var id int64
 		if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM hubs WHERE name = ?`), hub); err != nil {
 			return notFound(err, "hub", "no hub named %q", hub)
 		}
-		for _, o := range sorted {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO hub_members (hub_id, ods, added) VALUES (?, ?, ?) ON CONFLICT (hub_id, ods) DO NOTHING`), id, o, now); err != nil {
-				return fmt.Errorf("store: add hub member: %w", err)
-			}
-		}
-		return nil
+		return addHubMembers(ctx, tx, id, ods, now)
 	})
+}
+
+func checkMembers(ods []string) error {
+	for _, o := range ods {
+		if !scheduling.ValidODSCode(o) {
+			return scheduling.Errorf(scheduling.EINVALID, "%q is not an ODS code", o)
+		}
+	}
+	return nil
+}
+
+// addHubMembers adds checked codes to hub id, in code order so that two
+// transactions adding to one hub take their row locks in the same order.
+func addHubMembers(ctx context.Context, tx *sqlx.Tx, id int64, ods []string, now time.Time) error {
+	sorted := append([]string(nil), ods...)
+	sort.Strings(sorted)
+	for _, o := range sorted {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO hub_members (hub_id, ods, added) VALUES (?, ?, ?) ON CONFLICT (hub_id, ods) DO NOTHING`), id, o, now.Unix()); err != nil {
+			return fmt.Errorf("store: add hub member: %w", err)
+		}
+	}
+	return nil
 }
 
 // RemoveHubMember removes a practice. Returns ENOTFOUND (kind "hub" or "member").

@@ -123,3 +123,47 @@ func TestFederationStore(t *testing.T) {
 		})
 	}
 }
+
+// TestImportDirectoryAllOrNothing: an import saves entries and hubs together
+// (an existing hub gains members, a new one is made) and, when any part is
+// refused, saves none of it.
+func TestImportDirectoryAllOrNothing(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, e)
+			ep := func(ods string) *scheduling.Endpoint {
+				return &scheduling.Endpoint{ODS: ods, Name: ods, ServiceRoot: "http://127.0.0.1:9/" + ods + "/STU3/1/gpconnect", ASID: "918999198993", Enabled: true}
+			}
+			if _, err := st.CreateHub(ctx, "north"); err != nil {
+				t.Fatal(err)
+			}
+			err := st.ImportDirectory(ctx, []*scheduling.Endpoint{ep("A20047"), ep("B82005")},
+				[]*scheduling.Hub{{Name: "north", Members: []string{"B82005"}}, {Name: " south ", Members: []string{"A20047", "B82005"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hubs, err := st.Hubs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hubs) != 2 || hubs[0].Name != "north" || !reflect.DeepEqual(hubs[0].Members, []string{"B82005"}) ||
+				hubs[1].Name != "south" || !reflect.DeepEqual(hubs[1].Members, []string{"A20047", "B82005"}) {
+				t.Fatalf("hubs after import: %+v", hubs)
+			}
+			// The last hub's member is malformed, which the transaction finds after
+			// writing the entry and hub east: neither may be saved.
+			err = st.ImportDirectory(ctx, []*scheduling.Endpoint{ep("C81001")},
+				[]*scheduling.Hub{{Name: "east", Members: []string{"C81001"}}, {Name: "west", Members: []string{"not an ods"}}})
+			if scheduling.ErrorCode(err) != scheduling.EINVALID {
+				t.Fatalf("bad member: got %v, want EINVALID", err)
+			}
+			if got, _ := st.EndpointsByODS(ctx, []string{"C81001"}); len(got) != 0 {
+				t.Fatal("a refused import saved an entry")
+			}
+			if _, err := st.HubByName(ctx, "east"); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+				t.Fatalf("a refused import made hub east: %v", err)
+			}
+		})
+	}
+}
