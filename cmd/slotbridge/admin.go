@@ -38,7 +38,10 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
                  any template, session or appointment refers to the service
   admin templates list|create|update|end --ods X [--id N] [--name N --weekday mon --start 09:00 --end 12:00 --slot-minutes 15
                  --location ID --practitioner ID --role R0260 --category TEXT --type TEXT --channels In-person --profile ID]
-                 [--service ID] [--active]      (a new --service relinks the template's sessions not yet started; 0 = none)
+                 [--service ID] [--active]      (0 = no service; a new --service relinks the sessions not yet started
+                 that are on the old one). A shape change remakes future sessions but keeps, listing why, those
+                 holding bookings or edited by hand (blocked, own profile or service, slots blocked or with their own
+                 profile); end keeps only those holding bookings
   admin sessions list --ods X [--from DATE --to DATE]
   admin sessions add --ods X --date 2026-12-01 --start 09:00 --end 12:00 --slot-minutes 15 --location ID [--practitioner ID]
                  --role R0260 --category TEXT --type TEXT --channels In-person --profile ID [--service ID]
@@ -448,7 +451,7 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 	typ := c.fs.String("type", "", "slot type (Slot.serviceType)")
 	channels := c.fs.String("channels", "", "comma-separated delivery channels (In-person, Telephone, Video)")
 	profile := c.fs.Int64("profile", 0, "access profile id")
-	service := c.fs.Int64("service", 0, "healthcare service id (0 = none); a change relinks the sessions not yet started")
+	service := c.fs.Int64("service", 0, "healthcare service id (0 = none); a change relinks the sessions not yet started that are on the old one")
 	active := c.fs.Bool("active", true, "whether the template makes sessions")
 	if err := c.parse(args); err != nil {
 		return err
@@ -519,14 +522,30 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 	if err != nil || *c.asJSON {
 		return orJSON(c, ch, err)
 	}
-	t := ch.Template
-	fmt.Fprintf(stdout, "template %d %q: %s %s-%s, %d-minute slots, service %d, active %v (version %d)\n", t.ID, t.Name, t.Weekday, t.Start, t.End,
-		t.SlotMinutes, t.ServiceID, t.Active, t.Version)
-	fmt.Fprintf(stdout, "sessions made: %d; retired (no bookings): %v\n", ch.Created, ch.Retired)
-	for _, s := range ch.Kept {
-		fmt.Fprintf(stdout, "kept session %d at %s: it holds appointments %v; cancel or block it by hand if needed\n", s.ID, s.Start, s.AppointmentIDs)
-	}
+	printTemplateChange(stdout, ch)
 	return nil
+}
+
+// printTemplateChange says what a template change did, and why each kept
+// session was kept, so that an admin can tell a booked day from one the
+// practice edited and decide what to do with it.
+func printTemplateChange(w io.Writer, ch admin.TemplateChange) {
+	t := ch.Template
+	fmt.Fprintf(w, "template %d %q: %s %s-%s, %d-minute slots, service %d, active %v (version %d)\n", t.ID, t.Name, t.Weekday, t.Start, t.End,
+		t.SlotMinutes, t.ServiceID, t.Active, t.Version)
+	// An ended template retires hand-edited sessions too; only an active one keeps them.
+	retired := "no bookings"
+	if t.Active {
+		retired = "no bookings, not edited by hand"
+	}
+	fmt.Fprintf(w, "sessions made: %d; retired (%s): %v\n", ch.Created, retired, ch.Retired)
+	for _, s := range ch.Kept {
+		fmt.Fprintf(w, "kept session %d at %s (%s)", s.ID, s.Start, s.KeptText())
+		if len(s.AppointmentIDs) > 0 {
+			fmt.Fprintf(w, ": appointments %v", s.AppointmentIDs)
+		}
+		fmt.Fprintln(w, "; cancel, block or edit it by hand if needed")
+	}
 }
 
 // ---- sessions and slots ----

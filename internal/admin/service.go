@@ -530,7 +530,7 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, ods string, in Te
 		if err != nil {
 			return nil, err
 		}
-		out = TemplateChange{Template: toTemplate(cur), Retired: []int64{}, Kept: []Session{}}
+		out = TemplateChange{Template: toTemplate(cur), Retired: []int64{}, Kept: []KeptSession{}}
 		return s.record(org, a, "template.create", fmt.Sprintf("template/%d", id), nil, out.Template), nil
 	})
 	if err != nil {
@@ -553,14 +553,25 @@ func shapeChanged(a, b *scheduling.SessionTemplate) bool {
 }
 
 // UpdateTemplate changes a template. When what its sessions are made of
-// changes (or it is ended), its future sessions that hold no booking are
-// retired (status "retired", free slots blocked) and made again from the new shape;
-// future sessions holding bookings are kept exactly as they are and listed, so
-// no booking is ever lost silently, and those days get no new-shape session.
+// changes, its future sessions are retired (status "retired", free slots
+// blocked) and made again from the new shape, except those holding bookings
+// and those the practice edited by hand (blocked, given their own access
+// profile or healthcare service, or with slots blocked or given their own
+// profile on their own): those are kept exactly as they are and listed with
+// the reasons, so no booking and no deliberate change to one day is lost
+// silently, and their days get no new-shape session.
+//
+// Ending a template (active to inactive) retires its future sessions except
+// those holding bookings: a hand edit does not keep a session there, since
+// ending means the template runs no more sessions, and with nothing made in
+// their place no edit is silently undone (the retired ones are listed; a day
+// the practice still wants can be added back as a one-off session).
+//
 // A new healthcare service is not a shape change: the template's sessions
-// that have not started are relinked in place, bookings and all (each
-// appointment keeps the service it was booked under), and sessions already
-// under way keep theirs. Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
+// that have not started and are still on its old service are relinked in
+// place, bookings and all (each appointment keeps the service it was booked
+// under); sessions already under way, and any the practice linked to a
+// service of its own, keep theirs. Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
 func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id int64, in TemplateInput) (TemplateChange, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
@@ -568,7 +579,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 	}
 	var out TemplateChange
 	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
-		out = TemplateChange{Retired: []int64{}, Kept: []Session{}}
+		out = TemplateChange{Retired: []int64{}, Kept: []KeptSession{}}
 		cur, err := tx.Template(org.ID, id)
 		if err != nil {
 			return nil, err
@@ -597,21 +608,37 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 		if err := tx.UpdateTemplate(&next); err != nil {
 			return nil, err
 		}
-		relinked := next.HealthcareServiceID != cur.HealthcareServiceID
-		if relinked {
-			if err := tx.RelinkTemplateSessions(id, next.HealthcareServiceID, s.Now()); err != nil {
+		remake := shapeChanged(cur, &next) || (cur.Active && !next.Active)
+		// Hand edits are read against the template as it was, and before the
+		// relink below: a session still on the template's old service is
+		// moved to the new one, which is no hand edit, but read afterwards it
+		// would differ from the old template's service. An ended template
+		// remakes nothing, so there hand edits keep nothing.
+		var edits map[int64][]KeepReason
+		if remake && next.Active {
+			if edits, err = handEdits(tx, cur, s.Now()); err != nil {
 				return nil, err
 			}
 		}
-		if shapeChanged(cur, &next) || (cur.Active && !next.Active) {
+		relinked := next.HealthcareServiceID != cur.HealthcareServiceID
+		if relinked {
+			if err := tx.RelinkTemplateSessions(id, cur.HealthcareServiceID, next.HealthcareServiceID, s.Now()); err != nil {
+				return nil, err
+			}
+		}
+		if remake {
 			future, err := tx.FutureTemplateSessions(id, s.Now())
 			if err != nil {
 				return nil, err
 			}
 			for i := range future {
 				ss := &future[i]
+				var because []KeepReason
 				if ss.Booked > 0 || len(ss.AppointmentIDs) > 0 {
-					out.Kept = append(out.Kept, toSession(ss))
+					because = append(because, KeepBookings)
+				}
+				if because = append(because, edits[ss.Schedule.ID]...); len(because) > 0 {
+					out.Kept = append(out.Kept, KeptSession{Session: toSession(ss), Because: because})
 					continue
 				}
 				if err := tx.RetireSession(ss.Schedule.ID); err != nil {
@@ -629,9 +656,10 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 		if !next.Active && cur.Active {
 			rec.Action = "template.end"
 		}
-		rec.Detail = fmt.Sprintf("retired sessions %v; kept sessions with bookings %v", out.Retired, sessionIDs(out.Kept))
+		rec.Detail = fmt.Sprintf("retired sessions %v; kept sessions: %s", out.Retired, keptDetail(out.Kept))
 		if relinked {
-			rec.Detail += fmt.Sprintf("; sessions not yet started relinked to healthcare service %d", next.HealthcareServiceID)
+			rec.Detail += fmt.Sprintf("; sessions not yet started on healthcare service %d relinked to healthcare service %d",
+				cur.HealthcareServiceID, next.HealthcareServiceID)
 		}
 		return rec, nil
 	})
@@ -641,10 +669,14 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 	if out.Created, err = s.materialise(ctx, org.ID); err != nil || len(out.Kept) == 0 || out.Created == 0 {
 		return out, err
 	}
-	// On a day that kept its booked old-shape session, the new shape must not
-	// run beside it. The new session (just made, so without bookings) is
-	// retired but stays attached to the template, so that later top-ups see
-	// it and do not make it again.
+	// On a day that kept its old-shape session (booked or edited by hand),
+	// the new shape must not run beside it. The new session (just made, so
+	// without bookings) is retired but stays attached to the template, so
+	// that later top-ups see it and do not make it again.
+	kept := make(map[int64]bool, len(out.Kept))
+	for _, k := range out.Kept {
+		kept[k.ID] = true
+	}
 	var dropped []int64
 	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
 		dropped = nil // the transaction may be retried: only the committed attempt counts
@@ -659,7 +691,8 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 				return nil, err
 			}
 			for _, ss := range same {
-				if ss.Schedule.ID == k.ID || ss.Booked > 0 || len(ss.AppointmentIDs) > 0 {
+				// Another kept session may share the day (one from an earlier shape).
+				if kept[ss.Schedule.ID] || ss.Booked > 0 || len(ss.AppointmentIDs) > 0 {
 					continue
 				}
 				if _, err := tx.SetSessionSlots(ss.Schedule.ID, scheduling.SlotFree, scheduling.SlotBlocked); err != nil {
@@ -675,7 +708,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 			return nil, nil
 		}
 		rec := s.record(org, a, "template.keep-booked-days", fmt.Sprintf("template/%d", id), nil, nil)
-		rec.Detail = fmt.Sprintf("new-shape sessions %v cancelled on days that kept booked sessions %v", dropped, sessionIDs(out.Kept))
+		rec.Detail = fmt.Sprintf("new-shape sessions %v retired on days that kept old-shape sessions %v (booked or edited by hand)", dropped, sessionIDs(out.Kept))
 		return rec, nil
 	})
 	if err == nil {
@@ -766,7 +799,42 @@ func patternCovers(t *scheduling.SessionTemplate, start, end time.Time) bool {
 	return ls.Format("15:04") < t.EndLocal && (t.StartLocal < le.Format("15:04") || le.Day() != ls.Day())
 }
 
-func sessionIDs(l []Session) []int64 {
+// handEdits maps each future session of template t that the practice
+// edited by hand to what was edited, judged against t (the template the
+// sessions were made from).
+func handEdits(tx *store.AdminTx, t *scheduling.SessionTemplate, now time.Time) (map[int64][]KeepReason, error) {
+	l, err := tx.EditedTemplateSessions(t.ID, now, t.AccessProfileID, t.HealthcareServiceID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64][]KeepReason, len(l))
+	for _, e := range l {
+		for _, r := range []struct {
+			on  bool
+			why KeepReason
+		}{{e.Blocked, KeepSessionBlocked}, {e.OwnProfile, KeepSessionProfile}, {e.OwnService, KeepSessionService},
+			{e.SlotBlocked, KeepSlotBlocked}, {e.SlotProfile, KeepSlotProfile}} {
+			if r.on {
+				out[e.ScheduleID] = append(out[e.ScheduleID], r.why)
+			}
+		}
+	}
+	return out, nil
+}
+
+// keptDetail says, for the audit trail, which sessions were kept and why.
+func keptDetail(l []KeptSession) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(l))
+	for i, k := range l {
+		parts[i] = fmt.Sprintf("%d (%s)", k.ID, k.KeptText())
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sessionIDs(l []KeptSession) []int64 {
 	ids := make([]int64, len(l))
 	for i, s := range l {
 		ids[i] = s.ID
@@ -775,7 +843,8 @@ func sessionIDs(l []Session) []int64 {
 }
 
 // EndTemplate stops a template making sessions (it is kept, inactive, for the
-// record) and retires its future sessions that hold no booking.
+// record) and retires its future sessions that hold no booking, hand-edited
+// ones included (see UpdateTemplate for why).
 func (s *Service) EndTemplate(ctx context.Context, a Actor, ods string, id int64) (TemplateChange, error) {
 	off := false
 	return s.UpdateTemplate(ctx, a, ods, id, TemplateInput{Active: &off})

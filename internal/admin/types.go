@@ -254,14 +254,75 @@ type TemplateInput struct {
 // TemplateChange is the result of creating, changing or ending a template.
 type TemplateChange struct {
 	Template Template `json:"template"`
-	// Retired are the future sessions of the old shape that held no booking:
-	// cancelled, with their free slots blocked, and made again from the new shape.
+	// Retired are the future sessions of the old shape that were replaced:
+	// retired, with their free slots blocked, and made again from the new
+	// shape (on an ended template, not made again).
 	Retired []int64 `json:"retired_sessions"`
-	// Kept are future sessions of the old shape that hold bookings: left exactly
-	// as they are, so no booking is lost. Cancel or block them by hand if needed.
-	Kept []Session `json:"kept_sessions"`
+	// Kept are the future sessions of the old shape left exactly as they are,
+	// each saying why (kept_because): those holding bookings, so no booking
+	// is lost, and, on a shape change, those the practice edited by hand, so
+	// no block or override it set is silently undone. Their days get no
+	// new-shape session. Cancel, block or edit them by hand if needed.
+	Kept []KeptSession `json:"kept_sessions"`
 	// Created is how many sessions were materialised afterwards.
 	Created int `json:"sessions_created"`
+}
+
+// KeptSession is a session a template change left as it was, with the
+// reasons, so that an admin can tell a booked day from one the practice
+// edited (the session's fields are those of Session, at the same level).
+type KeptSession struct {
+	Session
+	// Because lists every reason that applies, bookings first.
+	Because []KeepReason `json:"kept_because"`
+}
+
+// KeepReason is why a template change kept one of its sessions (snake_case,
+// for programs); Text says it for people.
+type KeepReason string
+
+// The reasons a template change keeps a session rather than remaking it.
+const (
+	// KeepBookings: the session holds booked appointments.
+	KeepBookings KeepReason = "bookings"
+	// KeepSessionBlocked: the practice blocked the whole session (e.g. a day of leave).
+	KeepSessionBlocked KeepReason = "session_blocked"
+	// KeepSessionProfile: the session's access profile is not the template's (set for that day by the practice).
+	KeepSessionProfile KeepReason = "session_profile"
+	// KeepSessionService: the session's healthcare service is not the template's (linked for that day by the practice).
+	KeepSessionService KeepReason = "session_service"
+	// KeepSlotBlocked: some of its slots are blocked on their own.
+	KeepSlotBlocked KeepReason = "slot_blocked"
+	// KeepSlotProfile: some of its slots have an access profile other than the session's.
+	KeepSlotProfile KeepReason = "slot_profile"
+)
+
+// Text says the reason as the CLI and the audit trail show it.
+func (r KeepReason) Text() string {
+	switch r {
+	case KeepBookings:
+		return "holds bookings"
+	case KeepSessionBlocked:
+		return "blocked by the practice"
+	case KeepSessionProfile:
+		return "has its own access profile"
+	case KeepSessionService:
+		return "has its own healthcare service"
+	case KeepSlotBlocked:
+		return "has slots blocked on their own"
+	case KeepSlotProfile:
+		return "has slots with their own access profile"
+	}
+	return string(r)
+}
+
+// KeptText says why the session was kept, e.g. "holds bookings; blocked by the practice".
+func (k KeptSession) KeptText() string {
+	texts := make([]string, len(k.Because))
+	for i, r := range k.Because {
+		texts[i] = r.Text()
+	}
+	return strings.Join(texts, "; ")
 }
 
 // Session is a session (schedule) with its slot counts.

@@ -587,6 +587,42 @@ func (a *AdminTx) FutureTemplateSessions(templateID int64, after time.Time) ([]s
 	return summarise(a.ctx, a.tx, rows)
 }
 
+// SessionEdits says what was changed by hand on one of a template's
+// sessions since the template made it: the facts a template change must
+// not silently undo by remaking the session.
+type SessionEdits struct {
+	// ScheduleID is the session's id.
+	ScheduleID int64 `db:"id"`
+	// Blocked: the whole session is blocked (it stays active).
+	Blocked bool `db:"blocked"`
+	// OwnProfile and OwnService: the session's access profile or healthcare
+	// service is not the template's.
+	OwnProfile bool `db:"own_profile"`
+	OwnService bool `db:"own_service"`
+	// SlotBlocked: a slot is blocked on its own. SlotProfile: a slot's access
+	// profile is not the session's.
+	SlotBlocked bool `db:"slot_blocked"`
+	SlotProfile bool `db:"slot_profile"`
+}
+
+// EditedTemplateSessions lists, by start, the template's active sessions
+// starting after the given time that differ from what the template made: blocked, or
+// with a profile other than profileID or a service other than serviceID
+// (the template's, as the sessions were made or last relinked), or with a
+// slot blocked on its own or with its own profile. The comparisons are SQL
+// booleans, so one query serves SQLite and PostgreSQL.
+func (a *AdminTx) EditedTemplateSessions(templateID int64, after time.Time, profileID, serviceID int64) ([]SessionEdits, error) {
+	var out []SessionEdits
+	err := a.tx.SelectContext(a.ctx, &out, a.tx.Rebind(`SELECT id, blocked, own_profile, own_service, slot_blocked, slot_profile FROM (
+		SELECT sc.id, sc.start_at, sc.blocked, sc.access_profile_id <> ? AS own_profile, sc.healthcare_service_id <> ? AS own_service,
+			EXISTS (SELECT 1 FROM slots s WHERE s.schedule_id = sc.id AND s.own_block = TRUE) AS slot_blocked,
+			EXISTS (SELECT 1 FROM slots s WHERE s.schedule_id = sc.id AND s.access_profile_id <> sc.access_profile_id) AS slot_profile
+		FROM schedules sc WHERE sc.template_id = ? AND sc.start_at > ? AND sc.status = 'active') e
+		WHERE blocked OR own_profile OR own_service OR slot_blocked OR slot_profile ORDER BY start_at, id`),
+		profileID, serviceID, templateID, after.Unix())
+	return out, err
+}
+
 // TemplateSessionsBetween lists a template's active sessions starting in [from, to).
 func (a *AdminTx) TemplateSessionsBetween(templateID int64, from, to time.Time) ([]scheduling.SessionSummary, error) {
 	var rows []scheduleRow

@@ -152,7 +152,7 @@ func (s *Store) SaveSessionTemplate(ctx context.Context, t *scheduling.SessionTe
 			}
 			// The service link is not part of a session's shape: the
 			// template's sessions still to come follow it.
-			return relinkTemplateSessions(ctx, tx, cur.ID, t.HealthcareServiceID, s.Now())
+			return relinkTemplateSessions(ctx, tx, cur.ID, cur.ServiceID, t.HealthcareServiceID, s.Now())
 		}
 		if scheduling.ErrorCode(notFound(err, "", "")) != scheduling.ENOTFOUND {
 			return err
@@ -165,18 +165,25 @@ func (s *Store) SaveSessionTemplate(ctx context.Context, t *scheduling.SessionTe
 	return id, err
 }
 
-// relinkTemplateSessions links the template's active sessions that have not
-// started by now to service (0 unlinks). Cancelled ones keep the service they
-// were offered under, as sessions that are over do.
-func relinkTemplateSessions(ctx context.Context, tx *sqlx.Tx, templateID, service int64, now time.Time) error {
+// relinkTemplateSessions moves the template's active sessions that have not
+// started by now from service from (the template's old one) to service to
+// (0 unlinks). Cancelled ones keep the service they were offered under, as
+// sessions that are over do, and so does a session the practice linked to
+// a service of its own: that was a decision about that day, which a change
+// to the weekly pattern must not undo.
+func relinkTemplateSessions(ctx context.Context, tx *sqlx.Tx, templateID, from, to int64, now time.Time) error {
+	if from == to {
+		return nil
+	}
 	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE schedules SET healthcare_service_id = ?, version = version + 1
-		WHERE template_id = ? AND start_at > ? AND status = 'active' AND healthcare_service_id <> ?`), service, templateID, now.Unix(), service)
+		WHERE template_id = ? AND start_at > ? AND status = 'active' AND healthcare_service_id = ?`), to, templateID, now.Unix(), from)
 	return err
 }
 
-// RelinkTemplateSessions links the template's active sessions that have not started by now to service (0 unlinks).
-func (a *AdminTx) RelinkTemplateSessions(templateID, service int64, now time.Time) error {
-	return relinkTemplateSessions(a.ctx, a.tx, templateID, service, now)
+// RelinkTemplateSessions moves the template's active sessions that have not
+// started by now, and are still on its old service from, to service to (0 unlinks).
+func (a *AdminTx) RelinkTemplateSessions(templateID, from, to int64, now time.Time) error {
+	return relinkTemplateSessions(a.ctx, a.tx, templateID, from, to, now)
 }
 
 // Materialise creates the sessions and slots of every active template in
