@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -830,9 +831,10 @@ func testAdminAuditAppendOnly(t *testing.T, f *fx) {
 }
 
 // TestBlockRacesBooking: a practice blocking a slot while a consumer books it
-// never ends with both succeeding; the database decides, on both engines.
+// never ends with both succeeding; the database decides, on every engine and
+// driver, with all slots contended at once behind one start barrier.
 func TestBlockRacesBooking(t *testing.T) {
-	for _, e := range storetest.Engines(false) {
+	for _, e := range storetest.Engines(true) {
 		t.Run(e.Name, func(t *testing.T) {
 			f := newFx(t, e)
 			slots := f.ids(`SELECT id FROM slots WHERE practice_id = ? AND access_profile_id = ? AND status = 'free' AND start_at > ? ORDER BY id LIMIT 20`,
@@ -840,29 +842,67 @@ func TestBlockRacesBooking(t *testing.T) {
 			if len(slots) < 20 {
 				t.Fatalf("only %d free slots to race for, want 20", len(slots))
 			}
-			for _, id := range slots {
-				var booked, blocked error
-				done := make(chan struct{})
+			// Every slot at once: a blocker and three bookers per slot, all
+			// released together, so the block meets bookings in flight. The
+			// bookers send one request (the store answers a repeat with the
+			// first booking), so a booking win is one appointment, however
+			// many of them report it.
+			const bookers = 3
+			type result struct {
+				blocked error
+				booked  [bookers]error
+				appts   [bookers]*scheduling.Appointment
+			}
+			results := make([]result, len(slots))
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i, id := range slots {
+				wg.Add(1 + bookers)
 				go func() {
-					defer close(done)
-					_, blocked = f.svc.BlockSlot(f.ctx, f.cli, ods, id)
+					defer wg.Done()
+					<-start
+					_, results[i].blocked = f.svc.BlockSlot(f.ctx, f.cli, ods, id)
 				}()
-				booked = f.tryBook(id)
-				<-done
-				if (booked == nil) == (blocked == nil) {
-					t.Fatalf("slot %d: book err %v, block err %v; exactly one must win", id, booked, blocked)
+				for b := range bookers {
+					go func() {
+						defer wg.Done()
+						<-start
+						results[i].appts[b], results[i].booked[b] = f.bookErr(id)
+					}()
 				}
-				for _, err := range []error{booked, blocked} {
+			}
+			close(start)
+			wg.Wait()
+			blockWins := 0
+			for i, id := range slots {
+				r := results[i]
+				won := 0
+				if r.blocked == nil {
+					won++
+					blockWins++
+				}
+				appts := map[int64]bool{}
+				for b, err := range r.booked {
+					if err == nil {
+						appts[r.appts[b].ID] = true
+					}
+				}
+				won += len(appts)
+				if won != 1 {
+					t.Fatalf("slot %d: block err %v, book errs %v; exactly one must win", id, r.blocked, r.booked)
+				}
+				for _, err := range append([]error{r.blocked}, r.booked[:]...) {
 					if err != nil && scheduling.ErrorCode(err) != scheduling.ECONFLICT {
 						t.Fatalf("slot %d: loser's error %v, want a conflict", id, err)
 					}
 				}
 				active := f.scalar(`SELECT COUNT(*) FROM appointment_slots WHERE slot_id = ? AND active = TRUE`, id)
-				status := f.scalar(`SELECT COUNT(*) FROM slots WHERE id = ? AND status = 'busy'`, id)
-				if (booked == nil) != (active == 1 && status == 1) {
-					t.Fatalf("slot %d: booked %v but %d active bookings, busy %d", id, booked == nil, active, status)
+				busy := f.scalar(`SELECT COUNT(*) FROM slots WHERE id = ? AND status = 'busy'`, id)
+				if booked := r.blocked != nil; booked != (active == 1 && busy == 1) {
+					t.Fatalf("slot %d: booked %v but %d active bookings, busy %d", id, booked, active, busy)
 				}
 			}
+			t.Logf("%d of %d slots went to the block", blockWins, len(slots))
 		})
 	}
 }
