@@ -6,6 +6,8 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,7 +182,8 @@ func BenchmarkSearchHTTP(b *testing.B) {
 }
 
 // BenchmarkSearchHandler is the provider's search handler alone (no
-// network): the server-side CPU and allocations per request.
+// network): the server-side CPU and allocations per request. Every request
+// must be answered 200, or the figures would be an error response's.
 func BenchmarkSearchHandler(b *testing.B) {
 	for _, e := range storetest.Engines(true) {
 		b.Run(e.Name, func(b *testing.B) {
@@ -197,16 +200,78 @@ func BenchmarkSearchHandler(b *testing.B) {
 			for _, size := range SearchSizes {
 				b.Run(size.Name, func(b *testing.B) {
 					rng := rand.New(rand.NewSource(1))
+					dw := &discardWriter{}
 					b.ReportAllocs()
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						w := pickWindow(ds, future, size.Large, rng)
 						req, _ := http.NewRequest(http.MethodGet, w.url(""), nil)
 						SetGPConnectHeaders(req.Header, w.practice.ASID, "bench", gpconnect.SearchSlot, bearer)
-						h.ServeHTTP(discardWriter{h: http.Header{}}, req)
+						dw.reset()
+						h.ServeHTTP(dw, req)
+						if st := dw.Status(); st != http.StatusOK {
+							b.StopTimer()
+							b.Fatal(notOK(h, req, st))
+						}
 					}
 				})
 			}
 		})
+	}
+}
+
+// TestHandlerAllocsWants200: the allocation count refuses a handler that
+// does not answer 200 (an error response would be counted as a search),
+// whether the first request fails or one in the counted pass does; the
+// writer sees the status whether the handler sets it or only writes a body.
+func TestHandlerAllocsWants200(t *testing.T) {
+	mk := func(*rand.Rand) *http.Request { return httptest.NewRequest(http.MethodGet, "/x", nil) }
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	if _, err := handlerAllocs(ok, mk); err != nil {
+		t.Errorf("a handler answering 200: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"always 401", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte("no"))
+		})},
+		{"one 500 in the counted pass", func() http.Handler {
+			var calls int
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				if calls == 1+50+7 { // the warm-up request, the first pass, then 7 into the count
+					w.WriteHeader(http.StatusInternalServerError)
+				}
+				w.Write([]byte("x"))
+			})
+		}()},
+	} {
+		if _, err := handlerAllocs(c.h, mk); err == nil || !strings.Contains(err.Error(), "status") {
+			t.Errorf("%s: err = %v, want a status error", c.name, err)
+		}
+	}
+	dw := &discardWriter{}
+	dw.reset()
+	dw.Write([]byte("body"))
+	dw.WriteHeader(http.StatusNotFound) // too late: the body already sent 200
+	if dw.Status() != http.StatusOK {
+		t.Errorf("status after a body = %d, want 200", dw.Status())
+	}
+	dw.reset()
+	dw.WriteHeader(http.StatusNotFound)
+	if dw.Status() != http.StatusNotFound {
+		t.Errorf("status = %d, want 404", dw.Status())
+	}
+	// The writer adds nothing beyond the header map reset gives each request.
+	if n := testing.AllocsPerRun(100, func() {
+		dw.reset()
+		dw.WriteHeader(http.StatusOK)
+		dw.Write([]byte("body"))
+		_ = dw.Status()
+	}); n > 1 {
+		t.Errorf("discardWriter allocates %.0f times per request, want at most the header map's 1", n)
 	}
 }

@@ -219,13 +219,19 @@ func RunSearch(ctx context.Context, st *store.Store, target string, ds *Dataset,
 			rows = append(rows, Rate("search", target, cs, "req/s", hs.Rate(), Combined(sq.Rate(), sr.Rate()), minRate, minRatio, "sql+static"))
 		}
 		// Allocations per request in the handler alone (no client, no network), and the static handler as its floor.
-		allocs := handlerAllocs(prov.Handler(), func(rng *rand.Rand) *http.Request {
+		allocs, err := handlerAllocs(prov.Handler(), func(rng *rand.Rand) *http.Request {
 			w := pickWindow(ds, future, size.Large, rng)
 			return newReq(w.url(""), w.practice.ASID)
 		})
-		staticAllocs := handlerAllocs(static, func(rng *rand.Rand) *http.Request {
+		if err != nil {
+			return nil, nil, fmt.Errorf("bench: search allocations: %w", err)
+		}
+		staticAllocs, err := handlerAllocs(static, func(rng *rand.Rand) *http.Request {
 			return newReq("/static", "x")
 		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("bench: static allocations: %w", err)
+		}
 		rows = append(rows, Row{Bench: "search", Target: target, Case: size.Name, Metric: "allocs/req", Value: allocs,
 			Floor: staticAllocs, FloorOf: "static handler"})
 		rows = append(rows, Row{Bench: "search", Target: target, Case: size.Name, Metric: "bytes/resp", Value: float64(len(sample)), Unit: "B"})
@@ -248,33 +254,98 @@ func RunSearch(ctx context.Context, st *store.Store, target string, ds *Dataset,
 // once before they are counted, so that the figure is a search's own and
 // does not depend on how many of the practices' reference cache entries
 // happened to have expired (a practice's first search reads all its
-// schedules: 600 rows on the bench data).
-func handlerAllocs(h http.Handler, mk func(rng *rand.Rand) *http.Request) float64 {
+// schedules: 600 rows on the bench data). Every request must be answered
+// 200: an error response is cheaper than a search and would be counted as
+// one.
+func handlerAllocs(h http.Handler, mk func(rng *rand.Rand) *http.Request) (float64, error) {
 	rng := rand.New(rand.NewSource(7))
 	const n = 50
 	reqs := make([]*http.Request, n)
 	for i := range reqs {
 		reqs[i] = mk(rng)
 	}
-	h.ServeHTTP(httptest.NewRecorder(), reqs[0])
+	if err := serveOK(h, reqs[0]); err != nil {
+		return 0, err
+	}
+	dw := &discardWriter{}
 	for _, r := range reqs {
-		h.ServeHTTP(discardWriter{h: http.Header{}}, r)
+		dw.reset()
+		h.ServeHTTP(dw, r)
+		if dw.Status() != http.StatusOK {
+			return 0, notOK(h, r, dw.Status())
+		}
 	}
 	runtime.GC()
+	bad, badStatus := -1, 0
 	m0 := mallocs()
-	for _, r := range reqs {
-		h.ServeHTTP(discardWriter{h: http.Header{}}, r)
+	for i, r := range reqs {
+		dw.reset()
+		h.ServeHTTP(dw, r)
+		if st := dw.Status(); st != http.StatusOK && bad < 0 {
+			bad, badStatus = i, st
+		}
 	}
-	return float64(mallocs()-m0) / n
+	allocs := float64(mallocs()-m0) / n
+	if bad >= 0 {
+		return 0, notOK(h, reqs[bad], badStatus)
+	}
+	return allocs, nil
 }
 
-// discardWriter is a ResponseWriter that keeps nothing, so the writer itself
-// adds no allocations to the count.
-type discardWriter struct{ h http.Header }
+// serveOK serves r with a recorder and reports a status other than 200.
+func serveOK(h http.Handler, r *http.Request) error {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		return fmt.Errorf("%s %s: status %d, want 200: %.300s", r.Method, r.URL, rec.Code, rec.Body.Bytes())
+	}
+	return nil
+}
 
-func (d discardWriter) Header() http.Header         { return d.h }
-func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (d discardWriter) WriteHeader(int)             {}
+// notOK describes a request a discardWriter saw answered with status (not
+// 200), serving it once more with a recorder for the body.
+func notOK(h http.Handler, r *http.Request, status int) error {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return fmt.Errorf("%s %s: status %d, want 200: %.300s", r.Method, r.URL, status, rec.Body.Bytes())
+}
+
+// discardWriter is a ResponseWriter that keeps nothing but the status code,
+// so the writer itself adds no allocations to the count: one is used by
+// pointer for every request (a pointer in an interface needs no
+// allocation), and reset gives each request a new header map, as a server
+// does for each response.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+// reset readies the writer for the next request.
+func (d *discardWriter) reset() { d.h, d.status = http.Header{}, 0 }
+
+// Status is the status code the handler sent: the first WriteHeader, or
+// 200 once it wrote a body or if it sent nothing (as net/http does).
+func (d *discardWriter) Status() int {
+	if d.status == 0 {
+		return http.StatusOK
+	}
+	return d.status
+}
+
+func (d *discardWriter) Header() http.Header { return d.h }
+
+func (d *discardWriter) Write(b []byte) (int, error) {
+	if d.status == 0 {
+		d.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (d *discardWriter) WriteHeader(code int) {
+	if d.status == 0 {
+		d.status = code
+	}
+}
 
 // rampInFlight bounds the requests outstanding in a ramp (and its client's connections).
 const rampInFlight = 512
