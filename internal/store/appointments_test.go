@@ -170,8 +170,13 @@ func TestAppointmentLifecycle(t *testing.T) {
 			_, err = st.Cancel(ctx, 7, a1.ID, 0, "again", now, nil)
 			wantErr(t, err, scheduling.EINVALID, "")
 			// The freed slots can be booked again, and the cancelled appointment still lists them.
-			if _, _, err := st.Book(ctx, bookReq(7, other, "B81016", pair[0])); err == nil {
-				t.Errorf("the nurse clinic accepted a booking organisation it is not open to")
+			// The nurse clinic is open to A20047 only: another booking organisation
+			// is refused by the access rule (EINVALID naming the ODS restriction),
+			// not by the slot being taken or some other fault.
+			_, _, err = st.Book(ctx, bookReq(7, other, "B81016", pair[0]))
+			wantErr(t, err, scheduling.EINVALID, "")
+			if want := "the slot is not available to this booking organisation (" + string(scheduling.ReasonODS) + ")"; scheduling.ErrorMessage(err) != want {
+				t.Errorf("refusal message %q, want %q", scheduling.ErrorMessage(err), want)
 			}
 			if _, _, err := st.Book(ctx, bookReq(7, other, "A20047", pair...)); err != nil {
 				t.Errorf("re-book freed slots: %v", err)
