@@ -119,9 +119,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// (deferred calls run last first), whatever makes serve return: one
 	// still running would log "database is closed" after the real error.
 	bg, stopBG := context.WithCancel(ctx)
-	topped := make(chan struct{})
+	topped, released := make(chan struct{}), make(chan struct{})
 	go func() { defer close(topped); topUp(bg, st, log, horizon) }()
-	defer func() { stopBG(); <-topped }()
+	go func() { defer close(released); releaseCaps(bg, st, log, time.Minute) }()
+	defer func() { stopBG(); <-topped; <-released }()
 
 	prov := provider.New(st, verifier, log, provider.Config{ServiceFiltering: supplier})
 	defer prov.Close()
@@ -160,6 +161,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return nil
+}
+
+// releaseCaps gives back, every period, the cap places of bookings whose
+// slots have ended, so that a capped profile's slots are offered again
+// within a period of a booking being over.
+func releaseCaps(ctx context.Context, st *store.Store, log *slog.Logger, period time.Duration) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := st.ReleaseEndedBookings(ctx, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("releasing the cap places of ended bookings failed", "err", err)
+		case n > 0:
+			log.Info("cap places of ended bookings released", "places", n)
+		}
+	}
 }
 
 // topUp keeps the rolling horizon of sessions materialised as days pass:

@@ -350,7 +350,7 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, ods string, id int
 			out = before
 			return nil, nil
 		}
-		if err := tx.UpdateProfile(&next); err != nil {
+		if err := tx.UpdateProfile(&next, s.Now()); err != nil {
 			return nil, err
 		}
 		after, err := tx.Profile(org.ID, id)

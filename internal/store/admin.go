@@ -191,14 +191,14 @@ func (a *AdminTx) InsertProfile(p *scheduling.AccessProfile) (int64, error) {
 }
 
 // UpdateProfile writes a profile's rules (not its booked counter) and bumps
-// its version. Returns EINVALID when the cap is below the slots already
-// booked, EDUPLICATE on a name clash.
-func (a *AdminTx) UpdateProfile(p *scheduling.AccessProfile) error {
+// its version. Returns EINVALID when the cap is below the slots its bookings
+// hold at now, EDUPLICATE on a name clash.
+func (a *AdminTx) UpdateProfile(p *scheduling.AccessProfile, now time.Time) error {
 	if p.Cap > 0 {
 		// Bookings are counted against a profile only while it has a cap, so
 		// a cap set now first counts what its slots already hold (and links
 		// those bookings to it, so that cancelling them gives the place back).
-		if err := a.recountBooked(p.ID); err != nil {
+		if err := a.recountBooked(p.ID, now); err != nil {
 			return err
 		}
 	}
@@ -215,17 +215,16 @@ func (a *AdminTx) UpdateProfile(p *scheduling.AccessProfile) error {
 	return err
 }
 
-// recountBooked sets a profile's booked counter to the slots its active
-// bookings hold, after linking to it the active bookings of its slots that
-// were made while it had no cap.
-func (a *AdminTx) recountBooked(profileID int64) error {
+// recountBooked sets a profile's booked counter to the places its active
+// bookings hold now (recountCap: slots not yet over), after linking to it
+// the active bookings of its slots that were made while it had no cap.
+func (a *AdminTx) recountBooked(profileID int64, now time.Time) error {
 	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE appointments SET access_profile_id = ? WHERE status = 'booked' AND access_profile_id = 0
 		AND id IN (SELECT aps.appointment_id FROM appointment_slots aps JOIN slots s ON s.id = aps.slot_id WHERE aps.active = TRUE AND s.access_profile_id = ?)`),
 		profileID, profileID); err != nil {
 		return err
 	}
-	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE access_profiles SET booked = (SELECT COUNT(*) FROM appointment_slots aps
-		JOIN appointments ap ON ap.id = aps.appointment_id WHERE aps.active = TRUE AND ap.access_profile_id = ?) WHERE id = ?`), profileID, profileID)
+	_, err := recountCap(a.ctx, a.tx, profileID, now)
 	return err
 }
 

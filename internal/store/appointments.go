@@ -262,6 +262,16 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	if !hasProfile {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
 	}
+	n := len(slots)
+	if pr.Cap > 0 && pr.Booked+n > pr.Cap {
+		// The counter may still hold the places of bookings that have ended
+		// since serve last released them: count them out before refusing.
+		held, err := recountCap(ctx, tx, profileID, r.Now)
+		if err != nil {
+			return nil, err
+		}
+		pr.Booked = held
+	}
 	consumer := scheduling.NewConsumer(r.BookingOrg.Type, r.BookingOrg.ODS)
 	// Every slot's start is checked (the window can end between adjacent
 	// slots), as the search checks each slot it shows.
@@ -271,7 +281,6 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 			return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not available to this booking organisation (%s)", why)
 		}
 	}
-	n := len(slots)
 	if pr.Cap > 0 {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = booked + ? WHERE id = ? AND booked + ? <= cap`), n, profileID, n)
 		if err != nil {
@@ -438,7 +447,9 @@ func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reas
 				return err
 			}
 			if n, _ := res.RowsAffected(); n > 0 && cur.AccessProfileID != 0 {
-				if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = booked - ? WHERE id = ?`), n, cur.AccessProfileID); err != nil {
+				// Never below zero: a place the release already gave back is not given twice.
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = CASE WHEN booked > ? THEN booked - ? ELSE 0 END WHERE id = ?`),
+					n, n, cur.AccessProfileID); err != nil {
 					return err
 				}
 			}
