@@ -15,7 +15,12 @@ import (
 // "+Nd" (N days from today). A "ge"/"le" prefix is accepted and ignored.
 func ParseWhen(s string, isEnd bool, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "ge"), "le")
+	// One prefix: trimming "ge" then "le" took "gele…" but not "lege…".
+	if rest, ok := strings.CutPrefix(s, "ge"); ok {
+		s = rest
+	} else {
+		s = strings.TrimPrefix(s, "le")
+	}
 	day := func(t time.Time) time.Time {
 		if isEnd {
 			return scheduling.AtLocal(t, 23, 59).Add(59 * time.Second)
@@ -30,8 +35,10 @@ func ParseWhen(s string, isEnd bool, now time.Time) (time.Time, error) {
 	case s == "tomorrow":
 		return day(scheduling.AddDaysLocal(now, 1)), nil
 	case strings.HasPrefix(s, "+") && strings.HasSuffix(s, "d"):
-		n, err := strconv.Atoi(s[1 : len(s)-1])
-		if err != nil || n < 0 || n > 366 {
+		// Digits only: strconv.Atoi also takes a sign ("++5d", "+-0d").
+		digits := s[1 : len(s)-1]
+		n, err := strconv.Atoi(digits)
+		if err != nil || strings.Trim(digits, "0123456789") != "" || n > 366 {
 			return time.Time{}, fmt.Errorf("%q: want +Nd with N from 0 to 366", s)
 		}
 		return day(scheduling.AddDaysLocal(now, n)), nil
