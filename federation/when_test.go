@@ -176,7 +176,9 @@ func checkWhen(t *testing.T, s string, isEnd bool, now, got time.Time) {
 	// day is the London date the form names, "" for an instant.
 	var day string
 	loc := now.In(scheduling.London)
-	after := func(n int) string { return time.Date(loc.Year(), loc.Month(), loc.Day()+n, 12, 0, 0, 0, scheduling.London).Format(time.DateOnly) }
+	after := func(n int) string {
+		return time.Date(loc.Year(), loc.Month(), loc.Day()+n, 12, 0, 0, 0, scheduling.London).Format(time.DateOnly)
+	}
 	switch m := nDays.FindStringSubmatch(x); {
 	case x == "now":
 		if !got.Equal(now) {
