@@ -269,13 +269,24 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 	if p.BookingWindow > 0 && p.Embargo >= p.BookingWindow {
 		probs = append(probs, "the embargo must be shorter than the booking window, or no slot could ever be booked")
 	}
-	if p.ReleaseTime != "" && !hhmmRe.MatchString(p.ReleaseTime) {
+	validRelease := p.ReleaseTime == "" || hhmmRe.MatchString(p.ReleaseTime)
+	if !validRelease {
 		probs = append(probs, "release_time must be HH:MM")
 	}
 	if p.ReleaseDaysBefore < 0 || p.ReleaseDaysBefore > 366 {
 		probs = append(probs, "release_days_before must be between 0 and 366")
 	} else if p.ReleaseDaysBefore > 0 && p.ReleaseTime == "" {
 		probs = append(probs, "release_days_before needs a release_time (the local time the slots are released)")
+	} else if p.ReleaseTime != "" && validRelease && p.Embargo > 0 {
+		// A slot is bookable from its release until the embargo before its
+		// start. Even the day's last minute is released only this long
+		// before its start; an embargo at least as long leaves no moment.
+		at, _ := time.Parse("15:04", p.ReleaseTime)
+		latest := time.Duration(p.ReleaseDaysBefore+1)*24*time.Hour - (time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute)
+		if p.Embargo >= latest {
+			probs = append(probs, fmt.Sprintf("an embargo of %s with slots released at %s %d day(s) before leaves no time to book any slot: "+
+				"shorten the embargo or release earlier", Span(p.Embargo), p.ReleaseTime, p.ReleaseDaysBefore))
+		}
 	}
 	if len(probs) > 0 {
 		return invalid("%s", strings.Join(probs, "; "))
@@ -932,6 +943,15 @@ func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in Sessio
 		Channels: cleanList(in.Channels, false), AccessProfileID: in.AccessProfileID, HealthcareServiceID: in.ServiceID, Active: true}
 	if probs := sessionShapeProblems(t); len(probs) > 0 {
 		return Session{}, invalid("%s", strings.Join(probs, "; "))
+	}
+	// On the spring clock change 01:00–01:59 does not exist; the session
+	// would silently start (or end) an hour later than asked.
+	for _, hhmm := range []string{t.StartLocal, t.EndLocal} {
+		var hh, mm int
+		fmt.Sscanf(hhmm, "%d:%d", &hh, &mm)
+		if got := scheduling.AtLocal(day, hh, mm).Format("15:04"); got != hhmm {
+			return Session{}, invalid("%s does not exist on %s in UK time (the clocks go forward an hour): choose another time", hhmm, in.Date)
+		}
 	}
 	sessions := t.Sessions(day, scheduling.AddDaysLocal(day, 1))
 	if len(sessions) != 1 || len(sessions[0].Slots) == 0 {
