@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/slotbridge/slotbridge/internal/admin"
 	"github.com/slotbridge/slotbridge/internal/jsonapi"
@@ -55,7 +56,8 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin explain --ods X [--org-type urgent-care] [--consumer-ods Y] [--dos-id D] --start DATE|DATETIME --end DATE|DATETIME [--now DATETIME]
   admin audit --ods X [--limit 50]
 
-Every command takes --data DIR or --database URL, and --json for JSON output.
+Every command takes --data DIR or --database URL, and --json for JSON output. Template changes materialise
+sessions --horizon-weeks ahead (default SLOTBRIDGE_HORIZON_WEEKS, else 6): give the server's setting.
 `
 
 // adminCmd is one admin subcommand's flags and output.
@@ -66,6 +68,9 @@ type adminCmd struct {
 	asJSON *bool
 	out    io.Writer
 	set    map[string]bool
+	// horizon is how far ahead a template change materialises sessions:
+	// the server's own setting (SLOTBRIDGE_HORIZON_WEEKS or --horizon-weeks).
+	horizon func() (time.Duration, error)
 }
 
 func newAdminCmd(name string, stdout, stderr io.Writer) *adminCmd {
@@ -74,6 +79,7 @@ func newAdminCmd(name string, stdout, stderr io.Writer) *adminCmd {
 	c.db.register(c.fs)
 	c.ods = c.fs.String("ods", "", "practice ODS code (required)")
 	c.asJSON = c.fs.Bool("json", false, "print JSON")
+	c.horizon = horizonFlag(c.fs, "weeks of sessions a template change materialises ahead; use the server's setting")
 	return c
 }
 
@@ -100,6 +106,10 @@ func (c *adminCmd) open(ctx context.Context) (*admin.Service, func(), error) {
 		return nil, nil, err
 	}
 	svc := admin.New(st)
+	if svc.Horizon, err = c.horizon(); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	if svc.Supplier, err = supplierFromEnv(); err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("SLOTBRIDGE_SERVICE_FILTERING: %w", err)

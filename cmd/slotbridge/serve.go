@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/slotbridge/slotbridge/internal/auth"
@@ -19,10 +17,6 @@ import (
 	"github.com/slotbridge/slotbridge/internal/store"
 	"github.com/slotbridge/slotbridge/provider"
 )
-
-// horizonFor is how far ahead sessions are materialised and kept topped
-// up for a horizon of weeks: whole weeks, and the day after them.
-func horizonFor(weeks int) time.Duration { return time.Duration(weeks)*7*24*time.Hour + 24*time.Hour }
 
 // supplierFromEnv reads SLOTBRIDGE_SERVICE_FILTERING (see serve --service-filtering).
 func supplierFromEnv() (scheduling.SupplierFiltering, error) {
@@ -43,32 +37,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// read-header-timeout, one that trickles its body after read-timeout.
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest time to read a request's headers")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "longest time to read a whole request, body included")
-	// A malformed SLOTBRIDGE_HORIZON_WEEKS must not silently leave the
-	// default in force; the flag, when given, wins over it.
-	horizonDefault, horizonEnvErr := 6, error(nil)
-	if v := os.Getenv("SLOTBRIDGE_HORIZON_WEEKS"); v != "" {
-		if n, err := strconv.Atoi(v); err != nil {
-			horizonEnvErr = fmt.Errorf("SLOTBRIDGE_HORIZON_WEEKS=%q: want a whole number of weeks, 1 to 52", v)
-		} else {
-			horizonDefault = n
-		}
-	}
-	horizonWeeks := fs.Int("horizon-weeks", horizonDefault, "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
+	horizonOf := horizonFlag(fs, "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
 	filtering := fs.String("service-filtering", envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"),
 		"supplier switch of 1.2.8 service filtering: on (each practice's own switch decides), off, or a comma-separated list of ODS codes it is on at")
 	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate loopback address, e.g. 127.0.0.1:6184")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	horizonGiven := false
-	fs.Visit(func(f *flag.Flag) { horizonGiven = horizonGiven || f.Name == "horizon-weeks" })
-	if horizonEnvErr != nil && !horizonGiven {
-		return horizonEnvErr
+	horizon, err := horizonOf()
+	if err != nil {
+		return err
 	}
-	if *horizonWeeks < 1 || *horizonWeeks > 52 {
-		return fmt.Errorf("--horizon-weeks (SLOTBRIDGE_HORIZON_WEEKS) must be 1 to 52, not %d", *horizonWeeks)
-	}
-	horizon := horizonFor(*horizonWeeks)
 	supplier, err := scheduling.ParseSupplierFiltering(*filtering)
 	if err != nil {
 		return fmt.Errorf("--service-filtering: %w", err)
