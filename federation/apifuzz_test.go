@@ -3,6 +3,7 @@ package federation_test
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -11,22 +12,28 @@ import (
 	"time"
 
 	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/jsonapi/jsonapitest"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
+
+// bookingPath is the hub booking API's part of the hub's paths: its two
+// routes, matched as net/http's mux matches them, on the escaped path a
+// segment at a time. Any other path under /hub/, such as
+// /hub/h/Appointment/x, is answered by the search's catch-all 404, an
+// OperationOutcome.
+var bookingPath = regexp.MustCompile(`^/hub/[^/]+/Appointment(/[^/]+/[^/]+)?$`)
 
 // FuzzHubAPI sends any method, path, query and body, with the API token, to
 // the hub API and the federation admin API over a simulated hub of two
 // practices (real providers on loopback), with the directory on SQLite and,
 // when SLOTBRIDGE_TEST_DATABASE_URL is set, on PostgreSQL too (each input
-// goes to both). Every answer must be a 2xx or 4xx
-// in JSON (a FHIR Bundle or OperationOutcome for searches): a 500 here would
-// be input that reached the store or the fan-out unchecked. Endpoints the
-// fuzzer saves point the hub anywhere, so calls to them are cut short by a
-// small deadline.
-// bookingPath is the hub booking API's part of the hub's paths.
-var bookingPath = regexp.MustCompile(`^/hub/[^/]+/Appointment(/|$)`)
-
+// goes to both). Every answer must be a 2xx or 4xx in JSON: from the hub
+// search's routes FHIR JSON, a searchset Bundle or an OperationOutcome with
+// a Spine code (checkHubFHIR); from the booking and admin APIs their error
+// body. A 500 here would be input that reached the store or the fan-out
+// unchecked. Endpoints the fuzzer saves point the hub anywhere, so calls to
+// them are cut short by a small deadline.
 func FuzzHubAPI(f *testing.F) {
 	type target struct {
 		name string
@@ -69,6 +76,10 @@ func FuzzHubAPI(f *testing.F) {
 	f.Add(uint8(0), "hub/h/Appointment?patient=9658218865&from=yesterday&to=%2B3d", "")
 	f.Add(uint8(1), "hub/h/Appointment/"+ods+"-1/$amend", `{"comment":"x"}`)
 	f.Add(uint8(1), "hub/h/Appointment/"+ods+"-1/$cancel", `{"reason":"\u0000"}`)
+	f.Add(uint8(1), "hub/h/Appointment/"+ods+"%2F1/$cancel", `{}`)
+	// Not the booking API's: the hub's FHIR 404.
+	f.Add(uint8(1), "hub/h/Appointment/"+ods+"-1", `{}`)
+	f.Add(uint8(1), "hub/h/Slot/x", "")
 
 	f.Fuzz(func(t *testing.T, m uint8, path, body string) {
 		for _, tg := range targets {
@@ -86,7 +97,7 @@ func FuzzHubAPI(f *testing.F) {
 				// net/http's mux redirects an unclean path before any handler runs.
 			case strings.HasPrefix(req.URL.Path, "/admin/api/federation/"):
 				bad = jsonapitest.Check(rec.Code, rec.Body.Bytes())
-			case bookingPath.MatchString(req.URL.Path):
+			case bookingPath.MatchString(req.URL.EscapedPath()):
 				// The booking API passes on a practice's failure as 502 or
 				// 504, in the same error body as its own refusals.
 				code := rec.Code
@@ -96,10 +107,11 @@ func FuzzHubAPI(f *testing.F) {
 				bad = jsonapitest.Check(code, rec.Body.Bytes())
 			case rec.Code >= 500:
 				bad = fmt.Errorf("%d %s", rec.Code, rec.Body)
-			case rec.Code == http.StatusNotFound && !strings.HasPrefix(req.URL.Path, "/hub/"):
+			case strings.HasPrefix(req.URL.Path, "/hub/"):
+				bad = checkHubFHIR(rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes())
+			case rec.Code == http.StatusNotFound:
 				// Outside the API's mounts: serve sends it elsewhere.
 			case rec.Code != http.StatusNoContent && !json.Valid(rec.Body.Bytes()):
-				// The hub search answers in FHIR JSON, an OperationOutcome when refused.
 				bad = fmt.Errorf("%d with a body that is not JSON: %q", rec.Code, rec.Body)
 			}
 			if bad != nil {
@@ -107,4 +119,41 @@ func FuzzHubAPI(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkHubFHIR checks an answer from the hub search's routes (all of /hub/
+// but the booking API): FHIR JSON, a searchset Bundle on a 200 and an
+// OperationOutcome with a Spine code on a 4xx, which is what a FHIR client
+// of the hub reads; json.Valid alone would pass the booking API's error
+// body or a Bundle-shaped mistake.
+func checkHubFHIR(code int, ct string, body []byte) error {
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != gpconnect.MediaJSON {
+		return fmt.Errorf("%d in %q, not FHIR JSON: %.300q", code, ct, body)
+	}
+	var r struct {
+		ResourceType string
+		Type         string
+		Issue        []struct {
+			Details struct {
+				Coding []struct{ System, Code string }
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("%d with a body that is not a JSON resource (%v): %.300q", code, err, body)
+	}
+	switch {
+	case code == http.StatusOK:
+		if r.ResourceType != "Bundle" || r.Type != "searchset" {
+			return fmt.Errorf("200 with a %q %q, not a searchset Bundle: %.300q", r.ResourceType, r.Type, body)
+		}
+	case code/100 == 4:
+		if r.ResourceType != "OperationOutcome" || len(r.Issue) == 0 || len(r.Issue[0].Details.Coding) == 0 ||
+			r.Issue[0].Details.Coding[0].System != gpconnect.SystemSpineError || r.Issue[0].Details.Coding[0].Code == "" {
+			return fmt.Errorf("%d without an OperationOutcome carrying a Spine code: %.300q", code, body)
+		}
+	default:
+		return fmt.Errorf("%d from a FHIR search route: %.300q", code, body)
+	}
+	return nil
 }
