@@ -27,17 +27,7 @@ func TestCapCountsOnlyHeldPlaces(t *testing.T) {
 				f.ok(err)
 			}
 			bookAt := func(slotID int64, now time.Time) error {
-				var s struct {
-					Start int64 `db:"start_at"`
-					End   int64 `db:"end_at"`
-					Loc   int64 `db:"location_id"`
-				}
-				db := f.st.DB()
-				f.ok(db.GetContext(f.ctx, &s, db.Rebind(`SELECT s.start_at, s.end_at, sc.location_id FROM slots s JOIN schedules sc ON sc.id = s.schedule_id WHERE s.id = ?`), slotID))
-				start, end := time.Unix(s.Start, 0), time.Unix(s.End, 0)
-				_, _, err := f.st.Book(f.ctx, &scheduling.BookRequest{PracticeID: f.org.ID, PatientID: f.pat, LocationID: s.Loc, SlotIDs: []int64{slotID},
-					Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end), Description: "cap test",
-					BookingOrg: scheduling.BookingOrg{ODS: "GPCA0001", Name: "Test", Type: "urgent-care"}, Now: now})
+				_, err := f.bookAt(slotID, now)
 				return err
 			}
 			slotEnd := func(id int64) time.Time {

@@ -105,7 +105,10 @@ func (f *fx) tryBook(slotID int64) error {
 	return err
 }
 
-func (f *fx) bookErr(slotID int64) (*scheduling.Appointment, error) {
+func (f *fx) bookErr(slotID int64) (*scheduling.Appointment, error) { return f.bookAt(slotID, f.now) }
+
+// bookAt books like bookErr, as at now.
+func (f *fx) bookAt(slotID int64, now time.Time) (*scheduling.Appointment, error) {
 	var row struct {
 		Start int64 `db:"start_at"`
 		End   int64 `db:"end_at"`
@@ -119,7 +122,7 @@ func (f *fx) bookErr(slotID int64) (*scheduling.Appointment, error) {
 	start, end := time.Unix(row.Start, 0), time.Unix(row.End, 0)
 	a, _, err := f.st.Book(f.ctx, &scheduling.BookRequest{PracticeID: f.org.ID, PatientID: f.pat, LocationID: row.Loc, SlotIDs: []int64{slotID},
 		Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end), Description: "test",
-		BookingOrg: scheduling.BookingOrg{ODS: "GPCA0001", Name: "Test", Type: "urgent-care"}, Now: f.now})
+		BookingOrg: scheduling.BookingOrg{ODS: "GPCA0001", Name: "Test", Type: "urgent-care"}, Now: now})
 	return a, err
 }
 
