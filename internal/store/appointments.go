@@ -107,7 +107,7 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 	key := idemKey(r)
 	err = s.groupTx(ctx, audited(ctx, r.Audit, func() string { return apptRef(appt) }, func(tx *sqlx.Tx) error {
 		appt, created = nil, false
-		if a, err := findRetry(ctx, tx, key, r.Now); err != nil || a != nil {
+		if a, err := findRetry(ctx, tx, key, r.Now, 0); err != nil || a != nil {
 			appt = a
 			return err
 		}
@@ -116,8 +116,16 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 			// A concurrent identical request may have won: that is a retry, not a
 			// conflict. This attempt's own writes (a cap claim, slots claimed
 			// before the conflict) must not commit, so the transaction is rolled
-			// back through an error that carries the original.
-			if prev, e2 := findRetry(ctx, tx, key, r.Now); e2 == nil && prev != nil {
+			// back through an error that carries the original. The attempt's
+			// own appointment row, when the unique index refused its slots
+			// after it was inserted, is not that original: SQLite keeps the
+			// transaction going after the refusal, so findRetry would see it.
+			var own *ownInsertConflict
+			notID := int64(0)
+			if errors.As(err, &own) {
+				notID = own.id
+			}
+			if prev, e2 := findRetry(ctx, tx, key, r.Now, notID); e2 == nil && prev != nil {
 				return &retryWon{prev: prev}
 			}
 		}
@@ -143,13 +151,25 @@ type retryWon struct{ prev *scheduling.Appointment }
 
 func (e *retryWon) Error() string { return "store: an identical booking won the race" }
 
-// findRetry finds the booking a request repeats, if any. The term asking for
-// a non-empty key repeats the partial index's predicate, so a prepared
-// (generic) plan still uses the index instead of scanning every appointment.
-func findRetry(ctx context.Context, tx *sqlx.Tx, key string, now time.Time) (*scheduling.Appointment, error) {
+// ownInsertConflict is the conflict of a booking whose appointment row (id)
+// was inserted before the unique index refused one of its slots.
+type ownInsertConflict struct {
+	id  int64
+	err error
+}
+
+func (e *ownInsertConflict) Error() string { return e.err.Error() }
+func (e *ownInsertConflict) Unwrap() error { return e.err }
+
+// findRetry finds the booking a request repeats, if any, other than the
+// appointment notID (0: none). The term asking for a non-empty key repeats
+// the partial index's predicate, so a prepared (generic) plan still uses
+// the index instead of scanning every appointment.
+func findRetry(ctx context.Context, tx *sqlx.Tx, key string, now time.Time, notID int64) (*scheduling.Appointment, error) {
 	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM appointments WHERE idem_key = ? AND idem_key <> '' AND booked_at >= ? AND status = 'booked' ORDER BY id LIMIT 1`),
-		key, now.Add(-scheduling.IdempotencyWindow).Unix())
+	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM appointments WHERE idem_key = ? AND idem_key <> '' AND booked_at >= ? AND status = 'booked'
+		AND id <> ? ORDER BY id LIMIT 1`),
+		key, now.Add(-scheduling.IdempotencyWindow).Unix(), notID)
 	if scheduling.ErrorCode(notFound(err, "", "")) == scheduling.ENOTFOUND {
 		return nil, nil
 	}
@@ -332,7 +352,7 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 	for _, sl := range slots {
 		if _, err := tx.ExecContext(ctx, ins, id, sl.ID); err != nil {
 			if isUniqueViolation(err) {
-				return nil, scheduling.Errorf(scheduling.ECONFLICT, "slot %d is already booked", sl.ID)
+				return nil, &ownInsertConflict{id: id, err: scheduling.Errorf(scheduling.ECONFLICT, "slot %d is already booked", sl.ID)}
 			}
 			return nil, err
 		}

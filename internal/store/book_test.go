@@ -205,22 +205,13 @@ func TestConcurrentBookingsGroupCommit(t *testing.T) {
 // races do not reach it on PostgreSQL, where the conditional UPDATE waits
 // for the winner and then finds the slot busy.
 //
-// KNOWN BUG (SQLite): there the failed appointment_slots insert does not
-// abort the transaction, so Book's after-conflict retry check (findRetry)
-// finds the appointment row this very attempt inserted (same idem_key),
-// rolls the attempt back as "an identical booking won", and returns that
-// rolled-back appointment with created=false and no error: the provider
-// would answer 201 (X-Slotbridge-Replayed) for an appointment that does
-// not exist, with no audit record. The fix is in appointments.go (Book): the
-// post-conflict findRetry must skip the row the attempt itself inserted
-// (book returns its id; AND id <> ?), or the attempt must be rolled back to
-// a savepoint before findRetry. Remove the skip below with that fix.
+// On SQLite the failed appointment_slots insert does not abort the
+// transaction, so Book's after-conflict retry check must not take the row
+// the attempt itself inserted for "an identical booking won" (it did, and
+// returned a rolled-back appointment with no error).
 func TestBookUniqueIndexBackstop(t *testing.T) {
 	for _, e := range storetest.Engines(true) {
 		t.Run(e.Name, func(t *testing.T) {
-			if e.Engine == store.EngineSQLite {
-				t.Skip("known store bug: on SQLite Book reports a phantom retry when the unique index refuses a booking (see above)")
-			}
 			ctx := context.Background()
 			st := storetest.Open(t, e)
 			now := time.Now()
