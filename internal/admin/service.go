@@ -542,18 +542,38 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, ods string, in Te
 			return nil, err
 		}
 		out = TemplateChange{Template: toTemplate(cur), Retired: []int64{}, Kept: []KeptSession{}}
+		if out.Created, err = s.materialise(tx, id); err != nil {
+			return nil, err
+		}
 		return s.record(org, a, "template.create", fmt.Sprintf("template/%d", id), nil, out.Template), nil
 	})
 	if err != nil {
 		return TemplateChange{}, err
 	}
-	out.Created, err = s.materialise(ctx, org.ID)
+	return s.topUp(ctx, org.ID, out)
+}
+
+// topUp materialises the practice's other templates to the horizon too, as
+// the hourly top-up does, after a template change has committed (with its
+// own template's sessions), and adds what it made to out.Created. Each
+// template is read in the transaction that makes its sessions, so this
+// never makes a shape a concurrent change has replaced.
+func (s *Service) topUp(ctx context.Context, practiceID int64, out TemplateChange) (TemplateChange, error) {
+	now := s.Now()
+	n, err := s.st.Materialise(ctx, practiceID, scheduling.LocalMidnight(now), now.Add(s.Horizon))
+	out.Created += n
 	return out, err
 }
 
-func (s *Service) materialise(ctx context.Context, practiceID int64) (int, error) {
+// materialise makes the template's sessions over the horizon, from today,
+// within the change that created or changed it: the template and its
+// sessions are committed together, so no moment shows the template without
+// its sessions, or sessions of a shape it no longer has. Days the template
+// has already decided (a session not retired: under way, kept, edited or
+// cancelled) get none (see store.AdminTx.MaterialiseTemplate).
+func (s *Service) materialise(tx *store.AdminTx, templateID int64) (int, error) {
 	now := s.Now()
-	return s.st.Materialise(ctx, practiceID, scheduling.LocalMidnight(now), now.Add(s.Horizon))
+	return tx.MaterialiseTemplate(templateID, scheduling.LocalMidnight(now), now.Add(s.Horizon))
 }
 
 // shapeChanged reports whether the sessions a template makes would differ.
@@ -570,7 +590,10 @@ func shapeChanged(a, b *scheduling.SessionTemplate) bool {
 // profile or healthcare service, or with slots blocked or given their own
 // profile on their own): those are kept exactly as they are and listed with
 // the reasons, so no booking and no deliberate change to one day is lost
-// silently, and their days get no new-shape session.
+// silently, and their days get no new-shape session. Nor does a day whose
+// session is under way (it is not retired: it has started), or one the
+// practice cancelled: a day on which the template still has a session that
+// is not retired is decided.
 //
 // Ending a template (active to inactive) retires its future sessions except
 // those holding bookings: a hand edit does not keep a session there, since
@@ -582,7 +605,16 @@ func shapeChanged(a, b *scheduling.SessionTemplate) bool {
 // that have not started and are still on its old service are relinked in
 // place, bookings and all (each appointment keeps the service it was booked
 // under); sessions already under way, and any the practice linked to a
-// service of its own, keep theirs. Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
+// service of its own, keep theirs.
+//
+// The change is one transaction, the new sessions included, and holds the
+// template's row, so changes to one template (and the horizon top-up's
+// materialising of it) run one after another, each from the template as
+// the last left it. Before judging which sessions to keep it holds those
+// sessions and their slots (store.AdminTx.LockFutureTemplateSessions): a
+// booking claiming a slot meanwhile either committed first, and keeps its
+// session, or waits and then finds the slot blocked; a booked session is
+// never retired. Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
 func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id int64, in TemplateInput) (TemplateChange, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
@@ -591,7 +623,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 	var out TemplateChange
 	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
 		out = TemplateChange{Retired: []int64{}, Kept: []KeptSession{}}
-		cur, err := tx.Template(org.ID, id)
+		cur, err := tx.LockTemplate(org.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -619,7 +651,14 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 		if err := tx.UpdateTemplate(&next); err != nil {
 			return nil, err
 		}
+		now := s.Now()
 		remake := shapeChanged(cur, &next) || (cur.Active && !next.Active)
+		if remake {
+			// Held before anything about them is read: see the doc comment.
+			if err := tx.LockFutureTemplateSessions(id, now); err != nil {
+				return nil, err
+			}
+		}
 		// Hand edits are read against the template as it was, and before the
 		// relink below: a session still on the template's old service is
 		// moved to the new one, which is no hand edit, but read afterwards it
@@ -627,18 +666,18 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 		// remakes nothing, so there hand edits keep nothing.
 		var edits map[int64][]KeepReason
 		if remake && next.Active {
-			if edits, err = handEdits(tx, cur, s.Now()); err != nil {
+			if edits, err = handEdits(tx, cur, now); err != nil {
 				return nil, err
 			}
 		}
 		relinked := next.HealthcareServiceID != cur.HealthcareServiceID
 		if relinked {
-			if err := tx.RelinkTemplateSessions(id, cur.HealthcareServiceID, next.HealthcareServiceID, s.Now()); err != nil {
+			if err := tx.RelinkTemplateSessions(id, cur.HealthcareServiceID, next.HealthcareServiceID, now); err != nil {
 				return nil, err
 			}
 		}
 		if remake {
-			future, err := tx.FutureTemplateSessions(id, s.Now())
+			future, err := tx.FutureTemplateSessions(id, now)
 			if err != nil {
 				return nil, err
 			}
@@ -648,15 +687,28 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 				if ss.Booked > 0 || len(ss.AppointmentIDs) > 0 {
 					because = append(because, KeepBookings)
 				}
-				if because = append(because, edits[ss.Schedule.ID]...); len(because) > 0 {
-					out.Kept = append(out.Kept, KeptSession{Session: toSession(ss), Because: because})
-					continue
+				if because = append(because, edits[ss.Schedule.ID]...); len(because) == 0 {
+					retired, err := tx.RetireSession(ss.Schedule.ID)
+					if err != nil {
+						return nil, err
+					}
+					if retired {
+						out.Retired = append(out.Retired, ss.Schedule.ID)
+						continue
+					}
+					// It holds a booking after all (RetireSession's backstop).
+					if ss, err = tx.Session(org.ID, ss.Schedule.ID); err != nil {
+						return nil, err
+					}
+					because = []KeepReason{KeepBookings}
 				}
-				if err := tx.RetireSession(ss.Schedule.ID); err != nil {
-					return nil, err
-				}
-				out.Retired = append(out.Retired, ss.Schedule.ID)
+				out.Kept = append(out.Kept, KeptSession{Session: toSession(ss), Because: because})
 			}
+		}
+		// Kept sessions, and a session under way or cancelled, stay attached
+		// to the template, so their days get no new-shape session.
+		if out.Created, err = s.materialise(tx, id); err != nil {
+			return nil, err
 		}
 		after, err := tx.Template(org.ID, id)
 		if err != nil {
@@ -677,55 +729,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 	if err != nil {
 		return TemplateChange{}, err
 	}
-	if out.Created, err = s.materialise(ctx, org.ID); err != nil || len(out.Kept) == 0 || out.Created == 0 {
-		return out, err
-	}
-	// On a day that kept its old-shape session (booked or edited by hand),
-	// the new shape must not run beside it. The new session (just made, so
-	// without bookings) is retired but stays attached to the template, so
-	// that later top-ups see it and do not make it again.
-	kept := make(map[int64]bool, len(out.Kept))
-	for _, k := range out.Kept {
-		kept[k.ID] = true
-	}
-	var dropped []int64
-	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
-		dropped = nil // the transaction may be retried: only the committed attempt counts
-		for _, k := range out.Kept {
-			start, err := time.Parse(scheduling.LocalLayout, k.Start)
-			if err != nil {
-				return nil, err
-			}
-			day := scheduling.LocalMidnight(start)
-			same, err := tx.TemplateSessionsBetween(id, day, scheduling.AddDaysLocal(day, 1))
-			if err != nil {
-				return nil, err
-			}
-			for _, ss := range same {
-				// Another kept session may share the day (one from an earlier shape).
-				if kept[ss.Schedule.ID] || ss.Booked > 0 || len(ss.AppointmentIDs) > 0 {
-					continue
-				}
-				if _, err := tx.SetSessionSlots(ss.Schedule.ID, scheduling.SlotFree, scheduling.SlotBlocked); err != nil {
-					return nil, err
-				}
-				if err := tx.SetSessionStatus(ss.Schedule.ID, scheduling.SessionRetired); err != nil {
-					return nil, err
-				}
-				dropped = append(dropped, ss.Schedule.ID)
-			}
-		}
-		if len(dropped) == 0 {
-			return nil, nil
-		}
-		rec := s.record(org, a, "template.keep-booked-days", fmt.Sprintf("template/%d", id), nil, nil)
-		rec.Detail = fmt.Sprintf("new-shape sessions %v retired on days that kept old-shape sessions %v (booked or edited by hand)", dropped, sessionIDs(out.Kept))
-		return rec, nil
-	})
-	if err == nil {
-		out.Created -= len(dropped)
-	}
-	return out, err
+	return s.topUp(ctx, org.ID, out)
 }
 
 // clash refuses sessions that would put a practitioner in two sessions at
@@ -843,14 +847,6 @@ func keptDetail(l []KeptSession) string {
 		parts[i] = fmt.Sprintf("%d (%s)", k.ID, k.KeptText())
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sessionIDs(l []KeptSession) []int64 {
-	ids := make([]int64, len(l))
-	for i, s := range l {
-		ids[i] = s.ID
-	}
-	return ids
 }
 
 // EndTemplate stops a template making sessions (it is kept, inactive, for the

@@ -336,10 +336,12 @@ func testTemplateShapeChange(t *testing.T, f *fx) {
 	if st := f.scalar(`SELECT COUNT(*) FROM slots WHERE id = ? AND status = 'busy'`, booked); st != 1 {
 		t.Fatal("the booked slot was touched")
 	}
-	es, err := f.svc.Audit(f.ctx, f.cli, ods, 2)
+	// One record: the kept day never gets a new-shape session, so there is
+	// none to retire afterwards.
+	es, err := f.svc.Audit(f.ctx, f.cli, ods, 1)
 	f.ok(err)
-	if es[0].Action != "template.keep-booked-days" || es[1].Action != "template.update" || !strings.Contains(es[1].Detail, "kept") ||
-		!strings.Contains(string(es[1].Before), `"18:00"`) || !strings.Contains(string(es[1].After), `"17:00"`) {
+	if es[0].Action != "template.update" || !strings.Contains(es[0].Detail, "kept") ||
+		!strings.Contains(string(es[0].Before), `"18:00"`) || !strings.Contains(string(es[0].After), `"17:00"`) {
 		t.Fatalf("audit %+v", es)
 	}
 }

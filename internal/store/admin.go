@@ -237,6 +237,20 @@ func (a *AdminTx) Template(practiceID, id int64) (*scheduling.SessionTemplate, e
 	return r.domain(), nil
 }
 
+// LockTemplate is Template holding the template's row until the change
+// commits (see forUpdate; SQLite runs one write transaction at a time), so
+// that changes to one template, and the materialising of its sessions
+// (materialiseTemplate holds the same row), run one after another: each
+// sees the template, and its sessions, as the one before left them.
+func (a *AdminTx) LockTemplate(practiceID, id int64) (*scheduling.SessionTemplate, error) {
+	var r templateRow
+	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+templateCols+` FROM session_templates WHERE id = ? AND practice_id = ?`+forUpdate(a.tx)),
+		id, practiceID); err != nil {
+		return nil, notFound(err, "template", "no session template %d at this practice", id)
+	}
+	return r.domain(), nil
+}
+
 // PractitionerSessions lists the active sessions of a practice's
 // practitioner that overlap [from, to), by start.
 func (a *AdminTx) PractitionerSessions(practiceID, practitionerID int64, from, to time.Time) ([]*scheduling.Schedule, error) {
@@ -347,10 +361,13 @@ func (a *AdminTx) LockPractitioner(practiceID, id int64) error {
 	return nil
 }
 
-// TemplateHasSessionOn reports whether the template has made a session, of
-// any status, in [from, to): a day it has already decided.
+// TemplateHasSessionOn reports whether the template has a session that is
+// not retired (active, kept, edited or cancelled) in [from, to): a day it
+// has already decided, on which materialising makes nothing (see
+// materialiseTemplate).
 func (a *AdminTx) TemplateHasSessionOn(templateID int64, from, to time.Time) (bool, error) {
-	return a.exists(`SELECT COUNT(*) FROM schedules WHERE template_id = ? AND start_at >= ? AND start_at < ?`, templateID, from.Unix(), to.Unix())
+	return a.exists(`SELECT COUNT(*) FROM schedules WHERE template_id = ? AND status <> ? AND start_at >= ? AND start_at < ?`,
+		templateID, scheduling.SessionRetired, from.Unix(), to.Unix())
 }
 
 // Session reads a practice's session with its slot counts and bookings,
@@ -622,24 +639,52 @@ func (a *AdminTx) EditedTemplateSessions(templateID int64, after time.Time, prof
 	return out, err
 }
 
-// TemplateSessionsBetween lists a template's active sessions starting in [from, to).
-func (a *AdminTx) TemplateSessionsBetween(templateID int64, from, to time.Time) ([]scheduling.SessionSummary, error) {
-	var rows []scheduleRow
-	if err := a.tx.SelectContext(a.ctx, &rows, a.tx.Rebind(`SELECT `+scheduleCols+` FROM schedules WHERE template_id = ? AND start_at >= ? AND start_at < ?
-		AND status = 'active' ORDER BY start_at, id`), templateID, from.Unix(), to.Unix()); err != nil {
-		return nil, err
+// LockFutureTemplateSessions holds, until the change commits, the rows of
+// the template's active sessions starting after the given time and of every
+// slot they hold (see forUpdate; in id order; SQLite runs one write
+// transaction at a time, so there it does nothing). A booking claims a slot
+// with a conditional update of its row (status 'free' to 'busy'), so once
+// the slots are held every booking that claimed one has committed and is
+// seen by the reads that follow, and every later one waits until the change
+// commits and then finds the slot no longer free if it was blocked.
+// Session changes (LockSession) wait as well, so bookings and hand edits
+// read after this call stay true until the change commits.
+func (a *AdminTx) LockFutureTemplateSessions(templateID int64, after time.Time) error {
+	lock := forUpdate(a.tx)
+	if lock == "" {
+		return nil
 	}
-	return summarise(a.ctx, a.tx, rows)
-}
-
-// RetireSession retires a session (scheduling.SessionRetired: replaced, not
-// cancelled by the practice), blocks its free slots and detaches it from its
-// template, so that materialising the template's new shape may make that
-// day's session again. The caller checks that it holds no booking.
-func (a *AdminTx) RetireSession(id int64) error {
-	if _, err := a.SetSessionSlots(id, scheduling.SlotFree, scheduling.SlotBlocked); err != nil {
+	var ids []int64
+	if err := a.tx.SelectContext(a.ctx, &ids, a.tx.Rebind(`SELECT id FROM schedules WHERE template_id = ? AND start_at > ? AND status = 'active'
+		ORDER BY id`+lock), templateID, after.Unix()); err != nil || len(ids) == 0 {
 		return err
 	}
-	_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET status = ?, template_id = 0, version = version + 1 WHERE id = ?`), scheduling.SessionRetired, id)
-	return err
+	q, args, err := sqlx.In(`SELECT id FROM slots WHERE schedule_id IN (?) ORDER BY id`+lock, ids)
+	if err != nil {
+		return err
+	}
+	var slots []int64
+	return a.tx.SelectContext(a.ctx, &slots, a.tx.Rebind(q), args...)
+}
+
+// RetireSession retires an active session (scheduling.SessionRetired:
+// replaced, not cancelled by the practice), detaches it from its template,
+// so that materialising the template's new shape may make that day's
+// session again, and blocks its free slots. A session holding a booking is
+// never retired: it is left as it is and false is returned. (The caller
+// reads bookings after LockFutureTemplateSessions, so this is a backstop.)
+func (a *AdminTx) RetireSession(id int64) (bool, error) {
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET status = ?, template_id = 0, version = version + 1
+		WHERE id = ? AND status = 'active'
+		AND NOT EXISTS (SELECT 1 FROM slots WHERE schedule_id = ? AND status = ?)
+		AND NOT EXISTS (SELECT 1 FROM appointments WHERE schedule_id = ? AND status = 'booked')`),
+		scheduling.SessionRetired, id, id, string(scheduling.SlotBusy), id)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	_, err = a.SetSessionSlots(id, scheduling.SlotFree, scheduling.SlotBlocked)
+	return err == nil, err
 }

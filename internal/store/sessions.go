@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -187,35 +188,59 @@ func (a *AdminTx) RelinkTemplateSessions(templateID, from, to int64, now time.Ti
 }
 
 // Materialise creates the sessions and slots of every active template in
-// [from, to) that do not exist yet; existing, cancelled or edited sessions are
-// left alone, so running it again never duplicates. Returns the sessions created.
+// [from, to) that do not exist yet, one transaction per template (which
+// keeps write locks short on SQLite). Each template is read inside the
+// transaction that makes its sessions (see materialiseTemplate), so a
+// template changed meanwhile is materialised in its new shape, never in one
+// read before the change. A day the template has already decided (see
+// materialiseTemplate) is left alone, so running it again never duplicates.
+// Returns the sessions created.
+//
+// The templates and their decided days are first read without a lock, to
+// skip, with no transaction, the templates every day of which is decided
+// (after the first run, nearly all: a top-up only adds the days coming into
+// the horizon). Skipping on a stale read is safe: a template's days become
+// undecided only by a change retiring its sessions, and that change makes
+// the new ones in its own transaction (admin UpdateTemplate); the next
+// top-up would make them otherwise.
 func (s *Store) Materialise(ctx context.Context, practiceID int64, from, to time.Time) (int, error) {
 	tpls, err := s.SessionTemplates(ctx, practiceID)
 	if err != nil {
 		return 0, err
 	}
+	lo, hi := scheduling.LocalMidnight(from), scheduling.AddDaysLocal(scheduling.LocalMidnight(to), 1)
+	q, args := `SELECT template_id, start_at FROM schedules WHERE template_id <> 0 AND status <> ? AND start_at >= ? AND start_at < ?`,
+		[]any{scheduling.SessionRetired, lo.Unix(), hi.Unix()}
+	if practiceID != 0 {
+		q += ` AND practice_id = ?`
+		args = append(args, practiceID)
+	}
+	var made []struct {
+		TemplateID int64 `db:"template_id"`
+		Start      int64 `db:"start_at"`
+	}
+	if err := s.r.SelectContext(ctx, &made, s.r.Rebind(q), args...); err != nil {
+		return 0, err
+	}
+	type day struct{ template, midnight int64 }
+	decided := make(map[day]bool, len(made))
+	for _, m := range made {
+		decided[day{m.TemplateID, scheduling.LocalMidnight(time.Unix(m.Start, 0)).Unix()}] = true
+	}
 	created := 0
 	for _, t := range tpls {
-		if !t.Active {
+		if !t.Active || !slices.ContainsFunc(t.Sessions(from, to), func(ses scheduling.Session) bool {
+			return !decided[day{t.ID, scheduling.LocalMidnight(ses.Schedule.Start).Unix()}]
+		}) {
 			continue
 		}
-		sessions := t.Sessions(from, to)
-		// One transaction per template keeps write locks short on SQLite.
 		// n is reset on every attempt: inTx may run the function again after a
 		// serialization failure, and only the committed attempt counts.
 		var n int
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-			n = 0
-			for i := range sessions {
-				ok, err := insertSession(ctx, tx, &sessions[i], true)
-				if err != nil {
-					return err
-				}
-				if ok {
-					n++
-				}
-			}
-			return nil
+			var err error
+			n, err = materialiseTemplate(ctx, tx, t.ID, from, to)
+			return err
 		})
 		if err != nil {
 			return created, err
@@ -223,6 +248,96 @@ func (s *Store) Materialise(ctx context.Context, practiceID int64, from, to time
 		created += n
 	}
 	return created, nil
+}
+
+// MaterialiseTemplate creates the template's sessions in [from, to) within
+// the change, as Materialise does (see materialiseTemplate), and returns how
+// many it created.
+func (a *AdminTx) MaterialiseTemplate(templateID int64, from, to time.Time) (int, error) {
+	return materialiseTemplate(a.ctx, a.tx, templateID, from, to)
+}
+
+// forUpdate is the clause that holds the rows a SELECT reads until the
+// transaction ends: on PostgreSQL FOR NO KEY UPDATE, the lock an UPDATE of
+// the rows takes, which waits for (and holds off) every other update and
+// lock of them, FOR UPDATE included, but not the key-share locks foreign
+// key checks take: a booking that has claimed a slot goes on to insert its
+// appointment, which references the session, and must not wait there for
+// a change that is itself waiting for that slot (a deadlock). Nothing on
+// SQLite, whose write transactions (BEGIN IMMEDIATE on the one writer
+// connection) run one at a time anyway.
+func forUpdate(tx *sqlx.Tx) string {
+	if tx.DriverName() == "sqlite" {
+		return ""
+	}
+	return " FOR NO KEY UPDATE"
+}
+
+// materialiseTemplate creates, in tx, the sessions of template templateID
+// in [from, to) that its days still lack, and returns how many it created.
+//
+// The template is read here, holding its row (see forUpdate),
+// and the sessions are made from that row: a change to the template that
+// committed first is seen, and one still to come (which holds the same row,
+// see AdminTx.LockTemplate) waits until these sessions are committed and
+// then judges them like the rest. An inactive (or deleted) template makes
+// nothing.
+//
+// A local day on which the template already has a session that is not
+// retired is decided and gets no new session, whatever that session's
+// shape: one active or under way, one kept through a shape change (booked
+// or edited by hand), or one the practice cancelled. Retired sessions are
+// detached from the template (template_id 0) and do not count; one that an
+// earlier version left attached (a new-shape session it retired on a kept
+// day) is detached here, so it can neither decide its day nor, through the
+// (template_id, start_at) key, stop that day's session being made. That
+// key's ON CONFLICT stays as a backstop.
+func materialiseTemplate(ctx context.Context, tx *sqlx.Tx, templateID int64, from, to time.Time) (int, error) {
+	var r templateRow
+	err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+templateCols+` FROM session_templates WHERE id = ?`+forUpdate(tx)), templateID)
+	if scheduling.ErrorCode(notFound(err, "", "")) == scheduling.ENOTFOUND {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	t := r.domain()
+	if !t.Active {
+		return 0, nil
+	}
+	sessions := t.Sessions(from, to)
+	if len(sessions) == 0 {
+		return 0, nil
+	}
+	lo := scheduling.LocalMidnight(sessions[0].Schedule.Start)
+	hi := scheduling.AddDaysLocal(scheduling.LocalMidnight(sessions[len(sessions)-1].Schedule.Start), 1)
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE schedules SET template_id = 0, version = version + 1
+		WHERE template_id = ? AND status = ? AND start_at >= ? AND start_at < ?`), templateID, scheduling.SessionRetired, lo.Unix(), hi.Unix()); err != nil {
+		return 0, err
+	}
+	var starts []int64
+	if err := tx.SelectContext(ctx, &starts, tx.Rebind(`SELECT start_at FROM schedules WHERE template_id = ? AND status <> ? AND start_at >= ? AND start_at < ?`),
+		templateID, scheduling.SessionRetired, lo.Unix(), hi.Unix()); err != nil {
+		return 0, err
+	}
+	decided := make(map[int64]bool, len(starts))
+	for _, at := range starts {
+		decided[scheduling.LocalMidnight(time.Unix(at, 0)).Unix()] = true
+	}
+	n := 0
+	for i := range sessions {
+		if decided[scheduling.LocalMidnight(sessions[i].Schedule.Start).Unix()] {
+			continue
+		}
+		ok, err := insertSession(ctx, tx, &sessions[i], true)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // insertSession stores a schedule and its slots. With skipExisting, a template
