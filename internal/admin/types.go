@@ -264,7 +264,8 @@ type TemplateChange struct {
 	// no block or override it set is silently undone. Their days get no
 	// new-shape session. Cancel, block or edit them by hand if needed.
 	Kept []KeptSession `json:"kept_sessions"`
-	// Created is how many sessions were materialised afterwards.
+	// Created is how many sessions were materialised: the template's own,
+	// made inside the change, and any the practice's other templates lacked.
 	Created int `json:"sessions_created"`
 }
 

@@ -339,23 +339,15 @@ func (a *AdminTx) Session(practiceID, id int64) (*scheduling.SessionSummary, err
 // slot's own block) do not interleave on PostgreSQL; SQLite serialises
 // writers, so it needs no lock.
 func (a *AdminTx) LockSession(practiceID, id int64) (*scheduling.SessionSummary, error) {
-	lock := " FOR UPDATE"
-	if a.tx.DriverName() == "sqlite" {
-		lock = ""
-	}
-	return session(a.ctx, a.tx, practiceID, id, lock)
+	return session(a.ctx, a.tx, practiceID, id, forUpdate(a.tx))
 }
 
 // LockPractitioner holds a practitioner's row until the change commits, so
 // that two changes checking the practitioner's sessions for a clash do not
 // both pass on PostgreSQL. Returns ENOTFOUND (kind "practitioner").
 func (a *AdminTx) LockPractitioner(practiceID, id int64) error {
-	lock := " FOR UPDATE"
-	if a.tx.DriverName() == "sqlite" {
-		lock = ""
-	}
 	var got int64
-	if err := a.tx.GetContext(a.ctx, &got, a.tx.Rebind(`SELECT id FROM practitioners WHERE id = ? AND practice_id = ?`+lock), id, practiceID); err != nil {
+	if err := a.tx.GetContext(a.ctx, &got, a.tx.Rebind(`SELECT id FROM practitioners WHERE id = ? AND practice_id = ?`+forUpdate(a.tx)), id, practiceID); err != nil {
 		return notFound(err, "practitioner", "no practitioner %d at this practice", id)
 	}
 	return nil
