@@ -20,27 +20,14 @@ import (
 func TestBookReturnsStoredAppointment(t *testing.T) {
 	for _, e := range storetest.Engines(true) {
 		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			st := storetest.Open(t, e)
-			now := time.Now()
-			if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			org, err := st.OrganisationByODS(ctx, "A20047")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var patientID int64
-			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
-				t.Fatal(err)
-			}
+			ctx, st, now, org, patientID := demoBooking(t, e)
 			var slots []struct {
 				ID         int64 `db:"id"`
 				StartAt    int64 `db:"start_at"`
 				EndAt      int64 `db:"end_at"`
 				LocationID int64 `db:"location_id"`
 			}
-			err = st.DB().SelectContext(ctx, &slots, st.DB().Rebind(`SELECT s.id, s.start_at, s.end_at, sc.location_id FROM slots s
+			err := st.DB().SelectContext(ctx, &slots, st.DB().Rebind(`SELECT s.id, s.start_at, s.end_at, sc.location_id FROM slots s
 				JOIN schedules sc ON sc.id = s.schedule_id JOIN access_profiles p ON p.id = s.access_profile_id
 				WHERE s.practice_id = ? AND s.status = 'free' AND p.bookable = TRUE AND p.org_types = '' AND p.ods_codes = '' AND p.cap = 0
 				AND p.window_secs = 0 AND p.embargo_secs = 0 AND p.release_time = '' AND s.start_at > ? ORDER BY s.start_at, s.id LIMIT 2`),
@@ -106,20 +93,7 @@ func TestBookReturnsStoredAppointment(t *testing.T) {
 func TestConcurrentBookingsGroupCommit(t *testing.T) {
 	for _, e := range storetest.Engines(true) {
 		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			st := storetest.Open(t, e)
-			now := time.Now()
-			if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			org, err := st.OrganisationByODS(ctx, "A20047")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var patientID int64
-			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
-				t.Fatal(err)
-			}
+			ctx, st, now, org, patientID := demoBooking(t, e)
 			var slots []struct {
 				ID         int64 `db:"id"`
 				StartAt    int64 `db:"start_at"`
@@ -212,20 +186,7 @@ func TestConcurrentBookingsGroupCommit(t *testing.T) {
 func TestBookUniqueIndexBackstop(t *testing.T) {
 	for _, e := range storetest.Engines(true) {
 		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			st := storetest.Open(t, e)
-			now := time.Now()
-			if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			org, err := st.OrganisationByODS(ctx, "A20047")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var patientID int64
-			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
-				t.Fatal(err)
-			}
+			ctx, st, now, org, patientID := demoBooking(t, e)
 			var sl struct {
 				ID         int64 `db:"id"`
 				StartAt    int64 `db:"start_at"`
@@ -277,20 +238,8 @@ func TestBookUniqueIndexBackstop(t *testing.T) {
 func TestBookRefusals(t *testing.T) {
 	for _, e := range storetest.Engines(true) {
 		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
-			st := storetest.Open(t, e)
-			now := time.Now()
-			if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			org, err := st.OrganisationByODS(ctx, "A20047")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var patientID, otherPatient int64
-			if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
-				t.Fatal(err)
-			}
+			ctx, st, now, org, patientID := demoBooking(t, e)
+			var otherPatient int64
 			if err := st.DB().GetContext(ctx, &otherPatient, st.DB().Rebind(`SELECT MIN(id) FROM patients WHERE practice_id <> ?`), org.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -391,4 +340,25 @@ func TestIdemKey(t *testing.T) {
 			t.Errorf("another %s gives the same retry key", name)
 		}
 	}
+}
+
+// demoBooking opens a store of engine e with a week of demo data as at now,
+// and returns the demo practice A20047 and its bookable demo patient.
+func demoBooking(t *testing.T, e storetest.Engine) (context.Context, *store.Store, time.Time, *scheduling.Organisation, int64) {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.Open(t, e)
+	now := time.Now()
+	if err := demo.Load(ctx, st, now, 7*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	org, err := st.OrganisationByODS(ctx, "A20047")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patientID int64
+	if err := st.DB().GetContext(ctx, &patientID, st.DB().Rebind(`SELECT id FROM patients WHERE nhs_number = ?`), "9658218865"); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, st, now, org, patientID
 }
