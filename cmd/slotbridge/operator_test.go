@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/slotbridge/slotbridge/federation"
 	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/lockedbuf"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -22,32 +22,13 @@ import (
 // check that each mistake met that way is refused, with a message naming
 // it, instead of being half-obeyed.
 
-// lockedBuffer is a bytes.Buffer safe to write from a command still
-// running in another goroutine while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // runShort runs the command with a deadline, so that a command which
 // wrongly starts serving (a regression) returns instead of hanging the test.
 func runShort(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var out, errb lockedBuffer
+	var out, errb lockedbuf.Buffer
 	err := run(ctx, args, &out, &errb)
 	return out.String(), errb.String(), err
 }
@@ -329,7 +310,7 @@ func TestOperatorSim(t *testing.T) {
 
 	data := filepath.Join(dir, "my data")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
+	var out lockedbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"sim", "--data", data, "--addr", "127.0.0.1:0", "--practices", "2", "--days", "2",
@@ -380,7 +361,7 @@ func TestOperatorFailedPracticesPlural(t *testing.T) {
 func TestOperatorServeChecksJWKSFirst(t *testing.T) {
 	t.Setenv("SLOTBRIDGE_JWKS", filepath.Join(t.TempDir(), "nonexistent.json"))
 	data := filepath.Join(t.TempDir(), "data")
-	var errb lockedBuffer
+	var errb lockedbuf.Buffer
 	err := runServe(context.Background(), []string{"--data", data, "--addr", "127.0.0.1:0"}, io.Discard, &errb)
 	if err == nil || !strings.Contains(err.Error(), "JWKS") {
 		t.Fatalf("serve with a missing JWKS: %v", err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/auth"
+	"github.com/slotbridge/slotbridge/internal/lockedbuf"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store"
 )
@@ -85,30 +86,12 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-// lockedBuffer collects a child's stderr for the failure report.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // server is one `slotbridge serve` child process.
 type server struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	base   string
-	stderr *lockedBuffer
+	stderr *lockedbuf.Buffer
 	done   chan struct{}
 	err    error // the exit status, once done is closed
 }
@@ -140,7 +123,7 @@ func tryServe(t *testing.T, o serveOpts) (*server, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: o.cred}
 		cmd.Dir = "/"
 	}
-	s := &server{t: t, cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	s := &server{t: t, cmd: cmd, stderr: &lockedbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
