@@ -18,6 +18,18 @@ import (
 // returns the status, the Location header and the decoded answer.
 func jsonCall(t *testing.T, base, method, path, body string) (int, string, map[string]any) {
 	t.Helper()
+	status, h, raw := call(t, base, method, path, body)
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s %s: %d, not a JSON object: %s", method, path, status, raw)
+	}
+	return status, h.Get("Location"), m
+}
+
+// call sends a request, with a JSON body when there is one, and returns the
+// status, headers and body of the answer.
+func call(t *testing.T, base, method, path, body string) (int, http.Header, []byte) {
+	t.Helper()
 	req, _ := http.NewRequestWithContext(context.Background(), method, base+path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -28,11 +40,7 @@ func jsonCall(t *testing.T, base, method, path, body string) (int, string, map[s
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("%s %s: %d, not a JSON object: %s", method, path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, resp.Header.Get("Location"), m
+	return resp.StatusCode, resp.Header, raw
 }
 
 // TestHubBookingAPI books, finds, amends and cancels a slot through the

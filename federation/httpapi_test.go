@@ -100,17 +100,8 @@ func TestHubAPI(t *testing.T) {
 
 	t.Run("Admin", func(t *testing.T) {
 		do := func(method, path, body string) (int, string) {
-			req, _ := http.NewRequestWithContext(context.Background(), method, srv.URL+path, strings.NewReader(body))
-			if body != "" {
-				req.Header.Set("Content-Type", "application/json")
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(b)
+			status, _, b := call(t, srv.URL, method, path, body)
+			return status, string(b)
 		}
 		if st, b := do("POST", "/admin/api/federation/hubs", `{"name":"pcn2"}`); st != 201 {
 			t.Fatalf("create hub: %d %s", st, b)
