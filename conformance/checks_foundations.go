@@ -376,6 +376,16 @@ func tokenChecks() []check {
 			editResource("requesting_practitioner", func(r map[string]any) {
 				r["identifier"] = []any{map[string]any{"system": gpconnect.SystemSDSUser, "value": "UNK"}}
 			}))},
+		// §3.2 and the test pack's JWT scenarios: a claim that is a valid
+		// resource but lacks the ODS code, the SDS user id or the name is a
+		// claim with an invalid value, 400.
+		{g, "organization-other-identifier-system", bad(editResource("requesting_organization", func(r map[string]any) {
+			r["identifier"] = []any{map[string]any{"system": "http://fhir.nhs.net/Id/someOtherCodingSystem", "value": "NoOdsCode"}}
+		}))},
+		{g, "practitioner-no-sds-user-id", bad(editResource("requesting_practitioner", func(r map[string]any) {
+			r["identifier"] = []any{map[string]any{"system": "http://IdentifierServer/RandomId", "value": "ABC123"}}
+		}))},
+		{g, "practitioner-no-name", bad(editResource("requesting_practitioner", func(r map[string]any) { delete(r, "name") }))},
 		{g, "legacy-ods-system-accepted", metadataAccepted("the legacy ODS system in requesting_organization",
 			editResource("requesting_organization", func(r map[string]any) {
 				if ids, ok := r["identifier"].([]any); ok && len(ids) > 0 {

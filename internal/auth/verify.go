@@ -562,12 +562,17 @@ func (v *Verifier) leeway() int64 {
 	return int64(v.Leeway / time.Second)
 }
 
+// checkOrganization and checkPractitioner check the content the spec
+// requires in a claim that is already a valid FHIR resource. Lacking it, the
+// claim is one "with an invalid value": BAD_REQUEST (400), as the test pack's
+// JWT scenarios and the reference provider have it. 422 stays for a claim
+// that is not a valid resource of its type.
 func checkOrganization(c *Claims) *Error {
 	if c.Organization.Name == "" {
-		return invalidResource("requesting_organization must have a name")
+		return badRequest("requesting_organization must have a name")
 	}
 	if c.OrgODS() == "" {
-		return invalidResource("requesting_organization must have an identifier with system " +
+		return badRequest("requesting_organization must have an identifier with system " +
 			gpconnect.SystemODSOrganisation + " and a value")
 	}
 	return nil
@@ -575,7 +580,7 @@ func checkOrganization(c *Claims) *Error {
 
 func checkPractitioner(c *Claims) *Error {
 	if c.PractitionerSDSID() == "" {
-		return invalidResource("requesting_practitioner must have an identifier with system " +
+		return badRequest("requesting_practitioner must have an identifier with system " +
 			gpconnect.SystemSDSUser + " and a value (UNK when unknown)")
 	}
 	for _, n := range c.Practitioner.Name {
@@ -583,7 +588,7 @@ func checkPractitioner(c *Claims) *Error {
 			return nil
 		}
 	}
-	return invalidResource("requesting_practitioner must have a name with a family name")
+	return badRequest("requesting_practitioner must have a name with a family name")
 }
 
 // CheckScope returns a BAD_REQUEST *Error unless the token's scope is exactly the one required (spec §3.3).

@@ -335,15 +335,19 @@ var verifyCases = []verifyCase{
 	{"organization: number", claims(func(m map[string]any) { m["requesting_organization"] = 5 }), bad},
 	{"organization: resourceType Practitioner", org(func(o map[string]any) { o["resourceType"] = "Practitioner" }), inv},
 	{"organization: unknown element", org(func(o map[string]any) { o["odsCode"] = "GPCA0001" }), inv},
-	{"organization: no name", org(func(o map[string]any) { delete(o, "name") }), inv},
-	{"organization: no identifier", org(func(o map[string]any) { delete(o, "identifier") }), inv},
+	{"organization: no name", org(func(o map[string]any) { delete(o, "name") }), bad},
+	{"organization: no identifier", org(func(o map[string]any) { delete(o, "identifier") }), bad},
 	{"organization: identifier of another system", org(func(o map[string]any) {
 		o["identifier"] = []any{map[string]any{"system": "https://example.org/ods", "value": "GPCA0001"}}
-	}), inv},
+	}), bad},
 	{"organization: ODS identifier without value", org(func(o map[string]any) {
 		o["identifier"] = []any{map[string]any{"system": gpconnect.SystemODSOrganisation}}
-	}), inv},
+	}), bad},
 
+	{"organization: test pack's other coding system", org(func(o map[string]any) {
+		o["identifier"] = []any{map[string]any{"system": "http://fhir.nhs.net/Id/someOtherCodingSystem", "value": "NoOdsCode"}}
+	}), bad},
+	{"organization: empty identifier list", org(func(o map[string]any) { o["identifier"] = []any{} }), bad},
 	{"organization: STU3 text", org(set("text", `{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">GP Connect Assurance</div>"}`)), ok},
 	{"organization: STU3 alias with its _alias siblings", org(set("alias", `["GPCA","Assurance"]`), set("_alias", `[null,{"extension":[{"url":"https://example.org/ext","valueBoolean":true}]}]`)), ok},
 	{"organization: STU3 partOf, endpoint and contact", org(set("partOf", `{"reference":"Organization/2"}`), set("endpoint", `[{"reference":"Endpoint/1"}]`), set("contact", `[{"purpose":{"text":"admin"},"name":{"family":"Jones"}}]`)), ok},
@@ -366,14 +370,18 @@ var verifyCases = []verifyCase{
 	}), inv},
 	{"practitioner: no sds-user-id identifier", pract(func(p map[string]any) {
 		p["identifier"] = []any{map[string]any{"system": gpconnect.SystemSDSRoleProfile, "value": "UNK"}}
-	}), inv},
+	}), bad},
 	{"practitioner: sds-user-id without value", pract(func(p map[string]any) {
 		p["identifier"] = []any{map[string]any{"system": gpconnect.SystemSDSUser}}
-	}), inv},
-	{"practitioner: no name", pract(func(p map[string]any) { delete(p, "name") }), inv},
+	}), bad},
+	{"practitioner: no name", pract(func(p map[string]any) { delete(p, "name") }), bad},
 	{"practitioner: name without family", pract(func(p map[string]any) {
 		p["name"] = []any{map[string]any{"given": []any{"A"}}}
-	}), inv},
+	}), bad},
+	{"practitioner: test pack's random identifier", pract(func(p map[string]any) {
+		p["identifier"] = []any{map[string]any{"system": "http://IdentifierServer/RandomId", "value": "ABC123"}}
+	}), bad},
+	{"practitioner: empty identifier list", pract(func(p map[string]any) { p["identifier"] = []any{} }), bad},
 	{"practitioner: STU3 text", pract(set("text", `{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">AssuranceTest AssurancePractitioner</div>"}`)), ok},
 	{"practitioner: STU3 photo", pract(set("photo", `[{"contentType":"image/png","url":"https://example.org/p.png","title":"photo"}]`)), ok},
 	{"practitioner: STU3 language", pract(set("language", `"en-GB"`)), ok},
