@@ -29,8 +29,14 @@ func TestSplitWindows(t *testing.T) {
 		// 29 March 2026 is the spring change: 14 wall-clock days are 335 hours, and still one window.
 		{"SpringChangeIsOneWindow", "2026-03-20 09:00", "2026-04-03 09:00", [][2]string{{"2026-03-20 09:00", "2026-04-03 09:00"}}},
 		// Consecutive windows share a day, so a slot across a boundary lies whole in one.
+		// Across the autumn change (25 October 2026) 14 wall-clock days are
+		// 337 hours; a window stops at 336, an hour short on the wall clock.
 		{"ThirtyDays", "2026-10-20 00:00", "2026-11-19 00:00", [][2]string{
-			{"2026-10-20 00:00", "2026-11-03 00:00"}, {"2026-11-02 00:00", "2026-11-16 00:00"}, {"2026-11-15 00:00", "2026-11-19 00:00"}}},
+			{"2026-10-20 00:00", "2026-11-02 23:00"}, {"2026-11-01 23:00", "2026-11-15 23:00"}, {"2026-11-14 23:00", "2026-11-19 00:00"}}},
+		// 01:30 on 28 March 2027 does not exist: the window before it ends at
+		// 00:30, not at 02:30 (14 days and an hour on the wall clock).
+		{"EndInSpringGap", "2027-03-14 01:30", "2027-04-10 00:00", [][2]string{
+			{"2027-03-14 01:30", "2027-03-28 00:30"}, {"2027-03-27 00:30", "2027-04-10 00:00"}}},
 		{"OddStart", "2026-12-08 10:02", "2027-01-07 10:02", [][2]string{
 			{"2026-12-08 10:02", "2026-12-22 10:02"}, {"2026-12-21 10:02", "2027-01-04 10:02"}, {"2027-01-03 10:02", "2027-01-07 10:02"}}},
 	}
@@ -44,6 +50,37 @@ func TestSplitWindows(t *testing.T) {
 				t.Fatalf("windows: got %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestSplitWindowsEveryStart: for a start every 10 minutes through the
+// fortnights before both 2027 clock changes, every window is at most 14 days
+// on the UK wall clock (the spec's measure, the provider's own check) and in
+// elapsed time (336 hours), the windows cover the range, and consecutive
+// windows share a day.
+func TestSplitWindowsEveryStart(t *testing.T) {
+	for _, change := range []time.Time{
+		time.Date(2027, 3, 28, 1, 0, 0, 0, time.UTC),
+		time.Date(2027, 10, 31, 1, 0, 0, 0, time.UTC),
+	} {
+		for s := change.AddDate(0, 0, -16); s.Before(change.AddDate(0, 0, 2)); s = s.Add(10 * time.Minute) {
+			end := s.AddDate(0, 0, 30)
+			ws := SplitWindows(s, end)
+			if len(ws) == 0 || !ws[0].Start.Equal(s) || !ws[len(ws)-1].End.Equal(end) {
+				t.Fatalf("start %s: windows %v do not cover the range to %s", s, ws, end)
+			}
+			for i, w := range ws {
+				if wall := scheduling.WallClock(w.End).Sub(scheduling.WallClock(w.Start)); wall > MaxWindowDays*24*time.Hour {
+					t.Fatalf("start %s: window %d %s to %s is %s on the wall clock", s, i, w.Start, w.End, wall)
+				}
+				if d := w.End.Sub(w.Start); d > MaxWindowDays*24*time.Hour || d <= 0 {
+					t.Fatalf("start %s: window %d %s to %s lasts %s", s, i, w.Start, w.End, d)
+				}
+				if i > 0 && ws[i-1].End.Sub(w.Start) < WindowOverlap {
+					t.Fatalf("start %s: windows %d and %d share less than a day", s, i-1, i)
+				}
+			}
+		}
 	}
 }
 

@@ -84,7 +84,7 @@ func FuzzSlotQuery(f *testing.F) {
 			t.Fatalf("accepted a negative period [%s, %s] from %q", sq.start, sq.end, raw)
 		}
 		// At most 14 wall-clock days, plus the day a date-only end covers.
-		if d := wallClock(sq.end).Sub(wallClock(sq.start)); d > 15*24*time.Hour {
+		if d := scheduling.WallClock(sq.end).Sub(scheduling.WallClock(sq.start)); d > 15*24*time.Hour {
 			t.Fatalf("accepted a %.2f-day period from %q", d.Hours()/24, raw)
 		}
 		if sq.start.IsZero() || sq.end.IsZero() {

@@ -69,13 +69,6 @@ func parseDateParam(v, prefix string) (time.Time, bool, error) {
 	return time.Time{}, false, fail(gpconnect.InvalidParameter, "Invalid date or dateTime %q (use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+hh:mm)", clip(s, 40))
 }
 
-// wallClock reads an instant's UK local wall-clock time as if it were UTC, so
-// that differences across a clock change count calendar time.
-func wallClock(t time.Time) time.Time {
-	l := t.In(scheduling.London)
-	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
-}
-
 // daysText says how long a too-long search period is, exactly: "15 days",
 // or "14 days 00:00:01" when it is not a whole number of days.
 func daysText(d time.Duration) string {
@@ -146,7 +139,7 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	}
 	// The 14-day limit compares the values as sent (UK wall-clock time), so
 	// ge{date} le{date+14} is allowed, as is a range spanning a clock change.
-	if span := wallClock(end).Sub(wallClock(start)); span > 14*24*time.Hour {
+	if span := scheduling.WallClock(end).Sub(scheduling.WallClock(start)); span > 14*24*time.Hour {
 		return nil, fail(gpconnect.InvalidParameter, "Invalid time period, was %s between (max is 14 days)", daysText(span))
 	}
 	end = effEnd

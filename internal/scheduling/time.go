@@ -43,6 +43,15 @@ func AtLocal(day time.Time, hh, mm int) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), hh, mm, 0, 0, London)
 }
 
+// WallClock reads an instant's UK wall-clock date and time, to the whole
+// second, as if it were UTC, so that two readings subtract as calendar time:
+// across a clock change 09:00 to 09:00 the next day is 24 hours, as the
+// spec's 14-day limits count.
+func WallClock(t time.Time) time.Time {
+	l := t.In(London)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
+}
+
 // AddDaysLocal moves t by n calendar days, keeping the local wall-clock time.
 func AddDaysLocal(t time.Time, n int) time.Time {
 	l := t.In(London)
