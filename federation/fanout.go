@@ -175,6 +175,10 @@ type practiceState struct {
 	now time.Time
 	// final is set once the last window is in and the slots are de-duplicated and filtered.
 	final bool
+	// asked is set when the breaker let the practice be searched; up and
+	// down are what its windows' answers said of it, for the one verdict the
+	// breaker gets per search (see breakerVerdict).
+	asked, up, down bool
 }
 
 // Search searches every member practice of the named hub. Returns ENOTFOUND
@@ -266,7 +270,12 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 			st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: "switched off in the endpoint directory"}
 		case !st.ep.Supports(string(gpconnect.SearchSlot)):
 			st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: "the directory lists no slot search interaction"}
+		case !h.Breaker.Allow(ods):
+			st.fail = &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}
 		default:
+			// The breaker is asked once per practice, not per window: a
+			// half-open practice's probe is the whole search, all windows.
+			st.asked = true
 			st.pending = len(wins)
 			for _, w := range wins {
 				jobs = append(jobs, job{practice: i, win: w})
@@ -299,6 +308,11 @@ feed:
 	}
 	close(work)
 	wg.Wait()
+	for _, st := range states {
+		if st.asked {
+			h.breakerVerdict(st)
+		}
+	}
 	for _, j := range jobs[fed:] {
 		st := states[j.practice]
 		if st.fail == nil {
@@ -360,14 +374,9 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		finish(nil, nil, &Failure{ODS: ods, Reason: ReasonTimeout, Detail: "not reached before the overall deadline"}, 0)
 		return
 	}
-	if !h.Breaker.Allow(ods) {
-		finish(nil, nil, &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}, 0)
-		return
-	}
 	release, ok := h.room(ctx)
 	if !ok {
 		// No verdict on the practice: it was never asked.
-		h.Breaker.Release(ods)
 		finish(nil, nil, noRoom(ods), 0)
 		return
 	}
@@ -389,7 +398,7 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		t.Stop()
 	}
 	if err == nil {
-		h.Breaker.Success(ods)
+		st.noteHealth(true, false)
 		finish(slots, dropped, nil, calls)
 		return
 	}
@@ -397,17 +406,41 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 	switch {
 	case f.Reason == ReasonTimeout && ctx.Err() != nil:
 		// The overall deadline (or the caller) cut the call short: no verdict on the practice.
-		h.Breaker.Release(ods)
 	case f.Reason == ReasonTimeout || f.Reason == ReasonProviderError:
-		h.Breaker.Failure(ods)
+		st.noteHealth(false, true)
 	case f.Reason == ReasonSSP:
 		// The proxy refused the hub itself: nothing is known of the practice.
-		h.Breaker.Release(ods)
 	default:
 		// A Spine error is a definite answer: the practice is up.
-		h.Breaker.Success(ods)
+		st.noteHealth(true, false)
 	}
 	finish(nil, nil, &f, calls)
+}
+
+// noteHealth records what one window's answer said of the practice.
+func (st *practiceState) noteHealth(up, down bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.up = st.up || up
+	st.down = st.down || down
+}
+
+// breakerVerdict gives the breaker one verdict for the practice's search,
+// however many windows it took: any answer shows the practice is up; else
+// any failure counts once; a search that learnt nothing (cut short, no room,
+// refused by the proxy) only ends a probe.
+func (h *Hub) breakerVerdict(st *practiceState) {
+	st.mu.Lock()
+	up, down := st.up, st.down
+	st.mu.Unlock()
+	switch {
+	case up:
+		h.Breaker.Success(st.ep.ODS)
+	case down:
+		h.Breaker.Failure(st.ep.ODS)
+	default:
+		h.Breaker.Release(st.ep.ODS)
+	}
 }
 
 // failureOf classifies an error from a PracticeClient.

@@ -312,3 +312,52 @@ func TestBreakerInFanOut(t *testing.T) {
 		t.Fatalf("state %s after a good probe", hub.Breaker.State(bad))
 	}
 }
+
+// TestBreakerOncePerSearch: a search of several windows gives the breaker
+// one verdict per practice, so one bad moment does not count as three
+// failures; and a half-open practice's probe is the whole search, so no
+// window of a recovered practice is skipped.
+func TestBreakerOncePerSearch(t *testing.T) {
+	ctx := context.Background()
+	s, hub, _, _ := newFederation(t, 2, federation.Config{})
+	now := time.Now()
+	hub.Breaker = &federation.Breaker{Threshold: 2, Cooldown: time.Minute, Now: func() time.Time { return now }}
+	bad := s.Endpoints[1].ODS
+	s.Injector.Set(bad, sim.Faults{Mode: sim.ModeError})
+	start, _ := tomorrow()
+	q := federation.Query{Start: start, End: start.AddDate(0, 0, 30)}
+	if n := len(federation.SplitWindows(q.Start, q.End)); n != 3 {
+		t.Fatalf("%d windows, want 3", n)
+	}
+	outcome := func() federation.PracticeOutcome {
+		t.Helper()
+		res, err := hub.Search(ctx, "h", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Practices[0].Failure != nil || res.Practices[0].Slots == 0 {
+			t.Fatalf("the good practice suffered: %+v", res.Practices[0])
+		}
+		return res.Practices[1]
+	}
+	if o := outcome(); o.Failure == nil || o.Failure.Reason != federation.ReasonProviderError || o.Calls != 3 {
+		t.Fatalf("first failing search: %+v", o)
+	}
+	if st := hub.Breaker.State(bad); st != "closed" {
+		t.Fatalf("after one failing search of three windows the circuit is %s, want closed (one failure of two)", st)
+	}
+	if o := outcome(); o.Failure == nil || o.Failure.Reason != federation.ReasonProviderError {
+		t.Fatalf("second failing search: %+v", o)
+	}
+	if o := outcome(); o.Failure == nil || o.Failure.Reason != federation.ReasonCircuitOpen || o.Calls != 0 {
+		t.Fatalf("open circuit: %+v", o)
+	}
+	s.Injector.Set(bad, sim.Faults{})
+	now = now.Add(time.Minute)
+	if o := outcome(); o.Failure != nil || o.Slots == 0 || o.Calls != 3 {
+		t.Fatalf("probe after cooldown: want all three windows searched and no failure, got %+v", o)
+	}
+	if st := hub.Breaker.State(bad); st != "closed" {
+		t.Fatalf("state %s after a good probe", st)
+	}
+}
