@@ -34,8 +34,9 @@ type bookBody struct {
 	OrgType     string `json:"orgType"`
 	Description string `json:"description"`
 	Comment     string `json:"comment"`
-	// From and To bound where the slot is looked for again (default today
-	// to 28 days on; the forms of the search's start and end).
+	// From and To bound where the slot is looked for again (default now to
+	// MaxSearchDays on, as far as a search reaches; the forms of the
+	// search's start and end).
 	From string `json:"from"`
 	To   string `json:"to"`
 }
@@ -73,7 +74,7 @@ func (a *API) book(w http.ResponseWriter, r *http.Request) {
 		a.writeErr(w, err)
 		return
 	}
-	from, to, err := bookingRange(in.From, in.To, time.Now())
+	from, to, err := parseRange(in.From, in.To, time.Now())
 	if err != nil {
 		a.writeErr(w, err)
 		return
@@ -95,16 +96,13 @@ func (a *API) book(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, bookedJSON{Ref: ref, ODS: b.ODS, Registered: b.Registered, Already: b.AlreadyBooked, Appointment: b.Appointment})
 }
 
-// bookingRange reads optional from and to (ParseWhen's forms), by default
-// today to 28 days on, as the CLI's book and book list.
-func bookingRange(fromS, toS string, now time.Time) (from, to time.Time, err error) {
-	from, to = now, scheduling.AddDaysLocal(now, 28)
+// parseRange reads optional from and to (ParseWhen's forms); one not sent
+// is zero, for Hub.Book and Hub.PatientAppointments to fill in and check
+// as they do for the CLI, so both edges default and refuse alike.
+func parseRange(fromS, toS string, now time.Time) (from, to time.Time, err error) {
 	if fromS != "" {
 		if from, err = ParseWhen(fromS, false, now); err != nil {
 			return from, to, scheduling.Errorf(scheduling.EPARAM, "from: %v", err)
-		}
-		if from.Before(now) {
-			from = now
 		}
 	}
 	if toS != "" {
@@ -112,15 +110,12 @@ func bookingRange(fromS, toS string, now time.Time) (from, to time.Time, err err
 			return from, to, scheduling.Errorf(scheduling.EPARAM, "to: %v", err)
 		}
 	}
-	if !to.After(from) {
-		return from, to, scheduling.Errorf(scheduling.EPARAM, "to must be after from (and after now)")
-	}
 	return from, to, nil
 }
 
 func (a *API) listAppointments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	from, to, err := bookingRange(q.Get("from"), q.Get("to"), time.Now())
+	from, to, err := parseRange(q.Get("from"), q.Get("to"), time.Now())
 	if err != nil {
 		a.writeErr(w, err)
 		return

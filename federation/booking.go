@@ -32,7 +32,10 @@ type BookRequest struct {
 	Patient PatientDetails
 	// Description is required by GP Connect (default "Booked through hub {name}"); Comment is optional.
 	Description, Comment string
-	// From and To bound the search that finds the slot's schedule data again (default today to 28 days on).
+	// From and To bound the search that finds the slot's schedule data
+	// again: zero From is now, zero To is MaxSearchDays after From, as far
+	// as a hub search reaches, so any slot a search with the default start
+	// showed is found again without naming a range.
 	From, To time.Time
 	// OrgType is the organisation type the slot was found with (Query.OrgType),
 	// sent again to find it and put on the booking organisation; empty means
@@ -103,7 +106,8 @@ func (h *Hub) member(ctx context.Context, hubName, ods string) (*scheduling.Endp
 
 // Book finds the slot at its practice (for its schedule, location and
 // practitioner), finds the patient there or registers them as temporary,
-// and books. Errors: ENOTFOUND (hub, member, slot), EINVALID (bad reference,
+// and books. Errors: EPARAM (a reversed range, or one that ends before
+// now), ENOTFOUND (hub, member, slot), EINVALID (bad reference,
 // or the patient is not registered and no demographics were given), or a
 // *CallError from the practice (e.g. DUPLICATE_REJECTED when the slot was just taken).
 func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked, error) {
@@ -124,15 +128,19 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	if orgType != "" && !gpconnect.OrganisationType(orgType).Valid() {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "org-type must be gp-practice or urgent-care")
 	}
+	from, to, err := resolveRange(r.From, r.To, h.now(), "now: a booking looks for its slot from now on")
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
 	defer cancel()
 	ep, err := h.member(ctx, hubName, ods)
 	if err != nil {
 		return nil, err
 	}
-	sr, fs, err := h.findSlot(ctx, ep, slotID, r.From, r.To, orgType)
+	sr, fs, err := h.findSlot(ctx, ep, slotID, from, to, orgType)
 	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
-		if b := h.heldBy(ctx, ep, slotID, r); b != nil {
+		if b := h.heldBy(ctx, ep, slotID, r.Patient.NHSNumber, from, to); b != nil {
 			return b, nil
 		}
 	}
@@ -189,21 +197,47 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	return b, nil
 }
 
+// resolveRange fills in and checks a range a booking looks for its slot
+// in, or a patient's appointments are listed over. Zero from is floor;
+// zero to is the end of the day MaxSearchDays after from, which covers
+// every slot a hub search from that day can show (Query.Check's limit).
+// A reversed range is reported as such before from is raised to floor:
+// otherwise a future range given backwards would read as "ends before
+// today", which is not the mistake. Then a range ending by floor is
+// refused, saying why (past says what floor stands for). Returns EPARAM.
+func resolveRange(from, to, floor time.Time, past string) (time.Time, time.Time, error) {
+	if !from.IsZero() && !to.IsZero() && !to.After(from) {
+		return from, to, scheduling.Errorf(scheduling.EPARAM, "the range is reversed: to (%s) must be after from (%s)",
+			scheduling.FormatLocal(to), scheduling.FormatLocal(from))
+	}
+	if from.Before(floor) {
+		from = floor
+	}
+	if to.IsZero() {
+		to = scheduling.AtLocal(scheduling.AddDaysLocal(from, MaxSearchDays), 23, 59).Add(59 * time.Second)
+	}
+	if !to.After(from) {
+		return from, to, scheduling.Errorf(scheduling.EPARAM, "the range ends (to %s) before %s", scheduling.FormatLocal(to), past)
+	}
+	return from, to, nil
+}
+
+// ListRange is the range PatientAppointments lists for from and to (either
+// may be zero; see PatientAppointments), so a caller can show what it asked
+// for. Returns EPARAM as PatientAppointments does.
+func (h *Hub) ListRange(from, to time.Time) (time.Time, time.Time, error) {
+	return resolveRange(from, to, scheduling.LocalMidnight(h.now()), "today: only appointments from today on are listed")
+}
+
 // heldBy returns the patient's booked appointment at ep on the slot, made by
-// this hub's organisation, or nil (also when the practice cannot tell).
-func (h *Hub) heldBy(ctx context.Context, ep *scheduling.Endpoint, slotID string, r BookRequest) *Booked {
+// this hub's organisation between from and to, or nil (also when the
+// practice cannot tell).
+func (h *Hub) heldBy(ctx context.Context, ep *scheduling.Endpoint, slotID, nhs string, from, to time.Time) *Booked {
 	found, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Patient, error) {
-		return h.Client.FindPatient(ctx, ep, r.Patient.NHSNumber)
+		return h.Client.FindPatient(ctx, ep, nhs)
 	})
 	if err != nil || len(found) == 0 {
 		return nil
-	}
-	from, to := r.From, r.To
-	if from.IsZero() || from.Before(h.now()) {
-		from = h.now()
-	}
-	if to.IsZero() {
-		to = scheduling.AddDaysLocal(from, 28)
 	}
 	appts, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Appointment, error) {
 		return h.Client.RetrieveAppointments(ctx, ep, found[0].ID, scheduling.LocalMidnight(from), to)
@@ -278,16 +312,10 @@ func locationID(loc string) string {
 	return id
 }
 
-// findSlot searches the practice window by window until the slot turns up,
-// with the organisation type it was found with; a slot that has started is
-// EINVALID.
+// findSlot searches the practice window by window between from and to
+// until the slot turns up, with the organisation type it was found with; a
+// slot that has started is EINVALID.
 func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID string, from, to time.Time, orgType string) (*consumer.SlotResult, *fhir.Slot, error) {
-	if from.IsZero() {
-		from = h.now()
-	}
-	if to.IsZero() {
-		to = scheduling.AddDaysLocal(from, 28)
-	}
 	for _, w := range SplitWindows(from, to) {
 		sr, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.SlotResult, error) {
 			return h.Client.SlotBundle(ctx, ep, SlotRequest{Start: w.Start, End: w.End, OrgType: orgType})
@@ -466,19 +494,21 @@ func (a *HubAppointment) Ref() string { return a.ODS + "/" + a.Appointment.ID }
 
 // PatientAppointments lists the patient's appointments (cancelled ones too)
 // between two dates at every member practice where the patient is
-// registered, in parallel with the same bounds as Search. Practices that
-// failed are listed; practices where the patient is not registered are not failures.
+// registered, in parallel with the same bounds as Search. Zero from is
+// today and zero to is MaxSearchDays after from (ListRange), so the list
+// reaches as far as a search with the default start, and with it every
+// booking made from one. Practices that failed are listed; practices where
+// the patient is not registered are not failures. Returns ENHSNUMBER,
+// EPARAM (a reversed range, or one ending before today) or ENOTFOUND (kind "hub").
 func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from, to time.Time) ([]HubAppointment, []Failure, error) {
 	if !scheduling.ValidNHSNumber(nhs) {
 		return nil, nil, scheduling.Errorf(scheduling.ENHSNUMBER, "%q is not a valid NHS number", nhs)
 	}
 	// Practices refuse a range reaching into the past (spec §7.4); past
-	// appointments are not listed anyway, so start today.
-	if today := scheduling.LocalMidnight(h.now()); from.Before(today) {
-		from = today
-	}
-	if !to.After(from) {
-		return nil, nil, scheduling.Errorf(scheduling.EPARAM, "the range ends before today: only appointments from today on are listed")
+	// appointments are not listed anyway, so it starts today at the earliest.
+	from, to, err := h.ListRange(from, to)
+	if err != nil {
+		return nil, nil, err
 	}
 	hub, err := h.Dir.HubByName(ctx, hubName)
 	if err != nil {

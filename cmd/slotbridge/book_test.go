@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slotbridge/slotbridge/federation/sim"
+)
+
+// bookSim is a simulated federation of n practices with sessions for the
+// next days, imported as hub "pcn" into a fresh data directory. cli runs a
+// command on it and fails the test on an error; try returns the error.
+func bookSim(t *testing.T, n, days int) (s *sim.Sim, cli func(args ...string) string, try func(args ...string) (string, error)) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sim.Start(ctx, sim.Config{Practices: n, Days: days, MinSlots: 20, MaxSlots: 20, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	dir := t.TempDir()
+	file := filepath.Join(dir, "directory.json")
+	if err := s.WriteDirectory(file, "pcn"); err != nil {
+		t.Fatal(err)
+	}
+	data := "--data=" + filepath.Join(dir, "data")
+	try = func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		err := run(ctx, append(args, data), &out, &errb)
+		return out.String(), err
+	}
+	cli = func(args ...string) string {
+		t.Helper()
+		out, err := try(args...)
+		if err != nil {
+			t.Fatalf("slotbridge %s: %v", strings.Join(args, " "), err)
+		}
+		return out
+	}
+	cli("directory", "import", file)
+	return s, cli, try
+}
+
+// slotRefs are the refs of the slots `slots --json` prints for the range.
+func slotRefs(t *testing.T, cli func(args ...string) string, args ...string) []string {
+	t.Helper()
+	var res struct {
+		Slots []struct {
+			Ref string `json:"ref"`
+		} `json:"slots"`
+	}
+	if err := json.Unmarshal([]byte(cli(append([]string{"slots", "--hub", "pcn", "--json"}, args...)...)), &res); err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, s := range res.Slots {
+		refs = append(refs, s.Ref)
+	}
+	return refs
+}
+
+// TestBookCommandRange: a slot `slots` listed 40 days out is booked without
+// --to, and `book list` without a range shows that booking; a reversed
+// list range is named as reversed.
+func TestBookCommandRange(t *testing.T) {
+	s, cli, try := bookSim(t, 1, 45)
+	refs := slotRefs(t, cli, "--start", "+40d", "--end", "+44d")
+	if len(refs) == 0 {
+		t.Fatal("no slots 40 to 44 days out")
+	}
+	p := s.Patients[0]
+	out := cli("book", "--hub", "pcn", "--slot", refs[0], "--patient", p.NHSNumber, "--family", p.Family, "--given", p.Given,
+		"--gender", p.Gender, "--birth-date", p.BirthDate)
+	if !strings.Contains(out, "booked ") {
+		t.Fatalf("book:\n%s", out)
+	}
+	appt := strings.Fields(out[strings.Index(out, "booked ")+len("booked "):])[0]
+	if out := cli("book", "list", "--hub", "pcn", "--patient", p.NHSNumber); !strings.Contains(out, "1 appointment for") || !strings.Contains(out, appt) {
+		t.Fatalf("book list does not show %s:\n%s", appt, out)
+	}
+	if _, err := try("book", "list", "--hub", "pcn", "--patient", p.NHSNumber, "--from", "+10d", "--to", "+5d"); err == nil || !strings.Contains(err.Error(), "reversed") {
+		t.Fatalf("book list --from +10d --to +5d: %v, want the range named as reversed", err)
+	}
+}
