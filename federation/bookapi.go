@@ -83,6 +83,12 @@ func (a *API) book(w http.ResponseWriter, r *http.Request) {
 		Description: in.Description, Comment: in.Comment, From: from, To: to,
 		Patient: PatientDetails{NHSNumber: in.Patient.NHSNumber, Family: in.Patient.Family, Given: in.Patient.Given,
 			Gender: in.Patient.Gender, BirthDate: in.Patient.BirthDate}})
+	if scheduling.ErrorCode(err) == scheduling.ECONFLICT {
+		// The slot is not offered where it was looked for: say which of this
+		// API's fields look elsewhere (the CLI names its flags instead).
+		err = scheduling.Errorf(scheduling.ECONFLICT, "%s; or, to look for it elsewhere, send from and to around the slot's time and the orgType it was found with",
+			scheduling.ErrorMessage(err))
+	}
 	if err != nil {
 		a.writeCallErr(w, err)
 		return

@@ -72,12 +72,17 @@ func TestHubBookingAPI(t *testing.T) {
 	if st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", body); st != 200 || m["alreadyBooked"] != true || m["ref"] != ref {
 		t.Fatalf("book again: %d %v", st, m)
 	}
-	// Another patient finds the slot taken.
+	// Another patient finds the slot taken: 409, as when the practice
+	// refuses it (spec §13: search again), naming what was searched and the
+	// API's own fields, not the CLI's flags.
 	o := s.Patients[1]
 	other := fmt.Sprintf(`{"slot":%q,"patient":{"nhsNumber":%q,"family":%q,"given":%q,"gender":%q,"birthDate":%q}}`,
 		slot.Ref(), o.NHSNumber, o.Family, o.Given, o.Gender, o.BirthDate)
-	if st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", other); st != 404 || m["code"] != "not_found" {
-		t.Fatalf("book a taken slot: %d %v", st, m)
+	st, _, m = jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", other)
+	msg := fmt.Sprint(m["error"])
+	if st != 409 || m["code"] != "conflict" || !strings.Contains(msg, "not free") || !strings.Contains(msg, "no organisation type") ||
+		!strings.Contains(msg, "from and to") || !strings.Contains(msg, "orgType") || strings.Contains(msg, "--") {
+		t.Fatalf("book a taken slot: %d %v, want 409 conflict naming the range, the organisation type and the API's fields", st, m)
 	}
 
 	st, _, m = jsonCall(t, srv.URL, "GET", "/hub/h/Appointment?patient="+url.QueryEscape(p.NHSNumber), "")

@@ -107,9 +107,11 @@ func (h *Hub) member(ctx context.Context, hubName, ods string) (*scheduling.Endp
 // Book finds the slot at its practice (for its schedule, location and
 // practitioner), finds the patient there or registers them as temporary,
 // and books. Errors: EPARAM (a reversed range, or one that ends before
-// now), ENOTFOUND (hub, member, slot), EINVALID (bad reference,
-// or the patient is not registered and no demographics were given), or a
-// *CallError from the practice (e.g. DUPLICATE_REJECTED when the slot was just taken).
+// now), ENOTFOUND (hub, member), ECONFLICT (the practice no longer offers
+// the slot in the range to the organisation type: search again), EINVALID
+// (bad reference, or the patient is not registered and no demographics
+// were given), or a *CallError from the practice (e.g. DUPLICATE_REJECTED
+// when the slot was taken between the hub's look-up and the booking).
 func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked, error) {
 	ods, slotID, err := ParseRef(r.Slot)
 	if err != nil {
@@ -139,7 +141,7 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 		return nil, err
 	}
 	sr, fs, err := h.findSlot(ctx, ep, slotID, from, to, orgType)
-	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
+	if scheduling.ErrorCode(err) == scheduling.ECONFLICT {
 		if b := h.heldBy(ctx, ep, slotID, r.Patient.NHSNumber, from, to); b != nil {
 			return b, nil
 		}
@@ -314,7 +316,11 @@ func locationID(loc string) string {
 
 // findSlot searches the practice window by window between from and to
 // until the slot turns up, with the organisation type it was found with; a
-// slot that has started is EINVALID.
+// slot that has started is EINVALID, and one the practice no longer offers
+// there is ECONFLICT: by far the likeliest cause is that it was booked
+// since the search, the case spec §13 answers with "search again", as for
+// the practice's own 409. The message names what was searched and no CLI
+// flag or API field, so that each edge adds its own hint.
 func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID string, from, to time.Time, orgType string) (*consumer.SlotResult, *fhir.Slot, error) {
 	for _, w := range SplitWindows(from, to) {
 		sr, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.SlotResult, error) {
@@ -334,12 +340,13 @@ func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID stri
 			return sr, s, nil
 		}
 	}
-	as := "the hub's own organisation type"
+	as := "for a search with no organisation type"
 	if orgType != "" {
-		as = "organisation type " + orgType
+		as = "to organisation type " + orgType
 	}
-	return nil, nil, scheduling.NotFound("slot", "slot %s/%s is not free between %s and %s to %s (taken, or outside the range; book with the --org-type the slot was found with)",
-		ep.ODS, slotID, scheduling.FormatDate(from), scheduling.FormatDate(to), as)
+	return nil, nil, scheduling.Errorf(scheduling.ECONFLICT,
+		"slot %s/%s is not free: %s does not offer it between %s and %s %s (it was taken since the search, or it lies outside that range, or it is offered to another organisation type); search again",
+		ep.ODS, slotID, ep.ODS, scheduling.FormatDate(from), scheduling.FormatDate(to), as)
 }
 
 // patientAt finds the patient at the practice, or registers them as temporary.

@@ -108,10 +108,16 @@ func testBookAmendCancel(t *testing.T, e storetest.Engine) {
 	})
 	t.Run("ErrSlotTakenByAnother", func(t *testing.T) {
 		o := s.Patients[1]
-		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(),
+		from := time.Now()
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), OrgType: "urgent-care",
 			Patient: federation.PatientDetails{NHSNumber: o.NHSNumber, Family: o.Family, Given: o.Given, Gender: o.Gender, BirthDate: o.BirthDate}})
-		if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
-			t.Fatalf("got %v, want ENOTFOUND (slot no longer free)", err)
+		// A conflict (409 at the API): the slot was taken since the search,
+		// and the message says where and how it was looked for.
+		to := scheduling.AddDaysLocal(from, federation.MaxSearchDays)
+		if scheduling.ErrorCode(err) != scheduling.ECONFLICT || !strings.Contains(err.Error(), "slot "+pick.Ref()+" is not free") ||
+			!strings.Contains(err.Error(), "between "+scheduling.FormatDate(from)+" and "+scheduling.FormatDate(to)) ||
+			!strings.Contains(err.Error(), "organisation type urgent-care") {
+			t.Fatalf("got %v, want ECONFLICT naming the slot, the range and the organisation type", err)
 		}
 	})
 

@@ -86,3 +86,31 @@ func TestBookCommandRange(t *testing.T) {
 		t.Fatalf("book list --from +10d --to +5d: %v, want the range named as reversed", err)
 	}
 }
+
+// TestBookCommandTakenSlot: a slot another patient booked is reported as
+// not free, with the range and organisation type searched and the flags
+// that change them.
+func TestBookCommandTakenSlot(t *testing.T) {
+	s, cli, try := bookSim(t, 1, 3)
+	refs := slotRefs(t, cli, "--start", "tomorrow", "--end", "tomorrow")
+	if len(refs) == 0 {
+		t.Fatal("no slots tomorrow")
+	}
+	book := func(i int) (string, error) {
+		p := s.Patients[i]
+		return try("book", "--hub", "pcn", "--slot", refs[0], "--patient", p.NHSNumber, "--family", p.Family, "--given", p.Given,
+			"--gender", p.Gender, "--birth-date", p.BirthDate)
+	}
+	if _, err := book(0); err != nil {
+		t.Fatal(err)
+	}
+	_, err := book(1)
+	if err == nil {
+		t.Fatal("a taken slot was booked again")
+	}
+	for _, want := range []string{"conflict", "slot " + refs[0] + " is not free", "no organisation type", "--from/--to", "--org-type"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("booking a taken slot: %v\nwant it to say %q", err, want)
+		}
+	}
+}

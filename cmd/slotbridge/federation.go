@@ -881,6 +881,10 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		b, err := hub.Book(ctx, *hubName, federation.BookRequest{Slot: *slot, Description: *desc, Comment: *comment, From: from, To: to, OrgType: *orgType,
 			Patient: federation.PatientDetails{NHSNumber: *patient, Family: *family, Given: *given, Gender: *gender, BirthDate: *birth}})
+		if scheduling.ErrorCode(err) == scheduling.ECONFLICT {
+			// Not offered where it was looked for: name the flags that look elsewhere.
+			return fmt.Errorf("booking %s: %w; or, to look for it elsewhere, book with --from/--to around the slot's time and the --org-type it was found with", *slot, err)
+		}
 		if err != nil {
 			// Name the practice: "provider error (HTTP 504)" alone does not say where.
 			return fmt.Errorf("booking %s: %w", *slot, err)
