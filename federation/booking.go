@@ -80,9 +80,13 @@ type Booked struct {
 // Ref is the appointment's hub reference, "{ODS}/{appointmentId}".
 func (b *Booked) Ref() string { return b.ODS + "/" + b.Appointment.ID }
 
-// member checks that ods belongs to the hub and returns its directory entry.
-// Returns ENOTFOUND (kind "hub", "member" or "endpoint") and EFORBIDDEN when switched off.
-func (h *Hub) member(ctx context.Context, hubName, ods string) (*scheduling.Endpoint, error) {
+// member checks that ods belongs to the hub and that its directory entry
+// lists every interaction in needs, and returns the entry. Checking the
+// interactions here, before any call, keeps an operation from sending part
+// of its calls to a practice whose entry says it cannot take the rest.
+// Returns ENOTFOUND (kind "hub", "member" or "endpoint") and EFORBIDDEN when
+// switched off or an interaction is not listed.
+func (h *Hub) member(ctx context.Context, hubName, ods string, needs ...gpconnect.InteractionID) (*scheduling.Endpoint, error) {
 	hub, err := h.Dir.HubByName(ctx, hubName)
 	if err != nil {
 		return nil, err
@@ -101,14 +105,40 @@ func (h *Hub) member(ctx context.Context, hubName, ods string) (*scheduling.Endp
 	case !ep.Enabled:
 		return nil, scheduling.Errorf(scheduling.EFORBIDDEN, "%s is switched off in the endpoint directory", ods)
 	}
+	if miss := unsupported(ep, needs...); miss != "" {
+		return nil, scheduling.Errorf(scheduling.EFORBIDDEN, "%s", miss)
+	}
 	return ep, nil
+}
+
+// unsupported says which of ids ep's directory entry does not list, or ""
+// when it lists them all. The names are the short ones `directory set
+// --interactions` takes, so the operator sees what to add. The fan-out and
+// every booking operation read the entry through it, so they agree.
+func unsupported(ep *scheduling.Endpoint, ids ...gpconnect.InteractionID) string {
+	var miss []string
+	for _, id := range ids {
+		if !ep.Supports(string(id)) {
+			name := string(id)
+			if in, ok := gpconnect.LookupInteraction(name); ok {
+				name = in.Short
+			}
+			miss = append(miss, name)
+		}
+	}
+	if len(miss) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s's endpoint directory entry does not list %s", ep.ODS, strings.Join(miss, ", "))
 }
 
 // Book finds the slot at its practice (for its schedule, location and
 // practitioner), finds the patient there or registers them as temporary,
 // and books. Errors: EPARAM (a reversed range, or one that ends before
 // now), ENOTFOUND (hub, member), ECONFLICT (the practice no longer offers
-// the slot in the range to the organisation type: search again), EINVALID
+// the slot in the range to the organisation type: search again), EFORBIDDEN
+// (the practice is switched off, or its directory entry lacks an
+// interaction the booking needs), EINVALID
 // (bad reference, or the patient is not registered and no demographics
 // were given), or a *CallError from the practice (e.g. DUPLICATE_REJECTED
 // when the slot was taken between the hub's look-up and the booking).
@@ -136,7 +166,9 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
 	defer cancel()
-	ep, err := h.member(ctx, hubName, ods)
+	// Registering is checked when it turns out to be needed (patientAt): a
+	// patient the practice knows can be booked where it takes no registrations.
+	ep, err := h.member(ctx, hubName, ods, gpconnect.SearchSlot, gpconnect.SearchPatient, gpconnect.CreateAppointment)
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +209,9 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	}
 	if res.Appointment == nil {
 		// A 201 without a body (the practice may honour return=minimal on
-		// its own): the booking exists, so read it from its Location.
-		if id := locationID(res.Location); id != "" {
+		// its own): the booking exists, so read it from its Location, if the
+		// directory says the practice takes reads.
+		if id := locationID(res.Location); id != "" && ep.Supports(string(gpconnect.ReadAppointment)) {
 			if cur, rerr := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
 				return h.Client.ReadAppointment(ctx, ep, id)
 			}); rerr == nil && cur.Appointment != nil && cur.Appointment.ID == id {
@@ -233,8 +266,11 @@ func (h *Hub) ListRange(from, to time.Time) (time.Time, time.Time, error) {
 
 // heldBy returns the patient's booked appointment at ep on the slot, made by
 // this hub's organisation between from and to, or nil (also when the
-// practice cannot tell).
+// practice cannot tell, or its directory entry lists no retrieve).
 func (h *Hub) heldBy(ctx context.Context, ep *scheduling.Endpoint, slotID, nhs string, from, to time.Time) *Booked {
+	if !ep.Supports(string(gpconnect.SearchPatientAppointment)) {
+		return nil
+	}
 	found, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Patient, error) {
 		return h.Client.FindPatient(ctx, ep, nhs)
 	})
@@ -369,6 +405,10 @@ func (h *Hub) patientAt(ctx context.Context, ep *scheduling.Endpoint, p PatientD
 		return "", false, scheduling.Errorf(scheduling.EINVALID,
 			"patient %s is not registered at %s; give their family name, given name, gender and birth date to register them as a temporary patient", p.NHSNumber, ep.ODS)
 	}
+	if miss := unsupported(ep, gpconnect.RegisterPatient); miss != "" {
+		return "", false, scheduling.Errorf(scheduling.EFORBIDDEN, "patient %s is not registered at %s, and the hub cannot register them there: %s",
+			p.NHSNumber, ep.ODS, miss)
+	}
 	fp := &fhir.Patient{ResourceType: "Patient",
 		Identifier: []fhir.Identifier{{System: gpconnect.SystemNHSNumber, Value: p.NHSNumber}},
 		Name:       []fhir.HumanName{{Use: "official", Family: p.Family}},
@@ -416,13 +456,14 @@ func demographicsDiffer(pt *fhir.Patient, p PatientDetails) []string {
 }
 
 // Amend changes an appointment's description and/or comment (nil leaves one
-// as it is). Errors as Book; a stale version (FHIR_CONSTRAINT_VIOLATION) is
-// retried once after a fresh read.
+// as it is). Errors as Book (EFORBIDDEN when the directory entry lists no
+// appointment read or amend); a stale version (FHIR_CONSTRAINT_VIOLATION)
+// is retried once after a fresh read.
 func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comment *string) (*Booked, error) {
 	if err := checkText(description, comment); err != nil {
 		return nil, err
 	}
-	return h.change(ctx, hubName, ref, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+	return h.change(ctx, hubName, ref, gpconnect.UpdateAppointment, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
 		if description != nil {
 			a.Description = *description
 		}
@@ -433,27 +474,29 @@ func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comme
 	})
 }
 
-// Cancel cancels an appointment with a reason. Errors as Amend.
+// Cancel cancels an appointment with a reason. Errors as Amend (EFORBIDDEN
+// when the directory entry lists no appointment read or cancel).
 func (h *Hub) Cancel(ctx context.Context, hubName, ref, reason string) (*Booked, error) {
 	if reason == "" {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "a cancellation reason is required")
 	}
-	return h.change(ctx, hubName, ref, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+	return h.change(ctx, hubName, ref, gpconnect.CancelAppointment, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
 		return within(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
 			return h.Client.Cancel(ctx, ep, a, reason)
 		})
 	})
 }
 
-// change reads the appointment and applies fn, once more on a stale version.
-func (h *Hub) change(ctx context.Context, hubName, ref string, fn func(context.Context, *scheduling.Endpoint, *fhir.Appointment) (*consumer.AppointmentResult, error)) (*Booked, error) {
+// change reads the appointment and applies fn, which makes the write
+// interaction op, once more on a stale version.
+func (h *Hub) change(ctx context.Context, hubName, ref string, op gpconnect.InteractionID, fn func(context.Context, *scheduling.Endpoint, *fhir.Appointment) (*consumer.AppointmentResult, error)) (*Booked, error) {
 	ods, id, err := ParseRef(ref)
 	if err != nil {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "%v", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
 	defer cancel()
-	ep, err := h.member(ctx, hubName, ods)
+	ep, err := h.member(ctx, hubName, ods, gpconnect.ReadAppointment, op)
 	if err != nil {
 		return nil, err
 	}
@@ -504,8 +547,10 @@ func (a *HubAppointment) Ref() string { return a.ODS + "/" + a.Appointment.ID }
 // registered, in parallel with the same bounds as Search. Zero from is
 // today and zero to is MaxSearchDays after from (ListRange), so the list
 // reaches as far as a search with the default start, and with it every
-// booking made from one. Practices that failed are listed; practices where
-// the patient is not registered are not failures. Returns ENHSNUMBER,
+// booking made from one. Practices that failed are listed, as are those
+// whose directory entry lacks patient search or retrieve (nothing is sent
+// to them); practices where the patient is not registered are not
+// failures. Returns ENHSNUMBER,
 // EPARAM (a reversed range, or one ending before today) or ENOTFOUND (kind "hub").
 func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from, to time.Time) ([]HubAppointment, []Failure, error) {
 	if !scheduling.ValidNHSNumber(nhs) {
@@ -547,6 +592,12 @@ func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from
 		case !ep.Enabled:
 			mu.Lock()
 			fails = append(fails, Failure{ODS: ods, Reason: ReasonDisabled, Detail: "switched off in the endpoint directory"})
+			mu.Unlock()
+			continue
+		}
+		if miss := unsupported(ep, gpconnect.SearchPatient, gpconnect.SearchPatientAppointment); miss != "" {
+			mu.Lock()
+			fails = append(fails, Failure{ODS: ods, Reason: ReasonDisabled, Detail: miss})
 			mu.Unlock()
 			continue
 		}

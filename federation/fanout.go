@@ -264,9 +264,11 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 			st.fail = &Failure{ODS: ods, Reason: ReasonUnknown, Detail: "not in the endpoint directory"}
 		case !st.ep.Enabled:
 			st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: "switched off in the endpoint directory"}
-		case !st.ep.Supports(string(gpconnect.SearchSlot)):
-			st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: "the directory lists no slot search interaction"}
 		default:
+			if miss := unsupported(st.ep, gpconnect.SearchSlot); miss != "" {
+				st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: miss}
+				continue
+			}
 			st.pending = len(wins)
 			for _, w := range wins {
 				jobs = append(jobs, job{practice: i, win: w})

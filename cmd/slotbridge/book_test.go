@@ -114,3 +114,40 @@ func TestBookCommandTakenSlot(t *testing.T) {
 		}
 	}
 }
+
+// TestBookCommandInteractions: after `directory set ODS --interactions
+// patient.search`, book refuses that practice naming what its entry lacks,
+// and registers nothing there (a later book, once the entry lists every
+// interaction again, is the one that registers the patient); book list
+// reports the practice as disabled.
+func TestBookCommandInteractions(t *testing.T) {
+	s, cli, try := bookSim(t, 2, 3)
+	var ref string
+	for _, r := range slotRefs(t, cli, "--start", "tomorrow", "--end", "tomorrow") {
+		if strings.HasPrefix(r, "Y00002/") {
+			ref = r
+			break
+		}
+	}
+	if ref == "" {
+		t.Fatal("no slot at Y00002 tomorrow")
+	}
+	p := s.Patients[0]
+	book := []string{"book", "--hub", "pcn", "--slot", ref, "--patient", p.NHSNumber, "--family", p.Family, "--given", p.Given,
+		"--gender", p.Gender, "--birth-date", p.BirthDate}
+	cli("directory", "set", "Y00002", "--interactions", "patient.search")
+	if out := cli("slots", "--hub", "pcn", "--start", "tomorrow", "--end", "tomorrow"); !strings.Contains(out, "Y00002  disabled") {
+		t.Fatalf("slots should report Y00002 disabled:\n%s", out)
+	}
+	_, err := try(book...)
+	if err == nil || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), "slot.search") || !strings.Contains(err.Error(), "appointment.book") {
+		t.Fatalf("book at Y00002: %v, want a refusal naming slot.search and appointment.book", err)
+	}
+	if out := cli("book", "list", "--hub", "pcn", "--patient", p.NHSNumber); !strings.Contains(out, "failed: Y00002: disabled") || !strings.Contains(out, "appointment.retrieve") {
+		t.Fatalf("book list should report Y00002 disabled for want of appointment.retrieve:\n%s", out)
+	}
+	cli("directory", "set", "Y00002", "--interactions", "")
+	if out := cli(book...); !strings.Contains(out, "registered "+p.NHSNumber+" at Y00002") || !strings.Contains(out, "booked ") {
+		t.Fatalf("book once every interaction is listed should register the patient (nothing was registered before):\n%s", out)
+	}
+}
