@@ -183,18 +183,44 @@ func (a *API) changeAppointment(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, bookedJSON{Ref: apiRef(b.ODS, b.Appointment), ODS: b.ODS, Appointment: b.Appointment})
 }
 
+// callErrorJSON is the booking API's error body: the management APIs'
+// {"error", "code"}, plus "registered" when the hub registered the patient
+// as temporary before the booking failed (the registration stays).
+type callErrorJSON struct {
+	Message    string `json:"error"`
+	Code       string `json:"code"`
+	Registered bool   `json:"registered,omitempty"`
+}
+
 // writeCallErr answers a domain error as writeErr does, and a practice's
 // failure by what it means for the caller: the practice's own refusal
 // (its Spine code, lower case) as 409 for a taken slot, 404 for something
 // it does not know, 422 otherwise; no usable answer as 502 (504 on a
-// timeout); a practice switched off in the directory as 403.
+// timeout); a practice switched off in the directory as 403. A failure
+// after the patient was registered says so, in the message and in
+// "registered".
 func (a *API) writeCallErr(w http.ResponseWriter, err error) {
+	status, body := a.callError(err)
+	var re *RegisteredError
+	if errors.As(err, &re) {
+		body.Message += "; " + re.Note()
+		body.Registered = true
+	}
+	jsonapi.Write(w, status, body)
+}
+
+// callError is the status and body for err, without the registration note.
+func (a *API) callError(err error) (int, callErrorJSON) {
 	// Hub.Book, Amend and Cancel return a practice's failure as a *CallError
 	// and everything else (a bad reference, an unknown hub) as the domain's.
 	var ce *CallError
 	if !errors.As(err, &ce) {
-		a.writeErr(w, err)
-		return
+		code := scheduling.ErrorCode(err)
+		status := jsonapi.Status(code)
+		if status == http.StatusInternalServerError && a.Log != nil {
+			a.Log.Error("hub booking API", "err", err)
+		}
+		return status, callErrorJSON{Message: scheduling.ErrorMessage(err), Code: string(code)}
 	}
 	status, code := http.StatusBadGateway, "practice_error"
 	switch {
@@ -215,5 +241,5 @@ func (a *API) writeCallErr(w http.ResponseWriter, err error) {
 			status = http.StatusUnprocessableEntity
 		}
 	}
-	jsonapi.Write(w, status, jsonapi.Error{Message: ce.Error(), Code: code})
+	return status, callErrorJSON{Message: ce.Error(), Code: code}
 }

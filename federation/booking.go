@@ -141,7 +141,9 @@ func unsupported(ep *scheduling.Endpoint, ids ...gpconnect.InteractionID) string
 // interaction the booking needs), EINVALID
 // (bad reference, or the patient is not registered and no demographics
 // were given), or a *CallError from the practice (e.g. DUPLICATE_REJECTED
-// when the slot was taken between the hub's look-up and the booking).
+// when the slot was taken between the hub's look-up and the booking). A
+// failure after the hub registered the patient is a *RegisteredError
+// around the cause.
 func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked, error) {
 	ods, slotID, err := ParseRef(r.Slot)
 	if err != nil {
@@ -185,6 +187,50 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	if err != nil {
 		return nil, err
 	}
+	b, err := h.bookAt(ctx, ep, hubName, r, orgType, sr, fs, pid)
+	if err != nil {
+		if registered {
+			// GP Connect has no way to undo a registration, so the operator
+			// must hear of it from this failure.
+			return nil, &RegisteredError{ODS: ods, NHSNumber: r.Patient.NHSNumber, PatientID: pid, Err: err}
+		}
+		return nil, err
+	}
+	b.Registered = registered
+	return b, nil
+}
+
+// RegisteredError is a booking that failed after the hub registered the
+// patient as a temporary patient at the practice (spec §12.4). The
+// registration stays, so the failure carries it: otherwise the operator
+// would not know the practice now holds a record the booking never used.
+type RegisteredError struct {
+	// ODS is the practice the patient is now registered at.
+	ODS string
+	// NHSNumber is the patient's NHS number.
+	NHSNumber string
+	// PatientID is the practice's logical id of the new registration.
+	PatientID string
+	// Err is why the booking failed.
+	Err error
+}
+
+// Error is the cause followed by Note.
+func (e *RegisteredError) Error() string { return e.Err.Error() + "; " + e.Note() }
+
+// Unwrap returns the cause, so its code or *CallError still decides the answer.
+func (e *RegisteredError) Unwrap() error { return e.Err }
+
+// Note is the sentence saying what was registered.
+func (e *RegisteredError) Note() string {
+	return fmt.Sprintf("patient %s is now registered at %s as a temporary patient (Patient/%s): the hub registered them for this booking, and the registration stays",
+		e.NHSNumber, e.ODS, e.PatientID)
+}
+
+// bookAt sends the booking of slot fs for patient pid at the practice, and
+// reads the appointment back when the practice answered without one.
+func (h *Hub) bookAt(ctx context.Context, ep *scheduling.Endpoint, hubName string, r BookRequest, orgType string,
+	sr *consumer.SlotResult, fs *fhir.Slot, pid string) (*Booked, error) {
 	desc := r.Description
 	if desc == "" {
 		desc = "Booked through hub " + hubName
@@ -223,9 +269,9 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 				Detail: fmt.Sprintf("the practice answered %d with no appointment (Location %q): the booking may have been made; check with book list", res.Status, res.Location)}
 		}
 	}
-	slots, _ := slotsFrom(ods, &consumer.SlotResult{Slots: []*fhir.Slot{fs}, Schedules: sr.Schedules, Locations: sr.Locations,
+	slots, _ := slotsFrom(ep.ODS, &consumer.SlotResult{Slots: []*fhir.Slot{fs}, Schedules: sr.Schedules, Locations: sr.Locations,
 		Practitioners: sr.Practitioners, HealthcareServices: sr.HealthcareServices, Organizations: sr.Organizations})
-	b := &Booked{ODS: ods, Appointment: res.Appointment, ETag: res.ETag, PatientID: pid, Registered: registered}
+	b := &Booked{ODS: ep.ODS, Appointment: res.Appointment, ETag: res.ETag, PatientID: pid}
 	if len(slots) == 1 {
 		b.Slot = slots[0]
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -500,4 +501,34 @@ func TestHubDirectoryInteractions(t *testing.T) {
 			t.Fatalf("book over the API: %d %v, want 403 forbidden naming slot.search", st, m)
 		}
 	})
+}
+
+// TestHubBookingFailsAfterRegistering: a booking refused after the hub
+// registered the patient as temporary says so, since the registration
+// stays: in the error (for the CLI) and in the API's error body.
+func TestHubBookingFailsAfterRegistering(t *testing.T) {
+	ctx := context.Background()
+	f, srv := fakeBookingAPI(t) // the practice refuses every booking with 409
+	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[]}`})
+	f.set("POST /Patient/$gpc.registerpatient", fakeAnswer{status: 200,
+		body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"9"}}]}`})
+	patient := `{"nhsNumber":"9658218865","family":"Wright","given":"Garth","gender":"male","birthDate":"1933-11-14"}`
+
+	st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", `{"slot":"`+fakeODS+`/7","patient":`+patient+`}`)
+	if st != 409 || m["code"] != "duplicate_rejected" || m["registered"] != true ||
+		!strings.Contains(fmt.Sprint(m["error"]), "now registered at "+fakeODS+" as a temporary patient (Patient/9)") {
+		t.Fatalf("booking refused after registering: %d %v, want 409 duplicate_rejected saying the patient is now registered", st, m)
+	}
+	if n := f.requests("POST", "/$gpc.registerpatient"); n != 1 {
+		t.Fatalf("%d registrations, want 1", n)
+	}
+
+	hub := fakeHub(t, f, testIdentity())
+	_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: fakeODS + "/7",
+		Patient: federation.PatientDetails{NHSNumber: "9658218865", Family: "Wright", Given: "Garth", Gender: "male", BirthDate: "1933-11-14"}})
+	var re *federation.RegisteredError
+	if !errors.As(err, &re) || re.ODS != fakeODS || re.PatientID != "9" || federation.Classify(err).Reason != federation.Reason(gpconnect.DuplicateRejected) ||
+		!strings.Contains(err.Error(), "now registered at "+fakeODS+" as a temporary patient") {
+		t.Fatalf("Book: %v, want the practice's refusal and a note that the patient is now registered", err)
+	}
 }
