@@ -19,6 +19,7 @@ import (
 //
 //	POST /hub/{name}/Appointment                      book a slot found by a search
 //	GET  /hub/{name}/Appointment?patient=&from=&to=   a patient's appointments across the hub
+//	GET  /hub/{name}/Appointment/{ref}                one appointment, read at its practice
 //	POST /hub/{name}/Appointment/{ref}/$amend         new description and/or comment
 //	POST /hub/{name}/Appointment/{ref}/$cancel        cancel with a reason
 //
@@ -142,6 +143,17 @@ func (a *API) listAppointments(w http.ResponseWriter, r *http.Request) {
 		out.Failures = append(out.Failures, failureJSON{ODS: f.ODS, Reason: string(f.Reason), Status: f.Status, Detail: f.Detail})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// getAppointment answers the Location a booking gives: the appointment as
+// its practice holds it now.
+func (a *API) getAppointment(w http.ResponseWriter, r *http.Request) {
+	b, err := a.Hub.Read(r.Context(), r.PathValue("name"), r.PathValue("ref"))
+	if err != nil {
+		a.writeCallErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bookedJSON{Ref: apiRef(b.ODS, b.Appointment), ODS: b.ODS, Appointment: b.Appointment})
 }
 
 func (a *API) changeAppointment(w http.ResponseWriter, r *http.Request) {

@@ -68,6 +68,11 @@ func TestHubBookingAPI(t *testing.T) {
 	if appt, _ := m["appointment"].(map[string]any); appt["status"] != "booked" || appt["description"] != "Booked over the hub API" {
 		t.Fatalf("booked appointment: %v", m["appointment"])
 	}
+	// The Location answers: the appointment, read at its practice.
+	st, _, m = jsonCall(t, srv.URL, "GET", loc, "")
+	if appt, _ := m["appointment"].(map[string]any); st != 200 || m["ref"] != ref || m["ods"] != slot.ODS || appt["status"] != "booked" {
+		t.Fatalf("GET %s: %d %v", loc, st, m)
+	}
 	// The same booking again (a retry after a lost answer) is that booking.
 	if st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", body); st != 200 || m["alreadyBooked"] != true || m["ref"] != ref {
 		t.Fatalf("book again: %d %v", st, m)
@@ -115,11 +120,22 @@ func TestHubBookingAPI(t *testing.T) {
 		{"POST", "/hub/h/Appointment/" + ref + "/$delete", `{}`, 404, "not_found"},
 		{"GET", "/hub/h/Appointment/" + ref + "/$cancel", ``, 405, "method_not_allowed"},
 		{"DELETE", "/hub/h/Appointment", ``, 405, "method_not_allowed"},
+		{"POST", "/hub/h/Appointment/" + ref, `{}`, 405, "method_not_allowed"},
+		{"GET", "/hub/h/Appointment/" + slot.ODS + "-999999", ``, 404, "no_record_found"},
+		{"GET", "/hub/h/Appointment/nonsense", ``, 422, "invalid"},
+		// Unknown paths under the booking API answer its error body too.
+		{"GET", "/hub/h/Appointment/" + ref + "/$cancel/x", ``, 404, "not_found"},
+		{"GET", "/hub/h/Appointment/", ``, 404, "not_found"},
 	} {
 		st, _, m := jsonCall(t, srv.URL, c.method, c.path, c.body)
 		if st != c.status || m["error"] == nil || (c.code != "" && m["code"] != c.code) {
 			t.Errorf("%s %s %s: %d %v, want %d %s", c.method, c.path, c.body, st, m, c.status, c.code)
 		}
+	}
+	// The rest of /hub/ stays the FHIR search's: an OperationOutcome.
+	if st, h, body := call(t, srv.URL, "GET", "/hub/h/Slot/x", ""); st != 404 || !strings.HasPrefix(h.Get("Content-Type"), "application/fhir+json") ||
+		!strings.Contains(string(body), `"OperationOutcome"`) {
+		t.Errorf("GET /hub/h/Slot/x: %d %s %s, want a FHIR 404", st, h.Get("Content-Type"), body)
 	}
 }
 

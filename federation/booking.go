@@ -533,6 +533,48 @@ func (h *Hub) Cancel(ctx context.Context, hubName, ref, reason string) (*Booked,
 	})
 }
 
+// Read reads one appointment at its practice (spec §7.1) by its hub
+// reference. Errors: EINVALID (bad reference), ENOTFOUND (hub, member),
+// EFORBIDDEN (switched off, or the directory entry lists no appointment
+// read), or a *CallError from the practice (NO_RECORD_FOUND for an unknown id).
+func (h *Hub) Read(ctx context.Context, hubName, ref string) (*Booked, error) {
+	ods, id, err := ParseRef(ref)
+	if err != nil {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "%v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
+	defer cancel()
+	ep, err := h.member(ctx, hubName, ods, gpconnect.ReadAppointment)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := h.readAt(ctx, ep, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Booked{ODS: ods, Appointment: cur.Appointment, ETag: cur.ETag}, nil
+}
+
+// readAt reads appointment id at ep, refusing an answer about another one.
+func (h *Hub) readAt(ctx context.Context, ep *scheduling.Endpoint, id string) (*consumer.AppointmentResult, error) {
+	cur, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
+		return h.Client.ReadAppointment(ctx, ep, id)
+	})
+	if err != nil {
+		return nil, Classify(err)
+	}
+	// Show or change only the appointment asked for, whatever a faulty practice returns.
+	if cur.Appointment == nil || cur.Appointment.ID != id {
+		got := ""
+		if cur.Appointment != nil {
+			got = cur.Appointment.ID
+		}
+		return nil, &CallError{Reason: ReasonProviderError, Status: cur.Status,
+			Detail: fmt.Sprintf("asked for appointment %s, the practice returned %q; nothing was changed", id, got)}
+	}
+	return cur, nil
+}
+
 // change reads the appointment and applies fn, which makes the write
 // interaction op, once more on a stale version.
 func (h *Hub) change(ctx context.Context, hubName, ref string, op gpconnect.InteractionID, fn func(context.Context, *scheduling.Endpoint, *fhir.Appointment) (*consumer.AppointmentResult, error)) (*Booked, error) {
@@ -547,20 +589,9 @@ func (h *Hub) change(ctx context.Context, hubName, ref string, op gpconnect.Inte
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		cur, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
-			return h.Client.ReadAppointment(ctx, ep, id)
-		})
+		cur, err := h.readAt(ctx, ep, id)
 		if err != nil {
-			return nil, Classify(err)
-		}
-		// Change only the appointment asked for, whatever a faulty practice returns.
-		if cur.Appointment == nil || cur.Appointment.ID != id {
-			got := ""
-			if cur.Appointment != nil {
-				got = cur.Appointment.ID
-			}
-			return nil, &CallError{Reason: ReasonProviderError, Status: cur.Status,
-				Detail: fmt.Sprintf("asked for appointment %s, the practice returned %q; nothing was changed", id, got)}
+			return nil, err
 		}
 		res, err := fn(ctx, ep, cur.Appointment)
 		if err != nil {

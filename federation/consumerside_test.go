@@ -468,6 +468,8 @@ func TestHubDirectoryInteractions(t *testing.T) {
 		restrict(t, gpconnect.UpdateAppointment, gpconnect.CancelAppointment)
 		_, err = hub.Amend(ctx, "h", fakeODS+"/101", nil, &comment)
 		refused(t, "amend without read", err, "appointment.read")
+		_, err = hub.Read(ctx, "h", fakeODS+"/101")
+		refused(t, "read", err, "appointment.read")
 		if n := sent(""); n != 0 {
 			t.Fatalf("%d requests sent", n)
 		}
