@@ -112,7 +112,8 @@ func TestHubBookingAPI(t *testing.T) {
 	}{
 		{"POST", "/hub/h/Appointment", `{"slot":`, 400, "invalid_param"},
 		{"POST", "/hub/h/Appointment", `{"slot":"x","extra":1}`, 400, "invalid_param"},
-		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":{"nhsNumber":"123"}}`, res.Slots[1].Ref()), 422, ""},
+		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":{"nhsNumber":"123"}}`, res.Slots[1].Ref()), 422, "nhs_number"},
+		{"GET", "/hub/h/Appointment?patient=9990000019", ``, 422, "nhs_number"},
 		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s,"description":%q}`, res.Slots[1].Ref(), patient, strings.Repeat("x", 101)), 422, "invalid"},
 		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s,"to":"yesterday"}`, res.Slots[1].Ref(), patient), 400, "invalid_param"},
 		{"POST", "/hub/nope/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s}`, res.Slots[1].Ref(), patient), 404, "not_found"},
