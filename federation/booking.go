@@ -138,12 +138,11 @@ func unsupported(ep *scheduling.Endpoint, ids ...gpconnect.InteractionID) string
 // now), ENOTFOUND (hub, member), ECONFLICT (the practice no longer offers
 // the slot in the range to the organisation type: search again), EFORBIDDEN
 // (the practice is switched off, or its directory entry lacks an
-// interaction the booking needs), EINVALID
-// (bad reference, or the patient is not registered and no demographics
-// were given), or a *CallError from the practice (e.g. DUPLICATE_REJECTED
-// when the slot was taken between the hub's look-up and the booking). A
-// failure after the hub registered the patient is a *RegisteredError
-// around the cause.
+// interaction the booking needs), EINVALID (bad reference, or the patient
+// is not registered and no demographics were given), or a *CallError from
+// the practice (e.g. DUPLICATE_REJECTED when the slot was taken between
+// the hub's look-up and the booking). A failure after the hub registered
+// the patient is a *RegisteredError around the cause.
 func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked, error) {
 	ods, slotID, err := ParseRef(r.Slot)
 	if err != nil {
@@ -502,9 +501,9 @@ func demographicsDiffer(pt *fhir.Patient, p PatientDetails) []string {
 }
 
 // Amend changes an appointment's description and/or comment (nil leaves one
-// as it is). Errors as Book (EFORBIDDEN when the directory entry lists no
-// appointment read or amend); a stale version (FHIR_CONSTRAINT_VIOLATION)
-// is retried once after a fresh read.
+// as it is). Errors as Read (EFORBIDDEN also when the directory entry lists
+// no amend); a stale version (FHIR_CONSTRAINT_VIOLATION) is retried once
+// after a fresh read.
 func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comment *string) (*Booked, error) {
 	if err := checkText(description, comment); err != nil {
 		return nil, err
@@ -520,8 +519,8 @@ func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comme
 	})
 }
 
-// Cancel cancels an appointment with a reason. Errors as Amend (EFORBIDDEN
-// when the directory entry lists no appointment read or cancel).
+// Cancel cancels an appointment with a reason. Errors as Read (EFORBIDDEN
+// also when the directory entry lists no cancel).
 func (h *Hub) Cancel(ctx context.Context, hubName, ref, reason string) (*Booked, error) {
 	if reason == "" {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "a cancellation reason is required")
@@ -627,8 +626,8 @@ func (a *HubAppointment) Ref() string { return a.ODS + "/" + a.Appointment.ID }
 // booking made from one. Practices that failed are listed, as are those
 // whose directory entry lacks patient search or retrieve (nothing is sent
 // to them); practices where the patient is not registered are not
-// failures. Returns ENHSNUMBER,
-// EPARAM (a reversed range, or one ending before today) or ENOTFOUND (kind "hub").
+// failures. Returns ENHSNUMBER, EPARAM (a reversed range, or one ending
+// before today) or ENOTFOUND (kind "hub").
 func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from, to time.Time) ([]HubAppointment, []Failure, error) {
 	if !scheduling.ValidNHSNumber(nhs) {
 		return nil, nil, scheduling.Errorf(scheduling.ENHSNUMBER, "%q is not a valid NHS number", nhs)
