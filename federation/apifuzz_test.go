@@ -17,12 +17,12 @@ import (
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
-// bookingPath is the hub booking API's part of the hub's paths: its two
-// routes, matched as net/http's mux matches them, on the escaped path a
-// segment at a time. Any other path under /hub/, such as
-// /hub/h/Appointment/x, is answered by the search's catch-all 404, an
-// OperationOutcome.
-var bookingPath = regexp.MustCompile(`^/hub/[^/]+/Appointment(/[^/]+/[^/]+)?$`)
+// bookingPath is the hub booking API's part of the hub's paths: its routes
+// and everything under /hub/{name}/Appointment/, which it answers in its own
+// error body, matched as net/http's mux matches them, on the escaped path a
+// segment at a time. Any other path under /hub/, such as /hub/h/Slot/x, is
+// answered by the search's catch-all 404, an OperationOutcome.
+var bookingPath = regexp.MustCompile(`^/hub/[^/]+/Appointment(/.*)?$`)
 
 // FuzzHubAPI sends any method, path, query and body, with the API token, to
 // the hub API and the federation admin API over a simulated hub of two
@@ -77,8 +77,10 @@ func FuzzHubAPI(f *testing.F) {
 	f.Add(uint8(1), "hub/h/Appointment/"+ods+"-1/$amend", `{"comment":"x"}`)
 	f.Add(uint8(1), "hub/h/Appointment/"+ods+"-1/$cancel", `{"reason":"\u0000"}`)
 	f.Add(uint8(1), "hub/h/Appointment/"+ods+"%2F1/$cancel", `{}`)
-	// Not the booking API's: the hub's FHIR 404.
+	f.Add(uint8(0), "hub/h/Appointment/"+ods+"-1", "")
 	f.Add(uint8(1), "hub/h/Appointment/"+ods+"-1", `{}`)
+	f.Add(uint8(0), "hub/h/Appointment/"+ods+"-1/$cancel/x", "")
+	// Not the booking API's: the hub's FHIR 404.
 	f.Add(uint8(1), "hub/h/Slot/x", "")
 
 	f.Fuzz(func(t *testing.T, m uint8, path, body string) {

@@ -19,6 +19,7 @@ import (
 //
 //	POST /hub/{name}/Appointment                      book a slot found by a search
 //	GET  /hub/{name}/Appointment?patient=&from=&to=   a patient's appointments across the hub
+//	GET  /hub/{name}/Appointment/{ref}                one appointment, read at its practice
 //	POST /hub/{name}/Appointment/{ref}/$amend         new description and/or comment
 //	POST /hub/{name}/Appointment/{ref}/$cancel        cancel with a reason
 //
@@ -34,8 +35,9 @@ type bookBody struct {
 	OrgType     string `json:"orgType"`
 	Description string `json:"description"`
 	Comment     string `json:"comment"`
-	// From and To bound where the slot is looked for again (default today
-	// to 28 days on; the forms of the search's start and end).
+	// From and To bound where the slot is looked for again (default now to
+	// MaxSearchDays on, as far as a search reaches; the forms of the
+	// search's start and end).
 	From string `json:"from"`
 	To   string `json:"to"`
 }
@@ -73,7 +75,7 @@ func (a *API) book(w http.ResponseWriter, r *http.Request) {
 		a.writeErr(w, err)
 		return
 	}
-	from, to, err := bookingRange(in.From, in.To, time.Now())
+	from, to, err := parseRange(in.From, in.To, time.Now())
 	if err != nil {
 		a.writeErr(w, err)
 		return
@@ -82,6 +84,12 @@ func (a *API) book(w http.ResponseWriter, r *http.Request) {
 		Description: in.Description, Comment: in.Comment, From: from, To: to,
 		Patient: PatientDetails{NHSNumber: in.Patient.NHSNumber, Family: in.Patient.Family, Given: in.Patient.Given,
 			Gender: in.Patient.Gender, BirthDate: in.Patient.BirthDate}})
+	if scheduling.ErrorCode(err) == scheduling.ECONFLICT {
+		// The slot is not offered where it was looked for: say which of this
+		// API's fields look elsewhere (the CLI names its flags instead).
+		err = scheduling.Errorf(scheduling.ECONFLICT, "%s; or, to look for it elsewhere, send from and to around the slot's time and the orgType it was found with",
+			scheduling.ErrorMessage(err))
+	}
 	if err != nil {
 		a.writeCallErr(w, err)
 		return
@@ -95,16 +103,13 @@ func (a *API) book(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, bookedJSON{Ref: ref, ODS: b.ODS, Registered: b.Registered, Already: b.AlreadyBooked, Appointment: b.Appointment})
 }
 
-// bookingRange reads optional from and to (ParseWhen's forms), by default
-// today to 28 days on, as the CLI's book and book list.
-func bookingRange(fromS, toS string, now time.Time) (from, to time.Time, err error) {
-	from, to = now, scheduling.AddDaysLocal(now, 28)
+// parseRange reads optional from and to (ParseWhen's forms); one not sent
+// is zero, for Hub.Book and Hub.PatientAppointments to fill in and check
+// as they do for the CLI, so both edges default and refuse alike.
+func parseRange(fromS, toS string, now time.Time) (from, to time.Time, err error) {
 	if fromS != "" {
 		if from, err = ParseWhen(fromS, false, now); err != nil {
 			return from, to, scheduling.Errorf(scheduling.EPARAM, "from: %v", err)
-		}
-		if from.Before(now) {
-			from = now
 		}
 	}
 	if toS != "" {
@@ -112,15 +117,12 @@ func bookingRange(fromS, toS string, now time.Time) (from, to time.Time, err err
 			return from, to, scheduling.Errorf(scheduling.EPARAM, "to: %v", err)
 		}
 	}
-	if !to.After(from) {
-		return from, to, scheduling.Errorf(scheduling.EPARAM, "to must be after from (and after now)")
-	}
 	return from, to, nil
 }
 
 func (a *API) listAppointments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	from, to, err := bookingRange(q.Get("from"), q.Get("to"), time.Now())
+	from, to, err := parseRange(q.Get("from"), q.Get("to"), time.Now())
 	if err != nil {
 		a.writeErr(w, err)
 		return
@@ -141,6 +143,17 @@ func (a *API) listAppointments(w http.ResponseWriter, r *http.Request) {
 		out.Failures = append(out.Failures, failureJSON{ODS: f.ODS, Reason: string(f.Reason), Status: f.Status, Detail: f.Detail})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// getAppointment answers the Location a booking gives: the appointment as
+// its practice holds it now.
+func (a *API) getAppointment(w http.ResponseWriter, r *http.Request) {
+	b, err := a.Hub.Read(r.Context(), r.PathValue("name"), r.PathValue("ref"))
+	if err != nil {
+		a.writeCallErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bookedJSON{Ref: apiRef(b.ODS, b.Appointment), ODS: b.ODS, Appointment: b.Appointment})
 }
 
 func (a *API) changeAppointment(w http.ResponseWriter, r *http.Request) {
@@ -182,18 +195,44 @@ func (a *API) changeAppointment(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, bookedJSON{Ref: apiRef(b.ODS, b.Appointment), ODS: b.ODS, Appointment: b.Appointment})
 }
 
+// callErrorJSON is the booking API's error body: the management APIs'
+// {"error", "code"}, plus "registered" when the hub registered the patient
+// as temporary before the booking failed (the registration stays).
+type callErrorJSON struct {
+	Message    string `json:"error"`
+	Code       string `json:"code"`
+	Registered bool   `json:"registered,omitempty"`
+}
+
 // writeCallErr answers a domain error as writeErr does, and a practice's
 // failure by what it means for the caller: the practice's own refusal
 // (its Spine code, lower case) as 409 for a taken slot, 404 for something
 // it does not know, 422 otherwise; no usable answer as 502 (504 on a
-// timeout); a practice switched off in the directory as 403.
+// timeout); a practice switched off in the directory as 403. A failure
+// after the patient was registered says so, in the message and in
+// "registered".
 func (a *API) writeCallErr(w http.ResponseWriter, err error) {
+	status, body := a.callError(err)
+	var re *RegisteredError
+	if errors.As(err, &re) {
+		body.Message += "; " + re.Note()
+		body.Registered = true
+	}
+	jsonapi.Write(w, status, body)
+}
+
+// callError is the status and body for err, without the registration note.
+func (a *API) callError(err error) (int, callErrorJSON) {
 	// Hub.Book, Amend and Cancel return a practice's failure as a *CallError
 	// and everything else (a bad reference, an unknown hub) as the domain's.
 	var ce *CallError
 	if !errors.As(err, &ce) {
-		a.writeErr(w, err)
-		return
+		code := scheduling.ErrorCode(err)
+		status := jsonapi.Status(code)
+		if status == http.StatusInternalServerError && a.Log != nil {
+			a.Log.Error("hub booking API", "err", err)
+		}
+		return status, callErrorJSON{Message: scheduling.ErrorMessage(err), Code: string(code)}
 	}
 	status, code := http.StatusBadGateway, "practice_error"
 	switch {
@@ -214,5 +253,5 @@ func (a *API) writeCallErr(w http.ResponseWriter, err error) {
 			status = http.StatusUnprocessableEntity
 		}
 	}
-	jsonapi.Write(w, status, jsonapi.Error{Message: ce.Error(), Code: code})
+	return status, callErrorJSON{Message: ce.Error(), Code: code}
 }

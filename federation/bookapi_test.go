@@ -68,16 +68,26 @@ func TestHubBookingAPI(t *testing.T) {
 	if appt, _ := m["appointment"].(map[string]any); appt["status"] != "booked" || appt["description"] != "Booked over the hub API" {
 		t.Fatalf("booked appointment: %v", m["appointment"])
 	}
+	// The Location answers: the appointment, read at its practice.
+	st, _, m = jsonCall(t, srv.URL, "GET", loc, "")
+	if appt, _ := m["appointment"].(map[string]any); st != 200 || m["ref"] != ref || m["ods"] != slot.ODS || appt["status"] != "booked" {
+		t.Fatalf("GET %s: %d %v", loc, st, m)
+	}
 	// The same booking again (a retry after a lost answer) is that booking.
 	if st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", body); st != 200 || m["alreadyBooked"] != true || m["ref"] != ref {
 		t.Fatalf("book again: %d %v", st, m)
 	}
-	// Another patient finds the slot taken.
+	// Another patient finds the slot taken: 409, as when the practice
+	// refuses it (spec §13: search again), naming what was searched and the
+	// API's own fields, not the CLI's flags.
 	o := s.Patients[1]
 	other := fmt.Sprintf(`{"slot":%q,"patient":{"nhsNumber":%q,"family":%q,"given":%q,"gender":%q,"birthDate":%q}}`,
 		slot.Ref(), o.NHSNumber, o.Family, o.Given, o.Gender, o.BirthDate)
-	if st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", other); st != 404 || m["code"] != "not_found" {
-		t.Fatalf("book a taken slot: %d %v", st, m)
+	st, _, m = jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", other)
+	msg := fmt.Sprint(m["error"])
+	if st != 409 || m["code"] != "conflict" || !strings.Contains(msg, "not free") || !strings.Contains(msg, "no organisation type") ||
+		!strings.Contains(msg, "from and to") || !strings.Contains(msg, "orgType") || strings.Contains(msg, "--") {
+		t.Fatalf("book a taken slot: %d %v, want 409 conflict naming the range, the organisation type and the API's fields", st, m)
 	}
 
 	st, _, m = jsonCall(t, srv.URL, "GET", "/hub/h/Appointment?patient="+url.QueryEscape(p.NHSNumber), "")
@@ -102,7 +112,8 @@ func TestHubBookingAPI(t *testing.T) {
 	}{
 		{"POST", "/hub/h/Appointment", `{"slot":`, 400, "invalid_param"},
 		{"POST", "/hub/h/Appointment", `{"slot":"x","extra":1}`, 400, "invalid_param"},
-		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":{"nhsNumber":"123"}}`, res.Slots[1].Ref()), 422, ""},
+		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":{"nhsNumber":"123"}}`, res.Slots[1].Ref()), 422, "nhs_number"},
+		{"GET", "/hub/h/Appointment?patient=9990000019", ``, 422, "nhs_number"},
 		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s,"description":%q}`, res.Slots[1].Ref(), patient, strings.Repeat("x", 101)), 422, "invalid"},
 		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s,"to":"yesterday"}`, res.Slots[1].Ref(), patient), 400, "invalid_param"},
 		{"POST", "/hub/nope/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s}`, res.Slots[1].Ref(), patient), 404, "not_found"},
@@ -110,11 +121,22 @@ func TestHubBookingAPI(t *testing.T) {
 		{"POST", "/hub/h/Appointment/" + ref + "/$delete", `{}`, 404, "not_found"},
 		{"GET", "/hub/h/Appointment/" + ref + "/$cancel", ``, 405, "method_not_allowed"},
 		{"DELETE", "/hub/h/Appointment", ``, 405, "method_not_allowed"},
+		{"POST", "/hub/h/Appointment/" + ref, `{}`, 405, "method_not_allowed"},
+		{"GET", "/hub/h/Appointment/" + slot.ODS + "-999999", ``, 404, "no_record_found"},
+		{"GET", "/hub/h/Appointment/nonsense", ``, 422, "invalid"},
+		// Unknown paths under the booking API answer its error body too.
+		{"GET", "/hub/h/Appointment/" + ref + "/$cancel/x", ``, 404, "not_found"},
+		{"GET", "/hub/h/Appointment/", ``, 404, "not_found"},
 	} {
 		st, _, m := jsonCall(t, srv.URL, c.method, c.path, c.body)
 		if st != c.status || m["error"] == nil || (c.code != "" && m["code"] != c.code) {
 			t.Errorf("%s %s %s: %d %v, want %d %s", c.method, c.path, c.body, st, m, c.status, c.code)
 		}
+	}
+	// The rest of /hub/ stays the FHIR search's: an OperationOutcome.
+	if st, h, body := call(t, srv.URL, "GET", "/hub/h/Slot/x", ""); st != 404 || !strings.HasPrefix(h.Get("Content-Type"), "application/fhir+json") ||
+		!strings.Contains(string(body), `"OperationOutcome"`) {
+		t.Errorf("GET /hub/h/Slot/x: %d %s %s, want a FHIR 404", st, h.Get("Content-Type"), body)
 	}
 }
 

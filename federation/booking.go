@@ -32,7 +32,10 @@ type BookRequest struct {
 	Patient PatientDetails
 	// Description is required by GP Connect (default "Booked through hub {name}"); Comment is optional.
 	Description, Comment string
-	// From and To bound the search that finds the slot's schedule data again (default today to 28 days on).
+	// From and To bound the search that finds the slot's schedule data
+	// again: zero From is now, zero To is MaxSearchDays after From, as far
+	// as a hub search reaches, so any slot a search with the default start
+	// showed is found again without naming a range.
 	From, To time.Time
 	// OrgType is the organisation type the slot was found with (Query.OrgType),
 	// sent again to find it and put on the booking organisation; empty means
@@ -77,9 +80,13 @@ type Booked struct {
 // Ref is the appointment's hub reference, "{ODS}/{appointmentId}".
 func (b *Booked) Ref() string { return b.ODS + "/" + b.Appointment.ID }
 
-// member checks that ods belongs to the hub and returns its directory entry.
-// Returns ENOTFOUND (kind "hub", "member" or "endpoint") and EFORBIDDEN when switched off.
-func (h *Hub) member(ctx context.Context, hubName, ods string) (*scheduling.Endpoint, error) {
+// member checks that ods belongs to the hub and that its directory entry
+// lists every interaction in needs, and returns the entry. Checking the
+// interactions here, before any call, keeps an operation from sending part
+// of its calls to a practice whose entry says it cannot take the rest.
+// Returns ENOTFOUND (kind "hub", "member" or "endpoint") and EFORBIDDEN when
+// switched off or an interaction is not listed.
+func (h *Hub) member(ctx context.Context, hubName, ods string, needs ...gpconnect.InteractionID) (*scheduling.Endpoint, error) {
 	hub, err := h.Dir.HubByName(ctx, hubName)
 	if err != nil {
 		return nil, err
@@ -98,14 +105,44 @@ func (h *Hub) member(ctx context.Context, hubName, ods string) (*scheduling.Endp
 	case !ep.Enabled:
 		return nil, scheduling.Errorf(scheduling.EFORBIDDEN, "%s is switched off in the endpoint directory", ods)
 	}
+	if miss := unsupported(ep, needs...); miss != "" {
+		return nil, scheduling.Errorf(scheduling.EFORBIDDEN, "%s", miss)
+	}
 	return ep, nil
+}
+
+// unsupported says which of ids ep's directory entry does not list, or ""
+// when it lists them all. The names are the short ones `directory set
+// --interactions` takes, so the operator sees what to add. The fan-out and
+// every booking operation read the entry through it, so they agree.
+func unsupported(ep *scheduling.Endpoint, ids ...gpconnect.InteractionID) string {
+	var miss []string
+	for _, id := range ids {
+		if !ep.Supports(string(id)) {
+			name := string(id)
+			if in, ok := gpconnect.LookupInteraction(name); ok {
+				name = in.Short
+			}
+			miss = append(miss, name)
+		}
+	}
+	if len(miss) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s's endpoint directory entry does not list %s", ep.ODS, strings.Join(miss, ", "))
 }
 
 // Book finds the slot at its practice (for its schedule, location and
 // practitioner), finds the patient there or registers them as temporary,
-// and books. Errors: ENOTFOUND (hub, member, slot), EINVALID (bad reference,
-// or the patient is not registered and no demographics were given), or a
-// *CallError from the practice (e.g. DUPLICATE_REJECTED when the slot was just taken).
+// and books. Errors: EPARAM (a reversed range, or one that ends before
+// now), ENOTFOUND (hub, member), ECONFLICT (the practice no longer offers
+// the slot in the range to the organisation type: search again), EFORBIDDEN
+// (the practice is switched off, or its directory entry lacks an
+// interaction the booking needs), EINVALID (bad reference, or the patient
+// is not registered and no demographics were given), or a *CallError from
+// the practice (e.g. DUPLICATE_REJECTED when the slot was taken between
+// the hub's look-up and the booking). A failure after the hub registered
+// the patient is a *RegisteredError around the cause.
 func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked, error) {
 	ods, slotID, err := ParseRef(r.Slot)
 	if err != nil {
@@ -124,15 +161,21 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	if orgType != "" && !gpconnect.OrganisationType(orgType).Valid() {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "org-type must be gp-practice or urgent-care")
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
-	defer cancel()
-	ep, err := h.member(ctx, hubName, ods)
+	from, to, err := resolveRange(r.From, r.To, h.now(), "now: a booking looks for its slot from now on")
 	if err != nil {
 		return nil, err
 	}
-	sr, fs, err := h.findSlot(ctx, ep, slotID, r.From, r.To, orgType)
-	if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
-		if b := h.heldBy(ctx, ep, slotID, r); b != nil {
+	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
+	defer cancel()
+	// Registering is checked when it turns out to be needed (patientAt): a
+	// patient the practice knows can be booked where it takes no registrations.
+	ep, err := h.member(ctx, hubName, ods, gpconnect.SearchSlot, gpconnect.SearchPatient, gpconnect.CreateAppointment)
+	if err != nil {
+		return nil, err
+	}
+	sr, fs, err := h.findSlot(ctx, ep, slotID, from, to, orgType)
+	if scheduling.ErrorCode(err) == scheduling.ECONFLICT {
+		if b := h.heldBy(ctx, ep, slotID, r.Patient.NHSNumber, from, to); b != nil {
 			return b, nil
 		}
 	}
@@ -143,6 +186,50 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	if err != nil {
 		return nil, err
 	}
+	b, err := h.bookAt(ctx, ep, hubName, r, orgType, sr, fs, pid)
+	if err != nil {
+		if registered {
+			// GP Connect has no way to undo a registration, so the operator
+			// must hear of it from this failure.
+			return nil, &RegisteredError{ODS: ods, NHSNumber: r.Patient.NHSNumber, PatientID: pid, Err: err}
+		}
+		return nil, err
+	}
+	b.Registered = registered
+	return b, nil
+}
+
+// RegisteredError is a booking that failed after the hub registered the
+// patient as a temporary patient at the practice (spec §12.4). The
+// registration stays, so the failure carries it: otherwise the operator
+// would not know the practice now holds a record the booking never used.
+type RegisteredError struct {
+	// ODS is the practice the patient is now registered at.
+	ODS string
+	// NHSNumber is the patient's NHS number.
+	NHSNumber string
+	// PatientID is the practice's logical id of the new registration.
+	PatientID string
+	// Err is why the booking failed.
+	Err error
+}
+
+// Error is the cause followed by Note.
+func (e *RegisteredError) Error() string { return e.Err.Error() + "; " + e.Note() }
+
+// Unwrap returns the cause, so its code or *CallError still decides the answer.
+func (e *RegisteredError) Unwrap() error { return e.Err }
+
+// Note is the sentence saying what was registered.
+func (e *RegisteredError) Note() string {
+	return fmt.Sprintf("patient %s is now registered at %s as a temporary patient (Patient/%s): the hub registered them for this booking, and the registration stays",
+		e.NHSNumber, e.ODS, e.PatientID)
+}
+
+// bookAt sends the booking of slot fs for patient pid at the practice, and
+// reads the appointment back when the practice answered without one.
+func (h *Hub) bookAt(ctx context.Context, ep *scheduling.Endpoint, hubName string, r BookRequest, orgType string,
+	sr *consumer.SlotResult, fs *fhir.Slot, pid string) (*Booked, error) {
 	desc := r.Description
 	if desc == "" {
 		desc = "Booked through hub " + hubName
@@ -167,8 +254,9 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	}
 	if res.Appointment == nil {
 		// A 201 without a body (the practice may honour return=minimal on
-		// its own): the booking exists, so read it from its Location.
-		if id := locationID(res.Location); id != "" {
+		// its own): the booking exists, so read it from its Location, if the
+		// directory says the practice takes reads.
+		if id := locationID(res.Location); id != "" && ep.Supports(string(gpconnect.ReadAppointment)) {
 			if cur, rerr := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
 				return h.Client.ReadAppointment(ctx, ep, id)
 			}); rerr == nil && cur.Appointment != nil && cur.Appointment.ID == id {
@@ -180,30 +268,59 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 				Detail: fmt.Sprintf("the practice answered %d with no appointment (Location %q): the booking may have been made; check with book list", res.Status, res.Location)}
 		}
 	}
-	slots, _ := slotsFrom(ods, &consumer.SlotResult{Slots: []*fhir.Slot{fs}, Schedules: sr.Schedules, Locations: sr.Locations,
+	slots, _ := slotsFrom(ep.ODS, &consumer.SlotResult{Slots: []*fhir.Slot{fs}, Schedules: sr.Schedules, Locations: sr.Locations,
 		Practitioners: sr.Practitioners, HealthcareServices: sr.HealthcareServices, Organizations: sr.Organizations})
-	b := &Booked{ODS: ods, Appointment: res.Appointment, ETag: res.ETag, PatientID: pid, Registered: registered}
+	b := &Booked{ODS: ep.ODS, Appointment: res.Appointment, ETag: res.ETag, PatientID: pid}
 	if len(slots) == 1 {
 		b.Slot = slots[0]
 	}
 	return b, nil
 }
 
+// resolveRange fills in and checks a range a booking looks for its slot
+// in, or a patient's appointments are listed over. Zero from is floor;
+// zero to is the end of the day MaxSearchDays after from, which covers
+// every slot a hub search from that day can show (Query.Check's limit).
+// A reversed range is reported as such before from is raised to floor:
+// otherwise a future range given backwards would read as "ends before
+// today", which is not the mistake. Then a range ending by floor is
+// refused, saying why (past says what floor stands for). Returns EPARAM.
+func resolveRange(from, to, floor time.Time, past string) (time.Time, time.Time, error) {
+	if !from.IsZero() && !to.IsZero() && !to.After(from) {
+		return from, to, scheduling.Errorf(scheduling.EPARAM, "the range is reversed: to (%s) must be after from (%s)",
+			scheduling.FormatLocal(to), scheduling.FormatLocal(from))
+	}
+	if from.Before(floor) {
+		from = floor
+	}
+	if to.IsZero() {
+		to = scheduling.AtLocal(scheduling.AddDaysLocal(from, MaxSearchDays), 23, 59).Add(59 * time.Second)
+	}
+	if !to.After(from) {
+		return from, to, scheduling.Errorf(scheduling.EPARAM, "the range ends (to %s) before %s", scheduling.FormatLocal(to), past)
+	}
+	return from, to, nil
+}
+
+// ListRange is the range PatientAppointments lists for from and to (either
+// may be zero; see PatientAppointments), so a caller can show what it asked
+// for. Returns EPARAM as PatientAppointments does.
+func (h *Hub) ListRange(from, to time.Time) (time.Time, time.Time, error) {
+	return resolveRange(from, to, scheduling.LocalMidnight(h.now()), "today: only appointments from today on are listed")
+}
+
 // heldBy returns the patient's booked appointment at ep on the slot, made by
-// this hub's organisation, or nil (also when the practice cannot tell).
-func (h *Hub) heldBy(ctx context.Context, ep *scheduling.Endpoint, slotID string, r BookRequest) *Booked {
+// this hub's organisation between from and to, or nil (also when the
+// practice cannot tell, or its directory entry lists no retrieve).
+func (h *Hub) heldBy(ctx context.Context, ep *scheduling.Endpoint, slotID, nhs string, from, to time.Time) *Booked {
+	if !ep.Supports(string(gpconnect.SearchPatientAppointment)) {
+		return nil
+	}
 	found, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Patient, error) {
-		return h.Client.FindPatient(ctx, ep, r.Patient.NHSNumber)
+		return h.Client.FindPatient(ctx, ep, nhs)
 	})
 	if err != nil || len(found) == 0 {
 		return nil
-	}
-	from, to := r.From, r.To
-	if from.IsZero() || from.Before(h.now()) {
-		from = h.now()
-	}
-	if to.IsZero() {
-		to = scheduling.AddDaysLocal(from, 28)
 	}
 	appts, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) ([]*fhir.Appointment, error) {
 		return h.Client.RetrieveAppointments(ctx, ep, found[0].ID, scheduling.LocalMidnight(from), to)
@@ -278,16 +395,14 @@ func locationID(loc string) string {
 	return id
 }
 
-// findSlot searches the practice window by window until the slot turns up,
-// with the organisation type it was found with; a slot that has started is
-// EINVALID.
+// findSlot searches the practice window by window between from and to
+// until the slot turns up, with the organisation type it was found with; a
+// slot that has started is EINVALID, and one the practice no longer offers
+// there is ECONFLICT: by far the likeliest cause is that it was booked
+// since the search, the case spec §13 answers with "search again", as for
+// the practice's own 409. The message names what was searched and no CLI
+// flag or API field, so that each edge adds its own hint.
 func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID string, from, to time.Time, orgType string) (*consumer.SlotResult, *fhir.Slot, error) {
-	if from.IsZero() {
-		from = h.now()
-	}
-	if to.IsZero() {
-		to = scheduling.AddDaysLocal(from, 28)
-	}
 	for _, w := range SplitWindows(from, to) {
 		sr, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.SlotResult, error) {
 			return h.Client.SlotBundle(ctx, ep, SlotRequest{Start: w.Start, End: w.End, OrgType: orgType})
@@ -306,12 +421,13 @@ func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID stri
 			return sr, s, nil
 		}
 	}
-	as := "the hub's own organisation type"
+	as := "for a search with no organisation type"
 	if orgType != "" {
-		as = "organisation type " + orgType
+		as = "to organisation type " + orgType
 	}
-	return nil, nil, scheduling.NotFound("slot", "slot %s/%s is not free between %s and %s to %s (taken, or outside the range; book with the --org-type the slot was found with)",
-		ep.ODS, slotID, scheduling.FormatDate(from), scheduling.FormatDate(to), as)
+	return nil, nil, scheduling.Errorf(scheduling.ECONFLICT,
+		"slot %s/%s is not free: %s does not offer it between %s and %s %s (it was taken since the search, or it lies outside that range, or it is offered to another organisation type); search again",
+		ep.ODS, slotID, ep.ODS, scheduling.FormatDate(from), scheduling.FormatDate(to), as)
 }
 
 // patientAt finds the patient at the practice, or registers them as temporary.
@@ -333,6 +449,10 @@ func (h *Hub) patientAt(ctx context.Context, ep *scheduling.Endpoint, p PatientD
 	if p.Family == "" || p.BirthDate == "" {
 		return "", false, scheduling.Errorf(scheduling.EINVALID,
 			"patient %s is not registered at %s; give their family name, given name, gender and birth date to register them as a temporary patient", p.NHSNumber, ep.ODS)
+	}
+	if miss := unsupported(ep, gpconnect.RegisterPatient); miss != "" {
+		return "", false, scheduling.Errorf(scheduling.EFORBIDDEN, "patient %s is not registered at %s, and the hub cannot register them there: %s",
+			p.NHSNumber, ep.ODS, miss)
 	}
 	fp := &fhir.Patient{ResourceType: "Patient",
 		Identifier: []fhir.Identifier{{System: gpconnect.SystemNHSNumber, Value: p.NHSNumber}},
@@ -381,13 +501,14 @@ func demographicsDiffer(pt *fhir.Patient, p PatientDetails) []string {
 }
 
 // Amend changes an appointment's description and/or comment (nil leaves one
-// as it is). Errors as Book; a stale version (FHIR_CONSTRAINT_VIOLATION) is
-// retried once after a fresh read.
+// as it is). Errors as Read (EFORBIDDEN also when the directory entry lists
+// no amend); a stale version (FHIR_CONSTRAINT_VIOLATION) is retried once
+// after a fresh read.
 func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comment *string) (*Booked, error) {
 	if err := checkText(description, comment); err != nil {
 		return nil, err
 	}
-	return h.change(ctx, hubName, ref, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+	return h.change(ctx, hubName, ref, gpconnect.UpdateAppointment, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
 		if description != nil {
 			a.Description = *description
 		}
@@ -398,45 +519,78 @@ func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comme
 	})
 }
 
-// Cancel cancels an appointment with a reason. Errors as Amend.
+// Cancel cancels an appointment with a reason. Errors as Read (EFORBIDDEN
+// also when the directory entry lists no cancel).
 func (h *Hub) Cancel(ctx context.Context, hubName, ref, reason string) (*Booked, error) {
 	if reason == "" {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "a cancellation reason is required")
 	}
-	return h.change(ctx, hubName, ref, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+	return h.change(ctx, hubName, ref, gpconnect.CancelAppointment, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
 		return within(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
 			return h.Client.Cancel(ctx, ep, a, reason)
 		})
 	})
 }
 
-// change reads the appointment and applies fn, once more on a stale version.
-func (h *Hub) change(ctx context.Context, hubName, ref string, fn func(context.Context, *scheduling.Endpoint, *fhir.Appointment) (*consumer.AppointmentResult, error)) (*Booked, error) {
+// Read reads one appointment at its practice (spec §7.1) by its hub
+// reference. Errors: EINVALID (bad reference), ENOTFOUND (hub, member),
+// EFORBIDDEN (switched off, or the directory entry lists no appointment
+// read), or a *CallError from the practice (NO_RECORD_FOUND for an unknown id).
+func (h *Hub) Read(ctx context.Context, hubName, ref string) (*Booked, error) {
 	ods, id, err := ParseRef(ref)
 	if err != nil {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "%v", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
 	defer cancel()
-	ep, err := h.member(ctx, hubName, ods)
+	ep, err := h.member(ctx, hubName, ods, gpconnect.ReadAppointment)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := h.readAt(ctx, ep, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Booked{ODS: ods, Appointment: cur.Appointment, ETag: cur.ETag}, nil
+}
+
+// readAt reads appointment id at ep, refusing an answer about another one.
+func (h *Hub) readAt(ctx context.Context, ep *scheduling.Endpoint, id string) (*consumer.AppointmentResult, error) {
+	cur, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
+		return h.Client.ReadAppointment(ctx, ep, id)
+	})
+	if err != nil {
+		return nil, Classify(err)
+	}
+	// Show or change only the appointment asked for, whatever a faulty practice returns.
+	if cur.Appointment == nil || cur.Appointment.ID != id {
+		got := ""
+		if cur.Appointment != nil {
+			got = cur.Appointment.ID
+		}
+		return nil, &CallError{Reason: ReasonProviderError, Status: cur.Status,
+			Detail: fmt.Sprintf("asked for appointment %s, the practice returned %q; nothing was changed", id, got)}
+	}
+	return cur, nil
+}
+
+// change reads the appointment and applies fn, which makes the write
+// interaction op, once more on a stale version.
+func (h *Hub) change(ctx context.Context, hubName, ref string, op gpconnect.InteractionID, fn func(context.Context, *scheduling.Endpoint, *fhir.Appointment) (*consumer.AppointmentResult, error)) (*Booked, error) {
+	ods, id, err := ParseRef(ref)
+	if err != nil {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "%v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
+	defer cancel()
+	ep, err := h.member(ctx, hubName, ods, gpconnect.ReadAppointment, op)
 	if err != nil {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		cur, err := readRetry(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
-			return h.Client.ReadAppointment(ctx, ep, id)
-		})
+		cur, err := h.readAt(ctx, ep, id)
 		if err != nil {
-			return nil, Classify(err)
-		}
-		// Change only the appointment asked for, whatever a faulty practice returns.
-		if cur.Appointment == nil || cur.Appointment.ID != id {
-			got := ""
-			if cur.Appointment != nil {
-				got = cur.Appointment.ID
-			}
-			return nil, &CallError{Reason: ReasonProviderError, Status: cur.Status,
-				Detail: fmt.Sprintf("asked for appointment %s, the practice returned %q; nothing was changed", id, got)}
+			return nil, err
 		}
 		res, err := fn(ctx, ep, cur.Appointment)
 		if err != nil {
@@ -466,19 +620,23 @@ func (a *HubAppointment) Ref() string { return a.ODS + "/" + a.Appointment.ID }
 
 // PatientAppointments lists the patient's appointments (cancelled ones too)
 // between two dates at every member practice where the patient is
-// registered, in parallel with the same bounds as Search. Practices that
-// failed are listed; practices where the patient is not registered are not failures.
+// registered, in parallel with the same bounds as Search. Zero from is
+// today and zero to is MaxSearchDays after from (ListRange), so the list
+// reaches as far as a search with the default start, and with it every
+// booking made from one. Practices that failed are listed, as are those
+// whose directory entry lacks patient search or retrieve (nothing is sent
+// to them); practices where the patient is not registered are not
+// failures. Returns ENHSNUMBER, EPARAM (a reversed range, or one ending
+// before today) or ENOTFOUND (kind "hub").
 func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from, to time.Time) ([]HubAppointment, []Failure, error) {
 	if !scheduling.ValidNHSNumber(nhs) {
 		return nil, nil, scheduling.Errorf(scheduling.ENHSNUMBER, "%q is not a valid NHS number", nhs)
 	}
 	// Practices refuse a range reaching into the past (spec §7.4); past
-	// appointments are not listed anyway, so start today.
-	if today := scheduling.LocalMidnight(h.now()); from.Before(today) {
-		from = today
-	}
-	if !to.After(from) {
-		return nil, nil, scheduling.Errorf(scheduling.EPARAM, "the range ends before today: only appointments from today on are listed")
+	// appointments are not listed anyway, so it starts today at the earliest.
+	from, to, err := h.ListRange(from, to)
+	if err != nil {
+		return nil, nil, err
 	}
 	hub, err := h.Dir.HubByName(ctx, hubName)
 	if err != nil {
@@ -510,6 +668,12 @@ func (h *Hub) PatientAppointments(ctx context.Context, hubName, nhs string, from
 		case !ep.Enabled:
 			mu.Lock()
 			fails = append(fails, Failure{ODS: ods, Reason: ReasonDisabled, Detail: "switched off in the endpoint directory"})
+			mu.Unlock()
+			continue
+		}
+		if miss := unsupported(ep, gpconnect.SearchPatient, gpconnect.SearchPatientAppointment); miss != "" {
+			mu.Lock()
+			fails = append(fails, Failure{ODS: ods, Reason: ReasonDisabled, Detail: miss})
 			mu.Unlock()
 			continue
 		}

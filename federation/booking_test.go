@@ -2,11 +2,14 @@ package federation_test
 
 import (
 	"context"
+	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slotbridge/slotbridge/federation"
+	"github.com/slotbridge/slotbridge/federation/sim"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
@@ -105,10 +108,16 @@ func testBookAmendCancel(t *testing.T, e storetest.Engine) {
 	})
 	t.Run("ErrSlotTakenByAnother", func(t *testing.T) {
 		o := s.Patients[1]
-		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(),
+		from := time.Now()
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), OrgType: "urgent-care",
 			Patient: federation.PatientDetails{NHSNumber: o.NHSNumber, Family: o.Family, Given: o.Given, Gender: o.Gender, BirthDate: o.BirthDate}})
-		if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
-			t.Fatalf("got %v, want ENOTFOUND (slot no longer free)", err)
+		// A conflict (409 at the API): the slot was taken since the search,
+		// and the message says where and how it was looked for.
+		to := scheduling.AddDaysLocal(from, federation.MaxSearchDays)
+		if scheduling.ErrorCode(err) != scheduling.ECONFLICT || !strings.Contains(err.Error(), "slot "+pick.Ref()+" is not free") ||
+			!strings.Contains(err.Error(), "between "+scheduling.FormatDate(from)+" and "+scheduling.FormatDate(to)) ||
+			!strings.Contains(err.Error(), "organisation type urgent-care") {
+			t.Fatalf("got %v, want ECONFLICT naming the slot, the range and the organisation type", err)
 		}
 	})
 
@@ -173,4 +182,68 @@ func has(r *federation.Result, s federation.Slot) bool {
 		}
 	}
 	return false
+}
+
+// TestHubBookingRange: book and the patient's list look as far ahead as a
+// hub search reaches by default (MaxSearchDays), so a slot a search showed
+// 40 days out is booked without naming a range and its booking is listed;
+// a reversed range is reported as reversed, not as one ending in the past.
+func TestHubBookingRange(t *testing.T) {
+	ctx := context.Background()
+	s, hub, dir, _ := newFederationSim(t, storetest.Engines(false)[0],
+		sim.Config{Practices: 1, Days: 45, MinSlots: 20, MaxSlots: 20, Seed: 1}, federation.Config{})
+	today := scheduling.LocalMidnight(time.Now())
+	res, err := hub.Search(ctx, "h", federation.Query{Start: scheduling.AddDaysLocal(today, 40), End: scheduling.AddDaysLocal(today, 44)})
+	if err != nil || len(res.Slots) < 2 || len(res.Failures) != 0 {
+		t.Fatalf("search 40 to 44 days out: %v, %d slots, failures %v", err, len(res.Slots), res.Failures)
+	}
+	person := func(i int) federation.PatientDetails {
+		p := s.Patients[i]
+		return federation.PatientDetails{NHSNumber: p.NHSNumber, Family: p.Family, Given: p.Given, Gender: p.Gender, BirthDate: p.BirthDate}
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		b, err := hub.Book(ctx, "h", federation.BookRequest{Slot: res.Slots[0].Ref(), Patient: person(0)})
+		if err != nil {
+			t.Fatalf("booking a slot 40 days out with no range: %v", err)
+		}
+		appts, fails, err := hub.PatientAppointments(ctx, "h", person(0).NHSNumber, time.Time{}, time.Time{})
+		if err != nil || len(fails) != 0 || len(appts) != 1 || appts[0].Ref() != b.Ref() {
+			t.Fatalf("list with no range: %v %v %+v, want %s", err, fails, appts, b.Ref())
+		}
+	})
+	t.Run("ErrReversed", func(t *testing.T) {
+		from, to := scheduling.AddDaysLocal(today, 10), scheduling.AddDaysLocal(today, 5)
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: res.Slots[1].Ref(), Patient: person(1), From: from, To: to})
+		if scheduling.ErrorCode(err) != scheduling.EPARAM || !strings.Contains(err.Error(), "reversed") {
+			t.Errorf("book from +10d to +5d: %v, want EPARAM saying the range is reversed", err)
+		}
+		_, _, err = hub.PatientAppointments(ctx, "h", person(1).NHSNumber, from, to)
+		if scheduling.ErrorCode(err) != scheduling.EPARAM || !strings.Contains(err.Error(), "reversed") {
+			t.Errorf("list from +10d to +5d: %v, want EPARAM saying the range is reversed", err)
+		}
+	})
+	t.Run("API", func(t *testing.T) {
+		srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir}).Handler())
+		t.Cleanup(srv.Close)
+		p := s.Patients[1]
+		patient := fmt.Sprintf(`{"nhsNumber":%q,"family":%q,"given":%q,"gender":%q,"birthDate":%q}`, p.NHSNumber, p.Family, p.Given, p.Gender, p.BirthDate)
+		st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s}`, res.Slots[1].Ref(), patient))
+		if st != 201 {
+			t.Fatalf("booking a slot 40 days out with no range: %d %v", st, m)
+		}
+		st, _, m = jsonCall(t, srv.URL, "GET", "/hub/h/Appointment?patient="+p.NHSNumber, "")
+		if list, _ := m["appointments"].([]any); st != 200 || len(list) != 1 {
+			t.Fatalf("list with no range: %d %v", st, m)
+		}
+		for _, c := range []struct{ method, path, body string }{
+			{"GET", "/hub/h/Appointment?patient=" + p.NHSNumber + "&from=%2B10d&to=%2B5d", ""},
+			{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s,"from":"+10d","to":"+5d"}`, res.Slots[2].Ref(), patient)},
+		} {
+			st, _, m := jsonCall(t, srv.URL, c.method, c.path, c.body)
+			if st != 400 || m["code"] != "invalid_param" || !strings.Contains(fmt.Sprint(m["error"]), "reversed") {
+				t.Errorf("%s %s %s: %d %v, want 400 saying the range is reversed", c.method, c.path, c.body, st, m)
+			}
+		}
+	})
 }

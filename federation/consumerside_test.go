@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -399,5 +400,137 @@ func TestHubAPIUserInToken(t *testing.T) {
 	// A name without an id is refused.
 	if st := send("GET", "/hub/h/Slot?start=today&end=%2B2d", "", map[string]string{federation.HeaderUserName: "Ann Jones"}); st != 400 {
 		t.Fatalf("a user name without an id: %d, want 400", st)
+	}
+}
+
+// TestHubDirectoryInteractions: each hub operation checks, before it sends
+// anything, that the practice's directory entry lists the interactions it
+// is about to use, and names the ones missing; the fan-out already did.
+func TestHubDirectoryInteractions(t *testing.T) {
+	ctx := context.Background()
+	f := newFakePractice(t)
+	start, _ := tomorrow()
+	start = start.Add(10 * time.Hour)
+	f.set("GET /Slot", fakeAnswer{status: 200, body: slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})})
+	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[]}`})
+	hub := fakeHub(t, f, testIdentity())
+	dir := hub.Dir.(scheduling.FederationStore)
+	restrict := func(t *testing.T, ids ...gpconnect.InteractionID) {
+		t.Helper()
+		var list []string
+		for _, id := range ids {
+			list = append(list, string(id))
+		}
+		if err := dir.SaveEndpoint(ctx, &scheduling.Endpoint{ODS: fakeODS, ServiceRoot: f.srv.URL + "/" + fakeODS + "/STU3/1/gpconnect",
+			ASID: "918999198001", Enabled: true, Interactions: list}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := func(method string) int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := 0
+		for _, r := range f.seen {
+			if method == "" || r.Method == method {
+				n++
+			}
+		}
+		return n
+	}
+	refused := func(t *testing.T, what string, err error, missing ...string) {
+		t.Helper()
+		if scheduling.ErrorCode(err) != scheduling.EFORBIDDEN {
+			t.Fatalf("%s: %v, want EFORBIDDEN", what, err)
+		}
+		for _, m := range missing {
+			if !strings.Contains(err.Error(), m) {
+				t.Errorf("%s: %v, want it to name %s", what, err, m)
+			}
+		}
+	}
+	patient := federation.PatientDetails{NHSNumber: "9658218865", Family: "Wright", Given: "Garth", Gender: "male", BirthDate: "1933-11-14"}
+	comment := "x"
+
+	t.Run("ErrBookNothingSent", func(t *testing.T) {
+		restrict(t, gpconnect.SearchPatient)
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: fakeODS + "/7", Patient: patient})
+		refused(t, "book", err, "slot.search", "appointment.book")
+		if n := sent(""); n != 0 {
+			t.Fatalf("%d requests sent", n)
+		}
+	})
+	t.Run("ErrChangesNothingSent", func(t *testing.T) {
+		restrict(t, gpconnect.ReadAppointment)
+		_, err := hub.Amend(ctx, "h", fakeODS+"/101", nil, &comment)
+		refused(t, "amend", err, "appointment.amend")
+		_, err = hub.Cancel(ctx, "h", fakeODS+"/101", "no longer needed")
+		refused(t, "cancel", err, "appointment.cancel")
+		restrict(t, gpconnect.UpdateAppointment, gpconnect.CancelAppointment)
+		_, err = hub.Amend(ctx, "h", fakeODS+"/101", nil, &comment)
+		refused(t, "amend without read", err, "appointment.read")
+		_, err = hub.Read(ctx, "h", fakeODS+"/101")
+		refused(t, "read", err, "appointment.read")
+		if n := sent(""); n != 0 {
+			t.Fatalf("%d requests sent", n)
+		}
+	})
+	t.Run("ErrListNothingSent", func(t *testing.T) {
+		restrict(t, gpconnect.SearchPatient)
+		appts, fails, err := hub.PatientAppointments(ctx, "h", patient.NHSNumber, time.Time{}, time.Time{})
+		if err != nil || len(appts) != 0 || len(fails) != 1 || fails[0].Reason != federation.ReasonDisabled || !strings.Contains(fails[0].Detail, "appointment.retrieve") {
+			t.Fatalf("list: %v %+v %+v, want %s failed as disabled, naming appointment.retrieve", err, appts, fails, fakeODS)
+		}
+		if n := sent(""); n != 0 {
+			t.Fatalf("%d requests sent", n)
+		}
+	})
+	t.Run("ErrRegisterNotListed", func(t *testing.T) {
+		// The patient is unknown there and the entry lists no registration:
+		// the look-ups are made, but no registration and no booking.
+		restrict(t, gpconnect.SearchSlot, gpconnect.SearchPatient, gpconnect.CreateAppointment)
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: fakeODS + "/7", Patient: patient})
+		refused(t, "book an unregistered patient", err, "patient.register")
+		if n := sent("POST"); n != 0 {
+			t.Fatalf("%d POSTs sent", n)
+		}
+	})
+	t.Run("ErrBookOverAPI", func(t *testing.T) {
+		restrict(t, gpconnect.SearchPatient)
+		srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir}).Handler())
+		t.Cleanup(srv.Close)
+		st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", `{"slot":"`+fakeODS+`/7","patient":{"nhsNumber":"9658218865"}}`)
+		if st != 403 || m["code"] != "forbidden" || !strings.Contains(fmt.Sprint(m["error"]), "slot.search") {
+			t.Fatalf("book over the API: %d %v, want 403 forbidden naming slot.search", st, m)
+		}
+	})
+}
+
+// TestHubBookingFailsAfterRegistering: a booking refused after the hub
+// registered the patient as temporary says so, since the registration
+// stays: in the error (for the CLI) and in the API's error body.
+func TestHubBookingFailsAfterRegistering(t *testing.T) {
+	ctx := context.Background()
+	f, srv := fakeBookingAPI(t) // the practice refuses every booking with 409
+	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[]}`})
+	f.set("POST /Patient/$gpc.registerpatient", fakeAnswer{status: 200,
+		body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"9"}}]}`})
+	patient := `{"nhsNumber":"9658218865","family":"Wright","given":"Garth","gender":"male","birthDate":"1933-11-14"}`
+
+	st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", `{"slot":"`+fakeODS+`/7","patient":`+patient+`}`)
+	if st != 409 || m["code"] != "duplicate_rejected" || m["registered"] != true ||
+		!strings.Contains(fmt.Sprint(m["error"]), "now registered at "+fakeODS+" as a temporary patient (Patient/9)") {
+		t.Fatalf("booking refused after registering: %d %v, want 409 duplicate_rejected saying the patient is now registered", st, m)
+	}
+	if n := f.requests("POST", "/$gpc.registerpatient"); n != 1 {
+		t.Fatalf("%d registrations, want 1", n)
+	}
+
+	hub := fakeHub(t, f, testIdentity())
+	_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: fakeODS + "/7",
+		Patient: federation.PatientDetails{NHSNumber: "9658218865", Family: "Wright", Given: "Garth", Gender: "male", BirthDate: "1933-11-14"}})
+	var re *federation.RegisteredError
+	if !errors.As(err, &re) || re.ODS != fakeODS || re.PatientID != "9" || federation.Classify(err).Reason != federation.Reason(gpconnect.DuplicateRejected) ||
+		!strings.Contains(err.Error(), "now registered at "+fakeODS+" as a temporary patient") {
+		t.Fatalf("Book: %v, want the practice's refusal and a note that the patient is now registered", err)
 	}
 }

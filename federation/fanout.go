@@ -268,13 +268,17 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 			st.fail = &Failure{ODS: ods, Reason: ReasonUnknown, Detail: "not in the endpoint directory"}
 		case !st.ep.Enabled:
 			st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: "switched off in the endpoint directory"}
-		case !st.ep.Supports(string(gpconnect.SearchSlot)):
-			st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: "the directory lists no slot search interaction"}
-		case !h.Breaker.Allow(ods):
-			st.fail = &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}
 		default:
+			if miss := unsupported(st.ep, gpconnect.SearchSlot); miss != "" {
+				st.fail = &Failure{ODS: ods, Reason: ReasonDisabled, Detail: miss}
+				continue
+			}
 			// The breaker is asked once per practice, not per window: a
 			// half-open practice's probe is the whole search, all windows.
+			if !h.Breaker.Allow(ods) {
+				st.fail = &Failure{ODS: ods, Reason: ReasonCircuitOpen, Detail: "skipped after repeated failures; it will be probed again"}
+				continue
+			}
 			st.asked = true
 			st.pending = len(wins)
 			for _, w := range wins {

@@ -26,7 +26,8 @@ type Reason string
 const (
 	// ReasonUnknown: the practice is a hub member but not in the directory.
 	ReasonUnknown Reason = "unknown"
-	// ReasonDisabled: switched off in the directory, or the directory says it lacks slot search.
+	// ReasonDisabled: switched off in the directory, or its directory entry
+	// lacks an interaction the search or list needs.
 	ReasonDisabled Reason = "disabled"
 	// ReasonTimeout: no answer within the per-practice or overall deadline.
 	ReasonTimeout Reason = "timeout"

@@ -29,12 +29,18 @@ func newFederation(t testing.TB, n int, cfg federation.Config) (*sim.Sim, *feder
 // hub's directory on engine e.
 func newFederationOn(t testing.TB, e storetest.Engine, n int, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Client) {
 	t.Helper()
+	return newFederationSim(t, e, sim.Config{Practices: n, Days: 3, Seed: 1}, cfg)
+}
+
+// newFederationSim is newFederationOn with the simulation sc (its Store is
+// set here for engines other than SQLite).
+func newFederationSim(t testing.TB, e storetest.Engine, sc sim.Config, cfg federation.Config) (*sim.Sim, *federation.Hub, *store.Store, *http.Client) {
+	t.Helper()
 	ctx := context.Background()
-	var provStore *store.Store
 	if e.Engine != store.EngineSQLite {
-		provStore = storetest.Open(t, e)
+		sc.Store = storetest.Open(t, e)
 	}
-	s, err := sim.Start(ctx, sim.Config{Practices: n, Days: 3, Seed: 1, Store: provStore})
+	s, err := sim.Start(ctx, sc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ type API struct {
 // Handler serves:
 //
 //	GET    /hub/{name}/Slot?start=&end=[&org-type=][&channel=][&role=][&practice=]   FHIR searchset
-//	POST   /hub/{name}/Appointment, GET …?patient=, POST …/Appointment/{ref}/$amend|$cancel   bookings (bookapi.go)
+//	POST   /hub/{name}/Appointment, GET …?patient=, GET …/Appointment/{ref}, POST …/{ref}/$amend|$cancel   bookings (bookapi.go)
 //	GET    /admin/api/federation/directory                    directory entries
 //	PUT    /admin/api/federation/directory/{ods}              save one entry (DirectoryEntry JSON)
 //	DELETE /admin/api/federation/directory/{ods}              remove one entry (hubs keep the member)
@@ -51,10 +51,17 @@ func (a *API) Handler() http.Handler {
 		methods map[string]http.HandlerFunc
 	}{
 		{"/hub/{name}/Appointment", map[string]http.HandlerFunc{"POST": a.book, "GET": a.listAppointments}},
+		{"/hub/{name}/Appointment/{ref}", map[string]http.HandlerFunc{"GET": a.getAppointment}},
 		{"/hub/{name}/Appointment/{ref}/{op}", map[string]http.HandlerFunc{"POST": a.changeAppointment}},
 	} {
 		a.routeJSON(mux, rt.path, rt.methods)
 	}
+	// Any other path under the booking API's is answered in its own error
+	// body: a front end reading {"error", "code"} would not expect a FHIR
+	// OperationOutcome there. The more specific patterns above still win.
+	mux.HandleFunc("/hub/{name}/Appointment/", a.auth(true, func(w http.ResponseWriter, r *http.Request) {
+		a.writeErr(w, scheduling.NotFound("path", "no booking API at %s: an appointment is /hub/{name}/Appointment/{ref}, with the operations $amend and $cancel", r.URL.Path))
+	}))
 	mux.HandleFunc("/hub/{name}/Slot", a.auth(false, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodGet)
 		writeOutcome(w, http.StatusMethodNotAllowed, gpconnect.BadRequest, r.Method+" is not allowed here; search with GET /hub/{name}/Slot?start=...&end=...")

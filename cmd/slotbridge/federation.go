@@ -823,8 +823,8 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	comment := fs.String("comment", "", "book, amend: the appointment comment")
 	reason := fs.String("reason", "", "cancel: the cancellation reason (required)")
 	orgType := fs.String("org-type", "", "book: the organisation type the slot was found with (slots --org-type); default the hub's own")
-	fromS := fs.String("from", "today", "list: first date; book: where to look for the slot")
-	toS := fs.String("to", "+28d", "list: last date; book: where to look for the slot")
+	fromS := fs.String("from", "", "list: first date (default today); book: where to look for the slot (default now)")
+	toS := fs.String("to", "", fmt.Sprintf("list: last date; book: where to look for the slot (default %d days after --from, as far as slots searches)", federation.MaxSearchDays))
 	asJSON := fs.Bool("json", false, "print the appointment(s) as FHIR JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -837,17 +837,20 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
+	// A bound not given stays zero: the hub fills it in (and checks the
+	// range) the same way for the CLI and the HTTP API.
 	now := time.Now()
-	from, err := federation.ParseWhen(*fromS, false, now)
-	if err != nil {
-		return fmt.Errorf("--from: %w", err)
+	var from, to time.Time
+	var err error
+	if *fromS != "" {
+		if from, err = federation.ParseWhen(*fromS, false, now); err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
 	}
-	to, err := federation.ParseWhen(*toS, true, now)
-	if err != nil {
-		return fmt.Errorf("--to: %w", err)
-	}
-	if mode == "book" && from.Before(now) {
-		from = now
+	if *toS != "" {
+		if to, err = federation.ParseWhen(*toS, true, now); err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -878,6 +881,10 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		b, err := hub.Book(ctx, *hubName, federation.BookRequest{Slot: *slot, Description: *desc, Comment: *comment, From: from, To: to, OrgType: *orgType,
 			Patient: federation.PatientDetails{NHSNumber: *patient, Family: *family, Given: *given, Gender: *gender, BirthDate: *birth}})
+		if scheduling.ErrorCode(err) == scheduling.ECONFLICT {
+			// Not offered where it was looked for: name the flags that look elsewhere.
+			return fmt.Errorf("booking %s: %w; or, to look for it elsewhere, book with --from/--to around the slot's time and the --org-type it was found with", *slot, err)
+		}
 		if err != nil {
 			// Name the practice: "provider error (HTTP 504)" alone does not say where.
 			return fmt.Errorf("booking %s: %w", *slot, err)
@@ -933,6 +940,10 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *patient == "" {
 			return errors.New("book list: --patient is required")
 		}
+		// Resolved here too, to show the range actually asked for.
+		if from, to, err = hub.ListRange(from, to); err != nil {
+			return fmt.Errorf("book list --from/--to: %w", err)
+		}
 		appts, fails, err := hub.PatientAppointments(ctx, *hubName, *patient, from, to)
 		if err != nil {
 			return err
@@ -957,12 +968,8 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		// Practices return only today's and future appointments (spec §7.4);
 		// say so, and show the range actually asked.
-		shown := from
-		if today := scheduling.LocalMidnight(now); shown.Before(today) {
-			shown = today
-		}
 		fmt.Fprintf(stdout, "%s for %s across hub %s, %s to %s (practices return only today's and future appointments)\n",
-			plural(len(appts), "appointment", "appointments"), *patient, *hubName, scheduling.FormatDate(shown), scheduling.FormatDate(to))
+			plural(len(appts), "appointment", "appointments"), *patient, *hubName, scheduling.FormatDate(from), scheduling.FormatDate(to))
 		for _, a := range appts {
 			fmt.Fprintln(stdout, "  "+federation.Describe(a.ODS, a.Appointment))
 		}
