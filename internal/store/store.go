@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -24,6 +25,7 @@ import (
 	_ "github.com/lib/pq" // driver "postgres"
 	"golang.org/x/sync/singleflight"
 	_ "modernc.org/sqlite" // driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
@@ -158,7 +160,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.engine, s.w, s.r = EngineSQLite, w, r
 	}
 	for _, db := range []*sqlx.DB{s.w, s.r} {
-		if err := db.PingContext(ctx); err != nil {
+		if err := s.ping(ctx, db); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("store: connect: %w", err)
 		}
@@ -168,6 +170,27 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ping opens a first connection of db. On SQLite a connection's first
+// statements switch the file to WAL, and when several processes open a new
+// file at once that switch can meet another's lock and fail with
+// SQLITE_BUSY at once, without waiting out busy_timeout (seen with four
+// stores opening one new file together, about one open in thirty). Such a
+// failure is retried for up to the busy timeout's 10 seconds.
+func (s *Store) ping(ctx context.Context, db *sqlx.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || s.engine != EngineSQLite || sqliteCode(err)&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(5+rand.IntN(20)) * time.Millisecond):
+		}
+	}
 }
 
 // openPostgres opens a PostgreSQL pool of n connections (def when n <= 0).
