@@ -354,7 +354,7 @@ func (a *API) putEndpoint(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
-	if err := a.Store.DeleteEndpoint(r.Context(), r.PathValue("ods")); err != nil {
+	if err := a.Store.DeleteEndpoints(r.Context(), []string{r.PathValue("ods")}); err != nil {
 		a.writeErr(w, err)
 		return
 	}
@@ -441,7 +441,7 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
-	err := a.Store.RemoveHubMember(r.Context(), r.PathValue("name"), r.PathValue("ods"))
+	err := a.Store.RemoveHubMembers(r.Context(), r.PathValue("name"), []string{r.PathValue("ods")})
 	if err != nil {
 		a.writeErr(w, err)
 		return

@@ -282,12 +282,12 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stdout, "  not in the endpoint directory yet (searches will report them unknown): %s\n", strings.Join(unknown, " "))
 		}
 	case "remove-practice":
-		for _, ods := range pos[1:] {
-			if err := st.RemoveHubMember(ctx, pos[0], ods); err != nil {
-				return err
-			}
+		// All or nothing, as add-practice: a typo among the codes must not
+		// leave the others removed behind an error.
+		if err := st.RemoveHubMembers(ctx, pos[0], pos[1:]); err != nil {
+			return err
 		}
-		fmt.Fprintf(stdout, "hub %q: removed %s\n", pos[0], strings.Join(pos[1:], " "))
+		fmt.Fprintf(stdout, "hub %q: removed %s\n", pos[0], strings.Join(distinct(pos[1:]), " "))
 	case "delete":
 		if err := st.DeleteHub(ctx, pos[0]); err != nil {
 			return err
@@ -338,6 +338,18 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return tw.Flush()
 	}
 	return nil
+}
+
+// distinct is l without repeats, in the order given, so that a code typed
+// twice is reported once.
+func distinct(l []string) []string {
+	var out []string
+	for _, v := range l {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func abbreviate(l []string, n int) string {
@@ -460,11 +472,10 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "directory: %s -> %s (ASID %s)\n", e.ODS, e.ServiceRoot, e.ASID)
 	case "remove":
-		for _, ods := range pos {
-			if err := st.DeleteEndpoint(ctx, ods); err != nil {
-				return err
-			}
+		if err := st.DeleteEndpoints(ctx, pos); err != nil {
+			return err
 		}
+		pos = distinct(pos)
 		fmt.Fprintf(stdout, "directory: removed %s\n", strings.Join(pos, " "))
 		// Hubs keep such a practice as a member; say which, since their
 		// searches will now report it as unknown.
@@ -1111,12 +1122,14 @@ func pruneHub(ctx context.Context, st *store.Store, want federation.DirectoryHub
 	for _, m := range want.Members {
 		keep[m] = true
 	}
+	var gone []string
 	for _, m := range h.Members {
 		if !keep[m] {
-			if err := st.RemoveHubMember(ctx, want.Name, m); err != nil {
-				return err
-			}
+			gone = append(gone, m)
 		}
 	}
-	return nil
+	if len(gone) == 0 {
+		return nil
+	}
+	return st.RemoveHubMembers(ctx, want.Name, gone)
 }
