@@ -259,22 +259,24 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		// Say what happened to each: already there, and not searchable yet.
+		// Say what happened to each code, once however often it was given:
+		// added, already there, and not searchable yet.
 		var added, already, unknown []string
-		for _, o := range pos[1:] {
-			switch {
-			case slices.Contains(before.Members, o) || slices.Contains(added, o):
-				if !slices.Contains(already, o) {
-					already = append(already, o)
-				}
-			default:
+		for _, o := range distinct(pos[1:]) {
+			if slices.Contains(before.Members, o) {
+				already = append(already, o)
+			} else {
 				added = append(added, o)
 			}
-			if known[o] == nil && !slices.Contains(unknown, o) {
+			if known[o] == nil {
 				unknown = append(unknown, o)
 			}
 		}
-		fmt.Fprintf(stdout, "hub %q: added %s\n", pos[0], strings.Join(added, " "))
+		if len(added) == 0 {
+			fmt.Fprintf(stdout, "hub %q: nothing added\n", pos[0])
+		} else {
+			fmt.Fprintf(stdout, "hub %q: added %s\n", pos[0], strings.Join(added, " "))
+		}
 		if len(already) > 0 {
 			fmt.Fprintf(stdout, "  already members: %s\n", strings.Join(already, " "))
 		}

@@ -159,3 +159,25 @@ func TestHubRemovalAllOrNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestHubAddPracticeReport: add-practice reports each code once, in the
+// one line that is true of it, and says so when nothing was new.
+func TestHubAddPracticeReport(t *testing.T) {
+	c := newHubCLI(t, storetest.Engines(false)[0])
+	c.setEndpoint("Y00001")
+	c.setEndpoint("Y00002")
+	c.ok("hub", "create", "pcn2")
+	c.ok("hub", "add-practice", "pcn2", "Y00001")
+
+	out, _ := c.ok("hub", "add-practice", "pcn2", "Y00001", "Y00002", "Y00002")
+	if !strings.Contains(out, `hub "pcn2": added Y00002`+"\n") || !strings.Contains(out, "already members: Y00001\n") || strings.Count(out, "Y00002") != 1 {
+		t.Fatalf("a new code given twice is added once and reported once:\n%s", out)
+	}
+	out, _ = c.ok("hub", "add-practice", "pcn2", "Y00002", "Y00001")
+	if strings.Contains(out, "added Y") || !strings.Contains(out, `hub "pcn2": nothing added`+"\n") || !strings.Contains(out, "already members: Y00002 Y00001\n") {
+		t.Fatalf("nothing new should say so:\n%s", out)
+	}
+	if got, want := c.members("pcn2"), []string{"Y00001", "Y00002"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("members %v, want %v", got, want)
+	}
+}
