@@ -598,6 +598,17 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// A hub with no members asked nobody: an empty table would read as "no
+	// capacity", so it fails like a search no practice answered (--json
+	// still prints its empty result, for scripts that parse it).
+	if len(res.Practices) == 0 {
+		if *asJSON {
+			if err := writeJSONTo(stdout, resultJSON(res)); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("hub %q has no member practices; add them with slotbridge hub add-practice %s ODS...", *hubName, shellQuote(*hubName))
+	}
 	if *asJSON {
 		err = writeJSONTo(stdout, resultJSON(res))
 	} else {
@@ -612,7 +623,7 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			answered++
 		}
 	}
-	if err == nil && len(res.Practices) > 0 && answered == 0 {
+	if err == nil && answered == 0 {
 		err = fmt.Errorf("no practice of hub %s answered (%d failed)", *hubName, len(res.Failures))
 	}
 	return err

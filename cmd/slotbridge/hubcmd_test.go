@@ -181,3 +181,23 @@ func TestHubAddPracticeReport(t *testing.T) {
 		t.Fatalf("members %v, want %v", got, want)
 	}
 }
+
+// TestSlotsEmptyHub: a search of a hub with no members says so on stderr
+// and exits non-zero, rather than printing an empty table as if the
+// practices had no capacity.
+func TestSlotsEmptyHub(t *testing.T) {
+	c := newHubCLI(t, storetest.Engines(false)[0])
+	c.ok("hub", "create", "empty")
+	for _, extra := range [][]string{nil, {"--json"}} {
+		out, errs, err := c.run(append([]string{"slots", "--hub", "empty", "--start", "tomorrow", "--end", "tomorrow"}, extra...)...)
+		if err == nil || !strings.Contains(err.Error(), `hub "empty" has no member practices`) || !strings.Contains(err.Error(), "hub add-practice empty") {
+			t.Fatalf("slots %v on an empty hub: err %v\nstdout:\n%s\nstderr:\n%s", extra, err, out, errs)
+		}
+		if extra != nil && !json.Valid([]byte(out)) {
+			t.Fatalf("slots --json on an empty hub printed no JSON:\n%s", out)
+		}
+		if extra == nil && strings.Contains(out, "START") {
+			t.Fatalf("slots on an empty hub printed an empty table:\n%s", out)
+		}
+	}
+}
