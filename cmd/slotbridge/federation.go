@@ -289,7 +289,13 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := st.RemoveHubMembers(ctx, pos[0], pos[1:]); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "hub %q: removed %s\n", pos[0], strings.Join(distinct(pos[1:]), " "))
+		removed := distinct(pos[1:])
+		fmt.Fprintf(stdout, "hub %q: removed %s\n", pos[0], strings.Join(removed, " "))
+		// The hub keeps no record of what it booked (the practices hold the
+		// appointments), so it cannot count them: warn every time.
+		fmt.Fprintf(stderr, "slotbridge: warning: appointments booked through hub %q at %s are no longer reachable through the hub "+
+			"(book list leaves them out, book amend and cancel refuse them); add the practice back to manage them through the hub\n",
+			pos[0], strings.Join(removed, " "))
 	case "delete":
 		if err := st.DeleteHub(ctx, pos[0]); err != nil {
 			return err

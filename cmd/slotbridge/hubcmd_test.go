@@ -182,6 +182,25 @@ func TestHubAddPracticeReport(t *testing.T) {
 	}
 }
 
+// TestHubRemoveWarnsOfBookings: removing a practice from a hub warns, on
+// stderr, that the hub no longer reaches the appointments it booked there.
+func TestHubRemoveWarnsOfBookings(t *testing.T) {
+	c := newHubCLI(t, storetest.Engines(false)[0])
+	c.ok("hub", "create", "big")
+	c.ok("hub", "add-practice", "big", "Y00002", "Y00003")
+	out, errs := c.ok("hub", "remove-practice", "big", "Y00002")
+	if strings.Contains(out, "warning") {
+		t.Fatalf("the warning belongs on stderr, not with the result:\n%s", out)
+	}
+	if !strings.Contains(errs, "warning:") || !strings.Contains(errs, "Y00002") || !strings.Contains(errs, "no longer") || !strings.Contains(errs, "book list") {
+		t.Fatalf("no warning about the appointments booked at Y00002:\n%s", errs)
+	}
+	// A refused removal removed nothing, and warns of nothing.
+	if _, errs, err := c.run("hub", "remove-practice", "big", "Y00003", "Y00077"); err == nil || strings.Contains(errs, "warning") {
+		t.Fatalf("refused removal: err %v, stderr:\n%s", err, errs)
+	}
+}
+
 // TestSlotsEmptyHub: a search of a hub with no members says so on stderr
 // and exits non-zero, rather than printing an empty table as if the
 // practices had no capacity.
