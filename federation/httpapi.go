@@ -237,11 +237,11 @@ func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	}
 	start, err := ParseWhen(q.Get("start"), false, now)
 	if err != nil {
-		probs = append(probs, "start: "+err.Error())
+		probs = append(probs, "start: "+err.Error()+plusHint(q.Get("start"), false, now))
 	}
 	end, err := ParseWhen(q.Get("end"), true, now)
 	if err != nil {
-		probs = append(probs, "end: "+err.Error())
+		probs = append(probs, "end: "+err.Error()+plusHint(q.Get("end"), true, now))
 	}
 	if len(probs) > 0 {
 		writeOutcome(w, http.StatusUnprocessableEntity, gpconnect.InvalidParameter, strings.Join(probs, "; "))
@@ -273,6 +273,20 @@ func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// plusHint explains a refused time value that a "+" in place of its
+// space would have made good: a "+" sent raw in a query string is read as
+// a space, so an offset "+00:00" (or "+2d") arrives as " 00:00", and the
+// value quoted back alone does not show why it was refused.
+func plusHint(v string, isEnd bool, now time.Time) string {
+	if !strings.Contains(v, " ") {
+		return ""
+	}
+	if _, err := ParseWhen(strings.ReplaceAll(v, " ", "+"), isEnd, now); err != nil {
+		return ""
+	}
+	return ` (a "+" sent unencoded in a query string arrives as a space: percent-encode it as %2B)`
 }
 
 // splitParams accepts repeated and comma-separated values.
