@@ -62,6 +62,8 @@ type identityConfig struct {
 	asid, ods, orgName, orgType, phone string
 	device, userID, userName, issuer   string
 	ssp                                string
+	// cert, key and ca are the hub's TLS identity (PEM files), spec §1.4.
+	cert, key, ca string
 }
 
 func (c *identityConfig) register(fs *flag.FlagSet) {
@@ -75,6 +77,9 @@ func (c *identityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.userName, "user-name", envOr("SLOTBRIDGE_CONSUMER_USER_NAME", "Hub Operator"), "the logged-on user's name (given family)")
 	fs.StringVar(&c.issuer, "issuer", envOr("SLOTBRIDGE_CONSUMER_ISSUER", "https://slotbridge.invalid/hub"), "the JWT iss: the hub system's endpoint URL")
 	fs.StringVar(&c.ssp, "ssp", envOr("SLOTBRIDGE_SSP_URL", ""), "Spine Secure Proxy prefix URL (empty calls service roots directly)")
+	fs.StringVar(&c.cert, "cert", envOr("SLOTBRIDGE_CONSUMER_CERT", ""), "the hub's TLS client certificate (PEM), for mutual TLS with the Spine Secure Proxy or providers (spec §1.4)")
+	fs.StringVar(&c.key, "key", envOr("SLOTBRIDGE_CONSUMER_KEY", ""), "the private key (PEM) of --cert")
+	fs.StringVar(&c.ca, "ca", envOr("SLOTBRIDGE_CONSUMER_CA", ""), "CA certificates (PEM) trusted for the proxy's or providers' certificates (empty: the system's)")
 }
 
 func (c *identityConfig) identity() federation.Identity {
@@ -89,7 +94,8 @@ func (c *identityConfig) identity() federation.Identity {
 			Identifier: []fhir.Identifier{{System: gpconnect.SystemSDSUser, Value: "UNK"}, {System: gpconnect.SystemSDSRoleProfile, Value: "UNK"},
 				{System: "https://slotbridge.invalid/Id/user", Value: c.userID}},
 			Name: []fhir.HumanName{{Family: family, Given: []string{given}}}}}
-	return federation.Identity{ASID: c.asid, ODS: c.ods, OrgName: c.orgName, OrgType: c.orgType, Phone: c.phone, Token: tok}
+	return federation.Identity{ASID: c.asid, ODS: c.ods, OrgName: c.orgName, OrgType: c.orgType, Phone: c.phone, Token: tok,
+		TLS: federation.TLSFiles{CertFile: c.cert, KeyFile: c.key, CAFile: c.ca}}
 }
 
 // fanoutConfig bounds a fan-out.
@@ -131,11 +137,17 @@ func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp
 	if c.practiceTimeout <= 0 || c.deadline <= 0 {
 		probs = append(probs, "SLOTBRIDGE_HUB_PRACTICE_TIMEOUT (--practice-timeout) and SLOTBRIDGE_HUB_DEADLINE (--deadline) must be positive")
 	}
+	cfg := federation.Config{Concurrency: c.concurrency, MaxInFlight: c.maxInFlight, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}
+	// The TLS files are read now, so that a bad one stops the command (or
+	// serve) at once rather than failing every practice's handshake.
+	hc, err := federation.NewHubTLSClient(cfg, id.TLS)
+	if err != nil {
+		probs = append(probs, err.Error()+" (SLOTBRIDGE_CONSUMER_CERT/--cert, SLOTBRIDGE_CONSUMER_KEY/--key, SLOTBRIDGE_CONSUMER_CA/--ca)")
+	}
 	if len(probs) > 0 {
 		return nil, errors.New(strings.Join(probs, "; "))
 	}
-	cfg := federation.Config{Concurrency: c.concurrency, MaxInFlight: c.maxInFlight, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}
-	gc := federation.NewGPConnect(id, federation.NewHubHTTPClient(cfg), ssp)
+	gc := federation.NewGPConnect(id, hc, ssp)
 	if err := gc.Check(); err != nil {
 		return nil, err
 	}
