@@ -2,6 +2,8 @@ package federation
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -94,6 +97,9 @@ func Classify(err error) *CallError {
 	case errors.Is(err, consumer.ErrTimeout) || errors.Is(err, consumer.ErrCanceled) || errors.Is(err, context.DeadlineExceeded):
 		return &CallError{Reason: ReasonTimeout, Detail: "no answer before the deadline"}
 	case errors.As(err, &te):
+		if d, ok := tlsProblem(te.Err); ok {
+			return &CallError{Reason: ReasonProviderError, Detail: d}
+		}
 		d := te.Err.Error()
 		if i := strings.LastIndex(d, ": "); i >= 0 && strings.Contains(d, "dial") {
 			d = d[i+2:]
@@ -145,6 +151,9 @@ type Identity struct {
 	Phone string
 	// Token is the rest of the JWT identity (issuer, device, practitioner).
 	Token auth.Identity
+	// TLS is the hub's TLS identity, for the caller to build its HTTP
+	// client with (NewHubTLSClient): GPConnect uses the client it is given.
+	TLS TLSFiles
 }
 
 // User is the person a hub call is made for: the JWT's requesting
@@ -257,12 +266,17 @@ func (g *GPConnect) Check() error {
 // NewHTTPClient returns an HTTP client for fan-out through one host (the
 // SSP): a keep-alive pool with room for every call in flight, and no
 // redirects (a GP Connect provider never redirects; following one would
-// resend the token elsewhere). Close its idle connections when done.
+// resend the token elsewhere). It presents no client certificate
+// (NewHubTLSClient does). Close its idle connections when done.
 func NewHTTPClient(concurrency int) *http.Client {
+	return newHTTPClient(concurrency, &tls.Config{MinVersion: tls.VersionTLS12})
+}
+
+func newHTTPClient(concurrency int, tc *tls.Config) *http.Client {
 	if concurrency <= 0 {
 		concurrency = 128
 	}
-	tr, _ := consumer.NewTransport(consumer.Config{MaxConnsPerHost: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2})
+	tr, _ := consumer.NewTransport(consumer.Config{MaxConnsPerHost: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2, TLS: tc})
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
@@ -271,8 +285,96 @@ func NewHTTPClient(concurrency int) *http.Client {
 // Concurrency if that is more), since through an SSP they all go to one
 // host, and a call let through must not then queue in the transport.
 func NewHubHTTPClient(cfg Config) *http.Client {
+	hc, _ := NewHubTLSClient(cfg, TLSFiles{})
+	return hc
+}
+
+// NewHubTLSClient is NewHubHTTPClient with the hub's TLS identity: it
+// presents the client certificate of files, trusts the servers its CA
+// bundle signed, and speaks TLS 1.2 or later (spec §1.4). The fan-out and
+// every booking call share it. It fails, naming the file, when a file
+// cannot be read or holds no PEM certificate, the key does not match the
+// certificate, only one of the two is given, or the certificate has
+// expired or is not valid yet: better at startup than as every practice
+// failing its handshake.
+func NewHubTLSClient(cfg Config, files TLSFiles) (*http.Client, error) {
+	tc, err := files.config(time.Now())
+	if err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
-	return NewHTTPClient(max(cfg.Concurrency, (cfg.MaxInFlight+1)/2))
+	return newHTTPClient(max(cfg.Concurrency, (cfg.MaxInFlight+1)/2), tc), nil
+}
+
+// TLSFiles names the PEM files of the hub's TLS identity towards the Spine
+// Secure Proxy (or providers called directly): spec §1.4 wants TLS 1.2 or
+// later with mutual authentication.
+type TLSFiles struct {
+	// CertFile is the hub's client certificate (its chain may follow it); KeyFile its private key. Both or neither.
+	CertFile, KeyFile string
+	// CAFile is the bundle of CA certificates trusted for the servers' certificates; empty trusts the system's roots.
+	CAFile string
+}
+
+// config loads the files into a client configuration of TLS 1.2 or later.
+func (f TLSFiles) config(now time.Time) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	switch {
+	case f.CertFile != "" && f.KeyFile == "":
+		return nil, fmt.Errorf("TLS client certificate %s: no key file given (a certificate and its key go together)", f.CertFile)
+	case f.CertFile == "" && f.KeyFile != "":
+		return nil, fmt.Errorf("TLS client key %s: no certificate file given (a certificate and its key go together)", f.KeyFile)
+	case f.CertFile != "":
+		pair, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS client certificate %s with key %s: %w", f.CertFile, f.KeyFile, err)
+		}
+		leaf := pair.Leaf
+		if leaf == nil {
+			if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
+				return nil, fmt.Errorf("TLS client certificate %s: %w", f.CertFile, err)
+			}
+		}
+		if now.After(leaf.NotAfter) {
+			return nil, fmt.Errorf("TLS client certificate %s expired on %s", f.CertFile, leaf.NotAfter.UTC().Format(time.RFC3339))
+		}
+		if now.Before(leaf.NotBefore) {
+			return nil, fmt.Errorf("TLS client certificate %s is not valid until %s", f.CertFile, leaf.NotBefore.UTC().Format(time.RFC3339))
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	if f.CAFile != "" {
+		b, err := os.ReadFile(f.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS CA bundle: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("TLS CA bundle %s holds no PEM certificate", f.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// tlsProblem explains a failed TLS handshake, which would otherwise read
+// as a bare "remote error: tls: …" or "x509: …" among refused connections.
+func tlsProblem(err error) (string, bool) {
+	// The verification error alone: the whole error repeats the URL.
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		return "TLS: the server's certificate is not trusted (check the hub's CA bundle): " + clip(verr.Err.Error(), 160), true
+	}
+	// A TLS alert from the server arrives as a "remote error".
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" {
+		d := "TLS: the server refused the handshake: " + op.Err.Error()
+		if strings.Contains(op.Err.Error(), "certificate") {
+			d += " (it wants a client certificate it trusts; check the hub's client certificate and key)"
+		}
+		return d, true
+	}
+	return "", false
 }
 
 var _ PracticeClient = (*GPConnect)(nil)
@@ -384,6 +486,9 @@ func transportFailure(ctx context.Context, err error) *CallError {
 	var ne net.Error
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return &CallError{Reason: ReasonTimeout, Detail: "no answer before the deadline"}
+	}
+	if d, ok := tlsProblem(err); ok {
+		return &CallError{Reason: ReasonProviderError, Detail: d}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -244,11 +244,11 @@ func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	}
 	start, err := ParseWhen(q.Get("start"), false, now)
 	if err != nil {
-		probs = append(probs, "start: "+err.Error())
+		probs = append(probs, "start: "+err.Error()+plusHint(q.Get("start"), false, now))
 	}
 	end, err := ParseWhen(q.Get("end"), true, now)
 	if err != nil {
-		probs = append(probs, "end: "+err.Error())
+		probs = append(probs, "end: "+err.Error()+plusHint(q.Get("end"), true, now))
 	}
 	if len(probs) > 0 {
 		writeOutcome(w, http.StatusUnprocessableEntity, gpconnect.InvalidParameter, strings.Join(probs, "; "))
@@ -280,6 +280,20 @@ func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// plusHint explains a refused time value that a "+" in place of its
+// space would have made good: a "+" sent raw in a query string is read as
+// a space, so an offset "+00:00" (or "+2d") arrives as " 00:00", and the
+// value quoted back alone does not show why it was refused.
+func plusHint(v string, isEnd bool, now time.Time) string {
+	if !strings.Contains(v, " ") {
+		return ""
+	}
+	if _, err := ParseWhen(strings.ReplaceAll(v, " ", "+"), isEnd, now); err != nil {
+		return ""
+	}
+	return ` (a "+" sent unencoded in a query string arrives as a space: percent-encode it as %2B)`
 }
 
 // splitParams accepts repeated and comma-separated values.
@@ -361,7 +375,7 @@ func (a *API) putEndpoint(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
-	if err := a.Store.DeleteEndpoint(r.Context(), r.PathValue("ods")); err != nil {
+	if err := a.Store.DeleteEndpoints(r.Context(), []string{r.PathValue("ods")}); err != nil {
 		a.writeErr(w, err)
 		return
 	}
@@ -448,7 +462,7 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
-	err := a.Store.RemoveHubMember(r.Context(), r.PathValue("name"), r.PathValue("ods"))
+	err := a.Store.RemoveHubMembers(r.Context(), r.PathValue("name"), []string{r.PathValue("ods")})
 	if err != nil {
 		a.writeErr(w, err)
 		return

@@ -274,3 +274,48 @@ func TestHubAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestHubAPIPlusHint: a "+" sent raw in a query string arrives as a space,
+// so "…T09:00:00+00:00" reads "…T09:00:00 00:00"; the refusal says to send
+// it as %2B, and only when a "+" there would have made the value good.
+func TestHubAPIPlusHint(t *testing.T) {
+	_, hub, dir, _ := newFederation(t, 1, federation.Config{})
+	srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir}).Handler())
+	t.Cleanup(srv.Close)
+	day := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+	for name, c := range map[string]struct {
+		query string
+		hint  bool
+	}{
+		"ErrRawPlusInOffsets": {"start=" + day + "T09:00:00+00:00&end=" + day + "T17:00:00+01:00", true},
+		"ErrRawPlusInEndOnly": {"start=" + day + "&end=" + day + "T17:00:00+00:00", true},
+		"ErrRawPlusDays":      {"start=today&end=+2d", true},
+		"ErrNoPlusToBlame":    {"start=" + day + "T09:00:00Z00&end=2026-13-01T17:00:00%2000:00", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp, err := http.Get(srv.URL + "/hub/h/Slot?" + c.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 422 || !strings.Contains(string(body), "INVALID_PARAMETER") {
+				t.Fatalf("%d %s", resp.StatusCode, body)
+			}
+			if got := strings.Contains(string(body), "%2B"); got != c.hint {
+				t.Fatalf("hint to send + as %%2B: %v, want %v: %s", got, c.hint, body)
+			}
+		})
+	}
+	t.Run("OK", func(t *testing.T) {
+		q := url.Values{"start": {day + "T09:00:00+00:00"}, "end": {day + "T17:00:00+00:00"}}
+		resp, err := http.Get(srv.URL + "/hub/h/Slot?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("the same search with %%2B: %d", resp.StatusCode)
+		}
+	})
+}

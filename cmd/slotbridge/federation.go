@@ -62,6 +62,8 @@ type identityConfig struct {
 	asid, ods, orgName, orgType, phone string
 	device, userID, userName, issuer   string
 	ssp                                string
+	// cert, key and ca are the hub's TLS identity (PEM files), spec §1.4.
+	cert, key, ca string
 }
 
 func (c *identityConfig) register(fs *flag.FlagSet) {
@@ -75,6 +77,9 @@ func (c *identityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.userName, "user-name", envOr("SLOTBRIDGE_CONSUMER_USER_NAME", "Hub Operator"), "the logged-on user's name (given family)")
 	fs.StringVar(&c.issuer, "issuer", envOr("SLOTBRIDGE_CONSUMER_ISSUER", "https://slotbridge.invalid/hub"), "the JWT iss: the hub system's endpoint URL")
 	fs.StringVar(&c.ssp, "ssp", envOr("SLOTBRIDGE_SSP_URL", ""), "Spine Secure Proxy prefix URL (empty calls service roots directly)")
+	fs.StringVar(&c.cert, "cert", envOr("SLOTBRIDGE_CONSUMER_CERT", ""), "the hub's TLS client certificate (PEM), for mutual TLS with the Spine Secure Proxy or providers (spec §1.4)")
+	fs.StringVar(&c.key, "key", envOr("SLOTBRIDGE_CONSUMER_KEY", ""), "the private key (PEM) of --cert")
+	fs.StringVar(&c.ca, "ca", envOr("SLOTBRIDGE_CONSUMER_CA", ""), "CA certificates (PEM) trusted for the proxy's or providers' certificates (empty: the system's)")
 }
 
 func (c *identityConfig) identity() federation.Identity {
@@ -89,7 +94,8 @@ func (c *identityConfig) identity() federation.Identity {
 			Identifier: []fhir.Identifier{{System: gpconnect.SystemSDSUser, Value: "UNK"}, {System: gpconnect.SystemSDSRoleProfile, Value: "UNK"},
 				{System: "https://slotbridge.invalid/Id/user", Value: c.userID}},
 			Name: []fhir.HumanName{{Family: family, Given: []string{given}}}}}
-	return federation.Identity{ASID: c.asid, ODS: c.ods, OrgName: c.orgName, OrgType: c.orgType, Phone: c.phone, Token: tok}
+	return federation.Identity{ASID: c.asid, ODS: c.ods, OrgName: c.orgName, OrgType: c.orgType, Phone: c.phone, Token: tok,
+		TLS: federation.TLSFiles{CertFile: c.cert, KeyFile: c.key, CAFile: c.ca}}
 }
 
 // fanoutConfig bounds a fan-out.
@@ -131,11 +137,17 @@ func (c *fanoutConfig) hub(dir federation.Directory, id federation.Identity, ssp
 	if c.practiceTimeout <= 0 || c.deadline <= 0 {
 		probs = append(probs, "SLOTBRIDGE_HUB_PRACTICE_TIMEOUT (--practice-timeout) and SLOTBRIDGE_HUB_DEADLINE (--deadline) must be positive")
 	}
+	cfg := federation.Config{Concurrency: c.concurrency, MaxInFlight: c.maxInFlight, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}
+	// The TLS files are read now, so that a bad one stops the command (or
+	// serve) at once rather than failing every practice's handshake.
+	hc, err := federation.NewHubTLSClient(cfg, id.TLS)
+	if err != nil {
+		probs = append(probs, err.Error()+" (SLOTBRIDGE_CONSUMER_CERT/--cert, SLOTBRIDGE_CONSUMER_KEY/--key, SLOTBRIDGE_CONSUMER_CA/--ca)")
+	}
 	if len(probs) > 0 {
 		return nil, errors.New(strings.Join(probs, "; "))
 	}
-	cfg := federation.Config{Concurrency: c.concurrency, MaxInFlight: c.maxInFlight, PracticeTimeout: c.practiceTimeout, Deadline: c.deadline}
-	gc := federation.NewGPConnect(id, federation.NewHubHTTPClient(cfg), ssp)
+	gc := federation.NewGPConnect(id, hc, ssp)
 	if err := gc.Check(); err != nil {
 		return nil, err
 	}
@@ -259,22 +271,24 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		// Say what happened to each: already there, and not searchable yet.
+		// Say what happened to each code, once however often it was given:
+		// added, already there, and not searchable yet.
 		var added, already, unknown []string
-		for _, o := range pos[1:] {
-			switch {
-			case slices.Contains(before.Members, o) || slices.Contains(added, o):
-				if !slices.Contains(already, o) {
-					already = append(already, o)
-				}
-			default:
+		for _, o := range distinct(pos[1:]) {
+			if slices.Contains(before.Members, o) {
+				already = append(already, o)
+			} else {
 				added = append(added, o)
 			}
-			if known[o] == nil && !slices.Contains(unknown, o) {
+			if known[o] == nil {
 				unknown = append(unknown, o)
 			}
 		}
-		fmt.Fprintf(stdout, "hub %q: added %s\n", pos[0], strings.Join(added, " "))
+		if len(added) == 0 {
+			fmt.Fprintf(stdout, "hub %q: nothing added\n", pos[0])
+		} else {
+			fmt.Fprintf(stdout, "hub %q: added %s\n", pos[0], strings.Join(added, " "))
+		}
 		if len(already) > 0 {
 			fmt.Fprintf(stdout, "  already members: %s\n", strings.Join(already, " "))
 		}
@@ -282,12 +296,18 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stdout, "  not in the endpoint directory yet (searches will report them unknown): %s\n", strings.Join(unknown, " "))
 		}
 	case "remove-practice":
-		for _, ods := range pos[1:] {
-			if err := st.RemoveHubMember(ctx, pos[0], ods); err != nil {
-				return err
-			}
+		// All or nothing, as add-practice: a typo among the codes must not
+		// leave the others removed behind an error.
+		if err := st.RemoveHubMembers(ctx, pos[0], pos[1:]); err != nil {
+			return err
 		}
-		fmt.Fprintf(stdout, "hub %q: removed %s\n", pos[0], strings.Join(pos[1:], " "))
+		removed := distinct(pos[1:])
+		fmt.Fprintf(stdout, "hub %q: removed %s\n", pos[0], strings.Join(removed, " "))
+		// The hub keeps no record of what it booked (the practices hold the
+		// appointments), so it cannot count them: warn every time.
+		fmt.Fprintf(stderr, "slotbridge: warning: appointments booked through hub %q at %s are no longer reachable through the hub "+
+			"(book list leaves them out, book amend and cancel refuse them); add the practice back to manage them through the hub\n",
+			pos[0], strings.Join(removed, " "))
 	case "delete":
 		if err := st.DeleteHub(ctx, pos[0]); err != nil {
 			return err
@@ -338,6 +358,18 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return tw.Flush()
 	}
 	return nil
+}
+
+// distinct is l without repeats, in the order given, so that a code typed
+// twice is reported once.
+func distinct(l []string) []string {
+	var out []string
+	for _, v := range l {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func abbreviate(l []string, n int) string {
@@ -460,11 +492,10 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "directory: %s -> %s (ASID %s)\n", e.ODS, e.ServiceRoot, e.ASID)
 	case "remove":
-		for _, ods := range pos {
-			if err := st.DeleteEndpoint(ctx, ods); err != nil {
-				return err
-			}
+		if err := st.DeleteEndpoints(ctx, pos); err != nil {
+			return err
 		}
+		pos = distinct(pos)
 		fmt.Fprintf(stdout, "directory: removed %s\n", strings.Join(pos, " "))
 		// Hubs keep such a practice as a member; say which, since their
 		// searches will now report it as unknown.
@@ -585,6 +616,17 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// A hub with no members asked nobody: an empty table would read as "no
+	// capacity", so it fails like a search no practice answered (--json
+	// still prints its empty result, for scripts that parse it).
+	if len(res.Practices) == 0 {
+		if *asJSON {
+			if err := writeJSONTo(stdout, resultJSON(res)); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("hub %q has no member practices; add them with slotbridge hub add-practice %s ODS...", *hubName, shellQuote(*hubName))
+	}
 	if *asJSON {
 		err = writeJSONTo(stdout, resultJSON(res))
 	} else {
@@ -599,7 +641,7 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			answered++
 		}
 	}
-	if err == nil && len(res.Practices) > 0 && answered == 0 {
+	if err == nil && answered == 0 {
 		err = fmt.Errorf("no practice of hub %s answered (%d failed)", *hubName, len(res.Failures))
 	}
 	return err
@@ -1118,12 +1160,14 @@ func pruneHub(ctx context.Context, st *store.Store, want federation.DirectoryHub
 	for _, m := range want.Members {
 		keep[m] = true
 	}
+	var gone []string
 	for _, m := range h.Members {
 		if !keep[m] {
-			if err := st.RemoveHubMember(ctx, want.Name, m); err != nil {
-				return err
-			}
+			gone = append(gone, m)
 		}
 	}
-	return nil
+	if len(gone) == 0 {
+		return nil
+	}
+	return st.RemoveHubMembers(ctx, want.Name, gone)
 }

@@ -67,10 +67,10 @@ type FederationStore interface {
 	Hubs(ctx context.Context) ([]*Hub, error)
 	// AddHubMembers adds practices to a hub (already-present ones are kept). Returns ENOTFOUND (kind "hub").
 	AddHubMembers(ctx context.Context, hub string, ods []string) error
-	// RemoveHubMember removes a practice. Returns ENOTFOUND (kind "hub" or "member").
-	RemoveHubMember(ctx context.Context, hub, ods string) error
-	// DeleteEndpoint removes a directory entry (hubs keep the practice as a member). Returns ENOTFOUND (kind "endpoint").
-	DeleteEndpoint(ctx context.Context, ods string) error
+	// RemoveHubMembers removes practices from a hub, all or none. Returns ENOTFOUND (kind "hub", or "member" naming each non-member).
+	RemoveHubMembers(ctx context.Context, hub string, ods []string) error
+	// DeleteEndpoints removes directory entries, all or none (hubs keep the practices as members). Returns ENOTFOUND (kind "endpoint").
+	DeleteEndpoints(ctx context.Context, ods []string) error
 	// DeleteHub removes a hub and its member list. Returns ENOTFOUND (kind "hub").
 	DeleteHub(ctx context.Context, name string) error
 	// ImportDirectory saves the entries and hubs (created when absent, members added) all or nothing. Returns EINVALID.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -235,36 +236,84 @@ func addHubMembers(ctx context.Context, tx *sqlx.Tx, id int64, ods []string, now
 	return nil
 }
 
-// RemoveHubMember removes a practice. Returns ENOTFOUND (kind "hub" or "member").
-func (s *Store) RemoveHubMember(ctx context.Context, hub, ods string) error {
+// RemoveHubMembers removes practices from a hub, all of them or none: one
+// transaction, so that a mistyped code does not leave the others removed
+// (as AddHubMembers and ImportDirectory refuse as a whole). A code given
+// twice is removed once. Returns ENOTFOUND (kind "hub", or kind "member"
+// naming every code that is not a member).
+func (s *Store) RemoveHubMembers(ctx context.Context, hub string, ods []string) error {
+	codes := uniqueSorted(ods)
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var id int64
 		if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM hubs WHERE name = ?`), hub); err != nil {
 			return notFound(err, "hub", "no hub named %q", hub)
 		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM hub_members WHERE hub_id = ? AND ods = ?`), id, ods)
-		if err != nil {
-			return fmt.Errorf("store: remove hub member: %w", err)
+		// Deleting row by row says which codes were not there; in code
+		// order, so that two removals take their row locks in one order.
+		var missing []string
+		for _, o := range codes {
+			res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM hub_members WHERE hub_id = ? AND ods = ?`), id, o)
+			if err != nil {
+				return fmt.Errorf("store: remove hub member: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				missing = append(missing, o)
+			}
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return scheduling.NotFound("member", "%s is not a member of hub %q", ods, hub)
+		if len(missing) > 0 {
+			return scheduling.NotFound("member", "%s of hub %q%s", isAre(missing, "not a member", "not members"), hub, noneRemoved(codes))
 		}
 		return nil
 	})
 }
 
-// DeleteEndpoint removes a practice's directory entry. Hubs keep it as a
-// member, reported as unknown by their searches until it is entered again.
-// Returns ENOTFOUND (kind "endpoint").
-func (s *Store) DeleteEndpoint(ctx context.Context, ods string) error {
-	res, err := s.w.ExecContext(ctx, s.w.Rebind(`DELETE FROM directory_endpoints WHERE ods = ?`), ods)
-	if err != nil {
-		return fmt.Errorf("store: delete endpoint %s: %w", ods, err)
+// DeleteEndpoints removes practices' directory entries, all of them or
+// none, in one transaction. Hubs keep them as members, reported as unknown
+// by their searches until they are entered again. A code given twice is
+// removed once. Returns ENOTFOUND (kind "endpoint", naming every code not
+// in the directory).
+func (s *Store) DeleteEndpoints(ctx context.Context, ods []string) error {
+	codes := uniqueSorted(ods)
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var missing []string
+		for _, o := range codes {
+			res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM directory_endpoints WHERE ods = ?`), o)
+			if err != nil {
+				return fmt.Errorf("store: delete endpoint %s: %w", o, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				missing = append(missing, o)
+			}
+		}
+		if len(missing) > 0 {
+			return scheduling.NotFound("endpoint", "%s in the endpoint directory%s", isAre(missing, "not", "not"), noneRemoved(codes))
+		}
+		return nil
+	})
+}
+
+// uniqueSorted is the distinct codes in order.
+func uniqueSorted(codes []string) []string {
+	out := append([]string(nil), codes...)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// isAre writes "X is one" or "X, Y are many".
+func isAre(codes []string, one, many string) string {
+	if len(codes) == 1 {
+		return codes[0] + " is " + one
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return scheduling.NotFound("endpoint", "%s is not in the endpoint directory", ods)
+	return strings.Join(codes, ", ") + " are " + many
+}
+
+// noneRemoved tells a caller who named several codes that the refusal
+// covers all of them; with one code it goes without saying.
+func noneRemoved(codes []string) string {
+	if len(codes) > 1 {
+		return "; nothing was removed"
 	}
-	return nil
+	return ""
 }
 
 // DeleteHub removes a hub and its member list (the directory is left as

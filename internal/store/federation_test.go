@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -65,10 +66,10 @@ func TestFederationStore(t *testing.T) {
 			if err := st.AddHubMembers(ctx, "leeds-pcn", []string{"bad code"}); scheduling.ErrorCode(err) != scheduling.EINVALID {
 				t.Fatalf("bad member: got %v", err)
 			}
-			if err := st.RemoveHubMember(ctx, "leeds-pcn", "B82005"); err != nil {
+			if err := st.RemoveHubMembers(ctx, "leeds-pcn", []string{"B82005"}); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.RemoveHubMember(ctx, "leeds-pcn", "B82005"); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+			if err := st.RemoveHubMembers(ctx, "leeds-pcn", []string{"B82005"}); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
 				t.Fatalf("remove twice: got %v", err)
 			}
 			h, err := st.HubByName(ctx, "leeds-pcn")
@@ -89,10 +90,10 @@ func TestFederationStore(t *testing.T) {
 			// Deleting a directory entry leaves hubs listing the practice;
 			// deleting a hub takes its members with it, so a hub of the same
 			// name made afterwards starts empty.
-			if err := st.DeleteEndpoint(ctx, "A20047"); err != nil {
+			if err := st.DeleteEndpoints(ctx, []string{"A20047"}); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.DeleteEndpoint(ctx, "A20047"); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+			if err := st.DeleteEndpoints(ctx, []string{"A20047"}); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
 				t.Fatalf("delete endpoint twice: got %v", err)
 			}
 			if all, err := st.Endpoints(ctx); err != nil || len(all) != 0 {
@@ -163,6 +164,81 @@ func TestImportDirectoryAllOrNothing(t *testing.T) {
 			}
 			if _, err := st.HubByName(ctx, "east"); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
 				t.Fatalf("a refused import made hub east: %v", err)
+			}
+		})
+	}
+}
+
+// TestRemovalAllOrNothing: removing several hub members, or several
+// directory entries, removes all of them or, when any code is not there,
+// none; the refusal names every missing code. A code given twice counts once.
+func TestRemovalAllOrNothing(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t, e)
+			for _, ods := range []string{"A20047", "B82005", "C81001"} {
+				ep := &scheduling.Endpoint{ODS: ods, ServiceRoot: "http://127.0.0.1:9/" + ods + "/STU3/1/gpconnect", ASID: "918999198993", Enabled: true}
+				if err := st.SaveEndpoint(ctx, ep); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := st.CreateHub(ctx, "pcn"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.AddHubMembers(ctx, "pcn", []string{"A20047", "B82005", "C81001"}); err != nil {
+				t.Fatal(err)
+			}
+			members := func() []string {
+				t.Helper()
+				h, err := st.HubByName(ctx, "pcn")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return h.Members
+			}
+			directory := func() []string {
+				t.Helper()
+				eps, err := st.Endpoints(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var codes []string
+				for _, e := range eps {
+					codes = append(codes, e.ODS)
+				}
+				return codes
+			}
+
+			err := st.RemoveHubMembers(ctx, "pcn", []string{"A20047", "Y00077", "B82005", "Y99999"})
+			wantErr(t, err, scheduling.ENOTFOUND, "member")
+			if msg := scheduling.ErrorMessage(err); !strings.Contains(msg, "Y00077") || !strings.Contains(msg, "Y99999") || strings.Contains(msg, "A20047") {
+				t.Fatalf("refusal %q should name Y00077 and Y99999 only", msg)
+			}
+			if got := members(); !reflect.DeepEqual(got, []string{"A20047", "B82005", "C81001"}) {
+				t.Fatalf("a refused removal removed members: %v", got)
+			}
+			wantErr(t, st.RemoveHubMembers(ctx, "nope", []string{"A20047"}), scheduling.ENOTFOUND, "hub")
+			if err := st.RemoveHubMembers(ctx, "pcn", []string{"C81001", "A20047", "C81001"}); err != nil {
+				t.Fatal(err)
+			}
+			if got := members(); !reflect.DeepEqual(got, []string{"B82005"}) {
+				t.Fatalf("members after removal: %v", got)
+			}
+
+			err = st.DeleteEndpoints(ctx, []string{"A20047", "Y00050"})
+			wantErr(t, err, scheduling.ENOTFOUND, "endpoint")
+			if msg := scheduling.ErrorMessage(err); !strings.Contains(msg, "Y00050") || strings.Contains(msg, "A20047") {
+				t.Fatalf("refusal %q should name Y00050 only", msg)
+			}
+			if got := directory(); !reflect.DeepEqual(got, []string{"A20047", "B82005", "C81001"}) {
+				t.Fatalf("a refused removal removed entries: %v", got)
+			}
+			if err := st.DeleteEndpoints(ctx, []string{"C81001", "A20047", "A20047"}); err != nil {
+				t.Fatal(err)
+			}
+			if got := directory(); !reflect.DeepEqual(got, []string{"B82005"}) {
+				t.Fatalf("directory after removal: %v", got)
 			}
 		})
 	}
