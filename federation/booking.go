@@ -374,10 +374,16 @@ func (h *Hub) identity() Identity {
 }
 
 // notSent reports whether err means the request never reached the
-// practice: the connection could not be made.
+// practice: the connection could not be made, or its TLS handshake failed
+// (the hub did not trust the server, or the server refused the hub's
+// certificate), so no HTTP request was read at the other end.
 func notSent(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	_, tlsFailed := tlsProblem(err)
+	return tlsFailed
 }
 
 // locationID is the appointment id in a Location header
