@@ -273,7 +273,6 @@ func TestNoLeaksAfterFaultyFanOuts(t *testing.T) {
 // open, no call made) until the cooldown passes; then one probe goes
 // through and, the practice having recovered, it is searched again.
 func TestBreakerInFanOut(t *testing.T) {
-	ctx := context.Background()
 	s, hub, _, _ := newFederation(t, 2, federation.Config{})
 	now := time.Now()
 	hub.Breaker = &federation.Breaker{Threshold: 2, Cooldown: time.Minute, Now: func() time.Time { return now }}
@@ -281,17 +280,7 @@ func TestBreakerInFanOut(t *testing.T) {
 	s.Injector.Set(bad, sim.Faults{Mode: sim.ModeError})
 	start, end := tomorrow()
 	q := federation.Query{Start: start, End: end}
-	outcome := func() federation.PracticeOutcome {
-		t.Helper()
-		res, err := hub.Search(ctx, "h", q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Practices[0].Failure != nil || res.Practices[0].Slots == 0 {
-			t.Fatalf("the good practice suffered: %+v", res.Practices[0])
-		}
-		return res.Practices[1]
-	}
+	outcome := secondOutcome(t, hub, q)
 	for i := range 2 {
 		if o := outcome(); o.Failure == nil || o.Failure.Reason != federation.ReasonProviderError || o.Calls != 1 {
 			t.Fatalf("failure %d: %+v", i, o)
@@ -313,12 +302,27 @@ func TestBreakerInFanOut(t *testing.T) {
 	}
 }
 
+// secondOutcome returns a search of hub "h" that reports the second
+// practice's outcome, failing the test if the first, good practice suffered.
+func secondOutcome(t *testing.T, hub *federation.Hub, q federation.Query) func() federation.PracticeOutcome {
+	return func() federation.PracticeOutcome {
+		t.Helper()
+		res, err := hub.Search(context.Background(), "h", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Practices[0].Failure != nil || res.Practices[0].Slots == 0 {
+			t.Fatalf("the good practice suffered: %+v", res.Practices[0])
+		}
+		return res.Practices[1]
+	}
+}
+
 // TestBreakerOncePerSearch: a search of several windows gives the breaker
 // one verdict per practice, so one bad moment does not count as three
 // failures; and a half-open practice's probe is the whole search, so no
 // window of a recovered practice is skipped.
 func TestBreakerOncePerSearch(t *testing.T) {
-	ctx := context.Background()
 	s, hub, _, _ := newFederation(t, 2, federation.Config{})
 	now := time.Now()
 	hub.Breaker = &federation.Breaker{Threshold: 2, Cooldown: time.Minute, Now: func() time.Time { return now }}
@@ -329,17 +333,7 @@ func TestBreakerOncePerSearch(t *testing.T) {
 	if n := len(federation.SplitWindows(q.Start, q.End)); n != 3 {
 		t.Fatalf("%d windows, want 3", n)
 	}
-	outcome := func() federation.PracticeOutcome {
-		t.Helper()
-		res, err := hub.Search(ctx, "h", q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Practices[0].Failure != nil || res.Practices[0].Slots == 0 {
-			t.Fatalf("the good practice suffered: %+v", res.Practices[0])
-		}
-		return res.Practices[1]
-	}
+	outcome := secondOutcome(t, hub, q)
 	if o := outcome(); o.Failure == nil || o.Failure.Reason != federation.ReasonProviderError || o.Calls != 3 {
 		t.Fatalf("first failing search: %+v", o)
 	}

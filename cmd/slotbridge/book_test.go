@@ -11,23 +11,31 @@ import (
 	"github.com/slotbridge/slotbridge/federation/sim"
 )
 
+// startSim starts a simulated federation for the test and writes its
+// directory file (with hub hubName, unless empty) into a fresh temporary
+// directory; data is the --data flag of a data directory beside it.
+func startSim(t *testing.T, cfg sim.Config, hubName string) (s *sim.Sim, file, data string) {
+	t.Helper()
+	s, err := sim.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	dir := t.TempDir()
+	file = filepath.Join(dir, "directory.json")
+	if err := s.WriteDirectory(file, hubName); err != nil {
+		t.Fatal(err)
+	}
+	return s, file, "--data=" + filepath.Join(dir, "data")
+}
+
 // bookSim is a simulated federation of n practices with sessions for the
 // next days, imported as hub "pcn" into a fresh data directory. cli runs a
 // command on it and fails the test on an error; try returns the error.
 func bookSim(t *testing.T, n, days int) (s *sim.Sim, cli func(args ...string) string, try func(args ...string) (string, error)) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := sim.Start(ctx, sim.Config{Practices: n, Days: days, MinSlots: 20, MaxSlots: 20, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	dir := t.TempDir()
-	file := filepath.Join(dir, "directory.json")
-	if err := s.WriteDirectory(file, "pcn"); err != nil {
-		t.Fatal(err)
-	}
-	data := "--data=" + filepath.Join(dir, "data")
+	s, file, data := startSim(t, sim.Config{Practices: n, Days: days, MinSlots: 20, MaxSlots: 20, Seed: 5}, "pcn")
 	try = func(args ...string) (string, error) {
 		var out, errb bytes.Buffer
 		err := run(ctx, append(args, data), &out, &errb)

@@ -25,17 +25,8 @@ import (
 // amended, listed and cancelled, all through run().
 func TestFederationCommands(t *testing.T) {
 	ctx := context.Background()
-	s, err := sim.Start(ctx, sim.Config{Practices: 4, Days: 3, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	dir := t.TempDir()
-	file := filepath.Join(dir, "directory.json")
-	if err := s.WriteDirectory(file, ""); err != nil {
-		t.Fatal(err)
-	}
-	data := "--data=" + filepath.Join(dir, "data")
+	s, file, data := startSim(t, sim.Config{Practices: 4, Days: 3, Seed: 3}, "")
+	dir := filepath.Dir(file)
 	cli := func(args ...string) string {
 		t.Helper()
 		var out, errb bytes.Buffer
@@ -112,7 +103,7 @@ func TestFederationCommands(t *testing.T) {
 	}
 	// Every practice of "other" fails: the table says why, and the exit status says so.
 	var sout, serr bytes.Buffer
-	err = run(ctx, []string{"slots", "--hub", "other", "--start", "tomorrow", "--end", "tomorrow", data}, &sout, &serr)
+	err := run(ctx, []string{"slots", "--hub", "other", "--start", "tomorrow", "--end", "tomorrow", data}, &sout, &serr)
 	if !strings.Contains(sout.String(), "Y99999") || !strings.Contains(sout.String(), "unknown") {
 		t.Fatalf("slots table should report the unknown practice:\n%s", sout.String())
 	}

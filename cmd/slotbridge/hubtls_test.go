@@ -27,17 +27,7 @@ import (
 // saying so, and a file that cannot be loaded stops the command at once.
 func TestHubMutualTLSCommands(t *testing.T) {
 	ctx := context.Background()
-	s, err := sim.Start(ctx, sim.Config{Practices: 2, Days: 3, Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	dir := t.TempDir()
-	file := filepath.Join(dir, "directory.json")
-	if err := s.WriteDirectory(file, "pcn"); err != nil {
-		t.Fatal(err)
-	}
-	data := "--data=" + filepath.Join(dir, "data")
+	s, file, data := startSim(t, sim.Config{Practices: 2, Days: 3, Seed: 5}, "pcn")
 	pki := tlstest.New(t)
 	ssp := tlstest.StartSSP(t, pki.ServerTLS())
 	cli := func(args ...string) (string, string, error) {
