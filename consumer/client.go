@@ -20,7 +20,6 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -30,7 +29,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -157,26 +155,17 @@ func NewTransport(cfg Config) (*http.Transport, error) {
 		tc = tc.Clone()
 	}
 	if cfg.CertFile != "" || cfg.KeyFile != "" || cfg.CAFile != "" {
+		files, err := ClientTLS(cfg.CertFile, cfg.KeyFile, cfg.CAFile, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("consumer: %w", err)
+		}
 		if tc == nil {
-			tc = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		if cfg.CertFile != "" || cfg.KeyFile != "" {
-			cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("consumer: client certificate: %w", err)
+			tc = files
+		} else {
+			tc.Certificates = append(tc.Certificates, files.Certificates...)
+			if files.RootCAs != nil {
+				tc.RootCAs = files.RootCAs
 			}
-			tc.Certificates = append(tc.Certificates, cert)
-		}
-		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("consumer: CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("consumer: CA file %s holds no PEM certificate", cfg.CAFile)
-			}
-			tc.RootCAs = pool
 		}
 	}
 	tr.TLSClientConfig = tc

@@ -3,7 +3,6 @@ package federation
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -298,7 +296,7 @@ func NewHubHTTPClient(cfg Config) *http.Client {
 // expired or is not valid yet: better at startup than as every practice
 // failing its handshake.
 func NewHubTLSClient(cfg Config, files TLSFiles) (*http.Client, error) {
-	tc, err := files.config(time.Now())
+	tc, err := consumer.ClientTLS(files.CertFile, files.KeyFile, files.CAFile, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -314,47 +312,6 @@ type TLSFiles struct {
 	CertFile, KeyFile string
 	// CAFile is the bundle of CA certificates trusted for the servers' certificates; empty trusts the system's roots.
 	CAFile string
-}
-
-// config loads the files into a client configuration of TLS 1.2 or later.
-func (f TLSFiles) config(now time.Time) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	switch {
-	case f.CertFile != "" && f.KeyFile == "":
-		return nil, fmt.Errorf("TLS client certificate %s: no key file given (a certificate and its key go together)", f.CertFile)
-	case f.CertFile == "" && f.KeyFile != "":
-		return nil, fmt.Errorf("TLS client key %s: no certificate file given (a certificate and its key go together)", f.KeyFile)
-	case f.CertFile != "":
-		pair, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("TLS client certificate %s with key %s: %w", f.CertFile, f.KeyFile, err)
-		}
-		leaf := pair.Leaf
-		if leaf == nil {
-			if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
-				return nil, fmt.Errorf("TLS client certificate %s: %w", f.CertFile, err)
-			}
-		}
-		if now.After(leaf.NotAfter) {
-			return nil, fmt.Errorf("TLS client certificate %s expired on %s", f.CertFile, leaf.NotAfter.UTC().Format(time.RFC3339))
-		}
-		if now.Before(leaf.NotBefore) {
-			return nil, fmt.Errorf("TLS client certificate %s is not valid until %s", f.CertFile, leaf.NotBefore.UTC().Format(time.RFC3339))
-		}
-		tc.Certificates = []tls.Certificate{pair}
-	}
-	if f.CAFile != "" {
-		b, err := os.ReadFile(f.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("TLS CA bundle: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("TLS CA bundle %s holds no PEM certificate", f.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	return tc, nil
 }
 
 // tlsProblem explains a failed TLS handshake, which would otherwise read
