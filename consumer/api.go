@@ -254,7 +254,10 @@ func (c *Client) ReadAppointment(ctx context.Context, id string, opts ...Option)
 	return appointmentResult(resp), nil
 }
 
-// update PUTs a with If-Match W/"{meta.versionId}" (or the WithIfMatch value).
+// update PUTs a with If-Match W/"{meta.versionId}" (or the WithIfMatch
+// value). An appointment read from a provider is sent back as it
+// came with a's edits applied in place (fhir.MarshalEdited), not rebuilt
+// from the struct, which would drop elements it does not model (spec §7.2).
 func (c *Client) update(ctx context.Context, iid gpconnect.InteractionID, a *fhir.Appointment, opts []Option) (*AppointmentResult, error) {
 	if a == nil || a.ID == "" {
 		return nil, fmt.Errorf("consumer: %s needs an appointment with an id", iid)
@@ -273,7 +276,13 @@ func (c *Client) update(ctx context.Context, iid gpconnect.InteractionID, a *fhi
 	if ifMatch != "" {
 		opts = append([]Option{WithHeader("If-Match", ifMatch)}, opts...)
 	}
-	body, err := json.Marshal(a)
+	var body []byte
+	var err error
+	if len(a.Source) > 0 {
+		body, err = fhir.MarshalEdited(a, a.Source)
+	} else {
+		body, err = json.Marshal(a)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("consumer: encoding Appointment: %w", err)
 	}
@@ -286,7 +295,8 @@ func (c *Client) update(ctx context.Context, iid gpconnect.InteractionID, a *fhi
 }
 
 // Amend sends a back (PUT /Appointment/{id}, update interaction). Edit only
-// description and comment of what Read or Retrieve returned. Refusals:
+// description and comment of (a copy of) what Read or Retrieve returned:
+// everything else goes back as the provider sent it. Refusals:
 // 409 FHIR_CONSTRAINT_VIOLATION (stale version: read again), 422 INVALID_RESOURCE.
 func (c *Client) Amend(ctx context.Context, a *fhir.Appointment, opts ...Option) (*AppointmentResult, error) {
 	return c.update(ctx, gpconnect.UpdateAppointment, a, opts)

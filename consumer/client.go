@@ -380,7 +380,9 @@ func (c *Client) Do(ctx context.Context, req Request, opts ...Option) (*Response
 	}
 	out.Body = b
 	if len(bytes.TrimSpace(b)) > 0 && isJSON(resp.Header.Get("Content-Type")) {
-		out.Resource, out.DecodeErr = fhir.UnmarshalResource(b)
+		// Appointments keep their JSON, so that Amend and Cancel send back
+		// what the provider returned, edited in place (spec §7.2).
+		out.Resource, out.DecodeErr = fhir.UnmarshalResourceKeepingSource(b)
 	}
 	if o.capture != nil {
 		*o.capture = *out

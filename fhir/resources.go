@@ -71,6 +71,12 @@ type Appointment struct {
 	IncomingReferral      []Reference              `json:"incomingReferral,omitempty"`
 	Participant           []AppointmentParticipant `json:"participant,omitempty"`
 	RequestedPeriod       []Period                 `json:"requestedPeriod,omitempty"`
+
+	// Source is the JSON the appointment was decoded from, kept only by
+	// UnmarshalResourceKeepingSource (the consumer's reads, never a
+	// provider's request parsing), so that an amend or cancel can send back
+	// through MarshalEdited what these fields do not model. Never encoded.
+	Source []byte `json:"-"`
 }
 
 // Organization is STU3 Organization.
