@@ -224,6 +224,10 @@ func appointmentResult(resp *Response) *AppointmentResult {
 	r := &AppointmentResult{Status: resp.Status, ETag: resp.Header.Get("ETag"), Location: resp.Header.Get("Location")}
 	if a, ok := resp.Resource.(*fhir.Appointment); ok {
 		r.Appointment = a
+		// The appointment carries its ETag so that whoever amends or
+		// cancels it sends the If-Match the read gave (spec §13.9), even
+		// when the body lacks meta.versionId.
+		a.ETag = r.ETag
 	}
 	return r
 }
@@ -254,8 +258,9 @@ func (c *Client) ReadAppointment(ctx context.Context, id string, opts ...Option)
 	return appointmentResult(resp), nil
 }
 
-// update PUTs a with If-Match W/"{meta.versionId}" (or the WithIfMatch
-// value). An appointment read from a provider is sent back as it
+// update PUTs a with If-Match set to the WithIfMatch value, else to the
+// ETag a was read with, else to W/"{meta.versionId}" (spec §2.1: SHALL on
+// amend and cancel). An appointment read from a provider is sent back as it
 // came with a's edits applied in place (fhir.MarshalEdited), not rebuilt
 // from the struct, which would drop elements it does not model (spec §7.2).
 func (c *Client) update(ctx context.Context, iid gpconnect.InteractionID, a *fhir.Appointment, opts []Option) (*AppointmentResult, error) {
@@ -266,8 +271,8 @@ func (c *Client) update(ctx context.Context, iid gpconnect.InteractionID, a *fhi
 	for _, f := range opts {
 		f(o)
 	}
-	ifMatch := ""
-	if a.Meta != nil && a.Meta.VersionID != "" {
+	ifMatch := a.ETag
+	if ifMatch == "" && a.Meta != nil && a.Meta.VersionID != "" {
 		ifMatch = `W/"` + a.Meta.VersionID + `"`
 	}
 	if o.ifMatch != nil {

@@ -84,7 +84,8 @@ func WithPractitioner(p fhir.Practitioner) Option {
 }
 
 // WithIfMatch sets If-Match on amend and cancel (e.g. W/"3"); an empty value
-// sends none. Without it the client sends W/"{meta.versionId}".
+// sends none. Without it the client sends the ETag the appointment was read
+// with, else W/"{meta.versionId}".
 func WithIfMatch(v string) Option { return func(o *callOpts) { o.ifMatch = &v } }
 
 // WithPrefer sets the Prefer header, e.g. "return=minimal".

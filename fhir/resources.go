@@ -77,6 +77,10 @@ type Appointment struct {
 	// provider's request parsing), so that an amend or cancel can send back
 	// through MarshalEdited what these fields do not model. Never encoded.
 	Source []byte `json:"-"`
+	// ETag is the version tag the server sent with the appointment
+	// (W/"{versionId}"), kept by the consumer for If-Match on a later
+	// update because a server need not repeat it in meta.versionId. Never encoded.
+	ETag string `json:"-"`
 }
 
 // Organization is STU3 Organization.
