@@ -105,6 +105,9 @@ type SlotResult struct {
 	Organizations      map[string]*fhir.Organization
 	// FilteringStatus is the ServiceFilteringStatus extension of Bundle.meta ("" when absent).
 	FilteringStatus string
+	// Query is the search that found the slots (nil from NewSlotResult):
+	// NewBooking takes the booking organisation's type from its org-type filter.
+	Query *SlotQuery
 }
 
 // SearchSlots searches for free slots. Refusals: 400 BAD_REQUEST (missing
@@ -115,7 +118,9 @@ func (c *Client) SearchSlots(ctx context.Context, q SlotQuery, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	return NewSlotResult(b), nil
+	r := NewSlotResult(b)
+	r.Query = &q
+	return r, nil
 }
 
 // NewSlotResult indexes a slot search Bundle.
@@ -228,6 +233,8 @@ var ErrBadSlots = errors.New("consumer: slots cannot be booked together")
 // result. Several slots must be adjacent, of one schedule, one delivery
 // channel and one slot type (spec §6.3). The Location participant comes from
 // the schedule; so do the Practitioner and HealthcareService when present.
+// The organisation's type defaults to the search's org-type filter; another
+// is ErrOrgType (spec §6.2).
 func (r *SlotResult) NewBooking(slots []*fhir.Slot, bk Booking) (*fhir.Appointment, error) {
 	if len(slots) == 0 {
 		return nil, fmt.Errorf("%w: no slot given", ErrBadSlots)
@@ -235,6 +242,11 @@ func (r *SlotResult) NewBooking(slots []*fhir.Slot, bk Booking) (*fhir.Appointme
 	if bk.PatientID == "" || bk.Org.ODS == "" || bk.Org.Name == "" || bk.Org.Phone == "" || bk.Description == "" {
 		return nil, errors.New("consumer: a booking needs a patient id, the booking organisation's ODS code, name and phone, and a description")
 	}
+	orgType, err := r.bookingOrgType(bk.Org.OrgType)
+	if err != nil {
+		return nil, err
+	}
+	bk.Org.OrgType = orgType
 	first := slots[0]
 	sc := r.Schedule(first)
 	if sc == nil {
