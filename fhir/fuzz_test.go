@@ -228,3 +228,54 @@ func FuzzDecodeXML(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMarshalEdited: for any JSON that decodes as an Appointment, edited
+// in place as amend and cancel edit it (comment, description, status, an
+// extension appended), MarshalEdited never fails and always encodes
+// exactly the edited struct: what it keeps of the source must never
+// change what the struct says.
+func FuzzMarshalEdited(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "stu3", "*.json"))
+	for i, file := range files {
+		if b, err := os.ReadFile(file); err == nil {
+			f.Add(b, "a comment", uint8(i))
+		}
+	}
+	f.Add([]byte(`{"resourceType":"Appointment","language":"en-GB","_start":{"id":"s"},"start":"2026-12-08T09:00:00+00:00","extension":[{"url":"https://example.org/x","valueDate":"2026-12-08"}]}`), "note", uint8(3))
+	f.Fuzz(func(t *testing.T, src []byte, text string, which uint8) {
+		r, err := UnmarshalResource(src)
+		if err != nil {
+			return
+		}
+		a, ok := r.(*Appointment)
+		if !ok {
+			return
+		}
+		switch which % 4 {
+		case 0:
+			a.Comment = text
+		case 1:
+			a.Description = text
+		case 2:
+			a.Status = "cancelled"
+		case 3:
+			a.Extension = append(a.Extension, Extension{URL: "https://example.org/reason", ValueString: &text})
+		}
+		want, err := MarshalJSON(a)
+		if err != nil {
+			return
+		}
+		out, err := MarshalEdited(a, src)
+		if err != nil {
+			t.Fatalf("MarshalEdited: %v", err)
+		}
+		back, err := UnmarshalResource(out)
+		if err != nil {
+			t.Fatalf("the edited encoding does not decode: %v\n%s", err, out)
+		}
+		got, err := MarshalJSON(back)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("the edited encoding says another appointment:\ngot  %s\nwant %s", got, want)
+		}
+	})
+}
