@@ -314,10 +314,7 @@ func (c *Client) Do(ctx context.Context, req Request, opts ...Option) (*Response
 	}
 	trace := uuid.NewString()
 	h := hr.Header
-	h.Set(gpconnect.HeaderTraceID, trace)
-	h.Set(gpconnect.HeaderFrom, c.cfg.ConsumerASID)
-	h.Set(gpconnect.HeaderTo, c.cfg.ProviderASID)
-	h.Set(gpconnect.HeaderInteractionID, string(req.Interaction))
+	SetSpineHeaders(h, trace, c.cfg.ConsumerASID, c.cfg.ProviderASID, req.Interaction)
 	scope := req.Interaction.Scope()
 	if o.scope != "" {
 		scope = o.scope
@@ -343,13 +340,9 @@ func (c *Client) Do(ctx context.Context, req Request, opts ...Option) (*Response
 		h.Set("User-Agent", c.cfg.UserAgent)
 	}
 	for _, m := range o.header {
-		if m.del {
-			h.Del(m.key)
-		} else {
-			h[http.CanonicalHeaderKey(m.key)] = []string{m.val}
-		}
+		setHeader(h, m.key, m.val, m.del)
 	}
-	trace = h.Get(gpconnect.HeaderTraceID)
+	trace = headerValue(h, gpconnect.HeaderTraceID)
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		return nil, transportError(ctx, u, err)
