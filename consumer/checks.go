@@ -5,10 +5,25 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
+
+// ErrInvalidRequest is wrapped by the error of a call whose arguments break
+// a rule GP Connect sets for consumers (range, text length, required
+// element): the request was not sent. A provider would refuse it, so
+// sending it would only cost a round trip and an audit record. Conformance
+// suites that mean to send such a request do it through WithRawQuery or
+// WithBody on valid arguments.
+var ErrInvalidRequest = errors.New("consumer: request not sent")
+
+// invalid wraps ErrInvalidRequest with what is wrong.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidRequest}, args...)...)
+}
 
 // checkIdentity reports, all at once, what in cfg would put a token on the
 // wire that GP Connect does not allow (spec §3.2, §8.4). auth.Mint checks
@@ -46,4 +61,47 @@ func checkIdentity(cfg Config) error {
 		return errors.New("consumer: " + strings.Join(probs, "; ") + " (spec §3.2)")
 	}
 	return nil
+}
+
+// MaxSearchDays is the longest slot search GP Connect allows in one request
+// (spec §5.2), counted on the UK wall clock.
+const MaxSearchDays = 14
+
+// Check reports why the query's range may not be sent (spec §5.2), wrapping
+// ErrInvalidRequest: Start or End unset; a range that is empty or inverted
+// (for DateOnly, End's date before Start's); or one longer than 14 days on
+// the UK wall clock, as providers count it (so a range across a clock change
+// may be 14 days and an hour of elapsed time, and with DateOnly,
+// ge{D}&le{D+14} is allowed). SearchSlots calls it before sending.
+func (q SlotQuery) Check() error {
+	if q.Start.IsZero() || q.End.IsZero() {
+		return invalid("a slot search needs both Start and End")
+	}
+	// Compare what goes on the wire: whole seconds, or dates.
+	start, end := scheduling.WallClock(q.Start), scheduling.WallClock(q.End)
+	from, to := FormatLocal(q.Start), FormatLocal(q.End)
+	if q.DateOnly {
+		start, end = scheduling.WallClock(LocalMidnight(q.Start)), scheduling.WallClock(LocalMidnight(q.End))
+		from, to = FormatDate(q.Start), FormatDate(q.End)
+		if end.Before(start) {
+			return invalid("the slot search range is inverted: end %s is before start %s", to, from)
+		}
+	} else if !q.End.Truncate(time.Second).After(q.Start.Truncate(time.Second)) {
+		// Instants, not wall clock: in the autumn's repeated hour 01:30+01:00 comes before 01:15+00:00.
+		return invalid("the slot search range is empty or inverted: end %s is not after start %s", to, from)
+	}
+	if span := end.Sub(start); span > MaxSearchDays*24*time.Hour {
+		return invalid("the slot search range %s to %s is %s on the UK wall clock; GP Connect allows at most %d days per request (spec §5.2): split a longer period into windows of %d days or less (as federation.SplitWindows does) and search each",
+			from, to, spanText(span), MaxSearchDays, MaxSearchDays)
+	}
+	return nil
+}
+
+// spanText writes a duration as days and the rest ("20 days", "14 days 1h0m0s").
+func spanText(d time.Duration) string {
+	days, rest := d/(24*time.Hour), d%(24*time.Hour)
+	if rest == 0 {
+		return fmt.Sprintf("%d days", days)
+	}
+	return fmt.Sprintf("%d days %v", days, rest)
 }

@@ -1,8 +1,15 @@
 package consumer_test
 
 import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/slotbridge/slotbridge/consumer"
 	"github.com/slotbridge/slotbridge/fhir"
@@ -58,6 +65,73 @@ func TestNewRefusesIncompleteIdentity(t *testing.T) {
 			edit(&cfg)
 			if _, err := consumer.New(cfg); err != nil {
 				t.Fatalf("refused: %v", err)
+			}
+		})
+	}
+}
+
+// requestCounter is a loopback provider that answers every request with
+// body and counts the requests, to show what was sent and what was not.
+func requestCounter(t *testing.T, body string) (string, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", fhirJSON)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/A20047/STU3/1/gpconnect", &n
+}
+
+const emptySearchset = `{"resourceType":"Bundle","type":"searchset","entry":[]}`
+
+func TestSearchSlotsRange(t *testing.T) {
+	root, sent := requestCounter(t, emptySearchset)
+	c := newClient(t, testConfig(root, leggASID))
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	day := at("2027-06-01T00:00:00+01:00")
+	for name, tc := range map[string]struct {
+		q    consumer.SlotQuery
+		want string // "" when the search is sent
+	}{
+		"20Days":           {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, 20)}, "20 days"},
+		"Negative":         {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, -1)}, "inverted"},
+		"Empty":            {consumer.SlotQuery{Start: day, End: day}, "empty"},
+		"NoEnd":            {consumer.SlotQuery{Start: day}, "End"},
+		"14DaysAndASecond": {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, 14).Add(time.Second)}, "14 days 1s"},
+		"DatesOver14":      {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, 15), DateOnly: true}, "15 days"},
+		"DatesInverted":    {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, -1), DateOnly: true}, "inverted"},
+		"14Days":           {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, 14)}, ""},
+		"Dates14":          {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, 14), DateOnly: true}, ""},
+		"OneDate":          {consumer.SlotQuery{Start: day, End: day, DateOnly: true}, ""},
+		// 14 wall-clock days across a clock change are 337 or 335 hours.
+		"AcrossAutumnChange": {consumer.SlotQuery{Start: at("2027-10-20T09:00:00+01:00"), End: at("2027-11-03T09:00:00Z")}, ""},
+		"AcrossSpringChange": {consumer.SlotQuery{Start: at("2027-03-20T09:00:00Z"), End: at("2027-04-03T09:00:00+01:00")}, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := sent.Load()
+			_, err := c.SearchSlots(context.Background(), tc.q)
+			if tc.want == "" {
+				if err != nil || sent.Load() != before+1 {
+					t.Fatalf("err %v, %d requests sent, want the search sent", err, sent.Load()-before)
+				}
+				return
+			}
+			if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want ErrInvalidRequest saying %q", err, tc.want)
+			}
+			if strings.Contains(tc.want, "days") && !strings.Contains(err.Error(), "split") {
+				t.Errorf("err %v does not say to split the period", err)
+			}
+			if n := sent.Load() - before; n != 0 {
+				t.Fatalf("%d requests sent", n)
 			}
 		})
 	}

@@ -107,10 +107,15 @@ type SlotResult struct {
 	FilteringStatus string
 }
 
-// SearchSlots searches for free slots. Refusals: 400 BAD_REQUEST (missing
-// parameter), 422 INVALID_PARAMETER (dates, range, status), 404
-// NO_RECORD_FOUND (unknown service.identifier with filtering on), 403 ACCESS_DENIED.
+// SearchSlots searches for free slots. A range q.Check refuses (empty,
+// inverted or over 14 days) is not sent: the error wraps ErrInvalidRequest.
+// Refusals: 400 BAD_REQUEST (missing parameter), 422 INVALID_PARAMETER
+// (dates, range, status), 404 NO_RECORD_FOUND (unknown service.identifier
+// with filtering on), 403 ACCESS_DENIED.
 func (c *Client) SearchSlots(ctx context.Context, q SlotQuery, opts ...Option) (*SlotResult, error) {
+	if err := q.Check(); err != nil {
+		return nil, err
+	}
 	b, err := c.search(ctx, "Slot", q.Values(), gpconnect.SearchSlot, opts)
 	if err != nil {
 		return nil, err

@@ -392,7 +392,12 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 	if err != nil {
 		return nil, nil, err
 	}
-	u := c.ServiceRoot() + "/Slot?" + g.slotQuery(r).Values().Encode()
+	q := g.slotQuery(r)
+	// The range rules of consumer.SearchSlots hold here too (spec §5.2).
+	if err := q.Check(); err != nil {
+		return nil, nil, err
+	}
+	u := c.ServiceRoot() + "/Slot?" + q.Values().Encode()
 	if g.base.ProxyURL != "" {
 		u = strings.TrimRight(g.base.ProxyURL, "/") + "/" + u
 	}
