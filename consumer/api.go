@@ -313,8 +313,13 @@ func (c *Client) Cancel(ctx context.Context, a *fhir.Appointment, reason string,
 }
 
 // RetrieveAppointments lists the patient's appointments whose start date is
-// in [from, to] (UK dates; from must not be before today). Cancelled ones are included.
+// in [from, to] (UK dates). Cancelled ones are included. A from before today
+// (the client's clock, UK date) or a to before from is not sent: the error
+// wraps ErrInvalidRequest (spec §7.4).
 func (c *Client) RetrieveAppointments(ctx context.Context, patientID string, from, to time.Time, opts ...Option) ([]*fhir.Appointment, error) {
+	if err := checkRetrieveRange(from, to, c.now()); err != nil {
+		return nil, err
+	}
 	q := url.Values{"start": {"ge" + FormatDate(from), "le" + FormatDate(to)}}
 	b, err := c.search(ctx, "Patient/"+url.PathEscape(patientID)+"/Appointment", q, gpconnect.SearchPatientAppointment, opts)
 	if err != nil {

@@ -105,3 +105,18 @@ func spanText(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d days %v", days, rest)
 }
+
+// checkRetrieveRange refuses a retrieve range a provider must refuse (spec
+// §7.4, §13.10): it may not reach into the past, so from is today or later,
+// and to is not before from. Both are compared as the UK dates sent.
+func checkRetrieveRange(from, to, now time.Time) error {
+	f, t, today := FormatDate(from), FormatDate(to), FormatDate(now)
+	// YYYY-MM-DD strings order as the dates do.
+	if f < today {
+		return invalid("the retrieve range starts %s, before today (%s): providers list only appointments from today on (spec §7.4)", f, today)
+	}
+	if t < f {
+		return invalid("the retrieve range is inverted: it ends %s, before it starts (%s)", t, f)
+	}
+	return nil
+}

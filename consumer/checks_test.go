@@ -136,3 +136,43 @@ func TestSearchSlotsRange(t *testing.T) {
 		})
 	}
 }
+
+func TestRetrieveAppointmentsRange(t *testing.T) {
+	root, sent := requestCounter(t, emptySearchset)
+	cfg := testConfig(root, leggASID)
+	// 23:30 UTC on 4 December is still 4 December in the UK (GMT).
+	now := time.Date(2026, 12, 4, 23, 30, 0, 0, time.UTC)
+	cfg.Now = func() time.Time { return now }
+	c := newClient(t, cfg)
+	day := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02", s, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for name, tc := range map[string]struct {
+		from, to time.Time
+		want     string // "" when the search is sent
+	}{
+		"PastAndInverted": {day("2026-12-05").AddDate(0, 0, -2), day("2026-12-02"), "before today"},
+		"Yesterday":       {day("2026-12-03"), day("2026-12-10"), "before today"},
+		"Inverted":        {day("2026-12-05"), day("2026-12-04"), "inverted"},
+		"TodayOnly":       {now, now, ""},
+		"TodayOn":         {day("2026-12-04"), day("2027-03-01"), ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := sent.Load()
+			_, err := c.RetrieveAppointments(context.Background(), "1", tc.from, tc.to)
+			if tc.want == "" {
+				if err != nil || sent.Load() != before+1 {
+					t.Fatalf("err %v, %d requests sent, want the search sent", err, sent.Load()-before)
+				}
+				return
+			}
+			if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) || sent.Load() != before {
+				t.Fatalf("err %v with %d requests sent, want ErrInvalidRequest saying %q and none sent", err, sent.Load()-before, tc.want)
+			}
+		})
+	}
+}
