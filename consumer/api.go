@@ -229,9 +229,13 @@ func appointmentResult(resp *Response) *AppointmentResult {
 }
 
 // Book creates an appointment (POST /Appointment). Build a with
-// SlotResult.NewBooking. Refusals: 409 DUPLICATE_REJECTED (slot taken:
+// SlotResult.NewBooking. A description over 100 characters or a comment
+// over 500 is not sent (ErrInvalidRequest). Refusals: 409 DUPLICATE_REJECTED (slot taken:
 // search again), 422 INVALID_RESOURCE or REFERENCE_NOT_FOUND (see Error.BadReference).
 func (c *Client) Book(ctx context.Context, a *fhir.Appointment, opts ...Option) (*AppointmentResult, error) {
+	if err := checkAmend(a); err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(a)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: encoding Appointment: %w", err)
@@ -286,16 +290,24 @@ func (c *Client) update(ctx context.Context, iid gpconnect.InteractionID, a *fhi
 }
 
 // Amend sends a back (PUT /Appointment/{id}, update interaction). Edit only
-// description and comment of what Read or Retrieve returned. Refusals:
-// 409 FHIR_CONSTRAINT_VIOLATION (stale version: read again), 422 INVALID_RESOURCE.
+// description and comment of what Read or Retrieve returned; a description
+// over 100 characters or a comment over 500 is not sent (ErrInvalidRequest).
+// Refusals: 409 FHIR_CONSTRAINT_VIOLATION (stale version: read again), 422 INVALID_RESOURCE.
 func (c *Client) Amend(ctx context.Context, a *fhir.Appointment, opts ...Option) (*AppointmentResult, error) {
+	if err := checkAmend(a); err != nil {
+		return nil, err
+	}
 	return c.update(ctx, gpconnect.UpdateAppointment, a, opts)
 }
 
 // Cancel cancels a (PUT /Appointment/{id}, cancel interaction): it sends a
 // copy of a with status cancelled and the cancellation-reason extension set
-// to reason. a should be what Read or Retrieve returned. Refusals as Amend.
+// to reason. a should be what Read or Retrieve returned. An empty or blank
+// reason is not sent (ErrInvalidRequest). Refusals as Amend.
 func (c *Client) Cancel(ctx context.Context, a *fhir.Appointment, reason string, opts ...Option) (*AppointmentResult, error) {
+	if err := checkCancelReason(reason); err != nil {
+		return nil, err
+	}
 	if a == nil {
 		return nil, fmt.Errorf("consumer: cancel needs an appointment")
 	}

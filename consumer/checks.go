@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
+	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
@@ -119,4 +121,68 @@ func checkRetrieveRange(from, to, now time.Time) error {
 		return invalid("the retrieve range is inverted: it ends %s, before it starts (%s)", t, f)
 	}
 	return nil
+}
+
+// checkText applies the consumer caps on an appointment's free text (spec
+// §6.2): description at most 100 characters, comment at most 500, counted
+// as runes since the spec counts characters, not bytes. Providers must
+// refuse longer text rather than truncate it.
+func checkText(description, comment string) error {
+	var probs []string
+	if n := utf8.RuneCountInString(description); n > scheduling.MaxDescription {
+		probs = append(probs, fmt.Sprintf("the description is %d characters, more than %d", n, scheduling.MaxDescription))
+	}
+	if n := utf8.RuneCountInString(comment); n > scheduling.MaxComment {
+		probs = append(probs, fmt.Sprintf("the comment is %d characters, more than %d", n, scheduling.MaxComment))
+	}
+	if len(probs) > 0 {
+		return invalid("%s (spec §6.2)", strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+// checkBooking refuses what NewBooking must not build: text over the caps,
+// or a slot that has already started by now (spec §6.1: only future
+// appointments may be booked; the provider would refuse it).
+func checkBooking(slots []*fhir.Slot, bk Booking, now time.Time) error {
+	if err := checkText(bk.Description, bk.Comment); err != nil {
+		return err
+	}
+	for _, s := range slots {
+		start, err := time.Parse(time.RFC3339, s.Start)
+		if err != nil {
+			return invalid("slot %s has no usable start (%q)", s.ID, s.Start)
+		}
+		if !start.After(now) {
+			return invalid("slot %s started at %s; only future slots can be booked (spec §6.1)", s.ID, s.Start)
+		}
+	}
+	return nil
+}
+
+// checkAmend is called first by Amend (and Book): the text caps hold for
+// an appointment sent back as for a new one (spec §6.2, §7.2). A nil
+// appointment is left to the update path to report.
+func checkAmend(a *fhir.Appointment) error {
+	if a == nil {
+		return nil
+	}
+	return checkText(a.Description, a.Comment)
+}
+
+// checkCancelReason is called first by Cancel: an empty or blank reason is
+// invalid FHIR and providers refuse it (spec §7.3).
+func checkCancelReason(reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return invalid("a cancellation needs a reason (spec §7.3)")
+	}
+	return nil
+}
+
+// orNow is t, or the current time when t is zero.
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
 }

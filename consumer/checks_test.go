@@ -176,3 +176,83 @@ func TestRetrieveAppointmentsRange(t *testing.T) {
 		})
 	}
 }
+
+func TestNewBookingRefusesLongTextAndStartedSlots(t *testing.T) {
+	b := fhir.NewSearchset()
+	b.Entry = append(b.Entry, fhir.BundleEntry{Resource: &fhir.Schedule{ResourceType: "Schedule", ID: "s1", Actor: []fhir.Reference{{Reference: "Location/1"}}}})
+	slot := &fhir.Slot{ResourceType: "Slot", ID: "1", Schedule: fhir.Reference{Reference: "Schedule/s1"}, Status: "free",
+		Start: "2027-07-01T09:00:00+01:00", End: "2027-07-01T09:10:00+01:00"}
+	b.Entry = append(b.Entry, fhir.BundleEntry{Resource: slot})
+	res := consumer.NewSlotResult(b)
+	before := time.Date(2027, 6, 30, 12, 0, 0, 0, time.UTC)
+	bk := func(edit func(*consumer.Booking)) consumer.Booking {
+		v := consumer.Booking{PatientID: "9", Org: consumer.BookingOrg{ODS: "X1", Name: "X", Phone: "1"}, Description: "d", Created: before}
+		edit(&v)
+		return v
+	}
+	for name, tc := range map[string]struct {
+		bk   consumer.Booking
+		want string // "" when the booking is built
+	}{
+		"Description150":  {bk(func(b *consumer.Booking) { b.Description = strings.Repeat("d", 150) }), "description is 150 characters"},
+		"Comment600":      {bk(func(b *consumer.Booking) { b.Comment = strings.Repeat("c", 600) }), "comment is 600 characters"},
+		"Description101":  {bk(func(b *consumer.Booking) { b.Description = strings.Repeat("é", 101) }), "description is 101 characters"},
+		"SlotStarted":     {bk(func(b *consumer.Booking) { b.Created = time.Date(2027, 7, 1, 8, 5, 0, 0, time.UTC) }), "started"},
+		"SlotStartingNow": {bk(func(b *consumer.Booking) { b.Created = time.Date(2027, 7, 1, 8, 0, 0, 0, time.UTC) }), "started"},
+		"LimitsInRunes": {bk(func(b *consumer.Booking) {
+			b.Description, b.Comment = strings.Repeat("é", 100), strings.Repeat("ü", 500)
+		}), ""},
+		"OneSecondBefore": {bk(func(b *consumer.Booking) { b.Created = time.Date(2027, 7, 1, 7, 59, 59, 0, time.UTC) }), ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a, err := res.NewBooking([]*fhir.Slot{slot}, tc.bk)
+			if tc.want == "" {
+				if err != nil || a == nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want ErrInvalidRequest saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestChangesCheckedBeforeSending(t *testing.T) {
+	root, sent := requestCounter(t, `{"resourceType":"Appointment","id":"7","status":"booked","meta":{"versionId":"2"}}`)
+	c := newClient(t, testConfig(root, leggASID))
+	ctx := context.Background()
+	appt := func(desc, comment string) *fhir.Appointment {
+		return &fhir.Appointment{ResourceType: "Appointment", ID: "7", Meta: &fhir.Meta{VersionID: "1"}, Status: "booked", Description: desc, Comment: comment}
+	}
+	for name, tc := range map[string]struct {
+		call func() error
+		want string // "" when the request is sent
+	}{
+		"AmendDescription101": {func() error { _, err := c.Amend(ctx, appt(strings.Repeat("é", 101), "")); return err }, "description is 101 characters"},
+		"AmendComment501":     {func() error { _, err := c.Amend(ctx, appt("d", strings.Repeat("c", 501))); return err }, "comment is 501 characters"},
+		"BookDescription150":  {func() error { _, err := c.Book(ctx, appt(strings.Repeat("d", 150), "")); return err }, "description is 150 characters"},
+		"CancelEmptyReason":   {func() error { _, err := c.Cancel(ctx, appt("d", ""), ""); return err }, "reason"},
+		"CancelBlankReason":   {func() error { _, err := c.Cancel(ctx, appt("d", ""), " \t\n"); return err }, "reason"},
+		"AmendAtTheLimits": {func() error {
+			_, err := c.Amend(ctx, appt(strings.Repeat("é", 100), strings.Repeat("c", 500)))
+			return err
+		}, ""},
+		"CancelWithReason": {func() error { _, err := c.Cancel(ctx, appt("d", ""), "Patient recovered"); return err }, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := sent.Load()
+			err := tc.call()
+			if tc.want == "" {
+				if err != nil || sent.Load() != before+1 {
+					t.Fatalf("err %v, %d requests sent, want it sent", err, sent.Load()-before)
+				}
+				return
+			}
+			if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) || sent.Load() != before {
+				t.Fatalf("err %v with %d requests sent, want ErrInvalidRequest saying %q and none sent", err, sent.Load()-before, tc.want)
+			}
+		})
+	}
+}

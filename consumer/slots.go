@@ -233,12 +233,17 @@ var ErrBadSlots = errors.New("consumer: slots cannot be booked together")
 // result. Several slots must be adjacent, of one schedule, one delivery
 // channel and one slot type (spec §6.3). The Location participant comes from
 // the schedule; so do the Practitioner and HealthcareService when present.
+// A description over 100 characters, a comment over 500, or a slot that has
+// started by bk.Created (or now) is refused with ErrInvalidRequest.
 func (r *SlotResult) NewBooking(slots []*fhir.Slot, bk Booking) (*fhir.Appointment, error) {
 	if len(slots) == 0 {
 		return nil, fmt.Errorf("%w: no slot given", ErrBadSlots)
 	}
 	if bk.PatientID == "" || bk.Org.ODS == "" || bk.Org.Name == "" || bk.Org.Phone == "" || bk.Description == "" {
 		return nil, errors.New("consumer: a booking needs a patient id, the booking organisation's ODS code, name and phone, and a description")
+	}
+	if err := checkBooking(slots, bk, orNow(bk.Created)); err != nil {
+		return nil, err
 	}
 	first := slots[0]
 	sc := r.Schedule(first)
