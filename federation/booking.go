@@ -526,9 +526,10 @@ func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comme
 }
 
 // Cancel cancels an appointment with a reason. Errors as Read (EFORBIDDEN
-// also when the directory entry lists no cancel).
+// also when the directory entry lists no cancel); EINVALID for an empty or
+// blank reason, which GP Connect does not allow (spec §7.3).
 func (h *Hub) Cancel(ctx context.Context, hubName, ref, reason string) (*Booked, error) {
-	if reason == "" {
+	if strings.TrimSpace(reason) == "" {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "a cancellation reason is required")
 	}
 	return h.change(ctx, hubName, ref, gpconnect.CancelAppointment, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {

@@ -145,6 +145,10 @@ func testBookAmendCancel(t *testing.T, e storetest.Engine) {
 		t.Fatalf("a range wholly in the past: %v, want EPARAM", err)
 	}
 
+	// A blank reason is the caller's mistake, reported as such (spec §7.3).
+	if _, err := hub.Cancel(ctx, "h", b.Ref(), " \t"); scheduling.ErrorCode(err) != scheduling.EINVALID {
+		t.Fatalf("a blank cancellation reason: %v, want EINVALID", err)
+	}
 	c, err := hub.Cancel(ctx, "h", b.Ref(), "Patient no longer needs it")
 	if err != nil {
 		t.Fatal(err)
