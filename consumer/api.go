@@ -119,10 +119,14 @@ func (c *Client) ReadPatient(ctx context.Context, id string, opts ...Option) (*f
 }
 
 // RegisterPatient registers p temporarily ($gpc.registerpatient) and returns
-// the provider's Patient. p needs the NHS number identifier, one official name
-// and birthDate. Refusals: 409 DUPLICATE_REJECTED (already registered),
+// the provider's Patient. p needs the NHS number identifier, exactly one
+// official name with family and given, and birthDate; without them it is not
+// sent (ErrInvalidRequest). Refusals: 409 DUPLICATE_REJECTED (already registered),
 // 400 INVALID_PATIENT_DEMOGRAPHICS / INVALID_NHS_NUMBER, 422 INVALID_RESOURCE.
 func (c *Client) RegisterPatient(ctx context.Context, p *fhir.Patient, opts ...Option) (*fhir.Patient, error) {
+	if err := checkRegisterPatient(p); err != nil {
+		return nil, err
+	}
 	cp := *p
 	cp.ResourceType = "Patient"
 	if cp.Meta == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -185,4 +186,41 @@ func orNow(t time.Time) time.Time {
 		return time.Now()
 	}
 	return t
+}
+
+// checkRegisterPatient refuses a Patient without the minimum spec §12.4
+// says a registration SHALL carry: an NHS number identifier, exactly one
+// official name with family and given, and birthDate. It does not try to
+// enforce the spec's "nothing else"; the provider judges the rest.
+func checkRegisterPatient(p *fhir.Patient) error {
+	if p == nil {
+		return invalid("register patient needs a Patient")
+	}
+	var probs []string
+	nhs := false
+	for _, id := range p.Identifier {
+		nhs = nhs || (id.System == gpconnect.SystemNHSNumber && strings.TrimSpace(id.Value) != "")
+	}
+	if !nhs {
+		probs = append(probs, "an identifier with system "+gpconnect.SystemNHSNumber+" and the NHS number")
+	}
+	var official []fhir.HumanName
+	for _, n := range p.Name {
+		if n.Use == "official" {
+			official = append(official, n)
+		}
+	}
+	switch {
+	case len(official) != 1:
+		probs = append(probs, fmt.Sprintf("exactly one name with use official (it has %d)", len(official)))
+	case strings.TrimSpace(official[0].Family) == "" || !slices.ContainsFunc(official[0].Given, func(g string) bool { return strings.TrimSpace(g) != "" }):
+		probs = append(probs, "a family and a given name in the official name")
+	}
+	if strings.TrimSpace(p.BirthDate) == "" {
+		probs = append(probs, "birthDate")
+	}
+	if len(probs) > 0 {
+		return invalid("the Patient to register lacks %s (spec §12.4)", strings.Join(probs, "; "))
+	}
+	return nil
 }

@@ -256,3 +256,43 @@ func TestChangesCheckedBeforeSending(t *testing.T) {
 		})
 	}
 }
+
+func TestRegisterPatientMinimum(t *testing.T) {
+	root, sent := requestCounter(t, `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"5"}}]}`)
+	c := newClient(t, testConfig(root, leggASID))
+	full := func(edit func(p *fhir.Patient)) *fhir.Patient {
+		p := &fhir.Patient{Identifier: []fhir.Identifier{{System: gpconnect.SystemNHSNumber, Value: "9651258500"}},
+			Name: []fhir.HumanName{{Use: "official", Family: "REA", Given: []string{"Clive"}}}, Gender: "male", BirthDate: "1951-03-10"}
+		edit(p)
+		return p
+	}
+	for name, tc := range map[string]struct {
+		p    *fhir.Patient
+		want string // "" when the registration is sent
+	}{
+		"NoIdentifier":      {full(func(p *fhir.Patient) { p.Identifier = nil }), gpconnect.SystemNHSNumber},
+		"OtherSystem":       {full(func(p *fhir.Patient) { p.Identifier[0].System = "https://example.org/Id/mrn" }), gpconnect.SystemNHSNumber},
+		"NoOfficialName":    {full(func(p *fhir.Patient) { p.Name[0].Use = "usual" }), "exactly one name with use official (it has 0)"},
+		"TwoOfficialNames":  {full(func(p *fhir.Patient) { p.Name = append(p.Name, p.Name[0]) }), "(it has 2)"},
+		"NoFamily":          {full(func(p *fhir.Patient) { p.Name[0].Family = "" }), "family and a given name"},
+		"NoGiven":           {full(func(p *fhir.Patient) { p.Name[0].Given = []string{" "} }), "family and a given name"},
+		"NoBirthDate":       {full(func(p *fhir.Patient) { p.BirthDate = "" }), "birthDate"},
+		"Nil":               {nil, "needs a Patient"},
+		"Minimum":           {full(func(p *fhir.Patient) { p.Gender = "" }), ""},
+		"WithAUsualNameToo": {full(func(p *fhir.Patient) { p.Name = append(p.Name, fhir.HumanName{Use: "usual", Family: "Rea"}) }), ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := sent.Load()
+			_, err := c.RegisterPatient(context.Background(), tc.p)
+			if tc.want == "" {
+				if err != nil || sent.Load() != before+1 {
+					t.Fatalf("err %v, %d requests sent, want it sent", err, sent.Load()-before)
+				}
+				return
+			}
+			if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) || sent.Load() != before {
+				t.Fatalf("err %v with %d requests sent, want ErrInvalidRequest saying %q and none sent", err, sent.Load()-before, tc.want)
+			}
+		})
+	}
+}
