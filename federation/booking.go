@@ -452,7 +452,8 @@ func (h *Hub) patientAt(ctx context.Context, ep *scheduling.Endpoint, p PatientD
 		}
 		return found[0].ID, false, nil
 	}
-	if p.Family == "" || p.BirthDate == "" {
+	// The minimum a registration carries (spec §12.4): the consumer sends none without it.
+	if strings.TrimSpace(p.Family) == "" || strings.TrimSpace(p.Given) == "" || strings.TrimSpace(p.BirthDate) == "" {
 		return "", false, scheduling.Errorf(scheduling.EINVALID,
 			"patient %s is not registered at %s; give their family name, given name, gender and birth date to register them as a temporary patient", p.NHSNumber, ep.ODS)
 	}

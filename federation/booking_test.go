@@ -49,6 +49,15 @@ func testBookAmendCancel(t *testing.T, e storetest.Engine) {
 			t.Fatalf("got %v, want EINVALID", err)
 		}
 	})
+	// Registration needs a given name too (spec §12.4); the consumer would not send one without.
+	t.Run("ErrNotRegisteredNoGivenName", func(t *testing.T) {
+		noGiven := details
+		noGiven.Given = ""
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), Patient: noGiven})
+		if scheduling.ErrorCode(err) != scheduling.EINVALID || !strings.Contains(err.Error(), "given name") {
+			t.Fatalf("got %v, want EINVALID asking for the given name", err)
+		}
+	})
 	t.Run("ErrNotMember", func(t *testing.T) {
 		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: "A20047/1", Patient: details})
 		if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
