@@ -613,9 +613,14 @@ func patientChecks() []check {
 			if len(e.d.Patients.Register) == 0 {
 				return skipf("no register list in the data map")
 			}
+			// The consumer will not send a Patient without birthDate, so the
+			// valid Patient goes in as the argument and the bad one as the body.
 			p := registerBody(e.d.Patients.Register[len(e.d.Patients.Register)-1])
-			p.BirthDate = ""
-			_, err := e.c.RegisterPatient(ctx, p)
+			bad := *p
+			bad.ResourceType, bad.BirthDate = "Patient", ""
+			bad.Meta = &fhir.Meta{Profile: []string{string(gpconnect.ProfilePatient)}}
+			body := mustJSON(&fhir.Parameters{ResourceType: "Parameters", Parameter: []fhir.ParametersParameter{{Name: "registerPatient", Resource: &bad}}})
+			_, err := e.c.RegisterPatient(ctx, p, consumer.WithBody(body))
 			// The spec table says 422 INVALID_RESOURCE; the test pack expects 400 BAD_REQUEST (§12.4). Either passes.
 			if wantRefusal(err, 400, gpconnect.BadRequest) == nil {
 				return nil

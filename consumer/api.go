@@ -119,10 +119,14 @@ func (c *Client) ReadPatient(ctx context.Context, id string, opts ...Option) (*f
 }
 
 // RegisterPatient registers p temporarily ($gpc.registerpatient) and returns
-// the provider's Patient. p needs the NHS number identifier, one official name
-// and birthDate. Refusals: 409 DUPLICATE_REJECTED (already registered),
+// the provider's Patient. p needs the NHS number identifier, exactly one
+// official name with family and given, and birthDate; without them it is not
+// sent (ErrInvalidRequest). Refusals: 409 DUPLICATE_REJECTED (already registered),
 // 400 INVALID_PATIENT_DEMOGRAPHICS / INVALID_NHS_NUMBER, 422 INVALID_RESOURCE.
 func (c *Client) RegisterPatient(ctx context.Context, p *fhir.Patient, opts ...Option) (*fhir.Patient, error) {
+	if err := checkRegisterPatient(p); err != nil {
+		return nil, err
+	}
 	cp := *p
 	cp.ResourceType = "Patient"
 	if cp.Meta == nil {
@@ -233,9 +237,13 @@ func appointmentResult(resp *Response) *AppointmentResult {
 }
 
 // Book creates an appointment (POST /Appointment). Build a with
-// SlotResult.NewBooking. Refusals: 409 DUPLICATE_REJECTED (slot taken:
+// SlotResult.NewBooking. A description over 100 characters or a comment
+// over 500 is not sent (ErrInvalidRequest). Refusals: 409 DUPLICATE_REJECTED (slot taken:
 // search again), 422 INVALID_RESOURCE or REFERENCE_NOT_FOUND (see Error.BadReference).
 func (c *Client) Book(ctx context.Context, a *fhir.Appointment, opts ...Option) (*AppointmentResult, error) {
+	if err := checkAmend(a); err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(a)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: encoding Appointment: %w", err)
@@ -301,16 +309,24 @@ func (c *Client) update(ctx context.Context, iid gpconnect.InteractionID, a *fhi
 
 // Amend sends a back (PUT /Appointment/{id}, update interaction). Edit only
 // description and comment of (a copy of) what Read or Retrieve returned:
-// everything else goes back as the provider sent it. Refusals:
-// 409 FHIR_CONSTRAINT_VIOLATION (stale version: read again), 422 INVALID_RESOURCE.
+// everything else goes back as the provider sent it. A description over 100
+// characters or a comment over 500 is not sent (ErrInvalidRequest).
+// Refusals: 409 FHIR_CONSTRAINT_VIOLATION (stale version: read again), 422 INVALID_RESOURCE.
 func (c *Client) Amend(ctx context.Context, a *fhir.Appointment, opts ...Option) (*AppointmentResult, error) {
+	if err := checkAmend(a); err != nil {
+		return nil, err
+	}
 	return c.update(ctx, gpconnect.UpdateAppointment, a, opts)
 }
 
 // Cancel cancels a (PUT /Appointment/{id}, cancel interaction): it sends a
 // copy of a with status cancelled and the cancellation-reason extension set
-// to reason. a should be what Read or Retrieve returned. Refusals as Amend.
+// to reason. a should be what Read or Retrieve returned. An empty or blank
+// reason is not sent (ErrInvalidRequest). Refusals as Amend.
 func (c *Client) Cancel(ctx context.Context, a *fhir.Appointment, reason string, opts ...Option) (*AppointmentResult, error) {
+	if err := checkCancelReason(reason); err != nil {
+		return nil, err
+	}
 	if a == nil {
 		return nil, fmt.Errorf("consumer: cancel needs an appointment")
 	}
@@ -328,8 +344,13 @@ func (c *Client) Cancel(ctx context.Context, a *fhir.Appointment, reason string,
 }
 
 // RetrieveAppointments lists the patient's appointments whose start date is
-// in [from, to] (UK dates; from must not be before today). Cancelled ones are included.
+// in [from, to] (UK dates). Cancelled ones are included. A from before today
+// (the client's clock, UK date) or a to before from is not sent: the error
+// wraps ErrInvalidRequest (spec §7.4).
 func (c *Client) RetrieveAppointments(ctx context.Context, patientID string, from, to time.Time, opts ...Option) ([]*fhir.Appointment, error) {
+	if err := checkRetrieveRange(from, to, c.now()); err != nil {
+		return nil, err
+	}
 	q := url.Values{"start": {"ge" + FormatDate(from), "le" + FormatDate(to)}}
 	b, err := c.search(ctx, "Patient/"+url.PathEscape(patientID)+"/Appointment", q, gpconnect.SearchPatientAppointment, opts)
 	if err != nil {

@@ -58,7 +58,9 @@ type Config struct {
 	// Audience is the JWT aud; it defaults to ServiceRoot.
 	Audience string
 	// Organization, Practitioner and Device are the requesting_* claims: the
-	// real organisation, logged-on user and system making the request.
+	// real organisation, logged-on user and system making the request. The
+	// Device needs identifier[0].system and .value, model and version, and the
+	// Organization the current ODS system, not the legacy one (spec §3.2, §8.4).
 	Organization fhir.Organization
 	Practitioner fhir.Practitioner
 	Device       fhir.Device
@@ -93,7 +95,10 @@ type Client struct {
 }
 
 // New checks cfg and builds a client. It fails when the service root is not
-// an absolute http(s) URL, an ASID is missing, or the TLS files cannot be loaded.
+// an absolute http(s) URL, an ASID is missing, the issuer is not an absolute
+// URI, the device lacks identifier[0].system/.value, model or version, the
+// organisation uses the legacy ODS system, the identity cannot make a valid
+// token, or the TLS files cannot be loaded.
 func New(cfg Config) (*Client, error) {
 	cfg.ServiceRoot = strings.TrimRight(cfg.ServiceRoot, "/")
 	if u, err := url.Parse(cfg.ServiceRoot); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -107,6 +112,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.ConsumerASID == "" || cfg.ProviderASID == "" {
 		return nil, errors.New("consumer: ConsumerASID and ProviderASID are required")
+	}
+	if err := checkIdentity(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Audience == "" {
 		cfg.Audience = cfg.ServiceRoot
@@ -306,10 +314,7 @@ func (c *Client) Do(ctx context.Context, req Request, opts ...Option) (*Response
 	}
 	trace := uuid.NewString()
 	h := hr.Header
-	h.Set(gpconnect.HeaderTraceID, trace)
-	h.Set(gpconnect.HeaderFrom, c.cfg.ConsumerASID)
-	h.Set(gpconnect.HeaderTo, c.cfg.ProviderASID)
-	h.Set(gpconnect.HeaderInteractionID, string(req.Interaction))
+	SetSpineHeaders(h, trace, c.cfg.ConsumerASID, c.cfg.ProviderASID, req.Interaction)
 	scope := req.Interaction.Scope()
 	if o.scope != "" {
 		scope = o.scope
@@ -335,13 +340,9 @@ func (c *Client) Do(ctx context.Context, req Request, opts ...Option) (*Response
 		h.Set("User-Agent", c.cfg.UserAgent)
 	}
 	for _, m := range o.header {
-		if m.del {
-			h.Del(m.key)
-		} else {
-			h[http.CanonicalHeaderKey(m.key)] = []string{m.val}
-		}
+		setHeader(h, m.key, m.val, m.del)
 	}
-	trace = h.Get(gpconnect.HeaderTraceID)
+	trace = headerValue(h, gpconnect.HeaderTraceID)
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		return nil, transportError(ctx, u, err)

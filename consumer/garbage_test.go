@@ -227,7 +227,9 @@ func TestNewBookingRules(t *testing.T) {
 	other := slot("4", "s2", "2026-07-01T09:20:00+01:00", "2026-07-01T09:30:00+01:00", "In-person")
 	phone := slot("5", "s1", "2026-07-01T09:20:00+01:00", "2026-07-01T09:30:00+01:00", "Telephone")
 	res := consumer.NewSlotResult(b)
-	bk := consumer.Booking{PatientID: "9", Org: consumer.BookingOrg{ODS: "X1", Name: "X", Phone: "1"}, Description: "d"}
+	// Booked the day before the slots: NewBooking refuses a slot already started.
+	bk := consumer.Booking{PatientID: "9", Org: consumer.BookingOrg{ODS: "X1", Name: "X", Phone: "1"}, Description: "d",
+		Created: time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)}
 
 	appt, err := res.NewBooking([]*fhir.Slot{a, b2}, bk)
 	if err != nil {

@@ -158,7 +158,12 @@ func TestAgainstProvider(t *testing.T) {
 			if !raw.Gzipped {
 				t.Errorf("slot search response was not gzipped")
 			}
-			_, err = c.SearchSlots(ctx, consumer.SlotQuery{Start: start, End: start.AddDate(0, 0, 15)})
+			// A 15-day range is not sent; sent anyway as a raw query, the provider refuses it.
+			long := consumer.SlotQuery{Start: start, End: start.AddDate(0, 0, 15)}
+			if _, err = c.SearchSlots(ctx, long); !errors.Is(err, consumer.ErrInvalidRequest) {
+				t.Fatalf("15-day range: %v, want ErrInvalidRequest", err)
+			}
+			_, err = c.SearchSlots(ctx, consumer.SlotQuery{Start: start, End: start.AddDate(0, 0, 3)}, consumer.WithRawQuery(long.Values().Encode()))
 			wantError(t, "15-day range", err, 422, gpconnect.InvalidParameter)
 
 			// Book two adjacent slots of one schedule as one appointment.

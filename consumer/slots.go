@@ -110,10 +110,15 @@ type SlotResult struct {
 	Query *SlotQuery
 }
 
-// SearchSlots searches for free slots. Refusals: 400 BAD_REQUEST (missing
-// parameter), 422 INVALID_PARAMETER (dates, range, status), 404
-// NO_RECORD_FOUND (unknown service.identifier with filtering on), 403 ACCESS_DENIED.
+// SearchSlots searches for free slots. A range q.Check refuses (empty,
+// inverted or over 14 days) is not sent: the error wraps ErrInvalidRequest.
+// Refusals: 400 BAD_REQUEST (missing parameter), 422 INVALID_PARAMETER
+// (dates, range, status), 404 NO_RECORD_FOUND (unknown service.identifier
+// with filtering on), 403 ACCESS_DENIED.
 func (c *Client) SearchSlots(ctx context.Context, q SlotQuery, opts ...Option) (*SlotResult, error) {
+	if err := q.Check(); err != nil {
+		return nil, err
+	}
 	b, err := c.search(ctx, "Slot", q.Values(), gpconnect.SearchSlot, opts)
 	if err != nil {
 		return nil, err
@@ -235,12 +240,17 @@ var ErrBadSlots = errors.New("consumer: slots cannot be booked together")
 // the schedule; so do the Practitioner and HealthcareService when present.
 // The organisation's type defaults to the search's org-type filter; another
 // is ErrOrgType (spec §6.2).
+// A description over 100 characters, a comment over 500, or a slot that has
+// started by bk.Created (or now) is refused with ErrInvalidRequest.
 func (r *SlotResult) NewBooking(slots []*fhir.Slot, bk Booking) (*fhir.Appointment, error) {
 	if len(slots) == 0 {
 		return nil, fmt.Errorf("%w: no slot given", ErrBadSlots)
 	}
 	if bk.PatientID == "" || bk.Org.ODS == "" || bk.Org.Name == "" || bk.Org.Phone == "" || bk.Description == "" {
 		return nil, errors.New("consumer: a booking needs a patient id, the booking organisation's ODS code, name and phone, and a description")
+	}
+	if err := checkBooking(slots, bk, orNow(bk.Created)); err != nil {
+		return nil, err
 	}
 	orgType, err := r.bookingOrgType(bk.Org.OrgType)
 	if err != nil {

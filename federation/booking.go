@@ -452,7 +452,8 @@ func (h *Hub) patientAt(ctx context.Context, ep *scheduling.Endpoint, p PatientD
 		}
 		return found[0].ID, false, nil
 	}
-	if p.Family == "" || p.BirthDate == "" {
+	// The minimum a registration carries (spec §12.4): the consumer sends none without it.
+	if strings.TrimSpace(p.Family) == "" || strings.TrimSpace(p.Given) == "" || strings.TrimSpace(p.BirthDate) == "" {
 		return "", false, scheduling.Errorf(scheduling.EINVALID,
 			"patient %s is not registered at %s; give their family name, given name, gender and birth date to register them as a temporary patient", p.NHSNumber, ep.ODS)
 	}
@@ -526,9 +527,10 @@ func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comme
 }
 
 // Cancel cancels an appointment with a reason. Errors as Read (EFORBIDDEN
-// also when the directory entry lists no cancel).
+// also when the directory entry lists no cancel); EINVALID for an empty or
+// blank reason, which GP Connect does not allow (spec §7.3).
 func (h *Hub) Cancel(ctx context.Context, hubName, ref, reason string) (*Booked, error) {
-	if reason == "" {
+	if strings.TrimSpace(reason) == "" {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "a cancellation reason is required")
 	}
 	return h.change(ctx, hubName, ref, gpconnect.CancelAppointment, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {

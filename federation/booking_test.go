@@ -49,6 +49,15 @@ func testBookAmendCancel(t *testing.T, e storetest.Engine) {
 			t.Fatalf("got %v, want EINVALID", err)
 		}
 	})
+	// Registration needs a given name too (spec §12.4); the consumer would not send one without.
+	t.Run("ErrNotRegisteredNoGivenName", func(t *testing.T) {
+		noGiven := details
+		noGiven.Given = ""
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: pick.Ref(), Patient: noGiven})
+		if scheduling.ErrorCode(err) != scheduling.EINVALID || !strings.Contains(err.Error(), "given name") {
+			t.Fatalf("got %v, want EINVALID asking for the given name", err)
+		}
+	})
 	t.Run("ErrNotMember", func(t *testing.T) {
 		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: "A20047/1", Patient: details})
 		if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
@@ -145,6 +154,10 @@ func testBookAmendCancel(t *testing.T, e storetest.Engine) {
 		t.Fatalf("a range wholly in the past: %v, want EPARAM", err)
 	}
 
+	// A blank reason is the caller's mistake, reported as such (spec §7.3).
+	if _, err := hub.Cancel(ctx, "h", b.Ref(), " \t"); scheduling.ErrorCode(err) != scheduling.EINVALID {
+		t.Fatalf("a blank cancellation reason: %v, want EINVALID", err)
+	}
 	c, err := hub.Cancel(ctx, "h", b.Ref(), "Patient no longer needs it")
 	if err != nil {
 		t.Fatal(err)

@@ -392,7 +392,12 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 	if err != nil {
 		return nil, nil, err
 	}
-	u := c.ServiceRoot() + "/Slot?" + g.slotQuery(r).Values().Encode()
+	q := g.slotQuery(r)
+	// The range rules of consumer.SearchSlots hold here too (spec §5.2).
+	if err := q.Check(); err != nil {
+		return nil, nil, err
+	}
+	u := c.ServiceRoot() + "/Slot?" + q.Values().Encode()
 	if g.base.ProxyURL != "" {
 		u = strings.TrimRight(g.base.ProxyURL, "/") + "/" + u
 	}
@@ -401,10 +406,7 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 		return nil, nil, &CallError{Reason: ReasonProviderError, Detail: "bad service root: " + clip(err.Error(), 100)}
 	}
 	h := req.Header
-	h.Set(gpconnect.HeaderTraceID, uuid.NewString())
-	h.Set(gpconnect.HeaderFrom, g.base.ConsumerASID)
-	h.Set(gpconnect.HeaderTo, ep.ASID)
-	h.Set(gpconnect.HeaderInteractionID, string(gpconnect.SearchSlot))
+	consumer.SetSpineHeaders(h, uuid.NewString(), g.base.ConsumerASID, ep.ASID, gpconnect.SearchSlot)
 	h.Set("Authorization", "Bearer "+tok)
 	h.Set("Accept", gpconnect.MediaJSON+";charset=utf-8")
 	hc := g.base.HTTPClient
