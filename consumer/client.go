@@ -65,8 +65,9 @@ type Config struct {
 	Practitioner fhir.Practitioner
 	Device       fhir.Device
 
-	// HTTPClient is used as is when set (share one across clients for fan-out);
-	// the transport settings below are then ignored.
+	// HTTPClient is used when set (share one across clients for fan-out);
+	// the transport settings below are then ignored. One without its own
+	// CheckRedirect is used through a copy that does not follow redirects.
 	HTTPClient *http.Client
 	// MaxConnsPerHost and MaxIdleConnsPerHost size the keep-alive pool
 	// (defaults 64 and 64); IdleConnTimeout defaults to 90s.
@@ -123,6 +124,13 @@ func New(cfg Config) (*Client, error) {
 		cfg.MaxBody = DefaultMaxBody
 	}
 	c := &Client{cfg: cfg, now: cfg.Now, http: cfg.HTTPClient}
+	if c.http != nil && c.http.CheckRedirect == nil {
+		// Following a redirect would resend the Ssp-* headers (and, to the
+		// same host, the token) wherever the answer points.
+		hc := *c.http
+		hc.CheckRedirect = NoRedirects
+		c.http = &hc
+	}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -131,7 +139,7 @@ func New(cfg Config) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.http = &http.Client{Transport: tr, CheckRedirect: noRedirects}
+		c.http = &http.Client{Transport: tr, CheckRedirect: NoRedirects}
 	}
 	// Mint once now so that a bad identity fails here, not on every call.
 	if _, err := c.token(gpconnect.ScopeOrgRead, nil, nil, nil); err != nil {
@@ -140,9 +148,10 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// noRedirects hands a 3xx back to the caller: a GP Connect provider never
-// redirects, and following one would resend the token elsewhere.
-func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+// NoRedirects is a CheckRedirect that hands a 3xx back to the caller: a GP
+// Connect provider never redirects, and following one would resend the token
+// elsewhere.
+func NoRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // NewTransport builds the keep-alive transport New uses, from the pool and
 // TLS fields of cfg; share it between clients of many providers.

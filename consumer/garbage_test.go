@@ -246,3 +246,28 @@ func TestNewBookingRules(t *testing.T) {
 		})
 	}
 }
+
+// TestCallerClientNotRedirected: a caller's own http.Client, which would
+// follow redirects, is not allowed to: the 3xx comes back as
+// ErrUnexpectedStatus and the place it points at sees nothing.
+func TestCallerClientNotRedirected(t *testing.T) {
+	var elsewhere int
+	mux := http.NewServeMux()
+	mux.HandleFunc("/elsewhere", func(w http.ResponseWriter, r *http.Request) { elsewhere++ })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	cfg := testConfig(srv.URL+"/A20047/STU3/1/gpconnect", leggASID)
+	own := &http.Client{}
+	cfg.HTTPClient = own
+	c := newClient(t, cfg)
+	if _, err := c.Metadata(context.Background()); !errors.Is(err, consumer.ErrUnexpectedStatus) {
+		t.Fatalf("err = %v, want ErrUnexpectedStatus", err)
+	}
+	if elsewhere != 0 {
+		t.Fatalf("the redirect was followed %d times", elsewhere)
+	}
+	if own.CheckRedirect != nil {
+		t.Fatal("the caller's client was changed")
+	}
+}

@@ -275,7 +275,7 @@ func newHTTPClient(concurrency int, tc *tls.Config) *http.Client {
 		concurrency = 128
 	}
 	tr, _ := consumer.NewTransport(consumer.Config{MaxConnsPerHost: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2, TLS: tc})
-	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Transport: tr, CheckRedirect: consumer.NoRedirects}
 }
 
 // NewHubHTTPClient is NewHTTPClient sized for a Hub with cfg: its pool
