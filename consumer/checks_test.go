@@ -84,6 +84,26 @@ func requestCounter(t *testing.T, body string) (string, *atomic.Int32) {
 	return srv.URL + "/A20047/STU3/1/gpconnect", &n
 }
 
+// sentOrRefused runs call and checks it against want: "" means the request
+// went out (one request, no error); any other want means it was refused
+// before sending, with ErrInvalidRequest saying want. It returns call's error.
+func sentOrRefused(t *testing.T, sent *atomic.Int32, want string, call func() error) error {
+	t.Helper()
+	before := sent.Load()
+	err := call()
+	n := sent.Load() - before
+	if want == "" {
+		if err != nil || n != 1 {
+			t.Fatalf("err %v, %d requests sent, want it sent", err, n)
+		}
+		return nil
+	}
+	if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), want) || n != 0 {
+		t.Fatalf("err %v with %d requests sent, want ErrInvalidRequest saying %q and none sent", err, n, want)
+	}
+	return err
+}
+
 const emptySearchset = `{"resourceType":"Bundle","type":"searchset","entry":[]}`
 
 func TestSearchSlotsRange(t *testing.T) {
@@ -116,22 +136,9 @@ func TestSearchSlotsRange(t *testing.T) {
 		"AcrossSpringChange": {consumer.SlotQuery{Start: at("2027-03-20T09:00:00Z"), End: at("2027-04-03T09:00:00+01:00")}, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			before := sent.Load()
-			_, err := c.SearchSlots(context.Background(), tc.q)
-			if tc.want == "" {
-				if err != nil || sent.Load() != before+1 {
-					t.Fatalf("err %v, %d requests sent, want the search sent", err, sent.Load()-before)
-				}
-				return
-			}
-			if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err %v, want ErrInvalidRequest saying %q", err, tc.want)
-			}
+			err := sentOrRefused(t, sent, tc.want, func() error { _, err := c.SearchSlots(context.Background(), tc.q); return err })
 			if strings.Contains(tc.want, "days") && !strings.Contains(err.Error(), "split") {
 				t.Errorf("err %v does not say to split the period", err)
-			}
-			if n := sent.Load() - before; n != 0 {
-				t.Fatalf("%d requests sent", n)
 			}
 		})
 	}
@@ -162,17 +169,7 @@ func TestRetrieveAppointmentsRange(t *testing.T) {
 		"TodayOn":         {day("2026-12-04"), day("2027-03-01"), ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			before := sent.Load()
-			_, err := c.RetrieveAppointments(context.Background(), "1", tc.from, tc.to)
-			if tc.want == "" {
-				if err != nil || sent.Load() != before+1 {
-					t.Fatalf("err %v, %d requests sent, want the search sent", err, sent.Load()-before)
-				}
-				return
-			}
-			if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) || sent.Load() != before {
-				t.Fatalf("err %v with %d requests sent, want ErrInvalidRequest saying %q and none sent", err, sent.Load()-before, tc.want)
-			}
+			sentOrRefused(t, sent, tc.want, func() error { _, err := c.RetrieveAppointments(context.Background(), "1", tc.from, tc.to); return err })
 		})
 	}
 }
@@ -242,17 +239,7 @@ func TestChangesCheckedBeforeSending(t *testing.T) {
 		"CancelWithReason": {func() error { _, err := c.Cancel(ctx, appt("d", ""), "Patient recovered"); return err }, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			before := sent.Load()
-			err := tc.call()
-			if tc.want == "" {
-				if err != nil || sent.Load() != before+1 {
-					t.Fatalf("err %v, %d requests sent, want it sent", err, sent.Load()-before)
-				}
-				return
-			}
-			if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) || sent.Load() != before {
-				t.Fatalf("err %v with %d requests sent, want ErrInvalidRequest saying %q and none sent", err, sent.Load()-before, tc.want)
-			}
+			sentOrRefused(t, sent, tc.want, tc.call)
 		})
 	}
 }
@@ -282,17 +269,7 @@ func TestRegisterPatientMinimum(t *testing.T) {
 		"WithAUsualNameToo": {full(func(p *fhir.Patient) { p.Name = append(p.Name, fhir.HumanName{Use: "usual", Family: "Rea"}) }), ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			before := sent.Load()
-			_, err := c.RegisterPatient(context.Background(), tc.p)
-			if tc.want == "" {
-				if err != nil || sent.Load() != before+1 {
-					t.Fatalf("err %v, %d requests sent, want it sent", err, sent.Load()-before)
-				}
-				return
-			}
-			if !errors.Is(err, consumer.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) || sent.Load() != before {
-				t.Fatalf("err %v with %d requests sent, want ErrInvalidRequest saying %q and none sent", err, sent.Load()-before, tc.want)
-			}
+			sentOrRefused(t, sent, tc.want, func() error { _, err := c.RegisterPatient(context.Background(), tc.p); return err })
 		})
 	}
 }

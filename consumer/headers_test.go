@@ -1,55 +1,18 @@
 package consumer_test
 
 import (
-	"bufio"
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/slotbridge/slotbridge/consumer"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
+	"github.com/slotbridge/slotbridge/internal/wiretest"
 )
 
-// rawServer accepts loopback connections and hands each request head, as
-// the bytes arrived, to got; httptest would canonicalise the header names
-// this test is about. Every request gets an empty 200.
-func rawServer(t *testing.T) (string, <-chan string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	got := make(chan string, 16)
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				rd := bufio.NewReader(conn)
-				var head strings.Builder
-				for {
-					line, err := rd.ReadString('\n')
-					if err != nil {
-						return
-					}
-					head.WriteString(line)
-					if line == "\r\n" {
-						break
-					}
-				}
-				got <- head.String()
-				conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String(), got
-}
+// rawServer is a wiretest server answering every request with an empty 200.
+func rawServer(t *testing.T) (string, <-chan string) { return wiretest.Serve(t, "", "") }
 
 // headerLines returns the request head's header lines whose name is name in any case.
 func headerLines(head, name string) []string {

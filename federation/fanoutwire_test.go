@@ -1,14 +1,11 @@
 package federation_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +15,7 @@ import (
 	"github.com/slotbridge/slotbridge/federation"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/wiretest"
 )
 
 // The hub's slot fan-out builds its own request; it must spell the Ssp-*
@@ -25,39 +23,11 @@ import (
 // head is read off a bare loopback listener because httptest would
 // canonicalise the names.
 func TestFanoutSpineHeaderNamesOnTheWire(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan string, 1)
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		rd := bufio.NewReader(conn)
-		var head strings.Builder
-		for {
-			line, err := rd.ReadString('\n')
-			if err != nil {
-				break
-			}
-			head.WriteString(line)
-			if line == "\r\n" {
-				break
-			}
-		}
-		got <- head.String()
-		body := `{"resourceType":"Bundle","type":"searchset","entry":[]}`
-		conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json;charset=utf-8\r\nConnection: close\r\nContent-Length: " +
-			strconv.Itoa(len(body)) + "\r\n\r\n" + body))
-	}()
+	base, got := wiretest.Serve(t, "application/fhir+json;charset=utf-8", `{"resourceType":"Bundle","type":"searchset","entry":[]}`)
 	hc := federation.NewHTTPClient(4)
 	defer hc.CloseIdleConnections()
 	g := federation.NewGPConnect(testIdentity(), hc, "")
-	ep := &scheduling.Endpoint{ODS: "F00001", ServiceRoot: "http://" + ln.Addr().String() + "/F00001/STU3/1/gpconnect", ASID: "918999198993", Enabled: true}
+	ep := &scheduling.Endpoint{ODS: "F00001", ServiceRoot: base + "/F00001/STU3/1/gpconnect", ASID: "918999198993", Enabled: true}
 	start := scheduling.LocalMidnight(time.Now().AddDate(0, 0, 1))
 	if _, _, err := g.SearchSlots(context.Background(), ep, federation.SlotRequest{Start: start, End: start.AddDate(0, 0, 2)}); err != nil {
 		t.Fatal(err)
