@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -140,14 +141,43 @@ func clip(s string, n int) string {
 	return s
 }
 
+// foreignOutcome decodes an OperationOutcome that did not come labelled as
+// FHIR JSON: FHIR XML, or JSON under another content type. Anything else,
+// including other resources, is nil.
+func foreignOutcome(body []byte) *fhir.OperationOutcome {
+	b := bytes.TrimSpace(body)
+	var r fhir.Resource
+	var err error
+	switch {
+	case len(b) == 0:
+		return nil
+	case b[0] == '<':
+		r, err = fhir.UnmarshalXML(b)
+	case b[0] == '{':
+		r, err = fhir.UnmarshalResource(b)
+	default:
+		return nil
+	}
+	if oo, ok := r.(*fhir.OperationOutcome); ok && err == nil {
+		return oo
+	}
+	return nil
+}
+
 // outcomeError builds the *Error for a response of status >= 400.
 func outcomeError(resp *Response) *Error {
 	e := &Error{Status: resp.Status, Interaction: resp.Interaction, TraceID: resp.TraceID}
-	if !isJSON(resp.Header.Get("Content-Type")) {
-		e.BodyProblem = "body is not FHIR JSON (Content-Type " + fmt.Sprintf("%q", resp.Header.Get("Content-Type")) + ")"
-		return e
-	}
 	oo, ok := resp.Resource.(*fhir.OperationOutcome)
+	if !ok && !isJSON(resp.Header.Get("Content-Type")) {
+		// Only the error's Spine code is wanted here, and a provider or
+		// proxy may send its OperationOutcome as XML or mislabelled: take it
+		// in either encoding before calling the body foreign.
+		if oo = foreignOutcome(resp.Body); oo == nil {
+			e.BodyProblem = "body is not FHIR JSON (Content-Type " + fmt.Sprintf("%q", resp.Header.Get("Content-Type")) + ")"
+			return e
+		}
+		ok = true
+	}
 	if !ok {
 		if resp.DecodeErr != nil {
 			e.BodyProblem = "body is not a FHIR resource: " + clip(resp.DecodeErr.Error(), 120)

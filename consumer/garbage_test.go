@@ -109,6 +109,34 @@ func TestBadResponses(t *testing.T) {
 		}
 	})
 
+	// An OperationOutcome in XML, or JSON under another content type, still
+	// gives its Spine code; other foreign bodies (the HTML above) do not.
+	t.Run("ForeignOutcomes", func(t *testing.T) {
+		xmlOO := `<OperationOutcome xmlns="http://hl7.org/fhir"><issue><severity value="error"/><code value="conflict"/><details><coding><system value="` +
+			gpconnect.SystemSpineError + `"/><code value="DUPLICATE_REJECTED"/></coding></details></issue></OperationOutcome>`
+		jsonOO := `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","details":{"coding":[{"system":"` +
+			gpconnect.SystemSpineError + `","code":"INVALID_RESOURCE"}]}}]}`
+		for _, tc := range []struct {
+			name, ct, body string
+			status         int
+			want           gpconnect.SpineCode
+		}{
+			{"XML", "application/fhir+xml;charset=utf-8", xmlOO, 409, gpconnect.DuplicateRejected},
+			{"JSONAsText", "text/plain", jsonOO, 422, gpconnect.InvalidResource},
+			{"NoContentType", "", " " + jsonOO, 422, gpconnect.InvalidResource},
+		} {
+			c := newClient(t, testConfig(stub(t, answer(tc.status, tc.ct, tc.body)), leggASID))
+			_, err := c.Metadata(ctx)
+			if e := consumer.AsError(err); e == nil || e.Status != tc.status || e.Code != tc.want || e.Outcome == nil {
+				t.Errorf("%s: err = %v, want %s", tc.name, err, tc.want)
+			}
+		}
+		c := newClient(t, testConfig(stub(t, answer(500, "text/plain", `{"resourceType":"Patient"}`)), leggASID))
+		if e := consumer.AsError(metadataErr(c.Metadata(ctx))); e == nil || e.Outcome != nil || e.BodyProblem == "" {
+			t.Errorf("a Patient under text/plain: %v, want no outcome", e)
+		}
+	})
+
 	t.Run("AccessDeniedSpellings", func(t *testing.T) {
 		body := `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","details":{"coding":[{"system":"` +
 			gpconnect.SystemSpineError + `","code":"ACCESS DENIED","display":"Access denied"}]}}]}`
@@ -271,3 +299,6 @@ func TestCallerClientNotRedirected(t *testing.T) {
 		t.Fatal("the caller's client was changed")
 	}
 }
+
+// metadataErr drops Metadata's result, keeping its error.
+func metadataErr(_ *fhir.CapabilityStatement, err error) error { return err }
