@@ -437,6 +437,10 @@ func bookChecks() []check {
 			}
 			e.fixtureAppt["booked-request"] = a
 			e.fixtures["book"] = r
+			// The consumer takes a 200 as a booking made; a provider must answer 201 (spec §6).
+			if r.Status != 201 {
+				return failf("booking answered %d, want 201 Created", r.Status)
+			}
 			if r.Appointment == nil {
 				return failf("201 without a body although return=minimal was not asked for")
 			}

@@ -238,7 +238,10 @@ func appointmentResult(resp *Response) *AppointmentResult {
 
 // Book creates an appointment (POST /Appointment). Build a with
 // SlotResult.NewBooking. A description over 100 characters or a comment
-// over 500 is not sent (ErrInvalidRequest). Refusals: 409 DUPLICATE_REJECTED (slot taken:
+// over 500 is not sent (ErrInvalidRequest). The spec's answer is 201; a
+// provider answering 200 has made the booking all the same, so that is a
+// success too (Result.Status says which), not an error a caller might
+// retry into a second booking. Refusals: 409 DUPLICATE_REJECTED (slot taken:
 // search again), 422 INVALID_RESOURCE or REFERENCE_NOT_FOUND (see Error.BadReference).
 func (c *Client) Book(ctx context.Context, a *fhir.Appointment, opts ...Option) (*AppointmentResult, error) {
 	if err := checkAmend(a); err != nil {
@@ -249,7 +252,7 @@ func (c *Client) Book(ctx context.Context, a *fhir.Appointment, opts ...Option) 
 		return nil, fmt.Errorf("consumer: encoding Appointment: %w", err)
 	}
 	resp, err := c.call(ctx, Request{Method: http.MethodPost, Path: "Appointment", Interaction: gpconnect.CreateAppointment, Body: body},
-		"Appointment", true, []int{http.StatusCreated}, opts)
+		"Appointment", true, []int{http.StatusCreated, http.StatusOK}, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -137,6 +137,16 @@ func TestBadResponses(t *testing.T) {
 		}
 	})
 
+	// A booking answered 200 instead of 201 was made all the same: it is a
+	// success the caller sees as such, not an error to retry.
+	t.Run("BookAnswered200", func(t *testing.T) {
+		c := newClient(t, testConfig(stub(t, answer(200, fhirJSON, `{"resourceType":"Appointment","id":"8","status":"booked"}`)), leggASID))
+		r, err := c.Book(ctx, &fhir.Appointment{ResourceType: "Appointment", Status: "booked", Description: "d"})
+		if err != nil || r.Status != 200 || r.Appointment == nil || r.Appointment.ID != "8" {
+			t.Fatalf("Book answered 200: %+v, %v", r, err)
+		}
+	})
+
 	t.Run("AccessDeniedSpellings", func(t *testing.T) {
 		body := `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","details":{"coding":[{"system":"` +
 			gpconnect.SystemSpineError + `","code":"ACCESS DENIED","display":"Access denied"}]}}]}`
