@@ -43,7 +43,7 @@ func FuzzHubAPI(f *testing.F) {
 	var ods string
 	for i, e := range storetest.Engines(false) {
 		s, hub, dir, _ := newFederationOn(f, e, 2, federation.Config{PracticeTimeout: 200 * time.Millisecond, Deadline: 300 * time.Millisecond})
-		api := &federation.API{Hub: hub, Store: dir, Token: "fuzz-token"}
+		api := &federation.API{Hub: hub, Store: dir, Token: "fuzz-token", AdminToken: "fuzz-token"}
 		targets = append(targets, target{e.Name, api.Handler()})
 		if i == 0 {
 			ods = s.Endpoints[0].ODS

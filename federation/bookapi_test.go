@@ -48,7 +48,7 @@ func call(t *testing.T, base, method, path, body string) (int, http.Header, []by
 func TestHubBookingAPI(t *testing.T) {
 	ctx := context.Background()
 	s, hub, dir, _ := newFederation(t, 2, federation.Config{})
-	srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir}).Handler())
+	srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir, Local: true}).Handler())
 	t.Cleanup(srv.Close)
 	start, end := tomorrow()
 	res, err := hub.Search(ctx, "h", federation.Query{Start: start, End: end})

@@ -237,7 +237,7 @@ func TestHubBookingRange(t *testing.T) {
 		}
 	})
 	t.Run("API", func(t *testing.T) {
-		srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir}).Handler())
+		srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir, Local: true}).Handler())
 		t.Cleanup(srv.Close)
 		p := s.Patients[1]
 		patient := fmt.Sprintf(`{"nhsNumber":%q,"family":%q,"given":%q,"gender":%q,"birthDate":%q}`, p.NHSNumber, p.Family, p.Given, p.Gender, p.BirthDate)

@@ -119,7 +119,7 @@ func fakeBookingAPI(t *testing.T) (*fakePractice, *httptest.Server) {
 	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"4"}}]}`})
 	f.set("POST /Appointment", fakeAnswer{status: 409, body: outcome(gpconnect.SystemSpineError, "DUPLICATE_REJECTED", "slot taken")})
 	hub := fakeHub(t, f, testIdentity())
-	srv := httptest.NewServer((&federation.API{Hub: hub, Store: hub.Dir.(scheduling.FederationStore)}).Handler())
+	srv := httptest.NewServer((&federation.API{Hub: hub, Store: hub.Dir.(scheduling.FederationStore), Local: true}).Handler())
 	t.Cleanup(srv.Close)
 	return f, srv
 }
@@ -496,7 +496,7 @@ func TestHubDirectoryInteractions(t *testing.T) {
 	})
 	t.Run("ErrBookOverAPI", func(t *testing.T) {
 		restrict(t, gpconnect.SearchPatient)
-		srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir}).Handler())
+		srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir, Local: true}).Handler())
 		t.Cleanup(srv.Close)
 		st, _, m := jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", `{"slot":"`+fakeODS+`/7","patient":{"nhsNumber":"9658218865"}}`)
 		if st != 403 || m["code"] != "forbidden" || !strings.Contains(fmt.Sprint(m["error"]), "slot.search") {

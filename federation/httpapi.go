@@ -23,8 +23,20 @@ type API struct {
 	Hub   *Hub
 	Store scheduling.FederationStore
 	// Token, when set, must be sent as "Authorization: Bearer {Token}" on
-	// every request. Without it the management routes answer only loopback callers.
+	// the hub routes (/hub/…: search and booking).
 	Token string
+	// AdminToken, when set, must be sent the same way on the federation
+	// management routes (/admin/api/federation/…). Token does not open them:
+	// a booking front end must not be able to point a practice's service
+	// root at another server, which would then get the hub's tokens and its
+	// patients' details.
+	AdminToken string
+	// Local lets routes whose token is not set answer callers on this
+	// machine that reach them directly (loopback peer and Host, no proxy
+	// header). It is for a development machine only: a forwarder on the same
+	// host (stunnel, an SSH tunnel, a proxy adding no X-Forwarded-For) makes
+	// any caller look local. Without it those routes are closed.
+	Local bool
 	Log   *slog.Logger
 }
 
@@ -110,18 +122,26 @@ func (a *API) routeJSON(mux *http.ServeMux, path string, methods map[string]http
 func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if a.Token != "" {
+		token, setting := a.Token, "SLOTBRIDGE_HUB_API_TOKEN"
+		if strings.HasPrefix(r.URL.Path, "/admin/") {
+			token, setting = a.AdminToken, "SLOTBRIDGE_HUB_ADMIN_TOKEN"
+		}
+		switch {
+		case token != "":
 			scheme, got, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.Token)) != 1 {
+			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
 				w.Header().Set("WWW-Authenticate", "Bearer")
 				a.deny(w, admin, http.StatusUnauthorized, "a valid bearer token is required")
 				return
 			}
-		} else if !localCaller(r) {
-			// Without a token only a caller on this machine, talking to it
-			// directly, may search (each search fans out under the hub's
-			// identity) or manage the federation.
-			a.deny(w, admin, http.StatusForbidden, "set SLOTBRIDGE_HUB_API_TOKEN to use the hub API from another host or through a proxy")
+		case a.Local && localCaller(r):
+			// A development machine's own caller: each search fans out
+			// under the hub's identity, so nobody else may.
+		case a.Local:
+			a.deny(w, admin, http.StatusForbidden, "only direct callers on this machine are answered (SLOTBRIDGE_HUB_LOCAL); set "+setting+" to use this API from another host or through a proxy")
+			return
+		default:
+			a.deny(w, admin, http.StatusForbidden, "this API is closed: set "+setting+" and send it as a bearer token (or SLOTBRIDGE_HUB_LOCAL=1 on a development machine)")
 			return
 		}
 		// The front end names its logged-on user; calls to practices then

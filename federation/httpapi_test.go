@@ -22,7 +22,7 @@ import (
 func TestHubAPI(t *testing.T) {
 	s, hub, dir, _ := newFederation(t, 4, federation.Config{PracticeTimeout: 300 * time.Millisecond, Deadline: 2 * time.Second})
 	s.Injector.Set(s.Endpoints[2].ODS, sim.Faults{Mode: sim.ModeHang})
-	api := &federation.API{Hub: hub, Store: dir}
+	api := &federation.API{Hub: hub, Store: dir, Local: true}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	get := func(path string) (int, []byte) {
@@ -230,8 +230,8 @@ func TestHubAPI(t *testing.T) {
 		}
 	})
 	t.Run("ErrTokenRequired", func(t *testing.T) {
-		api.Token = "s3cret"
-		defer func() { api.Token = "" }()
+		api.Token, api.AdminToken = "s3cret", "adm1n"
+		defer func() { api.Token, api.AdminToken = "", "" }()
 		st, _ := get("/hub/h/Slot?start=today&end=tomorrow")
 		if st != 401 {
 			t.Fatalf("no token: %d, want 401", st)
@@ -241,6 +241,44 @@ func TestHubAPI(t *testing.T) {
 		var e struct{ Error, Code string }
 		if st != 401 || json.Unmarshal(body, &e) != nil || e.Code != "unauthorized" || e.Error == "" {
 			t.Fatalf("no token on the management API: %d %s, want 401 with code unauthorized", st, body)
+		}
+	})
+	// The hub's token opens only the hub routes, the admin token only the
+	// management routes: a booking front end cannot rewrite the directory.
+	t.Run("TokensApart", func(t *testing.T) {
+		api.Token, api.AdminToken = "s3cret", "adm1n"
+		defer func() { api.Token, api.AdminToken = "", "" }()
+		search := "/hub/h/Slot?start=today&end=tomorrow"
+		for _, c := range []struct {
+			path, token string
+			want        int
+		}{
+			{search, "s3cret", 200}, {search, "adm1n", 401},
+			{"/admin/api/federation/hubs", "adm1n", 200}, {"/admin/api/federation/hubs", "s3cret", 401},
+		} {
+			req, _ := http.NewRequestWithContext(context.Background(), "GET", srv.URL+c.path, nil)
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.want {
+				t.Errorf("%s with %s: %d, want %d", c.path, c.token, resp.StatusCode, c.want)
+			}
+		}
+	})
+	// Without a token and without Local the routes are closed, even to a
+	// caller that looks local: a forwarder on the same host (stunnel, an
+	// SSH tunnel, a proxy adding no X-Forwarded-For) would look the same.
+	t.Run("ErrClosedByDefault", func(t *testing.T) {
+		api.Local = false
+		defer func() { api.Local = true }()
+		for _, path := range []string{"/hub/h/Slot?start=today&end=tomorrow", "/admin/api/federation/hubs"} {
+			st, body := get(path)
+			if st != 403 || !strings.Contains(string(body), "SLOTBRIDGE_HUB_") {
+				t.Errorf("%s: %d %s, want 403 naming the setting", path, st, body)
+			}
 		}
 	})
 	t.Run("ErrNotLocalWithoutToken", func(t *testing.T) {
@@ -280,7 +318,7 @@ func TestHubAPI(t *testing.T) {
 // it as %2B, and only when a "+" there would have made the value good.
 func TestHubAPIPlusHint(t *testing.T) {
 	_, hub, dir, _ := newFederation(t, 1, federation.Config{})
-	srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir}).Handler())
+	srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir, Local: true}).Handler())
 	t.Cleanup(srv.Close)
 	day := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
 	for name, c := range map[string]struct {

@@ -54,7 +54,14 @@ func buildFederationAPI(env mountEnv) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return (&federation.API{Hub: hub, Store: env.st, Token: os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"), Log: env.log}).Handler(), nil
+	local := false
+	if v := os.Getenv("SLOTBRIDGE_HUB_LOCAL"); v != "" {
+		if local, err = strconv.ParseBool(v); err != nil {
+			return nil, fmt.Errorf("SLOTBRIDGE_HUB_LOCAL=%q: want true or false", v)
+		}
+	}
+	return (&federation.API{Hub: hub, Store: env.st, Token: os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"),
+		AdminToken: os.Getenv("SLOTBRIDGE_HUB_ADMIN_TOKEN"), Local: local, Log: env.log}).Handler(), nil
 }
 
 // identityConfig is the hub's own GP Connect identity (it is a consumer).

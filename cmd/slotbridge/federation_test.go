@@ -145,6 +145,7 @@ func TestFederationCommands(t *testing.T) {
 // TestFederationMounts checks that serve routes /hub/ and the federation
 // admin API to the federation handlers.
 func TestFederationMounts(t *testing.T) {
+	t.Setenv("SLOTBRIDGE_HUB_LOCAL", "1") // the requests below come from a local caller
 	ctx := context.Background()
 	db := dbConfig{data: t.TempDir(), sync: "NORMAL"}
 	st, err := db.open(ctx)
@@ -274,5 +275,52 @@ func init() {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	}
+}
+
+// TestFederationAPIClosedByDefault: serve's hub and federation APIs answer
+// nobody until a token (or SLOTBRIDGE_HUB_LOCAL) is set, not even a caller
+// that looks local, and the two tokens open one API each. A bad
+// SLOTBRIDGE_HUB_LOCAL stops serve.
+func TestFederationAPIClosedByDefault(t *testing.T) {
+	db := dbConfig{data: t.TempDir(), sync: "NORMAL"}
+	st, err := db.open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	env := mountEnv{st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), horizon: horizonFor(6)}
+	status := func(h http.Handler, path, bearer string) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", path, nil)
+		req.RemoteAddr, req.Host = "127.0.0.1:5555", "127.0.0.1:8080"
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	const hubs = "/admin/api/federation/hubs"
+	h, err := withMounts(env, http.NotFoundHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := status(h, hubs, ""); got != http.StatusForbidden {
+		t.Errorf("no token, no SLOTBRIDGE_HUB_LOCAL: %s answered %d, want 403", hubs, got)
+	}
+	t.Setenv("SLOTBRIDGE_HUB_API_TOKEN", "front-end")
+	t.Setenv("SLOTBRIDGE_HUB_ADMIN_TOKEN", "operator")
+	if h, err = withMounts(env, http.NotFoundHandler()); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(h, hubs, "front-end"); got != http.StatusUnauthorized {
+		t.Errorf("the hub API's token on %s: %d, want 401", hubs, got)
+	}
+	if got := status(h, hubs, "operator"); got != http.StatusOK {
+		t.Errorf("the admin token on %s: %d, want 200", hubs, got)
+	}
+	t.Setenv("SLOTBRIDGE_HUB_LOCAL", "maybe")
+	if _, err := withMounts(env, http.NotFoundHandler()); err == nil || !strings.Contains(err.Error(), "SLOTBRIDGE_HUB_LOCAL") {
+		t.Errorf("a bad SLOTBRIDGE_HUB_LOCAL: %v, want an error naming it", err)
 	}
 }

@@ -106,12 +106,13 @@ func TestHubMutualTLSCommands(t *testing.T) {
 		}
 	})
 	t.Run("EnvServeOK", func(t *testing.T) {
+		t.Setenv("SLOTBRIDGE_HUB_API_TOKEN", "front-end")
 		h := serveHubAPI(t, data)
 		before := ssp.Forwarded("slotbridge-hub")
 		q := url.Values{"start": {"tomorrow"}, "end": {"tomorrow"}}
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "/hub/pcn/Slot?"+q.Encode(), nil)
-		req.RemoteAddr, req.Host = "127.0.0.1:5555", "127.0.0.1:8080"
+		req.Header.Set("Authorization", "Bearer front-end")
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 || strings.Contains(rec.Body.String(), "OperationOutcome") || ssp.Forwarded("slotbridge-hub")-before < 2 {
 			t.Fatalf("hub API search through the proxy: %d %s", rec.Code, rec.Body.String())

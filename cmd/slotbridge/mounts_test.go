@@ -13,6 +13,7 @@ import (
 // HTML, no Cache-Control) reaches the provider as sent, so that it answers
 // with its own OperationOutcome; clean paths are still routed to the mounts.
 func TestMountsUncleanPaths(t *testing.T) {
+	t.Setenv("SLOTBRIDGE_HUB_LOCAL", "1") // the requests below come from a local caller
 	db := dbConfig{data: t.TempDir(), sync: "NORMAL"}
 	st, err := db.open(context.Background())
 	if err != nil {
