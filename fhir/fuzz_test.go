@@ -261,9 +261,20 @@ func FuzzMarshalEdited(f *testing.F) {
 		case 3:
 			a.Extension = append(a.Extension, Extension{URL: "https://example.org/reason", ValueString: &text})
 		}
-		want, err := MarshalJSON(a)
+		// What the edited struct says, as JSON says it: encoding replaces
+		// bytes that are not UTF-8 (text the fuzzer set) with U+FFFD, so
+		// compare against the struct read back from its own encoding.
+		enc, err := MarshalJSON(a)
 		if err != nil {
 			return
+		}
+		canon, err := UnmarshalResource(enc)
+		if err != nil {
+			t.Fatalf("the struct's own encoding does not decode: %v\n%s", err, enc)
+		}
+		want, err := MarshalJSON(canon)
+		if err != nil {
+			t.Fatal(err)
 		}
 		out, err := MarshalEdited(a, src)
 		if err != nil {
