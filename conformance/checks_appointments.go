@@ -1026,7 +1026,7 @@ func retrieveRaw(ctx context.Context, e *env, q string) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.c.RetrieveAppointments(ctx, pid, e.now, e.now, consumer.WithRawQuery(q))
+	_, err = e.c.RetrieveAppointments(ctx, pid, e.today(), e.today(), consumer.WithRawQuery(q))
 	return err
 }
 
@@ -1041,7 +1041,7 @@ func retrieveRefused(q func(e *env) string) func(context.Context, *env) error {
 }
 
 func day(e *env, n int) string {
-	return consumer.FormatDate(consumer.LocalMidnight(e.now).Add(time.Duration(n)*24*time.Hour + 2*time.Hour))
+	return consumer.FormatDate(consumer.LocalMidnight(e.today()).Add(time.Duration(n)*24*time.Hour + 2*time.Hour))
 }
 
 func retrieveChecks() []check {
@@ -1053,7 +1053,7 @@ func retrieveChecks() []check {
 				return err
 			}
 			pid, _ := e.patient(ctx)
-			list, err := e.c.RetrieveAppointments(ctx, pid, e.now, e.now.AddDate(0, 0, e.d.SearchDays+2))
+			list, err := e.c.RetrieveAppointments(ctx, pid, e.today(), e.today().AddDate(0, 0, e.d.SearchDays+2))
 			if err != nil {
 				return wantOK("retrieve", err)
 			}
@@ -1082,7 +1082,7 @@ func retrieveChecks() []check {
 				return fixture("cancelling", err)
 			}
 			pid, _ := e.patient(ctx)
-			list, err := e.c.RetrieveAppointments(ctx, pid, e.now, e.now.AddDate(0, 0, e.d.SearchDays+2))
+			list, err := e.c.RetrieveAppointments(ctx, pid, e.today(), e.today().AddDate(0, 0, e.d.SearchDays+2))
 			if err != nil {
 				return wantOK("retrieve", err)
 			}
@@ -1101,7 +1101,7 @@ func retrieveChecks() []check {
 			if err != nil || len(ps) != 1 {
 				return fixture("find the patient with no appointments", err)
 			}
-			list, err := e.c.RetrieveAppointments(ctx, ps[0].ID, e.now, e.now.AddDate(0, 0, 1))
+			list, err := e.c.RetrieveAppointments(ctx, ps[0].ID, e.today(), e.today().AddDate(0, 0, 1))
 			if err != nil {
 				return wantOK("retrieve", err)
 			}
@@ -1123,11 +1123,11 @@ func retrieveChecks() []check {
 			if err != nil {
 				return err
 			}
-			_, err = e.c.RetrieveAppointments(ctx, pid, e.now, e.now.AddDate(0, 0, 90))
+			_, err = e.c.RetrieveAppointments(ctx, pid, e.today(), e.today().AddDate(0, 0, 90))
 			return wantOK("a 90-day range (1.2.8 sets no maximum)", err)
 		}},
 		{g, "unknown-patient", func(ctx context.Context, e *env) error {
-			_, err := e.c.RetrieveAppointments(ctx, "dd", e.now, e.now.AddDate(0, 0, 1))
+			_, err := e.c.RetrieveAppointments(ctx, "dd", e.today(), e.today().AddDate(0, 0, 1))
 			return wantRefusal(err, 404, gpconnect.PatientNotFound, gpconnect.NoRecordFound)
 		}},
 		{g, "unknown-parameter-ignored", func(ctx context.Context, e *env) error {

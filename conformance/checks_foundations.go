@@ -207,7 +207,7 @@ func headerChecks() []check {
 			if err != nil {
 				return err
 			}
-			_, err = e.c.RetrieveAppointments(ctx, pid, e.now, e.now.AddDate(0, 0, 7), consumer.WithInteraction(gpconnect.SearchOrganization))
+			_, err = e.c.RetrieveAppointments(ctx, pid, e.today(), e.today().AddDate(0, 0, 7), consumer.WithInteraction(gpconnect.SearchOrganization))
 			return wantRefusal(err, 400, gpconnect.BadRequest)
 		}},
 		{g, "missing-authorization", metadataRefused(400, gpconnect.BadRequest, consumer.WithoutHeader("Authorization"))},
@@ -354,7 +354,7 @@ func tokenChecks() []check {
 			if err != nil {
 				return err
 			}
-			_, err = e.c.RetrieveAppointments(ctx, pid, e.now, e.now.AddDate(0, 0, 7), consumer.WithScope(gpconnect.ScopePatientWrite))
+			_, err = e.c.RetrieveAppointments(ctx, pid, e.today(), e.today().AddDate(0, 0, 7), consumer.WithScope(gpconnect.ScopePatientWrite))
 			return wantRefusal(err, 400, gpconnect.BadRequest)
 		}},
 		{g, "sub-not-practitioner-id", bad(claim("sub", "someone-else"))},

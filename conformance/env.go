@@ -24,8 +24,9 @@ type check struct {
 // env is the state shared by the checks of one run: the client, the data
 // map and lazily built fixtures (the bookable patient, a slot search, bookings).
 type env struct {
-	c   *consumer.Client
-	d   Data
+	c *consumer.Client
+	d Data
+	// now is when the run began: fixtures are cut from it.
 	now time.Time
 
 	patientID string
@@ -404,3 +405,8 @@ func first(errs ...error) error {
 	}
 	return nil
 }
+
+// today is the clock now, for the retrieve checks: a retrieve range must
+// start today or later (spec §7.4), so a run that crosses UK midnight must
+// not ask from the day it began.
+func (e *env) today() time.Time { return time.Now() }
