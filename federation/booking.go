@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -374,16 +375,24 @@ func (h *Hub) identity() Identity {
 }
 
 // notSent reports whether err means the request never reached the
-// practice: the connection could not be made, or its TLS handshake failed
-// (the hub did not trust the server, or the server refused the hub's
-// certificate), so no HTTP request was read at the other end.
+// practice: the hub's client refused to send it, the connection could not be
+// made, or the TLS handshake failed over a certificate (the hub did not
+// trust the server's, or the server refused the hub's), so no HTTP request
+// was read at the other end. Another TLS alert may come after a request was
+// read, so it does not count.
 func notSent(err error) bool {
+	if errors.Is(err, consumer.ErrInvalidRequest) {
+		return true
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	_, tlsFailed := tlsProblem(err)
-	return tlsFailed
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		return true
+	}
+	return errors.As(err, &op) && op.Op == "remote error" && strings.Contains(op.Err.Error(), "certificate")
 }
 
 // locationID is the appointment id in a Location header

@@ -92,6 +92,8 @@ func Classify(err error) *CallError {
 	var te *consumer.TransportError
 	var pe *consumer.ProtocolError
 	switch {
+	case errors.Is(err, consumer.ErrInvalidRequest):
+		return &CallError{Reason: ReasonNotSent, Detail: clip(strings.TrimPrefix(err.Error(), "consumer: "), 300)}
 	case errors.Is(err, consumer.ErrTimeout) || errors.Is(err, consumer.ErrCanceled) || errors.Is(err, context.DeadlineExceeded):
 		return &CallError{Reason: ReasonTimeout, Detail: "no answer before the deadline"}
 	case errors.As(err, &te):

@@ -219,8 +219,10 @@ const MaxSearchDays = 92
 func (q Query) Check() error {
 	var probs []string
 	switch {
-	case !q.End.After(q.Start):
-		probs = append(probs, "the search range is empty: end must be after start")
+	case !q.End.Truncate(time.Second).After(q.Start.Truncate(time.Second)):
+		// Whole seconds, as the windows go on the wire: 09:00:00.1 to
+		// 09:00:00.5 is empty there, and every practice would be asked for nothing.
+		probs = append(probs, "the search range is empty: end must be after start (to the second)")
 	case q.End.After(scheduling.AddDaysLocal(q.Start, MaxSearchDays)): // UK days, as the windows count them
 		probs = append(probs, fmt.Sprintf("the range may be at most %d days", MaxSearchDays))
 	}
@@ -412,8 +414,9 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		// The overall deadline (or the caller) cut the call short: no verdict on the practice.
 	case f.Reason == ReasonTimeout || f.Reason == ReasonProviderError:
 		st.noteHealth(false, true)
-	case f.Reason == ReasonSSP:
-		// The proxy refused the hub itself: nothing is known of the practice.
+	case f.Reason == ReasonSSP || f.Reason == ReasonNotSent:
+		// The proxy refused the hub itself, or the hub's client refused to
+		// send: nothing is known of the practice.
 	default:
 		// A Spine error is a definite answer: the practice is up.
 		st.noteHealth(true, false)

@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"runtime"
@@ -353,5 +354,28 @@ func TestBreakerOncePerSearch(t *testing.T) {
 	}
 	if st := hub.Breaker.State(bad); st != "closed" {
 		t.Fatalf("state %s after a good probe", st)
+	}
+}
+
+// TestSubSecondSearchRefused: a range empty to the second (as the windows go
+// on the wire) is the caller's mistake, refused before any practice is
+// asked; before, every practice was reported as a provider error and its
+// circuit counted a failure. A request the hub's own client refuses is
+// "not sent", which gives the breaker no verdict.
+func TestSubSecondSearchRefused(t *testing.T) {
+	_, hub, _, _ := newFederation(t, 2, federation.Config{})
+	now := time.Now()
+	hub.Breaker = &federation.Breaker{Threshold: 1, Cooldown: time.Minute, Now: func() time.Time { return now }}
+	start, _ := tomorrow()
+	start = start.Add(9*time.Hour + 100*time.Millisecond)
+	for range 3 {
+		_, err := hub.Search(context.Background(), "h", federation.Query{Start: start, End: start.Add(400 * time.Millisecond)})
+		if scheduling.ErrorCode(err) != scheduling.EPARAM {
+			t.Fatalf("a range of 400 ms within one second: %v, want EPARAM", err)
+		}
+	}
+	ce := federation.Classify(fmt.Errorf("%w: the slot search range is empty", consumer.ErrInvalidRequest))
+	if ce.Reason != federation.ReasonNotSent {
+		t.Fatalf("a refusal by the hub's own client is %q, want %q", ce.Reason, federation.ReasonNotSent)
 	}
 }

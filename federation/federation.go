@@ -39,6 +39,10 @@ const (
 	// own system, spec §9.4: e.g. the hub's ASID is not authorised); the
 	// detail is its token. It says nothing about the practice being down.
 	ReasonSSP Reason = "refused by the Spine Secure Proxy"
+	// ReasonNotSent: the hub's own client refused to send the request (it
+	// broke a rule the spec sets for consumers); the practice was not asked
+	// and says nothing by it.
+	ReasonNotSent Reason = "not sent"
 )
 
 // Failure is one practice's failure in a fan-out.

@@ -2,9 +2,13 @@ package federation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"testing"
+
+	"github.com/slotbridge/slotbridge/consumer"
 
 	"github.com/slotbridge/slotbridge/internal/tlstest"
 )
@@ -37,7 +41,13 @@ func TestNotSentTLS(t *testing.T) {
 			t.Errorf("%s: %v counts as possibly sent", name, err)
 		}
 	}
-	for _, err := range []error{io.ErrUnexpectedEOF, context.DeadlineExceeded, fmt.Errorf("read: %w", io.EOF)} {
+	if !notSent(fmt.Errorf("%w: the slot search range is empty", consumer.ErrInvalidRequest)) {
+		t.Error("a request the hub's client refused to send counts as possibly sent")
+	}
+	// A TLS alert that is not about a certificate may come after the
+	// request was read (a proxy failing mid-answer).
+	late := &net.OpError{Op: "remote error", Err: errors.New("tls: internal error")}
+	for _, err := range []error{io.ErrUnexpectedEOF, context.DeadlineExceeded, fmt.Errorf("read: %w", io.EOF), late} {
 		if notSent(err) {
 			t.Errorf("%v (an answer cut off or late) counts as not sent", err)
 		}
