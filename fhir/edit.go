@@ -187,28 +187,46 @@ func mergeObject(dst []byte, src, base, cur []jsonMember, depth int) []byte {
 	return append(dst, '}')
 }
 
-// mergeArray merges a list: by position when cur has base's length, else
-// each cur item equal to the next unused base item (in order) is written as
-// src has it, and any other cur item as it is.
+// mergeArray merges a list. A cur item equal to a base item (the same
+// position first, else the next unused equal one) was left as it was and is
+// written as src has it. A changed item takes the base item at its own
+// position, if the lists kept their length and that item was not matched,
+// as an edit in place (src's members the struct lacks kept); any other is
+// written as cur has it. Matching by position alone would move one item's
+// unmodelled members onto another when an edit removes one item and
+// appends one (as a cancel replacing its reason extension does).
 func mergeArray(dst []byte, src, base, cur []json.RawMessage, depth int) []byte {
+	match := make([]int, len(cur))
+	used := make([]bool, len(base))
+	for i, c := range cur {
+		match[i] = -1
+		if i < len(base) && bytes.Equal(base[i], c) {
+			match[i], used[i] = i, true
+		}
+	}
+	for i, c := range cur {
+		if match[i] >= 0 {
+			continue
+		}
+		for k := range base {
+			if !used[k] && bytes.Equal(base[k], c) {
+				match[i], used[k] = k, true
+				break
+			}
+		}
+	}
 	dst = append(dst, '[')
-	next := 0
 	for i, c := range cur {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if len(cur) == len(base) {
-			dst = mergeEdited(dst, src[i], base[i], c, depth+1)
-			continue
-		}
-		k := next
-		for k < len(base) && !bytes.Equal(base[k], c) {
-			k++
-		}
-		if k < len(base) {
+		switch k := match[i]; {
+		case k >= 0:
 			dst = append(dst, src[k]...)
-			next = k + 1
-		} else {
+		case len(cur) == len(base) && !used[i]:
+			used[i] = true
+			dst = mergeEdited(dst, src[i], base[i], c, depth+1)
+		default:
 			dst = append(dst, c...)
 		}
 	}

@@ -49,6 +49,21 @@ func TestMarshalEdited(t *testing.T) {
 			strings.Replace(sourceAppt, `"status":"accepted"`, `"status":"declined"`, 1)},
 		{"Added", sourceAppt, func(a *fhir.Appointment) { a.Created = "2030-06-01T10:00:00+01:00" },
 			strings.Replace(sourceAppt, `,"comment"`, `,"created":"2030-06-01T10:00:00+01:00","comment"`, 1)},
+		// A cancel replaces its reason extension: the old one goes, a new one
+		// is appended. The other extension keeps its unmodelled value where
+		// it is; matching by position alone moved it onto the new reason.
+		{"ExtensionReplaced", `{"resourceType":"Appointment","id":"1","extension":[{"url":"R","valueString":"old"},{"url":"X","valueDate":"2020-01-01"}]}`,
+			func(a *fhir.Appointment) {
+				v := "new"
+				a.Extension = append(a.Extension[1:len(a.Extension):len(a.Extension)], fhir.Extension{URL: "R", ValueString: &v})
+			}, `{"resourceType":"Appointment","id":"1","extension":[{"url":"X","valueDate":"2020-01-01"},{"url":"R","valueString":"new"}]}`},
+		// An item edited in place keeps what the struct does not model.
+		{"ExtensionEditedInPlace", `{"resourceType":"Appointment","id":"1","extension":[{"url":"R","valueString":"old","_valueString":{"id":"v"}},{"url":"X","valueDate":"2020-01-01"}]}`,
+			func(a *fhir.Appointment) {
+				v := "new"
+				a.Extension = append([]fhir.Extension(nil), a.Extension...)
+				a.Extension[0].ValueString = &v
+			}, `{"resourceType":"Appointment","id":"1","extension":[{"url":"R","valueString":"new","_valueString":{"id":"v"}},{"url":"X","valueDate":"2020-01-01"}]}`},
 		// encoding/json reads the last of two spellings; the merge would
 		// edit the first and the edit would not read back, so the struct's
 		// own encoding goes instead.

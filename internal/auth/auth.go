@@ -4,10 +4,11 @@
 // The unsigned ("alg":"none") token GP Connect uses is parsed by hand, in
 // one pass and without jwx, so that every rule of spec §3.1/§3.2 gets a
 // precise error. Verify fails with an *Error whose code is BAD_REQUEST (400)
-// for a malformed header, token, claim or claim type, and INVALID_RESOURCE
-// (422) for a requesting_device/organization/practitioner object that is not
-// a valid FHIR STU3 resource of the right type or lacks the content GP
-// Connect requires. BAD_REQUEST checks come first, in the order of the §3.2
+// for a malformed header, token, claim or claim type, or a resource claim
+// lacking the content GP Connect requires (an ODS code, an SDS user id, a
+// name), and INVALID_RESOURCE (422) for a requesting_device/organization/
+// practitioner object that is not a valid FHIR STU3 resource of the right
+// type. BAD_REQUEST checks on the token come first, in the order of the §3.2
 // table; messages never repeat the token.
 //
 // With Verifier.KeySet set, tokens must instead be signed (RS256, ES256, ...)
