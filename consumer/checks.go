@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
@@ -129,14 +128,7 @@ func checkRetrieveRange(from, to, now time.Time) error {
 // as runes since the spec counts characters, not bytes. Providers must
 // refuse longer text rather than truncate it.
 func checkText(description, comment string) error {
-	var probs []string
-	if n := utf8.RuneCountInString(description); n > scheduling.MaxDescription {
-		probs = append(probs, fmt.Sprintf("the description is %d characters, more than %d", n, scheduling.MaxDescription))
-	}
-	if n := utf8.RuneCountInString(comment); n > scheduling.MaxComment {
-		probs = append(probs, fmt.Sprintf("the comment is %d characters, more than %d", n, scheduling.MaxComment))
-	}
-	if len(probs) > 0 {
+	if probs := scheduling.TextProblems(description, comment); len(probs) > 0 {
 		return invalid("%s (spec §6.2)", strings.Join(probs, "; "))
 	}
 	return nil

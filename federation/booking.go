@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/consumer"
 	"github.com/slotbridge/slotbridge/fhir"
@@ -47,14 +46,14 @@ type BookRequest struct {
 // checkText refuses a description or comment longer than spec §6.2 allows,
 // before anything is sent (the practice would refuse it after a registration).
 func checkText(description, comment *string) error {
-	var probs []string
-	if description != nil && utf8.RuneCountInString(*description) > scheduling.MaxDescription {
-		probs = append(probs, fmt.Sprintf("the description may be at most %d characters", scheduling.MaxDescription))
+	var d, c string // nil is "unchanged", which fits
+	if description != nil {
+		d = *description
 	}
-	if comment != nil && utf8.RuneCountInString(*comment) > scheduling.MaxComment {
-		probs = append(probs, fmt.Sprintf("the comment may be at most %d characters", scheduling.MaxComment))
+	if comment != nil {
+		c = *comment
 	}
-	if len(probs) > 0 {
+	if probs := scheduling.TextProblems(d, c); len(probs) > 0 {
 		return scheduling.Errorf(scheduling.EINVALID, "%s", strings.Join(probs, "; "))
 	}
 	return nil

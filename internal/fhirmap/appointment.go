@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
@@ -336,11 +335,8 @@ func checkText(a *fhir.Appointment, p *problems) {
 	if strings.TrimSpace(a.Description) == "" {
 		p.add("description is required")
 	}
-	if n := utf8.RuneCountInString(a.Description); n > scheduling.MaxDescription {
-		p.add("description is %d characters; at most %d can be stored", n, scheduling.MaxDescription)
-	}
-	if n := utf8.RuneCountInString(a.Comment); n > scheduling.MaxComment {
-		p.add("comment is %d characters; at most %d can be stored", n, scheduling.MaxComment)
+	for _, m := range scheduling.TextProblems(a.Description, a.Comment) {
+		p.add("%s", m)
 	}
 }
 

@@ -1,6 +1,10 @@
 package scheduling
 
-import "time"
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
 
 // BookRequest is a validated request to book one or more adjacent slots.
 type BookRequest struct {
@@ -44,6 +48,21 @@ const (
 	MaxDescription = 100
 	MaxComment     = 500
 )
+
+// TextProblems says what in an appointment's description and comment is
+// over those limits, counted in characters (runes) as the spec counts them,
+// not bytes; nil when both fit. The provider, the consumer and the hub all
+// judge the text by it.
+func TextProblems(description, comment string) []string {
+	var probs []string
+	if n := utf8.RuneCountInString(description); n > MaxDescription {
+		probs = append(probs, fmt.Sprintf("description is %d characters; at most %d are allowed", n, MaxDescription))
+	}
+	if n := utf8.RuneCountInString(comment); n > MaxComment {
+		probs = append(probs, fmt.Sprintf("comment is %d characters; at most %d are allowed", n, MaxComment))
+	}
+	return probs
+}
 
 // CheckSlots applies the multi-slot rules of spec §6.3 to slots sorted by start:
 // consecutive, one schedule, one delivery channel, one slot type.
