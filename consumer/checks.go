@@ -67,7 +67,7 @@ func checkIdentity(cfg Config) error {
 
 // MaxSearchDays is the longest slot search GP Connect allows in one request
 // (spec §5.2), counted on the UK wall clock.
-const MaxSearchDays = 14
+const MaxSearchDays = scheduling.MaxSearchDays
 
 // Check reports why the query's range may not be sent (spec §5.2), wrapping
 // ErrInvalidRequest: Start or End unset; a range that is empty or inverted
@@ -94,18 +94,9 @@ func (q SlotQuery) Check() error {
 	}
 	if span := end.Sub(start); span > MaxSearchDays*24*time.Hour {
 		return invalid("the slot search range %s to %s is %s on the UK wall clock; GP Connect allows at most %d days per request (spec §5.2): split a longer period into windows of %d days or less (as federation.SplitWindows does) and search each",
-			from, to, spanText(span), MaxSearchDays, MaxSearchDays)
+			from, to, scheduling.DaysText(span), MaxSearchDays, MaxSearchDays)
 	}
 	return nil
-}
-
-// spanText writes a duration as days and the rest ("20 days", "14 days 1h0m0s").
-func spanText(d time.Duration) string {
-	days, rest := d/(24*time.Hour), d%(24*time.Hour)
-	if rest == 0 {
-		return fmt.Sprintf("%d days", days)
-	}
-	return fmt.Sprintf("%d days %v", days, rest)
 }
 
 // checkRetrieveRange refuses a retrieve range a provider must refuse (spec

@@ -125,7 +125,7 @@ func TestSearchSlotsRange(t *testing.T) {
 		"Negative":         {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, -1)}, "inverted"},
 		"Empty":            {consumer.SlotQuery{Start: day, End: day}, "empty"},
 		"NoEnd":            {consumer.SlotQuery{Start: day}, "End"},
-		"14DaysAndASecond": {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, 14).Add(time.Second)}, "14 days 1s"},
+		"14DaysAndASecond": {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, 14).Add(time.Second)}, "14 days 00:00:01"},
 		"DatesOver14":      {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, 15), DateOnly: true}, "15 days"},
 		"DatesInverted":    {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, -1), DateOnly: true}, "inverted"},
 		"14Days":           {consumer.SlotQuery{Start: day, End: day.AddDate(0, 0, 14)}, ""},

@@ -7,7 +7,7 @@ import (
 )
 
 // MaxWindowDays is the longest range one slot search may ask for (spec §5.2).
-const MaxWindowDays = 14
+const MaxWindowDays = scheduling.MaxSearchDays
 
 // Window is one search range.
 type Window struct{ Start, End time.Time }

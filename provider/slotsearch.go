@@ -69,17 +69,6 @@ func parseDateParam(v, prefix string) (time.Time, bool, error) {
 	return time.Time{}, false, fail(gpconnect.InvalidParameter, "Invalid date or dateTime %q (use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+hh:mm)", clip(s, 40))
 }
 
-// daysText says how long a too-long search period is, exactly: "15 days",
-// or "14 days 00:00:01" when it is not a whole number of days.
-func daysText(d time.Duration) string {
-	days, rest := d/(24*time.Hour), d%(24*time.Hour)
-	if rest == 0 {
-		return fmt.Sprintf("%d days", days)
-	}
-	rest = rest.Truncate(time.Second)
-	return fmt.Sprintf("%d days %02d:%02d:%02d", days, rest/time.Hour, rest%time.Hour/time.Minute, rest%time.Minute/time.Second)
-}
-
 // parseSlotQuery applies the parameter rules and error table of spec §5.1–5.3.
 func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	// A modifier on a parameter this search reads would change its meaning
@@ -139,8 +128,8 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	}
 	// The 14-day limit compares the values as sent (UK wall-clock time), so
 	// ge{date} le{date+14} is allowed, as is a range spanning a clock change.
-	if span := scheduling.WallClock(end).Sub(scheduling.WallClock(start)); span > 14*24*time.Hour {
-		return nil, fail(gpconnect.InvalidParameter, "Invalid time period, was %s between (max is 14 days)", daysText(span))
+	if span := scheduling.WallClock(end).Sub(scheduling.WallClock(start)); span > scheduling.MaxSearchDays*24*time.Hour {
+		return nil, fail(gpconnect.InvalidParameter, "Invalid time period, was %s between (max is %d days)", scheduling.DaysText(span), scheduling.MaxSearchDays)
 	}
 	end = effEnd
 	sq.start, sq.end = start, end

@@ -43,6 +43,21 @@ func AtLocal(day time.Time, hh, mm int) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), hh, mm, 0, 0, London)
 }
 
+// MaxSearchDays is the longest slot search GP Connect allows in one request
+// (spec §5.2), counted on the UK wall clock (see WallClock).
+const MaxSearchDays = 14
+
+// DaysText says how long a span is, exactly: "15 days", or "14 days
+// 01:00:00" when it is not a whole number of days.
+func DaysText(d time.Duration) string {
+	days, rest := d/(24*time.Hour), d%(24*time.Hour)
+	if rest == 0 {
+		return fmt.Sprintf("%d days", days)
+	}
+	rest = rest.Truncate(time.Second)
+	return fmt.Sprintf("%d days %02d:%02d:%02d", days, rest/time.Hour, rest%time.Hour/time.Minute, rest%time.Minute/time.Second)
+}
+
 // WallClock reads an instant's UK wall-clock date and time, to the whole
 // second, as if it were UTC, so that two readings subtract as calendar time:
 // across a clock change 09:00 to 09:00 the next day is 24 hours, as the
