@@ -275,17 +275,9 @@ func jsonMembers(data []byte) ([]jsonMember, bool) {
 
 // jsonItems splits a JSON array into its items; ok is false for anything else.
 func jsonItems(data []byte) ([]json.RawMessage, bool) {
-	d := json.NewDecoder(bytes.NewReader(data))
-	if t, err := d.Token(); err != nil || t != json.Delim('[') {
-		return nil, false
-	}
 	var out []json.RawMessage
-	for d.More() {
-		var v json.RawMessage
-		if err := d.Decode(&v); err != nil {
-			return nil, false
-		}
-		out = append(out, v)
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '[' || json.Unmarshal(t, &out) != nil {
+		return nil, false
 	}
 	return out, true
 }
