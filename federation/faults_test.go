@@ -274,11 +274,7 @@ func TestNoLeaksAfterFaultyFanOuts(t *testing.T) {
 // open, no call made) until the cooldown passes; then one probe goes
 // through and, the practice having recovered, it is searched again.
 func TestBreakerInFanOut(t *testing.T) {
-	s, hub, _, _ := newFederation(t, 2, federation.Config{})
-	now := time.Now()
-	hub.Breaker = &federation.Breaker{Threshold: 2, Cooldown: time.Minute, Now: func() time.Time { return now }}
-	bad := s.Endpoints[1].ODS
-	s.Injector.Set(bad, sim.Faults{Mode: sim.ModeError})
+	s, hub, bad, now := failingSecond(t)
 	start, end := tomorrow()
 	q := federation.Query{Start: start, End: end}
 	outcome := secondOutcome(t, hub, q)
@@ -294,13 +290,25 @@ func TestBreakerInFanOut(t *testing.T) {
 	if o := outcome(); o.Failure == nil || o.Failure.Reason != federation.ReasonCircuitOpen {
 		t.Fatalf("still in cooldown: %+v", o)
 	}
-	now = now.Add(time.Minute)
+	*now = now.Add(time.Minute)
 	if o := outcome(); o.Failure != nil || o.Slots == 0 || o.Calls != 1 {
 		t.Fatalf("probe after cooldown: %+v", o)
 	}
 	if hub.Breaker.State(bad) != "closed" {
 		t.Fatalf("state %s after a good probe", hub.Breaker.State(bad))
 	}
+}
+
+// failingSecond starts a federation of two practices whose second one
+// answers every call with a 5xx, and a hub whose breaker opens after two
+// failures for a minute of the clock *now, which the test moves.
+func failingSecond(t *testing.T) (s *sim.Sim, hub *federation.Hub, bad string, now *time.Time) {
+	s, hub, _, _ = newFederation(t, 2, federation.Config{})
+	clock := time.Now()
+	hub.Breaker = &federation.Breaker{Threshold: 2, Cooldown: time.Minute, Now: func() time.Time { return clock }}
+	bad = s.Endpoints[1].ODS
+	s.Injector.Set(bad, sim.Faults{Mode: sim.ModeError})
+	return s, hub, bad, &clock
 }
 
 // secondOutcome returns a search of hub "h" that reports the second
@@ -324,11 +332,7 @@ func secondOutcome(t *testing.T, hub *federation.Hub, q federation.Query) func()
 // failures; and a half-open practice's probe is the whole search, so no
 // window of a recovered practice is skipped.
 func TestBreakerOncePerSearch(t *testing.T) {
-	s, hub, _, _ := newFederation(t, 2, federation.Config{})
-	now := time.Now()
-	hub.Breaker = &federation.Breaker{Threshold: 2, Cooldown: time.Minute, Now: func() time.Time { return now }}
-	bad := s.Endpoints[1].ODS
-	s.Injector.Set(bad, sim.Faults{Mode: sim.ModeError})
+	s, hub, bad, now := failingSecond(t)
 	start, _ := tomorrow()
 	q := federation.Query{Start: start, End: start.AddDate(0, 0, 30)}
 	if n := len(federation.SplitWindows(q.Start, q.End)); n != 3 {
@@ -348,7 +352,7 @@ func TestBreakerOncePerSearch(t *testing.T) {
 		t.Fatalf("open circuit: %+v", o)
 	}
 	s.Injector.Set(bad, sim.Faults{})
-	now = now.Add(time.Minute)
+	*now = now.Add(time.Minute)
 	if o := outcome(); o.Failure != nil || o.Slots == 0 || o.Calls != 3 {
 		t.Fatalf("probe after cooldown: want all three windows searched and no failure, got %+v", o)
 	}
