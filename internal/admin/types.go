@@ -78,19 +78,21 @@ func (s Span) String() string {
 // MarshalJSON writes the span as a string.
 func (s Span) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
-// UnmarshalJSON reads a span string (or a number of seconds).
+// UnmarshalJSON reads a span string. A bare number is refused (0 aside):
+// "booking_window": 14 could mean days as easily as seconds, and read as
+// seconds it would quietly put every slot outside the window.
 func (s *Span) UnmarshalJSON(b []byte) error {
 	var str string
 	if err := json.Unmarshal(b, &str); err != nil {
-		var secs int64
-		if err2 := json.Unmarshal(b, &secs); err2 != nil || secs < 0 {
-			return fmt.Errorf("a duration must be a string such as \"14d\" or \"2h\"")
+		var n json.Number
+		if json.Unmarshal(b, &n) == nil {
+			if f, err := n.Float64(); err == nil && f == 0 {
+				*s = 0
+				return nil
+			}
+			return fmt.Errorf("a duration must be a string with its unit, such as \"14d\", \"36h\" or \"90m\", not the bare number %s", n)
 		}
-		if secs > MaxSpanDays*24*3600 {
-			return fmt.Errorf("a duration of %d seconds is longer than %d days", secs, MaxSpanDays)
-		}
-		*s = Span(time.Duration(secs) * time.Second)
-		return nil
+		return fmt.Errorf("a duration must be a string such as \"14d\" or \"2h\"")
 	}
 	v, err := ParseSpan(str)
 	if err != nil {

@@ -22,10 +22,17 @@ func TestParseSpan(t *testing.T) {
 			t.Errorf("ParseSpan(%q) = %v, want an error", in, time.Duration(got))
 		}
 	}
-	for _, in := range []string{`18446744074`, `9223372036`, `-5`} {
+	// A bare number has no unit: 14 meant as days must not become 14 s.
+	for _, in := range []string{`14`, `2`, `18446744074`, `9223372036`, `-5`, `1.5`, `true`, `[]`} {
 		var s admin.Span
 		if err := json.Unmarshal([]byte(in), &s); err == nil {
-			t.Errorf("span %s seconds = %v, want an error", in, time.Duration(s))
+			t.Errorf("span %s = %v, want an error", in, time.Duration(s))
+		}
+	}
+	for _, in := range []string{`0`, `"0"`, `""`, `0.0`} {
+		s := admin.Span(time.Hour)
+		if err := json.Unmarshal([]byte(in), &s); err != nil || s != 0 {
+			t.Errorf("span %s = %v, %v; want 0", in, time.Duration(s), err)
 		}
 	}
 }
