@@ -8,11 +8,14 @@ package jsonapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
@@ -113,14 +116,64 @@ func Decode(r *http.Request, v any, max int64, typeOptional bool) error {
 		case errors.Is(err, io.EOF):
 			return scheduling.Errorf(scheduling.EPARAM, "a JSON body is required")
 		}
-		msg := err.Error() // it can quote the body: keep it short
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
-		}
-		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: %s", msg)
+		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: %s", decodeProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: data after the JSON value")
 	}
 	return nil
+}
+
+// decodeProblem words a decoding error for the caller: encoding/json's own
+// text names Go types and struct fields ("into Go struct field
+// ProfileInput.cap of type int"), which mean nothing to an API user and
+// show how the server is built.
+func decodeProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		want := jsonKind(typeErr.Type)
+		if typeErr.Field == "" {
+			return "the body must be " + want
+		}
+		return fmt.Sprintf("%s must be %s", clipText(typeErr.Field, 60), want)
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	// A field's own decoder can quote the body: keep it short.
+	return clipText(msg, 200)
+}
+
+// jsonKind names what a Go type accepts, in JSON's terms.
+func jsonKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a different JSON value"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a different JSON value"
+}
+
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -72,6 +72,8 @@ func TestDecode(t *testing.T) {
 		{"second value", "application/json", `{"name":"a"}{}`, false, scheduling.EPARAM},
 		{"trailing space", "application/json", `{"name":"a"}` + "\n ", false, ""},
 		{"too large", "application/json", `{"name":"` + strings.Repeat("a", 100) + `"}`, false, jsonapi.CodeTooLarge},
+		{"wrong type", "application/json", `{"name":1}`, false, scheduling.EPARAM},
+		{"not an object", "application/json", `[]`, false, scheduling.EPARAM},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(c.body))
 		if c.ctype != "" {
@@ -84,6 +86,49 @@ func TestDecode(t *testing.T) {
 		}
 		if err == nil && v.Name != "a" {
 			t.Errorf("%s: decoded %+v", c.name, v)
+		}
+	}
+}
+
+// TestDecodeWording: a body of the wrong shape is explained in JSON's terms,
+// naming the field as sent, never the server's Go types or struct names.
+func TestDecodeWording(t *testing.T) {
+	type inner struct {
+		Days []int `json:"days"`
+	}
+	type body struct {
+		Cap    int     `json:"cap"`
+		On     *bool   `json:"on"`
+		Name   string  `json:"name"`
+		Weekly inner   `json:"weekly"`
+		Ratio  float64 `json:"ratio"`
+	}
+	for in, want := range map[string]string{
+		`{"cap":"5"}`:                 "bad JSON body: cap must be a whole number in range",
+		`{"cap":1e20}`:                "bad JSON body: cap must be a whole number in range",
+		`{"cap":1.5}`:                 "bad JSON body: cap must be a whole number in range",
+		`{"on":"yes"}`:                "bad JSON body: on must be true or false",
+		`{"name":[]}`:                 "bad JSON body: name must be a string",
+		`{"weekly":{"days":"mon"}}`:   "bad JSON body: weekly.days must be a list",
+		`{"weekly":{"days":["mon"]}}`: "bad JSON body: weekly.days must be a whole number in range",
+		`{"weekly":3}`:                "bad JSON body: weekly must be an object",
+		`{"ratio":"x"}`:               "bad JSON body: ratio must be a number",
+		`[]`:                          "bad JSON body: the body must be an object",
+		`"x"`:                         "bad JSON body: the body must be an object",
+		`{"other":1}`:                 `bad JSON body: unknown field "other"`,
+		`{"cap":`:                     "bad JSON body: unexpected EOF",
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(in))
+		r.Header.Set("Content-Type", "application/json")
+		var v body
+		err := jsonapi.Decode(r, &v, 1<<10, false)
+		if got := scheduling.ErrorMessage(err); got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+		for _, leak := range []string{"Go ", "struct", "body.", "int64", "jsonapi_test"} {
+			if strings.Contains(scheduling.ErrorMessage(err), leak) {
+				t.Errorf("%s: %q names the server's types (%q)", in, scheduling.ErrorMessage(err), leak)
+			}
 		}
 	}
 }
