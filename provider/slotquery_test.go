@@ -7,6 +7,7 @@ package provider
 import (
 	"errors"
 	"net/url"
+	"reflect"
 	"testing"
 	"time"
 
@@ -98,23 +99,29 @@ func TestParseSlotQueryClockChange(t *testing.T) {
 }
 
 // TestParseSlotQueryFilters: equal searchFilter values, as they are
-// matched (ODS codes without case, both trimmed), are one value; a modifier
-// on a parameter the search reads is refused rather than ignored.
+// matched (ODS codes without case, both trimmed), are one value; different
+// values of one system are all kept (searchFilter is 0..n, spec §5.1; the
+// pack's "three valid searchFilter" step sends two org types); a modifier on
+// a parameter the search reads is refused rather than ignored.
 func TestParseSlotQueryFilters(t *testing.T) {
 	const odsSys, typeSys = "https://fhir.nhs.uk/Id/ods-organization-code|", "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1|"
 	for _, c := range []struct {
 		name   string
 		add    url.Values
+		want   scheduling.Consumer
 		status int
 		code   string
 	}{
-		{"ODS in two cases", url.Values{"searchFilter": {odsSys + "A20047", odsSys + "a20047"}}, 0, ""},
-		{"org type with a trailing space", url.Values{"searchFilter": {typeSys + "urgent-care", typeSys + "urgent-care "}}, 0, ""},
-		{"two ODS codes", url.Values{"searchFilter": {odsSys + "A20047", odsSys + "B82005"}}, 422, "INVALID_PARAMETER"},
-		{"service.identifier:exact", url.Values{"service.identifier:exact": {"https://fhir.nhs.uk/Id/uec-dos-service-id|2000041001"}}, 422, "INVALID_PARAMETER"},
-		{"start:missing", url.Values{"start:missing": {"true"}}, 422, "INVALID_PARAMETER"},
-		{"searchFilter:not", url.Values{"searchFilter:not": {typeSys + "urgent-care"}}, 422, "INVALID_PARAMETER"},
-		{"unknown parameter with a modifier", url.Values{"_sort:desc": {"start"}}, 0, ""},
+		{"ODS in two cases", url.Values{"searchFilter": {odsSys + "A20047", odsSys + "a20047"}}, scheduling.Consumer{ODS: "A20047"}, 0, ""},
+		{"org type with a trailing space", url.Values{"searchFilter": {typeSys + "urgent-care", typeSys + "urgent-care "}}, scheduling.Consumer{OrgType: "urgent-care"}, 0, ""},
+		{"two ODS codes", url.Values{"searchFilter": {odsSys + "A20047", odsSys + "b82005", odsSys + "A20047"}},
+			scheduling.Consumer{ODS: "A20047", MoreODS: []string{"B82005"}}, 0, ""},
+		{"two org types", url.Values{"searchFilter": {typeSys + "urgent-care", typeSys + "Other", typeSys + "urgent-care", odsSys + "X1"}},
+			scheduling.Consumer{OrgType: "urgent-care", ODS: "X1", MoreOrgTypes: []string{"Other"}}, 0, ""},
+		{"service.identifier:exact", url.Values{"service.identifier:exact": {"https://fhir.nhs.uk/Id/uec-dos-service-id|2000041001"}}, scheduling.Consumer{}, 422, "INVALID_PARAMETER"},
+		{"start:missing", url.Values{"start:missing": {"true"}}, scheduling.Consumer{}, 422, "INVALID_PARAMETER"},
+		{"searchFilter:not", url.Values{"searchFilter:not": {typeSys + "urgent-care"}}, scheduling.Consumer{}, 422, "INVALID_PARAMETER"},
+		{"unknown parameter with a modifier", url.Values{"_sort:desc": {"start"}}, scheduling.Consumer{}, 0, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q := slotValues("ge2027-03-21", "le2027-03-22")
@@ -126,8 +133,8 @@ func TestParseSlotQueryFilters(t *testing.T) {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
-				if c.name == "ODS in two cases" && sq.consumer.ODS != "A20047" {
-					t.Fatalf("consumer ODS %q", sq.consumer.ODS)
+				if !reflect.DeepEqual(sq.consumer, c.want) {
+					t.Fatalf("consumer %+v, want %+v", sq.consumer, c.want)
 				}
 				return
 			}

@@ -146,29 +146,33 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 			sq.includes.Practitioner, sq.includes.Location, sq.includeService = true, true, true
 		}
 	}
-	var orgType, ods string
+	// searchFilter is 0..n (spec §5.1): a second, different value of one
+	// system is kept as well, and a slot restricted on it is offered only
+	// when every value is allowed (scheduling.Consumer).
+	var orgTypes, odsCodes []string
 	for _, v := range q["searchFilter"] {
 		system, code, ok := strings.Cut(v, "|")
 		if code = strings.TrimSpace(code); !ok || code == "" {
 			continue
 		}
-		// A consumer is one organisation of one type: two different values
-		// of one system would make the result depend on their order.
 		switch {
 		case system == gpconnect.SystemODSOrganisation:
-			code = strings.ToUpper(code) // as the consumer's ODS code is matched
-			if ods != "" && ods != code {
-				return nil, fail(gpconnect.InvalidParameter, "searchFilter gives two different ODS codes (%q and %q); send the booking organisation's only", clip(ods, 20), clip(code, 20))
+			if code = strings.ToUpper(code); !slices.Contains(odsCodes, code) { // as the consumer's ODS code is matched
+				odsCodes = append(odsCodes, code)
 			}
-			ods = code
 		case gpconnect.IsOrganisationTypeSystem(system):
-			if orgType != "" && orgType != code {
-				return nil, fail(gpconnect.InvalidParameter, "searchFilter gives two different organisation types (%q and %q); send the booking organisation's only", clip(orgType, 20), clip(code, 20))
+			if !slices.Contains(orgTypes, code) {
+				orgTypes = append(orgTypes, code)
 			}
-			orgType = code
 		}
 	}
-	sq.consumer = scheduling.NewConsumer(orgType, ods)
+	sq.consumer = scheduling.NewConsumer(first(orgTypes), first(odsCodes))
+	if len(orgTypes) > 1 {
+		sq.consumer.MoreOrgTypes = orgTypes[1:]
+	}
+	if len(odsCodes) > 1 {
+		sq.consumer.MoreODS = odsCodes[1:]
+	}
 	if vs := q["service.identifier"]; len(vs) > 0 {
 		if len(vs) > 1 {
 			return nil, fail(gpconnect.BadRequest, "service.identifier may be given only once")
@@ -296,4 +300,11 @@ func (s *Server) servicesByID(ctx context.Context, practiceID int64) (map[int64]
 		m[l[i].ID] = &l[i]
 	}
 	return m, nil
+}
+
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
 }

@@ -40,6 +40,12 @@ func (p *AccessProfile) Restricted() bool { return len(p.OrgTypes) > 0 || len(p.
 type Consumer struct {
 	OrgType string // "" when not sent
 	ODS     string // "" when not sent
+	// MoreOrgTypes and MoreODS are further, different values a search's
+	// searchFilter sent (spec §5.1 allows 0..n). A slot restricted on that
+	// dimension is offered only when every value sent is allowed, so sending
+	// more values never shows more slots, and the answer does not depend on
+	// their order.
+	MoreOrgTypes, MoreODS []string
 }
 
 // NewConsumer is the consumer as every path matches it (search, booking,
@@ -78,8 +84,8 @@ func (p *AccessProfile) Matches(c Consumer) Reason {
 	if p == nil {
 		return ReasonNone
 	}
-	typeOK := len(p.OrgTypes) == 0 || (c.OrgType != "" && slices.Contains(p.OrgTypes, c.OrgType))
-	odsOK := len(p.ODSCodes) == 0 || (c.ODS != "" && slices.Contains(p.ODSCodes, c.ODS))
+	typeOK := len(p.OrgTypes) == 0 || allowed(p.OrgTypes, c.OrgType, c.MoreOrgTypes)
+	odsOK := len(p.ODSCodes) == 0 || allowed(p.ODSCodes, c.ODS, c.MoreODS)
 	if !typeOK {
 		return ReasonOrgType
 	}
@@ -87,6 +93,20 @@ func (p *AccessProfile) Matches(c Consumer) Reason {
 		return ReasonODS
 	}
 	return ReasonNone
+}
+
+// allowed reports whether a restriction list admits the value sent and every
+// further value; nothing sent is not admitted.
+func allowed(list []string, first string, more []string) bool {
+	if first == "" || !slices.Contains(list, first) {
+		return false
+	}
+	for _, v := range more {
+		if !slices.Contains(list, v) {
+			return false
+		}
+	}
+	return true
 }
 
 // Timing applies the booking window and embargo rules for a slot starting at start.

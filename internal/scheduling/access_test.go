@@ -29,6 +29,12 @@ func TestMatchesSpecTable(t *testing.T) {
 		"bothTypeOnlyOK":   {OrgType: "urgent-care", ODS: "Z99999"},
 		"bothODSOnlyOK":    {OrgType: "gp-practice-x", ODS: "A11111"},
 		"bothNeitherMatch": {OrgType: "gp-practice-x", ODS: "Z99999"},
+		// Several values of one system (searchFilter is 0..n): a restricted
+		// slot is offered only when every value is allowed.
+		"twoTypes":    {OrgType: "gp-practice", MoreOrgTypes: []string{"urgent-care"}},
+		"twoTypesOut": {OrgType: "urgent-care", MoreOrgTypes: []string{"Other"}},
+		"twoODS":      {ODS: "A11111", MoreODS: []string{"B22222"}},
+		"twoODSOut":   {ODS: "A11111", MoreODS: []string{"Z99999"}},
 	}
 	// want[consumer][profile]: "" offered, else the reason.
 	want := map[string]map[string]Reason{
@@ -45,6 +51,10 @@ func TestMatchesSpecTable(t *testing.T) {
 		"bothTypeOnlyOK":   {"unrestricted": "", "type": "", "types": "", "ods": ReasonODS, "odsList": ReasonODS, "both": ReasonODS},
 		"bothODSOnlyOK":    {"unrestricted": "", "type": ReasonOrgType, "types": ReasonOrgType, "ods": "", "odsList": "", "both": ReasonOrgType},
 		"bothNeitherMatch": {"unrestricted": "", "type": ReasonOrgType, "types": ReasonOrgType, "ods": ReasonODS, "odsList": ReasonODS, "both": ReasonOrgType},
+		"twoTypes":         {"unrestricted": "", "type": ReasonOrgType, "types": "", "ods": ReasonODS, "odsList": ReasonODS, "both": ReasonOrgType},
+		"twoTypesOut":      {"unrestricted": "", "type": ReasonOrgType, "types": ReasonOrgType, "ods": ReasonODS, "odsList": ReasonODS, "both": ReasonOrgType},
+		"twoODS":           {"unrestricted": "", "type": ReasonOrgType, "types": ReasonOrgType, "ods": ReasonODS, "odsList": "", "both": ReasonOrgType},
+		"twoODSOut":        {"unrestricted": "", "type": ReasonOrgType, "types": ReasonOrgType, "ods": ReasonODS, "odsList": ReasonODS, "both": ReasonOrgType},
 	}
 	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	for cn, c := range consumers {
