@@ -171,6 +171,24 @@ var bookCases = []bookCase{
 	{name: "ErrBookingOrgTypeNotInValueSet", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		bookingOrg(b).Type = []fhir.CodeableConcept{{Coding: []fhir.Coding{{System: gpconnect.SystemOrganisationType, Code: "bogus"}}}}
 	}, want: 422, code: "INVALID_RESOURCE"},
+	// One booker, one ODS code and one type (spec §6.2): otherwise the
+	// access rules would depend on which was read first.
+	{name: "ErrBookingOrgTwoODSCodes", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		o := bookingOrg(b)
+		o.Identifier = append(o.Identifier, fhir.Identifier{System: gpconnect.SystemODSOrganisation, Value: "Z99999"})
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrBookingOrgTwoODSCodesOtherOrder", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		o := bookingOrg(b)
+		o.Identifier = append([]fhir.Identifier{{System: gpconnect.SystemODSOrganisation, Value: "Z99999"}}, o.Identifier...)
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "OK/BookingOrgSameODSCodeTwice", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		o := bookingOrg(b)
+		o.Identifier = append(o.Identifier, fhir.Identifier{System: gpconnect.SystemODSOrganisation, Value: strings.ToLower(o.Identifier[0].Value)})
+	}, want: 201},
+	{name: "ErrBookingOrgTwoTypes", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		bookingOrg(b).Type = []fhir.CodeableConcept{{Coding: []fhir.Coding{{System: gpconnect.SystemOrganisationType, Code: "urgent-care"}}},
+			{Coding: []fhir.Coding{{System: gpconnect.SystemOrganisationType, Code: "gp-practice"}}}}
+	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "OK/BookingOrgTypeUrgentCare", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		bookingOrg(b).Type = []fhir.CodeableConcept{{Coding: []fhir.Coding{{System: gpconnect.SystemOrganisationType, Code: "urgent-care"}}}}
 	}, want: 201},

@@ -447,9 +447,17 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 	if !phone {
 		p.add("the booking organisation needs a phone telecom")
 	}
+	// The booker is one organisation (spec §6.2): a second, different ODS
+	// code or type would make the access rules depend on which one is read.
 	for _, i := range org.Identifier {
 		if i.System == gpconnect.SystemODSOrganisation || i.System == gpconnect.SystemODSOrganisationOld {
-			r.BookingOrg.ODS = i.Value
+			if r.BookingOrg.ODS != "" && !strings.EqualFold(strings.TrimSpace(r.BookingOrg.ODS), strings.TrimSpace(i.Value)) {
+				p.add("the booking organisation has two ODS codes (%q and %q); send the one it has", clip(r.BookingOrg.ODS), clip(i.Value))
+				continue
+			}
+			if r.BookingOrg.ODS == "" {
+				r.BookingOrg.ODS = i.Value
+			}
 		}
 	}
 	if r.BookingOrg.ODS == "" {
@@ -462,6 +470,10 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 			}
 			if !gpconnect.OrganisationType(c.Code).Valid() {
 				p.add("the booking organisation's type %q is not in GPConnect-OrganisationType-1 (gp-practice, urgent-care)", clip(c.Code))
+			}
+			if r.BookingOrg.Type != "" && r.BookingOrg.Type != c.Code {
+				p.add("the booking organisation has two types (%q and %q); send the one it has", clip(r.BookingOrg.Type), clip(c.Code))
+				continue
 			}
 			r.BookingOrg.Type = c.Code
 		}
