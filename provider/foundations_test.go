@@ -290,6 +290,11 @@ func checkPatient(t *testing.T, e *env, p obj, nhs string) {
 			}
 		}
 	}
+	// The demo data hold no patient's communication needs, so none is
+	// shown: not an empty extension, nor an interpreterRequired false.
+	if c := extension(p, extNHSComm); c != nil {
+		t.Errorf("demo patient has an nhsCommunication extension: %v", c)
+	}
 }
 
 func testReadPatient(t *testing.T, e *env) {

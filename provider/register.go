@@ -275,14 +275,11 @@ func patientToRegister(fp *fhir.Patient, practiceID int64, now time.Time) (*sche
 			if comms > 1 {
 				return nil, fail(gpconnect.InvalidResource, "At most one nhsCommunication extension may be sent")
 			}
-			for _, sub := range e.Extension {
-				if sub.URL == "language" && sub.ValueCodeableConcept != nil && len(sub.ValueCodeableConcept.Coding) > 0 {
-					p.Language = sub.ValueCodeableConcept.Coding[0].Code
-				}
-				if sub.URL == "interpreterRequired" && sub.ValueBoolean != nil {
-					p.InterpreterRequired = *sub.ValueBoolean
-				}
+			c, err := fhirmap.Communication(e)
+			if err != nil {
+				return nil, err
 			}
+			p.Communication = c
 		default:
 			return nil, fail(gpconnect.InvalidResource, "Extension %q is not allowed when registering a patient", clip(e.URL, 120))
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,9 @@ type registerCase struct {
 	scope string
 	want  int
 	code  string
+	// diag, when set, must be in the error's diagnostics: the refusal is
+	// the one the case is about, not another problem of the request.
+	diag  string
 	check func(t *testing.T, a *apptEnv, p person, pat obj)
 }
 
@@ -257,6 +261,61 @@ var registerCases = []registerCase{
 			ValueCodeableConcept: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-HumanLanguage-1", Code: "en"}}}}}}
 		patientOf(b).Extension = []fhir.Extension{c, c}
 	}, want: 422, code: "INVALID_RESOURCE"},
+	// nhsCommunication (spec §12.4 SHOULD send it; §12.2 populate it): every
+	// sub-extension sent is held and returned as sent, in the register
+	// response and on read and search (checked by wantComm).
+	commKept("OK/NHSCommunicationFull", fullComm()),
+	commKept("OK/NHSCommunicationWithoutInterpreterRequired", commWithout(fullComm(), "interpreterRequired")),
+	// PatientRegister.feature "Register patient with Address Telecom and
+	// nhsCommunication": German, interpreter required; its
+	// ValidateNhsCommunicationExtension needs the display back.
+	commKept("OK/NHSCommunicationTestPack", commExt(commLanguage("de", "German"), commBool("interpreterRequired", true))),
+	commKept("OK/NHSCommunicationLanguageOnly", commExt(commLanguage("cy", "Welsh"))),
+	// modeOfCommunication is 0..* in Extension-CareConnect-GPC-NHSCommunication-1.
+	commKept("OK/NHSCommunicationTwoModes", commExt(commLanguage("en", "English"),
+		commConcept("modeOfCommunication", sysLangMode, "RSP", "Received spoken"),
+		commConcept("modeOfCommunication", sysLangMode, "ESP", "Expressed spoken"))),
+	// The profile's cardinalities and value types; another sub-extension is
+	// refused like any element a registration may not carry.
+	commRefused("ErrNHSCommunicationUnknownSubExtension",
+		commExt(commLanguage("en", "English"), fhir.Extension{URL: "dialect", ValueString: ptr("Geordie")}),
+		`no sub-extension "dialect"`),
+	commRefused("ErrNHSCommunicationWithoutLanguage", commExt(commBool("interpreterRequired", true)),
+		"needs a language sub-extension"),
+	commRefused("ErrNHSCommunicationTwoLanguages", commExt(commLanguage("en", "English"), commLanguage("de", "German")),
+		"nhsCommunication.language extension may be sent at most once"),
+	commRefused("ErrNHSCommunicationLanguageAsString", commExt(fhir.Extension{URL: "language", ValueString: ptr("en")}),
+		"nhsCommunication.language extension must carry valueCodeableConcept only, not valueString"),
+	commRefused("ErrNHSCommunicationLanguageWithoutCode",
+		commExt(fhir.Extension{URL: "language", ValueCodeableConcept: &fhir.CodeableConcept{Text: "English"}}),
+		"nhsCommunication.language extension's valueCodeableConcept needs a coding with a code"),
+	commRefused("ErrNHSCommunicationInterpreterRequiredAsString",
+		commExt(commLanguage("en", "English"), fhir.Extension{URL: "interpreterRequired", ValueString: ptr("yes")}),
+		"nhsCommunication.interpreterRequired extension must carry valueBoolean only, not valueString"),
+	commRefused("ErrNHSCommunicationPreferredAsConcept",
+		commExt(commLanguage("en", "English"), commConcept("preferred", sysLangMode, "RSP", "Received spoken")),
+		"nhsCommunication.preferred extension must carry valueBoolean only, not valueCodeableConcept"),
+	commRefused("ErrNHSCommunicationProficiencyAsBoolean",
+		commExt(commLanguage("en", "English"), commBool("communicationProficiency", true)),
+		"nhsCommunication.communicationProficiency extension must carry valueCodeableConcept only, not valueBoolean"),
+	commRefused("ErrNHSCommunicationTwoInterpreterRequired",
+		commExt(commLanguage("en", "English"), commBool("interpreterRequired", true), commBool("interpreterRequired", false)),
+		"nhsCommunication.interpreterRequired extension may be sent at most once"),
+	commRefused("ErrNHSCommunicationTwoPreferred",
+		commExt(commLanguage("en", "English"), commBool("preferred", true), commBool("preferred", false)),
+		"nhsCommunication.preferred extension may be sent at most once"),
+	commRefused("ErrNHSCommunicationTwoProficiencies", commExt(commLanguage("en", "English"),
+		commConcept("communicationProficiency", sysLangProficiency, "E", "Excellent"),
+		commConcept("communicationProficiency", sysLangProficiency, "G", "Good")),
+		"nhsCommunication.communicationProficiency extension may be sent at most once"),
+	commRefused("ErrNHSCommunicationSubExtensionWithExtensions",
+		commExt(commLanguage("en", "English"), fhir.Extension{URL: "preferred", Extension: []fhir.Extension{commBool("preferred", true)}}),
+		"nhsCommunication.preferred extension must carry valueBoolean only, not extension"),
+	commRefused("ErrNHSCommunicationWithValue", func() fhir.Extension {
+		c := commExt(commLanguage("en", "English"))
+		c.ValueString = ptr("English")
+		return c
+	}(), "nhsCommunication extension must carry sub-extensions only, not valueString"),
 	{name: "ErrUnknownParameter", edit: func(b *fhir.Parameters) { b.Parameter[0].Name = "registerPerson" }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrParameterWithoutPatient", edit: func(b *fhir.Parameters) { b.Parameter[0].Resource = nil }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrBodyIsPatient", raw: func(xml bool) ([]byte, string) {
@@ -333,7 +392,9 @@ func TestRegisterPatient(t *testing.T) {
 							}
 						}
 						if c.want >= 400 {
-							wantOutcome(t, r, c.want, c.code)
+							if d := wantOutcome(t, r, c.want, c.code); !strings.Contains(d, c.diag) {
+								t.Errorf("diagnostics %q, want them to contain %q", d, c.diag)
+							}
 							return
 						}
 						b := wantOK(t, r, "Bundle")
@@ -417,5 +478,121 @@ func TestRegisterPreferMinimal(t *testing.T) {
 	found := a.send(t, http.MethodGet, "Patient?identifier="+url.QueryEscape(sysNHSNumber+"|"+p.NHS), iidFindPatient, scopePatRead, nil, "", nil)
 	if found.status != 200 || !bytes.Contains(found.body, []byte(p.NHS)) {
 		t.Fatalf("the patient was not registered: %d %s", found.status, found.body)
+	}
+}
+
+// Code systems of the NHSCommunication sub-extensions, as the test pack sends them.
+const (
+	sysHumanLanguage   = "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-HumanLanguage-1"
+	sysLangMode        = "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-LanguageAbilityMode-1"
+	sysLangProficiency = "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-LanguageAbilityProficiency-1"
+)
+
+func commExt(subs ...fhir.Extension) fhir.Extension {
+	return fhir.Extension{URL: extNHSComm, Extension: subs}
+}
+
+func commConcept(url, system, code, display string) fhir.Extension {
+	return fhir.Extension{URL: url, ValueCodeableConcept: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: system, Code: code, Display: display}}}}
+}
+
+func commLanguage(code, display string) fhir.Extension {
+	return commConcept("language", sysHumanLanguage, code, display)
+}
+
+func commBool(url string, v bool) fhir.Extension { return fhir.Extension{URL: url, ValueBoolean: &v} }
+
+// fullComm carries every sub-extension of Extension-CareConnect-GPC-NHSCommunication-1,
+// the interpreterRequired first so that the check does not lean on the order sent.
+func fullComm() fhir.Extension {
+	return commExt(commBool("interpreterRequired", false), commLanguage("en", "English"), commBool("preferred", true),
+		commConcept("modeOfCommunication", sysLangMode, "RSP", "Received spoken"),
+		commConcept("communicationProficiency", sysLangProficiency, "E", "Excellent"))
+}
+
+// commKept is a registration sending c, which must come back as sent.
+func commKept(name string, c fhir.Extension) registerCase {
+	return registerCase{name: name, edit: withComm(c), want: 200, check: wantComm(c)}
+}
+
+// commRefused is a registration sending c, refused with 422
+// INVALID_RESOURCE naming the problem (diag).
+func commRefused(name string, c fhir.Extension, diag string) registerCase {
+	return registerCase{name: name, edit: withComm(c), want: 422, code: "INVALID_RESOURCE", diag: diag}
+}
+
+// commWithout is c without its sub-extensions named url.
+func commWithout(c fhir.Extension, url string) fhir.Extension {
+	var keep []fhir.Extension
+	for _, s := range c.Extension {
+		if s.URL != url {
+			keep = append(keep, s)
+		}
+	}
+	c.Extension = keep
+	return c
+}
+
+func withComm(c fhir.Extension) func(b *fhir.Parameters) {
+	return func(b *fhir.Parameters) { patientOf(b).Extension = []fhir.Extension{c} }
+}
+
+// commByURL groups an NHSCommunication extension's sub-extensions by url,
+// keeping the order of those sharing one; it fails on members besides url
+// and extension.
+func commByURL(t *testing.T, x any) map[string][]any {
+	t.Helper()
+	for k := range x.(map[string]any) {
+		if k != "url" && k != "extension" {
+			t.Errorf("nhsCommunication has %q: %v", k, x)
+		}
+	}
+	out := map[string][]any{}
+	for _, s := range arr(x, "extension") {
+		out[str(s, "url")] = append(out[str(s, "url")], s)
+	}
+	return out
+}
+
+// wantComm checks that the registered patient carries want as its one
+// nhsCommunication extension (sub-extensions in any order, each exactly as
+// sent) in the register response, and then on read and on search.
+func wantComm(want fhir.Extension) func(t *testing.T, a *apptEnv, p person, pat obj) {
+	return func(t *testing.T, a *apptEnv, p person, pat obj) {
+		t.Helper()
+		raw, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w obj
+		if err := json.Unmarshal(raw, &w); err != nil {
+			t.Fatal(err)
+		}
+		wantSubs := commByURL(t, w)
+		check := func(where string, res obj) {
+			t.Helper()
+			n := 0
+			for _, x := range arr(res, "extension") {
+				if str(x, "url") == extNHSComm {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%s: %d nhsCommunication extensions, want 1: %v", where, n, at(res, "extension"))
+			}
+			if got := commByURL(t, extension(res, extNHSComm)); !reflect.DeepEqual(got, wantSubs) {
+				gj, _ := json.Marshal(got)
+				wj, _ := json.Marshal(wantSubs)
+				t.Errorf("%s: nhsCommunication sub-extensions\n got %s\nwant %s", where, gj, wj)
+			}
+		}
+		check("register response", pat)
+		check("read", wantOK(t, a.get(t, "Patient/"+str(pat, "id"), iidReadPatient, scopePatRead), "Patient"))
+		found := wantOK(t, a.get(t, "Patient?identifier="+sysNHSNumber+"%7C"+p.NHS, iidFindPatient, scopePatRead), "Bundle")
+		if es := entries(found); len(es) != 1 {
+			t.Fatalf("search: %d entries, want 1", len(es))
+		} else {
+			check("search", es[0])
+		}
 	}
 }

@@ -126,12 +126,8 @@ func Patient(p *scheduling.Patient, practiceID int64) *fhir.Patient {
 		reg.Extension = append(reg.Extension, fhir.Extension{URL: "preferredBranchSurgery", ValueReference: &ref})
 	}
 	r.Extension = append(r.Extension, reg)
-	if p.Language != "" {
-		interp := p.InterpreterRequired
-		r.Extension = append(r.Extension, fhir.Extension{URL: gpconnect.ExtNHSCommunication, Extension: []fhir.Extension{
-			{URL: "language", ValueCodeableConcept: &fhir.CodeableConcept{Coding: []fhir.Coding{{System: gpconnect.SystemHumanLanguage, Code: p.Language}}}},
-			{URL: "interpreterRequired", ValueBoolean: &interp},
-		}})
+	if p.Communication != nil {
+		r.Extension = append(r.Extension, nhsCommunication(p.Communication))
 	}
 	if p.GPPractitionerID != 0 {
 		r.GeneralPractitioner = []fhir.Reference{Ref("Practitioner", p.GPPractitionerID)}

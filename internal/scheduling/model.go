@@ -106,9 +106,47 @@ type Patient struct {
 	RegistrationEnd     string
 	PreferredLocationID int64
 	GPPractitionerID    int64
-	Language            string
-	InterpreterRequired bool
-	Version             int64
+	// Communication is the patient's NHSCommunication extension as
+	// registered; nil when none was sent (or the practice holds none).
+	Communication *Communication
+	Version       int64
+}
+
+// Communication is a patient's language and communication needs
+// (Extension-CareConnect-GPC-NHSCommunication-1). It holds every
+// sub-extension a registration sent, as sent, because the provider must
+// return what it holds (spec §12.2, §12.4) and the test pack checks the
+// language's code and display against the HumanLanguage value set. A nil
+// Preferred or InterpreterRequired was not sent, which is not "false".
+// The JSON names are how the store keeps it (patients.communication), so
+// renaming one would lose that part of every stored row.
+type Communication struct {
+	// Language is the language (HumanLanguage), the one sub-extension required.
+	Language Concept `json:"language"`
+	// Preferred says whether the language is preferred over others.
+	Preferred *bool `json:"preferred,omitempty"`
+	// Modes are how the language is used (LanguageAbilityMode); 0..*.
+	Modes []Concept `json:"modeOfCommunication,omitempty"`
+	// Proficiency is how well (LanguageAbilityProficiency).
+	Proficiency *Concept `json:"communicationProficiency,omitempty"`
+	// InterpreterRequired says whether an interpreter is needed.
+	InterpreterRequired *bool `json:"interpreterRequired,omitempty"`
+}
+
+// Concept is a coded value kept as the consumer sent it (a FHIR
+// CodeableConcept), so that it can be returned unchanged.
+type Concept struct {
+	Coding []Coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
+}
+
+// Coding is one code of a Concept.
+type Coding struct {
+	System       string `json:"system,omitempty"`
+	Version      string `json:"version,omitempty"`
+	Code         string `json:"code,omitempty"`
+	Display      string `json:"display,omitempty"`
+	UserSelected *bool  `json:"userSelected,omitempty"`
 }
 
 // Findable reports whether Find a patient may return the record: active, not sensitive, not deceased.

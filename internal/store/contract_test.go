@@ -37,6 +37,7 @@ func TestStoreContract(t *testing.T) {
 		{"Practitioners", testPractitioners},
 		{"Patients", testPatients},
 		{"PatientUnchangedSaveKeepsVersion", testPatientUnchangedSaveKeepsVersion},
+		{"PatientCommunication", testPatientCommunication},
 		{"RegisterTemporary", testRegisterTemporary},
 		{"PDSLookup", testPDSLookup},
 		{"AccessProfileUpsertByName", testAccessProfiles},
@@ -628,7 +629,7 @@ func testPatients(t *testing.T, e storetest.Engine) {
 		Telecoms:  []scheduling.Telecom{{System: "phone", Value: "07700 900000", Use: "mobile"}, {System: "email", Value: "j@example.org"}},
 		Addresses: []scheduling.Address{{Use: "home", Lines: []string{"2 Low Lane"}, City: "Leeds", PostalCode: "LS3 3CC"}},
 		Active:    true, RegistrationType: scheduling.RegRegular, RegistrationStart: "2001-02-03", PreferredLocationID: loc,
-		GPPractitionerID: gp, Language: "cy", InterpreterRequired: true}
+		GPPractitionerID: gp, Communication: fullCommunication()}
 	id := f.id(f.st.SavePatient(f.ctx, &in))
 	want := in
 	want.ID, want.Version = id, 1
@@ -668,6 +669,82 @@ func testPatients(t *testing.T, e storetest.Engine) {
 	}
 }
 
+// fullCommunication has every part of an NHSCommunication extension, with
+// a second coding and a text so that a store that kept only one would show.
+func fullCommunication() *scheduling.Communication {
+	yes, no := true, false
+	return &scheduling.Communication{
+		Language: scheduling.Concept{Coding: []scheduling.Coding{
+			{System: "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-HumanLanguage-1", Code: "cy", Display: "Welsh"},
+			{System: "urn:ietf:bcp:47", Version: "1", Code: "cy-GB", UserSelected: &yes}}, Text: "Cymraeg"},
+		Preferred: &yes,
+		Modes: []scheduling.Concept{
+			{Coding: []scheduling.Coding{{System: "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-LanguageAbilityMode-1", Code: "RSP", Display: "Received spoken"}}},
+			{Coding: []scheduling.Coding{{System: "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-LanguageAbilityMode-1", Code: "ESP", Display: "Expressed spoken"}}}},
+		Proficiency: &scheduling.Concept{Coding: []scheduling.Coding{
+			{System: "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-LanguageAbilityProficiency-1", Code: "E", Display: "Excellent"}}},
+		InterpreterRequired: &no,
+	}
+}
+
+// testPatientCommunication: the NHSCommunication held is read back as
+// saved, nil stays nil (not an empty extension), and a row written before
+// migration 0009 (language and interpreter only) reads as it did then.
+func testPatientCommunication(t *testing.T, e storetest.Engine) {
+	f := newFx(t, e)
+	a := f.practice("A11111")
+	read := func(id int64) *scheduling.Communication {
+		t.Helper()
+		p, err := f.st.PatientByID(f.ctx, a, id)
+		f.ok(err)
+		return p.Communication
+	}
+
+	none := f.id(f.st.SavePatient(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: nhsNumber(t, 4), Family: "Quiet", Active: true,
+		RegistrationType: scheduling.RegRegular}))
+	if c := read(none); c != nil {
+		t.Fatalf("no communication saved, read %+v", c)
+	}
+	if n := f.count(`SELECT COUNT(*) FROM patients WHERE id = ? AND communication = '' AND language = '' AND interpreter = FALSE`, none); n != 1 {
+		t.Fatalf("no communication saved, but the columns are not empty")
+	}
+
+	yes := true
+	onlyLang := &scheduling.Communication{Language: scheduling.Concept{Coding: []scheduling.Coding{{Code: "pl"}}}}
+	for _, c := range []struct {
+		name      string
+		nhs       int
+		in        *scheduling.Communication
+		lang      string
+		interpret bool
+	}{
+		{"Full", 5, fullCommunication(), "cy", false},
+		{"LanguageOnly", 6, onlyLang, "pl", false},
+		{"InterpreterRequired", 7, &scheduling.Communication{Language: onlyLang.Language, InterpreterRequired: &yes}, "pl", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := f.id(f.st.SavePatient(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: nhsNumber(t, c.nhs), Family: c.name,
+				Active: true, RegistrationType: scheduling.RegRegular, Communication: c.in}))
+			if got := read(id); !reflect.DeepEqual(got, c.in) {
+				t.Fatalf("communication read back\n got %+v\nwant %+v", got, c.in)
+			}
+			// The older columns still say what an older binary would show.
+			if n := f.count(`SELECT COUNT(*) FROM patients WHERE id = ? AND language = ? AND interpreter = ?`, id, c.lang, c.interpret); n != 1 {
+				t.Fatalf("language/interpreter columns do not hold %q/%v", c.lang, c.interpret)
+			}
+		})
+	}
+
+	legacy := f.id(f.st.SavePatient(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: nhsNumber(t, 30), Family: "Older", Active: true,
+		RegistrationType: scheduling.RegRegular}))
+	f.exec(`UPDATE patients SET language = 'so', interpreter = TRUE, communication = '' WHERE id = ?`, legacy)
+	want := &scheduling.Communication{Language: scheduling.Concept{Coding: []scheduling.Coding{
+		{System: "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-HumanLanguage-1", Code: "so"}}}, InterpreterRequired: &yes}
+	if got := read(legacy); !reflect.DeepEqual(got, want) {
+		t.Fatalf("row from before migration 0009 reads\n got %+v\nwant %+v", got, want)
+	}
+}
+
 // testPatientUnchangedSaveKeepsVersion is separate so a failure names the
 // no-op rule precisely.
 func testPatientUnchangedSaveKeepsVersion(t *testing.T, e storetest.Engine) {
@@ -691,6 +768,7 @@ func testRegisterTemporary(t *testing.T, e storetest.Engine) {
 	f := newFx(t, e)
 	a, b := f.practice("A11111"), f.practice("B22222")
 	newNHS, inactiveNHS, deadNHS, deadActiveNHS := nhsNumber(t, 10), nhsNumber(t, 11), nhsNumber(t, 12), nhsNumber(t, 13)
+	commNHS := nhsNumber(t, 14)
 
 	t.Run("NewIsTemporaryActive", func(t *testing.T) {
 		in := scheduling.Patient{PracticeID: a, NHSNumber: newNHS, Family: "Visitor", Given: []string{"Val"}, Gender: "female", BirthDate: "1990-05-06",
@@ -738,6 +816,24 @@ func testRegisterTemporary(t *testing.T, e storetest.Engine) {
 		if !reflect.DeepEqual(got.Prefix, before.Prefix) || got.BirthDate != before.BirthDate ||
 			!reflect.DeepEqual(got.Telecoms, before.Telecoms) || !reflect.DeepEqual(got.Addresses, before.Addresses) {
 			t.Fatalf("reactivated = %+v lost details of %+v", got, before)
+		}
+	})
+	t.Run("ReactivationCommunication", func(t *testing.T) {
+		// A re-registration without the extension keeps the one held; one
+		// with it replaces it whole (what it leaves out is not kept).
+		id := f.id(f.st.SavePatient(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: commNHS, Family: "Former", Active: false,
+			RegistrationType: scheduling.RegRegular, Communication: fullCommunication()}))
+		got, err := f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: commNHS, Family: "Former"}, nil)
+		f.ok(err)
+		if got.ID != id || !reflect.DeepEqual(got.Communication, fullCommunication()) {
+			t.Fatalf("re-registered without nhsCommunication: %+v, want %+v kept", got.Communication, fullCommunication())
+		}
+		f.exec(`UPDATE patients SET active = FALSE WHERE id = ?`, id)
+		sent := &scheduling.Communication{Language: scheduling.Concept{Coding: []scheduling.Coding{{Code: "de", Display: "German"}}}}
+		got, err = f.st.RegisterTemporary(f.ctx, &scheduling.Patient{PracticeID: a, NHSNumber: commNHS, Family: "Former", Communication: sent}, nil)
+		f.ok(err)
+		if !reflect.DeepEqual(got.Communication, sent) {
+			t.Fatalf("re-registered with nhsCommunication: %+v, want %+v", got.Communication, sent)
 		}
 	})
 	t.Run("ErrDemographicsWhenDeceased", func(t *testing.T) {

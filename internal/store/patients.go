@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -31,30 +32,78 @@ type patientRow struct {
 	GPPractitionerID    int64  `db:"gp_practitioner_id"`
 	Language            string `db:"language"`
 	Interpreter         bool   `db:"interpreter"`
+	Communication       string `db:"communication"`
 	Version             int64  `db:"version"`
 }
 
 const patientCols = `id, practice_id, nhs_number, family, given, prefix, gender, birth_date, telecoms, addresses, active, sensitive,
-	deceased, reg_type, reg_start, reg_end, preferred_location_id, gp_practitioner_id, language, interpreter, version`
+	deceased, reg_type, reg_start, reg_end, preferred_location_id, gp_practitioner_id, language, interpreter, communication, version`
 
 func (r patientRow) domain() *scheduling.Patient {
 	p := &scheduling.Patient{ID: r.ID, PracticeID: r.PracticeID, NHSNumber: r.NHSNumber, Family: r.Family, Given: splitList(r.Given),
 		Prefix: splitList(r.Prefix), Gender: r.Gender, BirthDate: r.BirthDate, Active: r.Active, Sensitive: r.Sensitive, Deceased: r.Deceased,
 		RegistrationType: r.RegType, RegistrationStart: r.RegStart, RegistrationEnd: r.RegEnd, PreferredLocationID: r.PreferredLocationID,
-		GPPractitionerID: r.GPPractitionerID, Language: r.Language, InterpreterRequired: r.Interpreter, Version: r.Version}
+		GPPractitionerID: r.GPPractitionerID, Version: r.Version}
 	_ = json.Unmarshal([]byte(r.Telecoms), &p.Telecoms)
 	_ = json.Unmarshal([]byte(r.Addresses), &p.Addresses)
+	p.Communication = r.communication()
 	return p
 }
 
+// communication reads the communication column. A row written without it
+// (before migration 0009, or since by an older binary) has only a language
+// code and the interpreter flag, and reads as it always did: the code in the
+// HumanLanguage system, and interpreterRequired whether sent or not.
+func (r patientRow) communication() *scheduling.Communication {
+	if r.Communication != "" {
+		var c scheduling.Communication
+		if json.Unmarshal([]byte(r.Communication), &c) == nil {
+			return &c
+		}
+		return nil
+	}
+	if r.Language == "" {
+		return nil
+	}
+	interp := r.Interpreter
+	return &scheduling.Communication{Language: scheduling.Concept{Coding: []scheduling.Coding{{System: gpconnect.SystemHumanLanguage, Code: r.Language}}},
+		InterpreterRequired: &interp}
+}
+
+// legacyCommunication is what the language and interpreter columns hold for
+// c, so that a binary that predates the communication column still reads
+// the patient's language: the first language code, and interpreter true
+// only when interpreterRequired was sent as true.
+func legacyCommunication(c *scheduling.Communication) (language string, interpreter bool) {
+	if c == nil {
+		return "", false
+	}
+	for _, cd := range c.Language.Coding {
+		if cd.Code != "" {
+			language = cd.Code
+			break
+		}
+	}
+	return language, c.InterpreterRequired != nil && *c.InterpreterRequired
+}
+
+func communicationJSON(c *scheduling.Communication) string {
+	if c == nil {
+		return ""
+	}
+	return toJSON(c)
+}
+
 func patientArgs(p *scheduling.Patient) []any {
+	language, interpreter := legacyCommunication(p.Communication)
 	return []any{p.PracticeID, p.NHSNumber, p.Family, joinList(p.Given), joinList(p.Prefix), p.Gender, p.BirthDate,
 		toJSON(nonNil(p.Telecoms)), toJSON(nonNil(p.Addresses)), p.Active, p.Sensitive, p.Deceased, p.RegistrationType, p.RegistrationStart,
-		p.RegistrationEnd, p.PreferredLocationID, p.GPPractitionerID, p.Language, p.InterpreterRequired}
+		p.RegistrationEnd, p.PreferredLocationID, p.GPPractitionerID, language, interpreter, communicationJSON(p.Communication)}
 }
 
 var patientInsertCols = []string{"practice_id", "nhs_number", "family", "given", "prefix", "gender", "birth_date", "telecoms", "addresses",
-	"active", "sensitive", "deceased", "reg_type", "reg_start", "reg_end", "preferred_location_id", "gp_practitioner_id", "language", "interpreter"}
+	"active", "sensitive", "deceased", "reg_type", "reg_start", "reg_end", "preferred_location_id", "gp_practitioner_id", "language", "interpreter",
+	"communication"}
 
 func nonNil[T any](s []T) []T {
 	if s == nil {
@@ -113,7 +162,7 @@ func updatePatient(ctx context.Context, tx *sqlx.Tx, p *scheduling.Patient) erro
 	args := append(patientArgs(p), p.ID)
 	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE patients SET practice_id = ?, nhs_number = ?, family = ?, given = ?, prefix = ?, gender = ?,
 		birth_date = ?, telecoms = ?, addresses = ?, active = ?, sensitive = ?, deceased = ?, reg_type = ?, reg_start = ?, reg_end = ?,
-		preferred_location_id = ?, gp_practitioner_id = ?, language = ?, interpreter = ?, version = version + 1 WHERE id = ?`), args...)
+		preferred_location_id = ?, gp_practitioner_id = ?, language = ?, interpreter = ?, communication = ?, version = version + 1 WHERE id = ?`), args...)
 	return err
 }
 
@@ -168,7 +217,7 @@ func (s *Store) RegisterTemporary(ctx context.Context, p *scheduling.Patient, au
 
 // reactivated is an inactive record made an active temporary registration
 // by reg: what the consumer sent replaces what was held, and what it left
-// out (telecoms, addresses, prefix, language) is kept, as are the
+// out (telecoms, addresses, prefix, communication) is kept, as are the
 // practice's own links (preferred branch, usual GP) that a consumer cannot
 // send; a re-registration must not wipe what the practice knew.
 func reactivated(cur, reg *scheduling.Patient) *scheduling.Patient {
@@ -189,8 +238,10 @@ func reactivated(cur, reg *scheduling.Patient) *scheduling.Patient {
 	if len(reg.Addresses) > 0 {
 		next.Addresses = reg.Addresses
 	}
-	if reg.Language != "" {
-		next.Language, next.InterpreterRequired = reg.Language, reg.InterpreterRequired
+	if reg.Communication != nil {
+		// The extension sent replaces the one held whole: a sub-extension
+		// it leaves out is not kept from an earlier registration.
+		next.Communication = reg.Communication
 	}
 	next.Active = true
 	next.RegistrationType = scheduling.RegTemporary
