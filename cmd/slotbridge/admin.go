@@ -773,22 +773,16 @@ func adminExplain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	c := newAdminCmd("explain", stdout, stderr)
 	orgType := c.fs.String("org-type", "", "the consumer's organisation type searchFilter (gp-practice, urgent-care; empty = not sent)")
 	consumer := c.fs.String("consumer-ods", "", "the consumer's ODS code searchFilter (empty = not sent)")
-	start := c.fs.String("start", "", "period start: YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+01:00 (required)")
-	end := c.fs.String("end", "", "period end: YYYY-MM-DD (whole day) or a dateTime (required)")
+	start := c.fs.String("start", "", "period start as the consumer's search sends it: YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with the UK offset of that date (+00:00 or +01:00) (required)")
+	end := c.fs.String("end", "", "period end: YYYY-MM-DD (the whole day) or a dateTime as --start; at most 14 days after --start (required)")
 	nowFlag := c.fs.String("now", "", "explain as at this dateTime (default now)")
 	dosID := c.fs.String("dos-id", "", "the DOS service id the consumer sends as service.identifier (empty = not sent)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if *start == "" || *end == "" {
-		return errors.New("--start and --end are required")
-	}
 	in := admin.ExplainInput{OrgType: *orgType, ConsumerODS: *consumer, DOSID: *dosID}
 	var err error
-	if in.Start, err = admin.ParseTime(*start, false); err != nil {
-		return err
-	}
-	if in.End, err = admin.ParseTime(*end, true); err != nil {
+	if in.Start, in.End, err = admin.ParsePeriod(*start, *end, "--start", "--end"); err != nil {
 		return err
 	}
 	if *nowFlag != "" {

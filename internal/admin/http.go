@@ -189,6 +189,22 @@ func ParseTime(s string, end bool) (time.Time, error) {
 	return t, nil
 }
 
+// withPlusHint adds scheduling.PlusAsSpaceHint to a refused period when a
+// value holds a space that, read as the "+" it most likely was, would make
+// it a time the search takes.
+func withPlusHint(err error, values ...string) error {
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if !strings.Contains(v, " ") {
+			continue
+		}
+		if _, _, perr := scheduling.ParseSearchTime(strings.ReplaceAll(v, " ", "+")); perr == nil {
+			return scheduling.Errorf(scheduling.ErrorCode(err), "%s%s", scheduling.ErrorMessage(err), scheduling.PlusAsSpaceHint)
+		}
+	}
+	return err
+}
+
 type actorKey struct{}
 
 func withActor(ctx context.Context, a Actor) context.Context {
@@ -523,14 +539,8 @@ func (h *Handler) explain(r *http.Request, a Actor) (int, any, error) {
 	q := r.URL.Query()
 	in := ExplainInput{OrgType: q.Get("org_type"), ConsumerODS: q.Get("consumer_ods"), DOSID: q.Get("dos_id")}
 	var err error
-	if q.Get("start") == "" || q.Get("end") == "" {
-		return 0, nil, scheduling.Errorf(scheduling.EPARAM, "start and end are required (YYYY-MM-DD or a dateTime with offset)")
-	}
-	if in.Start, err = ParseTime(q.Get("start"), false); err != nil {
-		return 0, nil, err
-	}
-	if in.End, err = ParseTime(q.Get("end"), true); err != nil {
-		return 0, nil, err
+	if in.Start, in.End, err = ParsePeriod(q.Get("start"), q.Get("end"), "start", "end"); err != nil {
+		return 0, nil, withPlusHint(err, q.Get("start"), q.Get("end"))
 	}
 	if v := q.Get("now"); v != "" {
 		if in.Now, err = ParseTime(v, false); err != nil {
