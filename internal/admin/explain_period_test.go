@@ -37,6 +37,12 @@ func TestExplainAPIPeriodAndParameters(t *testing.T) {
 				{"Over14DaysByASecond", "start=2026-12-01T09:00:00%2B00:00&end=2026-12-15T09:00:01%2B00:00", 400, []string{"14 days 00:00:01"}},
 				// A "+" sent raw arrives as a space.
 				{"PlusAsSpace", "start=2026-12-08T09:00:00+00:00&end=2026-12-09", 400, []string{"%2B"}},
+				{"CLISpellings", "org-type=urgent-care&consumer-ods=X99999&start=2026-12-08&end=2026-12-09", 400,
+					[]string{"org-type", "org_type", "consumer-ods", "consumer_ods"}},
+				{"Unknown", "start=2026-12-08&end=2026-12-09&colour=red", 400, []string{"colour"}},
+				{"RepeatedStart", "start=2026-12-08&start=2026-12-01&end=2026-12-09", 400, []string{"start", "once"}},
+				{"BadEncoding", "start=2026-12-08&end=2026-12-09&org_type=%zz", 400, []string{"query string"}},
+				{"RepeatedOrgType", "org_type=urgent-care&org_type=gp-practice&start=2026-12-08&end=2026-12-09", 400, []string{"org_type", "once"}},
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
