@@ -1,6 +1,8 @@
 package main
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,5 +42,73 @@ func TestAdminExplainPeriod(t *testing.T) {
 				t.Errorf("explain --start %s --end %s: %q does not say %q", bad.start, bad.end, err, w)
 			}
 		}
+	}
+}
+
+// TestAdminUsageListsEverySubcommand: `admin --help` names every subcommand
+// runAdmin accepts (it lacked profiles get and slots get), and each one's
+// --help answers.
+func TestAdminUsageListsEverySubcommand(t *testing.T) {
+	listed := map[string]map[string]bool{}
+	for _, m := range regexp.MustCompile(`admin ([a-z]+) ([a-z|]+)`).FindAllStringSubmatch(adminUsage, -1) {
+		if listed[m[1]] == nil {
+			listed[m[1]] = map[string]bool{}
+		}
+		for _, sub := range strings.Split(m[2], "|") {
+			listed[m[1]][sub] = true
+		}
+	}
+	for group, subs := range adminSubcommands {
+		for _, sub := range subs {
+			if !listed[group][sub] {
+				t.Errorf("admin --help does not list %q", "admin "+group+" "+sub)
+			}
+			if _, _, err := runShort(t, "admin", group, sub, "--help"); err != nil {
+				t.Errorf("admin %s %s --help: %v", group, sub, err)
+			}
+		}
+		for sub := range listed[group] {
+			if !slices.Contains(subs, sub) {
+				t.Errorf("admin --help lists %q, which does not exist", "admin "+group+" "+sub)
+			}
+		}
+	}
+}
+
+// TestAdminSubcommandFlags: each subcommand's --help shows the flags it
+// reads and no others, and refuses the others rather than ignore them.
+func TestAdminSubcommandFlags(t *testing.T) {
+	for _, c := range []struct {
+		args     []string
+		has, not []string
+	}{
+		{[]string{"explain"}, []string{"-start", "-org-type", "-ods", "-json", "-data"}, []string{"-horizon-weeks", "-id"}},
+		{[]string{"templates", "create"}, []string{"-horizon-weeks", "-weekday", "-slot-minutes"}, []string{"-id"}},
+		{[]string{"templates", "end"}, []string{"-horizon-weeks", "-id"}, []string{"-weekday"}},
+		{[]string{"profiles", "list"}, []string{"-ods"}, []string{"-name", "-id", "-horizon-weeks", "-cap"}},
+		{[]string{"profiles", "update"}, []string{"-id", "-name", "-release-days"}, []string{"-horizon-weeks"}},
+		{[]string{"sessions", "block"}, []string{"-id"}, []string{"-slot-minutes", "-from", "-horizon-weeks"}},
+		{[]string{"sessions", "add"}, []string{"-slot-minutes", "-date", "-service"}, []string{"-id", "-from"}},
+		{[]string{"slots", "list"}, []string{"-session"}, []string{"-id", "-profile"}},
+		{[]string{"token", "create"}, []string{"-label"}, []string{"-id"}},
+		{[]string{"audit"}, []string{"-limit"}, []string{"-horizon-weeks"}},
+	} {
+		_, usage, err := runShort(t, append(append([]string{"admin"}, c.args...), "--help")...)
+		if err != nil {
+			t.Fatalf("admin %v --help: %v", c.args, err)
+		}
+		for _, f := range c.has {
+			if !regexp.MustCompile(`(?m)^\s+` + f + `\b`).MatchString(usage) {
+				t.Errorf("admin %v --help lacks %s:\n%s", c.args, f, usage)
+			}
+		}
+		for _, f := range c.not {
+			if regexp.MustCompile(`(?m)^\s+` + f + `\b`).MatchString(usage) {
+				t.Errorf("admin %v --help shows %s, which it does not read:\n%s", c.args, f, usage)
+			}
+		}
+	}
+	if _, _, err := runShort(t, "admin", "profiles", "list", "--ods", "A20047", "--name", "x"); err == nil || !strings.Contains(err.Error(), "-name") {
+		t.Errorf("profiles list --name: %v, want the flag refused", err)
 	}
 }
