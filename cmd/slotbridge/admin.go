@@ -161,6 +161,31 @@ func (c *adminCmd) printJSON(v any) error {
 }
 
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return cliError(adminCommand(ctx, args, stdout, stderr))
+}
+
+// cliFieldNames turns the API's field names in the admin service's
+// messages into the CLI's flags where the two differ: the service words
+// its refusals once, for both, and at the terminal "--release-days needs a
+// --release-time" is what the user can act on.
+var cliFieldNames = strings.NewReplacer("release_days_before", "--release-days", "release_time", "--release-time",
+	"service_id", "--service", "dos_id", "--dos-id")
+
+// cliError is err with its message in the CLI's words (see cliFieldNames).
+// Only the service's own error is reworded: a wrapped one keeps the
+// context it was wrapped with.
+func cliError(err error) error {
+	e, ok := err.(*scheduling.Error)
+	if !ok {
+		return err
+	}
+	cp := *e
+	cp.Message = cliFieldNames.Replace(e.Message)
+	return &cp
+}
+
+// adminCommand runs one admin command.
+func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, adminUsage)
 		if len(args) == 0 {
@@ -273,6 +298,7 @@ func adminToken(ctx context.Context, sub string, args []string, stdout, stderr i
 // orJSON prints v as JSON, or with --json an error as the admin API's error body.
 func orJSON(c *adminCmd, v any, err error) error {
 	if err != nil {
+		err = cliError(err)
 		if *c.asJSON {
 			// The API's error body on stdout for programs; the message still
 			// goes to stderr and the exit status is 1.

@@ -112,3 +112,24 @@ func TestAdminSubcommandFlags(t *testing.T) {
 		t.Errorf("profiles list --name: %v, want the flag refused", err)
 	}
 }
+
+// TestAdminCLIErrorsNameFlags: a refusal the service words with the API's
+// field names names the CLI's flags when it comes from the CLI.
+func TestAdminCLIErrorsNameFlags(t *testing.T) {
+	c := newCLIFx(t, storetest.Engines(false)[0])
+	for _, bad := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--release-days", "2"}, "--release-days needs a --release-time", "release_"},
+		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--release-time", "8am"}, "--release-time must be HH:MM", "release_"},
+	} {
+		out, _, err := c.run(bad.args...)
+		if err == nil || !strings.Contains(err.Error(), bad.want) || strings.Contains(err.Error(), bad.not) {
+			t.Errorf("admin %v: %v, want it to say %q", bad.args, err, bad.want)
+		}
+		if out, _, _ = c.run(append(bad.args, "--json")...); !strings.Contains(out, bad.want) {
+			t.Errorf("admin %v --json: error body %s, want it to say %q", bad.args, out, bad.want)
+		}
+	}
+}
