@@ -1001,13 +1001,19 @@ func (s *Service) BlockSession(ctx context.Context, a Actor, ods string, id int6
 }
 
 // SetSessionProfile gives a session, and each of its slots no booking holds,
-// another access profile of the practice. Errors: ENOTFOUND, EINVALID.
+// another access profile of the practice. A cancelled or retired session is
+// refused, as block and unblock refuse it: its slots are offered to no one,
+// so a new profile would change nothing but the audit trail.
+// Errors: ENOTFOUND, EINVALID.
 func (s *Service) SetSessionProfile(ctx context.Context, a Actor, ods string, id, profileID int64) (SessionChange, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
 		return SessionChange{}, err
 	}
 	return s.sessionChange(ctx, a, ods, id, "session.profile", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
+		if cur.Schedule.Status != "active" {
+			return invalid("session %d is %s", id, cur.Schedule.Status)
+		}
 		if _, err := tx.Profile(org.ID, profileID); err != nil {
 			if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
 				return invalid("access profile %d is not a profile of this practice", profileID)

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -470,6 +471,17 @@ func testBlockCancelSession(t *testing.T, f *fx) {
 		wantCode(t, err, scheduling.EINVALID)
 		_, err = f.svc.UnblockSlot(f.ctx, f.cli, ods, slots[1])
 		wantCode(t, err, scheduling.EINVALID)
+		// A cancelled session's profile is refused as block and unblock
+		// are, and nothing is audited.
+		before := f.auditCount()
+		_, err = f.svc.SetSessionProfile(f.ctx, f.cli, ods, id, f.open)
+		wantCode(t, err, scheduling.EINVALID)
+		if msg := scheduling.ErrorMessage(err); msg != fmt.Sprintf("session %d is cancelled", id) {
+			t.Fatalf("profile of a cancelled session: %q", msg)
+		}
+		if f.auditCount() != before {
+			t.Fatal("a refused profile change was audited")
+		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		other := f.scalar(`SELECT MIN(id) FROM schedules WHERE practice_id <> ?`, f.org.ID)
