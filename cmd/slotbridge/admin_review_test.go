@@ -133,3 +133,16 @@ func TestAdminCLIErrorsNameFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminTokenLabel: a label with a control character is refused, so the
+// token list stays one row per token.
+func TestAdminTokenLabel(t *testing.T) {
+	c := newCLIFx(t, storetest.Engines(false)[0])
+	if _, _, err := c.run("token", "create", "--ods", "A20047", "--label", "a\nb"); err == nil || !strings.Contains(err.Error(), "label") {
+		t.Fatalf("token create --label with a newline: %v, want a refusal naming the label", err)
+	}
+	c.must("token", "create", "--ods", "A20047", "--label", "front desk")
+	if out := c.must("token", "list", "--ods", "A20047"); strings.Count(out, "\n") != 2 || !strings.Contains(out, "front desk") {
+		t.Fatalf("token list:\n%s", out)
+	}
+}

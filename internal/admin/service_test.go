@@ -781,6 +781,16 @@ func testTokens(t *testing.T, f *fx) {
 	if a.PracticeID != f.org.ID || a.Name != "token:"+itoa(rec.ID) {
 		t.Fatalf("actor %+v", a)
 	}
+	// A label with a control character would break the token list's
+	// table (a newline starts a new row): refused, as in profile names.
+	for _, label := range []string{"a\nb", "tab\there", "nul\x00", "del\x7f"} {
+		before := f.auditCount()
+		_, _, err := f.svc.CreateToken(f.ctx, f.cli, ods, label)
+		wantCode(t, err, scheduling.EINVALID)
+		if f.auditCount() != before {
+			t.Fatalf("label %q: a refused token was audited", label)
+		}
+	}
 	for name, bad := range map[string]string{
 		"Empty":        "",
 		"NoPrefix":     strings.TrimPrefix(tok, "sbadm_"),
