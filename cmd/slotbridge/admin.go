@@ -50,6 +50,8 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin sessions block|unblock|cancel --ods X --id N;  admin sessions profile --ods X --id N --profile P
   admin sessions service --ods X --id N --service S   (0 = none; its appointments keep the service they were booked under)
   admin slots list --ods X --session N;  admin slots get|block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
+                 there is no slot cancel: a free slot is withdrawn by blocking it, and unblock offers it again;
+                 blocking a booked one is refused (cancel its appointment first); a whole session has sessions cancel
   admin enable|disable --ods X [--switch all|gp_connect|appointments|service_filtering]
                  all = GP Connect and Appointment Management; service filtering is switched only by name, e.g.
                  admin enable --ods X --switch service_filtering. The service_filtering_status it prints (--json)
@@ -204,6 +206,9 @@ func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if sub == "help" || sub == "-h" || sub == "--help" {
 			fmt.Fprint(stdout, adminUsage)
 			return nil
+		}
+		if group == "slots" && sub == "cancel" {
+			return errors.New(`there is no "admin slots cancel": a slot is withdrawn by blocking it (admin slots block --ods X --id N)`)
 		}
 		if !slices.Contains(subs, sub) {
 			return fmt.Errorf("unknown command \"admin %s %s\" (admin %s takes %s)", group, sub, group, strings.Join(subs, ", "))

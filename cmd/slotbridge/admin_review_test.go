@@ -146,3 +146,14 @@ func TestAdminTokenLabel(t *testing.T) {
 		t.Fatalf("token list:\n%s", out)
 	}
 }
+
+// TestAdminSlotCancelIsBlock: there is no slot cancel; the usage says a
+// slot is withdrawn by blocking it, and "slots cancel" points there.
+func TestAdminSlotCancelIsBlock(t *testing.T) {
+	if !strings.Contains(adminUsage, "withdrawn by blocking it") {
+		t.Errorf("admin --help does not say how a slot is cancelled:\n%s", adminUsage)
+	}
+	if _, _, err := runShort(t, "admin", "slots", "cancel", "--ods", "A20047", "--id", "1"); err == nil || !strings.Contains(err.Error(), "admin slots block") {
+		t.Errorf("admin slots cancel: %v, want it to point at slots block", err)
+	}
+}
