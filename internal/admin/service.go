@@ -28,7 +28,9 @@ const EUNAUTHORIZED = jsonapi.CodeUnauthorized
 // (the same rolling horizon serve keeps topped up).
 const DefaultHorizon = 6*7*24*time.Hour + 24*time.Hour
 
-// MaxExplainPeriod bounds an explanation's period (a search allows 14 days).
+// MaxExplainPeriod bounds the period Explain takes from a Go caller, as a
+// limit on work. The API and CLI read the period with the search's own
+// rules (ParsePeriod), which allow 14 days and refuse more, as the search does.
 const MaxExplainPeriod = 62 * 24 * time.Hour
 
 // Actor is who makes a change.
