@@ -313,7 +313,7 @@ func plusHint(v string, isEnd bool, now time.Time) string {
 	if _, err := ParseWhen(strings.ReplaceAll(v, " ", "+"), isEnd, now); err != nil {
 		return ""
 	}
-	return ` (a "+" sent unencoded in a query string arrives as a space: percent-encode it as %2B)`
+	return scheduling.PlusAsSpaceHint
 }
 
 // splitParams accepts repeated and comma-separated values.

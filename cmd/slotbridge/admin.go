@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,7 +33,7 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
 
   admin token create --ods A20047 [--label NAME]     prints a new admin API token once
   admin token list|revoke --ods A20047 [--id N]
-  admin profiles list|create|update --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
+  admin profiles list|get|create|update --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
                  [--ods-codes A81001,B82002] [--cap N] [--window 14d] [--embargo 2h] [--release-time 08:00 --release-days 1]
   admin services list|get|create|update|delete --ods X [--id N] [--dos-id ID] [--name NAME]
                  healthcare services listed in DOS (service filtering, GP Connect 1.2.8); delete is refused while
@@ -48,7 +49,9 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
                  --role R0260 --category TEXT --type TEXT --channels In-person --profile ID [--service ID]
   admin sessions block|unblock|cancel --ods X --id N;  admin sessions profile --ods X --id N --profile P
   admin sessions service --ods X --id N --service S   (0 = none; its appointments keep the service they were booked under)
-  admin slots list --ods X --session N;  admin slots block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
+  admin slots list --ods X --session N;  admin slots get|block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
+                 there is no slot cancel: a free slot is withdrawn by blocking it, and unblock offers it again;
+                 blocking a booked one is refused (cancel its appointment first); a whole session has sessions cancel
   admin enable|disable --ods X [--switch all|gp_connect|appointments|service_filtering]
                  all = GP Connect and Appointment Management; service filtering is switched only by name, e.g.
                  admin enable --ods X --switch service_filtering. The service_filtering_status it prints (--json)
@@ -56,8 +59,9 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin explain --ods X [--org-type urgent-care] [--consumer-ods Y] [--dos-id D] --start DATE|DATETIME --end DATE|DATETIME [--now DATETIME]
   admin audit --ods X [--limit 50]
 
-Every command takes --data DIR or --database URL, and --json for JSON output. Template changes materialise
-sessions --horizon-weeks ahead (default SLOTBRIDGE_HORIZON_WEEKS, else 6): give the server's setting.
+Every command takes --data DIR or --database URL, and --json for JSON output; each one's --help lists the flags
+it reads. Template changes (templates create, update, end) materialise sessions --horizon-weeks ahead (default
+SLOTBRIDGE_HORIZON_WEEKS, else 6): give the server's setting.
 `
 
 // adminCmd is one admin subcommand's flags and output.
@@ -68,19 +72,40 @@ type adminCmd struct {
 	asJSON *bool
 	out    io.Writer
 	set    map[string]bool
+	// opts holds every flag of a command group (profiles, sessions, ...);
+	// use moves those one subcommand reads into fs, so that its --help
+	// lists them alone and the others are refused rather than ignored.
+	opts *flag.FlagSet
 	// horizon is how far ahead a template change materialises sessions:
-	// the server's own setting (SLOTBRIDGE_HORIZON_WEEKS or --horizon-weeks).
+	// the server's own setting (SLOTBRIDGE_HORIZON_WEEKS or
+	// --horizon-weeks). Nil for the commands that change no template.
 	horizon func() (time.Duration, error)
 }
 
 func newAdminCmd(name string, stdout, stderr io.Writer) *adminCmd {
-	c := &adminCmd{fs: flag.NewFlagSet("admin "+name, flag.ContinueOnError), out: stdout}
+	c := &adminCmd{fs: flag.NewFlagSet("admin "+name, flag.ContinueOnError), out: stdout,
+		opts: flag.NewFlagSet("admin "+name, flag.ContinueOnError)}
 	c.fs.SetOutput(stderr)
 	c.db.register(c.fs)
 	c.ods = c.fs.String("ods", "", "practice ODS code (required)")
 	c.asJSON = c.fs.Bool("json", false, "print JSON")
-	c.horizon = horizonFlag(c.fs, "weeks of sessions a template change materialises ahead; use the server's setting")
 	return c
+}
+
+// use gives the subcommand the flags of opts it reads, by name, and with
+// "horizon-weeks" the server's horizon setting.
+func (c *adminCmd) use(names ...string) {
+	for _, n := range names {
+		if n == "horizon-weeks" {
+			c.horizon = horizonFlag(c.fs, "weeks of sessions a template change materialises ahead; use the server's setting")
+			continue
+		}
+		f := c.opts.Lookup(n)
+		if f == nil {
+			panic("admin: no flag --" + n) // a mistake in this file, caught by its tests
+		}
+		c.fs.Var(f.Value, f.Name, f.Usage)
+	}
 }
 
 func (c *adminCmd) parse(args []string) error {
@@ -106,9 +131,11 @@ func (c *adminCmd) open(ctx context.Context) (*admin.Service, func(), error) {
 		return nil, nil, err
 	}
 	svc := admin.New(st)
-	if svc.Horizon, err = c.horizon(); err != nil {
-		st.Close()
-		return nil, nil, err
+	if c.horizon != nil {
+		if svc.Horizon, err = c.horizon(); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
 	}
 	if svc.Supplier, err = supplierFromEnv(); err != nil {
 		st.Close()
@@ -136,6 +163,31 @@ func (c *adminCmd) printJSON(v any) error {
 }
 
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return cliError(adminCommand(ctx, args, stdout, stderr))
+}
+
+// cliFieldNames turns the API's field names in the admin service's
+// messages into the CLI's flags where the two differ: the service words
+// its refusals once, for both, and at the terminal "--release-days needs a
+// --release-time" is what the user can act on.
+var cliFieldNames = strings.NewReplacer("release_days_before", "--release-days", "release_time", "--release-time",
+	"service_id", "--service", "dos_id", "--dos-id")
+
+// cliError is err with its message in the CLI's words (see cliFieldNames).
+// Only the service's own error is reworded: a wrapped one keeps the
+// context it was wrapped with.
+func cliError(err error) error {
+	e, ok := err.(*scheduling.Error)
+	if !ok {
+		return err
+	}
+	cp := *e
+	cp.Message = cliFieldNames.Replace(e.Message)
+	return &cp
+}
+
+// adminCommand runs one admin command.
+func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, adminUsage)
 		if len(args) == 0 {
@@ -145,8 +197,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	group, rest := args[0], args[1:]
 	sub := ""
-	needsSub := map[string]bool{"token": true, "profiles": true, "services": true, "templates": true, "sessions": true, "slots": true}
-	if needsSub[group] {
+	if subs, ok := adminSubcommands[group]; ok {
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, adminUsage)
 			return fmt.Errorf("admin %s needs a subcommand", group)
@@ -155,6 +206,12 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if sub == "help" || sub == "-h" || sub == "--help" {
 			fmt.Fprint(stdout, adminUsage)
 			return nil
+		}
+		if group == "slots" && sub == "cancel" {
+			return errors.New(`there is no "admin slots cancel": a slot is withdrawn by blocking it (admin slots block --ods X --id N)`)
+		}
+		if !slices.Contains(subs, sub) {
+			return fmt.Errorf("unknown command \"admin %s %s\" (admin %s takes %s)", group, sub, group, strings.Join(subs, ", "))
 		}
 	}
 	switch group {
@@ -181,19 +238,24 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return fmt.Errorf("unknown admin command %q", group)
 }
 
-func unknownSub(group, sub string) error {
-	return fmt.Errorf("unknown command \"admin %s %s\"", group, sub)
+// adminSubcommands lists the subcommands of each command group: runAdmin
+// refuses any other, and a test holds adminUsage to the list.
+var adminSubcommands = map[string][]string{
+	"token":     {"create", "list", "revoke"},
+	"profiles":  {"list", "get", "create", "update"},
+	"services":  {"list", "get", "create", "update", "delete"},
+	"templates": {"list", "create", "update", "end"},
+	"sessions":  {"list", "add", "block", "unblock", "cancel", "profile", "service"},
+	"slots":     {"list", "get", "block", "unblock", "profile"},
 }
 
 // ---- tokens ----
 
 func adminToken(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
 	c := newAdminCmd("token "+sub, stdout, stderr)
-	label := c.fs.String("label", "", "what the token is for (create)")
-	id := c.fs.Int64("id", 0, "token id (revoke)")
-	if sub != "create" && sub != "list" && sub != "revoke" {
-		return unknownSub("token", sub)
-	}
+	label := c.opts.String("label", "", "what the token is for (create)")
+	id := c.opts.Int64("id", 0, "token id (revoke)")
+	c.use(map[string][]string{"create": {"label"}, "revoke": {"id"}}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -241,6 +303,7 @@ func adminToken(ctx context.Context, sub string, args []string, stdout, stderr i
 // orJSON prints v as JSON, or with --json an error as the admin API's error body.
 func orJSON(c *adminCmd, v any, err error) error {
 	if err != nil {
+		err = cliError(err)
 		if *c.asJSON {
 			// The API's error body on stdout for programs; the message still
 			// goes to stderr and the exit status is 1.
@@ -254,20 +317,19 @@ func orJSON(c *adminCmd, v any, err error) error {
 // ---- profiles ----
 
 func adminProfiles(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
-	if sub != "list" && sub != "create" && sub != "update" && sub != "get" {
-		return unknownSub("profiles", sub)
-	}
 	c := newAdminCmd("profiles "+sub, stdout, stderr)
-	id := c.fs.Int64("id", 0, "profile id (get, update)")
-	name := c.fs.String("name", "", "profile name")
-	bookable := c.fs.Bool("bookable", true, "GP Connect bookable")
-	orgTypes := c.fs.String("org-types", "", "comma-separated organisation types (gp-practice, urgent-care); empty = no restriction")
-	odsCodes := c.fs.String("ods-codes", "", "comma-separated consumer ODS codes; empty = no restriction")
-	capN := c.fs.Int("cap", 0, "most slots consumers may hold booked under the profile (0 = no cap)")
-	window := c.fs.String("window", "", "booking window: how far ahead slots may be booked, e.g. 14d (0 = no limit)")
-	embargo := c.fs.String("embargo", "", "embargo: how close to the start slots may still be booked, e.g. 2h (0 = none)")
-	relTime := c.fs.String("release-time", "", "release slots at this local time (HH:MM; empty = no release rule)")
-	relDays := c.fs.Int("release-days", 0, "release that many days before the slot's day")
+	id := c.opts.Int64("id", 0, "profile id (get, update)")
+	name := c.opts.String("name", "", "profile name")
+	bookable := c.opts.Bool("bookable", true, "GP Connect bookable")
+	orgTypes := c.opts.String("org-types", "", "comma-separated organisation types (gp-practice, urgent-care); empty = no restriction")
+	odsCodes := c.opts.String("ods-codes", "", "comma-separated consumer ODS codes; empty = no restriction")
+	capN := c.opts.Int("cap", 0, "most slots consumers may hold booked under the profile (0 = no cap)")
+	window := c.opts.String("window", "", "booking window: how far ahead slots may be booked, e.g. 14d (0 = no limit)")
+	embargo := c.opts.String("embargo", "", "embargo: how close to the start slots may still be booked, e.g. 2h (0 = none)")
+	relTime := c.opts.String("release-time", "", "release slots at this local time (HH:MM; empty = no release rule)")
+	relDays := c.opts.Int("release-days", 0, "release that many days before the slot's day")
+	fields := []string{"name", "bookable", "org-types", "ods-codes", "cap", "window", "embargo", "release-time", "release-days"}
+	c.use(map[string][]string{"get": {"id"}, "create": fields, "update": append([]string{"id"}, fields...)}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -376,13 +438,11 @@ func listOrDash(l []string) string {
 // ---- healthcare services ----
 
 func adminServices(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
-	if sub != "list" && sub != "get" && sub != "create" && sub != "update" && sub != "delete" {
-		return unknownSub("services", sub)
-	}
 	c := newAdminCmd("services "+sub, stdout, stderr)
-	id := c.fs.Int64("id", 0, "service id (get, update, delete)")
-	dosID := c.fs.String("dos-id", "", "the service's DOS id (create; update to change it)")
-	name := c.fs.String("name", "", "the service's name (create; update to change it)")
+	id := c.opts.Int64("id", 0, "service id (get, update, delete)")
+	dosID := c.opts.String("dos-id", "", "the service's DOS id (create; update to change it)")
+	name := c.opts.String("name", "", "the service's name (create; update to change it)")
+	c.use(map[string][]string{"get": {"id"}, "create": {"dos-id", "name"}, "update": {"id", "dos-id", "name"}, "delete": {"id"}}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -444,25 +504,25 @@ func adminServices(ctx context.Context, sub string, args []string, stdout, stder
 // ---- templates ----
 
 func adminTemplates(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
-	if sub != "list" && sub != "create" && sub != "update" && sub != "end" {
-		return unknownSub("templates", sub)
-	}
 	c := newAdminCmd("templates "+sub, stdout, stderr)
-	id := c.fs.Int64("id", 0, "template id (update, end)")
-	name := c.fs.String("name", "", "template name")
-	weekday := c.fs.String("weekday", "", "day of the week (mon..sun)")
-	start := c.fs.String("start", "", "start, HH:MM UK local time")
-	end := c.fs.String("end", "", "end, HH:MM UK local time")
-	slotMin := c.fs.Int("slot-minutes", 0, "slot length in minutes")
-	loc := c.fs.Int64("location", 0, "location id")
-	prac := c.fs.Int64("practitioner", 0, "practitioner id (0 = none)")
-	role := c.fs.String("role", "", "practitioner role code (GPConnect-PractitionerRole-1), e.g. R0260")
-	cat := c.fs.String("category", "", "schedule type (Schedule.serviceCategory)")
-	typ := c.fs.String("type", "", "slot type (Slot.serviceType)")
-	channels := c.fs.String("channels", "", "comma-separated delivery channels (In-person, Telephone, Video)")
-	profile := c.fs.Int64("profile", 0, "access profile id")
-	service := c.fs.Int64("service", 0, "healthcare service id (0 = none); a change relinks the sessions not yet started that are on the old one")
-	active := c.fs.Bool("active", true, "whether the template makes sessions")
+	id := c.opts.Int64("id", 0, "template id (update, end)")
+	name := c.opts.String("name", "", "template name")
+	weekday := c.opts.String("weekday", "", "day of the week (mon..sun)")
+	start := c.opts.String("start", "", "start, HH:MM UK local time")
+	end := c.opts.String("end", "", "end, HH:MM UK local time")
+	slotMin := c.opts.Int("slot-minutes", 0, "slot length in minutes")
+	loc := c.opts.Int64("location", 0, "location id")
+	prac := c.opts.Int64("practitioner", 0, "practitioner id (0 = none)")
+	role := c.opts.String("role", "", "practitioner role code (GPConnect-PractitionerRole-1), e.g. R0260")
+	cat := c.opts.String("category", "", "schedule type (Schedule.serviceCategory)")
+	typ := c.opts.String("type", "", "slot type (Slot.serviceType)")
+	channels := c.opts.String("channels", "", "comma-separated delivery channels (In-person, Telephone, Video)")
+	profile := c.opts.Int64("profile", 0, "access profile id")
+	service := c.opts.Int64("service", 0, "healthcare service id (0 = none); a change relinks the sessions not yet started that are on the old one")
+	active := c.opts.Bool("active", true, "whether the template makes sessions")
+	shape := []string{"name", "weekday", "start", "end", "slot-minutes", "location", "practitioner", "role", "category", "type", "channels",
+		"profile", "service", "active", "horizon-weeks"}
+	c.use(map[string][]string{"create": shape, "update": append([]string{"id"}, shape...), "end": {"id", "horizon-weeks"}}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -561,26 +621,26 @@ func printTemplateChange(w io.Writer, ch admin.TemplateChange) {
 // ---- sessions and slots ----
 
 func adminSessions(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
-	if sub != "list" && sub != "add" && sub != "block" && sub != "unblock" && sub != "cancel" && sub != "profile" && sub != "service" {
-		return unknownSub("sessions", sub)
-	}
 	c := newAdminCmd("sessions "+sub, stdout, stderr)
-	id := c.fs.Int64("id", 0, "session id (block, unblock, cancel, profile, service)")
-	from := c.fs.String("from", "", "list from this date or dateTime (default today)")
-	to := c.fs.String("to", "", "list up to the end of this date, or this dateTime (default 14 days on)")
+	id := c.opts.Int64("id", 0, "session id (block, unblock, cancel, profile, service)")
+	from := c.opts.String("from", "", "list from this date or dateTime (default today)")
+	to := c.opts.String("to", "", "list up to the end of this date, or this dateTime (default 14 days on)")
 	var in admin.SessionInput
-	c.fs.StringVar(&in.Date, "date", "", "date of a one-off session (YYYY-MM-DD)")
-	c.fs.StringVar(&in.Start, "start", "", "start, HH:MM UK local time")
-	c.fs.StringVar(&in.End, "end", "", "end, HH:MM UK local time")
-	c.fs.IntVar(&in.SlotMinutes, "slot-minutes", 0, "slot length in minutes")
-	c.fs.Int64Var(&in.LocationID, "location", 0, "location id")
-	c.fs.Int64Var(&in.PractitionerID, "practitioner", 0, "practitioner id (0 = none)")
-	c.fs.StringVar(&in.Role, "role", "", "practitioner role code, e.g. R0260")
-	c.fs.StringVar(&in.ServiceCategory, "category", "", "schedule type")
-	c.fs.StringVar(&in.ServiceType, "type", "", "slot type")
-	channels := c.fs.String("channels", "", "comma-separated delivery channels")
-	c.fs.Int64Var(&in.AccessProfileID, "profile", 0, "access profile id")
-	c.fs.Int64Var(&in.ServiceID, "service", 0, "healthcare service id (add, service; 0 = none)")
+	c.opts.StringVar(&in.Date, "date", "", "date of a one-off session (YYYY-MM-DD)")
+	c.opts.StringVar(&in.Start, "start", "", "start, HH:MM UK local time")
+	c.opts.StringVar(&in.End, "end", "", "end, HH:MM UK local time")
+	c.opts.IntVar(&in.SlotMinutes, "slot-minutes", 0, "slot length in minutes")
+	c.opts.Int64Var(&in.LocationID, "location", 0, "location id")
+	c.opts.Int64Var(&in.PractitionerID, "practitioner", 0, "practitioner id (0 = none)")
+	c.opts.StringVar(&in.Role, "role", "", "practitioner role code, e.g. R0260")
+	c.opts.StringVar(&in.ServiceCategory, "category", "", "schedule type")
+	c.opts.StringVar(&in.ServiceType, "type", "", "slot type")
+	channels := c.opts.String("channels", "", "comma-separated delivery channels")
+	c.opts.Int64Var(&in.AccessProfileID, "profile", 0, "access profile id")
+	c.opts.Int64Var(&in.ServiceID, "service", 0, "healthcare service id (add, service; 0 = none)")
+	c.use(map[string][]string{"list": {"from", "to"}, "add": {"date", "start", "end", "slot-minutes", "location", "practitioner", "role", "category",
+		"type", "channels", "profile", "service"}, "block": {"id"}, "unblock": {"id"}, "cancel": {"id"}, "profile": {"id", "profile"},
+		"service": {"id", "service"}}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -665,13 +725,11 @@ func printSessions(w io.Writer, ss []admin.Session) error {
 }
 
 func adminSlots(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
-	if sub != "block" && sub != "unblock" && sub != "profile" && sub != "get" && sub != "list" {
-		return unknownSub("slots", sub)
-	}
 	c := newAdminCmd("slots "+sub, stdout, stderr)
-	id := c.fs.Int64("id", 0, "slot id")
-	profile := c.fs.Int64("profile", 0, "access profile id (profile)")
-	session := c.fs.Int64("session", 0, "session id (list: its slots)")
+	id := c.opts.Int64("id", 0, "slot id")
+	profile := c.opts.Int64("profile", 0, "access profile id (profile)")
+	session := c.opts.Int64("session", 0, "session id (list: its slots)")
+	c.use(map[string][]string{"list": {"session"}, "get": {"id"}, "block": {"id"}, "unblock": {"id"}, "profile": {"id", "profile"}}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -773,22 +831,16 @@ func adminExplain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	c := newAdminCmd("explain", stdout, stderr)
 	orgType := c.fs.String("org-type", "", "the consumer's organisation type searchFilter (gp-practice, urgent-care; empty = not sent)")
 	consumer := c.fs.String("consumer-ods", "", "the consumer's ODS code searchFilter (empty = not sent)")
-	start := c.fs.String("start", "", "period start: YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+01:00 (required)")
-	end := c.fs.String("end", "", "period end: YYYY-MM-DD (whole day) or a dateTime (required)")
+	start := c.fs.String("start", "", "period start as the consumer's search sends it: YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with the UK offset of that date (+00:00 or +01:00) (required)")
+	end := c.fs.String("end", "", "period end: YYYY-MM-DD (the whole day) or a dateTime as --start; at most 14 days after --start (required)")
 	nowFlag := c.fs.String("now", "", "explain as at this dateTime (default now)")
 	dosID := c.fs.String("dos-id", "", "the DOS service id the consumer sends as service.identifier (empty = not sent)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	if *start == "" || *end == "" {
-		return errors.New("--start and --end are required")
-	}
 	in := admin.ExplainInput{OrgType: *orgType, ConsumerODS: *consumer, DOSID: *dosID}
 	var err error
-	if in.Start, err = admin.ParseTime(*start, false); err != nil {
-		return err
-	}
-	if in.End, err = admin.ParseTime(*end, true); err != nil {
+	if in.Start, in.End, err = admin.ParsePeriod(*start, *end, "--start", "--end"); err != nil {
 		return err
 	}
 	if *nowFlag != "" {

@@ -45,7 +45,11 @@ func TestAdminCLIHorizon(t *testing.T) {
 		t.Errorf("after an update with --horizon-weeks 20: last session %.1f weeks ahead", w)
 	}
 	t.Setenv("SLOTBRIDGE_HORIZON_WEEKS", "many")
-	if _, _, err := c.run("templates", "list", "--ods", "A20047"); err == nil {
+	if _, _, err := c.run("templates", "end", "--ods", "A20047", "--id", strconv.FormatInt(tc.Template.ID, 10)); err == nil {
 		t.Error("a malformed SLOTBRIDGE_HORIZON_WEEKS was accepted")
+	}
+	// Only a template change reads the horizon; listing does not need it.
+	if _, _, err := c.run("templates", "list", "--ods", "A20047"); err != nil {
+		t.Errorf("templates list with a malformed SLOTBRIDGE_HORIZON_WEEKS: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slotbridge/slotbridge/internal/jsonapi"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store"
 )
@@ -75,13 +76,63 @@ func withMounts(env mountEnv, fallback http.Handler) (http.Handler, error) {
 	// with a 307 and an HTML body; GP Connect wants an OperationOutcome
 	// with Cache-Control: no-store for a bad path, so such paths go to the
 	// provider as they are (none of the mounts' prefixes can match them).
+	// Under /admin, though, only the JSON admin APIs live: there a path no
+	// mount serves, clean or not, is their JSON 404, not the provider's
+	// OperationOutcome nor ServeMux's redirect.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !cleanPath(r.URL.Path) {
+		p := r.URL.Path
+		if underAdmin(path.Clean(p)) && (!cleanPath(p) || !mounted(p)) {
+			adminNotFound(w, p)
+			return
+		}
+		if !cleanPath(p) {
 			fallback.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	}), nil
+}
+
+// adminRoot is the path under which only the JSON admin APIs are mounted
+// (the practice admin API and the federation admin API).
+const adminRoot = "/admin"
+
+// underAdmin reports whether p is adminRoot or below it.
+func underAdmin(p string) bool { return p == adminRoot || strings.HasPrefix(p, adminRoot+"/") }
+
+// mounted reports whether ServeMux would hand p to a mount as it is: p is
+// inside a mount's prefix, and is not a prefix without its slash (which
+// ServeMux would answer with a redirect to the prefix).
+func mounted(p string) bool {
+	in := false
+	for _, m := range mounts {
+		if p+"/" == m.prefix {
+			return false
+		}
+		in = in || strings.HasPrefix(p, m.prefix)
+	}
+	return in
+}
+
+// adminNotFound answers a path under /admin that no admin API serves as
+// those APIs answer an unknown path: a JSON {"error", "code"} 404. It needs
+// no token: no token opens a path that does not exist.
+func adminNotFound(w http.ResponseWriter, p string) {
+	w.Header().Set("Cache-Control", "no-store")
+	err := scheduling.NotFound("path", "no admin API at %s", clipPath(p))
+	if !cleanPath(p) {
+		err = scheduling.NotFound("path", "no admin API at %s: a path with an empty, . or .. segment is never served (its clean form is %s)",
+			clipPath(p), clipPath(path.Clean(p)))
+	}
+	jsonapi.WriteError(w, err)
+}
+
+// clipPath shortens a path quoted back in an answer.
+func clipPath(p string) string {
+	if len(p) > 200 {
+		return p[:200] + "…"
+	}
+	return p
 }
 
 // cleanPath reports whether ServeMux would serve p without redirecting it:

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -30,7 +32,7 @@ func TestMountsUncleanPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/A20047/STU3/1/gpconnect//metadata", "/A20047/STU3/1/gpconnect/./metadata", "/A20047//STU3/1/gpconnect/metadata",
-		"/A20047/STU3/1/gpconnect/Slot//", "/admin//api/federation/hubs", "/A20047/STU3/1/gpconnect/../x"} {
+		"/A20047/STU3/1/gpconnect/Slot//", "/A20047/STU3/1/gpconnect/../x", "/administrator", "//A20047/STU3/1/gpconnect/metadata"} {
 		got = nil
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "http://127.0.0.1:8080/", nil)
@@ -52,5 +54,53 @@ func TestMountsUncleanPaths(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Errorf("GET /admin/api/federation/hubs = %d, want 200 from the federation admin mount", rec.Code)
+	}
+}
+
+// TestMountsAdminPathsAnswerJSON: every path under /admin is answered by
+// the admin APIs' JSON, never by the provider's OperationOutcome or by
+// ServeMux's redirect: one that is not clean ("//", "/./", "/../"), or that
+// no mount serves ("/admin", "/admin/api"), is a JSON 404 with or without a
+// token, since no such path exists for a token to open.
+func TestMountsAdminPathsAnswerJSON(t *testing.T) {
+	t.Setenv("SLOTBRIDGE_HUB_LOCAL", "1")
+	db := dbConfig{data: t.TempDir(), sync: "NORMAL"}
+	st, err := db.open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fallback := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the provider got %s", r.URL.Path)
+		w.WriteHeader(http.StatusTeapot)
+	})
+	h, err := withMounts(mountEnv{st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), horizon: horizonFor(6)}, fallback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/admin/api/practices/A20047//profiles", "/admin/api/practices/A20047/./profiles", "/admin/api/practices/A20047/../A20047",
+		"/admin", "/admin/", "/admin/x", "/admin/api", "/admin/api/federation", "/admin//api/federation/hubs", "/admin/api/federation/./hubs",
+		"//admin/api/practices/A20047", "/admin/api/practices/A20047/profiles/"} {
+		for _, auth := range []string{"", "Bearer sbadm_1_x"} {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("GET", "http://127.0.0.1:8080/", nil)
+			req.URL.Path = p
+			req.RemoteAddr = "127.0.0.1:5555"
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			h.ServeHTTP(rec, req)
+			var body struct{ Error, Code string }
+			err := json.Unmarshal(rec.Body.Bytes(), &body)
+			// A path the admin handler serves (the trailing-slash one) asks for a token first.
+			want, code := http.StatusNotFound, "not_found"
+			if p == "/admin/api/practices/A20047/profiles/" {
+				want, code = http.StatusUnauthorized, "unauthorized"
+			}
+			if rec.Code != want || err != nil || body.Code != code || body.Error == "" ||
+				!strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") || rec.Header().Get("Cache-Control") != "no-store" {
+				t.Errorf("GET %s (%q): %d %s %q, want a JSON %d %s with no-store", p, auth, rec.Code, rec.Header().Get("Content-Type"), rec.Body, want, code)
+			}
+		}
 	}
 }

@@ -95,6 +95,46 @@ func reasonCounts(c scheduling.Counts, all bool) []ReasonCount {
 	return out
 }
 
+// ParsePeriod reads explain's start and end as a consumer's slot search
+// sends them after its ge and le prefixes, with that search's own rules
+// (scheduling.ParseSearchTime and SearchPeriod): explain answers for the
+// search, so a period the search refuses is refused here too, saying the
+// search would refuse it, rather than explained as if a consumer could ask
+// for it. startName and endName are how the caller's user spells the two
+// ("start" in the API, "--start" in the CLI). Spaces around a value are
+// ignored. Errors: EPARAM.
+func ParsePeriod(start, end, startName, endName string) (time.Time, time.Time, error) {
+	start, end = strings.TrimSpace(start), strings.TrimSpace(end)
+	if start == "" || end == "" {
+		return time.Time{}, time.Time{}, scheduling.Errorf(scheduling.EPARAM,
+			"%s and %s are required (YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with the UK offset, e.g. 2026-12-08T09:00:00+00:00)", startName, endName)
+	}
+	from, _, err := scheduling.ParseSearchTime(start)
+	if err != nil {
+		return time.Time{}, time.Time{}, refusedBound(startName, start, err)
+	}
+	to, endDateOnly, err := scheduling.ParseSearchTime(end)
+	if err != nil {
+		return time.Time{}, time.Time{}, refusedBound(endName, end, err)
+	}
+	if from, to, err = scheduling.SearchPeriod(from, to, endDateOnly); err != nil {
+		return time.Time{}, time.Time{}, scheduling.Errorf(scheduling.EPARAM, "%s %s, %s %s: a slot search for this period is refused (422 INVALID_PARAMETER: %s)",
+			startName, start, endName, end, scheduling.ErrorMessage(err))
+	}
+	return from, to, nil
+}
+
+// refusedBound says that a search would refuse one bound, and for a
+// dateTime refused for its offset or form, what to send instead: the same
+// wall-clock time with the offset of that date's season.
+func refusedBound(name, v string, err error) error {
+	msg := fmt.Sprintf("%s: a slot search sending this is refused (422 INVALID_PARAMETER: %s)", name, scheduling.ErrorMessage(err))
+	if ex, ok := scheduling.SearchTimeExample(v); ok {
+		msg += fmt.Sprintf("; the UK offset on %s is %s, e.g. %s", ex[:10], ex[len(ex)-6:], ex)
+	}
+	return scheduling.Errorf(scheduling.EPARAM, "%s", msg)
+}
+
 // Explain counts, for one consumer and period, the slots there are, how many
 // a search offers, and how many each rule removed, practice-wide and per
 // session. It classifies slots with scheduling.Why, the function the search

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -187,6 +191,59 @@ func ParseTime(s string, end bool) (time.Time, error) {
 		return time.Time{}, scheduling.Errorf(scheduling.EPARAM, "bad time %q (use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+01:00)", clip(s, 40))
 	}
 	return t, nil
+}
+
+// queryParams reads a request's query string, refusing (EPARAM) any
+// parameter not in known and any given more than once: an endpoint that
+// ignored them would answer another question than the one asked (the CLI's
+// --org-type sent as org-type would explain for no consumer at all). A
+// near miss, such as the CLI's hyphenated spelling, is named with the
+// spelling to use.
+func queryParams(r *http.Request, known ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "the query string is not well formed (%s)", clip(err.Error(), 80))
+	}
+	var unknown, repeated []string
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		switch {
+		case !slices.Contains(known, k):
+			u := strconv.Quote(clip(k, 40))
+			if near := strings.ToLower(strings.ReplaceAll(k, "-", "_")); near != k && slices.Contains(known, near) {
+				u += " (use " + near + ")"
+			}
+			unknown = append(unknown, u)
+		case len(q[k]) > 1:
+			repeated = append(repeated, k)
+		}
+	}
+	var probs []string
+	if len(unknown) > 0 {
+		probs = append(probs, fmt.Sprintf("unknown query parameter(s) %s; this takes %s", strings.Join(unknown, ", "), strings.Join(known, ", ")))
+	}
+	if len(repeated) > 0 {
+		probs = append(probs, fmt.Sprintf("%s given more than once: send each parameter once", strings.Join(repeated, ", ")))
+	}
+	if len(probs) > 0 {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "%s", strings.Join(probs, "; "))
+	}
+	return q, nil
+}
+
+// withPlusHint adds scheduling.PlusAsSpaceHint to a refused period when a
+// value holds a space that, read as the "+" it most likely was, would make
+// it a time the search takes.
+func withPlusHint(err error, values ...string) error {
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if !strings.Contains(v, " ") {
+			continue
+		}
+		if _, _, perr := scheduling.ParseSearchTime(strings.ReplaceAll(v, " ", "+")); perr == nil {
+			return scheduling.Errorf(scheduling.ErrorCode(err), "%s%s", scheduling.ErrorMessage(err), scheduling.PlusAsSpaceHint)
+		}
+	}
+	return err
 }
 
 type actorKey struct{}
@@ -520,17 +577,13 @@ func (h *Handler) setSlotProfile(r *http.Request, a Actor, id int64) (int, any, 
 }
 
 func (h *Handler) explain(r *http.Request, a Actor) (int, any, error) {
-	q := r.URL.Query()
+	q, err := queryParams(r, "org_type", "consumer_ods", "dos_id", "start", "end", "now")
+	if err != nil {
+		return 0, nil, err
+	}
 	in := ExplainInput{OrgType: q.Get("org_type"), ConsumerODS: q.Get("consumer_ods"), DOSID: q.Get("dos_id")}
-	var err error
-	if q.Get("start") == "" || q.Get("end") == "" {
-		return 0, nil, scheduling.Errorf(scheduling.EPARAM, "start and end are required (YYYY-MM-DD or a dateTime with offset)")
-	}
-	if in.Start, err = ParseTime(q.Get("start"), false); err != nil {
-		return 0, nil, err
-	}
-	if in.End, err = ParseTime(q.Get("end"), true); err != nil {
-		return 0, nil, err
+	if in.Start, in.End, err = ParsePeriod(q.Get("start"), q.Get("end"), "start", "end"); err != nil {
+		return 0, nil, withPlusHint(err, q.Get("start"), q.Get("end"))
 	}
 	if v := q.Get("now"); v != "" {
 		if in.Now, err = ParseTime(v, false); err != nil {

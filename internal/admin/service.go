@@ -28,7 +28,9 @@ const EUNAUTHORIZED = jsonapi.CodeUnauthorized
 // (the same rolling horizon serve keeps topped up).
 const DefaultHorizon = 6*7*24*time.Hour + 24*time.Hour
 
-// MaxExplainPeriod bounds an explanation's period (a search allows 14 days).
+// MaxExplainPeriod bounds the period Explain takes from a Go caller, as a
+// limit on work. The API and CLI read the period with the search's own
+// rules (ParsePeriod), which allow 14 days and refuse more, as the search does.
 const MaxExplainPeriod = 62 * 24 * time.Hour
 
 // Actor is who makes a change.
@@ -1001,13 +1003,19 @@ func (s *Service) BlockSession(ctx context.Context, a Actor, ods string, id int6
 }
 
 // SetSessionProfile gives a session, and each of its slots no booking holds,
-// another access profile of the practice. Errors: ENOTFOUND, EINVALID.
+// another access profile of the practice. A cancelled or retired session is
+// refused, as block and unblock refuse it: its slots are offered to no one,
+// so a new profile would change nothing but the audit trail.
+// Errors: ENOTFOUND, EINVALID.
 func (s *Service) SetSessionProfile(ctx context.Context, a Actor, ods string, id, profileID int64) (SessionChange, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
 		return SessionChange{}, err
 	}
 	return s.sessionChange(ctx, a, ods, id, "session.profile", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
+		if cur.Schedule.Status != "active" {
+			return invalid("session %d is %s", id, cur.Schedule.Status)
+		}
 		if _, err := tx.Profile(org.ID, profileID); err != nil {
 			if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
 				return invalid("access profile %d is not a profile of this practice", profileID)

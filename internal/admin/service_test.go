@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -470,6 +471,17 @@ func testBlockCancelSession(t *testing.T, f *fx) {
 		wantCode(t, err, scheduling.EINVALID)
 		_, err = f.svc.UnblockSlot(f.ctx, f.cli, ods, slots[1])
 		wantCode(t, err, scheduling.EINVALID)
+		// A cancelled session's profile is refused as block and unblock
+		// are, and nothing is audited.
+		before := f.auditCount()
+		_, err = f.svc.SetSessionProfile(f.ctx, f.cli, ods, id, f.open)
+		wantCode(t, err, scheduling.EINVALID)
+		if msg := scheduling.ErrorMessage(err); msg != fmt.Sprintf("session %d is cancelled", id) {
+			t.Fatalf("profile of a cancelled session: %q", msg)
+		}
+		if f.auditCount() != before {
+			t.Fatal("a refused profile change was audited")
+		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		other := f.scalar(`SELECT MIN(id) FROM schedules WHERE practice_id <> ?`, f.org.ID)
@@ -768,6 +780,16 @@ func testTokens(t *testing.T, f *fx) {
 	f.ok(err)
 	if a.PracticeID != f.org.ID || a.Name != "token:"+itoa(rec.ID) {
 		t.Fatalf("actor %+v", a)
+	}
+	// A label with a control character would break the token list's
+	// table (a newline starts a new row): refused, as in profile names.
+	for _, label := range []string{"a\nb", "tab\there", "nul\x00", "del\x7f"} {
+		before := f.auditCount()
+		_, _, err := f.svc.CreateToken(f.ctx, f.cli, ods, label)
+		wantCode(t, err, scheduling.EINVALID)
+		if f.auditCount() != before {
+			t.Fatalf("label %q: a refused token was audited", label)
+		}
 	}
 	for name, bad := range map[string]string{
 		"Empty":        "",

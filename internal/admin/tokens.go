@@ -25,18 +25,23 @@ func hashSecret(secret string) string {
 // CreateToken makes a new admin token for one practice and returns it; it is
 // shown this once, since only the SHA-256 of its 256-bit random secret is
 // kept. The token reads "sbadm_<id>_<secret>": the id finds the record, and
-// the secret is compared in constant time.
+// the secret is compared in constant time. A label holding a control
+// character is refused (EINVALID), as a profile name is: a newline in it
+// would break the token list into a false row.
 func (s *Service) CreateToken(ctx context.Context, a Actor, ods, label string) (string, Token, error) {
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
 		return "", Token{}, err
+	}
+	if label = strings.TrimSpace(label); hasControl(label) {
+		return "", Token{}, invalid("the label cannot hold control characters (a newline or tab, say)")
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", Token{}, err
 	}
 	secret := base64.RawURLEncoding.EncodeToString(raw[:])
-	t := &scheduling.AdminToken{PracticeID: org.ID, Hash: hashSecret(secret), Label: strings.TrimSpace(label), Created: s.Now()}
+	t := &scheduling.AdminToken{PracticeID: org.ID, Hash: hashSecret(secret), Label: label, Created: s.Now()}
 	rec := s.record(org, a, "token.create", "", nil, map[string]string{"label": t.Label})
 	id, err := s.st.CreateAdminToken(ctx, t, *rec)
 	if err != nil {

@@ -42,9 +42,10 @@ func (t *SessionTemplate) Validate() error {
 		return Errorf(EINVALID, "start and end must be HH:MM, two digits each")
 	case eh*60+em <= sh*60+sm:
 		return Errorf(EINVALID, "end must be after start")
-	case t.SlotMinutes <= 0 || t.SlotMinutes > 24*60:
+	case t.SlotMinutes <= 0:
 		return Errorf(EINVALID, "slot length must be positive")
 	case t.SlotMinutes > (eh*60+em)-(sh*60+sm):
+		// Any length past a day is caught here too: a session lies within one day.
 		return Errorf(EINVALID, "the slot length (%d minutes) is longer than the session (%d minutes)", t.SlotMinutes, (eh*60+em)-(sh*60+sm))
 	case ((eh*60+em)-(sh*60+sm))%t.SlotMinutes != 0:
 		// The remainder would hold no slot: refuse rather than drop it unseen.

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// TestAdminExplainPeriod: explain answers for a consumer's slot search, so
+// it refuses each period that search refuses (spec §5.1–5.3), naming the
+// flag and saying the search would refuse it, and with a dateTime the
+// offset of that date's season; date-only periods work as before.
+func TestAdminExplainPeriod(t *testing.T) {
+	c := newCLIFx(t, storetest.Engines(false)[0])
+	for _, p := range [][2]string{{"2026-12-01", "2026-12-15"}, {"2026-12-08", "2026-12-08"}, {"2026-12-08T09:00:00+00:00", "2026-12-08T12:00:00+00:00"}} {
+		if out := c.must("explain", "--ods", "A20047", "--start", p[0], "--end", p[1]); !strings.Contains(out, "slot(s) in the period") {
+			t.Errorf("explain %s to %s:\n%s", p[0], p[1], out)
+		}
+	}
+	for _, bad := range []struct {
+		start, end string
+		want       []string
+	}{
+		{"2026-12-08T09:00:00Z", "2026-12-09", []string{"--start", "refuse", "2026-12-08T09:00:00+00:00"}},
+		{"2026-12-08T09:00:00", "2026-12-09", []string{"--start", "2026-12-08T09:00:00+00:00"}},
+		{"2026-07-08", "2026-07-08T17:00:00", []string{"--end", "2026-07-08T17:00:00+01:00"}},
+		{"2026-12-08T09:00:00+01:00", "2026-12-09", []string{"--start", "offset in force", "2026-12-08T09:00:00+00:00"}},
+		{"2026-12-08T09:00:00.5+00:00", "2026-12-09", []string{"--start", "2026-12-08T09:00:00+00:00"}},
+		{"2026-12-09", "2026-12-08", []string{"--start", "--end", "before its start"}},
+		{"2026-12-01", "2026-12-16", []string{"max is 14 days"}},
+	} {
+		out, _, err := c.run("explain", "--ods", "A20047", "--start", bad.start, "--end", bad.end)
+		if err == nil {
+			t.Errorf("explain --start %s --end %s accepted:\n%s", bad.start, bad.end, out)
+			continue
+		}
+		for _, w := range bad.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("explain --start %s --end %s: %q does not say %q", bad.start, bad.end, err, w)
+			}
+		}
+	}
+}
+
+// TestAdminUsageListsEverySubcommand: `admin --help` names every subcommand
+// runAdmin accepts (it lacked profiles get and slots get), and each one's
+// --help answers.
+func TestAdminUsageListsEverySubcommand(t *testing.T) {
+	listed := map[string]map[string]bool{}
+	for _, m := range regexp.MustCompile(`admin ([a-z]+) ([a-z|]+)`).FindAllStringSubmatch(adminUsage, -1) {
+		if listed[m[1]] == nil {
+			listed[m[1]] = map[string]bool{}
+		}
+		for _, sub := range strings.Split(m[2], "|") {
+			listed[m[1]][sub] = true
+		}
+	}
+	for group, subs := range adminSubcommands {
+		for _, sub := range subs {
+			if !listed[group][sub] {
+				t.Errorf("admin --help does not list %q", "admin "+group+" "+sub)
+			}
+			if _, _, err := runShort(t, "admin", group, sub, "--help"); err != nil {
+				t.Errorf("admin %s %s --help: %v", group, sub, err)
+			}
+		}
+		for sub := range listed[group] {
+			if !slices.Contains(subs, sub) {
+				t.Errorf("admin --help lists %q, which does not exist", "admin "+group+" "+sub)
+			}
+		}
+	}
+}
+
+// TestAdminSubcommandFlags: each subcommand's --help shows the flags it
+// reads and no others, and refuses the others rather than ignore them.
+func TestAdminSubcommandFlags(t *testing.T) {
+	for _, c := range []struct {
+		args     []string
+		has, not []string
+	}{
+		{[]string{"explain"}, []string{"-start", "-org-type", "-ods", "-json", "-data"}, []string{"-horizon-weeks", "-id"}},
+		{[]string{"templates", "create"}, []string{"-horizon-weeks", "-weekday", "-slot-minutes"}, []string{"-id"}},
+		{[]string{"templates", "end"}, []string{"-horizon-weeks", "-id"}, []string{"-weekday"}},
+		{[]string{"profiles", "list"}, []string{"-ods"}, []string{"-name", "-id", "-horizon-weeks", "-cap"}},
+		{[]string{"profiles", "update"}, []string{"-id", "-name", "-release-days"}, []string{"-horizon-weeks"}},
+		{[]string{"sessions", "block"}, []string{"-id"}, []string{"-slot-minutes", "-from", "-horizon-weeks"}},
+		{[]string{"sessions", "add"}, []string{"-slot-minutes", "-date", "-service"}, []string{"-id", "-from"}},
+		{[]string{"slots", "list"}, []string{"-session"}, []string{"-id", "-profile"}},
+		{[]string{"token", "create"}, []string{"-label"}, []string{"-id"}},
+		{[]string{"audit"}, []string{"-limit"}, []string{"-horizon-weeks"}},
+	} {
+		_, usage, err := runShort(t, append(append([]string{"admin"}, c.args...), "--help")...)
+		if err != nil {
+			t.Fatalf("admin %v --help: %v", c.args, err)
+		}
+		for _, f := range c.has {
+			if !regexp.MustCompile(`(?m)^\s+` + f + `\b`).MatchString(usage) {
+				t.Errorf("admin %v --help lacks %s:\n%s", c.args, f, usage)
+			}
+		}
+		for _, f := range c.not {
+			if regexp.MustCompile(`(?m)^\s+` + f + `\b`).MatchString(usage) {
+				t.Errorf("admin %v --help shows %s, which it does not read:\n%s", c.args, f, usage)
+			}
+		}
+	}
+	if _, _, err := runShort(t, "admin", "profiles", "list", "--ods", "A20047", "--name", "x"); err == nil || !strings.Contains(err.Error(), "-name") {
+		t.Errorf("profiles list --name: %v, want the flag refused", err)
+	}
+}
+
+// TestAdminCLIErrorsNameFlags: a refusal the service words with the API's
+// field names names the CLI's flags when it comes from the CLI.
+func TestAdminCLIErrorsNameFlags(t *testing.T) {
+	c := newCLIFx(t, storetest.Engines(false)[0])
+	for _, bad := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--release-days", "2"}, "--release-days needs a --release-time", "release_"},
+		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--release-time", "8am"}, "--release-time must be HH:MM", "release_"},
+	} {
+		out, _, err := c.run(bad.args...)
+		if err == nil || !strings.Contains(err.Error(), bad.want) || strings.Contains(err.Error(), bad.not) {
+			t.Errorf("admin %v: %v, want it to say %q", bad.args, err, bad.want)
+		}
+		if out, _, _ = c.run(append(bad.args, "--json")...); !strings.Contains(out, bad.want) {
+			t.Errorf("admin %v --json: error body %s, want it to say %q", bad.args, out, bad.want)
+		}
+	}
+}
+
+// TestAdminTokenLabel: a label with a control character is refused, so the
+// token list stays one row per token.
+func TestAdminTokenLabel(t *testing.T) {
+	c := newCLIFx(t, storetest.Engines(false)[0])
+	if _, _, err := c.run("token", "create", "--ods", "A20047", "--label", "a\nb"); err == nil || !strings.Contains(err.Error(), "label") {
+		t.Fatalf("token create --label with a newline: %v, want a refusal naming the label", err)
+	}
+	c.must("token", "create", "--ods", "A20047", "--label", "front desk")
+	if out := c.must("token", "list", "--ods", "A20047"); strings.Count(out, "\n") != 2 || !strings.Contains(out, "front desk") {
+		t.Fatalf("token list:\n%s", out)
+	}
+}
+
+// TestAdminSlotCancelIsBlock: there is no slot cancel; the usage says a
+// slot is withdrawn by blocking it, and "slots cancel" points there.
+func TestAdminSlotCancelIsBlock(t *testing.T) {
+	if !strings.Contains(adminUsage, "withdrawn by blocking it") {
+		t.Errorf("admin --help does not say how a slot is cancelled:\n%s", adminUsage)
+	}
+	if _, _, err := runShort(t, "admin", "slots", "cancel", "--ods", "A20047", "--id", "1"); err == nil || !strings.Contains(err.Error(), "admin slots block") {
+		t.Errorf("admin slots cancel: %v, want it to point at slots block", err)
+	}
+}
