@@ -34,39 +34,21 @@ type slotQuery struct {
 }
 
 var (
-	dateRe     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	dateTimeRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$`)
+	dateRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 )
 
-// parseDateParam parses a prefixed date or dateTime search value. A dateTime
-// must carry the UK offset in force at that instant; Z is refused.
+// parseDateParam parses a prefixed date or dateTime search value with the
+// search's rules (scheduling.ParseSearchTime, which admin explain shares): a
+// dateTime must carry the UK offset in force at that instant; Z is refused.
 func parseDateParam(v, prefix string) (time.Time, bool, error) {
 	if !strings.HasPrefix(v, prefix) {
 		return time.Time{}, false, fail(gpconnect.InvalidParameter, "The value %q must use the %q prefix", clip(v, 40), prefix)
 	}
-	s := v[len(prefix):]
-	switch {
-	case dateRe.MatchString(s):
-		t, err := time.ParseInLocation("2006-01-02", s, scheduling.London)
-		if err != nil {
-			return time.Time{}, false, fail(gpconnect.InvalidParameter, "Invalid date %q", s)
-		}
-		return t, true, nil
-	case dateTimeRe.MatchString(s):
-		if strings.HasSuffix(s, "-00:00") {
-			// UK offsets are +00:00 and +01:00; "-00:00" means "offset unknown" (RFC 3339).
-			return time.Time{}, false, fail(gpconnect.InvalidParameter, "The dateTime %q must carry the UK offset +00:00 or +01:00", s)
-		}
-		t, err := time.Parse(scheduling.LocalLayout, s)
-		if err != nil {
-			return time.Time{}, false, fail(gpconnect.InvalidParameter, "Invalid dateTime %q", s)
-		}
-		if _, want := t.In(scheduling.London).Zone(); func() bool { _, off := t.Zone(); return off != want }() {
-			return time.Time{}, false, fail(gpconnect.InvalidParameter, "The dateTime %q does not carry the UK offset in force at that time", s)
-		}
-		return t, false, nil
+	t, dateOnly, err := scheduling.ParseSearchTime(v[len(prefix):])
+	if err != nil {
+		return time.Time{}, false, fail(gpconnect.InvalidParameter, "%s", scheduling.ErrorMessage(err))
 	}
-	return time.Time{}, false, fail(gpconnect.InvalidParameter, "Invalid date or dateTime %q (use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+hh:mm)", clip(s, 40))
+	return t, dateOnly, nil
 }
 
 // parseSlotQuery applies the parameter rules and error table of spec §5.1–5.3.
@@ -116,23 +98,13 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 	if err != nil {
 		return nil, err
 	}
-	// le on a date covers that whole day: the period runs to the next local midnight.
-	effEnd := end
-	if endDateOnly {
-		effEnd = scheduling.AddDaysLocal(end, 1)
+	// le on a date covers that whole day; the 14-day limit compares the
+	// values as sent (scheduling.SearchPeriod, shared with admin explain).
+	from, to, err := scheduling.SearchPeriod(start, end, endDateOnly)
+	if err != nil {
+		return nil, fail(gpconnect.InvalidParameter, "%s", scheduling.ErrorMessage(err))
 	}
-	// The order is of instants: in the autumn's repeated hour 01:30+01:00
-	// comes before 01:15+00:00.
-	if effEnd.Before(start) || (endDateOnly && effEnd.Equal(start)) {
-		return nil, fail(gpconnect.InvalidParameter, "The end of the period is before its start")
-	}
-	// The 14-day limit compares the values as sent (UK wall-clock time), so
-	// ge{date} le{date+14} is allowed, as is a range spanning a clock change.
-	if span := scheduling.WallClock(end).Sub(scheduling.WallClock(start)); span > scheduling.MaxSearchDays*24*time.Hour {
-		return nil, fail(gpconnect.InvalidParameter, "Invalid time period, was %s between (max is %d days)", scheduling.DaysText(span), scheduling.MaxSearchDays)
-	}
-	end = effEnd
-	sq.start, sq.end = start, end
+	sq.start, sq.end = from, to
 	for _, v := range q["_include:recurse"] {
 		switch v {
 		case "Schedule:actor:Practitioner":
