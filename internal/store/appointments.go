@@ -1,12 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,32 +65,50 @@ func (r *apptRow) domain(slotIDs []int64) *scheduling.Appointment {
 	return a
 }
 
-// idemKey recognises a retry: the same consumer system, practice, patient,
-// slots, booking organisation, description, comment, identifiers and
-// priority. A request that differs in any of them is another booking (409
-// when the slots are taken), not a retry whose values would be silently
-// dropped; another consumer system sending the same body is never told it
-// created the appointment.
+// idemKey recognises a retry: the same consumer system sending the same
+// booking again, which is everything the request carries: practice,
+// patient, slots, start and end (as instants and as the texts sent, which
+// the booking checks), every participant with its status, the location,
+// practitioner and service they name, the booking organisation as sent,
+// the delivery channel and practitioner role extensions, minutesDuration,
+// description, comment, identifiers and priority. Slots, identifiers and
+// participants may come in another order. created is left out: it says
+// when the consumer made the booking, a retry may stamp it again, and
+// nothing is checked against it.
+//
+// A request that differs in anything else is another booking, judged on
+// its own: 422 when it breaks a rule (a retry must not turn a refusal into
+// 201), 409 when it is valid but the slots are taken, never a 201 for the
+// original with what it sent silently dropped. Another consumer system
+// sending the same body is never told it created the appointment.
 func idemKey(r *scheduling.BookRequest) string {
-	ids := slices.Clone(r.SlotIDs)
-	slices.Sort(ids)
-	var b strings.Builder
-	fmt.Fprintf(&b, "%q|%d|%d|%s|%q|%q|", r.ConsumerASID, r.PracticeID, r.PatientID, r.BookingOrg.ODS, r.Description, r.Comment)
-	for _, id := range ids {
-		b.WriteString(strconv.FormatInt(id, 10))
-		b.WriteByte(',')
-	}
-	b.WriteByte('|')
-	idents := make([]string, len(r.Identifiers))
-	for n, i := range r.Identifiers {
-		idents[n] = fmt.Sprintf("%q=%q", i.System, i.Value)
-	}
-	slices.Sort(idents) // a retry may list them in another order
-	b.WriteString(strings.Join(idents, ","))
-	if r.Priority != nil {
-		fmt.Fprintf(&b, "|p%d", *r.Priority)
-	}
-	sum := sha256.Sum256([]byte(b.String()))
+	k := struct {
+		ASID                        string
+		Practice, Patient           int64
+		Location, Practitioner, Svc int64
+		Slots                       []int64
+		Start, End                  int64
+		StartText, EndText          string
+		Description, Comment        string
+		Org                         scheduling.BookingOrg
+		Channel, Role               string
+		Minutes, Priority           *int
+		Identifiers                 []scheduling.Identifier
+		Participants                []scheduling.Participant
+	}{ASID: r.ConsumerASID, Practice: r.PracticeID, Patient: r.PatientID, Location: r.LocationID, Practitioner: r.PractitionerID,
+		Svc: r.HealthcareServiceID, Slots: slices.Sorted(slices.Values(r.SlotIDs)), Start: r.Start.UnixNano(), End: r.End.UnixNano(),
+		StartText: r.StartText, EndText: r.EndText, Description: r.Description, Comment: r.Comment, Org: r.BookingOrg,
+		Channel: r.DeliveryChannel, Role: r.PractitionerRole, Minutes: r.MinutesDuration, Priority: r.Priority,
+		Identifiers: slices.SortedFunc(slices.Values(r.Identifiers), func(a, b scheduling.Identifier) int {
+			return cmp.Or(strings.Compare(a.System, b.System), strings.Compare(a.Value, b.Value))
+		}),
+		Participants: slices.SortedFunc(slices.Values(r.Participants), func(a, b scheduling.Participant) int {
+			return cmp.Or(strings.Compare(a.Reference, b.Reference), strings.Compare(a.Status, b.Status))
+		})}
+	// JSON keeps every field apart (no text can run into the next), and
+	// cannot fail on these types.
+	b, _ := json.Marshal(&k)
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
 
