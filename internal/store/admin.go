@@ -216,12 +216,13 @@ func (a *AdminTx) UpdateProfile(p *scheduling.AccessProfile, now time.Time) erro
 }
 
 // recountBooked sets a profile's booked counter to the places its active
-// bookings hold now (recountCap: slots not yet over), after linking to it
-// the active bookings of its slots that were made while it had no cap.
+// bookings hold now (recountCap: slots not yet over), after making a place
+// of each booked slot of the profile that took none, because it was booked
+// while the profile had no cap (a booked slot keeps the profile it was
+// booked under, so the slot's profile is the one it counts against).
 func (a *AdminTx) recountBooked(profileID int64, now time.Time) error {
-	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE appointments SET access_profile_id = ? WHERE status = 'booked' AND access_profile_id = 0
-		AND id IN (SELECT aps.appointment_id FROM appointment_slots aps JOIN slots s ON s.id = aps.slot_id WHERE aps.active = TRUE AND s.access_profile_id = ?)`),
-		profileID, profileID); err != nil {
+	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE appointment_slots SET access_profile_id = ? WHERE active = TRUE AND access_profile_id = 0
+		AND slot_id IN (SELECT id FROM slots WHERE access_profile_id = ?)`), profileID, profileID); err != nil {
 		return err
 	}
 	_, err := recountCap(a.ctx, a.tx, profileID, now)
