@@ -455,3 +455,29 @@ func TestMigration0009CountsPlacesPerSlot(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelAfterReleaseGivesNoPlaceTwice: a booking cancelled after its
+// slot is over, once the release of ended bookings has counted its place
+// out, gives nothing back again; before, the counter went one below the
+// places held, and the cap could be passed by one.
+func TestCancelAfterReleaseGivesNoPlaceTwice(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newProfileFx(t, e, scheduling.AccessProfile{Name: "evening open", Bookable: true})
+			p := f.profile(scheduling.AccessProfile{Name: "cap two", Bookable: true, Cap: 2})
+			r := f.runs(1, 4)[0]
+			f.setProfile(p, r...)
+			early := f.mustBook("A11111", r[0])
+			f.mustBook("A11111", r[3])
+			f.wantCounts(p, 2)
+			over := time.Unix(r[0].EndAt, 0).Add(time.Second) // the same evening
+			if n, err := f.st.ReleaseEndedBookings(f.ctx, over); err != nil || n != 1 {
+				t.Fatalf("release released %d (%v), want 1", n, err)
+			}
+			if _, err := f.st.Cancel(f.ctx, 7, early.ID, scheduling.AnyVersion, "test", over, nil); err != nil {
+				t.Fatal(err)
+			}
+			f.wantCounts(p, 1)
+		})
+	}
+}
