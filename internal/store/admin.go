@@ -398,18 +398,27 @@ func (a *AdminTx) SetSessionSlots(scheduleID int64, from, to scheduling.SlotStat
 }
 
 // SetSessionProfile sets a session's access profile, on the session and on
-// every slot it holds that no booking holds (a booked slot keeps the profile
-// it was booked under). It returns the number of slots changed.
+// every slot it holds that no booking holds, a slot given a profile of its
+// own included. A booked slot keeps the profile it was booked under (its
+// booking counts against it) until it is freed, and then takes its
+// session's (see Cancel): the session's profile is now the latest decision
+// for each of its slots, so none is marked as having its own. It returns
+// the number of slots whose profile changed.
 func (a *AdminTx) SetSessionProfile(scheduleID, profileID int64) (int, error) {
 	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET access_profile_id = ?, version = version + 1 WHERE id = ?`), profileID, scheduleID); err != nil {
 		return 0, err
 	}
-	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, version = version + 1
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, own_profile = FALSE, version = version + 1
 		WHERE schedule_id = ? AND access_profile_id <> ? AND status <> 'busy'`), profileID, scheduleID, profileID)
 	if err != nil {
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
+	// The rest: booked slots, and free ones already on the profile. What a
+	// consumer sees of them does not change, so their versions stay.
+	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET own_profile = FALSE WHERE schedule_id = ? AND own_profile = TRUE`), scheduleID); err != nil {
+		return 0, err
+	}
 	return int(n), nil
 }
 
@@ -457,11 +466,13 @@ func (a *AdminTx) SetSlotOwnBlock(id int64, block, sessionBlocked bool) (bool, e
 	return n == 1, nil
 }
 
-// SetSlotProfile sets the access profile of a slot no booking holds; false
-// when a booking holds it (the row is locked by the update, so a booking
-// committing meanwhile is seen).
+// SetSlotProfile gives a slot no booking holds a profile of its own, which
+// it keeps when a booking of it is cancelled (until its session's profile
+// next changes); false when a booking holds it (the row is locked by the
+// update, so a booking committing meanwhile is seen).
 func (a *AdminTx) SetSlotProfile(id, profileID int64) (bool, error) {
-	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, version = version + 1 WHERE id = ? AND status <> 'busy'`), profileID, id)
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, own_profile = TRUE, version = version + 1
+		WHERE id = ? AND status <> 'busy'`), profileID, id)
 	if err != nil {
 		return false, err
 	}

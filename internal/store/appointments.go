@@ -562,9 +562,10 @@ func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, descr
 	return s.change(ctx, practiceID, id, expected, now, audit, `description = ?, comment = ?`, []any{description, comment}, nil)
 }
 
-// Cancel cancels a booked appointment, frees its slots and gives each
-// capped profile back the places its slots took (see givePlacesBack), in
-// one transaction; audit, when not nil,
+// Cancel cancels a booked appointment, frees its slots (each back on its
+// session's profile unless the practice gave it one of its own) and gives
+// each capped profile back the places its slots took (see givePlacesBack),
+// in one transaction; audit, when not nil,
 // is inserted in that transaction (see audited). Errors: ENOTFOUND, ESTALE, EINVALID.
 func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
 	return s.change(ctx, practiceID, id, expected, now, audit, `status = 'cancelled', cancel_reason = ?`, []any{reason},
@@ -574,8 +575,15 @@ func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reas
 			}
 			// A slot of a session the practice has blocked (or cancelled) since the
 			// booking goes back to blocked, not free: the admin's block still holds.
+			// A slot on an inherited profile takes its session's current one: a
+			// booked slot kept the profile it was booked under through a session
+			// change, and left on it once free it would escape the cap of the
+			// profile the practice has since put the session on. A profile the
+			// practice gave the slot itself stays.
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE slots SET status = CASE WHEN EXISTS (SELECT 1 FROM schedules sc
 					WHERE sc.id = slots.schedule_id AND (sc.blocked = TRUE OR sc.status <> 'active')) THEN 'busy-unavailable' ELSE 'free' END,
+				access_profile_id = CASE WHEN own_profile = TRUE THEN access_profile_id
+					ELSE (SELECT sc.access_profile_id FROM schedules sc WHERE sc.id = slots.schedule_id) END,
 				version = version + 1
 				WHERE id IN (SELECT slot_id FROM appointment_slots WHERE appointment_id = ? AND active = TRUE) AND status = 'busy'`), id); err != nil {
 				return err
