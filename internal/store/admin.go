@@ -135,6 +135,7 @@ func (s *Store) AdminAudit(ctx context.Context, practiceID int64, limit int) ([]
 type AdminTx struct {
 	ctx context.Context
 	tx  *sqlx.Tx
+	now time.Time // the store's clock when the change began
 }
 
 // AdminChange runs fn in one write transaction and appends the audit record
@@ -145,7 +146,7 @@ func (s *Store) AdminChange(ctx context.Context, fn func(a *AdminTx) (*schedulin
 	// Any admin change may be a switch: caches of organisations reread.
 	defer s.orgEpoch.Add(1)
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		rec, err := fn(&AdminTx{ctx: ctx, tx: tx})
+		rec, err := fn(&AdminTx{ctx: ctx, tx: tx, now: s.Now()})
 		if err != nil || rec == nil {
 			return err
 		}
@@ -169,11 +170,19 @@ func (a *AdminTx) SetSwitches(id int64, gpc, appts bool, now time.Time) error {
 	return err
 }
 
-// Profile reads a practice's access profile. Returns ENOTFOUND (kind "profile").
+// Profile reads a practice's access profile, with the places its active
+// bookings hold (as AccessProfiles lists them). Returns ENOTFOUND (kind "profile").
 func (a *AdminTx) Profile(practiceID, id int64) (*scheduling.AccessProfile, error) {
 	var r profileRow
 	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
 		return nil, notFound(err, "profile", "no access profile %d at this practice", id)
+	}
+	if r.Cap == 0 {
+		held, err := heldUncapped(a.ctx, a.tx, practiceID, id, a.now)
+		if err != nil {
+			return nil, err
+		}
+		r = r.withHeld(held)
 	}
 	return r.domain(), nil
 }

@@ -217,3 +217,56 @@ func TestMigration0010MarksSlotsOwnProfiles(t *testing.T) {
 		})
 	}
 }
+
+// TestProfilesListBooked: a practice's profile listing says for every
+// profile how many places its active bookings hold (slots not yet over),
+// capped or not. The counter is kept only for capped profiles (an uncapped
+// booking does not write its profile's row); before, an uncapped profile
+// was listed with booked 0 whatever it held.
+func TestProfilesListBooked(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newProfileFx(t, e, scheduling.AccessProfile{Name: "evening open", Bookable: true})
+			open := f.profile(scheduling.AccessProfile{Name: "no cap", Bookable: true})
+			capped := f.profile(scheduling.AccessProfile{Name: "cap five", Bookable: true, Cap: 5})
+			r := f.runs(3, 2)
+			f.setProfile(open, r[0][0], r[0][1], r[1][0])
+			f.setProfile(capped, r[1][1], r[2][0])
+			f.mustBook("A11111", r[0]...)
+			mixed := f.mustBook("A11111", r[1]...)
+			f.mustBook("A11111", r[2]...) // capped + the fixture's own open profile
+			want := map[int64]int{open: 3, capped: 2, f.base: 1}
+			check := func(when string) {
+				t.Helper()
+				ps, err := f.st.AccessProfiles(f.ctx, 7)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for id, n := range want {
+					if ps[id].Booked != n {
+						t.Errorf("%s: listing says profile %q holds %d, want %d", when, ps[id].Name, ps[id].Booked, n)
+					}
+					var one *scheduling.AccessProfile
+					if err := f.st.AdminChange(f.ctx, func(a *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+						var err error
+						one, err = a.Profile(7, id)
+						return nil, err
+					}); err != nil {
+						t.Fatal(err)
+					}
+					if one.Booked != n {
+						t.Errorf("%s: profile %q read alone holds %d, want %d", when, one.Name, one.Booked, n)
+					}
+				}
+			}
+			check("booked")
+			f.cancel(mixed)
+			want[open], want[capped] = 2, 1
+			check("after a cancel")
+			// Once the slots are over they are no longer held (as a cap counts).
+			f.st.Now = func() time.Time { return time.Unix(r[0][1].EndAt, 0) }
+			want[open] = 0
+			check("after the slots")
+		})
+	}
+}
