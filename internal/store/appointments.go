@@ -478,13 +478,16 @@ func slotProfiles(ctx context.Context, tx *sqlx.Tx, slots []scheduling.Slot, fir
 // id order when there are several, before any is recounted or claimed.
 // Each of them is locked anyway (by the recount or by the claim's update)
 // until the booking commits; taking them in one order keeps two bookings
-// of the same profiles from each holding one the other waits for. With one
-// capped profile there is nothing to order; SQLite runs one writer.
+// of the same profiles from each holding one the other waits for. The lock
+// is the one the claim's update takes (see forUpdate), so it does not hold
+// off a session being added on one of the profiles. With one capped profile
+// there is nothing to order; SQLite runs one writer.
 func (b *bookProfiles) lock(ctx context.Context, tx *sqlx.Tx) error {
-	if len(b.capped) < 2 || tx.DriverName() == "sqlite" {
+	lock := forUpdate(tx)
+	if len(b.capped) < 2 || lock == "" {
 		return nil
 	}
-	q, args, err := sqlx.In(`SELECT id FROM access_profiles WHERE id IN (?) ORDER BY id FOR UPDATE`, b.capped)
+	q, args, err := sqlx.In(`SELECT id FROM access_profiles WHERE id IN (?) ORDER BY id`+lock, b.capped)
 	if err != nil {
 		return err
 	}
