@@ -604,8 +604,10 @@ func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reas
 // count it out twice and let the cap be passed; one the release has not
 // reached yet is counted out by its next run, or by a booking that meets
 // the full cap. The profiles are updated in id order and before the
-// slots, the order a booking takes them in, so a cancel and a booking
-// never each hold a row the other waits for.
+// slots, the order a booking takes them in, so that a cancel and a booking
+// do not each hold a row the other waits for (before, a cancel freed the
+// slots first, and PostgreSQL broke such a deadlock by failing one of them,
+// which was then retried).
 func givePlacesBack(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) error {
 	var places []struct {
 		ProfileID int64 `db:"access_profile_id"`
