@@ -115,9 +115,15 @@ func (s *Server) SetClock(now func() time.Time) { s.now = now }
 // Close flushes pending audit records.
 func (s *Server) Close() { s.audit.close() }
 
+// releaseMode puts gin in release mode once per process: the mode is a
+// global that gin.SetMode writes and gin.New reads, and several servers may
+// build their handlers at once (the tests start one per engine and body
+// format in parallel, which the race detector caught now and then).
+var releaseMode sync.Once
+
 // Handler returns the HTTP handler serving every practice's service root and /healthz.
 func (s *Server) Handler() http.Handler {
-	gin.SetMode(gin.ReleaseMode)
+	releaseMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	e := gin.New()
 	e.HandleMethodNotAllowed = false
 	// A bare service root must get an OperationOutcome, not gin's 301 to "root/".

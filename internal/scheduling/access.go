@@ -19,7 +19,11 @@ type AccessProfile struct {
 	ODSCodes []string
 	// Cap is the most slots consumers matching the profile may hold booked; 0 means no cap.
 	Cap int
-	// Booked counts the active bookings held under the profile (maintained by the store).
+	// Booked counts the places the profile's active bookings hold, one per
+	// booked slot not yet over. For a capped profile it is the counter a
+	// booking claims against the cap (kept by the store; it may count an
+	// ended booking until the store's release runs); for an uncapped one,
+	// which bookings do not write, the store counts it when it lists profiles.
 	Booked int
 	// BookingWindow is how far ahead slots may be booked; 0 means no limit.
 	BookingWindow time.Duration

@@ -38,9 +38,9 @@ type BookRequest struct {
 	Audit *AuditRecord
 }
 
-// IdempotencyWindow is how long a repeated identical booking (same consumer
-// system, patient, slots, booking organisation, description, comment,
-// identifiers and priority) returns the original appointment.
+// IdempotencyWindow is how long a repeated identical booking (the same
+// request, created aside, from the same consumer system; see the store's
+// retry key) returns the original appointment.
 const IdempotencyWindow = 2 * time.Minute
 
 // Description and comment limits (spec §6.2); longer text is refused, never truncated.

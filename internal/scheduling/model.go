@@ -214,7 +214,12 @@ type Slot struct {
 	// OwnBlock: the practice blocked this slot itself, apart from any block
 	// of its session, so unblocking the session leaves it blocked.
 	OwnBlock bool
-	Version  int64
+	// OwnProfile: the practice gave this slot its profile itself (after its
+	// session's last profile change), so it keeps it; otherwise the slot is
+	// on its session's profile, or on the one it was booked under while a
+	// booking holds it, and goes back to its session's when freed.
+	OwnProfile bool
+	Version    int64
 }
 
 // Appointment statuses used here.

@@ -135,6 +135,7 @@ func (s *Store) AdminAudit(ctx context.Context, practiceID int64, limit int) ([]
 type AdminTx struct {
 	ctx context.Context
 	tx  *sqlx.Tx
+	now time.Time // the store's clock when the change began
 }
 
 // AdminChange runs fn in one write transaction and appends the audit record
@@ -145,7 +146,7 @@ func (s *Store) AdminChange(ctx context.Context, fn func(a *AdminTx) (*schedulin
 	// Any admin change may be a switch: caches of organisations reread.
 	defer s.orgEpoch.Add(1)
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		rec, err := fn(&AdminTx{ctx: ctx, tx: tx})
+		rec, err := fn(&AdminTx{ctx: ctx, tx: tx, now: s.Now()})
 		if err != nil || rec == nil {
 			return err
 		}
@@ -169,11 +170,19 @@ func (a *AdminTx) SetSwitches(id int64, gpc, appts bool, now time.Time) error {
 	return err
 }
 
-// Profile reads a practice's access profile. Returns ENOTFOUND (kind "profile").
+// Profile reads a practice's access profile, with the places its active
+// bookings hold (as AccessProfiles lists them). Returns ENOTFOUND (kind "profile").
 func (a *AdminTx) Profile(practiceID, id int64) (*scheduling.AccessProfile, error) {
 	var r profileRow
 	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
 		return nil, notFound(err, "profile", "no access profile %d at this practice", id)
+	}
+	if r.Cap == 0 {
+		held, err := heldUncapped(a.ctx, a.tx, practiceID, id, a.now)
+		if err != nil {
+			return nil, err
+		}
+		r = r.withHeld(held)
 	}
 	return r.domain(), nil
 }
@@ -216,12 +225,13 @@ func (a *AdminTx) UpdateProfile(p *scheduling.AccessProfile, now time.Time) erro
 }
 
 // recountBooked sets a profile's booked counter to the places its active
-// bookings hold now (recountCap: slots not yet over), after linking to it
-// the active bookings of its slots that were made while it had no cap.
+// bookings hold now (recountCap: slots not yet over), after making a place
+// of each booked slot of the profile that took none, because it was booked
+// while the profile had no cap (a booked slot keeps the profile it was
+// booked under, so the slot's profile is the one it counts against).
 func (a *AdminTx) recountBooked(profileID int64, now time.Time) error {
-	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE appointments SET access_profile_id = ? WHERE status = 'booked' AND access_profile_id = 0
-		AND id IN (SELECT aps.appointment_id FROM appointment_slots aps JOIN slots s ON s.id = aps.slot_id WHERE aps.active = TRUE AND s.access_profile_id = ?)`),
-		profileID, profileID); err != nil {
+	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE appointment_slots SET access_profile_id = ? WHERE active = TRUE AND access_profile_id = 0
+		AND slot_id IN (SELECT id FROM slots WHERE access_profile_id = ?)`), profileID, profileID); err != nil {
 		return err
 	}
 	_, err := recountCap(a.ctx, a.tx, profileID, now)
@@ -397,18 +407,27 @@ func (a *AdminTx) SetSessionSlots(scheduleID int64, from, to scheduling.SlotStat
 }
 
 // SetSessionProfile sets a session's access profile, on the session and on
-// every slot it holds that no booking holds (a booked slot keeps the profile
-// it was booked under). It returns the number of slots changed.
+// every slot it holds that no booking holds, a slot given a profile of its
+// own included. A booked slot keeps the profile it was booked under (its
+// booking counts against it) until it is freed, and then takes its
+// session's (see Cancel): the session's profile is now the latest decision
+// for each of its slots, so none is marked as having its own. It returns
+// the number of slots whose profile changed.
 func (a *AdminTx) SetSessionProfile(scheduleID, profileID int64) (int, error) {
 	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE schedules SET access_profile_id = ?, version = version + 1 WHERE id = ?`), profileID, scheduleID); err != nil {
 		return 0, err
 	}
-	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, version = version + 1
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, own_profile = FALSE, version = version + 1
 		WHERE schedule_id = ? AND access_profile_id <> ? AND status <> 'busy'`), profileID, scheduleID, profileID)
 	if err != nil {
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
+	// The rest: booked slots, and free ones already on the profile. What a
+	// consumer sees of them does not change, so their versions stay.
+	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET own_profile = FALSE WHERE schedule_id = ? AND own_profile = TRUE`), scheduleID); err != nil {
+		return 0, err
+	}
 	return int(n), nil
 }
 
@@ -456,11 +475,13 @@ func (a *AdminTx) SetSlotOwnBlock(id int64, block, sessionBlocked bool) (bool, e
 	return n == 1, nil
 }
 
-// SetSlotProfile sets the access profile of a slot no booking holds; false
-// when a booking holds it (the row is locked by the update, so a booking
-// committing meanwhile is seen).
+// SetSlotProfile gives a slot no booking holds a profile of its own, which
+// it keeps when a booking of it is cancelled (until its session's profile
+// next changes); false when a booking holds it (the row is locked by the
+// update, so a booking committing meanwhile is seen).
 func (a *AdminTx) SetSlotProfile(id, profileID int64) (bool, error) {
-	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, version = version + 1 WHERE id = ? AND status <> 'busy'`), profileID, id)
+	res, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(`UPDATE slots SET access_profile_id = ?, own_profile = TRUE, version = version + 1
+		WHERE id = ? AND status <> 'busy'`), profileID, id)
 	if err != nil {
 		return false, err
 	}

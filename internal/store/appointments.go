@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -65,32 +66,50 @@ func (r *apptRow) domain(slotIDs []int64) *scheduling.Appointment {
 	return a
 }
 
-// idemKey recognises a retry: the same consumer system, practice, patient,
-// slots, booking organisation, description, comment, identifiers and
-// priority. A request that differs in any of them is another booking (409
-// when the slots are taken), not a retry whose values would be silently
-// dropped; another consumer system sending the same body is never told it
-// created the appointment.
+// idemKey recognises a retry: the same consumer system sending the same
+// booking again, which is everything the request carries: practice,
+// patient, slots, start and end (as instants and as the texts sent, which
+// the booking checks), every participant with its status, the location,
+// practitioner and service they name, the booking organisation as sent,
+// the delivery channel and practitioner role extensions, minutesDuration,
+// description, comment, identifiers and priority. Slots, identifiers and
+// participants may come in another order. created is left out: it says
+// when the consumer made the booking, a retry may stamp it again, and
+// nothing is checked against it.
+//
+// A request that differs in anything else is another booking, judged on
+// its own: 422 when it breaks a rule (a retry must not turn a refusal into
+// 201), 409 when it is valid but the slots are taken, never a 201 for the
+// original with what it sent silently dropped. Another consumer system
+// sending the same body is never told it created the appointment.
 func idemKey(r *scheduling.BookRequest) string {
-	ids := slices.Clone(r.SlotIDs)
-	slices.Sort(ids)
-	var b strings.Builder
-	fmt.Fprintf(&b, "%q|%d|%d|%s|%q|%q|", r.ConsumerASID, r.PracticeID, r.PatientID, r.BookingOrg.ODS, r.Description, r.Comment)
-	for _, id := range ids {
-		b.WriteString(strconv.FormatInt(id, 10))
-		b.WriteByte(',')
-	}
-	b.WriteByte('|')
-	idents := make([]string, len(r.Identifiers))
-	for n, i := range r.Identifiers {
-		idents[n] = fmt.Sprintf("%q=%q", i.System, i.Value)
-	}
-	slices.Sort(idents) // a retry may list them in another order
-	b.WriteString(strings.Join(idents, ","))
-	if r.Priority != nil {
-		fmt.Fprintf(&b, "|p%d", *r.Priority)
-	}
-	sum := sha256.Sum256([]byte(b.String()))
+	k := struct {
+		ASID                        string
+		Practice, Patient           int64
+		Location, Practitioner, Svc int64
+		Slots                       []int64
+		Start, End                  int64
+		StartText, EndText          string
+		Description, Comment        string
+		Org                         scheduling.BookingOrg
+		Channel, Role               string
+		Minutes, Priority           *int
+		Identifiers                 []scheduling.Identifier
+		Participants                []scheduling.Participant
+	}{ASID: r.ConsumerASID, Practice: r.PracticeID, Patient: r.PatientID, Location: r.LocationID, Practitioner: r.PractitionerID,
+		Svc: r.HealthcareServiceID, Slots: slices.Sorted(slices.Values(r.SlotIDs)), Start: r.Start.UnixNano(), End: r.End.UnixNano(),
+		StartText: r.StartText, EndText: r.EndText, Description: r.Description, Comment: r.Comment, Org: r.BookingOrg,
+		Channel: r.DeliveryChannel, Role: r.PractitionerRole, Minutes: r.MinutesDuration, Priority: r.Priority,
+		Identifiers: slices.SortedFunc(slices.Values(r.Identifiers), func(a, b scheduling.Identifier) int {
+			return cmp.Or(strings.Compare(a.System, b.System), strings.Compare(a.Value, b.Value))
+		}),
+		Participants: slices.SortedFunc(slices.Values(r.Participants), func(a, b scheduling.Participant) int {
+			return cmp.Or(strings.Compare(a.Reference, b.Reference), strings.Compare(a.Status, b.Status))
+		})}
+	// JSON keeps every field apart (no text can run into the next), and
+	// cannot fail on these types.
+	b, _ := json.Marshal(&k)
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -273,43 +292,55 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 			return nil, scheduling.Errorf(scheduling.ECONFLICT, "slot %d is no longer free", sl.ID)
 		}
 	}
-	// The access rules, re-checked here with the rule the search uses.
-	for _, sl := range slots[1:] {
-		if sl.AccessProfileID != profileID {
-			return nil, scheduling.Errorf(scheduling.EINVALID, "the slots have different access profiles")
-		}
-	}
+	// The access rules, re-checked for every slot with its own profile and
+	// the rule the search uses (places, below, counted per profile).
+	firstProfile := &pr
 	if !hasProfile {
-		return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
+		firstProfile = nil
 	}
-	n := len(slots)
-	if pr.Cap > 0 && pr.Booked+n > pr.Cap {
-		// The counter may still hold the places of bookings that have ended
-		// since serve last released them: count them out before refusing.
-		held, err := recountCap(ctx, tx, profileID, r.Now)
-		if err != nil {
-			return nil, err
+	profiles, err := slotProfiles(ctx, tx, slots, firstProfile)
+	if err != nil {
+		return nil, err
+	}
+	for _, sl := range slots {
+		if profiles.rule[sl.AccessProfileID] == nil {
+			return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not bookable through GP Connect")
 		}
-		pr.Booked = held
 	}
-	consumer := scheduling.NewConsumer(r.BookingOrg.Type, r.BookingOrg.ODS)
+	if err := profiles.lock(ctx, tx); err != nil {
+		return nil, err
+	}
+	for _, id := range profiles.capped {
+		p := profiles.rule[id]
+		if p.Booked+profiles.places[id] > p.Cap {
+			// The counter may still hold the places of bookings that have ended
+			// since serve last released them: count them out before refusing.
+			if p.Booked, err = recountCap(ctx, tx, id, r.Now); err != nil {
+				return nil, err
+			}
+		}
+	}
 	// Every slot's start is checked (the window can end between adjacent
 	// slots), as the search checks each slot it shows.
-	prof := pr.domain()
+	consumer := scheduling.NewConsumer(r.BookingOrg.Type, r.BookingOrg.ODS)
 	for _, sl := range slots {
-		if why := prof.Offer(consumer, r.Now, sl.Start); why != scheduling.ReasonNone {
+		if why := profiles.rule[sl.AccessProfileID].Offer(consumer, r.Now, sl.Start); why != scheduling.ReasonNone {
 			return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not available to this booking organisation (%s)", why)
 		}
 	}
-	if pr.Cap > 0 {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = booked + ? WHERE id = ? AND booked + ? <= cap`), n, profileID, n)
+	// The places, claimed with a conditional update of each capped profile's
+	// counter, in id order (see bookProfiles.lock).
+	for _, id := range profiles.capped {
+		k := profiles.places[id]
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = booked + ? WHERE id = ? AND booked + ? <= cap`), k, id, k)
 		if err != nil {
 			return nil, err
 		}
-		if k, _ := res.RowsAffected(); k != 1 {
+		if n, _ := res.RowsAffected(); n != 1 {
 			return nil, scheduling.Errorf(scheduling.EINVALID, "the slot is not available to this booking organisation (%s)", scheduling.ReasonCap)
 		}
 	}
+	n := len(slots)
 	// Claim the slots: the WHERE re-checks free under the row lock.
 	q, args, err = sqlx.In(`UPDATE slots SET status = 'busy', version = version + 1 WHERE id IN (?) AND status = 'free'`, r.SlotIDs)
 	if err != nil {
@@ -348,9 +379,9 @@ func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key strin
 		return nil, err
 	}
 	row.ID = id
-	ins := tx.Rebind(`INSERT INTO appointment_slots (appointment_id, slot_id, active) VALUES (?, ?, TRUE)`)
+	ins := tx.Rebind(`INSERT INTO appointment_slots (appointment_id, slot_id, active, access_profile_id) VALUES (?, ?, TRUE, ?)`)
 	for _, sl := range slots {
-		if _, err := tx.ExecContext(ctx, ins, id, sl.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, ins, id, sl.ID, profiles.place(sl.AccessProfileID)); err != nil {
 			if isUniqueViolation(err) {
 				return nil, &ownInsertConflict{id: id, err: scheduling.Errorf(scheduling.ECONFLICT, "slot %d is already booked", sl.ID)}
 			}
@@ -373,12 +404,98 @@ func apptRef(a *scheduling.Appointment) string {
 	return "Appointment/" + strconv.FormatInt(a.ID, 10)
 }
 
-// capProfile is the profile whose cap counter the booking holds (0 = none).
+// capProfile is the appointment row's access_profile_id: the first slot's
+// profile when it had a cap at booking (0 = none), as it was when every slot
+// of an appointment had one profile. Nothing counts by it any more: the
+// places a booking holds are recorded per slot (appointment_slots'
+// access_profile_id), since its slots may have different profiles.
 func capProfile(p profileRow) int64 {
 	if p.Cap > 0 {
 		return p.ID
 	}
 	return 0
+}
+
+// bookProfiles are the access profiles of a booking's slots.
+type bookProfiles struct {
+	// rule holds each slot profile that exists, by id.
+	rule map[int64]*scheduling.AccessProfile
+	// places is how many of the booking's slots each profile has.
+	places map[int64]int
+	// capped lists the profiles with a cap, in id order.
+	capped []int64
+}
+
+// place is the profile whose cap a slot of profile id takes a place of,
+// 0 when that profile has no cap (no place is counted).
+func (b *bookProfiles) place(id int64) int64 {
+	if p := b.rule[id]; p != nil && p.Cap > 0 {
+		return id
+	}
+	return 0
+}
+
+// slotProfiles reads the profiles of a booking's slots. The first slot's
+// (first; nil when it does not exist) came with the schedule; any other is
+// read here, so a booking whose slots share one profile, the common case,
+// costs no more round trips than before.
+func slotProfiles(ctx context.Context, tx *sqlx.Tx, slots []scheduling.Slot, first *profileRow) (*bookProfiles, error) {
+	b := &bookProfiles{rule: map[int64]*scheduling.AccessProfile{}, places: map[int64]int{}}
+	if first != nil {
+		b.rule[first.ID] = first.domain()
+	}
+	var more []int64
+	for _, sl := range slots {
+		id := sl.AccessProfileID
+		if b.places[id] == 0 && id != slots[0].AccessProfileID {
+			more = append(more, id)
+		}
+		b.places[id]++
+	}
+	if len(more) > 0 {
+		q, args, err := sqlx.In(`SELECT `+profileCols+` FROM access_profiles WHERE id IN (?)`, more)
+		if err != nil {
+			return nil, err
+		}
+		var rows []profileRow
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			b.rule[r.ID] = r.domain()
+		}
+	}
+	for id, p := range b.rule {
+		if p.Cap > 0 {
+			b.capped = append(b.capped, id)
+		}
+	}
+	slices.Sort(b.capped)
+	return b, nil
+}
+
+// lock holds, on PostgreSQL, the rows of the booking's capped profiles in
+// id order when there are several, before any is recounted or claimed.
+// Each of them is locked anyway (by the recount or by the claim's update)
+// until the booking commits; taking them in one order keeps two bookings
+// of the same profiles from each holding one the other waits for. The lock
+// is the one the claim's update takes (see forUpdate), so it does not hold
+// off a session being added on one of the profiles. With one capped profile
+// there is nothing to order; SQLite runs one writer.
+func (b *bookProfiles) lock(ctx context.Context, tx *sqlx.Tx) error {
+	lock := forUpdate(tx)
+	if len(b.capped) < 2 || lock == "" {
+		return nil
+	}
+	q, args, err := sqlx.In(`SELECT id FROM access_profiles WHERE id IN (?) ORDER BY id`+lock, b.capped)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("store: lock profiles %v: %w", b.capped, err)
+	}
+	return nil
 }
 
 type querier interface {
@@ -448,33 +565,67 @@ func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, descr
 	return s.change(ctx, practiceID, id, expected, now, audit, `description = ?, comment = ?`, []any{description, comment}, nil)
 }
 
-// Cancel cancels a booked appointment, frees its slots and gives its place
-// back to the access profile's cap, in one transaction; audit, when not nil,
+// Cancel cancels a booked appointment, frees its slots (each back on its
+// session's profile unless the practice gave it one of its own) and gives
+// each capped profile back the places its slots took (see givePlacesBack),
+// in one transaction; audit, when not nil,
 // is inserted in that transaction (see audited). Errors: ENOTFOUND, ESTALE, EINVALID.
 func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
 	return s.change(ctx, practiceID, id, expected, now, audit, `status = 'cancelled', cancel_reason = ?`, []any{reason},
-		func(tx *sqlx.Tx, cur *scheduling.Appointment) error {
+		func(tx *sqlx.Tx, _ *scheduling.Appointment) error {
+			if err := givePlacesBack(ctx, tx, id, now); err != nil {
+				return err
+			}
 			// A slot of a session the practice has blocked (or cancelled) since the
 			// booking goes back to blocked, not free: the admin's block still holds.
+			// A slot on an inherited profile takes its session's current one: a
+			// booked slot kept the profile it was booked under through a session
+			// change, and left on it once free it would escape the cap of the
+			// profile the practice has since put the session on. A profile the
+			// practice gave the slot itself stays.
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE slots SET status = CASE WHEN EXISTS (SELECT 1 FROM schedules sc
 					WHERE sc.id = slots.schedule_id AND (sc.blocked = TRUE OR sc.status <> 'active')) THEN 'busy-unavailable' ELSE 'free' END,
+				access_profile_id = CASE WHEN own_profile = TRUE THEN access_profile_id
+					ELSE (SELECT sc.access_profile_id FROM schedules sc WHERE sc.id = slots.schedule_id) END,
 				version = version + 1
 				WHERE id IN (SELECT slot_id FROM appointment_slots WHERE appointment_id = ? AND active = TRUE) AND status = 'busy'`), id); err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE appointment_slots SET active = FALSE WHERE appointment_id = ? AND active = TRUE`), id)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n > 0 && cur.AccessProfileID != 0 {
-				// Never below zero: a place the release already gave back is not given twice.
-				if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = CASE WHEN booked > ? THEN booked - ? ELSE 0 END WHERE id = ?`),
-					n, n, cur.AccessProfileID); err != nil {
-					return err
-				}
-			}
-			return nil
+			_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE appointment_slots SET active = FALSE WHERE appointment_id = ? AND active = TRUE`), id)
+			return err
 		})
+}
+
+// givePlacesBack gives each capped profile back the places appointment id
+// holds of it, one per slot (the slots of one appointment may have
+// different profiles). Only the places of slots still to come at now are
+// given back: the release of ended bookings recounts a profile without
+// the slots that are over, so giving such a place back here as well would
+// count it out twice and let the cap be passed; one the release has not
+// reached yet is counted out by its next run, or by a booking that meets
+// the full cap. The profiles are updated in id order and before the
+// slots, the order a booking takes them in, so that a cancel and a booking
+// do not each hold a row the other waits for (before, a cancel freed the
+// slots first, and PostgreSQL broke such a deadlock by failing one of them,
+// which was then retried).
+func givePlacesBack(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) error {
+	var places []struct {
+		ProfileID int64 `db:"access_profile_id"`
+		N         int   `db:"n"`
+	}
+	if err := tx.SelectContext(ctx, &places, tx.Rebind(`SELECT aps.access_profile_id, COUNT(*) AS n FROM appointment_slots aps
+		JOIN slots s ON s.id = aps.slot_id WHERE aps.appointment_id = ? AND aps.active = TRUE AND aps.access_profile_id <> 0 AND s.end_at > ?
+		GROUP BY aps.access_profile_id ORDER BY aps.access_profile_id`), id, now.Unix()); err != nil {
+		return err
+	}
+	for _, p := range places {
+		// Never below zero, whatever the counter says.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE access_profiles SET booked = CASE WHEN booked > ? THEN booked - ? ELSE 0 END WHERE id = ?`),
+			p.N, p.N, p.ProfileID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // change is the one path by which a booked appointment changes (amend and

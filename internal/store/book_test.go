@@ -315,24 +315,55 @@ func TestBookRefusals(t *testing.T) {
 	}
 }
 
-// TestIdemKey: a retry lists its identifiers in any order; the consumer
-// system, identifiers and priority are part of what makes it the same booking.
+// TestIdemKey: a retry lists its slots, identifiers and participants in any
+// order; everything else the booking sends (what the provider checks, and
+// what it stores) is part of what makes it the same booking, so a request
+// that differs in any of it is judged on its own instead of being answered
+// with the original.
 func TestIdemKey(t *testing.T) {
-	one, two := 1, 2
-	base := scheduling.BookRequest{PracticeID: 7, PatientID: 3, SlotIDs: []int64{5, 4}, Description: "d", ConsumerASID: "200000000359",
-		BookingOrg: scheduling.BookingOrg{ODS: "A1"}, Priority: &one,
-		Identifiers: []scheduling.Identifier{{System: "urn:x", Value: "1"}, {System: "urn:y", Value: "2"}}}
+	one, two, ten := 1, 2, 10
+	start := time.Date(2030, 6, 3, 9, 0, 0, 0, scheduling.London)
+	base := scheduling.BookRequest{PracticeID: 7, PatientID: 3, LocationID: 2, PractitionerID: 4, HealthcareServiceID: 1, SlotIDs: []int64{5, 4},
+		Start: start, End: start.Add(20 * time.Minute), StartText: "2030-06-03T09:00:00+01:00", EndText: "2030-06-03T09:20:00+01:00",
+		Description: "d", ConsumerASID: "200000000359", DeliveryChannel: "In-person", PractitionerRole: "R0260", MinutesDuration: &ten,
+		BookingOrg: scheduling.BookingOrg{ODS: "A1", Name: "N", Type: "urgent-care", Raw: []byte(`{"name":"N"}`)}, Priority: &one,
+		Identifiers:  []scheduling.Identifier{{System: "urn:x", Value: "1"}, {System: "urn:y", Value: "2"}},
+		Participants: []scheduling.Participant{{Reference: "Patient/3", Status: "accepted"}, {Reference: "Location/2", Status: "accepted"}}}
 	same := base
 	same.SlotIDs = []int64{4, 5}
 	same.Identifiers = []scheduling.Identifier{{System: "urn:y", Value: "2"}, {System: "urn:x", Value: "1"}}
+	same.Participants = []scheduling.Participant{base.Participants[1], base.Participants[0]}
 	if store.IdemKey(&base) != store.IdemKey(&same) {
-		t.Error("reordered slots or identifiers change the retry key")
+		t.Error("reordered slots, identifiers or participants change the retry key")
 	}
 	for name, change := range map[string]func(r *scheduling.BookRequest){
-		"consumer":   func(r *scheduling.BookRequest) { r.ConsumerASID = "200000000999" },
-		"identifier": func(r *scheduling.BookRequest) { r.Identifiers = r.Identifiers[:1] },
-		"priority":   func(r *scheduling.BookRequest) { r.Priority = &two },
-		"comment":    func(r *scheduling.BookRequest) { r.Comment = "c" },
+		"consumer":          func(r *scheduling.BookRequest) { r.ConsumerASID = "200000000999" },
+		"identifier":        func(r *scheduling.BookRequest) { r.Identifiers = r.Identifiers[:1] },
+		"priority":          func(r *scheduling.BookRequest) { r.Priority = &two },
+		"no priority":       func(r *scheduling.BookRequest) { r.Priority = nil },
+		"comment":           func(r *scheduling.BookRequest) { r.Comment = "c" },
+		"slot":              func(r *scheduling.BookRequest) { r.SlotIDs = []int64{4} },
+		"start text":        func(r *scheduling.BookRequest) { r.StartText = "2030-06-03T08:00:00Z" },
+		"end text":          func(r *scheduling.BookRequest) { r.EndText = "2030-06-03T09:30:00+01:00" },
+		"start":             func(r *scheduling.BookRequest) { r.Start = r.Start.Add(time.Minute) },
+		"end":               func(r *scheduling.BookRequest) { r.End = r.End.Add(time.Minute) },
+		"delivery channel":  func(r *scheduling.BookRequest) { r.DeliveryChannel = "Telephone" },
+		"no delivery chan":  func(r *scheduling.BookRequest) { r.DeliveryChannel = "" },
+		"practitioner role": func(r *scheduling.BookRequest) { r.PractitionerRole = "R0620" },
+		"minutes duration":  func(r *scheduling.BookRequest) { r.MinutesDuration = &one },
+		"no minutes":        func(r *scheduling.BookRequest) { r.MinutesDuration = nil },
+		"location":          func(r *scheduling.BookRequest) { r.LocationID = 9 },
+		"practitioner":      func(r *scheduling.BookRequest) { r.PractitionerID = 0 },
+		"service":           func(r *scheduling.BookRequest) { r.HealthcareServiceID = 2 },
+		"participant status": func(r *scheduling.BookRequest) {
+			r.Participants = []scheduling.Participant{r.Participants[0], {Reference: "Location/2", Status: "tentative"}}
+		},
+		"booking org name": func(r *scheduling.BookRequest) { r.BookingOrg.Name = "M" },
+		"booking org type": func(r *scheduling.BookRequest) { r.BookingOrg.Type = "gp-practice" },
+		"booking org raw":  func(r *scheduling.BookRequest) { r.BookingOrg.Raw = []byte(`{"name":"N","telecom":[]}`) },
+		"description":      func(r *scheduling.BookRequest) { r.Description = "e" },
+		// Texts that would run together if the key were a plain join.
+		"description+comment": func(r *scheduling.BookRequest) { r.Description, r.Comment = "", "d" },
 	} {
 		r := base
 		change(&r)

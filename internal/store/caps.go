@@ -9,14 +9,17 @@ import (
 )
 
 // heldPlaces is the query counting the places of a profile's cap in use at
-// a time (its one parameter): the slots that active bookings counted against
-// the profile (an id column, or "?") hold and that have not ended. A booking
-// gives its places back when it is cancelled, and when its slots are over:
-// the cap limits what consumers hold, not what they have ever booked
-// (before, a capped profile filled up for good).
+// a time (its one parameter): the slots of active bookings that took a
+// place of the profile (an id column, or "?"; appointment_slots records it
+// per slot, as one appointment may hold slots of several profiles) and that
+// have not ended. A booking gives its places back when it is cancelled, and
+// when its slots are over: the cap limits what consumers hold, not what
+// they have ever booked (before, a capped profile filled up for good). The
+// non-zero term repeats the predicate of the index it reads
+// (appointment_slots_places), which a parameter alone does not imply.
 func heldPlaces(profile string) string {
-	return `SELECT COUNT(*) FROM appointment_slots aps JOIN appointments ap ON ap.id = aps.appointment_id
-	JOIN slots s ON s.id = aps.slot_id WHERE aps.active = TRUE AND ap.access_profile_id = ` + profile + ` AND s.end_at > ?`
+	return `SELECT COUNT(*) FROM appointment_slots aps JOIN slots s ON s.id = aps.slot_id
+	WHERE aps.active = TRUE AND aps.access_profile_id <> 0 AND aps.access_profile_id = ` + profile + ` AND s.end_at > ?`
 }
 
 // recountCap sets a profile's booked counter to the places in use at now and

@@ -102,7 +102,7 @@ func (s *Store) SaveHealthcareService(ctx context.Context, h *scheduling.Healthc
 		}
 		c := *h
 		c.Updated = s.Now()
-		id, err = (&AdminTx{ctx: ctx, tx: tx}).insertService(&c, h.ID)
+		id, err = (&AdminTx{ctx: ctx, tx: tx, now: c.Updated}).insertService(&c, h.ID)
 		return err
 	})
 	return id, err

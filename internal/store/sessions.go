@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -34,17 +35,63 @@ func (r profileRow) domain() *scheduling.AccessProfile {
 		Embargo: time.Duration(r.EmbargoSecs) * time.Second, ReleaseTime: r.ReleaseTime, ReleaseDaysBefore: r.ReleaseDays, Version: r.Version}
 }
 
-// AccessProfiles lists a practice's access profiles keyed by id.
+// AccessProfiles lists a practice's access profiles keyed by id, each with
+// the places its active bookings hold (see heldUncapped).
 func (s *Store) AccessProfiles(ctx context.Context, practiceID int64) (map[int64]*scheduling.AccessProfile, error) {
 	var rows []profileRow
 	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE practice_id = ? ORDER BY id`), practiceID); err != nil {
 		return nil, err
 	}
+	held, err := heldUncapped(ctx, s.r, practiceID, 0, s.Now())
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[int64]*scheduling.AccessProfile, len(rows))
 	for _, r := range rows {
-		out[r.ID] = r.domain()
+		out[r.ID] = r.withHeld(held).domain()
 	}
 	return out, nil
+}
+
+// heldUncapped counts, for each profile of a practice (only profile when
+// not 0), the places its active bookings hold at now: booked slots of the
+// profile that are not over, as a cap counts them (heldPlaces). A capped
+// profile keeps that count in its booked counter, which the booking
+// claims; an uncapped one does not, so that a booking under it writes no
+// profile row (every booking of a popular open profile would queue on
+// it), and the count is made here, for listings, instead. The sessions
+// that have not ended are named as well as the slots, so the planner may
+// start from the practice's (schedules_practice_end) or from the active
+// bookings, whichever it expects fewer of.
+func heldUncapped(ctx context.Context, q querier, practiceID, profile int64, now time.Time) (map[int64]int, error) {
+	query, args := `SELECT s.access_profile_id AS id, COUNT(*) AS n FROM schedules sc JOIN slots s ON s.schedule_id = sc.id
+		JOIN appointment_slots aps ON aps.slot_id = s.id AND aps.active = TRUE
+		WHERE sc.practice_id = ? AND sc.end_at > ? AND s.end_at > ?`, []any{practiceID, now.Unix(), now.Unix()}
+	if profile != 0 {
+		query += ` AND s.access_profile_id = ?`
+		args = append(args, profile)
+	}
+	var rows []struct {
+		ID int64 `db:"id"`
+		N  int   `db:"n"`
+	}
+	if err := q.SelectContext(ctx, &rows, q.Rebind(query+` GROUP BY s.access_profile_id`), args...); err != nil {
+		return nil, fmt.Errorf("store: places held under the practice's profiles: %w", err)
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.N
+	}
+	return out, nil
+}
+
+// withHeld is the row with, for an uncapped profile, the places held
+// (heldUncapped's count) as its booked number; a capped one keeps its counter.
+func (r profileRow) withHeld(held map[int64]int) profileRow {
+	if r.Cap == 0 {
+		r.Booked = held[r.ID]
+	}
+	return r
 }
 
 // SaveAccessProfile inserts a profile, or updates the practice's profile of the same name. Returns its id.

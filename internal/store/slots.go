@@ -27,15 +27,16 @@ type slotRow struct {
 	ServiceType     string `db:"service_type"`
 	AccessProfileID int64  `db:"access_profile_id"`
 	OwnBlock        bool   `db:"own_block"`
+	OwnProfile      bool   `db:"own_profile"`
 	Version         int64  `db:"version"`
 }
 
-const slotCols = `id, schedule_id, practice_id, start_at, end_at, status, channel, service_type, access_profile_id, own_block, version`
+const slotCols = `id, schedule_id, practice_id, start_at, end_at, status, channel, service_type, access_profile_id, own_block, own_profile, version`
 
 func (r *slotRow) domain() scheduling.Slot {
 	return scheduling.Slot{ID: r.ID, ScheduleID: r.ScheduleID, PracticeID: r.PracticeID, Start: time.Unix(r.StartAt, 0), End: time.Unix(r.EndAt, 0),
 		Status: scheduling.SlotStatus(r.Status), DeliveryChannel: r.Channel, ServiceType: r.ServiceType, AccessProfileID: r.AccessProfileID,
-		OwnBlock: r.OwnBlock, Version: r.Version}
+		OwnBlock: r.OwnBlock, OwnProfile: r.OwnProfile, Version: r.Version}
 }
 
 type scheduleRow struct {
