@@ -412,10 +412,10 @@ func migrationUpdates(t *testing.T, st *store.Store, engine, name string) int {
 	return ran
 }
 
-// TestMigration0009CountsPlacesPerSlot: bookings made before 0009, whose
+// TestMigration0010CountsPlacesPerSlot: bookings made before 0010, whose
 // places were known only from the appointment's profile, hold the same
 // places after it, one per slot; an uncapped booking holds none.
-func TestMigration0009CountsPlacesPerSlot(t *testing.T) {
+func TestMigration0010CountsPlacesPerSlot(t *testing.T) {
 	for _, e := range storetest.Engines(false) {
 		t.Run(e.Name, func(t *testing.T) {
 			f := newProfileFx(t, e, scheduling.AccessProfile{Name: "evening open", Bookable: true})
@@ -424,7 +424,7 @@ func TestMigration0009CountsPlacesPerSlot(t *testing.T) {
 			f.setProfile(p, r[0]...)
 			capped := f.mustBook("A11111", r[0]...)
 			open := f.mustBook("A11111", r[1]...)
-			// As the store left them before 0009: no place recorded per slot.
+			// As the store left them before 0010: no place recorded per slot.
 			exec := func(q string, args ...any) {
 				t.Helper()
 				if _, err := f.st.DB().ExecContext(f.ctx, f.st.DB().Rebind(q), args...); err != nil {
@@ -432,7 +432,7 @@ func TestMigration0009CountsPlacesPerSlot(t *testing.T) {
 				}
 			}
 			exec(`UPDATE appointment_slots SET access_profile_id = 0`)
-			if n := migrationUpdates(t, f.st, e.Engine, "0009_slot_places.sql"); n != 1 {
+			if n := migrationUpdates(t, f.st, e.Engine, "0010_slot_places.sql"); n != 1 {
 				t.Fatalf("ran %d updates, want 1", n)
 			}
 			for _, c := range []struct {

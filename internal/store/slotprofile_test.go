@@ -162,14 +162,14 @@ func TestFreedSlotOfBlockedSessionFollowsItsSession(t *testing.T) {
 	}
 }
 
-// TestMigration0010MarksSlotsOwnProfiles: of the slots whose profile is not
-// their session's before 0010, those the practice gave a profile of their
+// TestMigration0011MarksSlotsOwnProfiles: of the slots whose profile is not
+// their session's before 0011, those the practice gave a profile of their
 // own (slot.profile, after any session.profile change of their session) are
 // marked as such; one left on its old profile by a session change made
 // while it was booked is not, and follows its session once free; a slot
 // whose difference no admin change explains (set some other way) keeps its
 // profile.
-func TestMigration0010MarksSlotsOwnProfiles(t *testing.T) {
+func TestMigration0011MarksSlotsOwnProfiles(t *testing.T) {
 	for _, e := range storetest.Engines(false) {
 		t.Run(e.Name, func(t *testing.T) {
 			f := newProfileFx(t, e, scheduling.AccessProfile{Name: "evening open", Bookable: true})
@@ -200,11 +200,11 @@ func TestMigration0010MarksSlotsOwnProfiles(t *testing.T) {
 			if _, err := f.st.DB().ExecContext(f.ctx, f.st.DB().Rebind(`UPDATE slots SET access_profile_id = ? WHERE id = ?`), own, r[3].ID); err != nil {
 				t.Fatal(err)
 			}
-			// As before 0010: nothing marks a slot's own profile.
+			// As before 0011: nothing marks a slot's own profile.
 			if _, err := f.st.DB().ExecContext(f.ctx, `UPDATE slots SET own_profile = FALSE`); err != nil {
 				t.Fatal(err)
 			}
-			if n := migrationUpdates(t, f.st, e.Engine, "0010_slot_own_profile.sql"); n != 1 {
+			if n := migrationUpdates(t, f.st, e.Engine, "0011_slot_own_profile.sql"); n != 1 {
 				t.Fatalf("ran %d updates, want 1", n)
 			}
 			f.cancel(b1)
