@@ -199,7 +199,13 @@ func findRetry(ctx context.Context, tx *sqlx.Tx, key string, now time.Time, notI
 }
 
 func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key string) (*scheduling.Appointment, error) {
-	q, args, err := sqlx.In(`SELECT `+slotCols+` FROM slots WHERE practice_id = ? AND id IN (?) ORDER BY start_at, id`, r.PracticeID, r.SlotIDs)
+	// The slots are held from this read to the commit (PostgreSQL; SQLite
+	// runs one writer): everything below judges them by the profile read
+	// here and records their places against it, so a profile or block
+	// change committed in between must wait, not slip under the claim,
+	// whose WHERE re-checks only that they are free. Held in start order,
+	// as every booking takes them.
+	q, args, err := sqlx.In(`SELECT `+slotCols+` FROM slots WHERE practice_id = ? AND id IN (?) ORDER BY start_at, id`+forUpdate(tx), r.PracticeID, r.SlotIDs)
 	if err != nil {
 		return nil, err
 	}

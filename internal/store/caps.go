@@ -28,9 +28,11 @@ func heldPlaces(profile string) string {
 // statement, so under READ COMMITTED it sees that booking); SQLite
 // serialises writers.
 func recountCap(ctx context.Context, tx *sqlx.Tx, profileID int64, now time.Time) (int, error) {
-	if tx.DriverName() != "sqlite" {
+	// The claim's own lock strength (see forUpdate): FOR UPDATE would also
+	// hold off a session being added on the profile (its foreign key check).
+	if lock := forUpdate(tx); lock != "" {
 		var id int64
-		if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM access_profiles WHERE id = ? FOR UPDATE`), profileID); err != nil {
+		if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM access_profiles WHERE id = ?`+lock), profileID); err != nil {
 			return 0, fmt.Errorf("store: lock profile %d: %w", profileID, err)
 		}
 	}

@@ -481,3 +481,49 @@ func TestCancelAfterReleaseGivesNoPlaceTwice(t *testing.T) {
 		})
 	}
 }
+
+// TestBookWaitsForProfileChange (review): a booking judges its slots by
+// the profile it reads, so a profile change committed between that read
+// and the claim must not let the slot be booked under rules it was never
+// checked against. Here the practice moves the slot to a profile that is
+// not bookable, in a transaction still open while the booking starts; the
+// booking must wait for it and be refused. Before, on PostgreSQL the
+// booking read the old profile without waiting and was answered 201.
+func TestBookWaitsForProfileChange(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newProfileFx(t, e, scheduling.AccessProfile{Name: "evening open", Bookable: true})
+			closed := f.profile(scheduling.AccessProfile{Name: "closed", Bookable: false})
+			s := f.slots[0].apptSlot
+			tx, err := f.st.DB().BeginTxx(f.ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(f.ctx, tx.Rebind(`UPDATE slots SET access_profile_id = ?, own_profile = TRUE, version = version + 1 WHERE id = ?`), closed, s.ID); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				r := bookReq(7, f.patient, "A20047", s)
+				r.BookingOrg.Type = "urgent-care"
+				_, _, err := f.st.Book(f.ctx, r)
+				done <- err
+			}()
+			// Give the booking time to reach the slot read; were it later,
+			// it would read the new profile anyway, so the wait can only
+			// let the test pass for the wrong reason, never fail it.
+			time.Sleep(300 * time.Millisecond)
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			err = <-done
+			if scheduling.ErrorCode(err) != scheduling.EINVALID {
+				t.Fatalf("booking a slot moved to a profile that is not bookable: %v, want EINVALID", err)
+			}
+			if got := f.profileOf(s); got != closed {
+				t.Fatalf("slot profile %d, want %d", got, closed)
+			}
+		})
+	}
+}
