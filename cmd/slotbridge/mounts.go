@@ -81,7 +81,10 @@ func withMounts(env mountEnv, fallback http.Handler) (http.Handler, error) {
 	// OperationOutcome nor ServeMux's redirect.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if underAdmin(path.Clean(p)) && (!cleanPath(p) || !mounted(p)) {
+		// An encoded slash ("/admin%2Fapi/…") decodes to a mounted path, but
+		// ServeMux matches the escaped segments, so no mount would take it.
+		encodedSlash := strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f")
+		if underAdmin(path.Clean(p)) && (!cleanPath(p) || !mounted(p) || encodedSlash) {
 			adminNotFound(w, p)
 			return
 		}
