@@ -282,7 +282,6 @@ type Appointment struct {
 	MinutesDuration     *int
 	Identifiers         []Identifier
 	Participants        []Participant
-	AccessProfileID     int64
 	Version             int64
 	Updated             time.Time
 }

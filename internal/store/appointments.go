@@ -60,7 +60,7 @@ func (r *apptRow) domain(slotIDs []int64) *scheduling.Appointment {
 		Description: r.Description, Comment: r.Comment, Created: time.Unix(r.CreatedAt, 0), CancellationReason: r.CancelReason,
 		BookingOrg:      scheduling.BookingOrg{ODS: r.BookingODS, Name: r.BookingName, Type: r.BookingType, Raw: []byte(r.BookingRaw)},
 		DeliveryChannel: r.Channel, PractitionerRole: r.Role, ServiceCategory: r.ServiceCategory, ServiceType: r.ServiceType,
-		Priority: r.Priority, MinutesDuration: r.MinutesDuration, AccessProfileID: r.AccessProfileID, Version: r.Version, Updated: time.Unix(r.UpdatedAt, 0)}
+		Priority: r.Priority, MinutesDuration: r.MinutesDuration, Version: r.Version, Updated: time.Unix(r.UpdatedAt, 0)}
 	_ = json.Unmarshal([]byte(r.Identifiers), &a.Identifiers)
 	_ = json.Unmarshal([]byte(r.Participants), &a.Participants)
 	return a
@@ -414,7 +414,9 @@ func apptRef(a *scheduling.Appointment) string {
 // profile when it had a cap at booking (0 = none), as it was when every slot
 // of an appointment had one profile. Nothing counts by it any more: the
 // places a booking holds are recorded per slot (appointment_slots'
-// access_profile_id), since its slots may have different profiles.
+// access_profile_id), since its slots may have different profiles; the
+// column is still written for a binary from before 0010 that shares the
+// database during an upgrade, and is not read back.
 func capProfile(p profileRow) int64 {
 	if p.Cap > 0 {
 		return p.ID
