@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"github.com/slotbridge/slotbridge/internal/fhirmap"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
+
+// dateRe is a retrieve bound: a date without a time (spec §7.4).
+var dateRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 func init() {
 	handlers[gpconnect.CreateAppointment] = (*Server).book

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,10 +31,6 @@ type slotQuery struct {
 	serviceDOS     string
 	includeService bool
 }
-
-var (
-	dateRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-)
 
 // parseDateParam parses a prefixed date or dateTime search value with the
 // search's rules (scheduling.ParseSearchTime, which admin explain shares): a
