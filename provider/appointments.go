@@ -131,24 +131,58 @@ func (s *Server) readAppointment(rq *request) error {
 // ifMatch applies an update's If-Match header to the appointment's current
 // version (spec §2.1, §7.2, §7.3) and returns the version to hand the store.
 // Absent, or "*" (RFC 9110 §13.1.1: matches any current representation, and
-// the appointment exists), it is scheduling.AnyVersion. Otherwise it must name the
-// current version: anything else, a malformed value or W/"0" included
-// (versions start at 1), is 409 FHIR_CONSTRAINT_VIOLATION.
-func ifMatch(header string, current int64) (int64, error) {
-	if strings.TrimSpace(header) == "*" {
+// the appointment exists), it is scheduling.AnyVersion. Otherwise one of the
+// tags it lists must name the current version: anything else, a malformed
+// tag, an empty header or W/"0" included (versions start at 1), is 409
+// FHIR_CONSTRAINT_VIOLATION.
+func ifMatch(h http.Header, current int64) (int64, error) {
+	vals := h.Values("If-Match")
+	if len(vals) == 0 {
 		return scheduling.AnyVersion, nil
 	}
-	n, present, err := etagVersion(header)
-	if err != nil {
-		return 0, err
+	// If-Match is "*" or a list of entity tags (RFC 9110 §13.1.1), over one
+	// header line or several; the request may go ahead when any tag names
+	// the current version. A header present but naming none matches nothing.
+	// A malformed tag anywhere makes the whole header malformed.
+	var named []string
+	matched, star := false, false
+	for _, v := range vals {
+		for _, tag := range strings.Split(v, ",") {
+			tag = strings.TrimSpace(tag)
+			switch n, ok := etagVersion(tag); {
+			case tag == "":
+			case tag == "*":
+				star = true
+			case !ok:
+				return 0, fail(gpconnect.ConstraintViolation, "If-Match %q does not name a version of this resource", clip(tag, 40))
+			default:
+				matched = matched || (n == current && n != scheduling.AnyVersion)
+				named = append(named, strconv.FormatInt(n, 10))
+			}
+		}
 	}
-	if !present {
+	switch {
+	case star && len(named) == 0:
 		return scheduling.AnyVersion, nil
+	case star:
+		return 0, fail(gpconnect.ConstraintViolation, "If-Match is either * or a list of versions, not both")
+	case matched:
+		return current, nil
+	case len(named) == 0:
+		return 0, fail(gpconnect.ConstraintViolation, "If-Match is present but names no version")
 	}
-	if n != current || n == scheduling.AnyVersion {
-		return 0, fail(gpconnect.ConstraintViolation, "If-Match names version %d but the current version is %d", n, current)
+	return 0, fail(gpconnect.ConstraintViolation, "If-Match names version %s but the current version is %d", strings.Join(named, ", "), current)
+}
+
+// etagVersion reads one entity tag, W/"n" or "n" (a bare n is taken too, as
+// some clients send it), as a version number.
+func etagVersion(tag string) (int64, bool) {
+	tag = strings.TrimPrefix(tag, "W/")
+	if len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' {
+		tag = tag[1 : len(tag)-1]
 	}
-	return n, nil
+	n, err := strconv.ParseInt(tag, 10, 64)
+	return n, err == nil && n >= 0
 }
 
 func (s *Server) updateAppointment(rq *request) error {
@@ -168,7 +202,7 @@ func (s *Server) updateAppointment(rq *request) error {
 	if err != nil {
 		return err
 	}
-	expected, err := ifMatch(rq.c.Request.Header.Get("If-Match"), cur.Version)
+	expected, err := ifMatch(rq.c.Request.Header, cur.Version)
 	if err != nil {
 		return err
 	}

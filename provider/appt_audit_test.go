@@ -110,6 +110,28 @@ func TestUpdateIfMatch(t *testing.T) {
 					t.Errorf("slot %d is %q after the cancel", slots[0].ID, st)
 				}
 			})
+			// RFC 9110 §13.1.1: If-Match is a list of tags; one naming the
+			// current version is enough, and a header naming none matches nothing.
+			t.Run("OK/AmendListNamingCurrent", func(t *testing.T) {
+				cur, _ := bookAndRead(t, a)
+				x := *cur
+				x.Description = "Amended under a list"
+				v := wantJSON(t, a.put(t, iidAmend, &x, false, map[string]string{"If-Match": `W/"7", W/"1"`}), 200)
+				if str(v, "meta", "versionId") != "2" {
+					t.Errorf("amend with a list naming the current version: version %q", str(v, "meta", "versionId"))
+				}
+			})
+			for name, h := range map[string]string{"ListWithoutCurrent": `W/"7", W/"8"`, "Empty": "", "ListWithBadTag": `W/"1", soon`} {
+				t.Run("ErrAmend"+name, func(t *testing.T) {
+					cur, _ := bookAndRead(t, a)
+					x := *cur
+					x.Description = "Amended under " + name
+					wantOutcome(t, a.put(t, iidAmend, &x, false, map[string]string{"If-Match": h}), 409, "FHIR_CONSTRAINT_VIOLATION")
+					if after := readAppt(t, a, cur.ID); after.Meta.VersionID != "1" || after.Description != cur.Description {
+						t.Errorf("after a refused amend: version %s description %q", after.Meta.VersionID, after.Description)
+					}
+				})
+			}
 			cur, _ := bookAndRead(t, a)
 			for _, h := range []string{"invalidEtag", `W/"0"`, `W/"1"`, "*"} {
 				t.Run("ErrUnknownAppointment/"+h, func(t *testing.T) {

@@ -399,18 +399,3 @@ func (s *Server) auditRecord(rq *request) scheduling.AuditRecord {
 	}
 	return a
 }
-
-// etagVersion parses an If-Match value W/"n" (or "n"); ok is false when absent.
-func etagVersion(v string) (int64, bool, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false, nil
-	}
-	v = strings.TrimPrefix(v, "W/")
-	v = strings.Trim(v, `"`)
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, true, fail(gpconnect.ConstraintViolation, "If-Match does not name a version of this resource")
-	}
-	return n, true, nil
-}
