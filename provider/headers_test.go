@@ -45,4 +45,14 @@ func testResponseHeaders(t *testing.T, e *env) {
 			t.Errorf("%s: Cache-Control %q, want no-store", name, got)
 		}
 	}
+	// Accept-Encoding's q-values (RFC 9110 §12.5.3): any spelling of zero
+	// refuses gzip; another positive value accepts it.
+	for ae, want := range map[string]string{"gzip;q=0": "", "gzip;q=0.0": "", "gzip; q=0.000": "", "gzip;q=bad": "", "gzip;q=0.5": "gzip", "identity, gzip": "gzip"} {
+		r := e.request(t, http.MethodGet, "Slot?"+slotQuery(e.now, 2).Encode(), iidSlots, scopeOrgRead)
+		r.Header.Set("Accept-Encoding", ae)
+		res := e.do(t, r)
+		if got := res.header.Get("Content-Encoding"); res.status != 200 || got != want {
+			t.Errorf("Accept-Encoding %q: status %d, Content-Encoding %q, want %q", ae, res.status, got, want)
+		}
+	}
 }

@@ -150,6 +150,14 @@ func (s *Server) pipeline(rq *request) error {
 
 	// 1. SSP headers.
 	h := r.Header
+	// Each of these carries one value; two (a proxy adding its own, or a
+	// client's bug) would let the checks below read one and the audit the
+	// same one while the request meant another, so a repeat is refused.
+	for _, name := range [...]string{gpconnect.HeaderTraceID, gpconnect.HeaderFrom, gpconnect.HeaderTo, gpconnect.HeaderInteractionID, "Authorization"} {
+		if len(h.Values(name)) > 1 {
+			return fail(gpconnect.BadRequest, "The %s header is sent more than once", name)
+		}
+	}
 	if strings.TrimSpace(h.Get(gpconnect.HeaderTraceID)) == "" {
 		return fail(gpconnect.BadRequest, "Ssp-TraceID header is missing or empty")
 	}
@@ -172,7 +180,7 @@ func (s *Server) pipeline(rq *request) error {
 		return fail(gpconnect.BadRequest, "Ssp-InteractionID %q is not a known interaction", string(iid))
 	}
 	if !slices.Contains(allowed, iid) {
-		return fail(gpconnect.BadRequest, "Ssp-InteractionID does not match the request (%s %s)", r.Method, r.URL.Path)
+		return fail(gpconnect.BadRequest, "Ssp-InteractionID does not match the request (%s %q)", r.Method, r.URL.Path)
 	}
 	rq.interaction = iid
 	// 3. Authorization present and Bearer.
@@ -184,14 +192,25 @@ func (s *Server) pipeline(rq *request) error {
 		return fail(gpconnect.BadRequest, "Authorization header must use the Bearer scheme")
 	}
 	// 4. Content-Type (required on writes; on any request a format the
-	// server does not support is 415, spec 2.1, as the test pack's
-	// FhirBase scenarios send application/xml on a GET), then Accept/_format.
+	// server does not support is 415, spec 2.1, which names no method:
+	// the DSTU2-era pack's FhirBase scenarios sent application/xml on a GET),
+	// then Accept/_format.
 	if ct := h.Get("Content-Type"); ct == "" {
 		if r.Method == http.MethodPost || r.Method == http.MethodPut {
 			return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Content-Type header is required on %s", r.Method)
 		}
 	} else if _, ok := parseMedia(ct); !ok {
 		return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Unsupported Content-Type %q", ct)
+	}
+	// A compressed body would otherwise reach the parser as bytes and be
+	// called an invalid resource; the encoding is what is unsupported
+	// (RFC 7694 §3: 415).
+	for _, ce := range h.Values("Content-Encoding") {
+		for _, c := range strings.Split(ce, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Content-Encoding %q is not supported: send the body uncompressed", clip(c, 40))
+			}
+		}
 	}
 	q := rq.query()
 	if rq.queryErr != nil {

@@ -111,6 +111,20 @@ func testSSPHeaders(t *testing.T, e *env) {
 		{name: "Authorization three parts", mutate: func(t testing.TB, r *http.Request) {
 			r.Header.Set("Authorization", r.Header.Get("Authorization")+" extra")
 		}, status: 400, code: "BAD_REQUEST"},
+		// A header of one value sent twice is ambiguous: the checks would
+		// read one of them and the request might mean the other.
+		{name: "Ssp-To twice, the second another ASID", mutate: addHeader("Ssp-To", "123456789012"), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-To twice, the same", mutate: addHeader("Ssp-To", asidLegg), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-TraceID twice", mutate: addHeader("Ssp-TraceID", "7b0b7a6e-5b9a-4d3c-9a35-3d1f1c2b0a11"), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-From twice", mutate: addHeader("Ssp-From", "200000000360"), status: 400, code: "BAD_REQUEST"},
+		{name: "Ssp-InteractionID twice", mutate: addHeader("Ssp-InteractionID", iidReadPatient), status: 400, code: "BAD_REQUEST"},
+		{name: "Authorization twice", mutate: func(t testing.TB, r *http.Request) {
+			r.Header.Add("Authorization", r.Header.Get("Authorization"))
+		}, status: 400, code: "BAD_REQUEST"},
+		// A compressed request body is an unsupported encoding (RFC 7694
+		// §3), not an invalid resource.
+		{name: "Content-Encoding gzip", mutate: setHeader("Content-Encoding", "gzip"), status: 415, code: "BAD_REQUEST"},
+		{name: "Content-Encoding identity, gzip", mutate: setHeader("Content-Encoding", "identity, gzip"), status: 415, code: "BAD_REQUEST"},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) { row.run(t, e) })
@@ -118,6 +132,31 @@ func testSSPHeaders(t *testing.T, e *env) {
 	t.Run("all headers present", func(t *testing.T) {
 		wantOK(t, e.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
 	})
+	t.Run("Content-Encoding identity", func(t *testing.T) {
+		r := e.request(t, http.MethodGet, "metadata", iidMetadata, scopeOrgRead)
+		r.Header.Set("Content-Encoding", "identity")
+		wantOK(t, e.do(t, r), "CapabilityStatement")
+	})
+	// The interaction-mismatch diagnostics quote the path, so a control
+	// character in it cannot stop the error being written in XML.
+	t.Run("mismatch with a NUL in the path answers in XML", func(t *testing.T) {
+		r := e.request(t, http.MethodGet, "Appointment/%00bad", iidReadPatient, scopePatRead)
+		r.Header.Set("Accept", "application/fhir+xml")
+		res := e.do(t, r)
+		if res.status != 400 || !strings.HasPrefix(res.header.Get("Content-Type"), "application/fhir+xml") {
+			t.Fatalf("status %d, Content-Type %q: %s", res.status, res.header.Get("Content-Type"), res.body)
+		}
+		var oo struct {
+			XMLName xml.Name
+		}
+		if err := xml.Unmarshal(res.body, &oo); err != nil || oo.XMLName.Local != "OperationOutcome" {
+			t.Fatalf("not an XML OperationOutcome (%v): %s", err, res.body)
+		}
+	})
+}
+
+func addHeader(name, value string) func(testing.TB, *http.Request) {
+	return func(_ testing.TB, r *http.Request) { r.Header.Add(name, value) }
 }
 
 // claimsOf decodes the payload of a minted token.
