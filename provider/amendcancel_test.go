@@ -274,6 +274,14 @@ var updateCases = []updateCase{
 			t.Errorf("versionId %q comment %q, want 3 and the amended comment", str(v, "meta", "versionId"), str(v, "comment"))
 		}
 	}},
+	// §10.11: allow optional elements the consumer omitted. A cancel that
+	// leaves the comment out keeps it; one that changes it is refused.
+	{name: "Cancel/OK/CommentOmittedKept", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) { x.Comment = "" }),
+		want: 200, check: func(t *testing.T, a *apptEnv, v obj, cur *fhir.Appointment, slots []slotInfo) {
+			if got := str(v, "comment"); got != "Original comment" {
+				t.Errorf("comment after a cancel that left it out: %q, want the stored one", got)
+			}
+		}},
 	{name: "Cancel/ErrCommentChanged", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) { x.Comment = "changed" }),
 		want: 422, code: "INVALID_RESOURCE"},
 	{name: "Cancel/ErrDescriptionChanged", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) { x.Description = "changed" }),

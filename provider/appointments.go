@@ -225,7 +225,9 @@ func (s *Server) updateAppointment(rq *request) error {
 		switch {
 		case ed.Status != scheduling.ApptCancelled:
 			return fail(gpconnect.InvalidResource, "A cancel must set status to cancelled")
-		case ed.Description != cur.Description || ed.Comment != cur.Comment:
+		// A comment left out is kept, not cleared (§10.11: allow optional
+		// elements the consumer omitted); on an amend, leaving it out clears it.
+		case ed.Description != cur.Description || (ed.Comment != "" && ed.Comment != cur.Comment):
 			return fail(gpconnect.InvalidResource, "A cancel may change only status and the cancellation reason")
 		case ed.CancelReason == nil:
 			return fail(gpconnect.InvalidResource, "The cancellation reason extension is required")
