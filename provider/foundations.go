@@ -207,6 +207,11 @@ func (s *Server) findHealthcareService(rq *request) error {
 	hasParam := false
 	for k := range rq.query() {
 		hasParam = hasParam || strings.EqualFold(k, "identifier")
+		// identifier is optional here, so a modified one that went unread
+		// would return every service to a consumer that asked for one.
+		if name, mod, ok := strings.Cut(k, ":"); ok && strings.EqualFold(name, "identifier") {
+			return fail(gpconnect.InvalidParameter, "The :%s modifier is not supported on identifier", clip(mod, 40))
+		}
 	}
 	if hasParam {
 		system, value, err := identifierParam(rq)

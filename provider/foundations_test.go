@@ -603,6 +603,10 @@ func testHealthcareService(t *testing.T, e *env) {
 		{"another identifier system", identifierQuery("https://example.org/Id/service", dos), 400, "INVALID_IDENTIFIER_SYSTEM"},
 		{"repeated", identifierQuery(sysDOS, dos) + "&" + identifierQuery(sysDOS, "zzzzzz"), 400, "BAD_REQUEST"},
 		{"wrong-case name", "Identifier=" + url.QueryEscape(sysDOS+"|"+dos), 400, "BAD_REQUEST"},
+		// A modifier the find does not support must not widen the result
+		// to every service (it was ignored, and the find returned them all).
+		{"identifier:exact", "identifier:exact=" + url.QueryEscape(sysDOS+"|"+dos), 422, "INVALID_PARAMETER"},
+		{"identifier:missing", "identifier:missing=false", 422, "INVALID_PARAMETER"},
 	}
 	for _, r := range refusals {
 		t.Run("find "+r.name, func(t *testing.T) {
