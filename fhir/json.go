@@ -231,6 +231,11 @@ func checkMembers(data []byte, depth int) error {
 	for name, raw := range members {
 		base := strings.TrimPrefix(name, "_") // _name holds a primitive's id and extensions
 		if !known[base] && !baseElements[base] {
+			if base == "modifierExtension" {
+				// FHIR: a modifier extension the receiver does not understand
+				// changes the meaning of the resource, so it must be refused.
+				return fmt.Errorf("fhir: %s carries a modifierExtension, which this server does not understand and so cannot accept", rt)
+			}
 			return fmt.Errorf("fhir: %s has no element %q", rt, name)
 		}
 		// FHIR JSON has no empty values: an element is present with a value or absent.
