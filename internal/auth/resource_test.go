@@ -21,7 +21,8 @@ const richPractitioner = `{
   "resourceType": "Practitioner",
   "id": "1",
   "meta": {"versionId": "3", "lastUpdated": "2024-01-01T00:00:00Z", "profile": ["https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Practitioner-1"]},
-  "extension": [{"url": "https://example.org/ext", "valueInteger": -7, "extension": [
+  "extension": [{"url": "https://example.org/ext", "extension": [
+      {"url": "d", "valueInteger": -7},
       {"url": "a", "valueBoolean": false},
       {"url": "b", "valueReference": {"reference": "Organization/1", "identifier": {"system": "s", "value": "v"}}},
       {"url": "c", "valueCodeableConcept": {"coding": [{"system": "s", "code": "c", "userSelected": true}], "text": "t"}}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -515,6 +516,9 @@ func (v *Verifier) claims(p string) (*Claims, *Error) {
 			}
 		}
 	}
+	if e := checkClaimValues(c); e != nil {
+		return nil, e
+	}
 	if c.Subject != c.Practitioner.ID {
 		return nil, badRequest("JWT claim sub must equal requesting_practitioner.id")
 	}
@@ -560,6 +564,66 @@ func (v *Verifier) leeway() int64 {
 		return 0
 	}
 	return int64(v.Leeway / time.Second)
+}
+
+// checkClaimValues checks the values in the resource claims that the
+// decoder takes as JSON strings and objects but FHIR constrains further: a
+// gender code, a birth date, and extensions with either a value or nested
+// extensions (STU3 ext-1). A claim that breaks them is not a valid FHIR
+// resource (spec §3.2: 422), as a request body that breaks them is not.
+func checkClaimValues(c *Claims) *Error {
+	p := &c.Practitioner
+	switch p.Gender {
+	case "", "male", "female", "other", "unknown":
+	default:
+		return invalidResource(fmt.Sprintf("requesting_practitioner is not a valid FHIR Practitioner: gender %q is not one of male, female, other, unknown", clip(p.Gender)))
+	}
+	if p.BirthDate != "" && !validDate(p.BirthDate) {
+		return invalidResource(fmt.Sprintf("requesting_practitioner is not a valid FHIR Practitioner: birthDate %q is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)", clip(p.BirthDate)))
+	}
+	for _, r := range [...]struct {
+		claim, typ string
+		ext        []fhir.Extension
+	}{{claimNames[cPract], "Practitioner", p.Extension}, {claimNames[cOrg], "Organization", c.Organization.Extension}} {
+		if err := checkExtensions(r.ext); err != nil {
+			return invalidResource(r.claim + " is not a valid FHIR " + r.typ + ": " + err.Error())
+		}
+	}
+	return nil
+}
+
+// checkExtensions applies ext-1 (a value or nested extensions, not both and
+// not neither) and requires a url, at every depth.
+func checkExtensions(exts []fhir.Extension) error {
+	for i := range exts {
+		e := &exts[i]
+		switch n := len(e.ValueTypes()); {
+		case e.URL == "":
+			return errors.New("an extension has no url")
+		case n == 0 && len(e.Extension) == 0:
+			return fmt.Errorf("extension %s has neither a value nor nested extensions", clip(e.URL))
+		case n > 0 && len(e.Extension) > 0:
+			return fmt.Errorf("extension %s has both a value and nested extensions", clip(e.URL))
+		case n > 1:
+			return fmt.Errorf("extension %s has more than one value", clip(e.URL))
+		}
+		if err := checkExtensions(e.Extension); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validDate reports whether s is a FHIR date: YYYY, YYYY-MM or YYYY-MM-DD,
+// a real calendar date.
+func validDate(s string) bool {
+	for _, layout := range [...]string{"2006", "2006-01", "2006-01-02"} {
+		if len(s) == len(layout) {
+			_, err := time.Parse(layout, s)
+			return err == nil
+		}
+	}
+	return false
 }
 
 // checkOrganization and checkPractitioner check the content the spec

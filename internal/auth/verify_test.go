@@ -391,6 +391,22 @@ var verifyCases = []verifyCase{
 	{"practitioner: deceasedBoolean (not in STU3 Practitioner)", pract(set("deceasedBoolean", `false`)), inv},
 	{"practitioner: photo as an object", pract(set("photo", `{"url":"https://example.org/p.png"}`)), inv},
 	{"practitioner: language as an object", pract(set("language", `{"coding":[]}`)), inv},
+	// Values FHIR constrains beyond their JSON type (422, as in a request body).
+	{"practitioner: gender not a code of the value set", pract(set("gender", `"bogus"`)), inv},
+	{"practitioner: gender in the wrong case", pract(set("gender", `"Male"`)), inv},
+	{"practitioner: gender female", pract(set("gender", `"female"`)), ok},
+	{"practitioner: birthDate not a date", pract(set("birthDate", `"notadate"`)), inv},
+	{"practitioner: birthDate 30 February", pract(set("birthDate", `"1970-02-30"`)), inv},
+	{"practitioner: birthDate with a time", pract(set("birthDate", `"1970-01-01T00:00:00Z"`)), inv},
+	{"practitioner: birthDate year only", pract(set("birthDate", `"1970"`)), ok},
+	{"practitioner: birthDate year and month", pract(set("birthDate", `"1970-06"`)), ok},
+	{"practitioner: extension without a value (ext-1)", pract(set("extension", `[{"url":"http://x"}]`)), inv},
+	{"practitioner: extension with a value and nested extensions (ext-1)", pract(set("extension", `[{"url":"http://x","valueString":"a","extension":[{"url":"b","valueBoolean":true}]}]`)), inv},
+	{"practitioner: nested extension without a value", pract(set("extension", `[{"url":"http://x","extension":[{"url":"b"}]}]`)), inv},
+	{"practitioner: extension without a url", pract(set("extension", `[{"valueString":"a"}]`)), inv},
+	{"practitioner: extension with two values", pract(set("extension", `[{"url":"http://x","valueString":"a","valueBoolean":true}]`)), inv},
+	{"practitioner: extension with nested extensions", pract(set("extension", `[{"url":"http://x","extension":[{"url":"b","valueBoolean":true}]}]`)), ok},
+	{"organization: extension without a value (ext-1)", org(set("extension", `[{"url":"http://x"}]`)), inv},
 }
 
 func TestVerify(t *testing.T) {
