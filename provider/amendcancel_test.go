@@ -139,11 +139,21 @@ var updateCases = []updateCase{
 	{name: "Amend/ErrParticipantStatusChanged", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
 		x.Participant[0].Status = "declined"
 	}, want: 422, code: "INVALID_RESOURCE"},
+	// The open slot the row gets depends on the time of day, and may itself
+	// be a video slot, so the channel is changed to one it is not.
 	{name: "Amend/ErrDeliveryChannelChanged", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
+		changed := false
 		for i := range x.Extension {
-			if x.Extension[i].URL == extChannel {
-				x.Extension[i].ValueCode = ptr("Video")
+			if e := &x.Extension[i]; e.URL == extChannel {
+				to := "Video"
+				if e.ValueCode != nil && *e.ValueCode == to {
+					to = "Telephone"
+				}
+				e.ValueCode, changed = ptr(to), true
 			}
+		}
+		if !changed {
+			panic("the appointment carries no delivery channel to change")
 		}
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrPractitionerRoleChanged", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
