@@ -171,18 +171,20 @@ func ifMatch(h http.Header, current int64) (int64, error) {
 	case len(named) == 0:
 		return 0, fail(gpconnect.ConstraintViolation, "If-Match is present but names no version")
 	}
-	return 0, fail(gpconnect.ConstraintViolation, "If-Match names version %s but the current version is %d", strings.Join(named, ", "), current)
+	return 0, fail(gpconnect.ConstraintViolation, "If-Match names version %s but the current version is %d", clip(strings.Join(named, ", "), 80), current)
 }
 
 // etagVersion reads one entity tag, W/"n" or "n" (a bare n is taken too, as
-// some clients send it), as a version number.
+// some clients send it), as a version number. Tags compare as strings (RFC
+// 9110 §8.8.3.2), so only n written as the server writes it matches: W/"01"
+// and W/"+1" name no version.
 func etagVersion(tag string) (int64, bool) {
 	tag = strings.TrimPrefix(tag, "W/")
 	if len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' {
 		tag = tag[1 : len(tag)-1]
 	}
 	n, err := strconv.ParseInt(tag, 10, 64)
-	return n, err == nil && n >= 0
+	return n, err == nil && n >= 0 && strconv.FormatInt(n, 10) == tag
 }
 
 func (s *Server) updateAppointment(rq *request) error {

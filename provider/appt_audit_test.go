@@ -121,7 +121,9 @@ func TestUpdateIfMatch(t *testing.T) {
 					t.Errorf("amend with a list naming the current version: version %q", str(v, "meta", "versionId"))
 				}
 			})
-			for name, h := range map[string]string{"ListWithoutCurrent": `W/"7", W/"8"`, "Empty": "", "ListWithBadTag": `W/"1", soon`} {
+			// Tags compare as strings (RFC 9110 §8.8.3.2): W/"01" is not W/"1".
+			for name, h := range map[string]string{"ListWithoutCurrent": `W/"7", W/"8"`, "Empty": "", "ListWithBadTag": `W/"1", soon`,
+				"LeadingZero": `W/"01"`, "PlusSign": `W/"+1"`, "StarAndTag": `*, W/"1"`} {
 				t.Run("ErrAmend"+name, func(t *testing.T) {
 					cur, _ := bookAndRead(t, a)
 					x := *cur

@@ -89,11 +89,9 @@ func parseAccept(acc string, wildcard format) (format, bool) {
 		}
 		q := 1.0
 		if qs, ok := params["q"]; ok {
-			v, err := strconv.ParseFloat(qs, 64)
-			if err != nil || v < 0 || v > 1 {
+			if q, ok = parseQ(qs); !ok {
 				continue
 			}
-			q = v
 		}
 		f, ok := mediaFormat(mt, params)
 		switch {
@@ -173,13 +171,20 @@ func qValue(params string) float64 {
 		if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
 			continue
 		}
-		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || q < 0 || q > 1 {
-			return 0
-		}
+		q, _ := parseQ(strings.TrimSpace(v))
 		return q
 	}
 	return 1
+}
+
+// parseQ reads a quality value (RFC 9110 §12.4.2), 0 to 1; ok is false,
+// and q 0, for anything else.
+func parseQ(s string) (q float64, ok bool) {
+	q, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(q >= 0 && q <= 1) {
+		return 0, false
+	}
+	return q, true
 }
 
 // writeBody writes a complete body, gzipped when the client asked and it is worth it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"runtime/debug"
 	"slices"
@@ -153,9 +154,9 @@ func (s *Server) pipeline(rq *request) error {
 	// Each of these carries one value; two (a proxy adding its own, or a
 	// client's bug) would let the checks below read one and the audit the
 	// same one while the request meant another, so a repeat is refused.
-	for _, name := range [...]string{gpconnect.HeaderTraceID, gpconnect.HeaderFrom, gpconnect.HeaderTo, gpconnect.HeaderInteractionID, "Authorization"} {
-		if len(h.Values(name)) > 1 {
-			return fail(gpconnect.BadRequest, "The %s header is sent more than once", name)
+	for i, key := range singleHeaderKeys {
+		if len(h[key]) > 1 {
+			return fail(gpconnect.BadRequest, "The %s header is sent more than once", singleHeaders[i])
 		}
 	}
 	if strings.TrimSpace(h.Get(gpconnect.HeaderTraceID)) == "" {
@@ -208,6 +209,8 @@ func (s *Server) pipeline(rq *request) error {
 	for _, ce := range h.Values("Content-Encoding") {
 		for _, c := range strings.Split(ce, ",") {
 			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				// RFC 9110 §15.5.16: say which encodings a request may use.
+				rq.c.Header("Accept-Encoding", "identity")
 				return failStatus(http.StatusUnsupportedMediaType, gpconnect.BadRequest, "Content-Encoding %q is not supported: send the body uncompressed", clip(c, 40))
 			}
 		}
@@ -244,6 +247,19 @@ func (s *Server) pipeline(rq *request) error {
 	}
 	return hd(s, rq)
 }
+
+// singleHeaders are the request headers that carry exactly one value, and
+// singleHeaderKeys their canonical forms (two of the names are not
+// canonical, and the check runs on every request).
+var (
+	singleHeaders    = [...]string{gpconnect.HeaderTraceID, gpconnect.HeaderFrom, gpconnect.HeaderTo, gpconnect.HeaderInteractionID, "Authorization"}
+	singleHeaderKeys = func() (keys [len(singleHeaders)]string) {
+		for i, h := range singleHeaders {
+			keys[i] = textproto.CanonicalMIMEHeaderKey(h)
+		}
+		return keys
+	}()
+)
 
 func needsAppointments(iid gpconnect.InteractionID) bool {
 	switch iid {

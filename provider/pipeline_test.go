@@ -132,6 +132,14 @@ func testSSPHeaders(t *testing.T, e *env) {
 	t.Run("all headers present", func(t *testing.T) {
 		wantOK(t, e.get(t, "metadata", iidMetadata, scopeOrgRead), "CapabilityStatement")
 	})
+	t.Run("Content-Encoding gzip answer names identity", func(t *testing.T) {
+		r := e.request(t, http.MethodGet, "metadata", iidMetadata, scopeOrgRead)
+		r.Header.Set("Content-Encoding", "gzip")
+		res := e.do(t, r)
+		if res.status != 415 || res.header.Get("Accept-Encoding") != "identity" {
+			t.Fatalf("status %d, Accept-Encoding %q; want 415 naming identity (RFC 9110 §15.5.16)", res.status, res.header.Get("Accept-Encoding"))
+		}
+	})
 	t.Run("Content-Encoding identity", func(t *testing.T) {
 		r := e.request(t, http.MethodGet, "metadata", iidMetadata, scopeOrgRead)
 		r.Header.Set("Content-Encoding", "identity")
@@ -155,6 +163,7 @@ func testSSPHeaders(t *testing.T, e *env) {
 	})
 }
 
+// addHeader returns a mutator that sends one more value of header name.
 func addHeader(name, value string) func(testing.TB, *http.Request) {
 	return func(_ testing.TB, r *http.Request) { r.Header.Add(name, value) }
 }

@@ -566,11 +566,15 @@ func (v *Verifier) leeway() int64 {
 	return int64(v.Leeway / time.Second)
 }
 
-// checkClaimValues checks the values in the resource claims that the
-// decoder takes as JSON strings and objects but FHIR constrains further: a
-// gender code, a birth date, and extensions with either a value or nested
-// extensions (STU3 ext-1). A claim that breaks them is not a valid FHIR
-// resource (spec §3.2: 422), as a request body that breaks them is not.
+// checkClaimValues checks values in the resource claims that the decoder
+// takes as JSON strings and objects but FHIR constrains further: the
+// practitioner's gender code and birth date, and the extensions at the top
+// of the practitioner and organisation claims, which need a url and one
+// value or nested extensions, not both (STU3 ext-1, applied at every depth
+// of those extensions). A claim that breaks them is not a valid FHIR
+// resource (spec §3.2: 422). Request bodies are checked for the first half
+// of ext-1 only (an extension with neither); the device claim's extensions
+// and those inside other elements are checked for shape only.
 func checkClaimValues(c *Claims) *Error {
 	p := &c.Practitioner
 	switch p.Gender {
