@@ -7,7 +7,11 @@
 // (reason, specialty, ...) are present so that validation can see and reject them.
 package fhir
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
 
 // Meta is STU3 Meta.
 type Meta struct {
@@ -55,6 +59,44 @@ func (e *Extension) ValueTypes() []string {
 		}
 	}
 	return out
+}
+
+// ErrInvalidExtension is wrapped by the errors for an extension with no url,
+// more than one value, or a value and nested extensions (STU3 ext-1); one
+// with neither is an *EmptyExtensionError.
+var ErrInvalidExtension = errors.New("fhir: invalid extension")
+
+// CheckExtensions applies STU3 ext-1 to decoded extensions and those nested
+// in them: each has a url and either exactly one value or nested
+// extensions. One with neither is an *EmptyExtensionError naming rt. It
+// trusts the struct, so it suits decoders that refuse the value types
+// Extension does not keep (the XML decoder, the JWT claims'); JSON bodies are
+// checked on their raw members instead.
+func CheckExtensions(rt string, exts []Extension) error {
+	return checkExtensionDepth(rt, exts, 0)
+}
+
+func checkExtensionDepth(rt string, exts []Extension, depth int) error {
+	if depth > 16 {
+		return fmt.Errorf("fhir: %s extensions nested too deep", rt)
+	}
+	for i := range exts {
+		e := &exts[i]
+		switch n := len(e.ValueTypes()); {
+		case e.URL == "":
+			return fmt.Errorf("%w: %s has an extension without a url", ErrInvalidExtension, rt)
+		case n == 0 && len(e.Extension) == 0:
+			return &EmptyExtensionError{ResourceType: rt, URL: e.URL}
+		case n > 1:
+			return fmt.Errorf("%w: %s extension %q has more than one value", ErrInvalidExtension, rt, clipText(e.URL, 80))
+		case n == 1 && len(e.Extension) > 0:
+			return fmt.Errorf("%w: %s extension %q has both a value and nested extensions", ErrInvalidExtension, rt, clipText(e.URL, 80))
+		}
+		if err := checkExtensionDepth(rt, e.Extension, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Coding is STU3 Coding.

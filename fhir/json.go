@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,10 +198,63 @@ func DecodeJSONStrict(data []byte, want string) (Resource, error) {
 	if err := checkMembers(data, 0); err != nil {
 		return nil, err
 	}
+	if err := refuseModifierExtensions(data); err != nil {
+		return nil, err
+	}
 	if err := CheckStrings(r); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// refuseModifierExtensions refuses a modifierExtension member at any depth
+// of a JSON body: FHIR requires a receiver to refuse a modifier extension it
+// does not understand, and none is understood here. checkMembers finds those
+// of a resource itself; the structs skip the ones inside its elements
+// (participant, contained parts), so this walks the raw tokens.
+func refuseModifierExtensions(data []byte) error {
+	if !bytes.Contains(data, []byte("modifierExtension")) {
+		return nil // the usual body: no walk needed
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	// One frame per open object or array; wantKey is set in an object
+	// while the next token is a member name.
+	type frame struct{ object, wantKey bool }
+	var stack []frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n := len(stack); n > 0 && stack[n-1].wantKey {
+			if name, ok := tok.(string); ok {
+				if name == "modifierExtension" {
+					return errors.New("fhir: a modifierExtension, which this server does not understand, cannot be accepted")
+				}
+				stack[n-1].wantKey = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{object: true, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 // checkMembers checks the members of the resource object data, and of the
@@ -276,28 +331,51 @@ func checkMembers(data []byte, depth int) error {
 	return nil
 }
 
-// checkExtensions applies FHIR's ext-1 to a resource's own extensions: each
-// has a value[x] or nested extensions, whatever its value type (the structs
-// keep only the types GP Connect uses, so this reads the raw members).
+// checkExtensions applies FHIR's ext-1 to a resource's own extensions and
+// those nested in them: each has a url and exactly one value[x] or nested
+// extensions, whatever its value type (the structs keep only the types GP
+// Connect uses, so this reads the raw members; CheckExtensions is the same
+// rule for decoders that refuse the other types). One with neither is an
+// *EmptyExtensionError.
 func checkExtensions(rt, name string, raw json.RawMessage) error {
+	return checkExtensionList(rt, name, raw, 0)
+}
+
+func checkExtensionList(rt, name string, raw json.RawMessage, depth int) error {
 	if len(raw) == 0 {
 		return nil
+	}
+	if depth > 16 {
+		return fmt.Errorf("fhir: %s extensions nested too deep", rt)
 	}
 	var exts []map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &exts); err != nil {
 		return fmt.Errorf("fhir: %s.%s is not a list of extensions", rt, name)
 	}
 	for _, e := range exts {
-		ok := false
-		for k := range e {
-			// _valueString and the like: a primitive value carried as extensions only.
-			v := strings.TrimPrefix(k, "_")
-			ok = ok || v == "extension" || (strings.HasPrefix(v, "value") && len(v) > len("value"))
+		var url string
+		if u, ok := e["url"]; !ok || json.Unmarshal(u, &url) != nil || url == "" {
+			return fmt.Errorf("%w: %s has an extension without a url", ErrInvalidExtension, rt)
 		}
-		if !ok {
-			var url string
-			json.Unmarshal(e["url"], &url)
+		var values []string
+		for k := range e {
+			// _valueString and the like: a primitive value carried as
+			// extensions only, the same value as valueString.
+			if v := strings.TrimPrefix(k, "_"); strings.HasPrefix(v, "value") && len(v) > len("value") && !slices.Contains(values, v) {
+				values = append(values, v)
+			}
+		}
+		nested, hasNested := e["extension"]
+		switch {
+		case len(values) == 0 && !hasNested:
 			return &EmptyExtensionError{ResourceType: rt, URL: url}
+		case len(values) > 1:
+			return fmt.Errorf("%w: %s extension %q has more than one value", ErrInvalidExtension, rt, clipText(url, 80))
+		case len(values) == 1 && hasNested:
+			return fmt.Errorf("%w: %s extension %q has both a value and nested extensions", ErrInvalidExtension, rt, clipText(url, 80))
+		}
+		if err := checkExtensionList(rt, "extension", nested, depth+1); err != nil {
+			return err
 		}
 	}
 	return nil

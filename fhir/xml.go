@@ -115,9 +115,9 @@ func DecodeXMLStrict(data []byte, want string) (Resource, error) {
 var extensionType = reflect.TypeOf(Extension{})
 
 // checkExtensionValues is checkExtensions for a decoded resource (and those
-// it contains): every extension of the resource itself has a value or
-// nested extensions. The XML decoder refuses value types the structs lack,
-// so the struct tells the whole story here.
+// it contains): CheckExtensions on the resource's own extensions. The XML
+// decoder refuses value types the structs lack, so the struct tells the
+// whole story here.
 func checkExtensionValues(r Resource, depth int) error {
 	v := reflect.ValueOf(r)
 	if v.Kind() != reflect.Pointer || v.IsNil() || depth > 16 {
@@ -129,10 +129,8 @@ func checkExtensionValues(r Resource, depth int) error {
 	}
 	for _, name := range []string{"Extension", "ModifierExtension"} {
 		exts, _ := fieldValue(v, name).([]Extension)
-		for i := range exts {
-			if len(exts[i].ValueTypes()) == 0 && len(exts[i].Extension) == 0 {
-				return &EmptyExtensionError{ResourceType: r.GetResourceType(), URL: exts[i].URL}
-			}
+		if err := CheckExtensions(r.GetResourceType(), exts); err != nil {
+			return err
 		}
 	}
 	contained, _ := fieldValue(v, "Contained").(ResourceList)
@@ -1232,6 +1230,11 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 		return r.errorf("element is in namespace %q, not %q", t.Name.Space, wantNS)
 	}
 	if f == nil || f.kind == xkAttr || f.kind == xkResourceType {
+		// FHIR: a modifier extension the receiver does not understand, at
+		// any depth, changes the meaning of what holds it.
+		if r.strict && name == "modifierExtension" {
+			return r.errorf("a modifierExtension, which this server does not understand and so cannot accept")
+		}
 		if r.strict && len(r.resDepths) > 0 && r.resDepths[len(r.resDepths)-1] == depth-1 && !baseElements[name] {
 			return r.errorf("unknown element")
 		}

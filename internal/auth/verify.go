@@ -2,7 +2,6 @@ package auth
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -571,10 +570,10 @@ func (v *Verifier) leeway() int64 {
 // practitioner's gender code and birth date, and the extensions at the top
 // of the practitioner and organisation claims, which need a url and one
 // value or nested extensions, not both (STU3 ext-1, applied at every depth
-// of those extensions). A claim that breaks them is not a valid FHIR
-// resource (spec §3.2: 422). Request bodies are checked for the first half
-// of ext-1 only (an extension with neither); the device claim's extensions
-// and those inside other elements are checked for shape only.
+// of those extensions, by fhir.CheckExtensions as in XML request bodies). A
+// claim that breaks them is not a valid FHIR resource (spec §3.2: 422). The
+// device claim's extensions and those inside other elements are checked for
+// shape only.
 func checkClaimValues(c *Claims) *Error {
 	p := &c.Practitioner
 	switch p.Gender {
@@ -589,30 +588,8 @@ func checkClaimValues(c *Claims) *Error {
 		claim, typ string
 		ext        []fhir.Extension
 	}{{claimNames[cPract], "Practitioner", p.Extension}, {claimNames[cOrg], "Organization", c.Organization.Extension}} {
-		if err := checkExtensions(r.ext); err != nil {
-			return invalidResource(r.claim + " is not a valid FHIR " + r.typ + ": " + err.Error())
-		}
-	}
-	return nil
-}
-
-// checkExtensions applies ext-1 (a value or nested extensions, not both and
-// not neither) and requires a url, at every depth.
-func checkExtensions(exts []fhir.Extension) error {
-	for i := range exts {
-		e := &exts[i]
-		switch n := len(e.ValueTypes()); {
-		case e.URL == "":
-			return errors.New("an extension has no url")
-		case n == 0 && len(e.Extension) == 0:
-			return fmt.Errorf("extension %s has neither a value nor nested extensions", clip(e.URL))
-		case n > 0 && len(e.Extension) > 0:
-			return fmt.Errorf("extension %s has both a value and nested extensions", clip(e.URL))
-		case n > 1:
-			return fmt.Errorf("extension %s has more than one value", clip(e.URL))
-		}
-		if err := checkExtensions(e.Extension); err != nil {
-			return err
+		if err := fhir.CheckExtensions(r.typ, r.ext); err != nil {
+			return invalidResource(r.claim + " is not a valid FHIR " + r.typ + ": " + strings.TrimPrefix(err.Error(), "fhir: "))
 		}
 	}
 	return nil

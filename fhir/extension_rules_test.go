@@ -1,0 +1,69 @@
+package fhir_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/slotbridge/slotbridge/fhir"
+)
+
+// TestStrictExtensionRules: request bodies follow STU3 ext-1 at every depth
+// of an extension (a url, and one value or nested extensions, not both and
+// not neither), in JSON and XML alike, and a modifierExtension anywhere is
+// refused, since none is understood here.
+func TestStrictExtensionRules(t *testing.T) {
+	const jsonHead, xmlHead = `{"resourceType":"Appointment","status":"booked",`, `<Appointment xmlns="http://hl7.org/fhir">`
+	rows := []struct {
+		name      string
+		json, xml string // the extension part; xml precedes <status>
+		want      error  // nil: accepted; errEmpty: an *EmptyExtensionError
+		wantText  string
+	}{
+		{name: "one value", json: `"extension":[{"url":"https://example.org/a","valueString":"x"}]`,
+			xml: `<extension url="https://example.org/a"><valueString value="x"/></extension>`},
+		{name: "nested extensions with values", json: `"extension":[{"url":"https://example.org/a","extension":[{"url":"b","valueBoolean":true}]}]`,
+			xml: `<extension url="https://example.org/a"><extension url="b"><valueBoolean value="true"/></extension></extension>`},
+		{name: "two values", json: `"extension":[{"url":"https://example.org/a","valueString":"x","valueBoolean":true}]`,
+			xml: `<extension url="https://example.org/a"><valueString value="x"/><valueBoolean value="true"/></extension>`, want: fhir.ErrInvalidExtension},
+		{name: "a value and nested extensions", json: `"extension":[{"url":"https://example.org/a","valueString":"x","extension":[{"url":"b","valueBoolean":true}]}]`,
+			xml: `<extension url="https://example.org/a"><extension url="b"><valueBoolean value="true"/></extension><valueString value="x"/></extension>`, want: fhir.ErrInvalidExtension},
+		{name: "no url", json: `"extension":[{"valueString":"x"}]`,
+			xml: `<extension><valueString value="x"/></extension>`, want: fhir.ErrInvalidExtension},
+		{name: "nested extension with neither", json: `"extension":[{"url":"https://example.org/a","extension":[{"url":"b"}]}]`,
+			xml: `<extension url="https://example.org/a"><extension url="b"/></extension>`, want: fhir.ErrEmptyElement},
+		{name: "modifierExtension inside a participant", json: `"participant":[{"modifierExtension":[{"url":"https://example.org/m","valueBoolean":true}],"status":"accepted"}]`,
+			xml:      `<participant><modifierExtension url="https://example.org/m"><valueBoolean value="true"/></modifierExtension><status value="accepted"/></participant>`,
+			wantText: "modifierExtension"},
+		{name: "modifierExtension named inside a string value is no member", json: `"description":"modifierExtension"`,
+			xml: `<description value="modifierExtension"/>`},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			for format, decode := range map[string]func() error{
+				"json": func() error {
+					_, err := fhir.DecodeJSONStrict([]byte(jsonHead+row.json+`}`), "Appointment")
+					return err
+				},
+				"xml": func() error {
+					body := xmlHead + row.xml + `<status value="booked"/></Appointment>`
+					if strings.HasPrefix(row.xml, "<description") || strings.HasPrefix(row.xml, "<participant") {
+						body = xmlHead + `<status value="booked"/>` + row.xml + `</Appointment>`
+					}
+					_, err := fhir.DecodeXMLStrict([]byte(body), "Appointment")
+					return err
+				},
+			} {
+				err := decode()
+				switch {
+				case row.want == nil && row.wantText == "" && err != nil:
+					t.Errorf("%s: refused: %v", format, err)
+				case row.want != nil && !errors.Is(err, row.want):
+					t.Errorf("%s: %v, want %v", format, err, row.want)
+				case row.wantText != "" && (err == nil || !strings.Contains(err.Error(), row.wantText)):
+					t.Errorf("%s: %v, want an error naming %s", format, err, row.wantText)
+				}
+			}
+		})
+	}
+}
