@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -332,6 +333,14 @@ func tlsProblem(err error) (string, bool) {
 			d += " (it wants a client certificate it trusts; check the hub's client certificate and key)"
 		}
 		return d, true
+	}
+	// Under TLS 1.3 the client's side of the handshake ends before the
+	// server has judged the client's certificate; a server that refuses it
+	// (or its absence) then closes the connection, and the client may see
+	// that as a failed write of the request rather than as the alert.
+	var ue *url.Error
+	if (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) && errors.As(err, &ue) && strings.HasPrefix(ue.URL, "https:") {
+		return "TLS: the server closed the connection straight after the handshake, as a server does under TLS 1.3 when it wants a client certificate it trusts (check the hub's client certificate and key): " + clip(errors.Unwrap(ue).Error(), 120), true
 	}
 	return "", false
 }
