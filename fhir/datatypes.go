@@ -69,9 +69,10 @@ var ErrInvalidExtension = errors.New("fhir: invalid extension")
 // CheckExtensions applies STU3 ext-1 to decoded extensions and those nested
 // in them: each has a url and either exactly one value or nested
 // extensions. One with neither is an *EmptyExtensionError naming rt. It
-// trusts the struct, so it suits decoders that refuse the value types
-// Extension does not keep (the XML decoder, the JWT claims'); JSON bodies are
-// checked on their raw members instead.
+// trusts the struct, which holds only the value types GP Connect uses: the
+// XML decoder skips the others, so an XML extension carrying only one of
+// them reads as empty; JSON bodies are checked on their raw members
+// instead, and the JWT claims' decoder refuses the other types.
 func CheckExtensions(rt string, exts []Extension) error {
 	return checkExtensionDepth(rt, exts, 0)
 }
@@ -86,7 +87,7 @@ func checkExtensionDepth(rt string, exts []Extension, depth int) error {
 		case e.URL == "":
 			return fmt.Errorf("%w: %s has an extension without a url", ErrInvalidExtension, rt)
 		case n == 0 && len(e.Extension) == 0:
-			return &EmptyExtensionError{ResourceType: rt, URL: e.URL}
+			return &EmptyExtensionError{ResourceType: rt, URL: e.URL, Nested: depth > 0}
 		case n > 1:
 			return fmt.Errorf("%w: %s extension %q has more than one value", ErrInvalidExtension, rt, clipText(e.URL, 80))
 		case n == 1 && len(e.Extension) > 0:

@@ -35,6 +35,13 @@ func TestStrictExtensionRules(t *testing.T) {
 		{name: "modifierExtension inside a participant", json: `"participant":[{"modifierExtension":[{"url":"https://example.org/m","valueBoolean":true}],"status":"accepted"}]`,
 			xml:      `<participant><modifierExtension url="https://example.org/m"><valueBoolean value="true"/></modifierExtension><status value="accepted"/></participant>`,
 			wantText: "modifierExtension"},
+		{name: "modifierExtension spelt with an escape", json: `"participant":[{"modifier\u0045xtension":[{"url":"https://example.org/m","valueBoolean":true}],"status":"accepted"}]`,
+			xml:      `<participant><modifierExtension url="https://example.org/m"><valueBoolean value="true"/></modifierExtension><status value="accepted"/></participant>`,
+			wantText: "modifierExtension"},
+		{name: "a null value is no value", json: `"extension":[{"url":"https://example.org/a","valueString":null}]`,
+			xml: `<extension url="https://example.org/a"/>`, want: fhir.ErrEmptyElement},
+		{name: "an empty nested list is no nested extension", json: `"extension":[{"url":"https://example.org/a","extension":[]}]`,
+			xml: `<extension url="https://example.org/a"/>`, want: fhir.ErrEmptyElement},
 		{name: "modifierExtension named inside a string value is no member", json: `"description":"modifierExtension"`,
 			xml: `<description value="modifierExtension"/>`},
 	}
@@ -65,5 +72,19 @@ func TestStrictExtensionRules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStrictExtensionRulesInParameters: a resource passed as a parameter
+// (register patient's Patient) is held to ext-1 in XML as in JSON.
+func TestStrictExtensionRulesInParameters(t *testing.T) {
+	const ext = "https://example.org/a"
+	jsonBody := `{"resourceType":"Parameters","parameter":[{"name":"registerPatient","resource":{"resourceType":"Patient","extension":[{"url":"` + ext + `","valueString":"x","extension":[{"url":"b","valueBoolean":true}]}]}}]}`
+	xmlBody := `<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="registerPatient"/><resource><Patient><extension url="` + ext + `"><extension url="b"><valueBoolean value="true"/></extension><valueString value="x"/></extension></Patient></resource></parameter></Parameters>`
+	if _, err := fhir.DecodeJSONStrict([]byte(jsonBody), "Parameters"); !errors.Is(err, fhir.ErrInvalidExtension) {
+		t.Errorf("json: %v, want ErrInvalidExtension", err)
+	}
+	if _, err := fhir.DecodeXMLStrict([]byte(xmlBody), "Parameters"); !errors.Is(err, fhir.ErrInvalidExtension) {
+		t.Errorf("xml: %v, want ErrInvalidExtension", err)
 	}
 }

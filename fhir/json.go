@@ -65,6 +65,9 @@ var ErrResourceTypeKey = errors.New(`fhir: a resource has no member spelt exactl
 // reason is a bad parameter, not a bad resource).
 type EmptyExtensionError struct {
 	ResourceType, URL string
+	// Nested is set for an extension inside another extension, as opposed
+	// to one in a resource's own extension list.
+	Nested bool
 }
 
 // Error implements error.
@@ -213,8 +216,9 @@ func DecodeJSONStrict(data []byte, want string) (Resource, error) {
 // of a resource itself; the structs skip the ones inside its elements
 // (participant, contained parts), so this walks the raw tokens.
 func refuseModifierExtensions(data []byte) error {
-	if !bytes.Contains(data, []byte("modifierExtension")) {
-		return nil // the usual body: no walk needed
+	// The usual body has neither the name nor an escape that could spell it.
+	if !bytes.Contains(data, []byte("modifierExtension")) && !bytes.Contains(data, []byte(`\u`)) {
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	// One frame per open object or array; wantKey is set in an object
@@ -358,27 +362,41 @@ func checkExtensionList(rt, name string, raw json.RawMessage, depth int) error {
 			return fmt.Errorf("%w: %s has an extension without a url", ErrInvalidExtension, rt)
 		}
 		var values []string
-		for k := range e {
+		for k, v := range e {
 			// _valueString and the like: a primitive value carried as
-			// extensions only, the same value as valueString.
-			if v := strings.TrimPrefix(k, "_"); strings.HasPrefix(v, "value") && len(v) > len("value") && !slices.Contains(values, v) {
-				values = append(values, v)
+			// extensions only, the same value as valueString. An empty
+			// member (null, [] or {}) counts as absent, as in the structs.
+			if name := strings.TrimPrefix(k, "_"); strings.HasPrefix(name, "value") && len(name) > len("value") && !emptyJSON(v) && !slices.Contains(values, name) {
+				values = append(values, name)
 			}
 		}
-		nested, hasNested := e["extension"]
+		nested := e["extension"]
+		hasNested := !emptyJSON(nested)
 		switch {
 		case len(values) == 0 && !hasNested:
-			return &EmptyExtensionError{ResourceType: rt, URL: url}
+			return &EmptyExtensionError{ResourceType: rt, URL: url, Nested: depth > 0}
 		case len(values) > 1:
 			return fmt.Errorf("%w: %s extension %q has more than one value", ErrInvalidExtension, rt, clipText(url, 80))
 		case len(values) == 1 && hasNested:
 			return fmt.Errorf("%w: %s extension %q has both a value and nested extensions", ErrInvalidExtension, rt, clipText(url, 80))
 		}
-		if err := checkExtensionList(rt, "extension", nested, depth+1); err != nil {
-			return err
+		if hasNested {
+			if err := checkExtensionList(rt, "extension", nested, depth+1); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// emptyJSON reports whether a member's value is absent or empty: missing,
+// null, [] or {}.
+func emptyJSON(v json.RawMessage) bool {
+	switch string(bytes.TrimSpace(v)) {
+	case "", "null", "[]", "{}":
+		return true
+	}
+	return false
 }
 
 func clipText(s string, n int) string {

@@ -114,10 +114,9 @@ func DecodeXMLStrict(data []byte, want string) (Resource, error) {
 
 var extensionType = reflect.TypeOf(Extension{})
 
-// checkExtensionValues is checkExtensions for a decoded resource (and those
-// it contains): CheckExtensions on the resource's own extensions. The XML
-// decoder refuses value types the structs lack, so the struct tells the
-// whole story here.
+// checkExtensionValues is checkExtensions for a decoded resource and the
+// resources it contains or passes as parameters, as checkMembers walks them
+// in JSON: CheckExtensions on each one's own extensions.
 func checkExtensionValues(r Resource, depth int) error {
 	v := reflect.ValueOf(r)
 	if v.Kind() != reflect.Pointer || v.IsNil() || depth > 16 {
@@ -137,6 +136,13 @@ func checkExtensionValues(r Resource, depth int) error {
 	for _, c := range contained {
 		if err := checkExtensionValues(c, depth+1); err != nil {
 			return err
+		}
+	}
+	if p, ok := r.(*Parameters); ok {
+		for i := range p.Parameter {
+			if err := checkExtensionValues(p.Parameter[i].Resource, depth+1); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

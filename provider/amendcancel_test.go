@@ -334,6 +334,12 @@ var updateCases = []updateCase{
 		}
 		return bytes.Replace(b, []byte(`"valueString":"why"`), []byte(`"valueString":""`), 1)
 	}), want: 422, code: "INVALID_PARAMETER"},
+	// Only the appointment's own reason extension is the reason: one with no
+	// value nested inside another extension makes the body invalid, not the
+	// (valid) reason empty.
+	{name: "Cancel/ErrEmptyReasonURLNestedElsewhere", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
+		x.Extension = append(x.Extension, fhir.Extension{URL: "https://example.org/wrapper", Extension: []fhir.Extension{{URL: extCancelReason}}})
+	}), want: 422, code: "INVALID_RESOURCE"},
 	{name: "Cancel/ErrReasonUnderUnknownURL", iid: iidCancel, edit: func(x *fhir.Appointment, a *apptEnv) {
 		x.Status = "cancelled"
 		x.Extension = append(x.Extension, fhir.Extension{URL: extCancelReason + "-wrong", ValueString: ptr("why")})

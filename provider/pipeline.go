@@ -292,7 +292,7 @@ func (s *Server) readBody(rq *request, want string) (fhir.Resource, []byte, erro
 		// A cancellation reason with no value is an empty reason, however
 		// the consumer's library wrote it (spec §7.3: INVALID_PARAMETER).
 		var ee *fhir.EmptyExtensionError
-		if rq.interaction == gpconnect.CancelAppointment && errors.As(err, &ee) && ee.URL == gpconnect.ExtCancellationReason {
+		if rq.interaction == gpconnect.CancelAppointment && errors.As(err, &ee) && ee.URL == gpconnect.ExtCancellationReason && !ee.Nested {
 			return nil, nil, fail(gpconnect.InvalidParameter, "The cancellation reason is empty")
 		}
 		return nil, nil, fail(gpconnect.InvalidResource, "The request body is not a valid %s resource: %s", want, clip(err.Error(), 200))
