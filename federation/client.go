@@ -337,10 +337,17 @@ func tlsProblem(err error) (string, bool) {
 	// Under TLS 1.3 the client's side of the handshake ends before the
 	// server has judged the client's certificate; a server that refuses it
 	// (or its absence) then closes the connection, and the client may see
-	// that as a failed write of the request rather than as the alert.
+	// that as a failed write of the request rather than as the alert. A
+	// provider or proxy dropping the connection looks the same, so the
+	// explanation offers both; a reset while reading the answer is not
+	// this and keeps its plain wording.
 	var ue *url.Error
-	if (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) && errors.As(err, &ue) && strings.HasPrefix(ue.URL, "https:") {
-		return "TLS: the server closed the connection straight after the handshake, as a server does under TLS 1.3 when it wants a client certificate it trusts (check the hub's client certificate and key): " + clip(errors.Unwrap(ue).Error(), 120), true
+	if errors.As(err, &ue) && strings.HasPrefix(ue.URL, "https:") && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+		if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "write" {
+			return "TLS: the provider closed the connection while the request was being sent (" + clip(op.Err.Error(), 80) +
+				"); if every call to this endpoint fails so, it may be refusing the hub's client certificate (under TLS 1.3 that can show as a " +
+				"broken pipe rather than a TLS alert; check the hub's client certificate and key), otherwise the provider or a proxy dropped the connection", true
+		}
 	}
 	return "", false
 }

@@ -33,4 +33,11 @@ func TestTLSProblemClosedAfterHandshake(t *testing.T) {
 	if d, ok := tlsProblem(broken("https", syscall.ECONNREFUSED)); ok {
 		t.Errorf("a refused connection: %q is no TLS problem", d)
 	}
+	// A reset while reading the answer is a provider or proxy dropping the
+	// connection, not a refused certificate.
+	read := &url.Error{Op: "Get", URL: "https://ssp.example/A20047/STU3/1/gpconnect/Slot",
+		Err: &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}}
+	if d, ok := tlsProblem(read); ok {
+		t.Errorf("a reset on reading: %q blames TLS", d)
+	}
 }
