@@ -345,6 +345,12 @@ func checkExtensions(rt, name string, raw json.RawMessage) error {
 	return checkExtensionList(rt, name, raw, 0)
 }
 
+// CheckExtensionsJSON is the same check for a JSON array of extensions held
+// by a resource of type rt, for callers that decode with their own structs.
+func CheckExtensionsJSON(rt string, raw json.RawMessage) error {
+	return checkExtensionList(rt, "extension", raw, 0)
+}
+
 func checkExtensionList(rt, name string, raw json.RawMessage, depth int) error {
 	if len(raw) == 0 {
 		return nil

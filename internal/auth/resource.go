@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/slotbridge/slotbridge/fhir"
 )
 
 // schema is how a fhir struct type is decoded, derived from its json tags.
@@ -239,7 +241,14 @@ func decodeValue(d string, i int, s *schema, v reflect.Value, depth int) (int, e
 			name := decodeKey(key, esc)
 			idx, ok := s.names[name]
 			if !ok {
-				return 0, &elementError{path: []string{clip(name)}, msg: "unknown element"}
+				sh, valid := unmodelled(s, name)
+				if !valid {
+					return 0, &elementError{path: []string{clip(name)}, msg: "unknown element"}
+				}
+				if r.i, err = checkShape(d, r.i, sh, depth+1); err != nil {
+					return 0, within(err, name)
+				}
+				continue
 			}
 			if seen&(1<<idx) != 0 {
 				return 0, &elementError{path: []string{name}, msg: "duplicate element"}
@@ -287,6 +296,51 @@ func decodeValue(d string, i int, s *schema, v reflect.Value, depth int) (int, e
 	}
 	return end, nil
 }
+
+// unmodelled reports whether name is an STU3 member of the complex type s
+// models that the struct leaves out, and the JSON shape to check it for
+// before it is skipped: every element may carry an id and extensions
+// (Element.id, Element.extension), a primitive member may have its _name
+// sibling, and an extension may have a value of a type the struct does not
+// keep (valueDate, valueDecimal, ...). Refusing these would refuse valid
+// claims, as a real consumer's name with an extension.
+func unmodelled(s *schema, name string) (shape, bool) {
+	switch {
+	case name == "id":
+		return shape{kind: kindString}, true
+	case name == "extension":
+		return shape{many: true, kind: kindObject}, true
+	case strings.HasPrefix(name, "_"):
+		idx, ok := s.names[name[1:]]
+		if !ok {
+			return shape{}, false
+		}
+		switch f := s.fields[idx].s; {
+		case f.kind == schemaSlice && primitiveSchema(f.elem):
+			return shape{many: true, kind: kindObject, nullItems: true}, true
+		case primitiveSchema(f):
+			return shape{kind: kindObject}, true
+		}
+	case s.typ == extensionType && len(name) > len("value") && strings.HasPrefix(name, "value"):
+		return shape{kind: kindAny}, true
+	}
+	return shape{}, false
+}
+
+// primitiveSchema reports whether s decodes a JSON primitive (a FHIR
+// primitive type, which may have a _name sibling).
+func primitiveSchema(s *schema) bool {
+	if s.kind == schemaPointer {
+		s = s.elem
+	}
+	return s.kind == schemaString || s.kind == schemaBool || s.kind == schemaInt
+}
+
+var extensionType = reflect.TypeFor[fhir.Extension]()
+
+// kindAny, as the kind wanted of a value, is any JSON value but null: an
+// extension's value[x] of a type the struct does not keep.
+const kindAny = '*'
 
 // decodeResource decodes the resource claim (a JSON object at d[i]) into
 // dst, which must point to the fhir struct def describes, checks that its
@@ -423,7 +477,7 @@ func checkKind(d string, i int, want byte, nullOK bool, depth int) (int, error) 
 	switch {
 	case err != nil:
 		return 0, err
-	case kind == want, kind == kindNull && nullOK:
+	case kind == want, kind == kindNull && nullOK, want == kindAny && kind != kindNull:
 		return end, nil
 	case kind == kindNull:
 		return 0, errNull()

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -515,7 +516,7 @@ func (v *Verifier) claims(p string) (*Claims, *Error) {
 			}
 		}
 	}
-	if e := checkClaimValues(c); e != nil {
+	if e := checkClaimValues(c, &r); e != nil {
 		return nil, e
 	}
 	if c.Subject != c.Practitioner.ID {
@@ -569,12 +570,12 @@ func (v *Verifier) leeway() int64 {
 // takes as JSON strings and objects but FHIR constrains further: the
 // practitioner's gender code and birth date, and the extensions at the top
 // of the practitioner and organisation claims, which need a url and one
-// value or nested extensions, not both (STU3 ext-1, applied at every depth
-// of those extensions, by fhir.CheckExtensions as in XML request bodies). A
-// claim that breaks them is not a valid FHIR resource (spec §3.2: 422). The
-// device claim's extensions and those inside other elements are checked for
-// shape only.
-func checkClaimValues(c *Claims) *Error {
+// value or nested extensions, not both (STU3 ext-1, at every depth of those
+// extensions, read from the raw claim as a JSON request body's are, since
+// the decoder skips value types the struct does not keep). A claim that
+// breaks them is not a valid FHIR resource (spec §3.2: 422). Extensions
+// inside other elements, and the device claim's, are checked for shape only.
+func checkClaimValues(c *Claims, r *rawClaims) *Error {
 	p := &c.Practitioner
 	switch p.Gender {
 	case "", "male", "female", "other", "unknown":
@@ -584,12 +585,20 @@ func checkClaimValues(c *Claims) *Error {
 	if p.BirthDate != "" && !validDate(p.BirthDate) {
 		return invalidResource(fmt.Sprintf("requesting_practitioner is not a valid FHIR Practitioner: birthDate %q is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)", clip(p.BirthDate)))
 	}
-	for _, r := range [...]struct {
-		claim, typ string
-		ext        []fhir.Extension
-	}{{claimNames[cPract], "Practitioner", p.Extension}, {claimNames[cOrg], "Organization", c.Organization.Extension}} {
-		if err := fhir.CheckExtensions(r.typ, r.ext); err != nil {
-			return invalidResource(r.claim + " is not a valid FHIR " + r.typ + ": " + strings.TrimPrefix(err.Error(), "fhir: "))
+	for _, x := range [...]struct {
+		idx int
+		typ string
+		ext int
+	}{{cPract, "Practitioner", len(p.Extension)}, {cOrg, "Organization", len(c.Organization.Extension)}} {
+		if x.ext == 0 {
+			continue // the usual claim: no extension to check
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(r.val[x.idx]), &m); err != nil {
+			return invalidResource(claimNames[x.idx] + " is not a valid FHIR " + x.typ + ": " + err.Error())
+		}
+		if err := fhir.CheckExtensionsJSON(x.typ, m["extension"]); err != nil {
+			return invalidResource(claimNames[x.idx] + " is not a valid FHIR " + x.typ + ": " + strings.TrimPrefix(err.Error(), "fhir: "))
 		}
 	}
 	return nil

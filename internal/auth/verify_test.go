@@ -407,6 +407,39 @@ var verifyCases = []verifyCase{
 	{"practitioner: extension with two values", pract(set("extension", `[{"url":"http://x","valueString":"a","valueBoolean":true}]`)), inv},
 	{"practitioner: extension with nested extensions", pract(set("extension", `[{"url":"http://x","extension":[{"url":"b","valueBoolean":true}]}]`)), ok},
 	{"organization: extension without a value (ext-1)", org(set("extension", `[{"url":"http://x"}]`)), inv},
+	// Valid STU3 content inside the claims' elements that the structs do not
+	// keep: Element.id and Element.extension on any element, a primitive's
+	// _name sibling, and extension values of other types.
+	{"practitioner: extension with a valueDate", pract(set("extension", `[{"url":"https://example.org/since","valueDate":"2020-01-01"}]`)), ok},
+	{"practitioner: extension with a valueDecimal", pract(set("extension", `[{"url":"https://example.org/fte","valueDecimal":0.6}]`)), ok},
+	{"practitioner: nested extension with a valueQuantity", pract(set("extension", `[{"url":"https://example.org/a","extension":[{"url":"b","valueQuantity":{"value":1}}]}]`)), ok},
+	{"practitioner: extension value null", pract(set("extension", `[{"url":"https://example.org/since","valueDate":null}]`)), inv},
+	{"practitioner: name with an extension and an id", pract(func(p map[string]any) {
+		p["name"] = []any{map[string]any{"id": "n1", "extension": []any{map[string]any{"url": "https://example.org/n", "valueString": "x"}},
+			"family": "AssurancePractitioner", "given": []any{"AssuranceTest"}}}
+	}), ok},
+	{"practitioner: name with a _family sibling and _given items", pract(func(p map[string]any) {
+		p["name"] = []any{map[string]any{"family": "AssurancePractitioner", "_family": map[string]any{"id": "f"},
+			"given": []any{"AssuranceTest"}, "_given": []any{nil}}}
+	}), ok},
+	{"practitioner: identifier with an id", pract(func(p map[string]any) {
+		ids := p["identifier"].([]any)
+		ids[0].(map[string]any)["id"] = "i1"
+	}), ok},
+	{"practitioner: name with an unknown element", pract(func(p map[string]any) {
+		p["name"] = []any{map[string]any{"family": "AssurancePractitioner", "bogus": 1}}
+	}), inv},
+	{"practitioner: _ sibling of no element", pract(func(p map[string]any) {
+		p["name"] = []any{map[string]any{"family": "AssurancePractitioner", "_bogus": map[string]any{}}}
+	}), inv},
+	{"practitioner: _ sibling of a complex element", pract(func(p map[string]any) {
+		ids := p["identifier"].([]any)
+		ids[0].(map[string]any)["_period"] = map[string]any{}
+	}), inv},
+	{"practitioner: element id not a string", pract(func(p map[string]any) {
+		ids := p["identifier"].([]any)
+		ids[0].(map[string]any)["id"] = 1
+	}), inv},
 }
 
 func TestVerify(t *testing.T) {
