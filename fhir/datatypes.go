@@ -66,14 +66,14 @@ func (e *Extension) ValueTypes() []string {
 // with neither is an *EmptyExtensionError.
 var ErrInvalidExtension = errors.New("fhir: invalid extension")
 
-// CheckExtensions applies STU3 ext-1 to decoded extensions and those nested
-// in them: each has a url and either exactly one value or nested
+// checkDecodedExtensions applies STU3 ext-1 to decoded extensions and those
+// nested in them: each has a url and either exactly one value or nested
 // extensions. One with neither is an *EmptyExtensionError naming rt. It
-// trusts the struct, which holds only the value types GP Connect uses: the
-// XML decoder skips the others, so an XML extension carrying only one of
-// them reads as empty; JSON bodies are checked on their raw members
-// instead, and the JWT claims' decoder refuses the other types.
-func CheckExtensions(rt string, exts []Extension) error {
+// trusts the struct, which holds only the value types GP Connect uses, so
+// it serves the XML decoder only (which skips the other types: an XML
+// extension carrying only one of them reads as empty); JSON bodies and the
+// JWT claims are checked on their raw members (CheckExtensionsJSON).
+func checkDecodedExtensions(rt string, exts []Extension) error {
 	return checkExtensionDepth(rt, exts, 0)
 }
 

@@ -338,8 +338,8 @@ func checkMembers(data []byte, depth int) error {
 // checkExtensions applies FHIR's ext-1 to a resource's own extensions and
 // those nested in them: each has a url and exactly one value[x] or nested
 // extensions, whatever its value type (the structs keep only the types GP
-// Connect uses, so this reads the raw members; CheckExtensions is the same
-// rule for decoders that refuse the other types). One with neither is an
+// Connect uses, so this reads the raw members; checkDecodedExtensions is the
+// same rule on decoded XML). One with neither is an
 // *EmptyExtensionError.
 func checkExtensions(rt, name string, raw json.RawMessage) error {
 	return checkExtensionList(rt, name, raw, 0)

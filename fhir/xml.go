@@ -116,7 +116,7 @@ var extensionType = reflect.TypeOf(Extension{})
 
 // checkExtensionValues is checkExtensions for a decoded resource and the
 // resources it contains or passes as parameters, as checkMembers walks them
-// in JSON: CheckExtensions on each one's own extensions.
+// in JSON: checkDecodedExtensions on each one's own extensions.
 func checkExtensionValues(r Resource, depth int) error {
 	v := reflect.ValueOf(r)
 	if v.Kind() != reflect.Pointer || v.IsNil() || depth > 16 {
@@ -128,7 +128,7 @@ func checkExtensionValues(r Resource, depth int) error {
 	}
 	for _, name := range []string{"Extension", "ModifierExtension"} {
 		exts, _ := fieldValue(v, name).([]Extension)
-		if err := CheckExtensions(r.GetResourceType(), exts); err != nil {
+		if err := checkDecodedExtensions(r.GetResourceType(), exts); err != nil {
 			return err
 		}
 	}
