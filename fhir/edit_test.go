@@ -109,9 +109,14 @@ func TestKeepingSourceIsOptIn(t *testing.T) {
 		}
 	}
 	// A modifierExtension is an element of every resource, so it is refused
-	// as one not understood rather than as one that does not exist.
+	// as one not understood rather than as one that does not exist; so are
+	// text, contained and implicitRules, refused as not accepted. A name no
+	// resource has is one the resource has no element of.
 	for member, want := range map[string]string{
-		`"implicitRules":"https://example.org/rules"`:                "has no element",
+		`"implicitRules":"https://example.org/rules"`:        "Appointment.implicitRules is not accepted",
+		`"text":{"status":"generated","div":"<div>x</div>"}`: "Appointment.text is not accepted",
+		`"contained":[{"resourceType":"Patient","id":"p"}]`:  "Appointment.contained is not accepted",
+		`"colour":"red"`: `has no element "colour"`,
 		`"modifierExtension":[{"url":"u","valueDate":"2026-12-10"}]`: "modifierExtension, which this server does not understand",
 	} {
 		src := `{"resourceType":"Appointment","status":"booked",` + member + `}`

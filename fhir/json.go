@@ -295,6 +295,9 @@ func checkMembers(data []byte, depth int) error {
 				// changes the meaning of the resource, so it must be refused.
 				return fmt.Errorf("fhir: %s carries a modifierExtension, which this server does not understand and so cannot accept", rt)
 			}
+			if notAccepted[base] {
+				return fmt.Errorf("fhir: %s.%s is not accepted in a request to this server", rt, base)
+			}
 			return fmt.Errorf("fhir: %s has no element %q", rt, name)
 		}
 		// FHIR JSON has no empty values: an element is present with a value or absent.
@@ -415,6 +418,12 @@ func clipText(s string, n int) string {
 // baseElements are elements every resource may carry that the structs here
 // do not keep.
 var baseElements = map[string]bool{"language": true}
+
+// notAccepted are elements every STU3 resource (or DomainResource) may
+// carry that a request body here may not: the structs do not keep them, so
+// accepting one would lose it. They are named as not accepted, not as
+// unknown, since they are valid FHIR.
+var notAccepted = map[string]bool{"text": true, "contained": true, "implicitRules": true}
 
 // jsonElementsCache maps a resource struct type to its JSON member names.
 var jsonElementsCache sync.Map

@@ -1242,6 +1242,9 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 			return r.errorf("a modifierExtension, which this server does not understand and so cannot accept")
 		}
 		if r.strict && len(r.resDepths) > 0 && r.resDepths[len(r.resDepths)-1] == depth-1 && !baseElements[name] {
+			if notAccepted[name] {
+				return r.errorf("not accepted in a request to this server")
+			}
 			return r.errorf("unknown element")
 		}
 		return r.skip(depth) // unknown element
