@@ -6,7 +6,11 @@ package provider_test
 // values (Vary: Accept, Accept-Encoding did) throws before any assertion.
 
 import (
+	"bufio"
+	"net"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"testing"
 )
 
@@ -45,6 +49,13 @@ func testResponseHeaders(t *testing.T, e *env) {
 			t.Errorf("%s: Cache-Control %q, want no-store", name, got)
 		}
 	}
+	// On the wire the version header is spelt "ETag", as RFC 9110 and the
+	// test pack's case-sensitive lookup spell it; Go's client would
+	// canonicalise it to "Etag" before a test could see it, so read the
+	// raw response.
+	if names := rawHeaderNames(t, e.request(t, http.MethodGet, "Patient/1", iidReadPatient, scopePatRead)); !names["ETag"] {
+		t.Errorf("read: raw header names %v lack \"ETag\"", names)
+	}
 	// Accept-Encoding's q-values (RFC 9110 §12.5.3): any spelling of zero
 	// refuses gzip; another positive value accepts it.
 	for ae, want := range map[string]string{"gzip;q=0": "", "gzip;q=0.0": "", "gzip; q=0.000": "", "gzip;q=bad": "", "gzip;q=0.5": "gzip", "identity, gzip": "gzip"} {
@@ -54,5 +65,36 @@ func testResponseHeaders(t *testing.T, e *env) {
 		if got := res.header.Get("Content-Encoding"); res.status != 200 || got != want {
 			t.Errorf("Accept-Encoding %q: status %d, Content-Encoding %q, want %q", ae, res.status, got, want)
 		}
+	}
+}
+
+// rawHeaderNames sends r over a plain connection and returns the response
+// header names exactly as they were written on the wire.
+func rawHeaderNames(t *testing.T, r *http.Request) map[string]bool {
+	t.Helper()
+	conn, err := net.Dial("tcp", r.URL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r.Close = true
+	if err := r.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	tp := textproto.NewReader(bufio.NewReader(conn))
+	if status, err := tp.ReadLine(); err != nil || !strings.HasPrefix(status, "HTTP/1.1 200") {
+		t.Fatalf("status line %q, %v", status, err)
+	}
+	names := map[string]bool{}
+	for {
+		line, err := tp.ReadLine()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "" {
+			return names
+		}
+		name, _, _ := strings.Cut(line, ":")
+		names[name] = true
 	}
 }

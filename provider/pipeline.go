@@ -339,10 +339,14 @@ func (s *Server) writeVersioned(rq *request, r fhir.Resource, version int64) {
 // setVersionHeaders sets the headers of a response holding one version of a
 // resource: ETag (W/"vid", spec 2.2) and Content-Location, which the spec's
 // response table requires on read, create and update. It names the version
-// returned, as Location does on create.
+// returned, as Location does on create. ETag is written under its RFC 9110
+// spelling, not Go's canonical "Etag": header names are case-insensitive,
+// but the test pack looks the header up in a case-sensitive .NET
+// dictionary by the name "ETag", as some consumers may.
 func setVersionHeaders(rq *request, typ, id, version string) {
 	h := rq.c.Writer.Header()
-	h.Set("ETag", `W/"`+version+`"`)
+	delete(h, "Etag")
+	h["ETag"] = []string{`W/"` + version + `"`}
 	h.Set("Content-Location", rq.serviceRoot()+"/"+typ+"/"+id+"/_history/"+version)
 }
 
