@@ -62,12 +62,15 @@ func (s *Server) registerPatient(rq *request) error {
 		return fail(gpconnect.InvalidPatientDemographics, "The demographics sent do not match PDS")
 	case !sameFamily(p.Family, pds.Family):
 		// An exact date of birth verifies the NHS number whatever the name
-		// (12.2), but the test pack (github ref 111) refuses a registration
-		// whose family name does not match PDS with 400 BAD_REQUEST; the
-		// same first-three-letters test as the partial-date rule keeps a
-		// typo or a PDS spelling from being refused. A patient already
-		// registered here is still reported as the duplicate it is (the
-		// pack registers patient1 under a made-up name and expects 409).
+		// (12.2), but the test pack's "family name not matching PDS"
+		// scenario (github ref 111) expects 400 BAD_REQUEST. The step as
+		// published sends no name at all, which is refused earlier as
+		// missing the official name; a family name that differs from PDS's,
+		// which is what the scenario's title describes, gets the same 400
+		// here. The same first-three-letters test as the partial-date rule
+		// keeps a typo or a PDS spelling from being refused. A patient
+		// already registered here is still reported as the duplicate it is
+		// (the pack registers patient1 under a made-up name and expects 409).
 		if cur, err := s.store.PatientByNHSNumber(ctx, rq.practice.ID, p.NHSNumber); err == nil && cur.Active {
 			return fail(gpconnect.DuplicateRejected, "The patient is already registered at this practice")
 		}
