@@ -110,18 +110,31 @@ func TestKeepingSourceIsOptIn(t *testing.T) {
 	}
 	// A modifierExtension is an element of every resource, so it is refused
 	// as one not understood rather than as one that does not exist; so are
-	// text, contained and implicitRules, refused as not accepted. A name no
-	// resource has is one the resource has no element of.
-	for member, want := range map[string]string{
-		`"implicitRules":"https://example.org/rules"`:        "Appointment.implicitRules is not accepted",
-		`"text":{"status":"generated","div":"<div>x</div>"}`: "Appointment.text is not accepted",
-		`"contained":[{"resourceType":"Patient","id":"p"}]`:  "Appointment.contained is not accepted",
-		`"colour":"red"`: `has no element "colour"`,
-		`"modifierExtension":[{"url":"u","valueDate":"2026-12-10"}]`: "modifierExtension, which this server does not understand",
+	// text, contained and implicitRules where the struct does not keep them
+	// (Appointment keeps text and contained), refused as not accepted. A
+	// name no resource has is one the resource has no element of.
+	for _, c := range []struct{ typ, member, want string }{
+		{"Appointment", `"implicitRules":"https://example.org/rules"`, "Appointment.implicitRules is not accepted"},
+		{"Appointment", `"modifierExtension":[{"url":"u","valueDate":"2026-12-10"}]`, "modifierExtension, which this server does not understand"},
+		{"Appointment", `"colour":"red"`, `has no element "colour"`},
+		{"Patient", `"text":{"status":"generated","div":"<div>x</div>"}`, "Patient.text is not accepted"},
+		{"Patient", `"contained":[{"resourceType":"Organization","id":"o"}]`, "Patient.contained is not accepted"},
 	} {
-		src := `{"resourceType":"Appointment","status":"booked",` + member + `}`
-		if _, err := fhir.DecodeJSONStrict([]byte(src), "Appointment"); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("DecodeJSONStrict with %s: %v, want it refused with %q", member, err, want)
+		src := `{"resourceType":"` + c.typ + `",` + c.member + `}`
+		if _, err := fhir.DecodeJSONStrict([]byte(src), c.typ); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("DecodeJSONStrict with %s: %v, want it refused with %q", c.member, err, c.want)
+		}
+	}
+
+	// The same in XML.
+	for member, want := range map[string]string{
+		`<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">x</div></text>`: "Patient.text: not accepted",
+		`<implicitRules value="https://example.org/rules"/>`:                                        "Patient.implicitRules: not accepted",
+		`<colour value="red"/>`: "Patient.colour: unknown element",
+	} {
+		src := `<Patient xmlns="http://hl7.org/fhir">` + member + `</Patient>`
+		if _, err := fhir.DecodeXMLStrict([]byte(src), "Patient"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("DecodeXMLStrict with %s: %v, want it refused with %q", member, err, want)
 		}
 	}
 
