@@ -38,6 +38,17 @@ type Extension struct {
 	ValueCoding          *Coding          `json:"valueCoding,omitempty"`
 	ValuePeriod          *Period          `json:"valuePeriod,omitempty"`
 	ValueIdentifier      *Identifier      `json:"valueIdentifier,omitempty"`
+	// otherValues names the value[x] elements of a type the struct does
+	// not hold (valueDate, valueDecimal, ...) that a decoder met and
+	// skipped, so that such an extension still counts as having a value
+	// (ValueTypes), in either format. They are not kept or re-encoded.
+	otherValues []string
+}
+
+// modelledValues are the value[x] members Extension holds.
+var modelledValues = map[string]bool{
+	"valueString": true, "valueCode": true, "valueBoolean": true, "valueInteger": true, "valueDateTime": true, "valueUri": true,
+	"valueReference": true, "valueCodeableConcept": true, "valueCoding": true, "valuePeriod": true, "valueIdentifier": true,
 }
 
 // ValueTypes names the value[x] elements e carries ("valueString", ...): one
@@ -58,7 +69,7 @@ func (e *Extension) ValueTypes() []string {
 			out = append(out, v.name)
 		}
 	}
-	return out
+	return append(out, e.otherValues...)
 }
 
 // ErrInvalidExtension is wrapped by the errors for an extension with no url,
@@ -69,10 +80,10 @@ var ErrInvalidExtension = errors.New("fhir: invalid extension")
 // checkDecodedExtensions applies STU3 ext-1 to decoded extensions and those
 // nested in them: each has a url and either exactly one value or nested
 // extensions. One with neither is an *EmptyExtensionError naming rt. It
-// trusts the struct, which holds only the value types GP Connect uses, so
-// it serves the XML decoder only (which skips the other types: an XML
-// extension carrying only one of them reads as empty); JSON bodies and the
-// JWT claims are checked on their raw members (CheckExtensionsJSON).
+// trusts the struct, which holds only the value types GP Connect uses and
+// the names of the others the XML decoder skipped, so it serves the XML
+// decoder only; JSON bodies and the JWT claims are checked on their raw
+// members (CheckExtensionsJSON).
 func checkDecodedExtensions(rt string, exts []Extension) error {
 	return checkExtensionDepth(rt, exts, 0)
 }

@@ -42,6 +42,17 @@ func TestStrictExtensionRules(t *testing.T) {
 			xml: `<extension url="https://example.org/a"/>`, want: fhir.ErrEmptyElement},
 		{name: "an empty nested list is no nested extension", json: `"extension":[{"url":"https://example.org/a","extension":[]}]`,
 			xml: `<extension url="https://example.org/a"/>`, want: fhir.ErrEmptyElement},
+		// A value of a type the structs do not hold is a value all the same,
+		// in XML as in JSON: alone it is the extension's one value; beside
+		// another value it is a second one.
+		{name: "one value of a type not modelled", json: `"extension":[{"url":"https://example.org/a","valueDate":"2026-12-10"}]`,
+			xml: `<extension url="https://example.org/a"><valueDate value="2026-12-10"/></extension>`},
+		{name: "a nested value of a type not modelled", json: `"extension":[{"url":"https://example.org/a","extension":[{"url":"b","valueDecimal":1.5}]}]`,
+			xml: `<extension url="https://example.org/a"><extension url="b"><valueDecimal value="1.5"/></extension></extension>`},
+		{name: "a modelled value and one not modelled", json: `"extension":[{"url":"https://example.org/a","valueString":"x","valueDate":"2026-12-10"}]`,
+			xml: `<extension url="https://example.org/a"><valueString value="x"/><valueDate value="2026-12-10"/></extension>`, want: fhir.ErrInvalidExtension},
+		{name: "a value not modelled and nested extensions", json: `"extension":[{"url":"https://example.org/a","valueDate":"2026-12-10","extension":[{"url":"b","valueBoolean":true}]}]`,
+			xml: `<extension url="https://example.org/a"><extension url="b"><valueBoolean value="true"/></extension><valueDate value="2026-12-10"/></extension>`, want: fhir.ErrInvalidExtension},
 		{name: "modifierExtension named inside a string value is no member", json: `"description":"modifierExtension"`,
 			xml: `<description value="modifierExtension"/>`},
 	}

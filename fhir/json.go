@@ -207,7 +207,69 @@ func DecodeJSONStrict(data []byte, want string) (Resource, error) {
 	if err := CheckStrings(r); err != nil {
 		return nil, err
 	}
+	noteOtherValues(data, r)
 	return r, nil
+}
+
+// noteOtherValues records on the extensions decoded from a request body
+// (the resource's own, those nested in them, and those of the resources a
+// Parameters passes) the value[x] members of types Extension does not hold
+// (Extension.otherValues), so that the mapping reads such an extension as
+// carrying a value of another type, as it does one decoded from XML, not
+// as one with no value. It runs after the body has passed checkMembers and
+// the ext-1 checks, so a member it cannot read is left alone.
+func noteOtherValues(data []byte, r Resource) {
+	var raw struct {
+		Extension []json.RawMessage `json:"extension"`
+		Parameter []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"parameter"`
+	}
+	if json.Unmarshal(data, &raw) != nil {
+		return
+	}
+	if p, ok := r.(*Parameters); ok {
+		for i := range p.Parameter {
+			if i < len(raw.Parameter) && p.Parameter[i].Resource != nil && len(raw.Parameter[i].Resource) > 0 {
+				noteOtherValues(raw.Parameter[i].Resource, p.Parameter[i].Resource)
+			}
+		}
+		return
+	}
+	rv := reflect.ValueOf(r)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return
+	}
+	if f := rv.Elem().FieldByName("Extension"); f.IsValid() && f.Type() == reflect.TypeOf([]Extension(nil)) {
+		noteExtensionValues(raw.Extension, f.Interface().([]Extension))
+	}
+}
+
+// noteExtensionValues is noteOtherValues for one extension list, the raw
+// items aligned with the decoded ones.
+func noteExtensionValues(raw []json.RawMessage, exts []Extension) {
+	if len(raw) != len(exts) {
+		return
+	}
+	for i := range exts {
+		var members map[string]json.RawMessage
+		if json.Unmarshal(raw[i], &members) != nil {
+			continue
+		}
+		e := &exts[i]
+		e.otherValues = e.otherValues[:0]
+		for k, v := range members {
+			name := strings.TrimPrefix(k, "_")
+			if strings.HasPrefix(name, "value") && len(name) > len("value") && !modelledValues[name] && !emptyJSON(v) && !slices.Contains(e.otherValues, name) {
+				e.otherValues = append(e.otherValues, name)
+			}
+		}
+		slices.Sort(e.otherValues) // map order is random; keep ValueTypes stable
+		var nested []json.RawMessage
+		if json.Unmarshal(members["extension"], &nested) == nil {
+			noteExtensionValues(nested, e.Extension)
+		}
+	}
 }
 
 // refuseModifierExtensions refuses a modifierExtension member at any depth

@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1240,6 +1241,14 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 		// any depth, changes the meaning of what holds it.
 		if r.strict && name == "modifierExtension" {
 			return r.errorf("a modifierExtension, which this server does not understand and so cannot accept")
+		}
+		if v.Type() == extensionTyp && f == nil && strings.HasPrefix(name, "value") && len(name) > len("value") {
+			// A value[x] of a type the struct does not hold is still the
+			// extension's value for ext-1; it is skipped, as in JSON.
+			if e, ok := v.Addr().Interface().(*Extension); ok && !slices.Contains(e.otherValues, name) {
+				e.otherValues = append(e.otherValues, name)
+			}
+			return r.skip(depth)
 		}
 		if r.strict && len(r.resDepths) > 0 && r.resDepths[len(r.resDepths)-1] == depth-1 && !baseElements[name] {
 			if notAccepted[name] {

@@ -570,6 +570,8 @@ func fill(t *testing.T, v reflect.Value, depth int) {
 		for i := 0; i < v.NumField(); i++ {
 			sf := v.Type().Field(i)
 			switch {
+			case !sf.IsExported():
+				// Decoder bookkeeping (Extension.otherValues), not an element.
 			case sf.Tag.Get("json") == "-":
 				// Not an element (Appointment.Source, ETag): neither codec writes it.
 			case sf.Name == "ResourceType":

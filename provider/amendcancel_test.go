@@ -334,6 +334,21 @@ var updateCases = []updateCase{
 		}
 		return bytes.Replace(b, []byte(`"valueString":"why"`), []byte(`"valueString":""`), 1)
 	}), want: 422, code: "INVALID_PARAMETER"},
+	// A reason of another value type is a profile violation, not an empty
+	// reason, whether the structs hold that type (valueBoolean) or not
+	// (valueDate), in JSON and in XML alike.
+	{name: "Cancel/ErrReasonOfAnotherType", iid: iidCancel, raw: cancelBody(func(b []byte, xml bool) []byte {
+		if xml {
+			return bytes.Replace(b, []byte(`<valueString value="why"/>`), []byte(`<valueBoolean value="true"/>`), 1)
+		}
+		return bytes.Replace(b, []byte(`"valueString":"why"`), []byte(`"valueBoolean":true`), 1)
+	}), want: 422, code: "INVALID_RESOURCE"},
+	{name: "Cancel/ErrReasonOfATypeNotModelled", iid: iidCancel, raw: cancelBody(func(b []byte, xml bool) []byte {
+		if xml {
+			return bytes.Replace(b, []byte(`<valueString value="why"/>`), []byte(`<valueDate value="2026-12-10"/>`), 1)
+		}
+		return bytes.Replace(b, []byte(`"valueString":"why"`), []byte(`"valueDate":"2026-12-10"`), 1)
+	}), want: 422, code: "INVALID_RESOURCE"},
 	// Only the appointment's own reason extension is the reason: one with no
 	// value nested inside another extension makes the body invalid, not the
 	// (valid) reason empty.
