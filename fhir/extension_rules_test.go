@@ -99,3 +99,19 @@ func TestStrictExtensionRulesInParameters(t *testing.T) {
 		t.Errorf("xml: %v, want ErrInvalidExtension", err)
 	}
 }
+
+// TestModifierExtensionLocation: the JSON error names where the
+// modifierExtension was found, as the XML decoder's path does.
+func TestModifierExtensionLocation(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"resourceType":"Appointment","status":"booked","participant":[{"status":"accepted","modifierExtension":[{"url":"u","valueBoolean":true}]}]}`:                                               "in participant,",
+		`{"resourceType":"Appointment","status":"booked","participant":[{"status":"accepted","actor":{"reference":"Patient/1","modifierExtension":[{"url":"u","valueBoolean":true}]}}]}`:             "in participant.actor,",
+		`{"resourceType":"Parameters","parameter":[{"name":"registerPatient","resource":{"resourceType":"Patient","name":[{"modifierExtension":[{"url":"u","valueBoolean":true}],"family":"x"}]}}]}`: "in parameter.resource.name,",
+	} {
+		rt, _ := fhir.PeekResourceType([]byte(body))
+		_, err := fhir.DecodeJSONStrict([]byte(body), rt)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want it to say %q", body, err, want)
+		}
+	}
+}

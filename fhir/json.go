@@ -284,9 +284,14 @@ func refuseModifierExtensions(data []byte) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	// One frame per open object or array; wantKey is set in an object
-	// while the next token is a member name.
-	type frame struct{ object, wantKey bool }
+	// while the next token is a member name, and name is the member whose
+	// value is open (for the error's location).
+	type frame struct {
+		object, wantKey bool
+		name            string
+	}
 	var stack []frame
+	key := "" // the member name just read, whose value comes next
 	valueDone := func() {
 		if n := len(stack); n > 0 && stack[n-1].object {
 			stack[n-1].wantKey = true
@@ -303,23 +308,35 @@ func refuseModifierExtensions(data []byte) error {
 		if n := len(stack); n > 0 && stack[n-1].wantKey {
 			if name, ok := tok.(string); ok {
 				if name == "modifierExtension" {
-					return errors.New("fhir: a modifierExtension, which this server does not understand, cannot be accepted")
+					var path []string
+					for _, f := range stack {
+						if f.name != "" {
+							path = append(path, f.name)
+						}
+					}
+					where := "the resource"
+					if len(path) > 0 {
+						where = clipText(strings.Join(path, "."), 120)
+					}
+					return fmt.Errorf("fhir: a modifierExtension in %s, which this server does not understand, cannot be accepted", where)
 				}
 				stack[n-1].wantKey = false
+				key = name
 				continue
 			}
 		}
 		switch tok {
 		case json.Delim('{'):
-			stack = append(stack, frame{object: true, wantKey: true})
+			stack = append(stack, frame{object: true, wantKey: true, name: key})
 		case json.Delim('['):
-			stack = append(stack, frame{})
+			stack = append(stack, frame{name: key})
 		case json.Delim('}'), json.Delim(']'):
 			stack = stack[:len(stack)-1]
 			valueDone()
 		default:
 			valueDone()
 		}
+		key = ""
 	}
 }
 
