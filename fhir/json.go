@@ -87,7 +87,7 @@ func PeekResourceType(data []byte) (string, error) {
 		ResourceType *string `json:"resourceType"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return "", err
+		return "", jsonError("", err)
 	}
 	if head.ResourceType == nil || *head.ResourceType == "" {
 		return "", ErrNotResource
@@ -107,9 +107,74 @@ func UnmarshalResource(data []byte) (Resource, error) {
 		return &RawResource{Type: rt, JSON: append(json.RawMessage(nil), data...)}, nil
 	}
 	if err := json.Unmarshal(data, r); err != nil {
-		return nil, fmt.Errorf("fhir: %s: %w", rt, err)
+		return nil, jsonError(rt, err)
 	}
 	return r, nil
+}
+
+// jsonDecodeError is a JSON body that does not decode, described in FHIR's
+// terms: encoding/json's own messages name Go types and struct fields,
+// which mean nothing to a consumer and should not leave the server.
+type jsonDecodeError struct {
+	msg string
+	err error
+}
+
+func (e *jsonDecodeError) Error() string { return e.msg }
+func (e *jsonDecodeError) Unwrap() error { return e.err }
+
+// jsonError describes err, from decoding resource type rt ("" for the
+// body's outer object), without Go's type names. An error already
+// described (from a resource nested in this one) is returned as it is.
+func jsonError(rt string, err error) error {
+	var done *jsonDecodeError
+	if errors.As(err, &done) {
+		return err
+	}
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		got := "JSON " + te.Value
+		if te.Field == "" {
+			return &jsonDecodeError{msg: "fhir: the body must be a JSON object (a FHIR resource), not a " + got, err: err}
+		}
+		name := clipText(te.Field, 120)
+		if rt != "" {
+			name = rt + "." + name
+		}
+		return &jsonDecodeError{msg: fmt.Sprintf("fhir: %s must be %s, not a %s", name, jsonKind(te.Type), got), err: err}
+	case errors.As(err, &se):
+		return &jsonDecodeError{msg: fmt.Sprintf("fhir: the body is not valid JSON: %s (at byte %d)", se.Error(), se.Offset), err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &jsonDecodeError{msg: "fhir: the body is not valid JSON: it ends too early", err: err}
+	}
+	if rt == "" {
+		return err
+	}
+	return fmt.Errorf("fhir: %s: %w", rt, err)
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a JSON string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a JSON number"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.Interface:
+		return "a resource (a JSON object)"
+	}
+	return "a JSON object"
 }
 
 // UnmarshalJSON implements json.Unmarshaler.

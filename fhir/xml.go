@@ -1095,6 +1095,12 @@ func newXMLReader(data []byte) (*xmlReader, xml.StartElement, error) {
 	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
+	// FHIR bodies are UTF-8 (and were checked to be, above); a declaration
+	// naming another encoding gets this answer rather than encoding/xml's,
+	// which names its own Go field.
+	d.CharsetReader = func(charset string, _ io.Reader) (io.Reader, error) {
+		return nil, fmt.Errorf("the body must be UTF-8, but its XML declaration says %q", clipText(charset, 40))
+	}
 	r := &xmlReader{d: d, data: data}
 	for {
 		tok, err := r.token()

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -70,6 +71,12 @@ func FuzzWriteBodies(f *testing.F) {
 	f.Add(uint8(0), false, []byte(`{"resourceType":"Appointment","slot":[{"reference":"Slot/1"},{"reference":"Slot/1"}]}`))
 	f.Add(uint8(0), false, []byte(`{"resourceType":"Appointment","contained":[{"resourceType":"Appointment","contained":[]}]}`))
 	f.Add(uint8(1), true, []byte(`<Appointment xmlns="http://hl7.org/fhir"><id value="1"/><status value="booked"/></Appointment>`))
+	// Type errors and non-objects: encoding/json's messages name Go types.
+	f.Add(uint8(0), false, []byte(`{"resourceType":"Appointment","participant":{"x":1},"description":5}`))
+	f.Add(uint8(1), false, []byte(`{"resourceType":"Appointment","minutesDuration":1e400}`))
+	f.Add(uint8(3), false, []byte(`{"resourceType":"Parameters","parameter":[{"name":"registerPatient","resource":{"resourceType":"Patient","birthDate":19500101}}]}`))
+	f.Add(uint8(0), false, []byte(`[]`))
+	f.Add(uint8(2), true, []byte(`<?xml version="1.0" encoding="ISO-8859-1"?><Appointment xmlns="http://hl7.org/fhir"/>`))
 	f.Add(uint8(3), false, []byte(`{"resourceType":"Parameters","parameter":[{"name":"registerPatient","resource":{"resourceType":"Patient","birthDate":"2000-02-30"}}]}`))
 
 	f.Fuzz(func(t *testing.T, kind uint8, xml bool, body []byte) {
@@ -85,6 +92,8 @@ func FuzzWriteBodies(f *testing.F) {
 				t.Fatalf("%s: %s %s: %d %s", tg.name, c.method, c.path, r.status, r.body)
 			case r.status >= 400 && spineCode(r.body) == "":
 				t.Fatalf("%s: %s %s: %d without an OperationOutcome carrying a Spine code: %s", tg.name, c.method, c.path, r.status, r.body)
+			case r.status >= 400 && leaksGo(r.body):
+				t.Fatalf("%s: %s %s: %d names Go internals: %s", tg.name, c.method, c.path, r.status, r.body)
 			}
 			if check, err := tg.a.st.CheckBook(context.Background()); err != nil || !check.OK() {
 				t.Fatalf("%s: after %s %s (%d): %s %v", tg.name, c.method, c.path, r.status, check, err)
@@ -106,4 +115,19 @@ func spineCode(body []byte) string {
 		return ""
 	}
 	return oo.Issue[0].Details.Coding[0].Code
+}
+
+// goInternals are phrases of Go's own error messages (encoding/json's type
+// errors, reflect, runtime) that mean nothing to a consumer and would show
+// how the server is built.
+var goInternals = []string{"Go struct field", "Go value of type", "json.RawMessage", "[]fhir.", "*fhir.", "reflect.", "runtime error", "goroutine ", "CharsetReader"}
+
+// leaksGo reports whether an answer names Go internals.
+func leaksGo(body []byte) bool {
+	for _, p := range goInternals {
+		if bytes.Contains(body, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }
