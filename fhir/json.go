@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/slotbridge/slotbridge/internal/jsonkind"
 )
 
 // ResourceList is a polymorphic list of resources (e.g. contained).
@@ -143,7 +145,7 @@ func jsonError(rt string, err error) error {
 		if rt != "" {
 			name = rt + "." + name
 		}
-		return &jsonDecodeError{msg: fmt.Sprintf("fhir: %s must be %s, not a %s", name, jsonKind(te.Type), got), err: err}
+		return &jsonDecodeError{msg: fmt.Sprintf("fhir: %s must be %s, not a %s", name, jsonkind.Of(te.Type), got), err: err}
 	case errors.As(err, &se):
 		return &jsonDecodeError{msg: fmt.Sprintf("fhir: the body is not valid JSON: %s (at byte %d)", se.Error(), se.Offset), err: err}
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -153,28 +155,6 @@ func jsonError(rt string, err error) error {
 		return err
 	}
 	return fmt.Errorf("fhir: %s: %w", rt, err)
-}
-
-// jsonKind names the JSON value a Go type decodes from.
-func jsonKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a JSON string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a JSON number"
-	case reflect.Slice, reflect.Array:
-		return "a JSON array"
-	case reflect.Interface:
-		return "a resource (a JSON object)"
-	}
-	return "a JSON object"
 }
 
 // UnmarshalJSON implements json.Unmarshaler.

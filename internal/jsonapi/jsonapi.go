@@ -12,11 +12,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/slotbridge/slotbridge/internal/jsonkind"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -131,7 +131,7 @@ func Decode(r *http.Request, v any, max int64, typeOptional bool) error {
 func decodeProblem(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
-		want := jsonKind(typeErr.Type)
+		want := jsonkind.Of(typeErr.Type)
 		if typeErr.Field == "" {
 			return "the body must be " + want
 		}
@@ -140,32 +140,6 @@ func decodeProblem(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	// A field's own decoder can quote the body: keep it short.
 	return clipText(msg, 200)
-}
-
-// jsonKind names what a Go type accepts, in JSON's terms.
-func jsonKind(t reflect.Type) string {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil {
-		return "a different JSON value"
-	}
-	switch t.Kind() {
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number in range"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.String:
-		return "a string"
-	case reflect.Slice, reflect.Array:
-		return "a list"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	}
-	return "a different JSON value"
 }
 
 func clipText(s string, n int) string {

@@ -104,11 +104,11 @@ func TestDecodeWording(t *testing.T) {
 		Ratio  float64 `json:"ratio"`
 	}
 	for in, want := range map[string]string{
-		`{"cap":"5"}`:                 "bad JSON body: cap must be a whole number in range",
-		`{"cap":1e20}`:                "bad JSON body: cap must be a whole number in range",
-		`{"cap":1.5}`:                 "bad JSON body: cap must be a whole number in range",
+		`{"cap":"5"}`:                 "bad JSON body: cap must be an integer in range",
+		`{"cap":1e20}`:                "bad JSON body: cap must be an integer in range",
+		`{"cap":1.5}`:                 "bad JSON body: cap must be an integer in range",
 		`{"on":"yes"}`:                "bad JSON body: on must be true or false",
-		`{"name":[]}`:                 "bad JSON body: name must be a string",
+		`{"name":[]}`:                 "bad JSON body: name must be a JSON string",
 		`{"weekly":{"days":"mon"}}`:   "bad JSON body: weekly.days must be a list",
 		`{"weekly":{"days":["mon"]}}`: "bad JSON body: weekly.days must be a whole number in range",
 		`{"weekly":3}`:                "bad JSON body: weekly must be an object",

@@ -1,0 +1,39 @@
+package jsonkind
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// TestOf: each kind is named as the JSON it decodes from, and the name
+// agrees with what encoding/json accepts for it.
+func TestOf(t *testing.T) {
+	var n *int
+	for _, c := range []struct {
+		v    any
+		want string
+		json string // a value of that kind, which must decode
+	}{
+		{new(bool), "true or false", `true`},
+		{new(int), "an integer in range", `7`},
+		{&n, "an integer in range", `7`},
+		{new(uint8), "an integer in range", `7`},
+		{new(float64), "a JSON number", `1.5`},
+		{new(string), "a JSON string", `"x"`},
+		{new([]int), "a JSON array", `[1]`},
+		{new(struct{ A int }), "a JSON object", `{"A":1}`},
+		{new(map[string]int), "a JSON object", `{"a":1}`},
+	} {
+		typ := reflect.TypeOf(c.v).Elem()
+		if got := Of(typ); got != c.want {
+			t.Errorf("%s: %q, want %q", typ, got, c.want)
+		}
+		if err := json.Unmarshal([]byte(c.json), c.v); err != nil {
+			t.Errorf("%s from %s: %v", typ, c.json, err)
+		}
+	}
+	if got := Of(nil); got != "a different JSON value" {
+		t.Errorf("nil: %q", got)
+	}
+}
