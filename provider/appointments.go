@@ -65,6 +65,7 @@ func (s *Server) book(rq *request) error {
 		return err
 	}
 	req.ConsumerASID = rq.c.Request.Header.Get(gpconnect.HeaderFrom)
+	req.TraceID = rq.c.Request.Header.Get(gpconnect.HeaderTraceID)
 	req.Audit = s.durableAudit(rq, http.StatusCreated)
 	// Unknown slots, broken access rules and a past start are EINVALID (422
 	// INVALID_RESOURCE); a slot no longer free is ECONFLICT (409 DUPLICATE_REJECTED).

@@ -6,12 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
 // TestReplayIsTheWholeRequest: within the retry window, only the same
-// booking again is answered with the original appointment (201, replayed).
+// request sent again (the same body with the same Ssp-TraceID) is answered
+// with the original appointment (201, replayed); the same body as a new
+// request, with a new trace id, is 409 DUPLICATE_REJECTED (spec §6.4).
 // The same slots and consumer with anything the provider checks changed
 // (start and end, the delivery channel, a participant) get the answer that
 // body gets on its own: 422 when it breaks a rule, 409 when it is a valid
@@ -26,16 +30,26 @@ func TestReplayIsTheWholeRequest(t *testing.T) {
 			pid := a.patientID(t, "9658218865")
 			s := a.take(t, "own-practice", 2, 3*time.Hour, true)
 			orig := newBooking(pid, s[0])
-			first := a.book(t, orig, false, nil)
+			// Every request below repeats the original's trace id, so that only
+			// what the body changes decides whether it is a retry.
+			same := map[string]string{"Ssp-TraceID": uuid.NewString()}
+			first := a.book(t, orig, false, same)
 			if first.status != http.StatusCreated || first.header.Get("X-Slotbridge-Replayed") != "" {
 				t.Fatalf("first booking: %d replayed=%q %s", first.status, first.header.Get("X-Slotbridge-Replayed"), first.body)
 			}
 			id := decodeAppt(t, first.body).ID
 
 			// The same body again is a retry.
-			again := a.book(t, orig, false, nil)
+			again := a.book(t, orig, false, same)
 			if again.status != http.StatusCreated || again.header.Get("X-Slotbridge-Replayed") != "true" || decodeAppt(t, again.body).ID != id {
 				t.Fatalf("identical retry: %d replayed=%q %s", again.status, again.header.Get("X-Slotbridge-Replayed"), again.body)
+			}
+			// The same body as a new request (a new trace id) books a slot
+			// already booked: 409, however alike the two requests are.
+			if r := a.book(t, orig, false, nil); r.header.Get("X-Slotbridge-Replayed") != "" {
+				t.Fatalf("a new request with the same body was answered %d as a replay", r.status)
+			} else {
+				wantOutcome(t, r, http.StatusConflict, "DUPLICATE_REJECTED")
 			}
 
 			edited := func(edit func(b *fhir.Appointment)) *fhir.Appointment {
@@ -72,7 +86,7 @@ func TestReplayIsTheWholeRequest(t *testing.T) {
 				{"BookingOrganisationPhone", edited(func(b *fhir.Appointment) { bookingOrg(b).Telecom[0].Value = "01000000000" }), 409, "DUPLICATE_REJECTED"},
 			} {
 				t.Run(c.name, func(t *testing.T) {
-					r := a.book(t, c.body, false, nil)
+					r := a.book(t, c.body, false, same)
 					if r.header.Get("X-Slotbridge-Replayed") != "" {
 						t.Fatalf("answered %d as a replay of the original", r.status)
 					}
@@ -84,7 +98,7 @@ func TestReplayIsTheWholeRequest(t *testing.T) {
 			if st := a.slotStatus(t, s[1].ID); st != "free" {
 				t.Fatalf("slot %d is %q", s[1].ID, st)
 			}
-			again = a.book(t, orig, true, nil)
+			again = a.book(t, orig, true, same)
 			if again.status != http.StatusCreated || again.header.Get("X-Slotbridge-Replayed") != "true" {
 				t.Fatalf("identical retry (XML): %d %s", again.status, again.body)
 			}

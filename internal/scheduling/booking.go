@@ -33,14 +33,19 @@ type BookRequest struct {
 	// ConsumerASID is the consumer system asking (Ssp-From): a retry of a
 	// booking comes from the system that sent it.
 	ConsumerASID string
+	// TraceID is the request's Ssp-TraceID. A retry is the same request
+	// sent again, so it repeats the trace id; a new request, which spec
+	// §2.1 gives a new trace id, for slots already booked is a conflict
+	// (409), even with the same body from the same system.
+	TraceID string
 	// Audit, when set, is the booking's audit record: the store inserts it
 	// in the booking's own transaction, so a 201 always has its record.
 	Audit *AuditRecord
 }
 
 // IdempotencyWindow is how long a repeated identical booking (the same
-// request, created aside, from the same consumer system; see the store's
-// retry key) returns the original appointment.
+// request, created aside, from the same consumer system with the same
+// Ssp-TraceID; see the store's retry key) returns the original appointment.
 const IdempotencyWindow = 2 * time.Minute
 
 // Description and comment limits (spec §6.2); longer text is refused, never truncated.

@@ -67,7 +67,9 @@ func (r *apptRow) domain(slotIDs []int64) *scheduling.Appointment {
 }
 
 // idemKey recognises a retry: the same consumer system sending the same
-// booking again, which is everything the request carries: practice,
+// request again, with its Ssp-TraceID (a new request has a new one, and
+// for slots already booked it is a conflict, as spec §6.4 says), and
+// everything the booking carries: practice,
 // patient, slots, start and end (as instants and as the texts sent, which
 // the booking checks), every participant with its status, the location,
 // practitioner and service they name, the booking organisation as sent,
@@ -84,7 +86,7 @@ func (r *apptRow) domain(slotIDs []int64) *scheduling.Appointment {
 // sending the same body is never told it created the appointment.
 func idemKey(r *scheduling.BookRequest) string {
 	k := struct {
-		ASID                        string
+		ASID, Trace                 string
 		Practice, Patient           int64
 		Location, Practitioner, Svc int64
 		Slots                       []int64
@@ -96,7 +98,7 @@ func idemKey(r *scheduling.BookRequest) string {
 		Minutes, Priority           *int
 		Identifiers                 []scheduling.Identifier
 		Participants                []scheduling.Participant
-	}{ASID: r.ConsumerASID, Practice: r.PracticeID, Patient: r.PatientID, Location: r.LocationID, Practitioner: r.PractitionerID,
+	}{ASID: r.ConsumerASID, Trace: r.TraceID, Practice: r.PracticeID, Patient: r.PatientID, Location: r.LocationID, Practitioner: r.PractitionerID,
 		Svc: r.HealthcareServiceID, Slots: slices.Sorted(slices.Values(r.SlotIDs)), Start: r.Start.UnixNano(), End: r.End.UnixNano(),
 		StartText: r.StartText, EndText: r.EndText, Description: r.Description, Comment: r.Comment, Org: r.BookingOrg,
 		Channel: r.DeliveryChannel, Role: r.PractitionerRole, Minutes: r.MinutesDuration, Priority: r.Priority,

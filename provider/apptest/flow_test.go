@@ -88,12 +88,16 @@ func TestAppointmentFlow(t *testing.T) {
 				t.Fatalf("booked appointment lacks derived elements: %s", b)
 			}
 
-			// A retry of the same booking returns the same appointment.
+			// A retry of the same request (its trace id too) returns the same appointment.
 			stR, hR, bR := c.do("POST", "Appointment", gpconnect.CreateAppointment, body, nil)
 			expect(t, "retry", stR, bR, 201, "")
 			if hR.Get("Location") != h.Get("Location") {
 				t.Fatalf("retry gave a different appointment: %s vs %s", hR.Get("Location"), h.Get("Location"))
 			}
+			// The same body as a new request, with its own trace id, asks for a
+			// slot already booked: 409.
+			stN, _, bN := c.do("POST", "Appointment", gpconnect.CreateAppointment, body, map[string]string{"Ssp-TraceID": "flow-again"})
+			expect(t, "same body, new request", stN, bN, 409, "DUPLICATE_REJECTED")
 			// The same booking with another description is not a retry: 409.
 			stD, _, bD := c.do("POST", "Appointment", gpconnect.CreateAppointment,
 				bytes.Replace(body, []byte(`"description":"`), []byte(`"description":"changed `), 1), nil)
