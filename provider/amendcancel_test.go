@@ -177,6 +177,9 @@ var updateCases = []updateCase{
 	{name: "Amend/ErrIdentifierChanged", iid: iidAmend, slots: nil, edit: func(x *fhir.Appointment, a *apptEnv) {
 		x.Identifier[0].Value = "changed"
 	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "Amend/ErrIdentifierUseAdded", iid: iidAmend, slots: nil, edit: func(x *fhir.Appointment, a *apptEnv) {
+		x.Identifier[0].Use = "official"
+	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrPriorityAdded", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) { x.Priority = ptr(5) }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrMinutesDurationWrong", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) { x.MinutesDuration = ptr(99) },
 		want: 422, code: "INVALID_RESOURCE"},

@@ -234,6 +234,16 @@ var bookCases = []bookCase{
 	{name: "ErrIdentifierWithoutValue", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Identifier = []fhir.Identifier{{System: "https://consumersupplier.com/Id/booking"}}
 	}, want: 422, code: "INVALID_RESOURCE"},
+	// GPConnect-Appointment-1: identifier.use, type, period and assigner are 0..0.
+	{name: "ErrIdentifierUse", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Identifier = []fhir.Identifier{{Use: "official", System: "https://consumersupplier.com/Id/booking", Value: "X1"}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrIdentifierPeriod", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Identifier = []fhir.Identifier{{System: "https://consumersupplier.com/Id/booking", Value: "X1", Period: &fhir.Period{Start: "2020-01-01"}}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrIdentifierAssigner", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		b.Identifier = []fhir.Identifier{{System: "https://consumersupplier.com/Id/booking", Value: "X1", Assigner: &fhir.Reference{Display: "Someone"}}}
+	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrStatusMissing", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) { b.Status = "" }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrStatusNotBooked", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) { b.Status = "pending" }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrSpecialty", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {

@@ -329,6 +329,12 @@ func checkForbidden(a *fhir.Appointment, p *problems) {
 	if len(a.Indication) > 0 || len(a.SupportingInformation) > 0 || len(a.IncomingReferral) > 0 || len(a.RequestedPeriod) > 0 {
 		p.add("indication, supportingInformation, incomingReferral and requestedPeriod must not be sent")
 	}
+	// GPConnect-Appointment-1 prohibits them (0..0); they would not be kept.
+	for i, id := range a.Identifier {
+		if id.Use != "" || id.Type != nil || id.Period != nil || id.Assigner != nil {
+			p.add("identifier[%d] may carry only system and value: use, type, period and assigner must not be sent", i)
+		}
+	}
 }
 
 func checkText(a *fhir.Appointment, p *problems) {
