@@ -278,7 +278,17 @@ func (h *Handler) patchSwitches(r *http.Request, a Actor) (int, any, error) {
 // enable turns switches on or off: both enablement switches, or the one named by ?switch=gp_connect|appointments|service_filtering.
 func (h *Handler) enable(on bool) apiFunc {
 	return func(r *http.Request, a Actor) (int, any, error) {
-		in, err := SwitchesFor(r.URL.Query().Get("switch"), on)
+		// Strict, as every other action: a misspelt parameter or a body
+		// (say {"switch":"service_filtering"}) must not fall back to "all"
+		// and take the whole practice off GP Connect.
+		q, err := queryParams(r, "switch")
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := noBody(r); err != nil {
+			return 0, nil, err
+		}
+		in, err := SwitchesFor(q.Get("switch"), on)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -476,6 +486,9 @@ func noBody(r *http.Request) error {
 	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return scheduling.Errorf(scheduling.EPARAM, "the body could not be read")
+	}
+	if len(b) > MaxBody {
+		return scheduling.Errorf(jsonapi.CodeTooLarge, "the body is larger than %d bytes", MaxBody)
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil

@@ -121,6 +121,17 @@ func TestAdminAPIErrors(t *testing.T) {
 					`"channels":["In-person"],"access_profile_id":1}`, ""}, 422, "invalid"},
 				{"SwitchesEmpty", call{"PATCH", pp + "/switches", a.token, `{}`, ""}, 422, "invalid"},
 				{"EnableBadSwitch", call{"POST", pp + "/enable?switch=everything", a.token, "", ""}, 400, "invalid_param"},
+				// enable and disable are as strict as every other action: a body or a
+				// misspelt or repeated parameter must not fall back to "all".
+				{"DisableWithBody", call{"POST", pp + "/disable", a.token, `{"switch":"service_filtering"}`, ""}, 400, "invalid_param"},
+				{"DisableMisspeltParam", call{"POST", pp + "/disable?Switch=appointments", a.token, "", ""}, 400, "invalid_param"},
+				{"DisableRepeatedSwitch", call{"POST", pp + "/disable?switch=service_filtering&switch=all", a.token, "", ""}, 400, "invalid_param"},
+				// A template's weekday has no default: the zero weekday would be Sunday.
+				{"TemplateWithoutWeekday", call{"POST", pp + "/templates", a.token, `{"name":"noday","practitioner_id":1,"location_id":1,"start":"09:00",` +
+					`"end":"10:00","slot_minutes":10,"role":"R0260","service_category":"GP","service_type":"Routine","channels":["In-person"],"access_profile_id":1}`, ""}, 422, "invalid"},
+				{"ProfileNameC1Control", call{"POST", pp + "/profiles", a.token, `{"name":"a\u0085b"}`, ""}, 422, "invalid"},
+				{"ProfileNameBidiOverride", call{"POST", pp + "/profiles", a.token, `{"name":"a\u202eb"}`, ""}, 422, "invalid"},
+				{"ProfileName101Characters", call{"POST", pp + "/profiles", a.token, `{"name":"` + strings.Repeat("é", 101) + `"}`, ""}, 422, "invalid"},
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -138,6 +149,14 @@ func TestAdminAPIErrors(t *testing.T) {
 						t.Fatal("405 without Allow")
 					}
 				})
+			}
+			// None of the refused switches changed anything.
+			if status, _, m, raw := a.do(call{"GET", pp, a.token, "", ""}); status != 200 || m["gp_connect_enabled"] != true || m["appointments_enabled"] != true {
+				t.Fatalf("after the refused switches: %d %s", status, raw)
+			}
+			// A name is measured in characters, not bytes: 100 of them fit.
+			if status, _, _, raw := a.do(call{"POST", pp + "/profiles", a.token, `{"name":"` + strings.Repeat("é", 100) + `"}`, ""}); status != 201 {
+				t.Fatalf("a 100-character name of 200 bytes: %d %s", status, raw)
 			}
 		})
 	}

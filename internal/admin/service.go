@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/jsonapi"
@@ -249,8 +251,13 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 		p.ReleaseDaysBefore = *in.ReleaseDaysBefore
 	}
 	var probs []string
-	if p.Name == "" || len(p.Name) > 100 || hasControl(p.Name) {
-		probs = append(probs, "name is required (at most 100 characters, no control characters)")
+	switch {
+	case p.Name == "":
+		probs = append(probs, "name is required")
+	case tooLong(p.Name, 100):
+		probs = append(probs, fmt.Sprintf("name has %d characters; at most 100 are allowed", utf8.RuneCountInString(p.Name)))
+	case hasControl(p.Name):
+		probs = append(probs, "name cannot hold control or invisible formatting characters")
 	}
 	for _, t := range p.OrgTypes {
 		if !gpconnect.OrganisationType(t).Valid() {
@@ -458,9 +465,16 @@ func sessionShapeProblems(t *scheduling.SessionTemplate) []string {
 	if t.Role != "" && !gpconnect.PractitionerRole(t.Role).Valid() {
 		probs = append(probs, fmt.Sprintf("role %q is not in the GPConnect-PractitionerRole-1 value set", t.Role))
 	}
-	if hasControl(t.Name) || hasControl(t.ServiceCategory) || hasControl(t.ServiceType) || len(t.Name) > 100 ||
-		len(t.ServiceCategory) > 200 || len(t.ServiceType) > 200 {
-		probs = append(probs, "name (at most 100 characters), service category and service type (at most 200) cannot hold control characters")
+	for _, f := range []struct {
+		what, v string
+		max     int
+	}{{"name", t.Name, 100}, {"service category", t.ServiceCategory, 200}, {"service type", t.ServiceType, 200}} {
+		switch {
+		case tooLong(f.v, f.max):
+			probs = append(probs, fmt.Sprintf("%s has %d characters; at most %d are allowed", f.what, utf8.RuneCountInString(f.v), f.max))
+		case hasControl(f.v):
+			probs = append(probs, f.what+" cannot hold control or invisible formatting characters")
+		}
 	}
 	for _, c := range t.Channels {
 		if !gpconnect.DeliveryChannel(c).Valid() {
@@ -522,6 +536,10 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, ods string, in Te
 	org, err := s.practice(ctx, a, ods)
 	if err != nil {
 		return TemplateChange{}, err
+	}
+	if in.Weekday == nil {
+		// The zero weekday is Sunday: left out, it would make a Sunday template.
+		return TemplateChange{}, invalid("weekday is required (monday to sunday)")
 	}
 	t := &scheduling.SessionTemplate{PracticeID: org.ID, Active: true}
 	if err := applyTemplate(t, in); err != nil {
@@ -1045,6 +1063,11 @@ func (s *Service) SetSessionService(ctx context.Context, a Actor, ods string, id
 		if cur.Schedule.HealthcareServiceID == serviceID {
 			return nil
 		}
+		// A cancelled or retired session offers nothing, so it gets no new
+		// link; taking one away is allowed, so that the service can go.
+		if cur.Schedule.Status != "active" && serviceID != 0 {
+			return invalid("session %d is %s; only its link to a service can be removed", id, cur.Schedule.Status)
+		}
 		if !cur.Schedule.End.After(s.Now()) {
 			return invalid("session %d is over; its service stays as it was offered", id)
 		}
@@ -1150,6 +1173,9 @@ func (s *Service) Slot(ctx context.Context, a Actor, ods string, id int64) (Slot
 // appointment). Errors: ENOTFOUND, ECONFLICT.
 func (s *Service) BlockSlot(ctx context.Context, a Actor, ods string, id int64) (Slot, error) {
 	return s.slotChange(ctx, a, ods, id, "slot.block", func(tx *store.AdminTx, cur *scheduling.Slot) error {
+		if err := activeSessionSlot(tx, cur); err != nil {
+			return err
+		}
 		switch cur.Status {
 		case scheduling.SlotFree, scheduling.SlotBlocked:
 			if cur.OwnBlock {
@@ -1217,6 +1243,9 @@ func (s *Service) SetSlotProfile(ctx context.Context, a Actor, ods string, id, p
 		return Slot{}, err
 	}
 	return s.slotChange(ctx, a, ods, id, "slot.profile", func(tx *store.AdminTx, cur *scheduling.Slot) error {
+		if err := activeSessionSlot(tx, cur); err != nil {
+			return err
+		}
 		if _, err := tx.Profile(org.ID, profileID); err != nil {
 			if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
 				return invalid("access profile %d is not a profile of this practice", profileID)
@@ -1235,6 +1264,21 @@ func (s *Service) SetSlotProfile(ctx context.Context, a Actor, ods string, id, p
 		}
 		return scheduling.Errorf(scheduling.ECONFLICT, "slot %d is booked (appointment %d), and a booking keeps the profile it was made under; cancel the appointment first", id, appt)
 	})
+}
+
+// activeSessionSlot refuses a change to a slot of a cancelled or retired
+// session (EINVALID), as UnblockSlot and a session's own profile change do:
+// its slots are offered to no one, so the change would alter nothing but
+// the audit trail.
+func activeSessionSlot(tx *store.AdminTx, cur *scheduling.Slot) error {
+	ses, err := tx.LockSession(cur.PracticeID, cur.ScheduleID)
+	if err != nil {
+		return err
+	}
+	if ses.Schedule.Status != "active" {
+		return invalid("slot %d belongs to %s session %d", cur.ID, ses.Schedule.Status, cur.ScheduleID)
+	}
+	return nil
 }
 
 func (s *Service) slotChange(ctx context.Context, a Actor, ods string, id int64, action string, fn func(tx *store.AdminTx, cur *scheduling.Slot) error) (Slot, error) {
@@ -1300,16 +1344,22 @@ func (s *Service) Audit(ctx context.Context, a Actor, ods string, limit int) ([]
 // MaxCap bounds a profile's cap (the column is a 32-bit integer on PostgreSQL).
 const MaxCap = 1_000_000
 
-// hasControl reports whether s holds a control character (a NUL cannot be
-// stored in PostgreSQL text, and none belongs in a name).
+// hasControl reports whether s holds a control character, C0 or C1 (a NUL
+// cannot be stored in PostgreSQL text, and none belongs in a name), or an
+// invisible format character such as a bidirectional override, which can
+// make a name read as another in a list.
 func hasControl(s string) bool {
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return true
 		}
 	}
 	return false
 }
+
+// tooLong reports whether s has more than n characters (runes, not bytes:
+// a name in another script fits as one in ASCII does).
+func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }
 
 // MaxSessionYearsAhead bounds how far ahead a one-off session may be added.
 const MaxSessionYearsAhead = 2

@@ -482,6 +482,22 @@ func testBlockCancelSession(t *testing.T, f *fx) {
 		if f.auditCount() != before {
 			t.Fatal("a refused profile change was audited")
 		}
+		// So are its slots' own block and profile, and a new service link;
+		// taking a link away stays possible, so that the service can be
+		// deleted.
+		_, err = f.svc.BlockSlot(f.ctx, f.cli, ods, slots[1])
+		wantCode(t, err, scheduling.EINVALID)
+		_, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, slots[1], f.open)
+		wantCode(t, err, scheduling.EINVALID)
+		h, err := f.svc.CreateHealthcareService(f.ctx, f.cli, ods, admin.ServiceInput{DOSID: ptr("990077"), Name: ptr("cancelled-session link")})
+		f.ok(err)
+		_, err = f.svc.SetSessionService(f.ctx, f.cli, ods, id, h.ID)
+		wantCode(t, err, scheduling.EINVALID)
+		if f.auditCount() != before+1 { // the service's creation only
+			t.Fatalf("refused changes were audited: %d rows, want %d", f.auditCount(), before+1)
+		}
+		_, err = f.svc.SetSessionService(f.ctx, f.cli, ods, id, 0)
+		f.ok(err)
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		other := f.scalar(`SELECT MIN(id) FROM schedules WHERE practice_id <> ?`, f.org.ID)
