@@ -3,6 +3,7 @@ package federation
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ func (a *API) book(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK // nothing new was made
 	}
 	ref := apiRef(b.ODS, b.Appointment)
-	w.Header().Set("Location", "/hub/"+r.PathValue("name")+"/Appointment/"+ref)
+	w.Header().Set("Location", "/hub/"+url.PathEscape(r.PathValue("name"))+"/Appointment/"+url.PathEscape(ref))
 	writeJSON(w, status, bookedJSON{Ref: ref, ODS: b.ODS, Registered: b.Registered, Already: b.AlreadyBooked, Appointment: b.Appointment})
 }
 
@@ -122,6 +123,10 @@ func parseRange(fromS, toS string, now time.Time) (from, to time.Time, err error
 
 func (a *API) listAppointments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if msg := strictParams(q, []string{"patient", "from", "to"}, "patient", "from", "to"); msg != "" {
+		a.writeErr(w, scheduling.Errorf(scheduling.EPARAM, "%s", msg))
+		return
+	}
 	from, to, err := parseRange(q.Get("from"), q.Get("to"), time.Now())
 	if err != nil {
 		a.writeErr(w, err)
@@ -242,7 +247,10 @@ func (a *API) callError(err error) (int, callErrorJSON) {
 		status, code = http.StatusForbidden, "practice_disabled"
 	case ce.Reason == ReasonSSP:
 		code = "ssp_refused"
-	case ce.Status >= 400 && ce.Status < 500:
+	case ce.Status >= 400 && ce.Status < 500 && ce.Reason != ReasonProviderError:
+		// A Spine code: the practice refused the request. A 4xx without
+		// one (an HTML 404, say) is an answer the hub cannot use, as a 5xx
+		// is: practice_error, 502.
 		code = strings.ToLower(strings.ReplaceAll(string(ce.Reason), " ", "_"))
 		switch gpconnect.SpineCode(ce.Reason) {
 		case gpconnect.DuplicateRejected:

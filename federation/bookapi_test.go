@@ -153,4 +153,11 @@ func TestHubBookingAPIPracticeRefusal(t *testing.T) {
 	if st != 502 || m["code"] != "practice_error" || !strings.Contains(fmt.Sprint(m["error"]), "may have been made") {
 		t.Fatalf("practice's 500: %d %v", st, m)
 	}
+	// A 4xx with no Spine code (an HTML 404 from something in the way) is
+	// an answer the hub cannot use, as a 5xx is: practice_error, 502.
+	f.set("POST /Appointment", fakeAnswer{status: 404, body: "<html>not here</html>"})
+	st, _, m = jsonCall(t, srv.URL, "POST", "/hub/h/Appointment", `{"slot":"`+fakeODS+`/7","patient":{"nhsNumber":"9658218865"}}`)
+	if st != 502 || m["code"] != "practice_error" {
+		t.Fatalf("practice's HTML 404: %d %v", st, m)
+	}
 }

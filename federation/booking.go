@@ -53,7 +53,42 @@ func checkText(description, comment *string) error {
 	if comment != nil {
 		c = *comment
 	}
-	if probs := scheduling.TextProblems(d, c); len(probs) > 0 {
+	probs := scheduling.TextProblems(d, c)
+	// What the practice would refuse after the hub had already acted (say,
+	// registered the patient): a description of spaces only (GP Connect
+	// requires one; an empty one gets the hub's default), and characters a
+	// FHIR string may not hold.
+	if description != nil && d != "" && strings.TrimSpace(d) == "" {
+		probs = append(probs, "description is blank")
+	}
+	for _, f := range []struct{ name, v string }{{"description", d}, {"comment", c}} {
+		if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f }) {
+			probs = append(probs, f.name+" holds a control character, which a FHIR string may not")
+		}
+	}
+	if len(probs) > 0 {
+		return scheduling.Errorf(scheduling.EINVALID, "%s", strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+// Genders are the FHIR administrative genders a registration may give.
+var Genders = []string{"male", "female", "other", "unknown"}
+
+// checkRegistration checks the demographics a booking may register the
+// patient with, before anything is sent: a mistake found by the practice
+// would come after the hub had acted. Returns EINVALID.
+func checkRegistration(p PatientDetails) error {
+	var probs []string
+	if p.Gender != "" && !slices.Contains(Genders, p.Gender) {
+		probs = append(probs, fmt.Sprintf("gender %q must be male, female, other or unknown", clip(p.Gender, 40)))
+	}
+	if p.BirthDate != "" {
+		if _, err := time.Parse(time.DateOnly, p.BirthDate); err != nil {
+			probs = append(probs, fmt.Sprintf("birth date %q must be a date YYYY-MM-DD", clip(p.BirthDate, 40)))
+		}
+	}
+	if len(probs) > 0 {
 		return scheduling.Errorf(scheduling.EINVALID, "%s", strings.Join(probs, "; "))
 	}
 	return nil
@@ -154,6 +189,9 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	if err := checkText(&r.Description, &r.Comment); err != nil {
 		return nil, err
 	}
+	if err := checkRegistration(r.Patient); err != nil {
+		return nil, err
+	}
 	orgType := h.identity().OrgType
 	if r.OrgType != "" {
 		orgType = r.OrgType
@@ -164,6 +202,12 @@ func (h *Hub) Book(ctx context.Context, hubName string, r BookRequest) (*Booked,
 	from, to, err := resolveRange(r.From, r.To, h.now(), "now: a booking looks for its slot from now on")
 	if err != nil {
 		return nil, err
+	}
+	// The slot is looked for window by window (14 days a call), so the range
+	// is bounded as a hub search's is: an open-ended one would turn one
+	// booking into hundreds of calls to the practice.
+	if to.After(lookupEnd(from)) {
+		return nil, scheduling.Errorf(scheduling.EPARAM, "the range a booking looks for its slot in may be at most %d days", MaxSearchDays)
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.Config.withDefaults().BookingTimeout)
 	defer cancel()
@@ -294,12 +338,18 @@ func resolveRange(from, to, floor time.Time, past string) (time.Time, time.Time,
 		from = floor
 	}
 	if to.IsZero() {
-		to = scheduling.AtLocal(scheduling.AddDaysLocal(from, MaxSearchDays), 23, 59).Add(59 * time.Second)
+		to = lookupEnd(from)
 	}
 	if !to.After(from) {
 		return from, to, scheduling.Errorf(scheduling.EPARAM, "the range ends (to %s) before %s", scheduling.FormatLocal(to), past)
 	}
 	return from, to, nil
+}
+
+// lookupEnd is the end of the day MaxSearchDays after from: the default,
+// and the furthest, end of the range a booking looks for its slot in.
+func lookupEnd(from time.Time) time.Time {
+	return scheduling.AtLocal(scheduling.AddDaysLocal(from, MaxSearchDays), 23, 59).Add(59 * time.Second)
 }
 
 // ListRange is the range PatientAppointments lists for from and to (either

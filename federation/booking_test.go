@@ -236,6 +236,24 @@ func TestHubBookingRange(t *testing.T) {
 			t.Errorf("list from +10d to +5d: %v, want EPARAM saying the range is reversed", err)
 		}
 	})
+	// Refused before anything is sent: a look-up range over MaxSearchDays
+	// (it would be hundreds of 14-day calls to the practice), text the
+	// practice would refuse after the hub had registered the patient, and
+	// demographics that are not FHIR values.
+	t.Run("ErrBeforeAnythingIsSent", func(t *testing.T) {
+		for name, r := range map[string]federation.BookRequest{
+			"RangeTooLong":    {Slot: res.Slots[1].Ref(), Patient: person(1), To: scheduling.AddDaysLocal(today, 1000)},
+			"BlankDesc":       {Slot: res.Slots[1].Ref(), Patient: person(1), Description: "   "},
+			"NULInComment":    {Slot: res.Slots[1].Ref(), Patient: person(1), Comment: "a\x00b"},
+			"GenderNotACode":  {Slot: res.Slots[1].Ref(), Patient: federation.PatientDetails{NHSNumber: person(1).NHSNumber, Gender: "bloke"}},
+			"BirthDateNoDate": {Slot: res.Slots[1].Ref(), Patient: federation.PatientDetails{NHSNumber: person(1).NHSNumber, BirthDate: "13/04/1963"}},
+		} {
+			_, err := hub.Book(ctx, "h", r)
+			if c := scheduling.ErrorCode(err); c != scheduling.EPARAM && c != scheduling.EINVALID {
+				t.Errorf("%s: %v, want it refused before any call", name, err)
+			}
+		}
+	})
 	t.Run("API", func(t *testing.T) {
 		srv := httptest.NewServer((&federation.API{Hub: hub, Store: dir, Local: true}).Handler())
 		t.Cleanup(srv.Close)

@@ -225,6 +225,10 @@ func (q Query) Check() error {
 		probs = append(probs, "the search range is empty: end must be after start (to the second)")
 	case q.End.After(scheduling.AddDaysLocal(q.Start, MaxSearchDays)): // UK days, as the windows count them
 		probs = append(probs, fmt.Sprintf("the range may be at most %d days", MaxSearchDays))
+	case q.Start.Year() < 2000 || q.End.Year() > 2999:
+		// Before 1900 London's offset is local mean time (-00:01), which no
+		// provider takes; no practice has slots there anyway.
+		probs = append(probs, "the range must fall between the years 2000 and 2999")
 	}
 	if ot := q.OrgType; ot != "" && !gpconnect.OrganisationType(ot).Valid() {
 		probs = append(probs, "org-type must be gp-practice or urgent-care")

@@ -4,9 +4,12 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -244,6 +247,27 @@ func loopback(remote string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// hubSearchParams are the parameters of a hub search; channel, role and
+// practice may repeat (or hold comma-separated lists).
+var hubSearchParams = []string{"start", "end", "org-type", "channel", "role", "practice"}
+
+// strictParams names, for an answer, a parameter of q that is not one of
+// known (a leading "_", FHIR's result parameters such as _format, is let
+// through) or one of once sent more than once; "" when there is none.
+func strictParams(q url.Values, known []string, once ...string) string {
+	var probs []string
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		switch {
+		case strings.HasPrefix(k, "_"):
+		case !slices.Contains(known, k):
+			probs = append(probs, fmt.Sprintf("unknown parameter %q (this takes %s)", clip(k, 40), strings.Join(known, ", ")))
+		case slices.Contains(once, k) && len(q[k]) > 1:
+			probs = append(probs, fmt.Sprintf("%s may be given once", k))
+		}
+	}
+	return strings.Join(probs, "; ")
+}
+
 func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	now := time.Now()
@@ -261,6 +285,13 @@ func (a *API) searchSlots(w http.ResponseWriter, r *http.Request) {
 			writeOutcome(w, http.StatusBadRequest, gpconnect.BadRequest, "Exactly one "+k+" parameter is required")
 			return
 		}
+	}
+	// A misspelt filter (chanel=, org_type=) must not read as "no filter",
+	// which would look like capacity the hub does not have; nor may a
+	// second org-type be dropped.
+	if msg := strictParams(q, hubSearchParams, "org-type"); msg != "" {
+		writeOutcome(w, http.StatusUnprocessableEntity, gpconnect.InvalidParameter, msg)
+		return
 	}
 	start, err := ParseWhen(q.Get("start"), false, now)
 	if err != nil {

@@ -98,6 +98,23 @@ func TestHubAPI(t *testing.T) {
 		}
 	})
 
+	// A misspelt filter or a second org-type is refused, not read as "no
+	// filter"; FHIR's _ parameters pass. Dates before 2000 are refused by
+	// the hub, not sent on with London's local-mean-time offset.
+	t.Run("ErrStrictParameters", func(t *testing.T) {
+		for _, q := range []string{"chanel=Telephone", "org_type=urgent-care", "org-type=urgent-care&org-type=gp-practice"} {
+			if st, body := get("/hub/h/Slot?start=today&end=tomorrow&" + q); st != 422 || !strings.Contains(string(body), "INVALID_PARAMETER") {
+				t.Errorf("%s: %d %s", q, st, body)
+			}
+		}
+		if st, body := get("/hub/h/Slot?start=0001-01-01&end=0001-01-02"); st != 422 || !strings.Contains(string(body), "2000") {
+			t.Errorf("year 1: %d %s", st, body)
+		}
+		if st, body := get("/hub/h/Slot?start=today&end=tomorrow&_format=json"); st != 200 {
+			t.Errorf("_format: %d %s", st, body)
+		}
+	})
+
 	t.Run("Admin", func(t *testing.T) {
 		do := func(method, path, body string) (int, string) {
 			status, _, b := call(t, srv.URL, method, path, body)
@@ -111,6 +128,13 @@ func TestHubAPI(t *testing.T) {
 		}
 		if st, b := do("PUT", "/admin/api/federation/directory/A20047", `{"serviceRoot":"http://x/A20047/STU3/1/gpconnect","asid":"918999198993"}`); st != 200 {
 			t.Fatalf("put endpoint: %d %s", st, b)
+		}
+		// A query, a fragment or credentials in a service root are refused:
+		// the first two would swallow the interaction's path.
+		for _, root := range []string{"http://x/A20047/STU3/1/gpconnect?x=1", "http://x/A20047/STU3/1/gpconnect#f", "http://u:p@x/A20047/STU3/1/gpconnect"} {
+			if st, b := do("PUT", "/admin/api/federation/directory/A20047", `{"serviceRoot":"`+root+`","asid":"918999198993"}`); st != 422 {
+				t.Errorf("service root %s: %d %s", root, st, b)
+			}
 		}
 		if st, b := do("PUT", "/admin/api/federation/directory/A20047", `{"serviceRoot":"ftp://x/","asid":""}`); st != 422 {
 			t.Fatalf("bad endpoint: %d %s", st, b)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/slotbridge/slotbridge/federation"
 	"github.com/slotbridge/slotbridge/federation/sim"
@@ -637,7 +638,7 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *asJSON {
 		err = writeJSONTo(stdout, resultJSON(res))
 	} else {
-		printResult(stdout, res, *limit)
+		printResult(termWriter{stdout}, res, *limit)
 	}
 	// A search no practice answered is an outage, not "no capacity": say so
 	// in the exit status, for scripts and monitoring. A practice that failed
@@ -741,6 +742,36 @@ func resultJSON(r *federation.Result) searchOut {
 	return out
 }
 
+// termWriter writes text from practices (names, diagnostics) to a
+// terminal with its control and invisible formatting characters shown as
+// \u escapes, tab and newline aside: an escape sequence or a bidi override
+// in a practice's answer must not reach the operator's terminal as one.
+type termWriter struct{ w io.Writer }
+
+func (t termWriter) Write(p []byte) (int, error) {
+	s := string(p)
+	if !strings.ContainsFunc(s, termUnsafe) {
+		return t.w.Write(p)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if termUnsafe(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	if _, err := io.WriteString(t.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// termUnsafe reports whether r would act on a terminal rather than show.
+func termUnsafe(r rune) bool {
+	return r != '\t' && r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r))
+}
+
 func printResult(w io.Writer, r *federation.Result, limit int) {
 	ok := len(r.Practices) - len(r.Failures)
 	fmt.Fprintf(w, "hub %s: %d free slots from %d of %s, %s to %s, in %d ms\n\n", r.Hub, len(r.Slots), ok, plural(len(r.Practices), "practice", "practices"),
@@ -812,14 +843,11 @@ const bookUsage = `usage: slotbridge book --hub NAME --slot ODS/SLOT --patient N
        slotbridge book list --hub NAME --patient NHS [--from DATE --to DATE]
 `
 
-// bookGenders are the FHIR administrative genders a registration may give.
-var bookGenders = []string{"male", "female", "other", "unknown"}
-
 // checkRegistration checks the registration details book sends, so that a
 // mistake is named by its flag here rather than refused by the practice
 // as an HTTP 400 that does not say which flag was wrong.
 func checkRegistration(gender, birthDate string) error {
-	if gender != "" && !slices.Contains(bookGenders, gender) {
+	if gender != "" && !slices.Contains(federation.Genders, gender) {
 		return fmt.Errorf("book --gender %q: want male, female, other or unknown", gender)
 	}
 	if birthDate != "" {
@@ -1023,7 +1051,7 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintln(stdout, "  "+federation.Describe(a.ODS, a.Appointment))
 		}
 		for _, f := range fails {
-			fmt.Fprintln(stdout, "  failed: "+f.String())
+			fmt.Fprintln(termWriter{stdout}, "  failed: "+f.String())
 		}
 	}
 	return nil

@@ -355,6 +355,20 @@ func TestOperatorFailedPracticesPlural(t *testing.T) {
 	}
 }
 
+// TestOperatorTermWriter: a practice's diagnostics reach the terminal with
+// escape sequences and bidi overrides shown as \u escapes, not acted on;
+// tabs and newlines (the table's own) pass.
+func TestOperatorTermWriter(t *testing.T) {
+	r := &federation.Result{Hub: "pcn", Practices: []federation.PracticeOutcome{{ODS: "Y00001"}},
+		Failures: []federation.Failure{{ODS: "Y00001", Reason: federation.ReasonProviderError, Detail: "bad \x1b[31mred\u202e"}}}
+	var b bytes.Buffer
+	printResult(termWriter{&b}, r, 10)
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\u202e") || !strings.Contains(out, `bad \u001b[31mred\u202e`) || !strings.Contains(out, "\n") {
+		t.Errorf("output:\n%q", out)
+	}
+}
+
 // TestOperatorServeChecksJWKSFirst: a missing JWKS file stops serve with
 // its own error, before the store opens or the horizon top-up starts (it
 // logged "database is closed" after the real error), and creates nothing.

@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"context"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -114,6 +115,11 @@ func CheckEndpoint(e *Endpoint) error {
 		probs = append(probs, "service root must be an http(s) URL")
 	} else if strings.HasSuffix(e.ServiceRoot, "/") {
 		probs = append(probs, "service root must not end in /")
+	} else if u, err := url.Parse(e.ServiceRoot); err != nil || u.Host == "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+		// A query or fragment would swallow the interaction's path
+		// (…?x=1 + /Slot), and credentials would be shown wherever the
+		// directory is listed.
+		probs = append(probs, "service root must be a plain URL: a host and a path, with no query, fragment or user name")
 	} else if ValidODSCode(e.ODS) && !strings.Contains(e.ServiceRoot+"/", "/"+e.ODS+"/STU3/") {
 		// Spec §1.1: the root is .../{ODS}/STU3/1/..., the practice's own
 		// code; another practice's root would book there under this name.
