@@ -114,6 +114,28 @@ func UnmarshalResource(data []byte) (Resource, error) {
 	return r, nil
 }
 
+// nestedObject refuses a nested resource (what, in the message) that is
+// not a JSON object, naming where it is: the outer body is an object, so
+// PeekResourceType's "the body must be a JSON object" would mislead.
+func nestedObject(what string, raw json.RawMessage) error {
+	v := bytes.TrimSpace(raw)
+	if len(v) == 0 || v[0] == '{' {
+		return nil
+	}
+	kind := "number"
+	switch v[0] {
+	case '[':
+		kind = "array"
+	case '"':
+		kind = "string"
+	case 't', 'f':
+		kind = "bool"
+	case 'n':
+		kind = "null"
+	}
+	return &jsonDecodeError{msg: fmt.Sprintf("fhir: %s must be a resource (a JSON object), not a JSON %s", what, kind)}
+}
+
 // jsonDecodeError is a JSON body that does not decode, described in FHIR's
 // terms: encoding/json's own messages name Go types and struct fields,
 // which mean nothing to a consumer and should not leave the server.
@@ -141,7 +163,11 @@ func jsonError(rt string, err error) error {
 		if te.Field == "" {
 			return &jsonDecodeError{msg: "fhir: the body must be a JSON object (a FHIR resource), not a " + got, err: err}
 		}
-		name := clipText(te.Field, 120)
+		// The path names an embedded struct's type (ParametersParameter's
+		// decoder embeds "plain"): that segment is Go's, not FHIR's.
+		segs := strings.Split(te.Field, ".")
+		segs = slices.DeleteFunc(segs, func(seg string) bool { return seg == "plain" })
+		name := clipText(strings.Join(segs, "."), 120)
 		if rt != "" {
 			name = rt + "." + name
 		}
@@ -165,6 +191,9 @@ func (l *ResourceList) UnmarshalJSON(data []byte) error {
 	}
 	out := make(ResourceList, 0, len(raws))
 	for _, raw := range raws {
+		if err := nestedObject("a contained resource", raw); err != nil {
+			return err
+		}
 		r, err := UnmarshalResource(raw)
 		if err != nil {
 			return err
@@ -187,6 +216,9 @@ func (e *BundleEntry) UnmarshalJSON(data []byte) error {
 	}
 	e.FullURL, e.Search, e.Resource = raw.FullURL, raw.Search, nil
 	if len(raw.Resource) > 0 && !bytes.Equal(bytes.TrimSpace(raw.Resource), []byte("null")) {
+		if err := nestedObject("entry.resource", raw.Resource); err != nil {
+			return err
+		}
 		r, err := UnmarshalResource(raw.Resource)
 		if err != nil {
 			return err
@@ -209,6 +241,9 @@ func (p *ParametersParameter) UnmarshalJSON(data []byte) error {
 	*p = ParametersParameter(raw.plain)
 	p.Resource = nil
 	if len(raw.Resource) > 0 && !bytes.Equal(bytes.TrimSpace(raw.Resource), []byte("null")) {
+		if err := nestedObject("parameter.resource", raw.Resource); err != nil {
+			return err
+		}
 		r, err := UnmarshalResource(raw.Resource)
 		if err != nil {
 			return err

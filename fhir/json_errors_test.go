@@ -22,6 +22,13 @@ func TestJSONErrorsNameNoGoTypes(t *testing.T) {
 		`5`:                             "the body must be a JSON object (a FHIR resource), not a JSON number",
 		`{"resourceType":5}`:            "resourceType must be a JSON string, not a JSON number",
 		`{"resourceType":"Appointment"`: "the body is not valid JSON",
+		// ParametersParameter's decoder embeds a struct named plain: not in the path.
+		`{"resourceType":"Parameters","parameter":[{"name":5}]}`:                      "fhir: Parameters.parameter.name must be a JSON string, not a JSON number",
+		`{"resourceType":"Parameters","parameter":[{"name":"p","valueBoolean":"x"}]}`: "fhir: Parameters.parameter.valueBoolean must be true or false",
+		// A nested resource that is not an object is named where it is.
+		`{"resourceType":"Appointment","contained":[5]}`:                          "a contained resource must be a resource (a JSON object), not a JSON number",
+		`{"resourceType":"Parameters","parameter":[{"name":"p","resource":"x"}]}`: "parameter.resource must be a resource (a JSON object), not a JSON string",
+		`{"resourceType":"Bundle","type":"searchset","entry":[{"resource":[1]}]}`: "entry.resource must be a resource (a JSON object), not a JSON array",
 	} {
 		rt, err := PeekResourceType([]byte(body))
 		if err == nil {
@@ -31,7 +38,7 @@ func TestJSONErrorsNameNoGoTypes(t *testing.T) {
 			t.Errorf("%s: %v, want %q", body, err, want)
 			continue
 		}
-		for _, leak := range []string{"Go struct", "Go value", "of type", "fhir.", "json.", "fhir: Parameters: fhir:"} {
+		for _, leak := range []string{"Go struct", "Go value", "of type", "fhir.", "json.", "fhir: Parameters: fhir:", "plain"} {
 			if strings.Contains(err.Error(), leak) {
 				t.Errorf("%s: %q names %q", body, err, leak)
 			}

@@ -76,6 +76,7 @@ func FuzzWriteBodies(f *testing.F) {
 	f.Add(uint8(1), false, []byte(`{"resourceType":"Appointment","minutesDuration":1e400}`))
 	f.Add(uint8(3), false, []byte(`{"resourceType":"Parameters","parameter":[{"name":"registerPatient","resource":{"resourceType":"Patient","birthDate":19500101}}]}`))
 	f.Add(uint8(0), false, []byte(`[]`))
+	f.Add(uint8(3), false, []byte(`{"resourceType":"Parameters","parameter":[{"name":5,"resource":5}]}`))
 	f.Add(uint8(2), true, []byte(`<?xml version="1.0" encoding="ISO-8859-1"?><Appointment xmlns="http://hl7.org/fhir"/>`))
 	f.Add(uint8(3), false, []byte(`{"resourceType":"Parameters","parameter":[{"name":"registerPatient","resource":{"resourceType":"Patient","birthDate":"2000-02-30"}}]}`))
 
@@ -120,7 +121,7 @@ func spineCode(body []byte) string {
 // goInternals are phrases of Go's own error messages (encoding/json's type
 // errors, reflect, runtime) that mean nothing to a consumer and would show
 // how the server is built.
-var goInternals = []string{"Go struct field", "Go value of type", "json.RawMessage", "[]fhir.", "*fhir.", "reflect.", "runtime error", "goroutine ", "CharsetReader"}
+var goInternals = []string{"Go struct field", "Go value of type", "json.RawMessage", "[]fhir.", "*fhir.", "reflect.", "runtime error", "goroutine ", "CharsetReader", ".plain."}
 
 // leaksGo reports whether an answer names Go internals.
 func leaksGo(body []byte) bool {
