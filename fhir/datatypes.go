@@ -41,7 +41,10 @@ type Extension struct {
 	// otherValues names the value[x] elements of a type the struct does
 	// not hold (valueDate, valueDecimal, ...) that a decoder met and
 	// skipped, so that such an extension still counts as having a value
-	// (ValueTypes), in either format. They are not kept or re-encoded.
+	// (ValueTypes): every extension read from XML, and in a JSON request
+	// body those of the resource's own extension tree (and of the
+	// resources a Parameters passes), which are the ones the mapping reads.
+	// They are not kept or re-encoded.
 	otherValues []string
 }
 

@@ -115,3 +115,34 @@ func TestModifierExtensionLocation(t *testing.T) {
 		}
 	}
 }
+
+// TestXMLValueNotModelled: an XML value[x] of a type the structs do not
+// hold counts as the extension's value only when it holds something, is a
+// repeated element when sent twice, and cannot hide a modifierExtension.
+func TestXMLValueNotModelled(t *testing.T) {
+	const head, tail = `<Appointment xmlns="http://hl7.org/fhir">`, `<status value="booked"/></Appointment>`
+	for ext, want := range map[string]string{
+		`<extension url="u"><valueDate/></extension>`:                                                                                                          "neither a value nor nested extensions",
+		`<extension url="u"><valueDate value="2026-12-10"/><valueDate value="2026-12-11"/></extension>`:                                                        "repeated element",
+		`<extension url="u"><valueDate value="2026-12-10"><modifierExtension url="m"><valueBoolean value="true"/></modifierExtension></valueDate></extension>`: "modifierExtension",
+		`<unknownThing><modifierExtension url="m"><valueBoolean value="true"/></modifierExtension></unknownThing>`:                                             "",
+	} {
+		_, err := fhir.DecodeXMLStrict([]byte(head+ext+tail), "Appointment")
+		switch {
+		case want == "" && err == nil:
+		case want == "":
+			// An unknown top-level element is refused for itself first.
+			if !strings.Contains(err.Error(), "unknown element") {
+				t.Errorf("%s: %v", ext, err)
+			}
+		case err == nil || !strings.Contains(err.Error(), want):
+			t.Errorf("%s: %v, want %q", ext, err, want)
+		}
+	}
+	// Inside a participant (skipped unknown content below the top level),
+	// a modifierExtension is refused too.
+	body := head + `<status value="booked"/><participant><unknownThing><modifierExtension url="m"><valueBoolean value="true"/></modifierExtension></unknownThing><status value="accepted"/></participant></Appointment>`
+	if _, err := fhir.DecodeXMLStrict([]byte(body), "Appointment"); err == nil || !strings.Contains(err.Error(), "modifierExtension") {
+		t.Errorf("modifierExtension inside skipped participant content: %v", err)
+	}
+}

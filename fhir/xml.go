@@ -1250,11 +1250,23 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 		}
 		if v.Type() == extensionTyp && f == nil && strings.HasPrefix(name, "value") && len(name) > len("value") {
 			// A value[x] of a type the struct does not hold is still the
-			// extension's value for ext-1; it is skipped, as in JSON.
-			if e, ok := v.Addr().Interface().(*Extension); ok && !slices.Contains(e.otherValues, name) {
+			// extension's value for ext-1; it is skipped, as in JSON. It
+			// counts when it holds something (a value attribute or child
+			// elements), as an empty JSON member does not; sent twice, it
+			// is a repeated element, as a modelled one would be.
+			e, ok := v.Addr().Interface().(*Extension)
+			if ok && slices.Contains(e.otherValues, name) {
+				return r.errorf("repeated element")
+			}
+			val, _ := valueAttr(t)
+			children, err := r.skipTree(depth)
+			if err != nil {
+				return err
+			}
+			if ok && (val != "" || children) {
 				e.otherValues = append(e.otherValues, name)
 			}
-			return r.skip(depth)
+			return nil
 		}
 		if r.strict && len(r.resDepths) > 0 && r.resDepths[len(r.resDepths)-1] == depth-1 && !baseElements[name] {
 			if notAccepted[name] {
@@ -1399,21 +1411,34 @@ func (r *xmlReader) wrapped(depth int) (Resource, error) {
 
 // skip consumes the rest of the element at depth, whose start was just read.
 func (r *xmlReader) skip(depth int) error {
-	level := 0
+	_, err := r.skipTree(depth)
+	return err
+}
+
+// skipTree skips the rest of the element at depth, reporting whether it
+// held any child element. In strict mode a modifierExtension anywhere in
+// it is refused, as the JSON decoder refuses one at any depth: skipped
+// content can still change the meaning of what holds it.
+func (r *xmlReader) skipTree(depth int) (bool, error) {
+	level, children := 0, false
 	for {
 		tok, err := r.token()
 		if err != nil {
-			return err
+			return false, err
 		}
-		switch tok.(type) {
+		switch t := tok.(type) {
 		case xml.StartElement:
 			level++
+			children = true
 			if depth+level > maxXMLDepth {
-				return r.errorf("nested deeper than %d elements", maxXMLDepth)
+				return false, r.errorf("nested deeper than %d elements", maxXMLDepth)
+			}
+			if r.strict && t.Name.Local == "modifierExtension" {
+				return false, r.errorf("a modifierExtension, which this server does not understand and so cannot accept")
 			}
 		case xml.EndElement:
 			if level == 0 {
-				return nil
+				return children, nil
 			}
 			level--
 		}
