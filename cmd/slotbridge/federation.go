@@ -14,7 +14,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/slotbridge/slotbridge/federation"
 	"github.com/slotbridge/slotbridge/federation/sim"
@@ -578,6 +577,8 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// Practices' names and diagnostics reach the terminal shown, not acted on.
+	stdout, stderr = termWriter{stdout}, termWriter{stderr}
 	fs := flag.NewFlagSet("slots", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var db dbConfig
@@ -638,7 +639,7 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *asJSON {
 		err = writeJSONTo(stdout, resultJSON(res))
 	} else {
-		printResult(termWriter{stdout}, res, *limit)
+		printResult(stdout, res, *limit)
 	}
 	// A search no practice answered is an outage, not "no capacity": say so
 	// in the exit status, for scripts and monitoring. A practice that failed
@@ -768,9 +769,7 @@ func (t termWriter) Write(p []byte) (int, error) {
 }
 
 // termUnsafe reports whether r would act on a terminal rather than show.
-func termUnsafe(r rune) bool {
-	return r != '\t' && r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r))
-}
+func termUnsafe(r rune) bool { return r != '\t' && r != '\n' && scheduling.Unsafe(r) }
 
 func printResult(w io.Writer, r *federation.Result, limit int) {
 	ok := len(r.Practices) - len(r.Failures)
@@ -859,6 +858,9 @@ func checkRegistration(gender, birthDate string) error {
 }
 
 func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// Practices' answers (names, addresses, diagnostics) reach the terminal
+	// shown, not acted on.
+	stdout, stderr = termWriter{stdout}, termWriter{stderr}
 	if len(args) > 0 && args[0] == "help" {
 		fmt.Fprint(stdout, bookUsage)
 		return nil
@@ -1051,7 +1053,7 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintln(stdout, "  "+federation.Describe(a.ODS, a.Appointment))
 		}
 		for _, f := range fails {
-			fmt.Fprintln(termWriter{stdout}, "  failed: "+f.String())
+			fmt.Fprintln(stdout, "  failed: "+f.String())
 		}
 	}
 	return nil

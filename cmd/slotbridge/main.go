@@ -43,7 +43,8 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "slotbridge:", err)
+			// An error can carry a practice's diagnostics: shown, not acted on.
+			fmt.Fprintln(termWriter{os.Stderr}, "slotbridge:", err)
 		}
 		os.Exit(1)
 	}

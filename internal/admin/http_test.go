@@ -158,6 +158,10 @@ func TestAdminAPIErrors(t *testing.T) {
 			if status, _, _, raw := a.do(call{"POST", pp + "/profiles", a.token, `{"name":"` + strings.Repeat("é", 100) + `"}`, ""}); status != 201 {
 				t.Fatalf("a 100-character name of 200 bytes: %d %s", status, raw)
 			}
+			// A zero-width joiner (emoji, Indic scripts) is text, not a control.
+			if status, _, _, raw := a.do(call{"POST", pp + "/profiles", a.token, `{"name":"team \ud83d\udc69\u200d\ud83d\udcbb"}`, ""}); status != 201 {
+				t.Fatalf("a name with a zero-width joiner: %d %s", status, raw)
+			}
 		})
 	}
 }

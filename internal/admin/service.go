@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
@@ -1346,16 +1345,9 @@ const MaxCap = 1_000_000
 
 // hasControl reports whether s holds a control character, C0 or C1 (a NUL
 // cannot be stored in PostgreSQL text, and none belongs in a name), or an
-// invisible format character such as a bidirectional override, which can
-// make a name read as another in a list.
-func hasControl(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return true
-		}
-	}
-	return false
-}
+// invisible character that reorders text, such as a bidirectional override,
+// which can make a name read as another in a list (scheduling.Unsafe).
+func hasControl(s string) bool { return strings.ContainsFunc(s, scheduling.Unsafe) }
 
 // tooLong reports whether s has more than n characters (runes, not bytes:
 // a name in another script fits as one in ASCII does).

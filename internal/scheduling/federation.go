@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -99,6 +100,20 @@ func ValidODSCode(s string) bool { return odsPattern.MatchString(s) }
 // store a NUL or bytes that are not UTF-8.
 func PlainText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// Unsafe reports whether r acts rather than shows where people read text
+// (a name in a list, a terminal): a control character, C0 or C1, or an
+// invisible character that reorders or hides text (a bidirectional
+// control such as U+202E, or U+FEFF). Joiners and soft hyphens, which
+// scripts and emoji need, are not unsafe.
+func Unsafe(r rune) bool {
+	switch {
+	case unicode.IsControl(r), r == 0xFEFF, r == 0x061C, r == 0x200E, r == 0x200F,
+		r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // CheckEndpoint reports every problem with a directory entry at once (EINVALID), or nil.

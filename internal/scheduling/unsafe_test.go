@@ -1,0 +1,17 @@
+package scheduling
+
+import "testing"
+
+// TestUnsafe: controls (C0, C1) and characters that reorder or hide text
+// are unsafe; joiners, soft hyphens and ordinary letters are not.
+func TestUnsafe(t *testing.T) {
+	for r, want := range map[rune]bool{
+		0x00: true, 0x1b: true, 0x7f: true, 0x85: true, 0x9f: true,
+		0x061c: true, 0x200e: true, 0x200f: true, 0x202a: true, 0x202e: true, 0x2066: true, 0x2069: true, 0xfeff: true,
+		'a': false, 'é': false, 0x200c: false, 0x200d: false, 0x00ad: false, ' ': false, '\t': true,
+	} {
+		if got := Unsafe(r); got != want {
+			t.Errorf("Unsafe(%U) = %v, want %v", r, got, want)
+		}
+	}
+}
