@@ -243,6 +243,10 @@ func appointmentResult(resp *Response) *AppointmentResult {
 // success too (Result.Status says which), not an error a caller might
 // retry into a second booking. Refusals: 409 DUPLICATE_REJECTED (slot taken:
 // search again), 422 INVALID_RESOURCE or REFERENCE_NOT_FOUND (see Error.BadReference).
+// Each call is a new request with its own Ssp-TraceID, so a provider's retry
+// rule does not apply: after an answer lost in transit, a second Book of the
+// same slot gets 409 if the first was made; read the patient's appointments
+// (RetrieveAppointments) to tell.
 func (c *Client) Book(ctx context.Context, a *fhir.Appointment, opts ...Option) (*AppointmentResult, error) {
 	if err := checkAmend(a); err != nil {
 		return nil, err

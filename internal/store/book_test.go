@@ -338,6 +338,7 @@ func TestIdemKey(t *testing.T) {
 	}
 	for name, change := range map[string]func(r *scheduling.BookRequest){
 		"consumer":          func(r *scheduling.BookRequest) { r.ConsumerASID = "200000000999" },
+		"trace id":          func(r *scheduling.BookRequest) { r.TraceID = "another-request" },
 		"identifier":        func(r *scheduling.BookRequest) { r.Identifiers = r.Identifiers[:1] },
 		"priority":          func(r *scheduling.BookRequest) { r.Priority = &two },
 		"no priority":       func(r *scheduling.BookRequest) { r.Priority = nil },
