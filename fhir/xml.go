@@ -113,8 +113,6 @@ func DecodeXMLStrict(data []byte, want string) (Resource, error) {
 	return r, nil
 }
 
-var extensionType = reflect.TypeOf(Extension{})
-
 // checkExtensionValues is checkExtensions for a decoded resource and the
 // resources it contains or passes as parameters, as checkMembers walks them
 // in JSON: checkDecodedExtensions on each one's own extensions.
@@ -1290,7 +1288,7 @@ func (r *xmlReader) child(v reflect.Value, xt *xmlType, t xml.StartElement, dept
 		// absent. An extension's value is left to whoever reads the
 		// extension, as JSON leaves it (an empty cancellation reason is
 		// INVALID_PARAMETER, spec §7.3).
-		if val, has := valueAttr(t); has && val == "" && r.strict && v.Type() != extensionType {
+		if val, has := valueAttr(t); has && val == "" && r.strict && v.Type() != extensionTyp {
 			return fmt.Errorf("%w: %s: value=\"\"", ErrEmptyElement, strings.Join(r.path, "."))
 		}
 	}
