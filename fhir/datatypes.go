@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 )
 
 // Meta is STU3 Meta.
@@ -48,11 +50,19 @@ type Extension struct {
 	otherValues []string
 }
 
-// modelledValues are the value[x] members Extension holds.
-var modelledValues = map[string]bool{
-	"valueString": true, "valueCode": true, "valueBoolean": true, "valueInteger": true, "valueDateTime": true, "valueUri": true,
-	"valueReference": true, "valueCodeableConcept": true, "valueCoding": true, "valuePeriod": true, "valueIdentifier": true,
-}
+// modelledValues are the value[x] members Extension holds, read from its
+// JSON tags so that a value type added to the struct cannot be missed.
+var modelledValues = func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeOf(Extension{})
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if strings.HasPrefix(name, "value") {
+			m[name] = true
+		}
+	}
+	return m
+}()
 
 // ValueTypes names the value[x] elements e carries ("valueString", ...): one
 // for a valid extension, none for one that holds nested extensions instead.

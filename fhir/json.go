@@ -337,19 +337,27 @@ func noteExtensionValues(raw []json.RawMessage, exts []Extension) {
 			continue
 		}
 		e := &exts[i]
-		e.otherValues = e.otherValues[:0]
-		for k, v := range members {
-			name := strings.TrimPrefix(k, "_")
-			if strings.HasPrefix(name, "value") && len(name) > len("value") && !modelledValues[name] && !emptyJSON(v) && !slices.Contains(e.otherValues, name) {
-				e.otherValues = append(e.otherValues, name)
-			}
-		}
-		slices.Sort(e.otherValues) // map order is random; keep ValueTypes stable
+		e.otherValues = slices.DeleteFunc(valueMembers(members), func(name string) bool { return modelledValues[name] })
 		var nested []json.RawMessage
 		if json.Unmarshal(members["extension"], &nested) == nil {
 			noteExtensionValues(nested, e.Extension)
 		}
 	}
+}
+
+// valueMembers names, sorted, the value[x] elements an extension's JSON
+// members carry: valueX, or _valueX (a primitive value carried as
+// extensions only, the same element), counted once; an empty member (null,
+// [] or {}) is absent, as in the structs.
+func valueMembers(members map[string]json.RawMessage) []string {
+	var values []string
+	for k, v := range members {
+		if name := strings.TrimPrefix(k, "_"); strings.HasPrefix(name, "value") && len(name) > len("value") && !emptyJSON(v) && !slices.Contains(values, name) {
+			values = append(values, name)
+		}
+	}
+	slices.Sort(values) // map order is random
+	return values
 }
 
 // refuseModifierExtensions refuses a modifierExtension member at any depth
@@ -529,15 +537,7 @@ func checkExtensionList(rt, name string, raw json.RawMessage, depth int) error {
 		if u, ok := e["url"]; !ok || json.Unmarshal(u, &url) != nil || url == "" {
 			return fmt.Errorf("%w: %s has an extension without a url", ErrInvalidExtension, rt)
 		}
-		var values []string
-		for k, v := range e {
-			// _valueString and the like: a primitive value carried as
-			// extensions only, the same value as valueString. An empty
-			// member (null, [] or {}) counts as absent, as in the structs.
-			if name := strings.TrimPrefix(k, "_"); strings.HasPrefix(name, "value") && len(name) > len("value") && !emptyJSON(v) && !slices.Contains(values, name) {
-				values = append(values, name)
-			}
-		}
+		values := valueMembers(e)
 		nested := e["extension"]
 		hasNested := !emptyJSON(nested)
 		switch {
