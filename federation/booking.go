@@ -62,8 +62,8 @@ func checkText(description, comment *string) error {
 		probs = append(probs, "description is blank")
 	}
 	for _, f := range []struct{ name, v string }{{"description", d}, {"comment", c}} {
-		if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f }) {
-			probs = append(probs, f.name+" holds a control character, which a FHIR string may not")
+		if what := fhir.StringProblem(f.v); what != "" {
+			probs = append(probs, f.name+" "+what)
 		}
 	}
 	if len(probs) > 0 {

@@ -107,6 +107,16 @@ func walkStrings(v reflect.Value) *badString {
 	return nil
 }
 
+// StringProblem says what keeps s from being a FHIR string value, such
+// as "holds the control character U+0000, which FHIR strings should not"
+// (the rule CheckStrings applies to a resource), or "" when nothing does.
+func StringProblem(s string) string {
+	if b := checkString(s); b != nil {
+		return b.what
+	}
+	return ""
+}
+
 func checkString(s string) *badString {
 	if !utf8.ValidString(s) {
 		return &badString{what: "is not valid UTF-8"}
