@@ -1172,7 +1172,7 @@ func (s *Service) Slot(ctx context.Context, a Actor, ods string, id int64) (Slot
 // appointment). Errors: ENOTFOUND, ECONFLICT.
 func (s *Service) BlockSlot(ctx context.Context, a Actor, ods string, id int64) (Slot, error) {
 	return s.slotChange(ctx, a, ods, id, "slot.block", func(tx *store.AdminTx, cur *scheduling.Slot) error {
-		if err := activeSessionSlot(tx, cur); err != nil {
+		if _, err := activeSessionSlot(tx, cur); err != nil {
 			return err
 		}
 		switch cur.Status {
@@ -1199,10 +1199,6 @@ func (s *Service) BlockSlot(ctx context.Context, a Actor, ods string, id int64) 
 // unblocking the session frees it); one blocked only by its session is
 // refused (EINVALID: unblock the session). Errors: ENOTFOUND, EINVALID, ECONFLICT.
 func (s *Service) UnblockSlot(ctx context.Context, a Actor, ods string, id int64) (Slot, error) {
-	org, err := s.practice(ctx, a, ods)
-	if err != nil {
-		return Slot{}, err
-	}
 	return s.slotChange(ctx, a, ods, id, "slot.unblock", func(tx *store.AdminTx, cur *scheduling.Slot) error {
 		switch cur.Status {
 		case scheduling.SlotFree:
@@ -1213,12 +1209,9 @@ func (s *Service) UnblockSlot(ctx context.Context, a Actor, ods string, id int64
 		}
 		// Locked, so that a block of the session cannot commit between
 		// this read and the slot's update.
-		ses, err := tx.LockSession(org.ID, cur.ScheduleID)
+		ses, err := activeSessionSlot(tx, cur)
 		if err != nil {
 			return err
-		}
-		if ses.Schedule.Status != "active" {
-			return invalid("slot %d belongs to %s session %d", id, ses.Schedule.Status, cur.ScheduleID)
 		}
 		if ses.SessionBlocked && !cur.OwnBlock {
 			return invalid("slot %d is blocked by its session %d; unblock the session", id, cur.ScheduleID)
@@ -1242,7 +1235,7 @@ func (s *Service) SetSlotProfile(ctx context.Context, a Actor, ods string, id, p
 		return Slot{}, err
 	}
 	return s.slotChange(ctx, a, ods, id, "slot.profile", func(tx *store.AdminTx, cur *scheduling.Slot) error {
-		if err := activeSessionSlot(tx, cur); err != nil {
+		if _, err := activeSessionSlot(tx, cur); err != nil {
 			return err
 		}
 		if _, err := tx.Profile(org.ID, profileID); err != nil {
@@ -1269,15 +1262,17 @@ func (s *Service) SetSlotProfile(ctx context.Context, a Actor, ods string, id, p
 // session (EINVALID), as UnblockSlot and a session's own profile change do:
 // its slots are offered to no one, so the change would alter nothing but
 // the audit trail.
-func activeSessionSlot(tx *store.AdminTx, cur *scheduling.Slot) error {
+// The session is locked and returned, so a caller can go on to rely on
+// its state until the change commits.
+func activeSessionSlot(tx *store.AdminTx, cur *scheduling.Slot) (*scheduling.SessionSummary, error) {
 	ses, err := tx.LockSession(cur.PracticeID, cur.ScheduleID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ses.Schedule.Status != "active" {
-		return invalid("slot %d belongs to %s session %d", cur.ID, ses.Schedule.Status, cur.ScheduleID)
+		return nil, invalid("slot %d belongs to %s session %d", cur.ID, ses.Schedule.Status, cur.ScheduleID)
 	}
-	return nil
+	return ses, nil
 }
 
 func (s *Service) slotChange(ctx context.Context, a Actor, ods string, id int64, action string, fn func(tx *store.AdminTx, cur *scheduling.Slot) error) (Slot, error) {
