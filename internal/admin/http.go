@@ -40,15 +40,15 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	const p = "/admin/api/practices/{ods}"
 	h.route(p, map[string]apiFunc{"GET": h.getPractice})
 	h.route(p+"/switches", map[string]apiFunc{"PATCH": h.patchSwitches})
-	h.route(p+"/enable", map[string]apiFunc{"POST": h.enable(true)})
-	h.route(p+"/disable", map[string]apiFunc{"POST": h.enable(false)})
+	h.route(p+"/enable", map[string]apiFunc{"POST": h.enable(true)}, "POST")
+	h.route(p+"/disable", map[string]apiFunc{"POST": h.enable(false)}, "POST")
 	h.route(p+"/profiles", map[string]apiFunc{"GET": h.listProfiles, "POST": h.createProfile})
 	h.route(p+"/profiles/{id}", map[string]apiFunc{"GET": h.getProfile, "PATCH": h.updateProfile})
 	h.route(p+"/services", map[string]apiFunc{"GET": h.listServices, "POST": h.createService})
 	h.route(p+"/services/{id}", map[string]apiFunc{"GET": h.getService, "PATCH": h.updateService, "DELETE": h.deleteService})
 	h.route(p+"/templates", map[string]apiFunc{"GET": h.listTemplates, "POST": h.createTemplate})
 	h.route(p+"/templates/{id}", map[string]apiFunc{"PATCH": h.updateTemplate, "DELETE": h.endTemplate})
-	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession})
+	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession}, "GET")
 	h.route(p+"/sessions/{id}", map[string]apiFunc{"GET": h.getSession})
 	// A session's sub-resources each take one method: a GET of an action,
 	// or a POST of its slots, is a 405 naming the method, not a 404.
@@ -66,12 +66,12 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 			jsonapi.MethodNotAllowed(w, r, []string{method})
 			return
 		}
-		h.serve(fn)(w, r)
+		h.serve(fn, false)(w, r)
 	})
 	h.route(p+"/slots/{id}", map[string]apiFunc{"GET": h.getSlot})
 	h.route(p+"/slots/{id}/{action}", map[string]apiFunc{"POST": h.slotAction})
-	h.route(p+"/explain", map[string]apiFunc{"GET": h.explain})
-	h.route(p+"/audit", map[string]apiFunc{"GET": h.audit})
+	h.route(p+"/explain", map[string]apiFunc{"GET": h.explain}, "GET")
+	h.route(p+"/audit", map[string]apiFunc{"GET": h.audit}, "GET")
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, scheduling.NotFound("path", "no admin API at %s", r.URL.Path))
 	})
@@ -81,12 +81,14 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 // apiFunc is an authenticated handler that returns its body or an error.
 type apiFunc func(r *http.Request, a Actor) (int, any, error)
 
-// route registers a path's methods, plus a JSON 405 for the others.
-func (h *Handler) route(path string, methods map[string]apiFunc) {
+// route registers a path's methods, plus a JSON 405 for the others. The
+// methods named in queried read their own query parameters; every other
+// method refuses a query string.
+func (h *Handler) route(path string, methods map[string]apiFunc, queried ...string) {
 	allowed := make([]string, 0, len(methods))
 	for m, fn := range methods {
 		allowed = append(allowed, m)
-		h.mux.HandleFunc(m+" "+path, h.serve(fn))
+		h.mux.HandleFunc(m+" "+path, h.serve(fn, slices.Contains(queried, m)))
 	}
 	h.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		jsonapi.MethodNotAllowed(w, r, allowed)
@@ -123,7 +125,10 @@ func bearer(v string) (string, bool) {
 	return tok, tok != ""
 }
 
-func (h *Handler) serve(fn apiFunc) http.HandlerFunc {
+// serve runs fn for an authenticated actor. Unless fn reads its own query
+// (readsQuery), any query parameter is refused: an endpoint that ignored one
+// (DELETE …/services/7?force=true) would do something other than what was asked.
+func (h *Handler) serve(fn apiFunc, readsQuery bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -136,6 +141,12 @@ func (h *Handler) serve(fn apiFunc) http.HandlerFunc {
 			// Only ServeHTTP's authenticated path gets here; refuse rather than act unscoped.
 			h.writeError(w, r, scheduling.Errorf(EUNAUTHORIZED, "a valid admin token is required"))
 			return
+		}
+		if !readsQuery {
+			if _, err := queryParams(r); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
 		}
 		status, body, err := fn(r, a)
 		if err != nil {
@@ -219,7 +230,11 @@ func queryParams(r *http.Request, known ...string) (url.Values, error) {
 	}
 	var probs []string
 	if len(unknown) > 0 {
-		probs = append(probs, fmt.Sprintf("unknown query parameter(s) %s; this takes %s", strings.Join(unknown, ", "), strings.Join(known, ", ")))
+		takes := "no query parameters"
+		if len(known) > 0 {
+			takes = strings.Join(known, ", ")
+		}
+		probs = append(probs, fmt.Sprintf("unknown query parameter(s) %s; this takes %s", strings.Join(unknown, ", "), takes))
 	}
 	if len(repeated) > 0 {
 		probs = append(probs, fmt.Sprintf("%s given more than once: send each parameter once", strings.Join(repeated, ", ")))
@@ -434,10 +449,12 @@ func (h *Handler) endTemplate(r *http.Request, a Actor) (int, any, error) {
 }
 
 func (h *Handler) listSessions(r *http.Request, a Actor) (int, any, error) {
-	q := r.URL.Query()
+	q, err := queryParams(r, "from", "to")
+	if err != nil {
+		return 0, nil, err
+	}
 	now := h.svc.Now()
 	from, to := scheduling.LocalMidnight(now), scheduling.AddDaysLocal(scheduling.LocalMidnight(now), 14)
-	var err error
 	if v := q.Get("from"); v != "" {
 		if from, err = ParseTime(v, false); err != nil {
 			return 0, nil, err
@@ -608,8 +625,12 @@ func (h *Handler) explain(r *http.Request, a Actor) (int, any, error) {
 }
 
 func (h *Handler) audit(r *http.Request, a Actor) (int, any, error) {
+	q, err := queryParams(r, "limit")
+	if err != nil {
+		return 0, nil, err
+	}
 	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return 0, nil, scheduling.Errorf(scheduling.EPARAM, "limit must be between 1 and %d", MaxAuditLimit)

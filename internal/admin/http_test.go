@@ -132,6 +132,15 @@ func TestAdminAPIErrors(t *testing.T) {
 				{"ProfileNameC1Control", call{"POST", pp + "/profiles", a.token, `{"name":"a\u0085b"}`, ""}, 422, "invalid"},
 				{"ProfileNameBidiOverride", call{"POST", pp + "/profiles", a.token, `{"name":"a\u202eb"}`, ""}, 422, "invalid"},
 				{"ProfileName101Characters", call{"POST", pp + "/profiles", a.token, `{"name":"` + strings.Repeat("é", 101) + `"}`, ""}, 422, "invalid"},
+				// Every endpoint refuses query parameters it does not read, so that
+				// nothing is answered or done as if they had been honoured.
+				{"SessionsUnknownParam", call{"GET", pp + "/sessions?start=2026-12-01", a.token, "", ""}, 400, "invalid_param"},
+				{"SessionsRepeatedFrom", call{"GET", pp + "/sessions?from=2026-12-01&from=2026-12-02", a.token, "", ""}, 400, "invalid_param"},
+				{"AuditUnknownParam", call{"GET", pp + "/audit?actor=someone", a.token, "", ""}, 400, "invalid_param"},
+				{"ProfilesListWithFilter", call{"GET", pp + "/profiles?bookable=false", a.token, "", ""}, 400, "invalid_param"},
+				{"DeleteServiceWithParam", call{"DELETE", pp + "/services/1?force=true", a.token, "", ""}, 400, "invalid_param"},
+				{"SessionActionWithParam", call{"POST", pp + "/sessions/1/cancel?notify=all", a.token, "", ""}, 400, "invalid_param"},
+				{"SlotActionWithParam", call{"POST", pp + "/slots/1/block?until=never", a.token, "", ""}, 400, "invalid_param"},
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -149,6 +158,13 @@ func TestAdminAPIErrors(t *testing.T) {
 						t.Fatal("405 without Allow")
 					}
 				})
+			}
+			// The refused actions did nothing: session 1 is not cancelled, slot 1 not blocked.
+			if status, _, m, raw := a.do(call{"GET", pp + "/sessions/1", a.token, "", ""}); status != 200 || m["status"] == "cancelled" {
+				t.Fatalf("session 1 after the refused cancel: %d %s", status, raw)
+			}
+			if status, _, m, raw := a.do(call{"GET", pp + "/slots/1", a.token, "", ""}); status != 200 || m["slot_blocked"] == true {
+				t.Fatalf("slot 1 after the refused block: %d %s", status, raw)
 			}
 			// None of the refused switches changed anything.
 			if status, _, m, raw := a.do(call{"GET", pp, a.token, "", ""}); status != 200 || m["gp_connect_enabled"] != true || m["appointments_enabled"] != true {
