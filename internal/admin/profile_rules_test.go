@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,40 @@ func TestAddSessionAtMissingTime(t *testing.T) {
 		if !strings.HasPrefix(s.Start, c.wantStart) {
 			t.Errorf("%v: session starts %s, want %s", c, s.Start, c.wantStart)
 		}
+	}
+}
+
+// TestProfileODSList: a profile holds at most MaxODSCodes consumer codes
+// (duplicates and case apart), and a list of many bad codes is refused with
+// an error that names a few of them and counts the rest, not one the size
+// of the request.
+func TestProfileODSList(t *testing.T) {
+	e := storetest.Engines(false)[0]
+	f := newFx(t, e)
+	codes := func(n int, format string) []string {
+		l := make([]string, n)
+		for i := range l {
+			l[i] = fmt.Sprintf(format, i)
+		}
+		return l
+	}
+	// MaxODSCodes distinct codes, each sent twice and once in lower case: one list of MaxODSCodes.
+	full := codes(admin.MaxODSCodes, "Q%06d")
+	sent := append(append(slices.Clone(full), full...), strings.ToLower(full[0]))
+	p, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("many"), ODSCodes: &sent})
+	if err != nil || len(p.ODSCodes) != admin.MaxODSCodes {
+		t.Fatalf("%d distinct codes: %d kept, %v", admin.MaxODSCodes, len(p.ODSCodes), err)
+	}
+	over := codes(admin.MaxODSCodes+1, "Q%06d")
+	_, err = f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("too many"), ODSCodes: &over})
+	wantCode(t, err, scheduling.EINVALID)
+	if !strings.Contains(err.Error(), fmt.Sprint(admin.MaxODSCodes+1)) {
+		t.Fatalf("the error does not say how many were sent: %v", err)
+	}
+	bad := codes(500, "bad-%d")
+	_, err = f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("bad"), ODSCodes: &bad})
+	wantCode(t, err, scheduling.EINVALID)
+	if msg := err.Error(); len(msg) > 300 || !strings.Contains(msg, `"BAD-0"`) || !strings.Contains(msg, "495 more") {
+		t.Fatalf("error for 500 bad codes (%d bytes): %s", len(msg), msg)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -258,15 +259,25 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 	case hasControl(p.Name):
 		probs = append(probs, "name cannot hold control or invisible formatting characters")
 	}
+	var badTypes, badCodes []string
 	for _, t := range p.OrgTypes {
 		if !gpconnect.OrganisationType(t).Valid() {
-			probs = append(probs, fmt.Sprintf("org type %q is not a GPConnect-OrganisationType-1 code (gp-practice, urgent-care)", t))
+			badTypes = append(badTypes, t)
 		}
+	}
+	if len(badTypes) > 0 {
+		probs = append(probs, fmt.Sprintf("org type %s: not a GPConnect-OrganisationType-1 code (gp-practice, urgent-care)", someOf(badTypes)))
+	}
+	if len(p.ODSCodes) > MaxODSCodes {
+		probs = append(probs, fmt.Sprintf("ods_codes has %d codes; at most %d are allowed (leave it empty for no restriction by code)", len(p.ODSCodes), MaxODSCodes))
 	}
 	for _, c := range p.ODSCodes {
 		if !odsRe.MatchString(c) {
-			probs = append(probs, fmt.Sprintf("ODS code %q is not valid (3 to 10 letters and digits)", c))
+			badCodes = append(badCodes, c)
 		}
+	}
+	if len(badCodes) > 0 {
+		probs = append(probs, fmt.Sprintf("ODS code %s: not valid (3 to 10 letters and digits)", someOf(badCodes)))
 	}
 	if p.Cap < 0 || p.Cap > MaxCap {
 		probs = append(probs, fmt.Sprintf("cap must be 0 (no cap) to %d", MaxCap))
@@ -304,14 +315,32 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 
 func cleanList(l []string, upper bool) []string {
 	var out []string
+	seen := make(map[string]bool, len(l))
 	for _, v := range l {
 		v = strings.TrimSpace(v)
 		if upper {
 			v = strings.ToUpper(v)
 		}
-		if v != "" && !slices.Contains(out, v) {
+		if v != "" && !seen[v] {
+			seen[v] = true
 			out = append(out, v)
 		}
+	}
+	return out
+}
+
+// someOf quotes the first few of a list of refused values and counts the
+// rest, so that a long list of bad codes makes a readable error, not one
+// the size of the request.
+func someOf(l []string) string {
+	const show = 5
+	q := make([]string, 0, show)
+	for _, v := range l[:min(len(l), show)] {
+		q = append(q, strconv.Quote(clip(v, 40)))
+	}
+	out := strings.Join(q, ", ")
+	if len(l) > show {
+		out += fmt.Sprintf(" and %d more", len(l)-show)
 	}
 	return out
 }
@@ -1334,6 +1363,14 @@ func (s *Service) Audit(ctx context.Context, a Actor, ods string, limit int) ([]
 	}
 	return out, nil
 }
+
+// MaxODSCodes bounds a profile's list of consumer ODS codes: a list is
+// read on every search the profile's slots appear in, and a region's
+// practices and services fit well within it.
+const MaxODSCodes = 1000
+
+// MaxLabel bounds an admin token's label, in characters.
+const MaxLabel = 100
 
 // MaxCap bounds a profile's cap (the column is a 32-bit integer on PostgreSQL).
 const MaxCap = 1_000_000

@@ -807,7 +807,7 @@ func testTokens(t *testing.T, f *fx) {
 	}
 	// A label with a control character would break the token list's
 	// table (a newline starts a new row): refused, as in profile names.
-	for _, label := range []string{"a\nb", "tab\there", "nul\x00", "del\x7f"} {
+	for _, label := range []string{"a\nb", "tab\there", "nul\x00", "del\x7f", strings.Repeat("é", admin.MaxLabel+1)} {
 		before := f.auditCount()
 		_, _, err := f.svc.CreateToken(f.ctx, f.cli, ods, label)
 		wantCode(t, err, scheduling.EINVALID)
@@ -843,6 +843,10 @@ func testTokens(t *testing.T, f *fx) {
 		t.Fatalf("audit %+v", a)
 	}
 	wantCode(t, f.svc.RevokeToken(f.ctx, f.cli, "B82005", rec.ID), scheduling.ENOTFOUND)
+	// A label is measured in characters: MaxLabel of them fit, in any script.
+	if _, _, err := f.svc.CreateToken(f.ctx, f.cli, ods, strings.Repeat("é", admin.MaxLabel)); err != nil {
+		t.Fatalf("a label of %d characters: %v", admin.MaxLabel, err)
+	}
 }
 
 func testTokenScope(t *testing.T, f *fx) {

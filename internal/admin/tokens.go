@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
@@ -35,6 +36,8 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, ods, label string) (
 	}
 	if label = strings.TrimSpace(label); hasControl(label) {
 		return "", Token{}, invalid("the label cannot hold control characters (a newline or tab, say)")
+	} else if tooLong(label, MaxLabel) {
+		return "", Token{}, invalid("the label has %d characters; at most %d are allowed", utf8.RuneCountInString(label), MaxLabel)
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
