@@ -161,6 +161,11 @@ func (a *API) getAppointment(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, bookedJSON{Ref: apiRef(b.ODS, b.Appointment), ODS: b.ODS, Appointment: b.Appointment})
 }
 
+// errNoSuchOp answers a POST to an appointment's path that names neither operation.
+var errNoSuchOp = scheduling.NotFound("path", "an appointment has the operations $amend and $cancel")
+
+func isAppointmentOp(op string) bool { return op == "$amend" || op == "$cancel" }
+
 func (a *API) changeAppointment(w http.ResponseWriter, r *http.Request) {
 	ref, hub := r.PathValue("ref"), r.PathValue("name")
 	var b *Booked
@@ -190,7 +195,7 @@ func (a *API) changeAppointment(w http.ResponseWriter, r *http.Request) {
 		}
 		b, err = a.Hub.Cancel(r.Context(), hub, ref, strings.TrimSpace(in.Reason))
 	default:
-		a.writeErr(w, scheduling.NotFound("path", "an appointment has the operations $amend and $cancel"))
+		a.writeErr(w, errNoSuchOp)
 		return
 	}
 	if err != nil {

@@ -120,6 +120,10 @@ func TestHubBookingAPI(t *testing.T) {
 		{"POST", "/hub/h/Appointment/" + ref + "/$amend", `{}`, 400, "invalid_param"},
 		{"POST", "/hub/h/Appointment/" + ref + "/$delete", `{}`, 404, "not_found"},
 		{"GET", "/hub/h/Appointment/" + ref + "/$cancel", ``, 405, "method_not_allowed"},
+		// An operation that does not exist is 404 whatever the method (a 405
+		// would say POST is allowed, and the POST would then be 404).
+		{"GET", "/hub/h/Appointment/" + ref + "/x", ``, 404, "not_found"},
+		{"DELETE", "/hub/h/Appointment/" + ref + "/$delete", ``, 404, "not_found"},
 		{"DELETE", "/hub/h/Appointment", ``, 405, "method_not_allowed"},
 		{"POST", "/hub/h/Appointment/" + ref, `{}`, 405, "method_not_allowed"},
 		{"GET", "/hub/h/Appointment/" + slot.ODS + "-999999", ``, 404, "no_record_found"},

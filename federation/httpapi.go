@@ -67,10 +67,21 @@ func (a *API) Handler() http.Handler {
 	}{
 		{"/hub/{name}/Appointment", map[string]http.HandlerFunc{"POST": a.book, "GET": a.listAppointments}},
 		{"/hub/{name}/Appointment/{ref}", map[string]http.HandlerFunc{"GET": a.getAppointment}},
-		{"/hub/{name}/Appointment/{ref}/{op}", map[string]http.HandlerFunc{"POST": a.changeAppointment}},
 	} {
 		a.routeJSON(mux, rt.path, rt.methods)
 	}
+	// An operation that does not exist is a 404 whatever the method, not a
+	// 405 whose Allow: POST leads to a 404.
+	mux.HandleFunc("/hub/{name}/Appointment/{ref}/{op}", a.auth(true, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case !isAppointmentOp(r.PathValue("op")):
+			a.writeErr(w, errNoSuchOp)
+		case r.Method != http.MethodPost:
+			jsonapi.MethodNotAllowed(w, r, []string{http.MethodPost})
+		default:
+			a.changeAppointment(w, r)
+		}
+	}))
 	// Any other path under the booking API's is answered in its own error
 	// body: a front end reading {"error", "code"} would not expect a FHIR
 	// OperationOutcome there. The more specific patterns above still win.
@@ -131,8 +142,11 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 		}
 		switch {
 		case token != "":
+			// Two Authorization headers are refused, not judged by the first:
+			// a proxy that adds one must not decide which caller this is.
 			scheme, got, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+			if len(r.Header.Values("Authorization")) != 1 || !strings.EqualFold(scheme, "Bearer") ||
+				subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
 				w.Header().Set("WWW-Authenticate", "Bearer")
 				a.deny(w, admin, http.StatusUnauthorized, "a valid bearer token is required")
 				return

@@ -274,14 +274,20 @@ func TestHubAPI(t *testing.T) {
 		defer func() { api.Token, api.AdminToken = "", "" }()
 		search := "/hub/h/Slot?start=today&end=tomorrow"
 		for _, c := range []struct {
-			path, token string
-			want        int
+			path  string
+			token []string // one Authorization header each
+			want  int
 		}{
-			{search, "s3cret", 200}, {search, "adm1n", 401},
-			{"/admin/api/federation/hubs", "adm1n", 200}, {"/admin/api/federation/hubs", "s3cret", 401},
+			{search, []string{"s3cret"}, 200}, {search, []string{"adm1n"}, 401},
+			{"/admin/api/federation/hubs", []string{"adm1n"}, 200}, {"/admin/api/federation/hubs", []string{"s3cret"}, 401},
+			// Two headers are refused in either order, not judged by the first.
+			{search, []string{"s3cret", "wrong"}, 401}, {search, []string{"wrong", "s3cret"}, 401},
+			{"/admin/api/federation/hubs", []string{"adm1n", "adm1n"}, 401},
 		} {
 			req, _ := http.NewRequestWithContext(context.Background(), "GET", srv.URL+c.path, nil)
-			req.Header.Set("Authorization", "Bearer "+c.token)
+			for _, tok := range c.token {
+				req.Header.Add("Authorization", "Bearer "+tok)
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -99,7 +99,7 @@ func (h *Handler) route(path string, methods map[string]apiFunc, queried ...stri
 // path without a token is a 401 too.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	tok, ok := bearer(r.Header.Get("Authorization"))
+	tok, ok := bearer(r.Header.Values("Authorization"))
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="slotbridge-admin"`)
 		h.writeError(w, r, scheduling.Errorf(EUNAUTHORIZED, "a valid admin token is required (Authorization: Bearer sbadm_...)"))
@@ -116,8 +116,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r.WithContext(withActor(r.Context(), a)))
 }
 
-func bearer(v string) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
+// bearer reads the one Authorization header's bearer token. Two headers
+// are refused rather than judged by the first, which a proxy could have added.
+func bearer(vals []string) (string, bool) {
+	if len(vals) != 1 {
+		return "", false
+	}
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(vals[0]), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}

@@ -159,6 +159,20 @@ func TestAdminAPIErrors(t *testing.T) {
 					}
 				})
 			}
+			// Two Authorization headers are refused in either order, not judged by the first.
+			for _, order := range [][]string{{a.token, "sbadm_1_wrong"}, {"sbadm_1_wrong", a.token}, {a.token, a.token}} {
+				req, err := http.NewRequest("GET", a.base+pp+"/profiles", nil)
+				a.ok(err)
+				for _, tok := range order {
+					req.Header.Add("Authorization", "Bearer "+tok)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				a.ok(err)
+				resp.Body.Close()
+				if resp.StatusCode != 401 {
+					t.Fatalf("two Authorization headers: %d, want 401", resp.StatusCode)
+				}
+			}
 			// The refused actions did nothing: session 1 is not cancelled, slot 1 not blocked.
 			if status, _, m, raw := a.do(call{"GET", pp + "/sessions/1", a.token, "", ""}); status != 200 || m["status"] == "cancelled" {
 				t.Fatalf("session 1 after the refused cancel: %d %s", status, raw)
