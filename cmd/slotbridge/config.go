@@ -118,6 +118,9 @@ func (c *dbConfig) openStore(ctx context.Context, mustExist bool) (*store.Store,
 		if err := checkDatabaseURL(c.database); err != nil {
 			return nil, err
 		}
+		if d := c.pgDriver; d != store.DriverPgx && d != store.DriverPQ {
+			return nil, fmt.Errorf("--pg-driver (SLOTBRIDGE_PG_DRIVER) must be %s or %s, not %q", store.DriverPgx, store.DriverPQ, d)
+		}
 	}
 	path := filepath.Join(c.data, "slotbridge.db")
 	if mustExist && c.database == "" {

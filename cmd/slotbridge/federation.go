@@ -201,6 +201,21 @@ func subcommand(cmd string, args []string, known ...string) (string, []string, e
 }
 
 // parseInterleaved parses flags that may come before or after positional arguments.
+// refuseUnread refuses a flag given to a subcommand that does not read it
+// (directory import --disabled, book list --reason): the subcommands share
+// one flag set, and a flag silently ignored would look as if it had been
+// honoured. readers names the subcommands that read each such flag; a flag
+// not in it is read by all.
+func refuseUnread(fs *flag.FlagSet, cmd, sub string, readers map[string][]string) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if r, ok := readers[f.Name]; ok && err == nil && !slices.Contains(r, sub) {
+			err = fmt.Errorf("%s: --%s is not read here (only by %s %s)", cmd, f.Name, strings.SplitN(cmd, " ", 2)[0], strings.Join(r, ", "))
+		}
+	})
+	return err
+}
+
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -239,9 +254,12 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	var db dbConfig
 	db.register(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
+	asJSON := fs.Bool("json", false, "list: print JSON")
 	pos, err := parseInterleaved(fs, rest)
 	if err != nil {
+		return err
+	}
+	if err := refuseUnread(fs, "hub "+sub, sub, map[string][]string{"json": {"list"}}); err != nil {
 		return err
 	}
 	need := map[string]int{"create": 1, "add-practice": 2, "remove-practice": 2, "delete": 1, "list": 0}[sub]
@@ -423,6 +441,11 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	asJSON := fs.Bool("json", false, "list: print JSON")
 	pos, err := parseInterleaved(fs, rest)
 	if err != nil {
+		return err
+	}
+	set := []string{"set"}
+	if err := refuseUnread(fs, "directory "+sub, sub, map[string][]string{"url": set, "asid": set, "name": set, "interactions": set,
+		"disabled": set, "enabled": set, "hub": {"import"}, "json": {"list"}}); err != nil {
 		return err
 	}
 	// The word counts are checked before the database is opened, so that
@@ -906,6 +929,12 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	toS := fs.String("to", "", fmt.Sprintf("list: last date; book: where to look for the slot (default %d days after --from, as far as slots searches)", federation.MaxSearchDays))
 	asJSON := fs.Bool("json", false, "print the appointment(s) as FHIR JSON")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	book, change := []string{"book"}, []string{"amend", "cancel"}
+	if err := refuseUnread(fs, name, mode, map[string][]string{"slot": book, "family": book, "given": book, "gender": book,
+		"birth-date": book, "org-type": book, "patient": {"book", "list"}, "from": {"book", "list"}, "to": {"book", "list"},
+		"appointment": change, "description": {"book", "amend"}, "comment": {"book", "amend"}, "reason": {"cancel"}}); err != nil {
 		return err
 	}
 	if *hubName == "" {

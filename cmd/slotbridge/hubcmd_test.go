@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -217,6 +219,46 @@ func TestSlotsEmptyHub(t *testing.T) {
 		}
 		if extra == nil && strings.Contains(out, "START") {
 			t.Fatalf("slots on an empty hub printed an empty table:\n%s", out)
+		}
+	}
+}
+
+// TestUnreadFlagsRefused: the federation subcommands share a flag set per
+// command, so a flag meant for another subcommand would be parsed and then
+// ignored (directory import --disabled imported the practices enabled).
+// It is refused before anything is opened, naming the subcommands that read it.
+func TestUnreadFlagsRefused(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"directory", "import", "sim.json", "--disabled"}, "--disabled"},
+		{[]string{"directory", "list", "--asid", "5"}, "--asid"},
+		{[]string{"directory", "remove", "Q9", "--url", "http://x"}, "--url"},
+		{[]string{"directory", "set", "Q9", "--hub", "h"}, "--hub"},
+		{[]string{"hub", "create", "h", "--json"}, "--json"},
+		{[]string{"book", "list", "--hub", "h", "--patient", "9658218865", "--reason", "x"}, "--reason"},
+		{[]string{"book", "cancel", "--hub", "h", "--appointment", "A/1", "--reason", "x", "--slot", "A/2"}, "--slot"},
+		{[]string{"book", "--hub", "h", "--slot", "A/2", "--patient", "9658218865", "--appointment", "A/1"}, "--appointment"},
+		{[]string{"book", "amend", "--hub", "h", "--appointment", "A/1", "--comment", "c", "--from", "today"}, "--from"},
+	} {
+		dir := t.TempDir()
+		_, _, err := runShort(t, append(c.args, "--data", dir)...)
+		if err == nil || !strings.Contains(err.Error(), c.flag+" is not read here") {
+			t.Errorf("%s: %v, want %s refused", strings.Join(c.args, " "), err, c.flag)
+		}
+		if _, statErr := os.Stat(filepath.Join(dir, "slotbridge.db")); statErr == nil {
+			t.Errorf("%s: a database was created before the flag was refused", strings.Join(c.args, " "))
+		}
+	}
+	// The flags each subcommand reads are still taken (here failing later, on the missing database or hub).
+	for _, args := range [][]string{
+		{"directory", "list", "--json"},
+		{"book", "list", "--hub", "h", "--patient", "9658218865", "--from", "today", "--json"},
+		{"book", "cancel", "--hub", "h", "--appointment", "A/1", "--reason", "x"},
+	} {
+		if _, _, err := runShort(t, append(args, "--data", t.TempDir())...); err != nil && strings.Contains(err.Error(), "is not read here") {
+			t.Errorf("%s: %v", strings.Join(args, " "), err)
 		}
 	}
 }

@@ -145,6 +145,21 @@ func TestOperatorSQLiteSynchronous(t *testing.T) {
 	}
 }
 
+// TestOperatorPGDriver: a driver name that is neither pgx nor postgres is
+// refused naming the flag and the variable, before any connection is tried
+// (the URL's port has nothing listening).
+func TestOperatorPGDriver(t *testing.T) {
+	const url = "postgres://postgres@127.0.0.1:1/none?sslmode=disable"
+	if _, _, err := runShort(t, "migrate", "--database", url, "--pg-driver", "pq"); err == nil ||
+		!strings.Contains(err.Error(), "--pg-driver (SLOTBRIDGE_PG_DRIVER)") {
+		t.Errorf("--pg-driver pq: %v, want an error naming the flag and the variable", err)
+	}
+	t.Setenv("SLOTBRIDGE_PG_DRIVER", "foo")
+	if _, _, err := runShort(t, "migrate", "--database", url); err == nil || !strings.Contains(err.Error(), "SLOTBRIDGE_PG_DRIVER") {
+		t.Errorf("SLOTBRIDGE_PG_DRIVER=foo: %v, want an error naming the variable", err)
+	}
+}
+
 // TestOperatorDebugAddr: the pprof listener is for the host only.
 func TestOperatorDebugAddr(t *testing.T) {
 	for _, a := range []string{"0.0.0.0:0", ":0", "192.0.2.1:6184", "example.com:6184", "6184"} {
