@@ -295,11 +295,7 @@ func (c *Client) Do(ctx context.Context, req Request, opts ...Option) (*Response
 			q[k] = append([]string(nil), v...)
 		}
 		for _, kv := range o.query {
-			if kv[1] == "\x00" {
-				delete(q, kv[0])
-			} else {
-				q.Add(kv[0], kv[1])
-			}
+			q.Add(kv[0], kv[1])
 		}
 	}
 	full := u

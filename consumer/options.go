@@ -65,11 +65,6 @@ func WithQuery(k, v string) Option {
 	return func(o *callOpts) { o.query = append(o.query, [2]string{k, v}) }
 }
 
-// WithoutQuery removes a query parameter the call would send.
-func WithoutQuery(k string) Option {
-	return func(o *callOpts) { o.query = append(o.query, [2]string{k, "\x00"}) }
-}
-
 // WithRawQuery replaces the whole query string, sent verbatim (not re-encoded).
 func WithRawQuery(q string) Option { return func(o *callOpts) { o.rawQuery = &q } }
 

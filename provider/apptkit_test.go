@@ -375,11 +375,6 @@ func formats(t *testing.T, f func(t *testing.T, xml bool)) {
 // localDate is the UK local date of t.
 func localDate(t time.Time) string { return t.In(scheduling.London).Format("2006-01-02") }
 
-// localAt is local wall-clock hh:mm on the day of t.
-func localAt(t time.Time, hh, mm int) time.Time {
-	return scheduling.AtLocal(scheduling.LocalMidnight(t), hh, mm)
-}
-
 // otherRef is "typ/a", or "typ/b" when the appointment already names typ/a.
 func otherRef(x *fhir.Appointment, typ string, a, b int) string {
 	for _, p := range x.Participant {

@@ -17,29 +17,55 @@ import (
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
-// Store is what the provider needs from the data layer.
+// Store is what the provider needs from the data layer. Errors are
+// *scheduling.Error values; each method names the codes it returns, which
+// the pipeline maps to Spine codes.
 type Store interface {
+	// Ping checks the database answers.
 	Ping(ctx context.Context) error
+	// OrganisationByODS finds an organisation by ODS code. Returns ENOTFOUND.
 	OrganisationByODS(ctx context.Context, ods string) (*scheduling.Organisation, error)
+	// OrganisationByID finds an organisation by id. Returns ENOTFOUND.
 	OrganisationByID(ctx context.Context, id int64) (*scheduling.Organisation, error)
+	// LocationByID reads a location of a practice. Returns ENOTFOUND.
 	LocationByID(ctx context.Context, practiceID, id int64) (*scheduling.Location, error)
+	// PractitionerByID reads a practitioner of a practice. Returns ENOTFOUND.
 	PractitionerByID(ctx context.Context, practiceID, id int64) (*scheduling.Practitioner, error)
+	// PractitionersBySDS finds a practice's practitioners by SDS user id (none is not an error).
 	PractitionersBySDS(ctx context.Context, practiceID int64, sds string) ([]*scheduling.Practitioner, error)
+	// PatientByID reads a patient of a practice. Returns ENOTFOUND.
 	PatientByID(ctx context.Context, practiceID, id int64) (*scheduling.Patient, error)
+	// PatientByNHSNumber reads a practice's record for an NHS number. Returns ENOTFOUND.
 	PatientByNHSNumber(ctx context.Context, practiceID int64, nhs string) (*scheduling.Patient, error)
+	// AuditBatch appends several audit records in one transaction.
 	AuditBatch(ctx context.Context, recs []scheduling.AuditRecord) error
+	// SearchFreeSlots finds the free slots offered to q's consumer, in start then id order, with what they refer to.
 	SearchFreeSlots(ctx context.Context, q scheduling.SlotSearch) (*scheduling.SlotResult, error)
+	// Book books the request's slots in one transaction; created is false for a
+	// retry answered with the original appointment. Returns EINVALID (a rule
+	// broken), ECONFLICT (a slot is taken) or ENOTFOUND.
 	Book(ctx context.Context, r *scheduling.BookRequest) (*scheduling.Appointment, bool, error)
+	// AppointmentByID reads an appointment of a practice. Returns ENOTFOUND.
 	AppointmentByID(ctx context.Context, practiceID, id int64) (*scheduling.Appointment, error)
+	// PatientAppointments lists a patient's appointments of any status in the filter's range, in start order.
 	PatientAppointments(ctx context.Context, f scheduling.AppointmentFilter) ([]*scheduling.Appointment, error)
-	// Book, Amend, Cancel and RegisterTemporary insert the given audit record
-	// in the same transaction as the change.
+	// Amend changes a booked appointment's description and comment if its
+	// version is still expected, inserting audit in the same transaction (as
+	// Book, Cancel and RegisterTemporary do). Returns ENOTFOUND, ESTALE or EINVALID.
 	Amend(ctx context.Context, practiceID, id, expected int64, description, comment string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error)
+	// Cancel cancels a booked appointment if its version is still expected and
+	// frees its slots. Returns ENOTFOUND, ESTALE or EINVALID.
 	Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error)
+	// PDSLookup returns what the PDS stand-in holds for an NHS number. Returns ENOTFOUND.
 	PDSLookup(ctx context.Context, nhs string) (*scheduling.PDSPerson, error)
+	// RegisterTemporary registers a temporary patient, or re-activates an
+	// inactive record. Returns EDUPLICATE (already active) or EDEMOGRAPHICS (deceased).
 	RegisterTemporary(ctx context.Context, p *scheduling.Patient, audit *scheduling.AuditRecord) (*scheduling.Patient, error)
+	// HealthcareServices lists a practice's services in id order.
 	HealthcareServices(ctx context.Context, practiceID int64) ([]scheduling.HealthcareService, error)
+	// HealthcareService reads one of a practice's services. Returns ENOTFOUND.
 	HealthcareService(ctx context.Context, practiceID, id int64) (*scheduling.HealthcareService, error)
+	// HealthcareServiceByDOS reads a practice's service by its DOS id. Returns ENOTFOUND.
 	HealthcareServiceByDOS(ctx context.Context, practiceID int64, dosID string) (*scheduling.HealthcareService, error)
 }
 

@@ -56,9 +56,6 @@ type Dataset struct {
 	Days []time.Time
 }
 
-// SlotsPerDay is how many slots every practice has on each day.
-func (d *Dataset) SlotsPerDay() int { return d.Config.Clinicians * slotsPerDay }
-
 // FutureDays are the session days after today (searches and bookings use those).
 func (d *Dataset) FutureDays(now time.Time) []time.Time {
 	today := scheduling.LocalMidnight(now)

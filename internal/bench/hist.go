@@ -15,7 +15,6 @@ const subBits = 7
 type Histogram struct {
 	counts   []uint64
 	n        uint64
-	sum      float64
 	min, max int64
 }
 
@@ -55,7 +54,6 @@ func (h *Histogram) Record(d time.Duration) {
 	}
 	h.counts[b]++
 	h.n++
-	h.sum += float64(v)
 	if v < h.min {
 		h.min = v
 	}
@@ -78,21 +76,12 @@ func (h *Histogram) Merge(o *Histogram) {
 		h.counts[i] += c
 	}
 	h.n += o.n
-	h.sum += o.sum
 	h.min = min(h.min, o.min)
 	h.max = max(h.max, o.max)
 }
 
 // Count is the number of values recorded.
 func (h *Histogram) Count() uint64 { return h.n }
-
-// Mean is the average latency.
-func (h *Histogram) Mean() time.Duration {
-	if h.n == 0 {
-		return 0
-	}
-	return time.Duration(h.sum / float64(h.n))
-}
 
 // Max is the largest latency recorded.
 func (h *Histogram) Max() time.Duration { return time.Duration(h.max) }

@@ -24,8 +24,6 @@ type LoadResult struct {
 	Elapsed time.Duration
 	// Latency holds every measured request, failed ones included.
 	Latency *Histogram
-	// Mallocs counts heap allocations in the whole process during the measured period.
-	Mallocs uint64
 }
 
 // Rate is completed requests per second.
@@ -34,14 +32,6 @@ func (r *LoadResult) Rate() float64 {
 		return 0
 	}
 	return float64(r.Ops) / r.Elapsed.Seconds()
-}
-
-// AllocsPerOp is process-wide heap allocations per request (load generator included).
-func (r *LoadResult) AllocsPerOp() float64 {
-	if r.Ops == 0 {
-		return 0
-	}
-	return float64(r.Mallocs) / float64(r.Ops)
 }
 
 // P is the latency quantile q (0.5 for p50).
@@ -61,6 +51,7 @@ func (e *errs) add(err error) {
 	}
 }
 
+// mallocs is the process's heap allocations so far.
 func mallocs() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
@@ -109,7 +100,6 @@ func Closed(ctx context.Context, clients int, warmup, dur time.Duration, maxOps 
 		}(w)
 	}
 	sleepCtx(ctx, warmup)
-	m0 := mallocs()
 	t0 := time.Now()
 	recording.Store(true)
 	timer := time.NewTimer(dur)
@@ -137,10 +127,10 @@ wait:
 	timer.Stop()
 	stop.Store(true)
 	wg.Wait()
-	return collect(hists, &e, done.Load(), time.Since(t0), mallocs()-m0)
+	return collect(hists, &e, done.Load(), time.Since(t0))
 }
 
-func collect(hists []*Histogram, e *errs, done int64, elapsed time.Duration, m uint64) LoadResult {
+func collect(hists []*Histogram, e *errs, done int64, elapsed time.Duration) LoadResult {
 	all := NewHistogram()
 	for _, h := range hists {
 		all.Merge(h)
@@ -148,7 +138,7 @@ func collect(hists []*Histogram, e *errs, done int64, elapsed time.Duration, m u
 	e.mu.Lock()
 	first := e.first
 	e.mu.Unlock()
-	return LoadResult{Ops: done - e.n.Load(), Errors: e.n.Load(), FirstErr: first, Elapsed: elapsed, Latency: all, Mallocs: m}
+	return LoadResult{Ops: done - e.n.Load(), Errors: e.n.Load(), FirstErr: first, Elapsed: elapsed, Latency: all}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
@@ -197,7 +187,6 @@ func Open(ctx context.Context, rate float64, dur time.Duration, maxInFlight int,
 			}
 		}(w)
 	}
-	m0 := mallocs()
 	t0 := time.Now()
 	for i := int64(0); i < total && ctx.Err() == nil; i++ {
 		at := t0.Add(time.Duration(i) * interval)
@@ -209,7 +198,7 @@ func Open(ctx context.Context, rate float64, dur time.Duration, maxInFlight int,
 	close(arrivals)
 	wg.Wait()
 	elapsed := time.Since(t0)
-	return collect(hists, &e, done.Load(), elapsed, mallocs()-m0)
+	return collect(hists, &e, done.Load(), elapsed)
 }
 
 // RampStep is one rate tried by Ramp.

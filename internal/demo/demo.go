@@ -21,17 +21,28 @@ import (
 // DefaultHorizon is how far ahead of now Load creates sessions when given no horizon.
 const DefaultHorizon = 28 * 24 * time.Hour
 
-// Saver is the part of the store that Load writes through.
+// Saver is the part of the store that Load writes through. Every Save is an
+// upsert by natural key and returns the row's id.
 type Saver interface {
+	// SaveOrganisation upserts an organisation by ODS code.
 	SaveOrganisation(ctx context.Context, o *scheduling.Organisation) (int64, error)
+	// OrganisationByODS finds an organisation by ODS code. Returns ENOTFOUND.
 	OrganisationByODS(ctx context.Context, ods string) (*scheduling.Organisation, error)
+	// SaveLocation upserts a location by id.
 	SaveLocation(ctx context.Context, l *scheduling.Location) (int64, error)
+	// SavePractitioner upserts a practitioner by practice and SDS user id.
 	SavePractitioner(ctx context.Context, p *scheduling.Practitioner) (int64, error)
+	// SavePatient upserts a patient by practice and NHS number.
 	SavePatient(ctx context.Context, p *scheduling.Patient) (int64, error)
+	// SavePDSPeople loads the PDS stand-in's records, replacing those with the same NHS number.
 	SavePDSPeople(ctx context.Context, people []scheduling.PDSPerson) error
+	// SaveAccessProfile upserts an access profile by practice and name.
 	SaveAccessProfile(ctx context.Context, p *scheduling.AccessProfile) (int64, error)
+	// SaveSessionTemplate upserts a session template by practice and name.
 	SaveSessionTemplate(ctx context.Context, t *scheduling.SessionTemplate) (int64, error)
+	// SaveHealthcareService inserts a service, leaving one that exists as its practice's admins left it.
 	SaveHealthcareService(ctx context.Context, h *scheduling.HealthcareService) (int64, error)
+	// Materialise creates the sessions and slots of a practice's templates between from and to; it returns how many sessions it made.
 	Materialise(ctx context.Context, practiceID int64, from, to time.Time) (int, error)
 }
 

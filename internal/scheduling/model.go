@@ -228,8 +228,8 @@ const (
 	ApptCancelled = "cancelled"
 )
 
-// AnyVersion, as the expected version of an amend or cancel, makes the
-// change without a version precondition (no If-Match, or If-Match: *).
+// AnyVersion is the expected version that makes an amend or cancel
+// without a version precondition (no If-Match, or If-Match: *).
 // Versions start at 1, so no appointment is ever at version 0: a caller whose
 // If-Match names 0 (W/"0") must refuse it itself (409) rather than pass 0,
 // which would mean "any version".

@@ -18,21 +18,11 @@ type SlotResult struct {
 	Locations     map[int64]*Location
 }
 
-// Offered filters candidate free slots through the practice's access profiles:
-// the single place the search applies §5.4 and the practice's booking rules.
-func Offered(cands []Slot, profiles map[int64]*AccessProfile, c Consumer, now time.Time) []Slot {
-	out := cands[:0:0]
-	for _, s := range cands {
-		if Why(s, profiles, c, now) == ReasonNone {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // Why returns the first slot-level rule that withholds s from consumer c at
-// now, or ReasonNone when it is offered. Search (through Offered) and the
-// admin explanation both call it, so they cannot disagree. The practice
+// now, or ReasonNone when it is offered: the single place §5.4 and the
+// practice's booking rules are applied to a slot. The search (the store's
+// SearchFreeSlots) and the admin explanation both call it, so they cannot
+// disagree. The practice
 // switches are not slot rules: see SwitchReason.
 func Why(s Slot, profiles map[int64]*AccessProfile, c Consumer, now time.Time) Reason {
 	if !s.Start.After(now) {
