@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -17,6 +18,16 @@ type auditor struct {
 	ch   chan scheduling.AuditRecord
 	done chan struct{}
 	once sync.Once
+	// quit is cancelled when close has waited long enough: the writer then
+	// stops retrying and drops what it holds (counted in the log).
+	quit    context.Context
+	giveUp  context.CancelFunc
+	failing atomic.Bool   // the last write failed and is being retried
+	writing atomic.Int64  // when the write in progress began (Unix ns), 0 between writes
+	dropped atomic.Uint64 // records add dropped since the writer last said so
+	// queueWait, closeWait and stallAfter are auditQueueWait, auditCloseWait
+	// and auditStallAfter (tests change them).
+	queueWait, closeWait, stallAfter time.Duration
 }
 
 // bulkAuditor is a store that can write a batch of records in multi-row
@@ -29,14 +40,66 @@ type bulkAuditor interface {
 // write with it; close still flushes at once.
 const auditLinger = 5 * time.Millisecond
 
+// auditQueueWait bounds how long a request waits for room in a full queue
+// while the database is taking records (backpressure); while it is failing
+// a request does not wait at all, since what it would wait for is the
+// retries of records that are then dropped anyway.
+const auditQueueWait = 2 * time.Second
+
+// auditCloseWait bounds how long close waits for the pending records when
+// the database cannot take them, so that shutdown during an outage is not
+// minutes of retries.
+const auditCloseWait = 10 * time.Second
+
+// auditStallAfter is how long one write may take before the writer counts
+// as failing: a database that stopped answering fails a write only at its
+// 30-second timeout, and requests should not wait for room meanwhile.
+const auditStallAfter = time.Second
+
 func newAuditor(st Store, log *slog.Logger) *auditor {
-	a := &auditor{st: st, log: log, ch: make(chan scheduling.AuditRecord, 8192), done: make(chan struct{})}
+	a := newAuditorQueue(st, log, 8192)
 	go a.run()
 	return a
 }
 
-// add queues a record; when the queue is full it waits rather than drop one.
-func (a *auditor) add(r scheduling.AuditRecord) { a.ch <- r }
+// newAuditorQueue is an auditor with a queue of n records whose writer is not started yet.
+func newAuditorQueue(st Store, log *slog.Logger, n int) *auditor {
+	a := &auditor{st: st, log: log, ch: make(chan scheduling.AuditRecord, n), done: make(chan struct{}),
+		queueWait: auditQueueWait, closeWait: auditCloseWait, stallAfter: auditStallAfter}
+	a.quit, a.giveUp = context.WithCancel(context.Background())
+	return a
+}
+
+// add queues a record. When the queue is full it waits for room up to
+// auditQueueWait, or not at all while the writer is stuck (see stuck); a
+// record it cannot queue is dropped and counted.
+func (a *auditor) add(r scheduling.AuditRecord) {
+	select {
+	case a.ch <- r:
+		return
+	default:
+	}
+	if !a.stuck() {
+		t := time.NewTimer(a.queueWait)
+		defer t.Stop()
+		select {
+		case a.ch <- r:
+			return
+		case <-t.C:
+		}
+	}
+	a.dropped.Add(1)
+}
+
+// stuck reports whether the writer cannot take records now: its last write
+// failed, or the one in progress has run longer than stallAfter.
+func (a *auditor) stuck() bool {
+	if a.failing.Load() {
+		return true
+	}
+	began := a.writing.Load()
+	return began != 0 && time.Since(time.Unix(0, began)) > a.stallAfter
+}
 
 func (a *auditor) run() {
 	defer close(a.done)
@@ -50,13 +113,21 @@ func (a *auditor) run() {
 			write = b.AuditBulk
 		}
 		try := func(recs []scheduling.AuditRecord) error {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(a.quit, 30*time.Second)
 			defer cancel()
+			a.writing.Store(time.Now().UnixNano())
+			defer a.writing.Store(0)
 			return write(ctx, recs)
 		}
 		for attempt := 0; ; attempt++ {
 			err := try(batch)
 			if err == nil {
+				a.failing.Store(false)
+				break
+			}
+			a.failing.Store(true)
+			if a.quit.Err() != nil {
+				a.log.Error("audit records dropped: the database did not take them before shutdown", "records", len(batch), "err", err)
 				break
 			}
 			if scheduling.ErrorCode(err) == scheduling.EINVALID {
@@ -75,6 +146,7 @@ func (a *auditor) run() {
 					}
 				}
 				if len(again) == 0 {
+					a.failing.Store(false)
 					break
 				}
 				batch = append(batch[:0], again...) // retried below, like any failed batch
@@ -84,9 +156,15 @@ func (a *auditor) run() {
 				a.log.Error("audit records dropped after retries", "records", len(batch))
 				break
 			}
-			time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+			select {
+			case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+			case <-a.quit.Done():
+			}
 		}
 		batch = batch[:0]
+		if n := a.dropped.Swap(0); n > 0 {
+			a.log.Error("audit records dropped: the queue was full while the database was failing or slow", "records", n)
+		}
 	}
 	for r := range a.ch {
 		batch = append(batch, r)
@@ -112,9 +190,22 @@ func (a *auditor) run() {
 		flush()
 	}
 	flush()
+	if n := a.dropped.Swap(0); n > 0 {
+		a.log.Error("audit records dropped: the queue was full while the database was failing or slow", "records", n)
+	}
 }
 
+// close flushes the pending records and stops the writer, waiting at most
+// auditCloseWait for a database that is not taking them.
 func (a *auditor) close() {
 	a.once.Do(func() { close(a.ch) })
-	<-a.done
+	t := time.NewTimer(a.closeWait)
+	defer t.Stop()
+	select {
+	case <-a.done:
+	case <-t.C:
+		a.giveUp()
+		<-a.done
+	}
+	a.giveUp()
 }
