@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,6 +117,9 @@ var handlers = map[gpconnect.InteractionID]handler{}
 
 // serveFHIR runs the §3.5 pipeline then the interaction's handler.
 func (s *Server) serveFHIR(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
 	rq := &request{c: c, start: time.Now(), ods: c.Param("ods"), fmt: formatJSON}
 	c.Header("Cache-Control", "no-store")
 	if f, ok := negotiate(c.Request, rq.query()); ok {

@@ -81,6 +81,10 @@ type Config struct {
 	// ServiceFiltering is the supplier switch of 1.2.8 service filtering
 	// (spec §5.10); the zero value is on, leaving it to each practice's switch.
 	ServiceFiltering scheduling.SupplierFiltering
+	// RequestTimeout bounds the work of one request, the database's included
+	// (default 30s): a database that stops answering then costs a request an
+	// error after this long, not a connection held until the consumer gives up.
+	RequestTimeout time.Duration
 }
 
 // Server is the provider HTTP API.
@@ -113,6 +117,9 @@ func New(st Store, v *auth.Verifier, log *slog.Logger, cfg Config) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
 	if cfg.PracticeCacheTTL == 0 {
 		cfg.PracticeCacheTTL = 2 * time.Second
 	}
@@ -138,8 +145,12 @@ func (s *Server) filtering(practice *scheduling.Organisation) scheduling.Service
 // SetClock replaces the clock (tests).
 func (s *Server) SetClock(now func() time.Time) { s.now = now }
 
-// Close flushes pending audit records.
+// Close flushes pending audit records, giving up after 10 seconds on a
+// database that cannot take them (the records dropped are counted in the log).
 func (s *Server) Close() { s.audit.close() }
+
+// healthTimeout bounds /healthz's database check.
+const healthTimeout = 2 * time.Second
 
 // releaseMode puts gin in release mode once per process: the mode is a
 // global that gin.SetMode writes and gin.New reads, and several servers may
@@ -158,14 +169,32 @@ func (s *Server) Handler() http.Handler {
 	e.UseRawPath = true
 	e.UnescapePathValues = false
 	e.Use(s.recoverer())
-	e.GET("/healthz", func(c *gin.Context) {
+	health := func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store")
-		if err := s.store.Ping(c.Request.Context()); err != nil {
+		// Bounded: a database that stopped answering (not refusing) would
+		// otherwise hold the check until the monitor gave up, which reads as
+		// a timeout rather than as "the database is down".
+		// The ping runs apart, since lib/pq does not end a ping the server
+		// never answers when its context does; it finishes (or fails) when
+		// the database answers or the connection drops.
+		ctx, cancel := context.WithTimeout(c.Request.Context(), healthTimeout)
+		defer cancel()
+		res := make(chan error, 1)
+		go func() { res <- s.store.Ping(ctx) }()
+		var err error
+		select {
+		case err = <-res:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
 			c.String(http.StatusServiceUnavailable, "unavailable\n")
 			return
 		}
 		c.String(http.StatusOK, "ok\n")
-	})
+	}
+	e.GET("/healthz", health)
+	e.HEAD("/healthz", health) // load balancers' checks often use HEAD
 	e.Any("/:ods/STU3/1/gpconnect/*rest", s.serveFHIR)
 	e.NoRoute(func(c *gin.Context) {
 		rq := &request{c: c, fmt: formatJSON}

@@ -60,8 +60,13 @@ func isCheckViolation(err error) bool {
 // other resources, in read-only mode, shutting down or restarting, or the
 // connection to it lost.
 func storageDown(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return false // the caller gave up; that says nothing about the database
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The request's own time ran out (the provider bounds every request)
+		// while the database had not answered: it is not answering now.
+		return true
 	}
 	switch sqliteCode(err) & 0xff {
 	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:

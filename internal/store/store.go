@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -193,6 +194,29 @@ func (s *Store) ping(ctx context.Context, db *sqlx.DB) error {
 	}
 }
 
+// DefaultConnectTimeout is the connect_timeout (seconds) given to a
+// PostgreSQL URL that names none. Without one a server that accepts the TCP
+// connection and never answers (a hung host, a black-holing firewall) holds
+// start-up, and every new connection, for ever; lib/pq does not even let
+// a cancelled context end the wait.
+const DefaultConnectTimeout = "10"
+
+// withConnectTimeout adds connect_timeout=DefaultConnectTimeout to a
+// postgres:// URL that has none; anything else is returned as it is.
+func withConnectTimeout(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return raw
+	}
+	q := u.Query()
+	if q.Has("connect_timeout") {
+		return raw
+	}
+	q.Set("connect_timeout", DefaultConnectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // openPostgres opens a PostgreSQL pool of n connections (def when n <= 0).
 // Reads have a small pool of their own: a search holds its connection for
 // well under a millisecond, and 32 searches at once on 32 server processes
@@ -201,7 +225,7 @@ func (s *Store) ping(ctx context.Context, db *sqlx.DB) error {
 // against 1,060–1,360 per second, interleaved runs); writes keep the larger
 // pool, in which concurrent commits share a flush.
 func openPostgres(drv, url string, n, def int) (*sqlx.DB, error) {
-	db, err := sqlx.Open(drv, url)
+	db, err := sqlx.Open(drv, withConnectTimeout(url))
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
