@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -171,6 +172,37 @@ func TestOperatorDebugAddr(t *testing.T) {
 	for _, a := range []string{"127.0.0.1:6184", "[::1]:6184", "localhost:6184", "127.0.0.2:0"} {
 		if err := checkDebugAddr(a); err != nil {
 			t.Errorf("%s: %v", a, err)
+		}
+	}
+}
+
+// TestOperatorAddrInUse: a listen address that cannot be had stops serve
+// before the store opens (no data directory, no demo load into a database),
+// with an error naming the flag; and timeouts of zero or less, which would
+// turn the slowloris protection off, are refused.
+func TestOperatorAddrInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, c := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--addr", taken.Addr().String()}, "--addr"},
+		{[]string{"--addr", "bogus"}, "--addr"},
+		{[]string{"--addr", "127.0.0.1:0", "--debug-addr", taken.Addr().String()}, "--debug-addr"},
+		{[]string{"--addr", "127.0.0.1:0", "--read-timeout", "0s"}, "--read-timeout"},
+		{[]string{"--addr", "127.0.0.1:0", "--read-header-timeout", "-1s"}, "--read-header-timeout"},
+	} {
+		data := filepath.Join(t.TempDir(), "data")
+		_, _, err := runShort(t, append([]string{"serve", "--demo", "--data", data}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.flag) {
+			t.Errorf("serve %s: %v, want an error naming %s", strings.Join(c.args, " "), err, c.flag)
+		}
+		if _, err := os.Stat(data); err == nil {
+			t.Errorf("serve %s: the data directory was created before the error", strings.Join(c.args, " "))
 		}
 	}
 }

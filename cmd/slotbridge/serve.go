@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/slotbridge/slotbridge/internal/auth"
@@ -37,6 +40,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// read-header-timeout, one that trickles its body after read-timeout.
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest time to read a request's headers")
 	readTimeout := fs.Duration("read-timeout", 30*time.Second, "longest time to read a whole request, body included")
+	requestTimeout := fs.Duration("request-timeout", 30*time.Second, "longest time a GP Connect request may take, its database work included; a database that stops answering then costs an error, not a hung request")
 	horizonOf := horizonFlag(fs, "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
 	filtering := fs.String("service-filtering", envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"),
 		"supplier switch of 1.2.8 service filtering: on (each practice's own switch decides), off, or a comma-separated list of ODS codes it is on at")
@@ -57,6 +61,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	if *readHeaderTimeout <= 0 || *readTimeout <= 0 || *requestTimeout <= 0 {
+		// Zero would turn the protection off, not make it instant.
+		return errors.New("--read-header-timeout, --read-timeout and --request-timeout must be longer than zero")
+	}
 	if err := checkMounts(); err != nil {
 		return err
 	}
@@ -76,6 +84,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		h = slog.NewJSONHandler(stderr, nil)
 	}
 	log := slog.New(h)
+	// The addresses are taken before the store opens, so that one in use
+	// stops serve before it creates a data directory or loads the demo.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("--addr (SLOTBRIDGE_ADDR): %w", err)
+	}
+	defer ln.Close()
+	if *debugAddr != "" {
+		dbg, err := serveDebug(*debugAddr, log)
+		if err != nil {
+			return fmt.Errorf("--debug-addr (SLOTBRIDGE_DEBUG_ADDR): %w", err)
+		}
+		defer dbg.Close()
+	}
 	st, err := db.open(ctx)
 	if err != nil {
 		return err
@@ -103,12 +125,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { defer close(released); releaseCaps(bg, st, log, time.Minute) }()
 	defer func() { stopBG(); <-topped; <-released }()
 
-	prov := provider.New(st, verifier, log, provider.Config{ServiceFiltering: supplier})
+	prov := provider.New(st, verifier, log, provider.Config{ServiceFiltering: supplier, RequestTimeout: *requestTimeout})
 	defer prov.Close()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	// The admin API materialises template changes to the same horizon and
 	// reports service filtering by the same supplier switch as the server.
 	handler, err := withMounts(mountEnv{st: st, log: log, horizon: horizon, supplier: supplier}, prov.Handler())
@@ -117,13 +135,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	if *debugAddr != "" {
-		dbg, err := serveDebug(*debugAddr, log)
-		if err != nil {
-			return err
-		}
-		defer dbg.Close()
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
@@ -133,14 +144,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down; finishing requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	log.Info("shutting down; finishing requests in flight", "grace", shutdownGrace)
+	// A second interrupt or TERM ends the grace at once.
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	go func() {
+		select {
+		case <-again:
+			log.Warn("second signal: stopping now")
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		srv.Close()
+		return fmt.Errorf("shutdown: requests still in flight were cut off (%s grace over or a second signal)", shutdownGrace)
 	}
 	return nil
 }
+
+// shutdownGrace is how long serve waits, after an interrupt or TERM, for
+// requests in flight to finish.
+const shutdownGrace = 20 * time.Second
 
 // releaseCaps gives back, every period, the cap places of bookings whose
 // slots have ended, so that a capped profile's slots are offered again
