@@ -118,6 +118,21 @@ var suites = []struct {
 	{"SlotSearchMatching", testSlotSearchMatching},
 	{"QueryStrings", testQueryStrings},
 	{"ResponseHeaders", testResponseHeaders},
+	{"Health", testHealth},
+}
+
+// testHealth: /healthz answers GET and HEAD (load balancers use either) with
+// 200 while the database answers, uncached.
+func testHealth(t *testing.T, e *env) {
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		r := e.do(t, e.rawRequest(t, m, "/healthz"))
+		if r.status != http.StatusOK || r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s /healthz: %d, Cache-Control %q", m, r.status, r.header.Get("Cache-Control"))
+		}
+		if want := map[string]string{http.MethodGet: "ok\n", http.MethodHead: ""}[m]; string(r.body) != want {
+			t.Errorf("%s /healthz body %q, want %q", m, r.body, want)
+		}
+	}
 }
 
 // TestProvider runs every suite against each engine, e.g.
