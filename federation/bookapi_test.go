@@ -118,6 +118,9 @@ func TestHubBookingAPI(t *testing.T) {
 		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s,"to":"yesterday"}`, res.Slots[1].Ref(), patient), 400, "invalid_param"},
 		{"POST", "/hub/nope/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s}`, res.Slots[1].Ref(), patient), 404, "not_found"},
 		{"POST", "/hub/h/Appointment/" + ref + "/$amend", `{}`, 400, "invalid_param"},
+		// A booking's body is small: 64 KiB is plenty (the 8 MiB of a directory import is not).
+		{"POST", "/hub/h/Appointment", fmt.Sprintf(`{"slot":%q,"patient":%s,"description":%q}`, res.Slots[1].Ref(), patient, strings.Repeat("x", 70<<10)), 413, "too_large"},
+		{"POST", "/hub/h/Appointment/" + ref + "/$cancel", fmt.Sprintf(`{"reason":%q}`, strings.Repeat("x", 70<<10)), 413, "too_large"},
 		{"POST", "/hub/h/Appointment/" + ref + "/$delete", `{}`, 404, "not_found"},
 		{"GET", "/hub/h/Appointment/" + ref + "/$cancel", ``, 405, "method_not_allowed"},
 		// An operation that does not exist is 404 whatever the method (a 405

@@ -395,9 +395,22 @@ func (a *API) writeErr(w http.ResponseWriter, err error) {
 	}
 }
 
-// decodeBody reads one JSON value. Requiring application/json also keeps a web
-// page from posting a "simple" cross-site request to a local hub.
-func decodeBody(r *http.Request, v any) error { return jsonapi.Decode(r, v, 8<<20, false) }
+// decodeBody reads one JSON value of at most maxBody bytes. Requiring
+// application/json also keeps a web page from posting a "simple" cross-site
+// request to a local hub.
+func decodeBody(r *http.Request, v any) error { return jsonapi.Decode(r, v, maxBody, false) }
+
+// decodeImport reads a directory import, which lists many practices and
+// hubs, as decodeBody does but up to maxImportBody.
+func decodeImport(r *http.Request, v any) error { return jsonapi.Decode(r, v, maxImportBody, false) }
+
+// Body limits: a booking, amendment, cancellation, directory entry or hub
+// is a few hundred bytes; a directory import may list every practice of a
+// region.
+const (
+	maxBody       = 64 << 10
+	maxImportBody = 8 << 20
+)
 
 // endpointJSON is a directory entry as the admin API shows it.
 func endpointJSON(e *scheduling.Endpoint) DirectoryEntry {
@@ -449,7 +462,7 @@ func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) importFile(w http.ResponseWriter, r *http.Request) {
 	var f DirectoryFile
-	if err := decodeBody(r, &f); err != nil {
+	if err := decodeImport(r, &f); err != nil {
 		a.writeErr(w, err)
 		return
 	}

@@ -177,6 +177,12 @@ func (p problems) err() error {
 	if len(p) == 0 {
 		return nil
 	}
+	// A few name what is wrong; thousands (a list of bad references) would
+	// make an answer larger than the request.
+	const show = 10
+	if len(p) > show {
+		return scheduling.Errorf(scheduling.EINVALID, "%s; and %d more problems", strings.Join(p[:show], "; "), len(p)-show)
+	}
 	return scheduling.Errorf(scheduling.EINVALID, "%s", strings.Join(p, "; "))
 }
 
@@ -244,8 +250,15 @@ func BookRequest(a *fhir.Appointment, practiceID int64, now time.Time) (*schedul
 	if len(a.Slot) == 0 {
 		p.add("at least one slot is required")
 	}
+	slots := a.Slot
+	if len(slots) > scheduling.MaxBookingSlots {
+		// Refused before the references are read one by one, which would
+		// add a problem for each of them.
+		p.add("an appointment holds at most %d slots (consecutive slots of one session); %d were sent", scheduling.MaxBookingSlots, len(slots))
+		slots = nil
+	}
 	seen := map[int64]bool{}
-	for _, s := range a.Slot {
+	for _, s := range slots {
 		n, ok := refID(&s, "Slot")
 		if !ok {
 			p.add("slot reference %q is not a local Slot reference", clip(s.Reference))

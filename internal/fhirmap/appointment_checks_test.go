@@ -238,3 +238,30 @@ func TestStoredContainedMetaNotReturned(t *testing.T) {
 		t.Errorf("contained meta = %+v, want none", m)
 	}
 }
+
+// TestBookRequestSlotCount: a booking listing more slots than any session
+// can hold consecutively is refused as one problem (SQLite refused the
+// statement with 32,766 slot ids, a 500), and a body with many bad slot
+// references gets an error naming a few and counting the rest, not one
+// larger than the request.
+func TestBookRequestSlotCount(t *testing.T) {
+	now := time.Date(2030, 5, 25, 14, 0, 0, 0, scheduling.London)
+	b := tBooking()
+	for i := range scheduling.MaxBookingSlots + 1 {
+		b.Slot = append(b.Slot, fhir.Reference{Reference: "Slot/" + strings.Repeat("9", 1+i%5)})
+	}
+	_, err := fhirmap.BookRequest(b, 7, now)
+	wantInvalid(t, err, "at most 1440 slots")
+	if len(err.Error()) > 400 {
+		t.Fatalf("error of %d bytes: %.400s", len(err.Error()), err)
+	}
+	b = tBooking()
+	for range 500 {
+		b.Slot = append(b.Slot, fhir.Reference{Reference: "Slot/x"})
+	}
+	_, err = fhirmap.BookRequest(b, 7, now)
+	wantInvalid(t, err, "not a local Slot reference")
+	if !strings.Contains(err.Error(), "and 490 more problems") || len(err.Error()) > 1000 {
+		t.Fatalf("500 bad references: error of %d bytes: %.600s", len(err.Error()), err)
+	}
+}

@@ -48,6 +48,13 @@ type BookRequest struct {
 // Ssp-TraceID; see the store's retry key) returns the original appointment.
 const IdempotencyWindow = 2 * time.Minute
 
+// MaxBookingSlots bounds the slots of one appointment. A booking's slots
+// are consecutive slots of one session (spec §6.3), a session lies within
+// one day and a slot is at least a minute long, so no booking that could
+// succeed holds more; a body listing tens of thousands would otherwise meet
+// the database's limit on statement parameters.
+const MaxBookingSlots = 1440
+
 // Description and comment limits (spec §6.2); longer text is refused, never truncated.
 const (
 	MaxDescription = 100
