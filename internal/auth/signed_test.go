@@ -166,6 +166,28 @@ func TestVerifySigned(t *testing.T) {
 			return "Bearer " + signRaw(t, jwa.RS256, rawA, map[string]any{"kid": "key-a"})
 		}, ok},
 		{"signed token refused when no keys are configured", nil, func(t testing.TB) string { return "Bearer " + mintSigned(t, keyA) }, bad},
+		// A signed token is a credential: one dated far ahead would never expire.
+		{"signed token with iat years ahead", set, func(t testing.TB) string {
+			tok, err := MintSigned(DefaultTestIdentity(), gpconnect.ScopeOrgRead, testNow.Add(3*365*24*time.Hour), keyA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "Bearer " + tok
+		}, bad},
+		{"signed token with iat just over ten minutes ahead", set, func(t testing.TB) string {
+			tok, err := MintSigned(DefaultTestIdentity(), gpconnect.ScopeOrgRead, testNow.Add(10*time.Minute+time.Second), keyA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "Bearer " + tok
+		}, bad},
+		{"signed token with iat ten minutes ahead passes (clock skew)", set, func(t testing.TB) string {
+			tok, err := MintSigned(DefaultTestIdentity(), gpconnect.ScopeOrgRead, testNow.Add(10*time.Minute), keyA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "Bearer " + tok
+		}, ok},
 		{"claims are still checked on signed tokens", set, func(t testing.TB) string {
 			id := DefaultTestIdentity()
 			tok, err := MintSigned(id, gpconnect.ScopeOrgRead, testNow.Add(-time.Hour), keyA)
