@@ -777,19 +777,31 @@ func (t termWriter) Write(p []byte) (int, error) {
 	if !strings.ContainsFunc(s, termUnsafe) {
 		return t.w.Write(p)
 	}
+	if _, err := io.WriteString(t.w, escapeRunes(s, termUnsafe)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// escapeRunes writes the runes of s for which unsafe holds as \uXXXX.
+func escapeRunes(s string, unsafe func(rune) bool) string {
+	if !strings.ContainsFunc(s, unsafe) {
+		return s
+	}
 	var b strings.Builder
 	for _, r := range s {
-		if termUnsafe(r) {
+		if unsafe(r) {
 			fmt.Fprintf(&b, "\\u%04x", r)
 		} else {
 			b.WriteRune(r)
 		}
 	}
-	if _, err := io.WriteString(t.w, b.String()); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	return b.String()
 }
+
+// cell is a value shown in a table cell: as termWriter shows text, and with
+// tabs and newlines escaped too, since in a value they would break the table.
+func cell(s string) string { return escapeRunes(s, scheduling.Unsafe) }
 
 // termUnsafe reports whether r would act on a terminal rather than show.
 func termUnsafe(r rune) bool { return r != '\t' && r != '\n' && scheduling.Unsafe(r) }

@@ -260,7 +260,18 @@ func TestOperatorAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A trace id is whatever the consumer sent (net/http lets a tab and a
+	// bidi override through): the table shows it escaped, so it can neither
+	// reorder the terminal's text nor shift the columns.
+	if err := st.Audit(context.Background(), &scheduling.AuditRecord{At: time.Now().Add(-10 * time.Minute), TraceID: "evil\u202etab\there",
+		Interaction: "urn:nhs:names:services:gpconnect:fhir:rest:read:metadata-1", Method: "GET", PracticeODS: "A20047", Status: 200}); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
+	if out, _, err := runShort(t, "audit", "--data", data, "--ods", "A20047"); err != nil || !strings.Contains(out, `evil\u202etab\u0009here`) ||
+		strings.ContainsAny(out, "\u202e") {
+		t.Errorf("audit with a bidi override and a tab in a trace id: %v\n%q", err, out)
+	}
 	out, _, err := runShort(t, "audit", "--data", data, "--ods", "a20047", "--since", "2d")
 	if err != nil || !strings.Contains(out, "trace-A20047") {
 		t.Errorf("audit --ods a20047 --since 2d: %v\n%s", err, out)

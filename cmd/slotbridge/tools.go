@@ -92,8 +92,9 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tPRACTICE\tINTERACTION\tSTATUS\tCODE\tTRACE\tFROM\tORG\tUSER\tRESOURCES")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", scheduling.FormatLocal(r.At), r.PracticeODS, shortInteraction(r.Interaction),
-			r.Status, r.SpineCode, r.TraceID, r.FromASID, r.RequestingOrg, r.RequestingUser, r.ResourceIDs)
+		// Every value came from a request: shown, never acted on by the terminal (see cell).
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", scheduling.FormatLocal(r.At), cell(r.PracticeODS), cell(shortInteraction(r.Interaction)),
+			r.Status, cell(r.SpineCode), cell(r.TraceID), cell(r.FromASID), cell(r.RequestingOrg), cell(r.RequestingUser), cell(r.ResourceIDs))
 	}
 	return tw.Flush()
 }
