@@ -102,6 +102,26 @@ func TestReplayIsTheWholeRequest(t *testing.T) {
 			if again.status != http.StatusCreated || again.header.Get("X-Slotbridge-Replayed") != "true" {
 				t.Fatalf("identical retry (XML): %d %s", again.status, again.body)
 			}
+			// Once the appointment is cancelled, a late resend of the original
+			// request (a proxy's duplicate) gets the cancelled appointment back:
+			// it does not book the slot again for a patient who gave it up.
+			stored := decodeAppt(t, first.body)
+			cancelOK(stored, a)
+			if r := a.put(t, iidCancel, stored, false, nil); r.status != http.StatusOK {
+				t.Fatalf("cancel: %d %s", r.status, r.body)
+			}
+			late := a.book(t, orig, false, same)
+			if late.status != http.StatusCreated || late.header.Get("X-Slotbridge-Replayed") != "true" ||
+				decodeAppt(t, late.body).ID != id || decodeAppt(t, late.body).Status != "cancelled" {
+				t.Fatalf("a resend after the cancel: %d replayed=%q %s", late.status, late.header.Get("X-Slotbridge-Replayed"), late.body)
+			}
+			if st := a.slotStatus(t, s[0].ID); st != "free" {
+				t.Fatalf("slot %d is %q after a resend of its cancelled booking, want free", s[0].ID, st)
+			}
+			// A new request for the freed slot books it.
+			if r := a.book(t, newBooking(pid, s[0]), false, nil); r.status != http.StatusCreated || r.header.Get("X-Slotbridge-Replayed") != "" {
+				t.Fatalf("a new booking of the freed slot: %d %s", r.status, r.body)
+			}
 		})
 	}
 }

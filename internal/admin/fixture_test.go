@@ -3,6 +3,8 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,9 +124,12 @@ func (f *fx) bookAt(slotID int64, now time.Time) (*scheduling.Appointment, error
 	start, end := time.Unix(row.Start, 0), time.Unix(row.End, 0)
 	a, _, err := f.st.Book(f.ctx, &scheduling.BookRequest{PracticeID: f.org.ID, PatientID: f.pat, LocationID: row.Loc, SlotIDs: []int64{slotID},
 		Start: start, End: end, StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end), Description: "test",
-		BookingOrg: scheduling.BookingOrg{ODS: "GPCA0001", Name: "Test", Type: "urgent-care"}, Now: now})
+		BookingOrg: scheduling.BookingOrg{ODS: "GPCA0001", Name: "Test", Type: "urgent-care"}, Now: now,
+		TraceID: fmt.Sprintf("admin-test-%d", traces.Add(1))}) // each booking a new request (spec §2.1)
 	return a, err
 }
+
+var traces atomic.Int64
 
 func wantCode(t *testing.T, err error, code scheduling.Code) {
 	t.Helper()

@@ -382,7 +382,7 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, ods string, id int
 	}
 	var out Profile
 	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
-		cur, err := tx.Profile(org.ID, id)
+		cur, err := tx.LockProfile(org.ID, id)
 		if err != nil {
 			return nil, err
 		}

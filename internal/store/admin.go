@@ -187,6 +187,19 @@ func (a *AdminTx) Profile(practiceID, id int64) (*scheduling.AccessProfile, erro
 	return r.domain(), nil
 }
 
+// LockProfile is Profile holding the profile's row until the change
+// commits (see forUpdate): bookings of the profile in flight hold it
+// shared (see bookProfiles.lock), so the change waits for them and its
+// recount of a new cap counts them; and two changes of one profile run
+// one after another, each judging the version the other left.
+func (a *AdminTx) LockProfile(practiceID, id int64) (*scheduling.AccessProfile, error) {
+	var got int64
+	if err := a.tx.GetContext(a.ctx, &got, a.tx.Rebind(`SELECT id FROM access_profiles WHERE id = ? AND practice_id = ?`+forUpdate(a.tx)), id, practiceID); err != nil {
+		return nil, notFound(err, "profile", "no access profile %d at this practice", id)
+	}
+	return a.Profile(practiceID, id)
+}
+
 // InsertProfile inserts a profile and returns its id. Returns EDUPLICATE when
 // the practice has a profile of that name.
 func (a *AdminTx) InsertProfile(p *scheduling.AccessProfile) (int64, error) {

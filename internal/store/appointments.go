@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,6 +159,18 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 	}))
 	var won *retryWon
 	if errors.As(err, &won) {
+		if r.Audit != nil {
+			// The attempt's transaction rolled back with the record it held;
+			// the answer (the original, replayed) is audited all the same.
+			rec := *r.Audit
+			rec.ResourceIDs = apptRef(won.prev)
+			if rec.Duration == 0 && !rec.At.IsZero() {
+				rec.Duration = time.Since(rec.At)
+			}
+			if err := s.Audit(ctx, &rec); err != nil {
+				return nil, false, unavailable(err)
+			}
+		}
 		return won.prev, false, nil
 	}
 	if err != nil {
@@ -183,12 +196,14 @@ func (e *ownInsertConflict) Error() string { return e.err.Error() }
 func (e *ownInsertConflict) Unwrap() error { return e.err }
 
 // findRetry finds the booking a request repeats, if any, other than the
-// appointment notID (0: none). The term asking for a non-empty key repeats
+// appointment notID (0: none), whatever its status now: a resend of a
+// booking that has since been cancelled gets the cancelled appointment
+// back, rather than booking the slot again for a patient who gave it up. The term asking for a non-empty key repeats
 // the partial index's predicate, so a prepared (generic) plan still uses
 // the index instead of scanning every appointment.
 func findRetry(ctx context.Context, tx *sqlx.Tx, key string, now time.Time, notID int64) (*scheduling.Appointment, error) {
 	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM appointments WHERE idem_key = ? AND idem_key <> '' AND booked_at >= ? AND status = 'booked'
+	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM appointments WHERE idem_key = ? AND idem_key <> '' AND booked_at >= ?
 		AND id <> ? ORDER BY id LIMIT 1`),
 		key, now.Add(-scheduling.IdempotencyWindow).Unix(), notID)
 	if scheduling.ErrorCode(notFound(err, "", "")) == scheduling.ENOTFOUND {
@@ -201,6 +216,15 @@ func findRetry(ctx context.Context, tx *sqlx.Tx, key string, now time.Time, notI
 }
 
 func book(ctx context.Context, tx *sqlx.Tx, r *scheduling.BookRequest, key string) (*scheduling.Appointment, error) {
+	// The sessions first (PostgreSQL), shared: a session-wide change (cancel,
+	// block, profile; LockSession) waits for the bookings in flight, and a
+	// booking for one that committed, so neither judges the other by a
+	// snapshot taken before it (a session could be cancelled under a booking
+	// that had read it active, and then hold it). Taken before the slots, in
+	// id order, as session changes take the session before its slots.
+	if err := lockSchedules(ctx, tx, `SELECT schedule_id FROM slots WHERE practice_id = ? AND id IN (?)`, r.PracticeID, r.SlotIDs); err != nil {
+		return nil, err
+	}
 	// The slots are held from this read to the commit (PostgreSQL; SQLite
 	// runs one writer): everything below judges them by the profile read
 	// here and records their places against it, so a profile or block
@@ -484,26 +508,54 @@ func slotProfiles(ctx context.Context, tx *sqlx.Tx, slots []scheduling.Slot, fir
 	return b, nil
 }
 
-// lock holds, on PostgreSQL, the rows of the booking's capped profiles in
-// id order when there are several, before any is recounted or claimed.
-// Each of them is locked anyway (by the recount or by the claim's update)
-// until the booking commits; taking them in one order keeps two bookings
-// of the same profiles from each holding one the other waits for. The lock
-// is the one the claim's update takes (see forUpdate), so it does not hold
-// off a session being added on one of the profiles. With one capped profile
-// there is nothing to order; SQLite runs one writer.
-func (b *bookProfiles) lock(ctx context.Context, tx *sqlx.Tx) error {
-	lock := forUpdate(tx)
-	if len(b.capped) < 2 || lock == "" {
+// lockSchedules holds, on PostgreSQL, the schedules (sessions) whose ids the
+// subquery sub selects, shared and in id order, until the transaction
+// commits (see book and Cancel). SQLite runs one writer and needs no lock.
+func lockSchedules(ctx context.Context, tx *sqlx.Tx, sub string, args ...any) error {
+	if forUpdate(tx) == "" {
 		return nil
 	}
-	q, args, err := sqlx.In(`SELECT id FROM access_profiles WHERE id IN (?) ORDER BY id`+lock, b.capped)
+	q, qargs, err := sqlx.In(`SELECT id FROM schedules WHERE id IN (`+sub+`) ORDER BY id FOR SHARE`, args...)
 	if err != nil {
 		return err
 	}
 	var ids []int64
-	if err := tx.SelectContext(ctx, &ids, tx.Rebind(q), args...); err != nil {
-		return fmt.Errorf("store: lock profiles %v: %w", b.capped, err)
+	if err := tx.SelectContext(ctx, &ids, tx.Rebind(q), qargs...); err != nil {
+		return fmt.Errorf("store: lock sessions: %w", err)
+	}
+	return nil
+}
+
+// lock holds, on PostgreSQL, the rows of the booking's profiles until it
+// commits, in id order, and reads them again under the lock: a capped one
+// as its claim's update holds it (see forUpdate), an uncapped one shared.
+// A profile change (LockProfile) then waits for the bookings in flight, and
+// a booking for a change that committed, so a cap set on a profile while a
+// booking of it was in flight counts that booking, and no booking is judged
+// by rules changed before it committed. Taking them in one order keeps two
+// bookings of the same profiles from each holding one the other waits for.
+// Neither lock holds off a session being added on one of the profiles (its
+// reference check takes a key-share lock). SQLite runs one writer.
+func (b *bookProfiles) lock(ctx context.Context, tx *sqlx.Tx) error {
+	update := forUpdate(tx)
+	if update == "" {
+		return nil
+	}
+	ids := slices.Sorted(maps.Keys(b.rule))
+	b.capped = b.capped[:0]
+	for _, id := range ids {
+		mode := " FOR SHARE"
+		if b.rule[id].Cap > 0 {
+			mode = update
+		}
+		var r profileRow
+		if err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE id = ?`+mode), id); err != nil {
+			return fmt.Errorf("store: lock profile %d: %w", id, err)
+		}
+		b.rule[id] = r.domain()
+		if r.Cap > 0 {
+			b.capped = append(b.capped, id)
+		}
 	}
 	return nil
 }
@@ -583,6 +635,15 @@ func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, descr
 func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
 	return s.change(ctx, practiceID, id, expected, now, audit, `status = 'cancelled', cancel_reason = ?`, []any{reason},
 		func(tx *sqlx.Tx, _ *scheduling.Appointment) error {
+			// The sessions, shared (see book): a block or profile change of the
+			// session then waits for this cancel, or this cancel for it, so the
+			// freed slots below are judged by the session as it is, not by a
+			// snapshot that missed a block committed meanwhile (the slot was
+			// freed into a blocked session, and booked).
+			if err := lockSchedules(ctx, tx, `SELECT s.schedule_id FROM slots s JOIN appointment_slots aps ON aps.slot_id = s.id
+				WHERE aps.appointment_id = ? AND aps.active = TRUE`, id); err != nil {
+				return err
+			}
 			if err := givePlacesBack(ctx, tx, id, now); err != nil {
 				return err
 			}

@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,14 +58,21 @@ func freeSlots(t *testing.T, st *store.Store, profile string, after time.Duratio
 
 func bookReq(practiceID, patientID int64, ods string, slots ...apptSlot) *scheduling.BookRequest {
 	start, end := time.Unix(slots[0].StartAt, 0), time.Unix(slots[len(slots)-1].EndAt, 0)
+	// Each request has a trace id of its own, as spec §2.1 has consumers
+	// send; sending the same *BookRequest again is a resend (a retry).
 	r := &scheduling.BookRequest{PracticeID: practiceID, PatientID: patientID, LocationID: slots[0].LocationID, Start: start, End: end,
 		StartText: scheduling.FormatLocal(start), EndText: scheduling.FormatLocal(end), Description: "store test", Now: time.Now(),
-		Created: time.Now(), BookingOrg: scheduling.BookingOrg{ODS: ods, Name: "Org " + ods}}
+		Created: time.Now(), BookingOrg: scheduling.BookingOrg{ODS: ods, Name: "Org " + ods}, TraceID: newTrace()}
 	for _, s := range slots {
 		r.SlotIDs = append(r.SlotIDs, s.ID)
 	}
 	return r
 }
+
+var traces atomic.Int64
+
+// newTrace is a trace id no other request of the test run has.
+func newTrace() string { return fmt.Sprintf("store-test-%d", traces.Add(1)) }
 
 // TestAppointmentLifecycle exercises Book, PatientAppointments, Amend and
 // Cancel directly on every engine and driver (lib/pq included, which the
