@@ -105,7 +105,10 @@ func TestSessionChangesRaceBookings(t *testing.T) {
 					f.book(freeSlot(s, 0))
 					slot := freeSlot(s, 0)
 					errB, errU := both(func() error { return f.tryBook(slot) },
-						func() error { _, err := f.svc.UpdateProfile(f.ctx, f.cli, ods, p.ID, admin.ProfileInput{Cap: ptr(1)}); return err })
+						func() error {
+							_, err := f.svc.UpdateProfile(f.ctx, f.cli, ods, p.ID, admin.ProfileInput{Cap: ptr(1)})
+							return err
+						})
 					if errB == nil && errU == nil {
 						t.Fatalf("profile %d took a cap of 1 while a second booking of it committed", p.ID)
 					}
