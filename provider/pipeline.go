@@ -277,17 +277,19 @@ func needsAppointments(iid gpconnect.InteractionID) bool {
 // readBody reads a bounded request body and decodes it as a resource of type want.
 // Anything that is not such a resource is 422 INVALID_RESOURCE.
 func (s *Server) readBody(rq *request, want string) (fhir.Resource, []byte, error) {
-	tooLarge := failStatus(http.StatusRequestEntityTooLarge, gpconnect.BadRequest, "Request body is larger than %d bytes", s.cfg.MaxBody)
+	tooLarge := func() error {
+		return failStatus(http.StatusRequestEntityTooLarge, gpconnect.BadRequest, "Request body is larger than %d bytes", s.cfg.MaxBody)
+	}
 	if rq.c.Request.ContentLength > s.cfg.MaxBody {
 		// Said at once, rather than after waiting (up to the read timeout)
 		// for a body that would be refused anyway.
-		return nil, nil, tooLarge
+		return nil, nil, tooLarge()
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(rq.c.Writer, rq.c.Request.Body, s.cfg.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, nil, tooLarge
+			return nil, nil, tooLarge()
 		}
 		return nil, nil, fail(gpconnect.BadRequest, "Request body could not be read")
 	}

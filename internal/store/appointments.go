@@ -162,12 +162,7 @@ func (s *Store) Book(ctx context.Context, r *scheduling.BookRequest) (appt *sche
 		if r.Audit != nil {
 			// The attempt's transaction rolled back with the record it held;
 			// the answer (the original, replayed) is audited all the same.
-			rec := *r.Audit
-			rec.ResourceIDs = apptRef(won.prev)
-			if rec.Duration == 0 && !rec.At.IsZero() {
-				rec.Duration = time.Since(rec.At)
-			}
-			if err := s.Audit(ctx, &rec); err != nil {
+			if err := s.Audit(ctx, completed(r.Audit, apptRef(won.prev))); err != nil {
 				return nil, false, unavailable(err)
 			}
 		}
@@ -198,9 +193,10 @@ func (e *ownInsertConflict) Unwrap() error { return e.err }
 // findRetry finds the booking a request repeats, if any, other than the
 // appointment notID (0: none), whatever its status now: a resend of a
 // booking that has since been cancelled gets the cancelled appointment
-// back, rather than booking the slot again for a patient who gave it up. The term asking for a non-empty key repeats
-// the partial index's predicate, so a prepared (generic) plan still uses
-// the index instead of scanning every appointment.
+// back, rather than booking the slot again for a patient who gave it up.
+// The term asking for a non-empty key repeats the partial index's
+// predicate, so a prepared (generic) plan still uses the index instead of
+// scanning every appointment.
 func findRetry(ctx context.Context, tx *sqlx.Tx, key string, now time.Time, notID int64) (*scheduling.Appointment, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM appointments WHERE idem_key = ? AND idem_key <> '' AND booked_at >= ?

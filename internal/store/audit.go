@@ -71,14 +71,20 @@ func audited(ctx context.Context, a *scheduling.AuditRecord, resource func() str
 		if err := fn(tx); err != nil {
 			return err
 		}
-		rec := *a
-		rec.ResourceIDs = resource()
-		if rec.Duration == 0 && !rec.At.IsZero() {
-			rec.Duration = time.Since(rec.At)
-		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(auditInsert), auditArgs(&rec)...)
+		_, err := tx.ExecContext(ctx, tx.Rebind(auditInsert), auditArgs(completed(a, resource()))...)
 		return err
 	}
+}
+
+// completed is a command's audit record as written once the command is
+// done: the resource it touched, and its duration unless the caller set one.
+func completed(a *scheduling.AuditRecord, resource string) *scheduling.AuditRecord {
+	rec := *a
+	rec.ResourceIDs = resource
+	if rec.Duration == 0 && !rec.At.IsZero() {
+		rec.Duration = time.Since(rec.At)
+	}
+	return &rec
 }
 
 // AuditRecords lists audit records, newest first.
