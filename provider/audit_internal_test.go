@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slotbridge/slotbridge/internal/lockedbuf"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -93,7 +94,7 @@ func (s *downStore) AuditBulk(ctx context.Context, _ []scheduling.AuditRecord) e
 // writes fail at once or hang; the log says how many records were lost.
 func TestAuditorOutage(t *testing.T) {
 	for _, hang := range []bool{false, true} {
-		var logs lockedLog
+		var logs lockedbuf.Buffer
 		st := &downStore{hang: hang}
 		a := newAuditorQueue(st, slog.New(slog.NewTextHandler(&logs, nil)), 4)
 		a.queueWait, a.closeWait, a.stallAfter = time.Hour, 200*time.Millisecond, 50*time.Millisecond
@@ -163,22 +164,4 @@ func TestAuditorBackpressure(t *testing.T) {
 	if strings.Join(st.kept, ",") != "q-1,q-2,q-3" || a.dropped.Load() != 0 {
 		t.Fatalf("kept %v, dropped %d; want all three kept", st.kept, a.dropped.Load())
 	}
-}
-
-// lockedLog is a log destination the writer and the test share.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
