@@ -97,31 +97,41 @@ func checkDatabaseURL(u string) error {
 	return nil
 }
 
-func (c *dbConfig) openStore(ctx context.Context, mustExist bool) (*store.Store, error) {
+// check refuses a database setting that cannot work, without opening
+// anything: serve calls it before it takes its listen address, and every
+// open calls it first.
+func (c *dbConfig) check() error {
 	given := map[string]bool{}
 	if c.fs != nil {
 		c.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	}
 	for _, name := range []string{"pg-conns", "pg-read-conns"} {
 		if err := c.envErrs[name]; err != nil && !given[name] {
-			return nil, err
+			return err
 		}
 	}
 	if c.pgConns < 0 || c.pgReadConns < 0 {
-		return nil, fmt.Errorf("--pg-conns and --pg-read-conns must be 0 or more")
+		return fmt.Errorf("--pg-conns and --pg-read-conns must be 0 or more")
 	}
-	sync := strings.ToUpper(strings.TrimSpace(c.sync))
-	if sync != "" && !slices.Contains(sqliteSyncModes, sync) {
-		return nil, fmt.Errorf("--sqlite-synchronous (SLOTBRIDGE_SQLITE_SYNCHRONOUS) must be OFF, NORMAL, FULL or EXTRA, not %q", c.sync)
+	if sync := strings.ToUpper(strings.TrimSpace(c.sync)); sync != "" && !slices.Contains(sqliteSyncModes, sync) {
+		return fmt.Errorf("--sqlite-synchronous (SLOTBRIDGE_SQLITE_SYNCHRONOUS) must be OFF, NORMAL, FULL or EXTRA, not %q", c.sync)
 	}
 	if c.database != "" {
 		if err := checkDatabaseURL(c.database); err != nil {
-			return nil, err
+			return err
 		}
 		if d := c.pgDriver; d != store.DriverPgx && d != store.DriverPQ {
-			return nil, fmt.Errorf("--pg-driver (SLOTBRIDGE_PG_DRIVER) must be %s or %s, not %q", store.DriverPgx, store.DriverPQ, d)
+			return fmt.Errorf("--pg-driver (SLOTBRIDGE_PG_DRIVER) must be %s or %s, not %q", store.DriverPgx, store.DriverPQ, d)
 		}
 	}
+	return nil
+}
+
+func (c *dbConfig) openStore(ctx context.Context, mustExist bool) (*store.Store, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	sync := strings.ToUpper(strings.TrimSpace(c.sync))
 	path := filepath.Join(c.data, "slotbridge.db")
 	if mustExist && c.database == "" {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {

@@ -85,7 +85,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := slog.New(h)
 	// The addresses are taken before the store opens, so that one in use
-	// stops serve before it creates a data directory or loads the demo.
+	// stops serve before it creates a data directory or loads the demo;
+	// the database settings are checked first, so that a bad one is said
+	// without taking an address.
+	if err := db.check(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--addr (SLOTBRIDGE_ADDR): %w", err)

@@ -123,7 +123,8 @@ func TestServePoolFlags(t *testing.T) {
 		t.Fatalf("serve with SLOTBRIDGE_PG_CONNS=lots: %v, want an error naming the variable", err)
 	}
 	// The flag given on the command line wins over the variable: serve gets
-	// past the pool sizes and stops only at its bad --addr.
+	// past the pool sizes (checked before it takes an address) and stops
+	// only at its bad --addr.
 	err := runServe(context.Background(), []string{"--data", t.TempDir(), "--pg-conns", "10", "--addr", "256.0.0.1:1"}, io.Discard, io.Discard)
 	if err == nil || strings.Contains(err.Error(), "SLOTBRIDGE_PG_CONNS") {
 		t.Fatalf("serve --pg-conns 10 with SLOTBRIDGE_PG_CONNS=lots: %v, want the flag to win", err)
