@@ -40,6 +40,8 @@ type Saver interface {
 	SaveAccessProfile(ctx context.Context, p *scheduling.AccessProfile) (int64, error)
 	// SaveSessionTemplate upserts a session template by practice and name.
 	SaveSessionTemplate(ctx context.Context, t *scheduling.SessionTemplate) (int64, error)
+	// SessionTemplates lists a practice's templates, ended ones included.
+	SessionTemplates(ctx context.Context, practiceID int64) ([]*scheduling.SessionTemplate, error)
 	// SaveHealthcareService inserts a service, leaving one that exists as its practice's admins left it.
 	SaveHealthcareService(ctx context.Context, h *scheduling.HealthcareService) (int64, error)
 	// Materialise creates the sessions and slots of a practice's templates between from and to; it returns how many sessions it made.
@@ -49,6 +51,9 @@ type Saver interface {
 // Load saves the demo data through s and then creates every session from
 // local midnight today to now+horizon (DefaultHorizon when horizon <= 0).
 // Every save is an upsert by natural key, so running Load again changes nothing.
+// A practice's switches, services, access profiles and weekly templates are
+// seeded once and then belong to its admins: a later Load leaves them as the
+// admins left them (a restart with --demo must not undo an admin's change).
 func Load(ctx context.Context, s Saver, now time.Time, horizon time.Duration) error {
 	if horizon <= 0 {
 		horizon = DefaultHorizon
@@ -112,14 +117,9 @@ func loadPractice(ctx context.Context, s Saver, orgID int64, p practice, gpIDs m
 		}
 		gpIDs[p.ods+"/"+pr.SDSUserID] = id
 	}
-	profileIDs := map[string]int64{}
-	for _, ap := range p.profiles {
-		ap.PracticeID = orgID
-		id, err := s.SaveAccessProfile(ctx, &ap)
-		if err != nil {
-			return fmt.Errorf("access profile %q: %w", ap.Name, err)
-		}
-		profileIDs[ap.Name] = id
+	templates, err := s.SessionTemplates(ctx, orgID)
+	if err != nil {
+		return fmt.Errorf("session templates: %w", err)
 	}
 	serviceIDs := map[string]int64{}
 	for _, h := range p.services {
@@ -129,6 +129,23 @@ func loadPractice(ctx context.Context, s Saver, orgID int64, p practice, gpIDs m
 			return fmt.Errorf("healthcare service %s: %w", h.DOSID, err)
 		}
 		serviceIDs[h.DOSID] = id
+	}
+	// A practice holds templates (ended ones stay) only once it has been
+	// seeded; from then on its profiles and weekly pattern are its admins'.
+	// Upserting them by name again would undo an admin's edits, revive an
+	// ended template, and re-add a renamed one beside its new name (the
+	// clinician then twice in one session).
+	if len(templates) > 0 {
+		return nil
+	}
+	profileIDs := map[string]int64{}
+	for _, ap := range p.profiles {
+		ap.PracticeID = orgID
+		id, err := s.SaveAccessProfile(ctx, &ap)
+		if err != nil {
+			return fmt.Errorf("access profile %q: %w", ap.Name, err)
+		}
+		profileIDs[ap.Name] = id
 	}
 	for _, ses := range p.sessions {
 		for _, day := range ses.days {

@@ -541,3 +541,80 @@ func TestReloadKeepsServices(t *testing.T) {
 		t.Errorf("service filtering after reload: %v (%v), want off as the admin left it", org.ServiceFiltering, err)
 	}
 }
+
+// TestReloadKeepsPracticeSetup: once seeded, a demo practice's access
+// profiles and weekly templates are its admins'. Loading again (serve
+// --demo on every restart) after an admin changed a profile, renamed a
+// template, ended one and reshaped another must keep all of it: no edit
+// undone, no ended template revived, no renamed one added again beside its
+// new name (which would put the clinician in two sessions at once).
+func TestReloadKeepsPracticeSetup(t *testing.T) {
+	st := openStore(t)
+	now := london("2026-06-10 10:15")
+	load(t, st, now)
+	ctx := context.Background()
+	org, err := st.OrganisationByODS(ctx, "A20047")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := st.DB()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		res, err := db.ExecContext(ctx, db.Rebind(q), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			t.Fatalf("%s changed %d rows, want 1", q, n)
+		}
+	}
+	exec(`UPDATE access_profiles SET embargo_secs = 14400 WHERE practice_id = ? AND name = 'open'`, org.ID)
+	exec(`UPDATE session_templates SET name = 'Monday surgery' WHERE practice_id = ? AND name = 'Mon GP morning'`, org.ID)
+	exec(`UPDATE session_templates SET active = ? WHERE practice_id = ? AND name = 'Tue GP afternoon'`, false, org.ID)
+	exec(`UPDATE session_templates SET end_local = '12:20' WHERE practice_id = ? AND name = 'Wed Same-day GP'`, org.ID)
+	before := snapshot(t, st)
+	templates := func() map[string]*scheduling.SessionTemplate {
+		t.Helper()
+		ts, err := st.SessionTemplates(ctx, org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]*scheduling.SessionTemplate{}
+		for _, x := range ts {
+			m[x.Name] = x
+		}
+		return m
+	}
+	want := templates()
+
+	load(t, st, now)
+	if after := snapshot(t, st); after["access_profiles"] != before["access_profiles"] || after["session_templates"] != before["session_templates"] {
+		t.Errorf("profiles/templates (rows, sum of versions) %v/%v before the reload, %v/%v after",
+			before["access_profiles"], before["session_templates"], after["access_profiles"], after["session_templates"])
+	}
+	got := templates()
+	if len(got) != len(want) {
+		t.Errorf("%d templates after the reload, want %d", len(got), len(want))
+	}
+	if _, ok := got["Mon GP morning"]; ok {
+		t.Errorf("the reload added \"Mon GP morning\" again beside the admin's \"Monday surgery\"")
+	}
+	if x := got["Monday surgery"]; x == nil {
+		t.Errorf("the renamed template is gone")
+	}
+	if x := got["Tue GP afternoon"]; x == nil || x.Active {
+		t.Errorf("the ended template after the reload: %+v, want kept and ended", x)
+	}
+	if x := got["Wed Same-day GP"]; x == nil || x.EndLocal != "12:20" {
+		t.Errorf("the reshaped template after the reload: %+v, want end 12:20", x)
+	}
+	profiles, err := st.AccessProfiles(ctx, org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range profiles {
+		if p.Name == "open" && p.Embargo != 4*time.Hour {
+			t.Errorf("profile open after the reload: embargo %v, want the admin's 4h", p.Embargo)
+		}
+	}
+}
