@@ -61,7 +61,8 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
 
 Every command takes --data DIR or --database URL, and --json for JSON output; each one's --help lists the flags
 it reads. Template changes (templates create, update, end) materialise sessions --horizon-weeks ahead (default
-SLOTBRIDGE_HORIZON_WEEKS, else 6): give the server's setting.
+SLOTBRIDGE_HORIZON_WEEKS, else 6), and at least as far as the changed template's sessions reached: give the
+server's setting.
 `
 
 // adminCmd is one admin subcommand's flags and output.

@@ -590,7 +590,7 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, ods string, in Te
 			return nil, err
 		}
 		out = TemplateChange{Template: toTemplate(cur), Retired: []int64{}, Kept: []KeptSession{}}
-		if out.Created, err = s.materialise(tx, id); err != nil {
+		if out.Created, err = s.materialise(tx, id, time.Time{}); err != nil {
 			return nil, err
 		}
 		return s.record(org, a, "template.create", fmt.Sprintf("template/%d", id), nil, out.Template), nil
@@ -619,9 +619,20 @@ func (s *Service) topUp(ctx context.Context, practiceID int64, out TemplateChang
 // its sessions, or sessions of a shape it no longer has. Days the template
 // has already decided (a session not retired: under way, kept, edited or
 // cancelled) get none (see store.AdminTx.MaterialiseTemplate).
-func (s *Service) materialise(tx *store.AdminTx, templateID int64) (int, error) {
+//
+// A change never shortens how far ahead the template reaches: when it
+// retired a session beyond the horizon (until is the latest start it
+// retired), the new shape is made to that day too. The CLI's horizon is
+// its own flag, which may be shorter than the server's; without this a
+// change made there would take the weeks beyond it out of search until the
+// server's next top-up.
+func (s *Service) materialise(tx *store.AdminTx, templateID int64, until time.Time) (int, error) {
 	now := s.Now()
-	return tx.MaterialiseTemplate(templateID, scheduling.LocalMidnight(now), now.Add(s.Horizon))
+	to := now.Add(s.Horizon)
+	if until.After(to) {
+		to = until
+	}
+	return tx.MaterialiseTemplate(templateID, scheduling.LocalMidnight(now), to)
 }
 
 // shapeChanged reports whether the sessions a template makes would differ.
@@ -724,6 +735,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 				return nil, err
 			}
 		}
+		var reach time.Time // the latest start of a session retired
 		if remake {
 			future, err := tx.FutureTemplateSessions(id, now)
 			if err != nil {
@@ -742,6 +754,9 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 					}
 					if retired {
 						out.Retired = append(out.Retired, ss.Schedule.ID)
+						if next.Active && ss.Schedule.Start.After(reach) {
+							reach = ss.Schedule.Start
+						}
 						continue
 					}
 					// It holds a booking after all (RetireSession's backstop).
@@ -755,7 +770,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 		}
 		// Kept sessions, and a session under way or cancelled, stay attached
 		// to the template, so their days get no new-shape session.
-		if out.Created, err = s.materialise(tx, id); err != nil {
+		if out.Created, err = s.materialise(tx, id, reach); err != nil {
 			return nil, err
 		}
 		after, err := tx.Template(org.ID, id)

@@ -30,6 +30,7 @@ func TestTemplateChangeKeepsEditedSessions(t *testing.T) {
 		}},
 		{"OwnServiceKeptThroughServiceAndShapeChange", testShapeChangeKeepsOwnService},
 		{"EndRetiresEditedSessionsWithoutBookings", testEndRetiresEdited},
+		{"ShorterHorizonKeepsReach", testShorterHorizonKeepsReach},
 	}
 	for _, e := range storetest.Engines(false) {
 		t.Run(e.Name, func(t *testing.T) {
@@ -312,5 +313,25 @@ func testEndRetiresEdited(t *testing.T, f *fx) {
 	}
 	if n := f.scalar(`SELECT COUNT(*) FROM slots WHERE schedule_id = ? AND status = 'free'`, s[1]); n != 0 {
 		t.Fatalf("the hub's session of an ended template still offers %d slots", n)
+	}
+}
+
+// testShorterHorizonKeepsReach: a shape change made with a shorter horizon
+// than the one that made the template's sessions (the CLI's --horizon-weeks
+// is its own flag, and may be shorter than the server's) remakes the
+// sessions as far ahead as they reached, rather than leaving the weeks
+// beyond its own horizon without sessions until the server's next top-up.
+func testShorterHorizonKeepsReach(t *testing.T, f *fx) {
+	tc, s := f.sixThursdays(f.withProfile(tplIn))
+	last := f.scalar(`SELECT start_at FROM schedules WHERE id = ?`, s[5])
+	f.svc.Horizon = 10 * 24 * time.Hour
+	got, err := f.svc.UpdateTemplate(f.ctx, f.cli, ods, tc.Template.ID, admin.TemplateInput{SlotMinutes: ptr(30)})
+	f.ok(err)
+	if len(got.Retired) != 6 || got.Created != 6 {
+		t.Errorf("the change retired %v and made %d sessions, want six of each", got.Retired, got.Created)
+	}
+	active := f.ids(`SELECT start_at FROM schedules WHERE template_id = ? AND status = 'active' ORDER BY start_at`, tc.Template.ID)
+	if len(active) != 6 || active[5] != last {
+		t.Errorf("active sessions start at %v after the change, want six, the last at %d as before", active, last)
 	}
 }
