@@ -140,7 +140,7 @@ func (p *AccessProfile) releaseAt(start time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	day := AddDaysLocal(LocalMidnight(start), -p.ReleaseDaysBefore)
-	return AtLocal(day, t.Hour(), t.Minute()), true
+	return atWallClock(day, t.Hour(), t.Minute()), true
 }
 
 // Offer decides whether a free, future slot with this profile is offered to a consumer:

@@ -79,8 +79,25 @@ type Session struct {
 	Slots    []Slot
 }
 
+// atWallClock is the instant the UK wall clock reads hh:mm on day (a
+// session's start or end, a release time). On the spring-change Sunday
+// 01:00-01:59 never appears on the clock, which jumps from 01:00 GMT to
+// 02:00 BST: a time in that gap is the jump itself, as the clock passes it
+// then. (time.Date would instead read it with the winter offset, an hour
+// on: a 01:30-02:30 session would vanish and a 01:30-04:00 one start at
+// 02:30, with no word to anyone.)
+func atWallClock(day time.Time, hh, mm int) time.Time {
+	t := AtLocal(day, hh, mm)
+	if t.Hour() != hh || t.Minute() != mm {
+		jump, _ := t.ZoneBounds()
+		return jump
+	}
+	return t
+}
+
 // Sessions generates the template's sessions on every local day in [from, to).
-// Times are wall-clock local, so a 09:00 session stays 09:00 across clock changes.
+// Times are wall-clock local, so a 09:00 session stays 09:00 across clock changes;
+// on the spring-change day a start or end in the missing hour is 02:00 BST (see atWallClock).
 func (t *SessionTemplate) Sessions(from, to time.Time) []Session {
 	sh, sm, err1 := parseHHMM(t.StartLocal)
 	eh, em, err2 := parseHHMM(t.EndLocal)
@@ -92,7 +109,7 @@ func (t *SessionTemplate) Sessions(from, to time.Time) []Session {
 		if day.Weekday() != t.Weekday {
 			continue
 		}
-		start, end := AtLocal(day, sh, sm), AtLocal(day, eh, em)
+		start, end := atWallClock(day, sh, sm), atWallClock(day, eh, em)
 		if !start.Before(end) {
 			continue
 		}
