@@ -982,6 +982,18 @@ func (s *Service) Sessions(ctx context.Context, a Actor, ods string, from, to ti
 	return out, nil
 }
 
+// clockSpan says how long a session lasts: "2h", "2h30m", "45m".
+func clockSpan(d time.Duration) string {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%dm", m)
+	case m == 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh%02dm", h, m)
+}
+
 // AddSession adds a one-off session on a date, cut into slots at once.
 // Errors: EINVALID (bad shape, foreign location/practitioner/profile/service, or a session already over).
 func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in SessionInput) (Session, error) {
@@ -1017,6 +1029,12 @@ func (s *Service) AddSession(ctx context.Context, a Actor, ods string, in Sessio
 		return Session{}, invalid("the session has no whole slot between %s and %s", t.StartLocal, t.EndLocal)
 	}
 	ses := &sessions[0]
+	// The shape check counts wall-clock minutes; on a clock-change night the
+	// session lasts an hour less or more, which may leave a gap at its end.
+	if last := ses.Slots[len(ses.Slots)-1].End; !last.Equal(ses.Schedule.End) {
+		return Session{}, invalid("on %s the session lasts %s (the clocks change that night), not a whole number of %d-minute slots: choose other times or another slot length",
+			in.Date, clockSpan(ses.Schedule.End.Sub(ses.Schedule.Start)), t.SlotMinutes)
+	}
 	if !ses.Schedule.End.After(s.Now()) {
 		return Session{}, invalid("the session is already over")
 	}

@@ -391,6 +391,38 @@ func testOneOffSession(t *testing.T, f *fx) {
 			wantCode(t, err, scheduling.EINVALID)
 		})
 	}
+	// Clock-change nights (29 March and 25 October 2026): a time in the
+	// missing hour is refused, and so is a session whose real length that
+	// night is not a whole number of slots, though its wall-clock one is.
+	for _, c := range []struct {
+		name, date, start, end string
+		minutes                int
+		want                   string
+	}{
+		{"SpringMissingHour", "2026-03-29", "01:30", "03:00", 10, "01:30 does not exist on 2026-03-29"},
+		{"SpringShortNight", "2026-03-29", "00:00", "03:00", 45, "on 2026-03-29 the session lasts 2h (the clocks change that night), not a whole number of 45-minute slots"},
+		{"AutumnLongNight", "2026-10-25", "00:00", "02:00", 40, "on 2026-10-25 the session lasts 3h (the clocks change that night), not a whole number of 40-minute slots"},
+	} {
+		t.Run("Err"+c.name, func(t *testing.T) {
+			bad := in
+			bad.Date, bad.Start, bad.End, bad.SlotMinutes = c.date, c.start, c.end, c.minutes
+			_, err := f.svc.AddSession(f.ctx, f.cli, ods, bad)
+			wantCode(t, err, scheduling.EINVALID)
+			if !strings.Contains(scheduling.ErrorMessage(err), c.want) {
+				t.Errorf("%v, want %q", err, c.want)
+			}
+		})
+	}
+	// The same nights with a slot length that fits take the real length:
+	// 00:00-02:00 is one hour in spring and three in autumn.
+	for date, slots := range map[string]int{"2026-03-29": 2, "2026-10-25": 6} {
+		ok := in
+		ok.Date, ok.Start, ok.End, ok.SlotMinutes = date, "00:00", "02:00", 30
+		s, err := f.svc.AddSession(f.ctx, f.cli, ods, ok)
+		if err != nil || s.Free != slots {
+			t.Errorf("%s 00:00-02:00 in 30-minute slots: %+v (%v), want %d slots", date, s, err, slots)
+		}
+	}
 }
 
 // testSessionProfile: a session's profile moves to another, on the session
