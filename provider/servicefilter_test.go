@@ -57,6 +57,12 @@ func TestServiceFiltering(t *testing.T) {
 			// switch on before it is turned off, and again after a relink, so
 			// no Schedule encoded for one state or link is served in another.
 			linked := checkLinkedTo(t, a.env, svcQuery(), "HealthcareService/2")
+			// The DOS id is read trimmed, as searchFilter codes are.
+			padded := svcQuery()
+			padded["service.identifier"] = []string{sysDOS + "| 2000041002 "}
+			if got := checkLinkedTo(t, a.env, padded, "HealthcareService/2"); !slices.Equal(got, linked) {
+				t.Errorf("a padded DOS id found schedules %v, want %v", got, linked)
+			}
 			sess, _ := strconv.ParseInt(linked[0], 10, 64)
 			if err := a.st.AdminChange(context.Background(), func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
 				return nil, tx.SetSessionService(sess, 1)

@@ -145,7 +145,7 @@ func parseSlotQuery(q url.Values) (*slotQuery, error) {
 			return nil, fail(gpconnect.BadRequest, "service.identifier may be given only once")
 		}
 		system, val, ok := strings.Cut(vs[0], "|")
-		if !ok || system != gpconnect.SystemDOSService || strings.TrimSpace(val) == "" {
+		if val = strings.TrimSpace(val); !ok || system != gpconnect.SystemDOSService || val == "" {
 			return nil, fail(gpconnect.InvalidParameter, "service.identifier must be %s|{id}", gpconnect.SystemDOSService)
 		}
 		sq.serviceSent, sq.serviceDOS = true, val
