@@ -593,7 +593,9 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, ods string, in Te
 		if out.Created, err = s.materialise(tx, id, time.Time{}); err != nil {
 			return nil, err
 		}
-		return s.record(org, a, "template.create", fmt.Sprintf("template/%d", id), nil, out.Template), nil
+		rec := s.record(org, a, "template.create", fmt.Sprintf("template/%d", id), nil, out.Template)
+		rec.Detail = fmt.Sprintf("sessions made: %d", out.Created)
+		return rec, nil
 	})
 	if err != nil {
 		return TemplateChange{}, err
@@ -782,7 +784,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 		if !next.Active && cur.Active {
 			rec.Action = "template.end"
 		}
-		rec.Detail = fmt.Sprintf("retired sessions %v; kept sessions: %s", out.Retired, keptDetail(out.Kept))
+		rec.Detail = fmt.Sprintf("sessions made: %d; retired sessions %v; kept sessions: %s", out.Created, out.Retired, keptDetail(out.Kept))
 		if relinked {
 			rec.Detail += fmt.Sprintf("; sessions not yet started on healthcare service %d relinked to healthcare service %d",
 				cur.HealthcareServiceID, next.HealthcareServiceID)

@@ -334,4 +334,11 @@ func testShorterHorizonKeepsReach(t *testing.T, f *fx) {
 	if len(active) != 6 || active[5] != last {
 		t.Errorf("active sessions start at %v after the change, want six, the last at %d as before", active, last)
 	}
+	// The audit says what each change made.
+	es, err := f.svc.Audit(f.ctx, f.cli, ods, 2)
+	f.ok(err)
+	if len(es) != 2 || es[0].Action != "template.update" || !strings.HasPrefix(es[0].Detail, "sessions made: 6; retired sessions [") ||
+		es[1].Action != "template.create" || es[1].Detail != "sessions made: 6" {
+		t.Errorf("audit %+v, want the update and the create each saying it made six sessions", es)
+	}
 }
