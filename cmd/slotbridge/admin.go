@@ -38,13 +38,13 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin services list|get|create|update|delete --ods X [--id N] [--dos-id ID] [--name NAME]
                  healthcare services listed in DOS (service filtering, GP Connect 1.2.8); delete is refused while
                  any template, session or appointment refers to the service
-  admin templates list|create|update|end --ods X [--id N] [--name N --weekday mon --start 09:00 --end 12:00 --slot-minutes 15
+  admin templates list|get|create|update|end --ods X [--id N] [--name N --weekday mon --start 09:00 --end 12:00 --slot-minutes 15
                  --location ID --practitioner ID --role R0260 --category TEXT --type TEXT --channels In-person --profile ID]
                  [--service ID] [--active]      (0 = no service; a new --service relinks the sessions not yet started
                  that are on the old one). A shape change remakes future sessions but keeps, listing why, those
                  holding bookings or edited by hand (blocked, own profile or service, slots blocked or with their own
                  profile); end keeps only those holding bookings
-  admin sessions list --ods X [--from DATE --to DATE]
+  admin sessions list --ods X [--from DATE --to DATE];  admin sessions get --ods X --id N
   admin sessions add --ods X --date 2026-12-01 --start 09:00 --end 12:00 --slot-minutes 15 --location ID [--practitioner ID]
                  --role R0260 --category TEXT --type TEXT --channels In-person --profile ID [--service ID]
   admin sessions block|unblock|cancel --ods X --id N;  admin sessions profile --ods X --id N --profile P
@@ -52,6 +52,7 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin slots list --ods X --session N;  admin slots get|block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
                  there is no slot cancel: a free slot is withdrawn by blocking it, and unblock offers it again;
                  blocking a booked one is refused (cancel its appointment first); a whole session has sessions cancel
+  admin status --ods X                               the practice's switches, changing nothing
   admin enable|disable --ods X [--switch all|gp_connect|appointments|service_filtering]
                  all = GP Connect and Appointment Management; service filtering is switched only by name, e.g.
                  admin enable --ods X --switch service_filtering. The service_filtering_status it prints (--json)
@@ -230,6 +231,8 @@ func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return adminSlots(ctx, sub, rest, stdout, stderr)
 	case "enable", "disable":
 		return adminSwitch(ctx, group == "enable", rest, stdout, stderr)
+	case "status":
+		return adminStatus(ctx, rest, stdout, stderr)
 	case "explain":
 		return adminExplain(ctx, rest, stdout, stderr)
 	case "audit":
@@ -245,8 +248,8 @@ var adminSubcommands = map[string][]string{
 	"token":     {"create", "list", "revoke"},
 	"profiles":  {"list", "get", "create", "update"},
 	"services":  {"list", "get", "create", "update", "delete"},
-	"templates": {"list", "create", "update", "end"},
-	"sessions":  {"list", "add", "block", "unblock", "cancel", "profile", "service"},
+	"templates": {"list", "get", "create", "update", "end"},
+	"sessions":  {"list", "get", "add", "block", "unblock", "cancel", "profile", "service"},
 	"slots":     {"list", "get", "block", "unblock", "profile"},
 }
 
@@ -506,7 +509,7 @@ func adminServices(ctx context.Context, sub string, args []string, stdout, stder
 
 func adminTemplates(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
 	c := newAdminCmd("templates "+sub, stdout, stderr)
-	id := c.opts.Int64("id", 0, "template id (update, end)")
+	id := c.opts.Int64("id", 0, "template id (get, update, end)")
 	name := c.opts.String("name", "", "template name")
 	weekday := c.opts.String("weekday", "", "day of the week (mon..sun)")
 	start := c.opts.String("start", "", "start, HH:MM UK local time")
@@ -523,7 +526,7 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 	active := c.opts.Bool("active", true, "whether the template makes sessions")
 	shape := []string{"name", "weekday", "start", "end", "slot-minutes", "location", "practitioner", "role", "category", "type", "channels",
 		"profile", "service", "active", "horizon-weeks"}
-	c.use(map[string][]string{"create": shape, "update": append([]string{"id"}, shape...), "end": {"id", "horizon-weeks"}}[sub]...)
+	c.use(map[string][]string{"get": {"id"}, "create": shape, "update": append([]string{"id"}, shape...), "end": {"id", "horizon-weeks"}}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -571,13 +574,16 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 		if err != nil || *c.asJSON {
 			return orJSON(c, ts, err)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tDAY\tTIME\tSLOT\tLOCATION\tPRACTITIONER\tROLE\tCHANNELS\tPROFILE\tSERVICE\tACTIVE")
-		for _, t := range ts {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s-%s\t%dm\t%d\t%d\t%s\t%s\t%d\t%d\t%v\n", t.ID, t.Name, t.Weekday, t.Start, t.End, t.SlotMinutes,
-				t.LocationID, t.PractitionerID, t.Role, strings.Join(t.Channels, ","), t.AccessProfileID, t.ServiceID, t.Active)
+		return printTemplates(stdout, ts)
+	case "get":
+		if *id <= 0 {
+			return errors.New("--id is required")
 		}
-		return tw.Flush()
+		t, err := svc.Template(ctx, a, *c.ods, *id)
+		if err != nil || *c.asJSON {
+			return orJSON(c, t, err)
+		}
+		return printTemplates(stdout, []admin.Template{t})
 	case "create":
 		ch, err = svc.CreateTemplate(ctx, a, *c.ods, in)
 	case "update", "end":
@@ -595,6 +601,16 @@ func adminTemplates(ctx context.Context, sub string, args []string, stdout, stde
 	}
 	printTemplateChange(stdout, ch)
 	return nil
+}
+
+func printTemplates(w io.Writer, ts []admin.Template) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tDAY\tTIME\tSLOT\tLOCATION\tPRACTITIONER\tROLE\tCHANNELS\tPROFILE\tSERVICE\tACTIVE\tVERSION")
+	for _, t := range ts {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s-%s\t%dm\t%d\t%d\t%s\t%s\t%d\t%d\t%v\t%d\n", t.ID, t.Name, t.Weekday, t.Start, t.End, t.SlotMinutes,
+			t.LocationID, t.PractitionerID, t.Role, strings.Join(t.Channels, ","), t.AccessProfileID, t.ServiceID, t.Active, t.Version)
+	}
+	return tw.Flush()
 }
 
 // printTemplateChange says what a template change did, and why each kept
@@ -623,7 +639,7 @@ func printTemplateChange(w io.Writer, ch admin.TemplateChange) {
 
 func adminSessions(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
 	c := newAdminCmd("sessions "+sub, stdout, stderr)
-	id := c.opts.Int64("id", 0, "session id (block, unblock, cancel, profile, service)")
+	id := c.opts.Int64("id", 0, "session id (get, block, unblock, cancel, profile, service)")
 	from := c.opts.String("from", "", "list from this date or dateTime (default today)")
 	to := c.opts.String("to", "", "list up to the end of this date, or this dateTime (default 14 days on)")
 	var in admin.SessionInput
@@ -639,7 +655,7 @@ func adminSessions(ctx context.Context, sub string, args []string, stdout, stder
 	channels := c.opts.String("channels", "", "comma-separated delivery channels")
 	c.opts.Int64Var(&in.AccessProfileID, "profile", 0, "access profile id")
 	c.opts.Int64Var(&in.ServiceID, "service", 0, "healthcare service id (add, service; 0 = none)")
-	c.use(map[string][]string{"list": {"from", "to"}, "add": {"date", "start", "end", "slot-minutes", "location", "practitioner", "role", "category",
+	c.use(map[string][]string{"list": {"from", "to"}, "get": {"id"}, "add": {"date", "start", "end", "slot-minutes", "location", "practitioner", "role", "category",
 		"type", "channels", "profile", "service"}, "block": {"id"}, "unblock": {"id"}, "cancel": {"id"}, "profile": {"id", "profile"},
 		"service": {"id", "service"}}[sub]...)
 	if err := c.parse(args); err != nil {
@@ -680,6 +696,13 @@ func adminSessions(ctx context.Context, sub string, args []string, stdout, stder
 	}
 	if *id <= 0 {
 		return errors.New("--id is required")
+	}
+	if sub == "get" {
+		s, err := svc.Session(ctx, a, *c.ods, *id)
+		if err != nil || *c.asJSON {
+			return orJSON(c, s, err)
+		}
+		return printSessions(stdout, []admin.Session{s})
 	}
 	var ch admin.SessionChange
 	switch sub {
@@ -810,15 +833,40 @@ func adminSwitch(ctx context.Context, on bool, args []string, stdout, stderr io.
 	if err != nil || *c.asJSON {
 		return orJSON(c, p, err)
 	}
+	printPractice(stdout, p)
+	fmt.Fprintln(stdout, "running servers pick this up within 2 s")
+	return nil
+}
+
+// adminStatus shows a practice's switches without changing them.
+func adminStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newAdminCmd("status", stdout, stderr)
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	p, err := svc.Practice(ctx, cliActor(), *c.ods)
+	if err != nil || *c.asJSON {
+		return orJSON(c, p, err)
+	}
+	printPractice(stdout, p)
+	return nil
+}
+
+// printPractice says which of a practice's switches are on.
+func printPractice(w io.Writer, p admin.Practice) {
 	// The practice's filtering switch and what consumers get can differ:
 	// the supplier switch (SLOTBRIDGE_SERVICE_FILTERING) can hold it off.
 	filtering := onOff(p.ServiceFiltering)
 	if p.ServiceFiltering && p.ServiceFilteringStatus != scheduling.FilteringEnabled {
 		filtering += fmt.Sprintf(" (consumers get %s: the supplier switch holds it off)", p.ServiceFilteringStatus)
 	}
-	fmt.Fprintf(stdout, "%s (%s): GP Connect %s, Appointment Management %s, service filtering %s (running servers pick this up within 2 s)\n",
+	fmt.Fprintf(w, "%s (%s): GP Connect %s, Appointment Management %s, service filtering %s\n",
 		p.ODS, p.Name, onOff(p.GPConnectEnabled), onOff(p.AppointmentsEnabled), filtering)
-	return nil
 }
 
 func onOff(b bool) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/slotbridge/slotbridge/internal/admin"
 	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
@@ -124,6 +126,13 @@ func TestAdminCLI(t *testing.T) {
 			if out := c.must("sessions", "list", "--ods", "A20047", "--from", date, "--to", date); !strings.Contains(out, sid) {
 				t.Fatalf("sessions list has no session %s:\n%s", sid, out)
 			}
+			var got admin.Session
+			if c.mustJSON(&got, "sessions", "get", "--ods", "A20047", "--id", sid); got.ID != s.ID || got.Free != 3 || got.Start != s.Start {
+				t.Fatalf("sessions get: %+v, want %+v", got, s)
+			}
+			if _, _, err := c.run("sessions", "get", "--ods", "B82005", "--id", sid); scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
+				t.Fatalf("sessions get of A20047's session at B82005: %v, want not found", err)
+			}
 
 			// The session's slot ids, for slots block|unblock|profile.
 			var sl []admin.Slot
@@ -159,8 +168,15 @@ func TestAdminCLI(t *testing.T) {
 			if out := c.must("disable", "--ods", "A20047", "--switch", "appointments"); !strings.Contains(out, "Appointment Management off") {
 				t.Fatalf("disable:\n%s", out)
 			}
+			if out := c.must("status", "--ods", "A20047"); !strings.Contains(out, "GP Connect on, Appointment Management off") {
+				t.Fatalf("status after disable:\n%s", out)
+			}
 			if out := c.must("enable", "--ods", "A20047"); !strings.Contains(out, "GP Connect on, Appointment Management on") {
 				t.Fatalf("enable:\n%s", out)
+			}
+			var pr admin.Practice
+			if c.mustJSON(&pr, "status", "--ods", "A20047"); !pr.GPConnectEnabled || !pr.AppointmentsEnabled || pr.ODS != "A20047" {
+				t.Fatalf("status --json after enable: %+v", pr)
 			}
 			var tc admin.TemplateChange
 			c.mustJSON(&tc, "templates", "create", "--ods", "A20047", "--name", "Sat", "--weekday", "sat", "--start", "09:00", "--end", "10:00",
@@ -169,7 +185,14 @@ func TestAdminCLI(t *testing.T) {
 			if tc.Created < 1 {
 				t.Fatalf("template %+v", tc)
 			}
+			var tg admin.Template
+			if c.mustJSON(&tg, "templates", "get", "--ods", "A20047", "--id", strconv.FormatInt(tc.Template.ID, 10)); !reflect.DeepEqual(tg, tc.Template) {
+				t.Fatalf("templates get: %+v, want %+v", tg, tc.Template)
+			}
 			c.must("templates", "end", "--ods", "A20047", "--id", strconv.FormatInt(tc.Template.ID, 10))
+			if out := c.must("templates", "get", "--ods", "A20047", "--id", strconv.FormatInt(tc.Template.ID, 10)); !strings.Contains(out, "false") {
+				t.Fatalf("templates get after end:\n%s", out)
+			}
 
 			audit := c.must("audit", "--ods", "A20047")
 			for _, want := range []string{"cli:", "token.create", "profile.create", "profile.update", "session.add", "session.block",

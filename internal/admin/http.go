@@ -47,7 +47,7 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/services", map[string]apiFunc{"GET": h.listServices, "POST": h.createService})
 	h.route(p+"/services/{id}", map[string]apiFunc{"GET": h.getService, "PATCH": h.updateService, "DELETE": h.deleteService})
 	h.route(p+"/templates", map[string]apiFunc{"GET": h.listTemplates, "POST": h.createTemplate})
-	h.route(p+"/templates/{id}", map[string]apiFunc{"PATCH": h.updateTemplate, "DELETE": h.endTemplate})
+	h.route(p+"/templates/{id}", map[string]apiFunc{"GET": h.getTemplate, "PATCH": h.updateTemplate, "DELETE": h.endTemplate})
 	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession}, "GET")
 	h.route(p+"/sessions/{id}", map[string]apiFunc{"GET": h.getSession})
 	// A session's sub-resources each take one method: a GET of an action,
@@ -420,6 +420,15 @@ func (h *Handler) deleteService(r *http.Request, a Actor) (int, any, error) {
 func (h *Handler) listTemplates(r *http.Request, a Actor) (int, any, error) {
 	l, err := h.svc.Templates(r.Context(), a, r.PathValue("ods"))
 	return http.StatusOK, l, err
+}
+
+func (h *Handler) getTemplate(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	t, err := h.svc.Template(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, t, err
 }
 
 func (h *Handler) createTemplate(r *http.Request, a Actor) (int, any, error) {

@@ -312,9 +312,19 @@ func TestAdminAPIFlow(t *testing.T) {
 				t.Fatalf("create template: %d %s", status, raw)
 			}
 			tid := int64(m["template"].(map[string]any)["id"].(float64))
+			status, _, m, raw = a.do(call{"GET", pp + "/templates/" + itoa(tid), a.token, "", ""})
+			if status != 200 || m["id"] != float64(tid) || m["name"] != "Sunday clinic" || m["active"] != true {
+				t.Fatalf("get template: %d %s", status, raw)
+			}
 			status, _, m, raw = a.do(call{"DELETE", pp + "/templates/" + itoa(tid), a.token, "", ""})
 			if status != 200 || m["template"].(map[string]any)["active"] != false {
 				t.Fatalf("end template: %d %s", status, raw)
+			}
+			if status, _, m, raw = a.do(call{"GET", pp + "/templates/" + itoa(tid), a.token, "", ""}); status != 200 || m["active"] != false {
+				t.Fatalf("get ended template: %d %s", status, raw)
+			}
+			if status, _, m, raw = a.do(call{"GET", pp + "/templates/999999", a.token, "", ""}); status != 404 || m["code"] != "not_found" {
+				t.Fatalf("get unknown template: %d %s", status, raw)
 			}
 
 			// Switches: the provider answers 403 once GP Connect is off (its practice cache is 1 ns here, 2 s by default).

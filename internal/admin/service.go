@@ -430,6 +430,20 @@ func (s *Service) Templates(ctx context.Context, a Actor, ods string) ([]Templat
 	return out, nil
 }
 
+// Template reads one of the practice's templates. Errors: ENOTFOUND.
+func (s *Service) Template(ctx context.Context, a Actor, ods string, id int64) (Template, error) {
+	ts, err := s.Templates(ctx, a, ods)
+	if err != nil {
+		return Template{}, err
+	}
+	for _, t := range ts {
+		if t.ID == id {
+			return t, nil
+		}
+	}
+	return Template{}, scheduling.Errorf(scheduling.ENOTFOUND, "no template %d at this practice", id)
+}
+
 var weekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
 	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
 	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
