@@ -33,8 +33,9 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
 
   admin token create --ods A20047 [--label NAME]     prints a new admin API token once
   admin token list|revoke --ods A20047 [--id N]
-  admin profiles list|get|create|update --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
+  admin profiles list|get|create|update|delete --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
                  [--ods-codes A81001,B82002] [--cap N] [--window 14d] [--embargo 2h] [--release-time 08:00 --release-days 1]
+                 delete is refused while any template, session, slot or appointment refers to the profile
   admin services list|get|create|update|delete --ods X [--id N] [--dos-id ID] [--name NAME]
                  healthcare services listed in DOS (service filtering, GP Connect 1.2.8); delete is refused while
                  any template, session or appointment refers to the service
@@ -246,7 +247,7 @@ func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // refuses any other, and a test holds adminUsage to the list.
 var adminSubcommands = map[string][]string{
 	"token":     {"create", "list", "revoke"},
-	"profiles":  {"list", "get", "create", "update"},
+	"profiles":  {"list", "get", "create", "update", "delete"},
 	"services":  {"list", "get", "create", "update", "delete"},
 	"templates": {"list", "get", "create", "update", "end"},
 	"sessions":  {"list", "get", "add", "block", "unblock", "cancel", "profile", "service"},
@@ -322,7 +323,7 @@ func orJSON(c *adminCmd, v any, err error) error {
 
 func adminProfiles(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
 	c := newAdminCmd("profiles "+sub, stdout, stderr)
-	id := c.opts.Int64("id", 0, "profile id (get, update)")
+	id := c.opts.Int64("id", 0, "profile id (get, update, delete)")
 	name := c.opts.String("name", "", "profile name")
 	bookable := c.opts.Bool("bookable", true, "GP Connect bookable")
 	orgTypes := c.opts.String("org-types", "", "comma-separated organisation types (gp-practice, urgent-care); empty = no restriction")
@@ -333,7 +334,7 @@ func adminProfiles(ctx context.Context, sub string, args []string, stdout, stder
 	relTime := c.opts.String("release-time", "", "release slots at this local time (HH:MM; empty = no release rule)")
 	relDays := c.opts.Int("release-days", 0, "release that many days before the slot's day")
 	fields := []string{"name", "bookable", "org-types", "ods-codes", "cap", "window", "embargo", "release-time", "release-days"}
-	c.use(map[string][]string{"get": {"id"}, "create": fields, "update": append([]string{"id"}, fields...)}[sub]...)
+	c.use(map[string][]string{"get": {"id"}, "create": fields, "update": append([]string{"id"}, fields...), "delete": {"id"}}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -398,6 +399,17 @@ func adminProfiles(ctx context.Context, sub string, args []string, stdout, stder
 		}
 		var p admin.Profile
 		p, err = svc.UpdateProfile(ctx, a, *c.ods, *id, in)
+		ps = []admin.Profile{p}
+	case "delete":
+		if *id <= 0 {
+			return errors.New("--id is required")
+		}
+		var p admin.Profile
+		p, err = svc.DeleteProfile(ctx, a, *c.ods, *id)
+		if err == nil && !*c.asJSON {
+			fmt.Fprintf(stdout, "access profile %d (%q) deleted\n", p.ID, p.Name)
+			return nil
+		}
 		ps = []admin.Profile{p}
 	}
 	if err != nil || *c.asJSON {

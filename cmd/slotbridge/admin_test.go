@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,6 +114,24 @@ func TestAdminCLI(t *testing.T) {
 			}
 			if _, _, err := c.run("audit", "--ods", "A20047", "--limit", "0"); err == nil || !strings.Contains(err.Error(), "limit") {
 				t.Fatalf("audit --limit 0: %v, want a refusal", err)
+			}
+			var typo admin.Profile
+			c.mustJSON(&typo, "profiles", "create", "--ods", "A20047", "--name", "typo")
+			if out := c.must("profiles", "delete", "--ods", "A20047", "--id", strconv.FormatInt(typo.ID, 10)); !strings.Contains(out, `"typo") deleted`) {
+				t.Fatalf("profiles delete:\n%s", out)
+			}
+			var all []admin.Profile
+			c.mustJSON(&all, "profiles", "list", "--ods", "A20047")
+			if !slices.ContainsFunc(all, func(q admin.Profile) bool { return q.Name == "open" }) {
+				t.Fatalf("the demo has no profile named open: %+v", all)
+			}
+			for _, q := range all {
+				if q.Name != "open" {
+					continue
+				}
+				if _, _, err := c.run("profiles", "delete", "--ods", "A20047", "--id", strconv.FormatInt(q.ID, 10)); scheduling.ErrorCode(err) != scheduling.ECONFLICT {
+					t.Fatalf("profiles delete of the demo's open profile, which its sessions use: %v, want a conflict", err)
+				}
 			}
 
 			date := time.Now().Add(72 * time.Hour).In(time.UTC).Format("2006-01-02")

@@ -43,7 +43,7 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/enable", map[string]apiFunc{"POST": h.enable(true)}, "POST")
 	h.route(p+"/disable", map[string]apiFunc{"POST": h.enable(false)}, "POST")
 	h.route(p+"/profiles", map[string]apiFunc{"GET": h.listProfiles, "POST": h.createProfile})
-	h.route(p+"/profiles/{id}", map[string]apiFunc{"GET": h.getProfile, "PATCH": h.updateProfile})
+	h.route(p+"/profiles/{id}", map[string]apiFunc{"GET": h.getProfile, "PATCH": h.updateProfile, "DELETE": h.deleteProfile})
 	h.route(p+"/services", map[string]apiFunc{"GET": h.listServices, "POST": h.createService})
 	h.route(p+"/services/{id}", map[string]apiFunc{"GET": h.getService, "PATCH": h.updateService, "DELETE": h.deleteService})
 	h.route(p+"/templates", map[string]apiFunc{"GET": h.listTemplates, "POST": h.createTemplate})
@@ -357,6 +357,15 @@ func (h *Handler) createProfile(r *http.Request, a Actor) (int, any, error) {
 	}
 	p, err := h.svc.CreateProfile(r.Context(), a, r.PathValue("ods"), in)
 	return http.StatusCreated, p, err
+}
+
+func (h *Handler) deleteProfile(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := h.svc.DeleteProfile(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, p, err
 }
 
 func (h *Handler) updateProfile(r *http.Request, a Actor) (int, any, error) {

@@ -218,6 +218,25 @@ func TestAdminAPIFlow(t *testing.T) {
 			if status, _, _, raw = a.do(call{"PATCH", pp + "/profiles/" + itoa(pid), a.token, `{"cap":6,"version":1}`, ""}); status != 409 {
 				t.Fatalf("stale patch: %d %s", status, raw)
 			}
+			// A profile made in error is deleted; one in use is not.
+			status, _, m, raw = a.do(call{"POST", pp + "/profiles", a.token, `{"name":"typo"}`, ""})
+			if status != 201 {
+				t.Fatalf("create profile: %d %s", status, raw)
+			}
+			typo := itoa(int64(m["id"].(float64)))
+			if status, _, m, raw = a.do(call{"DELETE", pp + "/profiles/" + typo, a.token, "", ""}); status != 200 || m["name"] != "typo" {
+				t.Fatalf("delete unused profile: %d %s", status, raw)
+			}
+			if status, _, m, raw = a.do(call{"GET", pp + "/profiles/" + typo, a.token, "", ""}); status != 404 || m["code"] != "not_found" {
+				t.Fatalf("get deleted profile: %d %s", status, raw)
+			}
+			if status, _, m, raw = a.do(call{"DELETE", pp + "/profiles/" + itoa(a.open), a.token, "", ""}); status != 409 || m["code"] != "conflict" ||
+				!strings.Contains(m["error"].(string), "time(s)") {
+				t.Fatalf("delete profile in use: %d %s", status, raw)
+			}
+			if status, _, m, raw = a.do(call{"DELETE", pp + "/profiles/" + itoa(a.open), a.other, "", ""}); status != 403 || m["code"] != "forbidden" {
+				t.Fatalf("delete with another practice's token: %d %s", status, raw)
+			}
 
 			date := scheduling.FormatDate(time.Now().Add(48 * time.Hour))
 			body := `{"date":"` + date + `","start":"07:00","end":"08:00","slot_minutes":30,"location_id":1,"role":"R0260",

@@ -411,6 +411,28 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, ods string, id int
 	return out, err
 }
 
+// DeleteProfile removes a profile nothing refers to. While any template,
+// session, slot or appointment does, it is refused (ECONFLICT, with the
+// count): past sessions and appointments keep their profile for the
+// record, so a profile that was ever used stays (rename it, or make it not
+// bookable). Errors: ENOTFOUND, ECONFLICT.
+func (s *Service) DeleteProfile(ctx context.Context, a Actor, ods string, id int64) (Profile, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Profile{}, err
+	}
+	var out Profile
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		cur, err := tx.DeleteProfile(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = toProfile(cur)
+		return s.record(org, a, "profile.delete", fmt.Sprintf("profile/%d", id), out, nil), nil
+	})
+	return out, err
+}
+
 // ---- session templates ----
 
 // Templates lists a practice's session templates by id.

@@ -172,9 +172,19 @@ func (a *AdminTx) SetSwitches(id int64, gpc, appts bool, now time.Time) error {
 
 // Profile reads a practice's access profile, with the places its active
 // bookings hold (as AccessProfiles lists them). Returns ENOTFOUND (kind "profile").
+//
+// On PostgreSQL it holds the row FOR KEY SHARE until the change ends: a
+// change that reads a profile to put sessions or slots on it then cannot
+// commit beside a delete of it (DeleteProfile holds the row FOR UPDATE and
+// counts its uses first), while bookings, which hold profiles FOR SHARE or
+// FOR NO KEY UPDATE, never wait for it.
 func (a *AdminTx) Profile(practiceID, id int64) (*scheduling.AccessProfile, error) {
+	lock := " FOR KEY SHARE"
+	if a.tx.DriverName() == "sqlite" {
+		lock = ""
+	}
 	var r profileRow
-	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE id = ? AND practice_id = ?`), id, practiceID); err != nil {
+	if err := a.tx.GetContext(a.ctx, &r, a.tx.Rebind(`SELECT `+profileCols+` FROM access_profiles WHERE id = ? AND practice_id = ?`+lock), id, practiceID); err != nil {
 		return nil, notFound(err, "profile", "no access profile %d at this practice", id)
 	}
 	if r.Cap == 0 {
@@ -198,6 +208,48 @@ func (a *AdminTx) LockProfile(practiceID, id int64) (*scheduling.AccessProfile, 
 		return nil, notFound(err, "profile", "no access profile %d at this practice", id)
 	}
 	return a.Profile(practiceID, id)
+}
+
+// ProfileUses counts what refers to a profile: templates (ended ones too),
+// sessions and slots of any status, and appointments.
+func (a *AdminTx) ProfileUses(id int64) (int, error) {
+	var n int
+	err := a.tx.GetContext(a.ctx, &n, a.tx.Rebind(`SELECT (SELECT COUNT(*) FROM session_templates WHERE access_profile_id = ?)
+		+ (SELECT COUNT(*) FROM schedules WHERE access_profile_id = ?) + (SELECT COUNT(*) FROM slots WHERE access_profile_id = ?)
+		+ (SELECT COUNT(*) FROM appointments WHERE access_profile_id = ?) + (SELECT COUNT(*) FROM appointment_slots WHERE access_profile_id = ?)`),
+		id, id, id, id, id)
+	return n, err
+}
+
+// DeleteProfile removes a profile nothing refers to: it holds the row FOR
+// UPDATE (PostgreSQL), so a change putting sessions or slots on it (which
+// reads it FOR KEY SHARE, see Profile) waits and then finds no profile,
+// then counts the uses and deletes only when there are none. Returns
+// ENOTFOUND, or ECONFLICT with the count.
+func (a *AdminTx) DeleteProfile(practiceID, id int64) (*scheduling.AccessProfile, error) {
+	lock := " FOR UPDATE"
+	if a.tx.DriverName() == "sqlite" {
+		lock = ""
+	}
+	var got int64
+	if err := a.tx.GetContext(a.ctx, &got, a.tx.Rebind(`SELECT id FROM access_profiles WHERE id = ? AND practice_id = ?`+lock), id, practiceID); err != nil {
+		return nil, notFound(err, "profile", "no access profile %d at this practice", id)
+	}
+	cur, err := a.Profile(practiceID, id)
+	if err != nil {
+		return nil, err
+	}
+	n, err := a.ProfileUses(id)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, scheduling.Errorf(scheduling.ECONFLICT, "access profile %d (%q) is still referred to %d time(s) by templates, sessions, slots and appointments; "+
+			"move them to another profile first (past sessions and appointments keep theirs, so a profile that was ever used can only be renamed, or made not bookable)",
+			id, cur.Name, n)
+	}
+	_, err = a.tx.ExecContext(a.ctx, a.tx.Rebind(`DELETE FROM access_profiles WHERE id = ? AND practice_id = ?`), id, practiceID)
+	return cur, err
 }
 
 // InsertProfile inserts a profile and returns its id. Returns EDUPLICATE when

@@ -1,0 +1,100 @@
+package admin_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/slotbridge/slotbridge/internal/admin"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// TestDeleteProfile: a profile nothing refers to can be deleted (and the
+// delete is audited); one a template (ended or not), session, slot or
+// appointment refers to cannot, and the refusal counts the uses.
+func TestDeleteProfile(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			p, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("made in error")})
+			f.ok(err)
+			got, err := f.svc.DeleteProfile(f.ctx, f.cli, ods, p.ID)
+			f.ok(err)
+			if got.ID != p.ID || got.Name != "made in error" {
+				t.Errorf("delete answered %+v, want the deleted profile", got)
+			}
+			_, err = f.svc.Profile(f.ctx, f.cli, ods, p.ID)
+			wantCode(t, err, scheduling.ENOTFOUND)
+			_, err = f.svc.DeleteProfile(f.ctx, f.cli, ods, p.ID)
+			wantCode(t, err, scheduling.ENOTFOUND)
+			if a := f.lastAudit(); a.Action != "profile.delete" || a.Target != fmt.Sprintf("profile/%d", p.ID) || a.After != nil || a.Before == nil {
+				t.Errorf("audit %+v, want profile.delete with the profile before", a)
+			}
+
+			// Another practice's profile is not this practice's to delete.
+			foreign := f.scalar(`SELECT MIN(id) FROM access_profiles WHERE practice_id <> ?`, f.org.ID)
+			_, err = f.svc.DeleteProfile(f.ctx, f.cli, ods, foreign)
+			wantCode(t, err, scheduling.ENOTFOUND)
+
+			// The demo's open profile holds sessions, slots and templates.
+			_, err = f.svc.DeleteProfile(f.ctx, f.cli, ods, f.open)
+			wantCode(t, err, scheduling.ECONFLICT)
+
+			// A template on a profile, even once ended, keeps it.
+			q, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("evenings")})
+			f.ok(err)
+			tc, err := f.svc.CreateTemplate(f.ctx, f.cli, ods, admin.TemplateInput{Name: ptr("Evening"), Weekday: ptr("sat"), Start: ptr("18:00"),
+				End: ptr("19:00"), SlotMinutes: ptr(30), LocationID: ptr(int64(1)), Role: ptr("R0260"), ServiceCategory: ptr("Evening"),
+				ServiceType: ptr("Evening slot"), Channels: &[]string{"In-person"}, AccessProfileID: &q.ID})
+			f.ok(err)
+			_, err = f.svc.EndTemplate(f.ctx, f.cli, ods, tc.Template.ID)
+			f.ok(err)
+			_, err = f.svc.DeleteProfile(f.ctx, f.cli, ods, q.ID)
+			wantCode(t, err, scheduling.ECONFLICT)
+
+			// One slot given its own profile keeps it too.
+			r, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("one slot")})
+			f.ok(err)
+			slot := f.ids(`SELECT id FROM slots WHERE schedule_id = ? AND status = 'free' ORDER BY start_at`, f.openSession())[0]
+			_, err = f.svc.SetSlotProfile(f.ctx, f.cli, ods, slot, r.ID)
+			f.ok(err)
+			_, err = f.svc.DeleteProfile(f.ctx, f.cli, ods, r.ID)
+			wantCode(t, err, scheduling.ECONFLICT)
+		})
+	}
+}
+
+// TestDeleteProfileRacesItsUse races a profile's delete against a change
+// putting a slot on it. Exactly one may win: never a slot on a profile
+// that is gone (on PostgreSQL the change holds the profile FOR KEY SHARE and
+// the delete FOR UPDATE; SQLite has one writer).
+func TestDeleteProfileRacesItsUse(t *testing.T) {
+	const rounds = 8
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			slots := f.ids(`SELECT id FROM slots WHERE schedule_id = ? AND status = 'free' ORDER BY start_at`, f.openSession())
+			if len(slots) < rounds {
+				t.Fatalf("%d free slots, want %d", len(slots), rounds)
+			}
+			for i := range rounds {
+				p, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr(fmt.Sprintf("race %d", i))})
+				f.ok(err)
+				var wg sync.WaitGroup
+				var errDel, errSet error
+				wg.Add(2)
+				go func() { defer wg.Done(); _, errDel = f.svc.DeleteProfile(f.ctx, f.cli, ods, p.ID) }()
+				go func() { defer wg.Done(); _, errSet = f.svc.SetSlotProfile(f.ctx, f.cli, ods, slots[i], p.ID) }()
+				wg.Wait()
+				if (errDel == nil) == (errSet == nil) {
+					t.Fatalf("round %d: delete %v, slot change %v; want exactly one to succeed", i, errDel, errSet)
+				}
+				n := f.scalar(`SELECT COUNT(*) FROM slots s WHERE s.id = ? AND NOT EXISTS (SELECT 1 FROM access_profiles p WHERE p.id = s.access_profile_id)`, slots[i])
+				if n != 0 {
+					t.Fatalf("round %d: slot %d is on a profile that no longer exists", i, slots[i])
+				}
+			}
+		})
+	}
+}
