@@ -225,6 +225,18 @@ func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainIn
 		out.Sessions = append(out.Sessions, es)
 	}
 	out.Notes = notes(ex, q)
+	// The commonest empty answer for a far period: its sessions are not made yet.
+	last, err := s.st.LastSessionEnd(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case last.IsZero():
+		out.Notes = append(out.Notes, "The practice has no sessions at all: add weekly templates (slotbridge admin templates create) or one-off sessions.")
+	case q.End.After(last):
+		out.Notes = append(out.Notes, fmt.Sprintf("The practice's sessions run only to %s: the server makes them from the weekly templates "+
+			"--horizon-weeks ahead (6 by default) and tops them up hourly, so the period's later days have none yet.", scheduling.FormatLocal(last)))
+	}
 	if in.DOSID != "" && filtering != scheduling.FilteringEnabled {
 		out.Notes = append(out.Notes, fmt.Sprintf("Service filtering is %s here, so service.identifier is ignored: every service's slots are counted "+
 			"(slotbridge admin enable --switch service_filtering).", filtering))

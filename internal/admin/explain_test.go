@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,6 +246,33 @@ func TestExplainCancelledSession(t *testing.T) {
 			}
 			if count(ex.Removed, "cancelled") <= 0 || count(ex.Removed, "blocked") <= 0 {
 				t.Fatalf("practice-wide counts %+v", ex.Removed)
+			}
+		})
+	}
+}
+
+// TestExplainPastTheSessions: a period running past the practice's last
+// session says so (the commonest empty answer for a far period is that its
+// sessions are not made yet); one inside them does not.
+func TestExplainPastTheSessions(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e) // sessions made ten days ahead
+			const note = "The practice's sessions run only to "
+			has := func(ex *admin.Explanation) bool {
+				return slices.ContainsFunc(ex.Notes, func(n string) bool { return strings.HasPrefix(n, note) })
+			}
+			day := scheduling.AddDaysLocal(scheduling.LocalMidnight(f.now), 1)
+			ex, err := f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{Start: day, End: scheduling.AddDaysLocal(day, 2)})
+			f.ok(err)
+			if has(ex) {
+				t.Errorf("a period inside the sessions got the note: %q", ex.Notes)
+			}
+			far := scheduling.AddDaysLocal(day, 20)
+			ex, err = f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{Start: far, End: scheduling.AddDaysLocal(far, 2)})
+			f.ok(err)
+			if ex.Total != 0 || !has(ex) {
+				t.Errorf("a period past the sessions: total %d, notes %q; want none and the note", ex.Total, ex.Notes)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"time"
 
@@ -651,6 +652,19 @@ func (s *Store) SlotByID(ctx context.Context, practiceID, id int64) (*scheduling
 	}
 	sl := r.domain()
 	return &sl, nil
+}
+
+// LastSessionEnd is when the practice's latest session (of any status)
+// ends; the zero time when it has none.
+func (s *Store) LastSessionEnd(ctx context.Context, practiceID int64) (time.Time, error) {
+	var end sql.NullInt64
+	if err := s.r.GetContext(ctx, &end, s.r.Rebind(`SELECT MAX(end_at) FROM schedules WHERE practice_id = ?`), practiceID); err != nil {
+		return time.Time{}, err
+	}
+	if !end.Valid {
+		return time.Time{}, nil
+	}
+	return time.Unix(end.Int64, 0), nil
 }
 
 // SlotsInPeriod lists a practice's slots of any status lying fully inside
