@@ -221,7 +221,7 @@ func (s *Server) findHealthcareService(rq *request) error {
 		if system != gpconnect.SystemDOSService {
 			return fail(gpconnect.InvalidIdentifierSystem, "Healthcare services are found by DOS service id (%s) only", gpconnect.SystemDOSService)
 		}
-		dosID = value
+		dosID = strings.TrimSpace(value) // as the slot search's service.identifier is read
 	}
 	b := fhir.NewSearchset()
 	if s.filtering(rq.practice) == scheduling.FilteringEnabled {

@@ -582,6 +582,8 @@ func testHealthcareService(t *testing.T, e *env) {
 	}{
 		{"by the DOS id of the first", identifierQuery(sysDOS, dos), []string{"1"}},
 		{"unknown DOS id", identifierQuery(sysDOS, "zzzzzz"), nil},
+		// Read trimmed, as the slot search's service.identifier is.
+		{"padded DOS id", identifierQuery(sysDOS, " "+dos+" "), []string{"1"}},
 	}
 	for _, f := range finds {
 		t.Run("find "+f.name, func(t *testing.T) {

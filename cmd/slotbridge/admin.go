@@ -35,7 +35,7 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin token list|revoke --ods A20047 [--id N]
   admin profiles list|get|create|update|delete --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
                  [--ods-codes A81001,B82002] [--cap N] [--window 14d] [--embargo 2h] [--release-time 08:00 --release-days 1]
-                 delete is refused while any template, session, slot or appointment refers to the profile
+                 delete is refused while any template, session or slot (past ones too) refers to the profile
   admin services list|get|create|update|delete --ods X [--id N] [--dos-id ID] [--name NAME]
                  healthcare services listed in DOS (service filtering, GP Connect 1.2.8); delete is refused while
                  any template, session or appointment refers to the service

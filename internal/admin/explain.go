@@ -230,10 +230,13 @@ func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainIn
 	if err != nil {
 		return nil, err
 	}
+	// By local day: the last day's sessions end before the day does, and a
+	// period ending at a midnight holds none of the day that begins there.
+	lastDay := scheduling.LocalMidnight(q.End.Add(-time.Nanosecond))
 	switch {
 	case last.IsZero():
 		out.Notes = append(out.Notes, "The practice has no sessions at all: add weekly templates (slotbridge admin templates create) or one-off sessions.")
-	case q.End.After(last):
+	case lastDay.After(scheduling.LocalMidnight(last)):
 		out.Notes = append(out.Notes, fmt.Sprintf("The practice's sessions run only to %s: the server makes them from the weekly templates "+
 			"--horizon-weeks ahead (6 by default) and tops them up hourly, so the period's later days have none yet.", scheduling.FormatLocal(last)))
 	}

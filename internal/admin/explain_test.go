@@ -268,6 +268,17 @@ func TestExplainPastTheSessions(t *testing.T) {
 			if has(ex) {
 				t.Errorf("a period inside the sessions got the note: %q", ex.Notes)
 			}
+			// Ending on the last session's day: every day of the period has sessions.
+			var lastEnd int64
+			f.ok(f.st.DB().GetContext(f.ctx, &lastEnd, f.st.DB().Rebind(`SELECT MAX(end_at) FROM schedules WHERE practice_id = ?`), f.org.ID))
+			lastDay := scheduling.LocalMidnight(time.Unix(lastEnd, 0))
+			ex, err = f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{Start: scheduling.AddDaysLocal(lastDay, -1),
+				End: scheduling.AddDaysLocal(lastDay, 1).Add(-time.Second)})
+			f.ok(err)
+			if ex.Total == 0 || has(ex) {
+				t.Errorf("a period ending on the last session's day (%s): total %d, notes %q; want slots and no note",
+					scheduling.FormatDate(lastDay), ex.Total, ex.Notes)
+			}
 			far := scheduling.AddDaysLocal(day, 20)
 			ex, err = f.svc.Explain(f.ctx, f.cli, ods, admin.ExplainInput{Start: far, End: scheduling.AddDaysLocal(far, 2)})
 			f.ok(err)

@@ -231,7 +231,7 @@ func TestAdminAPIFlow(t *testing.T) {
 				t.Fatalf("get deleted profile: %d %s", status, raw)
 			}
 			if status, _, m, raw = a.do(call{"DELETE", pp + "/profiles/" + itoa(a.open), a.token, "", ""}); status != 409 || m["code"] != "conflict" ||
-				!strings.Contains(m["error"].(string), "time(s)") {
+				!strings.Contains(m["error"].(string), "is in use by") {
 				t.Fatalf("delete profile in use: %d %s", status, raw)
 			}
 			if status, _, m, raw = a.do(call{"DELETE", pp + "/profiles/" + itoa(a.open), a.other, "", ""}); status != 403 || m["code"] != "forbidden" {

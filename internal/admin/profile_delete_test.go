@@ -95,6 +95,29 @@ func TestDeleteProfileRacesItsUse(t *testing.T) {
 					t.Fatalf("round %d: slot %d is on a profile that no longer exists", i, slots[i])
 				}
 			}
+			// A one-off session made on the profile: the foreign key decides,
+			// and the loser is told so (a conflict or an invalid profile), not
+			// an internal error.
+			for i := range rounds {
+				p, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr(fmt.Sprintf("race session %d", i))})
+				f.ok(err)
+				in := admin.SessionInput{Date: scheduling.FormatDate(f.now.AddDate(0, 0, 2+i)), Start: "05:00", End: "05:20", SlotMinutes: 10,
+					LocationID: 1, Role: "R0260", ServiceCategory: "Early", ServiceType: "Early slot", Channels: []string{"In-person"}, AccessProfileID: p.ID}
+				var wg sync.WaitGroup
+				var errDel, errAdd error
+				wg.Add(2)
+				go func() { defer wg.Done(); _, errDel = f.svc.DeleteProfile(f.ctx, f.cli, ods, p.ID) }()
+				go func() { defer wg.Done(); _, errAdd = f.svc.AddSession(f.ctx, f.cli, ods, in) }()
+				wg.Wait()
+				if (errDel == nil) == (errAdd == nil) {
+					t.Fatalf("round %d: delete %v, session add %v; want exactly one to succeed", i, errDel, errAdd)
+				}
+				for _, err := range []error{errDel, errAdd} {
+					if c := scheduling.ErrorCode(err); err != nil && c != scheduling.ECONFLICT && c != scheduling.EINVALID {
+						t.Fatalf("round %d: the loser's error %v (%s), want a conflict or an invalid profile", i, err, c)
+					}
+				}
+			}
 		})
 	}
 }

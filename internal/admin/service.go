@@ -630,7 +630,7 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, ods string, in Te
 			return nil, err
 		}
 		rec := s.record(org, a, "template.create", fmt.Sprintf("template/%d", id), nil, out.Template)
-		rec.Detail = fmt.Sprintf("sessions made: %d", out.Created)
+		rec.Detail = fmt.Sprintf("sessions made for this template: %d", out.Created)
 		return rec, nil
 	})
 	if err != nil {
@@ -667,8 +667,13 @@ func (s *Service) topUp(ctx context.Context, practiceID int64, out TemplateChang
 func (s *Service) materialise(tx *store.AdminTx, templateID int64, until time.Time) (int, error) {
 	now := s.Now()
 	to := now.Add(s.Horizon)
-	if until.After(to) {
-		to = until
+	if !until.IsZero() {
+		// Through the whole of until's day: a session starting at local
+		// midnight starts exactly at it, and days are made while they
+		// begin before to.
+		if end := scheduling.AddDaysLocal(scheduling.LocalMidnight(until), 1); end.After(to) {
+			to = end
+		}
 	}
 	return tx.MaterialiseTemplate(templateID, scheduling.LocalMidnight(now), to)
 }
@@ -820,7 +825,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 		if !next.Active && cur.Active {
 			rec.Action = "template.end"
 		}
-		rec.Detail = fmt.Sprintf("sessions made: %d; retired sessions %v; kept sessions: %s", out.Created, out.Retired, keptDetail(out.Kept))
+		rec.Detail = fmt.Sprintf("sessions made for this template: %d; retired sessions %v; kept sessions: %s", out.Created, out.Retired, keptDetail(out.Kept))
 		if relinked {
 			rec.Detail += fmt.Sprintf("; sessions not yet started on healthcare service %d relinked to healthcare service %d",
 				cur.HealthcareServiceID, next.HealthcareServiceID)
@@ -1133,7 +1138,7 @@ func (s *Service) SetSessionProfile(ctx context.Context, a Actor, ods string, id
 		if cur.Schedule.Status != "active" {
 			return invalid("session %d is %s", id, cur.Schedule.Status)
 		}
-		if _, err := tx.Profile(org.ID, profileID); err != nil {
+		if _, err := tx.ProfileToLink(org.ID, profileID); err != nil {
 			if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
 				return invalid("access profile %d is not a profile of this practice", profileID)
 			}
@@ -1338,7 +1343,7 @@ func (s *Service) SetSlotProfile(ctx context.Context, a Actor, ods string, id, p
 		if _, err := activeSessionSlot(tx, cur); err != nil {
 			return err
 		}
-		if _, err := tx.Profile(org.ID, profileID); err != nil {
+		if _, err := tx.ProfileToLink(org.ID, profileID); err != nil {
 			if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {
 				return invalid("access profile %d is not a profile of this practice", profileID)
 			}

@@ -30,7 +30,12 @@ func TestTemplateChangeKeepsEditedSessions(t *testing.T) {
 		}},
 		{"OwnServiceKeptThroughServiceAndShapeChange", testShapeChangeKeepsOwnService},
 		{"EndRetiresEditedSessionsWithoutBookings", testEndRetiresEdited},
-		{"ShorterHorizonKeepsReach", testShorterHorizonKeepsReach},
+		{"ShorterHorizonKeepsReach", func(t *testing.T, f *fx) { testShorterHorizonKeepsReach(t, f, tplIn) }},
+		{"ShorterHorizonKeepsReachFromMidnight", func(t *testing.T, f *fx) {
+			in := tplIn
+			in.Start, in.End = ptr("00:00"), ptr("01:00")
+			testShorterHorizonKeepsReach(t, f, in)
+		}},
 	}
 	for _, e := range storetest.Engines(false) {
 		t.Run(e.Name, func(t *testing.T) {
@@ -321,8 +326,10 @@ func testEndRetiresEdited(t *testing.T, f *fx) {
 // is its own flag, and may be shorter than the server's) remakes the
 // sessions as far ahead as they reached, rather than leaving the weeks
 // beyond its own horizon without sessions until the server's next top-up.
-func testShorterHorizonKeepsReach(t *testing.T, f *fx) {
-	tc, s := f.sixThursdays(f.withProfile(tplIn))
+// A session at local midnight starts exactly where its day does, which the
+// reach must still include.
+func testShorterHorizonKeepsReach(t *testing.T, f *fx, in admin.TemplateInput) {
+	tc, s := f.sixThursdays(f.withProfile(in))
 	last := f.scalar(`SELECT start_at FROM schedules WHERE id = ?`, s[5])
 	f.svc.Horizon = 10 * 24 * time.Hour
 	got, err := f.svc.UpdateTemplate(f.ctx, f.cli, ods, tc.Template.ID, admin.TemplateInput{SlotMinutes: ptr(30)})
@@ -337,8 +344,8 @@ func testShorterHorizonKeepsReach(t *testing.T, f *fx) {
 	// The audit says what each change made.
 	es, err := f.svc.Audit(f.ctx, f.cli, ods, 2)
 	f.ok(err)
-	if len(es) != 2 || es[0].Action != "template.update" || !strings.HasPrefix(es[0].Detail, "sessions made: 6; retired sessions [") ||
-		es[1].Action != "template.create" || es[1].Detail != "sessions made: 6" {
+	if len(es) != 2 || es[0].Action != "template.update" || !strings.HasPrefix(es[0].Detail, "sessions made for this template: 6; retired sessions [") ||
+		es[1].Action != "template.create" || es[1].Detail != "sessions made for this template: 6" {
 		t.Errorf("audit %+v, want the update and the create each saying it made six sessions", es)
 	}
 }

@@ -146,13 +146,19 @@ type AdminTx struct {
 func (s *Store) AdminChange(ctx context.Context, fn func(a *AdminTx) (*scheduling.AdminAuditRecord, error)) error {
 	// Any admin change may be a switch: caches of organisations reread.
 	defer s.orgEpoch.Add(1)
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		rec, err := fn(&AdminTx{ctx: ctx, tx: tx, now: s.Now()})
 		if err != nil || rec == nil {
 			return err
 		}
 		return appendAdminAudit(ctx, tx, *rec)
 	})
+	if isForeignKeyViolation(err) {
+		// Something the change refers to was deleted by a change that
+		// committed first (a profile, say, after the change had read it).
+		return scheduling.Errorf(scheduling.ECONFLICT, "something this change refers to was deleted meanwhile; read it again")
+	}
+	return err
 }
 
 // Organisation reads an organisation by ODS code. Returns ENOTFOUND.
@@ -173,14 +179,24 @@ func (a *AdminTx) SetSwitches(id int64, gpc, appts bool, now time.Time) error {
 
 // Profile reads a practice's access profile, with the places its active
 // bookings hold (as AccessProfiles lists them). Returns ENOTFOUND (kind "profile").
-//
-// On PostgreSQL it holds the row FOR KEY SHARE until the change ends: a
-// change that reads a profile to put sessions or slots on it then cannot
-// commit beside a delete of it (DeleteProfile holds the row FOR UPDATE and
-// counts its uses first), while bookings, which hold profiles FOR SHARE or
-// FOR NO KEY UPDATE, never wait for it.
 func (a *AdminTx) Profile(practiceID, id int64) (*scheduling.AccessProfile, error) {
-	lock := " FOR KEY SHARE"
+	return a.profile(practiceID, id, "")
+}
+
+// ProfileToLink is Profile for a change that puts existing slots on the
+// profile (a session's or a slot's new profile): on PostgreSQL it holds
+// the row FOR KEY SHARE until the change ends, so that it cannot commit
+// beside a delete of the profile (DeleteProfile holds the row FOR UPDATE
+// and counts its uses). Slots have no foreign key to their profile, as
+// templates and sessions do, which the database checks itself. Taken only
+// there, after the session's lock: taken before a change that then waits
+// for sessions (a template's shape change), it would close a cycle with a
+// profile rename, which needs the row exclusively, and a booking.
+func (a *AdminTx) ProfileToLink(practiceID, id int64) (*scheduling.AccessProfile, error) {
+	return a.profile(practiceID, id, " FOR KEY SHARE")
+}
+
+func (a *AdminTx) profile(practiceID, id int64, lock string) (*scheduling.AccessProfile, error) {
 	if a.tx.DriverName() == "sqlite" {
 		lock = ""
 	}
@@ -211,43 +227,44 @@ func (a *AdminTx) LockProfile(practiceID, id int64) (*scheduling.AccessProfile, 
 	return a.Profile(practiceID, id)
 }
 
-// ProfileUses counts what refers to a profile: templates (ended ones too),
-// sessions and slots of any status, and appointments.
-func (a *AdminTx) ProfileUses(id int64) (int, error) {
-	var n int
-	err := a.tx.GetContext(a.ctx, &n, a.tx.Rebind(`SELECT (SELECT COUNT(*) FROM session_templates WHERE access_profile_id = ?)
-		+ (SELECT COUNT(*) FROM schedules WHERE access_profile_id = ?) + (SELECT COUNT(*) FROM slots WHERE access_profile_id = ?)
-		+ (SELECT COUNT(*) FROM appointments WHERE access_profile_id = ?) + (SELECT COUNT(*) FROM appointment_slots WHERE access_profile_id = ?)`),
-		id, id, id, id, id)
-	return n, err
+// ProfileUses counts what refers to one of a practice's profiles: its
+// templates (ended ones too), and its sessions and slots of any status.
+// Bookings need no count of their own: a booked slot keeps its profile
+// (moving it is refused), and appointments do not read theirs back.
+func (a *AdminTx) ProfileUses(practiceID, id int64) (templates, sessions, slots int, err error) {
+	var n struct {
+		T int `db:"t"`
+		S int `db:"s"`
+		L int `db:"l"`
+	}
+	// By practice, so the indexes on the practice's sessions and on each
+	// session's slots serve: the slots table holds every practice's.
+	err = a.tx.GetContext(a.ctx, &n, a.tx.Rebind(`SELECT
+		(SELECT COUNT(*) FROM session_templates WHERE practice_id = ? AND access_profile_id = ?) AS t,
+		(SELECT COUNT(*) FROM schedules WHERE practice_id = ? AND access_profile_id = ?) AS s,
+		(SELECT COUNT(*) FROM slots WHERE schedule_id IN (SELECT id FROM schedules WHERE practice_id = ?) AND access_profile_id = ?) AS l`),
+		practiceID, id, practiceID, id, practiceID, id)
+	return n.T, n.S, n.L, err
 }
 
-// DeleteProfile removes a profile nothing refers to: it holds the row FOR
-// UPDATE (PostgreSQL), so a change putting sessions or slots on it (which
-// reads it FOR KEY SHARE, see Profile) waits and then finds no profile,
-// then counts the uses and deletes only when there are none. Returns
-// ENOTFOUND, or ECONFLICT with the count.
+// DeleteProfile removes a profile nothing refers to. It holds the row FOR
+// UPDATE (PostgreSQL) while it counts the uses: a change putting slots on
+// the profile (ProfileToLink) waits and then finds no profile, and one
+// adding a template or session on it fails the foreign key (AdminChange
+// answers ECONFLICT). Returns ENOTFOUND, or ECONFLICT with the counts.
 func (a *AdminTx) DeleteProfile(practiceID, id int64) (*scheduling.AccessProfile, error) {
-	lock := " FOR UPDATE"
-	if a.tx.DriverName() == "sqlite" {
-		lock = ""
-	}
-	var got int64
-	if err := a.tx.GetContext(a.ctx, &got, a.tx.Rebind(`SELECT id FROM access_profiles WHERE id = ? AND practice_id = ?`+lock), id, practiceID); err != nil {
-		return nil, notFound(err, "profile", "no access profile %d at this practice", id)
-	}
-	cur, err := a.Profile(practiceID, id)
+	cur, err := a.profile(practiceID, id, " FOR UPDATE")
 	if err != nil {
 		return nil, err
 	}
-	n, err := a.ProfileUses(id)
+	templates, sessions, slots, err := a.ProfileUses(practiceID, id)
 	if err != nil {
 		return nil, err
 	}
-	if n > 0 {
-		return nil, scheduling.Errorf(scheduling.ECONFLICT, "access profile %d (%q) is still referred to %d time(s) by templates, sessions, slots and appointments; "+
-			"move them to another profile first (past sessions and appointments keep theirs, so a profile that was ever used can only be renamed, or made not bookable)",
-			id, cur.Name, n)
+	if templates+sessions+slots > 0 {
+		return nil, scheduling.Errorf(scheduling.ECONFLICT, "access profile %d (%q) is in use by %d template(s), %d session(s) and %d slot(s); "+
+			"move them to another profile first (past sessions and slots keep theirs, so a profile that was ever used can only be renamed, or made not bookable)",
+			id, cur.Name, templates, sessions, slots)
 	}
 	_, err = a.tx.ExecContext(a.ctx, a.tx.Rebind(`DELETE FROM access_profiles WHERE id = ? AND practice_id = ?`), id, practiceID)
 	return cur, err
@@ -654,11 +671,13 @@ func (s *Store) SlotByID(ctx context.Context, practiceID, id int64) (*scheduling
 	return &sl, nil
 }
 
-// LastSessionEnd is when the practice's latest session (of any status)
-// ends; the zero time when it has none.
+// LastSessionEnd is when the practice's latest session ends, of those a
+// template change has not retired (a cancelled one still shows the day was
+// made); the zero time when it has none.
 func (s *Store) LastSessionEnd(ctx context.Context, practiceID int64) (time.Time, error) {
 	var end sql.NullInt64
-	if err := s.r.GetContext(ctx, &end, s.r.Rebind(`SELECT MAX(end_at) FROM schedules WHERE practice_id = ?`), practiceID); err != nil {
+	if err := s.r.GetContext(ctx, &end, s.r.Rebind(`SELECT MAX(end_at) FROM schedules WHERE practice_id = ? AND status <> ?`), practiceID,
+		scheduling.SessionRetired); err != nil {
 		return time.Time{}, err
 	}
 	if !end.Valid {

@@ -49,6 +49,11 @@ func isUniqueViolation(err error) bool {
 	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
+// isForeignKeyViolation reports a foreign-key failure on either engine.
+func isForeignKeyViolation(err error) bool {
+	return sqlState(err) == "23503" || sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
 // isCheckViolation reports a CHECK-constraint failure on either engine.
 func isCheckViolation(err error) bool {
 	return sqlState(err) == "23514" || sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_CHECK
