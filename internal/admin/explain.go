@@ -160,7 +160,8 @@ func (s *Service) Explain(ctx context.Context, a Actor, ods string, in ExplainIn
 	q := scheduling.ExplainQuery{PracticeID: org.ID, Start: in.Start, End: in.End, Now: now,
 		Consumer: scheduling.NewConsumer(in.OrgType, in.ConsumerODS)}
 	filtering := s.Supplier.Status(org)
-	// Not trimmed: the search looks the DOS id up exactly as sent.
+	// Trimmed, as the search reads service.identifier.
+	in.DOSID = strings.TrimSpace(in.DOSID)
 	if in.DOSID != "" && filtering == scheduling.FilteringEnabled {
 		h, err := s.st.HealthcareServiceByDOS(ctx, org.ID, in.DOSID)
 		if scheduling.ErrorCode(err) == scheduling.ENOTFOUND {

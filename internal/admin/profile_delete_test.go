@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slotbridge/slotbridge/internal/admin"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
@@ -118,6 +120,63 @@ func TestDeleteProfileRacesItsUse(t *testing.T) {
 					}
 				}
 			}
+		})
+	}
+}
+
+// TestRenameWhileTemplateWaits: a template moved to a new profile waits for
+// its sessions while a booking holds one (here a transaction holding the
+// session FOR SHARE, as a booking does before it asks for its profiles). A
+// rename of that profile must not queue behind the template change: the
+// booking would next ask for the profile, behind the rename, and the three
+// would deadlock (PostgreSQL breaks it after a second and retries). It did
+// while the change wrote the template (whose foreign key holds the new
+// profile) before it waited for the sessions.
+func TestRenameWhileTemplateWaits(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			if e.Engine == store.EngineSQLite {
+				t.Skip("SQLite has one writer: no row locks to order")
+			}
+			f := newFx(t, e)
+			tc, s := f.sixThursdays(f.withProfile(tplIn))
+			p := f.hub()
+			db := f.st.DB()
+			booking, err := db.BeginTxx(f.ctx, nil)
+			f.ok(err)
+			defer booking.Rollback()
+			var got int64
+			f.ok(booking.GetContext(f.ctx, &got, db.Rebind(`SELECT id FROM schedules WHERE id = ? FOR SHARE`), s[2]))
+
+			changed := make(chan error, 1)
+			go func() {
+				_, err := f.svc.UpdateTemplate(f.ctx, f.cli, ods, tc.Template.ID, admin.TemplateInput{AccessProfileID: &p})
+				changed <- err
+			}()
+			// Wait until the template change waits for the session.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if n := f.scalar(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`); n > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the template change never waited for the held session")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			renamed := make(chan error, 1)
+			go func() {
+				_, err := f.svc.UpdateProfile(f.ctx, f.cli, ods, p, admin.ProfileInput{Name: ptr("hub renamed")})
+				renamed <- err
+			}()
+			select {
+			case err := <-renamed:
+				f.ok(err)
+			case <-time.After(10 * time.Second):
+				t.Error("the rename waited for the template change, which waits for the booking")
+			}
+			f.ok(booking.Rollback())
+			f.ok(<-changed)
 		})
 	}
 }

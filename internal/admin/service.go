@@ -411,10 +411,10 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, ods string, id int
 	return out, err
 }
 
-// DeleteProfile removes a profile nothing refers to. While any template,
-// session, slot or appointment does, it is refused (ECONFLICT, with the
-// count): past sessions and appointments keep their profile for the
-// record, so a profile that was ever used stays (rename it, or make it not
+// DeleteProfile removes a profile nothing refers to. While any template
+// (ended ones too), session or slot does, it is refused (ECONFLICT, with
+// the counts): past sessions and slots keep their profile for the record,
+// so a profile that was ever used stays (rename it, or make it not
 // bookable). Errors: ENOTFOUND, ECONFLICT.
 func (s *Service) DeleteProfile(ctx context.Context, a Actor, ods string, id int64) (Profile, error) {
 	org, err := s.practice(ctx, a, ods)
@@ -750,16 +750,20 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, ods string, id in
 			out.Template = before
 			return nil, nil
 		}
-		if err := tx.UpdateTemplate(&next); err != nil {
-			return nil, err
-		}
 		now := s.Now()
 		remake := shapeChanged(cur, &next) || (cur.Active && !next.Active)
 		if remake {
 			// Held before anything about them is read: see the doc comment.
+			// And before the template's row is written: a new profile's
+			// foreign key holds that profile (FOR KEY SHARE) from the write
+			// on, and holding it while waiting here for a booking, which may
+			// wait for the profile behind a rename, would close a cycle.
 			if err := tx.LockFutureTemplateSessions(id, now); err != nil {
 				return nil, err
 			}
+		}
+		if err := tx.UpdateTemplate(&next); err != nil {
+			return nil, err
 		}
 		// Hand edits are read against the template as it was, and before the
 		// relink below: a session still on the template's old service is

@@ -153,10 +153,10 @@ func (s *Store) AdminChange(ctx context.Context, fn func(a *AdminTx) (*schedulin
 		}
 		return appendAdminAudit(ctx, tx, *rec)
 	})
-	if isForeignKeyViolation(err) {
-		// Something the change refers to was deleted by a change that
-		// committed first (a profile, say, after the change had read it).
-		return scheduling.Errorf(scheduling.ECONFLICT, "something this change refers to was deleted meanwhile; read it again")
+	if isProfileKeyViolation(err) {
+		// The profile the change put a template or session on was deleted
+		// by a change that committed after this one had read it.
+		return scheduling.Errorf(scheduling.ECONFLICT, "the access profile this change refers to was deleted meanwhile; read the profiles again")
 	}
 	return err
 }

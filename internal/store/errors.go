@@ -49,9 +49,19 @@ func isUniqueViolation(err error) bool {
 	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
-// isForeignKeyViolation reports a foreign-key failure on either engine.
-func isForeignKeyViolation(err error) bool {
-	return sqlState(err) == "23503" || sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+// isProfileKeyViolation reports a PostgreSQL foreign-key failure on a
+// reference to an access profile (SQLite, with one writer, cannot lose that
+// race). Any other foreign-key failure is a fault, and is left as it is.
+func isProfileKeyViolation(err error) bool {
+	if sqlState(err) != "23503" {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasSuffix(pgErr.ConstraintName, "_access_profile_id_fkey")
+	}
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && strings.HasSuffix(pqErr.Constraint, "_access_profile_id_fkey")
 }
 
 // isCheckViolation reports a CHECK-constraint failure on either engine.
