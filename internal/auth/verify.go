@@ -376,7 +376,7 @@ func (r *rawClaims) str(idx int) (string, *Error) {
 	}
 	raw := r.val[idx]
 	s := stringValue(raw, strings.IndexByte(raw, '\\') >= 0)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return "", badRequest("JWT claim " + claimNames[idx] + " is empty")
 	}
 	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {

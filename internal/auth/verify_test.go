@@ -231,6 +231,13 @@ var verifyCases = []verifyCase{
 	{"aud: null", claims(func(m map[string]any) { m["aud"] = nil }), bad},
 	{"aud: empty", claims(func(m map[string]any) { m["aud"] = "" }), bad},
 	{"aud: array", claims(func(m map[string]any) { m["aud"] = []any{"https://authorize.fhir.nhs.net/token"} }), bad},
+	// Blank is empty: spaces name no issuer, audience or practitioner.
+	{"iss: blank", claims(func(m map[string]any) { m["iss"] = "  " }), bad},
+	{"aud: blank", claims(func(m map[string]any) { m["aud"] = "  " }), bad},
+	{"sub: blank, as is the practitioner id", claims(func(m map[string]any) {
+		m["sub"] = " "
+		m["requesting_practitioner"].(map[string]any)["id"] = " "
+	}), bad},
 
 	// §3.2 exp and iat.
 	{"exp: missing", claims(func(m map[string]any) { delete(m, "exp") }), bad},
