@@ -179,6 +179,8 @@ type practiceState struct {
 	// down are what its windows' answers said of it, for the one verdict the
 	// breaker gets per search (see breakerVerdict).
 	asked, up, down bool
+	// hung is set when a window ran out of the practice's own timeout.
+	hung bool
 }
 
 // Search searches every member practice of the named hub. Returns ENOTFOUND
@@ -265,7 +267,13 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
 	states := make([]*practiceState, len(members))
-	var jobs []job
+	// Each practice's first window goes out before any practice's second:
+	// a practice's other windows follow once its first is in, and not at
+	// all when the first ran out of the practice's timeout. Queued practice by practice
+	// instead, the windows of hung practices ahead in the member list held
+	// every worker for a whole practice timeout each, and the practices
+	// behind them were never reached before the overall deadline.
+	var first []job
 	for i, ods := range members {
 		st := &practiceState{ep: eps[ods], now: h.now()}
 		states[i] = st
@@ -287,46 +295,48 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 			}
 			st.asked = true
 			st.pending = len(wins)
-			for _, w := range wins {
-				jobs = append(jobs, job{practice: i, win: w})
-			}
+			first = append(first, job{practice: i, win: wins[0]})
 		}
 	}
 
-	work := make(chan job)
-	var wg sync.WaitGroup
-	n := min(cfg.Concurrency, len(jobs))
-	for range n {
+	// Room for every window, so that a worker queueing a practice's other
+	// windows never waits; past the overall deadline runJob ends a window
+	// at once as a timeout, so the queue drains.
+	work := make(chan job, len(first)*len(wins))
+	var outstanding, wg sync.WaitGroup
+	outstanding.Add(len(first))
+	for _, j := range first {
+		work <- j
+	}
+	for range min(cfg.Concurrency, len(first)*len(wins)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range work {
-				h.runJob(ctx, cfg, states[j.practice], j.win, q, began)
+				st := states[j.practice]
+				h.runJob(ctx, cfg, st, j.win, q, began)
+				if j.win == wins[0] && len(wins) > 1 {
+					if st.foundHung() {
+						st.skip(len(wins)-1, q)
+					} else {
+						// Added before this job's Done, so the count never
+						// reaches zero while windows are still to come.
+						outstanding.Add(len(wins) - 1)
+						for _, w := range wins[1:] {
+							work <- job{practice: j.practice, win: w}
+						}
+					}
+				}
+				outstanding.Done()
 			}
 		}()
 	}
-	// Feed jobs until they run out or the overall deadline passes; a job
-	// never started is a timeout for its practice.
-	fed := 0
-feed:
-	for ; fed < len(jobs); fed++ {
-		select {
-		case work <- jobs[fed]:
-		case <-ctx.Done():
-			break feed
-		}
-	}
+	outstanding.Wait()
 	close(work)
 	wg.Wait()
 	for _, st := range states {
 		if st.asked {
 			h.breakerVerdict(st)
-		}
-	}
-	for _, j := range jobs[fed:] {
-		st := states[j.practice]
-		if st.fail == nil {
-			st.fail = &Failure{ODS: st.ep.ODS, Reason: ReasonTimeout, Detail: "not reached before the overall deadline"}
 		}
 	}
 
@@ -416,7 +426,12 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 	switch {
 	case f.Reason == ReasonTimeout && ctx.Err() != nil:
 		// The overall deadline (or the caller) cut the call short: no verdict on the practice.
-	case f.Reason == ReasonTimeout || f.Reason == ReasonProviderError:
+	case f.Reason == ReasonTimeout:
+		st.noteHealth(false, true)
+		st.mu.Lock()
+		st.hung = true
+		st.mu.Unlock()
+	case f.Reason == ReasonProviderError:
 		st.noteHealth(false, true)
 	case f.Reason == ReasonSSP || f.Reason == ReasonNotSent:
 		// The proxy refused the hub itself, or the hub's client refused to
@@ -426,6 +441,30 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		st.noteHealth(true, false)
 	}
 	finish(nil, nil, &f, calls)
+}
+
+// foundHung reports whether a window of the practice ran out of its own
+// timeout and none has answered: its other windows would each hold a
+// worker for as long again. (A practice that answers with an error, however
+// fast, costs nothing to ask again, and its other windows may still answer.)
+func (st *practiceState) foundHung() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.hung && !st.up
+}
+
+// skip counts n windows of a hung practice as done without calling it
+// again, and says so in its failure.
+func (st *practiceState) skip(n int, q Query) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.fail != nil {
+		st.fail.Detail += fmt.Sprintf("; its other %d window(s) were not searched", n)
+	}
+	if st.pending -= n; st.pending == 0 {
+		st.slots = filterSlots(dedupe(st.slots), q, st.now)
+		st.final = true
+	}
 }
 
 // noteHealth records what one window's answer said of the practice.

@@ -383,3 +383,44 @@ func TestSubSecondSearchRefused(t *testing.T) {
 		t.Fatalf("a refusal by the hub's own client is %q, want %q", ce.Reason, federation.ReasonNotSent)
 	}
 }
+
+// TestHungPracticesDoNotStarveOthers: a search of several 14-day windows
+// over a hub whose first members hang must still reach the good members
+// behind them. With windows queued practice by practice, the hung
+// practices' 36 windows each held one of the 8 workers for a whole
+// practice timeout, and the good practices were never reached before the
+// overall deadline (all their slots lost to other practices' failures).
+// Now every practice's first window goes first, and a practice whose first
+// window hung is not asked for the others.
+func TestHungPracticesDoNotStarveOthers(t *testing.T) {
+	ctx := context.Background()
+	const hung, good = 12, 2
+	cfg := federation.Config{Concurrency: 8, PracticeTimeout: time.Second, Deadline: 3 * time.Second}
+	s, hub, _, _ := newFederation(t, hung+good, cfg)
+	for i := range hung {
+		s.Injector.Set(s.Endpoints[i].ODS, sim.Faults{Mode: sim.ModeHang})
+	}
+	start, _ := tomorrow()
+	start = start.Add(-24 * time.Hour) // today: the sim has today and the next two days
+	q := federation.Query{Start: start, End: start.AddDate(0, 0, 40)}
+	if n := len(federation.SplitWindows(q.Start, q.End)); n != 3 {
+		t.Fatalf("%d windows, want 3", n)
+	}
+	res, err := hub.Search(ctx, "h", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range res.Practices {
+		switch {
+		case i < hung:
+			if p.Failure == nil || p.Failure.Reason != federation.ReasonTimeout || p.Calls != 1 {
+				t.Errorf("hung %s: %+v, want a timeout after one call", p.ODS, p)
+			}
+		case p.Failure != nil || p.Slots == 0 || p.Calls != 3:
+			t.Errorf("good %s: %+v, want its slots from all three windows", p.ODS, p)
+		}
+	}
+	if res.Elapsed > cfg.Deadline+500*time.Millisecond {
+		t.Errorf("the search took %v, past the %v deadline", res.Elapsed, cfg.Deadline)
+	}
+}
