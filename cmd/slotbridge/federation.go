@@ -120,8 +120,8 @@ func (c *fanoutConfig) register(fs *flag.FlagSet) {
 	c.fs = fs
 	fs.IntVar(&c.concurrency, "concurrency", c.envInt("concurrency", "SLOTBRIDGE_HUB_CONCURRENCY", 128), "most calls in flight at once in one fan-out")
 	fs.IntVar(&c.maxInFlight, "max-in-flight", c.envInt("max-in-flight", "SLOTBRIDGE_HUB_MAX_IN_FLIGHT", 0), "most calls in flight at once across all the hub's fan-outs together (0 = 4 x --concurrency)")
-	fs.DurationVar(&c.practiceTimeout, "practice-timeout", c.envDuration("practice-timeout", "SLOTBRIDGE_HUB_PRACTICE_TIMEOUT", 1500*time.Millisecond), "deadline of each call to one practice (retry included)")
-	fs.DurationVar(&c.deadline, "deadline", c.envDuration("deadline", "SLOTBRIDGE_HUB_DEADLINE", 2500*time.Millisecond), "deadline of the whole fan-out")
+	fs.DurationVar(&c.practiceTimeout, "practice-timeout", c.envDuration("practice-timeout", "SLOTBRIDGE_HUB_PRACTICE_TIMEOUT", 1500*time.Millisecond), "deadline of each search call to one practice (retry included); a booking's calls get twice this each, a timed-out read retried once, within 10 s for the whole booking")
+	fs.DurationVar(&c.deadline, "deadline", c.envDuration("deadline", "SLOTBRIDGE_HUB_DEADLINE", 2500*time.Millisecond), "deadline of the whole fan-out (a search; bookings are bounded by --practice-timeout)")
 }
 
 // hub builds the Hub. A malformed SLOTBRIDGE_HUB_* value its flag did not
