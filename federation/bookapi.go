@@ -57,6 +57,7 @@ type bookedJSON struct {
 	ODS         string            `json:"ods"`
 	Registered  bool              `json:"registered,omitempty"`
 	Already     bool              `json:"alreadyBooked,omitempty"`
+	Cancelled   bool              `json:"alreadyCancelled,omitempty"`
 	Appointment *fhir.Appointment `json:"appointment"`
 }
 
@@ -202,7 +203,7 @@ func (a *API) changeAppointment(w http.ResponseWriter, r *http.Request) {
 		a.writeCallErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, bookedJSON{Ref: apiRef(b.ODS, b.Appointment), ODS: b.ODS, Appointment: b.Appointment})
+	writeJSON(w, http.StatusOK, bookedJSON{Ref: apiRef(b.ODS, b.Appointment), ODS: b.ODS, Cancelled: b.AlreadyCancelled, Appointment: b.Appointment})
 }
 
 // callErrorJSON is the booking API's error body: the management APIs'

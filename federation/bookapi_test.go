@@ -100,8 +100,12 @@ func TestHubBookingAPI(t *testing.T) {
 		t.Fatalf("amend: %d %v", st, m)
 	}
 	st, _, m = jsonCall(t, srv.URL, "POST", "/hub/h/Appointment/"+ref+"/$cancel", `{"reason":"Recovered"}`)
-	if appt, _ := m["appointment"].(map[string]any); st != 200 || appt["status"] != "cancelled" {
+	if appt, _ := m["appointment"].(map[string]any); st != 200 || appt["status"] != "cancelled" || m["alreadyCancelled"] != nil {
 		t.Fatalf("cancel: %d %v", st, m)
+	}
+	st, _, m = jsonCall(t, srv.URL, "POST", "/hub/h/Appointment/"+ref+"/$cancel", `{"reason":"Again"}`)
+	if appt, _ := m["appointment"].(map[string]any); st != 200 || appt["status"] != "cancelled" || m["alreadyCancelled"] != true {
+		t.Fatalf("second cancel: %d %v, want the appointment and alreadyCancelled", st, m)
 	}
 
 	// Refusals, each in the {"error", "code"} body.

@@ -110,6 +110,10 @@ type Booked struct {
 	// already holds it through this hub (a retry after a lost answer, say):
 	// Appointment is that booking, and nothing new was booked.
 	AlreadyBooked bool
+	// AlreadyCancelled is true when a cancel found the appointment
+	// cancelled already: nothing was sent, and Appointment keeps the
+	// reason it was cancelled with.
+	AlreadyCancelled bool
 }
 
 // Ref is the appointment's hub reference, "{ODS}/{appointmentId}".
@@ -591,11 +595,22 @@ func (h *Hub) Cancel(ctx context.Context, hubName, ref, reason string) (*Booked,
 	if strings.TrimSpace(reason) == "" {
 		return nil, scheduling.Errorf(scheduling.EINVALID, "a cancellation reason is required")
 	}
-	return h.change(ctx, hubName, ref, gpconnect.CancelAppointment, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+	already := false
+	b, err := h.change(ctx, hubName, ref, gpconnect.CancelAppointment, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
+		if a.Status == "cancelled" {
+			// Cancelling again would change nothing (a provider keeps the
+			// first reason, or refuses), and would look like a fresh cancel.
+			already = true
+			return &consumer.AppointmentResult{Appointment: a}, nil
+		}
 		return within(ctx, h.callTimeout(), func(ctx context.Context) (*consumer.AppointmentResult, error) {
 			return h.Client.Cancel(ctx, ep, a, reason)
 		})
 	})
+	if b != nil {
+		b.AlreadyCancelled = already
+	}
+	return b, err
 }
 
 // Read reads one appointment at its practice (spec §7.1) by its hub

@@ -1055,6 +1055,9 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("cancelling %s: %w", *appt, err)
 		}
+		if b.AlreadyCancelled {
+			return show(b, "already cancelled (nothing was sent; its first reason stands):")
+		}
 		return show(b, "cancelled")
 	case "list":
 		if *patient == "" {

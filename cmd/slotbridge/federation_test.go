@@ -129,8 +129,11 @@ func TestFederationCommands(t *testing.T) {
 	if out := cli("book", "list", "--hub", "pcn", "--patient", p.NHSNumber); !strings.Contains(out, "1 appointment for") || !strings.Contains(out, appt) {
 		t.Fatalf("list:\n%s", out)
 	}
-	if out := cli("book", "cancel", "--hub", "pcn", "--appointment", appt, "--reason", "Recovered"); !strings.Contains(out, "cancelled") {
+	if out := cli("book", "cancel", "--hub", "pcn", "--appointment", appt, "--reason", "Recovered"); !strings.Contains(out, "cancelled") || strings.Contains(out, "already") {
 		t.Fatalf("cancel:\n%s", out)
+	}
+	if out := cli("book", "cancel", "--hub", "pcn", "--appointment", appt, "--reason", "Again"); !strings.Contains(out, "already cancelled (nothing was sent") {
+		t.Fatalf("second cancel:\n%s", out)
 	}
 	if out := cli("slots", "--hub", "pcn", "--start", "tomorrow", "--end", "tomorrow", "--limit", "0"); !strings.Contains(out, ref+" ") {
 		t.Fatalf("cancelled slot %s not offered again", ref)
