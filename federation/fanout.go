@@ -152,10 +152,12 @@ func (h *Hub) now() time.Time {
 	return time.Now()
 }
 
-// job is one window of one practice.
+// job is one window of one practice; first marks the practice's first
+// window, whose outcome decides whether the others are asked.
 type job struct {
 	practice int
 	win      Window
+	first    bool
 }
 
 // practiceState collects one practice's windows as they finish.
@@ -269,10 +271,11 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 	states := make([]*practiceState, len(members))
 	// Each practice's first window goes out before any practice's second:
 	// a practice's other windows follow once its first is in, and not at
-	// all when the first ran out of the practice's timeout. Queued practice by practice
-	// instead, the windows of hung practices ahead in the member list held
-	// every worker for a whole practice timeout each, and the practices
-	// behind them were never reached before the overall deadline.
+	// all when the first ran out of the practice's timeout. Queued
+	// practice by practice instead, the windows of hung practices ahead in
+	// the member list held every worker for a whole practice timeout each,
+	// and the practices behind them were never reached before the overall
+	// deadline.
 	var first []job
 	for i, ods := range members {
 		st := &practiceState{ep: eps[ods], now: h.now()}
@@ -295,7 +298,7 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 			}
 			st.asked = true
 			st.pending = len(wins)
-			first = append(first, job{practice: i, win: wins[0]})
+			first = append(first, job{practice: i, win: wins[0], first: true})
 		}
 	}
 
@@ -315,7 +318,7 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 			for j := range work {
 				st := states[j.practice]
 				h.runJob(ctx, cfg, st, j.win, q, began)
-				if j.win == wins[0] && len(wins) > 1 {
+				if j.first && len(wins) > 1 {
 					if st.foundHung() {
 						st.skip(len(wins)-1, q)
 					} else {
@@ -427,10 +430,7 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 	case f.Reason == ReasonTimeout && ctx.Err() != nil:
 		// The overall deadline (or the caller) cut the call short: no verdict on the practice.
 	case f.Reason == ReasonTimeout:
-		st.noteHealth(false, true)
-		st.mu.Lock()
-		st.hung = true
-		st.mu.Unlock()
+		st.noteHung()
 	case f.Reason == ReasonProviderError:
 		st.noteHealth(false, true)
 	case f.Reason == ReasonSSP || f.Reason == ReasonNotSent:
@@ -465,6 +465,14 @@ func (st *practiceState) skip(n int, q Query) {
 		st.slots = filterSlots(dedupe(st.slots), q, st.now)
 		st.final = true
 	}
+}
+
+// noteHung records a window that ran out of the practice's own timeout:
+// down, and hung (see foundHung).
+func (st *practiceState) noteHung() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.down, st.hung = true, true
 }
 
 // noteHealth records what one window's answer said of the practice.
