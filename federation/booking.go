@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -486,6 +487,9 @@ func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID stri
 				return nil, nil, scheduling.Errorf(scheduling.EINVALID, "slot %s/%s started at %s; it can no longer be booked",
 					ep.ODS, slotID, scheduling.FormatLocal(start))
 			}
+			if err := bookable(ep.ODS, sr, s); err != nil {
+				return nil, nil, err
+			}
 			return sr, s, nil
 		}
 	}
@@ -496,6 +500,29 @@ func (h *Hub) findSlot(ctx context.Context, ep *scheduling.Endpoint, slotID stri
 	return nil, nil, scheduling.Errorf(scheduling.ECONFLICT,
 		"slot %s/%s is not free: %s does not offer it between %s and %s %s (it was taken since the search, or it lies outside that range, or it is offered to another organisation type); search again",
 		ep.ODS, slotID, ep.ODS, scheduling.FormatDate(from), scheduling.FormatDate(to), as)
+}
+
+// bookable holds the slot a booking found to the checks a hub search
+// makes (slotsFrom): a slot the search would not have shown is not booked
+// either. One the practice now lists as not free is ECONFLICT (taken since
+// the search); one it describes in a form the hub cannot offer (times
+// without a numeric offset, no schedule or location) is the practice's
+// fault, since a booking echoing such times would break spec §6.2.
+func bookable(ods string, sr *consumer.SlotResult, s *fhir.Slot) error {
+	if s.Status != "free" {
+		as := fmt.Sprintf("lists it as %q", s.Status)
+		if s.Status == "" {
+			as = "gives it no status"
+		}
+		return scheduling.Errorf(scheduling.ECONFLICT, "slot %s/%s is not free: %s %s; search again", ods, s.ID, ods, as)
+	}
+	one := *sr
+	one.Slots = []*fhir.Slot{s}
+	if slots, _ := slotsFrom(ods, &one); len(slots) == 1 {
+		return nil
+	}
+	return &CallError{Reason: ReasonProviderError, Status: http.StatusOK, Detail: fmt.Sprintf(
+		"%s offers slot %s in a form the hub cannot book (its start and end must be local times with a numeric offset, and it needs its schedule and location); nothing was sent", ods, s.ID)}
 }
 
 // patientAt finds the patient at the practice, or registers them as temporary.

@@ -159,14 +159,22 @@ func TestHubLeavesOutSlotsItCannotBook(t *testing.T) {
 	f := newFakePractice(t)
 	now := time.Now().Truncate(time.Minute)
 	in := func(m int) time.Time { return now.Add(time.Duration(m) * time.Minute) }
-	f.set("GET /Slot", fakeAnswer{status: 200, body: slotBundle(
+	bundle := slotBundle(
 		fakeSlot{"GOOD", "free", "S1", in(120), in(130)},
 		fakeSlot{"STARTED", "free", "S1", in(-5), in(5)},
 		fakeSlot{"NOLOC", "free", "S2", in(140), in(150)},
 		fakeSlot{"NOSCHED", "free", "S9", in(160), in(170)},
 		fakeSlot{"NOSTATUS", "", "S1", in(180), in(190)},
 		fakeSlot{"INVERTED", "free", "S1", in(210), in(200)},
-	)})
+		fakeSlot{"BUSY", "busy", "S1", in(220), in(230)},
+		fakeSlot{"ZULU", "free", "S1", in(240), in(250)},
+	)
+	// Times in UTC with Z: the hub would echo them in its booking, which
+	// spec §6.2 forbids.
+	for _, m := range []int{240, 250} {
+		bundle = strings.Replace(bundle, scheduling.FormatLocal(in(m)), in(m).UTC().Format("2006-01-02T15:04:05Z"), 1)
+	}
+	f.set("GET /Slot", fakeAnswer{status: 200, body: bundle})
 	hub := fakeHub(t, f, testIdentity())
 	// Over 20 days the search is two windows, both answered with every
 	// slot: each bad slot is still counted once.
@@ -178,8 +186,8 @@ func TestHubLeavesOutSlotsItCannotBook(t *testing.T) {
 		if len(res.Slots) != 1 || res.Slots[0].ID != "GOOD" || len(res.Failures) != 0 {
 			t.Fatalf("slots %v, failures %v; want only GOOD", res.Slots, res.Failures)
 		}
-		if p := res.Practices[0]; p.Dropped != 4 {
-			t.Fatalf("dropped %d over %d calls, want 4 (no location, no schedule, no status, inverted)", p.Dropped, p.Calls)
+		if p := res.Practices[0]; p.Dropped != 6 {
+			t.Fatalf("dropped %d over %d calls, want 6 (no location, no schedule, no status, inverted, busy, Z)", p.Dropped, p.Calls)
 		}
 	}
 	res, err := hub.Search(ctx, "h", federation.Query{Start: in(-60), End: in(600)})
@@ -187,7 +195,7 @@ func TestHubLeavesOutSlotsItCannotBook(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(res.Bundle())
-	if !strings.Contains(string(b), `"id":"F00001-dropped"`) || !strings.Contains(string(b), "4 slots left out") {
+	if !strings.Contains(string(b), `"id":"F00001-dropped"`) || !strings.Contains(string(b), "6 slots left out") {
 		t.Fatalf("the searchset should report the dropped slots: %s", b)
 	}
 
@@ -199,6 +207,29 @@ func TestHubLeavesOutSlotsItCannotBook(t *testing.T) {
 	}
 	if n := f.requests("POST", "/Appointment"); n != 0 {
 		t.Fatalf("%d bookings sent for a started slot", n)
+	}
+
+	// A slot the search leaves out is not booked either, though its id is
+	// given: the practice now lists it as busy (taken since the search), or
+	// describes it in a form a booking could not echo. Nothing is sent.
+	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"4"}}]}`})
+	f.set("POST /Appointment", fakeAnswer{status: 201, body: `{"resourceType":"Appointment","id":"1","status":"booked"}`})
+	for id, code := range map[string]scheduling.Code{"BUSY": scheduling.ECONFLICT, "NOSTATUS": scheduling.ECONFLICT,
+		"NOLOC": "", "NOSCHED": "", "INVERTED": "", "ZULU": ""} {
+		_, err := hub.Book(ctx, "h", federation.BookRequest{Slot: fakeODS + "/" + id, From: in(-60), To: in(600),
+			Patient: federation.PatientDetails{NHSNumber: "9658218865"}})
+		var ce *federation.CallError
+		switch {
+		case err == nil:
+			t.Errorf("booking %s went ahead", id)
+		case code != "" && scheduling.ErrorCode(err) != code:
+			t.Errorf("booking %s: %v, want %s", id, err, code)
+		case code == "" && (!errors.As(err, &ce) || ce.Reason != federation.ReasonProviderError || !strings.Contains(err.Error(), "nothing was sent")):
+			t.Errorf("booking %s: %v, want the practice's fault with nothing sent", id, err)
+		}
+	}
+	if n := f.requests("POST", "/Appointment"); n != 0 {
+		t.Fatalf("%d bookings sent for slots the search leaves out", n)
 	}
 }
 

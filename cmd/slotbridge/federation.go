@@ -1022,8 +1022,11 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := show(b, verb); err != nil || *asJSON || b.AlreadyBooked {
 			return err
 		}
-		s := b.Slot
-		fmt.Fprintf(stdout, "  %s, %s, %s with %s (%s) at %s, %s\n", s.SlotType, s.ScheduleType, s.DeliveryChannel, s.PractitionerName, s.RoleDisplay, s.LocationName, s.LocationAddress)
+		// The booking is made: what it was made in is shown when known, and
+		// its absence must not cost the amend and cancel lines below.
+		if s := b.Slot; s.SlotSchedule != nil {
+			fmt.Fprintf(stdout, "  %s, %s, %s with %s (%s) at %s, %s\n", s.SlotType, s.ScheduleType, s.DeliveryChannel, s.PractitionerName, s.RoleDisplay, s.LocationName, s.LocationAddress)
+		}
 		fmt.Fprintf(stdout, "  amend:  slotbridge book amend --hub %s --appointment %s --comment '...'\n", *hubName, b.Ref())
 		fmt.Fprintf(stdout, "  cancel: slotbridge book cancel --hub %s --appointment %s --reason '...'\n", *hubName, b.Ref())
 	case "amend":
