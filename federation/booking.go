@@ -604,6 +604,12 @@ func (h *Hub) Amend(ctx context.Context, hubName, ref string, description, comme
 	if err := checkText(description, comment); err != nil {
 		return nil, err
 	}
+	// A booking's empty description gets the hub's default, but an amend
+	// would send the appointment without one, which GP Connect does not
+	// allow (description is 1..1); a comment may be cleared.
+	if description != nil && *description == "" {
+		return nil, scheduling.Errorf(scheduling.EINVALID, "description cannot be removed: an appointment must have one; give a new description or leave it unchanged")
+	}
 	return h.change(ctx, hubName, ref, gpconnect.UpdateAppointment, func(ctx context.Context, ep *scheduling.Endpoint, a *fhir.Appointment) (*consumer.AppointmentResult, error) {
 		if description != nil {
 			a.Description = *description

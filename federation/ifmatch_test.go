@@ -3,6 +3,8 @@ package federation_test
 import (
 	"context"
 	"testing"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
 // TestHubChangeSendsReadETag: the hub's amend and cancel send If-Match set
@@ -38,5 +40,32 @@ func TestHubChangeSendsReadETag(t *testing.T) {
 	}
 	if puts != 2 {
 		t.Fatalf("%d PUTs, want 2", puts)
+	}
+}
+
+// TestHubAmendKeepsDescription: an amend may clear the comment but not the
+// description, which GP Connect requires (spec §8.1): a lenient practice
+// would otherwise store an appointment without one.
+func TestHubAmendKeepsDescription(t *testing.T) {
+	ctx := context.Background()
+	f := newFakePractice(t)
+	appt := `{"resourceType":"Appointment","id":"101","meta":{"versionId":"1"},"status":"booked","description":"x","comment":"c",` +
+		`"start":"2030-01-01T09:00:00+00:00","end":"2030-01-01T09:10:00+00:00","slot":[{"reference":"Slot/1"}],` +
+		`"participant":[{"actor":{"reference":"Patient/4"},"status":"accepted"}]}`
+	f.set("GET /Appointment/101", fakeAnswer{status: 200, body: appt})
+	f.set("PUT /Appointment/101", fakeAnswer{status: 200, body: appt})
+	hub := fakeHub(t, f, testIdentity())
+	empty := ""
+	if _, err := hub.Amend(ctx, "h", fakeODS+"/101", &empty, nil); scheduling.ErrorCode(err) != scheduling.EINVALID {
+		t.Fatalf("amend removing the description: %v, want EINVALID", err)
+	}
+	if n := f.requests("PUT", "/Appointment/101"); n != 0 {
+		t.Fatalf("%d PUTs sent for an amend removing the description", n)
+	}
+	if _, err := hub.Amend(ctx, "h", fakeODS+"/101", nil, &empty); err != nil {
+		t.Fatalf("amend clearing the comment: %v", err)
+	}
+	if n := f.requests("PUT", "/Appointment/101"); n != 1 {
+		t.Fatalf("%d PUTs sent for an amend clearing the comment, want 1", n)
 	}
 }
