@@ -367,6 +367,7 @@ func (h *Hub) SearchPractices(ctx context.Context, hubName string, members []str
 // per-practice deadline and one retry on a gateway error.
 func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Window, q Query, began time.Time) {
 	ods := st.ep.ODS
+	multi := len(SplitWindows(q.Start, q.End)) > 1
 	finish := func(slots []Slot, dropped []string, f *Failure, calls int) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
@@ -382,8 +383,8 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 			st.dropped[id] = struct{}{}
 		}
 		st.slots = append(st.slots, slots...)
-		if f != nil && st.fail == nil {
-			st.fail = f
+		if f != nil {
+			st.addFailure(f, w, multi)
 		}
 		st.done = max(st.done, time.Since(began))
 		// Finish the practice's list here, while others are still in flight,
@@ -425,7 +426,7 @@ func (h *Hub) runJob(ctx context.Context, cfg Config, st *practiceState, w Windo
 		finish(slots, dropped, nil, calls)
 		return
 	}
-	f := failureOf(ods, err, len(SplitWindows(q.Start, q.End)) > 1, w)
+	f := failureOf(ods, err)
 	switch {
 	case f.Reason == ReasonTimeout && ctx.Err() != nil:
 		// The overall deadline (or the caller) cut the call short: no verdict on the practice.
@@ -502,13 +503,35 @@ func (h *Hub) breakerVerdict(st *practiceState) {
 }
 
 // failureOf classifies an error from a PracticeClient.
-func failureOf(ods string, err error, multi bool, w Window) Failure {
+func failureOf(ods string, err error) Failure {
 	ce := Classify(err)
-	f := Failure{ODS: ods, Reason: ce.Reason, Status: ce.Status, Detail: ce.Detail}
+	return Failure{ODS: ods, Reason: ce.Reason, Status: ce.Status, Detail: ce.Detail}
+}
+
+// addFailure records the failure of window w (named when the search has
+// several). The practice's first failure is its Failure; every later one
+// is added to its Detail with its window, so that each range the practice
+// left unsearched is named and none passes for "no capacity".
+func (st *practiceState) addFailure(f *Failure, w Window, multi bool) {
+	where := ""
 	if multi {
-		f.Detail += fmt.Sprintf(" (window %s to %s)", scheduling.FormatDate(w.Start), scheduling.FormatDate(w.End))
+		where = fmt.Sprintf("window %s to %s", scheduling.FormatDate(w.Start), scheduling.FormatDate(w.End))
 	}
-	return f
+	if st.fail == nil {
+		if where != "" {
+			f.Detail += " (" + where + ")"
+		}
+		st.fail = f
+		return
+	}
+	what := string(f.Reason)
+	if f.Status != 0 {
+		what += fmt.Sprintf(" (HTTP %d)", f.Status)
+	}
+	if f.Detail != "" {
+		what += ": " + f.Detail
+	}
+	st.fail.Detail += fmt.Sprintf("; %s failed too, %s", where, what)
 }
 
 // dedupe sorts one practice's slots and drops repeats of a slot id (the

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -422,5 +423,34 @@ func TestHungPracticesDoNotStarveOthers(t *testing.T) {
 	}
 	if res.Elapsed > cfg.Deadline+500*time.Millisecond {
 		t.Errorf("the search took %v, past the %v deadline", res.Elapsed, cfg.Deadline)
+	}
+}
+
+// TestEveryFailedWindowNamed: a practice that fails two of a search's
+// windows has both named in its failure; naming only the first left the
+// other range looking like "no capacity".
+func TestEveryFailedWindowNamed(t *testing.T) {
+	ctx := context.Background()
+	f := newFakePractice(t)
+	hub := fakeHub(t, f, testIdentity())
+	start, _ := tomorrow()
+	q := federation.Query{Start: start, End: start.AddDate(0, 0, 40)}
+	wins := federation.SplitWindows(q.Start, q.End)
+	if len(wins) != 3 {
+		t.Fatalf("%d windows, want 3", len(wins))
+	}
+	f.set("GET /Slot", fakeAnswer{status: 500, body: outcome(gpconnect.SystemSpineError, "INTERNAL_SERVER_ERROR", "down")})
+	res, err := hub.Search(ctx, "h", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failures) != 1 {
+		t.Fatalf("failures %v, want one for the practice", res.Failures)
+	}
+	for _, w := range wins {
+		named := fmt.Sprintf("window %s to %s", scheduling.FormatDate(w.Start), scheduling.FormatDate(w.End))
+		if !strings.Contains(res.Failures[0].Detail, named) {
+			t.Errorf("failure %q does not name %s", res.Failures[0].Detail, named)
+		}
 	}
 }
