@@ -596,11 +596,17 @@ func (g *GPConnect) RetrieveAppointments(ctx context.Context, ep *scheduling.End
 // missing, or that is not offerable, is dropped and counted. The result is
 // sorted by start, then id.
 func slotsFrom(ods string, r *consumer.SlotResult) ([]Slot, int) {
-	practiceName := ""
+	var orgs []orgName
 	for _, o := range r.Organizations {
-		practiceName = o.Name
-		break
+		on := orgName{name: o.Name}
+		for _, id := range o.Identifier {
+			if id.System == gpconnect.SystemODSOrganisation || id.System == gpconnect.SystemODSOrganisationOld {
+				on.ods = append(on.ods, id.Value)
+			}
+		}
+		orgs = append(orgs, on)
 	}
+	practiceName := pickPracticeName(ods, orgs)
 	fl := newFlattener(ods, len(r.Slots))
 	dropped := 0
 	for _, fs := range r.Slots {

@@ -565,3 +565,46 @@ func TestHubBookingFailsAfterRegistering(t *testing.T) {
 		t.Fatalf("Book: %v, want the practice's refusal and a note that the patient is now registered", err)
 	}
 }
+
+// TestHubNamesThePracticeFromItsOwnOrganization: a practice's slots carry
+// the name of the Organization with its ODS code, however many others its
+// Bundle holds (the first one met, in map order, used to win), and no name
+// when only another organisation's is there.
+func TestHubNamesThePracticeFromItsOwnOrganization(t *testing.T) {
+	ctx := context.Background()
+	f := newFakePractice(t)
+	start, _ := tomorrow()
+	start = start.Add(10 * time.Hour)
+	plain := slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})
+	const own = `{"resource":{"resourceType":"Organization","id":"1","name":"Fake Practice"}}`
+	org := func(id, name, ods string) string {
+		return fmt.Sprintf(`{"resource":{"resourceType":"Organization","id":%q,"name":%q,"identifier":[{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":%q}]}}`, id, name, ods)
+	}
+	f.set("GET /Patient", fakeAnswer{status: 200, body: `{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"4"}}]}`})
+	f.set("POST /Appointment", fakeAnswer{status: 201, body: `{"resourceType":"Appointment","id":"1","status":"booked"}`})
+	hub := fakeHub(t, f, testIdentity())
+	for _, c := range []struct {
+		name, orgs, want string
+	}{
+		{"OwnAmongOthers", org("0", "Some Other Org", "ZZZ999") + "," + org("1", "Fake Practice", fakeODS) + "," + org("2", "Imposter Surgery", "A20047"), "Fake Practice"},
+		{"OnlyAnother", org("2", "Imposter Surgery", "A20047"), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f.set("GET /Slot", fakeAnswer{status: 200, body: strings.Replace(plain, own, c.orgs, 1)})
+			for range 10 {
+				res, err := hub.Search(ctx, "h", federation.Query{Start: start.Add(-time.Hour), End: start.Add(time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Slots) != 1 || res.Slots[0].PracticeName != c.want {
+					t.Fatalf("search: slots %v, want one named %q", res.Slots, c.want)
+				}
+			}
+			b, err := hub.Book(ctx, "h", federation.BookRequest{Slot: fakeODS + "/7", From: start.Add(-time.Hour), To: start.Add(time.Hour),
+				Patient: federation.PatientDetails{NHSNumber: "9658218865"}})
+			if err != nil || b.Slot.SlotSchedule == nil || b.Slot.PracticeName != c.want {
+				t.Fatalf("booking: %+v, %v; want its slot named %q", b, err, c.want)
+			}
+		})
+	}
+}

@@ -103,13 +103,19 @@ func decodeSlots(ods string, body []byte) ([]Slot, []string, error) {
 		}
 		byRef[r.ResourceType+"/"+r.ID] = r
 	}
-	var practiceName string
+	var orgs []orgName
 	for k, r := range byRef {
 		if strings.HasPrefix(k, "Organization/") {
-			practiceName = nameText(r.Name)
-			break
+			o := orgName{name: nameText(r.Name)}
+			for _, id := range r.Identifier {
+				if id.System == gpconnect.SystemODSOrganisation || id.System == gpconnect.SystemODSOrganisationOld {
+					o.ods = append(o.ods, id.Value)
+				}
+			}
+			orgs = append(orgs, o)
 		}
 	}
+	practiceName := pickPracticeName(ods, orgs)
 	fl := newFlattener(ods, len(slots))
 	var dropped []string
 	for _, r := range slots {
@@ -133,6 +139,30 @@ func decodeSlots(ods string, body []byte) ([]Slot, []string, error) {
 		}
 	}
 	return fl.sorted(), dropped, nil
+}
+
+// orgName is an Organization of a slot Bundle: its name and ODS codes.
+type orgName struct {
+	name string
+	ods  []string
+}
+
+// pickPracticeName is the practice's own name among its Bundle's
+// Organizations: the one carrying its ODS code, else the only one when that
+// names no ODS code at all, else none. Taking the first one met (map order)
+// labelled a practice's slots with whatever other organisation it sent.
+func pickPracticeName(ods string, orgs []orgName) string {
+	for _, o := range orgs {
+		for _, code := range o.ods {
+			if strings.EqualFold(strings.TrimSpace(code), ods) {
+				return o.name
+			}
+		}
+	}
+	if len(orgs) == 1 && len(orgs[0].ods) == 0 {
+		return orgs[0].name
+	}
+	return ""
 }
 
 // flattener builds one practice's Slots from either decoding of its
