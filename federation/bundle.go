@@ -13,8 +13,8 @@ import (
 func hubID(ods, id string) string { return ods + "-" + id }
 
 // Bundle renders a fan-out as one FHIR STU3 searchset: the merged Slots
-// (search.mode match) with their Schedules, Locations, Practitioners and
-// practices' Organizations (mode include), every id prefixed with the
+// (search.mode match) with their Schedules, Locations, Practitioners,
+// HealthcareServices and practices' Organizations (mode include), every id prefixed with the
 // practice's ODS code so ids from different practices cannot collide; and
 // one OperationOutcome per failed practice (mode outcome).
 func (r *Result) Bundle() *fhir.Bundle {
@@ -73,6 +73,13 @@ func (r *Result) Bundle() *fhir.Bundle {
 				pr.Name = []fhir.HumanName{{Text: s.PractitionerName}}
 			}
 			add("Practitioner/"+pr.ID, pr)
+		}
+		if s.ServiceID != "" {
+			// Spec §5.8: the service's name is shown with the slot.
+			sch.Actor = append(sch.Actor, fhir.Reference{Reference: "HealthcareService/" + hubID(s.ODS, s.ServiceID)})
+			add("HealthcareService/"+hubID(s.ODS, s.ServiceID), &fhir.HealthcareService{ResourceType: "HealthcareService",
+				ID: hubID(s.ODS, s.ServiceID), Name: s.ServiceName, ProvidedBy: &fhir.Reference{Reference: "Organization/" + s.ODS},
+				Meta: &fhir.Meta{Profile: []string{string(gpconnect.ProfileHealthcareService)}}})
 		}
 		add("Schedule/"+sch.ID, sch)
 		add("Organization/"+s.ODS, &fhir.Organization{ResourceType: "Organization", ID: s.ODS, Name: s.PracticeName,

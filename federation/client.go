@@ -657,6 +657,7 @@ func scheduleInfo(r *consumer.SlotResult, sch *fhir.Schedule, practiceName strin
 		}
 	}
 	if id, ok := consumer.RefID(consumer.ActorRef(sch, "HealthcareService"), "HealthcareService"); ok {
+		si.ServiceID = id
 		if hs := r.HealthcareServices[id]; hs != nil {
 			si.ServiceName = hs.Name
 		}

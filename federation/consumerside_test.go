@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -606,5 +607,48 @@ func TestHubNamesThePracticeFromItsOwnOrganization(t *testing.T) {
 				t.Fatalf("booking: %+v, %v; want its slot named %q", b, err, c.want)
 			}
 		})
+	}
+}
+
+// TestHubSearchsetKeepsTheService: the hub's FHIR searchset carries the
+// HealthcareService a practice's schedule names (1.2.8), with its name, as
+// an actor of the hub's Schedule: spec §5.8 has the service shown.
+func TestHubSearchsetKeepsTheService(t *testing.T) {
+	f, srv := fakeBookingAPI(t)
+	start, _ := tomorrow()
+	start = start.Add(10 * time.Hour)
+	body := slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})
+	body = strings.Replace(body, `{"reference":"Practitioner/P1"}]}}`,
+		`{"reference":"Practitioner/P1"},{"reference":"HealthcareService/H1"}]}},{"resource":{"resourceType":"HealthcareService","id":"H1","name":"Same-day Service"}}`, 1)
+	f.set("GET /Slot", fakeAnswer{status: 200, body: body})
+	q := url.Values{"start": {scheduling.FormatLocal(start.Add(-time.Hour))}, "end": {scheduling.FormatLocal(start.Add(time.Hour))}}
+	st, _, raw := call(t, srv.URL, "GET", "/hub/h/Slot?"+q.Encode(), "")
+	if st != 200 {
+		t.Fatalf("search: %d %s", st, raw)
+	}
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				ResourceType, ID string
+				Name             json.RawMessage
+				Actor            []struct{ Reference string }
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatal(err)
+	}
+	var service, actor bool
+	for _, e := range b.Entry {
+		r := e.Resource
+		if r.ResourceType == "HealthcareService" && r.ID == fakeODS+"-H1" && string(r.Name) == `"Same-day Service"` {
+			service = true
+		}
+		for _, a := range r.Actor {
+			actor = actor || (r.ResourceType == "Schedule" && a.Reference == "HealthcareService/"+fakeODS+"-H1")
+		}
+	}
+	if !service || !actor {
+		t.Fatalf("service entry %v, schedule actor %v; want both in %s", service, actor, raw)
 	}
 }

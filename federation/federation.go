@@ -93,8 +93,10 @@ type SlotSchedule struct {
 	PractitionerID   string
 	PractitionerName string
 	PractitionerSex  string
-	ServiceName      string
-	PracticeName     string
+	// ServiceID and ServiceName are the schedule's HealthcareService actor (1.2.8), if any.
+	ServiceID    string
+	ServiceName  string
+	PracticeName string
 }
 
 // Ref is the slot's hub-wide reference, "{ODS}/{slotId}".

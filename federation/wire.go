@@ -238,6 +238,7 @@ func wireSchedule(sch *wireResource, byRef map[string]*wireResource, practiceNam
 				si.PractitionerSex = res.Gender
 			}
 		case "HealthcareService":
+			si.ServiceID = id
 			if res != nil {
 				si.ServiceName = nameText(res.Name)
 			}
