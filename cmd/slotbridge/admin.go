@@ -174,7 +174,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // its refusals once, for both, and at the terminal "--release-days needs a
 // --release-time" is what the user can act on.
 var cliFieldNames = strings.NewReplacer("release_days_before", "--release-days", "release_time", "--release-time",
-	"service_id", "--service", "dos_id", "--dos-id")
+	"service_id", "--service", "dos_id", "--dos-id", "ods_codes", "--ods-codes")
 
 // cliError is err with its message in the CLI's words (see cliFieldNames).
 // Only the service's own error is reworded: a wrapped one keeps the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -123,6 +124,7 @@ func TestAdminCLIErrorsNameFlags(t *testing.T) {
 	}{
 		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--release-days", "2"}, "--release-days needs a --release-time", "release_"},
 		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--release-time", "8am"}, "--release-time must be HH:MM", "release_"},
+		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--ods-codes", manyODSCodes(1001)}, "--ods-codes has 1001 codes", "ods_codes"},
 	} {
 		out, _, err := c.run(bad.args...)
 		if err == nil || !strings.Contains(err.Error(), bad.want) || strings.Contains(err.Error(), bad.not) {
@@ -132,6 +134,15 @@ func TestAdminCLIErrorsNameFlags(t *testing.T) {
 			t.Errorf("admin %v --json: error body %s, want it to say %q", bad.args, out, bad.want)
 		}
 	}
+}
+
+// manyODSCodes is n distinct ODS codes, comma-separated.
+func manyODSCodes(n int) string {
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("X%05d", i)
+	}
+	return strings.Join(codes, ",")
 }
 
 // TestAdminTokenLabel: a label with a control character is refused, so the
