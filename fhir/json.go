@@ -274,6 +274,12 @@ func DecodeJSON(data []byte, want string) (Resource, error) {
 // is not UTF-8 or holds a control character other than tab, CR or LF (see
 // CheckStrings).
 func DecodeJSONStrict(data []byte, want string) (Resource, error) {
+	// encoding/json turns bytes that are not UTF-8, and escaped halves of
+	// a surrogate pair, into U+FFFD without a word: the body must be
+	// refused before then, or what is stored is not what was sent.
+	if err := CheckJSONText(data); err != nil {
+		return nil, err
+	}
 	r, err := DecodeJSON(data, want)
 	if err != nil {
 		return nil, err
@@ -289,6 +295,56 @@ func DecodeJSONStrict(data []byte, want string) (Resource, error) {
 	}
 	noteOtherValues(data, r)
 	return r, nil
+}
+
+// CheckJSONText reports a JSON text that is not UTF-8 (RFC 8259 §8.1) or
+// that escapes half of a UTF-16 surrogate pair on its own (\ud800 with no
+// low half after it): neither names a character, and encoding/json would
+// quietly decode both as U+FFFD.
+func CheckJSONText(data []byte) error {
+	if !utf8.Valid(data) {
+		return errors.New("fhir: the body is not valid UTF-8")
+	}
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character: a backslash escapes only the next one
+		if i >= len(data) || data[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(data[i+1:])
+		if !ok {
+			continue // malformed: the decoder says so
+		}
+		lone := func() error {
+			return fmt.Errorf("fhir: the body escapes half of a surrogate pair (\\u%s) on its own", data[i+1:i+5])
+		}
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if len(data) < i+11 || data[i+5] != '\\' || data[i+6] != 'u' {
+				return lone()
+			}
+			if lo, ok := hex4(data[i+7:]); !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return lone()
+			}
+			i += 10
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return lone()
+		default:
+			i += 4
+		}
+	}
+	return nil
+}
+
+// hex4 reads four hex digits at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[:4]), 16, 16)
+	return rune(v), err == nil
 }
 
 // noteOtherValues records on the extensions decoded from a request body

@@ -66,3 +66,29 @@ func TestNewSearchsetIsValidSTU3(t *testing.T) {
 	}
 	fhirtest.ValidateSTU3(t, j)
 }
+
+// TestCheckJSONText: a body that is not UTF-8, or that escapes half of a
+// surrogate pair alone, is refused before encoding/json would make either
+// U+FFFD; a whole pair, other escapes and an escaped backslash before "u"
+// are fine.
+func TestCheckJSONText(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{"a":"plain é"}`, true},
+		{`{"a":"\ud83d\ude00 pair"}`, true},
+		{`{"a":"\u00e9 \n \" \\ud800 is text"}`, true},
+		{`{"a":"tail \u0041"}`, true},
+		{"{\"a\":\"bad \xff\xfe\"}", false},
+		{`{"a":"\ud800"}`, false},
+		{`{"a":"\ud800 then text"}`, false},
+		{`{"a":"\ud800\u0041"}`, false},
+		{`{"a":"\udc00"}`, false},
+		{`{"a":"\uDBFF`, false},
+	} {
+		if err := fhir.CheckJSONText([]byte(c.body)); (err == nil) != c.ok {
+			t.Errorf("%q: %v, want ok=%v", c.body, err, c.ok)
+		}
+	}
+}

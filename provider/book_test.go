@@ -199,6 +199,10 @@ var bookCases = []bookCase{
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrCommentEmptyString", jsonOnly: [2]string{`"status":"booked"`, `"status":"booked","comment":""`}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrCommentNull", jsonOnly: [2]string{`"status":"booked"`, `"status":"booked","comment":null`}, want: 422, code: "INVALID_RESOURCE"},
+	// Spec §2.1: bodies are UTF-8. encoding/json would store U+FFFD for
+	// either, which is not what was sent (the XML decoder refuses both).
+	{name: "ErrDescriptionNotUTF8", jsonOnly: [2]string{`"Acceptance test booking"`, "\"Acceptance \xff\xfe booking\""}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrDescriptionLoneSurrogate", jsonOnly: [2]string{`"Acceptance test booking"`, `"Acceptance \ud800 booking"`}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrExtensionWithoutValue", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		b.Extension = append(b.Extension, fhir.Extension{URL: "http://example.org/fhir/StructureDefinition/x"})
 	}, want: 422, code: "INVALID_RESOURCE"},

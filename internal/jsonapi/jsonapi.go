@@ -6,6 +6,7 @@
 package jsonapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/internal/jsonkind"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
@@ -106,13 +108,28 @@ func Decode(r *http.Request, v any, max int64, typeOptional bool) error {
 			return scheduling.Errorf(CodeMediaType, "send the body as Content-Type: application/json")
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, max))
+	tooLarge := scheduling.Errorf(CodeTooLarge, "the body is larger than %d bytes", max)
+	if r.ContentLength > max {
+		// Said at once, whatever the body holds, rather than after reading it.
+		return tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return tooLarge
+		}
+		return scheduling.Errorf(scheduling.EPARAM, "the body could not be read")
+	}
+	// What encoding/json would quietly make U+FFFD is refused, so that what
+	// is stored and audited is what was sent.
+	if err := fhir.CheckJSONText(body); err != nil {
+		return scheduling.Errorf(scheduling.EPARAM, "the JSON body %s", strings.TrimPrefix(err.Error(), "fhir: the body "))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
 		switch {
-		case errors.As(err, &tooBig):
-			return scheduling.Errorf(CodeTooLarge, "the body is larger than %d bytes", max)
 		case errors.Is(err, io.EOF):
 			return scheduling.Errorf(scheduling.EPARAM, "a JSON body is required")
 		}

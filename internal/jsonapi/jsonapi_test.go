@@ -74,18 +74,28 @@ func TestDecode(t *testing.T) {
 		{"too large", "application/json", `{"name":"` + strings.Repeat("a", 100) + `"}`, false, jsonapi.CodeTooLarge},
 		{"wrong type", "application/json", `{"name":1}`, false, scheduling.EPARAM},
 		{"not an object", "application/json", `[]`, false, scheduling.EPARAM},
+		// Too large is said before the body is read, whatever it holds.
+		{"too large, not JSON", "application/json", strings.Repeat("a", 100), false, jsonapi.CodeTooLarge},
+		// encoding/json would decode both as U+FFFD.
+		{"not UTF-8", "application/json", "{\"name\":\"a\xff\"}", false, scheduling.EPARAM},
+		{"lone surrogate", "application/json", `{"name":"a\udc00"}`, false, scheduling.EPARAM},
 	} {
-		r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(c.body))
-		if c.ctype != "" {
-			r.Header.Set("Content-Type", c.ctype)
-		}
-		var v body
-		err := jsonapi.Decode(r, &v, 64, c.optional)
-		if got := scheduling.ErrorCode(err); got != c.code {
-			t.Errorf("%s: %v, want code %q", c.name, err, c.code)
-		}
-		if err == nil && v.Name != "a" {
-			t.Errorf("%s: decoded %+v", c.name, v)
+		for _, known := range []bool{true, false} {
+			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(c.body))
+			if !known {
+				r.ContentLength = -1 // chunked: the limit is met while reading
+			}
+			if c.ctype != "" {
+				r.Header.Set("Content-Type", c.ctype)
+			}
+			var v body
+			err := jsonapi.Decode(r, &v, 64, c.optional)
+			if got := scheduling.ErrorCode(err); got != c.code {
+				t.Errorf("%s (length known %v): %v, want code %q", c.name, known, err, c.code)
+			}
+			if err == nil && v.Name != "a" {
+				t.Errorf("%s: decoded %+v", c.name, v)
+			}
 		}
 	}
 }
