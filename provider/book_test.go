@@ -161,6 +161,18 @@ var bookCases = []bookCase{
 	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrBookingOrgNotContained", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) { b.Contained = nil }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrBookingOrgNoName", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) { bookingOrg(b).Name = "" }, want: 422, code: "INVALID_RESOURCE"},
+	// Spaces only are no value (spec §6.2: name, phone and ODS code SHALL be there).
+	{name: "ErrBookingOrgBlankName", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) { bookingOrg(b).Name = "  " }, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrBookingOrgBlankPhone", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		bookingOrg(b).Telecom = []fhir.ContactPoint{{System: "phone", Value: " "}}
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrBookingOrgBlankODSCode", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		bookingOrg(b).Identifier[0].Value = "   "
+	}, want: 422, code: "INVALID_RESOURCE"},
+	{name: "ErrBookingOrgBlankSecondODSCode", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
+		o := bookingOrg(b)
+		o.Identifier = append(o.Identifier, fhir.Identifier{System: gpconnect.SystemODSOrganisation, Value: " "})
+	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrBookingOrgNoTelecom", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) { bookingOrg(b).Telecom = nil }, want: 422, code: "INVALID_RESOURCE"},
 	{name: "ErrBookingOrgNoPhone", edit: func(b *fhir.Appointment, a *apptEnv, s []slotInfo) {
 		bookingOrg(b).Telecom = []fhir.ContactPoint{{System: "email", Value: "a@example.org"}}

@@ -454,12 +454,14 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 	if len(a.Contained) > 1 {
 		p.add("only the booking organisation may be contained (%d resources sent)", len(a.Contained))
 	}
-	if org.Name == "" {
+	// Spaces only are no value: a booker with a blank name, phone or ODS
+	// code would be stored and shown as if it had one.
+	if strings.TrimSpace(org.Name) == "" {
 		p.add("the booking organisation needs a name")
 	}
 	phone := false
 	for _, t := range org.Telecom {
-		if t.System == "phone" && t.Value != "" {
+		if t.System == "phone" && strings.TrimSpace(t.Value) != "" {
 			phone = true
 		}
 	}
@@ -470,6 +472,10 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 	// code or type would make the access rules depend on which one is read.
 	for _, i := range org.Identifier {
 		if i.System == gpconnect.SystemODSOrganisation || i.System == gpconnect.SystemODSOrganisationOld {
+			if strings.TrimSpace(i.Value) == "" {
+				p.add("the booking organisation's ODS code is blank")
+				continue
+			}
 			if r.BookingOrg.ODS != "" && !strings.EqualFold(strings.TrimSpace(r.BookingOrg.ODS), strings.TrimSpace(i.Value)) {
 				p.add("the booking organisation has two ODS codes (%q and %q); send the one it has", clip(r.BookingOrg.ODS), clip(i.Value))
 				continue
