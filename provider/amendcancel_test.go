@@ -136,6 +136,10 @@ var updateCases = []updateCase{
 	{name: "Amend/ErrParticipantAdded", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
 		x.Participant = append(x.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: otherRef(x, "Practitioner", 3, 1)}, Status: "accepted"})
 	}, want: 422, code: "INVALID_RESOURCE"},
+	// Spec §7.2/§7.3: participants as stored; one sent twice is one added (book refuses it too).
+	{name: "Amend/ErrParticipantRepeated", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
+		x.Participant = append(x.Participant, x.Participant[1])
+	}, want: 422, code: "INVALID_RESOURCE"},
 	{name: "Amend/ErrParticipantStatusChanged", iid: iidAmend, edit: func(x *fhir.Appointment, a *apptEnv) {
 		x.Participant[0].Status = "declined"
 	}, want: 422, code: "INVALID_RESOURCE"},
@@ -301,6 +305,9 @@ var updateCases = []updateCase{
 		want: 422, code: "INVALID_RESOURCE"},
 	{name: "Cancel/ErrParticipantAdded", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
 		x.Participant = append(x.Participant, fhir.AppointmentParticipant{Actor: &fhir.Reference{Reference: otherRef(x, "Practitioner", 3, 1)}, Status: "accepted"})
+	}), want: 422, code: "INVALID_RESOURCE"},
+	{name: "Cancel/ErrParticipantRepeated", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
+		x.Participant = append(x.Participant, x.Participant[0])
 	}), want: 422, code: "INVALID_RESOURCE"},
 	{name: "Cancel/ErrStartChanged", iid: iidCancel, edit: both(cancelOK, func(x *fhir.Appointment, a *apptEnv) {
 		x.Start = gpcTime(mustTime(x.Start).Add(-10 * time.Minute))

@@ -564,6 +564,7 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 		stStatus[pt.Actor.Reference] = pt.Status
 	}
 	hasPat, hasLoc := false, false
+	seen := map[string]bool{}
 	for i, pt := range sent.Participant {
 		st, ok := "", false
 		if pt.Actor != nil {
@@ -573,6 +574,13 @@ func CompareForUpdate(sent *fhir.Appointment, stored *scheduling.Appointment) (E
 			p.add("participant[%d] cannot be added or changed", i)
 			continue
 		}
+		// A participant sent twice is one added, as a booking with it
+		// would be refused: it is not quietly folded into the stored one.
+		if seen[pt.Actor.Reference] {
+			p.add("participant[%d] repeats %s; each participant is sent once", i, clip(pt.Actor.Reference))
+			continue
+		}
+		seen[pt.Actor.Reference] = true
 		if pt.Status == "" {
 			p.add("participant[%d].status is required", i)
 		} else if pt.Status != st {
