@@ -30,9 +30,21 @@ func init() {
 	registerMount("/hub/", buildFederationAPI)
 	registerMount("/admin/api/federation/", buildFederationAPI)
 	registerMountCheck(func() error {
-		_, err := envHub(nil)
-		return err
+		if _, err := envHub(nil); err != nil {
+			return err
+		}
+		return checkHubTokens(os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"), os.Getenv("SLOTBRIDGE_HUB_ADMIN_TOKEN"))
 	})
+}
+
+// checkHubTokens refuses one value for both hub tokens: the hub API's
+// token would then open the federation admin API too, which the two
+// settings exist to keep apart.
+func checkHubTokens(api, admin string) error {
+	if api != "" && api == admin {
+		return errors.New("SLOTBRIDGE_HUB_API_TOKEN and SLOTBRIDGE_HUB_ADMIN_TOKEN are the same: give each its own value, or the hub's front ends could change the directory")
+	}
+	return nil
 }
 
 // envHub is the hub serve runs, configured from the environment alone.

@@ -322,6 +322,14 @@ func TestFederationAPIClosedByDefault(t *testing.T) {
 	if got := status(h, hubs, "operator"); got != http.StatusOK {
 		t.Errorf("the admin token on %s: %d, want 200", hubs, got)
 	}
+	if err := checkMounts(); err != nil {
+		t.Errorf("two different hub tokens: %v", err)
+	}
+	t.Setenv("SLOTBRIDGE_HUB_ADMIN_TOKEN", "front-end")
+	if err := checkMounts(); err == nil || !strings.Contains(err.Error(), "are the same") {
+		t.Errorf("one value for both hub tokens: %v, want serve refused", err)
+	}
+	t.Setenv("SLOTBRIDGE_HUB_ADMIN_TOKEN", "operator")
 	t.Setenv("SLOTBRIDGE_HUB_LOCAL", "maybe")
 	if _, err := withMounts(env, http.NotFoundHandler()); err == nil || !strings.Contains(err.Error(), "SLOTBRIDGE_HUB_LOCAL") {
 		t.Errorf("a bad SLOTBRIDGE_HUB_LOCAL: %v, want an error naming it", err)
