@@ -576,6 +576,9 @@ func testPaths(t *testing.T, e *env) {
 		{"PUT metadata", "PUT", root + "/metadata"},
 		{"OPTIONS metadata", "OPTIONS", root + "/metadata"},
 		{"DELETE Patient/1", "DELETE", root + "/Patient/1"},
+		// Not one of gin's nine: the path still exists, so the verb is what is wrong.
+		{"FOO metadata", "FOO", root + "/metadata"},
+		{"PROPFIND metadata", "PROPFIND", root + "/metadata"},
 		{"misspelt operation", "POST", root + "/Patient/$gpc.registerpatien"},
 	}
 	for _, c := range cases {

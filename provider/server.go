@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -197,10 +198,33 @@ func (s *Server) Handler() http.Handler {
 	e.HEAD("/healthz", health) // load balancers' checks often use HEAD
 	e.Any("/:ods/STU3/1/gpconnect/*rest", s.serveFHIR)
 	e.NoRoute(func(c *gin.Context) {
+		// gin's Any covers the nine standard methods; any other on a
+		// service root path gets the pipeline's answer (§9.2: a wrong verb
+		// is 400), not "unknown path" for a path that exists.
+		path := c.Request.URL.EscapedPath()
+		if ods, rest, ok := serviceRootPath(path); ok {
+			c.Params = gin.Params{{Key: "ods", Value: ods}, {Key: "rest", Value: rest}}
+			s.serveFHIR(c)
+			return
+		}
 		rq := &request{c: c, fmt: formatJSON}
 		s.writeError(rq, failStatus(http.StatusNotFound, gpconnect.NoRecordFound, "Unknown path %q; GP Connect service roots are /{ODS}/STU3/1/gpconnect", c.Request.URL.Path))
 	})
 	return e
+}
+
+// serviceRootPath splits a path routed as /:ods/STU3/1/gpconnect/*rest
+// into its ods and rest ("/..."), as gin would.
+func serviceRootPath(path string) (ods, rest string, ok bool) {
+	seg, after, found := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	if !strings.HasPrefix(path, "/") || !found || seg == "" {
+		return "", "", false
+	}
+	const root = "STU3/1/gpconnect/"
+	if !strings.HasPrefix(after, root) {
+		return "", "", false
+	}
+	return seg, "/" + strings.TrimPrefix(after, root), true
 }
 
 // forgetPractice drops a practice's cached copy.
