@@ -127,7 +127,7 @@ func TestBookCommandTakenSlot(t *testing.T) {
 // patient.search`, book refuses that practice naming what its entry lacks,
 // and registers nothing there (a later book, once the entry lists every
 // interaction again, is the one that registers the patient); book list
-// reports the practice as disabled.
+// reports the practice as disabled, and fails when every member does.
 func TestBookCommandInteractions(t *testing.T) {
 	s, cli, try := bookSim(t, 2, 3)
 	var ref string
@@ -154,6 +154,14 @@ func TestBookCommandInteractions(t *testing.T) {
 	if out := cli("book", "list", "--hub", "pcn", "--patient", p.NHSNumber); !strings.Contains(out, "failed: Y00002: disabled") || !strings.Contains(out, "appointment.retrieve") {
 		t.Fatalf("book list should report Y00002 disabled for want of appointment.retrieve:\n%s", out)
 	}
+	// Every member failing is an outage, not "no appointments": exit 1.
+	cli("directory", "set", "Y00001", "--interactions", "patient.search")
+	for _, asJSON := range [][]string{nil, {"--json"}} {
+		if _, err := try(append([]string{"book", "list", "--hub", "pcn", "--patient", p.NHSNumber}, asJSON...)...); err == nil || !strings.Contains(err.Error(), "no practice of hub pcn answered (2 failed)") {
+			t.Fatalf("book list %v with every member failing: %v, want an error", asJSON, err)
+		}
+	}
+	cli("directory", "set", "Y00001", "--interactions", "")
 	cli("directory", "set", "Y00002", "--interactions", "")
 	if out := cli(book...); !strings.Contains(out, "registered "+p.NHSNumber+" at Y00002") || !strings.Contains(out, "booked ") {
 		t.Fatalf("book once every interaction is listed should register the patient (nothing was registered before):\n%s", out)

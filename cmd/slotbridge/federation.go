@@ -1102,7 +1102,10 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			for _, f := range fails {
 				out.Failures = append(out.Failures, failureOut{ODS: f.ODS, Reason: string(f.Reason), Status: f.Status, Detail: f.Detail})
 			}
-			return writeJSONTo(stdout, out)
+			if err := writeJSONTo(stdout, out); err != nil {
+				return err
+			}
+			return noneAnswered(ctx, hub, *hubName, fails)
 		}
 		// Practices return only today's and future appointments (spec §7.4);
 		// say so, and show the range actually asked.
@@ -1114,8 +1117,23 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		for _, f := range fails {
 			fmt.Fprintln(stdout, "  failed: "+f.String())
 		}
+		return noneAnswered(ctx, hub, *hubName, fails)
 	}
 	return nil
+}
+
+// noneAnswered is the error of a patient's appointment list that every
+// member practice failed: as with a slot search, an outage must not read
+// as "no appointments" to a script checking the exit status.
+func noneAnswered(ctx context.Context, hub *federation.Hub, hubName string, fails []federation.Failure) error {
+	if len(fails) == 0 {
+		return nil
+	}
+	h, err := hub.Dir.HubByName(ctx, hubName)
+	if err != nil || len(fails) < len(h.Members) {
+		return nil
+	}
+	return fmt.Errorf("no practice of hub %s answered (%d failed)", hubName, len(fails))
 }
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
