@@ -162,7 +162,10 @@ func TestBookCommandInteractions(t *testing.T) {
 		}
 	}
 	cli("directory", "set", "Y00001", "--interactions", "")
-	cli("directory", "set", "Y00002", "--interactions", "")
+	cli("directory", "set", "Y00002", "--interactions", "all") // as directory list shows it
+	if out := cli("directory", "list"); strings.Count(out, " all") < 2 {
+		t.Fatalf("directory list after --interactions all:\n%s", out)
+	}
 	if out := cli(book...); !strings.Contains(out, "registered "+p.NHSNumber+" at Y00002") || !strings.Contains(out, "booked ") {
 		t.Fatalf("book once every interaction is listed should register the patient (nothing was registered before):\n%s", out)
 	}

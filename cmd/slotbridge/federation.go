@@ -446,7 +446,7 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	root := fs.String("url", "", "set: the practice's FHIR service root URL")
 	asid := fs.String("asid", "", "set: the provider ASID (Ssp-To)")
 	name := fs.String("name", "", "set: display name")
-	inter := fs.String("interactions", "", "set: comma-separated interaction IDs or short names (empty = all)")
+	inter := fs.String("interactions", "", "set: comma-separated interaction IDs or short names (empty or \"all\" = all)")
 	disabled := fs.Bool("disabled", false, "set: switch the practice off for the hub")
 	enabled := fs.Bool("enabled", false, "set: switch the practice on again")
 	hubName := fs.String("hub", "", "import: also add every imported practice to this hub (created if absent)")
@@ -490,7 +490,8 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		var ids []string
 		for _, s := range strings.Split(*inter, ",") {
-			if s = strings.TrimSpace(s); s == "" {
+			// "all" is how directory list shows an entry with no list.
+			if s = strings.TrimSpace(s); s == "" || (strings.EqualFold(s, "all") && strings.TrimSpace(*inter) == s) {
 				continue
 			}
 			in, ok := gpconnect.LookupInteraction(s)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slotbridge/slotbridge/internal/admin"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
@@ -62,5 +63,19 @@ func TestExplainAPIPeriodAndParameters(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestParseTimeHintsTheOffset: a dateTime given without its offset is
+// refused with the offset of its own date in the hint (winter +00:00,
+// summer +01:00), not one fixed example.
+func TestParseTimeHintsTheOffset(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-12-10T12:00:00": "2026-12-10T12:00:00+00:00",
+		"2027-06-10T12:00:00": "2027-06-10T12:00:00+01:00",
+	} {
+		if _, err := admin.ParseTime(in, false); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseTime(%q): %v, want a hint of %s", in, err, want)
+		}
 	}
 }

@@ -204,7 +204,12 @@ func ParseTime(s string, end bool) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, scheduling.Errorf(scheduling.EPARAM, "bad time %q (use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+01:00)", clip(s, 40))
+		// A local time without its offset gets the offset of its own date
+		// in the hint: +01:00 is wrong for a winter one.
+		if lt, lerr := time.ParseInLocation("2006-01-02T15:04:05", s, scheduling.London); lerr == nil {
+			return time.Time{}, scheduling.Errorf(scheduling.EPARAM, "bad time %q: give its UK offset (%s)", clip(s, 40), scheduling.FormatLocal(lt))
+		}
+		return time.Time{}, scheduling.Errorf(scheduling.EPARAM, "bad time %q (use YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss with the UK offset of that date, +00:00 or +01:00)", clip(s, 40))
 	}
 	return t, nil
 }
