@@ -116,12 +116,14 @@ func (c *dbConfig) check() error {
 	if sync := strings.ToUpper(strings.TrimSpace(c.sync)); sync != "" && !slices.Contains(sqliteSyncModes, sync) {
 		return fmt.Errorf("--sqlite-synchronous (SLOTBRIDGE_SQLITE_SYNCHRONOUS) must be OFF, NORMAL, FULL or EXTRA, not %q", c.sync)
 	}
+	// A bad driver is refused on SQLite too: the setting would otherwise
+	// wait, unread, for the day the server moves to PostgreSQL.
+	if d := c.pgDriver; d != "" && d != store.DriverPgx && d != store.DriverPQ {
+		return fmt.Errorf("--pg-driver (SLOTBRIDGE_PG_DRIVER) must be %s or %s, not %q", store.DriverPgx, store.DriverPQ, d)
+	}
 	if c.database != "" {
 		if err := checkDatabaseURL(c.database); err != nil {
 			return err
-		}
-		if d := c.pgDriver; d != store.DriverPgx && d != store.DriverPQ {
-			return fmt.Errorf("--pg-driver (SLOTBRIDGE_PG_DRIVER) must be %s or %s, not %q", store.DriverPgx, store.DriverPQ, d)
 		}
 	}
 	return nil

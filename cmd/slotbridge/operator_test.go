@@ -155,6 +155,11 @@ func TestOperatorPGDriver(t *testing.T) {
 		!strings.Contains(err.Error(), "--pg-driver (SLOTBRIDGE_PG_DRIVER)") {
 		t.Errorf("--pg-driver pq: %v, want an error naming the flag and the variable", err)
 	}
+	// On SQLite as well: the setting must not wait, unread, for a move to PostgreSQL.
+	if _, _, err := runShort(t, "migrate", "--data", t.TempDir(), "--pg-driver", "pq"); err == nil ||
+		!strings.Contains(err.Error(), "--pg-driver (SLOTBRIDGE_PG_DRIVER)") {
+		t.Errorf("--pg-driver pq on SQLite: %v, want an error naming the flag and the variable", err)
+	}
 	t.Setenv("SLOTBRIDGE_PG_DRIVER", "foo")
 	if _, _, err := runShort(t, "migrate", "--database", url); err == nil || !strings.Contains(err.Error(), "SLOTBRIDGE_PG_DRIVER") {
 		t.Errorf("SLOTBRIDGE_PG_DRIVER=foo: %v, want an error naming the variable", err)
