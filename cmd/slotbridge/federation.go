@@ -72,8 +72,28 @@ func buildFederationAPI(env mountEnv) (http.Handler, error) {
 			return nil, fmt.Errorf("SLOTBRIDGE_HUB_LOCAL=%q: want true or false", v)
 		}
 	}
-	return (&federation.API{Hub: hub, Store: env.st, Token: os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"),
-		AdminToken: os.Getenv("SLOTBRIDGE_HUB_ADMIN_TOKEN"), Local: local, Log: env.log}).Handler(), nil
+	api := &federation.API{Hub: hub, Store: env.st, Token: os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"),
+		AdminToken: os.Getenv("SLOTBRIDGE_HUB_ADMIN_TOKEN"), Local: local, Log: env.log}
+	if env.log != nil {
+		// Each of the two prefixes builds this handler: each logs its own API.
+		if env.prefix == "/hub/" {
+			env.log.Info("hub API /hub/", "access", apiAccess(api.Token, "SLOTBRIDGE_HUB_API_TOKEN", local))
+		} else {
+			env.log.Info("federation admin API "+env.prefix, "access", apiAccess(api.AdminToken, "SLOTBRIDGE_HUB_ADMIN_TOKEN", local))
+		}
+	}
+	return api.Handler(), nil
+}
+
+// apiAccess says how an API with this token setting is reached.
+func apiAccess(token, setting string, local bool) string {
+	switch {
+	case token != "":
+		return "bearer token (" + setting + ")"
+	case local:
+		return "callers on this machine only, without a token (SLOTBRIDGE_HUB_LOCAL)"
+	}
+	return "closed: set " + setting
 }
 
 // identityConfig is the hub's own GP Connect identity (it is a consumer).

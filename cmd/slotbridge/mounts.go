@@ -21,6 +21,8 @@ type mountEnv struct {
 	horizon time.Duration
 	// supplier is the supplier switch of service filtering (serve --service-filtering).
 	supplier scheduling.SupplierFiltering
+	// prefix is the prefix the handler being built is mounted at.
+	prefix string
 }
 
 // mount is an extra HTTP API served beside the GP Connect service roots
@@ -65,6 +67,7 @@ func withMounts(env mountEnv, fallback http.Handler) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	for _, m := range mounts {
+		env.prefix = m.prefix
 		h, err := m.build(env)
 		if err != nil {
 			return nil, err

@@ -115,3 +115,26 @@ func TestMountsAdminPathsAnswerJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestMountsLogAccess: serve's log says how each hub API is reached, so an
+// operator sees at start which are closed, open to a token, or local-only.
+func TestMountsLogAccess(t *testing.T) {
+	t.Setenv("SLOTBRIDGE_HUB_API_TOKEN", "front-end")
+	t.Setenv("SLOTBRIDGE_HUB_ADMIN_TOKEN", "")
+	db := dbConfig{data: t.TempDir(), sync: "NORMAL"}
+	st, err := db.open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var buf strings.Builder
+	if _, err := withMounts(mountEnv{st: st, log: slog.New(slog.NewTextHandler(&buf, nil)), horizon: horizonFor(6)}, http.NotFoundHandler()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`msg="hub API /hub/" access="bearer token (SLOTBRIDGE_HUB_API_TOKEN)"`,
+		`msg="federation admin API /admin/api/federation/" access="closed: set SLOTBRIDGE_HUB_ADMIN_TOKEN"`} {
+		if strings.Count(buf.String(), want) != 1 {
+			t.Errorf("log should hold once %s:\n%s", want, buf.String())
+		}
+	}
+}
