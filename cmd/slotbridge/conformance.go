@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -49,6 +52,9 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !strings.Contains(root, "/STU3/") {
 		root += "/" + d.ODS + "/STU3/1/gpconnect"
 	}
+	if err := conformanceTarget(ctx, root, *proxy, d.ODS); err != nil {
+		return err
+	}
 	c, err := conformance.NewClient(root, d, func(cfg *consumer.Config) {
 		cfg.ProxyURL, cfg.CertFile, cfg.KeyFile, cfg.CAFile, cfg.Timeout = *proxy, *cert, *key, *ca, *timeout
 	})
@@ -83,4 +89,36 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("%w: %d of %d", errChecksFailed, rep.Failed, len(rep.Results))
 	}
 	return nil
+}
+
+// conformanceTarget stops a run that could only fail throughout: a service
+// root whose practice is not the data map's (every check would fail on
+// Ssp-To, not on what it tests), or a server that cannot be reached (every
+// check would fail on the connection).
+func conformanceTarget(ctx context.Context, root, proxy, ods string) error {
+	u, err := url.Parse(root)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("conformance: --base %q is not an http(s) URL", root)
+	}
+	if at, _, ok := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/STU3/"); ok {
+		if practice := path.Base("/" + at); practice != ods {
+			return fmt.Errorf("conformance: --base is practice %s's service root, but the data map is for %s: give --data a map for %s, or the base of %s", practice, ods, practice, ods)
+		}
+	}
+	if proxy != "" {
+		if u, err = url.Parse(proxy); err != nil || u.Host == "" {
+			return fmt.Errorf("conformance: --proxy %q is not a URL", proxy)
+		}
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("conformance: cannot reach %s (%v): is the server running there?", addr, err)
+	}
+	return conn.Close()
 }

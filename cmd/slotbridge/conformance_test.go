@@ -64,6 +64,23 @@ func TestConformanceCommand(t *testing.T) {
 		}
 	})
 
+	// A run that could only fail throughout stops at once, saying why.
+	t.Run("TargetChecked", func(t *testing.T) {
+		closed := httptest.NewServer(nil)
+		closed.Close()
+		for _, c := range []struct{ base, want string }{
+			{closed.URL, "cannot reach"},
+			{srv.URL + "/B82005/STU3/1/gpconnect", "practice B82005's service root, but the data map is for A20047"},
+			{"ftp://example.org/A20047/STU3/1/gpconnect", "not an http(s) URL"},
+		} {
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"conformance", "--base", c.base}, &out, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(out.String(), "FAIL") {
+				t.Errorf("--base %s: %v (output %q), want it stopped: %s", c.base, err, out.String(), c.want)
+			}
+		}
+	})
+
 	t.Run("NeedsBase", func(t *testing.T) {
 		if err := run(context.Background(), []string{"conformance"}, io.Discard, io.Discard); err == nil {
 			t.Fatal("no error without --base")
