@@ -39,6 +39,10 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin services list|get|create|update|delete --ods X [--id N] [--dos-id ID] [--name NAME]
                  healthcare services listed in DOS (service filtering, GP Connect 1.2.8); delete is refused while
                  any template, session or appointment refers to the service
+  admin practitioners list|get|create|update --ods X [--id N] [--sds-id ID --family NAME --given A,B --prefix Dr --gender female
+                 --roles PT1234]   the clinicians templates and sessions name; kept for the record, never deleted
+  admin locations list|get|create|update --ods X [--id N] [--name NAME --site-code Z12345 --phone '0113 496 0000'
+                 --line '1 High Street' --line ... --city Leeds --postcode LS1 4AP]   the practice's sites, never deleted
   admin templates list|get|create|update|end --ods X [--id N] [--name N --weekday mon --start 09:00 --end 12:00 --slot-minutes 15
                  --location ID --practitioner ID --role R0260 --category TEXT --type TEXT --channels In-person --profile ID]
                  [--service ID] [--active]      (0 = no service; a new --service relinks the sessions not yet started
@@ -174,7 +178,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // its refusals once, for both, and at the terminal "--release-days needs a
 // --release-time" is what the user can act on.
 var cliFieldNames = strings.NewReplacer("release_days_before", "--release-days", "release_time", "--release-time",
-	"service_id", "--service", "dos_id", "--dos-id", "ods_codes", "--ods-codes")
+	"service_id", "--service", "dos_id", "--dos-id", "ods_codes", "--ods-codes", "sds_user_id", "--sds-id",
+	"role_profile_ids", "--roles", "site_code", "--site-code", "address.lines", "--line", "address.postalCode", "--postcode",
+	"address.city", "--city")
 
 // cliError is err with its message in the CLI's words (see cliFieldNames).
 // Only the service's own error is reworded: a wrapped one keeps the
@@ -224,6 +230,10 @@ func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return adminProfiles(ctx, sub, rest, stdout, stderr)
 	case "services":
 		return adminServices(ctx, sub, rest, stdout, stderr)
+	case "practitioners":
+		return adminPractitioners(ctx, sub, rest, stdout, stderr)
+	case "locations":
+		return adminLocations(ctx, sub, rest, stdout, stderr)
 	case "templates":
 		return adminTemplates(ctx, sub, rest, stdout, stderr)
 	case "sessions":
@@ -246,12 +256,14 @@ func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // adminSubcommands lists the subcommands of each command group: runAdmin
 // refuses any other, and a test holds adminUsage to the list.
 var adminSubcommands = map[string][]string{
-	"token":     {"create", "list", "revoke"},
-	"profiles":  {"list", "get", "create", "update", "delete"},
-	"services":  {"list", "get", "create", "update", "delete"},
-	"templates": {"list", "get", "create", "update", "end"},
-	"sessions":  {"list", "get", "add", "block", "unblock", "cancel", "profile", "service"},
-	"slots":     {"list", "get", "block", "unblock", "profile"},
+	"token":         {"create", "list", "revoke"},
+	"profiles":      {"list", "get", "create", "update", "delete"},
+	"services":      {"list", "get", "create", "update", "delete"},
+	"practitioners": {"list", "get", "create", "update"},
+	"locations":     {"list", "get", "create", "update"},
+	"templates":     {"list", "get", "create", "update", "end"},
+	"sessions":      {"list", "get", "add", "block", "unblock", "cancel", "profile", "service"},
+	"slots":         {"list", "get", "block", "unblock", "profile"},
 }
 
 // ---- tokens ----

@@ -168,3 +168,34 @@ func TestAdminSlotCancelIsBlock(t *testing.T) {
 		t.Errorf("admin slots cancel: %v, want it to point at slots block", err)
 	}
 }
+
+// TestAdminPractitionersAndLocationsCLI: the CLI adds and corrects a
+// practice's clinicians and sites; a refusal names the CLI's flags, and an
+// address change from --city alone keeps the lines.
+func TestAdminPractitionersAndLocationsCLI(t *testing.T) {
+	c := newCLIFx(t, storetest.Engines(false)[0])
+	out := c.must("practitioners", "create", "--ods", "A20047", "--sds-id", "G12121212", "--family", "Locum", "--given", "Lee", "--prefix", "Dr", "--gender", "female")
+	if !strings.Contains(out, "G12121212") || !strings.Contains(out, "Dr Lee Locum") {
+		t.Fatalf("practitioners create:\n%s", out)
+	}
+	if _, _, err := c.run("practitioners", "create", "--ods", "A20047", "--sds-id", "G 1", "--family", "X"); err == nil || !strings.Contains(err.Error(), "--sds-id") {
+		t.Errorf("bad SDS id: %v, want the flag named", err)
+	}
+	if out = c.must("practitioners", "list", "--ods", "A20047"); !strings.Contains(out, "Dr Lee Locum") {
+		t.Fatalf("practitioners list:\n%s", out)
+	}
+	out = c.must("locations", "create", "--ods", "A20047", "--name", "Branch", "--line", "1 High Street", "--line", "Flat 2", "--city", "Leeds", "--postcode", "ls1 4ap")
+	if !strings.Contains(out, "1 High Street, Flat 2, Leeds, LS1 4AP") {
+		t.Fatalf("locations create:\n%s", out)
+	}
+	id := strings.Fields(strings.Split(out, "\n")[1])[0]
+	if out = c.must("locations", "update", "--ods", "A20047", "--id", id, "--city", "York"); !strings.Contains(out, "1 High Street, Flat 2, York, LS1 4AP") {
+		t.Fatalf("locations update --city:\n%s", out)
+	}
+	if _, _, err := c.run("locations", "update", "--ods", "A20047", "--id", id, "--site-code", "Z1"); err == nil || !strings.Contains(err.Error(), "--site-code") {
+		t.Errorf("bad site code: %v, want the flag named", err)
+	}
+	if _, _, err := c.run("locations", "delete", "--ods", "A20047", "--id", id); err == nil {
+		t.Error("locations delete should not exist")
+	}
+}

@@ -46,6 +46,10 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/profiles/{id}", map[string]apiFunc{"GET": h.getProfile, "PATCH": h.updateProfile, "DELETE": h.deleteProfile})
 	h.route(p+"/services", map[string]apiFunc{"GET": h.listServices, "POST": h.createService})
 	h.route(p+"/services/{id}", map[string]apiFunc{"GET": h.getService, "PATCH": h.updateService, "DELETE": h.deleteService})
+	h.route(p+"/practitioners", map[string]apiFunc{"GET": h.listPractitioners, "POST": h.createPractitioner})
+	h.route(p+"/practitioners/{id}", map[string]apiFunc{"GET": h.getPractitioner, "PATCH": h.updatePractitioner})
+	h.route(p+"/locations", map[string]apiFunc{"GET": h.listLocations, "POST": h.createLocation})
+	h.route(p+"/locations/{id}", map[string]apiFunc{"GET": h.getLocation, "PATCH": h.updateLocation})
 	h.route(p+"/templates", map[string]apiFunc{"GET": h.listTemplates, "POST": h.createTemplate})
 	h.route(p+"/templates/{id}", map[string]apiFunc{"GET": h.getTemplate, "PATCH": h.updateTemplate, "DELETE": h.endTemplate})
 	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession}, "GET")
@@ -428,6 +432,78 @@ func (h *Handler) deleteService(r *http.Request, a Actor) (int, any, error) {
 		return 0, nil, err
 	}
 	v, err := h.svc.DeleteHealthcareService(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, v, err
+}
+
+func (h *Handler) listPractitioners(r *http.Request, a Actor) (int, any, error) {
+	l, err := h.svc.Practitioners(r.Context(), a, r.PathValue("ods"))
+	return http.StatusOK, l, err
+}
+
+func (h *Handler) getPractitioner(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.Practitioner(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, v, err
+}
+
+func (h *Handler) createPractitioner(r *http.Request, a Actor) (int, any, error) {
+	var in PractitionerInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.CreatePractitioner(r.Context(), a, r.PathValue("ods"), in)
+	return http.StatusCreated, v, err
+}
+
+func (h *Handler) updatePractitioner(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	var in PractitionerInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.UpdatePractitioner(r.Context(), a, r.PathValue("ods"), id, in)
+	return http.StatusOK, v, err
+}
+
+func (h *Handler) listLocations(r *http.Request, a Actor) (int, any, error) {
+	l, err := h.svc.Locations(r.Context(), a, r.PathValue("ods"))
+	return http.StatusOK, l, err
+}
+
+func (h *Handler) getLocation(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.Location(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, v, err
+}
+
+func (h *Handler) createLocation(r *http.Request, a Actor) (int, any, error) {
+	var in LocationInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.CreateLocation(r.Context(), a, r.PathValue("ods"), in)
+	return http.StatusCreated, v, err
+}
+
+func (h *Handler) updateLocation(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	var in LocationInput
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.UpdateLocation(r.Context(), a, r.PathValue("ods"), id, in)
 	return http.StatusOK, v, err
 }
 

@@ -393,8 +393,16 @@ func (a *apiFx) explainOffered(start, end, orgType, consumer string) int {
 // providerSearch searches free slots through the GP Connect API and returns the Slot count and status.
 func (a *apiFx) providerSearch(start, end, orgType, consumer string) (int, int) {
 	a.t.Helper()
+	b, status := a.providerSearchBody(start, end, orgType, consumer)
+	return bytes.Count(b, []byte(`"resourceType":"Slot"`)), status
+}
+
+// providerSearchBody is providerSearch's Bundle, with every _include:recurse.
+func (a *apiFx) providerSearchBody(start, end, orgType, consumer string) ([]byte, int) {
+	a.t.Helper()
 	q := url.Values{"start": {"ge" + start}, "end": {"le" + end}, "status": {"free"}, "_include": {"Slot:schedule"},
-		"searchFilter": {gpconnect.SystemODSOrganisation + "|" + consumer, gpconnect.SystemOrganisationType + "|" + orgType}}
+		"_include:recurse": {"Schedule:actor:Practitioner", "Schedule:actor:Location", "Location:managingOrganization"},
+		"searchFilter":     {gpconnect.SystemODSOrganisation + "|" + consumer, gpconnect.SystemOrganisationType + "|" + orgType}}
 	req, err := http.NewRequest("GET", a.base+"/A20047/STU3/1/gpconnect/Slot?"+q.Encode(), nil)
 	a.ok(err)
 	tok, err := auth.Mint(auth.DefaultTestIdentity(), gpconnect.SearchSlot.Scope(), time.Now())
@@ -408,5 +416,5 @@ func (a *apiFx) providerSearch(start, end, orgType, consumer string) (int, int) 
 	a.ok(err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return bytes.Count(b, []byte(`"resourceType":"Slot"`)), resp.StatusCode
+	return b, resp.StatusCode
 }

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/slotbridge/slotbridge/internal/admin"
+)
+
+// ---- practitioners and locations ----
+
+// lineList is a flag that may be given more than once, one address line each.
+type lineList []string
+
+func (l *lineList) String() string { return strings.Join(*l, "; ") }
+
+func (l *lineList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+func adminPractitioners(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	c := newAdminCmd("practitioners "+sub, stdout, stderr)
+	id := c.opts.Int64("id", 0, "practitioner id (get, update)")
+	sds := c.opts.String("sds-id", "", "the clinician's SDS user id (create; update to correct it)")
+	family := c.opts.String("family", "", "family name")
+	given := c.opts.String("given", "", "comma-separated given names")
+	prefix := c.opts.String("prefix", "", "comma-separated name prefixes, e.g. Dr")
+	gender := c.opts.String("gender", "", "male, female, other or unknown")
+	roles := c.opts.String("roles", "", "comma-separated SDS role profile ids")
+	fields := []string{"sds-id", "family", "given", "prefix", "gender", "roles"}
+	c.use(map[string][]string{"get": {"id"}, "create": fields, "update": append([]string{"id"}, fields...)}[sub]...)
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if (sub == "get" || sub == "update") && *id <= 0 {
+		return errors.New("--id is required")
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var in admin.PractitionerInput
+	for flagName, f := range map[string]struct{ v, dst **string }{"sds-id": {&sds, &in.SDSUserID}, "family": {&family, &in.Family}, "gender": {&gender, &in.Gender}} {
+		if c.set[flagName] {
+			*f.dst = *f.v
+		}
+	}
+	for flagName, f := range map[string]struct {
+		v   *string
+		dst **[]string
+	}{"given": {given, &in.Given}, "prefix": {prefix, &in.Prefix}, "roles": {roles, &in.RoleProfileIDs}} {
+		if c.set[flagName] {
+			l := splitFlag(*f.v)
+			*f.dst = &l
+		}
+	}
+	a := cliActor()
+	var ps []admin.Practitioner
+	var p admin.Practitioner
+	switch sub {
+	case "list":
+		ps, err = svc.Practitioners(ctx, a, *c.ods)
+		if err != nil || *c.asJSON {
+			return orJSON(c, ps, err)
+		}
+	case "get":
+		p, err = svc.Practitioner(ctx, a, *c.ods, *id)
+	case "create":
+		p, err = svc.CreatePractitioner(ctx, a, *c.ods, in)
+	case "update":
+		p, err = svc.UpdatePractitioner(ctx, a, *c.ods, *id, in)
+	}
+	if sub != "list" {
+		if err != nil || *c.asJSON {
+			return orJSON(c, p, err)
+		}
+		ps = []admin.Practitioner{p}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSDS USER ID\tNAME\tGENDER\tROLE PROFILES\tVERSION")
+	for _, p := range ps {
+		name := strings.TrimSpace(strings.Join(append(append(append([]string{}, p.Prefix...), p.Given...), p.Family), " "))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\n", p.ID, p.SDSUserID, name, orDash(p.Gender), listOrDash(p.RoleProfileIDs), p.Version)
+	}
+	return tw.Flush()
+}
+
+func adminLocations(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	c := newAdminCmd("locations "+sub, stdout, stderr)
+	id := c.opts.Int64("id", 0, "location id (get, update)")
+	name := c.opts.String("name", "", "the site's name")
+	site := c.opts.String("site-code", "", "ODS site code (empty = none)")
+	phone := c.opts.String("phone", "", "telephone number")
+	var lines lineList
+	c.opts.Var(&lines, "line", "an address line (give it once per line; on update the lines given replace the old ones)")
+	city := c.opts.String("city", "", "town or city")
+	postcode := c.opts.String("postcode", "", "postcode")
+	fields := []string{"name", "site-code", "phone", "line", "city", "postcode"}
+	c.use(map[string][]string{"get": {"id"}, "create": fields, "update": append([]string{"id"}, fields...)}[sub]...)
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if (sub == "get" || sub == "update") && *id <= 0 {
+		return errors.New("--id is required")
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	a := cliActor()
+	var in admin.LocationInput
+	if c.set["name"] {
+		in.Name = name
+	}
+	if c.set["site-code"] {
+		in.SiteCode = site
+	}
+	if c.set["phone"] {
+		in.Phone = phone
+	}
+	if c.set["line"] || c.set["city"] || c.set["postcode"] {
+		// The API replaces the whole address: start from the current one,
+		// so that --city alone keeps the lines.
+		var addr = admin.Location{}.Address
+		if sub == "update" {
+			cur, err := svc.Location(ctx, a, *c.ods, *id)
+			if err != nil {
+				return err
+			}
+			addr = cur.Address
+		}
+		if c.set["line"] {
+			addr.Lines = lines
+		}
+		if c.set["city"] {
+			addr.City = *city
+		}
+		if c.set["postcode"] {
+			addr.PostalCode = *postcode
+		}
+		in.Address = &addr
+	}
+	var ls []admin.Location
+	var l admin.Location
+	switch sub {
+	case "list":
+		ls, err = svc.Locations(ctx, a, *c.ods)
+		if err != nil || *c.asJSON {
+			return orJSON(c, ls, err)
+		}
+	case "get":
+		l, err = svc.Location(ctx, a, *c.ods, *id)
+	case "create":
+		l, err = svc.CreateLocation(ctx, a, *c.ods, in)
+	case "update":
+		l, err = svc.UpdateLocation(ctx, a, *c.ods, *id, in)
+	}
+	if sub != "list" {
+		if err != nil || *c.asJSON {
+			return orJSON(c, l, err)
+		}
+		ls = []admin.Location{l}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSITE CODE\tPHONE\tADDRESS\tVERSION")
+	for _, l := range ls {
+		parts := append(append([]string{}, l.Address.Lines...), l.Address.City, l.Address.PostalCode)
+		var keep []string
+		for _, p := range parts {
+			if p != "" {
+				keep = append(keep, p)
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\n", l.ID, l.Name, orDash(l.SiteCode), orDash(l.Phone), orDash(strings.Join(keep, ", ")), l.Version)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,409 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/store"
+)
+
+// A practice's clinicians (practitioners) and locations: what its templates
+// and sessions name, and what the slot search and appointments show. They
+// are added and corrected here, and never deleted: past sessions and
+// appointments keep naming them.
+
+// Practitioner is a clinician as the admin API shows it.
+type Practitioner struct {
+	ID int64 `json:"id"`
+	// SDSUserID is the clinician's SDS user id (Practitioner.identifier, spec §8).
+	SDSUserID      string   `json:"sds_user_id"`
+	Family         string   `json:"family"`
+	Given          []string `json:"given"`
+	Prefix         []string `json:"prefix"`
+	Gender         string   `json:"gender"`
+	RoleProfileIDs []string `json:"role_profile_ids"`
+	Version        int64    `json:"version"`
+}
+
+// PractitionerInput adds or corrects a clinician; nil fields are left as
+// they are (on create sds_user_id and family are required).
+type PractitionerInput struct {
+	SDSUserID      *string   `json:"sds_user_id"`
+	Family         *string   `json:"family"`
+	Given          *[]string `json:"given"`
+	Prefix         *[]string `json:"prefix"`
+	Gender         *string   `json:"gender"`
+	RoleProfileIDs *[]string `json:"role_profile_ids"`
+	// Version, when set, must be the practitioner's current version (optimistic update).
+	Version *int64 `json:"version"`
+}
+
+// Location is a practice site as the admin API shows it.
+type Location struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// SiteCode is the ODS site code (Location.identifier), if any.
+	SiteCode string             `json:"site_code"`
+	Phone    string             `json:"phone"`
+	Address  scheduling.Address `json:"address"`
+	Version  int64              `json:"version"`
+}
+
+// LocationInput adds or corrects a location; nil fields are left as they
+// are (on create name is required). An address given replaces the old one.
+type LocationInput struct {
+	Name     *string             `json:"name"`
+	SiteCode *string             `json:"site_code"`
+	Phone    *string             `json:"phone"`
+	Address  *scheduling.Address `json:"address"`
+	// Version, when set, must be the location's current version (optimistic update).
+	Version *int64 `json:"version"`
+}
+
+var (
+	// SDS user ids and role profile ids are letters and digits (the test
+	// pack's are like G13579135 and PT1234).
+	sdsRe = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
+	// An ODS site code: letters and digits, as ODS codes.
+	siteRe  = regexp.MustCompile(`^[A-Z0-9]{3,10}$`)
+	phoneRe = regexp.MustCompile(`^\+?[0-9][0-9 ()-]{2,29}$`)
+	genders = []string{"", "male", "female", "other", "unknown"}
+)
+
+// textProblems checks free texts against the admin API's rules for names:
+// required ones not blank, none longer than max characters or holding
+// control or invisible formatting characters.
+func textProblems(max int, required map[string]bool, fields ...[2]string) []string {
+	var probs []string
+	for _, f := range fields {
+		name, v := f[0], f[1]
+		switch {
+		case v == "" && required[name]:
+			probs = append(probs, name+" is required")
+		case tooLong(v, max):
+			probs = append(probs, fmt.Sprintf("%s is longer than %d characters", name, max))
+		case hasControl(v):
+			probs = append(probs, name+" cannot hold control or invisible formatting characters")
+		}
+	}
+	return probs
+}
+
+// listProblems checks a list of names: at most n entries, none blank.
+func listProblems(name string, l []string, n, max int) []string {
+	if len(l) > n {
+		return []string{fmt.Sprintf("%s has %d entries; at most %d are allowed", name, len(l), n)}
+	}
+	var fields [][2]string
+	for i, v := range l {
+		fields = append(fields, [2]string{fmt.Sprintf("%s[%d]", name, i), v})
+	}
+	req := map[string]bool{}
+	for _, f := range fields {
+		req[f[0]] = true
+	}
+	return textProblems(max, req, fields...)
+}
+
+// trimAll trims each entry of a list.
+func trimAll(l []string) []string {
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = strings.TrimSpace(v)
+	}
+	return out
+}
+
+// applyPractitioner applies the input to p and checks every rule.
+func applyPractitioner(p *scheduling.Practitioner, in PractitionerInput) error {
+	if in.SDSUserID != nil {
+		p.SDSUserID = strings.TrimSpace(*in.SDSUserID)
+	}
+	if in.Family != nil {
+		p.Family = strings.TrimSpace(*in.Family)
+	}
+	if in.Given != nil {
+		p.Given = trimAll(*in.Given)
+	}
+	if in.Prefix != nil {
+		p.Prefix = trimAll(*in.Prefix)
+	}
+	if in.Gender != nil {
+		p.Gender = strings.ToLower(strings.TrimSpace(*in.Gender))
+	}
+	if in.RoleProfileIDs != nil {
+		p.RoleProfileIDs = trimAll(*in.RoleProfileIDs)
+	}
+	probs := textProblems(100, map[string]bool{"family": true}, [2]string{"family", p.Family})
+	if !sdsRe.MatchString(p.SDSUserID) {
+		probs = append(probs, "sds_user_id is required: the clinician's SDS user id, 1 to 64 letters and digits")
+	}
+	probs = append(probs, listProblems("given", p.Given, 5, 100)...)
+	probs = append(probs, listProblems("prefix", p.Prefix, 5, 40)...)
+	if !slices.Contains(genders, p.Gender) {
+		probs = append(probs, fmt.Sprintf("gender %q is not male, female, other or unknown", clip(p.Gender, 20)))
+	}
+	if len(p.RoleProfileIDs) > 20 {
+		probs = append(probs, fmt.Sprintf("role_profile_ids has %d entries; at most 20 are allowed", len(p.RoleProfileIDs)))
+	} else {
+		for _, r := range p.RoleProfileIDs {
+			if !sdsRe.MatchString(r) {
+				probs = append(probs, fmt.Sprintf("role profile id %q: not 1 to 64 letters and digits", clip(r, 40)))
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return invalid("%s", strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+// applyLocation applies the input to l and checks every rule.
+func applyLocation(l *scheduling.Location, in LocationInput) error {
+	if in.Name != nil {
+		l.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.SiteCode != nil {
+		l.SiteCode = strings.ToUpper(strings.TrimSpace(*in.SiteCode))
+	}
+	if in.Phone != nil {
+		l.Phone = strings.TrimSpace(*in.Phone)
+	}
+	if in.Address != nil {
+		a := *in.Address
+		a.Lines = trimAll(a.Lines)
+		a.Use, a.City, a.District, a.PostalCode, a.Country = strings.TrimSpace(a.Use), strings.TrimSpace(a.City),
+			strings.TrimSpace(a.District), strings.ToUpper(strings.TrimSpace(a.PostalCode)), strings.TrimSpace(a.Country)
+		a.End = "" // a temporary patient's; a site's address has none
+		l.Address = a
+	}
+	a := l.Address
+	probs := textProblems(100, map[string]bool{"name": true}, [2]string{"name", l.Name},
+		[2]string{"address.city", a.City}, [2]string{"address.district", a.District}, [2]string{"address.country", a.Country})
+	probs = append(probs, textProblems(10, nil, [2]string{"address.postalCode", a.PostalCode})...)
+	probs = append(probs, listProblems("address.lines", a.Lines, 5, 100)...)
+	if !slices.Contains([]string{"", "work", "temp", "old"}, a.Use) {
+		probs = append(probs, fmt.Sprintf("address.use %q is not work, temp or old", clip(a.Use, 20)))
+	}
+	if l.SiteCode != "" && !siteRe.MatchString(l.SiteCode) {
+		probs = append(probs, fmt.Sprintf("site_code %q: not an ODS site code (3 to 10 letters and digits)", clip(l.SiteCode, 20)))
+	}
+	if l.Phone != "" && !phoneRe.MatchString(l.Phone) {
+		probs = append(probs, fmt.Sprintf("phone %q: not a telephone number (digits, spaces, brackets and dashes, an optional leading +)", clip(l.Phone, 40)))
+	}
+	if len(probs) > 0 {
+		return invalid("%s", strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+func toPractitioner(p *scheduling.Practitioner) Practitioner {
+	orEmpty := func(l []string) []string {
+		if l == nil {
+			return []string{}
+		}
+		return l
+	}
+	return Practitioner{ID: p.ID, SDSUserID: p.SDSUserID, Family: p.Family, Given: orEmpty(p.Given), Prefix: orEmpty(p.Prefix),
+		Gender: p.Gender, RoleProfileIDs: orEmpty(p.RoleProfileIDs), Version: p.Version}
+}
+
+func toLocation(l *scheduling.Location) Location {
+	return Location{ID: l.ID, Name: l.Name, SiteCode: l.SiteCode, Phone: l.Phone, Address: l.Address, Version: l.Version}
+}
+
+// Practitioners lists a practice's clinicians by id.
+func (s *Service) Practitioners(ctx context.Context, a Actor, ods string) ([]Practitioner, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := s.st.Practitioners(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Practitioner, len(ps))
+	for i, p := range ps {
+		out[i] = toPractitioner(p)
+	}
+	return out, nil
+}
+
+// Practitioner reads one clinician. Returns ENOTFOUND.
+func (s *Service) Practitioner(ctx context.Context, a Actor, ods string, id int64) (Practitioner, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Practitioner{}, err
+	}
+	p, err := s.st.PractitionerByID(ctx, org.ID, id)
+	if err != nil {
+		return Practitioner{}, err
+	}
+	return toPractitioner(p), nil
+}
+
+// CreatePractitioner adds a clinician, who can then be named by templates
+// and sessions. Errors: EINVALID, EDUPLICATE (the SDS user id is taken).
+func (s *Service) CreatePractitioner(ctx context.Context, a Actor, ods string, in PractitionerInput) (Practitioner, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Practitioner{}, err
+	}
+	p := &scheduling.Practitioner{PracticeID: org.ID}
+	if err := applyPractitioner(p, in); err != nil {
+		return Practitioner{}, err
+	}
+	var out Practitioner
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		id, err := tx.InsertPractitioner(p)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := tx.Practitioner(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = toPractitioner(cur)
+		return s.record(org, a, "practitioner.create", fmt.Sprintf("practitioner/%d", id), nil, out), nil
+	})
+	return out, err
+}
+
+// UpdatePractitioner corrects a clinician; their sessions, slots and
+// appointments show the change at once, since they refer to them by id.
+// Errors: ENOTFOUND, EINVALID, ESTALE, EDUPLICATE.
+func (s *Service) UpdatePractitioner(ctx context.Context, a Actor, ods string, id int64, in PractitionerInput) (Practitioner, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Practitioner{}, err
+	}
+	var out Practitioner
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		cur, err := tx.Practitioner(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		if in.Version != nil && *in.Version != cur.Version {
+			return nil, scheduling.Errorf(scheduling.ESTALE, "practitioner %d is at version %d, not %d; read it again", id, cur.Version, *in.Version)
+		}
+		next := *cur
+		if err := applyPractitioner(&next, in); err != nil {
+			return nil, err
+		}
+		before := toPractitioner(cur)
+		if after := toPractitioner(&next); after.SDSUserID == before.SDSUserID && after.Family == before.Family && after.Gender == before.Gender &&
+			slices.Equal(after.Given, before.Given) && slices.Equal(after.Prefix, before.Prefix) && slices.Equal(after.RoleProfileIDs, before.RoleProfileIDs) {
+			out = before
+			return nil, nil
+		}
+		if err := tx.UpdatePractitioner(&next); err != nil {
+			return nil, err
+		}
+		now, err := tx.Practitioner(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = toPractitioner(now)
+		return s.record(org, a, "practitioner.update", fmt.Sprintf("practitioner/%d", id), before, out), nil
+	})
+	return out, err
+}
+
+// Locations lists a practice's locations by id.
+func (s *Service) Locations(ctx context.Context, a Actor, ods string) ([]Location, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := s.st.Locations(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Location, len(ls))
+	for i, l := range ls {
+		out[i] = toLocation(l)
+	}
+	return out, nil
+}
+
+// Location reads one location. Returns ENOTFOUND.
+func (s *Service) Location(ctx context.Context, a Actor, ods string, id int64) (Location, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Location{}, err
+	}
+	l, err := s.st.LocationByID(ctx, org.ID, id)
+	if err != nil {
+		return Location{}, err
+	}
+	return toLocation(l), nil
+}
+
+// CreateLocation adds a site, which templates and sessions can then name. Errors: EINVALID.
+func (s *Service) CreateLocation(ctx context.Context, a Actor, ods string, in LocationInput) (Location, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Location{}, err
+	}
+	l := &scheduling.Location{PracticeID: org.ID}
+	if err := applyLocation(l, in); err != nil {
+		return Location{}, err
+	}
+	var out Location
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		id, err := tx.InsertLocation(l)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := tx.Location(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = toLocation(cur)
+		return s.record(org, a, "location.create", fmt.Sprintf("location/%d", id), nil, out), nil
+	})
+	return out, err
+}
+
+// UpdateLocation corrects a site's name, site code, phone or address; its
+// sessions and appointments show the change at once. Errors: ENOTFOUND,
+// EINVALID, ESTALE.
+func (s *Service) UpdateLocation(ctx context.Context, a Actor, ods string, id int64, in LocationInput) (Location, error) {
+	org, err := s.practice(ctx, a, ods)
+	if err != nil {
+		return Location{}, err
+	}
+	var out Location
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		cur, err := tx.Location(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		if in.Version != nil && *in.Version != cur.Version {
+			return nil, scheduling.Errorf(scheduling.ESTALE, "location %d is at version %d, not %d; read it again", id, cur.Version, *in.Version)
+		}
+		next := *cur
+		if err := applyLocation(&next, in); err != nil {
+			return nil, err
+		}
+		before := toLocation(cur)
+		if jsonOrEmpty(toLocation(&next)) == jsonOrEmpty(before) {
+			out = before
+			return nil, nil
+		}
+		if err := tx.UpdateLocation(&next); err != nil {
+			return nil, err
+		}
+		now, err := tx.Location(org.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = toLocation(now)
+		return s.record(org, a, "location.update", fmt.Sprintf("location/%d", id), before, out), nil
+	})
+	return out, err
+}

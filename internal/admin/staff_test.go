@@ -1,0 +1,94 @@
+package admin_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/store/storetest"
+)
+
+// TestPractitionersAndLocations: a practice admin adds a clinician and a
+// site over the admin API, runs a template with them, and corrects them;
+// the GP Connect slot search shows each change at once (the search's cached
+// copy of practitioners and locations follows), every change is audited,
+// and another practice's token reaches none of it.
+func TestPractitionersAndLocations(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			a := newAPIFx(t, e)
+			expect := func(c call, want int, what string) map[string]any {
+				t.Helper()
+				status, _, m, raw := a.do(c)
+				if status != want {
+					t.Fatalf("%s: %d %s, want %d", what, status, raw, want)
+				}
+				return m
+			}
+			m := expect(call{"POST", pp + "/practitioners", a.token,
+				`{"sds_user_id":" G12121212 ","family":"Locum","given":["Lee"],"prefix":["Dr"],"gender":"Female","role_profile_ids":["PT9999"]}`, ""}, 201, "create practitioner")
+			if m["sds_user_id"] != "G12121212" || m["gender"] != "female" || m["version"] != float64(1) {
+				t.Fatalf("created practitioner %v", m)
+			}
+			prac := itoa(int64(m["id"].(float64)))
+			expect(call{"POST", pp + "/practitioners", a.token, `{"sds_user_id":"G12121212","family":"Other"}`, ""}, 409, "second practitioner with the SDS id")
+			m = expect(call{"POST", pp + "/practitioners", a.token, `{"sds_user_id":"G 1","family":"  ","gender":"x","given":["a",""]}`, ""}, 422, "bad practitioner")
+			for _, want := range []string{"family is required", "sds_user_id", "gender", "given[1] is required"} {
+				if !strings.Contains(m["error"].(string), want) {
+					t.Errorf("bad practitioner: %q does not say %q", m["error"], want)
+				}
+			}
+			m = expect(call{"POST", pp + "/locations", a.token,
+				`{"name":"Branch surgery","site_code":"z99999","phone":"0113 496 0000","address":{"lines":["1 High Street"],"city":"Leeds","postalCode":"ls1 4ap"}}`, ""}, 201, "create location")
+			if m["site_code"] != "Z99999" || m["address"].(map[string]any)["postalCode"] != "LS1 4AP" {
+				t.Fatalf("created location %v", m)
+			}
+			loc := itoa(int64(m["id"].(float64)))
+			expect(call{"POST", pp + "/locations", a.token, `{"name":"x","phone":"call us"}`, ""}, 422, "location with a bad phone")
+			expect(call{"POST", pp + "/locations", a.token, `{"site_code":"Z1"}`, ""}, 422, "location without a name")
+
+			// Another practice's admin reaches neither list nor either record.
+			for _, p := range []string{"/practitioners", "/practitioners/" + prac, "/locations", "/locations/" + loc} {
+				expect(call{"GET", pp + p, a.other, "", ""}, 403, "B82005's token on "+p)
+			}
+			expect(call{"GET", "/admin/api/practices/B82005/practitioners/" + prac, a.other, "", ""}, 404, "A20047's practitioner under B82005")
+
+			// A template runs with them, and the slot search shows both.
+			tpl := `{"name":"Locum clinic","weekday":"sunday","start":"10:00","end":"11:00","slot_minutes":15,"location_id":` + loc +
+				`,"practitioner_id":` + prac + `,"role":"R0260","service_category":"Clinic","service_type":"Clinic slot","channels":["In-person"],"access_profile_id":` + itoa(a.open) + `}`
+			expect(call{"POST", pp + "/templates", a.token, tpl, ""}, 201, "template with the new clinician and site")
+			start, end := time.Now().Format("2006-01-02"), time.Now().AddDate(0, 0, 13).Format("2006-01-02")
+			search := func(want ...string) {
+				t.Helper()
+				b, status := a.providerSearchBody(start, end, "urgent-care", "A20047")
+				for _, w := range want {
+					if status != 200 || !bytes.Contains(b, []byte(w)) {
+						t.Fatalf("slot search: %d, no %s in %.300s", status, w, b)
+					}
+				}
+			}
+			search(`"family":"Locum"`, `"name":"Branch surgery"`, `"value":"G12121212"`)
+
+			// Corrections: stale versions refused, current ones shown at once.
+			expect(call{"PATCH", pp + "/practitioners/" + prac, a.token, `{"family":"Locum-Smith","version":7}`, ""}, 409, "stale practitioner version")
+			m = expect(call{"PATCH", pp + "/practitioners/" + prac, a.token, `{"family":"Locum-Smith","version":1}`, ""}, 200, "rename practitioner")
+			if m["family"] != "Locum-Smith" || m["version"] != float64(2) || len(m["given"].([]any)) != 1 {
+				t.Fatalf("renamed practitioner %v", m)
+			}
+			expect(call{"PATCH", pp + "/locations/" + loc, a.token, `{"name":"Branch Surgery North"}`, ""}, 200, "rename location")
+			search(`"family":"Locum-Smith"`, `"name":"Branch Surgery North"`)
+			m = expect(call{"GET", pp + "/locations/" + loc, a.token, "", ""}, 200, "read location")
+			if m["version"] != float64(2) || m["address"].(map[string]any)["city"] != "Leeds" {
+				t.Fatalf("location after rename %v", m)
+			}
+
+			_, _, _, raw := a.do(call{"GET", pp + "/audit?limit=20", a.token, "", ""})
+			for _, want := range []string{`"practitioner.create"`, `"practitioner.update"`, `"location.create"`, `"location.update"`} {
+				if !bytes.Contains(raw, []byte(want)) {
+					t.Errorf("audit has no %s: %.400s", want, raw)
+				}
+			}
+		})
+	}
+}
