@@ -56,7 +56,10 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin sessions service --ods X --id N --service S   (0 = none; its appointments keep the service they were booked under)
   admin slots list --ods X --session N;  admin slots get|block|unblock --ods X --id N;  admin slots profile --ods X --id N --profile P
                  there is no slot cancel: a free slot is withdrawn by blocking it, and unblock offers it again;
-                 blocking a booked one is refused (cancel its appointment first); a whole session has sessions cancel
+                 blocking a booked one is refused (admin appointments cancel first); a whole session has sessions cancel
+  admin appointments list --ods X [--from DATE --to DATE | --session N];  admin appointments get --ods X --id N
+  admin appointments cancel --ods X --id N --reason TEXT   the practice cancels (a clinician off sick): the slots
+                 are freed (blocked again if the session is), the booker reads the reason; then block or cancel the session
   admin status --ods X                               the practice's switches, changing nothing
   admin enable|disable --ods X [--switch all|gp_connect|appointments|service_filtering]
                  all = GP Connect and Appointment Management; service filtering is switched only by name, e.g.
@@ -234,6 +237,8 @@ func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return adminPractitioners(ctx, sub, rest, stdout, stderr)
 	case "locations":
 		return adminLocations(ctx, sub, rest, stdout, stderr)
+	case "appointments":
+		return adminAppointments(ctx, sub, rest, stdout, stderr)
 	case "templates":
 		return adminTemplates(ctx, sub, rest, stdout, stderr)
 	case "sessions":
@@ -261,6 +266,7 @@ var adminSubcommands = map[string][]string{
 	"services":      {"list", "get", "create", "update", "delete"},
 	"practitioners": {"list", "get", "create", "update"},
 	"locations":     {"list", "get", "create", "update"},
+	"appointments":  {"list", "get", "cancel"},
 	"templates":     {"list", "get", "create", "update", "end"},
 	"sessions":      {"list", "get", "add", "block", "unblock", "cancel", "profile", "service"},
 	"slots":         {"list", "get", "block", "unblock", "profile"},

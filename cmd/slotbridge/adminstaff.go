@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/slotbridge/slotbridge/internal/admin"
 )
@@ -188,4 +189,69 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// ---- appointments ----
+
+func adminAppointments(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	c := newAdminCmd("appointments "+sub, stdout, stderr)
+	id := c.opts.Int64("id", 0, "appointment id (get, cancel)")
+	from := c.opts.String("from", "", "list from this date or dateTime (default today, or the session's start)")
+	to := c.opts.String("to", "", "list up to the end of this date, or this dateTime (default 7 days on, or the session's end; at most 31 days)")
+	session := c.opts.Int64("session", 0, "list only this session's appointments")
+	reason := c.opts.String("reason", "", "why it is cancelled: the booking organisation reads it (cancel)")
+	c.use(map[string][]string{"list": {"from", "to", "session"}, "get": {"id"}, "cancel": {"id", "reason"}}[sub]...)
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if sub != "list" && *id <= 0 {
+		return errors.New("--id is required")
+	}
+	var f, t time.Time
+	var err error
+	if *from != "" {
+		if f, err = admin.ParseTime(*from, false); err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
+	}
+	if *to != "" {
+		if t, err = admin.ParseTime(*to, true); err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	a := cliActor()
+	var as []admin.Appointment
+	var ap admin.Appointment
+	switch sub {
+	case "list":
+		as, err = svc.Appointments(ctx, a, *c.ods, f, t, *session)
+		if err != nil || *c.asJSON {
+			return orJSON(c, as, err)
+		}
+	case "get":
+		ap, err = svc.Appointment(ctx, a, *c.ods, *id)
+	case "cancel":
+		ap, err = svc.CancelAppointment(ctx, a, *c.ods, *id, *reason)
+	}
+	if sub != "list" {
+		if err != nil || *c.asJSON {
+			return orJSON(c, ap, err)
+		}
+		as = []admin.Appointment{ap}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tSTART\tEND\tSESSION\tSLOTS\tNHS NUMBER\tBOOKED BY\tDESCRIPTION")
+	for _, ap := range as {
+		status := ap.Status
+		if ap.CancellationReason != "" {
+			status += " (" + ap.CancellationReason + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%v\t%s\t%s\t%s\n", ap.ID, status, ap.Start, ap.End, ap.SessionID, ap.SlotIDs, orDash(ap.NHSNumber), orDash(ap.BookedBy), ap.Description)
+	}
+	return tw.Flush()
 }

@@ -50,6 +50,9 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/practitioners/{id}", map[string]apiFunc{"GET": h.getPractitioner, "PATCH": h.updatePractitioner})
 	h.route(p+"/locations", map[string]apiFunc{"GET": h.listLocations, "POST": h.createLocation})
 	h.route(p+"/locations/{id}", map[string]apiFunc{"GET": h.getLocation, "PATCH": h.updateLocation})
+	h.route(p+"/appointments", map[string]apiFunc{"GET": h.listAppointments}, "GET")
+	h.route(p+"/appointments/{id}", map[string]apiFunc{"GET": h.getAppointment})
+	h.route(p+"/appointments/{id}/cancel", map[string]apiFunc{"POST": h.cancelAppointment})
 	h.route(p+"/templates", map[string]apiFunc{"GET": h.listTemplates, "POST": h.createTemplate})
 	h.route(p+"/templates/{id}", map[string]apiFunc{"GET": h.getTemplate, "PATCH": h.updateTemplate, "DELETE": h.endTemplate})
 	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession}, "GET")
@@ -571,6 +574,56 @@ func (h *Handler) listSessions(r *http.Request, a Actor) (int, any, error) {
 	}
 	l, err := h.svc.Sessions(r.Context(), a, r.PathValue("ods"), from, to)
 	return http.StatusOK, l, err
+}
+
+func (h *Handler) listAppointments(r *http.Request, a Actor) (int, any, error) {
+	q, err := queryParams(r, "from", "to", "session")
+	if err != nil {
+		return 0, nil, err
+	}
+	var from, to time.Time
+	if v := q.Get("from"); v != "" {
+		if from, err = ParseTime(v, false); err != nil {
+			return 0, nil, err
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if to, err = ParseTime(v, true); err != nil {
+			return 0, nil, err
+		}
+	}
+	var session int64
+	if v := q.Get("session"); v != "" {
+		if session, err = strconv.ParseInt(v, 10, 64); err != nil || session <= 0 {
+			return 0, nil, scheduling.Errorf(scheduling.EPARAM, "session must be a session id")
+		}
+	}
+	l, err := h.svc.Appointments(r.Context(), a, r.PathValue("ods"), from, to, session)
+	return http.StatusOK, l, err
+}
+
+func (h *Handler) getAppointment(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.Appointment(r.Context(), a, r.PathValue("ods"), id)
+	return http.StatusOK, v, err
+}
+
+func (h *Handler) cancelAppointment(r *http.Request, a Actor) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(r, &in); err != nil {
+		return 0, nil, err
+	}
+	v, err := h.svc.CancelAppointment(r.Context(), a, r.PathValue("ods"), id, in.Reason)
+	return http.StatusOK, v, err
 }
 
 func (h *Handler) addSession(r *http.Request, a Actor) (int, any, error) {

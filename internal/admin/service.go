@@ -1207,7 +1207,7 @@ func (s *Service) UnblockSession(ctx context.Context, a Actor, ods string, id in
 func (s *Service) CancelSession(ctx context.Context, a Actor, ods string, id int64) (SessionChange, error) {
 	return s.sessionChange(ctx, a, ods, id, "session.cancel", func(tx *store.AdminTx, cur *scheduling.SessionSummary, out *SessionChange) error {
 		if len(cur.AppointmentIDs) > 0 || cur.Booked > 0 {
-			return scheduling.Errorf(scheduling.ECONFLICT, "session %d holds booked appointments %v; cancel or move them first, or block the session's free slots instead",
+			return scheduling.Errorf(scheduling.ECONFLICT, "session %d holds booked appointments %v; cancel them first (appointments cancel), or block the session's free slots instead",
 				id, cur.AppointmentIDs)
 		}
 		if cur.Schedule.Status == "cancelled" {
@@ -1299,7 +1299,7 @@ func (s *Service) BlockSlot(ctx context.Context, a Actor, ods string, id int64) 
 		if err != nil {
 			return err
 		}
-		return scheduling.Errorf(scheduling.ECONFLICT, "slot %d is booked (appointment %d); cancel the appointment first", id, appt)
+		return scheduling.Errorf(scheduling.ECONFLICT, "slot %d is booked (appointment %d); cancel the appointment first (appointments cancel)", id, appt)
 	})
 }
 

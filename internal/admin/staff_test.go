@@ -92,3 +92,34 @@ func TestPractitionersAndLocations(t *testing.T) {
 		})
 	}
 }
+
+// TestAppointmentsAPI: the admin API lists a session's appointments and
+// cancels one with a reason (POST …/appointments/{id}/cancel), refusing a
+// body without one; unknown parameters are refused, not ignored.
+func TestAppointmentsAPI(t *testing.T) {
+	a := newAPIFx(t, storetest.Engines(false)[0])
+	ses := a.openSession()
+	slot := a.ids(`SELECT id FROM slots WHERE schedule_id = ? AND status = 'free' ORDER BY start_at LIMIT 1`, ses)[0]
+	ap := a.book(slot)
+	status, _, _, raw := a.do(call{"GET", pp + "/appointments?session=" + itoa(ses), a.token, "", ""})
+	if status != 200 || !bytes.Contains(raw, []byte(`"id": `+itoa(ap.ID)+`,`)) || !bytes.Contains(raw, []byte(`"nhs_number": "9658218865"`)) {
+		t.Fatalf("list: %d %s", status, raw)
+	}
+	if status, _, _, raw = a.do(call{"GET", pp + "/appointments?sesion=" + itoa(ses), a.token, "", ""}); status != 400 {
+		t.Fatalf("misspelt parameter: %d %s, want 400", status, raw)
+	}
+	path := pp + "/appointments/" + itoa(ap.ID)
+	if status, _, _, raw = a.do(call{"POST", path + "/cancel", a.token, `{}`, ""}); status != 422 {
+		t.Fatalf("cancel without a reason: %d %s, want 422", status, raw)
+	}
+	if status, _, _, raw = a.do(call{"POST", path + "/cancel", a.other, `{"reason":"x"}`, ""}); status != 403 {
+		t.Fatalf("another practice's token: %d %s, want 403", status, raw)
+	}
+	status, _, m, raw := a.do(call{"POST", path + "/cancel", a.token, `{"reason":"Clinician unwell"}`, ""})
+	if status != 200 || m["status"] != "cancelled" || m["cancellation_reason"] != "Clinician unwell" {
+		t.Fatalf("cancel: %d %s", status, raw)
+	}
+	if status, _, m, raw = a.do(call{"GET", path, a.token, "", ""}); status != 200 || m["status"] != "cancelled" {
+		t.Fatalf("read after cancel: %d %s", status, raw)
+	}
+}

@@ -587,8 +587,25 @@ func (s *Store) AppointmentByID(ctx context.Context, practiceID, id int64) (*sch
 // PatientAppointments lists a patient's appointments (any status) starting
 // in [From, To), in start order, with two queries whatever their number.
 func (s *Store) PatientAppointments(ctx context.Context, f scheduling.AppointmentFilter) ([]*scheduling.Appointment, error) {
-	const where = ` FROM appointments WHERE practice_id = ? AND patient_id = ? AND start_at >= ? AND start_at < ?`
-	args := []any{f.PracticeID, f.PatientID, f.From.Unix(), f.To.Unix()}
+	return s.appointmentsWhere(ctx, ` FROM appointments WHERE practice_id = ? AND patient_id = ? AND start_at >= ? AND start_at < ?`,
+		f.PracticeID, f.PatientID, f.From.Unix(), f.To.Unix())
+}
+
+// PracticeAppointments lists a practice's appointments (any status)
+// starting in [from, to), in start order; scheduleID > 0 keeps one
+// session's. For the practice's own view (admin appointments list).
+func (s *Store) PracticeAppointments(ctx context.Context, practiceID int64, from, to time.Time, scheduleID int64) ([]*scheduling.Appointment, error) {
+	if scheduleID > 0 {
+		return s.appointmentsWhere(ctx, ` FROM appointments WHERE practice_id = ? AND schedule_id = ? AND start_at >= ? AND start_at < ?`,
+			practiceID, scheduleID, from.Unix(), to.Unix())
+	}
+	return s.appointmentsWhere(ctx, ` FROM appointments WHERE practice_id = ? AND start_at >= ? AND start_at < ?`,
+		practiceID, from.Unix(), to.Unix())
+}
+
+// appointmentsWhere reads the appointments a FROM … WHERE clause selects,
+// with their slots, in start order, with two queries whatever their number.
+func (s *Store) appointmentsWhere(ctx context.Context, where string, args ...any) ([]*scheduling.Appointment, error) {
 	var rows []apptRow
 	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT `+apptCols+where+` ORDER BY start_at, id`), args...); err != nil {
 		return nil, err
@@ -630,37 +647,56 @@ func (s *Store) Amend(ctx context.Context, practiceID, id, expected int64, descr
 // is inserted in that transaction (see audited). Errors: ENOTFOUND, ESTALE, EINVALID.
 func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reason string, now time.Time, audit *scheduling.AuditRecord) (*scheduling.Appointment, error) {
 	return s.change(ctx, practiceID, id, expected, now, audit, `status = 'cancelled', cancel_reason = ?`, []any{reason},
+		func(tx *sqlx.Tx, _ *scheduling.Appointment) error { return freeSlots(ctx, tx, id, now) })
+}
+
+// CancelForPractice is Cancel made by the practice itself (an admin, say
+// for a clinician off sick), whatever its version: the same transaction,
+// with rec (its Target set here) in the admin audit trail.
+// Errors: ENOTFOUND, EINVALID (cancelled already, or in the past).
+func (s *Store) CancelForPractice(ctx context.Context, practiceID, id int64, reason string, now time.Time, rec scheduling.AdminAuditRecord) (*scheduling.Appointment, error) {
+	return s.change(ctx, practiceID, id, scheduling.AnyVersion, now, nil, `status = 'cancelled', cancel_reason = ?`, []any{reason},
 		func(tx *sqlx.Tx, _ *scheduling.Appointment) error {
-			// The sessions, shared (see book): a block or profile change of the
-			// session then waits for this cancel, or this cancel for it, so the
-			// freed slots below are judged by the session as it is, not by a
-			// snapshot that missed a block committed meanwhile (the slot was
-			// freed into a blocked session, and booked).
-			if err := lockSchedules(ctx, tx, `SELECT s.schedule_id FROM slots s JOIN appointment_slots aps ON aps.slot_id = s.id
-				WHERE aps.appointment_id = ? AND aps.active = TRUE`, id); err != nil {
+			if err := freeSlots(ctx, tx, id, now); err != nil {
 				return err
 			}
-			if err := givePlacesBack(ctx, tx, id, now); err != nil {
-				return err
-			}
-			// A slot of a session the practice has blocked (or cancelled) since the
-			// booking goes back to blocked, not free: the admin's block still holds.
-			// A slot on an inherited profile takes its session's current one: a
-			// booked slot kept the profile it was booked under through a session
-			// change, and left on it once free it would escape the cap of the
-			// profile the practice has since put the session on. A profile the
-			// practice gave the slot itself stays.
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE slots SET status = CASE WHEN EXISTS (SELECT 1 FROM schedules sc
-					WHERE sc.id = slots.schedule_id AND (sc.blocked = TRUE OR sc.status <> 'active')) THEN 'busy-unavailable' ELSE 'free' END,
-				access_profile_id = CASE WHEN own_profile = TRUE THEN access_profile_id
-					ELSE (SELECT sc.access_profile_id FROM schedules sc WHERE sc.id = slots.schedule_id) END,
-				version = version + 1
-				WHERE id IN (SELECT slot_id FROM appointment_slots WHERE appointment_id = ? AND active = TRUE) AND status = 'busy'`), id); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE appointment_slots SET active = FALSE WHERE appointment_id = ? AND active = TRUE`), id)
-			return err
+			rec.Target = fmt.Sprintf("appointment/%d", id)
+			return appendAdminAudit(ctx, tx, rec)
 		})
+}
+
+// freeSlots gives back what a cancelled appointment held: its capped
+// profiles' places and its slots.
+func freeSlots(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) error {
+	// The sessions, shared (see book): a block or profile change of the
+	// session then waits for this cancel, or this cancel for it, so the
+	// freed slots below are judged by the session as it is, not by a
+	// snapshot that missed a block committed meanwhile (the slot was
+	// freed into a blocked session, and booked).
+	if err := lockSchedules(ctx, tx, `SELECT s.schedule_id FROM slots s JOIN appointment_slots aps ON aps.slot_id = s.id
+		WHERE aps.appointment_id = ? AND aps.active = TRUE`, id); err != nil {
+		return err
+	}
+	if err := givePlacesBack(ctx, tx, id, now); err != nil {
+		return err
+	}
+	// A slot of a session the practice has blocked (or cancelled) since the
+	// booking goes back to blocked, not free: the admin's block still holds.
+	// A slot on an inherited profile takes its session's current one: a
+	// booked slot kept the profile it was booked under through a session
+	// change, and left on it once free it would escape the cap of the
+	// profile the practice has since put the session on. A profile the
+	// practice gave the slot itself stays.
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE slots SET status = CASE WHEN EXISTS (SELECT 1 FROM schedules sc
+			WHERE sc.id = slots.schedule_id AND (sc.blocked = TRUE OR sc.status <> 'active')) THEN 'busy-unavailable' ELSE 'free' END,
+		access_profile_id = CASE WHEN own_profile = TRUE THEN access_profile_id
+			ELSE (SELECT sc.access_profile_id FROM schedules sc WHERE sc.id = slots.schedule_id) END,
+		version = version + 1
+		WHERE id IN (SELECT slot_id FROM appointment_slots WHERE appointment_id = ? AND active = TRUE) AND status = 'busy'`), id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE appointment_slots SET active = FALSE WHERE appointment_id = ? AND active = TRUE`), id)
+	return err
 }
 
 // givePlacesBack gives each capped profile back the places appointment id
