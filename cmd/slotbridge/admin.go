@@ -31,6 +31,9 @@ func init() {
 
 const adminUsage = `slotbridge admin: practice administration (the same rules and audit trail as /admin/api/)
 
+  admin practices list;  admin practices create --ods X --name NAME --asid ASID [--phone P --line L --city C --postcode PC]
+                 (the operator's: a new practice starts with its switches off; add its locations, practitioners,
+                 profiles and templates, give its admins a token, then admin enable it)
   admin token create --ods A20047 [--label NAME]     prints a new admin API token once
   admin token list|revoke --ods A20047 [--id N]
   admin profiles list|get|create|update|delete --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
@@ -82,6 +85,8 @@ type adminCmd struct {
 	asJSON *bool
 	out    io.Writer
 	set    map[string]bool
+	// anyPractice is set for an operator's command over every practice (admin practices list), which takes no --ods.
+	anyPractice bool
 	// opts holds every flag of a command group (profiles, sessions, ...);
 	// use moves those one subcommand reads into fs, so that its --help
 	// lists them alone and the others are refused rather than ignored.
@@ -125,7 +130,7 @@ func (c *adminCmd) parse(args []string) error {
 	if c.fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", c.fs.Arg(0))
 	}
-	if *c.ods == "" {
+	if *c.ods == "" && !c.anyPractice {
 		return errors.New("--ods is required")
 	}
 	c.set = map[string]bool{}
@@ -239,6 +244,8 @@ func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return adminLocations(ctx, sub, rest, stdout, stderr)
 	case "appointments":
 		return adminAppointments(ctx, sub, rest, stdout, stderr)
+	case "practices":
+		return adminPractices(ctx, sub, rest, stdout, stderr)
 	case "templates":
 		return adminTemplates(ctx, sub, rest, stdout, stderr)
 	case "sessions":
@@ -267,6 +274,7 @@ var adminSubcommands = map[string][]string{
 	"practitioners": {"list", "get", "create", "update"},
 	"locations":     {"list", "get", "create", "update"},
 	"appointments":  {"list", "get", "cancel"},
+	"practices":     {"list", "create"},
 	"templates":     {"list", "get", "create", "update", "end"},
 	"sessions":      {"list", "get", "add", "block", "unblock", "cancel", "profile", "service"},
 	"slots":         {"list", "get", "block", "unblock", "profile"},

@@ -199,3 +199,22 @@ func TestAdminPractitionersAndLocationsCLI(t *testing.T) {
 		t.Error("locations delete should not exist")
 	}
 }
+
+// TestAdminPracticesCLI: an operator adds a practice from the CLI and is
+// told what comes next; practices list takes no --ods.
+func TestAdminPracticesCLI(t *testing.T) {
+	c := newCLIFx(t, storetest.Engines(false)[0])
+	out := c.must("practices", "create", "--ods", "Y12345", "--name", "New Surgery", "--asid", "918999100001", "--postcode", "ls1 1aa")
+	if !strings.Contains(out, "Y12345 (New Surgery): GP Connect off") || !strings.Contains(out, "admin enable --ods Y12345") {
+		t.Fatalf("practices create:\n%s", out)
+	}
+	if out = c.must("practices", "list"); !strings.Contains(out, "918999100001") || !strings.Contains(out, "A20047") {
+		t.Fatalf("practices list:\n%s", out)
+	}
+	if _, _, err := c.run("practices", "list", "--ods", "A20047"); err == nil {
+		t.Error("practices list --ods should be refused")
+	}
+	if _, _, err := c.run("practices", "create", "--ods", "Y12345", "--name", "x", "--asid", "1"); err == nil || !strings.Contains(err.Error(), "exists already") {
+		t.Errorf("second create: %v", err)
+	}
+}

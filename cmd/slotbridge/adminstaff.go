@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slotbridge/slotbridge/internal/admin"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
 // ---- practitioners and locations ----
@@ -252,6 +253,57 @@ func adminAppointments(ctx context.Context, sub string, args []string, stdout, s
 			status += " (" + ap.CancellationReason + ")"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%v\t%s\t%s\t%s\n", ap.ID, status, ap.Start, ap.End, ap.SessionID, ap.SlotIDs, orDash(ap.NHSNumber), orDash(ap.BookedBy), ap.Description)
+	}
+	return tw.Flush()
+}
+
+// ---- practices (the operator's) ----
+
+func adminPractices(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	c := newAdminCmd("practices "+sub, stdout, stderr)
+	c.anyPractice = sub == "list"
+	name := c.opts.String("name", "", "the practice's name (create)")
+	asid := c.opts.String("asid", "", "the practice's Spine ASID, which consumers send as Ssp-To (create)")
+	phone := c.opts.String("phone", "", "telephone number")
+	var lines lineList
+	c.opts.Var(&lines, "line", "an address line (give it once per line)")
+	city := c.opts.String("city", "", "town or city")
+	postcode := c.opts.String("postcode", "", "postcode")
+	c.use(map[string][]string{"create": {"name", "asid", "phone", "line", "city", "postcode"}}[sub]...)
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if sub == "list" && *c.ods != "" {
+		return errors.New("admin practices list takes no --ods: it lists every practice")
+	}
+	svc, done, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var ps []admin.Practice
+	switch sub {
+	case "list":
+		ps, err = svc.Practices(ctx, cliActor())
+		if err != nil || *c.asJSON {
+			return orJSON(c, ps, err)
+		}
+	case "create":
+		var p admin.Practice
+		p, err = svc.CreatePractice(ctx, cliActor(), admin.PracticeInput{ODS: *c.ods, Name: *name, ASID: *asid, Phone: *phone,
+			Address: scheduling.Address{Lines: lines, City: *city, PostalCode: *postcode}})
+		if err != nil || *c.asJSON {
+			return orJSON(c, p, err)
+		}
+		printPractice(stdout, p)
+		fmt.Fprintf(stdout, "next: admin locations create, admin practitioners create, admin profiles create and admin templates create --ods %s;\n"+
+			"      admin token create --ods %s for its admins; admin enable --ods %s when it is ready\n", p.ODS, p.ODS, p.ODS)
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ODS\tNAME\tASID\tGP CONNECT\tAPPOINTMENTS\tSERVICE FILTERING")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.ODS, p.Name, p.ASID, onOff(p.GPConnectEnabled), onOff(p.AppointmentsEnabled), onOff(p.ServiceFiltering))
 	}
 	return tw.Flush()
 }

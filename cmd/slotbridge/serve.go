@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -120,6 +121,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		log.Info("demo data loaded", "took", time.Since(t0).Round(time.Millisecond))
+	}
+	// A server with no practice answers every GP Connect request 404: say
+	// why at start, rather than leave the operator to find out from them.
+	if orgs, err := st.Organisations(ctx); err == nil && !slices.ContainsFunc(orgs, (*scheduling.Organisation).IsPractice) {
+		log.Warn("no practices: every GP Connect request will be 404; add one with slotbridge admin practices create (or serve --demo for the demo and test-pack data)")
 	}
 	// The top-up is stopped, and waited for, before the store closes
 	// (deferred calls run last first), whatever makes serve return: one

@@ -407,3 +407,75 @@ func (s *Service) UpdateLocation(ctx context.Context, a Actor, ods string, id in
 	})
 	return out, err
 }
+
+// PracticeInput adds a practice (an operator's act: a practice admin token
+// cannot, since it belongs to one practice).
+type PracticeInput struct {
+	ODS     string             `json:"ods"`
+	Name    string             `json:"name"`
+	ASID    string             `json:"asid"`
+	Phone   string             `json:"phone"`
+	Address scheduling.Address `json:"address"`
+}
+
+// asidRe is a Spine ASID: digits, 12 as issued (the test pack's are 918999198993 and the like).
+var asidRe = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// CreatePractice adds a practice with GP Connect and Appointment Management
+// switched off: its admins add locations, clinicians, profiles and
+// templates, and enable it when it is ready. Errors: EFORBIDDEN (a practice's
+// token), EINVALID, EDUPLICATE (the ODS code exists).
+func (s *Service) CreatePractice(ctx context.Context, a Actor, in PracticeInput) (Practice, error) {
+	if a.PracticeID != 0 {
+		return Practice{}, scheduling.Errorf(scheduling.EFORBIDDEN, "a practice's admin token cannot add practices")
+	}
+	o := &scheduling.Organisation{ODS: strings.ToUpper(strings.TrimSpace(in.ODS)), Name: strings.TrimSpace(in.Name),
+		ASID: strings.TrimSpace(in.ASID), Phone: strings.TrimSpace(in.Phone), Kind: scheduling.KindPractice}
+	// The address is checked as a location's is.
+	site := &scheduling.Location{Name: o.Name}
+	if err := applyLocation(site, LocationInput{Address: &in.Address, Phone: &o.Phone}); err != nil {
+		return Practice{}, err
+	}
+	o.Address = site.Address
+	var probs []string
+	if !odsRe.MatchString(o.ODS) {
+		probs = append(probs, fmt.Sprintf("ODS code %q: not valid (3 to 10 letters and digits)", clip(o.ODS, 20)))
+	}
+	if !asidRe.MatchString(o.ASID) {
+		probs = append(probs, "asid is required: the practice's Spine ASID, digits only (consumers send it as Ssp-To)")
+	}
+	if len(probs) > 0 {
+		return Practice{}, invalid("%s", strings.Join(probs, "; "))
+	}
+	var out Practice
+	err := s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+		if _, err := tx.InsertPractice(o); err != nil {
+			return nil, err
+		}
+		cur, err := tx.Organisation(o.ODS)
+		if err != nil {
+			return nil, err
+		}
+		out = toPractice(cur, s.Supplier)
+		return s.record(cur, a, "practice.create", "practice/"+cur.ODS, nil, out), nil
+	})
+	return out, err
+}
+
+// Practices lists every practice (an operator's view). Errors: EFORBIDDEN (a practice's token).
+func (s *Service) Practices(ctx context.Context, a Actor) ([]Practice, error) {
+	if a.PracticeID != 0 {
+		return nil, scheduling.Errorf(scheduling.EFORBIDDEN, "a practice's admin token cannot list other practices")
+	}
+	orgs, err := s.st.Organisations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []Practice{}
+	for _, o := range orgs {
+		if o.IsPractice() {
+			out = append(out, toPractice(o, s.Supplier))
+		}
+	}
+	return out, nil
+}

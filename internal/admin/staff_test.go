@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slotbridge/slotbridge/internal/admin"
+	"github.com/slotbridge/slotbridge/internal/scheduling"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
 )
 
@@ -121,5 +123,61 @@ func TestAppointmentsAPI(t *testing.T) {
 	}
 	if status, _, m, raw = a.do(call{"GET", path, a.token, "", ""}); status != 200 || m["status"] != "cancelled" {
 		t.Fatalf("read after cancel: %d %s", status, raw)
+	}
+}
+
+// TestCreatePractice: an operator adds a practice, switched off until its
+// admins have set it up; its ODS code must be new and valid and its ASID
+// given; a practice's own token can neither add practices nor list them.
+func TestCreatePractice(t *testing.T) {
+	for _, e := range storetest.Engines(false) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			p, err := f.svc.CreatePractice(f.ctx, f.cli, admin.PracticeInput{ODS: " y12345 ", Name: "New Surgery", ASID: "918999100001",
+				Address: scheduling.Address{Lines: []string{"1 Road"}, City: "Leeds", PostalCode: "ls1 1aa"}})
+			f.ok(err)
+			if p.ODS != "Y12345" || p.GPConnectEnabled || p.AppointmentsEnabled || p.ASID != "918999100001" {
+				t.Fatalf("new practice %+v", p)
+			}
+			es, err := f.svc.Audit(f.ctx, f.cli, "Y12345", 1)
+			f.ok(err)
+			if len(es) != 1 || es[0].Action != "practice.create" || es[0].Target != "practice/Y12345" {
+				t.Fatalf("the new practice's audit %+v", es)
+			}
+			// Its admins can set it up at once.
+			if _, err := f.svc.CreateLocation(f.ctx, f.cli, "Y12345", admin.LocationInput{Name: ptr("Main site")}); err != nil {
+				t.Fatalf("location at the new practice: %v", err)
+			}
+			for _, bad := range []struct {
+				in   admin.PracticeInput
+				code scheduling.Code
+			}{
+				{admin.PracticeInput{ODS: "Y12345", Name: "Again", ASID: "1"}, scheduling.EDUPLICATE},
+				{admin.PracticeInput{ODS: "R1A14", Name: "An existing organisation", ASID: "1"}, scheduling.EDUPLICATE},
+				{admin.PracticeInput{ODS: "Y1", Name: "Short code", ASID: "1"}, scheduling.EINVALID},
+				{admin.PracticeInput{ODS: "Y99999", Name: "No ASID"}, scheduling.EINVALID},
+				{admin.PracticeInput{ODS: "Y99999", ASID: "1"}, scheduling.EINVALID},
+			} {
+				if _, err := f.svc.CreatePractice(f.ctx, f.cli, bad.in); scheduling.ErrorCode(err) != bad.code {
+					t.Errorf("%+v: %v, want %s", bad.in, err, bad.code)
+				}
+			}
+			tokenActor := admin.Actor{Name: "token:1", PracticeID: f.org.ID}
+			if _, err := f.svc.CreatePractice(f.ctx, tokenActor, admin.PracticeInput{ODS: "Y99999", Name: "x", ASID: "1"}); scheduling.ErrorCode(err) != scheduling.EFORBIDDEN {
+				t.Errorf("a practice token adding a practice: %v, want EFORBIDDEN", err)
+			}
+			if _, err := f.svc.Practices(f.ctx, tokenActor); scheduling.ErrorCode(err) != scheduling.EFORBIDDEN {
+				t.Errorf("a practice token listing practices: %v, want EFORBIDDEN", err)
+			}
+			all, err := f.svc.Practices(f.ctx, f.cli)
+			f.ok(err)
+			var odss []string
+			for _, p := range all {
+				odss = append(odss, p.ODS)
+			}
+			if got := strings.Join(odss, " "); !strings.Contains(got, "A20047") || !strings.Contains(got, "Y12345") || strings.Contains(got, "R1A14") {
+				t.Fatalf("practices %s: want every practice and no other organisation", got)
+			}
+		})
 	}
 }

@@ -84,3 +84,16 @@ func (a *AdminTx) UpdateLocation(l *scheduling.Location) error {
 		WHERE id = ? AND practice_id = ?`), l.Name, l.SiteCode, l.Phone, toJSON(l.Address), l.ID, l.PracticeID)
 	return err
 }
+
+// InsertPractice adds a practice with both switches off, to be set up by
+// its admins before it is enabled. Returns EDUPLICATE when the ODS code is
+// taken (by a practice or by another organisation).
+func (a *AdminTx) InsertPractice(o *scheduling.Organisation) (int64, error) {
+	id, err := insertReturningID(a.ctx, a.tx, "organisations", 0,
+		[]string{"ods", "name", "kind", "asid", "phone", "address", "gpc_enabled", "appts_enabled", "service_filtering", "updated"},
+		o.ODS, o.Name, scheduling.KindPractice, o.ASID, o.Phone, toJSON(o.Address), false, false, false, a.now.Unix())
+	if isUniqueViolation(err) {
+		return 0, scheduling.Errorf(scheduling.EDUPLICATE, "an organisation with ODS code %s exists already", o.ODS)
+	}
+	return id, err
+}
