@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -35,6 +36,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", envOr("SLOTBRIDGE_ADDR", "127.0.0.1:8080"), "listen address")
 	withDemo := fs.Bool("demo", false, "load the embedded demo and test-pack data (idempotent)")
 	logJSON := fs.Bool("log-json", false, "log as JSON instead of text")
+	accessDefault, accessErr := strconv.ParseBool(envOr("SLOTBRIDGE_ACCESS_LOG", "true"))
+	accessLogOn := fs.Bool("access-log", accessDefault || accessErr != nil, "log one line per request (method, path without its query, status, bytes, time, Ssp-TraceID, peer)")
 	jwks := fs.String("jwks", envOr("SLOTBRIDGE_JWKS", ""), "JWKS file: when set, only tokens signed by one of its keys are accepted")
 	// The timeouts bound what a slow or stalled client can hold: a
 	// connection that trickles its headers (slowloris) is dropped after
@@ -48,6 +51,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate loopback address, e.g. 127.0.0.1:6184")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if accessErr != nil && !flagGiven(fs, "access-log") {
+		return fmt.Errorf("SLOTBRIDGE_ACCESS_LOG=%q: want true or false", os.Getenv("SLOTBRIDGE_ACCESS_LOG"))
 	}
 	horizon, err := horizonOf()
 	if err != nil {
@@ -143,6 +149,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	handler, err := withMounts(mountEnv{st: st, log: log, horizon: horizon, supplier: supplier}, prov.Handler())
 	if err != nil {
 		return err
+	}
+	if *accessLogOn {
+		handler = accessLog(log, handler)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestAccessLog: one line per request with method, path, status, bytes and
+// trace id, and never the query string (it can hold an NHS number).
+func TestAccessLog(t *testing.T) {
+	var buf strings.Builder
+	h := accessLog(slog.New(slog.NewTextHandler(&buf, nil)), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/quiet" {
+			return // writes nothing: a 200 with no body
+		}
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte("nope"))
+	}))
+	req := httptest.NewRequest("GET", "/A20047/STU3/1/gpconnect/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number%7C9658218865", nil)
+	req.Header.Set("Ssp-TraceID", "trace-1")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/quiet", nil))
+	out := buf.String()
+	for _, want := range []string{"method=GET path=/A20047/STU3/1/gpconnect/Patient status=404 bytes=4", "trace=trace-1", "method=POST path=/quiet status=200 bytes=0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("access log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "9658218865") || strings.Count(out, "\n") != 2 {
+		t.Errorf("access log should hold two lines and no query:\n%s", out)
+	}
+}
