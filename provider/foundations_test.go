@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/slotbridge/slotbridge/provider"
 )
 
 const (
@@ -365,6 +367,14 @@ func testOrganisation(t *testing.T, e *env) {
 		// is present (OrganizationSteps "the Organization Full Url should
 		// be valid"), though spec 1.2.3 says not to populate it elsewhere.
 		if got, want := str(b, "entry", 0, "fullUrl"), e.srv.URL+"/"+odsLegg+"/STU3/1/gpconnect/Organization/"+orgID; got != want {
+			t.Errorf("entry fullUrl = %q, want %q", got, want)
+		}
+	})
+	t.Run("fullUrl on the configured public URL", func(t *testing.T) {
+		// Behind a proxy the Host seen is the proxy's: the public URL wins.
+		pe := withConfig(t, e, provider.Config{PublicURL: "https://gpc.example.nhs.uk"})
+		b := wantOK(t, pe.get(t, "Organization?"+identifierQuery(sysODSOrg, odsLegg), iidFindOrg, scopeOrgRead), "Bundle")
+		if got, want := str(b, "entry", 0, "fullUrl"), "https://gpc.example.nhs.uk/"+odsLegg+"/STU3/1/gpconnect/Organization/"+orgID; got != want {
 			t.Errorf("entry fullUrl = %q, want %q", got, want)
 		}
 	})

@@ -45,6 +45,8 @@ type request struct {
 	// part of it could not be decoded.
 	params   url.Values
 	queryErr error
+	// publicURL is Config.PublicURL: when set, URLs the answer gives are built on it.
+	publicURL string
 }
 
 // query is the request's query parameters, parsed once.
@@ -94,9 +96,13 @@ func parseQuery(raw string) (url.Values, error) {
 }
 
 // serviceRoot is this practice's absolute service root URL ([base] in the
-// spec), from the Host the consumer addressed; TLS, or a terminating proxy
-// that says so in X-Forwarded-Proto, makes it https.
+// spec): on Config.PublicURL when set, else from the Host the consumer
+// addressed, where TLS, or a terminating proxy that says so in
+// X-Forwarded-Proto, makes it https.
 func (rq *request) serviceRoot() string {
+	if rq.publicURL != "" {
+		return rq.publicURL + "/" + rq.ods + "/STU3/1/gpconnect"
+	}
 	r := rq.c.Request
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
@@ -120,7 +126,7 @@ func (s *Server) serveFHIR(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
-	rq := &request{c: c, start: time.Now(), ods: c.Param("ods"), fmt: formatJSON}
+	rq := &request{c: c, start: time.Now(), ods: c.Param("ods"), fmt: formatJSON, publicURL: s.cfg.PublicURL}
 	c.Header("Cache-Control", "no-store")
 	if f, ok := negotiate(c.Request, rq.query()); ok {
 		rq.fmt = f

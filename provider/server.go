@@ -86,6 +86,11 @@ type Config struct {
 	// (default 30s): a database that stops answering then costs a request an
 	// error after this long, not a connection held until the consumer gives up.
 	RequestTimeout time.Duration
+	// PublicURL, when set, is the scheme and host consumers reach the server
+	// at (e.g. https://gpc.example.nhs.uk, no trailing slash): Location,
+	// Content-Location and fullUrl are built on it instead of on the
+	// request's Host and X-Forwarded-Proto, which any client can set.
+	PublicURL string
 }
 
 // Server is the provider HTTP API.

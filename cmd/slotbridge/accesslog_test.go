@@ -33,3 +33,18 @@ func TestAccessLog(t *testing.T) {
 		t.Errorf("access log should hold two lines and no query:\n%s", out)
 	}
 }
+
+// TestCheckPublicURL: --public-url is a scheme and host, nothing else.
+func TestCheckPublicURL(t *testing.T) {
+	for in, want := range map[string]string{"": "", "https://gpc.example.nhs.uk": "https://gpc.example.nhs.uk",
+		"https://gpc.example.nhs.uk/": "https://gpc.example.nhs.uk", "http://127.0.0.1:8080": "http://127.0.0.1:8080"} {
+		if got, err := checkPublicURL(in); err != nil || got != want {
+			t.Errorf("%q: %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"gpc.example.nhs.uk", "ftp://x", "https://x/A20047", "https://x?y", "https://u@x", "https://"} {
+		if _, err := checkPublicURL(bad); err == nil || !strings.Contains(err.Error(), "--public-url") {
+			t.Errorf("%q: %v, want refused", bad, err)
+		}
+	}
+}

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,12 +50,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	horizonOf := horizonFlag(fs, "weeks of sessions materialised ahead and kept topped up (hourly, and at start)")
 	filtering := fs.String("service-filtering", envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"),
 		"supplier switch of 1.2.8 service filtering: on (each practice's own switch decides), off, or a comma-separated list of ODS codes it is on at")
+	publicURL := fs.String("public-url", envOr("SLOTBRIDGE_PUBLIC_URL", ""), "scheme and host consumers reach the server at, e.g. https://gpc.example.nhs.uk: Location and fullUrl are built on it rather than on the request's Host and X-Forwarded-Proto")
 	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate loopback address, e.g. 127.0.0.1:6184")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if accessErr != nil && !flagGiven(fs, "access-log") {
 		return fmt.Errorf("SLOTBRIDGE_ACCESS_LOG=%q: want true or false", os.Getenv("SLOTBRIDGE_ACCESS_LOG"))
+	}
+	public, err := checkPublicURL(*publicURL)
+	if err != nil {
+		return err
 	}
 	horizon, err := horizonOf()
 	if err != nil {
@@ -142,7 +149,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { defer close(released); releaseCaps(bg, st, log, time.Minute) }()
 	defer func() { stopBG(); <-topped; <-released }()
 
-	prov := provider.New(st, verifier, log, provider.Config{ServiceFiltering: supplier, RequestTimeout: *requestTimeout})
+	prov := provider.New(st, verifier, log, provider.Config{ServiceFiltering: supplier, RequestTimeout: *requestTimeout, PublicURL: public})
 	defer prov.Close()
 	// The admin API materialises template changes to the same horizon and
 	// reports service filtering by the same supplier switch as the server.
@@ -233,4 +240,18 @@ func topUp(ctx context.Context, st *store.Store, log *slog.Logger, horizon time.
 		case <-tick.C:
 		}
 	}
+}
+
+// checkPublicURL reads --public-url: empty, or an http(s) URL with a host
+// and nothing after it but an optional "/".
+func checkPublicURL(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+		return "", fmt.Errorf("--public-url (SLOTBRIDGE_PUBLIC_URL) %q: want the scheme and host alone, e.g. https://gpc.example.nhs.uk", v)
+	}
+	return strings.TrimSuffix(v, "/"), nil
 }
