@@ -410,7 +410,7 @@ func bookingODS(a *fhir.Appointment) string {
 		for _, c := range a.Contained {
 			if o, ok := c.(*fhir.Organization); ok && "#"+o.ID == e.ValueReference.Reference {
 				for _, i := range o.Identifier {
-					if i.System == gpconnect.SystemODSOrganisation || i.System == gpconnect.SystemODSOrganisationOld {
+					if gpconnect.IsODSOrganisationSystem(i.System) {
 						return i.Value
 					}
 				}

@@ -600,7 +600,7 @@ func slotsFrom(ods string, r *consumer.SlotResult) ([]Slot, int) {
 	for _, o := range r.Organizations {
 		on := orgName{name: o.Name}
 		for _, id := range o.Identifier {
-			if id.System == gpconnect.SystemODSOrganisation || id.System == gpconnect.SystemODSOrganisationOld {
+			if gpconnect.IsODSOrganisationSystem(id.System) {
 				on.ods = append(on.ods, id.Value)
 			}
 		}

@@ -531,6 +531,9 @@ func (st *practiceState) addFailure(f *Failure, w Window, multi bool) {
 	if f.Detail != "" {
 		what += ": " + f.Detail
 	}
+	if where == "" {
+		where = "another call" // a search of one window makes one call; kept readable all the same
+	}
 	st.fail.Detail += fmt.Sprintf("; %s failed too, %s", where, what)
 }
 

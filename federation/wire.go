@@ -108,7 +108,7 @@ func decodeSlots(ods string, body []byte) ([]Slot, []string, error) {
 		if strings.HasPrefix(k, "Organization/") {
 			o := orgName{name: nameText(r.Name)}
 			for _, id := range r.Identifier {
-				if id.System == gpconnect.SystemODSOrganisation || id.System == gpconnect.SystemODSOrganisationOld {
+				if gpconnect.IsODSOrganisationSystem(id.System) {
 					o.ods = append(o.ods, id.Value)
 				}
 			}

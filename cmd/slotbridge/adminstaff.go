@@ -137,6 +137,9 @@ func adminLocations(ctx context.Context, sub string, args []string, stdout, stde
 				return err
 			}
 			addr = cur.Address
+			// Refused (stale) if the location changes before the write,
+			// rather than putting back what another change took out.
+			in.Version = &cur.Version
 		}
 		if c.set["line"] {
 			addr.Lines = lines

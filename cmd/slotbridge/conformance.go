@@ -101,7 +101,7 @@ func conformanceTarget(ctx context.Context, root, proxy, ods string) error {
 		return fmt.Errorf("conformance: --base %q is not an http(s) URL", root)
 	}
 	if at, _, ok := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/STU3/"); ok {
-		if practice := path.Base("/" + at); practice != ods {
+		if practice := path.Base("/" + at); !strings.EqualFold(practice, ods) {
 			return fmt.Errorf("conformance: --base is practice %s's service root, but the data map is for %s: give --data a map for %s, or the base of %s", practice, ods, practice, ods)
 		}
 	}

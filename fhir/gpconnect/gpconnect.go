@@ -99,6 +99,11 @@ func IsOrganisationTypeSystem(system string) bool {
 	return system == SystemOrganisationType || system == SystemOrganisationTypeVS
 }
 
+// IsODSOrganisationSystem reports whether system names ODS organisation codes, in its current or pre-STU3 form.
+func IsODSOrganisationSystem(system string) bool {
+	return system == SystemODSOrganisation || system == SystemODSOrganisationOld
+}
+
 // IsWrite reports whether the scope grants write access.
 func (s Scope) IsWrite() bool { return s == ScopePatientWrite || s == ScopeOrgWrite }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
@@ -40,23 +39,30 @@ type Appointment struct {
 const MaxAppointmentListDays = 31
 
 // MaxCancelReason is the longest cancellation reason an admin may give, in
-// characters: the provider keeps up to this many of a consumer's.
+// bytes of UTF-8: the provider keeps up to this many of a consumer's.
 const MaxCancelReason = 2000
 
-func (s *Service) toAppointment(ctx context.Context, practiceID int64, a *scheduling.Appointment, nhs map[int64]string) Appointment {
-	n, ok := nhs[a.PatientID]
-	if !ok {
-		if p, err := s.st.PatientByID(ctx, practiceID, a.PatientID); err == nil {
-			n = p.NHSNumber
+// nhsNumbers maps the patients of the appointments to their NHS numbers, in one query.
+func (s *Service) nhsNumbers(ctx context.Context, practiceID int64, appts []*scheduling.Appointment) (map[int64]string, error) {
+	seen := map[int64]bool{}
+	ids := make([]int64, 0, len(appts))
+	for _, a := range appts {
+		if !seen[a.PatientID] {
+			seen[a.PatientID] = true
+			ids = append(ids, a.PatientID)
 		}
-		nhs[a.PatientID] = n
 	}
+	return s.st.PatientNHSNumbers(ctx, practiceID, ids)
+}
+
+// toAppointment is the admin view of an appointment; nhs maps patient ids to NHS numbers.
+func toAppointment(a *scheduling.Appointment, nhs map[int64]string) Appointment {
 	slots := a.SlotIDs
 	if slots == nil {
 		slots = []int64{}
 	}
 	return Appointment{ID: a.ID, Status: a.Status, Start: scheduling.FormatLocal(a.Start), End: scheduling.FormatLocal(a.End),
-		SessionID: a.ScheduleID, SlotIDs: slots, PatientID: a.PatientID, NHSNumber: n, PractitionerID: a.PractitionerID, LocationID: a.LocationID,
+		SessionID: a.ScheduleID, SlotIDs: slots, PatientID: a.PatientID, NHSNumber: nhs[a.PatientID], PractitionerID: a.PractitionerID, LocationID: a.LocationID,
 		Description: a.Description, Comment: a.Comment, BookedBy: strings.TrimSpace(a.BookingOrg.ODS + " " + a.BookingOrg.Name),
 		CancellationReason: a.CancellationReason, Version: a.Version}
 }
@@ -100,10 +106,13 @@ func (s *Service) Appointments(ctx context.Context, a Actor, ods string, from, t
 	if err != nil {
 		return nil, err
 	}
-	nhs := map[int64]string{}
+	nhs, err := s.nhsNumbers(ctx, org.ID, appts)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Appointment, len(appts))
 	for i, ap := range appts {
-		out[i] = s.toAppointment(ctx, org.ID, ap, nhs)
+		out[i] = toAppointment(ap, nhs)
 	}
 	return out, nil
 }
@@ -118,7 +127,11 @@ func (s *Service) Appointment(ctx context.Context, a Actor, ods string, id int64
 	if err != nil {
 		return Appointment{}, err
 	}
-	return s.toAppointment(ctx, org.ID, ap, map[int64]string{}), nil
+	nhs, err := s.nhsNumbers(ctx, org.ID, []*scheduling.Appointment{ap})
+	if err != nil {
+		return Appointment{}, err
+	}
+	return toAppointment(ap, nhs), nil
 }
 
 // CancelAppointment cancels one of the practice's appointments, with a
@@ -135,19 +148,27 @@ func (s *Service) CancelAppointment(ctx context.Context, a Actor, ods string, id
 	switch {
 	case reason == "":
 		return Appointment{}, invalid("a cancellation reason is required: the booking organisation reads it")
-	case tooLong(reason, MaxCancelReason):
-		return Appointment{}, invalid("the reason has %d characters; at most %d are allowed", utf8.RuneCountInString(reason), MaxCancelReason)
+	case len(reason) > MaxCancelReason:
+		return Appointment{}, invalid("the reason is %d bytes long in UTF-8; at most %d are allowed", len(reason), MaxCancelReason)
 	case hasControl(reason):
-		return Appointment{}, invalid("the reason cannot hold control or invisible formatting characters")
+		return Appointment{}, invalid("the reason cannot hold control or invisible formatting characters, or bytes that are not UTF-8")
 	}
-	before, err := s.Appointment(ctx, a, ods, id)
+	cur, err := s.st.AppointmentByID(ctx, org.ID, id)
 	if err != nil {
 		return Appointment{}, err
 	}
-	rec := s.record(org, a, "appointment.cancel", "", before, map[string]string{"status": scheduling.ApptCancelled, "cancellation_reason": reason})
-	ap, err := s.st.CancelForPractice(ctx, org.ID, id, reason, s.Now(), *rec)
+	// The patient's NHS number, read now: the record's "before" is made in
+	// the cancel's transaction, from the appointment as it then is.
+	nhs, err := s.nhsNumbers(ctx, org.ID, []*scheduling.Appointment{cur})
 	if err != nil {
 		return Appointment{}, err
 	}
-	return s.toAppointment(ctx, org.ID, ap, map[int64]string{}), nil
+	after := map[string]string{"status": scheduling.ApptCancelled, "cancellation_reason": reason}
+	ap, err := s.st.CancelForPractice(ctx, org.ID, id, reason, s.Now(), func(before *scheduling.Appointment) scheduling.AdminAuditRecord {
+		return *s.record(org, a, "appointment.cancel", "", toAppointment(before, nhs), after)
+	})
+	if err != nil {
+		return Appointment{}, err
+	}
+	return toAppointment(ap, nhs), nil
 }

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,6 +78,61 @@ func TestPracticeCancelsAppointments(t *testing.T) {
 			other := admin.Actor{Name: "token:9", PracticeID: f.scalar(`SELECT id FROM organisations WHERE ods = 'B82005'`)}
 			if _, err := f.svc.CancelAppointment(f.ctx, other, ods, a2.ID, "x"); scheduling.ErrorCode(err) != scheduling.EFORBIDDEN {
 				t.Fatalf("B82005's admin cancelling at A20047: %v, want EFORBIDDEN", err)
+			}
+		})
+	}
+}
+
+// TestPracticeCancelRacesConsumer: an admin cancel and a consumer's cancel
+// of one appointment at once: one wins, the admin never hears "stale" (it
+// gave no version), and the slot is freed once, so it can be booked again
+// exactly once.
+func TestPracticeCancelRacesConsumer(t *testing.T) {
+	for _, e := range storetest.Engines(true) {
+		t.Run(e.Name, func(t *testing.T) {
+			f := newFx(t, e)
+			ses := f.openSession()
+			slots := f.ids(`SELECT id FROM slots WHERE schedule_id = ? AND status = 'free' ORDER BY start_at LIMIT 8`, ses)
+			for round, slot := range slots {
+				ap := f.book(slot)
+				var adminErr, consumerErr error
+				var wg sync.WaitGroup
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					_, adminErr = f.svc.CancelAppointment(f.ctx, f.cli, ods, ap.ID, "Clinician unwell")
+				}()
+				go func() {
+					defer wg.Done()
+					_, consumerErr = f.st.Cancel(f.ctx, f.org.ID, ap.ID, scheduling.AnyVersion, "Patient cancelled", f.now, nil)
+				}()
+				wg.Wait()
+				if c := scheduling.ErrorCode(adminErr); adminErr != nil && c != scheduling.EINVALID {
+					t.Fatalf("round %d: admin cancel %v, want success or \"cancelled already\"", round, adminErr)
+				}
+				if (adminErr == nil) == (consumerErr == nil) {
+					t.Fatalf("round %d: admin %v, consumer %v: want exactly one cancel", round, adminErr, consumerErr)
+				}
+				if n := f.scalar(`SELECT COUNT(*) FROM slots WHERE id = ? AND status = 'free'`, slot); n != 1 {
+					t.Fatalf("round %d: slot not free after the cancels", round)
+				}
+				var ok int
+				var mu sync.Mutex
+				wg.Add(2)
+				for range 2 {
+					go func() {
+						defer wg.Done()
+						if f.tryBook(slot) == nil {
+							mu.Lock()
+							ok++
+							mu.Unlock()
+						}
+					}()
+				}
+				wg.Wait()
+				if ok != 1 {
+					t.Fatalf("round %d: %d bookings of the freed slot, want 1", round, ok)
+				}
 			}
 		})
 	}

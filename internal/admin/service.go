@@ -257,7 +257,7 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 	case tooLong(p.Name, 100):
 		probs = append(probs, fmt.Sprintf("name has %d characters; at most 100 are allowed", utf8.RuneCountInString(p.Name)))
 	case hasControl(p.Name):
-		probs = append(probs, "name cannot hold control or invisible formatting characters")
+		probs = append(probs, "name cannot hold control or invisible formatting characters, or bytes that are not UTF-8")
 	}
 	var badTypes, badCodes []string
 	for _, t := range p.OrgTypes {
@@ -537,7 +537,7 @@ func sessionShapeProblems(t *scheduling.SessionTemplate) []string {
 		case tooLong(f.v, f.max):
 			probs = append(probs, fmt.Sprintf("%s has %d characters; at most %d are allowed", f.what, utf8.RuneCountInString(f.v), f.max))
 		case hasControl(f.v):
-			probs = append(probs, f.what+" cannot hold control or invisible formatting characters")
+			probs = append(probs, f.what+" cannot hold control or invisible formatting characters, or bytes that are not UTF-8")
 		}
 	}
 	for _, c := range t.Channels {
@@ -1458,8 +1458,12 @@ const MaxCap = 1_000_000
 // hasControl reports whether s holds a control character, C0 or C1 (a NUL
 // cannot be stored in PostgreSQL text, and none belongs in a name), or an
 // invisible character that reorders text, such as a bidirectional override,
-// which can make a name read as another in a list (scheduling.Unsafe).
-func hasControl(s string) bool { return strings.ContainsFunc(s, scheduling.Unsafe) }
+// which can make a name read as another in a list (scheduling.Unsafe); or
+// bytes that are not UTF-8, which the CLI passes on as given (the API's
+// JSON reader refuses them) and which PostgreSQL refuses and SQLite stores.
+func hasControl(s string) bool {
+	return !utf8.ValidString(s) || strings.ContainsFunc(s, scheduling.Unsafe)
+}
 
 // tooLong reports whether s has more than n characters (runes, not bytes:
 // a name in another script fits as one in ASCII does).

@@ -67,9 +67,7 @@ type LocationInput struct {
 var (
 	// SDS user ids and role profile ids are letters and digits (the test
 	// pack's are like G13579135 and PT1234).
-	sdsRe = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
-	// An ODS site code: letters and digits, as ODS codes.
-	siteRe  = regexp.MustCompile(`^[A-Z0-9]{3,10}$`)
+	sdsRe   = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
 	phoneRe = regexp.MustCompile(`^\+?[0-9][0-9 ()-]{2,29}$`)
 	genders = []string{"", "male", "female", "other", "unknown"}
 )
@@ -87,7 +85,7 @@ func textProblems(max int, required map[string]bool, fields ...[2]string) []stri
 		case tooLong(v, max):
 			probs = append(probs, fmt.Sprintf("%s is longer than %d characters", name, max))
 		case hasControl(v):
-			probs = append(probs, name+" cannot hold control or invisible formatting characters")
+			probs = append(probs, name+" cannot hold control or invisible formatting characters, or bytes that are not UTF-8")
 		}
 	}
 	return probs
@@ -189,7 +187,7 @@ func applyLocation(l *scheduling.Location, in LocationInput) error {
 	if !slices.Contains([]string{"", "work", "temp", "old"}, a.Use) {
 		probs = append(probs, fmt.Sprintf("address.use %q is not work, temp or old", clip(a.Use, 20)))
 	}
-	if l.SiteCode != "" && !siteRe.MatchString(l.SiteCode) {
+	if l.SiteCode != "" && !odsRe.MatchString(l.SiteCode) { // a site code is written as an ODS code
 		probs = append(probs, fmt.Sprintf("site_code %q: not an ODS site code (3 to 10 letters and digits)", clip(l.SiteCode, 20)))
 	}
 	if l.Phone != "" && !phoneRe.MatchString(l.Phone) {
@@ -295,8 +293,7 @@ func (s *Service) UpdatePractitioner(ctx context.Context, a Actor, ods string, i
 			return nil, err
 		}
 		before := toPractitioner(cur)
-		if after := toPractitioner(&next); after.SDSUserID == before.SDSUserID && after.Family == before.Family && after.Gender == before.Gender &&
-			slices.Equal(after.Given, before.Given) && slices.Equal(after.Prefix, before.Prefix) && slices.Equal(after.RoleProfileIDs, before.RoleProfileIDs) {
+		if jsonOrEmpty(toPractitioner(&next)) == jsonOrEmpty(before) {
 			out = before
 			return nil, nil
 		}
@@ -431,12 +428,6 @@ func (s *Service) CreatePractice(ctx context.Context, a Actor, in PracticeInput)
 	}
 	o := &scheduling.Organisation{ODS: strings.ToUpper(strings.TrimSpace(in.ODS)), Name: strings.TrimSpace(in.Name),
 		ASID: strings.TrimSpace(in.ASID), Phone: strings.TrimSpace(in.Phone), Kind: scheduling.KindPractice}
-	// The address is checked as a location's is.
-	site := &scheduling.Location{Name: o.Name}
-	if err := applyLocation(site, LocationInput{Address: &in.Address, Phone: &o.Phone}); err != nil {
-		return Practice{}, err
-	}
-	o.Address = site.Address
 	var probs []string
 	if !odsRe.MatchString(o.ODS) {
 		probs = append(probs, fmt.Sprintf("ODS code %q: not valid (3 to 10 letters and digits)", clip(o.ODS, 20)))
@@ -444,11 +435,28 @@ func (s *Service) CreatePractice(ctx context.Context, a Actor, in PracticeInput)
 	if !asidRe.MatchString(o.ASID) {
 		probs = append(probs, "asid is required: the practice's Spine ASID, digits only (consumers send it as Ssp-To)")
 	}
+	// Name, phone and address are checked as a location's are.
+	site := &scheduling.Location{Name: o.Name}
+	if err := applyLocation(site, LocationInput{Address: &in.Address, Phone: &o.Phone}); err != nil {
+		probs = append(probs, scheduling.ErrorMessage(err))
+	}
 	if len(probs) > 0 {
 		return Practice{}, invalid("%s", strings.Join(probs, "; "))
 	}
+	o.Address = site.Address
+	// One ASID, one practice: consumers address a practice by it (Ssp-To),
+	// and a typo copying another's would send its traffic here.
+	orgs, err := s.st.Organisations(ctx)
+	if err != nil {
+		return Practice{}, err
+	}
+	for _, other := range orgs {
+		if other.ASID == o.ASID && other.ODS != o.ODS {
+			return Practice{}, scheduling.Errorf(scheduling.EDUPLICATE, "ASID %s is %s's already", o.ASID, other.ODS)
+		}
+	}
 	var out Practice
-	err := s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
+	err = s.st.AdminChange(ctx, func(tx *store.AdminTx) (*scheduling.AdminAuditRecord, error) {
 		if _, err := tx.InsertPractice(o); err != nil {
 			return nil, err
 		}

@@ -157,6 +157,7 @@ func TestCreatePractice(t *testing.T) {
 				{admin.PracticeInput{ODS: "Y1", Name: "Short code", ASID: "1"}, scheduling.EINVALID},
 				{admin.PracticeInput{ODS: "Y99999", Name: "No ASID"}, scheduling.EINVALID},
 				{admin.PracticeInput{ODS: "Y99999", ASID: "1"}, scheduling.EINVALID},
+				{admin.PracticeInput{ODS: "Y99999", Name: "Copied ASID", ASID: "918999198993"}, scheduling.EDUPLICATE},
 			} {
 				if _, err := f.svc.CreatePractice(f.ctx, f.cli, bad.in); scheduling.ErrorCode(err) != bad.code {
 					t.Errorf("%+v: %v, want %s", bad.in, err, bad.code)

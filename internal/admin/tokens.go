@@ -35,7 +35,7 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, ods, label string) (
 		return "", Token{}, err
 	}
 	if label = strings.TrimSpace(label); hasControl(label) {
-		return "", Token{}, invalid("the label cannot hold control or invisible formatting characters (a newline, a tab or a bidi override, say)")
+		return "", Token{}, invalid("the label cannot hold control or invisible formatting characters, or bytes that are not UTF-8 (a newline, a tab or a bidi override, say)")
 	} else if tooLong(label, MaxLabel) {
 		return "", Token{}, invalid("the label has %d characters; at most %d are allowed", utf8.RuneCountInString(label), MaxLabel)
 	}

@@ -471,7 +471,7 @@ func bookingOrgFrom(a *fhir.Appointment, r *scheduling.BookRequest, p *problems)
 	// The booker is one organisation (spec §6.2): a second, different ODS
 	// code or type would make the access rules depend on which one is read.
 	for _, i := range org.Identifier {
-		if i.System == gpconnect.SystemODSOrganisation || i.System == gpconnect.SystemODSOrganisationOld {
+		if gpconnect.IsODSOrganisationSystem(i.System) {
 			if strings.TrimSpace(i.Value) == "" {
 				p.add("the booking organisation's ODS code is blank")
 				continue

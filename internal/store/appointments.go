@@ -652,17 +652,31 @@ func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reas
 
 // CancelForPractice is Cancel made by the practice itself (an admin, say
 // for a clinician off sick), whatever its version: the same transaction,
-// with rec (its Target set here) in the admin audit trail.
+// with rec's record of the appointment as it was (its Target set here) in
+// the admin audit trail.
 // Errors: ENOTFOUND, EINVALID (cancelled already, or in the past).
-func (s *Store) CancelForPractice(ctx context.Context, practiceID, id int64, reason string, now time.Time, rec scheduling.AdminAuditRecord) (*scheduling.Appointment, error) {
-	return s.change(ctx, practiceID, id, scheduling.AnyVersion, now, nil, `status = 'cancelled', cancel_reason = ?`, []any{reason},
-		func(tx *sqlx.Tx, _ *scheduling.Appointment) error {
-			if err := freeSlots(ctx, tx, id, now); err != nil {
-				return err
-			}
-			rec.Target = fmt.Sprintf("appointment/%d", id)
-			return appendAdminAudit(ctx, tx, rec)
-		})
+func (s *Store) CancelForPractice(ctx context.Context, practiceID, id int64, reason string, now time.Time,
+	rec func(before *scheduling.Appointment) scheduling.AdminAuditRecord) (*scheduling.Appointment, error) {
+	cancel := func() (*scheduling.Appointment, error) {
+		return s.change(ctx, practiceID, id, scheduling.AnyVersion, now, nil, `status = 'cancelled', cancel_reason = ?`, []any{reason},
+			func(tx *sqlx.Tx, cur *scheduling.Appointment) error {
+				if err := freeSlots(ctx, tx, id, now); err != nil {
+					return err
+				}
+				r := rec(cur)
+				r.Target = fmt.Sprintf("appointment/%d", id)
+				return appendAdminAudit(ctx, tx, r)
+			})
+	}
+	ap, err := cancel()
+	if scheduling.ErrorCode(err) == scheduling.ESTALE {
+		// No version was asked for: a change that committed between the
+		// read and the write (a consumer's amend or cancel) is read again,
+		// so the admin hears "cancelled" or the cancel goes ahead, never
+		// "stale" for a version they never gave.
+		ap, err = cancel()
+	}
+	return ap, err
 }
 
 // freeSlots gives back what a cancelled appointment held: its capped

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/slotbridge/slotbridge/internal/scheduling"
 )
 
@@ -96,4 +98,27 @@ func (a *AdminTx) InsertPractice(o *scheduling.Organisation) (int64, error) {
 		return 0, scheduling.Errorf(scheduling.EDUPLICATE, "an organisation with ODS code %s exists already", o.ODS)
 	}
 	return id, err
+}
+
+// PatientNHSNumbers maps those of the ids that are the practice's patients to their NHS numbers, in one query.
+func (s *Store) PatientNHSNumbers(ctx context.Context, practiceID int64, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT id, nhs_number FROM patients WHERE practice_id = ? AND id IN (?)`, practiceID, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ID  int64  `db:"id"`
+		NHS string `db:"nhs_number"`
+	}
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r.NHS
+	}
+	return out, nil
 }
