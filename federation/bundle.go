@@ -77,9 +77,14 @@ func (r *Result) Bundle() *fhir.Bundle {
 		if s.ServiceID != "" {
 			// Spec §5.8: the service's name is shown with the slot.
 			sch.Actor = append(sch.Actor, fhir.Reference{Reference: "HealthcareService/" + hubID(s.ODS, s.ServiceID)})
-			add("HealthcareService/"+hubID(s.ODS, s.ServiceID), &fhir.HealthcareService{ResourceType: "HealthcareService",
+			hs := &fhir.HealthcareService{ResourceType: "HealthcareService",
 				ID: hubID(s.ODS, s.ServiceID), Name: s.ServiceName, ProvidedBy: &fhir.Reference{Reference: "Organization/" + s.ODS},
-				Meta: &fhir.Meta{Profile: []string{string(gpconnect.ProfileHealthcareService)}}})
+				Meta: &fhir.Meta{Profile: []string{string(gpconnect.ProfileHealthcareService)}}}
+			if s.ServiceDOSID != "" {
+				// The id a consumer that chose the service in DOS matches it by.
+				hs.Identifier = []fhir.Identifier{{System: gpconnect.SystemDOSService, Value: s.ServiceDOSID}}
+			}
+			add("HealthcareService/"+hs.ID, hs)
 		}
 		add("Schedule/"+sch.ID, sch)
 		add("Organization/"+s.ODS, &fhir.Organization{ResourceType: "Organization", ID: s.ODS, Name: s.PracticeName,

@@ -660,6 +660,11 @@ func scheduleInfo(r *consumer.SlotResult, sch *fhir.Schedule, practiceName strin
 		si.ServiceID = id
 		if hs := r.HealthcareServices[id]; hs != nil {
 			si.ServiceName = hs.Name
+			for _, i := range hs.Identifier {
+				if i.System == gpconnect.SystemDOSService {
+					si.ServiceDOSID = i.Value
+				}
+			}
 		}
 	}
 	return si

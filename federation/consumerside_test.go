@@ -1,6 +1,7 @@
 package federation_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -619,7 +620,8 @@ func TestHubSearchsetKeepsTheService(t *testing.T) {
 	start = start.Add(10 * time.Hour)
 	body := slotBundle(fakeSlot{"7", "free", "S1", start, start.Add(10 * time.Minute)})
 	body = strings.Replace(body, `{"reference":"Practitioner/P1"}]}}`,
-		`{"reference":"Practitioner/P1"},{"reference":"HealthcareService/H1"}]}},{"resource":{"resourceType":"HealthcareService","id":"H1","name":"Same-day Service"}}`, 1)
+		`{"reference":"Practitioner/P1"},{"reference":"HealthcareService/H1"}]}},{"resource":{"resourceType":"HealthcareService","id":"H1","name":"Same-day Service",`+
+			`"identifier":[{"system":"https://fhir.nhs.uk/Id/uec-dos-service-id","value":"2000041002"}]}}`, 1)
 	f.set("GET /Slot", fakeAnswer{status: 200, body: body})
 	q := url.Values{"start": {scheduling.FormatLocal(start.Add(-time.Hour))}, "end": {scheduling.FormatLocal(start.Add(time.Hour))}}
 	st, _, raw := call(t, srv.URL, "GET", "/hub/h/Slot?"+q.Encode(), "")
@@ -648,7 +650,7 @@ func TestHubSearchsetKeepsTheService(t *testing.T) {
 			actor = actor || (r.ResourceType == "Schedule" && a.Reference == "HealthcareService/"+fakeODS+"-H1")
 		}
 	}
-	if !service || !actor {
-		t.Fatalf("service entry %v, schedule actor %v; want both in %s", service, actor, raw)
+	if !service || !actor || !bytes.Contains(raw, []byte(`{"system":"https://fhir.nhs.uk/Id/uec-dos-service-id","value":"2000041002"}`)) {
+		t.Fatalf("service entry %v, schedule actor %v; want both, with the DOS id, in %s", service, actor, raw)
 	}
 }

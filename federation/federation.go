@@ -93,9 +93,11 @@ type SlotSchedule struct {
 	PractitionerID   string
 	PractitionerName string
 	PractitionerSex  string
-	// ServiceID and ServiceName are the schedule's HealthcareService actor (1.2.8), if any.
+	// ServiceID, ServiceName and ServiceDOSID are the schedule's
+	// HealthcareService actor (1.2.8), if any, and its DOS service id.
 	ServiceID    string
 	ServiceName  string
+	ServiceDOSID string
 	PracticeName string
 }
 

@@ -241,6 +241,11 @@ func wireSchedule(sch *wireResource, byRef map[string]*wireResource, practiceNam
 			si.ServiceID = id
 			if res != nil {
 				si.ServiceName = nameText(res.Name)
+				for _, i := range res.Identifier {
+					if i.System == gpconnect.SystemDOSService {
+						si.ServiceDOSID = i.Value
+					}
+				}
 			}
 		}
 	}
