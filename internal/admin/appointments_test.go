@@ -86,7 +86,9 @@ func TestPracticeCancelsAppointments(t *testing.T) {
 // TestPracticeCancelRacesConsumer: an admin cancel and a consumer's cancel
 // of one appointment at once: one wins, the admin never hears "stale" (it
 // gave no version), and the slot is freed once, so it can be booked again
-// exactly once.
+// exactly once. Then an admin cancel against a consumer's amend without
+// If-Match: neither hears "stale"; the amend lands first or is refused as
+// on a cancelled appointment, and the cancel always lands.
 func TestPracticeCancelRacesConsumer(t *testing.T) {
 	for _, e := range storetest.Engines(true) {
 		t.Run(e.Name, func(t *testing.T) {
@@ -132,6 +134,25 @@ func TestPracticeCancelRacesConsumer(t *testing.T) {
 				wg.Wait()
 				if ok != 1 {
 					t.Fatalf("round %d: %d bookings of the freed slot, want 1", round, ok)
+				}
+			}
+			for round, slot := range slots {
+				ap, err := f.st.AppointmentByID(f.ctx, f.org.ID, f.scalar(`SELECT appointment_id FROM appointment_slots WHERE slot_id = ? AND active = TRUE`, slot))
+				f.ok(err)
+				var adminErr, amendErr error
+				var wg sync.WaitGroup
+				wg.Add(2)
+				go func() { defer wg.Done(); _, adminErr = f.svc.CancelAppointment(f.ctx, f.cli, ods, ap.ID, "Clinician unwell") }()
+				go func() {
+					defer wg.Done()
+					_, amendErr = f.st.Amend(f.ctx, f.org.ID, ap.ID, scheduling.AnyVersion, "test", "moved", f.now, nil)
+				}()
+				wg.Wait()
+				if adminErr != nil {
+					t.Fatalf("round %d: admin cancel against an amend: %v, want it done", round, adminErr)
+				}
+				if amendErr != nil && scheduling.ErrorCode(amendErr) != scheduling.EINVALID {
+					t.Fatalf("round %d: amend against an admin cancel: %v, want done or refused as cancelled", round, amendErr)
 				}
 			}
 		})

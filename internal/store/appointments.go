@@ -657,26 +657,15 @@ func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reas
 // Errors: ENOTFOUND, EINVALID (cancelled already, or in the past).
 func (s *Store) CancelForPractice(ctx context.Context, practiceID, id int64, reason string, now time.Time,
 	rec func(before *scheduling.Appointment) scheduling.AdminAuditRecord) (*scheduling.Appointment, error) {
-	cancel := func() (*scheduling.Appointment, error) {
-		return s.change(ctx, practiceID, id, scheduling.AnyVersion, now, nil, `status = 'cancelled', cancel_reason = ?`, []any{reason},
-			func(tx *sqlx.Tx, cur *scheduling.Appointment) error {
-				if err := freeSlots(ctx, tx, id, now); err != nil {
-					return err
-				}
-				r := rec(cur)
-				r.Target = fmt.Sprintf("appointment/%d", id)
-				return appendAdminAudit(ctx, tx, r)
-			})
-	}
-	ap, err := cancel()
-	if scheduling.ErrorCode(err) == scheduling.ESTALE {
-		// No version was asked for: a change that committed between the
-		// read and the write (a consumer's amend or cancel) is read again,
-		// so the admin hears "cancelled" or the cancel goes ahead, never
-		// "stale" for a version they never gave.
-		ap, err = cancel()
-	}
-	return ap, err
+	return s.change(ctx, practiceID, id, scheduling.AnyVersion, now, nil, `status = 'cancelled', cancel_reason = ?`, []any{reason},
+		func(tx *sqlx.Tx, cur *scheduling.Appointment) error {
+			if err := freeSlots(ctx, tx, id, now); err != nil {
+				return err
+			}
+			r := rec(cur)
+			r.Target = fmt.Sprintf("appointment/%d", id)
+			return appendAdminAudit(ctx, tx, r)
+		})
 }
 
 // freeSlots gives back what a cancelled appointment held: its capped
@@ -753,6 +742,22 @@ func givePlacesBack(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) e
 // than lost, then runs after (may be nil) and returns the new state. audit,
 // when not nil, is inserted in the same transaction.
 func (s *Store) change(ctx context.Context, practiceID, id, expected int64, now time.Time, audit *scheduling.AuditRecord, set string, args []any,
+	after func(tx *sqlx.Tx, cur *scheduling.Appointment) error) (*scheduling.Appointment, error) {
+	out, err := s.changeOnce(ctx, practiceID, id, expected, now, audit, set, args, after)
+	// No version was asked for, so "changed by someone else" is not an
+	// answer: a change that committed between this one's read and its
+	// write (on PostgreSQL, whose reads here take no lock) is read again,
+	// and this one then goes ahead on it, or is refused for what it did
+	// (cancelled, say). Each retry follows another writer's commit, so a
+	// few cover any burst but an endless stream of changes.
+	for try := 1; try < 4 && expected == scheduling.AnyVersion && scheduling.ErrorCode(err) == scheduling.ESTALE; try++ {
+		out, err = s.changeOnce(ctx, practiceID, id, expected, now, audit, set, args, after)
+	}
+	return out, err
+}
+
+// changeOnce is one attempt of change, in one transaction.
+func (s *Store) changeOnce(ctx context.Context, practiceID, id, expected int64, now time.Time, audit *scheduling.AuditRecord, set string, args []any,
 	after func(tx *sqlx.Tx, cur *scheduling.Appointment) error) (*scheduling.Appointment, error) {
 	var out *scheduling.Appointment
 	err := s.inTx(ctx, audited(ctx, audit, func() string { return apptRef(out) }, func(tx *sqlx.Tx) error {
