@@ -142,7 +142,10 @@ func TestPracticeCancelRacesConsumer(t *testing.T) {
 				var adminErr, amendErr error
 				var wg sync.WaitGroup
 				wg.Add(2)
-				go func() { defer wg.Done(); _, adminErr = f.svc.CancelAppointment(f.ctx, f.cli, ods, ap.ID, "Clinician unwell") }()
+				go func() {
+					defer wg.Done()
+					_, adminErr = f.svc.CancelAppointment(f.ctx, f.cli, ods, ap.ID, "Clinician unwell")
+				}()
 				go func() {
 					defer wg.Done()
 					_, amendErr = f.st.Amend(f.ctx, f.org.ID, ap.ID, scheduling.AnyVersion, "test", "moved", f.now, nil)
