@@ -66,12 +66,18 @@ func Load(ctx context.Context, s Saver, now time.Time, horizon time.Duration) er
 		o := organisations[i]
 		// The enablement switches belong to the practice admin once the
 		// practice exists: a restart with --demo must not undo a disable.
-		if cur, err := s.OrganisationByODS(ctx, o.ODS); err == nil {
+		cur, err := s.OrganisationByODS(ctx, o.ODS)
+		if err == nil {
 			o.GPConnectEnabled, o.AppointmentsEnabled, o.ServiceFiltering = cur.GPConnectEnabled, cur.AppointmentsEnabled, cur.ServiceFiltering
 		} else if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
 			return fmt.Errorf("demo: organisation %s: %w", o.ODS, err)
 		}
 		id, err := s.SaveOrganisation(ctx, &o)
+		if err != nil && cur == nil {
+			// The demo keeps the test pack's ids; a database where practices
+			// were added first has given them to others.
+			return fmt.Errorf("demo: organisation %s could not take its id %d (%w): the demo data keeps the test pack's fixed ids, so load it into a database of its own (a new --data directory or PostgreSQL database), or into one before adding practices", o.ODS, o.ID, err)
+		}
 		if err != nil {
 			return fmt.Errorf("demo: organisation %s: %w", o.ODS, err)
 		}

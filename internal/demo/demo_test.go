@@ -618,3 +618,21 @@ func TestReloadKeepsPracticeSetup(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadAfterOtherPractices: the demo keeps the test pack's fixed ids, so
+// into a database whose ids a practice added first has taken it does not
+// load; it says why and what to do, rather than a bare constraint error.
+func TestLoadAfterOtherPractices(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if _, err := st.SaveOrganisation(ctx, &scheduling.Organisation{ODS: "Q12345", Name: "New Surgery", Kind: scheduling.KindPractice, ASID: "918999100099"}); err != nil {
+		t.Fatal(err)
+	}
+	err := demo.Load(ctx, st, time.Now(), horizon)
+	if err == nil || !strings.Contains(err.Error(), "a database of its own") {
+		t.Fatalf("demo over a practice added first: %v, want the reason and the remedy", err)
+	}
+	if o, err := st.OrganisationByODS(ctx, "Q12345"); err != nil || o.Name != "New Surgery" {
+		t.Fatalf("the practice added first: %+v, %v; want it untouched", o, err)
+	}
+}
