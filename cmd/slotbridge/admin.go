@@ -34,6 +34,8 @@ const adminUsage = `slotbridge admin: practice administration (the same rules an
   admin practices list;  admin practices create --ods X --name NAME --asid ASID [--phone P --line L --city C --postcode PC]
                  (the operator's: a new practice starts with its switches off; add its locations, practitioners,
                  profiles and templates, give its admins a token, then admin enable it)
+  admin pds import --file people.csv                 the operator's: load the local PDS stand-in that patient
+                 registration checks against (nhs_number,family,given,gender,birth_date[,deceased,sensitive,superseded])
   admin token create --ods A20047 [--label NAME]     prints a new admin API token once
   admin token list|revoke --ods A20047 [--id N]
   admin profiles list|get|create|update|delete --ods X [--id N] [--name N] [--bookable=true] [--org-types urgent-care,gp-practice]
@@ -246,6 +248,8 @@ func adminCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return adminAppointments(ctx, sub, rest, stdout, stderr)
 	case "practices":
 		return adminPractices(ctx, sub, rest, stdout, stderr)
+	case "pds":
+		return adminPDS(ctx, sub, rest, stdout, stderr)
 	case "templates":
 		return adminTemplates(ctx, sub, rest, stdout, stderr)
 	case "sessions":
@@ -275,6 +279,7 @@ var adminSubcommands = map[string][]string{
 	"locations":     {"list", "get", "create", "update"},
 	"appointments":  {"list", "get", "cancel"},
 	"practices":     {"list", "create"},
+	"pds":           {"import"},
 	"templates":     {"list", "get", "create", "update", "end"},
 	"sessions":      {"list", "get", "add", "block", "unblock", "cancel", "profile", "service"},
 	"slots":         {"list", "get", "block", "unblock", "profile"},

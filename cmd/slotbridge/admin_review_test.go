@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -216,5 +219,40 @@ func TestAdminPracticesCLI(t *testing.T) {
 	}
 	if _, _, err := c.run("practices", "create", "--ods", "Y12345", "--name", "x", "--asid", "1"); err == nil || !strings.Contains(err.Error(), "exists already") {
 		t.Errorf("second create: %v", err)
+	}
+}
+
+// TestAdminPDSImport: the operator loads the PDS stand-in from CSV, whole
+// or not at all; a record with the same NHS number is replaced.
+func TestAdminPDSImport(t *testing.T) {
+	c := newCLIFx(t, storetest.Engines(false)[0])
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.csv", "nhs_number,family,given,gender,birth_date,deceased\n9651258500,Rea,Clive James,MALE,1951-03-10,\n9990000018,Smith,Ann,female,1980-01-02,\n")
+	if out := c.must("pds", "import", "--file", good); !strings.Contains(out, "loaded 2 people") {
+		t.Fatalf("pds import:\n%s", out)
+	}
+	p, err := c.st.PDSLookup(context.Background(), "9651258500")
+	if err != nil || p.Family != "Rea" || p.Gender != "male" || len(p.Given) != 1 || p.Given[0] != "Clive James" {
+		t.Fatalf("PDS record after import: %+v, %v", p, err)
+	}
+	bad := write("bad.csv", "nhs_number,family,given,gender,birth_date\n9651258500,Changed,X,male,1951-03-10\n1234567890,X,Y,male,1990-01-01\n9990000018,,Y,male,1990-01-01\n9990000026,Z,Y,bloke,1990-13-01\n")
+	_, _, err = c.run("pds", "import", "--file", bad)
+	for _, want := range []string{"line 3: \"1234567890\" is not a valid NHS number", "line 4: family is required", "line 5: gender"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad file: %v, want it to say %q", err, want)
+		}
+	}
+	if p, _ := c.st.PDSLookup(context.Background(), "9651258500"); p == nil || p.Family != "Rea" {
+		t.Fatalf("a refused file changed the stand-in: %+v", p)
+	}
+	if _, _, err := c.run("pds", "import", "--file", write("h.csv", "nhs,name\n")); err == nil || !strings.Contains(err.Error(), "header") {
+		t.Errorf("wrong header: %v", err)
 	}
 }

@@ -487,3 +487,18 @@ func (s *Service) Practices(ctx context.Context, a Actor) ([]Practice, error) {
 	}
 	return out, nil
 }
+
+// ImportPDS loads people into the local PDS stand-in, which patient
+// registration (spec §12.4) checks demographics against, replacing those
+// with the same NHS number; it returns how many. An operator's act, for a
+// deployment without a connection to the real PDS. Errors: EFORBIDDEN (a
+// practice's token).
+func (s *Service) ImportPDS(ctx context.Context, a Actor, people []scheduling.PDSPerson) (int, error) {
+	if a.PracticeID != 0 {
+		return 0, scheduling.Errorf(scheduling.EFORBIDDEN, "a practice's admin token cannot load PDS records")
+	}
+	if err := s.st.SavePDSPeople(ctx, people); err != nil {
+		return 0, err
+	}
+	return len(people), nil
+}

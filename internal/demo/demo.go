@@ -9,10 +9,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"encoding/csv"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/slotbridge/slotbridge/internal/scheduling"
@@ -210,23 +207,11 @@ var registerPatientsCSV []byte
 // registerPeople parses the test pack's RegisterPatients list: people on PDS
 // who are not registered anywhere here, for the suite to register.
 func registerPeople() ([]scheduling.PDSPerson, error) {
-	r := csv.NewReader(bytes.NewReader(registerPatientsCSV))
-	r.FieldsPerRecord = 5
-	if _, err := r.Read(); err != nil { // header
+	people, err := scheduling.ReadPDSCSV(bytes.NewReader(registerPatientsCSV))
+	if err != nil {
 		return nil, fmt.Errorf("demo: register_patients.csv: %w", err)
 	}
-	var out []scheduling.PDSPerson
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("demo: register_patients.csv: %w", err)
-		}
-		out = append(out, scheduling.PDSPerson{NHSNumber: rec[0], Family: rec[1], Given: []string{rec[2]},
-			Gender: strings.ToLower(rec[3]), BirthDate: rec[4]})
-	}
+	return people, nil
 }
 
 // pdsPeople is everything the PDS stand-in holds: the demo patients (but not
