@@ -42,10 +42,11 @@ func ReadPDSCSV(r io.Reader) ([]PDSPerson, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, Errorf(EINVALID, "line %d: %v", line, err)
+			// A csv.ParseError names its own line.
+			return nil, Errorf(EINVALID, "%v", err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(head) {
 			probs = append(probs, fmt.Sprintf("line %d: %d fields, want %d", line, len(rec), len(head)))
 			continue
