@@ -217,7 +217,7 @@ func TestAdminPracticesCLI(t *testing.T) {
 	if _, _, err := c.run("practices", "list", "--ods", "A20047"); err == nil {
 		t.Error("practices list --ods should be refused")
 	}
-	if _, _, err := c.run("practices", "create", "--ods", "Y12345", "--name", "x", "--asid", "1"); err == nil || !strings.Contains(err.Error(), "exists already") {
+	if _, _, err := c.run("practices", "create", "--ods", "Y12345", "--name", "x", "--asid", "918999100002"); err == nil || !strings.Contains(err.Error(), "exists already") {
 		t.Errorf("second create: %v", err)
 	}
 }

@@ -137,8 +137,11 @@ func applyPractitioner(p *scheduling.Practitioner, in PractitionerInput) error {
 		p.RoleProfileIDs = trimAll(*in.RoleProfileIDs)
 	}
 	probs := textProblems(100, map[string]bool{"family": true}, [2]string{"family", p.Family})
-	if !sdsRe.MatchString(p.SDSUserID) {
-		probs = append(probs, "sds_user_id is required: the clinician's SDS user id, 1 to 64 letters and digits")
+	switch {
+	case p.SDSUserID == "":
+		probs = append(probs, "sds_user_id is required: the clinician's SDS user id")
+	case !sdsRe.MatchString(p.SDSUserID):
+		probs = append(probs, fmt.Sprintf("sds_user_id %q: an SDS user id is 1 to 64 letters and digits", clip(p.SDSUserID, 40)))
 	}
 	probs = append(probs, listProblems("given", p.Given, 5, 100)...)
 	probs = append(probs, listProblems("prefix", p.Prefix, 5, 40)...)
@@ -148,9 +151,12 @@ func applyPractitioner(p *scheduling.Practitioner, in PractitionerInput) error {
 	if len(p.RoleProfileIDs) > 20 {
 		probs = append(probs, fmt.Sprintf("role_profile_ids has %d entries; at most 20 are allowed", len(p.RoleProfileIDs)))
 	} else {
-		for _, r := range p.RoleProfileIDs {
-			if !sdsRe.MatchString(r) {
+		for i, r := range p.RoleProfileIDs {
+			switch {
+			case !sdsRe.MatchString(r):
 				probs = append(probs, fmt.Sprintf("role profile id %q: not 1 to 64 letters and digits", clip(r, 40)))
+			case slices.Contains(p.RoleProfileIDs[:i], r):
+				probs = append(probs, fmt.Sprintf("role profile id %q is given twice", clip(r, 40)))
 			}
 		}
 	}
@@ -415,8 +421,8 @@ type PracticeInput struct {
 	Address scheduling.Address `json:"address"`
 }
 
-// asidRe is a Spine ASID: digits, 12 as issued (the test pack's are 918999198993 and the like).
-var asidRe = regexp.MustCompile(`^[0-9]{1,20}$`)
+// asidRe is a Spine ASID: 12 digits as issued (the test pack's are 918999198993 and the like).
+var asidRe = regexp.MustCompile(`^[0-9]{12}$`)
 
 // CreatePractice adds a practice with GP Connect and Appointment Management
 // switched off: its admins add locations, clinicians, profiles and
@@ -432,8 +438,11 @@ func (s *Service) CreatePractice(ctx context.Context, a Actor, in PracticeInput)
 	if !odsRe.MatchString(o.ODS) {
 		probs = append(probs, fmt.Sprintf("ODS code %q: not valid (3 to 10 letters and digits)", clip(o.ODS, 20)))
 	}
-	if !asidRe.MatchString(o.ASID) {
-		probs = append(probs, "asid is required: the practice's Spine ASID, digits only (consumers send it as Ssp-To)")
+	switch {
+	case o.ASID == "":
+		probs = append(probs, "asid is required: the practice's Spine ASID, which consumers send as Ssp-To")
+	case !asidRe.MatchString(o.ASID):
+		probs = append(probs, fmt.Sprintf("asid %q: a Spine ASID is 12 digits", clip(o.ASID, 20)))
 	}
 	// Name, phone and address are checked as a location's are.
 	site := &scheduling.Location{Name: o.Name}

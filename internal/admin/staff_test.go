@@ -35,8 +35,8 @@ func TestPractitionersAndLocations(t *testing.T) {
 			}
 			prac := itoa(int64(m["id"].(float64)))
 			expect(call{"POST", pp + "/practitioners", a.token, `{"sds_user_id":"G12121212","family":"Other"}`, ""}, 409, "second practitioner with the SDS id")
-			m = expect(call{"POST", pp + "/practitioners", a.token, `{"sds_user_id":"G 1","family":"  ","gender":"x","given":["a",""]}`, ""}, 422, "bad practitioner")
-			for _, want := range []string{"family is required", "sds_user_id", "gender", "given[1] is required"} {
+			m = expect(call{"POST", pp + "/practitioners", a.token, `{"sds_user_id":"G 1","family":"  ","gender":"x","given":["a",""],"role_profile_ids":["PT1","PT1"]}`, ""}, 422, "bad practitioner")
+			for _, want := range []string{"family is required", `sds_user_id "G 1"`, "gender", "given[1] is required", `"PT1" is given twice`} {
 				if !strings.Contains(m["error"].(string), want) {
 					t.Errorf("bad practitioner: %q does not say %q", m["error"], want)
 				}
@@ -152,9 +152,10 @@ func TestCreatePractice(t *testing.T) {
 				in   admin.PracticeInput
 				code scheduling.Code
 			}{
-				{admin.PracticeInput{ODS: "Y12345", Name: "Again", ASID: "1"}, scheduling.EDUPLICATE},
-				{admin.PracticeInput{ODS: "R1A14", Name: "An existing organisation", ASID: "1"}, scheduling.EDUPLICATE},
-				{admin.PracticeInput{ODS: "Y1", Name: "Short code", ASID: "1"}, scheduling.EINVALID},
+				{admin.PracticeInput{ODS: "Y12345", Name: "Again", ASID: "918999100002"}, scheduling.EDUPLICATE},
+				{admin.PracticeInput{ODS: "R1A14", Name: "An existing organisation", ASID: "918999100002"}, scheduling.EDUPLICATE},
+				{admin.PracticeInput{ODS: "Y1", Name: "Short code", ASID: "918999100002"}, scheduling.EINVALID},
+				{admin.PracticeInput{ODS: "Y99999", Name: "Short ASID", ASID: "12"}, scheduling.EINVALID},
 				{admin.PracticeInput{ODS: "Y99999", Name: "No ASID"}, scheduling.EINVALID},
 				{admin.PracticeInput{ODS: "Y99999", ASID: "1"}, scheduling.EINVALID},
 				{admin.PracticeInput{ODS: "Y99999", Name: "Copied ASID", ASID: "918999198993"}, scheduling.EDUPLICATE},
@@ -164,7 +165,7 @@ func TestCreatePractice(t *testing.T) {
 				}
 			}
 			tokenActor := admin.Actor{Name: "token:1", PracticeID: f.org.ID}
-			if _, err := f.svc.CreatePractice(f.ctx, tokenActor, admin.PracticeInput{ODS: "Y99999", Name: "x", ASID: "1"}); scheduling.ErrorCode(err) != scheduling.EFORBIDDEN {
+			if _, err := f.svc.CreatePractice(f.ctx, tokenActor, admin.PracticeInput{ODS: "Y99999", Name: "x", ASID: "918999100002"}); scheduling.ErrorCode(err) != scheduling.EFORBIDDEN {
 				t.Errorf("a practice token adding a practice: %v, want EFORBIDDEN", err)
 			}
 			if _, err := f.svc.Practices(f.ctx, tokenActor); scheduling.ErrorCode(err) != scheduling.EFORBIDDEN {
