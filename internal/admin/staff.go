@@ -155,7 +155,7 @@ func applyPractitioner(p *scheduling.Practitioner, in PractitionerInput) error {
 			switch {
 			case !sdsRe.MatchString(r):
 				probs = append(probs, fmt.Sprintf("role profile id %q: not 1 to 64 letters and digits", clip(r, 40)))
-			case slices.Contains(p.RoleProfileIDs[:i], r):
+			case in.RoleProfileIDs != nil && slices.Contains(p.RoleProfileIDs[:i], r): // judged when given, not in a stored list
 				probs = append(probs, fmt.Sprintf("role profile id %q is given twice", clip(r, 40)))
 			}
 		}

@@ -25,6 +25,8 @@ type Saver interface {
 	SaveOrganisation(ctx context.Context, o *scheduling.Organisation) (int64, error)
 	// OrganisationByODS finds an organisation by ODS code. Returns ENOTFOUND.
 	OrganisationByODS(ctx context.Context, ods string) (*scheduling.Organisation, error)
+	// OrganisationByID finds an organisation by id. Returns ENOTFOUND.
+	OrganisationByID(ctx context.Context, id int64) (*scheduling.Organisation, error)
 	// SaveLocation upserts a location by id.
 	SaveLocation(ctx context.Context, l *scheduling.Location) (int64, error)
 	// SavePractitioner upserts a practitioner by practice and SDS user id.
@@ -69,12 +71,14 @@ func Load(ctx context.Context, s Saver, now time.Time, horizon time.Duration) er
 		} else if scheduling.ErrorCode(err) != scheduling.ENOTFOUND {
 			return fmt.Errorf("demo: organisation %s: %w", o.ODS, err)
 		}
-		id, err := s.SaveOrganisation(ctx, &o)
-		if err != nil && cur == nil {
+		if cur == nil {
 			// The demo keeps the test pack's ids; a database where practices
 			// were added first has given them to others.
-			return fmt.Errorf("demo: organisation %s could not take its id %d (%w): the demo data keeps the test pack's fixed ids, so load it into a database of its own (a new --data directory or PostgreSQL database), or into one before adding practices", o.ODS, o.ID, err)
+			if other, err := s.OrganisationByID(ctx, o.ID); err == nil {
+				return fmt.Errorf("demo: organisation %s needs its id %d, which %s holds here: the demo data keeps the test pack's fixed ids, so load it into a database of its own (a new --data directory or PostgreSQL database), or into one before adding practices", o.ODS, o.ID, other.ODS)
+			}
 		}
+		id, err := s.SaveOrganisation(ctx, &o)
 		if err != nil {
 			return fmt.Errorf("demo: organisation %s: %w", o.ODS, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // PDSColumns are the columns of a PDS stand-in file, in order; the last
@@ -25,8 +26,11 @@ func ReadPDSCSV(r io.Reader) ([]PDSPerson, error) {
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	head, err := cr.Read()
-	if err != nil {
-		return nil, Errorf(EINVALID, "no header row: want %s", strings.Join(PDSColumns, ","))
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, Errorf(EINVALID, "the file is empty: want a header row %s", strings.Join(PDSColumns, ","))
+	case err != nil:
+		return nil, Errorf(EINVALID, "the header row cannot be read: %v", err)
 	}
 	for i := range head {
 		head[i] = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(head[i], "\ufeff")))
@@ -43,8 +47,8 @@ func ReadPDSCSV(r io.Reader) ([]PDSPerson, error) {
 			break
 		}
 		if err != nil {
-			// A csv.ParseError names its own line.
-			return nil, Errorf(EINVALID, "%v", err)
+			// A csv.ParseError names its own line; what was found before it is said too.
+			return nil, Errorf(EINVALID, "%s", strings.Join(append(probs, err.Error()), "; "))
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(head) {
@@ -77,8 +81,11 @@ func ReadPDSCSV(r io.Reader) ([]PDSPerson, error) {
 func pdsRow(rec []string) (PDSPerson, string) {
 	for i := range rec {
 		rec[i] = strings.TrimSpace(rec[i])
-		if !PlainText(rec[i]) {
-			return PDSPerson{}, PDSColumns[i] + " holds a control character or is not UTF-8"
+		switch {
+		case !PlainText(rec[i]) || strings.ContainsFunc(rec[i], Unsafe):
+			return PDSPerson{}, PDSColumns[i] + " holds a control or invisible formatting character, or is not UTF-8"
+		case utf8.RuneCountInString(rec[i]) > 100:
+			return PDSPerson{}, PDSColumns[i] + " is longer than 100 characters"
 		}
 	}
 	p := PDSPerson{NHSNumber: rec[0], Family: rec[1], Gender: strings.ToLower(rec[3]), BirthDate: rec[4]}

@@ -31,3 +31,21 @@ func FuzzReadPDSCSV(f *testing.F) {
 		}
 	})
 }
+
+// TestReadPDSCSVRefusals: what a PDS file is refused for, and that the
+// message says it.
+func TestReadPDSCSVRefusals(t *testing.T) {
+	const head = "nhs_number,family,given,gender,birth_date\n"
+	for body, want := range map[string]string{
+		"":                               "the file is empty",
+		"\ufeff\"nhs_number\"x,family\n": "the header row cannot be read",
+		"nhs,family\n":                   "the header is",
+		head + "9651258500,Rea\u202e,Clive,male,1951-03-10\n":                             "family holds a control or invisible formatting character",
+		head + "9651258500," + strings.Repeat("x", 101) + ",Clive,male,1951-03-10\n":      "family is longer than 100 characters",
+		head + "1234567890,X,Y,male,1990-01-01\n9651258500,\"Rea,Clive,male,1951-03-10\n": "line 2: \"1234567890\" is not a valid NHS number",
+	} {
+		if _, err := scheduling.ReadPDSCSV(strings.NewReader(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+}

@@ -654,7 +654,8 @@ func (s *Store) Cancel(ctx context.Context, practiceID, id, expected int64, reas
 // for a clinician off sick), whatever its version: the same transaction,
 // with rec's record of the appointment as it was (its Target set here) in
 // the admin audit trail.
-// Errors: ENOTFOUND, EINVALID (cancelled already, or in the past).
+// Errors: ENOTFOUND, EINVALID (cancelled already, or in the past), and
+// ESTALE only if other writers kept changing it through every re-read.
 func (s *Store) CancelForPractice(ctx context.Context, practiceID, id int64, reason string, now time.Time,
 	rec func(before *scheduling.Appointment) scheduling.AdminAuditRecord) (*scheduling.Appointment, error) {
 	return s.change(ctx, practiceID, id, scheduling.AnyVersion, now, nil, `status = 'cancelled', cancel_reason = ?`, []any{reason},
@@ -738,9 +739,11 @@ func givePlacesBack(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) e
 // cancel): in one transaction it loads the appointment, checks it may change
 // (expected version, not cancelled, not started), applies set (an UPDATE
 // assignment list with its args) while bumping the version under a
-// version-and-status guard, so a concurrent change makes it ESTALE rather
-// than lost, then runs after (may be nil) and returns the new state. audit,
-// when not nil, is inserted in the same transaction.
+// version-and-status guard, so a concurrent change is never lost unseen,
+// then runs after (may be nil) and returns the new state. With an expected
+// version that is ESTALE; without one (no If-Match) the change is tried
+// again on the new state, last writer wins, as HTTP has it without
+// If-Match. audit, when not nil, is inserted in the same transaction.
 func (s *Store) change(ctx context.Context, practiceID, id, expected int64, now time.Time, audit *scheduling.AuditRecord, set string, args []any,
 	after func(tx *sqlx.Tx, cur *scheduling.Appointment) error) (*scheduling.Appointment, error) {
 	out, err := s.changeOnce(ctx, practiceID, id, expected, now, audit, set, args, after)
