@@ -42,28 +42,29 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/switches", map[string]apiFunc{"PATCH": h.patchSwitches})
 	h.route(p+"/enable", map[string]apiFunc{"POST": h.enable(true)}, "POST")
 	h.route(p+"/disable", map[string]apiFunc{"POST": h.enable(false)}, "POST")
-	h.route(p+"/profiles", map[string]apiFunc{"GET": h.listProfiles, "POST": h.createProfile})
-	h.route(p+"/profiles/{id}", map[string]apiFunc{"GET": h.getProfile, "PATCH": h.updateProfile, "DELETE": h.deleteProfile})
-	h.route(p+"/services", map[string]apiFunc{"GET": h.listServices, "POST": h.createService})
-	h.route(p+"/services/{id}", map[string]apiFunc{"GET": h.getService, "PATCH": h.updateService, "DELETE": h.deleteService})
-	h.route(p+"/practitioners", map[string]apiFunc{"GET": h.listPractitioners, "POST": h.createPractitioner})
-	h.route(p+"/practitioners/{id}", map[string]apiFunc{"GET": h.getPractitioner, "PATCH": h.updatePractitioner})
-	h.route(p+"/locations", map[string]apiFunc{"GET": h.listLocations, "POST": h.createLocation})
-	h.route(p+"/locations/{id}", map[string]apiFunc{"GET": h.getLocation, "PATCH": h.updateLocation})
+	h.route(p+"/profiles", map[string]apiFunc{"GET": listOf(svc.Profiles), "POST": created(svc.CreateProfile)})
+	h.route(p+"/profiles/{id}", map[string]apiFunc{"GET": byID(svc.Profile), "PATCH": changed(svc.UpdateProfile), "DELETE": byID(svc.DeleteProfile)})
+	h.route(p+"/services", map[string]apiFunc{"GET": listOf(svc.HealthcareServices), "POST": created(svc.CreateHealthcareService)})
+	h.route(p+"/services/{id}", map[string]apiFunc{"GET": byID(svc.HealthcareService), "PATCH": changed(svc.UpdateHealthcareService),
+		"DELETE": byID(svc.DeleteHealthcareService)})
+	h.route(p+"/practitioners", map[string]apiFunc{"GET": listOf(svc.Practitioners), "POST": created(svc.CreatePractitioner)})
+	h.route(p+"/practitioners/{id}", map[string]apiFunc{"GET": byID(svc.Practitioner), "PATCH": changed(svc.UpdatePractitioner)})
+	h.route(p+"/locations", map[string]apiFunc{"GET": listOf(svc.Locations), "POST": created(svc.CreateLocation)})
+	h.route(p+"/locations/{id}", map[string]apiFunc{"GET": byID(svc.Location), "PATCH": changed(svc.UpdateLocation)})
 	h.route(p+"/appointments", map[string]apiFunc{"GET": h.listAppointments}, "GET")
-	h.route(p+"/appointments/{id}", map[string]apiFunc{"GET": h.getAppointment})
+	h.route(p+"/appointments/{id}", map[string]apiFunc{"GET": byID(svc.Appointment)})
 	h.route(p+"/appointments/{id}/cancel", map[string]apiFunc{"POST": h.cancelAppointment})
-	h.route(p+"/templates", map[string]apiFunc{"GET": h.listTemplates, "POST": h.createTemplate})
-	h.route(p+"/templates/{id}", map[string]apiFunc{"GET": h.getTemplate, "PATCH": h.updateTemplate, "DELETE": h.endTemplate})
+	h.route(p+"/templates", map[string]apiFunc{"GET": listOf(svc.Templates), "POST": created(svc.CreateTemplate)})
+	h.route(p+"/templates/{id}", map[string]apiFunc{"GET": byID(svc.Template), "PATCH": changed(svc.UpdateTemplate), "DELETE": byID(svc.EndTemplate)})
 	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession}, "GET")
-	h.route(p+"/sessions/{id}", map[string]apiFunc{"GET": h.getSession})
+	h.route(p+"/sessions/{id}", map[string]apiFunc{"GET": byID(svc.Session)})
 	// A session's sub-resources each take one method: a GET of an action,
 	// or a POST of its slots, is a 405 naming the method, not a 404.
 	h.mux.HandleFunc(p+"/sessions/{id}/{action}", func(w http.ResponseWriter, r *http.Request) {
 		fn, method := h.sessionAction, http.MethodPost
 		switch r.PathValue("action") {
 		case "slots":
-			fn, method = h.sessionSlots, http.MethodGet
+			fn, method = byID(svc.SessionSlots), http.MethodGet
 		case "block", "unblock", "cancel", "profile", "service":
 		default:
 			h.writeError(w, r, scheduling.NotFound("path", "a session has its slots (GET …/slots) and the actions block, unblock, cancel, profile and service (POST)"))
@@ -75,7 +76,7 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 		}
 		h.serve(fn, false)(w, r)
 	})
-	h.route(p+"/slots/{id}", map[string]apiFunc{"GET": h.getSlot})
+	h.route(p+"/slots/{id}", map[string]apiFunc{"GET": byID(svc.Slot)})
 	h.route(p+"/slots/{id}/{action}", map[string]apiFunc{"POST": h.slotAction})
 	h.route(p+"/explain", map[string]apiFunc{"GET": h.explain}, "GET")
 	h.route(p+"/audit", map[string]apiFunc{"GET": h.audit}, "GET")
@@ -197,6 +198,58 @@ func pathID(r *http.Request, name string) (int64, error) {
 		return 0, scheduling.Errorf(scheduling.EPARAM, "%s must be a positive whole number", name)
 	}
 	return id, nil
+}
+
+// The plain record operations (list, read, create, change, delete of one
+// kind of record) have one shape each; these adapt a Service method of that
+// shape to an apiFunc, so that each route names only the method.
+
+// listOf serves fn's list for the practice in the path.
+func listOf[T any](fn func(ctx context.Context, a Actor, ods string) ([]T, error)) apiFunc {
+	return func(r *http.Request, a Actor) (int, any, error) {
+		l, err := fn(r.Context(), a, r.PathValue("ods"))
+		return http.StatusOK, l, err
+	}
+}
+
+// byID serves fn on the record whose {id} is in the path (read, delete).
+func byID[T any](fn func(ctx context.Context, a Actor, ods string, id int64) (T, error)) apiFunc {
+	return func(r *http.Request, a Actor) (int, any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return 0, nil, err
+		}
+		v, err := fn(r.Context(), a, r.PathValue("ods"), id)
+		return http.StatusOK, v, err
+	}
+}
+
+// created serves fn on the JSON body, answering 201.
+func created[In, T any](fn func(ctx context.Context, a Actor, ods string, in In) (T, error)) apiFunc {
+	return func(r *http.Request, a Actor) (int, any, error) {
+		var in In
+		if err := decode(r, &in); err != nil {
+			return 0, nil, err
+		}
+		v, err := fn(r.Context(), a, r.PathValue("ods"), in)
+		return http.StatusCreated, v, err
+	}
+}
+
+// changed serves fn on the record whose {id} is in the path, with the JSON body.
+func changed[In, T any](fn func(ctx context.Context, a Actor, ods string, id int64, in In) (T, error)) apiFunc {
+	return func(r *http.Request, a Actor) (int, any, error) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return 0, nil, err
+		}
+		var in In
+		if err := decode(r, &in); err != nil {
+			return 0, nil, err
+		}
+		v, err := fn(r.Context(), a, r.PathValue("ods"), id, in)
+		return http.StatusOK, v, err
+	}
 }
 
 // ParseTime reads a date (YYYY-MM-DD, UK local; as an end it means the end of
@@ -348,213 +401,6 @@ func SwitchesFor(which string, on bool) (Switches, error) {
 	return Switches{}, scheduling.Errorf(scheduling.EPARAM, "switch must be all, gp_connect, appointments or service_filtering")
 }
 
-func (h *Handler) listProfiles(r *http.Request, a Actor) (int, any, error) {
-	l, err := h.svc.Profiles(r.Context(), a, r.PathValue("ods"))
-	return http.StatusOK, l, err
-}
-
-func (h *Handler) getProfile(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := h.svc.Profile(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, p, err
-}
-
-func (h *Handler) createProfile(r *http.Request, a Actor) (int, any, error) {
-	var in ProfileInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	p, err := h.svc.CreateProfile(r.Context(), a, r.PathValue("ods"), in)
-	return http.StatusCreated, p, err
-}
-
-func (h *Handler) deleteProfile(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := h.svc.DeleteProfile(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, p, err
-}
-
-func (h *Handler) updateProfile(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	var in ProfileInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	p, err := h.svc.UpdateProfile(r.Context(), a, r.PathValue("ods"), id, in)
-	return http.StatusOK, p, err
-}
-
-func (h *Handler) listServices(r *http.Request, a Actor) (int, any, error) {
-	l, err := h.svc.HealthcareServices(r.Context(), a, r.PathValue("ods"))
-	return http.StatusOK, l, err
-}
-
-func (h *Handler) getService(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.HealthcareService(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, v, err
-}
-
-func (h *Handler) createService(r *http.Request, a Actor) (int, any, error) {
-	var in ServiceInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.CreateHealthcareService(r.Context(), a, r.PathValue("ods"), in)
-	return http.StatusCreated, v, err
-}
-
-func (h *Handler) updateService(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	var in ServiceInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.UpdateHealthcareService(r.Context(), a, r.PathValue("ods"), id, in)
-	return http.StatusOK, v, err
-}
-
-func (h *Handler) deleteService(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.DeleteHealthcareService(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, v, err
-}
-
-func (h *Handler) listPractitioners(r *http.Request, a Actor) (int, any, error) {
-	l, err := h.svc.Practitioners(r.Context(), a, r.PathValue("ods"))
-	return http.StatusOK, l, err
-}
-
-func (h *Handler) getPractitioner(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.Practitioner(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, v, err
-}
-
-func (h *Handler) createPractitioner(r *http.Request, a Actor) (int, any, error) {
-	var in PractitionerInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.CreatePractitioner(r.Context(), a, r.PathValue("ods"), in)
-	return http.StatusCreated, v, err
-}
-
-func (h *Handler) updatePractitioner(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	var in PractitionerInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.UpdatePractitioner(r.Context(), a, r.PathValue("ods"), id, in)
-	return http.StatusOK, v, err
-}
-
-func (h *Handler) listLocations(r *http.Request, a Actor) (int, any, error) {
-	l, err := h.svc.Locations(r.Context(), a, r.PathValue("ods"))
-	return http.StatusOK, l, err
-}
-
-func (h *Handler) getLocation(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.Location(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, v, err
-}
-
-func (h *Handler) createLocation(r *http.Request, a Actor) (int, any, error) {
-	var in LocationInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.CreateLocation(r.Context(), a, r.PathValue("ods"), in)
-	return http.StatusCreated, v, err
-}
-
-func (h *Handler) updateLocation(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	var in LocationInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.UpdateLocation(r.Context(), a, r.PathValue("ods"), id, in)
-	return http.StatusOK, v, err
-}
-
-func (h *Handler) listTemplates(r *http.Request, a Actor) (int, any, error) {
-	l, err := h.svc.Templates(r.Context(), a, r.PathValue("ods"))
-	return http.StatusOK, l, err
-}
-
-func (h *Handler) getTemplate(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	t, err := h.svc.Template(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, t, err
-}
-
-func (h *Handler) createTemplate(r *http.Request, a Actor) (int, any, error) {
-	var in TemplateInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	c, err := h.svc.CreateTemplate(r.Context(), a, r.PathValue("ods"), in)
-	return http.StatusCreated, c, err
-}
-
-func (h *Handler) updateTemplate(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	var in TemplateInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	c, err := h.svc.UpdateTemplate(r.Context(), a, r.PathValue("ods"), id, in)
-	return http.StatusOK, c, err
-}
-
-func (h *Handler) endTemplate(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	c, err := h.svc.EndTemplate(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, c, err
-}
-
 func (h *Handler) listSessions(r *http.Request, a Actor) (int, any, error) {
 	q, err := queryParams(r, "from", "to")
 	if err != nil {
@@ -602,15 +448,6 @@ func (h *Handler) listAppointments(r *http.Request, a Actor) (int, any, error) {
 	return http.StatusOK, l, err
 }
 
-func (h *Handler) getAppointment(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	v, err := h.svc.Appointment(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, v, err
-}
-
 func (h *Handler) cancelAppointment(r *http.Request, a Actor) (int, any, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -633,25 +470,6 @@ func (h *Handler) addSession(r *http.Request, a Actor) (int, any, error) {
 	}
 	s, err := h.svc.AddSession(r.Context(), a, r.PathValue("ods"), in)
 	return http.StatusCreated, s, err
-}
-
-func (h *Handler) getSession(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	s, err := h.svc.Session(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, s, err
-}
-
-// sessionSlots answers GET …/sessions/{id}/slots.
-func (h *Handler) sessionSlots(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	sl, err := h.svc.SessionSlots(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, sl, err
 }
 
 // noBody refuses a body on an action that takes none, unless it is empty or
@@ -716,15 +534,6 @@ func (h *Handler) sessionAction(r *http.Request, a Actor) (int, any, error) {
 		return 0, nil, scheduling.NotFound("path", "sessions have the actions block, unblock, cancel, profile and service")
 	}
 	return http.StatusOK, c, err
-}
-
-func (h *Handler) getSlot(r *http.Request, a Actor) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	s, err := h.svc.Slot(r.Context(), a, r.PathValue("ods"), id)
-	return http.StatusOK, s, err
 }
 
 func (h *Handler) slotAction(r *http.Request, a Actor) (int, any, error) {
