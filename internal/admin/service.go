@@ -250,15 +250,7 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 	if in.ReleaseDaysBefore != nil {
 		p.ReleaseDaysBefore = *in.ReleaseDaysBefore
 	}
-	var probs []string
-	switch {
-	case p.Name == "":
-		probs = append(probs, "name is required")
-	case tooLong(p.Name, 100):
-		probs = append(probs, fmt.Sprintf("name has %d characters; at most 100 are allowed", utf8.RuneCountInString(p.Name)))
-	case hasControl(p.Name):
-		probs = append(probs, "name cannot hold control or invisible formatting characters, or bytes that are not UTF-8")
-	}
+	probs := textProblems(textField{what: "name", v: p.Name, max: 100, required: true})
 	var badTypes, badCodes []string
 	for _, t := range p.OrgTypes {
 		if !gpconnect.OrganisationType(t).Valid() {
@@ -529,17 +521,8 @@ func sessionShapeProblems(t *scheduling.SessionTemplate) []string {
 	if t.Role != "" && !gpconnect.PractitionerRole(t.Role).Valid() {
 		probs = append(probs, fmt.Sprintf("role %q is not in the GPConnect-PractitionerRole-1 value set", t.Role))
 	}
-	for _, f := range []struct {
-		what, v string
-		max     int
-	}{{"name", t.Name, 100}, {"service category", t.ServiceCategory, 200}, {"service type", t.ServiceType, 200}} {
-		switch {
-		case tooLong(f.v, f.max):
-			probs = append(probs, fmt.Sprintf("%s has %d characters; at most %d are allowed", f.what, utf8.RuneCountInString(f.v), f.max))
-		case hasControl(f.v):
-			probs = append(probs, f.what+" cannot hold control or invisible formatting characters, or bytes that are not UTF-8")
-		}
-	}
+	probs = append(probs, textProblems(textField{what: "name", v: t.Name, max: 100},
+		textField{what: "service category", v: t.ServiceCategory, max: 200}, textField{what: "service type", v: t.ServiceType, max: 200})...)
 	for _, c := range t.Channels {
 		if !gpconnect.DeliveryChannel(c).Valid() {
 			probs = append(probs, fmt.Sprintf("delivery channel %q is not In-person, Telephone or Video", c))
@@ -1463,6 +1446,32 @@ const MaxCap = 1_000_000
 // JSON reader refuses them) and which PostgreSQL refuses and SQLite stores.
 func hasControl(s string) bool {
 	return !utf8.ValidString(s) || strings.ContainsFunc(s, scheduling.Unsafe)
+}
+
+// textField is a free text an admin gives, with the rules it is held to.
+type textField struct {
+	what, v  string
+	max      int // in characters
+	required bool
+}
+
+// textProblems checks free texts: required ones not blank, none longer
+// than its max or holding control or invisible formatting characters, or
+// bytes that are not UTF-8. Profiles, sessions, clinicians and sites all say
+// it in these words.
+func textProblems(fields ...textField) []string {
+	var probs []string
+	for _, f := range fields {
+		switch {
+		case f.v == "" && f.required:
+			probs = append(probs, f.what+" is required")
+		case tooLong(f.v, f.max):
+			probs = append(probs, fmt.Sprintf("%s has %d characters; at most %d are allowed", f.what, utf8.RuneCountInString(f.v), f.max))
+		case hasControl(f.v):
+			probs = append(probs, f.what+" cannot hold control or invisible formatting characters, or bytes that are not UTF-8")
+		}
+	}
+	return probs
 }
 
 // tooLong reports whether s has more than n characters (runes, not bytes:

@@ -72,39 +72,16 @@ var (
 	genders = []string{"", "male", "female", "other", "unknown"}
 )
 
-// textProblems checks free texts against the admin API's rules for names:
-// required ones not blank, none longer than max characters or holding
-// control or invisible formatting characters.
-func textProblems(max int, required map[string]bool, fields ...[2]string) []string {
-	var probs []string
-	for _, f := range fields {
-		name, v := f[0], f[1]
-		switch {
-		case v == "" && required[name]:
-			probs = append(probs, name+" is required")
-		case tooLong(v, max):
-			probs = append(probs, fmt.Sprintf("%s is longer than %d characters", name, max))
-		case hasControl(v):
-			probs = append(probs, name+" cannot hold control or invisible formatting characters, or bytes that are not UTF-8")
-		}
-	}
-	return probs
-}
-
-// listProblems checks a list of names: at most n entries, none blank.
-func listProblems(name string, l []string, n, max int) []string {
+// listProblems checks a list of names: at most n entries, none blank or longer than max.
+func listProblems(what string, l []string, n, max int) []string {
 	if len(l) > n {
-		return []string{fmt.Sprintf("%s has %d entries; at most %d are allowed", name, len(l), n)}
+		return []string{fmt.Sprintf("%s has %d entries; at most %d are allowed", what, len(l), n)}
 	}
-	var fields [][2]string
+	fields := make([]textField, len(l))
 	for i, v := range l {
-		fields = append(fields, [2]string{fmt.Sprintf("%s[%d]", name, i), v})
+		fields[i] = textField{what: fmt.Sprintf("%s[%d]", what, i), v: v, max: max, required: true}
 	}
-	req := map[string]bool{}
-	for _, f := range fields {
-		req[f[0]] = true
-	}
-	return textProblems(max, req, fields...)
+	return textProblems(fields...)
 }
 
 // trimAll trims each entry of a list.
@@ -136,7 +113,7 @@ func applyPractitioner(p *scheduling.Practitioner, in PractitionerInput) error {
 	if in.RoleProfileIDs != nil {
 		p.RoleProfileIDs = trimAll(*in.RoleProfileIDs)
 	}
-	probs := textProblems(100, map[string]bool{"family": true}, [2]string{"family", p.Family})
+	probs := textProblems(textField{what: "family", v: p.Family, max: 100, required: true})
 	switch {
 	case p.SDSUserID == "":
 		probs = append(probs, "sds_user_id is required: the clinician's SDS user id")
@@ -186,9 +163,9 @@ func applyLocation(l *scheduling.Location, in LocationInput) error {
 		l.Address = a
 	}
 	a := l.Address
-	probs := textProblems(100, map[string]bool{"name": true}, [2]string{"name", l.Name},
-		[2]string{"address.city", a.City}, [2]string{"address.district", a.District}, [2]string{"address.country", a.Country})
-	probs = append(probs, textProblems(10, nil, [2]string{"address.postalCode", a.PostalCode})...)
+	probs := textProblems(textField{what: "name", v: l.Name, max: 100, required: true}, textField{what: "address.city", v: a.City, max: 100},
+		textField{what: "address.district", v: a.District, max: 100}, textField{what: "address.country", v: a.Country, max: 100},
+		textField{what: "address.postalCode", v: a.PostalCode, max: 10})
 	probs = append(probs, listProblems("address.lines", a.Lines, 5, 100)...)
 	if !slices.Contains([]string{"", "work", "temp", "old"}, a.Use) {
 		probs = append(probs, fmt.Sprintf("address.use %q is not work, temp or old", clip(a.Use, 20)))
@@ -206,14 +183,8 @@ func applyLocation(l *scheduling.Location, in LocationInput) error {
 }
 
 func toPractitioner(p *scheduling.Practitioner) Practitioner {
-	orEmpty := func(l []string) []string {
-		if l == nil {
-			return []string{}
-		}
-		return l
-	}
-	return Practitioner{ID: p.ID, SDSUserID: p.SDSUserID, Family: p.Family, Given: orEmpty(p.Given), Prefix: orEmpty(p.Prefix),
-		Gender: p.Gender, RoleProfileIDs: orEmpty(p.RoleProfileIDs), Version: p.Version}
+	return Practitioner{ID: p.ID, SDSUserID: p.SDSUserID, Family: p.Family, Given: nonNil(p.Given), Prefix: nonNil(p.Prefix),
+		Gender: p.Gender, RoleProfileIDs: nonNil(p.RoleProfileIDs), Version: p.Version}
 }
 
 func toLocation(l *scheduling.Location) Location {
