@@ -509,32 +509,24 @@ func adminServices(ctx context.Context, sub string, args []string, stdout, stder
 	if c.set["name"] {
 		in.Name = name
 	}
-	var hs []admin.HealthcareService
-	var h admin.HealthcareService
-	switch sub {
-	case "list":
-		hs, err = svc.HealthcareServices(ctx, a, *c.ods)
-		if err != nil || *c.asJSON {
-			return orJSON(c, hs, err)
-		}
-	case "get":
-		h, err = svc.HealthcareService(ctx, a, *c.ods, *id)
-	case "create":
-		h, err = svc.CreateHealthcareService(ctx, a, *c.ods, in)
-	case "update":
-		h, err = svc.UpdateHealthcareService(ctx, a, *c.ods, *id, in)
-	case "delete":
-		h, err = svc.DeleteHealthcareService(ctx, a, *c.ods, *id)
-		if err == nil && !*c.asJSON {
-			fmt.Fprintf(stdout, "healthcare service %d (DOS id %s, %q) deleted\n", h.ID, h.DOSID, h.Name)
-			return nil
-		}
+	hs, answered, err := records(c, sub, func() ([]admin.HealthcareService, error) { return svc.HealthcareServices(ctx, a, *c.ods) },
+		func() (admin.HealthcareService, error) {
+			switch sub {
+			case "create":
+				return svc.CreateHealthcareService(ctx, a, *c.ods, in)
+			case "update":
+				return svc.UpdateHealthcareService(ctx, a, *c.ods, *id, in)
+			case "delete":
+				return svc.DeleteHealthcareService(ctx, a, *c.ods, *id)
+			}
+			return svc.HealthcareService(ctx, a, *c.ods, *id)
+		})
+	if answered {
+		return err
 	}
-	if sub != "list" {
-		if err != nil || *c.asJSON {
-			return orJSON(c, h, err)
-		}
-		hs = []admin.HealthcareService{h}
+	if sub == "delete" {
+		fmt.Fprintf(stdout, "healthcare service %d (DOS id %s, %q) deleted\n", hs[0].ID, hs[0].DOSID, hs[0].Name)
+		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tDOS ID\tNAME\tTEMPLATES\tVERSION")

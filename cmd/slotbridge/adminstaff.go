@@ -26,6 +26,71 @@ func (l *lineList) Set(v string) error {
 	return nil
 }
 
+// addressFlags are the address flags of locations and practices.
+type addressFlags struct {
+	lines          lineList
+	city, postcode *string
+}
+
+func newAddressFlags(c *adminCmd) *addressFlags {
+	f := &addressFlags{}
+	c.opts.Var(&f.lines, "line", "an address line (give it once per line; on update the lines given replace the old ones)")
+	f.city = c.opts.String("city", "", "town or city")
+	f.postcode = c.opts.String("postcode", "", "postcode")
+	return f
+}
+
+// names are the flags' names, for adminCmd.use.
+func (f *addressFlags) names() []string { return []string{"line", "city", "postcode"} }
+
+// given reports whether any address flag was set.
+func (f *addressFlags) given(c *adminCmd) bool {
+	return c.set["line"] || c.set["city"] || c.set["postcode"]
+}
+
+// onto returns a with the parts the flags set replaced.
+func (f *addressFlags) onto(c *adminCmd, a scheduling.Address) scheduling.Address {
+	if c.set["line"] {
+		a.Lines = f.lines
+	}
+	if c.set["city"] {
+		a.City = *f.city
+	}
+	if c.set["postcode"] {
+		a.PostalCode = *f.postcode
+	}
+	return a
+}
+
+// addressText is an address on one line, its empty parts left out.
+func addressText(a scheduling.Address) string {
+	var keep []string
+	for _, p := range append(append([]string{}, a.Lines...), a.City, a.PostalCode) {
+		if p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ", ")
+}
+
+// records runs a list subcommand (list) or one that answers one record
+// (one): with --json, or on an error, the answer is written here and
+// answered is true; otherwise the records are the caller's to print as a table.
+func records[T any](c *adminCmd, sub string, list func() ([]T, error), one func() (T, error)) (rs []T, answered bool, err error) {
+	if sub == "list" {
+		rs, err = list()
+		if err != nil || *c.asJSON {
+			return nil, true, orJSON(c, rs, err)
+		}
+		return rs, false, nil
+	}
+	r, err := one()
+	if err != nil || *c.asJSON {
+		return nil, true, orJSON(c, r, err)
+	}
+	return []T{r}, false, nil
+}
+
 func adminPractitioners(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
 	c := newAdminCmd("practitioners "+sub, stdout, stderr)
 	id := c.opts.Int64("id", 0, "practitioner id (get, update)")
@@ -49,41 +114,36 @@ func adminPractitioners(ctx context.Context, sub string, args []string, stdout, 
 	}
 	defer done()
 	var in admin.PractitionerInput
-	for flagName, f := range map[string]struct{ v, dst **string }{"sds-id": {&sds, &in.SDSUserID}, "family": {&family, &in.Family}, "gender": {&gender, &in.Gender}} {
-		if c.set[flagName] {
-			*f.dst = *f.v
-		}
+	if c.set["sds-id"] {
+		in.SDSUserID = sds
 	}
-	for flagName, f := range map[string]struct {
-		v   *string
-		dst **[]string
-	}{"given": {given, &in.Given}, "prefix": {prefix, &in.Prefix}, "roles": {roles, &in.RoleProfileIDs}} {
-		if c.set[flagName] {
-			l := splitFlag(*f.v)
-			*f.dst = &l
-		}
+	if c.set["family"] {
+		in.Family = family
 	}
+	if c.set["gender"] {
+		in.Gender = gender
+	}
+	list := func(name string, v *string) *[]string {
+		if !c.set[name] {
+			return nil
+		}
+		l := splitFlag(*v)
+		return &l
+	}
+	in.Given, in.Prefix, in.RoleProfileIDs = list("given", given), list("prefix", prefix), list("roles", roles)
 	a := cliActor()
-	var ps []admin.Practitioner
-	var p admin.Practitioner
-	switch sub {
-	case "list":
-		ps, err = svc.Practitioners(ctx, a, *c.ods)
-		if err != nil || *c.asJSON {
-			return orJSON(c, ps, err)
-		}
-	case "get":
-		p, err = svc.Practitioner(ctx, a, *c.ods, *id)
-	case "create":
-		p, err = svc.CreatePractitioner(ctx, a, *c.ods, in)
-	case "update":
-		p, err = svc.UpdatePractitioner(ctx, a, *c.ods, *id, in)
-	}
-	if sub != "list" {
-		if err != nil || *c.asJSON {
-			return orJSON(c, p, err)
-		}
-		ps = []admin.Practitioner{p}
+	ps, answered, err := records(c, sub, func() ([]admin.Practitioner, error) { return svc.Practitioners(ctx, a, *c.ods) },
+		func() (admin.Practitioner, error) {
+			switch sub {
+			case "create":
+				return svc.CreatePractitioner(ctx, a, *c.ods, in)
+			case "update":
+				return svc.UpdatePractitioner(ctx, a, *c.ods, *id, in)
+			}
+			return svc.Practitioner(ctx, a, *c.ods, *id)
+		})
+	if answered {
+		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSDS USER ID\tNAME\tGENDER\tROLE PROFILES\tVERSION")
@@ -100,11 +160,8 @@ func adminLocations(ctx context.Context, sub string, args []string, stdout, stde
 	name := c.opts.String("name", "", "the site's name")
 	site := c.opts.String("site-code", "", "ODS site code (empty = none)")
 	phone := c.opts.String("phone", "", "telephone number")
-	var lines lineList
-	c.opts.Var(&lines, "line", "an address line (give it once per line; on update the lines given replace the old ones)")
-	city := c.opts.String("city", "", "town or city")
-	postcode := c.opts.String("postcode", "", "postcode")
-	fields := []string{"name", "site-code", "phone", "line", "city", "postcode"}
+	addr := newAddressFlags(c)
+	fields := append([]string{"name", "site-code", "phone"}, addr.names()...)
 	c.use(map[string][]string{"get": {"id"}, "create": fields, "update": append([]string{"id"}, fields...)}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
@@ -128,63 +185,40 @@ func adminLocations(ctx context.Context, sub string, args []string, stdout, stde
 	if c.set["phone"] {
 		in.Phone = phone
 	}
-	if c.set["line"] || c.set["city"] || c.set["postcode"] {
+	if addr.given(c) {
 		// The API replaces the whole address: start from the current one,
 		// so that --city alone keeps the lines.
-		var addr = admin.Location{}.Address
+		var cur scheduling.Address
 		if sub == "update" {
-			cur, err := svc.Location(ctx, a, *c.ods, *id)
+			l, err := svc.Location(ctx, a, *c.ods, *id)
 			if err != nil {
 				return err
 			}
-			addr = cur.Address
+			cur = l.Address
 			// Refused (stale) if the location changes before the write,
 			// rather than putting back what another change took out.
-			in.Version = &cur.Version
+			in.Version = &l.Version
 		}
-		if c.set["line"] {
-			addr.Lines = lines
-		}
-		if c.set["city"] {
-			addr.City = *city
-		}
-		if c.set["postcode"] {
-			addr.PostalCode = *postcode
-		}
-		in.Address = &addr
+		merged := addr.onto(c, cur)
+		in.Address = &merged
 	}
-	var ls []admin.Location
-	var l admin.Location
-	switch sub {
-	case "list":
-		ls, err = svc.Locations(ctx, a, *c.ods)
-		if err != nil || *c.asJSON {
-			return orJSON(c, ls, err)
-		}
-	case "get":
-		l, err = svc.Location(ctx, a, *c.ods, *id)
-	case "create":
-		l, err = svc.CreateLocation(ctx, a, *c.ods, in)
-	case "update":
-		l, err = svc.UpdateLocation(ctx, a, *c.ods, *id, in)
-	}
-	if sub != "list" {
-		if err != nil || *c.asJSON {
-			return orJSON(c, l, err)
-		}
-		ls = []admin.Location{l}
+	ls, answered, err := records(c, sub, func() ([]admin.Location, error) { return svc.Locations(ctx, a, *c.ods) },
+		func() (admin.Location, error) {
+			switch sub {
+			case "create":
+				return svc.CreateLocation(ctx, a, *c.ods, in)
+			case "update":
+				return svc.UpdateLocation(ctx, a, *c.ods, *id, in)
+			}
+			return svc.Location(ctx, a, *c.ods, *id)
+		})
+	if answered {
+		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSITE CODE\tPHONE\tADDRESS\tVERSION")
 	for _, l := range ls {
-		parts := append(append([]string{}, l.Address.Lines...), l.Address.City, l.Address.PostalCode)
-		var keep []string
-		for _, p := range parts {
-			if p != "" {
-				keep = append(keep, p)
-			}
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\n", l.ID, l.Name, orDash(l.SiteCode), orDash(l.Phone), orDash(strings.Join(keep, ", ")), l.Version)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\n", l.ID, l.Name, orDash(l.SiteCode), orDash(l.Phone), orDash(addressText(l.Address)), l.Version)
 	}
 	return tw.Flush()
 }
@@ -230,24 +264,15 @@ func adminAppointments(ctx context.Context, sub string, args []string, stdout, s
 	}
 	defer done()
 	a := cliActor()
-	var as []admin.Appointment
-	var ap admin.Appointment
-	switch sub {
-	case "list":
-		as, err = svc.Appointments(ctx, a, *c.ods, f, t, *session)
-		if err != nil || *c.asJSON {
-			return orJSON(c, as, err)
-		}
-	case "get":
-		ap, err = svc.Appointment(ctx, a, *c.ods, *id)
-	case "cancel":
-		ap, err = svc.CancelAppointment(ctx, a, *c.ods, *id, *reason)
-	}
-	if sub != "list" {
-		if err != nil || *c.asJSON {
-			return orJSON(c, ap, err)
-		}
-		as = []admin.Appointment{ap}
+	as, answered, err := records(c, sub, func() ([]admin.Appointment, error) { return svc.Appointments(ctx, a, *c.ods, f, t, *session) },
+		func() (admin.Appointment, error) {
+			if sub == "cancel" {
+				return svc.CancelAppointment(ctx, a, *c.ods, *id, *reason)
+			}
+			return svc.Appointment(ctx, a, *c.ods, *id)
+		})
+	if answered {
+		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tSTART\tEND\tSESSION\tSLOTS\tNHS NUMBER\tBOOKED BY\tDESCRIPTION")
@@ -269,11 +294,8 @@ func adminPractices(ctx context.Context, sub string, args []string, stdout, stde
 	name := c.opts.String("name", "", "the practice's name (create)")
 	asid := c.opts.String("asid", "", "the practice's Spine ASID, which consumers send as Ssp-To (create)")
 	phone := c.opts.String("phone", "", "telephone number")
-	var lines lineList
-	c.opts.Var(&lines, "line", "an address line (give it once per line)")
-	city := c.opts.String("city", "", "town or city")
-	postcode := c.opts.String("postcode", "", "postcode")
-	c.use(map[string][]string{"create": {"name", "asid", "phone", "line", "city", "postcode"}}[sub]...)
+	addr := newAddressFlags(c)
+	c.use(map[string][]string{"create": append([]string{"name", "asid", "phone"}, addr.names()...)}[sub]...)
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -295,7 +317,7 @@ func adminPractices(ctx context.Context, sub string, args []string, stdout, stde
 	case "create":
 		var p admin.Practice
 		p, err = svc.CreatePractice(ctx, cliActor(), admin.PracticeInput{ODS: *c.ods, Name: *name, ASID: *asid, Phone: *phone,
-			Address: scheduling.Address{Lines: lines, City: *city, PostalCode: *postcode}})
+			Address: addr.onto(c, scheduling.Address{})})
 		if err != nil || *c.asJSON {
 			return orJSON(c, p, err)
 		}
