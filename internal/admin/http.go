@@ -56,7 +56,7 @@ func NewHandler(svc *Service, log *slog.Logger) *Handler {
 	h.route(p+"/appointments/{id}/cancel", map[string]apiFunc{"POST": h.cancelAppointment})
 	h.route(p+"/templates", map[string]apiFunc{"GET": listOf(svc.Templates), "POST": created(svc.CreateTemplate)})
 	h.route(p+"/templates/{id}", map[string]apiFunc{"GET": byID(svc.Template), "PATCH": changed(svc.UpdateTemplate), "DELETE": byID(svc.EndTemplate)})
-	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": h.addSession}, "GET")
+	h.route(p+"/sessions", map[string]apiFunc{"GET": h.listSessions, "POST": created(svc.AddSession)}, "GET")
 	h.route(p+"/sessions/{id}", map[string]apiFunc{"GET": byID(svc.Session)})
 	// A session's sub-resources each take one method: a GET of an action,
 	// or a POST of its slots, is a 405 naming the method, not a 404.
@@ -461,15 +461,6 @@ func (h *Handler) cancelAppointment(r *http.Request, a Actor) (int, any, error) 
 	}
 	v, err := h.svc.CancelAppointment(r.Context(), a, r.PathValue("ods"), id, in.Reason)
 	return http.StatusOK, v, err
-}
-
-func (h *Handler) addSession(r *http.Request, a Actor) (int, any, error) {
-	var in SessionInput
-	if err := decode(r, &in); err != nil {
-		return 0, nil, err
-	}
-	s, err := h.svc.AddSession(r.Context(), a, r.PathValue("ods"), in)
-	return http.StatusCreated, s, err
 }
 
 // noBody refuses a body on an action that takes none, unless it is empty or
