@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,25 +19,13 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK // a handler that wrote nothing answered 200
 			}
-			path := r.URL.EscapedPath()
-			if len(path) > 200 {
-				path = path[:200] + "..."
-			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("method", r.Method), slog.String("path", path), slog.Int("status", status),
+				slog.String("method", r.Method), slog.String("path", clipText(r.URL.EscapedPath(), 200)), slog.Int("status", status),
 				slog.Int64("bytes", rec.bytes), slog.Duration("took", time.Since(start)),
-				slog.String("trace", clipHeader(r.Header.Get("Ssp-TraceID"))), slog.String("peer", r.RemoteAddr))
+				slog.String("trace", clipText(r.Header.Get("Ssp-TraceID"), 80)), slog.String("peer", r.RemoteAddr))
 		}()
 		next.ServeHTTP(rec, r)
 	})
-}
-
-// clipHeader bounds a client's header value in the log.
-func clipHeader(v string) string {
-	if len(v) > 80 {
-		return v[:80] + "..."
-	}
-	return v
 }
 
 // recorder notes the status and size of a response as it is written.
@@ -66,10 +53,3 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the server's writer (Flush, deadlines).
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// flagGiven reports whether the flag was set on the command line.
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
-}

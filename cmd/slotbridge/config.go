@@ -143,3 +143,10 @@ func (c *dbConfig) openStore(ctx context.Context, mustExist bool) (*store.Store,
 	return store.Open(ctx, store.Config{URL: c.database, PGDriver: c.pgDriver, Path: path, Synchronous: sync,
 		MaxConns: c.pgConns, ReadConns: c.pgReadConns})
 }
+
+// flagGiven reports whether the flag was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}

@@ -31,9 +31,7 @@ func horizonFlag(fs *flag.FlagSet, usage string) func() (time.Duration, error) {
 	}
 	weeks := fs.Int("horizon-weeks", def, usage)
 	return func() (time.Duration, error) {
-		given := false
-		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "horizon-weeks" })
-		if envErr != nil && !given {
+		if envErr != nil && !flagGiven(fs, "horizon-weeks") {
 			return 0, envErr
 		}
 		if *weeks < 1 || *weeks > 52 {

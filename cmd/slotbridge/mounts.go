@@ -125,20 +125,20 @@ func mounted(p string) bool {
 // no token: no token opens a path that does not exist.
 func adminNotFound(w http.ResponseWriter, p string) {
 	w.Header().Set("Cache-Control", "no-store")
-	err := scheduling.NotFound("path", "no admin API at %s", clipPath(p))
+	err := scheduling.NotFound("path", "no admin API at %s", clipText(p, 200))
 	if !cleanPath(p) {
 		err = scheduling.NotFound("path", "no admin API at %s: a path with an empty, . or .. segment is never served (its clean form is %s)",
-			clipPath(p), clipPath(path.Clean(p)))
+			clipText(p, 200), clipText(path.Clean(p), 200))
 	}
 	jsonapi.WriteError(w, err)
 }
 
-// clipPath shortens a path quoted back in an answer.
-func clipPath(p string) string {
-	if len(p) > 200 {
-		return p[:200] + "…"
+// clipText shortens a client's text (a path, a header) quoted back in an answer or a log.
+func clipText(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
 	}
-	return p
+	return s
 }
 
 // cleanPath reports whether ServeMux would serve p without redirecting it:
