@@ -36,6 +36,11 @@ func identifierParam(rq *request) (system, value string, err error) {
 	vs := q["identifier"]
 	switch {
 	case len(vs) == 0:
+		for k := range q {
+			if strings.HasPrefix(k, "identifier:") {
+				return "", "", fail(gpconnect.BadRequest, "The identifier search parameter is required; modifiers such as %q are not supported", clip(k, 40))
+			}
+		}
 		return "", "", fail(gpconnect.BadRequest, "The identifier search parameter is required")
 	case len(vs) > 1:
 		return "", "", fail(gpconnect.BadRequest, "The identifier search parameter may be given only once")

@@ -165,6 +165,7 @@ func testFindPatient(t *testing.T, e *env) {
 		{"wrong-case Identifier", "Identifier=" + url.QueryEscape(sysNHSNumber+"|9658218865"), 400, "BAD_REQUEST"},
 		{"identifier missing", "", 400, "BAD_REQUEST"},
 		{"identifier missing, other parameter", "name=WRIGHT", 400, "BAD_REQUEST"},
+		{"identifier only with a modifier", "identifier:exact=" + url.QueryEscape(sysNHSNumber+"|9658218865"), 400, "BAD_REQUEST"},
 		{"empty system", "identifier=" + url.QueryEscape("|9658218865"), 422, "INVALID_PARAMETER"},
 		{"empty value", "identifier=" + url.QueryEscape(sysNHSNumber+"|"), 422, "INVALID_PARAMETER"},
 		{"empty system and value", "identifier=" + url.QueryEscape("|"), 422, "INVALID_PARAMETER"},
@@ -186,7 +187,11 @@ func testFindPatient(t *testing.T, e *env) {
 	}
 	for _, row := range errRows {
 		t.Run(row.name, func(t *testing.T) {
-			wantOutcome(t, e.get(t, "Patient?"+row.query, iidFindPatient, scopePatRead), row.status, row.code)
+			diag := wantOutcome(t, e.get(t, "Patient?"+row.query, iidFindPatient, scopePatRead), row.status, row.code)
+			// A modifier alone is named, not answered as if nothing were sent.
+			if strings.HasPrefix(row.query, "identifier:") && !strings.Contains(diag, `"identifier:exact" are not supported`) {
+				t.Errorf("diagnostics %q do not name the unsupported modifier", diag)
+			}
 		})
 	}
 }

@@ -238,6 +238,21 @@ var registerCases = []registerCase{
 	{name: "ErrPhoneUseOld", edit: func(b *fhir.Parameters) {
 		patientOf(b).Telecom = []fhir.ContactPoint{{System: "phone", Value: "01632 960199", Use: "old"}}
 	}, want: 400, code: "BAD_REQUEST"},
+	{name: "OK/EmailWithoutUseIsHome", edit: func(b *fhir.Parameters) {
+		patientOf(b).Telecom = []fhir.ContactPoint{{System: "email", Value: "a@example.org"}}
+	}, want: 200, check: func(t *testing.T, a *apptEnv, p person, pat obj) {
+		for _, tc := range arr(pat, "telecom") {
+			if str(tc, "system") == "email" && str(tc, "use") != "home" {
+				t.Errorf("email returned with use %q, want home: %v", str(tc, "use"), tc)
+			}
+		}
+	}},
+	{name: "ErrEmailUseOld", edit: func(b *fhir.Parameters) {
+		patientOf(b).Telecom = []fhir.ContactPoint{{System: "email", Value: "a@example.org", Use: "old"}}
+	}, want: 400, code: "BAD_REQUEST", diag: "email address's use"},
+	{name: "ErrEmailUseNotACode", edit: func(b *fhir.Parameters) {
+		patientOf(b).Telecom = []fhir.ContactPoint{{System: "email", Value: "a@example.org", Use: "personal"}}
+	}, want: 400, code: "BAD_REQUEST", diag: "email address's use"},
 	{name: "ErrFaxTelecom", edit: func(b *fhir.Parameters) {
 		patientOf(b).Telecom = []fhir.ContactPoint{{System: "fax", Value: "01632 960199", Use: "work"}}
 	}, want: 400, code: "BAD_REQUEST"},
