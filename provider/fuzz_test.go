@@ -44,7 +44,7 @@ func FuzzSlotQuery(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		q, qerr := parseQuery(raw) // a bad escape still yields the pairs before it
+		q, qerr := parseQuery(raw) // a bad pair is skipped; every good one is still returned
 		// parseQuery is url.ParseQuery except that a raw ';' is data and a
 		// control character or invalid UTF-8 in a decoded name or value is
 		// an error.

@@ -62,37 +62,51 @@ func (rq *request) query() url.Values {
 // "_format=application/fhir+xml;charset=utf-8") stays part of its value
 // instead of the pair being dropped. A pair that is not valid percent
 // encoding is an error rather than silently left out, so a consumer is told
-// why its parameter was not seen; the pairs before it are still returned.
+// why its parameter was not seen. The error is the first bad pair's; every
+// good pair is still returned, so that _format can be negotiated before the
+// query's own fault is reported (spec §3.5 puts query parameters last).
 func parseQuery(raw string) (url.Values, error) {
 	q := url.Values{}
+	var first error
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
 		if pair == "" {
 			continue
 		}
-		k, v, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(k)
+		key, val, err := parsePair(pair)
 		if err != nil {
-			return q, fmt.Errorf("parameter name %q is not valid URL encoding", clip(k, 40))
-		}
-		val, err := url.QueryUnescape(v)
-		if err != nil {
-			return q, fmt.Errorf("the value of parameter %q is not valid URL encoding", clip(key, 40))
-		}
-		// No parameter of the spec can hold a control character or bytes
-		// that are not UTF-8, and PostgreSQL text can hold neither a NUL
-		// nor invalid UTF-8: refuse them here rather than let a search
-		// value fail in the database.
-		if !scheduling.PlainText(key) {
-			return q, fmt.Errorf("a parameter name holds a control character or is not UTF-8")
-		}
-		if !scheduling.PlainText(val) {
-			return q, fmt.Errorf("the value of parameter %q holds a control character or is not UTF-8", clip(key, 40))
+			if first == nil {
+				first = err
+			}
+			continue
 		}
 		q[key] = append(q[key], val)
 	}
-	return q, nil
+	return q, first
+}
+
+func parsePair(pair string) (key, val string, err error) {
+	k, v, _ := strings.Cut(pair, "=")
+	key, err = url.QueryUnescape(k)
+	if err != nil {
+		return "", "", fmt.Errorf("parameter name %q is not valid URL encoding", clip(k, 40))
+	}
+	val, err = url.QueryUnescape(v)
+	if err != nil {
+		return "", "", fmt.Errorf("the value of parameter %q is not valid URL encoding", clip(key, 40))
+	}
+	// No parameter of the spec can hold a control character or bytes
+	// that are not UTF-8, and PostgreSQL text can hold neither a NUL
+	// nor invalid UTF-8: refuse them here rather than let a search
+	// value fail in the database.
+	if !scheduling.PlainText(key) {
+		return "", "", fmt.Errorf("a parameter name holds a control character or is not UTF-8")
+	}
+	if !scheduling.PlainText(val) {
+		return "", "", fmt.Errorf("the value of parameter %q holds a control character or is not UTF-8", clip(key, 40))
+	}
+	return key, val, nil
 }
 
 // serviceRoot is this practice's absolute service root URL ([base] in the
@@ -194,13 +208,11 @@ func (s *Server) pipeline(rq *request) error {
 		return fail(gpconnect.BadRequest, "Ssp-InteractionID does not match the request (%s %q)", r.Method, r.URL.Path)
 	}
 	rq.interaction = iid
-	// 3. Authorization present and Bearer.
+	// 3. Authorization present, Bearer, and one token (spec §2.1's
+	// Authorization faults, all of them before content negotiation).
 	authz := h.Get("Authorization")
-	if authz == "" {
-		return fail(gpconnect.BadRequest, "Authorization header is missing")
-	}
-	if scheme, _, _ := strings.Cut(authz, " "); !strings.EqualFold(scheme, "Bearer") {
-		return fail(gpconnect.BadRequest, "Authorization header must use the Bearer scheme")
+	if _, err := auth.BearerToken(authz); err != nil {
+		return err
 	}
 	// 4. Content-Type (required on writes; on any request a format the
 	// server does not support is 415, spec 2.1, which names no method:
@@ -226,9 +238,6 @@ func (s *Server) pipeline(rq *request) error {
 		}
 	}
 	q := rq.query()
-	if rq.queryErr != nil {
-		return fail(gpconnect.BadRequest, "The query string could not be decoded: %v", rq.queryErr)
-	}
 	if len(q["_format"]) > 1 {
 		return fail(gpconnect.BadRequest, "_format may be given only once")
 	}
@@ -250,6 +259,11 @@ func (s *Server) pipeline(rq *request) error {
 	}
 	if needsAppointments(iid) && !org.AppointmentsEnabled {
 		return fail(gpconnect.AccessDenied, "Appointment Management is not enabled at this practice")
+	}
+	// 8. Query parameters: one that cannot be decoded is the request's
+	// fault whichever parameter it is (an ignored one included).
+	if rq.queryErr != nil {
+		return fail(gpconnect.BadRequest, "The query string could not be decoded: %v", rq.queryErr)
 	}
 	hd := handlers[iid]
 	if hd == nil {

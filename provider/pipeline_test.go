@@ -104,6 +104,16 @@ func testSSPHeaders(t *testing.T, e *env) {
 			r.Header.Set("Accept", "text/html")
 		}, status: 400, code: "BAD_REQUEST",
 		},
+		// Spec §2.1 counts a Bearer header without its one token among the
+		// Authorization faults, so it too is weighed before Accept.
+		{name: "Authorization Bearer without token, Accept unsupported", mutate: func(t testing.TB, r *http.Request) {
+			r.Header.Set("Authorization", "Bearer")
+			r.Header.Set("Accept", "text/html")
+		}, status: 400, code: "BAD_REQUEST"},
+		{name: "Authorization three parts, Accept unsupported", mutate: func(t testing.TB, r *http.Request) {
+			r.Header.Set("Authorization", r.Header.Get("Authorization")+" extra")
+			r.Header.Set("Accept", "text/html")
+		}, status: 400, code: "BAD_REQUEST"},
 		{name: "Ssp-TraceID missing, Accept unsupported", mutate: func(t testing.TB, r *http.Request) {
 			r.Header.Del("Ssp-TraceID")
 			r.Header.Set("Accept", "text/html")

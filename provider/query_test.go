@@ -30,6 +30,26 @@ func testQueryStrings(t *testing.T, e *env) {
 			}
 		}
 	})
+	t.Run("an undecodable query is weighed after format, token and switches", func(t *testing.T) {
+		// Spec §3.5 checks query parameters last (step 9): a bad pair, even
+		// of a parameter the interaction ignores, must not hide a fault the
+		// steps before it would answer.
+		r := e.request(t, http.MethodGet, "metadata?foo=%zz", iidMetadata, scopeOrgRead)
+		r.Header.Set("Accept", "text/html")
+		wantOutcome(t, e.do(t, r), http.StatusUnsupportedMediaType, "BAD_REQUEST")
+
+		r = e.request(t, http.MethodGet, "metadata?foo=%zz", iidMetadata, scopePatRead)
+		if diag := wantOutcome(t, e.do(t, r), http.StatusBadRequest, "BAD_REQUEST"); strings.Contains(diag, "could not be decoded") {
+			t.Errorf("a read scope on metadata answered with the query's fault: %q", diag)
+		}
+
+		r = e.requestAt(t, odsWestbrook, asidWestbrook, http.MethodGet, "metadata?foo=%zz", iidMetadata, scopeOrgRead)
+		wantOutcome(t, e.do(t, r), http.StatusForbidden, "ACCESS_DENIED")
+
+		// _format after the bad pair is still read.
+		r = e.request(t, http.MethodGet, "metadata?foo=%zz&_format=text/html", iidMetadata, scopeOrgRead)
+		wantOutcome(t, e.do(t, r), http.StatusUnsupportedMediaType, "BAD_REQUEST")
+	})
 	t.Run("_format twice is 400", func(t *testing.T) {
 		for _, f := range []string{"_format=application/fhir%2Bxml&_format=application/fhir%2Bxml", "_format=application/fhir%2Bjson&_format=application/fhir%2Bxml"} {
 			r := e.get(t, "metadata?"+f, iidMetadata, scopeOrgRead)

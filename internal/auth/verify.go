@@ -54,27 +54,47 @@ func (v *Verifier) Verify(authorizationHeader string) (*Claims, error) {
 	return c, nil
 }
 
-func (v *Verifier) verify(h string) (*Claims, *Error) {
+// BearerToken checks the Authorization header's shape alone (present,
+// "Bearer", one token) and returns the token. The provider calls it where
+// spec §3.5 puts the header check, before content negotiation; the token
+// itself is read later, after it.
+func BearerToken(h string) (string, error) {
+	tok, err := bearerToken(h)
+	if err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+func bearerToken(h string) (string, *Error) {
 	if h == "" {
-		return nil, badRequest("Authorization header is missing")
+		return "", badRequest("Authorization header is missing")
 	}
 	// Exactly two parts split on a space, as the GP Connect reference
 	// provider reads it (spec §2.1): "Bearer  x" is three, with an empty
 	// middle one, though RFC 6750's grammar would allow more spaces.
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || strings.IndexByte(tok, ' ') >= 0 {
-		return nil, badRequest(`Authorization header must be "Bearer <token>" (two space-separated parts)`)
+		return "", badRequest(`Authorization header must be "Bearer <token>" (two space-separated parts)`)
 	}
 	// Scheme names are case-insensitive (RFC 7235 §2.1). EqualFold folds
 	// no non-ASCII letter onto one of "bearer", so this is an ASCII match.
 	if !strings.EqualFold(scheme, "Bearer") {
-		return nil, badRequest(`Authorization scheme must be "Bearer"`)
+		return "", badRequest(`Authorization scheme must be "Bearer"`)
 	}
 	if tok == "" {
-		return nil, badRequest("bearer token is empty")
+		return "", badRequest("bearer token is empty")
 	}
 	if len(tok) > MaxTokenLength {
-		return nil, badRequest(fmt.Sprintf("bearer token is longer than %d bytes", MaxTokenLength))
+		return "", badRequest(fmt.Sprintf("bearer token is longer than %d bytes", MaxTokenLength))
+	}
+	return tok, nil
+}
+
+func (v *Verifier) verify(h string) (*Claims, *Error) {
+	tok, e := bearerToken(h)
+	if e != nil {
+		return nil, e
 	}
 	hdr, rest, _ := strings.Cut(tok, ".")
 	payload, sig, ok := strings.Cut(rest, ".")
