@@ -128,3 +128,17 @@ func checkString(s string) *badString {
 	}
 	return nil
 }
+
+// Problem is err's message as a consumer should read it: without the Go
+// package prefixes ("fhir: ", "xml: ") that place the fault in this code
+// and mean nothing to whoever sent the resource.
+func Problem(err error) string {
+	s := err.Error()
+	for {
+		t := strings.TrimPrefix(strings.TrimPrefix(s, "fhir: "), "xml: ")
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}

@@ -698,3 +698,27 @@ func withExtra(t testing.TB, body []byte, xml bool, name string) []byte {
 	}
 	return bytes.Replace(body, []byte(old), []byte(repl), 1)
 }
+
+// TestMalformedBodyDiagnostics: a body that cannot be read is described in
+// the consumer's terms, without the Go package prefixes of the decoder that
+// found the fault (spec §9.1: diagnostics for people, nothing internal).
+func TestMalformedBodyDiagnostics(t *testing.T) {
+	a := newApptEnv(t, storetest.Engines(false)[0])
+	for _, c := range []struct{ name, ct, body, want string }{
+		{"xml bad integer", mediaXMLCT, `<Appointment xmlns="http://hl7.org/fhir"><minutesDuration value="abc"/></Appointment>`, "minutesDuration"},
+		{"xml truncated", mediaXMLCT, `<Appointment xmlns="http://hl7.org/fhir">`, "XML syntax error"},
+		{"json not json", mediaJSONCT, `{"resourceType":"Appointment","status":nope}`, "not valid JSON"},
+		{"json no resourceType", mediaJSONCT, `{}`, "resourceType"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := a.send(t, http.MethodPost, "Appointment", iidBook, scopePatWrite, []byte(c.body), c.ct, nil)
+			diag := wantOutcome(t, r, http.StatusUnprocessableEntity, "INVALID_RESOURCE")
+			if !strings.Contains(diag, c.want) {
+				t.Errorf("diagnostics %q do not say %q", diag, c.want)
+			}
+			if strings.Contains(diag, "fhir: ") || strings.Contains(diag, "xml: ") {
+				t.Errorf("diagnostics %q carry a Go package prefix", diag)
+			}
+		})
+	}
+}

@@ -327,7 +327,7 @@ func (s *Server) readBody(rq *request, want string) (fhir.Resource, []byte, erro
 		if rq.interaction == gpconnect.CancelAppointment && errors.As(err, &ee) && ee.URL == gpconnect.ExtCancellationReason && !ee.Nested {
 			return nil, nil, fail(gpconnect.InvalidParameter, "The cancellation reason is empty")
 		}
-		return nil, nil, fail(gpconnect.InvalidResource, "The request body is not a valid %s resource: %s", want, clip(err.Error(), 200))
+		return nil, nil, fail(gpconnect.InvalidResource, "The request body is not a valid %s resource: %s", want, clip(fhir.Problem(err), 200))
 	}
 	return res, body, nil
 }

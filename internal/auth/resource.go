@@ -351,7 +351,7 @@ const kindAny = '*'
 // in preference to other faults.
 func decodeResource(claim, d string, i int, def *resourceDef, dst any) (int, *Error) {
 	fail := func(err error) *Error {
-		return invalidResource(claim + " is not a valid FHIR " + def.typ + ": " + err.Error())
+		return invalidResource(claim + " is not a valid FHIR " + def.typ + ": " + fhir.Problem(err))
 	}
 	rv := reflect.ValueOf(dst).Elem()
 	if rv.Type() != def.s.typ {

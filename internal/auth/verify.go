@@ -544,7 +544,7 @@ func (v *Verifier) claims(p string) (*Claims, *Error) {
 			r    fhir.Resource
 		}{{claimNames[cDevice], &c.Device}, {claimNames[cOrg], &c.Organization}, {claimNames[cPract], &c.Practitioner}} {
 			if err := fhir.CheckStrings(res.r); err != nil {
-				return nil, invalidResource("JWT claim " + res.name + " is not a valid FHIR resource: " + err.Error())
+				return nil, invalidResource("JWT claim " + res.name + " is not a valid FHIR resource: " + fhir.Problem(err))
 			}
 		}
 	}
@@ -630,7 +630,7 @@ func checkClaimValues(c *Claims, r *rawClaims) *Error {
 			return invalidResource(claimNames[x.idx] + " is not a valid FHIR " + x.typ + ": " + err.Error())
 		}
 		if err := fhir.CheckExtensionsJSON(x.typ, m["extension"]); err != nil {
-			return invalidResource(claimNames[x.idx] + " is not a valid FHIR " + x.typ + ": " + strings.TrimPrefix(err.Error(), "fhir: "))
+			return invalidResource(claimNames[x.idx] + " is not a valid FHIR " + x.typ + ": " + fhir.Problem(err))
 		}
 	}
 	return nil
