@@ -146,6 +146,13 @@ func (s *Server) serveFHIR(c *gin.Context) {
 		rq.fmt = f
 	}
 	defer s.record(rq)
+	if s.cfg.ClientCert != nil {
+		if st, why := s.cfg.ClientCert(c.Request); st != 0 {
+			c.Header("Connection", "close")
+			s.writeError(rq, failStatus(st, gpconnect.AccessDenied, "%s", why))
+			return
+		}
+	}
 	if err := s.pipeline(rq); err != nil {
 		s.writeError(rq, err)
 	}

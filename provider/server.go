@@ -91,6 +91,10 @@ type Config struct {
 	// Content-Location and fullUrl are built on it instead of on the
 	// request's Host and X-Forwarded-Proto, which any client can set.
 	PublicURL string
+	// ClientCert, when set, judges the TLS client certificate of every GP
+	// Connect request before anything else (spec §3.5 step 1): a non-zero
+	// status (495, 496) is answered with the reason and the connection closed.
+	ClientCert func(r *http.Request) (status int, reason string)
 }
 
 // Server is the provider HTTP API.

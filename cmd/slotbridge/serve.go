@@ -21,6 +21,7 @@ import (
 	"github.com/slotbridge/slotbridge/internal/auth"
 	"github.com/slotbridge/slotbridge/internal/demo"
 	"github.com/slotbridge/slotbridge/internal/scheduling"
+	"github.com/slotbridge/slotbridge/internal/servertls"
 	"github.com/slotbridge/slotbridge/internal/store"
 	"github.com/slotbridge/slotbridge/provider"
 )
@@ -51,6 +52,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	filtering := fs.String("service-filtering", envOr("SLOTBRIDGE_SERVICE_FILTERING", "on"),
 		"supplier switch of 1.2.8 service filtering: on (each practice's own switch decides), off, or a comma-separated list of ODS codes it is on at")
 	publicURL := fs.String("public-url", envOr("SLOTBRIDGE_PUBLIC_URL", ""), "scheme and host consumers reach the server at, e.g. https://gpc.example.nhs.uk: Location and fullUrl are built on it rather than on the request's Host and X-Forwarded-Proto")
+	var tlsOpt servertls.Options
+	fs.StringVar(&tlsOpt.CertFile, "tls-cert", envOr("SLOTBRIDGE_TLS_CERT", ""), "server certificate chain (PEM): serve HTTPS only, TLS 1.2 with the spec's cipher suites and HSTS; plain HTTP connections are closed")
+	fs.StringVar(&tlsOpt.KeyFile, "tls-key", envOr("SLOTBRIDGE_TLS_KEY", ""), "the server certificate's private key (PEM)")
+	fs.StringVar(&tlsOpt.ClientCAFile, "tls-client-ca", envOr("SLOTBRIDGE_TLS_CLIENT_CA", ""), "CA bundle (PEM) a GP Connect client certificate must chain to (the Spine CAs): a GP Connect request without one is answered 496, with an expired, foreign, revoked or misnamed one 495")
+	fs.StringVar(&tlsOpt.ClientCRLFile, "tls-client-crl", envOr("SLOTBRIDGE_TLS_CLIENT_CRL", ""), "revocation lists (PEM or DER) of the client CAs; read again when the file changes")
+	fs.StringVar(&tlsOpt.ClientName, "tls-client-name", envOr("SLOTBRIDGE_TLS_CLIENT_NAME", ""), "FQDN a client certificate must carry (DNS name or common name): the Spine Secure Proxy's")
 	debugAddr := fs.String("debug-addr", envOr("SLOTBRIDGE_DEBUG_ADDR", ""), "when set, serve Go runtime profiles (/debug/pprof/) on this separate loopback address, e.g. 127.0.0.1:6184")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -82,6 +89,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkMounts(); err != nil {
 		return err
 	}
+	var tlsSrv *servertls.Server
+	if tlsOpt != (servertls.Options{}) {
+		if tlsSrv, err = servertls.Load(tlsOpt); err != nil {
+			return fmt.Errorf("--tls-cert, --tls-key, --tls-client-*: %w", err)
+		}
+	}
 	// Every setting that can be refused is checked before the store opens
 	// and background work starts: a bad JWKS file then stops serve with
 	// its own error alone, and leaves no data directory behind.
@@ -110,6 +123,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--addr (SLOTBRIDGE_ADDR): %w", err)
 	}
 	defer ln.Close()
+	scheme := "http"
+	if tlsSrv != nil {
+		ln, scheme = tlsSrv.Listener(ln), "https"
+	}
 	if *debugAddr != "" {
 		dbg, err := serveDebug(*debugAddr, log)
 		if err != nil {
@@ -149,7 +166,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { defer close(released); releaseCaps(bg, st, log, time.Minute) }()
 	defer func() { stopBG(); <-topped; <-released }()
 
-	prov := provider.New(st, verifier, log, provider.Config{ServiceFiltering: supplier, RequestTimeout: *requestTimeout, PublicURL: public})
+	pcfg := provider.Config{ServiceFiltering: supplier, RequestTimeout: *requestTimeout, PublicURL: public}
+	switch {
+	case tlsSrv == nil:
+		// Spec §1.4 wants TLS with the SSP's client certificate; on loopback
+		// (the demo) a proxy or nothing stands in front, elsewhere say so.
+		if !isLoopback(ln.Addr()) {
+			log.Warn("serving plain HTTP: GP Connect needs TLS 1.2 with the Spine Secure Proxy's client certificate (spec 1.4); terminate it in a proxy in front, or give --tls-cert, --tls-key and --tls-client-ca")
+		}
+	case !tlsSrv.ChecksClients():
+		log.Warn("TLS without client certificates: any client reaches GP Connect; give --tls-client-ca (and --tls-client-name) to admit only the Spine Secure Proxy")
+	default:
+		pcfg.ClientCert = func(r *http.Request) (int, string) { return tlsSrv.CheckClient(r.TLS, time.Now()) }
+		log.Info("GP Connect requires a client certificate", "ca", tlsOpt.ClientCAFile, "crl", tlsOpt.ClientCRLFile, "name", tlsOpt.ClientName)
+	}
+	prov := provider.New(st, verifier, log, pcfg)
 	defer prov.Close()
 	// The admin API materialises template changes to the same horizon and
 	// reports service filtering by the same supplier switch as the server.
@@ -160,12 +191,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *accessLogOn {
 		handler = accessLog(log, handler)
 	}
+	if tlsSrv != nil {
+		handler = servertls.HSTS(handler)
+	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		// The server's own complaints (TLS handshakes that failed, plain
+		// HTTP to the TLS port) go to the same log as everything else.
+		ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
-	fmt.Fprintf(stdout, "slotbridge listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "slotbridge listening on %s://%s\n", scheme, ln.Addr())
 	select {
 	case err := <-errc:
 		return err
@@ -254,4 +291,10 @@ func checkPublicURL(v string) (string, error) {
 		return "", fmt.Errorf("--public-url (SLOTBRIDGE_PUBLIC_URL) %q: want the scheme and host alone, e.g. https://gpc.example.nhs.uk", v)
 	}
 	return strings.TrimSuffix(v, "/"), nil
+}
+
+// isLoopback says whether a listening address is a loopback one.
+func isLoopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
 }

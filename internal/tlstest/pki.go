@@ -48,7 +48,7 @@ func New(tb testing.TB) *PKI {
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: "Slotbridge test CA"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &p.caKey.PublicKey, p.caKey)
 	if err != nil {
 		tb.Fatal(err)
@@ -101,6 +101,35 @@ func (p *PKI) ServerTLS() *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AddCert(p.ca)
 	return &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool, MinVersion: tls.VersionTLS12}
+}
+
+// CRL writes a revocation list, signed by the CA, naming the certificates
+// in the files given, as name.pem.
+func (p *PKI) CRL(name string, certFiles ...string) string {
+	p.tb.Helper()
+	var entries []x509.RevocationListEntry
+	for _, f := range certFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			p.tb.Fatal(err)
+		}
+		blk, _ := pem.Decode(b)
+		if blk == nil {
+			p.tb.Fatalf("%s: no PEM block", f)
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			p.tb.Fatal(err)
+		}
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)})
+	}
+	p.serial++
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(p.serial), ThisUpdate: time.Now().Add(-time.Minute),
+		NextUpdate: time.Now().Add(time.Hour), RevokedCertificateEntries: entries}, p.ca, p.caKey)
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	return p.write(name+".pem", "X509 CRL", der)
 }
 
 // write stores one PEM block in the directory and returns its path.

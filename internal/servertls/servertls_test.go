@@ -1,0 +1,249 @@
+package servertls_test
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slotbridge/slotbridge/internal/servertls"
+	"github.com/slotbridge/slotbridge/internal/tlstest"
+)
+
+const sspName = "ssp.test.nhs.uk"
+
+// serve starts a real TLS server on loopback with the options, whose
+// handler answers the client check's status and reason (200 "ok" when it passes).
+func serve(t *testing.T, o servertls.Options) (*servertls.Server, string) {
+	t.Helper()
+	s, err := servertls.Load(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := servertls.HSTS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st, why := s.CheckClient(r.TLS, time.Now()); st != 0 {
+			w.WriteHeader(st)
+			fmt.Fprint(w, why)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	srv := &http.Server{Handler: h, ErrorLog: nil, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(s.Listener(ln))
+	t.Cleanup(func() { srv.Close() })
+	return s, ln.Addr().String()
+}
+
+// client is an HTTPS client trusting the PKI's CA, presenting the key pair if given.
+func client(t *testing.T, p *tlstest.PKI, certFile, keyFile string, edit func(*tls.Config)) *http.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	b, err := os.ReadFile(p.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(b)
+	cfg := &tls.Config{RootCAs: pool}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
+}
+
+func TestClientCertificates(t *testing.T) {
+	p := tlstest.New(t)
+	now := time.Now()
+	good, goodKey := p.Issue("ssp", sspName, x509.ExtKeyUsageClientAuth, now.Add(-time.Hour), now.Add(time.Hour))
+	expired, expiredKey := p.Issue("expired", sspName, x509.ExtKeyUsageClientAuth, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	revoked, revokedKey := p.Issue("revoked", sspName, x509.ExtKeyUsageClientAuth, now.Add(-time.Hour), now.Add(time.Hour))
+	misnamed, misnamedKey := p.Issue("misnamed", "other.example.org", x509.ExtKeyUsageClientAuth, now.Add(-time.Hour), now.Add(time.Hour))
+	serverUse, serverUseKey := p.Issue("serveruse", sspName, x509.ExtKeyUsageServerAuth, now.Add(-time.Hour), now.Add(time.Hour))
+	foreign := tlstest.New(t)
+	alien, alienKey := foreign.Issue("alien", sspName, x509.ExtKeyUsageClientAuth, now.Add(-time.Hour), now.Add(time.Hour))
+	crl := p.CRL("crl", revoked)
+
+	_, addr := serve(t, servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile, ClientCRLFile: crl, ClientName: sspName})
+	for _, c := range []struct {
+		name, cert, key string
+		status          int
+		why             string
+	}{
+		{"the SSP's", good, goodKey, 200, "ok"},
+		{"none", "", "", 496, "required"},
+		{"expired", expired, expiredKey, 495, "expired"},
+		{"revoked", revoked, revokedKey, 495, "revoked"},
+		{"another name", misnamed, misnamedKey, 495, "Spine Secure Proxy's"},
+		{"server use only", serverUse, serverUseKey, 495, "not valid for client authentication"},
+		{"another CA's", alien, alienKey, 495, "not signed by a trusted CA"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := client(t, p, c.cert, c.key, nil).Get("https://" + addr + "/metadata")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != c.status || !strings.Contains(string(body), c.why) {
+				t.Errorf("status %d %q, want %d saying %q", res.StatusCode, body, c.status, c.why)
+			}
+			if res.Header.Get("Strict-Transport-Security") == "" {
+				t.Errorf("no Strict-Transport-Security header")
+			}
+		})
+	}
+}
+
+func TestTransportRules(t *testing.T) {
+	p := tlstest.New(t)
+	_, addr := serve(t, servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey})
+	get := func(edit func(*tls.Config)) error {
+		res, err := client(t, p, "", "", edit).Get("https://" + addr + "/")
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	t.Run("TLS 1.2 with a spec cipher suite", func(t *testing.T) {
+		for _, cs := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA} {
+			if err := get(func(c *tls.Config) { c.CipherSuites = []uint16{cs} }); err != nil {
+				t.Errorf("%s: %v", tls.CipherSuiteName(cs), err)
+			}
+		}
+	})
+	t.Run("suites outside the spec's refused", func(t *testing.T) {
+		for _, cs := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA} {
+			if err := get(func(c *tls.Config) { c.CipherSuites = []uint16{cs}; c.MaxVersion = tls.VersionTLS12 }); err == nil {
+				t.Errorf("%s accepted", tls.CipherSuiteName(cs))
+			}
+		}
+	})
+	t.Run("only TLS 1.2", func(t *testing.T) {
+		for _, v := range []uint16{tls.VersionTLS11, tls.VersionTLS13} {
+			if err := get(func(c *tls.Config) { c.MinVersion, c.MaxVersion = v, v }); err == nil {
+				t.Errorf("version %x accepted", v)
+			}
+		}
+	})
+	t.Run("plain HTTP is closed unanswered", func(t *testing.T) {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET /metadata HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if line != "" || !errors.Is(err, io.EOF) && !isReset(err) {
+			t.Errorf("read %q, %v; want the connection closed with no answer", line, err)
+		}
+	})
+	t.Run("no client certificate asked for without a CA bundle", func(t *testing.T) {
+		if err := get(nil); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func isReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && strings.Contains(op.Err.Error(), "reset")
+}
+
+func TestLoadRefuses(t *testing.T) {
+	p := tlstest.New(t)
+	other := tlstest.New(t)
+	empty := p.Dir + "/empty.pem"
+	if err := os.WriteFile(empty, []byte("nothing here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		o    servertls.Options
+		want string
+	}{
+		{"key missing", servertls.Options{CertFile: p.ServerCert}, "both needed"},
+		{"key of another certificate", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ClientKey}, "certificate and key"},
+		{"name without CA", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientName: sspName}, "needs the client CA bundle"},
+		{"CA bundle without certificates", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: empty}, "holds no PEM certificate"},
+		{"CRL of another CA", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile,
+			ClientCRLFile: other.CRL("crl")}, "not signed by any CA"},
+		{"CRL file without a list", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile, ClientCRLFile: p.CAFile}, "holds no CRL"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := servertls.Load(c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Load: %v, want an error saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestRevocationListReloaded: a certificate revoked after the server
+// started is refused once the list's file changes, without a restart.
+func TestRevocationListReloaded(t *testing.T) {
+	p := tlstest.New(t)
+	now := time.Now()
+	cert, key := p.Issue("ssp", sspName, x509.ExtKeyUsageClientAuth, now.Add(-time.Hour), now.Add(time.Hour))
+	crl := p.CRL("crl")
+	s, err := servertls.Load(servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile, ClientCRLFile: crl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
+	if st, why := s.CheckClient(cs, now); st != 0 {
+		t.Fatalf("before revocation: %d %s", st, why)
+	}
+	newer := p.CRL("crl2", cert)
+	b, err := os.ReadFile(newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(crl, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(time.Second)
+	if err := os.Chtimes(crl, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if st, why := s.CheckClient(cs, now.Add(time.Minute)); st != servertls.StatusCertInvalid || !strings.Contains(why, "revoked") {
+		t.Errorf("after the list changed: %d %q, want 495 revoked", st, why)
+	}
+	// A list that no longer loads leaves the last good one in force.
+	if err := os.WriteFile(crl, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	even := now.Add(2 * time.Second)
+	os.Chtimes(crl, even, even)
+	if st, _ := s.CheckClient(cs, now.Add(2*time.Minute)); st != servertls.StatusCertInvalid {
+		t.Errorf("after a bad list: %d, want the revocation kept", st)
+	}
+	if s.CRLError() == nil {
+		t.Errorf("CRLError is nil after a bad list")
+	}
+}
