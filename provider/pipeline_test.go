@@ -623,6 +623,22 @@ func testPaths(t *testing.T, e *env) {
 			}
 		})
 	}
+	// Outside any service root the format asked for still holds (§2.1):
+	// an XML client reads its 404 in XML.
+	t.Run("not under a service root, XML asked for", func(t *testing.T) {
+		for _, edit := range []func(*http.Request){
+			func(r *http.Request) { r.Header.Set("Accept", "application/fhir+xml") },
+			func(r *http.Request) { r.URL.RawQuery = "_format=application/fhir%2Bxml" },
+		} {
+			r := e.rawRequest(t, http.MethodGet, "/nothing")
+			edit(r)
+			res := e.do(t, r)
+			if res.status != http.StatusNotFound || !strings.HasPrefix(res.header.Get("Content-Type"), "application/fhir+xml") ||
+				!strings.Contains(string(res.body), "<OperationOutcome") {
+				t.Errorf("status %d, Content-Type %q, body %.200s; want a 404 OperationOutcome in XML", res.status, res.header.Get("Content-Type"), res.body)
+			}
+		}
+	})
 	// A panic cannot be provoked through the public API; see
 	// TestPanicBecomesOutcome (export_test.go hook) for the recoverer.
 }

@@ -217,6 +217,9 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		rq := &request{c: c, fmt: formatJSON}
+		if f, ok := negotiate(c.Request, rq.query()); ok {
+			rq.fmt = f
+		}
 		s.writeError(rq, failStatus(http.StatusNotFound, gpconnect.NoRecordFound, "Unknown path %q; GP Connect service roots are /{ODS}/STU3/1/gpconnect", c.Request.URL.Path))
 	})
 	return e
