@@ -660,7 +660,11 @@ func printTemplateChange(w io.Writer, ch admin.TemplateChange) {
 	if t.Active {
 		retired = "no bookings, not edited by hand"
 	}
-	fmt.Fprintf(w, "sessions made: %d; retired (%s): %v\n", ch.Created, retired, ch.Retired)
+	made := fmt.Sprint(ch.Created)
+	if ch.ToppedUp > 0 {
+		made += fmt.Sprintf(" (%d for this template; %d for the practice's other templates, topped up to the horizon)", ch.Created-ch.ToppedUp, ch.ToppedUp)
+	}
+	fmt.Fprintf(w, "sessions made: %s; retired (%s): %v\n", made, retired, ch.Retired)
 	for _, s := range ch.Kept {
 		fmt.Fprintf(w, "kept session %d at %s (%s)", s.ID, s.Start, s.KeptText())
 		if len(s.AppointmentIDs) > 0 {

@@ -631,6 +631,7 @@ func (s *Service) topUp(ctx context.Context, practiceID int64, out TemplateChang
 	now := s.Now()
 	n, err := s.st.Materialise(ctx, practiceID, scheduling.LocalMidnight(now), now.Add(s.Horizon))
 	out.Created += n
+	out.ToppedUp = n
 	return out, err
 }
 

@@ -25,6 +25,7 @@ func TestService(t *testing.T) {
 		{"ProfileCapCountsEarlierBookings", testProfileCapCountsEarlierBookings},
 		{"WindowCheckedOnEverySlotOfABooking", testWindowEverySlot},
 		{"Templates", testTemplates},
+		{"TemplateTopUpCountedApart", testTemplateTopUp},
 		{"TemplateShapeChangeKeepsBookedSessions", testTemplateShapeChange},
 		{"OneOffSession", testOneOffSession},
 		{"BlockAndCancelSession", testBlockCancelSession},
@@ -988,5 +989,27 @@ func TestBlockRacesBooking(t *testing.T) {
 			}
 			t.Logf("%d of %d slots went to the block", blockWins, len(slots))
 		})
+	}
+}
+
+// testTemplateTopUp: a template change also tops up the practice's other
+// templates to the horizon; the answer says how many of the sessions made
+// were those, and the change's audit record counts only its own template's.
+func testTemplateTopUp(t *testing.T, f *fx) {
+	f.svc.Horizon += 14 * 24 * time.Hour // the other templates now fall short of it
+	ch, err := f.svc.CreateTemplate(f.ctx, f.cli, ods, f.withProfile(tplIn))
+	f.ok(err)
+	own := ch.Created - ch.ToppedUp
+	// Thursdays in 24 days from Wednesday 25 March 2026: 26 March, 2, 9 and 16 April.
+	if ch.ToppedUp <= 0 || own != 4 {
+		t.Fatalf("made %d sessions, %d of them topping up other templates; want 4 of this template's and some others", ch.Created, ch.ToppedUp)
+	}
+	if a := f.lastAudit(); a.Action != "template.create" || !strings.Contains(a.Detail, fmt.Sprintf("sessions made for this template: %d", own)) {
+		t.Errorf("audit %s %q, want template.create counting %d", a.Action, a.Detail, own)
+	}
+	ch, err = f.svc.UpdateTemplate(f.ctx, f.cli, ods, ch.Template.ID, admin.TemplateInput{Name: ptr("renamed")})
+	f.ok(err)
+	if ch.ToppedUp != 0 || ch.Created != 0 {
+		t.Errorf("a rename after the top-up made %d sessions (%d topping up); want none", ch.Created, ch.ToppedUp)
 	}
 }

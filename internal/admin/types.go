@@ -269,6 +269,10 @@ type TemplateChange struct {
 	// Created is how many sessions were materialised: the template's own,
 	// made inside the change, and any the practice's other templates lacked.
 	Created int `json:"sessions_created"`
+	// ToppedUp is the part of Created made for the practice's other
+	// templates, which the change's audit record does not count (the same
+	// routine top-up the server runs hourly).
+	ToppedUp int `json:"sessions_topped_up"`
 }
 
 // KeptSession is a session a template change left as it was, with the
