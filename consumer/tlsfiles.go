@@ -2,10 +2,9 @@ package consumer
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"fmt"
-	"os"
 	"time"
+
+	"github.com/slotbridge/slotbridge/internal/tlsfiles"
 )
 
 // ClientTLS loads a client's TLS identity from PEM files into a
@@ -18,38 +17,17 @@ import (
 // now: better when a client is built than as every handshake failing.
 func ClientTLS(certFile, keyFile, caFile string, now time.Time) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	switch {
-	case certFile != "" && keyFile == "":
-		return nil, fmt.Errorf("TLS client certificate %s: no key file given (a certificate and its key go together)", certFile)
-	case certFile == "" && keyFile != "":
-		return nil, fmt.Errorf("TLS client key %s: no certificate file given (a certificate and its key go together)", keyFile)
-	case certFile != "":
-		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if certFile != "" || keyFile != "" {
+		pair, err := tlsfiles.KeyPair("TLS client certificate", certFile, keyFile, now)
 		if err != nil {
-			return nil, fmt.Errorf("TLS client certificate %s with key %s: %w", certFile, keyFile, err)
-		}
-		leaf := pair.Leaf
-		if leaf == nil {
-			if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
-				return nil, fmt.Errorf("TLS client certificate %s: %w", certFile, err)
-			}
-		}
-		if now.After(leaf.NotAfter) {
-			return nil, fmt.Errorf("TLS client certificate %s expired on %s", certFile, leaf.NotAfter.UTC().Format(time.RFC3339))
-		}
-		if now.Before(leaf.NotBefore) {
-			return nil, fmt.Errorf("TLS client certificate %s is not valid until %s", certFile, leaf.NotBefore.UTC().Format(time.RFC3339))
+			return nil, err
 		}
 		tc.Certificates = []tls.Certificate{pair}
 	}
 	if caFile != "" {
-		b, err := os.ReadFile(caFile)
+		pool, _, err := tlsfiles.Bundle("TLS CA bundle", caFile)
 		if err != nil {
-			return nil, fmt.Errorf("TLS CA bundle: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("TLS CA bundle %s holds no PEM certificate", caFile)
+			return nil, err
 		}
 		tc.RootCAs = pool
 	}

@@ -67,7 +67,7 @@ func (rq *request) query() url.Values {
 // query's own fault is reported (spec §3.5 puts query parameters last).
 func parseQuery(raw string) (url.Values, error) {
 	q := url.Values{}
-	var first error
+	var qe *queryError
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
@@ -76,16 +76,32 @@ func parseQuery(raw string) (url.Values, error) {
 		}
 		key, val, err := parsePair(pair)
 		if err != nil {
-			if first == nil {
-				first = err
+			if qe == nil {
+				qe = &queryError{msg: err.Error()}
 			}
+			qe.format = qe.format || key == "_format"
 			continue
 		}
 		q[key] = append(q[key], val)
 	}
-	return q, first
+	if qe == nil {
+		return q, nil
+	}
+	return q, qe
 }
 
+// queryError is why a query string could not be decoded; format says a
+// _format pair was among the bad ones, a fault of content negotiation
+// (spec §3.5 step 5) rather than of the parameters.
+type queryError struct {
+	msg    string
+	format bool
+}
+
+func (e *queryError) Error() string { return e.msg }
+
+// parsePair decodes one name=value pair; on error, key is the decoded
+// name when that much could be decoded.
 func parsePair(pair string) (key, val string, err error) {
 	k, v, _ := strings.Cut(pair, "=")
 	key, err = url.QueryUnescape(k)
@@ -94,7 +110,7 @@ func parsePair(pair string) (key, val string, err error) {
 	}
 	val, err = url.QueryUnescape(v)
 	if err != nil {
-		return "", "", fmt.Errorf("the value of parameter %q is not valid URL encoding", clip(key, 40))
+		return key, "", fmt.Errorf("the value of parameter %q is not valid URL encoding", clip(key, 40))
 	}
 	// No parameter of the spec can hold a control character or bytes
 	// that are not UTF-8, and PostgreSQL text can hold neither a NUL
@@ -104,7 +120,7 @@ func parsePair(pair string) (key, val string, err error) {
 		return "", "", fmt.Errorf("a parameter name holds a control character or is not UTF-8")
 	}
 	if !scheduling.PlainText(val) {
-		return "", "", fmt.Errorf("the value of parameter %q holds a control character or is not UTF-8", clip(key, 40))
+		return key, "", fmt.Errorf("the value of parameter %q holds a control character or is not UTF-8", clip(key, 40))
 	}
 	return key, val, nil
 }
@@ -245,6 +261,9 @@ func (s *Server) pipeline(rq *request) error {
 		}
 	}
 	q := rq.query()
+	if qe := (*queryError)(nil); errors.As(rq.queryErr, &qe) && qe.format {
+		return fail(gpconnect.BadRequest, "_format could not be decoded (URL encoding or characters)")
+	}
 	if len(q["_format"]) > 1 {
 		return fail(gpconnect.BadRequest, "_format may be given only once")
 	}

@@ -46,6 +46,14 @@ func testQueryStrings(t *testing.T, e *env) {
 		r = e.requestAt(t, odsWestbrook, asidWestbrook, http.MethodGet, "metadata?foo=%zz", iidMetadata, scopeOrgRead)
 		wantOutcome(t, e.do(t, r), http.StatusForbidden, "ACCESS_DENIED")
 
+		// A _format that cannot be decoded is a format fault, weighed with
+		// the format (before the token), not left for Accept to decide.
+		r = e.request(t, http.MethodGet, "metadata?_format=application/fhir%2Bxml%ZZ", iidMetadata, scopePatRead)
+		r.Header.Set("Accept", "text/html")
+		if diag := wantOutcome(t, e.do(t, r), http.StatusBadRequest, "BAD_REQUEST"); !strings.Contains(diag, "_format") {
+			t.Errorf("an undecodable _format answered %q, want it named", diag)
+		}
+
 		// _format after the bad pair is still read.
 		r = e.request(t, http.MethodGet, "metadata?foo=%zz&_format=text/html", iidMetadata, scopeOrgRead)
 		wantOutcome(t, e.do(t, r), http.StatusUnsupportedMediaType, "BAD_REQUEST")

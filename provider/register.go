@@ -241,14 +241,16 @@ func patientToRegister(fp *fhir.Patient, practiceID int64, now time.Time) (*sche
 			if emails > 1 {
 				return nil, fail(gpconnect.BadRequest, "At most one email address may be sent")
 			}
-			// A patient's contact points carry a use (spec §12); an email
-			// sent without one is taken as home, as an address is.
+			// A patient's contact points carry a use (spec §12's ContactPoint
+			// rules); an email sent without one is taken as home, as an
+			// address is. Any STU3 use but old, which a new registration has
+			// no reason to send.
 			switch t.Use {
 			case "":
 				t.Use = "home"
-			case "home", "work", "temp":
+			case "home", "work", "temp", "mobile":
 			default:
-				return nil, fail(gpconnect.BadRequest, "An email address's use must be home, work or temp")
+				return nil, fail(gpconnect.BadRequest, "An email address's use must be home, work, temp or mobile")
 			}
 		default:
 			return nil, fail(gpconnect.BadRequest, "Only phone and email telecoms may be sent, not %q", clip(t.System, 20))

@@ -247,6 +247,9 @@ var registerCases = []registerCase{
 			}
 		}
 	}},
+	{name: "OK/EmailUseMobile", edit: func(b *fhir.Parameters) {
+		patientOf(b).Telecom = []fhir.ContactPoint{{System: "email", Value: "a@example.org", Use: "mobile"}}
+	}, want: 200},
 	{name: "ErrEmailUseOld", edit: func(b *fhir.Parameters) {
 		patientOf(b).Telecom = []fhir.ContactPoint{{System: "email", Value: "a@example.org", Use: "old"}}
 	}, want: 400, code: "BAD_REQUEST", diag: "email address's use"},

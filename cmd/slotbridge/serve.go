@@ -89,12 +89,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkMounts(); err != nil {
 		return err
 	}
-	var tlsSrv *servertls.Server
-	if tlsOpt != (servertls.Options{}) {
-		if tlsSrv, err = servertls.Load(tlsOpt); err != nil {
-			return fmt.Errorf("--tls-cert, --tls-key, --tls-client-*: %w", err)
-		}
-	}
 	// Every setting that can be refused is checked before the store opens
 	// and background work starts: a bad JWKS file then stops serve with
 	// its own error alone, and leaves no data directory behind.
@@ -111,6 +105,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		h = slog.NewJSONHandler(stderr, nil)
 	}
 	log := slog.New(h)
+	var tlsSrv *servertls.Server
+	if tlsOpt != (servertls.Options{}) {
+		tlsOpt.Log = log
+		if tlsSrv, err = servertls.Load(tlsOpt); err != nil {
+			return fmt.Errorf("--tls-cert, --tls-key, --tls-client-*: %w", err)
+		}
+	}
 	// The addresses are taken before the store opens, so that one in use
 	// stops serve before it creates a data directory or loads the demo;
 	// the database settings are checked first, so that a bad one is said
@@ -179,6 +180,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		pcfg.ClientCert = func(r *http.Request) (int, string) { return tlsSrv.CheckClient(r.TLS, time.Now()) }
 		log.Info("GP Connect requires a client certificate", "ca", tlsOpt.ClientCAFile, "crl", tlsOpt.ClientCRLFile, "name", tlsOpt.ClientName)
+		if !tlsSrv.ChecksName() {
+			// The Spine sub CA signs every Spine system's certificate: without
+			// the SSP's name any of them could call around the proxy.
+			log.Warn("client certificates are not held to the Spine Secure Proxy's name: any certificate the CAs signed reaches GP Connect; give --tls-client-name")
+		}
 	}
 	prov := provider.New(st, verifier, log, pcfg)
 	defer prov.Close()

@@ -1,7 +1,7 @@
 // Package servertls is the provider's own end of GP Connect transport
 // security (spec §1.4): TLS 1.2 with the spec's cipher suites, a client
 // certificate checked against the Spine CA bundle, its revocation list and
-// the SSP's name, and a listener that drops plain HTTP. stdlib only.
+// the SSP's name, and a listener that drops plain HTTP.
 package servertls
 
 import (
@@ -11,12 +11,15 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slotbridge/slotbridge/internal/tlsfiles"
 )
 
 // Options are the files and the name the provider's TLS is built from.
@@ -32,6 +35,9 @@ type Options struct {
 	// ClientName is the FQDN a client certificate must carry (as a DNS name
 	// or its common name): the SSP's. Empty: any certificate the CAs signed.
 	ClientName string
+	// Log hears of revocation lists that stop loading, load again, or
+	// run out of date (nil: not said).
+	Log *slog.Logger
 }
 
 // StatusCertInvalid and StatusCertRequired are the statuses the test pack
@@ -41,8 +47,9 @@ const (
 	StatusCertRequired = 496
 )
 
-// cipherSuites follow spec §1.4's order (AESGCM+EECDH, then AES256+EECDH)
-// as far as Go implements them: it has no DHE suites and no CBC-SHA384 one.
+// cipherSuites are the suites of spec §1.4 (AESGCM+EECDH, AES256+EECDH)
+// that Go implements: it has no DHE suites and no CBC-SHA384 one. Go picks
+// among them by its own preference (AES-128-GCM first), not by this order.
 var cipherSuites = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
@@ -52,8 +59,24 @@ var cipherSuites = []uint16{
 	tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
 }
 
-// crlRecheck is how often the revocation list's file is looked at for a change.
-const crlRecheck = 30 * time.Second
+const (
+	// crlRecheck is how often the revocation list's file is looked at for a change.
+	crlRecheck = 30 * time.Second
+	// passTTL is how long a client certificate that passed is trusted
+	// without checking it again (never past its own or its lists' expiry);
+	// the chain check costs tens of microseconds a request otherwise.
+	passTTL = time.Minute
+	// maxPasses bounds that memory; past it, it starts again.
+	maxPasses = 64
+)
+
+// crlInfo is one CA's revocation list: the serials it revokes and when it
+// must be replaced.
+type crlInfo struct {
+	ca         *x509.Certificate
+	revoked    map[string]bool
+	nextUpdate time.Time
+}
 
 // Server holds the loaded TLS settings and checks client certificates.
 type Server struct {
@@ -62,27 +85,37 @@ type Server struct {
 	cas     []*x509.Certificate
 	name    string
 	crlFile string
+	log     *slog.Logger
 
 	mu       sync.Mutex
-	revoked  map[string]bool
+	crls     map[string]*crlInfo // by the signing CA's raw public key
+	crlGen   uint64
 	crlMod   time.Time
 	crlCheck time.Time
 	crlErr   error
+	passes   map[string]pass // by the leaf's raw bytes
+}
+
+// pass is a client certificate that passed every check, until when, under
+// which generation of the revocation lists.
+type pass struct {
+	until time.Time
+	gen   uint64
 }
 
 // Load reads the files of o and builds the server's TLS settings.
 func Load(o Options) (*Server, error) {
-	if o.CertFile == "" || o.KeyFile == "" {
-		return nil, errors.New("a certificate and its key are both needed")
-	}
 	if o.ClientCAFile == "" && (o.ClientCRLFile != "" || o.ClientName != "") {
 		return nil, errors.New("a client revocation list or name needs the client CA bundle")
 	}
-	pair, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+	pair, err := tlsfiles.KeyPair("TLS server certificate", o.CertFile, o.KeyFile, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("certificate and key: %w", err)
+		return nil, err
 	}
-	s := &Server{name: strings.TrimSpace(o.ClientName), crlFile: o.ClientCRLFile}
+	s := &Server{name: strings.TrimSpace(o.ClientName), crlFile: o.ClientCRLFile, log: o.Log, passes: map[string]pass{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	s.cfg = &tls.Config{
 		Certificates: []tls.Certificate{pair},
 		// Spec §1.4: TLS 1.2 only. Allowing 1.3 too would let a client that
@@ -95,38 +128,23 @@ func Load(o Options) (*Server, error) {
 	if o.ClientCAFile == "" {
 		return s, nil
 	}
-	pemBytes, err := os.ReadFile(o.ClientCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("client CA bundle: %w", err)
-	}
-	s.roots = x509.NewCertPool()
-	for rest := pemBytes; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("client CA bundle: %w", err)
-		}
-		s.roots.AddCert(c)
-		s.cas = append(s.cas, c)
-	}
-	if len(s.cas) == 0 {
-		return nil, fmt.Errorf("client CA bundle %s holds no PEM certificate", o.ClientCAFile)
+	if s.roots, s.cas, err = tlsfiles.Bundle("TLS client CA bundle", o.ClientCAFile); err != nil {
+		return nil, err
 	}
 	// The certificate is asked for but judged by CheckClient, not by the
 	// handshake: a bad one then gets an answer saying why (495, 496), as
 	// the test pack expects, rather than a dropped connection, and the
 	// admin and hub APIs on the same port stay reachable without one.
+	// ClientCAs only names the CAs in the request, so that a client
+	// holding several certificates offers the right one.
 	s.cfg.ClientAuth = tls.RequestClientCert
+	s.cfg.ClientCAs = s.roots
 	if s.crlFile != "" {
-		if err := s.loadCRL(); err != nil {
+		crls, mod, err := readCRLs(s.crlFile, s.cas)
+		if err != nil {
 			return nil, err
 		}
+		s.crls, s.crlMod, s.crlGen = crls, mod, 1
 	}
 	return s, nil
 }
@@ -136,6 +154,9 @@ func (s *Server) Config() *tls.Config { return s.cfg }
 
 // ChecksClients says whether client certificates are checked.
 func (s *Server) ChecksClients() bool { return s.roots != nil }
+
+// ChecksName says whether a client certificate must carry the SSP's name.
+func (s *Server) ChecksName() bool { return s.name != "" }
 
 // CheckClient judges the client certificate of a connection: 0 when it may
 // go on (or client certificates are not checked), else StatusCertRequired or
@@ -148,6 +169,16 @@ func (s *Server) CheckClient(cs *tls.ConnectionState, now time.Time) (int, strin
 		return StatusCertRequired, "A client certificate is required (the Spine Secure Proxy's)"
 	}
 	leaf := cs.PeerCertificates[0]
+	crls, gen := s.currentCRLs(now)
+	s.mu.Lock()
+	p, ok := s.passes[string(leaf.Raw)]
+	s.mu.Unlock()
+	if ok && p.gen == gen && now.Before(p.until) {
+		return 0, ""
+	}
+	if s.name != "" && !certNames(leaf, s.name) {
+		return StatusCertInvalid, "The client certificate is not the Spine Secure Proxy's"
+	}
 	inter := x509.NewCertPool()
 	for _, c := range cs.PeerCertificates[1:] {
 		inter.AddCert(c)
@@ -165,18 +196,64 @@ func (s *Server) CheckClient(cs *tls.ConnectionState, now time.Time) (int, strin
 		}
 		return StatusCertInvalid, "The client certificate is not valid for client authentication"
 	}
+	until := now.Add(passTTL)
+	chain := chains[0]
+	for _, c := range chain {
+		if c.NotAfter.Before(until) {
+			until = c.NotAfter
+		}
+	}
 	if s.crlFile != "" {
-		revoked := s.revokedSet(now)
-		for _, c := range chains[0][:len(chains[0])-1] {
-			if revoked[revocationKey(c.RawIssuer, c.SerialNumber.String())] {
+		for i, c := range chain {
+			if bytes.Equal(c.RawIssuer, c.RawSubject) {
+				continue // a root: no list can revoke it
+			}
+			l := issuerList(crls, chain, i)
+			if l == nil {
+				// The anchor may be a sub CA of the bundle whose own
+				// issuer is not there to have a list; every certificate
+				// below an anchor needs its issuer's list, as nginx's
+				// ssl_crl does.
+				if i == len(chain)-1 {
+					continue
+				}
+				return StatusCertInvalid, "No revocation list is held for the client certificate's issuer"
+			}
+			if !l.nextUpdate.IsZero() && now.After(l.nextUpdate) {
+				return StatusCertInvalid, "The revocation list of the client certificate's issuer is out of date"
+			}
+			if l.revoked[c.SerialNumber.String()] {
 				return StatusCertInvalid, "The client certificate has been revoked"
+			}
+			if !l.nextUpdate.IsZero() && l.nextUpdate.Before(until) {
+				until = l.nextUpdate
 			}
 		}
 	}
-	if s.name != "" && !certNames(leaf, s.name) {
-		return StatusCertInvalid, "The client certificate is not the Spine Secure Proxy's"
+	s.mu.Lock()
+	if len(s.passes) >= maxPasses {
+		s.passes = map[string]pass{}
 	}
+	s.passes[string(leaf.Raw)] = pass{until: until, gen: gen}
+	s.mu.Unlock()
 	return 0, ""
+}
+
+// issuerList is the revocation list of chain[i]'s issuer: the CA above it
+// in the chain, or for the chain's anchor, a bundle CA that signed it. Lists
+// are matched by the key that signed them, not by name, so that a list of
+// another CA of the same name cannot stand in.
+func issuerList(crls map[string]*crlInfo, chain []*x509.Certificate, i int) *crlInfo {
+	if i+1 < len(chain) {
+		return crls[string(chain[i+1].RawSubjectPublicKeyInfo)]
+	}
+	c := chain[i]
+	for _, l := range crls {
+		if bytes.Equal(l.ca.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(l.ca) == nil {
+			return l
+		}
+	}
+	return nil
 }
 
 // certNames says whether the certificate carries name as a DNS name or,
@@ -193,45 +270,59 @@ func certNames(c *x509.Certificate, name string) bool {
 	return false
 }
 
-func revocationKey(rawIssuer []byte, serial string) string {
-	return string(rawIssuer) + "/" + serial
-}
-
-// revokedSet is the revocation list, read again when its file has changed
-// (looked at every crlRecheck); a file that no longer loads leaves the last
-// good list in force, and CRLError says why.
-func (s *Server) revokedSet(now time.Time) map[string]bool {
+// currentCRLs is the revocation lists in force and their generation. The
+// file is looked at every crlRecheck and read again when it has changed; a
+// file that no longer loads leaves the last good lists in force, and
+// CRLError (and the log) says why.
+func (s *Server) currentCRLs(now time.Time) (map[string]*crlInfo, uint64) {
+	s.mu.Lock()
+	crls, gen, mod := s.crls, s.crlGen, s.crlMod
+	due := s.crlFile != "" && now.Sub(s.crlCheck) >= crlRecheck
+	if due {
+		s.crlCheck = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return crls, gen
+	}
+	if fi, err := os.Stat(s.crlFile); err == nil && fi.ModTime().Equal(mod) {
+		return crls, gen
+	}
+	fresh, freshMod, err := readCRLs(s.crlFile, s.cas)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if now.Sub(s.crlCheck) >= crlRecheck {
-		s.crlCheck = now
-		if fi, err := os.Stat(s.crlFile); err == nil && !fi.ModTime().Equal(s.crlMod) {
-			s.mu.Unlock()
-			err := s.loadCRL()
-			s.mu.Lock()
-			s.crlErr = err
+	if err != nil {
+		if s.crlErr == nil || s.crlErr.Error() != err.Error() {
+			s.log.Warn("client revocation lists did not load again; the last good ones stay in force", "file", s.crlFile, "err", err)
 		}
+		s.crlErr = err
+		return s.crls, s.crlGen
 	}
-	return s.revoked
+	if s.crlMod.Equal(mod) { // no other caller replaced them meanwhile
+		s.crls, s.crlMod, s.crlErr = fresh, freshMod, nil
+		s.crlGen++
+		s.log.Info("client revocation lists loaded again", "file", s.crlFile, "lists", len(fresh))
+	}
+	return s.crls, s.crlGen
 }
 
-// CRLError is why the revocation list last failed to reload, or nil.
+// CRLError is why the revocation lists last failed to load again, or nil.
 func (s *Server) CRLError() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.crlErr
 }
 
-// loadCRL reads every list in the file; each must be signed by one of the
+// readCRLs reads every list in the file; each must be signed by one of the
 // client CAs, so that a list from elsewhere cannot stand in for theirs.
-func (s *Server) loadCRL() error {
-	fi, err := os.Stat(s.crlFile)
+func readCRLs(file string, cas []*x509.Certificate) (map[string]*crlInfo, time.Time, error) {
+	fi, err := os.Stat(file)
 	if err != nil {
-		return fmt.Errorf("client revocation list: %w", err)
+		return nil, time.Time{}, fmt.Errorf("client revocation list: %w", err)
 	}
-	data, err := os.ReadFile(s.crlFile)
+	data, err := os.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("client revocation list: %w", err)
+		return nil, time.Time{}, fmt.Errorf("client revocation list: %w", err)
 	}
 	var ders [][]byte
 	if bytes.Contains(data, []byte("-----BEGIN")) {
@@ -248,32 +339,39 @@ func (s *Server) loadCRL() error {
 		ders = append(ders, data)
 	}
 	if len(ders) == 0 {
-		return fmt.Errorf("client revocation list %s holds no CRL", s.crlFile)
+		return nil, time.Time{}, fmt.Errorf("client revocation list %s holds no CRL", file)
 	}
-	revoked := map[string]bool{}
+	crls := map[string]*crlInfo{}
 	for _, der := range ders {
 		l, err := x509.ParseRevocationList(der)
 		if err != nil {
-			return fmt.Errorf("client revocation list: %w", err)
+			return nil, time.Time{}, fmt.Errorf("client revocation list %s: %w", file, err)
 		}
-		signed := false
-		for _, ca := range s.cas {
-			if l.CheckSignatureFrom(ca) == nil {
-				signed = true
+		var signer *x509.Certificate
+		for _, ca := range cas {
+			if bytes.Equal(ca.RawSubject, l.RawIssuer) && l.CheckSignatureFrom(ca) == nil {
+				signer = ca
 				break
 			}
 		}
-		if !signed {
-			return fmt.Errorf("client revocation list %s: a list is not signed by any CA of the client CA bundle", s.crlFile)
+		if signer == nil {
+			return nil, time.Time{}, fmt.Errorf("client revocation list %s: a list is not signed by any CA of the client CA bundle", file)
+		}
+		info := crls[string(signer.RawSubjectPublicKeyInfo)]
+		if info == nil {
+			info = &crlInfo{ca: signer, revoked: map[string]bool{}, nextUpdate: l.NextUpdate}
+			crls[string(signer.RawSubjectPublicKeyInfo)] = info
+		}
+		// Two lists of one CA: the later replacement date stands, and
+		// every serial either revokes stays revoked.
+		if l.NextUpdate.After(info.nextUpdate) {
+			info.nextUpdate = l.NextUpdate
 		}
 		for _, e := range l.RevokedCertificateEntries {
-			revoked[revocationKey(l.RawIssuer, e.SerialNumber.String())] = true
+			info.revoked[e.SerialNumber.String()] = true
 		}
 	}
-	s.mu.Lock()
-	s.revoked, s.crlMod = revoked, fi.ModTime()
-	s.mu.Unlock()
-	return nil
+	return crls, fi.ModTime(), nil
 }
 
 // HSTS adds Strict-Transport-Security to every response (spec §1.4, §2.2).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -40,7 +41,8 @@ func serve(t *testing.T, o servertls.Options) (*servertls.Server, string) {
 		}
 		fmt.Fprint(w, "ok")
 	}))
-	srv := &http.Server{Handler: h, ErrorLog: nil, ReadHeaderTimeout: 5 * time.Second}
+	// The handshakes the tests make fail on purpose; their log is noise.
+	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(s.Listener(ln))
 	t.Cleanup(func() { srv.Close() })
 	return s, ln.Addr().String()
@@ -171,6 +173,7 @@ func isReset(err error) bool {
 func TestLoadRefuses(t *testing.T) {
 	p := tlstest.New(t)
 	other := tlstest.New(t)
+	expired, expiredKey := p.Issue("old", "127.0.0.1", x509.ExtKeyUsageServerAuth, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
 	empty := p.Dir + "/empty.pem"
 	if err := os.WriteFile(empty, []byte("nothing here\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -180,8 +183,9 @@ func TestLoadRefuses(t *testing.T) {
 		o    servertls.Options
 		want string
 	}{
-		{"key missing", servertls.Options{CertFile: p.ServerCert}, "both needed"},
-		{"key of another certificate", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ClientKey}, "certificate and key"},
+		{"key missing", servertls.Options{CertFile: p.ServerCert}, "no key file given"},
+		{"key of another certificate", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ClientKey}, "does not match"},
+		{"expired server certificate", servertls.Options{CertFile: expired, KeyFile: expiredKey}, "expired on"},
 		{"name without CA", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientName: sspName}, "needs the client CA bundle"},
 		{"CA bundle without certificates", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: empty}, "holds no PEM certificate"},
 		{"CRL of another CA", servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile,
@@ -245,5 +249,69 @@ func TestRevocationListReloaded(t *testing.T) {
 	}
 	if s.CRLError() == nil {
 		t.Errorf("CRLError is nil after a bad list")
+	}
+}
+
+// TestRevocationListCoverage: with revocation lists given, a certificate
+// whose issuer has none, or whose issuer's list is past its next update,
+// is refused (as nginx's ssl_crl does), not let through unchecked.
+func TestRevocationListCoverage(t *testing.T) {
+	p, other := tlstest.New(t), tlstest.New(t)
+	now := time.Now()
+	cert, key := p.Issue("ssp", sspName, x509.ExtKeyUsageClientAuth, now.Add(-time.Hour), now.Add(3*time.Hour))
+	bundle := p.Dir + "/both.pem"
+	a, _ := os.ReadFile(p.CAFile)
+	b, _ := os.ReadFile(other.CAFile)
+	if err := os.WriteFile(bundle, append(a, b...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(pair.Certificate[0])
+	cs := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
+
+	s, err := servertls.Load(servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: bundle, ClientCRLFile: other.CRL("crl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, why := s.CheckClient(cs, now); st != servertls.StatusCertInvalid || !strings.Contains(why, "No revocation list") {
+		t.Errorf("issuer without a list: %d %q, want 495", st, why)
+	}
+
+	s, err = servertls.Load(servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: bundle, ClientCRLFile: p.CRL("crl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, why := s.CheckClient(cs, now); st != 0 {
+		t.Fatalf("with its issuer's list: %d %q", st, why)
+	}
+	// tlstest's lists are due for replacement an hour on.
+	if st, why := s.CheckClient(cs, now.Add(2*time.Hour)); st != servertls.StatusCertInvalid || !strings.Contains(why, "out of date") {
+		t.Errorf("list past its next update: %d %q, want 495", st, why)
+	}
+}
+
+// TestCertificateRequestNamesCAs: the handshake's certificate request names
+// the client CAs, so a client holding several certificates offers the Spine one.
+func TestCertificateRequestNamesCAs(t *testing.T) {
+	p := tlstest.New(t)
+	_, addr := serve(t, servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile})
+	var named int
+	c := client(t, p, "", "", func(cfg *tls.Config) {
+		cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			named = len(cri.AcceptableCAs)
+			pair, err := tls.LoadX509KeyPair(p.ClientCert, p.ClientKey)
+			return &pair, err
+		}
+	})
+	res, err := c.Get("https://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if named != 1 || res.StatusCode != 200 {
+		t.Errorf("request named %d CAs, status %d; want 1 and 200", named, res.StatusCode)
 	}
 }
