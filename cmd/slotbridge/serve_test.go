@@ -71,42 +71,33 @@ func TestServeServiceFilteringFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	untilServing(t, done, func() error {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/A20047/STU3/1/gpconnect/metadata", nil)
 		bench.SetGPConnectHeaders(req.Header, "918999198993", "serve-test", gpconnect.ReadMetadata, bearer)
 		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("metadata: %d %s", resp.StatusCode, body)
-			}
-			var cs fhir.CapabilityStatement
-			if err := json.Unmarshal(body, &cs); err != nil {
-				t.Fatal(err)
-			}
-			var got string
-			for _, x := range cs.Extension {
-				if x.URL == gpconnect.ExtServiceFilteringState && x.ValueCode != nil {
-					got = *x.ValueCode
-				}
-			}
-			if got != "supplier-disabled" {
-				t.Errorf("ServiceFilteringStatus %q, want supplier-disabled", got)
-			}
-			return
+		if err != nil {
+			return err
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve stopped: %v", err)
-		default:
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("metadata: %d %s", resp.StatusCode, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not answer within 60 s: %v", err)
+		var cs fhir.CapabilityStatement
+		if err := json.Unmarshal(body, &cs); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		var got string
+		for _, x := range cs.Extension {
+			if x.URL == gpconnect.ExtServiceFilteringState && x.ValueCode != nil {
+				got = *x.ValueCode
+			}
+		}
+		if got != "supplier-disabled" {
+			t.Errorf("ServiceFilteringStatus %q, want supplier-disabled", got)
+		}
+		return nil
+	})
 }
 
 // TestServePoolFlags: a pool size that is not a whole number >= 0, from a

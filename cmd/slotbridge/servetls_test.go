@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"io"
@@ -57,22 +56,8 @@ func TestServeTLS(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 
-	pool := x509.NewCertPool()
-	ca, err := os.ReadFile(pki.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool.AppendCertsFromPEM(ca)
 	clientWith := func(cert, key string) *http.Client {
-		cfg := &tls.Config{RootCAs: pool}
-		if cert != "" {
-			pair, err := tls.LoadX509KeyPair(cert, key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Certificates = []tls.Certificate{pair}
-		}
-		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: pki.ClientConfig(cert, key)}}
 	}
 	var toks bench.Tokens
 	metadata := func(c *http.Client) (*http.Response, []byte, error) {
@@ -91,28 +76,19 @@ func TestServeTLS(t *testing.T) {
 		return resp, body, err
 	}
 	ssps := clientWith(sspCert, sspKey)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	untilServing(t, done, func() error {
 		resp, body, err := metadata(ssps)
-		if err == nil {
-			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"CapabilityStatement"`) {
-				t.Fatalf("metadata with the SSP's certificate: %d %s", resp.StatusCode, body)
-			}
-			if resp.Header.Get("Strict-Transport-Security") == "" {
-				t.Errorf("no Strict-Transport-Security on a TLS answer")
-			}
-			break
+		if err != nil {
+			return err
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve stopped: %v", err)
-		default:
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"CapabilityStatement"`) {
+			t.Fatalf("metadata with the SSP's certificate: %d %s", resp.StatusCode, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not answer within 60 s: %v", err)
+		if resp.Header.Get("Strict-Transport-Security") == "" {
+			t.Errorf("no Strict-Transport-Security on a TLS answer")
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	if !strings.Contains(out.String(), "https://"+addr) {
 		t.Errorf("serve printed %q, want its https address", out.String())
 	}
@@ -159,4 +135,26 @@ func TestServeTLS(t *testing.T) {
 			t.Errorf("healthz: %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
 		}
 	})
+}
+
+// untilServing calls try until it returns nil (serve answered), failing the
+// test if serve stops first or 60 s pass.
+func untilServing(t *testing.T, done <-chan error, try func() error) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := try()
+		if err == nil {
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not answer within 60 s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

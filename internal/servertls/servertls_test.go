@@ -51,20 +51,7 @@ func serve(t *testing.T, o servertls.Options) (*servertls.Server, string) {
 // client is an HTTPS client trusting the PKI's CA, presenting the key pair if given.
 func client(t *testing.T, p *tlstest.PKI, certFile, keyFile string, edit func(*tls.Config)) *http.Client {
 	t.Helper()
-	pool := x509.NewCertPool()
-	b, err := os.ReadFile(p.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool.AppendCertsFromPEM(b)
-	cfg := &tls.Config{RootCAs: pool}
-	if certFile != "" {
-		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
+	cfg := p.ClientConfig(certFile, keyFile)
 	if edit != nil {
 		edit(cfg)
 	}

@@ -132,6 +132,23 @@ func (p *PKI) CRL(name string, certFiles ...string) string {
 	return p.write(name+".pem", "X509 CRL", der)
 }
 
+// ClientConfig is a client configuration trusting this CA for the server
+// and presenting the certificate and key in the files given (none when empty).
+func (p *PKI) ClientConfig(certFile, keyFile string) *tls.Config {
+	p.tb.Helper()
+	pool := x509.NewCertPool()
+	pool.AddCert(p.ca)
+	cfg := &tls.Config{RootCAs: pool}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			p.tb.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg
+}
+
 // write stores one PEM block in the directory and returns its path.
 func (p *PKI) write(name, typ string, der []byte) string {
 	p.tb.Helper()
