@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slotbridge/slotbridge/fhir"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 	"github.com/slotbridge/slotbridge/internal/bench"
 	"github.com/slotbridge/slotbridge/internal/lockedbuf"
@@ -42,12 +43,7 @@ func TestServeTLS(t *testing.T) {
 		}
 	})
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out lockedbuf.Buffer
@@ -108,16 +104,9 @@ func TestServeTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var oo struct {
-				ResourceType string `json:"resourceType"`
-				Issue        []struct {
-					Details struct {
-						Coding []struct{ Code string } `json:"coding"`
-					} `json:"details"`
-				} `json:"issue"`
-			}
+			var oo fhir.OperationOutcome
 			if err := json.Unmarshal(body, &oo); err != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) != 1 ||
-				len(oo.Issue[0].Details.Coding) != 1 || oo.Issue[0].Details.Coding[0].Code != c.code {
+				oo.Issue[0].Details == nil || len(oo.Issue[0].Details.Coding) != 1 || oo.Issue[0].Details.Coding[0].Code != c.code {
 				t.Errorf("body %s (%v), want an OperationOutcome with %s", body, err, c.code)
 			}
 			if resp.StatusCode != c.status || !resp.Close {
@@ -157,4 +146,15 @@ func untilServing(t *testing.T, done <-chan error, try func() error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// freeAddr is a loopback address no one listens on, for a serve to take.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
