@@ -17,7 +17,7 @@ import (
 func allChecks() []check {
 	var out []check
 	for _, g := range [][]check{metadataChecks(), headerChecks(), tokenChecks(), patientChecks(), organizationChecks(),
-		practitionerChecks(), locationChecks(), healthcareServiceChecks(), slotChecks(), bookChecks(), readChecks(), amendChecks(), cancelChecks(), retrieveChecks()} {
+		practitionerChecks(), locationChecks(), healthcareServiceChecks(), slotChecks(), bookChecks(), readChecks(), amendChecks(), cancelChecks(), retrieveChecks(), transportChecks()} {
 		out = append(out, g...)
 	}
 	return out

@@ -3,8 +3,12 @@ package conformance_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
+	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,9 +18,12 @@ import (
 	"time"
 
 	"github.com/slotbridge/slotbridge/conformance"
+	"github.com/slotbridge/slotbridge/consumer"
 	"github.com/slotbridge/slotbridge/internal/auth"
 	"github.com/slotbridge/slotbridge/internal/demo"
+	"github.com/slotbridge/slotbridge/internal/servertls"
 	"github.com/slotbridge/slotbridge/internal/store/storetest"
+	"github.com/slotbridge/slotbridge/internal/tlstest"
 	"github.com/slotbridge/slotbridge/provider"
 )
 
@@ -67,7 +74,8 @@ func TestDemoProvider(t *testing.T) {
 				t.Errorf("summary line missing")
 			}
 			for _, r := range rep.Results {
-				if r.Status == conformance.Skip {
+				// The transport group needs a TLS endpoint (TestDemoProviderTLS).
+				if r.Status == conformance.Skip && r.Group != "transport" {
 					t.Errorf("%s skipped against the demo provider: %s", r.ID(), r.Detail)
 				}
 			}
@@ -222,5 +230,110 @@ func TestLoadData(t *testing.T) {
 	}
 	if _, err := conformance.LoadData(write("two.json", `{"ods":"B82005"}{}`)); err == nil {
 		t.Fatal("two JSON values accepted")
+	}
+}
+
+// demoProviderTLS serves the demo provider as serve --tls-* does: TLS 1.2
+// only, every GP Connect request judged for the client certificate the PKI
+// issued to ssp, and HSTS; wrap, when set, goes around the provider.
+func demoProviderTLS(t *testing.T, e storetest.Engine, pki *tlstest.PKI, ssp string, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	st := storetest.Open(t, e)
+	if err := demo.Load(context.Background(), st, time.Now(), 10*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := servertls.Load(servertls.Options{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CAFile, ClientName: ssp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov := provider.New(st, &auth.Verifier{}, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		provider.Config{ClientCert: func(r *http.Request) (int, string) { return ts.CheckClient(r.TLS, time.Now()) }})
+	h := servertls.HSTS(prov.Handler())
+	if wrap != nil {
+		h = wrap(h)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(ts.Listener(ln))
+	t.Cleanup(func() { srv.Close(); prov.Close() })
+	return "https://" + ln.Addr().String() + "/A20047/STU3/1/gpconnect"
+}
+
+// runTLS is run with the suite's client presenting certFile and keyFile and trusting the PKI's CA.
+func runTLS(t *testing.T, root string, pki *tlstest.PKI, certFile, keyFile string, only ...string) (*conformance.Report, string) {
+	t.Helper()
+	d := conformance.DefaultData()
+	c, err := conformance.NewClient(root, d, func(cfg *consumer.Config) { cfg.CertFile, cfg.KeyFile, cfg.CAFile = certFile, keyFile, pki.CAFile })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rep, err := conformance.Run(context.Background(), conformance.Config{Client: c, Data: d, Only: only, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, out.String()
+}
+
+// TestDemoProviderTLS runs the whole suite over mutual TLS against the demo
+// provider with serve's transport settings: every check passes, the
+// transport group's included, and none is skipped.
+func TestDemoProviderTLS(t *testing.T) {
+	pki := tlstest.New(t)
+	const ssp = "ssp.test.nhs.uk"
+	cert, key := pki.Issue("ssp", ssp, x509.ExtKeyUsageClientAuth, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	root := demoProviderTLS(t, storetest.Engines(false)[0], pki, ssp, nil)
+	rep, out := runTLS(t, root, pki, cert, key)
+	if !rep.OK() {
+		t.Fatalf("%d checks failed:\n%s", rep.Failed, out)
+	}
+	transport := 0
+	for _, r := range rep.Results {
+		if r.Status == conformance.Skip {
+			t.Errorf("%s skipped over TLS: %s", r.ID(), r.Detail)
+		}
+		if r.Group == "transport" && r.Status == conformance.Pass {
+			transport++
+		}
+	}
+	if transport != 7 {
+		t.Errorf("%d transport checks passed, want 7:\n%s", transport, out)
+	}
+}
+
+// TestTransportChecksFail: the transport group notices a TLS endpoint that
+// breaks §1.4 — one that answers without a client certificate, speaks TLS
+// 1.3 and plain HTTP, and sends no HSTS.
+func TestTransportChecksFail(t *testing.T) {
+	pki := tlstest.New(t)
+	st := storetest.Open(t, storetest.Engines(false)[0])
+	if err := demo.Load(context.Background(), st, time.Now(), 10*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	prov := provider.New(st, &auth.Verifier{}, slog.New(slog.NewTextHandler(io.Discard, nil)), provider.Config{})
+	defer prov.Close()
+	srv := httptest.NewUnstartedServer(prov.Handler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // its handshakes fail on purpose
+	pair, err := tls.LoadX509KeyPair(pki.ServerCert, pki.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	defer srv.Close()
+	rep, out := runTLS(t, srv.URL+"/A20047/STU3/1/gpconnect", pki, pki.ClientCert, pki.ClientKey, "transport")
+	want := map[string]conformance.Status{"transport/tls-1.2-accepted": conformance.Pass, "transport/tls-1.3-refused": conformance.Fail,
+		"transport/client-certificate-required": conformance.Fail, "transport/plain-http-refused": conformance.Fail,
+		"transport/hsts": conformance.Fail, "transport/tls-1.1-refused": conformance.Pass, "transport/weak-cipher-refused": conformance.Pass}
+	for _, r := range rep.Results {
+		if w, ok := want[r.ID()]; ok && r.Status != w {
+			t.Errorf("%s: %s (%s), want %s", r.ID(), r.Status, r.Detail, w)
+		}
+	}
+	if len(rep.Results) != len(want) {
+		t.Errorf("%d transport results, want %d:\n%s", len(rep.Results), len(want), out)
 	}
 }
