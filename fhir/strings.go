@@ -125,6 +125,11 @@ func checkString(s string) *badString {
 		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
 			return &badString{what: fmt.Sprintf("holds the control character U+%04X, which FHIR strings should not", c)}
 		}
+		// Noncharacters XML 1.0 cannot carry: a value holding one could be
+		// stored from JSON and then never be answered in XML.
+		if c == 0xFFFE || c == 0xFFFF {
+			return &badString{what: fmt.Sprintf("holds U+%04X, which is not a character (XML cannot carry it)", c)}
+		}
 	}
 	return nil
 }

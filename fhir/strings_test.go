@@ -19,6 +19,10 @@ func TestCheckStrings(t *testing.T) {
 		{`{"resourceType":"Appointment","participant":[{"actor":{"display":"x\u001b"}}]}`, "Appointment.participant.actor.display"},
 		{`{"resourceType":"Appointment","contained":[{"resourceType":"Organization","id":"1","name":"GP\u0007"}]}`, "Appointment.contained[Organization].name"},
 		{`{"resourceType":"Appointment","contained":[{"resourceType":"Encounter","status":"plan\u0001ned"}]}`, "Appointment.contained[Encounter].status holds the control character U+0001"},
+		// Noncharacters: stored from JSON, they could never be answered in XML.
+		{`{"resourceType":"Appointment","description":"x\uFFFFy"}`, "Appointment.description holds U+FFFF"},
+		{`{"resourceType":"Appointment","comment":"\uFFFE"}`, "Appointment.comment holds U+FFFE"},
+		{`{"resourceType":"Appointment","description":"replacement \uFFFD and emoji \ud83d\ude00 are fine"}`, ""},
 	} {
 		_, err := DecodeJSONStrict([]byte(c.body), "Appointment")
 		switch {

@@ -3,6 +3,7 @@ package provider_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -720,5 +721,29 @@ func TestMalformedBodyDiagnostics(t *testing.T) {
 				t.Errorf("diagnostics %q carry a Go package prefix", diag)
 			}
 		})
+	}
+}
+
+// TestNoncharacterRefusedBeforeStoring: a description holding U+FFFF is
+// refused at the door (422) in JSON, rather than booked and then answered
+// 500 to an XML client, which XML 1.0 cannot carry it to.
+func TestNoncharacterRefusedBeforeStoring(t *testing.T) {
+	a := newApptEnv(t, storetest.Engines(false)[0])
+	pid := a.patientID(t, "9658218865")
+	slots := openSlot(t, a)
+	appt := newBooking(pid, slots...)
+	appt.Description = "x\uffffy"
+	body, err := json.Marshal(appt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := a.send(t, http.MethodPost, "Appointment", iidBook, scopePatWrite, body, mediaJSONCT, map[string]string{"Accept": "application/fhir+xml"})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "INVALID_RESOURCE") || !strings.Contains(string(r.body), "U+FFFF") {
+		t.Fatalf("status %d, body %.300s; want 422 INVALID_RESOURCE naming U+FFFF", r.status, r.body)
+	}
+	for _, s := range slots {
+		if st := a.slotStatus(t, s.ID); st != "free" {
+			t.Errorf("slot %d is %s after the refused booking", s.ID, st)
+		}
 	}
 }

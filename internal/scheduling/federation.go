@@ -96,20 +96,22 @@ func CheckHubName(name string) error {
 func ValidODSCode(s string) bool { return odsPattern.MatchString(s) }
 
 // PlainText reports whether s is UTF-8 with no control character (C0 or
-// DEL): no name, code or URL holds one, and PostgreSQL text cannot even
-// store a NUL or bytes that are not UTF-8.
+// DEL) and neither of the noncharacters U+FFFE and U+FFFF: no name, code
+// or URL holds one, PostgreSQL text cannot even store a NUL or bytes that
+// are not UTF-8, and XML can carry none of them.
 func PlainText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == 0xFFFE || r == 0xFFFF })
 }
 
 // Unsafe reports whether r acts rather than shows where people read text
 // (a name in a list, a terminal): a control character, C0 or C1, or an
 // invisible character that reorders or hides text (a bidirectional
-// control such as U+202E, or U+FEFF). Joiners and soft hyphens, which
+// control such as U+202E, or U+FEFF), or a noncharacter (U+FFFE, U+FFFF)
+// that XML answers could not carry. Joiners and soft hyphens, which
 // scripts and emoji need, are not unsafe.
 func Unsafe(r rune) bool {
 	switch {
-	case unicode.IsControl(r), r == 0xFEFF, r == 0x061C, r == 0x200E, r == 0x200F,
+	case unicode.IsControl(r), r == 0xFEFF, r == 0x061C, r == 0x200E, r == 0x200F, r == 0xFFFE, r == 0xFFFF,
 		r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
 		return true
 	}
