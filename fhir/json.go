@@ -284,6 +284,15 @@ func DecodeJSONStrict(data []byte, want string) (Resource, error) {
 	if err != nil {
 		return nil, err
 	}
+	// encoding/json keeps the last value of a repeated member without a
+	// word; the XML decoder refuses a repeated element, and so does this.
+	if name, path, found := jsonkind.DuplicateKey(data); found {
+		where := r.GetResourceType()
+		if path != "" {
+			where += "." + path
+		}
+		return nil, fmt.Errorf("fhir: %s has the member %q twice; send it once", clipText(where, 80), clipText(name, 40))
+	}
 	if err := checkMembers(data, 0); err != nil {
 		return nil, err
 	}

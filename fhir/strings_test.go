@@ -39,3 +39,17 @@ func TestCheckStrings(t *testing.T) {
 		t.Errorf("the lenient decoder (for responses) refused a control character: %v", err)
 	}
 }
+
+// TestDuplicateMembersRefused: a member repeated in one object is refused
+// (encoding/json would keep the last), as the XML decoder refuses a
+// repeated element; the error names the member and where it is.
+func TestDuplicateMembersRefused(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{`{"resourceType":"Appointment","description":"a","description":"b"}`, `Appointment has the member "description" twice`},
+		{`{"resourceType":"Appointment","participant":[{"status":"accepted","status":"declined"}]}`, `Appointment.participant[0] has the member "status" twice`},
+	} {
+		if _, err := DecodeJSONStrict([]byte(c.body), "Appointment"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.body, err, c.want)
+		}
+	}
+}

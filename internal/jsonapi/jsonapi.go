@@ -138,6 +138,15 @@ func Decode(r *http.Request, v any, max int64, typeOptional bool) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: data after the JSON value")
 	}
+	// encoding/json kept the last of a repeated name: a PATCH naming a
+	// field twice would change it to a value the sender may not have meant.
+	if name, path, found := jsonkind.DuplicateKey(body); found {
+		where := ""
+		if path != "" {
+			where = " in " + clipText(path, 60)
+		}
+		return scheduling.Errorf(scheduling.EPARAM, "bad JSON body: %q is given twice%s", clipText(name, 60), where)
+	}
 	return nil
 }
 

@@ -79,6 +79,8 @@ func TestDecode(t *testing.T) {
 		// encoding/json would decode both as U+FFFD.
 		{"not UTF-8", "application/json", "{\"name\":\"a\xff\"}", false, scheduling.EPARAM},
 		{"lone surrogate", "application/json", `{"name":"a\udc00"}`, false, scheduling.EPARAM},
+		// encoding/json would keep the last; the sender may have meant the first.
+		{"name twice", "application/json", `{"name":"a","name":"b"}`, false, scheduling.EPARAM},
 	} {
 		for _, known := range []bool{true, false} {
 			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(c.body))

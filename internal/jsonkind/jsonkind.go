@@ -4,7 +4,12 @@
 // Standard library only: the fhir package uses it.
 package jsonkind
 
-import "reflect"
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strconv"
+)
 
 // Of names the JSON value that t decodes from: "a JSON string", "an
 // integer in range", "a JSON array", and so on.
@@ -33,4 +38,62 @@ func Of(t reflect.Type) string {
 		return "a JSON object"
 	}
 	return "a different JSON value"
+}
+
+// DuplicateKey returns the first member name that an object of the JSON
+// text repeats, with the path of that object ("" for the top level,
+// "contained[0]", "participant[1].actor"), and whether there is one.
+// encoding/json keeps the last value of a repeated name without a word,
+// so a body could carry two values where the reader sees one; text that
+// is not valid JSON reports none (the decoder says why it is not).
+func DuplicateKey(data []byte) (name, path string, found bool) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	name, path, found, _ = dupValue(d, "")
+	return name, path, found
+}
+
+// dupValue reads one value; for objects and arrays it walks their members.
+func dupValue(d *json.Decoder, path string) (name, at string, found bool, err error) {
+	tok, err := d.Token()
+	if err != nil {
+		return "", "", false, err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return "", "", false, nil
+	}
+	switch delim {
+	case '{':
+		seen := map[string]bool{}
+		for d.More() {
+			kt, err := d.Token()
+			if err != nil {
+				return "", "", false, err
+			}
+			k, _ := kt.(string)
+			if seen[k] {
+				return k, path, true, nil
+			}
+			seen[k] = true
+			if name, at, found, err = dupValue(d, join(path, k)); found || err != nil {
+				return name, at, found, err
+			}
+		}
+	case '[':
+		for i := 0; d.More(); i++ {
+			if name, at, found, err = dupValue(d, path+"["+strconv.Itoa(i)+"]"); found || err != nil {
+				return name, at, found, err
+			}
+		}
+	}
+	_, err = d.Token() // the closing delimiter
+	return "", "", false, err
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
 }

@@ -37,3 +37,23 @@ func TestOf(t *testing.T) {
 		t.Errorf("nil: %q", got)
 	}
 }
+
+func TestDuplicateKey(t *testing.T) {
+	for _, c := range []struct {
+		in, name, path string
+		found          bool
+	}{
+		{`{"a":1,"b":2}`, "", "", false},
+		{`{"a":1,"a":2}`, "a", "", true},
+		{`{"a":{"x":1},"b":[{"y":1},{"y":2,"z":[1,{"q":1,"q":2}]}]}`, "q", "b[1].z[1]", true},
+		{`{"a":"{\"k\":1,\"k\":2}"}`, "", "", false}, // inside a string is not JSON structure
+		{`[{"k":1},{"k":1}]`, "", "", false},         // one name in two objects is no repeat
+		{`{"A":1,"a":2}`, "", "", false},             // names are case-sensitive
+		{`{"a":1,`, "", "", false},                   // not JSON: the decoder says why
+	} {
+		name, path, found := DuplicateKey([]byte(c.in))
+		if name != c.name || path != c.path || found != c.found {
+			t.Errorf("DuplicateKey(%s) = %q, %q, %v; want %q, %q, %v", c.in, name, path, found, c.name, c.path, c.found)
+		}
+	}
+}
