@@ -433,7 +433,7 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, nil, transportFailure(ctx, err)
+		return nil, nil, g.noAnswer(ctx, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, consumer.DefaultMaxBody+1))
@@ -456,6 +456,35 @@ func (g *GPConnect) SearchSlots(ctx context.Context, ep *scheduling.Endpoint, r 
 		return nil, nil, &CallError{Reason: ReasonProviderError, Status: resp.StatusCode, Detail: "malformed response body: " + clip(err.Error(), 160)}
 	}
 	return slots, dropped, nil
+}
+
+// noAnswer is transportFailure for a search this client sent. Through a
+// proxy, a failed TLS handshake is the hub's own link to the proxy failing
+// (its certificate refused, the proxy's not trusted), the same for every
+// practice: ReasonSSP, which says so and opens no practice's circuit.
+func (g *GPConnect) noAnswer(ctx context.Context, err error) *CallError {
+	ce := transportFailure(ctx, err)
+	if g.base.ProxyURL != "" && ce.Reason == ReasonProviderError && isTLSFailure(err) {
+		ce.Reason = ReasonSSP
+		ce.Detail = "the hub's TLS connection to the Spine Secure Proxy failed: " + ce.Detail
+	}
+	return ce
+}
+
+// isTLSFailure says whether err is a failed TLS handshake, however it
+// surfaced: the explained kinds of tlsProblem, or, over HTTP/2, the pooled
+// connection that could not be set up (Go's HTTP/2 transport reports later
+// requests on such a connection in its own words).
+func isTLSFailure(err error) bool {
+	if _, ok := tlsProblem(err); ok {
+		return true
+	}
+	var rec tls.RecordHeaderError
+	if errors.As(err, &rec) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "tls: ") || strings.Contains(msg, "http2: client conn could not be established")
 }
 
 // transportFailure classifies a request that got no (complete) answer.
