@@ -35,8 +35,9 @@ type Options struct {
 	// ClientName is the FQDN a client certificate must carry (as a DNS name
 	// or its common name): the SSP's. Empty: any certificate the CAs signed.
 	ClientName string
-	// Log hears of revocation lists that stop loading, load again, or
-	// run out of date (nil: not said).
+	// Log hears of refused client certificates (why, and whose), and of
+	// revocation lists that stop loading, load again, or are out of date
+	// when read (nil: not said).
 	Log *slog.Logger
 }
 
@@ -94,6 +95,8 @@ type Server struct {
 	crlCheck time.Time
 	crlErr   error
 	passes   map[string]pass // by the leaf's raw bytes
+	// said is when each refusal (reason and certificate) was last logged.
+	said map[string]time.Time
 }
 
 // pass is a client certificate that passed every check, until when, under
@@ -112,7 +115,7 @@ func Load(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{name: strings.TrimSpace(o.ClientName), crlFile: o.ClientCRLFile, log: o.Log, passes: map[string]pass{}}
+	s := &Server{name: strings.TrimSpace(o.ClientName), crlFile: o.ClientCRLFile, log: o.Log, passes: map[string]pass{}, said: map[string]time.Time{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -145,8 +148,20 @@ func Load(o Options) (*Server, error) {
 			return nil, err
 		}
 		s.crls, s.crlMod, s.crlGen = crls, mod, 1
+		s.warnStale(crls, time.Now())
 	}
 	return s, nil
+}
+
+// warnStale says which revocation lists are past their next update: until
+// newer ones are in the file, every certificate they cover is refused.
+func (s *Server) warnStale(crls map[string]*crlInfo, now time.Time) {
+	for _, l := range crls {
+		if !l.nextUpdate.IsZero() && now.After(l.nextUpdate) {
+			s.log.Warn("a client revocation list is past its next update: the certificates its CA issued are refused (495) until a newer list is in the file",
+				"file", s.crlFile, "ca", l.ca.Subject.String(), "next_update", l.nextUpdate.UTC().Format(time.RFC3339))
+		}
+	}
 }
 
 // Config is the listener's TLS configuration.
@@ -160,13 +175,49 @@ func (s *Server) ChecksName() bool { return s.name != "" }
 
 // CheckClient judges the client certificate of a connection: 0 when it may
 // go on (or client certificates are not checked), else StatusCertRequired or
-// StatusCertInvalid and why.
+// StatusCertInvalid and why. A refusal is logged with the certificate's
+// subject, issuer and serial (once a minute for the same one and reason):
+// the reason goes back to the caller, which behind the SSP is not whoever
+// runs this server.
 func (s *Server) CheckClient(cs *tls.ConnectionState, now time.Time) (int, string) {
+	st, why := s.judge(cs, now)
+	if st != 0 {
+		s.noteRefusal(cs, why, now)
+	}
+	return st, why
+}
+
+func (s *Server) noteRefusal(cs *tls.ConnectionState, why string, now time.Time) {
+	var args []any
+	key := why
+	if cs != nil && len(cs.PeerCertificates) > 0 {
+		c := cs.PeerCertificates[0]
+		args = []any{"subject", c.Subject.String(), "issuer", c.Issuer.String(), "serial", c.SerialNumber.String(), "not_after", c.NotAfter.UTC().Format(time.RFC3339)}
+		key += "\x00" + string(c.Raw)
+	}
+	s.mu.Lock()
+	last, ok := s.said[key]
+	if !ok || now.Sub(last) >= time.Minute {
+		if len(s.said) >= 256 {
+			s.said = map[string]time.Time{}
+		}
+		s.said[key] = now
+	}
+	s.mu.Unlock()
+	if ok && now.Sub(last) < time.Minute {
+		return
+	}
+	s.log.Warn("client certificate refused: "+why, args...)
+}
+
+func (s *Server) judge(cs *tls.ConnectionState, now time.Time) (int, string) {
 	if s.roots == nil {
 		return 0, ""
 	}
 	if cs == nil || len(cs.PeerCertificates) == 0 {
-		return StatusCertRequired, "A client certificate is required (the Spine Secure Proxy's)"
+		// A client holding only certificates of other CAs sends none, as
+		// the request names the CAs accepted.
+		return StatusCertRequired, "A client certificate is required (the Spine Secure Proxy's): none was sent, or none the client holds was issued by a CA this server accepts"
 	}
 	leaf := cs.PeerCertificates[0]
 	crls, gen := s.currentCRLs(now)
@@ -302,6 +353,7 @@ func (s *Server) currentCRLs(now time.Time) (map[string]*crlInfo, uint64) {
 		s.crls, s.crlMod, s.crlErr = fresh, freshMod, nil
 		s.crlGen++
 		s.log.Info("client revocation lists loaded again", "file", s.crlFile, "lists", len(fresh))
+		s.warnStale(fresh, now)
 	}
 	return s.crls, s.crlGen
 }

@@ -2,12 +2,14 @@ package servertls_test
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -300,5 +302,52 @@ func TestCertificateRequestNamesCAs(t *testing.T) {
 	res.Body.Close()
 	if named != 1 || res.StatusCode != 200 {
 		t.Errorf("request named %d CAs, status %d; want 1 and 200", named, res.StatusCode)
+	}
+}
+
+// TestRefusalsLogged: a refused certificate is logged with why and whose
+// (once a minute for the same one), and a revocation list already past its
+// next update is said at load, since the reason otherwise goes only to the
+// caller.
+func TestRefusalsLogged(t *testing.T) {
+	p := tlstest.New(t)
+	now := time.Now()
+	cert, key := p.Issue("old", sspName, x509.ExtKeyUsageClientAuth, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	var buf bytes.Buffer
+	lg := slog.New(slog.NewTextHandler(&buf, nil))
+	s, err := servertls.Load(servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile, ClientCRLFile: p.CRL("crl"), Log: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(pair.Certificate[0])
+	cs := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
+	for _, at := range []time.Duration{0, time.Second, 2 * time.Minute} {
+		if st, _ := s.CheckClient(cs, now.Add(at)); st != servertls.StatusCertInvalid {
+			t.Fatalf("expired certificate: %d", st)
+		}
+	}
+	if n := strings.Count(buf.String(), "client certificate refused: The client certificate has expired"); n != 2 {
+		t.Errorf("%d refusal lines, want 2 (the second within the minute is not repeated):\n%s", n, buf.String())
+	}
+	if !strings.Contains(buf.String(), `subject="CN=`+sspName+`"`) || !strings.Contains(buf.String(), "serial=") {
+		t.Errorf("the refusal does not say whose certificate:\n%s", buf.String())
+	}
+
+	buf.Reset()
+	if _, err := servertls.Load(servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile, ClientCRLFile: p.CRL("current"), Log: lg}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "past its next update") {
+		t.Errorf("a current list was called stale:\n%s", buf.String())
+	}
+	if _, err := servertls.Load(servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile, ClientCRLFile: p.StaleCRL("stale"), Log: lg}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "past its next update") || !strings.Contains(buf.String(), "next_update=") {
+		t.Errorf("a stale list was not said at load:\n%s", buf.String())
 	}
 }

@@ -104,8 +104,19 @@ func (p *PKI) ServerTLS() *tls.Config {
 }
 
 // CRL writes a revocation list, signed by the CA, naming the certificates
-// in the files given, as name.pem.
+// in the files given, as name.pem; it is due for replacement in an hour.
 func (p *PKI) CRL(name string, certFiles ...string) string {
+	p.tb.Helper()
+	return p.crl(name, time.Now().Add(-time.Minute), time.Now().Add(time.Hour), certFiles)
+}
+
+// StaleCRL is CRL with a list that was due for replacement an hour ago.
+func (p *PKI) StaleCRL(name string, certFiles ...string) string {
+	p.tb.Helper()
+	return p.crl(name, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour), certFiles)
+}
+
+func (p *PKI) crl(name string, thisUpdate, nextUpdate time.Time, certFiles []string) string {
 	p.tb.Helper()
 	var entries []x509.RevocationListEntry
 	for _, f := range certFiles {
@@ -124,8 +135,8 @@ func (p *PKI) CRL(name string, certFiles ...string) string {
 		entries = append(entries, x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)})
 	}
 	p.serial++
-	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(p.serial), ThisUpdate: time.Now().Add(-time.Minute),
-		NextUpdate: time.Now().Add(time.Hour), RevokedCertificateEntries: entries}, p.ca, p.caKey)
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(p.serial), ThisUpdate: thisUpdate,
+		NextUpdate: nextUpdate, RevokedCertificateEntries: entries}, p.ca, p.caKey)
 	if err != nil {
 		p.tb.Fatal(err)
 	}
