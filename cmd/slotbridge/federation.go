@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -554,6 +556,7 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		fmt.Fprintf(stdout, "directory: %s -> %s (ASID %s)\n", e.ODS, e.ServiceRoot, e.ASID)
+		warnPlainHTTP(stderr, e.ODS, e.ServiceRoot)
 	case "remove":
 		if err := st.DeleteEndpoints(ctx, pos); err != nil {
 			return err
@@ -628,8 +631,27 @@ func runDirectory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		fmt.Fprintf(stdout, "imported %s and %s from %s\n", plural(n, "endpoint", "endpoints"), plural(nh, "hub", "hubs"), pos[0])
+		for _, e := range f.Endpoints {
+			warnPlainHTTP(stderr, e.ODS, e.ServiceRoot)
+		}
 	}
 	return nil
+}
+
+// warnPlainHTTP says when a practice's service root is plain http to a
+// host other than this machine: every call would carry its token, and a
+// patient's NHS number, unencrypted (spec §1.4 wants TLS). Not refused:
+// a provider behind a local proxy, or a test, may be reached so.
+func warnPlainHTTP(w io.Writer, ods, root string) {
+	u, err := url.Parse(root)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return
+	}
+	h := u.Hostname()
+	if ip := net.ParseIP(h); (ip != nil && ip.IsLoopback()) || strings.EqualFold(h, "localhost") {
+		return
+	}
+	fmt.Fprintf(w, "warning: %s's service root is plain http: tokens and NHS numbers would cross the network unencrypted (spec 1.4 wants https)\n", ods)
 }
 
 func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) error {
