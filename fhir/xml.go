@@ -28,7 +28,8 @@ package fhir
 // them, and a narrative that is not one XHTML div.
 //
 // Decoding is strict about the document (namespaces, DOCTYPE, malformed XML,
-// invalid UTF-8, text where none belongs, values that do not fit the field,
+// a repeated attribute, a character reference XML forbids such as half of
+// a surrogate pair, invalid UTF-8, text where none belongs, values that do not fit the field,
 // repeated single-valued elements, nesting deeper than 64) and lenient about
 // content: unknown elements and attributes (element ids, primitive
 // extensions) are skipped and element order is not checked. Resource types
@@ -1091,6 +1092,9 @@ func newXMLReader(data []byte) (*xmlReader, xml.StartElement, error) {
 	if !utf8.Valid(data) {
 		return nil, xml.StartElement{}, errors.New("fhir: xml: invalid UTF-8")
 	}
+	if err := checkCharRefs(data); err != nil {
+		return nil, xml.StartElement{}, err
+	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	// FHIR bodies are UTF-8 (and were checked to be, above); a declaration
@@ -1131,7 +1135,49 @@ func (r *xmlReader) token() (xml.Token, error) {
 	if _, ok := tok.(xml.Directive); ok {
 		return nil, errors.New("fhir: xml: DOCTYPE and other directives are not allowed")
 	}
+	// XML 1.0 forbids an attribute twice on one element (encoding/xml
+	// keeps both, and the first value would be read).
+	if se, ok := tok.(xml.StartElement); ok {
+		for i, a := range se.Attr {
+			for _, b := range se.Attr[:i] {
+				if a.Name == b.Name {
+					return nil, fmt.Errorf("fhir: xml: <%s> has the attribute %q twice", clipText(se.Name.Local, 40), clipText(a.Name.Local, 40))
+				}
+			}
+		}
+	}
 	return tok, nil
+}
+
+// checkCharRefs refuses a numeric character reference to a code point XML
+// 1.0 does not allow (half of a surrogate pair such as &#xD83D;, a control
+// character, U+FFFE): encoding/xml decodes the halves as U+FFFD, so what
+// would be stored is not what was sent. Malformed references are left to
+// the decoder, which refuses them.
+func checkCharRefs(data []byte) error {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte("&#"))
+		if j < 0 {
+			return nil
+		}
+		i += j + 2
+		k := bytes.IndexByte(data[i:], ';')
+		if k < 0 || k > 10 {
+			continue
+		}
+		ref := string(data[i : i+k])
+		var n uint64
+		var err error
+		if hex, ok := strings.CutPrefix(ref, "x"); ok {
+			n, err = strconv.ParseUint(hex, 16, 32)
+		} else {
+			n, err = strconv.ParseUint(ref, 10, 32)
+		}
+		if err == nil && (n > 0x10FFFF || !isXMLChar(rune(n))) {
+			return fmt.Errorf("fhir: xml: the character reference &#%s; names U+%04X, which XML does not allow", ref, n)
+		}
+		i += k
+	}
 }
 
 // document decodes the root element and checks that nothing follows it.

@@ -272,23 +272,30 @@ func TestUnmarshalXMLRejects(t *testing.T) {
 	deep := "<Patient" + ns + ">" + strings.Repeat(`<extension url="u">`, 70) + strings.Repeat("</extension>", 70) + "</Patient>"
 	deepUnknown := "<Patient" + ns + "><foo>" + strings.Repeat("<a>", 70) + strings.Repeat("</a>", 70) + "</foo></Patient>"
 	for name, doc := range map[string]string{
-		"empty":              ``,
-		"not xml":            `{"resourceType":"Slot"}`,
-		"no namespace":       `<Slot><id value="1"/></Slot>`,
-		"wrong namespace":    `<Slot xmlns="http://hl7.org/fhir/r4"><id value="1"/></Slot>`,
-		"child namespace":    `<Slot` + ns + `><id xmlns="urn:x" value="1"/></Slot>`,
-		"unknown child ns":   `<Slot` + ns + `><x:foo xmlns:x="urn:x"/></Slot>`,
-		"div namespace":      `<Appointment` + ns + `><text><div><p>x</p></div></text></Appointment>`,
-		"div content ns":     `<Appointment` + ns + `><text><div xmlns="http://www.w3.org/1999/xhtml"><svg xmlns="http://www.w3.org/2000/svg"/></div></text></Appointment>`,
-		"div repeated attr":  `<Appointment` + ns + `><text><div xmlns="http://www.w3.org/1999/xhtml"><p a="1" a="2"/></div></text></Appointment>`,
-		"unclosed":           `<Slot` + ns + `><id value="1"/>`,
-		"mismatched":         `<Slot` + ns + `><id value="1"></status></Slot>`,
-		"doctype":            `<!DOCTYPE Slot [<!ENTITY x "y">]><Slot` + ns + `/>`,
-		"entity":             `<Slot` + ns + `><comment value="&x;"/></Slot>`,
-		"external entity":    `<!DOCTYPE Slot SYSTEM "file:///etc/passwd"><Slot` + ns + `/>`,
-		"latin1":             `<?xml version="1.0" encoding="ISO-8859-1"?><Slot` + ns + `/>`,
-		"invalid utf8":       "<Slot" + ns + "><comment value=\"\xff\"/></Slot>",
-		"control char":       `<Slot` + ns + `><comment value="&#1;"/></Slot>`,
+		"empty":             ``,
+		"not xml":           `{"resourceType":"Slot"}`,
+		"no namespace":      `<Slot><id value="1"/></Slot>`,
+		"wrong namespace":   `<Slot xmlns="http://hl7.org/fhir/r4"><id value="1"/></Slot>`,
+		"child namespace":   `<Slot` + ns + `><id xmlns="urn:x" value="1"/></Slot>`,
+		"unknown child ns":  `<Slot` + ns + `><x:foo xmlns:x="urn:x"/></Slot>`,
+		"div namespace":     `<Appointment` + ns + `><text><div><p>x</p></div></text></Appointment>`,
+		"div content ns":    `<Appointment` + ns + `><text><div xmlns="http://www.w3.org/1999/xhtml"><svg xmlns="http://www.w3.org/2000/svg"/></div></text></Appointment>`,
+		"div repeated attr": `<Appointment` + ns + `><text><div xmlns="http://www.w3.org/1999/xhtml"><p a="1" a="2"/></div></text></Appointment>`,
+		"unclosed":          `<Slot` + ns + `><id value="1"/>`,
+		"mismatched":        `<Slot` + ns + `><id value="1"></status></Slot>`,
+		"doctype":           `<!DOCTYPE Slot [<!ENTITY x "y">]><Slot` + ns + `/>`,
+		"entity":            `<Slot` + ns + `><comment value="&x;"/></Slot>`,
+		"external entity":   `<!DOCTYPE Slot SYSTEM "file:///etc/passwd"><Slot` + ns + `/>`,
+		"latin1":            `<?xml version="1.0" encoding="ISO-8859-1"?><Slot` + ns + `/>`,
+		"invalid utf8":      "<Slot" + ns + "><comment value=\"\xff\"/></Slot>",
+		"control char":      `<Slot` + ns + `><comment value="&#1;"/></Slot>`,
+		// encoding/xml reads halves of a surrogate pair as U+FFFD, and keeps
+		// both copies of a repeated attribute: neither is well-formed XML.
+		"surrogate refs":     `<Slot` + ns + `><comment value="&#xD83D;&#xDE00;"/></Slot>`,
+		"surrogate decimal":  `<Slot` + ns + `><comment value="&#55357;"/></Slot>`,
+		"noncharacter ref":   `<Slot` + ns + `><comment value="&#xFFFF;"/></Slot>`,
+		"beyond unicode":     `<Slot` + ns + `><comment value="&#x110000;"/></Slot>`,
+		"repeated attr":      `<Slot` + ns + `><comment value="a" value="b"/></Slot>`,
 		"bad int":            `<Patient` + ns + `><telecom><rank value="abc"/></telecom></Patient>`,
 		"int leading zero":   `<Patient` + ns + `><telecom><rank value="01"/></telecom></Patient>`,
 		"int plus":           `<Patient` + ns + `><telecom><rank value="+1"/></telecom></Patient>`,
@@ -680,5 +687,17 @@ func TestDecodeStrictEmptyAndValueless(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestXMLCharRefsKept: character references to real characters, beyond
+// the BMP included, decode to those characters.
+func TestXMLCharRefsKept(t *testing.T) {
+	r, err := UnmarshalXML([]byte(`<Slot xmlns="http://hl7.org/fhir"><comment value="caf&#233; &#x1F600; &#x9;x"/></Slot>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.(*Slot).Comment; got != "café \U0001F600 \tx" {
+		t.Errorf("comment %q", got)
 	}
 }
