@@ -274,6 +274,9 @@ func DecodeJSON(data []byte, want string) (Resource, error) {
 // is not UTF-8 or holds a control character other than tab, CR or LF (see
 // CheckStrings).
 func DecodeJSONStrict(data []byte, want string) (Resource, error) {
+	// RFC 8259 §8.1 lets a parser ignore a byte order mark; the XML
+	// decoder does, and a body must not be refused in one format only.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	// encoding/json turns bytes that are not UTF-8, and escaped halves of
 	// a surrogate pair, into U+FFFD without a word: the body must be
 	// refused before then, or what is stored is not what was sent.

@@ -3,6 +3,7 @@ package fhir
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -18,7 +19,8 @@ import (
 
 // CheckStrings returns an error naming the first string element of r (its
 // path, and the character) that holds a control character other than tab,
-// CR or LF, or is not valid UTF-8. The strict decoders apply it; a resource
+// CR or LF, or a noncharacter XML cannot carry, or is not valid UTF-8, or
+// the first integer beyond FHIR's 32 bits. The strict decoders apply it; a resource
 // decoded otherwise (a token's claims) can be checked with it. It allocates
 // nothing unless it finds one: it runs on every request's token.
 func CheckStrings(r Resource) error {
@@ -103,6 +105,12 @@ func walkStrings(v reflect.Value) *badString {
 		}
 	case reflect.String:
 		return checkString(v.String())
+	case reflect.Int:
+		// FHIR's integer types are 32-bit (integer, unsignedInt, positiveInt);
+		// Go's int would hold a larger value and return it as sent.
+		if n := v.Int(); n < math.MinInt32 || n > math.MaxInt32 {
+			return &badString{what: fmt.Sprintf("is %d, beyond the 32-bit range of a FHIR integer", n)}
+		}
 	}
 	return nil
 }

@@ -23,6 +23,9 @@ func TestCheckStrings(t *testing.T) {
 		{`{"resourceType":"Appointment","description":"x\uFFFFy"}`, "Appointment.description holds U+FFFF"},
 		{`{"resourceType":"Appointment","comment":"\uFFFE"}`, "Appointment.comment holds U+FFFE"},
 		{`{"resourceType":"Appointment","description":"replacement \uFFFD and emoji \ud83d\ude00 are fine"}`, ""},
+		// FHIR integers are 32-bit; Go's int would keep and return more.
+		{`{"resourceType":"Appointment","priority":99999999999}`, "Appointment.priority is 99999999999, beyond the 32-bit range"},
+		{`{"resourceType":"Appointment","priority":2147483647}`, ""},
 	} {
 		_, err := DecodeJSONStrict([]byte(c.body), "Appointment")
 		switch {
@@ -51,5 +54,15 @@ func TestDuplicateMembersRefused(t *testing.T) {
 		if _, err := DecodeJSONStrict([]byte(c.body), "Appointment"); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", c.body, err, c.want)
 		}
+	}
+}
+
+// TestJSONByteOrderMark: a body starting with a UTF-8 byte order mark is
+// read as without it (RFC 8259 §8.1 lets a parser ignore it), as the XML
+// decoder reads one.
+func TestJSONByteOrderMark(t *testing.T) {
+	r, err := DecodeJSONStrict([]byte("\xef\xbb\xbf"+`{"resourceType":"Appointment","description":"x"}`), "Appointment")
+	if err != nil || r.(*Appointment).Description != "x" {
+		t.Errorf("%v, %+v", err, r)
 	}
 }
