@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,6 +61,14 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	})
 	if err != nil {
 		return err
+	}
+	// A provider refusing the suite's client certificate (spec §1.4: 495,
+	// 496, or a refused handshake) would fail every check but the
+	// transport group's for the same reason: said once, here.
+	if _, err := c.Metadata(ctx); err != nil {
+		if why := certificateProblem(err); why != "" {
+			return fmt.Errorf("conformance: %s: %s", root, why)
+		}
 	}
 	var groups []string
 	for _, g := range strings.Split(*only, ",") {
@@ -121,4 +130,26 @@ func conformanceTarget(ctx context.Context, root, proxy, ods string) error {
 		return fmt.Errorf("conformance: cannot reach %s (%v): is the server running there?", addr, err)
 	}
 	return conn.Close()
+}
+
+// certificateProblem says what is wrong, when err is a failed mutual TLS
+// exchange: the provider's (or proxy's) certificate not trusted, or the
+// suite's refused (a 495 or 496 answer, or a handshake ended over it);
+// "" otherwise.
+func certificateProblem(err error) string {
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		return fmt.Sprintf("its certificate is not trusted (%s): give --ca with the CA that signed it", clipText(verr.Err.Error(), 160))
+	}
+	refused := ""
+	var te *consumer.TransportError
+	if ce := consumer.AsError(err); ce != nil && (ce.Status == 495 || ce.Status == 496) {
+		refused = fmt.Sprintf("HTTP %d: %s", ce.Status, clipText(ce.Diagnostics, 160))
+	} else if errors.As(err, &te) && strings.Contains(te.Err.Error(), "tls: ") && strings.Contains(te.Err.Error(), "certificate") {
+		refused = clipText(te.Err.Error(), 160)
+	}
+	if refused == "" {
+		return ""
+	}
+	return "the suite's client certificate was refused (" + refused + "): give --cert and --key of one it accepts"
 }

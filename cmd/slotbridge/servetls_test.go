@@ -114,6 +114,26 @@ func TestServeTLS(t *testing.T) {
 			}
 		})
 	}
+	t.Run("conformance", func(t *testing.T) {
+		// The whole suite, the transport group's checks included, passes
+		// against serve's own TLS; a suite without the right files is
+		// stopped at once, saying which.
+		conf := func(extra ...string) (string, error) {
+			var out, errb lockedbuf.Buffer
+			err := run(context.Background(), append([]string{"conformance", "--base", "https://" + addr}, extra...), &out, &errb)
+			return out.String(), err
+		}
+		if _, err := conf("--ca", pki.CAFile); err == nil || !strings.Contains(err.Error(), "client certificate was refused (HTTP 496") {
+			t.Errorf("without a client certificate: %v", err)
+		}
+		if _, err := conf("--cert", sspCert, "--key", sspKey); err == nil || !strings.Contains(err.Error(), "not trusted") || !strings.Contains(err.Error(), "--ca") {
+			t.Errorf("without the CA bundle: %v", err)
+		}
+		out, err := conf("--cert", sspCert, "--key", sspKey, "--ca", pki.CAFile)
+		if err != nil || !strings.Contains(out, " 0 failed, 0 skipped") || !strings.Contains(out, "PASS  transport/client-certificate-required") {
+			t.Errorf("the suite over serve's TLS: %v\n%s", err, out)
+		}
+	})
 	t.Run("health check without a client certificate", func(t *testing.T) {
 		resp, err := clientWith("", "").Get("https://" + addr + "/healthz")
 		if err != nil {
