@@ -1084,6 +1084,7 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "  amend:  slotbridge book amend --hub %s --appointment %s --comment '...'\n", *hubName, b.Ref())
 		fmt.Fprintf(stdout, "  cancel: slotbridge book cancel --hub %s --appointment %s --reason '...'\n", *hubName, b.Ref())
+		fmt.Fprintln(stdout, "  (with the same database, identity and TLS settings as this command: its --data or --database, and --cert, --key, --ca, --ssp if given)")
 	case "amend":
 		if *appt == "" || (!set["description"] && !set["comment"]) {
 			return errors.New("book amend: --appointment and at least one of --description, --comment are required")
