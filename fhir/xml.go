@@ -1240,6 +1240,7 @@ func (r *xmlReader) structure(v reflect.Value, xt *xmlType, start xml.StartEleme
 		}
 	}
 	var seen uint64
+	filled := hasContentAttr(start)
 	for {
 		tok, err := r.token()
 		if err != nil {
@@ -1247,6 +1248,12 @@ func (r *xmlReader) structure(v reflect.Value, xt *xmlType, start xml.StartEleme
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
+			// As in JSON ("serviceCategory":{} is refused): an element is
+			// present with content or absent. The root is judged by what
+			// the resource needs, not here.
+			if r.strict && !filled && len(r.path) > 1 {
+				return fmt.Errorf("%w: %s has neither attributes nor child elements", ErrEmptyElement, strings.Join(r.path, "."))
+			}
 			for i := range xt.fields {
 				f := &xt.fields[i]
 				if f.emptyList && v.Field(f.index).IsNil() {
@@ -1259,11 +1266,23 @@ func (r *xmlReader) structure(v reflect.Value, xt *xmlType, start xml.StartEleme
 				return r.errorf("unexpected text")
 			}
 		case xml.StartElement:
+			filled = true
 			if err := r.child(v, xt, t, depth+1, &seen); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// hasContentAttr says whether an element carries an attribute other than
+// a namespace declaration (an element id, an extension's url).
+func hasContentAttr(t xml.StartElement) bool {
+	for _, a := range t.Attr {
+		if a.Name.Space != "xmlns" && !(a.Name.Space == "" && a.Name.Local == "xmlns") {
+			return true
+		}
+	}
+	return false
 }
 
 // child decodes element t (at depth), a child of struct v.
@@ -1427,6 +1446,9 @@ func (r *xmlReader) wrapped(depth int) (Resource, error) {
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
+			if res == nil && r.strict {
+				return nil, fmt.Errorf("%w: %s holds no resource", ErrEmptyElement, strings.Join(r.path, "."))
+			}
 			return res, nil
 		case xml.CharData:
 			if !isXMLSpace(t) {

@@ -648,8 +648,12 @@ func TestDecodeStrictEmptyAndValueless(t *testing.T) {
 		body string
 		xml  bool
 	}{
-		"xml empty value":                   {`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><comment value=""/></Appointment>`, true},
-		"xml valueless ext":                 {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"/><status value="booked"/></Appointment>`, true},
+		"xml empty value":   {`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><comment value=""/></Appointment>`, true},
+		"xml valueless ext": {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"/><status value="booked"/></Appointment>`, true},
+		// As "serviceCategory":{} and "contained":[{}] are refused in JSON.
+		"xml empty complex":                 {`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><serviceCategory/></Appointment>`, true},
+		"xml empty wrapper":                 {`<Appointment xmlns="http://hl7.org/fhir"><contained/><status value="booked"/></Appointment>`, true},
+		"xml empty contained":               {`<Appointment xmlns="http://hl7.org/fhir"><contained><Organization/></contained><status value="booked"/></Appointment>`, true},
 		"json empty string":                 {`{"resourceType":"Appointment","status":"booked","comment":""}`, false},
 		"json null":                         {`{"resourceType":"Appointment","status":"booked","comment":null}`, false},
 		"json empty list":                   {`{"resourceType":"Appointment","status":"booked","slot":[]}`, false},
