@@ -119,6 +119,12 @@ func Load(o Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	// A certificate is read once, at start: one about to expire will be
+	// served expired until serve is restarted with a new one.
+	if leaf, err := x509.ParseCertificate(pair.Certificate[0]); err == nil && time.Until(leaf.NotAfter) < 30*24*time.Hour {
+		s.log.Warn("the server certificate expires within 30 days; serve reads it only at start, so restart it with the renewed one",
+			"file", o.CertFile, "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
 	s.cfg = &tls.Config{
 		Certificates: []tls.Certificate{pair},
 		// Spec §1.4: TLS 1.2 only. Allowing 1.3 too would let a client that

@@ -347,6 +347,10 @@ func TestRefusalsLogged(t *testing.T) {
 	if _, err := servertls.Load(servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile, ClientCRLFile: p.StaleCRL("stale"), Log: lg}); err != nil {
 		t.Fatal(err)
 	}
+	// tlstest's server certificate lasts 12 hours.
+	if !strings.Contains(buf.String(), "server certificate expires within 30 days") {
+		t.Errorf("a server certificate about to expire was not said at load:\n%s", buf.String())
+	}
 	if !strings.Contains(buf.String(), "past its next update") || !strings.Contains(buf.String(), "next_update=") {
 		t.Errorf("a stale list was not said at load:\n%s", buf.String())
 	}
