@@ -305,8 +305,9 @@ func TestDemoProviderTLS(t *testing.T) {
 }
 
 // TestTransportChecksFail: the transport group notices a TLS endpoint that
-// breaks §1.4 — one that answers without a client certificate, speaks TLS
-// 1.3 and plain HTTP, and sends no HSTS.
+// breaks every rule of §1.4 — one that answers without a client
+// certificate, speaks TLS 1.1, 1.3 and plain HTTP, takes AES128-SHA256 and
+// sends no HSTS — and passes it on TLS 1.2 alone.
 func TestTransportChecksFail(t *testing.T) {
 	pki := tlstest.New(t)
 	st := storetest.Open(t, storetest.Engines(false)[0])
@@ -317,17 +318,20 @@ func TestTransportChecksFail(t *testing.T) {
 	defer prov.Close()
 	srv := httptest.NewUnstartedServer(prov.Handler())
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // its handshakes fail on purpose
-	pair, err := tls.LoadX509KeyPair(pki.ServerCert, pki.ServerKey)
+	// An RSA key, TLS 1.0 to 1.3 and RSA key exchange allowed: every rule broken.
+	certFile, keyFile := pki.IssueRSA("rsa-server", "127.0.0.1", x509.ExtKeyUsageServerAuth, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS10,
+		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_128_CBC_SHA256}}
 	srv.StartTLS()
 	defer srv.Close()
 	rep, out := runTLS(t, srv.URL+"/A20047/STU3/1/gpconnect", pki, pki.ClientCert, pki.ClientKey, "transport")
 	want := map[string]conformance.Status{"transport/tls-1.2-accepted": conformance.Pass, "transport/tls-1.3-refused": conformance.Fail,
 		"transport/client-certificate-required": conformance.Fail, "transport/plain-http-refused": conformance.Fail,
-		"transport/hsts": conformance.Fail, "transport/tls-1.1-refused": conformance.Pass, "transport/weak-cipher-refused": conformance.Pass}
+		"transport/hsts": conformance.Fail, "transport/tls-1.1-refused": conformance.Fail, "transport/weak-cipher-refused": conformance.Fail}
 	for _, r := range rep.Results {
 		if w, ok := want[r.ID()]; ok && r.Status != w {
 			t.Errorf("%s: %s (%s), want %s", r.ID(), r.Status, r.Detail, w)

@@ -636,10 +636,13 @@ func emptyJSON(v json.RawMessage) bool {
 }
 
 func clipText(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // never cut a character in two: the text goes out as UTF-8
+	}
+	return s[:n] + "..."
 }
 
 // baseElements are elements every resource may carry that the structs here

@@ -3,6 +3,7 @@ package fhir
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestCheckStrings: a FHIR string may hold tab, CR and LF but no other
@@ -64,5 +65,14 @@ func TestJSONByteOrderMark(t *testing.T) {
 	r, err := DecodeJSONStrict([]byte("\xef\xbb\xbf"+`{"resourceType":"Appointment","description":"x"}`), "Appointment")
 	if err != nil || r.(*Appointment).Description != "x" {
 		t.Errorf("%v, %+v", err, r)
+	}
+}
+
+// TestClipTextKeepsCharacters: a clipped text never ends in half a
+// character (it goes out in diagnostics, as UTF-8).
+func TestClipTextKeepsCharacters(t *testing.T) {
+	got := clipText("xy"+strings.Repeat("é", 40), 41)
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "...") {
+		t.Errorf("clipText = %q", got)
 	}
 }

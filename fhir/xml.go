@@ -1137,47 +1137,98 @@ func (r *xmlReader) token() (xml.Token, error) {
 	}
 	// XML 1.0 forbids an attribute twice on one element (encoding/xml
 	// keeps both, and the first value would be read).
-	if se, ok := tok.(xml.StartElement); ok {
-		for i, a := range se.Attr {
-			for _, b := range se.Attr[:i] {
-				if a.Name == b.Name {
-					return nil, fmt.Errorf("fhir: xml: <%s> has the attribute %q twice", clipText(se.Name.Local, 40), clipText(a.Name.Local, 40))
-				}
-			}
+	if se, ok := tok.(xml.StartElement); ok && len(se.Attr) > 1 {
+		if a, twice := repeatedAttr(se.Attr); twice {
+			return nil, fmt.Errorf("fhir: xml: <%s> has the attribute %q twice", clipText(se.Name.Local, 40), clipText(a.Local, 40))
 		}
 	}
 	return tok, nil
 }
 
+// repeatedAttr finds an attribute name given twice: pairwise for the few
+// attributes FHIR elements carry, by map past that, so that an element
+// loaded with attributes costs linear time.
+func repeatedAttr(attrs []xml.Attr) (xml.Name, bool) {
+	if len(attrs) <= 8 {
+		for i, a := range attrs {
+			for _, b := range attrs[:i] {
+				if a.Name == b.Name {
+					return a.Name, true
+				}
+			}
+		}
+		return xml.Name{}, false
+	}
+	seen := make(map[xml.Name]bool, len(attrs))
+	for _, a := range attrs {
+		if seen[a.Name] {
+			return a.Name, true
+		}
+		seen[a.Name] = true
+	}
+	return xml.Name{}, false
+}
+
 // checkCharRefs refuses a numeric character reference to a code point XML
 // 1.0 does not allow (half of a surrogate pair such as &#xD83D;, a control
 // character, U+FFFE): encoding/xml decodes the halves as U+FFFD, so what
-// would be stored is not what was sent. Malformed references are left to
-// the decoder, which refuses them.
+// would be stored is not what was sent. Comments, CDATA sections and
+// processing instructions hold no references and are stepped over; the
+// scan is linear. Malformed references are left to the decoder.
 func checkCharRefs(data []byte) error {
-	for i := 0; ; {
-		j := bytes.Index(data[i:], []byte("&#"))
-		if j < 0 {
-			return nil
+	skip := func(i int, end string) int {
+		if k := bytes.Index(data[i:], []byte(end)); k >= 0 {
+			return i + k + len(end)
 		}
-		i += j + 2
-		k := bytes.IndexByte(data[i:], ';')
-		if k < 0 || k > 10 {
-			continue
-		}
-		ref := string(data[i : i+k])
-		var n uint64
-		var err error
-		if hex, ok := strings.CutPrefix(ref, "x"); ok {
-			n, err = strconv.ParseUint(hex, 16, 32)
-		} else {
-			n, err = strconv.ParseUint(ref, 10, 32)
-		}
-		if err == nil && (n > 0x10FFFF || !isXMLChar(rune(n))) {
-			return fmt.Errorf("fhir: xml: the character reference &#%s; names U+%04X, which XML does not allow", ref, n)
-		}
-		i += k
+		return len(data) // unterminated: the decoder says so
 	}
+	for i := 0; i < len(data); {
+		switch {
+		case bytes.HasPrefix(data[i:], []byte("<!--")):
+			i = skip(i+4, "-->")
+		case bytes.HasPrefix(data[i:], []byte("<![CDATA[")):
+			i = skip(i+9, "]]>")
+		case bytes.HasPrefix(data[i:], []byte("<?")):
+			i = skip(i+2, "?>")
+		case bytes.HasPrefix(data[i:], []byte("&#")):
+			i += 2
+			base := uint64(10)
+			if i < len(data) && data[i] == 'x' {
+				base, i = 16, i+1
+			}
+			var n uint64
+			digits := 0
+			for ; i < len(data); i++ {
+				d, ok := digitValue(data[i], base)
+				if !ok {
+					break
+				}
+				if n <= 0x10FFFF { // beyond it, it stays beyond it
+					n = n*base + d
+				}
+				digits++
+			}
+			if digits > 0 && i < len(data) && data[i] == ';' && (n > 0x10FFFF || !isXMLChar(rune(n))) {
+				return fmt.Errorf("fhir: xml: a character reference names U+%04X, which XML does not allow", min(n, 0x110000))
+			}
+		default:
+			i++
+		}
+	}
+	return nil
+}
+
+// digitValue is the value of c as a digit in base 10 or 16.
+func digitValue(c byte, base uint64) (uint64, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return uint64(c - '0'), true
+	case base == 16 && c >= 'a' && c <= 'f':
+		return uint64(c-'a') + 10, true
+	case base == 16 && c >= 'A' && c <= 'F':
+		return uint64(c-'A') + 10, true
+	}
+	return 0, false
 }
 
 // document decodes the root element and checks that nothing follows it.
@@ -1248,10 +1299,11 @@ func (r *xmlReader) structure(v reflect.Value, xt *xmlType, start xml.StartEleme
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
-			// As in JSON ("serviceCategory":{} is refused): an element is
-			// present with content or absent. The root is judged by what
-			// the resource needs, not here.
-			if r.strict && !filled && len(r.path) > 1 {
+			// As in JSON ("serviceCategory":{} is refused): a resource's
+			// own element is present with content or absent. Deeper ones
+			// are left, as JSON leaves them, to whoever reads them (an
+			// extension's empty value is that reader's answer to give).
+			if r.strict && !filled && len(r.resDepths) > 0 && r.resDepths[len(r.resDepths)-1] == depth-1 {
 				return fmt.Errorf("%w: %s has neither attributes nor child elements", ErrEmptyElement, strings.Join(r.path, "."))
 			}
 			for i := range xt.fields {

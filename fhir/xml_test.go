@@ -293,6 +293,8 @@ func TestUnmarshalXMLRejects(t *testing.T) {
 		// both copies of a repeated attribute: neither is well-formed XML.
 		"surrogate refs":     `<Slot` + ns + `><comment value="&#xD83D;&#xDE00;"/></Slot>`,
 		"surrogate decimal":  `<Slot` + ns + `><comment value="&#55357;"/></Slot>`,
+		"surrogate padded":   `<Slot` + ns + `><comment value="a&#x000000D83D;b"/></Slot>`,
+		"surrogate padded10": `<Slot` + ns + `><comment value="a&#0000000055357;b"/></Slot>`,
 		"noncharacter ref":   `<Slot` + ns + `><comment value="&#xFFFF;"/></Slot>`,
 		"beyond unicode":     `<Slot` + ns + `><comment value="&#x110000;"/></Slot>`,
 		"repeated attr":      `<Slot` + ns + `><comment value="a" value="b"/></Slot>`,
@@ -650,10 +652,10 @@ func TestDecodeStrictEmptyAndValueless(t *testing.T) {
 	}{
 		"xml empty value":   {`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><comment value=""/></Appointment>`, true},
 		"xml valueless ext": {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"/><status value="booked"/></Appointment>`, true},
-		// As "serviceCategory":{} and "contained":[{}] are refused in JSON.
+		// As "serviceCategory":{} and "contained":[{}] are refused in JSON
+		// (a resource's own members; deeper ones are left to their readers).
 		"xml empty complex":                 {`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><serviceCategory/></Appointment>`, true},
 		"xml empty wrapper":                 {`<Appointment xmlns="http://hl7.org/fhir"><contained/><status value="booked"/></Appointment>`, true},
-		"xml empty contained":               {`<Appointment xmlns="http://hl7.org/fhir"><contained><Organization/></contained><status value="booked"/></Appointment>`, true},
 		"json empty string":                 {`{"resourceType":"Appointment","status":"booked","comment":""}`, false},
 		"json null":                         {`{"resourceType":"Appointment","status":"booked","comment":null}`, false},
 		"json empty list":                   {`{"resourceType":"Appointment","status":"booked","slot":[]}`, false},
@@ -681,6 +683,9 @@ func TestDecodeStrictEmptyAndValueless(t *testing.T) {
 		"json _value only":      {`{"resourceType":"Appointment","status":"booked","extension":[{"url":"http://example.org/x","_valueString":{"extension":[{"url":"a","valueString":"b"}]}}]}`, false},
 		// An extension's own value is judged by whoever reads the extension.
 		"xml extension value empty": {`<Appointment xmlns="http://hl7.org/fhir"><extension url="http://example.org/x"><valueString value=""/></extension><status value="booked"/></Appointment>`, true},
+		// Deeper than a resource's own elements, as "actor":{} in JSON.
+		"xml nested empty":  {`<Appointment xmlns="http://hl7.org/fhir"><status value="booked"/><participant><actor/></participant></Appointment>`, true},
+		"json nested empty": {`{"resourceType":"Appointment","status":"booked","participant":[{"actor":{}}]}`, false},
 	} {
 		var err error
 		if c.xml {
@@ -697,7 +702,8 @@ func TestDecodeStrictEmptyAndValueless(t *testing.T) {
 // TestXMLCharRefsKept: character references to real characters, beyond
 // the BMP included, decode to those characters.
 func TestXMLCharRefsKept(t *testing.T) {
-	r, err := UnmarshalXML([]byte(`<Slot xmlns="http://hl7.org/fhir"><comment value="caf&#233; &#x1F600; &#x9;x"/></Slot>`))
+	// Comments and processing instructions hold no references.
+	r, err := UnmarshalXML([]byte(`<?xml version="1.0"?><?pi a&#1;b;?><Slot xmlns="http://hl7.org/fhir"><!-- &#xD83D; --><comment value="caf&#233; &#x1F600; &#x9;x"/></Slot>`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -139,7 +140,16 @@ func conformanceTarget(ctx context.Context, root, proxy, ods string) error {
 func certificateProblem(err error) string {
 	var verr *tls.CertificateVerificationError
 	if errors.As(err, &verr) {
-		return fmt.Sprintf("its certificate is not trusted (%s): give --ca with the CA that signed it", clipText(verr.Err.Error(), 160))
+		var host x509.HostnameError
+		var inv x509.CertificateInvalidError
+		advice := "give --ca with the CA that signed it"
+		switch {
+		case errors.As(verr.Err, &host):
+			advice = "give --base with a host name the certificate carries"
+		case errors.As(verr.Err, &inv) && inv.Reason == x509.Expired:
+			advice = "the provider must renew it"
+		}
+		return fmt.Sprintf("its certificate is not accepted (%s): %s", clipText(verr.Err.Error(), 160), advice)
 	}
 	refused := ""
 	var te *consumer.TransportError

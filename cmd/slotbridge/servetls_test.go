@@ -126,7 +126,7 @@ func TestServeTLS(t *testing.T) {
 		if _, err := conf("--ca", pki.CAFile); err == nil || !strings.Contains(err.Error(), "client certificate was refused (HTTP 496") {
 			t.Errorf("without a client certificate: %v", err)
 		}
-		if _, err := conf("--cert", sspCert, "--key", sspKey); err == nil || !strings.Contains(err.Error(), "not trusted") || !strings.Contains(err.Error(), "--ca") {
+		if _, err := conf("--cert", sspCert, "--key", sspKey); err == nil || !strings.Contains(err.Error(), "not accepted") || !strings.Contains(err.Error(), "--ca") {
 			t.Errorf("without the CA bundle: %v", err)
 		}
 		out, err := conf("--cert", sspCert, "--key", sspKey, "--ca", pki.CAFile)

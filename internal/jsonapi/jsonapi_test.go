@@ -81,6 +81,7 @@ func TestDecode(t *testing.T) {
 		{"lone surrogate", "application/json", `{"name":"a\udc00"}`, false, scheduling.EPARAM},
 		// encoding/json would keep the last; the sender may have meant the first.
 		{"name twice", "application/json", `{"name":"a","name":"b"}`, false, scheduling.EPARAM},
+		{"name twice, other case", "application/json", `{"name":"a","NAME":"b"}`, false, scheduling.EPARAM},
 	} {
 		for _, known := range []bool{true, false} {
 			r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(c.body))

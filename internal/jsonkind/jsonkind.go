@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 )
 
 // Of names the JSON value that t decodes from: "a JSON string", "an
@@ -43,57 +44,71 @@ func Of(t reflect.Type) string {
 // DuplicateKey returns the first member name that an object of the JSON
 // text repeats, with the path of that object ("" for the top level,
 // "contained[0]", "participant[1].actor"), and whether there is one.
-// encoding/json keeps the last value of a repeated name without a word,
-// so a body could carry two values where the reader sees one; text that
-// is not valid JSON reports none (the decoder says why it is not).
+// Names are compared without case, as encoding/json matches them to
+// fields: "status" and "STATUS" would both set one field, the last
+// silently winning. Text that is not valid JSON reports none (the decoder
+// says why it is not).
 func DuplicateKey(data []byte) (name, path string, found bool) {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
-	name, path, found, _ = dupValue(d, "")
-	return name, path, found
+	var stack []string // the path, one part per level, joined only when a repeat is found
+	name, found, _ = dupValue(d, &stack)
+	if !found {
+		return "", "", false
+	}
+	var b strings.Builder
+	for _, p := range stack {
+		if b.Len() > 0 && !strings.HasPrefix(p, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return name, b.String(), true
 }
 
 // dupValue reads one value; for objects and arrays it walks their members.
-func dupValue(d *json.Decoder, path string) (name, at string, found bool, err error) {
+// On a repeat, stack is left as the path of the object that holds it.
+func dupValue(d *json.Decoder, stack *[]string) (name string, found bool, err error) {
 	tok, err := d.Token()
 	if err != nil {
-		return "", "", false, err
+		return "", false, err
 	}
 	delim, ok := tok.(json.Delim)
 	if !ok {
-		return "", "", false, nil
+		return "", false, nil
 	}
 	switch delim {
 	case '{':
-		seen := map[string]bool{}
+		var seen map[string]bool
 		for d.More() {
 			kt, err := d.Token()
 			if err != nil {
-				return "", "", false, err
+				return "", false, err
 			}
 			k, _ := kt.(string)
-			if seen[k] {
-				return k, path, true, nil
+			if seen == nil {
+				seen = map[string]bool{}
 			}
-			seen[k] = true
-			if name, at, found, err = dupValue(d, join(path, k)); found || err != nil {
-				return name, at, found, err
+			fold := strings.ToLower(k)
+			if seen[fold] {
+				return k, true, nil
 			}
+			seen[fold] = true
+			*stack = append(*stack, k)
+			if name, found, err = dupValue(d, stack); found || err != nil {
+				return name, found, err
+			}
+			*stack = (*stack)[:len(*stack)-1]
 		}
 	case '[':
 		for i := 0; d.More(); i++ {
-			if name, at, found, err = dupValue(d, path+"["+strconv.Itoa(i)+"]"); found || err != nil {
-				return name, at, found, err
+			*stack = append(*stack, "["+strconv.Itoa(i)+"]")
+			if name, found, err = dupValue(d, stack); found || err != nil {
+				return name, found, err
 			}
+			*stack = (*stack)[:len(*stack)-1]
 		}
 	}
 	_, err = d.Token() // the closing delimiter
-	return "", "", false, err
-}
-
-func join(path, k string) string {
-	if path == "" {
-		return k
-	}
-	return path + "." + k
+	return "", false, err
 }

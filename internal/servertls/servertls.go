@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slotbridge/slotbridge/internal/tlsfiles"
 )
@@ -95,9 +96,17 @@ type Server struct {
 	crlCheck time.Time
 	crlErr   error
 	passes   map[string]pass // by the leaf's raw bytes
-	// said is when each refusal (reason and certificate) was last logged.
-	said map[string]time.Time
+	// said is when each refusal (reason and certificate) was last logged;
+	// window, inWindow and unsaid cap refusal lines at maxSaid a minute
+	// whatever the certificates (a client can mint new ones at will).
+	said     map[string]time.Time
+	window   time.Time
+	inWindow int
+	unsaid   int
 }
+
+// maxSaid is how many refusal lines a minute the log gets at most.
+const maxSaid = 20
 
 // pass is a client certificate that passed every check, until when, under
 // which generation of the revocation lists.
@@ -198,22 +207,48 @@ func (s *Server) noteRefusal(cs *tls.ConnectionState, why string, now time.Time)
 	key := why
 	if cs != nil && len(cs.PeerCertificates) > 0 {
 		c := cs.PeerCertificates[0]
-		args = []any{"subject", c.Subject.String(), "issuer", c.Issuer.String(), "serial", c.SerialNumber.String(), "not_after", c.NotAfter.UTC().Format(time.RFC3339)}
+		// The names are the client's own choosing: clipped.
+		args = []any{"subject", clip(c.Subject.String(), 200), "issuer", clip(c.Issuer.String(), 200), "serial", clip(c.SerialNumber.String(), 80),
+			"not_after", c.NotAfter.UTC().Format(time.RFC3339)}
 		key += "\x00" + string(c.Raw)
 	}
 	s.mu.Lock()
-	last, ok := s.said[key]
-	if !ok || now.Sub(last) >= time.Minute {
+	if now.Sub(s.window) >= time.Minute {
+		if s.unsaid > 0 {
+			s.log.Warn("client certificate refusals not logged in the last minute (more than the log takes)", "count", s.unsaid)
+		}
+		s.window, s.inWindow, s.unsaid = now, 0, 0
+	}
+	last, seen := s.said[key]
+	repeat := seen && now.Sub(last) < time.Minute
+	full := !repeat && s.inWindow >= maxSaid
+	switch {
+	case repeat:
+	case full:
+		s.unsaid++
+	default:
 		if len(s.said) >= 256 {
 			s.said = map[string]time.Time{}
 		}
 		s.said[key] = now
+		s.inWindow++
 	}
 	s.mu.Unlock()
-	if ok && now.Sub(last) < time.Minute {
+	if repeat || full {
 		return
 	}
 	s.log.Warn("client certificate refused: "+why, args...)
+}
+
+// clip cuts s to at most n bytes, never inside a character.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 func (s *Server) judge(cs *tls.ConnectionState, now time.Time) (int, string) {

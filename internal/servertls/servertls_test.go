@@ -127,6 +127,25 @@ func TestTransportRules(t *testing.T) {
 			}
 		}
 	})
+	t.Run("RSA key exchange refused with an RSA certificate", func(t *testing.T) {
+		// AES128-SHA256, which the test pack expects refused, needs an RSA
+		// key to be possible at all; ECDHE_RSA with AES-GCM is the spec's.
+		cert, key := p.IssueRSA("rsa", "127.0.0.1", x509.ExtKeyUsageServerAuth, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		_, rsaAddr := serve(t, servertls.Options{CertFile: cert, KeyFile: key})
+		try := func(cs uint16) error {
+			res, err := client(t, p, "", "", func(c *tls.Config) { c.CipherSuites, c.MaxVersion = []uint16{cs}, tls.VersionTLS12 }).Get("https://" + rsaAddr + "/")
+			if err == nil {
+				res.Body.Close()
+			}
+			return err
+		}
+		if err := try(tls.TLS_RSA_WITH_AES_128_CBC_SHA256); err == nil {
+			t.Errorf("TLS_RSA_WITH_AES_128_CBC_SHA256 accepted")
+		}
+		if err := try(tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256); err != nil {
+			t.Errorf("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: %v", err)
+		}
+	})
 	t.Run("only TLS 1.2", func(t *testing.T) {
 		for _, v := range []uint16{tls.VersionTLS11, tls.VersionTLS13} {
 			if err := get(func(c *tls.Config) { c.MinVersion, c.MaxVersion = v, v }); err == nil {
@@ -353,5 +372,37 @@ func TestRefusalsLogged(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "past its next update") || !strings.Contains(buf.String(), "next_update=") {
 		t.Errorf("a stale list was not said at load:\n%s", buf.String())
+	}
+}
+
+// TestRefusalLinesCapped: a client minting a new certificate for every
+// connection gets at most 20 refusal lines a minute into the log, and the
+// rest are counted in one line when the minute is over.
+func TestRefusalLinesCapped(t *testing.T) {
+	p, other := tlstest.New(t), tlstest.New(t)
+	var buf bytes.Buffer
+	s, err := servertls.Load(servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: p.CAFile,
+		Log: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range 30 {
+		cert, key := other.Issue(fmt.Sprintf("c%d", i), sspName, x509.ExtKeyUsageClientAuth, now.Add(-time.Hour), now.Add(time.Hour))
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := x509.ParseCertificate(pair.Certificate[0])
+		if st, _ := s.CheckClient(&tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}, now.Add(time.Duration(i)*time.Second)); st != servertls.StatusCertInvalid {
+			t.Fatalf("certificate %d of another CA: %d", i, st)
+		}
+	}
+	if n := strings.Count(buf.String(), "client certificate refused"); n != 20 {
+		t.Errorf("%d refusal lines in the minute, want 20", n)
+	}
+	s.CheckClient(nil, now.Add(2*time.Minute))
+	if !strings.Contains(buf.String(), "not logged in the last minute") || !strings.Contains(buf.String(), "count=10") {
+		t.Errorf("the refusals over the cap were not counted:\n%s", buf.String())
 	}
 }

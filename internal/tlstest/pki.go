@@ -5,9 +5,11 @@
 package tlstest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -72,14 +74,33 @@ func (p *PKI) Issue(name, cn string, usage x509.ExtKeyUsage, notBefore, notAfter
 	if err != nil {
 		p.tb.Fatal(err)
 	}
+	return p.issue(name, cn, usage, notBefore, notAfter, key, &key.PublicKey)
+}
+
+// IssueRSA is Issue with an RSA key (2048 bits), for the cipher suites
+// that need one (RSA key exchange, ECDHE_RSA).
+func (p *PKI) IssueRSA(name, cn string, usage x509.ExtKeyUsage, notBefore, notAfter time.Time) (certFile, keyFile string) {
+	p.tb.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	return p.issue(name, cn, usage, notBefore, notAfter, key, &key.PublicKey)
+}
+
+func (p *PKI) issue(name, cn string, usage x509.ExtKeyUsage, notBefore, notAfter time.Time, key crypto.Signer, pub crypto.PublicKey) (certFile, keyFile string) {
+	p.tb.Helper()
 	p.serial++
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: cn}, NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}}
+	if _, ok := pub.(*rsa.PublicKey); ok {
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment // RSA key exchange
+	}
 	if usage == x509.ExtKeyUsageServerAuth {
 		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
 		tmpl.DNSNames = []string{"localhost"}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, pub, p.caKey)
 	if err != nil {
 		p.tb.Fatal(err)
 	}
