@@ -61,6 +61,10 @@ var ErrEmptyElement = errors.New("fhir: empty element")
 // in another case, which encoding/json alone would accept.
 var ErrResourceTypeKey = errors.New(`fhir: a resource has no member spelt exactly "resourceType"`)
 
+// ErrRepeatedMember is wrapped by the strict decoder's error for an object
+// naming one member twice (compared without case, as encoding/json does).
+var ErrRepeatedMember = errors.New("fhir: repeated member")
+
 // EmptyExtensionError is an extension of a resource sent with neither a
 // value nor nested extensions (FHIR ext-1). It is an ErrEmptyElement; the
 // URL lets a caller treat one extension otherwise (an empty cancellation
@@ -294,7 +298,7 @@ func DecodeJSONStrict(data []byte, want string) (Resource, error) {
 		if path != "" {
 			where += "." + path
 		}
-		return nil, fmt.Errorf("fhir: %s has the member %q twice; send it once", clipText(where, 80), clipText(name, 40))
+		return nil, fmt.Errorf("%w: %s has the member %q twice; send it once", ErrRepeatedMember, clipText(where, 80), clipText(name, 40))
 	}
 	if err := checkMembers(data, 0); err != nil {
 		return nil, err
