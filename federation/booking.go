@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -442,11 +441,13 @@ func notSent(err error) bool {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	var verr *tls.CertificateVerificationError
-	if errors.As(err, &verr) {
+	// The proxy refused the hub's handshake (GPConnect.viaProxy): nothing
+	// reached the practice.
+	var ce *CallError
+	if errors.As(err, &ce) && ce.Reason == ReasonSSP && ce.Status == 0 {
 		return true
 	}
-	return errors.As(err, &op) && op.Op == "remote error" && strings.Contains(op.Err.Error(), "certificate")
+	return isHandshakeFailure(err)
 }
 
 // locationID is the appointment id in a Location header

@@ -471,20 +471,49 @@ func (g *GPConnect) noAnswer(ctx context.Context, err error) *CallError {
 	return ce
 }
 
+// viaProxy is err, except that through a proxy a TLS handshake the proxy
+// ended is the hub's own link failing, nothing sent to the practice:
+// ReasonSSP, as noAnswer says for searches. A connection broken while the
+// request was being written is not taken for one here: for a booking, what
+// became of a half-sent request is the caller's to weigh.
+func (g *GPConnect) viaProxy(err error) error {
+	var te *consumer.TransportError
+	if err == nil || g.base.ProxyURL == "" || !errors.As(err, &te) || !isHandshakeFailure(te.Err) {
+		return err
+	}
+	d, ok := tlsProblem(te.Err)
+	if !ok {
+		d = clip(te.Err.Error(), 200)
+	}
+	return &CallError{Reason: ReasonSSP, Detail: "the hub's TLS connection to the Spine Secure Proxy failed: " + d}
+}
+
+// isHandshakeFailure says whether err is a TLS handshake that failed
+// before any request could be read: the server's certificate not trusted,
+// an alert about the client's certificate, an answer that was not TLS, or
+// Go's HTTP/2 wording of a connection never set up. Another alert may
+// come after the request was read (a proxy failing mid-answer), so it is
+// not one of these.
+func isHandshakeFailure(err error) bool {
+	var verr *tls.CertificateVerificationError
+	var op *net.OpError
+	var rec tls.RecordHeaderError
+	switch {
+	case errors.As(err, &verr), errors.As(err, &rec):
+		return true
+	case errors.As(err, &op) && op.Op == "remote error":
+		return strings.Contains(op.Err.Error(), "certificate")
+	}
+	return strings.Contains(err.Error(), "http2: client conn could not be established")
+}
+
 // isTLSFailure says whether err is a failed TLS handshake, however it
 // surfaced: the explained kinds of tlsProblem, or, over HTTP/2, the pooled
 // connection that could not be set up (Go's HTTP/2 transport reports later
 // requests on such a connection in its own words).
 func isTLSFailure(err error) bool {
-	if _, ok := tlsProblem(err); ok {
-		return true
-	}
-	var rec tls.RecordHeaderError
-	if errors.As(err, &rec) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "tls: ") || strings.Contains(msg, "http2: client conn could not be established")
+	_, ok := tlsProblem(err)
+	return ok || isHandshakeFailure(err) || strings.Contains(err.Error(), "tls: ")
 }
 
 // transportFailure classifies a request that got no (complete) answer.
@@ -563,7 +592,8 @@ func (g *GPConnect) FindPatient(ctx context.Context, ep *scheduling.Endpoint, nh
 	if err != nil {
 		return nil, err
 	}
-	return c.FindPatient(ctx, nhs, callOpts(ctx)...)
+	ps, err := c.FindPatient(ctx, nhs, callOpts(ctx)...)
+	return ps, g.viaProxy(err)
 }
 
 // RegisterPatient implements PracticeClient.
@@ -572,7 +602,8 @@ func (g *GPConnect) RegisterPatient(ctx context.Context, ep *scheduling.Endpoint
 	if err != nil {
 		return nil, err
 	}
-	return c.RegisterPatient(ctx, p, callOpts(ctx)...)
+	r, err := c.RegisterPatient(ctx, p, callOpts(ctx)...)
+	return r, g.viaProxy(err)
 }
 
 // Book implements PracticeClient.
@@ -581,7 +612,8 @@ func (g *GPConnect) Book(ctx context.Context, ep *scheduling.Endpoint, a *fhir.A
 	if err != nil {
 		return nil, err
 	}
-	return c.Book(ctx, a, callOpts(ctx)...)
+	r, err := c.Book(ctx, a, callOpts(ctx)...)
+	return r, g.viaProxy(err)
 }
 
 // ReadAppointment implements PracticeClient.
@@ -590,7 +622,8 @@ func (g *GPConnect) ReadAppointment(ctx context.Context, ep *scheduling.Endpoint
 	if err != nil {
 		return nil, err
 	}
-	return c.ReadAppointment(ctx, id, callOpts(ctx)...)
+	r, err := c.ReadAppointment(ctx, id, callOpts(ctx)...)
+	return r, g.viaProxy(err)
 }
 
 // Amend implements PracticeClient.
@@ -599,7 +632,8 @@ func (g *GPConnect) Amend(ctx context.Context, ep *scheduling.Endpoint, a *fhir.
 	if err != nil {
 		return nil, err
 	}
-	return c.Amend(ctx, a, callOpts(ctx)...)
+	r, err := c.Amend(ctx, a, callOpts(ctx)...)
+	return r, g.viaProxy(err)
 }
 
 // Cancel implements PracticeClient.
@@ -608,7 +642,8 @@ func (g *GPConnect) Cancel(ctx context.Context, ep *scheduling.Endpoint, a *fhir
 	if err != nil {
 		return nil, err
 	}
-	return c.Cancel(ctx, a, reason, callOpts(ctx)...)
+	r, err := c.Cancel(ctx, a, reason, callOpts(ctx)...)
+	return r, g.viaProxy(err)
 }
 
 // RetrieveAppointments implements PracticeClient.
@@ -617,7 +652,8 @@ func (g *GPConnect) RetrieveAppointments(ctx context.Context, ep *scheduling.End
 	if err != nil {
 		return nil, err
 	}
-	return c.RetrieveAppointments(ctx, patientID, from, to, callOpts(ctx)...)
+	as, err := c.RetrieveAppointments(ctx, patientID, from, to, callOpts(ctx)...)
+	return as, g.viaProxy(err)
 }
 
 // slotsFrom flattens a practice's slot search into Slots with what spec

@@ -41,6 +41,10 @@ func TestNotSentTLS(t *testing.T) {
 			t.Errorf("%s: %v counts as possibly sent", name, err)
 		}
 	}
+	// Refused at the proxy's handshake, as GPConnect reports it: not sent.
+	if !notSent(&CallError{Reason: ReasonSSP, Detail: "the hub's TLS connection to the Spine Secure Proxy failed"}) {
+		t.Error("a handshake the proxy refused counts as possibly sent")
+	}
 	if !notSent(fmt.Errorf("%w: the slot search range is empty", consumer.ErrInvalidRequest)) {
 		t.Error("a request the hub's client refused to send counts as possibly sent")
 	}

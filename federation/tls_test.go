@@ -73,6 +73,24 @@ func TestHubMutualTLS(t *testing.T) {
 			}
 		}
 	})
+	t.Run("ErrNoClientCertificateBooking", func(t *testing.T) {
+		// A booking (or any call beside the search) refused at the proxy's
+		// handshake is the proxy's refusal too, not the practice's error.
+		hc, err := federation.NewHubTLSClient(federation.Config{}, federation.TLSFiles{CAFile: pki.CAFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(hc.CloseIdleConnections)
+		g := federation.NewGPConnect(testIdentity(), hc, ssp.URL)
+		eps, err := dir.Endpoints(context.Background())
+		if err != nil || len(eps) == 0 {
+			t.Fatalf("endpoints: %v", err)
+		}
+		_, err = g.ReadAppointment(context.Background(), eps[0], "1")
+		if ce := federation.Classify(err); ce.Reason != federation.ReasonSSP || !strings.Contains(ce.Detail, "Spine Secure Proxy") {
+			t.Fatalf("a read refused at the proxy's handshake: %v", ce)
+		}
+	})
 	t.Run("ErrServerNotTrusted", func(t *testing.T) {
 		res := search(t, ssp.URL, federation.TLSFiles{CertFile: pki.ClientCert, KeyFile: pki.ClientKey})
 		if len(res.Failures) != len(s.Endpoints) || !strings.Contains(res.Failures[0].Detail, "TLS") || !strings.Contains(res.Failures[0].Detail, "certificate") {
