@@ -6,6 +6,7 @@ package servertls
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -210,7 +211,8 @@ func (s *Server) noteRefusal(cs *tls.ConnectionState, why string, now time.Time)
 		// The names are the client's own choosing: clipped.
 		args = []any{"subject", clip(c.Subject.String(), 200), "issuer", clip(c.Issuer.String(), 200), "serial", clip(c.SerialNumber.String(), 80),
 			"not_after", c.NotAfter.UTC().Format(time.RFC3339)}
-		key += "\x00" + string(c.Raw)
+		sum := sha256.Sum256(c.Raw) // a key of fixed size, whatever the client sent
+		key += "\x00" + string(sum[:])
 	}
 	s.mu.Lock()
 	if now.Sub(s.window) >= time.Minute {
