@@ -46,8 +46,14 @@ func demoProvider(t *testing.T, e storetest.Engine, wrap func(http.Handler) http
 
 func run(t *testing.T, root string, only ...string) (*conformance.Report, string) {
 	t.Helper()
+	return runWith(t, root, nil, only...)
+}
+
+// runWith is run with extra setting the client's transport (see NewClient).
+func runWith(t *testing.T, root string, extra func(*consumer.Config), only ...string) (*conformance.Report, string) {
+	t.Helper()
 	d := conformance.DefaultData()
-	c, err := conformance.NewClient(root, d, nil)
+	c, err := conformance.NewClient(root, d, extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,17 +271,7 @@ func demoProviderTLS(t *testing.T, e storetest.Engine, pki *tlstest.PKI, ssp str
 // runTLS is run with the suite's client presenting certFile and keyFile and trusting the PKI's CA.
 func runTLS(t *testing.T, root string, pki *tlstest.PKI, certFile, keyFile string, only ...string) (*conformance.Report, string) {
 	t.Helper()
-	d := conformance.DefaultData()
-	c, err := conformance.NewClient(root, d, func(cfg *consumer.Config) { cfg.CertFile, cfg.KeyFile, cfg.CAFile = certFile, keyFile, pki.CAFile })
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	rep, err := conformance.Run(context.Background(), conformance.Config{Client: c, Data: d, Only: only, Out: &out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rep, out.String()
+	return runWith(t, root, func(cfg *consumer.Config) { cfg.CertFile, cfg.KeyFile, cfg.CAFile = certFile, keyFile, pki.CAFile }, only...)
 }
 
 // TestDemoProviderTLS runs the whole suite over mutual TLS against the demo

@@ -219,15 +219,7 @@ func TestRevocationListReloaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
+	cs := stateOf(t, cert, key)
 	if st, why := s.CheckClient(cs, now); st != 0 {
 		t.Fatalf("before revocation: %d %s", st, why)
 	}
@@ -273,12 +265,7 @@ func TestRevocationListCoverage(t *testing.T) {
 	if err := os.WriteFile(bundle, append(a, b...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pair, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(pair.Certificate[0])
-	cs := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
+	cs := stateOf(t, cert, key)
 
 	s, err := servertls.Load(servertls.Options{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientCAFile: bundle, ClientCRLFile: other.CRL("crl")})
 	if err != nil {
@@ -338,12 +325,7 @@ func TestRefusalsLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(pair.Certificate[0])
-	cs := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
+	cs := stateOf(t, cert, key)
 	for _, at := range []time.Duration{0, time.Second, 2 * time.Minute} {
 		if st, _ := s.CheckClient(cs, now.Add(at)); st != servertls.StatusCertInvalid {
 			t.Fatalf("expired certificate: %d", st)
@@ -389,12 +371,7 @@ func TestRefusalLinesCapped(t *testing.T) {
 	now := time.Now()
 	for i := range 30 {
 		cert, key := other.Issue(fmt.Sprintf("c%d", i), sspName, x509.ExtKeyUsageClientAuth, now.Add(-time.Hour), now.Add(time.Hour))
-		pair, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		leaf, _ := x509.ParseCertificate(pair.Certificate[0])
-		if st, _ := s.CheckClient(&tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}, now.Add(time.Duration(i)*time.Second)); st != servertls.StatusCertInvalid {
+		if st, _ := s.CheckClient(stateOf(t, cert, key), now.Add(time.Duration(i)*time.Second)); st != servertls.StatusCertInvalid {
 			t.Fatalf("certificate %d of another CA: %d", i, st)
 		}
 	}
@@ -405,4 +382,18 @@ func TestRefusalLinesCapped(t *testing.T) {
 	if !strings.Contains(buf.String(), "not logged in the last minute") || !strings.Contains(buf.String(), "count=10") {
 		t.Errorf("the refusals over the cap were not counted:\n%s", buf.String())
 	}
+}
+
+// stateOf is a connection state presenting the certificate in the files.
+func stateOf(t *testing.T, certFile, keyFile string) *tls.ConnectionState {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
 }
