@@ -406,17 +406,10 @@ func (h *Handler) listSessions(r *http.Request, a Actor) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	now := h.svc.Now()
-	from, to := scheduling.LocalMidnight(now), scheduling.AddDaysLocal(scheduling.LocalMidnight(now), 14)
-	if v := q.Get("from"); v != "" {
-		if from, err = ParseTime(v, false); err != nil {
-			return 0, nil, err
-		}
-	}
-	if v := q.Get("to"); v != "" {
-		if to, err = ParseTime(v, true); err != nil {
-			return 0, nil, err
-		}
+	today := scheduling.LocalMidnight(h.svc.Now())
+	from, to, err := period(q, today, scheduling.AddDaysLocal(today, 14))
+	if err != nil {
+		return 0, nil, err
 	}
 	l, err := h.svc.Sessions(r.Context(), a, r.PathValue("ods"), from, to)
 	return http.StatusOK, l, err
@@ -427,16 +420,9 @@ func (h *Handler) listAppointments(r *http.Request, a Actor) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var from, to time.Time
-	if v := q.Get("from"); v != "" {
-		if from, err = ParseTime(v, false); err != nil {
-			return 0, nil, err
-		}
-	}
-	if v := q.Get("to"); v != "" {
-		if to, err = ParseTime(v, true); err != nil {
-			return 0, nil, err
-		}
+	from, to, err := period(q, time.Time{}, time.Time{})
+	if err != nil {
+		return 0, nil, err
 	}
 	var session int64
 	if v := q.Get("session"); v != "" {
@@ -446,6 +432,23 @@ func (h *Handler) listAppointments(r *http.Request, a Actor) (int, any, error) {
 	}
 	l, err := h.svc.Appointments(r.Context(), a, r.PathValue("ods"), from, to, session)
 	return http.StatusOK, l, err
+}
+
+// period reads the optional from and to parameters (a date or a local
+// date-time; a date-only to means the end of its day), each defaulting as given.
+func period(q url.Values, from, to time.Time) (time.Time, time.Time, error) {
+	var err error
+	if v := q.Get("from"); v != "" {
+		if from, err = ParseTime(v, false); err != nil {
+			return from, to, err
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if to, err = ParseTime(v, true); err != nil {
+			return from, to, err
+		}
+	}
+	return from, to, nil
 }
 
 func (h *Handler) cancelAppointment(r *http.Request, a Actor) (int, any, error) {
