@@ -709,17 +709,10 @@ func adminSessions(ctx context.Context, sub string, args []string, stdout, stder
 	a := cliActor()
 	switch sub {
 	case "list":
-		now := svc.Now()
-		f, t := scheduling.LocalMidnight(now), scheduling.AddDaysLocal(scheduling.LocalMidnight(now), 14)
-		if *from != "" {
-			if f, err = admin.ParseTime(*from, false); err != nil {
-				return err
-			}
-		}
-		if *to != "" {
-			if t, err = admin.ParseTime(*to, true); err != nil {
-				return err
-			}
+		today := scheduling.LocalMidnight(svc.Now())
+		f, t, err := admin.ParseRange(*from, *to, "--from", "--to", today, scheduling.AddDaysLocal(today, 14))
+		if err != nil {
+			return err
 		}
 		ss, err := svc.Sessions(ctx, a, *c.ods, f, t)
 		if err != nil || *c.asJSON {

@@ -246,17 +246,9 @@ func adminAppointments(ctx context.Context, sub string, args []string, stdout, s
 	if sub != "list" && *id <= 0 {
 		return errors.New("--id is required")
 	}
-	var f, t time.Time
-	var err error
-	if *from != "" {
-		if f, err = admin.ParseTime(*from, false); err != nil {
-			return fmt.Errorf("--from: %w", err)
-		}
-	}
-	if *to != "" {
-		if t, err = admin.ParseTime(*to, true); err != nil {
-			return fmt.Errorf("--to: %w", err)
-		}
+	f, t, err := admin.ParseRange(*from, *to, "--from", "--to", time.Time{}, time.Time{})
+	if err != nil {
+		return err
 	}
 	svc, done, err := c.open(ctx)
 	if err != nil {

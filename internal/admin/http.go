@@ -434,18 +434,26 @@ func (h *Handler) listAppointments(r *http.Request, a Actor) (int, any, error) {
 	return http.StatusOK, l, err
 }
 
-// period reads the optional from and to parameters (a date or a local
-// date-time; a date-only to means the end of its day), each defaulting as given.
+// period reads the optional from and to parameters (see ParseRange).
 func period(q url.Values, from, to time.Time) (time.Time, time.Time, error) {
+	return ParseRange(q.Get("from"), q.Get("to"), "from", "to", from, to)
+}
+
+// ParseRange reads an optional start and end of a listing as ParseTime
+// does (a date-only end means the end of its day), each empty one left at
+// its default; an error names the one that was wrong as the caller's user
+// spells it ("from" in the API, "--from" in the CLI). The API's lists and
+// the CLI's share it.
+func ParseRange(fromText, toText, fromName, toName string, from, to time.Time) (time.Time, time.Time, error) {
 	var err error
-	if v := q.Get("from"); v != "" {
-		if from, err = ParseTime(v, false); err != nil {
-			return from, to, err
+	if fromText != "" {
+		if from, err = ParseTime(fromText, false); err != nil {
+			return from, to, scheduling.Errorf(scheduling.ErrorCode(err), "%s: %s", fromName, scheduling.ErrorMessage(err))
 		}
 	}
-	if v := q.Get("to"); v != "" {
-		if to, err = ParseTime(v, true); err != nil {
-			return from, to, err
+	if toText != "" {
+		if to, err = ParseTime(toText, true); err != nil {
+			return from, to, scheduling.Errorf(scheduling.ErrorCode(err), "%s: %s", toName, scheduling.ErrorMessage(err))
 		}
 	}
 	return from, to, nil
