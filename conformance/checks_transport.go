@@ -128,21 +128,15 @@ func (e *env) baseTLS() (*tls.Config, error) {
 	case cfg.ProxyURL != "":
 		return nil, skipf("requests go through a proxy: its TLS is the proxy's, not the provider's")
 	}
-	tc := &tls.Config{}
-	if cfg.TLS != nil {
-		tc = cfg.TLS.Clone()
+	// The suite's own transport, built as its client builds it.
+	tr, err := consumer.NewTransport(cfg)
+	if err != nil {
+		return nil, failf("the suite's TLS files: %v", err)
 	}
-	if cfg.CertFile != "" || cfg.KeyFile != "" || cfg.CAFile != "" {
-		files, err := consumer.ClientTLS(cfg.CertFile, cfg.KeyFile, cfg.CAFile, time.Now())
-		if err != nil {
-			return nil, failf("the suite's TLS files: %v", err)
-		}
-		tc.Certificates = append(tc.Certificates, files.Certificates...)
-		if files.RootCAs != nil {
-			tc.RootCAs = files.RootCAs
-		}
+	if tr.TLSClientConfig == nil {
+		return &tls.Config{}, nil
 	}
-	return tc, nil
+	return tr.TLSClientConfig, nil
 }
 
 // tlsVariant is a client like the suite's whose TLS configuration edit has changed.
