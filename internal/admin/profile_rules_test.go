@@ -132,3 +132,43 @@ func TestProfileODSList(t *testing.T) {
 		t.Fatalf("error for 500 bad codes (%d bytes): %s", len(msg), msg)
 	}
 }
+
+// TestProfileBlankEntries: an org_types or ods_codes list holding a blank
+// entry is refused, on create and on update, and the profile is left as it
+// was. Dropping the blank would leave [""] an empty list, which opens the
+// profile to every consumer: the opposite of a restriction.
+func TestProfileBlankEntries(t *testing.T) {
+	e := storetest.Engines(false)[0]
+	f := newFx(t, e)
+	p, err := f.svc.CreateProfile(f.ctx, f.cli, ods, admin.ProfileInput{Name: ptr("A81001 only"),
+		OrgTypes: &[]string{"urgent-care"}, ODSCodes: &[]string{"A81001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		in   admin.ProfileInput
+	}{
+		{"ods_codes [\"\"]", admin.ProfileInput{ODSCodes: &[]string{""}}},
+		{"ods_codes with a space", admin.ProfileInput{ODSCodes: &[]string{"B82005", "  "}}},
+		{"org_types [\"\"]", admin.ProfileInput{OrgTypes: &[]string{""}}},
+	} {
+		_, err := f.svc.UpdateProfile(f.ctx, f.cli, ods, p.ID, c.in)
+		wantCode(t, err, scheduling.EINVALID)
+		if !strings.Contains(err.Error(), "empty entry") {
+			t.Errorf("update %s: %v", c.name, err)
+		}
+		in := c.in
+		in.Name = ptr("new " + c.name)
+		_, err = f.svc.CreateProfile(f.ctx, f.cli, ods, in)
+		wantCode(t, err, scheduling.EINVALID)
+	}
+	got, err := f.svc.Profile(f.ctx, f.cli, ods, p.ID)
+	if err != nil || !slices.Equal(got.ODSCodes, []string{"A81001"}) || !slices.Equal(got.OrgTypes, []string{"urgent-care"}) {
+		t.Fatalf("the profile changed: %+v, %v", got, err)
+	}
+	// [] still clears a restriction.
+	if got, err = f.svc.UpdateProfile(f.ctx, f.cli, ods, p.ID, admin.ProfileInput{ODSCodes: &[]string{}}); err != nil || len(got.ODSCodes) != 0 {
+		t.Fatalf("[] did not clear the codes: %+v, %v", got, err)
+	}
+}

@@ -251,6 +251,14 @@ func applyProfile(p *scheduling.AccessProfile, in ProfileInput) error {
 		p.ReleaseDaysBefore = *in.ReleaseDaysBefore
 	}
 	probs := textProblems(textField{what: "name", v: p.Name, max: 100, required: true})
+	// A blank entry would vanish in cleanList and could leave the list empty,
+	// which means "no restriction": the opposite of what a list was sent for.
+	if in.OrgTypes != nil && hasBlank(*in.OrgTypes) {
+		probs = append(probs, "org_types has an empty entry (send [] for no restriction by organisation type)")
+	}
+	if in.ODSCodes != nil && hasBlank(*in.ODSCodes) {
+		probs = append(probs, "ods_codes has an empty entry (send [] for no restriction by code)")
+	}
 	var badTypes, badCodes []string
 	for _, t := range p.OrgTypes {
 		if !gpconnect.OrganisationType(t).Valid() {
@@ -319,6 +327,16 @@ func cleanList(l []string, upper bool) []string {
 		}
 	}
 	return out
+}
+
+// hasBlank reports whether a list holds an entry that is empty or only spaces.
+func hasBlank(l []string) bool {
+	for _, v := range l {
+		if strings.TrimSpace(v) == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // someOf quotes the first few of a list of refused values and counts the
