@@ -196,7 +196,7 @@ func outcomeError(resp *Response) *Error {
 			e.Detail = is.Details.Coding[0]
 			for _, c := range is.Details.Coding {
 				if c.System == gpconnect.SystemSpineError || strings.HasSuffix(c.System, "/Spine-ErrorOrWarningCode-1") {
-					e.Code = gpconnect.SpineCode(c.Code)
+					e.Code = gpconnect.ReadSpineCode(c.Code)
 					break
 				}
 			}

@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -544,11 +545,61 @@ func jsonType(ct string) bool {
 // wireOutcome reads an error answer's OperationOutcome, as Classify reads a consumer.Error.
 func wireOutcome(status int, ct string, body []byte) *CallError {
 	ce := &CallError{Reason: ReasonProviderError, Status: status, Detail: http.StatusText(status)}
+	diag, codings, problem := outcomeIssue(ct, body)
+	if problem != "" {
+		ce.Detail += "; " + problem
+		return ce
+	}
+	if diag != "" {
+		ce.Detail = clip(diag, 300)
+	}
+	if status < 500 {
+		for _, c := range codings {
+			if c.Code != "" && (c.System == gpconnect.SystemSpineError || strings.HasSuffix(c.System, "/Spine-ErrorOrWarningCode-1")) {
+				ce.Reason = Reason(gpconnect.ReadSpineCode(c.Code))
+				break
+			}
+			if c.System == gpconnect.SystemSSPResponse {
+				ce.Reason = ReasonSSP
+				if diag == "" && c.Display != "" {
+					ce.Detail = clip(c.Display, 300)
+				}
+				break
+			}
+		}
+	}
+	return ce
+}
+
+// outcomeIssue reads the first issue of an error answer's OperationOutcome:
+// its diagnostics and its details' codings, or a problem saying why the body
+// is not one. JSON is read with a small struct (the fan-out's error path
+// should not cost a full decode); an XML body is taken too, since a
+// provider's refusal is as definite in XML as in JSON, even against our
+// Accept, and reading it as garbage would count against its circuit.
+func outcomeIssue(ct string, body []byte) (diag string, codings []fhir.Coding, problem string) {
+	if !jsonType(ct) {
+		b := bytes.TrimSpace(body)
+		if len(b) > 0 && b[0] == '<' {
+			if r, err := fhir.UnmarshalXML(b); err == nil {
+				if oo, ok := r.(*fhir.OperationOutcome); ok && len(oo.Issue) > 0 {
+					is := oo.Issue[0]
+					if is.Details != nil {
+						codings = is.Details.Coding
+					}
+					return is.Diagnostics, codings, ""
+				}
+			}
+		}
+		return "", nil, fmt.Sprintf("body is not FHIR JSON (Content-Type %q)", clip(ct, 60))
+	}
 	var oo struct {
 		ResourceType string `json:"resourceType"`
 		Issue        []struct {
 			Diagnostics string `json:"diagnostics"`
 			Details     struct {
+				// Only these three: a stray userSelected of the wrong type
+				// must not turn a definite refusal into garbage.
 				Coding []struct {
 					System  string `json:"system"`
 					Code    string `json:"code"`
@@ -557,33 +608,13 @@ func wireOutcome(status int, ct string, body []byte) *CallError {
 			} `json:"details"`
 		} `json:"issue"`
 	}
-	if !jsonType(ct) {
-		ce.Detail += fmt.Sprintf("; body is not FHIR JSON (Content-Type %q)", clip(ct, 60))
-		return ce
-	}
 	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
-		ce.Detail += "; body is not an OperationOutcome"
-		return ce
+		return "", nil, "body is not an OperationOutcome"
 	}
-	if d := oo.Issue[0].Diagnostics; d != "" {
-		ce.Detail = clip(d, 300)
+	for _, c := range oo.Issue[0].Details.Coding {
+		codings = append(codings, fhir.Coding{System: c.System, Code: c.Code, Display: c.Display})
 	}
-	if status < 500 {
-		for _, c := range oo.Issue[0].Details.Coding {
-			if c.Code != "" && (c.System == gpconnect.SystemSpineError || strings.HasSuffix(c.System, "/Spine-ErrorOrWarningCode-1")) {
-				ce.Reason = Reason(c.Code)
-				break
-			}
-			if c.System == gpconnect.SystemSSPResponse {
-				ce.Reason = ReasonSSP
-				if oo.Issue[0].Diagnostics == "" && c.Display != "" {
-					ce.Detail = clip(c.Display, 300)
-				}
-				break
-			}
-		}
-	}
-	return ce
+	return oo.Issue[0].Diagnostics, codings, ""
 }
 
 // FindPatient implements PracticeClient.

@@ -58,10 +58,10 @@ func newFakePractice(t *testing.T) *fakePractice {
 		if !ok {
 			a = fakeAnswer{status: 404, body: outcome(gpconnect.SystemSpineError, "NO_RECORD_FOUND", "not set up")}
 		}
+		w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
 		for k, v := range a.header {
 			w.Header().Set(k, v)
 		}
-		w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
 		w.WriteHeader(a.status)
 		io.WriteString(w, a.body)
 	}))

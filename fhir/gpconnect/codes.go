@@ -78,3 +78,14 @@ func (c SpineCode) Display() string {
 
 // Known reports whether c is a code this package describes.
 func (c SpineCode) Known() bool { _, ok := spineInfos[c]; return ok }
+
+// ReadSpineCode reads a code as a provider sent it. The code system spells
+// ACCESS_DENIED with a space ("ACCESS DENIED") where the 1.2.8 pages use the
+// underscore, and consumers accept both (spec §9.2, §13), so the space form
+// reads as AccessDenied. Any other code is kept as sent.
+func ReadSpineCode(s string) SpineCode {
+	if s == "ACCESS DENIED" {
+		return AccessDenied
+	}
+	return SpineCode(s)
+}
