@@ -170,6 +170,11 @@ type User struct {
 	SDSUserID, SDSRoleProfileID string
 }
 
+// LocalUserSystem is the identifier system of a hub user's local id, the
+// third identifier of the token's requesting_practitioner (spec §3.2: a
+// consumer-defined local user id).
+const LocalUserSystem = "https://slotbridge.invalid/Id/user"
+
 type userKey struct{}
 
 // WithUser makes the calls to practices made under ctx name u in their tokens.
@@ -191,7 +196,8 @@ func practitioner(ctx context.Context) *fhir.Practitioner {
 	}
 	p := fhir.Practitioner{ResourceType: "Practitioner", ID: u.ID,
 		Identifier: []fhir.Identifier{{System: gpconnect.SystemSDSUser, Value: unk(u.SDSUserID)},
-			{System: gpconnect.SystemSDSRoleProfile, Value: unk(u.SDSRoleProfileID)}},
+			{System: gpconnect.SystemSDSRoleProfile, Value: unk(u.SDSRoleProfileID)},
+			{System: LocalUserSystem, Value: u.ID}},
 		Name: []fhir.HumanName{{Family: u.Family}}}
 	if u.Given != "" {
 		p.Name[0].Given = []string{u.Given}

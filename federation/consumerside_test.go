@@ -419,6 +419,11 @@ func TestHubAPIUserInToken(t *testing.T) {
 		if m["sub"] != id || p["id"] != id || !strings.Contains(string(b), `"family":"`+family+`"`) || !strings.Contains(string(b), `"value":"`+sds+`"`) {
 			t.Fatalf("%s: token sub %v, practitioner %s; want %s, %s, %s", what, m["sub"], b, id, family, sds)
 		}
+		// The third identifier of §3.2: the consumer's local user id (the
+		// hub's own user carries its configured identifiers instead).
+		if id == "u42" && !strings.Contains(string(b), `{"system":"`+federation.LocalUserSystem+`","value":"`+id+`"}`) {
+			t.Fatalf("%s: practitioner %s lacks the local user id %s", what, b, id)
+		}
 	}
 	if st := send("GET", "/hub/h/Slot?start=today&end=%2B2d", "", user); st != 200 {
 		t.Fatalf("search: %d", st)
@@ -430,9 +435,17 @@ func TestHubAPIUserInToken(t *testing.T) {
 	send("GET", "/hub/h/Slot?start=today&end=%2B2d", "", nil)
 	own := testIdentity().Token.Practitioner
 	wantUser("search without a user", last("GET"), own.ID, own.Name[0].Family, own.Identifier[0].Value)
-	// A name without an id is refused.
+	// A name without an id is refused, and so is an id without a name: the
+	// token would otherwise carry the id as the user's family name.
+	before := f.requests("GET", "/Slot")
 	if st := send("GET", "/hub/h/Slot?start=today&end=%2B2d", "", map[string]string{federation.HeaderUserName: "Ann Jones"}); st != 400 {
 		t.Fatalf("a user name without an id: %d, want 400", st)
+	}
+	if st := send("GET", "/hub/h/Slot?start=today&end=%2B2d", "", map[string]string{federation.HeaderUser: "u99", federation.HeaderUserSDS: "S9"}); st != 400 {
+		t.Fatalf("a user id without a name: %d, want 400", st)
+	}
+	if n := f.requests("GET", "/Slot"); n != before {
+		t.Fatalf("%d searches sent for refused users", n-before)
 	}
 }
 

@@ -191,7 +191,7 @@ func (a *API) auth(admin bool, h http.HandlerFunc) http.HandlerFunc {
 // User headers: the logged-on user a hub API call is made for.
 const (
 	HeaderUser            = "X-Slotbridge-User"              // local id (JWT sub); required for the others
-	HeaderUserName        = "X-Slotbridge-User-Name"         // "Given Family"
+	HeaderUserName        = "X-Slotbridge-User-Name"         // "Given Family"; required with HeaderUser
 	HeaderUserSDS         = "X-Slotbridge-User-Sds-Id"       // SDS user id (default UNK)
 	HeaderUserRoleProfile = "X-Slotbridge-User-Role-Profile" // SDS role profile id (default UNK)
 )
@@ -207,17 +207,19 @@ func userFrom(h http.Header) (User, bool, error) {
 		}
 		return User{}, false, nil
 	}
+	// The token names the user (spec §3.2), and a provider may refuse one
+	// without a family name; a local id is not a name to stand in for it.
+	if name == "" {
+		return User{}, false, errors.New(HeaderUserName + " is required with " + HeaderUser + ": the tokens sent to practices name the user")
+	}
 	for _, v := range []string{id, name, sds, role} {
 		if len(v) > 200 || !scheduling.PlainText(v) {
 			return User{}, false, errors.New("a user header is longer than 200 characters or holds a control character")
 		}
 	}
-	u := User{ID: id, Family: id, SDSUserID: sds, SDSRoleProfileID: role}
-	if name != "" {
-		u.Family = name
-		if g, f, ok := strings.Cut(name, " "); ok {
-			u.Given, u.Family = g, strings.TrimSpace(f)
-		}
+	u := User{ID: id, Family: name, SDSUserID: sds, SDSRoleProfileID: role}
+	if g, f, ok := strings.Cut(name, " "); ok {
+		u.Given, u.Family = g, strings.TrimSpace(f)
 	}
 	return u, true, nil
 }

@@ -170,3 +170,29 @@ func TestBookCommandInteractions(t *testing.T) {
 		t.Fatalf("book once every interaction is listed should register the patient (nothing was registered before):\n%s", out)
 	}
 }
+
+// TestPlaceholderUserNoted: slots and book say on stderr when their tokens
+// name the built-in user rather than a logged-on one (spec §3.2), and say
+// nothing once --user and --user-name name the user.
+func TestPlaceholderUserNoted(t *testing.T) {
+	ctx := context.Background()
+	_, file, data := startSim(t, sim.Config{Practices: 1, Days: 1, MinSlots: 5, MaxSlots: 5, Seed: 5}, "pcn")
+	stderrOf := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(ctx, append(args, data), &out, &errb); err != nil {
+			t.Fatalf("slotbridge %s: %v", strings.Join(args, " "), err)
+		}
+		return errb.String()
+	}
+	stderrOf("directory", "import", file)
+	if e := stderrOf("slots", "--hub", "pcn", "--start", "tomorrow", "--end", "tomorrow"); !strings.Contains(e, "placeholder user hub-user") || !strings.Contains(e, "--user-name") {
+		t.Fatalf("slots with the built-in user, stderr:\n%s", e)
+	}
+	if e := stderrOf("book", "list", "--hub", "pcn", "--patient", "9658218865"); !strings.Contains(e, "placeholder user hub-user") {
+		t.Fatalf("book list with the built-in user, stderr:\n%s", e)
+	}
+	if e := stderrOf("slots", "--hub", "pcn", "--start", "tomorrow", "--end", "tomorrow", "--user", "u7", "--user-name", "Ann Jones"); strings.Contains(e, "placeholder") {
+		t.Fatalf("slots with a named user, stderr:\n%s", e)
+	}
+}

@@ -32,7 +32,7 @@ func init() {
 	registerMount("/hub/", buildFederationAPI)
 	registerMount("/admin/api/federation/", buildFederationAPI)
 	registerMountCheck(func() error {
-		if _, err := envHub(nil); err != nil {
+		if _, _, err := envHub(nil); err != nil {
 			return err
 		}
 		return checkHubTokens(os.Getenv("SLOTBRIDGE_HUB_API_TOKEN"), os.Getenv("SLOTBRIDGE_HUB_ADMIN_TOKEN"))
@@ -50,21 +50,22 @@ func checkHubTokens(api, admin string) error {
 }
 
 // envHub is the hub serve runs, configured from the environment alone.
-func envHub(dir federation.Directory) (*federation.Hub, error) {
+// placeholder reports that its user is the built-in one.
+func envHub(dir federation.Directory) (hub *federation.Hub, placeholder bool, err error) {
 	var id identityConfig
 	var fan fanoutConfig
 	fs := flag.NewFlagSet("env", flag.ContinueOnError)
 	id.register(fs)
 	fan.register(fs)
-	hub, err := fan.hub(dir, id.identity(), id.ssp)
+	hub, err = fan.hub(dir, id.identity(), id.ssp)
 	if err != nil {
-		return nil, fmt.Errorf("hub: %w", err)
+		return nil, false, fmt.Errorf("hub: %w", err)
 	}
-	return hub, nil
+	return hub, id.placeholderUser(), nil
 }
 
 func buildFederationAPI(env mountEnv) (http.Handler, error) {
-	hub, err := envHub(env.st)
+	hub, placeholder, err := envHub(env.st)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +81,9 @@ func buildFederationAPI(env mountEnv) (http.Handler, error) {
 		// Each of the two prefixes builds this handler: each logs its own API.
 		if env.prefix == "/hub/" {
 			env.log.Info("hub API /hub/", "access", apiAccess(api.Token, "SLOTBRIDGE_HUB_API_TOKEN", local))
+			if placeholder {
+				env.log.Warn("hub API: a call without the " + federation.HeaderUser + " headers sends practices the " + placeholderNote)
+			}
 		} else {
 			env.log.Info("federation admin API "+env.prefix, "access", apiAccess(api.AdminToken, "SLOTBRIDGE_HUB_ADMIN_TOKEN", local))
 		}
@@ -114,13 +118,28 @@ func (c *identityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.orgType, "hub-org-type", envOr("SLOTBRIDGE_CONSUMER_ORG_TYPE", ""), "the hub's organisation type sent as a searchFilter (gp-practice or urgent-care; empty sends none)")
 	fs.StringVar(&c.phone, "phone", envOr("SLOTBRIDGE_CONSUMER_PHONE", "01632 960500"), "the hub's telephone, put on bookings")
 	fs.StringVar(&c.device, "device", envOr("SLOTBRIDGE_CONSUMER_DEVICE", "slotbridge-hub"), "the requesting device identifier")
-	fs.StringVar(&c.userID, "user", envOr("SLOTBRIDGE_CONSUMER_USER", "hub-user"), "the logged-on user's local id (JWT sub)")
-	fs.StringVar(&c.userName, "user-name", envOr("SLOTBRIDGE_CONSUMER_USER_NAME", "Hub Operator"), "the logged-on user's name (given family)")
+	fs.StringVar(&c.userID, "user", envOr("SLOTBRIDGE_CONSUMER_USER", placeholderUserID), "the logged-on user's local id (JWT sub)")
+	fs.StringVar(&c.userName, "user-name", envOr("SLOTBRIDGE_CONSUMER_USER_NAME", placeholderUserName), "the logged-on user's name (given family)")
 	fs.StringVar(&c.issuer, "issuer", envOr("SLOTBRIDGE_CONSUMER_ISSUER", "https://slotbridge.invalid/hub"), "the JWT iss: the hub system's endpoint URL")
 	fs.StringVar(&c.ssp, "ssp", envOr("SLOTBRIDGE_SSP_URL", ""), "Spine Secure Proxy prefix URL (empty calls service roots directly)")
 	fs.StringVar(&c.cert, "cert", envOr("SLOTBRIDGE_CONSUMER_CERT", ""), "the hub's TLS client certificate (PEM), for mutual TLS with the Spine Secure Proxy or providers (spec §1.4)")
 	fs.StringVar(&c.key, "key", envOr("SLOTBRIDGE_CONSUMER_KEY", ""), "the private key (PEM) of --cert")
 	fs.StringVar(&c.ca, "ca", envOr("SLOTBRIDGE_CONSUMER_CA", ""), "CA certificates (PEM) trusted for the proxy's or providers' certificates (empty: the system's)")
+}
+
+// The built-in user, so that a demo hub works without setup. It is a
+// generic user, which spec §3.2 rules out for real use, so using it is
+// said each time (placeholderNote).
+const (
+	placeholderUserID   = "hub-user"
+	placeholderUserName = "Hub Operator"
+	placeholderNote     = `placeholder user hub-user ("Hub Operator"), not a logged-on user as GP Connect requires (spec §3.2): ` +
+		`set --user and --user-name, or SLOTBRIDGE_CONSUMER_USER and SLOTBRIDGE_CONSUMER_USER_NAME`
+)
+
+// placeholderUser reports whether the tokens would name the built-in user.
+func (c *identityConfig) placeholderUser() bool {
+	return c.userID == placeholderUserID && c.userName == placeholderUserName
 }
 
 func (c *identityConfig) identity() federation.Identity {
@@ -133,7 +152,7 @@ func (c *identityConfig) identity() federation.Identity {
 			Model: "Slotbridge hub", Version: "0.1.0"},
 		Practitioner: fhir.Practitioner{ResourceType: "Practitioner", ID: c.userID,
 			Identifier: []fhir.Identifier{{System: gpconnect.SystemSDSUser, Value: "UNK"}, {System: gpconnect.SystemSDSRoleProfile, Value: "UNK"},
-				{System: "https://slotbridge.invalid/Id/user", Value: c.userID}},
+				{System: federation.LocalUserSystem, Value: c.userID}},
 			Name: []fhir.HumanName{{Family: family, Given: []string{given}}}}}
 	return federation.Identity{ASID: c.asid, ODS: c.ods, OrgName: c.orgName, OrgType: c.orgType, Phone: c.phone, Token: tok,
 		TLS: federation.TLSFiles{CertFile: c.cert, KeyFile: c.key, CAFile: c.ca}}
@@ -680,6 +699,9 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *hubName == "" {
 		return errors.New("slots: --hub is required")
 	}
+	if id.placeholderUser() {
+		fmt.Fprintln(stderr, "note: the tokens name the "+placeholderNote)
+	}
 	now := time.Now()
 	start, err := federation.ParseWhen(*startS, false, now)
 	if err != nil {
@@ -1006,6 +1028,9 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *hubName == "" {
 		return fmt.Errorf("%s: --hub is required", name)
+	}
+	if id.placeholderUser() {
+		fmt.Fprintln(stderr, "note: the tokens name the "+placeholderNote)
 	}
 	if mode == "book" {
 		if err := checkRegistration(*gender, *birth); err != nil {
