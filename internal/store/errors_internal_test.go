@@ -59,6 +59,22 @@ func TestWithConnectTimeout(t *testing.T) {
 	}
 }
 
+// TestWithPQBinaryParameters: lib/pq's URL gets binary_parameters=yes
+// unless it sets the parameter itself (either way), and a key=value DSN is
+// left alone.
+func TestWithPQBinaryParameters(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://127.0.0.1/db?sslmode=disable":         "postgres://127.0.0.1/db?binary_parameters=yes&sslmode=disable",
+		"postgres://127.0.0.1/db?binary_parameters=no":    "postgres://127.0.0.1/db?binary_parameters=no",
+		"postgresql://127.0.0.1/db?binary_parameters=yes": "postgresql://127.0.0.1/db?binary_parameters=yes",
+		"host=127.0.0.1 dbname=db binary_parameters=no":   "host=127.0.0.1 dbname=db binary_parameters=no",
+	} {
+		if got := withPQBinaryParameters(in); got != want {
+			t.Errorf("withPQBinaryParameters(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestOpenSilentServer: a PostgreSQL URL whose server accepts connections
 // and never answers (a real listener on loopback that reads nothing and
 // writes nothing) fails to open within the default connect timeout, on
