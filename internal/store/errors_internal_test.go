@@ -43,34 +43,27 @@ func TestStorageDownDeadline(t *testing.T) {
 	}
 }
 
-// TestWithConnectTimeout: a postgres URL without connect_timeout gets the
-// default, one with it keeps its own, and anything else is left alone.
-func TestWithConnectTimeout(t *testing.T) {
-	for in, want := range map[string]string{
-		"postgres://u:p%40ss@127.0.0.1:5432/db?sslmode=disable":                        "postgres://u:p%40ss@127.0.0.1:5432/db?connect_timeout=10&sslmode=disable",
-		"postgresql://127.0.0.1/db":                                                    "postgresql://127.0.0.1/db?connect_timeout=10",
-		"postgres://127.0.0.1/db?connect_timeout=3":                                    "postgres://127.0.0.1/db?connect_timeout=3",
-		"host=127.0.0.1 dbname=db":                                                     "host=127.0.0.1 dbname=db",
-		"postgres://127.0.0.1/db?sslmode=disable&connect_timeout=0&application_name=x": "postgres://127.0.0.1/db?sslmode=disable&connect_timeout=0&application_name=x",
+// TestURLDefaults: a postgres URL without connect_timeout gets the default,
+// and lib/pq's gets binary_parameters=yes; a URL that sets either keeps its
+// own value, and anything else (a key=value DSN) is left alone.
+func TestURLDefaults(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		fn      func(string) string
+		in, out string
+	}{
+		{"timeout", withConnectTimeout, "postgres://u:p%40ss@127.0.0.1:5432/db?sslmode=disable", "postgres://u:p%40ss@127.0.0.1:5432/db?connect_timeout=10&sslmode=disable"},
+		{"timeout", withConnectTimeout, "postgresql://127.0.0.1/db", "postgresql://127.0.0.1/db?connect_timeout=10"},
+		{"timeout", withConnectTimeout, "postgres://127.0.0.1/db?connect_timeout=3", "postgres://127.0.0.1/db?connect_timeout=3"},
+		{"timeout", withConnectTimeout, "host=127.0.0.1 dbname=db", "host=127.0.0.1 dbname=db"},
+		{"timeout", withConnectTimeout, "postgres://127.0.0.1/db?sslmode=disable&connect_timeout=0&application_name=x", "postgres://127.0.0.1/db?sslmode=disable&connect_timeout=0&application_name=x"},
+		{"binary", withPQBinaryParameters, "postgres://127.0.0.1/db?sslmode=disable", "postgres://127.0.0.1/db?binary_parameters=yes&sslmode=disable"},
+		{"binary", withPQBinaryParameters, "postgres://127.0.0.1/db?binary_parameters=no", "postgres://127.0.0.1/db?binary_parameters=no"},
+		{"binary", withPQBinaryParameters, "postgresql://127.0.0.1/db?binary_parameters=yes", "postgresql://127.0.0.1/db?binary_parameters=yes"},
+		{"binary", withPQBinaryParameters, "host=127.0.0.1 dbname=db binary_parameters=no", "host=127.0.0.1 dbname=db binary_parameters=no"},
 	} {
-		if got := withConnectTimeout(in); got != want {
-			t.Errorf("withConnectTimeout(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-// TestWithPQBinaryParameters: lib/pq's URL gets binary_parameters=yes
-// unless it sets the parameter itself (either way), and a key=value DSN is
-// left alone.
-func TestWithPQBinaryParameters(t *testing.T) {
-	for in, want := range map[string]string{
-		"postgres://127.0.0.1/db?sslmode=disable":         "postgres://127.0.0.1/db?binary_parameters=yes&sslmode=disable",
-		"postgres://127.0.0.1/db?binary_parameters=no":    "postgres://127.0.0.1/db?binary_parameters=no",
-		"postgresql://127.0.0.1/db?binary_parameters=yes": "postgresql://127.0.0.1/db?binary_parameters=yes",
-		"host=127.0.0.1 dbname=db binary_parameters=no":   "host=127.0.0.1 dbname=db binary_parameters=no",
-	} {
-		if got := withPQBinaryParameters(in); got != want {
-			t.Errorf("withPQBinaryParameters(%q) = %q, want %q", in, got, want)
+		if got := c.fn(c.in); got != c.out {
+			t.Errorf("%s(%q) = %q, want %q", c.name, c.in, got, c.out)
 		}
 	}
 }
