@@ -308,13 +308,16 @@ func clipReason(s string) string {
 }
 
 func (s *Server) retrieveAppointments(rq *request) error {
-	id, ok := logicalID(rq.id)
-	if !ok {
-		return patientNotFound(rq.id)
-	}
+	// Parameters before the patient (spec §3.5 step 9: parameters, then
+	// business rules), whatever the id looks like: a malformed id is only
+	// a patient that cannot be found.
 	from, to, err := parseRetrieveRange(rq.query()["start"], s.now())
 	if err != nil {
 		return err
+	}
+	id, ok := logicalID(rq.id)
+	if !ok {
+		return patientNotFound(rq.id)
 	}
 	ctx := rq.c.Request.Context()
 	p, err := s.store.PatientByID(ctx, rq.practice.ID, id)

@@ -133,6 +133,11 @@ func TestRetrieveAppointments(t *testing.T) {
 				t.Run("ErrPatientNotFound/"+p, func(t *testing.T) {
 					wantOutcome(t, retrieve(t, p, "start=ge"+today+"&start=le"+inDays(3)), 404, "PATIENT_NOT_FOUND")
 				})
+				// Parameters are checked before the patient is looked up
+				// (§3.5 step 9), whatever the id looks like.
+				t.Run("ErrInvalidParameterBeforePatient/"+p, func(t *testing.T) {
+					wantOutcome(t, retrieve(t, p, "start=gt"+today+"&start=le"+inDays(3)), 422, "INVALID_PARAMETER")
+				})
 			}
 			t.Run("ErrWriteScope", func(t *testing.T) {
 				r := a.get(t, "Patient/"+me+"/Appointment?start=ge"+today+"&start=le"+inDays(3), iidRetrieveAppt, scopePatWrite)
