@@ -81,8 +81,9 @@ func buildFederationAPI(env mountEnv) (http.Handler, error) {
 		// Each of the two prefixes builds this handler: each logs its own API.
 		if env.prefix == "/hub/" {
 			env.log.Info("hub API /hub/", "access", apiAccess(api.Token, "SLOTBRIDGE_HUB_API_TOKEN", local))
-			if placeholder {
-				env.log.Warn("hub API: a call without the " + federation.HeaderUser + " headers sends practices the " + placeholderNote)
+			if placeholder && (api.Token != "" || local) { // a closed API sends nothing
+				env.log.Warn("hub API: a call without the " + federation.HeaderUser + " headers sends practices the " + placeholderNote +
+					": have the front end send them, or set " + placeholderFixEnv)
 			}
 		} else {
 			env.log.Info("federation admin API "+env.prefix, "access", apiAccess(api.AdminToken, "SLOTBRIDGE_HUB_ADMIN_TOKEN", local))
@@ -133,8 +134,8 @@ func (c *identityConfig) register(fs *flag.FlagSet) {
 const (
 	placeholderUserID   = "hub-user"
 	placeholderUserName = "Hub Operator"
-	placeholderNote     = `placeholder user hub-user ("Hub Operator"), not a logged-on user as GP Connect requires (spec §3.2): ` +
-		`set --user and --user-name, or SLOTBRIDGE_CONSUMER_USER and SLOTBRIDGE_CONSUMER_USER_NAME`
+	placeholderNote     = `placeholder user hub-user ("Hub Operator"), not a logged-on user as GP Connect requires (spec §3.2)`
+	placeholderFixEnv   = "SLOTBRIDGE_CONSUMER_USER and SLOTBRIDGE_CONSUMER_USER_NAME"
 )
 
 // placeholderUser reports whether the tokens would name the built-in user.
@@ -700,7 +701,7 @@ func runSlots(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("slots: --hub is required")
 	}
 	if id.placeholderUser() {
-		fmt.Fprintln(stderr, "note: the tokens name the "+placeholderNote)
+		fmt.Fprintln(stderr, "note: the tokens name the "+placeholderNote+": set --user and --user-name, or "+placeholderFixEnv)
 	}
 	now := time.Now()
 	start, err := federation.ParseWhen(*startS, false, now)
@@ -1030,7 +1031,7 @@ func runBook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("%s: --hub is required", name)
 	}
 	if id.placeholderUser() {
-		fmt.Fprintln(stderr, "note: the tokens name the "+placeholderNote)
+		fmt.Fprintln(stderr, "note: the tokens name the "+placeholderNote+": set --user and --user-name, or "+placeholderFixEnv)
 	}
 	if mode == "book" {
 		if err := checkRegistration(*gender, *birth); err != nil {

@@ -138,3 +138,38 @@ func TestMountsLogAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestMountsWarnPlaceholderUser: serve warns once at start when an open hub
+// API would send practices the built-in placeholder user (spec §3.2 wants
+// the logged-on user), and says nothing when the API is closed or a user is
+// configured.
+func TestMountsWarnPlaceholderUser(t *testing.T) {
+	db := dbConfig{data: t.TempDir(), sync: "NORMAL"}
+	st, err := db.open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, c := range []struct {
+		name, token, user string
+		warns             bool
+	}{
+		{"open, placeholder", "front-end", "", true},
+		{"closed, placeholder", "", "", false},
+		{"open, configured user", "front-end", "u1", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("SLOTBRIDGE_HUB_API_TOKEN", c.token)
+			t.Setenv("SLOTBRIDGE_HUB_ADMIN_TOKEN", "")
+			t.Setenv("SLOTBRIDGE_HUB_LOCAL", "")
+			t.Setenv("SLOTBRIDGE_CONSUMER_USER", c.user)
+			var buf strings.Builder
+			if _, err := withMounts(mountEnv{st: st, log: slog.New(slog.NewTextHandler(&buf, nil)), horizon: horizonFor(6)}, http.NotFoundHandler()); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(buf.String(), "placeholder user hub-user"); n != map[bool]int{true: 1, false: 0}[c.warns] {
+				t.Fatalf("placeholder warning %d times, want it %v:\n%s", n, c.warns, buf.String())
+			}
+		})
+	}
+}
