@@ -141,19 +141,26 @@ func clip(s string, n int) string {
 	return s
 }
 
-// foreignOutcome decodes an OperationOutcome that did not come labelled as
+// MaxOutcomeBody bounds an error answer that is decoded for its Spine code
+// when it did not come as FHIR JSON: an OperationOutcome is a few hundred
+// bytes, and decoding megabytes of a practice's error page on every search
+// would cost the hub seconds of CPU.
+const MaxOutcomeBody = 64 << 10
+
+// DecodeOutcome decodes an OperationOutcome that did not come labelled as
 // FHIR JSON: FHIR XML, or JSON under another content type. Anything else,
-// including other resources, is nil.
-func foreignOutcome(body []byte) *fhir.OperationOutcome {
+// including other resources and bodies over MaxOutcomeBody, is nil.
+func DecodeOutcome(body []byte) *fhir.OperationOutcome {
 	b := bytes.TrimSpace(body)
+	if len(b) == 0 || len(b) > MaxOutcomeBody {
+		return nil
+	}
 	var r fhir.Resource
 	var err error
-	switch {
-	case len(b) == 0:
-		return nil
-	case b[0] == '<':
-		r, err = fhir.UnmarshalXML(b)
-	case b[0] == '{':
+	switch b[0] {
+	case '<':
+		r, err = fhir.DecodeXML(b, "OperationOutcome") // refuses another root before decoding it
+	case '{':
 		r, err = fhir.UnmarshalResource(b)
 	default:
 		return nil
@@ -172,7 +179,7 @@ func outcomeError(resp *Response) *Error {
 		// Only the error's Spine code is wanted here, and a provider or
 		// proxy may send its OperationOutcome as XML or mislabelled: take it
 		// in either encoding before calling the body foreign.
-		if oo = foreignOutcome(resp.Body); oo == nil {
+		if oo = DecodeOutcome(resp.Body); oo == nil {
 			e.BodyProblem = "body is not FHIR JSON (Content-Type " + fmt.Sprintf("%q", resp.Header.Get("Content-Type")) + ")"
 			return e
 		}
@@ -195,7 +202,7 @@ func outcomeError(resp *Response) *Error {
 		if is.Details != nil && len(is.Details.Coding) > 0 {
 			e.Detail = is.Details.Coding[0]
 			for _, c := range is.Details.Coding {
-				if c.System == gpconnect.SystemSpineError || strings.HasSuffix(c.System, "/Spine-ErrorOrWarningCode-1") {
+				if gpconnect.IsSpineSystem(c.System) && gpconnect.PlausibleSpineCode(c.Code) {
 					e.Code = gpconnect.ReadSpineCode(c.Code)
 					break
 				}

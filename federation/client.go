@@ -1,7 +1,6 @@
 package federation
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -561,7 +560,7 @@ func wireOutcome(status int, ct string, body []byte) *CallError {
 	}
 	if status < 500 {
 		for _, c := range codings {
-			if c.Code != "" && (c.System == gpconnect.SystemSpineError || strings.HasSuffix(c.System, "/Spine-ErrorOrWarningCode-1")) {
+			if gpconnect.IsSpineSystem(c.System) && gpconnect.PlausibleSpineCode(c.Code) {
 				ce.Reason = Reason(gpconnect.ReadSpineCode(c.Code))
 				break
 			}
@@ -579,23 +578,22 @@ func wireOutcome(status int, ct string, body []byte) *CallError {
 
 // outcomeIssue reads the first issue of an error answer's OperationOutcome:
 // its diagnostics and its details' codings, or a problem saying why the body
-// is not one. JSON is read with a small struct (the fan-out's error path
-// should not cost a full decode); an XML body is taken too, since a
-// provider's refusal is as definite in XML as in JSON, even against our
-// Accept, and reading it as garbage would count against its circuit.
+// is not one. Labelled FHIR JSON is read with a small struct (the fan-out's
+// error path should not cost a full decode); anything else goes through
+// consumer.DecodeOutcome, as the consumer's own calls do, since a provider's
+// refusal in XML is as definite as in JSON, and reading it as garbage would
+// count against its circuit. Either way only MaxOutcomeBody bytes are read.
 func outcomeIssue(ct string, body []byte) (diag string, codings []fhir.Coding, problem string) {
+	if len(body) > consumer.MaxOutcomeBody {
+		return "", nil, fmt.Sprintf("error body of %d bytes, too large for an OperationOutcome", len(body))
+	}
 	if !jsonType(ct) {
-		b := bytes.TrimSpace(body)
-		if len(b) > 0 && b[0] == '<' {
-			if r, err := fhir.UnmarshalXML(b); err == nil {
-				if oo, ok := r.(*fhir.OperationOutcome); ok && len(oo.Issue) > 0 {
-					is := oo.Issue[0]
-					if is.Details != nil {
-						codings = is.Details.Coding
-					}
-					return is.Diagnostics, codings, ""
-				}
+		if oo := consumer.DecodeOutcome(body); oo != nil && len(oo.Issue) > 0 {
+			is := oo.Issue[0]
+			if is.Details != nil {
+				codings = is.Details.Coding
 			}
+			return is.Diagnostics, codings, ""
 		}
 		return "", nil, fmt.Sprintf("body is not FHIR JSON (Content-Type %q)", clip(ct, 60))
 	}

@@ -3,8 +3,10 @@ package federation_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/slotbridge/slotbridge/consumer"
 	"github.com/slotbridge/slotbridge/federation"
 	"github.com/slotbridge/slotbridge/fhir/gpconnect"
 )
@@ -57,6 +59,40 @@ func TestFanoutReadsEveryFormOfARefusal(t *testing.T) {
 			}
 			if n := f.requests("GET", "/Slot"); n != 4 {
 				t.Fatalf("%d searches reached the practice, want 4", n)
+			}
+		})
+	}
+}
+
+// TestFanoutRefusalBounds: an error answer is read for its Spine code only
+// when it can be one: a body over consumer.MaxOutcomeBody is not decoded
+// (megabytes of it on every search would cost the hub seconds of CPU), and
+// a "code" that is not 1 to 64 capitals, underscores or spaces is not
+// carried into the hub's answers. Both are provider errors.
+func TestFanoutRefusalBounds(t *testing.T) {
+	big := `<OperationOutcome xmlns="http://hl7.org/fhir">` + strings.Repeat("<issue/>", consumer.MaxOutcomeBody/8) +
+		`<issue><severity value="error"/><code value="forbidden"/><details><coding><system value="` + gpconnect.SystemSpineError +
+		`"/><code value="ACCESS_DENIED"/></coding></details></issue></OperationOutcome>`
+	for _, c := range []struct {
+		name string
+		ans  fakeAnswer
+	}{
+		{"XML over the bound", fakeAnswer{status: 403, body: big, header: map[string]string{"Content-Type": gpconnect.MediaXML}}},
+		{"JSON over the bound", fakeAnswer{status: 403, body: outcome(gpconnect.SystemSpineError, "ACCESS_DENIED", strings.Repeat("x", consumer.MaxOutcomeBody))}},
+		{"code with markup", fakeAnswer{status: 403, body: outcome(gpconnect.SystemSpineError, "<b>DENIED</b>", "no")}},
+		{"code too long", fakeAnswer{status: 403, body: outcome(gpconnect.SystemSpineError, strings.Repeat("A", 65), "no")}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakePractice(t)
+			f.set("GET /Slot", c.ans)
+			hub := fakeHub(t, f, testIdentity())
+			start, end := tomorrow()
+			res, err := hub.Search(context.Background(), "h", federation.Query{Start: start, End: end})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Failures) != 1 || res.Failures[0].Reason != federation.ReasonProviderError {
+				t.Fatalf("failures %+v, want one provider error", res.Failures)
 			}
 		})
 	}

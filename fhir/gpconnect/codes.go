@@ -1,5 +1,7 @@
 package gpconnect
 
+import "strings"
+
 // SpineCode is a code of the Spine-ErrorOrWarningCode-1 code system.
 type SpineCode string
 
@@ -88,4 +90,26 @@ func ReadSpineCode(s string) SpineCode {
 		return AccessDenied
 	}
 	return SpineCode(s)
+}
+
+// IsSpineSystem reports whether a coding's system is the Spine error code
+// system: the CodeSystem URL, or any URL ending in its name (providers have
+// sent the ValueSet URL of the page examples, spec §10).
+func IsSpineSystem(system string) bool {
+	return system == SystemSpineError || strings.HasSuffix(system, "/Spine-ErrorOrWarningCode-1")
+}
+
+// PlausibleSpineCode reports whether a code a provider sent can be a Spine
+// code (1 to 64 capitals, underscores or spaces): anything else is not
+// carried on as a reason, since it would be repeated in the hub's answers.
+func PlausibleSpineCode(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'A' || c > 'Z') && c != '_' && c != ' ' {
+			return false
+		}
+	}
+	return true
 }
