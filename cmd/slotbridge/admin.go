@@ -188,7 +188,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // its refusals once, for both, and at the terminal "--release-days needs a
 // --release-time" is what the user can act on.
 var cliFieldNames = strings.NewReplacer("release_days_before", "--release-days", "release_time", "--release-time",
-	"service_id", "--service", "dos_id", "--dos-id", "ods_codes", "--ods-codes", "sds_user_id", "--sds-id",
+	"service_id", "--service", "dos_id", "--dos-id", "ods_codes", "--ods-codes", "org_types", "--org-types", "sds_user_id", "--sds-id",
 	"role_profile_ids", "--roles", "site_code", "--site-code", "address.lines", "--line", "address.postalCode", "--postcode",
 	"address.city", "--city")
 
@@ -462,15 +462,17 @@ func adminProfiles(ctx context.Context, sub string, args []string, stdout, stder
 	return tw.Flush()
 }
 
+// splitFlag reads a comma-separated list flag. An empty value is the empty
+// list (clearing it); otherwise every item is passed on trimmed, blanks
+// included, so that the service's own rules judge them as they judge the
+// API's: "--ods-codes ," must not clear a restriction by dropping its blanks.
 func splitFlag(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
+	if strings.TrimSpace(s) == "" {
+		return []string{}
 	}
-	if out == nil {
-		out = []string{}
+	out := strings.Split(s, ",")
+	for i, v := range out {
+		out[i] = strings.TrimSpace(v)
 	}
 	return out
 }

@@ -128,6 +128,9 @@ func TestAdminCLIErrorsNameFlags(t *testing.T) {
 		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--release-days", "2"}, "--release-days needs a --release-time", "release_"},
 		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--release-time", "8am"}, "--release-time must be HH:MM", "release_"},
 		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--ods-codes", manyODSCodes(1001)}, "--ods-codes has 1001 codes", "ods_codes"},
+		// A blank item is not dropped: "," would otherwise clear the restriction.
+		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--ods-codes", ","}, "--ods-codes has an empty entry", "ods_codes"},
+		{[]string{"profiles", "create", "--ods", "A20047", "--name", "r", "--org-types", "urgent-care, "}, "--org-types has an empty entry", "org_types"},
 	} {
 		out, _, err := c.run(bad.args...)
 		if err == nil || !strings.Contains(err.Error(), bad.want) || strings.Contains(err.Error(), bad.not) {

@@ -175,6 +175,8 @@ func TestBookCommandInteractions(t *testing.T) {
 // name the built-in user rather than a logged-on one (spec §3.2), and say
 // nothing once --user and --user-name name the user.
 func TestPlaceholderUserNoted(t *testing.T) {
+	t.Setenv("SLOTBRIDGE_CONSUMER_USER", "")
+	t.Setenv("SLOTBRIDGE_CONSUMER_USER_NAME", "")
 	ctx := context.Background()
 	_, file, data := startSim(t, sim.Config{Practices: 1, Days: 1, MinSlots: 5, MaxSlots: 5, Seed: 5}, "pcn")
 	stderrOf := func(args ...string) string {
@@ -194,5 +196,8 @@ func TestPlaceholderUserNoted(t *testing.T) {
 	}
 	if e := stderrOf("slots", "--hub", "pcn", "--start", "tomorrow", "--end", "tomorrow", "--user", "u7", "--user-name", "Ann Jones"); strings.Contains(e, "placeholder") {
 		t.Fatalf("slots with a named user, stderr:\n%s", e)
+	}
+	if e := stderrOf("slots", "--hub", "pcn", "--start", "tomorrow", "--end", "tomorrow", "--user", "u7"); !strings.Contains(e, "placeholder") {
+		t.Fatalf("slots with an id under the placeholder name, stderr:\n%s", e)
 	}
 }

@@ -138,9 +138,11 @@ const (
 	placeholderFixEnv   = "SLOTBRIDGE_CONSUMER_USER and SLOTBRIDGE_CONSUMER_USER_NAME"
 )
 
-// placeholderUser reports whether the tokens would name the built-in user.
+// placeholderUser reports whether the tokens would name the built-in user,
+// in part: a real id under the placeholder's name, or the reverse, is no
+// more the logged-on user than the placeholder itself.
 func (c *identityConfig) placeholderUser() bool {
-	return c.userID == placeholderUserID && c.userName == placeholderUserName
+	return c.userID == placeholderUserID || c.userName == placeholderUserName
 }
 
 func (c *identityConfig) identity() federation.Identity {

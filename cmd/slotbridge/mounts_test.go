@@ -151,18 +151,20 @@ func TestMountsWarnPlaceholderUser(t *testing.T) {
 	}
 	defer st.Close()
 	for _, c := range []struct {
-		name, token, user string
-		warns             bool
+		name, token, user, userName string
+		warns                       bool
 	}{
-		{"open, placeholder", "front-end", "", true},
-		{"closed, placeholder", "", "", false},
-		{"open, configured user", "front-end", "u1", false},
+		{"open, placeholder", "front-end", "", "", true},
+		{"closed, placeholder", "", "", "", false},
+		{"open, configured user", "front-end", "u1", "Ann Jones", false},
+		{"open, id without a name", "front-end", "u1", "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("SLOTBRIDGE_HUB_API_TOKEN", c.token)
 			t.Setenv("SLOTBRIDGE_HUB_ADMIN_TOKEN", "")
 			t.Setenv("SLOTBRIDGE_HUB_LOCAL", "")
 			t.Setenv("SLOTBRIDGE_CONSUMER_USER", c.user)
+			t.Setenv("SLOTBRIDGE_CONSUMER_USER_NAME", c.userName)
 			var buf strings.Builder
 			if _, err := withMounts(mountEnv{st: st, log: slog.New(slog.NewTextHandler(&buf, nil)), horizon: horizonFor(6)}, http.NotFoundHandler()); err != nil {
 				t.Fatal(err)
