@@ -450,6 +450,8 @@ func (s *Store) searchSchedules(ctx context.Context, ids []int64, res *schedulin
 	case s.r.DriverName() == DriverPgx:
 		q, list = schedulesQuery+` WHERE sc.id = ANY(?)`, ids
 	default:
+		// A string, not the []byte: lib/pq's binary_parameters would send
+		// bytes in binary format, which the BIGINT[] cast cannot read.
 		q = schedulesQuery + ` WHERE sc.id = ANY(CAST(? AS BIGINT[]))`
 		list = string(appendIDs(append(make([]byte, 0, 8*len(ids)), '{'), ids, '}'))
 	}

@@ -226,10 +226,13 @@ func withURLDefault(raw, key, value string) string {
 // withPQBinaryParameters turns on lib/pq's binary_parameters, unless the URL
 // sets it: a query with arguments that is not prepared then costs one round
 // trip (parse, bind and execute sent together) instead of two (parse and
-// describe, then bind and execute). It also sends []byte arguments in binary
-// format, which no column here minds: none is jsonb, whose binary form
-// differs from its text. pgx does not know the setting (the server would
-// refuse it as a run-time parameter), so only lib/pq's URL gets it.
+// describe, then bind and execute). Every argument still goes as text
+// except a []byte, which goes in binary format for whatever type the server
+// infers for that parameter: right for text, wrong for bigint, arrays or
+// jsonb. The store passes int64, string and bool only (lists as strings, see
+// searchSchedules); keep it so. pgx does not know the setting (the server
+// would refuse it as a run-time parameter), so only lib/pq's URL gets it,
+// and only a postgres:// URL (a key=value DSN is left as written).
 func withPQBinaryParameters(raw string) string {
 	return withURLDefault(raw, "binary_parameters", "yes")
 }
